@@ -1,0 +1,62 @@
+# SMTP Lab — build, serve and test.
+# `make serve` and `make test` are the two commands a newcomer needs (see README.md).
+
+GO        ?= go
+GOROOT    := $(shell $(GO) env GOROOT)
+WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
+DIST      := web/dist
+ADDR      ?= 127.0.0.1:8080
+FUZZTIME  ?= 20s
+LOG       := .test.log
+
+.PHONY: all build wasm serve test test-native test-wasm vet e2e bench fuzz lint-lessons clean
+
+all: build
+
+build: wasm
+
+# The browser engine. wasm_exec.js must match the Go that built the wasm, so it is
+# copied from GOROOT at build time and never committed.
+wasm:
+	@mkdir -p $(DIST)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(DIST)/lab.wasm ./wasm/browser
+	cp $(GOROOT)/lib/wasm/wasm_exec.js $(DIST)/wasm_exec.js
+
+serve: build
+	$(GO) run . -addr $(ADDR)
+
+vet: build
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./engine/... ./lessons/... ./wasm/...
+
+# test runs vet, every native test (browser tests included), then the engine and
+# lesson tests again as js/wasm under Node. The last line is the summary.
+test: vet
+	@set -o pipefail; rm -f $(LOG); \
+	$(GO) test -count=1 -v ./... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; native=$$?; \
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -v -exec="$(WASM_EXEC)" ./engine/... ./lessons/... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; wasm=$$?; \
+	pass=$$(grep -cE '^\s*--- PASS' $(LOG)); fail=$$(grep -cE '^\s*--- FAIL' $(LOG)); skip=$$(grep -cE '^\s*--- SKIP' $(LOG)); \
+	echo "tests: $$pass passed, $$fail failed, $$skip skipped"; \
+	test $$native -eq 0 -a $$wasm -eq 0 -a $$fail -eq 0
+
+e2e: build
+	$(GO) test -count=1 -v -run 'TestBrowser' .
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/... .
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchmem -exec="$(WASM_EXEC)" ./engine/lab/...
+
+# fuzz runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./engine/...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+lint-lessons:
+	$(GO) run ./lessons/cmd/lint-lessons lessons
+
+clean:
+	rm -rf $(DIST) $(LOG) web/testdata/artifacts

@@ -1,0 +1,143 @@
+// Package trace is the spine of SMTP Lab: one ordered, timestamped list of
+// everything observable in a simulated mail world.
+//
+// Every part of the engine reports what it does as an Event appended to one
+// Log: bytes crossing a connection, SMTP commands and replies, DNS queries
+// and answers, TLS handshake steps, queue changes, bounces and deliveries.
+// The browser views, lesson goals, exports, the grader API and the tests all
+// read the Log; none of them reaches into engine internals. Because the world
+// is deterministic, the same scenario and input always produce the same Log,
+// byte for byte once encoded as JSON.
+//
+// # Event schema
+//
+// An Event is a flat record; which fields are set depends on its Kind:
+//
+//	kind            fields set (besides id, at, kind)
+//	conn.open       conn, host (client), peer (server), port, text ("mx.example.org:25")
+//	conn.close      conn, host, peer, text (why: "quit", "refused", "timeout", "dropped", ...)
+//	conn.refused    host, peer, port, text
+//	bytes           conn, host (sender), peer (receiver), dir, size, tls, text (plaintext line or
+//	                hex preview of ciphertext)
+//	smtp.command    conn, host (client), peer (server), verb, text (the command line, no CRLF)
+//	smtp.reply      conn, host (server), peer (client), code, enhanced, reason, text (all lines
+//	                joined by "\n"), verb (the command it answers)
+//	dns.query       host (resolver's host), name, rtype
+//	dns.answer      host, name, rtype, text (records, one per line) or error (NXDOMAIN, SERVFAIL,
+//	                TIMEOUT)
+//	tls.step        conn, host, peer, step ("client-hello", "server-hello", "certificate",
+//	                "verify", "finished", "failed"), text, attrs (version, cipher, sni, subject,
+//	                issuer, not_before, not_after, verify)
+//	queue.add       host, msg, rcpt, text
+//	queue.retry     host, msg, rcpt, text (last error), attrs (next, attempt)
+//	queue.giveup    host, msg, rcpt, text
+//	queue.done      host, msg, rcpt
+//	bounce          host, msg (the original), rcpt (the DSN's recipient), text
+//	delivery        host, msg, rcpt (mailbox), size, text (subject)
+//	fault           host, peer, text (which fault fired)
+//	clock           text (how far time was advanced), at is the new time
+//	note            text (anything a driver wants to tell the learner)
+//
+// Times are virtual milliseconds since the world started.
+package trace
+
+import "sort"
+
+// Kind says what an Event records.
+type Kind string
+
+// The kinds of event. The strings are part of the JSON schema: lessons name
+// them in their goals, so they never change meaning.
+const (
+	ConnOpen    Kind = "conn.open"
+	ConnClose   Kind = "conn.close"
+	ConnRefused Kind = "conn.refused"
+	Bytes       Kind = "bytes"
+	Command     Kind = "smtp.command"
+	Reply       Kind = "smtp.reply"
+	DNSQuery    Kind = "dns.query"
+	DNSAnswer   Kind = "dns.answer"
+	TLSStep     Kind = "tls.step"
+	QueueAdd    Kind = "queue.add"
+	QueueRetry  Kind = "queue.retry"
+	QueueGiveUp Kind = "queue.giveup"
+	QueueDone   Kind = "queue.done"
+	Bounce      Kind = "bounce"
+	Delivery    Kind = "delivery"
+	Fault       Kind = "fault"
+	Clock       Kind = "clock"
+	Note        Kind = "note"
+)
+
+// Direction of bytes on a connection, seen from the connection's client.
+const (
+	ToServer = "c2s" // client → server
+	ToClient = "s2c" // server → client
+)
+
+// Event is one observable thing that happened in a world.
+type Event struct {
+	ID       int               `json:"id"`
+	At       int64             `json:"at"`
+	Kind     Kind              `json:"kind"`
+	Conn     int               `json:"conn,omitempty"`
+	Host     string            `json:"host,omitempty"`
+	Peer     string            `json:"peer,omitempty"`
+	Port     int               `json:"port,omitempty"`
+	Dir      string            `json:"dir,omitempty"`
+	TLS      bool              `json:"tls,omitempty"`
+	Size     int               `json:"size,omitempty"`
+	Verb     string            `json:"verb,omitempty"`
+	Code     int               `json:"code,omitempty"`
+	Enhanced string            `json:"enhanced,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+	Name     string            `json:"name,omitempty"`
+	RType    string            `json:"rtype,omitempty"`
+	Step     string            `json:"step,omitempty"`
+	Msg      string            `json:"msg,omitempty"`
+	Rcpt     string            `json:"rcpt,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Text     string            `json:"text,omitempty"`
+	Attrs    map[string]string `json:"attrs,omitempty"`
+}
+
+// Log is an append-only list of events. IDs start at 1 and grow by one, so
+// "everything since id N" is a slice, not a search.
+type Log struct {
+	events []Event
+}
+
+// Add appends e, giving it the next id, and returns that id.
+func (l *Log) Add(e Event) int {
+	e.ID = len(l.events) + 1
+	l.events = append(l.events, e)
+	return e.ID
+}
+
+// Since returns the events with an id greater than id. The slice is shared
+// with the log: callers must not modify it.
+func (l *Log) Since(id int) []Event {
+	if id < 0 {
+		id = 0
+	}
+	if id >= len(l.events) {
+		return nil
+	}
+	return l.events[id:]
+}
+
+// All returns every event.
+func (l *Log) All() []Event { return l.events }
+
+// Len returns the number of events.
+func (l *Log) Len() int { return len(l.events) }
+
+// AttrKeys returns the keys of e.Attrs in sorted order, for stable printing.
+func (e Event) AttrKeys() []string {
+	keys := make([]string, 0, len(e.Attrs))
+	for k := range e.Attrs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,39 @@
+package trace
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestLogSinceAndIDs(t *testing.T) {
+	var l Log
+	for i := 0; i < 3; i++ {
+		if id := l.Add(Event{Kind: Note, Text: "n"}); id != i+1 {
+			t.Fatalf("Add #%d returned id %d, want %d", i, id, i+1)
+		}
+	}
+	if got := l.Since(1); len(got) != 2 || got[0].ID != 2 {
+		t.Fatalf("Since(1) = %+v, want events 2 and 3", got)
+	}
+	if got := l.Since(3); got != nil {
+		t.Fatalf("Since(last) = %+v, want nil", got)
+	}
+	if got := l.Since(-5); len(got) != 3 {
+		t.Fatalf("Since(-5) returned %d events, want 3", len(got))
+	}
+}
+
+func TestEventJSONIsStable(t *testing.T) {
+	e := Event{ID: 1, At: 5, Kind: Reply, Code: 250, Enhanced: "2.1.5", Attrs: map[string]string{"b": "2", "a": "1"}}
+	first, _ := json.Marshal(e)
+	for i := 0; i < 20; i++ {
+		again, _ := json.Marshal(e)
+		if string(again) != string(first) {
+			t.Fatalf("JSON differs between encodings: %s vs %s", first, again)
+		}
+	}
+	want := `{"id":1,"at":5,"kind":"smtp.reply","code":250,"enhanced":"2.1.5","attrs":{"a":"1","b":"2"}}`
+	if string(first) != want {
+		t.Fatalf("JSON = %s, want %s", first, want)
+	}
+}
