@@ -1,0 +1,139 @@
+package smtp
+
+import "bytes"
+
+// LineFlaw says what was wrong with a line the LineReader returned.
+type LineFlaw uint8
+
+const (
+	// LineOK: the line ended with CRLF and holds no other CR or LF.
+	LineOK LineFlaw = iota
+	// LineBareLF: the line ended with a LF that had no CR before it. RFC 5321
+	// §2.3.8 allows only CRLF; accepting bare LF is what the 2023 "SMTP
+	// smuggling" attacks exploit, so the server refuses such lines.
+	LineBareLF
+	// LineBareCR: the line holds a CR that is not followed by LF.
+	LineBareCR
+	// LineTooLong: the line was longer than the limit. Its bytes past the
+	// limit were thrown away as they arrived, so memory stays bounded and the
+	// next line is read in sync.
+	LineTooLong
+)
+
+func (f LineFlaw) String() string {
+	switch f {
+	case LineOK:
+		return "ok"
+	case LineBareLF:
+		return "bare LF"
+	case LineBareCR:
+		return "bare CR"
+	case LineTooLong:
+		return "too long"
+	}
+	return "unknown"
+}
+
+// LineReader splits a byte stream into lines, sans-IO: the caller feeds it
+// whatever bytes arrived, in any chunking, and takes complete lines out. It
+// never holds more than the current limit plus one read's worth of bytes.
+type LineReader struct {
+	buf     []byte
+	start   int  // first unread byte of buf
+	max     int  // longest line allowed, CRLF included
+	tooLong bool // the current line passed max: its bytes are being dropped
+}
+
+// NewLineReader returns a reader for lines of at most max octets, CRLF
+// included.
+func NewLineReader(max int) *LineReader { return &LineReader{max: max} }
+
+// SetMax changes the line limit, e.g. from 512 for commands to 1000 for
+// message text.
+func (r *LineReader) SetMax(max int) { r.max = max }
+
+// Feed appends bytes that arrived.
+func (r *LineReader) Feed(p []byte) {
+	if r.start > 0 && r.start == len(r.buf) {
+		r.buf, r.start = r.buf[:0], 0
+	} else if r.start > 0 && len(r.buf)+len(p) > cap(r.buf) {
+		n := copy(r.buf, r.buf[r.start:])
+		r.buf, r.start = r.buf[:n], 0
+	}
+	r.buf = append(r.buf, p...)
+	r.dropOverlong()
+}
+
+// dropOverlong enforces the limit on a line whose end has not arrived yet.
+func (r *LineReader) dropOverlong() {
+	pending := r.buf[r.start:]
+	if bytes.IndexByte(pending, '\n') >= 0 || len(pending) <= r.max {
+		return
+	}
+	r.tooLong = true
+	// Keep a final CR: it may be the first half of the CRLF that ends the line.
+	keep := 0
+	if pending[len(pending)-1] == '\r' {
+		keep = 1
+	}
+	r.buf = append(r.buf[:r.start], pending[len(pending)-keep:]...)
+}
+
+// Next returns the next complete line without its line ending. The slice is
+// only valid until the next Feed. ok is false when no complete line is
+// buffered.
+func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
+	pending := r.buf[r.start:]
+	nl := bytes.IndexByte(pending, '\n')
+	if nl < 0 {
+		return nil, LineOK, false
+	}
+	line = pending[:nl]
+	r.start += nl + 1
+	if r.start == len(r.buf) {
+		r.buf, r.start = r.buf[:0], 0
+	}
+	switch {
+	case len(line) > 0 && line[len(line)-1] == '\r':
+		line = line[:len(line)-1]
+	default:
+		flaw = LineBareLF
+	}
+	if flaw == LineOK && bytes.IndexByte(line, '\r') >= 0 {
+		flaw = LineBareCR
+	}
+	if r.tooLong || len(line)+2 > r.max {
+		r.tooLong = false
+		if len(line) > r.max {
+			line = line[:r.max]
+		}
+		return line, LineTooLong, true
+	}
+	return line, flaw, true
+}
+
+// Buffered returns how many bytes are waiting.
+func (r *LineReader) Buffered() int { return len(r.buf) - r.start }
+
+// Discard throws away everything buffered and returns how many bytes that
+// was. The server calls it after "220 Ready to start TLS": bytes a client
+// pipelined behind STARTTLS arrived in plaintext and must not be treated as
+// if they came over TLS (CVE-2011-0411).
+func (r *LineReader) Discard() int {
+	n := r.Buffered()
+	r.buf, r.start, r.tooLong = r.buf[:0], 0, false
+	return n
+}
+
+// Take removes and returns up to n buffered bytes, for BDAT chunks, which
+// are counted in octets rather than lines (RFC 3030 §2). The slice is only
+// valid until the next Feed.
+func (r *LineReader) Take(n int) []byte {
+	pending := r.buf[r.start:]
+	if n > len(pending) {
+		n = len(pending)
+	}
+	out := pending[:n]
+	r.start += n
+	return out
+}

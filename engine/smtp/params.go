@@ -1,0 +1,164 @@
+package smtp
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Param is one ESMTP parameter of MAIL or RCPT: KEY or KEY=VALUE
+// (RFC 5321 §4.1.2 esmtp-param). Key is upper-cased; Value is as sent.
+type Param struct {
+	Key   string
+	Value string
+	Set   bool // "=VALUE" was present
+}
+
+// Params is the parameter list of one command, in the order sent.
+type Params []Param
+
+// Get returns the value of key (case-insensitive) and whether it was given.
+func (ps Params) Get(key string) (string, bool) {
+	for _, p := range ps {
+		if strings.EqualFold(p.Key, key) {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// ParamError says why a parameter list was refused.
+type ParamError struct {
+	Param string
+	Why   string
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("bad parameter %q: %s", e.Param, e.Why) }
+
+// ParseParams parses space-separated esmtp-params:
+//
+//	esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+//	esmtp-value   = 1*(%d33-60 / %d62-126)   ; plus UTF-8 under SMTPUTF8
+//
+// A keyword may appear only once.
+func ParseParams(s string, utf8ok bool) (Params, error) {
+	var ps Params
+	for _, field := range strings.Fields(s) {
+		key, value, set := strings.Cut(field, "=")
+		if key == "" || !isKeyword(key) {
+			return nil, &ParamError{field, "a parameter name is letters, digits and '-' and starts with a letter or digit"}
+		}
+		if set && value == "" {
+			return nil, &ParamError{field, "a value after '=' may not be empty"}
+		}
+		for i := 0; i < len(value); i++ {
+			c := value[i]
+			if c == '=' || c < 33 || c == 127 || (c > 127 && !utf8ok) {
+				return nil, &ParamError{field, fmt.Sprintf("byte 0x%02x is not allowed in a parameter value", c)}
+			}
+		}
+		up := strings.ToUpper(key)
+		if _, dup := ps.Get(up); dup {
+			return nil, &ParamError{field, "the parameter is given twice"}
+		}
+		ps = append(ps, Param{Key: up, Value: value, Set: set})
+	}
+	return ps, nil
+}
+
+func isKeyword(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseMailArg parses the argument of MAIL: "FROM:<path> [params]". A space
+// after the colon is tolerated, as most servers do, although RFC 5321 §4.1.1.2
+// has none. The SMTPUTF8 parameter (RFC 6531) is looked for before the path
+// is checked, since it decides whether UTF-8 is allowed in it.
+func ParseMailArg(arg string, lim Limits) (Path, Params, error) {
+	rest, ok := cutPrefixFold(arg, "FROM:")
+	if !ok {
+		return Path{}, nil, &ParamError{arg, `MAIL must be followed by "FROM:<address>"`}
+	}
+	rest = strings.TrimLeft(rest, " ")
+	utf8ok := strings.Contains(strings.ToUpper(rest), "SMTPUTF8")
+	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: utf8ok, AllowNull: true})
+	if err != nil {
+		return Path{}, nil, err
+	}
+	ps, err := ParseParams(tail, utf8ok)
+	return p, ps, err
+}
+
+// ParseRcptArg parses the argument of RCPT: "TO:<path> [params]". utf8ok says
+// whether the transaction's MAIL carried SMTPUTF8.
+func ParseRcptArg(arg string, lim Limits, utf8ok bool) (Path, Params, error) {
+	rest, ok := cutPrefixFold(arg, "TO:")
+	if !ok {
+		return Path{}, nil, &ParamError{arg, `RCPT must be followed by "TO:<address>"`}
+	}
+	rest = strings.TrimLeft(rest, " ")
+	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: utf8ok})
+	if err != nil {
+		return Path{}, nil, err
+	}
+	ps, err := ParseParams(tail, utf8ok)
+	return p, ps, err
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// DecodeXtext decodes xtext (RFC 3461 §4): "+" followed by two upper-case
+// hex digits stands for one octet; every other character is itself and must
+// be in 33-126 except "+" and "=".
+func DecodeXtext(s string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '+':
+			if i+2 >= len(s) {
+				return "", fmt.Errorf("xtext %q: '+' must be followed by two hex digits", s)
+			}
+			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil || strings.ToUpper(s[i+1:i+3]) != s[i+1:i+3] {
+				return "", fmt.Errorf("xtext %q: '+' must be followed by two upper-case hex digits", s)
+			}
+			b.WriteByte(byte(v))
+			i += 2
+		case c < 33 || c > 126 || c == '=':
+			return "", fmt.Errorf("xtext %q: byte 0x%02x must be written as +%02X", s, c, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
+}
+
+// EncodeXtext encodes s as xtext (RFC 3461 §4).
+func EncodeXtext(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 33 || c > 126 || c == '+' || c == '=' {
+			b.WriteByte('+')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

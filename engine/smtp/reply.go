@@ -1,0 +1,192 @@
+package smtp
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Reply is one SMTP reply: a three-digit code, an optional enhanced status
+// code (RFC 3463) and one or more lines of text.
+//
+// Reason is not on the wire. It is a stable identifier of why the reply was
+// given ("bad-sequence", "relay-denied", ...), so a user interface can look up
+// an explanation in plain words and the RFC section it comes from.
+type Reply struct {
+	Code     int
+	Enhanced string // "2.1.5", or "" when the reply has none
+	Lines    []string
+	Reason   Reason
+}
+
+// Class is the first digit of the code: 2 success, 3 intermediate,
+// 4 transient failure, 5 permanent failure (RFC 5321 §4.2.1).
+func (r Reply) Class() int { return r.Code / 100 }
+
+// Positive reports whether the reply is a 2xx or 3xx.
+func (r Reply) Positive() bool { return r.Code >= 200 && r.Code < 400 }
+
+// Transient reports whether the reply is a 4xx: try again later.
+func (r Reply) Transient() bool { return r.Code >= 400 && r.Code < 500 }
+
+// Permanent reports whether the reply is a 5xx: do not repeat as is.
+func (r Reply) Permanent() bool { return r.Code >= 500 && r.Code < 600 }
+
+// Text returns the lines joined by newlines, without codes.
+func (r Reply) Text() string { return strings.Join(r.Lines, "\n") }
+
+// String returns the reply as it appears on the wire, without the final CRLF.
+func (r Reply) String() string {
+	return strings.TrimSuffix(string(r.AppendTo(nil, r.Enhanced != "")), "\r\n")
+}
+
+// AppendTo appends the wire form of r to dst: every line but the last is
+// "code-text", the last is "code text" (RFC 5321 §4.2.1). When enhanced is
+// true and r has an enhanced code, every line carries it after the code, as
+// RFC 2034 §4 requires once ENHANCEDSTATUSCODES was advertised.
+func (r Reply) AppendTo(dst []byte, enhanced bool) []byte {
+	lines := r.Lines
+	if len(lines) == 0 {
+		lines = []string{""}
+	}
+	for i, line := range lines {
+		dst = strconv.AppendInt(dst, int64(r.Code), 10)
+		if i < len(lines)-1 {
+			dst = append(dst, '-')
+		} else {
+			dst = append(dst, ' ')
+		}
+		if enhanced && r.Enhanced != "" {
+			dst = append(dst, r.Enhanced...)
+			if line != "" {
+				dst = append(dst, ' ')
+			}
+		}
+		dst = append(dst, line...)
+		dst = append(dst, '\r', '\n')
+	}
+	return dst
+}
+
+// ReplyLine is one parsed line of a reply.
+type ReplyLine struct {
+	Code int
+	More bool   // "-" after the code: more lines follow
+	Text string // the text after the separator
+}
+
+// ErrBadReply says a line from a server is not "ddd", "ddd text" or "ddd-text".
+var ErrBadReply = errors.New("malformed reply line")
+
+// ParseReplyLine parses one reply line (without its CRLF), RFC 5321 §4.2.
+func ParseReplyLine(line []byte) (ReplyLine, error) {
+	if len(line) < 3 {
+		return ReplyLine{}, fmt.Errorf("%w: %q is shorter than a code", ErrBadReply, line)
+	}
+	if line[0] < '2' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]) {
+		return ReplyLine{}, fmt.Errorf("%w: %q does not start with a code 200-599", ErrBadReply, line)
+	}
+	code := int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	if len(line) == 3 {
+		return ReplyLine{Code: code}, nil
+	}
+	switch line[3] {
+	case ' ':
+		return ReplyLine{Code: code, Text: string(line[4:])}, nil
+	case '-':
+		return ReplyLine{Code: code, More: true, Text: string(line[4:])}, nil
+	}
+	return ReplyLine{}, fmt.Errorf("%w: %q has %q after the code", ErrBadReply, line, line[3])
+}
+
+// ReplyReader assembles multi-line replies from lines, for a client.
+// The zero value is ready to use.
+type ReplyReader struct {
+	cur     Reply
+	started bool
+}
+
+// Feed adds one line (without CRLF). It returns the complete reply and true
+// when line was the last one. A line whose code differs from the first line
+// of the same reply is an error (RFC 5321 §4.2.1: all lines share the code).
+func (rr *ReplyReader) Feed(line []byte) (Reply, bool, error) {
+	rl, err := ParseReplyLine(line)
+	if err != nil {
+		rr.Reset()
+		return Reply{}, false, err
+	}
+	if rr.started && rl.Code != rr.cur.Code {
+		rr.Reset()
+		return Reply{}, false, fmt.Errorf("%w: code %d inside a %d reply", ErrBadReply, rl.Code, rr.cur.Code)
+	}
+	if !rr.started {
+		rr.cur = Reply{Code: rl.Code}
+		rr.started = true
+	}
+	rr.cur.Lines = append(rr.cur.Lines, rl.Text)
+	if rl.More {
+		return Reply{}, false, nil
+	}
+	r := rr.cur
+	rr.Reset()
+	r.Enhanced, r.Lines = splitEnhanced(r.Code, r.Lines)
+	return r, true, nil
+}
+
+// Reset forgets a partly read reply.
+func (rr *ReplyReader) Reset() { rr.cur, rr.started = Reply{}, false }
+
+// splitEnhanced moves an enhanced status code that prefixes every line into
+// the Enhanced field. The class digit must match the reply code's (RFC 3463
+// §2); otherwise the text is left as it is.
+func splitEnhanced(code int, lines []string) (string, []string) {
+	var enh string
+	for i, line := range lines {
+		e, rest, ok := cutEnhanced(line)
+		if !ok || int(e[0]-'0') != code/100 || (i > 0 && e != enh) {
+			return "", lines
+		}
+		enh = e
+		_ = rest
+	}
+	out := make([]string, len(lines))
+	for i, line := range lines {
+		_, out[i], _ = cutEnhanced(line)
+	}
+	return enh, out
+}
+
+// cutEnhanced splits "2.1.5 rest" into "2.1.5" and "rest".
+func cutEnhanced(s string) (code, rest string, ok bool) {
+	end := strings.IndexByte(s, ' ')
+	if end < 0 {
+		end = len(s)
+	}
+	if !ValidEnhanced(s[:end]) {
+		return "", s, false
+	}
+	return s[:end], strings.TrimPrefix(s[end:], " "), true
+}
+
+// ValidEnhanced reports whether s is class.subject.detail per RFC 3463 §2:
+// class is 2, 4 or 5; subject is 1-3 digits; detail is 1-3 digits.
+func ValidEnhanced(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || (parts[0] != "2" && parts[0] != "4" && parts[0] != "5") {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) == 0 || len(p) > 3 {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if !isDigit(p[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
