@@ -71,12 +71,14 @@ func (r *LineReader) dropOverlong() {
 		return
 	}
 	r.tooLong = true
-	// Keep a final CR: it may be the first half of the CRLF that ends the line.
-	keep := 0
-	if pending[len(pending)-1] == '\r' {
-		keep = 1
+	// Keep the first max bytes, so the caller sees the same start of the line
+	// however it was chunked, and a final CR: it may be the first half of the
+	// CRLF that ends the line.
+	last := pending[len(pending)-1]
+	r.buf = r.buf[:r.start+r.max]
+	if last == '\r' {
+		r.buf = append(r.buf, '\r')
 	}
-	r.buf = append(r.buf[:r.start], pending[len(pending)-keep:]...)
 }
 
 // Next returns the next complete line without its line ending. The slice is

@@ -1,0 +1,448 @@
+package smtp
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestReplyWireForm(t *testing.T) {
+	tests := []struct {
+		name     string
+		reply    Reply
+		enhanced bool
+		want     string
+	}{
+		{"single line", Reply{Code: 250, Enhanced: "2.1.5", Lines: []string{"OK"}}, true, "250 2.1.5 OK\r\n"},
+		{"enhanced not advertised", Reply{Code: 250, Enhanced: "2.1.5", Lines: []string{"OK"}}, false, "250 OK\r\n"},
+		{"multi line", Reply{Code: 250, Lines: []string{"mx.example.org", "PIPELINING", "SIZE 1000"}}, false,
+			"250-mx.example.org\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"},
+		{"multi line enhanced on every line", Reply{Code: 550, Enhanced: "5.1.1", Lines: []string{"no", "such user"}}, true,
+			"550-5.1.1 no\r\n550 5.1.1 such user\r\n"},
+		{"no text", Reply{Code: 354}, true, "354 \r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(tt.reply.AppendTo(nil, tt.enhanced)); got != tt.want {
+				t.Fatalf("AppendTo = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReplyClasses(t *testing.T) {
+	for code, want := range map[int][3]bool{250: {true, false, false}, 354: {true, false, false}, 451: {false, true, false}, 554: {false, false, true}} {
+		r := Reply{Code: code}
+		if got := [3]bool{r.Positive(), r.Transient(), r.Permanent()}; got != want {
+			t.Errorf("code %d: positive/transient/permanent = %v, want %v", code, got, want)
+		}
+	}
+}
+
+func TestReplyReader(t *testing.T) {
+	var rr ReplyReader
+	lines := []string{"250-mx.example.org greets you", "250-SIZE 1000", "250 2.0.0 PIPELINING"}
+	for i, l := range lines {
+		r, done, err := rr.Feed([]byte(l))
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		if done != (i == len(lines)-1) {
+			t.Fatalf("line %d: done = %v", i, done)
+		}
+		if done {
+			if r.Code != 250 || r.Enhanced != "" || len(r.Lines) != 3 || r.Lines[2] != "2.0.0 PIPELINING" {
+				t.Fatalf("reply = %+v; an enhanced code on only the last line must stay text", r)
+			}
+		}
+	}
+	r, done, err := rr.Feed([]byte("550 5.1.1 <bob@example.org>: no such user"))
+	if err != nil || !done || r.Enhanced != "5.1.1" || r.Lines[0] != "<bob@example.org>: no such user" {
+		t.Fatalf("enhanced reply = %+v, %v, %v", r, done, err)
+	}
+	if _, _, err := rr.Feed([]byte("421 4.7.1 wrong class")); err != nil {
+		t.Fatalf("feed: %v", err)
+	}
+	if _, _, err := rr.Feed([]byte("250-a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rr.Feed([]byte("251 b")); !errors.Is(err, ErrBadReply) {
+		t.Fatalf("mixed codes: err = %v, want ErrBadReply", err)
+	}
+	for _, bad := range []string{"", "25", "abc", "199 too low", "600 too high", "250x"} {
+		if _, err := ParseReplyLine([]byte(bad)); !errors.Is(err, ErrBadReply) {
+			t.Errorf("ParseReplyLine(%q) err = %v, want ErrBadReply", bad, err)
+		}
+	}
+	var rr2 ReplyReader
+	if r, _, _ := rr2.Feed([]byte("451 5.7.1 class mismatch")); r.Enhanced != "" {
+		t.Errorf("an enhanced code whose class differs from the reply's must not be split off: %+v", r)
+	}
+}
+
+func TestValidEnhanced(t *testing.T) {
+	for s, want := range map[string]bool{"2.0.0": true, "5.1.10": true, "4.999.999": true, "3.0.0": false, "2.0": false, "2..0": false, "2.1000.0": false, "x.1.1": false} {
+		if got := ValidEnhanced(s); got != want {
+			t.Errorf("ValidEnhanced(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		line    string
+		verb    Verb
+		arg     string
+		wantErr bool
+	}{
+		{"EHLO client.example.com", EHLO, "client.example.com", false},
+		{"ehlo x", EHLO, "x", false},
+		{"MAIL FROM:<a@b.c> SIZE=10", MAIL, "FROM:<a@b.c> SIZE=10", false},
+		{"quit", QUIT, "", false},
+		{"XYZZY", Verb("XYZZY"), "", false},
+		{"", "", "", true},
+		{" EHLO", "", "", true},
+		{"MA1L FROM:<x@y>", "", "", true},
+		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "", "", true},
+	}
+	for _, tt := range tests {
+		cmd, err := ParseCommand([]byte(tt.line))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseCommand(%q) err = %v, wantErr %v", tt.line, err, tt.wantErr)
+			continue
+		}
+		if err == nil && (cmd.Verb != tt.verb || cmd.Arg != tt.arg) {
+			t.Errorf("ParseCommand(%q) = %+v, want verb %q arg %q", tt.line, cmd, tt.verb, tt.arg)
+		}
+	}
+	if !EHLO.Known() || Verb("XYZZY").Known() {
+		t.Error("Known() is wrong")
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	lim := DefaultLimits()
+	long := strings.Repeat("a", 65)
+	tests := []struct {
+		in    string
+		opt   PathOptions
+		want  string // Path.String(), or "" for an error
+		rest  string
+		field string // PathError.Field for errors
+	}{
+		{"<bob@example.org>", PathOptions{Limits: lim}, "<bob@example.org>", "", ""},
+		{"<bob@example.org> SIZE=100", PathOptions{Limits: lim}, "<bob@example.org>", "SIZE=100", ""},
+		{"<>", PathOptions{Limits: lim, AllowNull: true}, "<>", "", ""},
+		{"<>", PathOptions{Limits: lim}, "", "", "path"},
+		{"<Postmaster>", PathOptions{Limits: lim}, "<Postmaster>", "", ""},
+		{`<"john doe"@example.org>`, PathOptions{Limits: lim}, `<"john doe"@example.org>`, "", ""},
+		{`<"a>b"@example.org>`, PathOptions{Limits: lim}, `<"a>b"@example.org>`, "", ""},
+		{`<"a\"b"@example.org>`, PathOptions{Limits: lim}, `<"a\"b"@example.org>`, "", ""},
+		{`<"a"b"@example.org>`, PathOptions{Limits: lim}, "", "", "local-part"},
+		{"<user@[192.0.2.1]>", PathOptions{Limits: lim}, "<user@[192.0.2.1]>", "", ""},
+		{"<user@[IPv6:2001:db8::1]>", PathOptions{Limits: lim}, "<user@[IPv6:2001:db8::1]>", "", ""},
+		{"<user@[300.1.1.1]>", PathOptions{Limits: lim}, "", "", "domain"},
+		{"<@relay.example:bob@example.org>", PathOptions{Limits: lim}, "<bob@example.org>", "", ""},
+		{"bob@example.org", PathOptions{Limits: lim}, "", "", "path"},
+		{"<bob@example.org", PathOptions{Limits: lim}, "", "", "path"},
+		{"<bob>", PathOptions{Limits: lim}, "", "", "domain"},
+		{"<bob@>", PathOptions{Limits: lim}, "", "", "domain"},
+		{"<@example.org>", PathOptions{Limits: lim}, "", "", "path"},
+		{"<.bob@example.org>", PathOptions{Limits: lim}, "", "", "local-part"},
+		{"<bo..b@example.org>", PathOptions{Limits: lim}, "", "", "local-part"},
+		{"<bo b@example.org>", PathOptions{Limits: lim}, "", "", "local-part"},
+		{"<bob@exa_mple.org>", PathOptions{Limits: lim}, "", "", "domain"},
+		{"<bob@-example.org>", PathOptions{Limits: lim}, "", "", "domain"},
+		{"<bob@example..org>", PathOptions{Limits: lim}, "", "", "domain"},
+		{"<" + long + "@example.org>", PathOptions{Limits: lim}, "", "", "local-part"},
+		{"<bob@" + strings.Repeat("a.", 130) + "org>", PathOptions{Limits: lim}, "", "", "length"},
+		{"<bob@example.org>x", PathOptions{Limits: lim}, "", "", "path"},
+		{"<jürgen@example.org>", PathOptions{Limits: lim}, "", "", "local-part"},
+		{"<jürgen@bücher.example>", PathOptions{Limits: lim, UTF8: true}, "<jürgen@bücher.example>", "", ""},
+	}
+	for _, tt := range tests {
+		p, rest, err := ParsePath(tt.in, tt.opt)
+		if tt.want == "" {
+			var pe *PathError
+			if !errors.As(err, &pe) {
+				t.Errorf("ParsePath(%q) = %v, %v; want a PathError", tt.in, p, err)
+			} else if pe.Field != tt.field {
+				t.Errorf("ParsePath(%q) error field %q (%v), want %q", tt.in, pe.Field, err, tt.field)
+			}
+			continue
+		}
+		if err != nil || p.String() != tt.want || rest != tt.rest {
+			t.Errorf("ParsePath(%q) = %q, rest %q, err %v; want %q, rest %q", tt.in, p.String(), rest, err, tt.want, tt.rest)
+		}
+	}
+}
+
+func TestParseMailAndRcptArgs(t *testing.T) {
+	lim := DefaultLimits()
+	p, ps, err := ParseMailArg("FROM:<alice@example.com> SIZE=1024 BODY=8BITMIME RET=HDRS", lim)
+	if err != nil || p.Mailbox.Domain != "example.com" || len(ps) != 3 {
+		t.Fatalf("MAIL arg = %v %v %v", p, ps, err)
+	}
+	if v, ok := ps.Get("size"); !ok || v != "1024" {
+		t.Fatalf("SIZE = %q, %v", v, ok)
+	}
+	if p, _, err := ParseMailArg("from: <>", lim); err != nil || !p.Null {
+		t.Fatalf("null sender with space after colon: %v %v", p, err)
+	}
+	if p, _, err := ParseMailArg("FROM:<jürgen@example.com> SMTPUTF8", lim); err != nil || p.Mailbox.Local != "jürgen" {
+		t.Fatalf("SMTPUTF8 sender: %v %v", p, err)
+	}
+	for _, bad := range []string{"TO:<a@b.c>", "FROM<a@b.c>", "FROM:<a@b.c> SIZE=", "FROM:<a@b.c> =1", "FROM:<a@b.c> SIZE=1 SIZE=2", "FROM:<a@b.c> X=a=b"} {
+		if _, _, err := ParseMailArg(bad, lim); err == nil {
+			t.Errorf("ParseMailArg(%q) accepted", bad)
+		}
+	}
+	if _, _, err := ParseRcptArg("TO:<>", lim, false); err == nil {
+		t.Error("RCPT TO:<> accepted")
+	}
+	if p, ps, err := ParseRcptArg("to:<bob@example.org> NOTIFY=SUCCESS,FAILURE", lim, false); err != nil || p.Mailbox.Local != "bob" || len(ps) != 1 {
+		t.Fatalf("RCPT = %v %v %v", p, ps, err)
+	}
+	if _, _, err := ParseRcptArg("TO:<bøb@example.org>", lim, false); err == nil {
+		t.Error("UTF-8 recipient accepted without SMTPUTF8")
+	}
+}
+
+func TestXtext(t *testing.T) {
+	for _, s := range []string{"plain", "a+b=c", "rfc822;bob@example.org", "spa ce", "\x00\xff"} {
+		enc := EncodeXtext(s)
+		dec, err := DecodeXtext(enc)
+		if err != nil || dec != s {
+			t.Errorf("round trip of %q via %q = %q, %v", s, enc, dec, err)
+		}
+	}
+	if got := EncodeXtext("a+b=c d"); got != "a+2Bb+3Dc+20d" {
+		t.Errorf("EncodeXtext = %q", got)
+	}
+	for _, bad := range []string{"a+2", "a+zz", "a+2b", "a=b", "a b"} {
+		if _, err := DecodeXtext(bad); err == nil {
+			t.Errorf("DecodeXtext(%q) accepted", bad)
+		}
+	}
+}
+
+// readAll feeds input in chunks of size n and collects every line.
+func readAll(input string, max, n int) []string {
+	r := NewLineReader(max)
+	var out []string
+	for i := 0; i < len(input); i += n {
+		end := min(i+n, len(input))
+		r.Feed([]byte(input[i:end]))
+		for {
+			line, flaw, ok := r.Next()
+			if !ok {
+				break
+			}
+			out = append(out, flaw.String()+":"+string(line))
+		}
+	}
+	return out
+}
+
+func TestLineReader(t *testing.T) {
+	long := strings.Repeat("x", 600)
+	tests := []struct {
+		name  string
+		input string
+		want  []string
+	}{
+		{"crlf lines", "EHLO a\r\nQUIT\r\n", []string{"ok:EHLO a", "ok:QUIT"}},
+		{"bare lf", "EHLO a\nQUIT\r\n", []string{"bare LF:EHLO a", "ok:QUIT"}},
+		{"bare cr inside", "EHLO a\rQUIT\r\n", []string{"bare CR:EHLO a\rQUIT"}},
+		{"smuggling dot", "x\r\n\n.\n", []string{"ok:x", "bare LF:", "bare LF:."}},
+		{"too long then in sync", long + "\r\nNOOP\r\n", []string{"too long:" + long[:512], "ok:NOOP"}},
+		{"exactly at the limit", strings.Repeat("y", 510) + "\r\n", []string{"ok:" + strings.Repeat("y", 510)}},
+		{"one over the limit", strings.Repeat("y", 511) + "\r\n", []string{"too long:" + strings.Repeat("y", 511)}},
+		{"incomplete stays", "EHLO", nil},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 3, 7, 1 << 20} {
+			got := readAll(tt.input, 512, chunk)
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("%s, chunks of %d: got %q, want %q", tt.name, chunk, got, tt.want)
+			}
+		}
+	}
+}
+
+func TestLineReaderMemoryIsBounded(t *testing.T) {
+	r := NewLineReader(512)
+	chunk := bytes.Repeat([]byte("z"), 4096)
+	for i := 0; i < 1000; i++ {
+		r.Feed(chunk)
+		if r.Buffered() > 512+len(chunk) {
+			t.Fatalf("after %d chunks %d bytes are buffered", i+1, r.Buffered())
+		}
+	}
+	r.Feed([]byte("\r\nQUIT\r\n"))
+	if _, flaw, ok := r.Next(); !ok || flaw != LineTooLong {
+		t.Fatalf("overlong line: flaw %v ok %v", flaw, ok)
+	}
+	if line, flaw, ok := r.Next(); !ok || flaw != LineOK || string(line) != "QUIT" {
+		t.Fatalf("next line = %q %v %v", line, flaw, ok)
+	}
+}
+
+func TestLineReaderDiscardAndTake(t *testing.T) {
+	r := NewLineReader(512)
+	r.Feed([]byte("STARTTLS\r\nMAIL FROM:<evil@example.org>\r\n"))
+	if line, _, _ := r.Next(); string(line) != "STARTTLS" {
+		t.Fatalf("first line %q", line)
+	}
+	if n := r.Discard(); n != len("MAIL FROM:<evil@example.org>\r\n") {
+		t.Fatalf("Discard = %d", n)
+	}
+	if _, _, ok := r.Next(); ok {
+		t.Fatal("a line survived Discard")
+	}
+	r.Feed([]byte("0123456789QUIT\r\n"))
+	if got := string(r.Take(10)); got != "0123456789" {
+		t.Fatalf("Take = %q", got)
+	}
+	if line, _, _ := r.Next(); string(line) != "QUIT" {
+		t.Fatalf("after Take: %q", line)
+	}
+}
+
+func TestDotStuffing(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Hi\r\n", "Hi\r\n.\r\n"},
+		{"Hi", "Hi\r\n.\r\n"},
+		{".hidden\r\n..two\r\n", "..hidden\r\n...two\r\n.\r\n"},
+		{"a\n.\nb", "a\r\n..\r\nb\r\n.\r\n"},
+		{"a\rb", "a\r\nb\r\n.\r\n"},
+		{"", ".\r\n"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendDotStuffed(nil, []byte(tt.in))); got != tt.want {
+			t.Errorf("AppendDotStuffed(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	// Un-stuffing what was stuffed gives the original lines back.
+	stuffed := AppendDotStuffed(nil, []byte(".a\r\nb\r\n..c\r\n"))
+	r := NewLineReader(1000)
+	r.Feed(stuffed)
+	var got []string
+	for {
+		line, _, ok := r.Next()
+		if !ok {
+			t.Fatal("no end marker")
+		}
+		text, end := Unstuff(line)
+		if end {
+			break
+		}
+		got = append(got, string(text))
+	}
+	if strings.Join(got, "|") != ".a|b|..c" {
+		t.Fatalf("round trip = %q", got)
+	}
+}
+
+func FuzzParsePath(f *testing.F) {
+	for _, s := range []string{"<a@b.c>", "<>", `<"x y"@z>`, "<a@[IPv6:::1]> SIZE=1", "<@r:a@b>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, _, err := ParsePath(s, PathOptions{Limits: DefaultLimits(), AllowNull: true, UTF8: true})
+		if err != nil {
+			return
+		}
+		// Whatever parses must parse again, to the same path, from its own output.
+		again, rest, err := ParsePath(p.String(), PathOptions{Limits: DefaultLimits(), AllowNull: true, UTF8: true})
+		if err != nil || rest != "" || again != p {
+			t.Fatalf("%q parsed to %q which re-parses to %q, %q, %v", s, p.String(), again.String(), rest, err)
+		}
+	})
+}
+
+func FuzzParseCommandAndParams(f *testing.F) {
+	for _, s := range []string{"MAIL FROM:<a@b.c> SIZE=1", "RCPT TO:<x@y> NOTIFY=NEVER", "EHLO x", "ÿ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cmd, err := ParseCommand([]byte(s))
+		if err != nil {
+			return
+		}
+		if strings.ToUpper(string(cmd.Verb)) != string(cmd.Verb) {
+			t.Fatalf("verb %q is not upper case", cmd.Verb)
+		}
+		_, _, _ = ParseMailArg(cmd.Arg, DefaultLimits())
+		_, _, _ = ParseRcptArg(cmd.Arg, DefaultLimits(), true)
+		if ps, err := ParseParams(cmd.Arg, false); err == nil {
+			for _, p := range ps {
+				if p.Key == "" || strings.ContainsAny(p.Value, " =") {
+					t.Fatalf("bad param %+v from %q", p, cmd.Arg)
+				}
+			}
+		}
+	})
+}
+
+func FuzzReplyReader(f *testing.F) {
+	f.Add([]byte("250-a\r\n250 2.0.0 b\r\n"))
+	f.Add([]byte("5xx\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var rr ReplyReader
+		lr := NewLineReader(512)
+		lr.Feed(b)
+		for {
+			line, _, ok := lr.Next()
+			if !ok {
+				return
+			}
+			r, done, err := rr.Feed(line)
+			if err == nil && done {
+				if r.Code < 200 || r.Code > 599 || len(r.Lines) == 0 {
+					t.Fatalf("reply %+v from %q", r, b)
+				}
+				// A reply written back out parses to the same reply.
+				var rr2 ReplyReader
+				out := r.AppendTo(nil, true)
+				lr2 := NewLineReader(1 << 20)
+				lr2.Feed(out)
+				var back Reply
+				for {
+					l, _, ok := lr2.Next()
+					if !ok {
+						break
+					}
+					back, _, _ = rr2.Feed(l)
+				}
+				if back.Code != r.Code || back.Enhanced != r.Enhanced || strings.Join(back.Lines, "\n") != strings.Join(r.Lines, "\n") {
+					t.Fatalf("round trip %+v -> %q -> %+v", r, out, back)
+				}
+			}
+		}
+	})
+}
+
+func FuzzLineReader(f *testing.F) {
+	f.Add([]byte("a\r\nb\nc\rd\r\n"), uint8(3))
+	f.Fuzz(func(t *testing.T, b []byte, chunk uint8) {
+		n := int(chunk%16) + 1
+		r := NewLineReader(64)
+		for i := 0; i < len(b); i += n {
+			r.Feed(b[i:min(i+n, len(b))])
+			if r.Buffered() > 64+n {
+				t.Fatalf("buffered %d > limit+chunk", r.Buffered())
+			}
+			for {
+				line, flaw, ok := r.Next()
+				if !ok {
+					break
+				}
+				if flaw == LineOK && (bytes.IndexByte(line, '\n') >= 0 || bytes.IndexByte(line, '\r') >= 0 || len(line)+2 > 64) {
+					t.Fatalf("ok line %q breaks the rules", line)
+				}
+			}
+		}
+	})
+}
