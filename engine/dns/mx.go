@@ -1,0 +1,179 @@
+package dns
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Route is where mail for a domain goes: the mail exchangers to try, in
+// order, each with its addresses. An MTA tries Targets[0] first and moves on
+// to the next when a connection fails or the server answers 4xx.
+type Route struct {
+	Domain   string        `json:"domain"`             // the domain asked for, normalised
+	Implicit bool          `json:"implicit,omitempty"` // no MX records: the domain is its own mail host
+	Targets  []Target      `json:"targets"`
+	Skipped  []Skipped     `json:"skipped,omitempty"` // MX targets that cannot be used, and why
+	Cost     time.Duration `json:"cost"`              // virtual time all the lookups took
+}
+
+// Target is one mail exchanger to try.
+type Target struct {
+	Host  string   `json:"host"`
+	Pref  uint16   `json:"pref"`
+	Addrs []string `json:"addrs"`          // A addresses, then AAAA, in the order DNS gave them
+	Note  string   `json:"note,omitempty"` // something odd but survivable, e.g. an alias
+}
+
+// Skipped is an MX target left out of the route.
+type Skipped struct {
+	Host      string `json:"host"`
+	Pref      uint16 `json:"pref"`
+	Reason    string `json:"reason"`
+	Temporary bool   `json:"temporary,omitempty"` // it may work on a later try
+}
+
+// SelectMX finds where to deliver mail for domain, following RFC 5321 §5.1:
+//
+//   - Look up MX (following a CNAME at the domain). NXDOMAIN is a permanent
+//     error; SERVFAIL and TIMEOUT are temporary, and the MTA retries later.
+//   - A single MX with preference 0 and target "." is a null MX (RFC 7505):
+//     the domain takes no mail, ErrNullMX (an MTA answers 556 5.1.10).
+//   - No MX records at all: the domain itself is the mail host with
+//     preference 0 (the "implicit MX"), if it has an address.
+//   - Sort by preference, lowest first; shuffle each group of equal
+//     preference with rng to spread the load, as the RFC requires. A nil rng
+//     keeps zone order, for tests and lessons that want a fixed path.
+//   - If the asking host (c.Host) is itself one of the exchangers, drop it
+//     and everything at its preference or worse; nothing left is ErrLoopsBack.
+//   - Resolve each target's A and AAAA records. A target without an address
+//     is skipped and noted. A target that is a CNAME is followed, as common
+//     MTAs do, with a note: RFC 5321 puts it outside the standard and RFC
+//     2181 §10.3 forbids it.
+//   - No usable target: ErrNoUsableMX, or the first temporary error when
+//     some target might work later.
+//
+// The Route is returned with what was found even when err is not nil.
+func (r *Resolver) SelectMX(c Caller, domain string, rng *rand.Rand) (Route, error) {
+	s := &session{r: r, c: c}
+	route, err := s.selectMX(domain, rng)
+	route.Cost = s.elapsed
+	return route, err
+}
+
+func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
+	route := Route{Domain: Normalize(domain)}
+	ans, err := s.lookup(route.Domain, MX)
+	if err != nil {
+		return route, err
+	}
+	mxs := slices.Clone(ans.Records)
+	if len(mxs) == 0 {
+		// RFC 5321 §5.1: "an empty list of MXs" means an implicit MX.
+		route.Implicit = true
+		mxs = []Record{{Name: ans.Canonical, Type: MX, Pref: 0, Target: ans.Canonical}}
+	}
+	if len(mxs) == 1 && mxs[0].Pref == 0 && mxs[0].Target == Root {
+		return route, &Error{Name: route.Domain, Type: MX, Err: ErrNullMX}
+	}
+	order(mxs, rng)
+	if mxs, err = dropSelf(mxs, Normalize(s.c.Host)); err != nil {
+		return route, &Error{Name: route.Domain, Type: MX, Err: err}
+	}
+	var firstTemp error
+	for _, mx := range mxs {
+		t, err := s.target(mx)
+		if err != nil {
+			route.Skipped = append(route.Skipped, Skipped{Host: mx.Target, Pref: mx.Pref, Reason: err.Error(), Temporary: IsTemporary(err)})
+			if firstTemp == nil && IsTemporary(err) {
+				firstTemp = err
+			}
+			continue
+		}
+		route.Targets = append(route.Targets, t)
+	}
+	switch {
+	case len(route.Targets) > 0:
+		return route, nil
+	case firstTemp != nil:
+		return route, fmt.Errorf("dns: %s: no mail exchanger reachable for now: %w", route.Domain, firstTemp)
+	default:
+		return route, &Error{Name: route.Domain, Type: MX, Err: ErrNoUsableMX}
+	}
+}
+
+// order sorts MX records by preference and shuffles each run of equal
+// preference with rng.
+func order(mxs []Record, rng *rand.Rand) {
+	slices.SortStableFunc(mxs, func(a, b Record) int { return cmp.Compare(a.Pref, b.Pref) })
+	if rng == nil {
+		return
+	}
+	for i := 0; i < len(mxs); {
+		j := i + 1
+		for j < len(mxs) && mxs[j].Pref == mxs[i].Pref {
+			j++
+		}
+		run := mxs[i:j]
+		rng.Shuffle(len(run), func(a, b int) { run[a], run[b] = run[b], run[a] })
+		i = j
+	}
+}
+
+// dropSelf applies the relay rule of RFC 5321 §5.1: when the sending host
+// is one of the exchangers, only the more preferred ones may be tried, or
+// the mail would go round in circles.
+func dropSelf(mxs []Record, self string) ([]Record, error) {
+	i := slices.IndexFunc(mxs, func(mx Record) bool { return mx.Target == self })
+	if i < 0 || self == Root {
+		return mxs, nil
+	}
+	own := mxs[i].Pref
+	kept := slices.DeleteFunc(mxs, func(mx Record) bool { return mx.Pref >= own })
+	if len(kept) == 0 {
+		return nil, ErrLoopsBack
+	}
+	return kept, nil
+}
+
+// target resolves one exchanger's addresses: A, then AAAA unless the A
+// lookup already showed that the name does not exist.
+func (s *session) target(mx Record) (Target, error) {
+	t := Target{Host: mx.Target, Pref: mx.Pref}
+	if mx.Target == Root {
+		return t, errors.New(`target "." is a null MX, which must be a domain's only MX (RFC 7505 §3)`)
+	}
+	var notes []string
+	var firstErr error
+	aliased := false
+	for _, rtype := range []Type{A, AAAA} {
+		ans, err := s.lookup(mx.Target, rtype)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			if errors.Is(err, ErrNXDomain) {
+				break
+			}
+			notes = append(notes, err.Error())
+			continue
+		}
+		if len(ans.Chain) > 0 && !aliased {
+			aliased = true
+			notes = append(notes, fmt.Sprintf("%s is an alias of %s: MX targets must not be CNAMEs (RFC 2181 §10.3)", mx.Target, ans.Canonical))
+		}
+		for _, rec := range ans.Records {
+			t.Addrs = append(t.Addrs, rec.Addr)
+		}
+	}
+	if len(t.Addrs) == 0 {
+		if firstErr != nil {
+			return t, firstErr
+		}
+		return t, &Error{Name: mx.Target, Type: A, Err: ErrNoAddress}
+	}
+	t.Note = strings.Join(notes, "; ")
+	return t, nil
+}

@@ -1,0 +1,125 @@
+package dns
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Zone is everything the simulated DNS knows: one set of records for the
+// whole world, looked up by name and type. The world has no delegation and
+// no caches, so one Zone stands for all the authoritative servers at once.
+//
+// A name exists when it owns records or when a name below it does (an
+// "empty non-terminal", RFC 8020): with only mx1.example.org in the zone,
+// example.org exists but has no records, so asking for it gives an empty
+// answer, not NXDOMAIN.
+type Zone struct {
+	records []Record            // in the order they were added
+	byName  map[string][]Record // owner name → its records
+	exists  map[string]bool     // owners and all their ancestors
+}
+
+// NewZone returns a zone holding records. It fails on the first record
+// that is invalid or conflicts with an earlier one.
+func NewZone(records ...Record) (*Zone, error) {
+	z := &Zone{}
+	z.reindex()
+	for _, r := range records {
+		if err := z.Add(r); err != nil {
+			return nil, err
+		}
+	}
+	return z, nil
+}
+
+// ParseZone is Parse followed by NewZone.
+func ParseZone(text string) (*Zone, error) {
+	records, err := Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	return NewZone(records...)
+}
+
+// Add checks r, normalises it and adds it to the zone. Adding a record that
+// is already there does nothing, since DNS record sets are sets. A CNAME
+// cannot share its name with any other record (RFC 1034 §3.6.2, RFC 2181
+// §10.1), so Add refuses both orders of that mistake.
+func (z *Zone) Add(r Record) error {
+	r, err := r.normalize()
+	if err != nil {
+		return err
+	}
+	for _, old := range z.byName[r.Name] {
+		if old.sameData(r) {
+			return nil
+		}
+		if old.Type == CNAME || r.Type == CNAME {
+			return fmt.Errorf("%s: a CNAME cannot share its name with another record (RFC 2181 §10.1): have %q, adding %q",
+				r.Name, old.String(), r.String())
+		}
+	}
+	z.records = append(z.records, r)
+	z.index(r)
+	return nil
+}
+
+// Remove deletes every record of name with type t and reports how many
+// there were. An empty t removes every record of name.
+func (z *Zone) Remove(name string, t Type) int {
+	name = Normalize(name)
+	var kept []Record
+	for _, r := range z.records {
+		if r.Name != name || (t != "" && r.Type != t) {
+			kept = append(kept, r)
+		}
+	}
+	n := len(z.records) - len(kept)
+	z.records = kept
+	z.reindex()
+	return n
+}
+
+// Records returns every record in the order it was added, for display and
+// for saving a world. The caller must not modify the slice.
+func (z *Zone) Records() []Record { return z.records }
+
+// lookup returns name's records of type t, or its CNAME when it has one and
+// t is not CNAME. exists is false when name is not in the zone at all.
+func (z *Zone) lookup(name string, t Type) (records []Record, exists bool) {
+	if z == nil {
+		return nil, false
+	}
+	for _, r := range z.byName[name] {
+		if r.Type == t || (r.Type == CNAME && t != CNAME) {
+			records = append(records, r)
+		}
+	}
+	return records, z.exists[name]
+}
+
+// sameData reports whether r and o are the same record, ignoring the TTL.
+func (r Record) sameData(o Record) bool {
+	o.TTL = r.TTL
+	return r == o
+}
+
+func (z *Zone) reindex() {
+	z.byName = make(map[string][]Record)
+	z.exists = make(map[string]bool)
+	for _, r := range z.records {
+		z.index(r)
+	}
+}
+
+func (z *Zone) index(r Record) {
+	z.byName[r.Name] = append(z.byName[r.Name], r)
+	for name := r.Name; !z.exists[name]; {
+		z.exists[name] = true
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			break
+		}
+		name = name[i+1:]
+	}
+}
