@@ -1,0 +1,11 @@
+// Package mta is the mail transfer agent of the simulated world: the roles a
+// real mail server plays (submission server, MX, outbound relay, local
+// delivery), wired from the engine's server and client state machines.
+//
+// It keeps a store-and-forward queue with a retry schedule in virtual time,
+// writes a Received: header at every hop and a Return-Path: at delivery
+// (RFC 5321 §4.4), returns a delivery status notification (RFC 3464) to the
+// sender when a message fails for good, and applies the policies real
+// servers use: relay refusal, greylisting, rate limits, a content filter,
+// quotas and unknown users.
+package mta

@@ -1,0 +1,84 @@
+package mta
+
+import (
+	"bytes"
+	"fmt"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// Received describes one hop for a Received: header (RFC 5321 §4.4).
+type Received struct {
+	FromHelo string    // the name the client gave in HELO/EHLO
+	FromHost string    // the client's host name as the server knows it
+	FromAddr string    // the client's IP address
+	By       string    // this server
+	With     string    // protocol, see Protocol
+	ID       string    // queue id
+	For      string    // the recipient, when there is one
+	At       time.Time // virtual time
+}
+
+// Protocol returns the "with" keyword of RFC 3848 for a session: ESMTP when
+// EHLO was used, S when TLS was on, A when the client authenticated.
+func Protocol(ehlo, tls, auth bool) string {
+	p := "SMTP"
+	if ehlo {
+		p = "ESMTP"
+		if tls {
+			p += "S"
+		}
+		if auth {
+			p += "A"
+		}
+	}
+	return p
+}
+
+// String returns the header line, folded like Postfix does, with CRLF.
+func (r Received) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n\tby %s with %s id %s", r.FromHelo, r.FromHost, r.FromAddr, r.By, r.With, r.ID)
+	if r.For != "" {
+		fmt.Fprintf(&b, "\r\n\tfor <%s>", r.For)
+	}
+	fmt.Fprintf(&b, "; %s\r\n", r.At.UTC().Format(time.RFC1123Z))
+	return b.String()
+}
+
+// Prepend returns the header line followed by msg: each hop adds its trace
+// header at the top (RFC 5321 §4.4), never rewriting what is below.
+func Prepend(header string, msg []byte) []byte {
+	out := make([]byte, 0, len(header)+len(msg))
+	return append(append(out, header...), msg...)
+}
+
+// Headers returns the parsed header block of msg and the offset of its
+// body. A message without a blank line is all header.
+func Headers(msg []byte) (textproto.MIMEHeader, int) {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	body := end + 4
+	if end < 0 {
+		end, body = len(msg), len(msg)
+	}
+	h := textproto.MIMEHeader{}
+	var key string
+	for _, line := range strings.Split(string(msg[:end]), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && key != "" {
+			vals := h[key]
+			vals[len(vals)-1] += " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		h[key] = append(h[key], strings.TrimSpace(value))
+	}
+	return h, body
+}

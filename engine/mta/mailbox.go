@@ -1,0 +1,104 @@
+package mta
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// StoredMessage is one message delivered into a local mailbox.
+type StoredMessage struct {
+	ID          string    `json:"id"`          // queue id of the delivering host
+	From        string    `json:"from"`        // envelope sender ("" for a bounce)
+	To          string    `json:"to"`          // the mailbox it was delivered to
+	DeliveredAt time.Time `json:"deliveredAt"` // virtual time
+	Raw         []byte    `json:"-"`           // the message as stored, Return-Path first
+}
+
+// Mailboxes holds the local mailboxes of one host, keyed by address. The zero
+// value is ready to use.
+type Mailboxes struct {
+	boxes map[string][]StoredMessage
+	quota map[string]int // messages a mailbox holds at most; 0 = unlimited
+}
+
+// SetQuota limits how many messages the mailbox of addr may hold.
+func (m *Mailboxes) SetQuota(addr string, messages int) {
+	if m.quota == nil {
+		m.quota = map[string]int{}
+	}
+	m.quota[strings.ToLower(addr)] = messages
+}
+
+// Full reports whether the mailbox of addr has reached its quota.
+func (m *Mailboxes) Full(addr string) bool {
+	addr = strings.ToLower(addr)
+	q := m.quota[addr]
+	return q > 0 && len(m.boxes[addr]) >= q
+}
+
+// Deliver stores msg in the mailbox msg.To, adding the Return-Path header
+// that RFC 5321 §4.4 says the final delivery adds.
+func (m *Mailboxes) Deliver(msg StoredMessage) StoredMessage {
+	if m.boxes == nil {
+		m.boxes = map[string][]StoredMessage{}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", msg.From)
+	b.Write(msg.Raw)
+	msg.Raw = b.Bytes()
+	key := strings.ToLower(msg.To)
+	m.boxes[key] = append(m.boxes[key], msg)
+	return msg
+}
+
+// Owners returns the addresses that have mail, sorted.
+func (m *Mailboxes) Owners() []string {
+	owners := make([]string, 0, len(m.boxes))
+	for k := range m.boxes {
+		owners = append(owners, k)
+	}
+	sort.Strings(owners)
+	return owners
+}
+
+// Messages returns the messages of addr in delivery order.
+func (m *Mailboxes) Messages(addr string) []StoredMessage {
+	return m.boxes[strings.ToLower(addr)]
+}
+
+// MaildirName returns the file name a Maildir (new/) would give msg:
+// time.id.host, as the Maildir convention has it, deterministic here because
+// the time is virtual and the id comes from the queue.
+func MaildirName(msg StoredMessage, host string) string {
+	return fmt.Sprintf("%d.%s.%s", msg.DeliveredAt.Unix(), msg.ID, host)
+}
+
+// Mbox renders messages as one mbox file in the mboxrd flavour: each message
+// starts with a "From sender date" line, and body lines that start with
+// ">*From " get one more ">" so they cannot be mistaken for a separator.
+// Line ends become LF, as mbox files use.
+func Mbox(msgs []StoredMessage) []byte {
+	var b bytes.Buffer
+	for _, msg := range msgs {
+		from := msg.From
+		if from == "" {
+			from = "MAILER-DAEMON"
+		}
+		fmt.Fprintf(&b, "From %s %s\n", from, msg.DeliveredAt.UTC().Format(time.ANSIC))
+		text := strings.ReplaceAll(string(msg.Raw), "\r\n", "\n")
+		for _, line := range strings.SplitAfter(text, "\n") {
+			if strings.HasPrefix(strings.TrimLeft(line, ">"), "From ") {
+				b.WriteByte('>')
+			}
+			b.WriteString(line)
+		}
+		if !strings.HasSuffix(text, "\n") {
+			b.WriteByte('\n')
+		}
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}

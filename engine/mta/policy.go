@@ -1,0 +1,107 @@
+package mta
+
+import (
+	"bytes"
+	"strings"
+	"time"
+)
+
+// RetrySchedule says when a deferred message is tried again, in the spirit
+// of Postfix: the first retry after First, then twice the previous wait up to
+// Max, and the message is bounced once it has been queued for GiveUp.
+type RetrySchedule struct {
+	First  time.Duration `json:"first"`
+	Max    time.Duration `json:"max"`
+	GiveUp time.Duration `json:"giveUp"`
+}
+
+// DefaultRetrySchedule is Postfix's minimal_backoff_time (300 s),
+// maximal_backoff_time (4000 s) and maximal_queue_lifetime (5 days).
+func DefaultRetrySchedule() RetrySchedule {
+	return RetrySchedule{First: 5 * time.Minute, Max: 4000 * time.Second, GiveUp: 5 * 24 * time.Hour}
+}
+
+// Next returns the wait before attempt number attempt+1, given that attempt
+// attempts (1 or more) have failed.
+func (s RetrySchedule) Next(attempt int) time.Duration {
+	d := s.First
+	for i := 1; i < attempt && d < s.Max; i++ {
+		d *= 2
+	}
+	return min(d, s.Max)
+}
+
+// Greylist answers "try again later" to the first attempt of every
+// (client address, sender, recipient) triplet, and accepts the same triplet
+// once Delay has passed: a real sender's queue retries, a spam cannon that
+// fires once does not (the technique of Evan Harris, 2003).
+type Greylist struct {
+	Delay time.Duration
+	seen  map[string]time.Duration // triplet → first seen (virtual time)
+}
+
+// Check reports whether the triplet may pass now; the first sighting is
+// remembered.
+func (g *Greylist) Check(client, sender, rcpt string, now time.Duration) bool {
+	if g.seen == nil {
+		g.seen = map[string]time.Duration{}
+	}
+	key := client + "\x00" + strings.ToLower(sender) + "\x00" + strings.ToLower(rcpt)
+	first, ok := g.seen[key]
+	if !ok {
+		g.seen[key] = now
+		return false
+	}
+	return now-first >= g.Delay
+}
+
+// RateLimit allows at most Max events per client within Window.
+type RateLimit struct {
+	Max    int
+	Window time.Duration
+	events map[string][]time.Duration
+}
+
+// Allow records an event for client at now and reports whether it is within
+// the limit.
+func (r *RateLimit) Allow(client string, now time.Duration) bool {
+	if r.events == nil {
+		r.events = map[string][]time.Duration{}
+	}
+	recent := r.events[client][:0]
+	for _, t := range r.events[client] {
+		if now-t < r.Window {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= r.Max {
+		r.events[client] = recent
+		return false
+	}
+	r.events[client] = append(recent, now)
+	return true
+}
+
+// The test strings every content filter knows. Both are public and harmless:
+// EICAR stands in for a virus, GTUBE for spam.
+const (
+	EICAR = `X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*`
+	GTUBE = `XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X`
+)
+
+// Scan returns why a content filter refuses msg, or "" when it passes: the
+// EICAR test virus, the GTUBE spam string, or an "X-Spam-Flag: YES" header
+// set by an upstream filter.
+func Scan(msg []byte) string {
+	switch {
+	case bytes.Contains(msg, []byte(EICAR)):
+		return "virus found: EICAR test file"
+	case bytes.Contains(msg, []byte(GTUBE)):
+		return "spam detected: GTUBE test string"
+	}
+	h, _ := Headers(msg)
+	if strings.EqualFold(h.Get("X-Spam-Flag"), "YES") {
+		return "spam detected: X-Spam-Flag is YES"
+	}
+	return ""
+}

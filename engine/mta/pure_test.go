@@ -1,0 +1,133 @@
+package mta
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func TestRetrySchedule(t *testing.T) {
+	s := DefaultRetrySchedule()
+	want := []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute, 40 * time.Minute, 4000 * time.Second, 4000 * time.Second}
+	for i, w := range want {
+		if got := s.Next(i + 1); got != w {
+			t.Errorf("Next(%d) = %v, want %v", i+1, got, w)
+		}
+	}
+}
+
+func TestGreylist(t *testing.T) {
+	g := Greylist{Delay: 5 * time.Minute}
+	if g.Check("192.0.2.1", "a@x", "b@y", 0) {
+		t.Fatal("first sighting passed")
+	}
+	if g.Check("192.0.2.1", "a@x", "b@y", 4*time.Minute) {
+		t.Fatal("retry before the delay passed")
+	}
+	if !g.Check("192.0.2.1", "A@X", "b@y", 5*time.Minute) {
+		t.Fatal("retry after the delay was refused (addresses compare case-insensitively)")
+	}
+	if g.Check("192.0.2.2", "a@x", "b@y", 6*time.Minute) {
+		t.Fatal("another client passed on the first client's record")
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	r := RateLimit{Max: 2, Window: time.Minute}
+	got := []bool{r.Allow("c", 0), r.Allow("c", time.Second), r.Allow("c", 2*time.Second), r.Allow("d", 2*time.Second), r.Allow("c", 61*time.Second)}
+	want := []bool{true, true, false, true, true}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Allow sequence = %v, want %v", got, want)
+		}
+	}
+}
+
+func TestScan(t *testing.T) {
+	tests := map[string]string{
+		"Subject: hi\r\n\r\nhello\r\n":                        "",
+		"Subject: hi\r\n\r\n" + EICAR + "\r\n":                "virus found: EICAR test file",
+		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                "spam detected: GTUBE test string",
+		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":   "spam detected: X-Spam-Flag is YES",
+		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n": "",
+	}
+	for msg, want := range tests {
+		if got := Scan([]byte(msg)); got != want {
+			t.Errorf("Scan(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
+
+func TestReceivedAndHeaders(t *testing.T) {
+	r := Received{FromHelo: "client.example.com", FromHost: "client.example.com", FromAddr: "192.0.2.5", By: "mx.example.org",
+		With: Protocol(true, true, false), ID: "Q1", For: "bob@example.org", At: t0}
+	want := "Received: from client.example.com (client.example.com [192.0.2.5])\r\n\tby mx.example.org with ESMTPS id Q1\r\n\tfor <bob@example.org>; Mon, 05 Jan 2026 09:00:00 +0000\r\n"
+	if got := r.String(); got != want {
+		t.Fatalf("Received =\n%q\nwant\n%q", got, want)
+	}
+	msg := Prepend(r.String(), []byte("Subject: hi\r\n\r\nbody\r\n"))
+	h, body := Headers(msg)
+	if !strings.Contains(h.Get("Received"), "by mx.example.org with ESMTPS id Q1 for <bob@example.org>;") {
+		t.Fatalf("folded Received not unfolded: %q", h.Get("Received"))
+	}
+	if h.Get("Subject") != "hi" || string(msg[body:]) != "body\r\n" {
+		t.Fatalf("headers %v body %q", h, msg[body:])
+	}
+	for _, tt := range []struct {
+		ehlo, tls, auth bool
+		want            string
+	}{{false, false, false, "SMTP"}, {true, false, false, "ESMTP"}, {true, true, true, "ESMTPSA"}, {true, false, true, "ESMTPA"}} {
+		if got := Protocol(tt.ehlo, tt.tls, tt.auth); got != tt.want {
+			t.Errorf("Protocol(%v,%v,%v) = %q, want %q", tt.ehlo, tt.tls, tt.auth, got, tt.want)
+		}
+	}
+}
+
+func TestBounceIsAMultipartReport(t *testing.T) {
+	b := Bounce{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", MessageID: "Q7.dsn@mail.example.com",
+		Arrived: t0, At: t0.Add(time.Minute), Original: []byte("From: alice@example.com\r\nSubject: lunch\r\n\r\nsecret body\r\n"),
+		Failures: []Failure{{Recipient: "nobody@example.org", Status: "5.1.1", Remote: "mx.example.org", Diagnosis: "550 5.1.1 no such user", Action: "failed"}}}
+	dsn := string(b.Build())
+	for _, want := range []string{
+		"Content-Type: multipart/report; report-type=delivery-status;",
+		"Final-Recipient: rfc822; nobody@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.example.org\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user\r\n",
+		"Content-Type: text/rfc822-headers\r\n\r\nFrom: alice@example.com\r\nSubject: lunch\r\n\r\n",
+		"--dsn-Q7/mail.example.com--\r\n",
+	} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("DSN lacks %q:\n%s", want, dsn)
+		}
+	}
+	if strings.Contains(dsn, "secret body") {
+		t.Error("the DSN returns the original body; only its header belongs there")
+	}
+	if string(b.Build()) != dsn {
+		t.Error("Build is not deterministic")
+	}
+}
+
+func TestMailboxesAndViews(t *testing.T) {
+	var m Mailboxes
+	m.SetQuota("bob@example.org", 1)
+	if m.Full("bob@example.org") {
+		t.Fatal("empty mailbox is full")
+	}
+	got := m.Deliver(StoredMessage{ID: "Q1", From: "alice@example.com", To: "Bob@example.org", DeliveredAt: t0,
+		Raw: []byte("Subject: x\r\n\r\nFrom me\r\n>From you\r\n")})
+	if !strings.HasPrefix(string(got.Raw), "Return-Path: <alice@example.com>\r\n") {
+		t.Fatalf("no Return-Path: %q", got.Raw)
+	}
+	if !m.Full("bob@example.org") || len(m.Messages("BOB@example.org")) != 1 || m.Owners()[0] != "bob@example.org" {
+		t.Fatal("mailbox lookup is not case-insensitive or quota not reached")
+	}
+	mbox := string(Mbox(m.Messages("bob@example.org")))
+	want := "From alice@example.com Mon Jan  5 09:00:00 2026\nReturn-Path: <alice@example.com>\nSubject: x\n\n>From me\n>>From you\n\n"
+	if mbox != want {
+		t.Fatalf("mbox =\n%q\nwant\n%q", mbox, want)
+	}
+	if name := MaildirName(got, "mx.example.org"); name != "1767603600.Q1.mx.example.org" {
+		t.Fatalf("MaildirName = %q", name)
+	}
+}
