@@ -1,0 +1,503 @@
+package simnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"smtplab/engine/trace"
+)
+
+// The reasons simnet itself gives when it closes a connection. Handlers
+// closing a connection give their own ("quit", "idle timeout", ...).
+const (
+	ReasonRefused  = "refused"   // the dial was refused: host down or nothing listening
+	ReasonTimeout  = "timeout"   // the dial got no answer within the connect timeout
+	ReasonDropped  = "dropped"   // a DropAfter fault cut the connection
+	ReasonHostDown = "host down" // one of the hosts was switched off
+	ReasonReset    = "reset"     // the dialer gave up before the answer arrived
+	ReasonTLS      = "tls error" // a Codec could not open arriving records
+)
+
+// Errors returned by Write, WriteRaw and Upgrade.
+var (
+	ErrClosed  = errors.New("connection closed")
+	ErrNotOpen = errors.New("connection not open yet")
+)
+
+// maxTraceText caps the text of one bytes event, so that a multi-megabyte
+// message does not make the trace unreadable; size still tells the truth.
+const maxTraceText = 64 << 10
+
+// Handler receives what happens on one end of a connection. Its methods are
+// only called from the world's event queue.
+type Handler interface {
+	// Open is called once the connection is established at this end.
+	Open(c *Conn)
+	// Data is called with bytes from the peer, in the order they were
+	// written (opened by the Codec after Upgrade). The handler may keep p.
+	Data(c *Conn, p []byte)
+	// Closed is called once when the connection ends for a reason this end
+	// did not ask for: the peer closed it, a fault cut it, or the dial
+	// failed (then without Open first, and why is ReasonRefused or
+	// ReasonTimeout).
+	Closed(c *Conn, why string)
+}
+
+// RawHandler is implemented by handlers that want the records the peer put
+// on the wire with WriteRaw. Handlers that do not implement it never see
+// them: the handshake they belong to was already done by engine/labtls.
+type RawHandler interface {
+	Raw(c *Conn, p []byte)
+}
+
+// HandlerFuncs is a Handler made of optional functions; a nil one ignores
+// its callback.
+type HandlerFuncs struct {
+	OnOpen   func(c *Conn)
+	OnData   func(c *Conn, p []byte)
+	OnClosed func(c *Conn, why string)
+}
+
+// Open calls OnOpen if it is set.
+func (f HandlerFuncs) Open(c *Conn) {
+	if f.OnOpen != nil {
+		f.OnOpen(c)
+	}
+}
+
+// Data calls OnData if it is set.
+func (f HandlerFuncs) Data(c *Conn, p []byte) {
+	if f.OnData != nil {
+		f.OnData(c, p)
+	}
+}
+
+// Closed calls OnClosed if it is set.
+func (f HandlerFuncs) Closed(c *Conn, why string) {
+	if f.OnClosed != nil {
+		f.OnClosed(c, why)
+	}
+}
+
+// A Codec turns one end of a connection into a TLS end after a handshake.
+// Seal returns the records that carry plain (it must not keep or change
+// plain). Open returns the plaintext carried by records; simnet passes it
+// exactly what one Seal call on the other end returned, in order.
+type Codec interface {
+	Seal(plain []byte) []byte
+	Open(records []byte) ([]byte, error)
+}
+
+type connState int
+
+const (
+	stateConnecting connState = iota // dialed, no answer yet
+	stateOpen                        // accepted by the server
+	stateClosed                      // closed, refused or timed out
+)
+
+// pipe is one connection: its two ends and what they share.
+type pipe struct {
+	w          *World
+	id         int // 0 until the server accepts
+	port       int
+	target     string // what the dialer asked for: a name or an address
+	from, to   *Host  // to is nil when target names no host
+	clientAddr netip.Addr
+	serverAddr netip.Addr
+	client     *Conn
+	server     *Conn // nil until the server accepts
+	state      connState
+	timeout    *Timer // the dial's connect timeout
+}
+
+// A Conn is one end of a connection: the client's (returned by Dial) or the
+// server's (handed to the listener's accept function).
+type Conn struct {
+	p           *pipe
+	local       *Host
+	remote      *Host // nil for a dial to an unknown target
+	isClient    bool
+	port        int // this end's port: ephemeral for the client
+	h           Handler
+	codec       Codec
+	open        bool
+	closed      bool
+	sent        int           // bytes handed to Write and WriteRaw
+	lastArrival time.Duration // when this end's last packet reaches the peer
+}
+
+// Dial starts a connection from host from to port on to, a host name or an
+// address, and returns the client's end at once. What happens next comes
+// through h (see the package doc): Open, or Closed with ReasonRefused or
+// ReasonTimeout. Closing the returned end before Open abandons the dial.
+func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
+	if h == nil {
+		h = HandlerFuncs{}
+	}
+	server, _ := w.Host(to)
+	p := &pipe{w: w, port: port, target: to, from: from, to: server}
+	p.clientAddr = firstAddr(from)
+	if a, err := netip.ParseAddr(to); err == nil {
+		p.serverAddr = a
+	} else if server != nil {
+		p.target = server.name
+		p.serverAddr = firstAddr(server)
+	}
+	c := &Conn{p: p, local: from, remote: server, isClient: true, h: h}
+	c.port = 49152 + w.rng.IntN(16384)
+	p.client = c
+	w.pipes = append(w.pipes, p)
+	p.timeout = w.After(w.connectTimeout, p.timedOut)
+	switch {
+	case from.down:
+		p.refuse("local host is down", 0)
+	case server != nil:
+		w.schedule(w.now+w.linkLatency(from, server), true, p.synArrives)
+	}
+	// An unknown target answers nothing: the timeout will tell the dialer.
+	return c
+}
+
+func firstAddr(h *Host) netip.Addr {
+	if len(h.addrs) == 0 {
+		return netip.Addr{}
+	}
+	return h.addrs[0]
+}
+
+// synArrives is the connection request reaching the server's host.
+func (p *pipe) synArrives() {
+	if p.state != stateConnecting || p.client.closed || p.partitioned() {
+		return
+	}
+	if p.to.down {
+		p.refuse("host is down", p.w.linkLatency(p.to, p.from))
+		return
+	}
+	accept := p.to.listeners[p.port]
+	if accept == nil {
+		p.refuse("nothing listens on port "+strconv.Itoa(p.port), p.w.linkLatency(p.to, p.from))
+		return
+	}
+	s := &Conn{p: p, local: p.to, remote: p.from, port: p.port}
+	h := accept(s)
+	if h == nil {
+		p.refuse("connection rejected by the server", p.w.linkLatency(p.to, p.from))
+		return
+	}
+	s.h, s.open = h, true
+	p.server, p.state = s, stateOpen
+	p.w.lastConn++
+	p.id = p.w.lastConn
+	p.w.Emit(trace.Event{Kind: trace.ConnOpen, Conn: p.id, Host: p.from.name, Peer: p.to.name,
+		Port: p.port, Text: p.targetPort()})
+	// The answer travels back; schedule it before the server's Open can
+	// write, so the client is open before the server's first bytes arrive.
+	s.toPeer(p.clientOpens)
+	h.Open(s)
+}
+
+// clientOpens is the server's answer reaching the client.
+func (p *pipe) clientOpens() {
+	c := p.client
+	if c.closed || p.partitioned() {
+		return
+	}
+	p.timeout.Stop()
+	c.open = true
+	c.h.Open(c)
+}
+
+// refuse sends the refusal back to the dialer, who learns of it after delay.
+func (p *pipe) refuse(why string, delay time.Duration) {
+	p.w.schedule(p.w.now+delay, true, func() {
+		c := p.client
+		if c.closed {
+			return
+		}
+		p.timeout.Stop()
+		c.closed, p.state = true, stateClosed
+		p.w.removePipe(p)
+		p.w.Emit(trace.Event{Kind: trace.ConnRefused, Host: p.from.name, Peer: p.peerName(),
+			Port: p.port, Text: why})
+		c.h.Closed(c, ReasonRefused)
+	})
+}
+
+// timedOut is the connect timeout firing before any answer arrived.
+func (p *pipe) timedOut() {
+	c := p.client
+	if c.open || c.closed {
+		return
+	}
+	if p.state == stateOpen {
+		// The server accepted but its answer is still on its way (or lost):
+		// the client gives up and the server end learns of it.
+		p.cut(c, ReasonTimeout)
+		return
+	}
+	c.closed, p.state = true, stateClosed
+	p.w.removePipe(p)
+	p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Text: ReasonTimeout})
+	c.h.Closed(c, ReasonTimeout)
+}
+
+// finish marks the connection closed and records conn.close, once.
+func (p *pipe) finish(why string) {
+	if p.state == stateClosed {
+		return
+	}
+	p.state = stateClosed
+	p.timeout.Stop()
+	p.w.removePipe(p)
+	p.w.Emit(trace.Event{Kind: trace.ConnClose, Conn: p.id, Host: p.from.name, Peer: p.peerName(), Text: why})
+}
+
+// cut ends the connection for both ends because of something origin's side
+// caused: origin's handler learns at once (through the queue), the peer's
+// after the bytes origin already sent.
+func (p *pipe) cut(origin *Conn, why string) {
+	p.finish(why)
+	if !origin.closed {
+		origin.closed = true
+		p.w.schedule(p.w.now, true, func() { origin.h.Closed(origin, why) })
+	}
+	if peer := origin.peer(); peer != nil && !peer.closed {
+		origin.toPeer(func() { peer.peerClosed(why) })
+	}
+}
+
+func (p *pipe) partitioned() bool {
+	return p.from.unreachable || (p.to != nil && p.to.unreachable)
+}
+
+func (p *pipe) peerName() string {
+	if p.to != nil {
+		return p.to.name
+	}
+	return p.target
+}
+
+// targetPort is "name:port" or "addr:port", as the dialer asked.
+func (p *pipe) targetPort() string {
+	if a, err := netip.ParseAddr(p.target); err == nil {
+		return netip.AddrPortFrom(a, uint16(p.port)).String()
+	}
+	return p.target + ":" + strconv.Itoa(p.port)
+}
+
+func (w *World) removePipe(p *pipe) {
+	if i := slices.Index(w.pipes, p); i >= 0 {
+		w.pipes = slices.Delete(w.pipes, i, i+1)
+	}
+}
+
+// ID returns the connection's number in the trace (the conn field), or 0
+// while a dial has not been accepted.
+func (c *Conn) ID() int { return c.p.id }
+
+// Local returns the host this end is on.
+func (c *Conn) Local() *Host { return c.local }
+
+// Remote returns the host at the other end, or nil when the dial named no
+// known host.
+func (c *Conn) Remote() *Host { return c.remote }
+
+// IsClient reports whether this is the dialing end.
+func (c *Conn) IsClient() bool { return c.isClient }
+
+// LocalAddr returns this end's address and port.
+func (c *Conn) LocalAddr() netip.AddrPort {
+	if c.isClient {
+		return netip.AddrPortFrom(c.p.clientAddr, uint16(c.port))
+	}
+	return netip.AddrPortFrom(c.p.serverAddr, uint16(c.port))
+}
+
+// RemoteAddr returns the other end's address and port.
+func (c *Conn) RemoteAddr() netip.AddrPort {
+	if c.isClient {
+		return netip.AddrPortFrom(c.p.serverAddr, uint16(c.p.port))
+	}
+	return netip.AddrPortFrom(c.p.clientAddr, uint16(c.p.client.port))
+}
+
+// Established reports whether this end is open: Open was called and
+// nothing closed it yet.
+func (c *Conn) Established() bool { return c.open && !c.closed }
+
+// IsClosed reports whether this end is closed.
+func (c *Conn) IsClosed() bool { return c.closed }
+
+// TLS reports whether this end was upgraded with a Codec.
+func (c *Conn) TLS() bool { return c.codec != nil }
+
+// Sent returns how many bytes this end handed to Write and WriteRaw.
+func (c *Conn) Sent() int { return c.sent }
+
+func (c *Conn) peer() *Conn {
+	if c.isClient {
+		return c.p.server
+	}
+	return c.p.client
+}
+
+func (c *Conn) dir() string {
+	if c.isClient {
+		return trace.ToServer
+	}
+	return trace.ToClient
+}
+
+// Write sends p to the peer, who gets it after the link latency (sealed by
+// the Codec after Upgrade). It records one bytes event, now. Write copies p.
+func (c *Conn) Write(p []byte) error { return c.send("write", p, false) }
+
+// WriteRaw sends p as raw TLS records, such as a handshake flight: traced as
+// ciphertext, never sealed, and given only to a peer whose handler is a
+// RawHandler.
+func (c *Conn) WriteRaw(p []byte) error { return c.send("write raw", p, true) }
+
+// Upgrade makes this end a TLS end: from now on it seals what it writes and
+// opens what arrives with codec.
+func (c *Conn) Upgrade(codec Codec) error {
+	switch {
+	case codec == nil:
+		return fmt.Errorf("simnet: conn %d: upgrade with a nil codec", c.p.id)
+	case c.codec != nil:
+		return fmt.Errorf("simnet: conn %d: upgrade: already upgraded", c.p.id)
+	case c.closed:
+		return fmt.Errorf("simnet: conn %d: upgrade: %w", c.p.id, ErrClosed)
+	}
+	c.codec = codec
+	return nil
+}
+
+// Close closes this end; the peer's handler gets Closed(why) after the bytes
+// already in flight. This end's own handler is not called. Closing a dial
+// that has no answer yet abandons it. Closing twice does nothing.
+func (c *Conn) Close(why string) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	p := c.p
+	if p.state == stateConnecting {
+		p.timeout.Stop()
+		p.state = stateClosed
+		p.w.removePipe(p)
+		p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Text: why})
+		return
+	}
+	p.finish(why)
+	if peer := c.peer(); peer != nil && !peer.closed {
+		c.toPeer(func() { peer.peerClosed(why) })
+	}
+}
+
+func (c *Conn) send(op string, data []byte, raw bool) error {
+	switch {
+	case c.closed:
+		return fmt.Errorf("simnet: conn %d: %s: %w", c.p.id, op, ErrClosed)
+	case !c.open:
+		return fmt.Errorf("simnet: conn %d: %s: %w", c.p.id, op, ErrNotOpen)
+	case len(data) == 0:
+		return nil
+	}
+	w := c.p.w
+	data, drop := w.applyDrop(c, data)
+	if len(data) > 0 {
+		c.sent += len(data)
+		wire, sealed := bytes.Clone(data), false
+		if !raw && c.codec != nil {
+			wire, sealed = c.codec.Seal(data), true
+		}
+		w.Emit(c.bytesEvent(data, wire, raw, sealed))
+		peer := c.peer()
+		c.toPeer(func() { peer.receive(wire, raw) })
+	}
+	if drop != nil {
+		drop.fire(c)
+	}
+	return nil
+}
+
+// bytesEvent describes one write as the trace schema says: plaintext as
+// text, and for TLS the ciphertext's size and a hex preview of it.
+func (c *Conn) bytesEvent(plain, wire []byte, raw, sealed bool) trace.Event {
+	e := trace.Event{Kind: trace.Bytes, Conn: c.p.id, Host: c.local.name, Peer: c.remote.name,
+		Dir: c.dir(), Size: len(wire), TLS: raw || sealed}
+	switch {
+	case raw:
+		e.Text = hexPreview(wire)
+		e.Attrs = map[string]string{"cipher_hex": e.Text}
+	case sealed:
+		e.Attrs = map[string]string{"cipher_hex": hexPreview(wire), "plain_size": strconv.Itoa(len(plain))}
+		fallthrough
+	default:
+		e.Text = string(plain)
+		if len(plain) > maxTraceText {
+			e.Text = string(plain[:maxTraceText]) + "…"
+			if e.Attrs == nil {
+				e.Attrs = map[string]string{}
+			}
+			e.Attrs["truncated"] = "true"
+		}
+	}
+	return e
+}
+
+// hexPreview is the first 32 bytes of ciphertext in hex.
+func hexPreview(wire []byte) string {
+	const n = 32
+	return fmt.Sprintf("%x", wire[:min(n, len(wire))])
+}
+
+// toPeer schedules f at the moment a packet this end sends now reaches the
+// peer: after the link latency, and never before a packet sent earlier.
+func (c *Conn) toPeer(f func()) {
+	w := c.p.w
+	at := max(w.now+w.linkLatency(c.local, c.remote), c.lastArrival)
+	c.lastArrival = at
+	w.schedule(at, true, f)
+}
+
+// receive is a packet from the peer arriving at this end.
+func (c *Conn) receive(wire []byte, raw bool) {
+	if c.closed || c.p.partitioned() {
+		return
+	}
+	if raw {
+		if rh, ok := c.h.(RawHandler); ok {
+			rh.Raw(c, wire)
+		}
+		return
+	}
+	data := wire
+	if c.codec != nil {
+		plain, err := c.codec.Open(wire)
+		if err != nil {
+			c.p.cut(c, ReasonTLS+": "+err.Error())
+			return
+		}
+		data = plain
+	}
+	if len(data) > 0 {
+		c.h.Data(c, data)
+	}
+}
+
+// peerClosed is the peer's close (or reset) arriving at this end.
+func (c *Conn) peerClosed(why string) {
+	if c.closed || c.p.partitioned() {
+		return
+	}
+	c.closed = true
+	c.h.Closed(c, why)
+}

@@ -1,0 +1,74 @@
+package simnet
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"smtplab/engine/trace"
+)
+
+// hostPair names a link: two host names in sorted order, so that a link's
+// latency is the same in both directions.
+type hostPair struct{ a, b string }
+
+func pairOf(x, y *Host) hostPair {
+	if x.name > y.name {
+		x, y = y, x
+	}
+	return hostPair{x.name, y.name}
+}
+
+// SetLatency sets the one-way latency between hosts a and b, in both
+// directions, and records a fault event ("slow link"). Bytes already in
+// flight keep their arrival time, and later bytes never overtake them.
+func (w *World) SetLatency(a, b *Host, d time.Duration) {
+	d = max(d, 0)
+	w.links[pairOf(a, b)] = d
+	w.Emit(trace.Event{Kind: trace.Fault, Host: a.name, Peer: b.name, Text: "link latency " + d.String()})
+}
+
+// Latency returns the one-way latency between hosts a and b.
+func (w *World) Latency(a, b *Host) time.Duration { return w.linkLatency(a, b) }
+
+func (w *World) linkLatency(a, b *Host) time.Duration {
+	if d, ok := w.links[pairOf(a, b)]; ok {
+		return d
+	}
+	return w.latency
+}
+
+// dropRule is a pending DropAfter fault.
+type dropRule struct {
+	from, to *Host // to is nil for any peer
+	after    int
+}
+
+// DropAfter arms a fault that cuts the first connection on which host from
+// has sent more than n bytes to host to (or to anyone, when to is nil). The
+// peer receives exactly the first n bytes (plaintext, before sealing, for a
+// TLS end), then both ends get Closed(c, ReasonDropped). The fault fires
+// once, and records its fault event when it does.
+func (w *World) DropAfter(from, to *Host, n int) {
+	w.drops = append(w.drops, &dropRule{from: from, to: to, after: max(n, 0)})
+}
+
+// applyDrop shortens data to what gets through before an armed drop fires
+// on c, and returns that drop (now disarmed), or data untouched and nil.
+func (w *World) applyDrop(c *Conn, data []byte) ([]byte, *dropRule) {
+	for i, r := range w.drops {
+		if r.from != c.local || (r.to != nil && r.to != c.remote) || c.sent+len(data) <= r.after {
+			continue
+		}
+		w.drops = slices.Delete(w.drops, i, i+1)
+		return data[:max(r.after-c.sent, 0)], r
+	}
+	return data, nil
+}
+
+// fire records the drop and cuts c's connection.
+func (r *dropRule) fire(c *Conn) {
+	c.p.w.Emit(trace.Event{Kind: trace.Fault, Host: c.local.name, Peer: c.remote.name,
+		Text: fmt.Sprintf("connection %d dropped after %d bytes from %s", c.p.id, r.after, c.local.name)})
+	c.p.cut(c, ReasonDropped)
+}

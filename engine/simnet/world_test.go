@@ -1,0 +1,250 @@
+package simnet
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"smtplab/engine/trace"
+)
+
+func TestEventsAtEqualTimesRunInSchedulingOrder(t *testing.T) {
+	w := New(1)
+	var order []string
+	at := func(d time.Duration, name string) {
+		w.After(d, func() { order = append(order, name) })
+	}
+	at(2*time.Second, "c")
+	at(time.Second, "a")
+	at(2*time.Second, "d")
+	at(time.Second, "b")
+	at(0, "now")
+	// An event scheduled by a callback for "now" runs after everything
+	// already due at that instant.
+	w.After(time.Second, func() {
+		order = append(order, "e")
+		w.After(0, func() { order = append(order, "f") })
+	})
+	w.Advance(3 * time.Second)
+	if want := []string{"now", "a", "b", "e", "f", "c", "d"}; !slices.Equal(order, want) {
+		t.Fatalf("order = %v, want %v", order, want)
+	}
+}
+
+func TestTimerStop(t *testing.T) {
+	w := New(1)
+	ran := map[string]bool{}
+	t1 := w.After(time.Second, func() { ran["t1"] = true })
+	t2 := w.After(time.Second, func() { ran["t2"] = true })
+	t3 := w.After(5*time.Second, func() { ran["t3"] = true })
+	// A callback may stop a timer due at the same instant.
+	w.After(time.Second/2, func() { t2.Stop() })
+
+	if !t3.Stop() {
+		t.Fatal("Stop on a pending timer returned false")
+	}
+	if t3.Stop() {
+		t.Fatal("second Stop returned true")
+	}
+	if t3.Pending() {
+		t.Fatal("stopped timer still pending")
+	}
+	w.Advance(10 * time.Second)
+	if !ran["t1"] || ran["t2"] || ran["t3"] {
+		t.Fatalf("ran = %v, want only t1", ran)
+	}
+	if t1.Stop() {
+		t.Fatal("Stop after the timer ran returned true")
+	}
+	if t1.When() != time.Second {
+		t.Fatalf("When = %v, want 1s", t1.When())
+	}
+	if w.Pending() != 0 {
+		t.Fatalf("Pending = %d, want 0", w.Pending())
+	}
+}
+
+func TestAdvance(t *testing.T) {
+	tests := []struct {
+		name      string
+		d         time.Duration
+		wantRan   []string
+		wantNow   time.Duration
+		wantClock string // "" means no clock event
+	}{
+		{"zero runs what is due now", 0, []string{"at0"}, 0, ""},
+		{"negative counts as zero", -time.Second, []string{"at0"}, 0, ""},
+		{"window includes its end", time.Second, []string{"at0", "at1s", "chained"}, time.Second, "1s"},
+		{"long jump", time.Hour, []string{"at0", "at1s", "chained", "beyond", "at1m"}, time.Hour, "1h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := New(1)
+			var ran []string
+			w.After(0, func() { ran = append(ran, "at0") })
+			w.After(time.Second, func() {
+				ran = append(ran, "at1s")
+				w.After(0, func() { ran = append(ran, "chained") })
+				w.After(2*time.Second, func() { ran = append(ran, "beyond") })
+			})
+			w.After(time.Minute, func() { ran = append(ran, "at1m") })
+			w.Advance(tt.d)
+			if !slices.Equal(ran, tt.wantRan) {
+				t.Fatalf("ran %v, want %v", ran, tt.wantRan)
+			}
+			if w.Now() != tt.wantNow {
+				t.Fatalf("Now = %v, want %v", w.Now(), tt.wantNow)
+			}
+			clocks := eventsOf(w, trace.Clock)
+			switch {
+			case tt.wantClock == "" && len(clocks) != 0:
+				t.Fatalf("clock events %+v, want none", clocks)
+			case tt.wantClock != "" && (len(clocks) != 1 || clocks[0].Text != tt.wantClock ||
+				clocks[0].At != int64(tt.wantNow/time.Millisecond)):
+				t.Fatalf("clock events %+v, want one %q at %v", clocks, tt.wantClock, tt.wantNow)
+			}
+		})
+	}
+}
+
+func TestAdvanceClockEventComesLast(t *testing.T) {
+	w := New(1)
+	w.After(time.Second, func() { w.Emit(trace.Event{Kind: trace.Note, Text: "tick"}) })
+	w.Advance(time.Minute)
+	all := w.Log().All()
+	if len(all) != 2 || all[0].Kind != trace.Note || all[0].At != 1000 || all[1].Kind != trace.Clock || all[1].At != 60000 {
+		t.Fatalf("log = %+v, want note at 1000 then clock at 60000", all)
+	}
+}
+
+func TestSettle(t *testing.T) {
+	// The horizon is 10s. Each case schedules timers (t) and network
+	// deliveries (n) and lists which ran.
+	type item struct {
+		name    string
+		at      time.Duration
+		network bool
+	}
+	tests := []struct {
+		name  string
+		items []item
+		want  []string
+		now   time.Duration
+	}{
+		{"empty queue", nil, nil, 0},
+		{"near timer runs, far one waits",
+			[]item{{"t5s", 5 * time.Second, false}, {"t11s", 11 * time.Second, false}},
+			[]string{"t5s"}, 5 * time.Second},
+		{"horizon counts from the call, not from each timer",
+			[]item{{"t6s", 6 * time.Second, false}, {"t12s", 12 * time.Second, false}},
+			[]string{"t6s"}, 6 * time.Second},
+		{"a network delivery runs however far, with the timers before it",
+			[]item{{"t20s", 20 * time.Second, false}, {"n30s", 30 * time.Second, true}, {"t35s", 35 * time.Second, false},
+				{"t41s", 41 * time.Second, false}},
+			[]string{"t20s", "n30s", "t35s"}, 35 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := New(1)
+			var ran []string
+			for _, it := range tt.items {
+				w.schedule(it.at, it.network, func() { ran = append(ran, it.name) })
+			}
+			n := w.Settle()
+			if !slices.Equal(ran, tt.want) || n != len(tt.want) {
+				t.Fatalf("ran %v (n=%d), want %v", ran, n, tt.want)
+			}
+			if w.Now() != tt.now {
+				t.Fatalf("Now = %v, want %v", w.Now(), tt.now)
+			}
+			if len(eventsOf(w, trace.Clock)) != 0 {
+				t.Fatal("Settle recorded a clock event")
+			}
+		})
+	}
+}
+
+func TestSettleHorizonOption(t *testing.T) {
+	w := New(1, WithSettleHorizon(time.Minute))
+	ran := false
+	w.After(50*time.Second, func() { ran = true })
+	w.Settle()
+	if !ran {
+		t.Fatal("timer within a 1m horizon did not run")
+	}
+}
+
+func TestSettleStopsAnEndlessConversation(t *testing.T) {
+	w := New(1)
+	var ping func()
+	ping = func() { w.schedule(w.Now()+time.Millisecond, true, ping) }
+	ping()
+	if n := w.Settle(); n != settleLimit {
+		t.Fatalf("Settle ran %d events, want the limit %d", n, settleLimit)
+	}
+	notes := eventsOf(w, trace.Note)
+	if len(notes) != 1 {
+		t.Fatalf("notes = %+v, want one explaining the stop", notes)
+	}
+}
+
+func TestDriversAreNotReentrant(t *testing.T) {
+	for _, name := range []string{"Advance", "Settle"} {
+		t.Run(name, func(t *testing.T) {
+			w := New(1)
+			w.After(0, func() {
+				if name == "Advance" {
+					w.Advance(time.Second)
+				} else {
+					w.Settle()
+				}
+			})
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("%s inside a callback did not panic", name)
+				}
+			}()
+			w.Advance(time.Second)
+		})
+	}
+}
+
+func TestDateAndStart(t *testing.T) {
+	w := New(1)
+	if got := w.Date(); !got.Equal(DefaultStart()) {
+		t.Fatalf("Date = %v, want %v", got, DefaultStart())
+	}
+	w.Advance(90 * time.Minute)
+	if got, want := w.Date(), DefaultStart().Add(90*time.Minute); !got.Equal(want) {
+		t.Fatalf("Date after 90m = %v, want %v", got, want)
+	}
+	start := time.Date(2030, 2, 3, 4, 5, 6, 0, time.UTC)
+	if got := New(1, WithStart(start)).Date(); !got.Equal(start) {
+		t.Fatalf("WithStart: Date = %v, want %v", got, start)
+	}
+}
+
+func TestRandIsSeeded(t *testing.T) {
+	draw := func(seed int64) []uint64 {
+		r := New(seed).Rand()
+		return []uint64{r.Uint64(), r.Uint64(), r.Uint64()}
+	}
+	if !slices.Equal(draw(7), draw(7)) {
+		t.Fatal("same seed gave different numbers")
+	}
+	if slices.Equal(draw(7), draw(8)) {
+		t.Fatal("different seeds gave the same numbers")
+	}
+}
+
+func TestNextEventAt(t *testing.T) {
+	w := New(1)
+	if _, ok := w.NextEventAt(); ok {
+		t.Fatal("NextEventAt on an empty queue reported an event")
+	}
+	w.After(3*time.Minute, func() {})
+	w.After(time.Minute, func() {})
+	if at, ok := w.NextEventAt(); !ok || at != time.Minute {
+		t.Fatalf("NextEventAt = %v, %v; want 1m, true", at, ok)
+	}
+}
