@@ -72,13 +72,12 @@ func (r *LineReader) dropOverlong() {
 	}
 	r.tooLong = true
 	// Keep the first max bytes, so the caller sees the same start of the line
-	// however it was chunked, and a final CR: it may be the first half of the
-	// CRLF that ends the line.
+	// however it was chunked, and the last byte seen: if it is a CR it may be
+	// the first half of the CRLF that ends the line, and if it is not, the
+	// line must not look CRLF-terminated just because the kept prefix
+	// happens to end with a CR.
 	last := pending[len(pending)-1]
-	r.buf = r.buf[:r.start+r.max]
-	if last == '\r' {
-		r.buf = append(r.buf, '\r')
-	}
+	r.buf = append(r.buf[:r.start+r.max], last)
 }
 
 // Next returns the next complete line without its line ending. The slice is
@@ -108,6 +107,12 @@ func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 		r.tooLong = false
 		if len(line) > r.max {
 			line = line[:r.max]
+		}
+		// A bare LF wins over the length: it ends the line where a CRLF
+		// would not, which is what SMTP smuggling relies on, so the caller
+		// must see it even on an overlong line.
+		if flaw == LineBareLF {
+			return line, LineBareLF, true
 		}
 		return line, LineTooLong, true
 	}

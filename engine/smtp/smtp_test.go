@@ -260,6 +260,9 @@ func TestLineReader(t *testing.T) {
 		{"exactly at the limit", strings.Repeat("y", 510) + "\r\n", []string{"ok:" + strings.Repeat("y", 510)}},
 		{"one over the limit", strings.Repeat("y", 511) + "\r\n", []string{"too long:" + strings.Repeat("y", 511)}},
 		{"incomplete stays", "EHLO", nil},
+		{"too long ending in bare lf", long + "\n.\r\n", []string{"bare LF:" + long[:512], "ok:."}},
+		{"too long, cr at the cut, bare lf", strings.Repeat("y", 511) + "\ry\n", []string{"bare LF:" + strings.Repeat("y", 511) + "\r"}},
+		{"too long, cr at the cut, crlf", strings.Repeat("y", 511) + "\ry\r\n", []string{"too long:" + strings.Repeat("y", 511) + "\r"}},
 	}
 	for _, tt := range tests {
 		for _, chunk := range []int{1, 3, 7, 1 << 20} {
