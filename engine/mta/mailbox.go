@@ -21,10 +21,11 @@ type StoredMessage struct {
 // value is ready to use.
 type Mailboxes struct {
 	boxes map[string][]StoredMessage
-	quota map[string]int // messages a mailbox holds at most; 0 = unlimited
+	quota map[string]int // messages a mailbox holds at most; absent = unlimited
 }
 
-// SetQuota limits how many messages the mailbox of addr may hold.
+// SetQuota limits how many messages the mailbox of addr may hold; 0 means
+// the mailbox is full from the start.
 func (m *Mailboxes) SetQuota(addr string, messages int) {
 	if m.quota == nil {
 		m.quota = map[string]int{}
@@ -35,8 +36,8 @@ func (m *Mailboxes) SetQuota(addr string, messages int) {
 // Full reports whether the mailbox of addr has reached its quota.
 func (m *Mailboxes) Full(addr string) bool {
 	addr = strings.ToLower(addr)
-	q := m.quota[addr]
-	return q > 0 && len(m.boxes[addr]) >= q
+	q, limited := m.quota[addr]
+	return limited && len(m.boxes[addr]) >= q
 }
 
 // Deliver stores msg in the mailbox msg.To, adding the Return-Path header

@@ -10,25 +10,25 @@ import (
 // of Postfix: the first retry after First, then twice the previous wait up to
 // Max, and the message is bounced once it has been queued for GiveUp.
 type RetrySchedule struct {
-	First  time.Duration `json:"first"`
-	Max    time.Duration `json:"max"`
-	GiveUp time.Duration `json:"giveUp"`
+	First  Duration `json:"first"`
+	Max    Duration `json:"max"`
+	GiveUp Duration `json:"giveUp"`
 }
 
 // DefaultRetrySchedule is Postfix's minimal_backoff_time (300 s),
 // maximal_backoff_time (4000 s) and maximal_queue_lifetime (5 days).
 func DefaultRetrySchedule() RetrySchedule {
-	return RetrySchedule{First: 5 * time.Minute, Max: 4000 * time.Second, GiveUp: 5 * 24 * time.Hour}
+	return RetrySchedule{First: Duration(5 * time.Minute), Max: Duration(4000 * time.Second), GiveUp: Duration(5 * 24 * time.Hour)}
 }
 
 // Next returns the wait before attempt number attempt+1, given that attempt
 // attempts (1 or more) have failed.
 func (s RetrySchedule) Next(attempt int) time.Duration {
-	d := s.First
-	for i := 1; i < attempt && d < s.Max; i++ {
+	d, limit := time.Duration(s.First), time.Duration(s.Max)
+	for i := 1; i < attempt && d < limit; i++ {
 		d *= 2
 	}
-	return min(d, s.Max)
+	return min(d, limit)
 }
 
 // Greylist answers "try again later" to the first attempt of every

@@ -1,0 +1,169 @@
+package lab
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"smtplab/engine/dns"
+	"smtplab/engine/mta"
+)
+
+// Scenario is one world as data: its hosts, DNS, users and faults, and where
+// the learner sits. Scenarios live in scenarios/*.json, embedded; adding a
+// world is adding a file.
+type Scenario struct {
+	Name    string           `json:"name"`
+	Title   string           `json:"title"`
+	Purpose string           `json:"purpose"`
+	Start   time.Time        `json:"start"`
+	Learner Learner          `json:"learner"`
+	Hosts   []mta.HostConfig `json:"hosts"`
+	// Zone holds the DNS records, one per line in zone-file form (see dns.Parse).
+	Zone   string  `json:"zone"`
+	Faults []Fault `json:"faults,omitempty"`
+}
+
+// Learner says which host the learner types on and where they connect.
+type Learner struct {
+	Host    string `json:"host"`    // the machine the learner sits at
+	Connect string `json:"connect"` // the server the terminal connects to
+	Port    int    `json:"port"`
+	// The user and password the learner's mail client uses with Submit.
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// Fault is something a scenario breaks on purpose.
+type Fault struct {
+	// Kind: "down" (host refuses connections), "unreachable" (connections
+	// time out), "dns" (a name answers Error), "drop" (a connection from
+	// Host to Peer is cut after AfterBytes bytes), "latency" (the link
+	// between Host and Peer is slow), "strip-starttls" (a man in the middle
+	// between Host and Peer removes STARTTLS from EHLO replies).
+	Kind       string       `json:"kind"`
+	Host       string       `json:"host,omitempty"`
+	Peer       string       `json:"peer,omitempty"`
+	Name       string       `json:"name,omitempty"`
+	RType      string       `json:"rtype,omitempty"`
+	Error      string       `json:"error,omitempty"`
+	AfterBytes int          `json:"afterBytes,omitempty"`
+	Latency    mta.Duration `json:"latency,omitempty"`
+	// Until ends the fault at this virtual time after the start (0: never).
+	Until mta.Duration `json:"until,omitempty"`
+}
+
+// ScenarioInfo is what a scenario picker shows.
+type ScenarioInfo struct {
+	Name    string `json:"name"`
+	Title   string `json:"title"`
+	Purpose string `json:"purpose"`
+}
+
+//go:embed scenarios/*.json
+var scenarioFiles embed.FS
+
+// LoadScenario returns the embedded scenario called name.
+func LoadScenario(name string) (*Scenario, error) {
+	b, err := scenarioFiles.ReadFile("scenarios/" + name + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("no scenario called %q (try one of: %s)", name, strings.Join(scenarioNames(), ", "))
+	}
+	return ParseScenario(b)
+}
+
+// ParseScenario decodes and checks a scenario file. Unknown fields are
+// errors, so a typo in a scenario does not silently do nothing.
+func ParseScenario(b []byte) (*Scenario, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var s Scenario
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+	}
+	return &s, nil
+}
+
+// Validate reports the first inconsistency in s.
+func (s *Scenario) Validate() error {
+	if s.Name == "" || s.Title == "" || s.Purpose == "" {
+		return fmt.Errorf("name, title and purpose are required")
+	}
+	if s.Start.IsZero() {
+		return fmt.Errorf("start time is required")
+	}
+	names := map[string]bool{}
+	for i := range s.Hosts {
+		h := &s.Hosts[i]
+		if err := h.Validate(); err != nil {
+			return err
+		}
+		for _, a := range h.Addrs {
+			if _, err := netip.ParseAddr(a); err != nil {
+				return fmt.Errorf("host %s: address %q: %w", h.Name, a, err)
+			}
+		}
+		names[strings.ToLower(h.Name)] = true
+	}
+	if !names[strings.ToLower(s.Learner.Host)] {
+		return fmt.Errorf("learner host %q is not one of the hosts", s.Learner.Host)
+	}
+	if !names[strings.ToLower(s.Learner.Connect)] {
+		return fmt.Errorf("learner connects to %q, which is not one of the hosts", s.Learner.Connect)
+	}
+	if _, err := dns.ParseZone(s.Zone); err != nil {
+		return fmt.Errorf("zone: %w", err)
+	}
+	for _, f := range s.Faults {
+		switch f.Kind {
+		case "down", "unreachable":
+			if !names[strings.ToLower(f.Host)] {
+				return fmt.Errorf("fault %s: unknown host %q", f.Kind, f.Host)
+			}
+		case "drop", "latency", "strip-starttls":
+			if !names[strings.ToLower(f.Host)] || !names[strings.ToLower(f.Peer)] {
+				return fmt.Errorf("fault %s: needs two known hosts, got %q and %q", f.Kind, f.Host, f.Peer)
+			}
+		case "dns":
+			if f.Name == "" || (f.Error != "NXDOMAIN" && f.Error != "SERVFAIL" && f.Error != "TIMEOUT") {
+				return fmt.Errorf("fault dns: needs a name and an error of NXDOMAIN, SERVFAIL or TIMEOUT")
+			}
+		default:
+			return fmt.Errorf("unknown fault kind %q", f.Kind)
+		}
+	}
+	return nil
+}
+
+// Scenarios lists the embedded scenarios, sorted by name.
+func Scenarios() []ScenarioInfo {
+	var out []ScenarioInfo
+	for _, name := range scenarioNames() {
+		s, err := LoadScenario(name)
+		if err != nil {
+			continue // TestScenariosAreValid keeps this from happening
+		}
+		out = append(out, ScenarioInfo{Name: s.Name, Title: s.Title, Purpose: s.Purpose})
+	}
+	return out
+}
+
+func scenarioNames() []string {
+	entries, _ := fs.ReadDir(scenarioFiles, "scenarios")
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(path.Base(e.Name()), ".json"))
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,150 @@
+package mta
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Duration is a time.Duration written as "5m" or "2h30m" in scenario files.
+type Duration time.Duration
+
+// UnmarshalText reads a duration such as "90s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("duration %q: %w", b, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration back as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// TLS certificate variants a host can present (see package labtls).
+const (
+	CertGood       = "good"
+	CertExpired    = "expired"
+	CertWrongName  = "wrong-name"
+	CertSelfSigned = "self-signed"
+	CertNone       = "none" // no STARTTLS offered at all
+)
+
+// Outbound TLS policies of a sending host (the client side).
+const (
+	TLSNone          = "none"          // never STARTTLS
+	TLSOpportunistic = "opportunistic" // STARTTLS when offered, any certificate (what most MTAs do on port 25)
+	TLSVerify        = "verify"        // STARTTLS when offered, certificate must verify, else defer
+	TLSRequired      = "required"      // STARTTLS must be offered and the certificate verify, else defer
+)
+
+// HostConfig is one mail host of a scenario: which ports it listens on, which
+// domains and users it serves, and which policies it applies. Scenarios are
+// data, so every field has a JSON name.
+type HostConfig struct {
+	Name  string   `json:"name"`
+	Addrs []string `json:"addrs"`
+	// Ports the host's SMTP server listens on: 25 (MX and relay), 587
+	// (submission: STARTTLS then AUTH before MAIL), 465 (implicit TLS).
+	// A host with no ports is a plain client machine.
+	Ports []int `json:"ports,omitempty"`
+	// Domains this host is the final destination for.
+	Domains []string `json:"domains,omitempty"`
+	// Users are the mailboxes that exist here.
+	Users []string `json:"users,omitempty"`
+	// Passwords for AUTH, by user name.
+	Passwords map[string]string `json:"passwords,omitempty"`
+	// RelayFrom lists client addresses or prefixes ("192.0.2.0/24") allowed to
+	// relay without authenticating, like Postfix's mynetworks.
+	RelayFrom []string `json:"relayFrom,omitempty"`
+	// Backup makes this host a backup MX for these domains: it accepts mail
+	// for them and forwards it to a better MX.
+	Backup []string `json:"backup,omitempty"`
+	// Cert is the certificate variant the host presents (CertGood ...).
+	Cert string `json:"cert,omitempty"`
+	// OutboundTLS is the policy when this host delivers to another
+	// (TLSOpportunistic by default).
+	OutboundTLS string `json:"outboundTLS,omitempty"`
+	// MaxSize is the SIZE limit in bytes (0: the engine default).
+	MaxSize int64 `json:"maxSize,omitempty"`
+	// MaxRecipients per message (0: the RFC minimum, 100).
+	MaxRecipients int `json:"maxRecipients,omitempty"`
+	// Greylist, when set, defers each new (client, sender, recipient)
+	// triplet with 451 4.7.1 for this long.
+	Greylist Duration `json:"greylist,omitempty"`
+	// RateLimit, when set, allows at most Max messages per client per Window.
+	RateLimit *RateConfig `json:"rateLimit,omitempty"`
+	// Quota limits mailboxes to this many messages, by address.
+	Quota map[string]int `json:"quota,omitempty"`
+	// ContentFilter rejects EICAR, GTUBE and X-Spam-Flag: YES with 554 5.7.1.
+	ContentFilter bool `json:"contentFilter,omitempty"`
+	// Retry overrides the retry schedule of this host's queue.
+	Retry *RetrySchedule `json:"retry,omitempty"`
+	// Relayhost sends all outbound mail through this host instead of MX
+	// lookups (a smart host).
+	Relayhost string `json:"relayhost,omitempty"`
+}
+
+// RateConfig is a rate limit as scenario data.
+type RateConfig struct {
+	Max    int      `json:"max"`
+	Window Duration `json:"window"`
+}
+
+// Serves reports whether domain is a final destination of this host.
+func (c *HostConfig) Serves(domain string) bool { return containsFold(c.Domains, domain) }
+
+// BacksUp reports whether this host is a backup MX for domain.
+func (c *HostConfig) BacksUp(domain string) bool { return containsFold(c.Backup, domain) }
+
+// HasUser reports whether addr is a mailbox here.
+func (c *HostConfig) HasUser(addr string) bool {
+	if containsFold(c.Users, addr) {
+		return true
+	}
+	// postmaster must exist at every domain (RFC 5321 §4.5.1).
+	local, domain, _ := strings.Cut(addr, "@")
+	return strings.EqualFold(local, "postmaster") && (domain == "" || c.Serves(domain))
+}
+
+// Validate reports the first thing wrong with the configuration.
+func (c *HostConfig) Validate() error {
+	if c.Name == "" || len(c.Addrs) == 0 {
+		return fmt.Errorf("host %q: a host needs a name and at least one address", c.Name)
+	}
+	for _, p := range c.Ports {
+		if p != 25 && p != 587 && p != 465 {
+			return fmt.Errorf("host %s: port %d is not an SMTP port (25, 587, 465)", c.Name, p)
+		}
+	}
+	switch c.Cert {
+	case "", CertGood, CertExpired, CertWrongName, CertSelfSigned, CertNone:
+	default:
+		return fmt.Errorf("host %s: unknown certificate variant %q", c.Name, c.Cert)
+	}
+	switch c.OutboundTLS {
+	case "", TLSNone, TLSOpportunistic, TLSVerify, TLSRequired:
+	default:
+		return fmt.Errorf("host %s: unknown outbound TLS policy %q", c.Name, c.OutboundTLS)
+	}
+	for _, u := range c.Users {
+		_, domain, ok := strings.Cut(u, "@")
+		if !ok || !c.Serves(domain) {
+			return fmt.Errorf("host %s: user %q is not in one of its domains %v", c.Name, u, c.Domains)
+		}
+	}
+	if c.RateLimit != nil && (c.RateLimit.Max < 1 || c.RateLimit.Window <= 0) {
+		return fmt.Errorf("host %s: a rate limit needs max ≥ 1 and a window", c.Name)
+	}
+	return nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
