@@ -50,7 +50,7 @@ func TestScan(t *testing.T) {
 		"Subject: hi\r\n\r\nhello\r\n":                        "",
 		"Subject: hi\r\n\r\n" + EICAR + "\r\n":                "virus found: EICAR test file",
 		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                "spam detected: GTUBE test string",
-		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":   "spam detected: X-Spam-Flag is YES",
+		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":  "spam detected: X-Spam-Flag is YES",
 		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n": "",
 	}
 	for msg, want := range tests {
