@@ -112,3 +112,28 @@ func wantLines(t *testing.T, got, want []string) {
 		t.Fatalf("journal:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 }
+
+// xorCodec is a toy TLS: each record is a 0x17 type byte, a length byte and
+// the plaintext XORed with a key. It is enough to check that simnet seals,
+// opens and traces at the right places; engine/labtls brings the real one.
+type xorCodec struct{ key byte }
+
+func (x xorCodec) Seal(plain []byte) []byte {
+	out := make([]byte, 0, len(plain)+2)
+	out = append(out, 0x17, byte(len(plain)))
+	for _, b := range plain {
+		out = append(out, b^x.key)
+	}
+	return out
+}
+
+func (x xorCodec) Open(records []byte) ([]byte, error) {
+	if len(records) < 2 || records[0] != 0x17 || int(records[1]) != len(records)-2 {
+		return nil, fmt.Errorf("bad record % x", records[:min(len(records), 4)])
+	}
+	out := make([]byte, 0, len(records)-2)
+	for _, b := range records[2:] {
+		out = append(out, b^x.key)
+	}
+	return out, nil
+}

@@ -1,0 +1,187 @@
+package simnet
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"smtplab/engine/trace"
+)
+
+// openLab returns a lab with one established connection and both its ends.
+func openLab(t *testing.T, opts ...Option) (l *lab, cli, srv *Conn) {
+	t.Helper()
+	l = newLab(t, opts...)
+	if err := l.mx.Listen(26, func(c *Conn) Handler { srv = c; return l.srv }); err != nil {
+		t.Fatal(err)
+	}
+	cli = l.w.Dial(l.client, "mx.example.org", 26, l.cli)
+	l.w.Settle()
+	if !cli.Established() || srv == nil {
+		t.Fatal("connection not established")
+	}
+	l.j.lines = nil
+	return l, cli, srv
+}
+
+// textsOf returns "kind: text" of every event after the first skip ones.
+func textsOf(w *World, skip int) []string {
+	var out []string
+	for _, e := range w.Log().All()[skip:] {
+		out = append(out, string(e.Kind)+": "+e.Text)
+	}
+	return out
+}
+
+func TestDropAfterMidData(t *testing.T) {
+	l, cli, _ := openLab(t)
+	l.w.DropAfter(l.client, l.mx, 10)
+	mark := l.w.Log().Len()
+	_ = cli.Write([]byte("DATA\r\n"))
+	_ = cli.Write([]byte("Subject: hi\r\n\r\nHello\r\n.\r\n"))
+	if err := cli.Write([]byte("QUIT\r\n")); err == nil {
+		t.Fatal("Write after the drop succeeded")
+	}
+	l.w.Settle()
+	wantLines(t, l.j.lines, []string{
+		`10ms client closed dropped`,
+		`15ms server data "DATA\r\n"`,
+		`15ms server data "Subj"`,
+		`15ms server closed dropped`,
+	})
+	wantLines(t, textsOf(l.w, mark), []string{
+		"bytes: DATA\r\n",
+		"bytes: Subj",
+		"fault: connection 1 dropped after 10 bytes from client.example.com",
+		"conn.close: dropped",
+	})
+
+	// The fault fired once: the next connection carries everything.
+	var got []byte
+	l.srv.onData = func(c *Conn, p []byte) { got = append(got, p...) }
+	c2 := l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	_ = c2.Write([]byte("DATA\r\nSubject: hi\r\n"))
+	l.w.Settle()
+	if string(got) != "DATA\r\nSubject: hi\r\n" {
+		t.Fatalf("second connection delivered %q", got)
+	}
+}
+
+func TestDropAfterFromServerToAnyone(t *testing.T) {
+	l := newLab(t)
+	l.w.DropAfter(l.mx, nil, 0)
+	l.srv.onOpen = func(c *Conn) { _ = c.Write([]byte("220 hello\r\n")) }
+	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	wantLines(t, l.j.lines, []string{
+		`5ms server open`,
+		`5ms server closed dropped`,
+		`10ms client open`,
+		`10ms client closed dropped`,
+	})
+	if n := len(eventsOf(l.w, trace.Bytes)); n != 0 {
+		t.Fatalf("%d bytes events, want none: not a byte got through", n)
+	}
+}
+
+func TestHostDownResetsConnections(t *testing.T) {
+	l, _, _ := openLab(t)
+	mark := l.w.Log().Len()
+	l.mx.SetDown(true)
+	l.mx.SetDown(true) // no change, no second event
+	l.w.Settle()
+	wantLines(t, l.j.lines, []string{
+		`10ms server closed host down`,
+		`15ms client closed host down`,
+	})
+	wantLines(t, textsOf(l.w, mark), []string{"fault: host down", "conn.close: host down"})
+	if f := eventsOf(l.w, trace.Fault)[0]; f.Host != "mx.example.org" || f.At != 10 {
+		t.Fatalf("fault event %+v", f)
+	}
+
+	l.mx.SetDown(false)
+	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	if got := textsOf(l.w, l.w.Log().Len()-2); !slices.Equal(got, []string{"fault: host up", "conn.open: mx.example.org:25"}) {
+		t.Fatalf("after host up: %v", got)
+	}
+}
+
+func TestUnreachableLosesPacketsSilently(t *testing.T) {
+	l, cli, srv := openLab(t)
+	l.mx.SetUnreachable(true)
+	_ = cli.Write([]byte("NOOP\r\n"))
+	l.w.Settle()
+	if len(l.j.lines) != 0 {
+		t.Fatalf("handlers saw %v while the host was unreachable", l.j.lines)
+	}
+	l.mx.SetUnreachable(false)
+	_ = cli.Write([]byte("NOOP again\r\n"))
+	l.w.Settle()
+	srv.Close("idle")
+	l.w.Settle()
+	wantLines(t, l.j.lines, []string{
+		`20ms server data "NOOP again\r\n"`,
+		`25ms client closed idle`,
+	})
+	wantLines(t, textsOf(l.w, 1), []string{
+		"fault: host unreachable",
+		"bytes: NOOP\r\n", // sent, even though it never arrived
+		"fault: host reachable again",
+		"bytes: NOOP again\r\n",
+		"conn.close: idle",
+	})
+}
+
+func TestSlowLink(t *testing.T) {
+	l := newLab(t)
+	l.w.SetLatency(l.mx, l.client, 2*time.Second)
+	if got := l.w.Latency(l.client, l.mx); got != 2*time.Second {
+		t.Fatalf("Latency = %v, want 2s", got)
+	}
+	l.srv.onOpen = func(c *Conn) { _ = c.Write([]byte("220\r\n")) }
+	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle() // deliveries in flight run however slow the link is
+	wantLines(t, l.j.lines, []string{
+		`2s server open`,
+		`4s client open`,
+		`4s client data "220\r\n"`,
+	})
+	f := eventsOf(l.w, trace.Fault)
+	if len(f) != 1 || f[0].Text != "link latency 2s" || f[0].Host != "mx.example.org" || f[0].Peer != "client.example.com" {
+		t.Fatalf("fault events %+v", f)
+	}
+}
+
+// A link slower than the connect timeout: the server accepts, but the
+// client gives up before the answer arrives, and the server learns it.
+func TestLinkSlowerThanConnectTimeout(t *testing.T) {
+	l := newLab(t, WithConnectTimeout(30*time.Second))
+	l.w.SetLatency(l.client, l.mx, 20*time.Second)
+	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Advance(2 * time.Minute)
+	wantLines(t, l.j.lines, []string{
+		`20s server open`,
+		`30s client closed timeout`,
+		`50s server closed timeout`,
+	})
+	closes := eventsOf(l.w, trace.ConnClose)
+	if len(closes) != 1 || closes[0].Conn != 1 || closes[0].At != 30000 {
+		t.Fatalf("conn.close events %+v, want conn 1 at 30s", closes)
+	}
+}
+
+func TestScheduledFault(t *testing.T) {
+	l, _, _ := openLab(t)
+	l.w.After(10*time.Minute, func() { l.mx.SetDown(true) })
+	l.w.Settle()
+	if len(l.j.lines) != 0 {
+		t.Fatal("a fault 10 minutes away fired during Settle")
+	}
+	l.w.Advance(15 * time.Minute)
+	wantLines(t, l.j.lines, []string{
+		`10m0.01s server closed host down`,
+		`10m0.015s client closed host down`,
+	})
+}
