@@ -100,7 +100,7 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 	case len(route.Targets) > 0:
 		return route, nil
 	case firstTemp != nil:
-		return route, fmt.Errorf("dns: %s: no mail exchanger reachable for now: %w", route.Domain, firstTemp)
+		return route, fmt.Errorf("no mail exchanger of %s is usable for now: %w", route.Domain, firstTemp)
 	default:
 		return route, &Error{Name: route.Domain, Type: MX, Err: ErrNoUsableMX}
 	}

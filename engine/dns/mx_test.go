@@ -231,3 +231,40 @@ func BenchmarkSelectMX(b *testing.B) {
 		}
 	}
 }
+
+// FuzzSelectMX checks SelectMX on any zone the parser accepts: it never
+// panics, a route without error has targets in preference order, each with
+// an address, the same seed gives the same route, and every query in the
+// trace gets its answer.
+func FuzzSelectMX(f *testing.F) {
+	f.Add(mxZone, "tie.example", uint64(1))
+	f.Add(mxZone, "skip.example", uint64(2))
+	f.Add("a. MX 0 .\na. MX 0 b.\nb. CNAME a.\na. A 192.0.2.1", "a", uint64(3))
+	f.Fuzz(func(t *testing.T, zone, domain string, seed uint64) {
+		z, err := ParseZone(zone)
+		if err != nil {
+			return
+		}
+		res := NewResolver(z)
+		var events []trace.Kind
+		caller := Caller{Host: "relay", Record: func(e trace.Event, _ time.Duration) { events = append(events, e.Kind) }}
+		route, err := res.SelectMX(caller, domain, rand.New(rand.NewPCG(seed, 0)))
+		again, _ := res.SelectMX(Caller{Host: "relay"}, domain, rand.New(rand.NewPCG(seed, 0)))
+		if hosts(route) != hosts(again) {
+			t.Fatalf("same seed, two routes: %q and %q", hosts(route), hosts(again))
+		}
+		if (err == nil) != (len(route.Targets) > 0) {
+			t.Fatalf("error %v with %d targets", err, len(route.Targets))
+		}
+		for i, target := range route.Targets {
+			if len(target.Addrs) == 0 || i > 0 && target.Pref < route.Targets[i-1].Pref {
+				t.Fatalf("bad route %q", hosts(route))
+			}
+		}
+		for i := 0; i < len(events); i += 2 {
+			if events[i] != trace.DNSQuery || i+1 == len(events) || events[i+1] != trace.DNSAnswer {
+				t.Fatalf("trace kinds %v do not pair queries with answers", events)
+			}
+		}
+	})
+}

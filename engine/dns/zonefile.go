@@ -3,6 +3,7 @@ package dns
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -103,16 +104,12 @@ func parseLine(line string) (r Record, ok bool, err error) {
 
 // parseData fills r's type-specific fields from the words after the type.
 func parseData(r *Record, data []token) error {
-	want := map[Type]int{A: 1, AAAA: 1, CNAME: 1, MX: 2, TLSA: 4, TXT: 1}[r.Type]
-	if want == 0 {
+	least, most, takes := shape(r.Type)
+	if least == 0 {
 		return fmt.Errorf("unknown record type %q (known: A, AAAA, MX, TXT, TLSA, CNAME)", r.Type)
 	}
-	if len(data) < want || (r.Type != TXT && r.Type != TLSA && len(data) > want) {
-		return fmt.Errorf("%s takes %s", r.Type, map[Type]string{
-			A: "one IPv4 address", AAAA: "one IPv6 address", CNAME: "one target name",
-			MX: "a preference and a target name", TXT: "one or more strings",
-			TLSA: "usage, selector, matching type and hex data",
-		}[r.Type])
+	if len(data) < least || len(data) > most {
+		return fmt.Errorf("%s takes %s", r.Type, takes)
 	}
 	if r.Type != TXT {
 		for _, t := range data {
@@ -128,8 +125,7 @@ func parseData(r *Record, data []token) error {
 	case CNAME:
 		r.Target = data[0].text
 	case MX:
-		var pref uint64
-		pref, err = strconv.ParseUint(data[0].text, 10, 16)
+		pref, err := strconv.ParseUint(data[0].text, 10, 16)
 		if err != nil {
 			return fmt.Errorf("MX preference %q is not a number from 0 to 65535", data[0].text)
 		}
@@ -149,6 +145,27 @@ func parseData(r *Record, data []token) error {
 		}
 	}
 	return err
+}
+
+// shape says how many words the data of a type has, at least and at most,
+// and what they are; least is 0 for an unknown type.
+func shape(t Type) (least, most int, takes string) {
+	const many = math.MaxInt
+	switch t {
+	case A:
+		return 1, 1, "one IPv4 address"
+	case AAAA:
+		return 1, 1, "one IPv6 address"
+	case CNAME:
+		return 1, 1, "one target name"
+	case MX:
+		return 2, 2, "a preference and a target name"
+	case TXT:
+		return 1, many, "one or more strings"
+	case TLSA:
+		return 4, many, "usage, selector, matching type and hex data"
+	}
+	return 0, 0, ""
 }
 
 // txtData joins TXT words: quoted strings are concatenated like DNS
