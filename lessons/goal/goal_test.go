@@ -1,0 +1,331 @@
+package goal
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"smtplab/engine/trace"
+)
+
+// session is a hand-built trace of a learner submitting a message on port
+// 587: STARTTLS, AUTH, one unknown and one known recipient, then the
+// server relaying the message after an MX lookup and two retries.
+func session() []trace.Event {
+	const you, srv = "you.example.net", "smtp.example.com"
+	evs := []trace.Event{
+		{Kind: trace.ConnOpen, Conn: 1, Host: you, Peer: srv, Port: 587},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Code: 220},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "EHLO", Text: "EHLO you.example.net"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "EHLO", Code: 250},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "STARTTLS", Text: "STARTTLS"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "STARTTLS", Code: 220, Enhanced: "2.0.0"},
+		{Kind: trace.TLSStep, Conn: 1, Host: you, Peer: srv, Step: "client-hello"},
+		{Kind: trace.TLSStep, Conn: 1, Host: you, Peer: srv, Step: "finished", Attrs: map[string]string{"version": "TLS 1.3", "verify": "ok"}},
+		{Kind: trace.Bytes, Conn: 1, Host: you, Peer: srv, Dir: trace.ToServer, TLS: true, Size: 22},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "EHLO", Text: "EHLO you.example.net"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "EHLO", Code: 250},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "AUTH", Text: "AUTH PLAIN AGFsaWNl"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "AUTH", Code: 235, Enhanced: "2.7.0"},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "MAIL", Text: "MAIL FROM:<alice@example.com>"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "MAIL", Code: 250, Enhanced: "2.1.0"},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "RCPT", Text: "RCPT TO:<nobody@example.org>"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "RCPT", Code: 550, Enhanced: "5.1.1"},
+		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "RCPT", Text: "RCPT TO:<bob@example.org>"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "RCPT", Code: 250, Enhanced: "2.1.5"},
+		{Kind: trace.QueueAdd, Host: srv, Msg: "m1", Rcpt: "bob@example.org"},
+		{Kind: trace.DNSQuery, Host: srv, Name: "example.org", RType: "MX"},
+		{Kind: trace.DNSAnswer, Host: srv, Name: "example.org", RType: "MX", Text: "10 mx1.example.org."},
+		{Kind: trace.QueueRetry, Host: srv, Msg: "m1", Rcpt: "bob@example.org", Text: "451 4.7.1 try later", Attrs: map[string]string{"attempt": "1"}},
+		{Kind: trace.QueueRetry, Host: srv, Msg: "m1", Rcpt: "bob@example.org", Text: "451 4.7.1 try later", Attrs: map[string]string{"attempt": "2"}},
+		{Kind: trace.Delivery, Host: "mx1.example.org", Msg: "m1", Rcpt: "bob@example.org", Size: 310},
+	}
+	for i := range evs {
+		evs[i].ID = i + 1
+		evs[i].At = int64(i) * 10
+	}
+	return evs
+}
+
+func decodeYAML(t testing.TB, src string) Goal {
+	t.Helper()
+	var g Goal
+	if err := yaml.Unmarshal([]byte(src), &g); err != nil {
+		t.Fatalf("decoding %q: %v", src, err)
+	}
+	return g
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		goal string
+		want bool
+	}{
+		// event matchers
+		{`reply: {verb: EHLO, code: 250}`, true},
+		{`reply: {verb: ehlo, code: "2xx"}`, true},
+		{`reply: {code: 220}`, true},
+		{`reply: {code: 221}`, false},
+		{`reply: {verb: RCPT, code: 5xx, enhanced: 5.1.1}`, true},
+		{`reply: {verb: RCPT, enhanced: 5.1.x}`, true},
+		{`reply: {verb: RCPT, enhanced: 5.7.x}`, false},
+		{`reply: {verb: MAIL, code: 5xx}`, false},
+		{`reply: {host: SMTP.example.com, peer: you.example.net}`, true},
+		{`reply:`, true},
+		{`command: {verb: RCPT}`, true},
+		{`command: {verb: RCPT, text: "<BOB@example.org>"}`, true},
+		{`command: {verb: RCPT, text: carol@}`, false},
+		{`command: {verb: QUIT}`, false},
+		{`dns: {rtype: MX, name: example.org}`, true},
+		{`dns: {rtype: A}`, false},
+		{`tls: {step: finished}`, true},
+		{`tls: {step: finished, attrs: {version: "TLS 1.3"}}`, true},
+		{`tls: {step: finished, attrs: {version: "TLS 1.2"}}`, false},
+		{`tls: {step: failed}`, false},
+		{`queued: {rcpt: bob@example.org}`, true},
+		{`delivered: {rcpt: "<bob@example.org>"}`, true},
+		{`delivered: {rcpt: carol@example.org}`, false},
+		{`bounce: {}`, false},
+		{`event: {kind: dns.answer, text: mx1.example.org}`, true},
+		{`event: {kind: bytes, tls: true, dir: c2s}`, true},
+		{`event: {kind: bytes, tls: false}`, false},
+		{`event: {kind: conn.open, port: 587}`, true},
+		{`event: {kind: conn.open, port: 25}`, false},
+		{`event: {kind: queue.retry, attrs: {attempt: 2}}`, true},
+		// ordering
+		{"before:\n- tls: {step: finished}\n- reply: {verb: AUTH, code: 235}", true},
+		{"before:\n- reply: {verb: AUTH, code: 235}\n- tls: {step: finished}", false},
+		{"before:\n- reply: {verb: EHLO}\n- tls: {step: finished}\n- reply: {verb: EHLO}", true},
+		{"before:\n- reply: {verb: AUTH}\n- reply: {verb: EHLO}", false},
+		{"before:\n- reply: {verb: RCPT, code: 550}\n- reply: {verb: RCPT, code: 250}", true},
+		// counting
+		{`count: {event: {kind: queue.retry}, min: 2}`, true},
+		{`count: {event: {kind: queue.retry}, min: 3}`, false},
+		{`count: {reply: {verb: EHLO}, min: 2, max: 2}`, true},
+		{`count: {reply: {verb: RCPT}, max: 1}`, false},
+		{`count: {reply: {verb: QUIT}, min: 0, max: 1}`, true},
+		// combinations
+		{"all:\n- reply: {code: 235}\n- delivered: {rcpt: bob@example.org}", true},
+		{"all:\n- reply: {code: 235}\n- bounce: {}", false},
+		{"any:\n- bounce: {}\n- delivered: {}", true},
+		{"any:\n- bounce: {}\n- tls: {step: failed}", false},
+		{`not: {tls: {step: failed}}`, true},
+		{`not: {reply: {code: 550}}`, false},
+		{"not:\n  any:\n  - bounce: {}\n  - reply: {code: 4xx}", true},
+	}
+	events := session()
+	for _, tt := range tests {
+		g := decodeYAML(t, "id: g\ntext: t\n"+tt.goal)
+		got := Check([]Goal{g}, events)
+		if len(got) != 1 || got[0].Done != tt.want || got[0].ID != "g" || got[0].Text != "t" {
+			t.Errorf("%s\n  → %+v, want done=%v", tt.goal, got, tt.want)
+		}
+	}
+}
+
+func TestEmptyTraceDoesNothing(t *testing.T) {
+	g := decodeYAML(t, "id: g\ntext: t\nreply: {code: 250}")
+	if r := Check([]Goal{g}, nil); r[0].Done {
+		t.Fatal("a goal was done on an empty trace")
+	}
+	if (Cond{}).Holds(session()) {
+		t.Fatal("an empty condition held")
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		src  string
+		want string // a part of the message
+	}{
+		{"id: x\ntext: t", `"x": empty goal`},
+		{"id: x\ntext: t\nreply: {rcpt: bob@example.org}", `"x": reply: unknown field "rcpt" (reply knows verb, code, enhanced, host, peer)`},
+		{"id: x\ntext: t\nreplies: {code: 250}", `unknown field "replies"`},
+		{"id: x\ntext: t\nreply: {code: 2x}", `reply.code: "2x" is not a reply code pattern`},
+		{"id: x\ntext: t\nreply: {code: 650}", `reply.code: 650 is not a reply code pattern`},
+		{"id: x\ntext: t\nreply: {code: [250]}", `reply.code: a list is not a reply code pattern`},
+		{"id: x\ntext: t\nreply: {enhanced: 5.1}", `reply.enhanced: must be text`},
+		{"id: x\ntext: t\nreply: {enhanced: 3.1.1}", `"3.1.1" is not an enhanced status code pattern`},
+		{"id: x\ntext: t\nreply: {verb: \"\"}", `reply.verb: is empty`},
+		{"id: x\ntext: t\nreply: {code: 250}\ncommand: {verb: EHLO}", `has 2 conditions (command, reply) where one is allowed`},
+		{"id: x\ntext: t\nreply: 250", `reply: must be a mapping of event fields, not 250`},
+		{"id: x\ntext: t\nevent: {code: 250}", `event: needs a kind`},
+		{"id: x\ntext: t\nevent: {kind: smtp.answer}", `"smtp.answer" is not an event kind`},
+		{"id: x\ntext: t\nevent: {kind: bytes, dir: up}", `"up" is not a direction`},
+		{"id: x\ntext: t\nevent: {kind: conn.open, port: 70000}", `port number from 1 to 65535`},
+		{"id: x\ntext: t\nevent: {kind: bytes, tls: yes}", `event.tls: must be true or false, not "yes"`},
+		{"id: x\ntext: t\ntls: {attrs: [a]}", `tls.attrs: must be a mapping`},
+		{"id: x\ntext: t\nbefore: [{reply: {code: 250}}]", `before: needs at least 2 events`},
+		{"id: x\ntext: t\nbefore: {reply: {code: 250}}", `before: must be a list`},
+		{"id: x\ntext: t\nbefore: [{all: []}, {reply: {}}]", `before[0]: "all" is not an event matcher`},
+		{"id: x\ntext: t\nbefore: [{reply: {}, command: {}}, {reply: {}}]", `before[0]: must be one event matcher`},
+		{"id: x\ntext: t\nbefore: [{reply: {rcpt: a}}, {reply: {}}]", `before[0].reply: unknown field "rcpt"`},
+		{"id: x\ntext: t\ncount: {reply: {}, min: -1}", `count.min: must be a whole number`},
+		{"id: x\ntext: t\ncount: {reply: {}, min: 3, max: 2}", `max 2 is less than min 3`},
+		{"id: x\ntext: t\ncount: {reply: {}, min: 0}", `min 0 and no max always holds`},
+		{"id: x\ntext: t\ncount: {min: 2}", `count: must be one event matcher`},
+		{"id: x\ntext: t\nall: []", `all: needs at least 1 conditions`},
+		{"id: x\ntext: t\nany: [250]", `any[0]: must be a condition`},
+		{"id: x\ntext: t\nnot: {}", `not: empty goal`},
+		{"id: [x]\ntext: t\nreply: {}", `id: must be text`},
+		{"text: t\nreply: {bogus: 1}", `a goal with no id: reply: unknown field "bogus"`},
+		{"- a\n- b", `a goal must be a mapping`},
+		{"id: x\ntext: t\nnot:\n" + nest(20), `nest more than 16 deep`},
+	}
+	for _, tt := range tests {
+		var g Goal
+		err := yaml.Unmarshal([]byte(tt.src), &g)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q\n  error %v\n  want it to contain %q", tt.src, err, tt.want)
+		}
+	}
+}
+
+// nest writes n levels of "not:" as flow YAML.
+func nest(n int) string {
+	return "  " + strings.Repeat("{not: ", n) + "{reply: {}}" + strings.Repeat("}", n)
+}
+
+func TestDecodeReportsEveryProblem(t *testing.T) {
+	var g Goal
+	err := yaml.Unmarshal([]byte("id: x\ntext: t\nall:\n- reply: {code: 9}\n- command: {rcpt: a}"), &g)
+	var first *Error
+	if !errors.As(err, &first) {
+		t.Fatalf("error %v is not a goal.Error", err)
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 2 {
+		t.Fatalf("got %d problems, want 2:\n%v", n, err)
+	}
+	if first.Goal != `"x"` || first.Path != "all[0].reply.code" {
+		t.Fatalf("first problem at %s %s, want \"x\" all[0].reply.code", first.Goal, first.Path)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	srcs := []string{
+		"id: a\ntext: t\nreply: {verb: EHLO, code: 250}",
+		"id: b\ntext: t\nreply: {code: 5xx, enhanced: 5.1.x, host: mx, peer: you}",
+		"id: c\ntext: t\nbefore:\n- tls: {step: finished, attrs: {verify: ok}}\n- reply: {verb: AUTH, code: 235}",
+		"id: d\ntext: t\ncount: {event: {kind: queue.retry}, min: 2, max: 5}",
+		"id: e\ntext: t\ncount: {reply: {code: 4xx}, min: 0, max: 1}",
+		"id: f\ntext: t\nnot: {any: [{bounce: {}}, {all: [{dns: {rtype: MX}}, {delivered: {rcpt: x@y}}]}]}",
+		"id: g\ntext: t\nevent: {kind: bytes, tls: false, dir: s2c, port: 25, text: hello}",
+		"id: h\ntext: t\nevent: {kind: smtp.reply, rcpt: bob@example.org}",
+		"id: i\ntext: t\nqueued: {rcpt: bob@example.org}",
+	}
+	for _, src := range srcs {
+		g := decodeYAML(t, src)
+		b, err := json.Marshal(g)
+		if err != nil {
+			t.Fatalf("marshal %q: %v", src, err)
+		}
+		var back Goal
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("unmarshal %s: %v", b, err)
+		}
+		if !reflect.DeepEqual(g, back) {
+			t.Errorf("round trip changed %q\n  json %s\n  got  %+v\n  want %+v", src, b, back, g)
+		}
+	}
+}
+
+func TestJSONShape(t *testing.T) {
+	g := decodeYAML(t, "id: greeted\ntext: Say hello\nreply: {verb: EHLO, code: 250}")
+	b, _ := json.Marshal(g)
+	want := `{"id":"greeted","reply":{"code":"250","verb":"EHLO"},"text":"Say hello"}`
+	if string(b) != want {
+		t.Fatalf("JSON = %s, want %s", b, want)
+	}
+	// The web page sends goals back as JSON, numbers and all.
+	var goals []Goal
+	err := json.Unmarshal([]byte(`[{"id":"x","text":"t","count":{"reply":{"code":250},"min":2}}]`), &goals)
+	if err != nil || len(goals) != 1 || goals[0].Cond.Count.Min != 2 || goals[0].Cond.Count.Of.Code != "250" {
+		t.Fatalf("decoding JSON goals: %+v, %v", goals, err)
+	}
+	if err := json.Unmarshal([]byte(`[{"id":"x","text":"t","reply":{"code":2.5}}]`), &goals); err == nil {
+		t.Fatal("a fractional code was accepted")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Cond{Event: &Match{Kind: trace.Reply, Code: "250"}}
+	tests := []struct {
+		name  string
+		goals []Goal
+		want  []string // one part per expected problem, in order
+	}{
+		{"fine", []Goal{{ID: "a", Text: "t", Cond: ok}, {ID: "b", Text: "t", Cond: ok}}, nil},
+		{"no id", []Goal{{Text: "t", Cond: ok}}, []string{"goal #1: has no id"}},
+		{"bad id", []Goal{{ID: "a b", Text: "t", Cond: ok}}, []string{`"a b": id may use only`}},
+		{"no text", []Goal{{ID: "a", Text: "  ", Cond: ok}}, []string{`"a": has no text`}},
+		{"duplicate", []Goal{{ID: "a", Text: "t", Cond: ok}, {ID: "a", Text: "t", Cond: ok}}, []string{`"a": id is also used by goal #1`}},
+		{"empty", []Goal{{ID: "a", Text: "t"}}, []string{`"a": empty goal`}},
+		{"two conditions", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: ok.Event, Not: &ok}}}, []string{`"a": has 2 conditions (not, reply)`}},
+		{"kindless match", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: &Match{Code: "250"}}}}, []string{`"a": event: needs a kind`}},
+		{"bad pattern", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Match{{Kind: trace.Reply, Code: "2"}, {Kind: trace.Reply}}}}}, []string{`"a": before[0].reply.code: "2" is not a reply code pattern`}},
+	}
+	for _, tt := range tests {
+		errs := Validate(tt.goals)
+		if len(errs) != len(tt.want) {
+			t.Errorf("%s: got %d problems %v, want %d", tt.name, len(errs), errs, len(tt.want))
+			continue
+		}
+		for i, err := range errs {
+			if !strings.Contains(err.Error(), tt.want[i]) {
+				t.Errorf("%s: problem %q does not contain %q", tt.name, err, tt.want[i])
+			}
+		}
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	codes := []struct {
+		pattern string
+		code    int
+		want    bool
+	}{
+		{"250", 250, true}, {"2xx", 250, true}, {"2XX", 299, true}, {"25x", 251, true},
+		{"25x", 260, false}, {"x50", 550, true}, {"5xx", 450, false}, {"250", 0, false},
+		{"250", 2500, false},
+	}
+	for _, c := range codes {
+		if got := codeMatches(c.pattern, c.code); got != c.want {
+			t.Errorf("codeMatches(%q, %d) = %v", c.pattern, c.code, got)
+		}
+	}
+	enh := []struct {
+		pattern, code string
+		want          bool
+	}{
+		{"5.1.1", "5.1.1", true}, {"5.x.x", "5.7.26", true}, {"5.1.x", "5.1.10", true},
+		{"5.1.1", "5.1.10", false}, {"4.x.x", "5.1.1", false}, {"5.1.1", "", false},
+	}
+	for _, c := range enh {
+		if got := enhancedMatches(c.pattern, c.code); got != c.want {
+			t.Errorf("enhancedMatches(%q, %q) = %v", c.pattern, c.code, got)
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	goals := []Goal{
+		decodeYAML(b, "id: a\ntext: t\nreply: {verb: QUIT, code: 221}"),
+		decodeYAML(b, "id: b\ntext: t\nbefore:\n- tls: {step: finished}\n- reply: {verb: AUTH, code: 235}\n- delivered: {rcpt: nobody@example.org}"),
+		decodeYAML(b, "id: c\ntext: t\ncount: {event: {kind: queue.retry}, min: 1000}"),
+		decodeYAML(b, "id: d\ntext: t\nnot: {bounce: {}}"),
+	}
+	one := session()
+	var events []trace.Event
+	for len(events) < 10000 {
+		events = append(events, one...)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		Check(goals, events)
+	}
+}
