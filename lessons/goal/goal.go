@@ -16,9 +16,9 @@
 // A goal is a mapping with an id, a text for the learner and exactly one
 // condition:
 //
-//   - id: greeted
-//     text: Say hello with EHLO and get a 250 back
-//     reply: {verb: EHLO, code: 250}
+//	id: greeted
+//	text: Say hello with EHLO and get a 250 back
+//	reply: {verb: EHLO, code: 250}
 //
 // Event matchers hold when at least one event in the trace matches. Each
 // names some fields of an event (by their JSON names in the trace); every
