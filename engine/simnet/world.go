@@ -25,9 +25,9 @@ const (
 	// Settle stops: longer than any deliberate pause a peer makes, shorter
 	// than any timeout or retry.
 	DefaultSettleHorizon = 10 * time.Second
-	// settleLimit stops a Settle that never goes quiet (two handlers
+	// defaultSettleLimit stops a Settle that never goes quiet (two handlers
 	// ping-ponging forever) instead of hanging the browser.
-	settleLimit = 1_000_000
+	defaultSettleLimit = 1_000_000
 )
 
 // World is one simulated network: its hosts and connections, its virtual
@@ -49,6 +49,7 @@ type World struct {
 	latency        time.Duration
 	connectTimeout time.Duration
 	horizon        time.Duration
+	settleLimit    int
 
 	hosts    []*Host // in the order they were added
 	byName   map[string]*Host
@@ -88,6 +89,7 @@ func New(seed int64, opts ...Option) *World {
 		latency:        DefaultLatency,
 		connectTimeout: DefaultConnectTimeout,
 		horizon:        DefaultSettleHorizon,
+		settleLimit:    defaultSettleLimit,
 		byName:         make(map[string]*Host),
 		byAddr:         make(map[netip.Addr]*Host),
 		links:          make(map[hostPair]time.Duration),
@@ -206,7 +208,7 @@ func (w *World) Settle() int {
 		if w.inFlight == 0 && next.at > quietUntil {
 			break
 		}
-		if n == settleLimit {
+		if n == w.settleLimit {
 			w.Emit(trace.Event{Kind: trace.Note, Text: fmt.Sprintf(
 				"simnet: stopped settling after %d events: the network never went quiet", n)})
 			break

@@ -176,11 +176,12 @@ func TestSettleHorizonOption(t *testing.T) {
 
 func TestSettleStopsAnEndlessConversation(t *testing.T) {
 	w := New(1)
+	w.settleLimit = 1000
 	var ping func()
 	ping = func() { w.schedule(w.Now()+time.Millisecond, true, ping) }
 	ping()
-	if n := w.Settle(); n != settleLimit {
-		t.Fatalf("Settle ran %d events, want the limit %d", n, settleLimit)
+	if n := w.Settle(); n != w.settleLimit {
+		t.Fatalf("Settle ran %d events, want the limit %d", n, w.settleLimit)
 	}
 	notes := eventsOf(w, trace.Note)
 	if len(notes) != 1 {
