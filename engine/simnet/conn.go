@@ -173,8 +173,8 @@ func firstAddr(h *Host) netip.Addr {
 
 // synArrives is the connection request reaching the server's host.
 func (p *pipe) synArrives() {
-	if p.state != stateConnecting || p.client.closed || p.partitioned() {
-		return
+	if p.state != stateConnecting || p.client.closed || p.from.down || p.partitioned() {
+		return // abandoned, timed out, or lost on the way
 	}
 	if p.to.down {
 		p.refuse("host is down", p.w.linkLatency(p.to, p.from))

@@ -84,6 +84,16 @@ func TestDialOutcomes(t *testing.T) {
 				Peer: "mx.example.org", Port: 25, Text: "local host is down"},
 		},
 		{
+			name: "dialing host goes down while its SYN travels", to: "mx.example.org", port: 25,
+			setup: func(l *lab) {
+				l.w.After(time.Millisecond, func() { l.client.SetDown(true) })
+			},
+			wantLines: []string{"30s client closed timeout"},
+			wantKinds: []string{"fault", "conn.close"},
+			want: trace.Event{At: 30000, Kind: trace.ConnClose, Host: "client.example.com",
+				Peer: "mx.example.org", Text: "timeout"},
+		},
+		{
 			name: "server unreachable", to: "mx.example.org", port: 25,
 			setup:     func(l *lab) { l.mx.SetUnreachable(true) },
 			wantLines: []string{"30s client closed timeout"},
@@ -191,6 +201,13 @@ func TestExchange(t *testing.T) {
 	}
 }
 
+func TestWithLatency(t *testing.T) {
+	l := newLab(t, WithLatency(50*time.Millisecond))
+	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	wantLines(t, l.j.lines, []string{"50ms server open", "100ms client open"})
+}
+
 func TestBytesKeepOrderWhenLatencyDrops(t *testing.T) {
 	l := newLab(t)
 	var c *Conn
@@ -251,7 +268,14 @@ func TestWriteAndUpgradeErrors(t *testing.T) {
 	if err := c.Write(nil); err != nil {
 		t.Fatalf("empty Write: %v", err)
 	}
+	_ = c.Write([]byte("NOOP\r\n"))
+	if c.Sent() != 6 || c.TLS() || c.IsClosed() {
+		t.Fatalf("Sent %d, TLS %v, IsClosed %v; want 6, false, false", c.Sent(), c.TLS(), c.IsClosed())
+	}
 	c.Close("bye")
+	if !c.IsClosed() || c.Established() {
+		t.Fatal("end still open after Close")
+	}
 	if err := c.Write([]byte("too late")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after Close: %v, want ErrClosed", err)
 	}
@@ -261,8 +285,8 @@ func TestWriteAndUpgradeErrors(t *testing.T) {
 	if err := c.Upgrade(nil); err == nil {
 		t.Fatal("Upgrade(nil) succeeded")
 	}
-	if n := len(eventsOf(l.w, trace.Bytes)); n != 0 {
-		t.Fatalf("%d bytes events for writes that failed", n)
+	if n := len(eventsOf(l.w, trace.Bytes)); n != 1 {
+		t.Fatalf("%d bytes events, want 1: writes that failed are not traced", n)
 	}
 }
 
