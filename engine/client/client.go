@@ -1,0 +1,705 @@
+package client
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"smtplab/engine/smtp"
+)
+
+// TLSPolicy says when the client uses STARTTLS (RFC 3207).
+type TLSPolicy uint8
+
+const (
+	// TLSNone never sends STARTTLS: everything, credentials included,
+	// crosses the wire in plaintext. For lessons that show why not.
+	TLSNone TLSPolicy = iota
+	// TLSOpportunistic uses STARTTLS when the server offers it and goes on
+	// in plaintext when it does not, or when it refuses. This is what most
+	// servers relaying to each other do (RFC 3207 §4.1... and RFC 7435).
+	TLSOpportunistic
+	// TLSRequired sends the message only over TLS. When STARTTLS is not
+	// offered or refused, the message is Deferred: the sender keeps it and
+	// its own policy decides when to give up.
+	TLSRequired
+)
+
+// Credentials are the user name and password for AUTH.
+type Credentials struct {
+	Username string
+	Password string
+}
+
+// Config is what a client is told before a session.
+type Config struct {
+	// Hostname is sent with EHLO/HELO: the client's own fully-qualified
+	// name (RFC 5321 §4.1.1.1). "localhost" when empty.
+	Hostname string
+	TLS      TLSPolicy
+	// Auth, when set, makes the client authenticate if the server offers
+	// AUTH. A server that does not offer AUTH gets the message without it,
+	// as Postfix does: the server decides whether it needs it (530).
+	Auth *Credentials
+	// Mechanisms limits the AUTH mechanisms the client may use; 0 allows
+	// all of them (CRAM-MD5 preferred, then PLAIN, then LOGIN).
+	Mechanisms Mechanism
+	// AllowPlaintextAuth lets credentials go out before TLS. Never do
+	// this outside a lesson about why not.
+	AllowPlaintextAuth bool
+	// ChunkSize is the largest BDAT chunk; DefaultChunkSize when 0.
+	ChunkSize int
+	// NoChunking sends DATA even when the server offers CHUNKING.
+	NoChunking bool
+	// NoPipelining waits for each reply even when the server offers
+	// PIPELINING, to show the round trips it saves.
+	NoPipelining bool
+	// Trace, when set, is called with every Event of the session.
+	Trace func(Event)
+}
+
+// DefaultChunkSize is the BDAT chunk size when Config.ChunkSize is 0: big
+// enough that most messages go in one chunk, small enough that a server
+// does not need to hold much before it can answer.
+const DefaultChunkSize = 64 << 10
+
+// Bounds on what the client holds from a server, so that a hostile or
+// broken server cannot make it grow without limit.
+const (
+	maxReplyLine  = 2048 // longer lines are cut (RFC 5321 §4.5.3.1.5 asks for 512)
+	maxReplyLines = 100  // more lines in one reply is a protocol error
+)
+
+// Action is what the driver must do next, once it has written Output.
+type Action uint8
+
+const (
+	// ActionRead: read from the connection and Feed what arrives.
+	ActionRead Action = iota
+	// ActionStartTLS: run a TLS client handshake on the connection, then
+	// call TLSStarted (or TLSFailed). Do not Feed anything before.
+	ActionStartTLS
+	// ActionClose: the session is over; close the connection and read the
+	// Outcome.
+	ActionClose
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionRead:
+		return "read"
+	case ActionStartTLS:
+		return "start-tls"
+	case ActionClose:
+		return "close"
+	}
+	return "unknown"
+}
+
+// awaited is a command whose reply has not come yet. Replies arrive in the
+// order the commands were sent (RFC 2920 §3.1), so a queue of these tells
+// which command each reply answers, pipelined or not.
+type awaited struct {
+	what awaitKind
+	verb smtp.Verb
+	rcpt int // which recipient, for RCPT
+}
+
+type awaitKind uint8
+
+const (
+	awaitGreeting awaitKind = iota
+	awaitEHLO
+	awaitHELO
+	awaitSTARTTLS
+	awaitAUTH
+	awaitMAIL
+	awaitRCPT
+	awaitDATA
+	awaitContent  // the reply after the DATA content and its final "."
+	awaitBDAT     // a BDAT chunk that is not the last
+	awaitBDATLast // the BDAT ... LAST chunk
+	awaitQUIT
+)
+
+// replyRef locates a reply kept in Client.kept; the zero replyRef is "no
+// reply".
+type replyRef struct {
+	start, end int
+	code       int
+}
+
+// recipient is what the client knows about one recipient so far.
+type recipient struct {
+	status   Status
+	accepted bool // RCPT got a 2xx: waiting for the reply after the content
+	reply    replyRef
+	err      error
+}
+
+// Client is one SMTP client session. Create it with New; it is not safe
+// for concurrent use.
+type Client struct {
+	cfg      Config
+	env      Envelope
+	msg      []byte // the message with CRLF line endings
+	norm     []byte // buffer for msg when it had to be rewritten
+	eightBit bool   // msg has bytes above 127
+	needUTF8 bool   // an address is not ASCII
+
+	lines  smtp.LineReader
+	out    []byte
+	queue  []awaited
+	head   int // queue[head] is the next reply's command
+	action Action
+
+	// The reply being read: its raw lines (CRLF included), code and count.
+	cur      []byte
+	curCode  int
+	curLines int
+
+	ext         Extensions
+	tls         bool
+	tlsDeclined bool // opportunistic STARTTLS was refused: go on in plaintext
+	authed      bool
+	mech        Mechanism
+	authStep    int
+	scratch     []byte
+
+	kept     []byte // raw replies that decided a recipient, read by Outcome
+	rcpts    []recipient
+	mailOK   bool
+	accepted int  // recipients with a 2xx to RCPT
+	sent     int  // message octets sent in BDAT chunks
+	chunkErr bool // a BDAT chunk was refused: later chunk replies do not count
+	quitSent bool
+}
+
+// New returns a client that will deliver msg to env over one connection.
+// msg is the whole message (header and body, RFC 5322); line endings are
+// made CRLF. The client keeps msg and reads it while the session runs:
+// do not modify it until the session is over.
+func New(cfg Config, env Envelope, msg []byte) (*Client, error) {
+	c := new(Client)
+	if err := c.Reset(cfg, env, msg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reset prepares c for a new session on a new connection, keeping the
+// memory it has already allocated. A mail transfer agent can keep one
+// Client per delivery worker.
+func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
+	if err := env.check(); err != nil {
+		return err
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if hasControl(cfg.Hostname) || bytes.IndexByte([]byte(cfg.Hostname), ' ') >= 0 {
+		return fmt.Errorf("client: hostname %q cannot be sent with EHLO", cfg.Hostname)
+	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = DefaultChunkSize
+	}
+	lines := c.lines
+	lines.Discard()
+	lines.SetMax(maxReplyLine)
+	rcpts := c.rcpts[:0]
+	for range env.To {
+		rcpts = append(rcpts, recipient{})
+	}
+	*c = Client{
+		cfg:     cfg,
+		env:     env,
+		norm:    c.norm,
+		lines:   lines,
+		out:     c.out[:0],
+		queue:   c.queue[:0],
+		cur:     c.cur[:0],
+		scratch: c.scratch[:0],
+		kept:    c.kept[:0],
+		rcpts:   rcpts,
+	}
+	c.msg = canonical(msg, c.norm)
+	if len(c.msg) > 0 && len(msg) > 0 && &c.msg[0] != &msg[0] {
+		c.norm = c.msg
+	}
+	c.eightBit = has8bit(c.msg)
+	c.needUTF8 = env.needsUTF8()
+	c.queue = append(c.queue, awaited{what: awaitGreeting})
+	return nil
+}
+
+// Output returns the bytes to send to the server, and forgets them. The
+// slice is valid until the next call of Feed, TLSStarted or Reset.
+func (c *Client) Output() []byte {
+	out := c.out
+	c.out = c.out[:0]
+	return out
+}
+
+// Action says what the driver must do next.
+func (c *Client) Action() Action { return c.action }
+
+// Extensions returns what the server advertised in its last EHLO reply.
+func (c *Client) Extensions() Extensions { return c.ext }
+
+// Feed gives the client bytes that came from the server, in any chunking.
+// After it returns, send Output and look at Action.
+func (c *Client) Feed(p []byte) {
+	if c.action != ActionRead {
+		return // after 220 to STARTTLS, plaintext bytes are never read (see TLSRequested)
+	}
+	c.lines.Feed(p)
+	for c.action == ActionRead {
+		line, _, ok := c.lines.Next()
+		if !ok {
+			break
+		}
+		// A bare LF or a cut overlong line is tolerated: replies are only
+		// read, and the code at the start is all the protocol needs.
+		c.readLine(line)
+	}
+	if c.action == ActionStartTLS {
+		c.emit(Event{Kind: TLSRequested, Verb: smtp.STARTTLS, Size: c.lines.Discard()})
+	}
+	if c.action == ActionClose {
+		c.lines.Discard()
+	}
+}
+
+// readLine adds one reply line to the reply being read.
+func (c *Client) readLine(line []byte) {
+	// Only the code and the character after it decide the protocol, so
+	// only those four bytes are parsed; the text stays in bytes, and is
+	// turned into strings only for a reply somebody asks to see.
+	head := line
+	if len(head) > 4 {
+		head = head[:4]
+	}
+	rl, err := smtp.ParseReplyLine(head)
+	if err != nil || (c.curLines > 0 && rl.Code != c.curCode) || c.curLines == maxReplyLines {
+		c.protocolError(line)
+		return
+	}
+	c.curCode = rl.Code
+	c.curLines++
+	c.cur = append(c.cur, line...)
+	c.cur = append(c.cur, '\r', '\n')
+	if rl.More {
+		return
+	}
+	code, raw := c.curCode, c.cur
+	c.cur, c.curLines = c.cur[:0], 0
+	c.reply(code, raw)
+}
+
+// protocolError ends a session whose server sent something that is not a
+// reply, or a reply nobody asked for.
+func (c *Client) protocolError(line []byte) {
+	if len(line) > 64 {
+		line = line[:64]
+	}
+	c.settleOpen(replyRef{}, &Error{
+		Status:   Deferred,
+		Enhanced: "4.5.0",
+		Reason:   ReasonMalformedReply,
+		Text:     fmt.Sprintf("the server sent %q, which is not the SMTP reply that was expected", line),
+	})
+	c.close()
+}
+
+// reply handles one complete reply: code, and its raw lines each ending in
+// CRLF (only valid during the call).
+func (c *Client) reply(code int, raw []byte) {
+	if c.head == len(c.queue) {
+		c.protocolError(raw[:len(raw)-2])
+		return
+	}
+	a := c.queue[c.head]
+	c.head++
+	if c.head == len(c.queue) {
+		c.queue, c.head = c.queue[:0], 0
+	}
+	if c.cfg.Trace != nil {
+		c.cfg.Trace(Event{Kind: ReplyReceived, Verb: a.verb, Reply: buildReply(raw)})
+	}
+	if code == 421 && a.what != awaitQUIT {
+		// The server is closing the connection (RFC 5321 §3.8): whatever is
+		// still open is deferred, and a QUIT would get no answer.
+		c.settleOpen(c.keep(raw, code), nil)
+		c.close()
+		return
+	}
+	switch a.what {
+	case awaitGreeting:
+		if code == 220 {
+			c.hello(smtp.EHLO)
+			return
+		}
+		c.fail(raw, code, nil)
+	case awaitEHLO:
+		switch {
+		case code/100 == 2:
+			c.ext = parseEHLO(raw)
+			c.afterHello()
+		case code == 500 || code == 502:
+			// An old server that does not know EHLO (RFC 5321 §3.2).
+			c.hello(smtp.HELO)
+		default:
+			c.fail(raw, code, nil)
+		}
+	case awaitHELO:
+		if code/100 != 2 {
+			c.fail(raw, code, nil)
+			return
+		}
+		c.ext = Extensions{}
+		c.afterHello()
+	case awaitSTARTTLS:
+		switch {
+		case code == 220:
+			c.action = ActionStartTLS // Feed discards whatever else came
+		case c.cfg.TLS == TLSRequired:
+			c.fail(raw, code, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSRefused,
+				Text: fmt.Sprintf("TLS is required, and the server answered %d to STARTTLS", code)})
+		default:
+			c.tlsDeclined = true
+			c.afterHello()
+		}
+	case awaitAUTH:
+		switch {
+		case code/100 == 2:
+			c.authed = true
+			c.startMail()
+		case code == 334:
+			c.authStep++
+			c.authContinue(raw)
+		default:
+			c.fail(raw, code, nil)
+		}
+	case awaitMAIL:
+		c.mailReply(raw, code)
+	case awaitRCPT:
+		c.rcptReply(a.rcpt, raw, code)
+	case awaitDATA:
+		c.dataReply(raw, code)
+	case awaitContent, awaitBDATLast:
+		if !c.chunkErr {
+			c.settleAccepted(raw, code)
+		}
+		c.quit()
+	case awaitBDAT:
+		if code/100 != 2 && !c.chunkErr {
+			c.chunkErr = true
+			c.settleAccepted(raw, code)
+		}
+		switch {
+		case c.pipelining(): // the other chunks and QUIT are already on their way
+		case c.chunkErr:
+			c.quit()
+		default:
+			c.sendChunk()
+		}
+	case awaitQUIT:
+		c.close()
+	}
+}
+
+// hello sends EHLO or HELO.
+func (c *Client) hello(verb smtp.Verb) {
+	start := len(c.out)
+	c.out = append(c.out, verb...)
+	c.out = append(c.out, ' ')
+	c.out = append(c.out, c.cfg.Hostname...)
+	what := awaitEHLO
+	if verb == smtp.HELO {
+		what = awaitHELO
+	}
+	c.command(start, awaited{what: what, verb: verb}, false)
+}
+
+// afterHello decides what follows a successful EHLO or HELO: STARTTLS,
+// AUTH, or the mail transaction.
+func (c *Client) afterHello() {
+	if !c.tls && !c.tlsDeclined {
+		switch {
+		case c.cfg.TLS == TLSNone:
+		case c.ext.StartTLS:
+			start := len(c.out)
+			c.out = append(c.out, smtp.STARTTLS...)
+			c.command(start, awaited{what: awaitSTARTTLS, verb: smtp.STARTTLS}, false)
+			return
+		case c.cfg.TLS == TLSRequired:
+			c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSUnavailable,
+				Text: "TLS is required, and the server does not offer STARTTLS"})
+			c.quit()
+			return
+		}
+	}
+	if c.cfg.Auth != nil && !c.authed && c.ext.AuthOffered {
+		c.startAuth()
+		return
+	}
+	c.startMail()
+}
+
+// TLSStarted tells the client the driver finished the TLS handshake that
+// ActionStartTLS asked for. The client forgets the extensions it was told
+// in plaintext and says EHLO again (RFC 3207 §4.2).
+func (c *Client) TLSStarted() {
+	if c.action != ActionStartTLS {
+		return
+	}
+	c.action = ActionRead
+	c.tls = true
+	c.ext = Extensions{}
+	c.emit(Event{Kind: TLSStarted})
+	c.hello(smtp.EHLO)
+}
+
+// TLSFailed tells the client the TLS handshake failed. The connection is
+// unusable: every open recipient is deferred and the session ends.
+func (c *Client) TLSFailed(err error) {
+	if c.action != ActionStartTLS {
+		return
+	}
+	c.action = ActionRead
+	c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.5", Reason: ReasonTLSFailed,
+		Text: fmt.Sprintf("the TLS handshake failed: %v", err)})
+	c.close()
+}
+
+// ConnectionLost tells the client the connection ended (EOF, a reset, a
+// timeout) before the session did. Every recipient not yet decided is
+// deferred; one whose message was accepted stays delivered.
+func (c *Client) ConnectionLost(err error) {
+	if c.action == ActionClose {
+		return
+	}
+	c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
+		Text: fmt.Sprintf("the connection was lost: %v", err)})
+	c.close()
+}
+
+// startMail checks what the message needs against what the server offers,
+// then sends MAIL; with PIPELINING also every RCPT and, unless BDAT will
+// carry the content, DATA.
+func (c *Client) startMail() {
+	if c.needUTF8 && !c.ext.SMTPUTF8 {
+		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.6.7", Reason: smtp.ReasonUTF8Required,
+			Text: "an address is not ASCII, and the server does not offer SMTPUTF8 (RFC 6531 §3.2)"})
+		c.quit()
+		return
+	}
+	if c.ext.Size > 0 && int64(len(c.msg)) > c.ext.Size {
+		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.3.4", Reason: smtp.ReasonTooLarge,
+			Text: fmt.Sprintf("the message has %d octets, the server takes at most %d (SIZE, RFC 1870)", len(c.msg), c.ext.Size)})
+		c.quit()
+		return
+	}
+	c.sendMAIL()
+	if !c.pipelining() {
+		return
+	}
+	for i := range c.rcpts {
+		c.sendRCPT(i)
+	}
+	if !c.chunking() {
+		c.sendDATA()
+	}
+}
+
+func (c *Client) pipelining() bool { return c.ext.Pipelining && !c.cfg.NoPipelining }
+func (c *Client) chunking() bool   { return c.ext.Chunking && !c.cfg.NoChunking }
+
+func (c *Client) sendMAIL() {
+	start := len(c.out)
+	c.out = append(c.out, "MAIL FROM:<"...)
+	c.out = appendMailbox(c.out, c.env.From)
+	c.out = append(c.out, '>')
+	if c.ext.SizeOffered {
+		c.out = append(c.out, " SIZE="...)
+		c.out = strconv.AppendInt(c.out, int64(len(c.msg)), 10)
+	}
+	if c.eightBit && c.ext.EightBitMIME {
+		c.out = append(c.out, " BODY=8BITMIME"...)
+	}
+	if c.needUTF8 {
+		c.out = append(c.out, " SMTPUTF8"...)
+	}
+	if c.ext.DSN && c.env.Ret != "" {
+		c.out = append(c.out, " RET="...)
+		c.out = append(c.out, c.env.Ret...)
+	}
+	if c.ext.DSN && c.env.EnvID != "" {
+		c.out = append(c.out, " ENVID="...)
+		c.out = append(c.out, smtp.EncodeXtext(c.env.EnvID)...)
+	}
+	c.command(start, awaited{what: awaitMAIL, verb: smtp.MAIL}, false)
+}
+
+func (c *Client) sendRCPT(i int) {
+	r := c.env.To[i]
+	start := len(c.out)
+	c.out = append(c.out, "RCPT TO:<"...)
+	c.out = appendMailbox(c.out, r.Mailbox)
+	c.out = append(c.out, '>')
+	if c.ext.DSN && r.Notify != "" {
+		c.out = append(c.out, " NOTIFY="...)
+		c.out = append(c.out, r.Notify...)
+	}
+	if c.ext.DSN && r.ORcpt != "" {
+		c.out = append(c.out, " ORCPT=rfc822;"...)
+		c.out = append(c.out, smtp.EncodeXtext(r.ORcpt)...)
+	}
+	c.command(start, awaited{what: awaitRCPT, verb: smtp.RCPT, rcpt: i}, false)
+}
+
+func (c *Client) sendDATA() {
+	start := len(c.out)
+	c.out = append(c.out, smtp.DATA...)
+	c.command(start, awaited{what: awaitDATA, verb: smtp.DATA}, false)
+}
+
+func (c *Client) mailReply(raw []byte, code int) {
+	if code/100 == 2 {
+		c.mailOK = true
+		if !c.pipelining() {
+			c.sendRCPT(0)
+		}
+		return
+	}
+	// Every recipient shares the sender's fate. Pipelined, the replies to
+	// RCPT and DATA are still on their way; the last of them ends the
+	// session.
+	c.settleOpen(c.keep(raw, code), nil)
+	if !c.pipelining() {
+		c.quit()
+	}
+}
+
+func (c *Client) rcptReply(i int, raw []byte, code int) {
+	r := &c.rcpts[i]
+	if c.mailOK && r.status == Pending {
+		if code/100 == 2 {
+			r.accepted = true
+			c.accepted++
+		} else {
+			c.settle(i, statusOf(code), c.keep(raw, code), nil)
+		}
+	}
+	switch {
+	case c.head < len(c.queue):
+		return // more replies of the pipelined batch to come
+	case !c.pipelining() && c.mailOK && i+1 < len(c.rcpts):
+		c.sendRCPT(i + 1)
+	case !c.mailOK || c.accepted == 0:
+		c.quit() // no recipient: no content is sent
+	case c.chunking():
+		c.startChunks()
+	default:
+		c.sendDATA()
+	}
+}
+
+func (c *Client) dataReply(raw []byte, code int) {
+	switch {
+	case code != 354:
+		c.settleAccepted(raw, code)
+		c.quit()
+	case c.accepted == 0:
+		// Pipelined, every RCPT was refused, yet the server said "go
+		// ahead" (RFC 2920 §3.1 says it should not): end an empty message
+		// at once, so no content goes to nobody.
+		start := len(c.out)
+		c.out = append(c.out, '.', '\r', '\n')
+		c.emit(Event{Kind: ContentSent, Verb: smtp.DATA, Size: len(c.out) - start})
+		c.queue = append(c.queue, awaited{what: awaitContent, verb: smtp.DATA})
+	default:
+		start := len(c.out)
+		c.out = smtp.AppendDotStuffed(c.out, c.msg)
+		c.emit(Event{Kind: ContentSent, Verb: smtp.DATA, Size: len(c.out) - start})
+		c.queue = append(c.queue, awaited{what: awaitContent, verb: smtp.DATA})
+		if c.pipelining() {
+			c.quit() // QUIT may follow the content in the same batch (RFC 2920 §3.1)
+		}
+	}
+}
+
+// startChunks sends the content with BDAT (RFC 3030): every chunk and QUIT
+// at once when pipelining, else the first chunk.
+func (c *Client) startChunks() {
+	if !c.pipelining() {
+		c.sendChunk()
+		return
+	}
+	for c.sendChunk() {
+	}
+	c.quit()
+}
+
+// sendChunk sends the next BDAT chunk and reports whether more remain.
+// An empty message is one "BDAT 0 LAST".
+func (c *Client) sendChunk() bool {
+	n := min(c.cfg.ChunkSize, len(c.msg)-c.sent)
+	last := c.sent+n == len(c.msg)
+	start := len(c.out)
+	c.out = append(c.out, "BDAT "...)
+	c.out = strconv.AppendInt(c.out, int64(n), 10)
+	what := awaitBDAT
+	if last {
+		c.out = append(c.out, " LAST"...)
+		what = awaitBDATLast
+	}
+	c.command(start, awaited{what: what, verb: smtp.BDAT}, false)
+	c.out = append(c.out, c.msg[c.sent:c.sent+n]...)
+	c.sent += n
+	c.emit(Event{Kind: ContentSent, Verb: smtp.BDAT, Size: n})
+	return !last
+}
+
+// quit sends QUIT, once.
+func (c *Client) quit() {
+	if c.quitSent {
+		return
+	}
+	c.quitSent = true
+	start := len(c.out)
+	c.out = append(c.out, smtp.QUIT...)
+	c.command(start, awaited{what: awaitQUIT, verb: smtp.QUIT}, false)
+}
+
+// close ends the session. A recipient still open at this point was never
+// decided by a reply: it is deferred.
+func (c *Client) close() {
+	c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
+		Text: "the session ended before this recipient was decided"})
+	c.action = ActionClose
+	c.queue, c.head = c.queue[:0], 0
+}
+
+// fail settles every open recipient with a reply that ended the session
+// (or with err, which may override the status), then says QUIT.
+func (c *Client) fail(raw []byte, code int, err error) {
+	c.settleOpen(c.keep(raw, code), err)
+	c.quit()
+}
+
+// command finishes the command line written into c.out from start: traces
+// it, ends it with CRLF and queues the reply it awaits.
+func (c *Client) command(start int, a awaited, secret bool) {
+	if c.cfg.Trace != nil {
+		c.cfg.Trace(Event{Kind: CommandSent, Verb: a.verb, Text: string(c.out[start:]), Secret: secret})
+	}
+	c.out = append(c.out, '\r', '\n')
+	c.queue = append(c.queue, a)
+}
+
+func (c *Client) emit(e Event) {
+	if c.cfg.Trace != nil {
+		c.cfg.Trace(e)
+	}
+}

@@ -1,0 +1,306 @@
+package client
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"smtplab/engine/smtp"
+)
+
+// step is one exchange with a scripted server: the server sends server
+// (or, with handshake, the driver finishes STARTTLS's handshake), then the
+// client must have written exactly client.
+type step struct {
+	server    string
+	handshake bool
+	client    string
+}
+
+// script is a table-driven test of one session.
+type script struct {
+	name  string
+	cfg   Config
+	env   Envelope
+	msg   string
+	steps []step
+	// What must hold at the end.
+	status Status
+	rcpts  []Status // per recipient, when the test looks at them
+	reason smtp.Reason
+	code   int // code of Outcome.Reply, when the test looks at it
+}
+
+const (
+	greeting = "220 mx.example.org ESMTP\r\n"
+	ehloBare = "250 mx.example.org\r\n"
+	okMail   = "250 2.1.0 OK\r\n"
+	okRcpt   = "250 2.1.5 OK\r\n"
+	goAhead  = "354 go ahead\r\n"
+	queued   = "250 2.0.0 queued as 1\r\n"
+	bye      = "221 2.0.0 bye\r\n"
+)
+
+func ehlo(ext ...string) string {
+	if len(ext) == 0 {
+		return ehloBare
+	}
+	var b strings.Builder
+	b.WriteString("250-mx.example.org\r\n")
+	for i, e := range ext {
+		if i == len(ext)-1 {
+			b.WriteString("250 " + e + "\r\n")
+		} else {
+			b.WriteString("250-" + e + "\r\n")
+		}
+	}
+	return b.String()
+}
+
+func env(t testing.TB, from string, to ...string) Envelope {
+	t.Helper()
+	e, err := ParseEnvelope(from, to...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// play runs s, feeding each server message whole or one byte at a time.
+func (s script) play(t *testing.T, byteByByte bool) *Client {
+	t.Helper()
+	c, err := New(s.cfg, s.env, []byte(s.msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range s.steps {
+		switch {
+		case st.handshake:
+			if c.Action() != ActionStartTLS {
+				t.Fatalf("step %d: action %v, want start-tls", i, c.Action())
+			}
+			c.TLSStarted()
+		case byteByByte:
+			for j := 0; j < len(st.server); j++ {
+				c.Feed([]byte{st.server[j]})
+			}
+		default:
+			c.Feed([]byte(st.server))
+		}
+		if got := string(c.Output()); got != st.client {
+			t.Fatalf("step %d: after %q the client sent\n%q\nwant\n%q", i, st.server, got, st.client)
+		}
+	}
+	if c.Action() != ActionClose {
+		t.Fatalf("action %v at the end, want close", c.Action())
+	}
+	o := c.Outcome()
+	if o.Status != s.status || c.Status() != s.status {
+		t.Fatalf("status %v (Status() %v), want %v; outcome %+v", o.Status, c.Status(), s.status, o)
+	}
+	for i, want := range s.rcpts {
+		if o.Recipients[i].Status != want {
+			t.Errorf("recipient %d: %v, want %v (%+v)", i, o.Recipients[i].Status, want, o.Recipients[i])
+		}
+	}
+	if s.reason != "" && !errors.Is(o.Err, &Error{Reason: s.reason}) {
+		t.Errorf("outcome error %v, want reason %q", o.Err, s.reason)
+	}
+	if s.code != 0 && o.Reply.Code != s.code {
+		t.Errorf("outcome reply %+v, want code %d", o.Reply, s.code)
+	}
+	return c
+}
+
+func runScripts(t *testing.T, scripts []script) {
+	for _, s := range scripts {
+		t.Run(s.name, func(t *testing.T) { s.play(t, false) })
+		t.Run(s.name+"/byte-by-byte", func(t *testing.T) { s.play(t, true) })
+	}
+}
+
+func TestSession(t *testing.T) {
+	alice := Config{Hostname: "client.example.com"}
+	one := env(t, "alice@example.com", "bob@example.org")
+	three := env(t, "alice@example.com", "bob@example.org", "carol@example.org", "dave@example.org")
+	runScripts(t, []script{{
+		name: "plain RFC 821 style, no extensions",
+		cfg:  alice, env: one, msg: "Subject: hi\r\n\r\nHello\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "Subject: hi\r\n\r\nHello\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered, code: 250,
+	}, {
+		name: "HELO fallback on 500",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: "500 5.5.1 what?\r\n", client: "HELO client.example.com\r\n"},
+			{server: "250 hello\r\n", client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}, {
+		name: "HELO fallback on 502",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: "502 not implemented\r\n", client: "HELO client.example.com\r\n"},
+			{server: "550 go away\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 550,
+	}, {
+		name: "EHLO refused otherwise",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: "451 4.3.0 try later\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, code: 451,
+	}, {
+		name: "greeting 554 no service",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: "554 no SMTP service here\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 554,
+	}, {
+		name: "421 closes at once, without QUIT",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: "421 4.3.2 shutting down\r\n"},
+		},
+		status: Deferred, code: 421,
+	}, {
+		name: "partial recipient failure, one at a time",
+		cfg:  alice, env: three, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehlo("ENHANCEDSTATUSCODES"), client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "RCPT TO:<carol@example.org>\r\n"},
+			{server: "550 5.1.1 no such user\r\n", client: "RCPT TO:<dave@example.org>\r\n"},
+			{server: "450 4.2.1 mailbox busy\r\n", client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered, rcpts: []Status{Delivered, Bounced, Deferred}, code: 250,
+	}, {
+		name: "no recipient accepted: no DATA",
+		cfg:  alice, env: three, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: "550 5.1.1 no\r\n", client: "RCPT TO:<carol@example.org>\r\n"},
+			{server: "451 4.7.1 greylisted\r\n", client: "RCPT TO:<dave@example.org>\r\n"},
+			{server: "550 5.1.1 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, rcpts: []Status{Bounced, Deferred, Bounced}, code: 451,
+	}, {
+		name: "MAIL refused: every recipient shares it",
+		cfg:  alice, env: three, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: "451 4.3.0 local error\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, rcpts: []Status{Deferred, Deferred, Deferred}, code: 451,
+	}, {
+		name: "DATA refused",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: "554 5.5.0 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 554,
+	}, {
+		name: "content deferred 4xx",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: "452 4.3.1 disk full\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, code: 452,
+	}, {
+		name: "content bounced 5xx, with a multi-line reply",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: "554-5.7.1 spam\r\n554 5.7.1 see policy\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 554,
+	}, {
+		name: "dot-stuffing and line endings",
+		cfg:  alice, env: one, msg: ".hidden\n..two\r\nend.\r\n.",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "..hidden\r\n...two\r\nend.\r\n..\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}, {
+		name: "null sender and postmaster",
+		cfg:  alice, env: env(t, "", "postmaster"), msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<>\r\n"},
+			{server: okMail, client: "RCPT TO:<postmaster>\r\n"},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}, {
+		name: "malformed reply ends the session",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: "HTTP/1.1 400 Bad Request\r\n"},
+		},
+		status: Deferred, reason: ReasonMalformedReply,
+	}, {
+		name: "code changes inside a multi-line reply",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: "250-mx\r\n220 PIPELINING\r\n"},
+		},
+		status: Deferred, reason: ReasonMalformedReply,
+	}})
+}

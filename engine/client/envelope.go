@@ -1,0 +1,162 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"smtplab/engine/smtp"
+)
+
+// Envelope is what MAIL and RCPT carry (RFC 5321 §2.3.1): who the message
+// is from, for bounces, and who it is for. The DSN fields (RFC 3461) are
+// sent only to a server that advertises DSN.
+type Envelope struct {
+	// From is the reverse-path. The zero Mailbox is the null path "<>",
+	// which bounces and other notifications use (RFC 5321 §4.5.5).
+	From  smtp.Mailbox
+	To    []Recipient
+	Ret   string // DSN RET: "FULL" or "HDRS" (what a bounce should return), or ""
+	EnvID string // DSN ENVID: the sender's identifier for this transaction, or ""
+}
+
+// Recipient is one forward-path with its DSN options.
+type Recipient struct {
+	// Mailbox is local@domain; a Local of "Postmaster" with no Domain is
+	// the special <Postmaster> every server must accept (RFC 5321 §4.5.1).
+	Mailbox smtp.Mailbox
+	Notify  string // DSN NOTIFY: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY; or ""
+	ORcpt   string // DSN ORCPT: the original recipient address, sent as rfc822;xtext; or ""
+}
+
+// ParseEnvelope builds an envelope from addresses written as local@domain
+// (no angle brackets); from "" is the null path. Addresses are checked with
+// smtp.ParseMailbox, UTF-8 allowed (the session will need SMTPUTF8).
+func ParseEnvelope(from string, to ...string) (Envelope, error) {
+	opt := smtp.PathOptions{Limits: smtp.DefaultLimits(), UTF8: true}
+	var env Envelope
+	if from != "" {
+		mb, err := smtp.ParseMailbox(from, opt)
+		if err != nil {
+			return Envelope{}, fmt.Errorf("sender: %w", err)
+		}
+		env.From = mb
+	}
+	for _, addr := range to {
+		if strings.EqualFold(addr, "postmaster") {
+			env.To = append(env.To, Recipient{Mailbox: smtp.Mailbox{Local: addr}})
+			continue
+		}
+		mb, err := smtp.ParseMailbox(addr, opt)
+		if err != nil {
+			return Envelope{}, fmt.Errorf("recipient: %w", err)
+		}
+		env.To = append(env.To, Recipient{Mailbox: mb})
+	}
+	return env, nil
+}
+
+// check makes sure every field can be written into a command line as it is:
+// no CR, LF or other control byte (which would let an address inject a
+// command), no '<', '>' or space outside a quoted local part. Full address
+// syntax is the job of whoever built the envelope (ParseEnvelope, or the
+// server that received it).
+func (env Envelope) check() error {
+	if len(env.To) == 0 {
+		return errors.New("client: the envelope has no recipient")
+	}
+	if env.From != (smtp.Mailbox{}) {
+		if err := checkMailbox(env.From, false); err != nil {
+			return fmt.Errorf("client: sender: %w", err)
+		}
+	}
+	for _, r := range env.To {
+		if err := checkMailbox(r.Mailbox, true); err != nil {
+			return fmt.Errorf("client: recipient: %w", err)
+		}
+		if !isWord(r.Notify, ",") {
+			return fmt.Errorf("client: recipient %s: NOTIFY %q is not a comma list of words", r.Mailbox, r.Notify)
+		}
+		if hasControl(r.ORcpt) {
+			return fmt.Errorf("client: recipient %s: ORCPT has a control character", r.Mailbox)
+		}
+	}
+	if !isWord(env.Ret, "") {
+		return fmt.Errorf("client: RET %q is not a word", env.Ret)
+	}
+	if hasControl(env.EnvID) {
+		return errors.New("client: ENVID has a control character")
+	}
+	return nil
+}
+
+func checkMailbox(mb smtp.Mailbox, rcpt bool) error {
+	if mb.Local == "" {
+		return errors.New("the local part is empty")
+	}
+	if mb.Domain == "" && !(rcpt && strings.EqualFold(mb.Local, "postmaster")) {
+		return fmt.Errorf("%q has no domain", mb.Local)
+	}
+	quoted := mb.Local[0] == '"'
+	if hasControl(mb.Local) || (!quoted && strings.ContainsAny(mb.Local, " <>")) {
+		return fmt.Errorf("local part %q cannot be written in a command", mb.Local)
+	}
+	if hasControl(mb.Domain) || strings.ContainsAny(mb.Domain, " <>") {
+		return fmt.Errorf("domain %q cannot be written in a command", mb.Domain)
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// isWord reports whether s is empty or only ASCII letters and the bytes in
+// extra.
+func isWord(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// needsUTF8 reports whether an address of the envelope has a non-ASCII
+// character, which only a server offering SMTPUTF8 may receive (RFC 6531).
+func (env Envelope) needsUTF8() bool {
+	if !isASCII(env.From.Local) || !isASCII(env.From.Domain) {
+		return true
+	}
+	for _, r := range env.To {
+		if !isASCII(r.Mailbox.Local) || !isASCII(r.Mailbox.Domain) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendMailbox writes local@domain (or a bare local part, for Postmaster).
+func appendMailbox(dst []byte, mb smtp.Mailbox) []byte {
+	dst = append(dst, mb.Local...)
+	if mb.Domain != "" {
+		dst = append(dst, '@')
+		dst = append(dst, mb.Domain...)
+	}
+	return dst
+}

@@ -1,0 +1,55 @@
+package client
+
+import "smtplab/engine/smtp"
+
+// EventKind says what an Event records.
+type EventKind uint8
+
+const (
+	// CommandSent: a command line went out (Verb, Text, Secret).
+	CommandSent EventKind = iota + 1
+	// ReplyReceived: a complete reply came in (Verb it answers, Reply).
+	ReplyReceived
+	// ContentSent: message content went out after DATA's 354 or with a
+	// BDAT command (Verb, Size: octets on the wire).
+	ContentSent
+	// TLSRequested: the server said 220 to STARTTLS; the driver must run the
+	// TLS handshake now. Size counts the bytes that had arrived behind the
+	// 220 and were thrown away unread: a man in the middle could have put
+	// them there to be taken as replies sent over TLS (RFC 3207 §6, the
+	// "STARTTLS command injection" of CVE-2011-0411).
+	TLSRequested
+	// TLSStarted: the driver finished the handshake; EHLO follows.
+	TLSStarted
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case CommandSent:
+		return "command"
+	case ReplyReceived:
+		return "reply"
+	case ContentSent:
+		return "content"
+	case TLSRequested:
+		return "tls-requested"
+	case TLSStarted:
+		return "tls-started"
+	}
+	return "unknown"
+}
+
+// Event is one step of a session, for tracing.
+type Event struct {
+	Kind EventKind
+	// Verb is the command sent, or the one a reply answers ("" for the
+	// greeting, AUTH for the lines of an AUTH exchange).
+	Verb smtp.Verb
+	// Text is the command line as sent, without CRLF.
+	Text string
+	// Secret is true when Text carries credentials (AUTH): a user interface
+	// may mask it.
+	Secret bool
+	Reply  smtp.Reply
+	Size   int
+}

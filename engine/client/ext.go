@@ -1,0 +1,149 @@
+package client
+
+import (
+	"bytes"
+	"strings"
+)
+
+// Extensions are what a server advertised in its EHLO reply (RFC 5321
+// §4.1.1.1: one keyword per line after the first, with parameters).
+type Extensions struct {
+	Size                int64 // SIZE limit in octets (RFC 1870); 0 means no limit given
+	SizeOffered         bool
+	Pipelining          bool      // RFC 2920
+	EightBitMIME        bool      // RFC 6152
+	SMTPUTF8            bool      // RFC 6531
+	Chunking            bool      // RFC 3030 BDAT
+	DSN                 bool      // RFC 3461
+	StartTLS            bool      // RFC 3207
+	EnhancedStatusCodes bool      // RFC 2034
+	Auth                Mechanism // RFC 4954: the mechanisms we know among those offered
+	AuthOffered         bool      // AUTH was advertised, even with no mechanism we know
+}
+
+// Mechanism is a SASL mechanism for AUTH, or a set of them (bits).
+type Mechanism uint8
+
+// The mechanisms the client can use, from the most to the least preferred.
+const (
+	// CRAMMD5 (RFC 2195) proves knowledge of the password with an HMAC-MD5
+	// of the server's challenge; the password itself never crosses the wire.
+	CRAMMD5 Mechanism = 1 << iota
+	// PLAIN (RFC 4616) sends the user name and password, base64-encoded:
+	// readable by anyone who sees the bytes, so only over TLS.
+	PLAIN
+	// LOGIN is the older, never standardised form of PLAIN in two steps.
+	LOGIN
+)
+
+// lastMechanism ends a loop over the mechanisms, which run from the most
+// preferred (CRAMMD5) to the least (LOGIN) as the bits grow.
+const lastMechanism = LOGIN
+
+// name returns the wire name of a single mechanism.
+func (m Mechanism) name() string {
+	switch m {
+	case CRAMMD5:
+		return "CRAM-MD5"
+	case PLAIN:
+		return "PLAIN"
+	case LOGIN:
+		return "LOGIN"
+	}
+	return ""
+}
+
+// String returns the wire name of one mechanism, or the names of a set
+// separated by spaces.
+func (m Mechanism) String() string {
+	var names []string
+	for k := Mechanism(1); k <= lastMechanism; k <<= 1 {
+		if m&k != 0 {
+			names = append(names, k.name())
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+// best returns the most preferred mechanism in the set, or 0.
+func (m Mechanism) best() Mechanism {
+	for k := Mechanism(1); k <= lastMechanism; k <<= 1 {
+		if m&k != 0 {
+			return k
+		}
+	}
+	return 0
+}
+
+// parseEHLO reads the extensions from a complete EHLO reply, given as its
+// raw lines each ending in CRLF. The first line is the server's name and
+// greeting; keywords are case-insensitive. Unknown keywords are ignored, as
+// RFC 5321 §4.1.1.1 asks.
+func parseEHLO(raw []byte) Extensions {
+	var x Extensions
+	first := true
+	for len(raw) > 0 {
+		line, rest, _ := bytes.Cut(raw, []byte{'\n'})
+		raw = rest
+		if first {
+			first = false
+			continue
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) < 4 {
+			continue
+		}
+		keyword, params, _ := bytes.Cut(bytes.TrimSpace(line[4:]), []byte{' '})
+		// Some old servers write "AUTH=LOGIN PLAIN".
+		if k, p, ok := bytes.Cut(keyword, []byte{'='}); ok && bytes.EqualFold(k, []byte("AUTH")) {
+			keyword, params = k, append(p, append([]byte{' '}, params...)...)
+		}
+		switch {
+		case eq(keyword, "SIZE"):
+			x.SizeOffered = true
+			x.Size = parseSize(bytes.TrimSpace(params))
+		case eq(keyword, "PIPELINING"):
+			x.Pipelining = true
+		case eq(keyword, "8BITMIME"):
+			x.EightBitMIME = true
+		case eq(keyword, "SMTPUTF8"):
+			x.SMTPUTF8 = true
+		case eq(keyword, "CHUNKING"):
+			x.Chunking = true
+		case eq(keyword, "DSN"):
+			x.DSN = true
+		case eq(keyword, "STARTTLS"):
+			x.StartTLS = true
+		case eq(keyword, "ENHANCEDSTATUSCODES"):
+			x.EnhancedStatusCodes = true
+		case eq(keyword, "AUTH"):
+			x.AuthOffered = true
+			for _, name := range bytes.Fields(params) {
+				for k := Mechanism(1); k <= lastMechanism; k <<= 1 {
+					if eq(name, k.name()) {
+						x.Auth |= k
+					}
+				}
+			}
+		}
+	}
+	return x
+}
+
+func eq(b []byte, s string) bool { return len(b) == len(s) && bytes.EqualFold(b, []byte(s)) }
+
+// parseSize reads the decimal limit after SIZE; anything else (no number,
+// a sign, an overflow) counts as "no limit given".
+func parseSize(b []byte) int64 {
+	if len(b) == 0 || len(b) > 18 {
+		return 0
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}

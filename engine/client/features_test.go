@@ -1,0 +1,312 @@
+package client
+
+import (
+	"testing"
+
+	"smtplab/engine/smtp"
+)
+
+func TestPipelining(t *testing.T) {
+	cfg := Config{Hostname: "c.example"}
+	three := env(t, "a@example.com", "b@example.org", "c@example.org", "d@example.org")
+	batch := "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nRCPT TO:<d@example.org>\r\nDATA\r\n"
+	runScripts(t, []script{{
+		name: "MAIL, RCPTs and DATA in one batch; content and QUIT in another",
+		cfg:  cfg, env: three, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("PIPELINING", "ENHANCEDSTATUSCODES"), client: batch},
+			{server: okMail + okRcpt + "550 5.1.1 unknown\r\n" + "452 4.2.2 full\r\n", client: ""},
+			{server: goAhead, client: "x\r\n.\r\nQUIT\r\n"},
+			{server: queued + bye},
+		},
+		status: Delivered, rcpts: []Status{Delivered, Bounced, Deferred},
+	}, {
+		name: "all refused: DATA refused, no content",
+		cfg:  cfg, env: three, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("PIPELINING"), client: batch},
+			{server: okMail + "550 no\r\n550 no\r\n550 no\r\n554 no valid recipients\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, rcpts: []Status{Bounced, Bounced, Bounced}, code: 550,
+	}, {
+		name: "all refused yet 354: an empty end only",
+		cfg:  cfg, env: three, msg: "secret\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("PIPELINING"), client: batch},
+			{server: okMail + "550 no\r\n550 no\r\n550 no\r\n" + goAhead, client: ".\r\n"},
+			{server: "554 no recipients\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}, {
+		name: "MAIL refused in a batch: the other replies are read, then QUIT",
+		cfg:  cfg, env: three, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("PIPELINING"), client: batch},
+			{server: "530 5.7.0 auth first\r\n503 no\r\n", client: ""},
+			{server: "503 no\r\n503 no\r\n503 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 530,
+	}, {
+		name: "NoPipelining waits for each reply",
+		cfg:  Config{Hostname: "c.example", NoPipelining: true}, env: env(t, "a@example.com", "b@example.org"), msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("PIPELINING"), client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}})
+}
+
+func TestConnectionLost(t *testing.T) {
+	e := env(t, "a@example.com", "b@example.org")
+	c, _ := New(Config{}, e, []byte("x\r\n"))
+	for _, in := range []string{greeting, ehlo("PIPELINING"), okMail + okRcpt + goAhead} {
+		c.Feed([]byte(in))
+		c.Output()
+	}
+	c.ConnectionLost(errString("EOF"))
+	if c.Action() != ActionClose || c.Status() != Deferred {
+		t.Fatalf("after a lost connection: %v %v", c.Action(), c.Status())
+	}
+	// Lost after the 250 but before 221: the message was delivered.
+	c, _ = New(Config{}, e, []byte("x\r\n"))
+	for _, in := range []string{greeting, ehlo("PIPELINING"), okMail + okRcpt + goAhead, queued} {
+		c.Feed([]byte(in))
+		c.Output()
+	}
+	c.ConnectionLost(errString("EOF"))
+	if o := c.Outcome(); o.Status != Delivered || o.Reply.Code != 250 || o.Reply.Enhanced != "2.0.0" {
+		t.Fatalf("lost before 221: %+v", o)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func TestExtensionsOnMail(t *testing.T) {
+	cfg := Config{Hostname: "c.example"}
+	one := env(t, "a@example.com", "b@example.org")
+	utf := env(t, "a@example.com", "jürgen@bücher.example")
+	dsn := one
+	dsn.Ret, dsn.EnvID = "HDRS", "id+1=2"
+	dsn.To = []Recipient{{Mailbox: one.To[0].Mailbox, Notify: "FAILURE,DELAY", ORcpt: "b@example.org"}}
+	runScripts(t, []script{{
+		name: "SIZE declared, 8BITMIME when needed",
+		cfg:  cfg, env: one, msg: "caf\xc3\xa9\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("SIZE 1000", "8BITMIME"), client: "MAIL FROM:<a@example.com> SIZE=7 BODY=8BITMIME\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "caf\xc3\xa9\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}, {
+		name: "no BODY for a 7-bit message; SIZE without a limit",
+		cfg:  cfg, env: one, msg: "plain\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("SIZE", "8BITMIME"), client: "MAIL FROM:<a@example.com> SIZE=7\r\n"},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}, {
+		name: "oversize refused before MAIL",
+		cfg:  cfg, env: one, msg: "0123456789\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("SIZE 11"), client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, reason: smtp.ReasonTooLarge,
+	}, {
+		name: "SMTPUTF8 when an address needs it",
+		cfg:  cfg, env: utf, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("SMTPUTF8"), client: "MAIL FROM:<a@example.com> SMTPUTF8\r\n"},
+			{server: okMail, client: "RCPT TO:<jürgen@bücher.example>\r\n"},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}, {
+		name: "SMTPUTF8 needed but not offered: bounced, nothing sent",
+		cfg:  cfg, env: utf, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("8BITMIME"), client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, reason: smtp.ReasonUTF8Required,
+	}, {
+		name: "DSN parameters when offered",
+		cfg:  cfg, env: dsn, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("DSN"), client: "MAIL FROM:<a@example.com> RET=HDRS ENVID=id+2B1+3D2\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org> NOTIFY=FAILURE,DELAY ORCPT=rfc822;b@example.org\r\n"},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}, {
+		name: "DSN parameters left out when not offered",
+		cfg:  cfg, env: dsn, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}})
+}
+
+func TestChunking(t *testing.T) {
+	one := env(t, "a@example.com", "b@example.org")
+	msg := "0123456789abcdefghij.\r\n" // 23 octets: chunks of 10, 10, 3
+	chunked := Config{Hostname: "c.example", ChunkSize: 10}
+	runScripts(t, []script{{
+		name: "BDAT one chunk at a time, no dot-stuffing",
+		cfg:  chunked, env: one, msg: msg,
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING"), client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "BDAT 10\r\n0123456789"},
+			{server: "250 2.0.0 10 octets\r\n", client: "BDAT 10\r\nabcdefghij"},
+			{server: "250 2.0.0 20 octets\r\n", client: "BDAT 3 LAST\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered, code: 250,
+	}, {
+		name: "BDAT pipelined: every chunk and QUIT at once, after the RCPT replies",
+		cfg:  chunked, env: one, msg: msg,
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING", "PIPELINING"), client: "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"},
+			{server: okMail + okRcpt, client: "BDAT 10\r\n0123456789BDAT 10\r\nabcdefghijBDAT 3 LAST\r\n.\r\nQUIT\r\n"},
+			{server: "250 ok\r\n250 ok\r\n" + queued + bye},
+		},
+		status: Delivered,
+	}, {
+		name: "BDAT chunk refused: later chunk replies do not count",
+		cfg:  chunked, env: one, msg: msg,
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING", "PIPELINING"), client: "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"},
+			{server: okMail + okRcpt, client: "BDAT 10\r\n0123456789BDAT 10\r\nabcdefghijBDAT 3 LAST\r\n.\r\nQUIT\r\n"},
+			{server: "452 4.3.1 no room\r\n503 5.5.1 no\r\n250 ok\r\n" + bye},
+		},
+		status: Deferred, code: 452,
+	}, {
+		name: "BDAT refused, one at a time: QUIT at once",
+		cfg:  chunked, env: one, msg: msg,
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING"), client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "BDAT 10\r\n0123456789"},
+			{server: "554 5.6.0 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced,
+	}, {
+		name: "empty message is BDAT 0 LAST",
+		cfg:  chunked, env: one, msg: "",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING"), client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "BDAT 0 LAST\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}, {
+		name: "bare LF made CRLF before BDAT and SIZE",
+		cfg:  Config{Hostname: "c.example"}, env: one, msg: "a\nb",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING", "SIZE 100"), client: "MAIL FROM:<a@example.com> SIZE=6\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "BDAT 6 LAST\r\na\r\nb\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}, {
+		name: "NoChunking sends DATA",
+		cfg:  Config{Hostname: "c.example", NoChunking: true}, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("CHUNKING"), client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<b@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}})
+}
+
+func TestParseEHLO(t *testing.T) {
+	x := parseEHLO([]byte(ehlo("size 2048", "Pipelining", "8BITMIME", "SMTPUTF8", "CHUNKING", "DSN",
+		"STARTTLS", "ENHANCEDSTATUSCODES", "AUTH PLAIN XOAUTH2 login", "AUTH=CRAM-MD5", "X-UNKNOWN 1")))
+	want := Extensions{Size: 2048, SizeOffered: true, Pipelining: true, EightBitMIME: true, SMTPUTF8: true,
+		Chunking: true, DSN: true, StartTLS: true, EnhancedStatusCodes: true, Auth: PLAIN | LOGIN | CRAMMD5, AuthOffered: true}
+	if x != want {
+		t.Fatalf("got %+v\nwant %+v", x, want)
+	}
+	if x := parseEHLO([]byte(ehlo("SIZE -1", "AUTH"))); x.Size != 0 || !x.SizeOffered || x.Auth != 0 || !x.AuthOffered {
+		t.Fatalf("odd SIZE and AUTH: %+v", x)
+	}
+	if s := (CRAMMD5 | LOGIN).String(); s != "CRAM-MD5 LOGIN" {
+		t.Fatalf("String: %q", s)
+	}
+}
+
+func TestEnvelopeChecks(t *testing.T) {
+	bad := []Envelope{
+		{},
+		{From: smtp.Mailbox{Local: "a", Domain: "x.example\r\nRSET"}, To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}}}},
+		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b>", Domain: "y.example"}}}},
+		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: ""}}}},
+		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}, Notify: "NEVER X"}}},
+		{Ret: "FULL\r\n", To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}}}},
+	}
+	for i, e := range bad {
+		if _, err := New(Config{}, e, nil); err == nil {
+			t.Errorf("envelope %d accepted: %+v", i, e)
+		}
+	}
+	if _, err := New(Config{Hostname: "a b"}, env(t, "", "postmaster"), nil); err == nil {
+		t.Error("hostname with a space accepted")
+	}
+	if _, err := ParseEnvelope("not an address", "b@example.org"); err == nil {
+		t.Error("ParseEnvelope accepted a bad sender")
+	}
+	if _, err := ParseEnvelope("a@example.org", "b@@example.org"); err == nil {
+		t.Error("ParseEnvelope accepted a bad recipient")
+	}
+}

@@ -1,0 +1,50 @@
+package client
+
+import (
+	"testing"
+)
+
+// FuzzServerReplies feeds random server bytes, in random chunks, to a client
+// that tries every feature: it must never panic, must keep its buffers
+// bounded, and must end in a coherent state.
+func FuzzServerReplies(f *testing.F) {
+	f.Add([]byte(greeting+ehlo("PIPELINING", "STARTTLS", "AUTH CRAM-MD5 PLAIN", "CHUNKING", "SIZE 10")+"220 go\r\n"), uint8(3))
+	f.Add([]byte(greeting+ehlo("PIPELINING")+okMail+okRcpt+"550 no\r\n"+goAhead+queued+bye), uint8(7))
+	f.Add([]byte(greeting+"250-a\r\n250-b\r\n251 c\r\n334 PDE+\r\n"), uint8(1))
+	f.Add([]byte("220\r\n250\n250 AUTH LOGIN\r\n334 \r\n334\r\n235\r\n"), uint8(2))
+	f.Fuzz(func(t *testing.T, input []byte, chunk uint8) {
+		cfg := Config{Hostname: "c.example", TLS: TLSOpportunistic, Auth: &Credentials{"u", "p"},
+			AllowPlaintextAuth: true, ChunkSize: 4}
+		e := Envelope{}
+		for _, to := range []string{"b@example.org", "c@example.org"} {
+			e.To = append(e.To, env(t, "", to).To...)
+		}
+		c, err := New(cfg, e, []byte("Subject: x\r\n\r\n.body\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := int(chunk%16) + 1
+		for len(input) > 0 && c.Action() != ActionClose {
+			n := min(step, len(input))
+			c.Feed(input[:n])
+			input = input[n:]
+			c.Output()
+			if c.Action() == ActionStartTLS {
+				c.TLSStarted()
+			}
+			if c.lines.Buffered() > maxReplyLine+step+1 || len(c.cur) > maxReplyLines*(maxReplyLine+2) {
+				t.Fatalf("buffers grew: %d pending, %d in the reply", c.lines.Buffered(), len(c.cur))
+			}
+		}
+		c.ConnectionLost(errString("fuzz"))
+		o := c.Outcome()
+		if c.Action() != ActionClose || o.Status == Pending {
+			t.Fatalf("not closed after the connection was lost: %v %+v", c.Action(), o)
+		}
+		for _, r := range o.Recipients {
+			if r.Status == Pending || (r.Err == nil && r.Reply.Code == 0) {
+				t.Fatalf("recipient without a decision or a reason: %+v", r)
+			}
+		}
+	})
+}

@@ -1,0 +1,110 @@
+package client
+
+import (
+	"bytes"
+
+	"smtplab/engine/smtp"
+)
+
+// keep copies a reply that decides recipients into c.kept, so Outcome can
+// show it later; the reply is parsed into an smtp.Reply only then.
+func (c *Client) keep(raw []byte, code int) replyRef {
+	start := len(c.kept)
+	c.kept = append(c.kept, raw...)
+	return replyRef{start: start, end: len(c.kept), code: code}
+}
+
+// settle decides recipient i, unless it is decided already. The status
+// comes from the reply code, or from err when err is an *Error.
+func (c *Client) settle(i int, st Status, ref replyRef, err error) {
+	r := &c.rcpts[i]
+	if r.status != Pending {
+		return
+	}
+	if e, ok := err.(*Error); ok {
+		st = e.Status
+	}
+	r.status, r.reply, r.err = st, ref, err
+}
+
+// settleOpen decides every recipient still open, accepted or not, with the
+// reply ref (which may be the zero replyRef) and err.
+func (c *Client) settleOpen(ref replyRef, err error) {
+	st := statusOf(ref.code)
+	for i := range c.rcpts {
+		c.settle(i, st, ref, err)
+	}
+}
+
+// settleAccepted decides the recipients whose RCPT was accepted with the
+// reply to the content (or to DATA, or to a BDAT chunk).
+func (c *Client) settleAccepted(raw []byte, code int) {
+	if c.accepted == 0 {
+		return
+	}
+	ref := c.keep(raw, code)
+	for i, r := range c.rcpts {
+		if r.accepted {
+			c.settle(i, statusOf(code), ref, nil)
+		}
+	}
+}
+
+// buildReply parses raw reply lines, each ending in CRLF and already
+// checked by readLine, with smtp.ReplyReader.
+func buildReply(raw []byte) smtp.Reply {
+	var rr smtp.ReplyReader
+	for len(raw) > 0 {
+		line, rest, _ := bytes.Cut(raw, []byte{'\n'})
+		raw = rest
+		r, done, err := rr.Feed(bytes.TrimSuffix(line, []byte{'\r'}))
+		if done && err == nil {
+			return r
+		}
+	}
+	return smtp.Reply{}
+}
+
+// Status returns the status of the message as a whole, as Outcome does,
+// without building the replies.
+func (c *Client) Status() Status {
+	var delivered, deferred bool
+	for _, r := range c.rcpts {
+		switch r.status {
+		case Pending:
+			return Pending
+		case Delivered:
+			delivered = true
+		case Deferred:
+			deferred = true
+		}
+	}
+	switch {
+	case delivered:
+		return Delivered
+	case deferred:
+		return Deferred
+	}
+	return Bounced
+}
+
+// Outcome returns what happened to every recipient so far. It is final
+// once Action is ActionClose.
+func (c *Client) Outcome() Outcome {
+	o := Outcome{Status: c.Status(), TLS: c.tls, Recipients: make([]RecipientResult, len(c.rcpts))}
+	if c.authed {
+		o.Auth = c.mech
+	}
+	chosen := false
+	for i, r := range c.rcpts {
+		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err}
+		if r.reply.code != 0 {
+			res.Reply = buildReply(c.kept[r.reply.start:r.reply.end])
+		}
+		if !chosen && r.status == o.Status {
+			o.Reply, o.Err, chosen = res.Reply, res.Err, true
+		}
+		o.Recipients[i] = res
+	}
+	return o
+}
