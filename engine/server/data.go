@@ -1,0 +1,188 @@
+package server
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"smtplab/engine/smtp"
+)
+
+// data handles DATA (RFC 5321 §4.1.1.4).
+func (s *Session) data(arg string) {
+	switch {
+	case arg != "":
+		s.fail(replySyntaxNone)
+	case !s.inMail:
+		s.fail(replyNeedMail)
+	case s.useBDAT:
+		s.fail(replyMixedData) // RFC 3030 §2
+	case len(s.env.Rcpts) == 0 && s.rcptRefused:
+		s.fail(replyNoValidRcpts) // RFC 5321 §3.3
+	case len(s.env.Rcpts) == 0:
+		s.fail(replyNeedRcpt)
+	default:
+		s.startMessage()
+		s.send(replyStartData)
+		s.phase = phaseData
+		s.lr.SetMax(s.srv.cfg.Limits.TextLine)
+	}
+}
+
+// startMessage readies the body buffer. A declared SIZE within the limit
+// sizes it at once, so the text is copied in without regrowing.
+func (s *Session) startMessage() {
+	s.body = s.body[:0]
+	if s.lent {
+		s.body = nil
+	}
+	if want := s.env.Size; want > int64(cap(s.body)) && want <= s.srv.cfg.Limits.MessageSize {
+		s.body = make([]byte, 0, want)
+	}
+	s.size = 0
+	s.tooBig, s.longLine, s.nul = false, false, false
+}
+
+// dataLine handles one line of message text after DATA's 354. Only a line
+// holding a single "." after a CRLF ends the message: a bare LF or bare CR
+// could make this server see an end (and a next command) where the server
+// that relayed the message saw none — the 2023 SMTP smuggling attacks — so
+// the session ends right there, as Postfix's smtpd_forbid_bare_newline does.
+func (s *Session) dataLine(line []byte, flaw smtp.LineFlaw) {
+	switch flaw {
+	case smtp.LineBareLF:
+		s.close(replyBareLF)
+		return
+	case smtp.LineBareCR:
+		s.close(replyBareCR)
+		return
+	case smtp.LineTooLong:
+		s.longLine = true // refused after the end marker, so the stream stays in sync
+		return
+	}
+	text, end := smtp.Unstuff(line)
+	if end {
+		s.endMessage()
+		return
+	}
+	s.addText(text, true)
+}
+
+// addText adds message text, with a CRLF after it for DATA lines. Past the
+// size limit it is only counted, never stored, so memory stays bounded
+// however much a client sends.
+func (s *Session) addText(p []byte, crlf bool) {
+	n := int64(len(p))
+	if crlf {
+		n += 2
+	}
+	s.size += n
+	if bytes.IndexByte(p, 0) >= 0 {
+		s.nul = true
+	}
+	if s.size > s.srv.cfg.Limits.MessageSize {
+		s.tooBig = true
+		return
+	}
+	s.body = append(s.body, p...)
+	if crlf {
+		s.body = append(s.body, '\r', '\n')
+	}
+}
+
+// endMessage answers the end of a message, DATA's or BDAT LAST's.
+func (s *Session) endMessage() {
+	s.phase = phaseCommand
+	s.lr.SetMax(s.commandMax())
+	defer s.endTransaction()
+	// The order is fixed, not "first problem found", so that the reply
+	// does not depend on how the input was chunked.
+	switch {
+	case s.tooBig:
+		s.send(replyDataTooBig) // RFC 5321 §4.5.3.1.10, RFC 1870 §6.3
+		return
+	case s.longLine:
+		s.send(replyTextTooLong) // RFC 5321 §4.5.3.1.6
+		return
+	case s.nul:
+		s.send(replyNULData)
+		return
+	}
+	id, r := s.srv.policy.Data(&s.conn, &s.env, s.body)
+	if r.Code == 0 {
+		r = replyQueued
+		if id != "" {
+			r.Lines = []string{"Ok: queued as " + id}
+		}
+	}
+	r = policyAnswer(r, replyQueued)
+	if r.Positive() {
+		s.events = append(s.events, Event{Kind: EventMessage, Verb: s.verb,
+			Message: Message{Envelope: s.env, Data: s.body, QueueID: id}})
+		s.lent = true
+	}
+	s.send(r)
+}
+
+// bdat handles BDAT (RFC 3030 §2). Once its size is known the chunk's
+// octets are read whatever the reply, since the client sends them without
+// waiting; only then is the reply sent.
+func (s *Session) bdat(arg string) {
+	sizeText, rest, _ := strings.Cut(arg, " ")
+	n, err := strconv.ParseInt(sizeText, 10, 64)
+	last := strings.EqualFold(rest, "LAST")
+	if err != nil || !allDigits(sizeText) || (rest != "" && !last) {
+		// The chunk's length is unknown, so its octets cannot be skipped:
+		// they will be read as commands and fail.
+		s.fail(replySyntaxBdat)
+		return
+	}
+	var reject smtp.Reply
+	switch {
+	case !s.inMail:
+		reject = replyNeedMail
+	case len(s.env.Rcpts) == 0 && s.rcptRefused:
+		reject = replyNoValidRcpts
+	case len(s.env.Rcpts) == 0:
+		reject = replyNeedRcpt
+	case !s.useBDAT:
+		s.startMessage()
+		s.useBDAT = true
+	}
+	s.chunkLeft, s.chunkLast, s.chunkReject = n, last, reject
+	s.phase = phaseChunk
+	if n == 0 {
+		s.chunkDone()
+	}
+}
+
+// chunk takes octets of the current BDAT chunk.
+func (s *Session) chunk(p []byte) {
+	s.chunkLeft -= int64(len(p))
+	if s.chunkReject.Code == 0 {
+		s.addText(p, false)
+	}
+	if s.chunkLeft == 0 {
+		s.chunkDone()
+	}
+}
+
+// chunkDone answers a BDAT chunk once all its octets are in.
+func (s *Session) chunkDone() {
+	s.phase = phaseCommand
+	switch {
+	case s.chunkReject.Code != 0:
+		r := s.chunkReject
+		s.chunkReject = smtp.Reply{}
+		s.fail(r)
+	case s.chunkLast:
+		s.endMessage()
+	case s.tooBig:
+		// RFC 3030 §2: a chunk may be refused as soon as the message is
+		// too big; the transaction is over, later chunks get 503.
+		s.send(replyDataTooBig)
+		s.endTransaction()
+	default:
+		s.send(reply(250, "2.0.0", smtp.ReasonChunkAccepted, "Ok: "+strconv.FormatInt(s.size, 10)+" octets received"))
+	}
+}

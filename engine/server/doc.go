@@ -1,0 +1,43 @@
+// Package server is SMTP Lab's SMTP server: a state machine that takes the
+// bytes a client sent and gives back the reply bytes to send and typed events
+// saying what happened.
+//
+// It is sans-IO. A Session never reads a socket, starts a goroutine, looks at
+// a clock or draws a random number; a driver does all of that and feeds it:
+//
+//	sess := srv.NewSession(server.SessionOptions{Remote: "192.0.2.7"})
+//	write(sess.Output())                   // the 220 greeting
+//	for {
+//		set a read deadline of sess.Deadline()
+//		n, err := read(buf)                 // on a timeout: sess.Timeout()
+//		sess.Feed(buf[:n])
+//		write(sess.Output())
+//		for _, ev := range sess.Events() {  // EventStartTLS, EventClose, ...
+//			...
+//		}
+//	}
+//
+// Because the machine only sees bytes, the simulated network in the browser,
+// the real TCP bridge (package driver) and the tests all run the very same
+// code, and any chunking of the input — one byte at a time or a whole
+// pipelined batch — gives the same output.
+//
+// What a server decides — whether a sender, a recipient or a message is
+// welcome, whose password is right, which queue id a message gets — comes
+// from a Policy, so the simulated world's mail transfer agent and the real
+// bridge plug their own rules into the same machine. A Role (MX on port 25,
+// submission on 587, submissions with implicit TLS on 465) sets what must
+// happen before MAIL.
+//
+// The rules and the RFC sections they come from:
+//
+//   - RFC 5321: command sequencing (§4.3.2, §3.3), replies (§4.2), limits
+//     (§4.5.3.1) and server timeouts (§4.5.3.2)
+//   - RFC 1870 SIZE, RFC 6152 8BITMIME, RFC 2920 PIPELINING, RFC 2034 and
+//     RFC 3463 enhanced status codes, RFC 6531 SMTPUTF8, RFC 3030 CHUNKING,
+//     RFC 3461 DSN, RFC 3207 STARTTLS, RFC 4954 AUTH (RFC 4616 PLAIN,
+//     RFC 2195 CRAM-MD5, and the de facto LOGIN)
+//   - the 2023 "SMTP smuggling" attacks: only CRLF.CRLF ends a message, and
+//     a bare LF or bare CR anywhere closes the session the way Postfix's
+//     smtpd_forbid_bare_newline does.
+package server

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"smtplab/engine/smtp"
+)
+
+// mail handles MAIL FROM (RFC 5321 §4.1.1.2).
+func (s *Session) mail(arg string) {
+	lim := s.srv.cfg.Limits
+	switch {
+	case s.conn.Hello == "":
+		s.fail(replyNeedHello)
+		return
+	case s.srv.cfg.Role.requiresAuth() && !s.conn.TLS:
+		s.fail(replyTLSRequired)
+		return
+	case s.srv.cfg.Role.requiresAuth() && s.conn.AuthUser == "":
+		s.fail(replyAuthNeeded)
+		return
+	case s.inMail:
+		s.fail(replyNestedMail)
+		return
+	case !hasPrefixFold(arg, "FROM:"):
+		s.fail(replySyntaxMail)
+		return
+	}
+	from, params, err := smtp.ParseMailArg(arg, lim)
+	if err != nil {
+		s.fail(argError(err, "5.1.7", smtp.ReasonBadSender, "Bad sender address syntax: "))
+		return
+	}
+	rcpts := s.env.Rcpts[:0]
+	if s.lent {
+		rcpts = nil
+	}
+	s.env = Envelope{From: from, Rcpts: rcpts}
+	if r := s.mailParams(params); r.Code != 0 {
+		s.fail(r)
+		return
+	}
+	if s.env.Size > lim.MessageSize {
+		s.send(replyMailTooBig) // RFC 1870 §6.2: refuse now rather than after the data
+		return
+	}
+	r := policyAnswer(s.srv.policy.Mail(&s.conn, &s.env), replySenderOK)
+	s.send(r)
+	if r.Positive() {
+		s.endTransaction()
+		s.inMail = true
+	}
+}
+
+// rcpt handles RCPT TO (RFC 5321 §4.1.1.3).
+func (s *Session) rcpt(arg string) {
+	lim := s.srv.cfg.Limits
+	switch {
+	case !s.inMail:
+		s.fail(replyNeedMail)
+		return
+	case !hasPrefixFold(arg, "TO:"):
+		s.fail(replySyntaxRcpt)
+		return
+	}
+	to, params, err := smtp.ParseRcptArg(arg, lim, s.env.UTF8)
+	if err != nil {
+		s.fail(argError(err, "5.1.3", smtp.ReasonBadRecipient, "Bad recipient address syntax: "))
+		return
+	}
+	rc := Recipient{Path: to}
+	if r := s.rcptParams(&rc, params); r.Code != 0 {
+		s.fail(r)
+		return
+	}
+	if len(s.env.Rcpts) >= lim.Recipients {
+		s.send(replyTooManyRcpts) // RFC 5321 §4.5.3.1.10
+		return
+	}
+	r := policyAnswer(s.srv.policy.Rcpt(&s.conn, &s.env, rc), replyRcptOK)
+	s.send(r)
+	if r.Positive() {
+		s.env.Rcpts = append(s.env.Rcpts, rc)
+	} else {
+		s.rcptRefused = true
+	}
+}
+
+// argError turns an error from smtp.ParseMailArg or ParseRcptArg into a
+// 501 reply: an address problem gets the enhanced code addr (5.1.7 for a
+// sender, 5.1.3 for a recipient, RFC 3463 §3.2), a parameter problem 5.5.4.
+func argError(err error, addr string, reason smtp.Reason, prefix string) smtp.Reply {
+	var pe *smtp.PathError
+	if errors.As(err, &pe) {
+		return reply(501, addr, reason, prefix+pe.Why)
+	}
+	var pa *smtp.ParamError
+	if errors.As(err, &pa) {
+		return reply(501, "5.5.4", smtp.ReasonSyntax, "Bad parameter "+pa.Param+": "+pa.Why)
+	}
+	return reply(501, "5.5.4", smtp.ReasonSyntax, err.Error())
+}
+
+func paramError(text string) smtp.Reply { return reply(501, "5.5.4", smtp.ReasonSyntax, text) }
+
+// unknownParam is the reply to a parameter the server did not advertise
+// (RFC 5321 §4.1.1.11: 555).
+func unknownParam(key string) smtp.Reply {
+	return reply(555, "5.5.4", smtp.ReasonParamNotImpl, "Unsupported option: "+key)
+}
+
+// mailParams checks the MAIL parameters and stores them in s.env. It
+// returns the zero Reply when they are all fine.
+func (s *Session) mailParams(params smtp.Params) smtp.Reply {
+	if len(params) > 0 && !s.conn.ESMTP {
+		return reply(555, "5.5.4", smtp.ReasonParamNotImpl, "Error: parameters need EHLO, not HELO")
+	}
+	env := &s.env
+	for _, p := range params {
+		if p.Key != "SMTPUTF8" && !p.Set {
+			return paramError("Error: " + p.Key + " needs a value")
+		}
+		switch p.Key {
+		case "SIZE": // RFC 1870
+			n, err := strconv.ParseInt(p.Value, 10, 64)
+			if err != nil || n < 0 || !allDigits(p.Value) {
+				return paramError("Bad SIZE syntax: a number of octets is expected")
+			}
+			env.Size = n
+		case "BODY": // RFC 6152
+			switch {
+			case strings.EqualFold(p.Value, "7BIT"):
+				env.Body = "7BIT"
+			case strings.EqualFold(p.Value, "8BITMIME"):
+				env.Body = "8BITMIME"
+			default:
+				return paramError("Unsupported BODY type: 7BIT or 8BITMIME")
+			}
+		case "SMTPUTF8": // RFC 6531 §3.4
+			if p.Set {
+				return paramError("Error: SMTPUTF8 takes no value")
+			}
+			env.UTF8 = true
+		case "RET": // RFC 3461 §4.3
+			switch {
+			case strings.EqualFold(p.Value, "FULL"):
+				env.Ret = "FULL"
+			case strings.EqualFold(p.Value, "HDRS"):
+				env.Ret = "HDRS"
+			default:
+				return paramError("Bad RET value: FULL or HDRS")
+			}
+		case "ENVID": // RFC 3461 §4.4: xtext, at most 100 characters
+			v, err := smtp.DecodeXtext(p.Value)
+			if err != nil || len(v) > 100 {
+				return paramError("Bad ENVID value: xtext of at most 100 characters")
+			}
+			env.EnvID = v
+		case "AUTH": // RFC 4954 §5
+			v, err := smtp.DecodeXtext(p.Value)
+			if err != nil {
+				return paramError("Bad AUTH value: xtext expected")
+			}
+			env.Auth = v
+		default:
+			return unknownParam(p.Key)
+		}
+	}
+	return smtp.Reply{}
+}
+
+// rcptParams checks the RCPT parameters (RFC 3461 §4.1, §4.2) and stores
+// them in rc.
+func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
+	if len(params) > 0 && !s.conn.ESMTP {
+		return reply(555, "5.5.4", smtp.ReasonParamNotImpl, "Error: parameters need EHLO, not HELO")
+	}
+	for _, p := range params {
+		if !p.Set {
+			return paramError("Error: " + p.Key + " needs a value")
+		}
+		switch p.Key {
+		case "NOTIFY":
+			n, ok := parseNotify(p.Value)
+			if !ok {
+				return paramError("Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY")
+			}
+			rc.Notify = n
+		case "ORCPT":
+			typ, addr, ok := strings.Cut(p.Value, ";")
+			v, err := smtp.DecodeXtext(addr)
+			if !ok || typ == "" || addr == "" || err != nil {
+				return paramError("Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org")
+			}
+			rc.ORcpt = typ + ";" + v
+		default:
+			return unknownParam(p.Key)
+		}
+	}
+	return smtp.Reply{}
+}
+
+// parseNotify parses "NEVER" or a comma list of SUCCESS, FAILURE and DELAY.
+func parseNotify(v string) (Notify, bool) {
+	var n Notify
+	for v != "" {
+		var word string
+		word, v, _ = strings.Cut(v, ",")
+		switch {
+		case strings.EqualFold(word, "NEVER"):
+			n |= NotifyNever
+		case strings.EqualFold(word, "SUCCESS"):
+			n |= NotifySuccess
+		case strings.EqualFold(word, "FAILURE"):
+			n |= NotifyFailure
+		case strings.EqualFold(word, "DELAY"):
+			n |= NotifyDelay
+		default:
+			return 0, false
+		}
+	}
+	if n == 0 || (n&NotifyNever != 0 && n != NotifyNever) {
+		return 0, false
+	}
+	return n, true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,436 @@
+package server
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"smtplab/engine/smtp"
+)
+
+// phase is what the session expects next from the client.
+type phase uint8
+
+const (
+	phaseCommand phase = iota // a command line
+	phaseData                 // message text after DATA's 354, until CRLF.CRLF
+	phaseChunk                // the octets of a BDAT chunk
+	phaseAuth                 // a response to a 334 AUTH challenge
+	phaseTLS                  // nothing: 220 to STARTTLS was sent, the driver runs the handshake
+	phaseClosed               // nothing ever again
+)
+
+// Session is the server side of one SMTP connection. Feed it the bytes
+// that arrive; after every call, write Output to the client and look at
+// Events. A Session is not safe for concurrent use.
+type Session struct {
+	srv   *Server
+	opt   SessionOptions
+	conn  ConnState
+	lr    smtp.LineReader
+	phase phase
+
+	out    []byte
+	events []Event
+	verb   smtp.Verb // the command being answered
+	errors int       // bad commands so far (Limits.MaxErrors)
+
+	// refused is set after a 554 greeting: only QUIT is answered normally.
+	refused bool
+
+	// The mail transaction (RFC 5321 §3.3).
+	inMail      bool
+	env         Envelope
+	rcptRefused bool // a RCPT was refused: DATA gets "no valid recipients"
+	useBDAT     bool // the message is being sent with BDAT, not DATA
+	body        []byte
+	size        int64 // octets of message text received, kept or not
+	// What is wrong with the message, found while reading it; the reply
+	// comes after its end so that the stream stays in sync.
+	tooBig, longLine, nul bool
+	// lent is set when an EventMessage of the current call refers to body
+	// and env.Rcpts: the next transaction of the same call must not reuse
+	// them. Reuse across calls is fine, since events only live until the
+	// next call.
+	lent bool
+
+	// The BDAT chunk being read (RFC 3030).
+	chunkLeft   int64
+	chunkLast   bool
+	chunkReject smtp.Reply // a refused BDAT: its octets are read and dropped, then this is sent
+
+	// The AUTH exchange (RFC 4954).
+	authMech  string
+	authUser  string // LOGIN: the user name, while waiting for the password
+	challenge string // CRAM-MD5: the challenge sent
+}
+
+// NewSession starts a session: Output holds the greeting (or the Policy's
+// refusal).
+func (srv *Server) NewSession(opt SessionOptions) *Session {
+	s := &Session{
+		srv:  srv,
+		opt:  opt,
+		conn: ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS},
+	}
+	s.lr.SetMax(s.commandMax())
+	r := srv.policy.Connect(&s.conn)
+	switch {
+	case r.Code == 0:
+		s.send(srv.greeting)
+	case r.Transient():
+		s.close(policyAnswer(r, srv.greeting))
+	case r.Permanent():
+		s.refused = true
+		s.send(policyAnswer(r, srv.greeting))
+	default:
+		s.send(policyAnswer(r, srv.greeting))
+	}
+	return s
+}
+
+// Output returns the bytes to send to the client, produced by the last
+// call (NewSession, Feed, Timeout, TLSStarted or Shutdown). The slice is
+// reused by the next call.
+func (s *Session) Output() []byte { return s.out }
+
+// Events returns what happened during the last call. The slice and the
+// slices inside its events are reused by the next call.
+func (s *Session) Events() []Event { return s.events }
+
+// Closed reports whether the session has ended; the driver closes the
+// connection once it has written Output.
+func (s *Session) Closed() bool { return s.phase == phaseClosed }
+
+// Conn returns what the server knows about the connection.
+func (s *Session) Conn() ConnState { return s.conn }
+
+// Deadline returns how long the driver should wait for the client's next
+// bytes before calling Timeout (RFC 5321 §4.5.3.2): the data block timeout
+// while message text is expected, the command timeout otherwise, and 0
+// once the session is closed. While the driver runs a TLS handshake, the
+// command timeout bounds it.
+func (s *Session) Deadline() time.Duration {
+	switch s.phase {
+	case phaseClosed:
+		return 0
+	case phaseData, phaseChunk:
+		return s.srv.cfg.Timeouts.DataBlock
+	}
+	return s.srv.cfg.Timeouts.Command
+}
+
+// Timeout tells the session that Deadline passed without input. It answers
+// 421 4.4.2 and closes: whatever the client sends later, even the rest of a
+// message, is never read as commands.
+func (s *Session) Timeout() {
+	s.begin()
+	if s.phase != phaseClosed {
+		s.verb = ""
+		s.close(s.srv.timeout)
+	}
+}
+
+// Shutdown closes the session with 421 4.3.2, for a server going down.
+func (s *Session) Shutdown() {
+	s.begin()
+	if s.phase != phaseClosed {
+		s.verb = ""
+		s.close(s.srv.shutdown)
+	}
+}
+
+// TLSStarted tells the session that the TLS handshake asked for by
+// EventStartTLS succeeded. Everything learnt before is forgotten (RFC 3207
+// §4.2): the client must say EHLO again, and STARTTLS is no longer offered.
+func (s *Session) TLSStarted() {
+	s.begin()
+	if s.phase != phaseTLS {
+		return
+	}
+	s.phase = phaseCommand
+	s.conn.TLS = true
+	s.conn.Hello, s.conn.ESMTP, s.conn.AuthUser = "", false, ""
+	s.endTransaction()
+	s.lr.Discard()
+}
+
+// Feed hands the session bytes that arrived from the client, in any
+// chunking. Bytes arriving after the session closed, or while it waits for
+// a TLS handshake, are ignored.
+func (s *Session) Feed(p []byte) {
+	s.begin()
+	if s.phase == phaseChunk {
+		// BDAT octets are counted, not framed in lines: they go straight
+		// into the message, never through the line reader.
+		n := int(min(int64(len(p)), s.chunkLeft))
+		s.chunk(p[:n])
+		p = p[n:]
+	}
+	if len(p) == 0 || s.phase == phaseTLS || s.phase == phaseClosed {
+		return
+	}
+	s.lr.Feed(p)
+	s.drain()
+}
+
+// begin starts a call: the previous call's output and events are done.
+func (s *Session) begin() {
+	s.out = s.out[:0]
+	clear(s.events) // drop references to old lines and messages
+	s.events = s.events[:0]
+	s.lent = false
+}
+
+// drain handles every complete line (or buffered chunk octets) the line
+// reader holds.
+func (s *Session) drain() {
+	for {
+		switch s.phase {
+		case phaseCommand, phaseData, phaseAuth:
+		case phaseChunk:
+			n := s.lr.Buffered()
+			if n == 0 {
+				return
+			}
+			s.chunk(s.lr.Take(int(min(int64(n), s.chunkLeft))))
+			continue
+		default:
+			return
+		}
+		line, flaw, ok := s.lr.Next()
+		if !ok {
+			return
+		}
+		switch s.phase {
+		case phaseCommand:
+			s.command(line, flaw)
+		case phaseData:
+			s.dataLine(line, flaw)
+		case phaseAuth:
+			s.authLine(line, flaw)
+		}
+	}
+}
+
+// commandMax is the line limit while reading commands. It is the AUTH
+// limit, the largest; other commands are checked against
+// Limits.CommandLine once parsed.
+func (s *Session) commandMax() int { return max(s.srv.cfg.Limits.CommandLine, authLineMax) }
+
+// send queues a reply. Enhanced status codes are written only once EHLO
+// advertised ENHANCEDSTATUSCODES (RFC 2034 §3).
+func (s *Session) send(r smtp.Reply) {
+	s.out = r.AppendTo(s.out, s.conn.ESMTP)
+	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
+}
+
+// fail queues the reply to a bad command, and gives up with 421 once the
+// client has made Limits.MaxErrors of them.
+func (s *Session) fail(r smtp.Reply) {
+	s.send(r)
+	s.errors++
+	if s.errors >= s.srv.cfg.Limits.MaxErrors && s.phase != phaseClosed {
+		s.close(s.srv.tooManyErrors)
+	}
+}
+
+// close queues a last reply and ends the session.
+func (s *Session) close(r smtp.Reply) {
+	s.send(r)
+	s.events = append(s.events, Event{Kind: EventClose, Verb: s.verb, Reply: r})
+	s.phase = phaseClosed
+	s.lr.Discard()
+}
+
+// policyAnswer returns the Policy's reply, or standard when the policy gave
+// the zero Reply. A reply without a Reason gets the standard one when it
+// accepts, and ReasonPolicy when it refuses.
+func policyAnswer(r, standard smtp.Reply) smtp.Reply {
+	if r.Code == 0 {
+		return standard
+	}
+	if r.Reason == "" {
+		r.Reason = smtp.ReasonPolicy
+		if r.Positive() {
+			r.Reason = standard.Reason
+		}
+	}
+	return r
+}
+
+// command handles one command line.
+func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
+	s.verb = ""
+	event := func() { s.events = append(s.events, Event{Kind: EventCommand, Verb: s.verb, Line: line}) }
+	switch flaw {
+	case smtp.LineBareLF:
+		event()
+		s.close(replyBareLF)
+		return
+	case smtp.LineBareCR:
+		event()
+		s.close(replyBareCR)
+		return
+	case smtp.LineTooLong:
+		event()
+		s.fail(replyLineTooLong)
+		return
+	}
+	if bytes.IndexByte(line, 0) >= 0 {
+		event()
+		s.fail(replyNULCommand)
+		return
+	}
+	if len(line)+2 > s.srv.cfg.Limits.CommandLine && !hasPrefixFold(string(line[:min(len(line), 5)]), "AUTH ") {
+		event()
+		s.fail(replyLineTooLong)
+		return
+	}
+	cmd, err := smtp.ParseCommand(line)
+	if err != nil {
+		event()
+		s.fail(replyBadLine)
+		return
+	}
+	s.verb = cmd.Verb
+	event()
+	switch {
+	case s.refused && cmd.Verb != smtp.QUIT:
+		s.fail(replyNoService)
+		return
+	}
+	switch cmd.Verb {
+	case smtp.HELO, smtp.EHLO:
+		s.hello(cmd)
+	case smtp.MAIL:
+		s.mail(cmd.Arg)
+	case smtp.RCPT:
+		s.rcpt(cmd.Arg)
+	case smtp.DATA:
+		s.data(cmd.Arg)
+	case smtp.BDAT:
+		s.bdat(cmd.Arg)
+	case smtp.RSET:
+		if cmd.Arg != "" {
+			s.fail(replySyntaxNone)
+			return
+		}
+		s.endTransaction()
+		s.send(replyReset)
+	case smtp.NOOP:
+		s.send(replyOK) // an argument is allowed and ignored (RFC 5321 §4.1.1.9)
+	case smtp.QUIT:
+		if cmd.Arg != "" {
+			s.fail(replySyntaxNone)
+			return
+		}
+		s.close(replyClosing)
+	case smtp.VRFY:
+		if cmd.Arg == "" {
+			s.fail(replySyntaxVrfy)
+			return
+		}
+		s.send(replyVerify) // RFC 5321 §3.5.3: 252 rather than give out who exists
+	case smtp.EXPN:
+		s.send(replyExpn) // RFC 5321 §7.3: list expansion may be disabled
+	case smtp.HELP:
+		s.send(replyHelp)
+	case smtp.STARTTLS:
+		s.startTLS(cmd.Arg)
+	case smtp.AUTH:
+		s.auth(cmd.Arg)
+	case "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML", "VERB":
+		// Real SMTP verbs, obsolete or optional, that this server does not
+		// do: 502, where an unknown word gets 500 (RFC 5321 §4.2.4).
+		s.fail(replyNotImpl)
+	default:
+		s.fail(replyUnknown)
+	}
+}
+
+// hello handles HELO and EHLO (RFC 5321 §4.1.1.1). Either one ends any
+// mail transaction, like RSET.
+func (s *Session) hello(cmd smtp.Command) {
+	syntax := replySyntaxHelo
+	if cmd.Verb == smtp.EHLO {
+		syntax = replySyntaxEhlo
+	}
+	name := cmd.Arg
+	if name == "" || strings.IndexByte(name, ' ') >= 0 {
+		s.fail(syntax)
+		return
+	}
+	if why := checkHelloName(name, s.srv.cfg.Limits); why != "" {
+		s.fail(reply(501, "5.5.2", smtp.ReasonSyntax, "Invalid hostname: "+why))
+		return
+	}
+	if r := s.srv.policy.Hello(&s.conn, name); r.Code != 0 && !r.Positive() {
+		s.send(policyAnswer(r, s.srv.helo))
+		return
+	}
+	s.endTransaction()
+	s.conn.Hello = name
+	s.conn.ESMTP = cmd.Verb == smtp.EHLO
+	if !s.conn.ESMTP {
+		s.send(s.srv.helo)
+		return
+	}
+	i := 0
+	if s.opt.TLSAvailable && !s.conn.TLS {
+		i |= ehloStartTLS // RFC 3207 §4.2: never again once TLS is on
+	}
+	if s.srv.cfg.Role.requiresAuth() && s.conn.TLS {
+		i |= ehloAuth
+	}
+	if s.opt.Nonce != "" {
+		i |= ehloCRAM
+	}
+	s.send(s.srv.ehlo[i])
+}
+
+// checkHelloName checks the argument of HELO/EHLO: a domain or an address
+// literal (RFC 5321 §4.1.1.1). It returns "" when valid, or why not.
+func checkHelloName(name string, lim smtp.Limits) string {
+	opt := smtp.PathOptions{Limits: lim, UTF8: true}
+	if name[0] != '[' {
+		return smtp.CheckDomain(name, opt)
+	}
+	// The address literal rules live with mailbox parsing.
+	if _, err := smtp.ParseMailbox("postmaster@"+name, opt); err != nil {
+		return err.(*smtp.PathError).Why
+	}
+	return ""
+}
+
+// endTransaction forgets the mail transaction (RSET, HELO/EHLO, the end of
+// a message). Its buffers are kept for the next one.
+func (s *Session) endTransaction() {
+	s.inMail, s.rcptRefused, s.useBDAT = false, false, false
+	s.tooBig, s.longLine, s.nul = false, false, false
+	s.size = 0
+}
+
+// startTLS handles STARTTLS (RFC 3207).
+func (s *Session) startTLS(arg string) {
+	switch {
+	case arg != "":
+		s.fail(replySyntaxNone)
+	case s.conn.TLS:
+		s.fail(replyTLSActive)
+	case !s.opt.TLSAvailable:
+		s.fail(replyNoTLS)
+	case !s.conn.ESMTP:
+		s.fail(replyNeedEHLO)
+	case s.inMail:
+		s.fail(replyInTransaction)
+	default:
+		s.send(replyStartTLS)
+		s.phase = phaseTLS
+		// Whatever the client pipelined behind STARTTLS came in plaintext,
+		// possibly from a man in the middle: it must never be taken as if
+		// it came over TLS (CVE-2011-0411).
+		n := s.lr.Discard()
+		s.events = append(s.events, Event{Kind: EventStartTLS, Verb: smtp.STARTTLS, Discarded: n})
+	}
+}

@@ -1,0 +1,208 @@
+package server
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"smtplab/engine/smtp"
+)
+
+// step feeds one input to s and checks what it wrote.
+func step(t *testing.T, s *Session, in string, want ...string) {
+	t.Helper()
+	s.Feed([]byte(in))
+	if got := string(s.Output()); got != lines(want...) {
+		t.Fatalf("after %q:\ngot  %q\nwant %q", in, got, lines(want...))
+	}
+}
+
+func TestStartTLS(t *testing.T) {
+	p := &labPolicy{}
+	srv := New(Config{Hostname: "mx.example.org", Role: RoleSubmission, Policy: p})
+	s := srv.NewSession(SessionOptions{TLSAvailable: true})
+	step(t, s, "EHLO a.example\r\n", ehlo("250-STARTTLS")...)
+
+	// The client (or a man in the middle) pipelines commands behind
+	// STARTTLS; they arrived in plaintext and must be discarded.
+	injected := "MAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@example.org>\r\n"
+	step(t, s, "STARTTLS\r\n"+injected, "220 2.0.0 Ready to start TLS")
+	evs := s.Events()
+	last := evs[len(evs)-1]
+	if last.Kind != EventStartTLS || last.Discarded != len(injected) {
+		t.Fatalf("last event = %+v, want StartTLS discarding %d bytes", last, len(injected))
+	}
+	if s.Deadline() != 5*time.Minute {
+		t.Fatalf("deadline during the handshake = %v", s.Deadline())
+	}
+	step(t, s, "NOOP\r\n") // nothing is read before the handshake ends
+	s.TLSStarted()
+	if c := s.Conn(); !c.TLS || c.Hello != "" || c.ESMTP {
+		t.Fatalf("after TLS the state must be reset: %+v", c)
+	}
+	// Everything learnt before TLS is forgotten: no EHLO, no enhanced codes.
+	step(t, s, "MAIL FROM:<alice@example.org>\r\n", "503 Error: send HELO/EHLO first")
+	step(t, s, "EHLO a.example\r\n", ehlo("250-AUTH PLAIN LOGIN")...)
+	step(t, s, "STARTTLS\r\n", "503 5.5.1 Error: TLS already active")
+	step(t, s, "AUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "235 2.7.0 Authentication successful")
+	step(t, s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nhi\r\n.\r\n",
+		"250 2.1.0 Ok", "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1")
+	if p.queued != 1 {
+		t.Fatalf("queued %d", p.queued)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	srv := New(Config{Hostname: "mx.example.org", Policy: &labPolicy{}})
+	s := srv.NewSession(SessionOptions{})
+	if d := s.Deadline(); d != 5*time.Minute {
+		t.Fatalf("command deadline = %v", d)
+	}
+	step(t, s, startData, cat(okEnvelope(), one(nullMsg))...)
+	if d := s.Deadline(); d != 3*time.Minute {
+		t.Fatalf("data block deadline = %v", d)
+	}
+	step(t, s, "Subject: half a mess")
+	s.Timeout()
+	if got := string(s.Output()); got != "421 4.4.2 mx.example.org Error: timeout exceeded\r\n" {
+		t.Fatalf("timeout reply %q", got)
+	}
+	evs := s.Events()
+	if len(evs) != 2 || evs[1].Kind != EventClose || evs[1].Reply.Reason != smtp.ReasonTimeout {
+		t.Fatalf("timeout events %+v", evs)
+	}
+	// The rest of the message arrives late: it is never read as commands
+	// (go-smtp issue #196).
+	step(t, s, "age\r\n.\r\nMAIL FROM:<evil@example.com>\r\nQUIT\r\n")
+	if !s.Closed() || s.Deadline() != 0 {
+		t.Fatal("the session must be closed")
+	}
+	s.Timeout()
+	if len(s.Output()) != 0 {
+		t.Fatal("a closed session does not time out twice")
+	}
+
+	// BDAT chunks have the data block deadline too, and configured values win.
+	srv = New(Config{Timeouts: Timeouts{Command: time.Minute, DataBlock: time.Second}})
+	s = srv.NewSession(SessionOptions{})
+	if d := s.Deadline(); d != time.Minute {
+		t.Fatalf("configured command deadline = %v", d)
+	}
+	s.Feed([]byte(envelope + "BDAT 10\r\nabc"))
+	if d := s.Deadline(); d != time.Second {
+		t.Fatalf("configured data block deadline = %v", d)
+	}
+	s.Timeout()
+	if got := string(s.Output()); got != "421 4.4.2 localhost Error: timeout exceeded\r\n" {
+		t.Fatalf("timeout reply %q", got)
+	}
+}
+
+type connectPolicy struct {
+	DefaultPolicy
+	reply smtp.Reply
+}
+
+func (p connectPolicy) Connect(*ConnState) smtp.Reply { return p.reply }
+
+func TestConnectRefused(t *testing.T) {
+	srv := New(Config{Hostname: "mx.example.org", Policy: connectPolicy{reply: smtp.Reply{Code: 554, Enhanced: "5.7.1", Lines: []string{"No SMTP service here"}}}})
+	s := srv.NewSession(SessionOptions{Remote: "192.0.2.9"})
+	if got := string(s.Output()); got != "554 No SMTP service here\r\n" || s.Events()[0].Reply.Reason != smtp.ReasonPolicy {
+		t.Fatalf("greeting %q %+v", got, s.Events())
+	}
+	step(t, s, "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nQUIT\r\n",
+		"503 Error: no SMTP service here, send QUIT", "503 Error: no SMTP service here, send QUIT", "221 Bye")
+
+	srv = New(Config{Hostname: "mx.example.org", Policy: connectPolicy{reply: smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{"Too many connections"}, Reason: smtp.ReasonTooManyConns}}})
+	s = srv.NewSession(SessionOptions{})
+	if got := string(s.Output()); got != "421 Too many connections\r\n" || !s.Closed() {
+		t.Fatalf("greeting %q closed %v", got, s.Closed())
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	s := New(Config{Hostname: "mx.example.org"}).NewSession(SessionOptions{})
+	s.Feed([]byte("EHLO a.example\r\n"))
+	s.Shutdown()
+	if got := string(s.Output()); got != "421 4.3.2 mx.example.org Service shutting down\r\n" || !s.Closed() {
+		t.Fatalf("shutdown %q", got)
+	}
+}
+
+func TestEvents(t *testing.T) {
+	srv := New(Config{Hostname: "mx.example.org", Policy: &labPolicy{}})
+	s := srv.NewSession(SessionOptions{})
+	if evs := s.Events(); len(evs) != 1 || evs[0].Kind != EventReply || evs[0].Reply.Reason != smtp.ReasonGreeting || evs[0].Verb != "" {
+		t.Fatalf("greeting events %+v", evs)
+	}
+	// Two whole transactions in one batch: each message event keeps its own
+	// data and recipients although the buffers are reused between calls.
+	s.Feed([]byte(startData + "first\r\n.\r\nMAIL FROM:<b@example.com>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n"))
+	var got []string
+	for _, ev := range s.Events() {
+		got = append(got, summarize(ev))
+	}
+	want := []string{
+		`command EHLO "EHLO client.example.com"`, "reply EHLO 250  hello",
+		`command MAIL "MAIL FROM:<alice@example.com>"`, "reply MAIL 250 2.1.0 sender-ok",
+		`command RCPT "RCPT TO:<bob@example.org>"`, "reply RCPT 250 2.1.5 recipient-ok",
+		`command DATA "DATA"`, "reply DATA 354  start-data",
+		`message Q1 from <alice@example.com> to [<bob@example.org>/0/] size=0 body= ret= envid= data="first\r\n"`,
+		"reply DATA 250 2.0.0 message-accepted",
+		`command MAIL "MAIL FROM:<b@example.com>"`, "reply MAIL 250 2.1.0 sender-ok",
+		`command RCPT "RCPT TO:<carol@example.org>"`, "reply RCPT 250 2.1.5 recipient-ok",
+		`command DATA "DATA"`, "reply DATA 354  start-data",
+		`message Q2 from <b@example.com> to [<carol@example.org>/0/] size=0 body= ret= envid= data="second\r\n"`,
+		"reply DATA 250 2.0.0 message-accepted",
+		`command QUIT "QUIT"`, "reply QUIT 221 2.0.0 closing", "close QUIT 221 2.0.0 closing",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestEnvelopeParameters(t *testing.T) {
+	_, events, _ := run(testConfig(&labPolicy{}), SessionOptions{},
+		"EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=4 BODY=8bitmime RET=HDRS ENVID=id+2B1 AUTH=<>\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40example.org\r\nRCPT TO:<carol@example.org> NOTIFY=NEVER\r\nDATA\r\nx\r\n.\r\n", 0)
+	want := `message Q1 from <a@example.com> to [<bob@example.org>/6/rfc822;bob@example.org <carol@example.org>/1/] size=4 body=8BITMIME ret=HDRS envid=id+1 data="x\r\n"`
+	for _, e := range events {
+		if strings.HasPrefix(e, "message") {
+			if e != want {
+				t.Fatalf("got  %s\nwant %s", e, want)
+			}
+			return
+		}
+	}
+	t.Fatal("no message event")
+}
+
+func TestCredentialsCheck(t *testing.T) {
+	tests := []struct {
+		cred Credentials
+		ok   bool
+	}{
+		{Credentials{Mechanism: "PLAIN", Username: "alice", Password: "secret"}, true},
+		{Credentials{Mechanism: "LOGIN", Username: "alice", Password: "Secret"}, false},
+		// RFC 2195 §2's example: tim, "tanstaaftanstaaf".
+		{Credentials{Mechanism: "CRAM-MD5", Username: "tim", Challenge: "<1896.697170952@postoffice.reston.mci.net>", Digest: "b913a602c7eda7a495b4e6e7334d3890"}, true},
+		{Credentials{Mechanism: "CRAM-MD5", Username: "tim", Challenge: "<1896.697170953@postoffice.reston.mci.net>", Digest: "b913a602c7eda7a495b4e6e7334d3890"}, false},
+	}
+	for _, tt := range tests {
+		pw := "secret"
+		if tt.cred.Username == "tim" {
+			pw = "tanstaaftanstaaf"
+		}
+		if got := tt.cred.Check(pw); got != tt.ok {
+			t.Errorf("%+v: Check = %v", tt.cred, got)
+		}
+	}
+}
+
+func TestRoleString(t *testing.T) {
+	for r, want := range map[Role]string{RoleMX: "mx", RoleSubmission: "submission", RoleSubmissions: "submissions", Role(9): "role(9)"} {
+		if r.String() != want {
+			t.Errorf("%d: %q", r, r.String())
+		}
+	}
+}

@@ -1,0 +1,337 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const (
+	greeting  = "220 mx.example.org ESMTP SMTP Lab"
+	nullMsg   = "354 End data with <CR><LF>.<CR><LF>"
+	envelope  = "EHLO client.example.com\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\n"
+	startData = envelope + "DATA\r\n"
+)
+
+// ehlo is the EHLO reply with the extensions given after the common ones.
+func ehlo(extra ...string) []string {
+	ls := []string{"250-mx.example.org", "250-PIPELINING", "250-SIZE 10485760", "250-8BITMIME",
+		"250-ENHANCEDSTATUSCODES", "250-SMTPUTF8", "250-CHUNKING", "250-DSN"}
+	ls = append(ls, extra...)
+	last := ls[len(ls)-1]
+	ls[len(ls)-1] = "250 " + last[4:]
+	return ls
+}
+
+// okEnvelope is the reply to envelope.
+func okEnvelope() []string {
+	return append(ehlo(), "250 2.1.0 Ok", "250 2.1.5 Ok")
+}
+
+// withSize changes the SIZE line of an EHLO reply.
+func withSize(ls []string, size int) []string {
+	for i, l := range ls {
+		if strings.HasPrefix(l, "250-SIZE ") {
+			ls[i] = "250-SIZE " + strconv.Itoa(size)
+		}
+	}
+	return ls
+}
+
+func cat(parts ...[]string) []string {
+	var out []string
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func one(ls ...string) []string { return ls }
+
+type transcript struct {
+	name  string
+	cfg   func(*Config)           // changes to the MX test config
+	opt   SessionOptions          // options of the session
+	input string                  // what the client sends
+	want  []string                // every reply line, greeting first
+	check func(*labPolicy) string // extra checks on what the policy saw; "" when fine
+}
+
+func testConfig(p *labPolicy) Config {
+	return Config{Hostname: "mx.example.org", Role: RoleMX, Policy: p}
+}
+
+func (tt transcript) run(t *testing.T, chunk int) (string, []string) {
+	t.Helper()
+	p := &labPolicy{}
+	cfg := testConfig(p)
+	if tt.cfg != nil {
+		tt.cfg(&cfg)
+	}
+	out, events, _ := run(cfg, tt.opt, tt.input, chunk)
+	want := lines(append([]string{greeting}, tt.want...)...)
+	if out != want {
+		t.Errorf("chunks of %d:\ngot:\n%s\nwant:\n%s", chunk, out, want)
+	}
+	if tt.check != nil {
+		if msg := tt.check(p); msg != "" {
+			t.Errorf("chunks of %d: %s", chunk, msg)
+		}
+	}
+	return out, events
+}
+
+func cramDigest(challenge string) string {
+	mac := hmac.New(md5.New, []byte("secret"))
+	mac.Write([]byte(challenge))
+	return hex.EncodeToString(mac.Sum(nil))
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func queued(n int) func(*labPolicy) string {
+	return func(p *labPolicy) string {
+		if p.queued != n {
+			return "the policy queued " + string(rune('0'+p.queued)) + " messages"
+		}
+		return ""
+	}
+}
+
+func submission(c *Config) { c.Role = RoleSubmissions }
+
+var transcripts = []transcript{
+	// A whole session and every simple verb.
+	{name: "plain session", input: startData + "Subject: hi\r\n\r\nHello Bob.\r\n..dot\r\n.\r\nQUIT\r\n",
+		want: cat(okEnvelope(), one(nullMsg, "250 2.0.0 Ok: queued as Q1", "221 2.0.0 Bye")),
+		check: func(p *labPolicy) string {
+			if len(p.msgs) != 1 || p.msgs[0] != "Subject: hi\r\n\r\nHello Bob.\r\n.dot\r\n" {
+				return "message = " + strings.Join(p.msgs, "|")
+			}
+			return ""
+		}},
+	{name: "HELO session has no enhanced codes", input: "HELO client.example.com\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nHi\r\n.\r\nVRFY bob\r\nFOO\r\nQUIT\r\n",
+		want: one("250 mx.example.org", "250 Ok", "250 Ok", nullMsg, "250 Ok: queued as Q1",
+			"252 Cannot VRFY user, but will accept message and attempt delivery", "500 Error: command not recognized", "221 Bye")},
+	{name: "HELO after EHLO drops enhanced codes", input: "EHLO a.example\r\nNOOP\r\nHELO a.example\r\nNOOP\r\n",
+		want: cat(ehlo(), one("250 2.0.0 Ok", "250 mx.example.org", "250 Ok"))},
+	{name: "noop rset vrfy expn help", input: "EHLO a.example\r\nNOOP anything\r\nRSET\r\nVRFY bob\r\nEXPN staff\r\nHELP\r\n",
+		want: cat(ehlo(), one("250 2.0.0 Ok", "250 2.0.0 Ok", "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery",
+			"502 5.5.1 Error: EXPN is disabled",
+			"214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP STARTTLS AUTH",
+			"214-2.0.0 A mail transaction is MAIL FROM:<sender>, RCPT TO:<recipient> (once per recipient), DATA",
+			"214 2.0.0 See RFC 5321 section 4.1 for what each command does"))},
+	{name: "lower case verbs", input: "ehlo a.example\r\nmail from:<a@example.com>\r\nrcpt to:<bob@example.org>\r\nquit\r\n",
+		want: cat(okEnvelope(), one("221 2.0.0 Bye"))},
+	{name: "input after QUIT is ignored", input: "QUIT\r\nNOOP\r\n", want: one("221 Bye")},
+
+	// Sequencing, RFC 5321 §4.3.2 and §3.3.
+	{name: "MAIL RCPT DATA before HELO", input: "MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nBDAT 3 LAST\r\nabc",
+		want: one("503 Error: send HELO/EHLO first", "503 Error: need MAIL command", "503 Error: need MAIL command", "503 Error: need MAIL command")},
+	{name: "nested MAIL and DATA without RCPT", input: "EHLO a.example\r\nRCPT TO:<bob@example.org>\r\nMAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\nDATA\r\nRSET\r\nRCPT TO:<bob@example.org>\r\n",
+		want: cat(ehlo(), one("503 5.5.1 Error: need MAIL command", "250 2.1.0 Ok", "503 5.5.1 Error: nested MAIL command",
+			"503 5.5.1 Error: need RCPT command", "250 2.0.0 Ok", "503 5.5.1 Error: need MAIL command"))},
+	{name: "no valid recipients", input: "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n",
+		want: cat(ehlo(), one("250 2.1.0 Ok", "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown", "554 5.5.1 Error: no valid recipients"))},
+	{name: "EHLO ends the transaction", input: envelope + "EHLO a.example\r\nDATA\r\n",
+		want: cat(okEnvelope(), ehlo(), one("503 5.5.1 Error: need MAIL command"))},
+
+	// 500, 501, 502, 504.
+	{name: "unrecognized and unimplemented", input: "EHLO a.example\r\nFOO bar\r\nTURN\r\nM4IL FROM:<a@b.example>\r\n\r\n",
+		want: cat(ehlo(), one("500 5.5.1 Error: command not recognized", "502 5.5.1 Error: command not implemented",
+			"500 5.5.2 Error: bad syntax, a command is a verb of letters and its arguments",
+			"500 5.5.2 Error: bad syntax, a command is a verb of letters and its arguments"))},
+	{name: "syntax errors", cfg: func(c *Config) { c.Limits.MaxErrors = 20 }, input: "EHLO\r\nEHLO bad..example\r\nEHLO a b\r\nEHLO [192.0.2.1]\r\nMAIL TO:<a@example.com>\r\nMAIL FROM:<alice>\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:bob@example.org\r\nDATA now\r\nRSET x\r\nVRFY\r\nQUIT now\r\n",
+		want: cat(one("501 Syntax: EHLO hostname", "501 Invalid hostname: a domain may not have an empty label (two dots, or a dot at an end)",
+			"501 Syntax: EHLO hostname"), ehlo(), one("501 5.5.4 Syntax: MAIL FROM:<address>",
+			"501 5.1.7 Bad sender address syntax: the '@' and a domain are missing", "250 2.1.0 Ok",
+			"501 5.1.3 Bad recipient address syntax: an address must be written inside angle brackets, like <bob@example.org>",
+			"501 5.5.4 Syntax error: this command takes no argument", "501 5.5.4 Syntax error: this command takes no argument",
+			"501 5.5.4 Syntax: VRFY address", "501 5.5.4 Syntax error: this command takes no argument"))},
+	{name: "bad address literal in HELO", input: "HELO [300.1.1.1]\r\n", want: one("501 Invalid hostname: not a valid IPv4 address literal")},
+
+	// Extensions and their parameters.
+	{name: "SIZE over the limit at MAIL", input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=10485761\r\nMAIL FROM:<a@example.com> SIZE=10485760\r\n",
+		want: cat(ehlo(), one("552 5.3.4 Message size exceeds fixed maximum message size", "250 2.1.0 Ok"))},
+	{name: "bad and unknown parameters", cfg: func(c *Config) { c.Limits.MaxErrors = 20 }, input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=ten\r\nMAIL FROM:<a@example.com> SIZE\r\nMAIL FROM:<a@example.com> FOO=1\r\nMAIL FROM:<a@example.com> BODY=BINARYMIME\r\nMAIL FROM:<a@example.com> RET=ALL\r\nMAIL FROM:<a@example.com> SMTPUTF8=yes\r\nMAIL FROM:<a@example.com> ENVID=a+zz\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> NOTIFY=NEVER,DELAY\r\nRCPT TO:<bob@example.org> ORCPT=bob@example.org\r\nRCPT TO:<bob@example.org> XFOO=1\r\n",
+		want: cat(ehlo(), one("501 5.5.4 Bad SIZE syntax: a number of octets is expected", "501 5.5.4 Error: SIZE needs a value",
+			"555 5.5.4 Unsupported option: FOO", "501 5.5.4 Unsupported BODY type: 7BIT or 8BITMIME", "501 5.5.4 Bad RET value: FULL or HDRS",
+			"501 5.5.4 Error: SMTPUTF8 takes no value", "501 5.5.4 Bad ENVID value: xtext of at most 100 characters", "250 2.1.0 Ok",
+			"501 5.5.4 Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY",
+			"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org", "555 5.5.4 Unsupported option: XFOO"))},
+	{name: "parameters need EHLO", input: "HELO a.example\r\nMAIL FROM:<a@example.com> SIZE=10\r\n",
+		want: one("250 mx.example.org", "555 Error: parameters need EHLO, not HELO")},
+	{name: "DSN, 8BITMIME and SIZE pass into the envelope",
+		input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=4 BODY=8bitmime RET=HDRS ENVID=id+2B1 AUTH=<>\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40example.org\r\nRCPT TO:<carol@example.org> NOTIFY=NEVER\r\nDATA\r\nx\r\n.\r\n",
+		want:  cat(ehlo(), one("250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1"))},
+	{name: "SMTPUTF8 allows UTF-8 addresses", input: "EHLO a.example\r\nMAIL FROM:<jösé@example.com>\r\nMAIL FROM:<jösé@example.com> SMTPUTF8\r\nRCPT TO:<bøb@example.org>\r\n",
+		want: cat(ehlo(), one("501 5.1.7 Bad sender address syntax: 'ö' is not allowed in an unquoted local part", "250 2.1.0 Ok", "250 2.1.5 Ok"))},
+
+	// Limits.
+	{name: "too many recipients", cfg: func(c *Config) { c.Limits.Recipients = 2 },
+		input: envelope + "RCPT TO:<carol@example.org>\r\nRCPT TO:<dave@example.org>\r\n",
+		want:  cat(okEnvelope(), one("250 2.1.5 Ok", "452 4.5.3 Error: too many recipients"))},
+	{name: "too many errors", cfg: func(c *Config) { c.Limits.MaxErrors = 3 },
+		input: "EHLO a.example\r\nFOO\r\nRCPT TO:<a@example.org>\r\nBAR\r\nNOOP\r\n",
+		want: cat(ehlo(), one("500 5.5.1 Error: command not recognized", "503 5.5.1 Error: need MAIL command",
+			"500 5.5.1 Error: command not recognized", "421 4.7.0 mx.example.org Error: too many errors"))},
+	{name: "command line too long", input: "EHLO a.example\r\n" + strings.Repeat("X", 600) + "\r\nMAIL FROM:<" + strings.Repeat("a", 500) + "@example.com>\r\nNOOP\r\n",
+		want: cat(ehlo(), one("500 5.5.6 Error: line too long", "500 5.5.6 Error: line too long", "250 2.0.0 Ok"))},
+	{name: "message too big, stream stays in sync", cfg: func(c *Config) { c.Limits.MessageSize = 20 },
+		input: startData + "0123456789\r\n0123456789\r\n.\r\nNOOP\r\n",
+		want:  cat(withSize(okEnvelope(), 20), one(nullMsg, "552 5.3.4 Error: message file too big", "250 2.0.0 Ok")),
+		check: queued(0)},
+	{name: "message line too long", input: startData + strings.Repeat("x", 2000) + "\r\n.\r\nNOOP\r\n",
+		want: cat(okEnvelope(), one(nullMsg, "500 5.5.6 Error: message has a line longer than 1000 octets", "250 2.0.0 Ok")), check: queued(0)},
+	{name: "NUL bytes", input: "EHLO a.example\r\nNO\x00OP\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\na\x00b\r\n.\r\n",
+		want: cat(ehlo(), one("500 5.5.2 Error: NUL character in command line", "250 2.1.0 Ok", "250 2.1.5 Ok", nullMsg,
+			"550 5.6.0 Error: message contains a NUL character")), check: queued(0)},
+
+	// Policy answers.
+	{name: "policy refusals", input: "EHLO spammer.example\r\nEHLO a.example\r\nMAIL FROM:<x@blocked.example>\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<x@elsewhere.example>\r\nRCPT TO:<grey@example.org>\r\nRCPT TO:<full@example.org>\r\nRCPT TO:<Postmaster>\r\nDATA\r\nGTUBE\r\n.\r\n",
+		want: cat(one("550 Go away"), ehlo(), one("550 5.7.1 Sender blocked", "250 2.1.0 Ok", "554 5.7.1 <x@elsewhere.example>: Relay access denied",
+			"451 4.7.1 Greylisted, try again later", "452 4.2.2 Mailbox full", "250 2.1.5 Ok", nullMsg, "554 5.7.1 Spam detected")),
+		check: queued(0)},
+
+	// The 2023 SMTP smuggling attack: only CRLF.CRLF ends a message.
+	smuggle("\n.\n", "LF"), smuggle("\r.\r", "CR"), smuggle("\r\n.\n", "LF"), smuggle("\n.\r\n", "LF"),
+	smuggle("\r.\r\n", "CR"), smuggle("\r\n.\r", "CR"), smuggle("\n.\r", "LF"), smuggle("\r.\n", "LF"),
+	smuggle("\r\n\x00.\r\n", "NUL"), smuggle("\r\n..\r\n", "text"), smuggle("\r\n .\r\n", "text"),
+	{name: "bare LF in a command line", input: "EHLO a.example\nNOOP\r\n", want: one("550 Error: bare <LF> received")},
+	{name: "bare CR in a command line", input: "EHLO a.example\r\nNO\rOP\r\n", want: cat(ehlo(), one("550 5.5.2 Error: bare <CR> received"))},
+	{name: "bare LF at the end of an overlong line", input: startData + strings.Repeat("x", 1500) + "\n.\r\nMAIL FROM:<evil@example.com>\r\n",
+		want: cat(okEnvelope(), one(nullMsg, "550 5.5.2 Error: bare <LF> received")), check: queued(0)},
+
+	// STARTTLS refusals (the handshake itself is in TestStartTLS).
+	{name: "STARTTLS not available", input: "EHLO a.example\r\nSTARTTLS\r\n", want: cat(ehlo(), one("502 5.5.1 Error: STARTTLS is not available here"))},
+	{name: "STARTTLS needs EHLO", opt: SessionOptions{TLSAvailable: true}, input: "STARTTLS\r\nHELO a.example\r\nSTARTTLS\r\nEHLO a.example\r\nSTARTTLS now\r\nMAIL FROM:<a@example.com>\r\nSTARTTLS\r\n",
+		want: cat(one("503 Error: send EHLO first", "250 mx.example.org", "503 Error: send EHLO first"), ehlo("250-STARTTLS"),
+			one("501 5.5.4 Syntax error: this command takes no argument", "250 2.1.0 Ok", "503 5.5.1 Error: MAIL transaction in progress"))},
+
+	// AUTH (RFC 4954) on a submission server with implicit TLS.
+	{name: "AUTH PLAIN with initial response", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "EHLO a.example\r\nMAIL FROM:<alice@example.org>\r\nAUTH PLAIN " + b64("\x00alice\x00wrong") + "\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + "\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + "\r\nMAIL FROM:<alice@example.org>\r\nAUTH LOGIN\r\nRCPT TO:<friend@elsewhere.example>\r\n",
+		want: cat(ehlo("250-AUTH PLAIN LOGIN"), one("530 5.7.0 Authentication required", "535 5.7.8 Authentication credentials invalid",
+			"235 2.7.0 Authentication successful", "503 5.5.1 Error: already authenticated", "250 2.1.0 Ok", "503 5.5.1 Error: already authenticated", "250 2.1.5 Ok"))},
+	{name: "AUTH PLAIN after an empty challenge", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "EHLO a.example\r\nAUTH PLAIN\r\n" + b64("\x00alice\x00secret") + "\r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN"), one("334 ", "235 2.7.0 Authentication successful"))},
+	{name: "AUTH LOGIN", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "EHLO a.example\r\nAUTH LOGIN\r\n" + b64("alice") + "\r\n" + b64("secret") + "\r\nQUIT\r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN"), one("334 VXNlcm5hbWU6", "334 UGFzc3dvcmQ6", "235 2.7.0 Authentication successful", "221 2.0.0 Bye"))},
+	{name: "AUTH LOGIN with the user name as initial response", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "EHLO a.example\r\nAUTH LOGIN " + b64("alice") + "\r\n" + b64("nope") + "\r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN"), one("334 UGFzc3dvcmQ6", "535 5.7.8 Authentication credentials invalid"))},
+	{name: "AUTH CRAM-MD5", cfg: submission, opt: SessionOptions{TLS: true, Nonce: "1234.5678"},
+		input: "EHLO a.example\r\nAUTH CRAM-MD5\r\n" + b64("alice "+cramDigest("<1234.5678@mx.example.org>")) + "\r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN CRAM-MD5"), one("334 "+b64("<1234.5678@mx.example.org>"), "235 2.7.0 Authentication successful"))},
+	{name: "AUTH CRAM-MD5 wrong digest", cfg: submission, opt: SessionOptions{TLS: true, Nonce: "1"},
+		input: "EHLO a.example\r\nAUTH CRAM-MD5\r\n" + b64("alice "+cramDigest("<2@mx.example.org>")) + "\r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN CRAM-MD5"), one("334 "+b64("<1@mx.example.org>"), "535 5.7.8 Authentication credentials invalid"))},
+	{name: "AUTH cancelled, undecodable, unknown", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "AUTH PLAIN\r\nEHLO a.example\r\nAUTH PLAIN\r\n*\r\nAUTH LOGIN\r\n!!!\r\nAUTH GSSAPI\r\nAUTH CRAM-MD5\r\nAUTH\r\nAUTH PLAIN " + b64("no-nuls") + "\r\n",
+		want: cat(one("503 Error: send EHLO first"), ehlo("250-AUTH PLAIN LOGIN"), one("334 ", "501 5.7.0 Authentication cancelled", "334 VXNlcm5hbWU6",
+			"501 5.5.2 Cannot decode response", "504 5.5.4 Unrecognized authentication type", "504 5.5.4 Unrecognized authentication type",
+			"501 5.5.4 Syntax: AUTH mechanism [initial-response]", "501 5.5.2 Cannot decode response"))},
+	{name: "AUTH response too long", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "EHLO a.example\r\nAUTH PLAIN\r\n" + strings.Repeat("A", 13000) + "\r\nNOOP\r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN"), one("334 ", "500 5.5.6 Authentication exchange line is too long", "250 2.0.0 Ok"))},
+	{name: "AUTH before TLS on submission", cfg: func(c *Config) { c.Role = RoleSubmission }, opt: SessionOptions{TLSAvailable: true},
+		input: "EHLO a.example\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + "\r\nMAIL FROM:<alice@example.org>\r\n",
+		want:  cat(ehlo("250-STARTTLS"), one("538 5.7.11 Encryption required for requested authentication mechanism", "530 5.7.0 Must issue a STARTTLS command first"))},
+	{name: "AUTH on an MX", input: "EHLO a.example\r\nAUTH PLAIN\r\n", want: cat(ehlo(), one("502 5.5.1 Error: authentication is not offered here"))},
+
+	// CHUNKING (RFC 3030).
+	{name: "BDAT", input: envelope + "BDAT 5\r\nhelloBDAT 8 LAST\r\n world\r\nQUIT\r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: 5 octets received", "250 2.0.0 Ok: queued as Q1", "221 2.0.0 Bye")),
+		check: func(p *labPolicy) string {
+			if len(p.msgs) != 1 || p.msgs[0] != "hello world\r\n" {
+				return "message = " + strings.Join(p.msgs, "|")
+			}
+			return ""
+		}},
+	{name: "BDAT is binary: no end marker, no line rules", input: envelope + "BDAT 16 LAST\r\na\n.\nb\r\n.\r\nQUIT\r\nNOOP\r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: queued as Q1", "250 2.0.0 Ok")),
+		check: func(p *labPolicy) string {
+			if len(p.msgs) != 1 || p.msgs[0] != "a\n.\nb\r\n.\r\nQUIT\r\n" {
+				return "message = " + strings.Join(p.msgs, "|")
+			}
+			return ""
+		}},
+	{name: "BDAT 0 LAST", input: envelope + "BDAT 3\r\nabcBDAT 0 LAST\r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: 3 octets received", "250 2.0.0 Ok: queued as Q1"))},
+	{name: "refused BDAT still skips its octets", input: "EHLO a.example\r\nBDAT 6 LAST\r\nQUIT\r\nNOOP\r\n",
+		want: cat(ehlo(), one("503 5.5.1 Error: need MAIL command", "250 2.0.0 Ok")), check: queued(0)},
+	{name: "BDAT syntax and mixing with DATA", input: envelope + "BDAT x\r\nBDAT 1 MORE\r\nBDAT 2\r\nabDATA\r\n",
+		want: cat(okEnvelope(), one("501 5.5.4 Syntax: BDAT count [LAST]", "501 5.5.4 Syntax: BDAT count [LAST]", "250 2.0.0 Ok: 2 octets received",
+			"503 5.5.1 Error: DATA and BDAT cannot be mixed in one transaction"))},
+	{name: "BDAT too big", cfg: func(c *Config) { c.Limits.MessageSize = 10 },
+		input: envelope + "BDAT 8\r\n12345678BDAT 8\r\n12345678BDAT 1 LAST\r\nxNOOP\r\n",
+		want:  cat(withSize(okEnvelope(), 10), one("250 2.0.0 Ok: 8 octets received", "552 5.3.4 Error: message file too big", "503 5.5.1 Error: need MAIL command", "250 2.0.0 Ok")),
+		check: queued(0)},
+}
+
+// smuggle builds the transcript of one SMTP smuggling variant: sep stands
+// where the end marker would be and a second message follows. None may end
+// the first message or start the second. A bare LF or CR closes the session
+// with 550; a NUL or dot-stuffed line is message text, so the "second
+// message" is part of the first, which is refused (NUL) or accepted whole.
+func smuggle(sep, kind string) transcript {
+	tt := transcript{
+		name:  "smuggling " + strconv.Quote(sep),
+		input: startData + "Subject: hi\r\n\r\nhello" + sep + "MAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nevil\r\n.\r\n",
+		check: queued(0),
+	}
+	switch kind {
+	case "LF", "CR":
+		tt.want = cat(okEnvelope(), one(nullMsg, "550 5.5.2 Error: bare <"+kind+"> received"))
+	case "NUL":
+		tt.want = cat(okEnvelope(), one(nullMsg, "550 5.6.0 Error: message contains a NUL character"))
+	case "text":
+		tt.want = cat(okEnvelope(), one(nullMsg, "250 2.0.0 Ok: queued as Q1"))
+		tt.check = func(p *labPolicy) string {
+			if len(p.msgs) != 1 || !strings.Contains(p.msgs[0], "MAIL FROM:<evil@example.com>\r\n") {
+				return "the second message was not kept inside the first: " + strings.Join(p.msgs, "|")
+			}
+			return ""
+		}
+	}
+	return tt
+}
+
+func TestTranscripts(t *testing.T) {
+	for _, tt := range transcripts {
+		t.Run(tt.name, func(t *testing.T) {
+			_, whole := tt.run(t, 0)
+			// Any chunking gives the same replies and the same events.
+			for _, n := range []int{1, 2, 3, 7, 64} {
+				_, events := tt.run(t, n)
+				if strings.Join(events, "\n") != strings.Join(whole, "\n") {
+					t.Errorf("chunks of %d: events differ:\n%s\nall at once:\n%s", n, strings.Join(events, "\n"), strings.Join(whole, "\n"))
+				}
+			}
+		})
+	}
+}
+
+func TestEveryReplyHasAReason(t *testing.T) {
+	for _, tt := range transcripts {
+		p := &labPolicy{}
+		cfg := testConfig(p)
+		if tt.cfg != nil {
+			tt.cfg(&cfg)
+		}
+		srv := New(cfg)
+		s := srv.NewSession(tt.opt)
+		s.Feed([]byte(tt.input))
+		for _, ev := range s.Events() {
+			if ev.Kind == EventReply && (ev.Reply.Reason == "" || ev.Reply.Code == 0) {
+				t.Errorf("%s: reply %+v has no reason", tt.name, ev.Reply)
+			}
+		}
+	}
+}
