@@ -1,0 +1,321 @@
+package mta
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"smtplab/engine/server"
+	"smtplab/engine/simnet"
+	"smtplab/engine/smtp"
+	"smtplab/engine/trace"
+)
+
+// Handshaker runs the TLS handshake of one simulated connection and, when
+// it succeeds, upgrades both ends (simnet.Conn.Upgrade). serverHost is the
+// name the client expects in the certificate; verify says whether the
+// client insists on a certificate that verifies. It records the
+// handshake's steps in the trace itself. verified reports whether the
+// certificate checked out; err is set when no TLS session came up.
+type Handshaker interface {
+	Handshake(client, server *simnet.Conn, serverHost string, verify bool) (verified bool, err error)
+	// CanServe reports whether host has a certificate to offer.
+	CanServe(host string) bool
+}
+
+// Host is one mail server (or plain client machine) of the world.
+type Host struct {
+	net *Network
+	cfg HostConfig
+	sim *simnet.Host
+
+	Mailboxes Mailboxes
+	queue     []*queued
+	retry     RetrySchedule
+	greylist  *Greylist
+	rate      *RateLimit
+	idPrefix  string
+	nextID    int
+	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
+}
+
+// Name returns the host's name.
+func (h *Host) Name() string { return h.cfg.Name }
+
+// Config returns the host's configuration.
+func (h *Host) Config() HostConfig { return h.cfg }
+
+// Sim returns the host on the simulated network.
+func (h *Host) Sim() *simnet.Host { return h.sim }
+
+// newID returns the next queue id of this host.
+func (h *Host) newID() string {
+	h.nextID++
+	return fmt.Sprintf("%s%05X", h.idPrefix, h.nextID)
+}
+
+// roleOf maps a listening port to the rules it follows (RFC 8314, RFC 6409).
+func roleOf(port int) server.Role {
+	switch port {
+	case 587:
+		return server.RoleSubmission
+	case 465:
+		return server.RoleSubmissions
+	}
+	return server.RoleMX
+}
+
+// policy answers the server state machine's questions with this host's
+// rules. One policy value per port, since the role decides some answers.
+type policy struct {
+	h    *Host
+	port int
+}
+
+func (p policy) Connect(*server.ConnState) smtp.Reply          { return smtp.Reply{} }
+func (p policy) Hello(*server.ConnState, string) smtp.Reply    { return smtp.Reply{} }
+func (p policy) Authenticate(c *server.ConnState, cred server.Credentials) smtp.Reply {
+	want, ok := p.h.cfg.Passwords[cred.Username]
+	if !ok || !cred.Check(want) {
+		return smtp.Reply{}
+	}
+	return smtp.Reply{Code: 235, Enhanced: "2.7.0", Lines: []string{"Authentication successful"}, Reason: smtp.ReasonAuthOK}
+}
+
+func (p policy) Mail(c *server.ConnState, env *server.Envelope) smtp.Reply {
+	h := p.h
+	if h.rate != nil && !h.rate.Allow(clientIP(c.Remote), h.net.Net.Now()) {
+		return smtp.Reply{Code: 450, Enhanced: "4.7.1", Reason: smtp.ReasonRateLimited,
+			Lines: []string{fmt.Sprintf("Error: too much mail from %s, slow down and try again later", clientIP(c.Remote))}}
+	}
+	return smtp.Reply{}
+}
+
+func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Recipient) smtp.Reply {
+	h := p.h
+	addr := rcpt.Path.Mailbox.String()
+	if rcpt.Path.Postmaster && rcpt.Path.Mailbox.Domain == "" {
+		return smtp.Reply{} // RFC 5321 §4.5.1: <Postmaster> is always accepted
+	}
+	domain := rcpt.Path.Mailbox.Domain
+	switch {
+	case h.cfg.Serves(domain):
+		if !h.cfg.HasUser(addr) {
+			return smtp.Reply{Code: 550, Enhanced: "5.1.1", Reason: smtp.ReasonUnknownUser,
+				Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", addr)}}
+		}
+		if h.Mailboxes.Full(addr) {
+			return smtp.Reply{Code: 452, Enhanced: "4.2.2", Reason: smtp.ReasonMailboxFullTemp,
+				Lines: []string{fmt.Sprintf("<%s>: Mailbox full, try again later", addr)}}
+		}
+	case h.cfg.BacksUp(domain):
+		// A backup MX takes mail for the domain and forwards it later.
+	case c.AuthUser != "" || h.relayAllowed(c.Remote):
+		return smtp.Reply{} // relaying for an authenticated user or a trusted network
+	default:
+		return smtp.Reply{Code: 554, Enhanced: "5.7.1", Reason: smtp.ReasonRelayDenied,
+			Lines: []string{fmt.Sprintf("<%s>: Relay access denied", addr)}}
+	}
+	if h.greylist != nil && !h.greylist.Check(clientIP(c.Remote), env.From.Mailbox.String(), addr, h.net.Net.Now()) {
+		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
+			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, time.Duration(h.cfg.Greylist))}}
+	}
+	return smtp.Reply{}
+}
+
+func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (string, smtp.Reply) {
+	h := p.h
+	if why := Scan(msg); why != "" && h.cfg.ContentFilter {
+		return "", smtp.Reply{Code: 554, Enhanced: "5.7.1", Reason: smtp.ReasonContentRejected,
+			Lines: []string{"Message content rejected: " + why}}
+	}
+	id := h.newID()
+	var rcpts []string
+	for _, r := range env.Rcpts {
+		rcpts = append(rcpts, r.Path.Mailbox.String())
+	}
+	rec := Received{
+		FromHelo: c.Hello, FromHost: h.net.nameOf(clientIP(c.Remote)), FromAddr: clientIP(c.Remote),
+		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != ""), ID: id, At: h.net.Net.Date(),
+	}
+	if len(rcpts) == 1 {
+		rec.For = rcpts[0]
+	}
+	h.accept(id, env.From.Mailbox.String(), rcpts, Prepend(rec.String(), msg))
+	return id, smtp.Reply{}
+}
+
+// relayAllowed reports whether the client address is in RelayFrom.
+func (h *Host) relayAllowed(remote string) bool {
+	ip, err := netip.ParseAddr(clientIP(remote))
+	if err != nil {
+		return false
+	}
+	for _, r := range h.cfg.RelayFrom {
+		if pfx, err := netip.ParsePrefix(r); err == nil && pfx.Contains(ip) {
+			return true
+		}
+		if a, err := netip.ParseAddr(r); err == nil && a == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP strips the port from "addr:port".
+func clientIP(remote string) string {
+	if ap, err := netip.ParseAddrPort(remote); err == nil {
+		return ap.Addr().String()
+	}
+	return remote
+}
+
+// nameOf returns the name of the host with address ip, as a reverse
+// lookup would, or "unknown".
+func (n *Network) nameOf(ip string) string {
+	if h, ok := n.Net.Host(ip); ok {
+		return h.Name()
+	}
+	return "unknown"
+}
+
+// inbound is the server end of one SMTP connection: it feeds arriving bytes
+// to the server state machine, writes its replies and traces what it says.
+type inbound struct {
+	h       *Host
+	conn    *simnet.Conn
+	sess    *server.Session
+	timer   *simnet.Timer
+	client  string // the client's host name, for the trace
+	pending bool   // a STARTTLS (or implicit TLS) handshake is due
+	port    int
+}
+
+// listener returns the accept function of a listening port.
+func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
+	srv := server.New(server.Config{
+		Hostname: h.cfg.Name,
+		Role:     roleOf(port),
+		Limits:   h.limits(),
+		Policy:   policy{h: h, port: port},
+		Software: "SMTP Lab",
+	})
+	return func(c *simnet.Conn) simnet.Handler {
+		h.sessions++
+		in := &inbound{h: h, conn: c, port: port, client: h.net.nameOf(c.RemoteAddr().Addr().String())}
+		tls := h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name)
+		in.sess = srv.NewSession(server.SessionOptions{
+			Remote:       c.RemoteAddr().String(),
+			TLS:          port == 465,
+			TLSAvailable: tls,
+			Nonce:        fmt.Sprintf("%d.%d", h.sessions, h.net.Net.Rand().Uint32()),
+		})
+		return in
+	}
+}
+
+func (h *Host) limits() smtp.Limits {
+	l := smtp.DefaultLimits()
+	if h.cfg.MaxSize > 0 {
+		l.MessageSize = h.cfg.MaxSize
+	}
+	if h.cfg.MaxRecipients > 0 {
+		l.Recipients = h.cfg.MaxRecipients
+	}
+	return l
+}
+
+// Open sends the greeting the session prepared; on port 465 the greeting
+// waits for the TLS handshake the client starts at once (RFC 8314 §3.3).
+func (in *inbound) Open(c *simnet.Conn) {
+	in.h.net.servers[c.ID()] = in
+	if in.port == 465 {
+		in.pending = true
+		return
+	}
+	in.flush()
+}
+
+// Data feeds the bytes to the session.
+func (in *inbound) Data(c *simnet.Conn, p []byte) {
+	in.sess.Feed(p)
+	in.flush()
+}
+
+// Closed forgets the connection.
+func (in *inbound) Closed(c *simnet.Conn, why string) {
+	in.stopTimer()
+	delete(in.h.net.servers, c.ID())
+}
+
+// flush traces the session's events, writes its output and re-arms the
+// timeout.
+func (in *inbound) flush() {
+	n := in.h.net
+	for _, e := range in.sess.Events() {
+		switch e.Kind {
+		case server.EventCommand, server.EventAuthResponse:
+			verb := string(e.Verb)
+			if e.Kind == server.EventAuthResponse {
+				verb = "AUTH"
+			}
+			n.emit(trace.Event{Kind: trace.Command, Conn: in.conn.ID(), Host: in.client, Peer: in.h.cfg.Name,
+				Verb: verb, Text: string(e.Line)})
+		case server.EventReply:
+			r := e.Reply
+			n.emit(trace.Event{Kind: trace.Reply, Conn: in.conn.ID(), Host: in.h.cfg.Name, Peer: in.client,
+				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), Text: r.Text()})
+		case server.EventStartTLS:
+			in.pending = true
+			if e.Discarded > 0 {
+				n.emit(trace.Event{Kind: trace.Note, Conn: in.conn.ID(), Host: in.h.cfg.Name,
+					Text: fmt.Sprintf("discarded %d bytes that were pipelined behind STARTTLS (CVE-2011-0411)", e.Discarded)})
+			}
+		}
+	}
+	if out := in.sess.Output(); len(out) > 0 {
+		_ = in.conn.Write(out)
+	}
+	in.stopTimer()
+	if in.sess.Closed() {
+		in.conn.Close("quit")
+		delete(n.servers, in.conn.ID())
+		return
+	}
+	if d := in.sess.Deadline(); d > 0 {
+		in.timer = n.Net.After(d, func() {
+			in.timer = nil
+			in.sess.Timeout()
+			in.flush()
+		})
+	}
+}
+
+func (in *inbound) stopTimer() {
+	if in.timer != nil {
+		in.timer.Stop()
+		in.timer = nil
+	}
+}
+
+// StartTLS runs the handshake a client asked for with STARTTLS on conn
+// (the client's end), once the server's 220 has reached it. verify says
+// whether the client insists on a valid certificate. It upgrades both
+// ends and tells the server session.
+func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err error) {
+	in, ok := n.servers[client.ID()]
+	if !ok || !in.pending || n.TLS == nil {
+		return false, fmt.Errorf("the server is not waiting for a TLS handshake")
+	}
+	in.pending = false
+	verified, err = n.TLS.Handshake(client, in.conn, in.h.cfg.Name, verify)
+	if err != nil {
+		in.conn.Close(simnet.ReasonTLS)
+		delete(n.servers, in.conn.ID())
+		return verified, err
+	}
+	in.sess.TLSStarted()
+	in.flush()
+	return verified, nil
+}
+

@@ -1,0 +1,101 @@
+package mta
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"time"
+
+	"smtplab/engine/dns"
+	"smtplab/engine/simnet"
+	"smtplab/engine/trace"
+)
+
+// Network is every mail host of one simulated world, sharing its network,
+// its DNS and its certificate authority.
+type Network struct {
+	Net      *simnet.World
+	Resolver *dns.Resolver
+	// TLS runs the STARTTLS and implicit-TLS handshakes; nil means no
+	// host can do TLS (STARTTLS is then never offered).
+	TLS Handshaker
+
+	hosts   map[string]*Host // by lower-case name
+	order   []*Host          // in the order they were added
+	servers map[int]*inbound // server ends of open SMTP connections, by conn id
+}
+
+// NewNetwork returns an empty mail network over net and resolver.
+func NewNetwork(net *simnet.World, resolver *dns.Resolver) *Network {
+	return &Network{Net: net, Resolver: resolver, hosts: map[string]*Host{}, servers: map[int]*inbound{}}
+}
+
+// AddHost adds a host to the simulated network and starts its SMTP
+// listeners.
+func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	key := strings.ToLower(cfg.Name)
+	if _, dup := n.hosts[key]; dup {
+		return nil, fmt.Errorf("host %s is defined twice", cfg.Name)
+	}
+	h := &Host{
+		net:   n,
+		cfg:   cfg,
+		sim:   n.Net.AddHost(cfg.Name, cfg.Addrs...),
+		retry: DefaultRetrySchedule(),
+	}
+	if cfg.Retry != nil {
+		h.retry = *cfg.Retry
+	}
+	h.idPrefix = idPrefix(cfg.Name)
+	for addr, q := range cfg.Quota {
+		h.Mailboxes.SetQuota(addr, q)
+	}
+	if cfg.Greylist > 0 {
+		h.greylist = &Greylist{Delay: time.Duration(cfg.Greylist)}
+	}
+	if cfg.RateLimit != nil {
+		h.rate = &RateLimit{Max: cfg.RateLimit.Max, Window: time.Duration(cfg.RateLimit.Window)}
+	}
+	for _, port := range cfg.Ports {
+		if err := h.sim.Listen(port, h.listener(port)); err != nil {
+			return nil, fmt.Errorf("host %s: %w", cfg.Name, err)
+		}
+	}
+	n.hosts[key] = h
+	n.order = append(n.order, h)
+	return h, nil
+}
+
+// Host returns the mail host called name.
+func (n *Network) Host(name string) (*Host, bool) {
+	h, ok := n.hosts[strings.ToLower(name)]
+	return h, ok
+}
+
+// Hosts returns every host in the order they were added.
+func (n *Network) Hosts() []*Host { return n.order }
+
+// emit records e in the world's trace, now.
+func (n *Network) emit(e trace.Event) { n.Net.Emit(e) }
+
+// QueueEntries lists every message waiting in any queue, for the UI.
+func (n *Network) QueueEntries() []QueueView {
+	var out []QueueView
+	for _, h := range n.order {
+		out = append(out, h.QueueView()...)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
+}
+
+// idPrefix gives each host its own queue-id prefix, so ids stay unique in
+// a world and read like Postfix's hexadecimal ones.
+func idPrefix(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(name)))
+	return fmt.Sprintf("%05X", h.Sum32()&0xFFFFF)
+}

@@ -1,0 +1,179 @@
+package mta
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"smtplab/engine/client"
+	"smtplab/engine/dns"
+	"smtplab/engine/simnet"
+	"smtplab/engine/trace"
+)
+
+const testZone = `example.com. MX 10 smtp.example.com.
+smtp.example.com. A 192.0.2.25
+laptop.example.com. A 192.0.2.10
+example.org. MX 10 mx.example.org.
+mx.example.org. A 198.51.100.25
+example.net. MX 0 .
+`
+
+// testNet builds laptop → smtp.example.com (relays for the laptop) →
+// mx.example.org (bob's mailbox), with changes applied to the MX config.
+func testNet(t *testing.T, mx func(*HostConfig), relay func(*HostConfig)) *Network {
+	t.Helper()
+	zone, err := dns.ParseZone(testZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNetwork(simnet.New(1), dns.NewResolver(zone))
+	cfgs := []HostConfig{
+		{Name: "laptop.example.com", Addrs: []string{"192.0.2.10"}},
+		{Name: "smtp.example.com", Addrs: []string{"192.0.2.25"}, Ports: []int{25, 587}, Domains: []string{"example.com"},
+			Users: []string{"alice@example.com"}, Passwords: map[string]string{"alice@example.com": "wonderland"}, RelayFrom: []string{"192.0.2.0/24"}},
+		{Name: "mx.example.org", Addrs: []string{"198.51.100.25"}, Ports: []int{25}, Domains: []string{"example.org"}, Users: []string{"bob@example.org"}},
+	}
+	if relay != nil {
+		relay(&cfgs[1])
+	}
+	if mx != nil {
+		mx(&cfgs[2])
+	}
+	for _, c := range cfgs {
+		if _, err := n.AddHost(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// submit sends a message from the laptop to smtp.example.com:25 and
+// returns the outcome once the world has settled.
+func submit(t *testing.T, n *Network, to ...string) client.Outcome {
+	t.Helper()
+	laptop, _ := n.Host("laptop.example.com")
+	env, err := client.ParseEnvelope("alice@example.com", to...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *client.Outcome
+	n.Send(SendRequest{From: laptop, To: "smtp.example.com", Port: 25, Config: client.Config{Hostname: "laptop.example.com"},
+		Envelope: env, Data: []byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"),
+		Done: func(out client.Outcome, err error) {
+			if err != nil {
+				t.Fatalf("connect: %v", err)
+			}
+			got = &out
+		}})
+	n.Net.Settle()
+	if got == nil {
+		t.Fatal("submission did not finish")
+	}
+	return *got
+}
+
+func kinds(log *trace.Log, k trace.Kind) []trace.Event {
+	var out []trace.Event
+	for _, e := range log.All() {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestRelayDeliversThroughMX(t *testing.T) {
+	n := testNet(t, nil, nil)
+	if out := submit(t, n, "bob@example.org"); out.Status != client.Delivered {
+		t.Fatalf("submission outcome %v: %+v", out.Status, out)
+	}
+	n.Net.Advance(time.Minute)
+	mx, _ := n.Host("mx.example.org")
+	msgs := mx.Mailboxes.Messages("bob@example.org")
+	if len(msgs) != 1 {
+		t.Fatalf("bob has %d messages; trace:\n%s", len(msgs), dump(n.Net.Log()))
+	}
+	raw := string(msgs[0].Raw)
+	if !strings.HasPrefix(raw, "Return-Path: <alice@example.com>\r\nReceived: from smtp.example.com") ||
+		strings.Count(raw, "Received: ") != 2 {
+		t.Fatalf("stored message lacks Return-Path or the two Received headers:\n%s", raw)
+	}
+	if len(kinds(n.Net.Log(), trace.DNSQuery)) == 0 || len(kinds(n.Net.Log(), trace.QueueDone)) != 1 {
+		t.Fatalf("no MX lookup or no queue.done in the trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
+func TestUnknownUserBouncesToSender(t *testing.T) {
+	n := testNet(t, nil, nil)
+	submit(t, n, "nobody@example.org")
+	n.Net.Advance(time.Minute)
+	relay, _ := n.Host("smtp.example.com")
+	msgs := relay.Mailboxes.Messages("alice@example.com")
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.1") || !strings.HasPrefix(string(msgs[0].Raw), "Return-Path: <>") {
+		t.Fatalf("alice has %d messages, want one DSN with 5.1.1; trace:\n%s", len(msgs), dump(n.Net.Log()))
+	}
+	if len(kinds(n.Net.Log(), trace.Bounce)) != 1 {
+		t.Fatal("no bounce event")
+	}
+}
+
+func TestGreylistingDeliversOnRetry(t *testing.T) {
+	n := testNet(t, func(c *HostConfig) { c.Greylist = Duration(5 * time.Minute) }, nil)
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Minute)
+	mx, _ := n.Host("mx.example.org")
+	if len(mx.Mailboxes.Messages("bob@example.org")) != 0 {
+		t.Fatal("delivered before the greylist delay")
+	}
+	retries := kinds(n.Net.Log(), trace.QueueRetry)
+	if len(retries) != 1 || !strings.Contains(retries[0].Text, "451 4.7.1") {
+		t.Fatalf("retry events %+v", retries)
+	}
+	n.Net.Advance(10 * time.Minute)
+	if len(mx.Mailboxes.Messages("bob@example.org")) != 1 {
+		t.Fatalf("not delivered on the retry; trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
+func TestNullMXBouncesAtOnce(t *testing.T) {
+	n := testNet(t, nil, nil)
+	submit(t, n, "dave@example.net")
+	n.Net.Advance(time.Minute)
+	relay, _ := n.Host("smtp.example.com")
+	msgs := relay.Mailboxes.Messages("alice@example.com")
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.10") {
+		t.Fatalf("want a DSN with 5.1.10; trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
+func TestRelayDeniedForStrangers(t *testing.T) {
+	n := testNet(t, nil, func(c *HostConfig) { c.RelayFrom = nil })
+	out := submit(t, n, "bob@example.org")
+	if out.Status != client.Bounced || out.Reply.Code != 554 || out.Reply.Enhanced != "5.7.1" {
+		t.Fatalf("outcome %+v, want 554 5.7.1", out)
+	}
+}
+
+func TestMailboxFullDefersThenGivesUp(t *testing.T) {
+	n := testNet(t, func(c *HostConfig) { c.Quota = map[string]int{"bob@example.org": 0} },
+		func(c *HostConfig) { c.Retry = &RetrySchedule{First: Duration(5 * time.Minute), Max: Duration(30 * time.Minute), GiveUp: Duration(time.Hour)} })
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(2 * time.Hour)
+	relay, _ := n.Host("smtp.example.com")
+	msgs := relay.Mailboxes.Messages("alice@example.com")
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.2.2") {
+		t.Fatalf("want a DSN with 5.2.2 after giving up; trace:\n%s", dump(n.Net.Log()))
+	}
+	if len(kinds(n.Net.Log(), trace.QueueGiveUp)) != 1 || len(relay.QueueView()) != 0 {
+		t.Fatal("no give-up event, or the message is still queued")
+	}
+}
+
+func dump(l *trace.Log) string {
+	var b strings.Builder
+	for _, e := range l.All() {
+		b.WriteString((time.Duration(e.At) * time.Millisecond).String() + " " + string(e.Kind) + " " + e.Host + " " + e.Verb + " " + e.Text + "\n")
+	}
+	return b.String()
+}

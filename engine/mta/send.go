@@ -1,0 +1,117 @@
+package mta
+
+import (
+	"errors"
+	"fmt"
+
+	"smtplab/engine/client"
+	"smtplab/engine/simnet"
+	"smtplab/engine/trace"
+)
+
+// SendRequest is one SMTP client session to run over the simulated
+// network: a queue delivering to an MX, or a user's mail client submitting
+// to its server.
+type SendRequest struct {
+	From     *Host
+	To       string // host name or address
+	Port     int
+	Config   client.Config
+	Verify   bool // the certificate must verify for TLS to count
+	Envelope client.Envelope
+	Data     []byte
+	// Done is called once: with the session's outcome, or with connErr
+	// when no connection could be made (refused, timed out).
+	Done func(out client.Outcome, connErr error)
+}
+
+// outbound drives a client state machine over a simulated connection.
+type outbound struct {
+	n      *Network
+	req    SendRequest
+	c      *client.Client
+	conn   *simnet.Conn
+	opened bool
+	done   bool
+}
+
+// Send starts a client session; its outcome arrives through req.Done as
+// the world runs.
+func (n *Network) Send(req SendRequest) {
+	c, err := client.New(req.Config, req.Envelope, req.Data)
+	if err != nil {
+		n.Net.After(0, func() { req.Done(client.Outcome{Status: client.Bounced, Err: err}, nil) })
+		return
+	}
+	o := &outbound{n: n, req: req, c: c}
+	o.conn = n.Net.Dial(req.From.sim, req.To, req.Port, o)
+}
+
+func (o *outbound) Open(c *simnet.Conn) {
+	o.opened = true
+	if o.req.Port == 465 {
+		o.startTLS()
+	}
+}
+
+func (o *outbound) Data(c *simnet.Conn, p []byte) {
+	if o.done {
+		return
+	}
+	o.c.Feed(p)
+	o.step()
+}
+
+func (o *outbound) Closed(c *simnet.Conn, why string) {
+	if o.done {
+		return
+	}
+	if !o.opened {
+		o.finish(client.Outcome{}, errors.New(why))
+		return
+	}
+	o.c.ConnectionLost(fmt.Errorf("connection closed: %s", why))
+	o.step()
+}
+
+// step writes what the client wants sent and does what it asks next.
+func (o *outbound) step() {
+	for !o.done {
+		if out := o.c.Output(); len(out) > 0 {
+			_ = o.conn.Write(out)
+		}
+		switch o.c.Action() {
+		case client.ActionRead:
+			return
+		case client.ActionStartTLS:
+			if err := o.startTLS(); err != nil {
+				o.c.TLSFailed(err)
+				continue
+			}
+			o.c.TLSStarted()
+		case client.ActionClose:
+			o.conn.Close("quit")
+			o.finish(o.c.Outcome(), nil)
+		}
+	}
+}
+
+// startTLS runs the handshake with the server end of the connection.
+func (o *outbound) startTLS() error {
+	verified, err := o.n.StartTLS(o.conn, o.req.Verify)
+	if err != nil {
+		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
+			Text: "TLS handshake failed: " + err.Error()})
+		return err
+	}
+	if !verified {
+		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
+			Text: "TLS is on, but the certificate was not verified: encrypted, not authenticated (opportunistic TLS, RFC 7435)"})
+	}
+	return nil
+}
+
+func (o *outbound) finish(out client.Outcome, connErr error) {
+	o.done = true
+	o.req.Done(out, connErr)
+}
