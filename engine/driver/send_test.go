@@ -1,0 +1,358 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	gosmtp "github.com/emersion/go-smtp"
+
+	"smtplab/engine/client"
+)
+
+// testTLS loads the pre-made Ed25519 certificate of mx.example.org from
+// testdata (never a key generated at test time) and returns a server
+// configuration and a client configuration that trusts it.
+func testTLS(t testing.TB) (server, clientCfg *tls.Config) {
+	t.Helper()
+	certPEM, err := os.ReadFile("testdata/cert.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := os.ReadFile("testdata/key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return &tls.Config{Certificates: []tls.Certificate{cert}},
+		&tls.Config{RootCAs: pool, ServerName: "mx.example.org"}
+}
+
+// oneShot is a net.Listener that hands out one connection, then blocks
+// until closed: go-smtp's server only serves listeners.
+type oneShot struct {
+	conn   chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newOneShot(c net.Conn) *oneShot {
+	l := &oneShot{conn: make(chan net.Conn, 1), closed: make(chan struct{})}
+	l.conn <- c
+	return l
+}
+
+func (l *oneShot) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conn:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *oneShot) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
+func (l *oneShot) Addr() net.Addr { return pipeAddr{} }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "pipe" }
+
+// gsBackend is a go-smtp backend that keeps what it received.
+type gsBackend struct {
+	mu       sync.Mutex
+	received []gsMessage
+	reject   string // a recipient refused with 550 5.1.1
+	user     string // when set, AUTH PLAIN with user/"secret" is offered
+}
+
+type gsMessage struct {
+	from string
+	to   []string
+	body []byte
+}
+
+func (b *gsBackend) NewSession(*gosmtp.Conn) (gosmtp.Session, error) { return &gsSession{be: b}, nil }
+
+func (b *gsBackend) messages() []gsMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]gsMessage(nil), b.received...)
+}
+
+type gsSession struct {
+	be  *gsBackend
+	msg gsMessage
+}
+
+func (s *gsSession) Reset()        { s.msg = gsMessage{} }
+func (s *gsSession) Logout() error { return nil }
+func (s *gsSession) Mail(from string, _ *gosmtp.MailOptions) error {
+	s.msg.from = from
+	return nil
+}
+
+func (s *gsSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if to == s.be.reject {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	s.msg.to = append(s.msg.to, to)
+	return nil
+}
+
+func (s *gsSession) Data(r io.Reader) error {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.msg.body = body
+	s.be.mu.Lock()
+	s.be.received = append(s.be.received, s.msg)
+	s.be.mu.Unlock()
+	return nil
+}
+
+func (s *gsSession) AuthMechanisms() []string {
+	if s.be.user == "" {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (s *gsSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != s.be.user || pass != "secret" {
+			return errors.New("bad credentials")
+		}
+		return nil
+	}), nil
+}
+
+// startGoSMTP serves one go-smtp session on the server end of a pipe and
+// returns the client end.
+func startGoSMTP(t testing.TB, be gosmtp.Backend, tlsCfg *tls.Config) net.Conn {
+	t.Helper()
+	c, s := net.Pipe()
+	srv := gosmtp.NewServer(be)
+	srv.Domain = "mx.example.org"
+	srv.TLSConfig = tlsCfg
+	srv.MaxMessageBytes = 1 << 20
+	srv.ErrorLog = log.New(io.Discard, "", 0) // it logs the closed pipe after QUIT
+	l := newOneShot(s)
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return c
+}
+
+const testMessage = "From: alice@example.com\r\nTo: bob@example.org\r\nSubject: hello\r\n\r\n.a line that starts with a dot\r\nbye\r\n"
+
+func TestSendToGoSMTP(t *testing.T) {
+	serverTLS, clientTLS := testTLS(t)
+	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org", "nobody@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		opt  SendOptions
+		tls  bool
+		user string
+	}{
+		{name: "plain, BDAT", opt: SendOptions{Client: client.Config{Hostname: "client.example.com"}}},
+		{name: "plain, DATA", opt: SendOptions{Client: client.Config{Hostname: "client.example.com", NoChunking: true}}},
+		{name: "plain, no pipelining", opt: SendOptions{Client: client.Config{Hostname: "client.example.com", NoPipelining: true, NoChunking: true}}},
+		{name: "STARTTLS required", tls: true,
+			opt: SendOptions{Client: client.Config{Hostname: "client.example.com", TLS: client.TLSRequired}, TLS: clientTLS}},
+		{name: "STARTTLS and AUTH PLAIN", tls: true, user: "alice",
+			opt: SendOptions{Client: client.Config{Hostname: "client.example.com", TLS: client.TLSRequired,
+				Auth: &client.Credentials{Username: "alice", Password: "secret"}}, TLS: clientTLS}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be := &gsBackend{reject: "nobody@example.org", user: tc.user}
+			var srvTLS *tls.Config
+			if tc.tls {
+				srvTLS = serverTLS
+			}
+			conn := startGoSMTP(t, be, srvTLS)
+			tc.opt.Timeout = 10 * time.Second
+			out, err := Send(context.Background(), conn, tc.opt, env, []byte(testMessage))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Status != client.Delivered || out.TLS != tc.tls {
+				t.Fatalf("outcome %+v", out)
+			}
+			if tc.user != "" && out.Auth != client.PLAIN {
+				t.Fatalf("authenticated with %v", out.Auth)
+			}
+			if r := out.Recipients; r[0].Status != client.Delivered || r[1].Status != client.Bounced ||
+				r[1].Reply.Code != 550 || r[1].Reply.Enhanced != "5.1.1" {
+				t.Fatalf("recipients %+v", r)
+			}
+			msgs := be.messages()
+			if len(msgs) != 1 || msgs[0].from != "alice@example.com" || strings.Join(msgs[0].to, ",") != "bob@example.org" ||
+				!bytes.Equal(msgs[0].body, []byte(testMessage)) {
+				t.Fatalf("go-smtp received %+v", msgs)
+			}
+		})
+	}
+}
+
+// TestSendInjectionOverRealTLS has a server answer STARTTLS with "220" and,
+// in the same write, a forged reply. The client must drop the forged bytes:
+// read as a reply they would desynchronise the session; fed to TLS they
+// would break the handshake.
+func TestSendInjectionOverRealTLS(t *testing.T) {
+	serverTLS, clientTLS := testTLS(t)
+	c, s := net.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- scriptedTLSServer(s, serverTLS) }()
+	env, _ := client.ParseEnvelope("a@example.com", "b@example.org")
+	out, err := Send(context.Background(), c, SendOptions{
+		Client: client.Config{TLS: client.TLSRequired}, TLS: clientTLS, Timeout: 10 * time.Second,
+	}, env, []byte("x\r\n"))
+	if err != nil || out.Status != client.Delivered || !out.TLS {
+		t.Fatalf("%v %+v", err, out)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scriptedTLSServer plays a minimal server with STARTTLS and a forged reply.
+func scriptedTLSServer(conn net.Conn, cfg *tls.Config) error {
+	defer conn.Close()
+	expect := func(r io.Reader, want string) error {
+		buf := make([]byte, len(want))
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return err
+		}
+		if string(buf) != want {
+			return errors.New("server got " + string(buf) + ", want " + want)
+		}
+		return nil
+	}
+	io.WriteString(conn, "220 mx.example.org ESMTP\r\n")
+	if err := expect(conn, "EHLO localhost\r\n"); err != nil {
+		return err
+	}
+	io.WriteString(conn, "250-mx.example.org\r\n250 STARTTLS\r\n")
+	if err := expect(conn, "STARTTLS\r\n"); err != nil {
+		return err
+	}
+	io.WriteString(conn, "220 go ahead\r\n250-forged\r\n250 PIPELINING\r\n")
+	tc := tls.Server(conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	for _, ex := range []struct{ in, out string }{
+		{"EHLO localhost\r\n", "250 mx.example.org\r\n"},
+		{"MAIL FROM:<a@example.com>\r\n", "250 ok\r\n"},
+		{"RCPT TO:<b@example.org>\r\n", "250 ok\r\n"},
+		{"DATA\r\n", "354 go\r\n"},
+		{"x\r\n.\r\n", "250 queued\r\n"},
+		{"QUIT\r\n", "221 bye\r\n"},
+	} {
+		if err := expect(tc, ex.in); err != nil {
+			return err
+		}
+		io.WriteString(tc, ex.out)
+	}
+	// The client hangs up after 221.
+	if n, err := io.Copy(io.Discard, tc); n != 0 || err != nil {
+		return fmt.Errorf("after QUIT: %d bytes, %v", n, err)
+	}
+	return nil
+}
+
+func TestSendFailures(t *testing.T) {
+	_, clientTLS := testTLS(t)
+	env, _ := client.ParseEnvelope("a@example.com", "b@example.org")
+
+	t.Run("timeout", func(t *testing.T) {
+		c, s := net.Pipe()
+		defer s.Close()
+		out, err := Send(context.Background(), c, SendOptions{Timeout: 20 * time.Millisecond}, env, []byte("x"))
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() || out.Status != client.Deferred {
+			t.Fatalf("%v %+v", err, out)
+		}
+	})
+	t.Run("context cancelled", func(t *testing.T) {
+		c, s := net.Pipe()
+		defer s.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, cancel)
+		out, err := Send(ctx, c, SendOptions{}, env, []byte("x"))
+		if !errors.Is(err, context.Canceled) || out.Status != client.Deferred {
+			t.Fatalf("%v %+v", err, out)
+		}
+	})
+	t.Run("server hangs up", func(t *testing.T) {
+		c, s := net.Pipe()
+		go func() { io.WriteString(s, "220 hi\r\n"); s.Close() }()
+		out, err := Send(context.Background(), c, SendOptions{}, env, []byte("x"))
+		if err == nil || !errors.Is(out.Err, &client.Error{Reason: client.ReasonConnectionLost}) {
+			t.Fatalf("%v %+v", err, out)
+		}
+	})
+	t.Run("certificate for another name", func(t *testing.T) {
+		be := &gsBackend{}
+		serverTLS, _ := testTLS(t)
+		conn := startGoSMTP(t, be, serverTLS)
+		wrongName := clientTLS.Clone()
+		wrongName.ServerName = "other.example.net"
+		out, err := Send(context.Background(), conn, SendOptions{
+			// On net.Pipe the client's alert and the rest of the server's
+			// flight wait for each other until the deadline.
+			Client: client.Config{TLS: client.TLSRequired}, TLS: wrongName, Timeout: 300 * time.Millisecond,
+		}, env, []byte("x"))
+		if err == nil || out.Status != client.Deferred || !errors.Is(out.Err, &client.Error{Reason: client.ReasonTLSFailed}) {
+			t.Fatalf("%v %+v", err, out)
+		}
+		if len(be.messages()) != 0 {
+			t.Fatal("message sent despite a failed handshake")
+		}
+	})
+	t.Run("TLS policy without a TLS config", func(t *testing.T) {
+		c, s := net.Pipe()
+		defer s.Close()
+		if _, err := Send(context.Background(), c, SendOptions{Client: client.Config{TLS: client.TLSRequired}}, env, nil); err == nil {
+			t.Fatal("no error")
+		}
+	})
+}
+
+func TestSenderReuse(t *testing.T) {
+	var s Sender
+	be := &gsBackend{}
+	for i := 0; i < 3; i++ {
+		env, _ := client.ParseEnvelope("a@example.com", "b@example.org")
+		out, err := s.Send(context.Background(), startGoSMTP(t, be, nil), SendOptions{Timeout: 10 * time.Second}, env, []byte(testMessage))
+		if err != nil || out.Status != client.Delivered {
+			t.Fatalf("session %d: %v %+v", i, err, out)
+		}
+	}
+	if n := len(be.messages()); n != 3 {
+		t.Fatalf("%d messages", n)
+	}
+}
