@@ -72,8 +72,8 @@ type policy struct {
 	port int
 }
 
-func (p policy) Connect(*server.ConnState) smtp.Reply          { return smtp.Reply{} }
-func (p policy) Hello(*server.ConnState, string) smtp.Reply    { return smtp.Reply{} }
+func (p policy) Connect(*server.ConnState) smtp.Reply       { return smtp.Reply{} }
+func (p policy) Hello(*server.ConnState, string) smtp.Reply { return smtp.Reply{} }
 func (p policy) Authenticate(c *server.ConnState, cred server.Credentials) smtp.Reply {
 	want, ok := p.h.cfg.Passwords[cred.Username]
 	if !ok || !cred.Check(want) {
@@ -318,4 +318,3 @@ func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err
 	in.flush()
 	return verified, nil
 }
-

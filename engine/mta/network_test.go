@@ -157,7 +157,9 @@ func TestRelayDeniedForStrangers(t *testing.T) {
 
 func TestMailboxFullDefersThenGivesUp(t *testing.T) {
 	n := testNet(t, func(c *HostConfig) { c.Quota = map[string]int{"bob@example.org": 0} },
-		func(c *HostConfig) { c.Retry = &RetrySchedule{First: Duration(5 * time.Minute), Max: Duration(30 * time.Minute), GiveUp: Duration(time.Hour)} })
+		func(c *HostConfig) {
+			c.Retry = &RetrySchedule{First: Duration(5 * time.Minute), Max: Duration(30 * time.Minute), GiveUp: Duration(time.Hour)}
+		})
 	submit(t, n, "bob@example.org")
 	n.Net.Advance(2 * time.Hour)
 	relay, _ := n.Host("smtp.example.com")
