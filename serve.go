@@ -1,16 +1,93 @@
 // Command smtplab serves SMTP Lab: the web page, the lessons and the
-// WebAssembly engine, on 127.0.0.1:8080 by default.
+// WebAssembly engine, all embedded in the binary, on 127.0.0.1:8080 by
+// default.
+//
+// Build the engine first (`make wasm` writes web/dist/lab.wasm and
+// wasm_exec.js), then `go run .` or `make serve`.
 package main
 
 import (
+	"context"
+	"embed"
+	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
 	"log"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 )
+
+// webFiles holds the page: HTML template, CSS, ES modules, the explanation
+// tables and, once `make wasm` has run, web/dist. web/testdata is embedded
+// too (go:embed cannot leave a folder out) but never served.
+//
+//go:embed web
+var webFiles embed.FS
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the lab on")
 	flag.Parse()
-	log.Printf("SMTP Lab on http://%s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, http.FileServer(http.Dir("web"))))
+	if err := run(*addr); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves the lab on addr until Ctrl-C or SIGTERM, then lets requests in
+// flight finish.
+func run(addr string) error {
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		return err
+	}
+	site, err := newSite(web, nil, siteOptions{BrotliQuality: fastBrotli})
+	if err != nil {
+		return err
+	}
+	if !site.hasEngine() {
+		log.Printf("warning: web/dist/lab.wasm is missing; run `make wasm` (the page will show lessons but no engine)")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The best brotli takes tens of seconds for the engine: serve the fast
+	// one now and swap in the small one when it is ready (cached on disk
+	// for the next start).
+	go site.improveCompression(ctx, compressionCacheDir())
+
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           site,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Printf("SMTP Lab on http://%s", ln.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Printf("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

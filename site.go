@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log"
+	"mime"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/andybalholm/brotli"
+)
+
+// Brotli qualities. 11 makes the engine about 12 % smaller than 6 but takes
+// tens of seconds for a few megabytes, so a server starts with the fast one
+// and improves in the background (see improveCompression).
+const (
+	fastBrotli = 6
+	bestBrotli = 11
+)
+
+// contentSecurityPolicy allows only this origin's files. WebAssembly needs
+// 'wasm-unsafe-eval' to compile; nothing else is evaluated, no inline
+// script or style is allowed, and the page connects to nobody.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; " +
+	"style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; " +
+	"base-uri 'none'; form-action 'none'"
+
+// siteOptions tune how the site is built.
+type siteOptions struct {
+	BrotliQuality int // 0 means fastBrotli
+}
+
+// site is the whole web page as an http.Handler: every file is read,
+// hashed and compressed once, when the site is built, so serving a request
+// is a map lookup and a write.
+type site struct {
+	assets map[string]*asset // by URL path without the leading slash; "" is the page
+}
+
+// asset is one file ready to serve, with its precompressed forms.
+type asset struct {
+	name    string
+	ctype   string
+	raw     []byte
+	version string // a prefix of the content's SHA-256, used in ?v= and ETags
+
+	br     atomic.Pointer[[]byte] // nil when compressing does not pay
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// newSite builds the site from the files of web/ (fs rooted at web/) and the
+// lessons to render into the page.
+func newSite(web fs.FS, lessons []lessonView, opt siteOptions) (*site, error) {
+	if opt.BrotliQuality == 0 {
+		opt.BrotliQuality = fastBrotli
+	}
+	s := &site{assets: map[string]*asset{}}
+	err := fs.WalkDir(web, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name == "testdata" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if name == "index.html" { // a template: served as the page, never raw
+			return nil
+		}
+		b, err := fs.ReadFile(web, name)
+		if err != nil {
+			return err
+		}
+		s.assets[name] = newAsset(name, b)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading web files: %w", err)
+	}
+	page, err := s.renderPage(web, lessons)
+	if err != nil {
+		return nil, err
+	}
+	s.assets[""] = newAsset("index.html", page)
+
+	// Compress in parallel: the engine dominates, the rest is small.
+	var wg sync.WaitGroup
+	for _, a := range s.assets {
+		wg.Go(func() { a.compressBrotli(opt.BrotliQuality) })
+	}
+	wg.Wait()
+	return s, nil
+}
+
+func newAsset(name string, b []byte) *asset {
+	sum := sha256.Sum256(b)
+	ctype := mime.TypeByExtension(path.Ext(name))
+	switch path.Ext(name) { // do not depend on the host's mime tables
+	case ".wasm":
+		ctype = "application/wasm"
+	case ".js":
+		ctype = "text/javascript; charset=utf-8"
+	case ".json":
+		ctype = "application/json"
+	case ".css":
+		ctype = "text/css; charset=utf-8"
+	case ".html":
+		ctype = "text/html; charset=utf-8"
+	case ".svg":
+		ctype = "image/svg+xml"
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	return &asset{name: name, ctype: ctype, raw: b, version: hex.EncodeToString(sum[:6])}
+}
+
+// hasEngine reports whether the WebAssembly engine was built into the site.
+func (s *site) hasEngine() bool {
+	return s.assets["dist/lab.wasm"] != nil && s.assets["dist/wasm_exec.js"] != nil
+}
+
+// compressible reports whether compressing the asset can pay off.
+func (a *asset) compressible() bool {
+	if len(a.raw) < 512 {
+		return false
+	}
+	return strings.HasPrefix(a.ctype, "text/") || strings.Contains(a.ctype, "json") ||
+		strings.Contains(a.ctype, "wasm") || strings.Contains(a.ctype, "svg")
+}
+
+// compressBrotli sets the brotli form at the given quality.
+func (a *asset) compressBrotli(quality int) {
+	if !a.compressible() {
+		return
+	}
+	var buf bytes.Buffer
+	w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: quality, LGWin: 22})
+	w.Write(a.raw) // writes to a bytes.Buffer do not fail
+	w.Close()
+	a.setBrotli(buf.Bytes())
+}
+
+// setBrotli keeps b as the brotli form if it is smaller than the file and
+// than the form kept so far.
+func (a *asset) setBrotli(b []byte) {
+	if cur := a.br.Load(); len(b) < len(a.raw) && (cur == nil || len(b) < len(*cur)) {
+		a.br.Store(&b)
+	}
+}
+
+// gzipped returns the gzip form, made on first use: only browsers without
+// brotli ask for it.
+func (a *asset) gzipped() []byte {
+	a.gzOnce.Do(func() {
+		if !a.compressible() {
+			return
+		}
+		var buf bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		w.Write(a.raw)
+		w.Close()
+		if buf.Len() < len(a.raw) {
+			a.gz = buf.Bytes()
+		}
+	})
+	return a.gz
+}
+
+// improveCompression recompresses the large assets at the best brotli
+// quality, one at a time, reusing results cached in dir (when dir is not
+// empty) so only the first start after a rebuild pays.
+func (s *site) improveCompression(ctx context.Context, dir string) {
+	for _, a := range s.assets {
+		if len(a.raw) < 64<<10 || !a.compressible() {
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		sum := sha256.Sum256(a.raw)
+		cached := ""
+		if dir != "" {
+			cached = filepath.Join(dir, hex.EncodeToString(sum[:])+".br"+strconv.Itoa(bestBrotli))
+			if b, err := os.ReadFile(cached); err == nil {
+				a.setBrotli(b)
+				continue
+			}
+		}
+		var buf bytes.Buffer
+		w := brotli.NewWriterOptions(&buf, brotli.WriterOptions{Quality: bestBrotli, LGWin: 24})
+		w.Write(a.raw)
+		w.Close()
+		a.setBrotli(buf.Bytes())
+		if cached != "" {
+			if err := writeFileAtomic(cached, buf.Bytes()); err != nil {
+				log.Printf("caching compressed %s: %v", a.name, err)
+			}
+		}
+	}
+}
+
+// compressionCacheDir is where the best-brotli forms are kept between
+// starts, or "" when the system has no cache folder.
+func compressionCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "smtplab")
+}
+
+func writeFileAtomic(name string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+// renderPage executes web/index.html with the lessons, so their text is in
+// the first response and shows before the engine has loaded.
+func (s *site) renderPage(web fs.FS, lessons []lessonView) ([]byte, error) {
+	src, err := fs.ReadFile(web, "index.html")
+	if err != nil {
+		return nil, fmt.Errorf("page template: %w", err)
+	}
+	funcs := template.FuncMap{
+		// asset names a file with its content version, so browsers may
+		// cache it for good; an unknown name is a template error.
+		"asset": func(name string) (string, error) {
+			a := s.assets[name]
+			if a == nil {
+				return "", fmt.Errorf("no asset %q", name)
+			}
+			return "/" + name + "?v=" + a.version, nil
+		},
+		"optionalAsset": func(name string) string {
+			if a := s.assets[name]; a != nil {
+				return "/" + name + "?v=" + a.version
+			}
+			return ""
+		},
+	}
+	t, err := template.New("index.html").Funcs(funcs).Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("page template: %w", err)
+	}
+	var buf bytes.Buffer
+	data := pageData{Lessons: lessons, LessonData: []lessonData{}}
+	for _, l := range lessons {
+		data.LessonData = append(data.LessonData, l.Data)
+	}
+	if err := t.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("page template: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// pageData is what index.html is executed with.
+type pageData struct {
+	Lessons    []lessonView
+	LessonData []lessonData // the same lessons without their HTML, as JSON for the scripts
+}
+
+// ServeHTTP serves the page at / and every other file under its name.
+func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+	if name == "index.html" {
+		name = ""
+	}
+	a := s.assets[name]
+	if a == nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+
+	body, encoding := a.raw, ""
+	if a.compressible() {
+		h.Set("Vary", "Accept-Encoding")
+		accepts := acceptedEncodings(r.Header.Get("Accept-Encoding"))
+		if br := a.br.Load(); br != nil && accepts["br"] {
+			body, encoding = *br, "br"
+		} else if gz := a.gzipped(); gz != nil && accepts["gzip"] {
+			body, encoding = gz, "gzip"
+		}
+	}
+	etag := `"` + a.version + encoding + `"`
+	h.Set("Content-Type", a.ctype)
+	h.Set("ETag", etag)
+	if v := r.URL.Query().Get("v"); v != "" && v == a.version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache") // revalidate with the ETag
+	}
+	if encoding != "" {
+		h.Set("Content-Encoding", encoding)
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		return
+	}
+	w.Write(body)
+}
+
+// acceptedEncodings parses an Accept-Encoding header into the codings it
+// accepts (q > 0).
+func acceptedEncodings(header string) map[string]bool {
+	accepts := map[string]bool{}
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		q := 1.0
+		for p := range strings.SplitSeq(params, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		if coding != "" {
+			accepts[coding] = q > 0
+		}
+	}
+	return accepts
+}
+
+// etagMatches reports whether an If-None-Match header names etag.
+func etagMatches(header, etag string) bool {
+	for t := range strings.SplitSeq(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/andybalholm/brotli"
+)
+
+// testWeb is a small web/ folder: the real page template, a fake engine
+// (its bytes do not matter to the server) and a file that must stay hidden.
+func testWeb(t *testing.T) fs.FS {
+	t.Helper()
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fstest.MapFS{}
+	err = fs.WalkDir(web, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(name, "dist/") || strings.HasPrefix(name, "testdata/") {
+			return err
+		}
+		b, err := fs.ReadFile(web, name)
+		m[name] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m["dist/lab.wasm"] = &fstest.MapFile{Data: bytes.Repeat([]byte("\x00asm wasm bytes "), 4096)}
+	m["dist/wasm_exec.js"] = &fstest.MapFile{Data: []byte("// glue\n")}
+	m["testdata/artifacts/shot.png"] = &fstest.MapFile{Data: []byte("png")}
+	return m
+}
+
+func testSite(t *testing.T) *site {
+	t.Helper()
+	lessons := []lessonView{{
+		Slug: "first", Title: "First <steps>", HTML: "<h1>Hello, SMTP</h1>",
+		Data: lessonData{Slug: "first", Title: "First <steps>", Scenario: "first-session", Hints: []string{"</script><b>"}},
+	}}
+	s, err := newSite(testWeb(t), lessons, siteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func get(t *testing.T, h http.Handler, target string, header ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func body(t *testing.T, res *http.Response) []byte {
+	t.Helper()
+	var r io.Reader = res.Body
+	switch res.Header.Get("Content-Encoding") {
+	case "br":
+		r = brotli.NewReader(res.Body)
+	case "gzip":
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSitePage(t *testing.T) {
+	s := testSite(t)
+	for _, path := range []string{"/", "/index.html"} {
+		res := get(t, s, path)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: status %d", path, res.StatusCode)
+		}
+		page := string(body(t, res))
+		for _, want := range []string{
+			"<h1>Hello, SMTP</h1>",             // lesson HTML as markup, before any script runs
+			"First &lt;steps&gt;",              // a title as text
+			`\u003c/script\u003e\u003cb\u003e`, // lesson data cannot close its script element
+			`/dist/lab.wasm?v=`,                // the engine, versioned
+			`<script type="module" src="/js/main.js?v=`,
+		} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s: page lacks %q", path, want)
+			}
+		}
+		if strings.Contains(page, "{{") {
+			t.Errorf("%s: template not executed", path)
+		}
+		if got := res.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", path, got)
+		}
+		if got := res.Header.Get("Cache-Control"); got != "no-cache" {
+			t.Errorf("%s: Cache-Control %q", path, got)
+		}
+	}
+}
+
+func TestSiteHeaders(t *testing.T) {
+	s := testSite(t)
+	res := get(t, s, "/dist/lab.wasm")
+	if got := res.Header.Get("Content-Type"); got != "application/wasm" {
+		t.Errorf("wasm Content-Type %q", got)
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "'wasm-unsafe-eval'", "object-src 'none'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "'unsafe-inline'") || strings.Contains(csp, "'unsafe-eval'") {
+		t.Errorf("CSP %q allows inline or eval", csp)
+	}
+	if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options %q", got)
+	}
+
+	versioned := s.assets["dist/lab.wasm"].version
+	res = get(t, s, "/dist/lab.wasm?v="+versioned)
+	if got := res.Header.Get("Cache-Control"); !strings.Contains(got, "immutable") {
+		t.Errorf("versioned wasm Cache-Control %q", got)
+	}
+	res = get(t, s, "/dist/lab.wasm?v=stale")
+	if got := res.Header.Get("Cache-Control"); got != "no-cache" {
+		t.Errorf("stale version Cache-Control %q", got)
+	}
+}
+
+func TestSiteEncodings(t *testing.T) {
+	s := testSite(t)
+	raw := s.assets["dist/lab.wasm"].raw
+	tests := []struct {
+		accept, want string
+	}{
+		{"", ""},
+		{"gzip", "gzip"},
+		{"gzip, deflate, br", "br"},
+		{"br;q=0, gzip", "gzip"},
+		{"br;q=0, gzip;q=0", ""},
+		{"identity", ""},
+		{"BR", "br"},
+	}
+	for _, tt := range tests {
+		res := get(t, s, "/dist/lab.wasm", "Accept-Encoding", tt.accept)
+		if got := res.Header.Get("Content-Encoding"); got != tt.want {
+			t.Errorf("Accept-Encoding %q: got encoding %q, want %q", tt.accept, got, tt.want)
+		}
+		if got := res.Header.Get("Vary"); got != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: Vary %q", tt.accept, got)
+		}
+		b := body(t, res)
+		if !bytes.Equal(b, raw) {
+			t.Errorf("Accept-Encoding %q: body differs from the file after decoding", tt.accept)
+		}
+		if tt.want != "" && res.ContentLength >= int64(len(raw)) {
+			t.Errorf("Accept-Encoding %q: compressed length %d not below %d", tt.accept, res.ContentLength, len(raw))
+		}
+	}
+	// Tiny files are not worth compressing.
+	res := get(t, s, "/dist/wasm_exec.js", "Accept-Encoding", "br")
+	if got := res.Header.Get("Content-Encoding"); got != "" {
+		t.Errorf("tiny file encoded as %q", got)
+	}
+}
+
+func TestSiteConditional(t *testing.T) {
+	s := testSite(t)
+	res := get(t, s, "/css/lab.css", "Accept-Encoding", "br")
+	etag := res.Header.Get("ETag")
+	if etag == "" {
+		t.Fatal("no ETag")
+	}
+	res = get(t, s, "/css/lab.css", "Accept-Encoding", "br", "If-None-Match", etag)
+	if res.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match %s: status %d, want 304", etag, res.StatusCode)
+	}
+	// The same ETag names the brotli form only: plain clients get the body.
+	res = get(t, s, "/css/lab.css", "If-None-Match", etag)
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("If-None-Match of another encoding: status %d, want 200", res.StatusCode)
+	}
+}
+
+func TestSiteRefuses(t *testing.T) {
+	s := testSite(t)
+	for _, path := range []string{"/testdata/artifacts/shot.png", "/nope.js", "/../serve.go", "/dist/"} {
+		if res := get(t, s, path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", path, res.StatusCode)
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x")))
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") == "" {
+		t.Errorf("POST: status %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
+	}
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/", nil))
+	if rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") == "" {
+		t.Errorf("HEAD: status %d, body %d bytes, Content-Length %q", rec.Code, rec.Body.Len(), rec.Header().Get("Content-Length"))
+	}
+}
+
+// TestSiteEmbedded builds the site from the files really embedded, so a
+// page that names a missing asset fails here rather than in a browser.
+func TestSiteEmbedded(t *testing.T) {
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newSite(web, nil, siteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"js/main.js", "css/lab.css", "i18n/reasons.en.json"} {
+		if s.assets[name] == nil {
+			t.Errorf("%s is not embedded", name)
+		}
+	}
+}
+
+func TestImproveCompression(t *testing.T) {
+	s := testSite(t)
+	a := s.assets["dist/lab.wasm"]
+	before := len(*a.br.Load())
+	dir := t.TempDir()
+	s.improveCompression(t.Context(), dir)
+	after := len(*a.br.Load())
+	if after > before {
+		t.Errorf("best brotli %d bytes > fast %d", after, before)
+	}
+	// A second site reads the cached result instead of compressing again.
+	s2 := testSite(t)
+	s2.improveCompression(t.Context(), dir)
+	if got := len(*s2.assets["dist/lab.wasm"].br.Load()); got != after {
+		t.Errorf("cached form %d bytes, want %d", got, after)
+	}
+}
+
+func TestAcceptedEncodings(t *testing.T) {
+	tests := []struct {
+		header string
+		want   map[string]bool
+	}{
+		{"", map[string]bool{}},
+		{"gzip, br", map[string]bool{"gzip": true, "br": true}},
+		{"br;q=0.5 , gzip ; q=0", map[string]bool{"br": true, "gzip": false}},
+		{"*;q=0.1", map[string]bool{"*": true}},
+		{"br;q=oops", map[string]bool{"br": true}},
+	}
+	for _, tt := range tests {
+		got := acceptedEncodings(tt.header)
+		if len(got) != len(tt.want) {
+			t.Errorf("%q: got %v, want %v", tt.header, got, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%q: %s = %v, want %v", tt.header, k, got[k], v)
+			}
+		}
+	}
+}
+
+func FuzzAcceptedEncodings(f *testing.F) {
+	f.Add("gzip, deflate, br;q=0.9")
+	f.Add("br;q=0,;;=,gzip;Q=1.0")
+	f.Fuzz(func(t *testing.T, header string) {
+		got := acceptedEncodings(header)
+		for coding := range got {
+			if coding == "" || coding != strings.ToLower(strings.TrimSpace(coding)) {
+				t.Errorf("coding %q is not trimmed lower case", coding)
+			}
+		}
+		// Codings are case-insensitive: shouting the header changes nothing.
+		upper := acceptedEncodings(strings.ToUpper(header))
+		for coding, ok := range got {
+			if upper[coding] != ok && strings.ToLower(strings.ToUpper(coding)) == coding {
+				t.Errorf("%q: %s is %v, but %v in upper case", header, coding, ok, upper[coding])
+			}
+		}
+	})
+}

@@ -1,0 +1,78 @@
+// Small DOM helpers. Everything that comes from a learner or from the
+// engine goes into the page through textContent, never as markup: h()
+// turns string children into text nodes, so there is no way to pass HTML.
+
+// h creates an element. attrs sets attributes ("class", "aria-*", data-*)
+// and, for keys starting with "on", event listeners. Children are nodes or
+// strings (inserted as text); null and false are skipped.
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') {
+      el.addEventListener(k.slice(2), v);
+    } else if (k === 'text') {
+      el.textContent = v;
+    } else {
+      el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, ...children);
+  return el;
+}
+
+// append adds children (nodes, strings as text, arrays flattened).
+export function append(el, ...children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// clear removes every child of el.
+export function clear(el) {
+  while (el.firstChild) el.firstChild.remove();
+  return el;
+}
+
+// formatTime shows virtual milliseconds as h:mm:ss (or d+h:mm:ss).
+export function formatTime(ms) {
+  const s = Math.floor((ms || 0) / 1000);
+  const d = Math.floor(s / 86400);
+  const hh = Math.floor((s % 86400) / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return (d ? `${d}d+` : '') + `${hh}:${mm}:${ss}`;
+}
+
+// download offers text as a file to save.
+export function download(name, type, text) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// confirmDialog asks a yes/no question in the page's <dialog> (or a
+// dialog it creates) and resolves to true when the learner confirms.
+export function confirmDialog(question, okLabel = 'OK') {
+  let dlg = document.getElementById('confirm-dialog');
+  if (!dlg) {
+    dlg = h('dialog', { id: 'confirm-dialog', 'aria-labelledby': 'confirm-text' },
+      h('form', { method: 'dialog' },
+        h('p', { id: 'confirm-text' }),
+        h('menu', {}, h('button', { value: 'cancel', autofocus: true }, 'Cancel'), ' ',
+          h('button', { value: 'ok', id: 'confirm-ok' }, 'OK'))));
+    document.body.append(dlg);
+  }
+  dlg.querySelector('#confirm-text').textContent = question;
+  dlg.querySelector('#confirm-ok').textContent = okLabel;
+  dlg.returnValue = '';
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok'), { once: true });
+    dlg.showModal();
+  });
+}

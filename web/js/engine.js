@@ -1,0 +1,82 @@
+// Loading the WebAssembly engine, once per page, and talking to it through
+// the API the bridge sets as globalThis.smtpLab (see wasm/browser).
+
+let loading = null;
+
+function meta(name) {
+  const m = document.querySelector(`meta[name="${name}"]`);
+  return m && m.content ? m.content : null;
+}
+
+// The engine's files sit next to this module (../dist/) unless the page
+// names versioned URLs for them.
+function wasmURL() {
+  return meta('smtplab-wasm') || new URL('../dist/lab.wasm', import.meta.url).href;
+}
+function wasmExecURL() {
+  return meta('smtplab-wasm-exec') || new URL('../dist/wasm_exec.js', import.meta.url).href;
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(s);
+  });
+}
+
+// loadEngine resolves to the smtpLab API when the engine is ready.
+export function loadEngine() {
+  if (!loading) loading = start();
+  return loading;
+}
+
+async function start() {
+  if (globalThis.smtpLabReady) return globalThis.smtpLab;
+  const ready = new Promise((resolve) => window.addEventListener('smtplab-ready', resolve, { once: true }));
+  if (typeof globalThis.Go !== 'function') {
+    // wasm_exec.js is a classic script; the page loads it with defer, an
+    // embedding page may not have it yet.
+    await new Promise((resolve) => {
+      if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', resolve, { once: true });
+      else resolve();
+    });
+    if (typeof globalThis.Go !== 'function') await loadScript(wasmExecURL());
+  }
+  const go = new globalThis.Go();
+  const response = fetch(wasmURL());
+  let instance;
+  try {
+    ({ instance } = await WebAssembly.instantiateStreaming(response, go.importObject));
+  } catch (err) {
+    // A server that does not say application/wasm: compile from bytes.
+    const bytes = await (await fetch(wasmURL())).arrayBuffer();
+    ({ instance } = await WebAssembly.instantiate(bytes, go.importObject));
+  }
+  go.run(instance).then(() => console.error('SMTP Lab engine stopped'));
+  if (!globalThis.smtpLabReady) await ready;
+  return globalThis.smtpLab;
+}
+
+// explanations loads the reply explanation table (one per language).
+let explaining = null;
+export function loadExplanations() {
+  if (!explaining) {
+    const url = meta('smtplab-reasons') || new URL('../i18n/reasons.en.json', import.meta.url).href;
+    explaining = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`explanations: ${r.status}`);
+      return r.json();
+    });
+  }
+  return explaining;
+}
+
+// explain returns {meaning, next, rfc} for a reply: by the engine's reason
+// id when the table has it, else by the reply's class (2xx … 5xx).
+export function explain(table, reason, code) {
+  if (table && reason && table.reasons[reason]) return table.reasons[reason];
+  const cls = String(code || '')[0];
+  return (table && table.classes[cls]) || null;
+}

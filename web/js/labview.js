@@ -1,0 +1,71 @@
+// LabView puts one session's views together: the transcript above the
+// terminal and, when asked, tabs for the network map, the timeline and
+// queue, TLS and the mailboxes. The main page and <smtp-lab> both use it.
+
+import { h } from './dom.js';
+import { Transcript } from './transcript.js';
+import { Terminal } from './terminal.js';
+import { NetworkMap, Timeline, TLSPanel, Mailbox } from './panels.js';
+
+let counter = 0;
+
+export class LabView {
+  constructor(session, table, { panels = true, inputId } = {}) {
+    const n = ++counter;
+    this.session = session;
+    this.live = h('div', { class: 'visually-hidden', 'aria-live': 'polite', role: 'status' });
+    this.transcript = new Transcript(session, table, { live: this.live });
+    this.terminal = new Terminal(session, { id: inputId || `terminal-input-${n}` });
+    this.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    session.addEventListener('error', (e) => {
+      this.error.textContent = e.detail && e.detail.message ? e.detail.message : String(e.detail);
+      this.error.hidden = false;
+    });
+    session.addEventListener('events', () => { this.error.hidden = true; });
+    session.addEventListener('reset', () => { this.error.hidden = true; });
+    const main = h('div', { class: 'lab-main' }, this.transcript.el, this.error, this.terminal.el, this.live);
+    this.el = h('div', { class: 'lab-view' }, main);
+    if (panels) this.el.append(this.tabs(n, [new NetworkMap(session), new Timeline(session), new TLSPanel(session), new Mailbox(session)]));
+  }
+
+  // tabs builds an ARIA tab list: arrows move between tabs, Tab goes into
+  // the panel.
+  tabs(n, panels) {
+    const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': 'Views' });
+    const box = h('div', { class: 'tabs' }, list);
+    const buttons = panels.map((p, i) => {
+      const tabId = `tab-${p.id}-${n}`;
+      const panelId = `panel-${p.id}-${n}`;
+      const b = h('button', {
+        type: 'button', role: 'tab', id: tabId, 'aria-controls': panelId,
+        'aria-selected': i === 0 ? 'true' : 'false', tabindex: i === 0 ? '0' : '-1',
+      }, p.title);
+      const region = h('div', { role: 'tabpanel', id: panelId, 'aria-labelledby': tabId, tabindex: '0', hidden: i !== 0 }, p.el);
+      box.append(region);
+      p.region = region;
+      return b;
+    });
+    const select = (i) => buttons.forEach((b, j) => {
+      b.setAttribute('aria-selected', String(i === j));
+      b.tabIndex = i === j ? 0 : -1;
+      panels[j].region.hidden = i !== j;
+      if (i === j) b.focus();
+    });
+    buttons.forEach((b, i) => {
+      b.addEventListener('click', () => select(i));
+      b.addEventListener('keydown', (e) => {
+        const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: buttons.length - 1 }[e.key];
+        if (to === undefined) return;
+        e.preventDefault();
+        select((to + buttons.length) % buttons.length);
+      });
+      list.append(b);
+    });
+    this.selectTab = (id) => select(panels.findIndex((p) => p.id === id));
+    return box;
+  }
+
+  enable(on) {
+    this.terminal.enable(on);
+  }
+}

@@ -1,0 +1,124 @@
+// LessonPane shows one lesson at a time (their HTML is already in the page,
+// rendered by the server), its goals ticking off as the engine checks them
+// against the trace, hints one at a time and the solution on request.
+
+import { h, clear, confirmDialog } from './dom.js';
+
+const $ = (id) => document.getElementById(id);
+
+export class LessonPane {
+  constructor(lessons, progress) {
+    this.lessons = lessons;
+    this.progress = progress;
+    this.current = null;
+    this.session = null;
+    this.onScenario = null;
+    $('btn-hint').addEventListener('click', () => this.hint());
+    $('btn-solution').addEventListener('click', () => this.solution());
+  }
+
+  show(slug) {
+    const lesson = this.lessons.find((l) => l.slug === slug) || this.lessons[0];
+    if (!lesson) return;
+    this.current = lesson;
+    this.progress.setLesson(lesson.slug);
+    for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.dataset.slug !== lesson.slug;
+    for (const a of document.querySelectorAll('#lesson-list a')) {
+      if (a.dataset.slug === lesson.slug) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    }
+    this.embeds(document.getElementById(`lesson-${lesson.slug}`));
+    $('goals').hidden = false;
+    const p = this.progress.lesson(lesson.slug);
+    clear($('hint-list'));
+    for (const hint of (lesson.hints || []).slice(0, p.hints)) $('hint-list').append(h('li', {}, hint));
+    $('btn-hint').disabled = p.hints >= (lesson.hints || []).length;
+    this.showSolution(p.solution);
+    this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, done: p.done.includes(g.id) })));
+    if (this.onScenario) this.onScenario(lesson.scenario);
+    this.check();
+  }
+
+  // embeds turns the lesson's ```smtp-lab blocks into buttons that open
+  // their scenario in the lab beside the lesson: one lab per page keeps
+  // the goals about one world.
+  embeds(article) {
+    if (!article) return;
+    for (const el of article.querySelectorAll('smtp-lab, .smtp-lab')) {
+      if (el.dataset.linked) continue;
+      el.dataset.linked = 'yes';
+      const scenario = el.getAttribute('scenario') || el.dataset.scenario || this.current.scenario;
+      clear(el).append(h('button', {
+        type: 'button', class: 'open-lab',
+        onclick: () => { if (this.onScenario) this.onScenario(scenario); const t = $('terminal-input'); if (t) t.focus(); },
+      }, `Try it in the lab (${scenario}) →`));
+    }
+  }
+
+  attach(session) {
+    this.session = session;
+    session.addEventListener('events', () => this.check());
+    session.addEventListener('reset', () => this.check());
+    this.check();
+  }
+
+  async check() {
+    const lesson = this.current;
+    if (!this.session || !this.session.world || !lesson || !(lesson.goals || []).length) return;
+    if (lesson.scenario && lesson.scenario !== this.session.scenario) return;
+    let results;
+    try {
+      results = await this.session.check(lesson.goals);
+    } catch {
+      return;
+    }
+    if (lesson !== this.current) return;
+    const p = this.progress.lesson(lesson.slug);
+    for (const r of results) if (r.done && !p.done.includes(r.id)) p.done.push(r.id);
+    this.progress.save();
+    this.renderGoals(results);
+  }
+
+  renderGoals(results) {
+    const list = clear($('goal-list'));
+    for (const r of results) {
+      list.append(h('li', { class: r.done ? 'goal done' : 'goal', 'data-goal': r.id },
+        h('span', { class: 'tick', 'aria-hidden': 'true' }, r.done ? '✓' : '○'), ' ',
+        h('span', { class: 'visually-hidden' }, r.done ? 'Done: ' : 'To do: '), r.text));
+    }
+    const done = results.filter((r) => r.done).length;
+    const summary = results.length === 0 ? '' : done === results.length
+      ? `All ${done} goals done. Well done!` : `${done} of ${results.length} goals done.`;
+    if ($('goal-summary').textContent !== summary) $('goal-summary').textContent = summary;
+  }
+
+  hint() {
+    const lesson = this.current;
+    if (!lesson) return;
+    const p = this.progress.lesson(lesson.slug);
+    const hints = lesson.hints || [];
+    if (p.hints >= hints.length) return;
+    $('hint-list').append(h('li', {}, hints[p.hints]));
+    p.hints++;
+    this.progress.save();
+    $('btn-hint').disabled = p.hints >= hints.length;
+  }
+
+  async solution() {
+    const lesson = this.current;
+    if (!lesson) return;
+    if (!(await confirmDialog('Show the whole solution? Trying a hint first teaches more.', 'Show it'))) return;
+    this.progress.lesson(lesson.slug).solution = true;
+    this.progress.save();
+    this.showSolution(true);
+  }
+
+  showSolution(on) {
+    const list = clear($('solution-list'));
+    $('solution').hidden = !on;
+    $('btn-solution').disabled = on || !(this.current.solution || []).length;
+    if (!on) return;
+    for (const s of this.current.solution || []) {
+      list.append(h('li', {}, s.advance ? `Let ${s.advance} pass (timeline tab)` : h('code', {}, s.type ?? '')));
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// The SMTP Lab page: the lesson pane (already rendered by the server, so it
+// reads before the engine is ready), the lab beside it, and the sandbox
+// controls (scenario, undo, reset, permalink, progress export/import).
+
+import { h, clear, download, confirmDialog } from './dom.js';
+import { loadEngine, loadExplanations } from './engine.js';
+import { Session, encodeSnapshot, decodeSnapshot } from './session.js';
+import { LabView } from './labview.js';
+import { Progress } from './progress.js';
+import { LessonPane } from './lessons.js';
+
+const $ = (id) => document.getElementById(id);
+
+function hashParams() {
+  return new URLSearchParams(location.hash.slice(1));
+}
+
+async function boot() {
+  const lessons = JSON.parse($('lesson-data').textContent || '[]') || [];
+  const progress = new Progress(localStorage);
+  const pane = new LessonPane(lessons, progress);
+  pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
+
+  const status = $('engine-status');
+  let api, table;
+  try {
+    [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
+  } catch (err) {
+    status.textContent = `The engine could not start: ${err.message}`;
+    status.classList.add('error');
+    return;
+  }
+  const session = new Session(api);
+  const view = new LabView(session, table, { panels: true, inputId: 'terminal-input' });
+  $('lab').append(view.el);
+  pane.attach(session, view);
+
+  // Keep the world in localStorage after every change, per scenario, so a
+  // reload (or another lesson and back) continues where the learner was.
+  const save = async () => {
+    try {
+      progress.saveLab(await session.snapshot());
+    } catch { /* the world is gone: nothing to save */ }
+    $('btn-undo').disabled = session.inputs === 0;
+  };
+  session.addEventListener('events', save);
+  session.addEventListener('reset', save);
+
+  const picker = $('scenario-picker');
+  for (const s of await api.scenarios()) {
+    picker.append(h('option', { value: s.name, title: s.purpose }, s.title));
+  }
+  picker.addEventListener('change', () => session.create(picker.value).catch(() => {}));
+  session.addEventListener('reset', () => { picker.value = session.scenario; });
+
+  $('btn-undo').addEventListener('click', () => session.undo().catch(() => {}));
+  $('btn-reset').addEventListener('click', async () => {
+    if (await confirmDialog('Start this scenario again from the beginning? What you typed is lost (undo cannot bring it back).', 'Reset')) {
+      await session.create(session.scenario).catch(() => {});
+      $('terminal-input').focus();
+    }
+  });
+  $('btn-permalink').addEventListener('click', async () => {
+    const snap = await session.snapshot();
+    const params = new URLSearchParams();
+    if (pane.current) params.set('lesson', pane.current.slug);
+    params.set('lab', encodeSnapshot(snap));
+    const url = `${location.origin}${location.pathname}#${params}`;
+    history.replaceState(null, '', url);
+    try { await navigator.clipboard.writeText(url); status.textContent = 'Permalink copied to the clipboard (and in the address bar).'; } catch {
+      status.textContent = 'Permalink is in the address bar.';
+    }
+  });
+  $('btn-export').addEventListener('click', () => download('smtp-lab-progress.json', 'application/json', progress.export()));
+  $('import-file').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    if (!file) return;
+    try {
+      progress.import(await file.text());
+      status.textContent = 'Progress imported.';
+      pane.show(progress.data.lesson || pane.current?.slug);
+      await openLab();
+    } catch (err) {
+      status.textContent = `Import failed: ${err.message}`;
+    }
+    e.target.value = '';
+  });
+
+  // openLab restores a permalink, else the saved world of the lesson's
+  // scenario, else a fresh world.
+  async function openLab(scenario) {
+    const link = hashParams().get('lab');
+    if (link && !scenario) {
+      try {
+        await session.restore(decodeSnapshot(link));
+        return;
+      } catch (err) {
+        status.textContent = `The link could not be opened: ${err.message}`;
+      }
+    }
+    const want = scenario || pane.current?.scenario || 'first-session';
+    const saved = progress.lab(want);
+    if (saved) {
+      try {
+        await session.restore(saved);
+        return;
+      } catch { /* an old or broken save: start fresh */ }
+    }
+    await session.create(want);
+  }
+  pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
+
+  await openLab();
+  for (const id of ['scenario-picker', 'btn-undo', 'btn-reset', 'btn-permalink']) $(id).disabled = false;
+  $('btn-undo').disabled = session.inputs === 0;
+  view.enable(true);
+  status.textContent = 'Engine ready.';
+  document.documentElement.dataset.engine = 'ready';
+
+  window.addEventListener('hashchange', () => {
+    const slug = hashParams().get('lesson');
+    if (slug) pane.show(slug);
+  });
+}
+
+boot().catch((err) => {
+  const status = $('engine-status');
+  status.textContent = `Something went wrong: ${err.message}`;
+  console.error(err);
+});

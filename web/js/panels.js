@@ -1,0 +1,249 @@
+// The lab's side panels: the network map, the timeline and queue, the TLS
+// panel and the mailboxes. Each reads the session's trace and state and
+// redraws itself when they change; all text goes in as text.
+
+import { h, clear, formatTime, download } from './dom.js';
+
+// Panel is the common part: a titled region that redraws on every change.
+class Panel {
+  constructor(session, id, title) {
+    this.session = session;
+    this.id = id;
+    this.title = title;
+    this.el = h('div', { class: `panel panel-${id}` });
+    const redraw = () => this.render();
+    session.addEventListener('reset', redraw);
+    session.addEventListener('events', redraw);
+  }
+  render() {}
+}
+
+function section(title, ...body) {
+  return h('section', { class: 'sub' }, h('h4', {}, title), ...body);
+}
+
+function empty(text) {
+  return h('p', { class: 'empty' }, text);
+}
+
+// NetworkMap shows the hosts, the route mail took (each connection from
+// one host to the next), the connections open now and the DNS lookups.
+export class NetworkMap extends Panel {
+  constructor(session) { super(session, 'network', 'Network'); }
+
+  render() {
+    const ev = this.session.events;
+    const state = this.session.state || {};
+    const hosts = new Map();
+    for (const hst of state.hosts || []) hosts.set(hst.name, hst);
+    const open = new Map();
+    const route = [];
+    for (const e of ev) {
+      for (const n of [e.host, e.peer]) if (n && !hosts.has(n)) hosts.set(n, { name: n });
+      if (e.kind === 'conn.open') { open.set(e.conn, e); route.push(e); }
+      if (e.kind === 'conn.close') open.delete(e.conn);
+    }
+    const busy = new Set([...open.values()].flatMap((e) => [e.host, e.peer]));
+    const hostList = h('ul', { class: 'hosts' }, [...hosts.values()].map((hst) =>
+      h('li', { class: `host${busy.has(hst.name) ? ' busy' : ''}` },
+        h('strong', {}, hst.name),
+        hst.addrs && hst.addrs.length ? h('span', { class: 'addr' }, hst.addrs.join(', ')) : null,
+        hst.ports && hst.ports.length ? h('span', { class: 'ports' }, `ports ${hst.ports.join(', ')}`) : null,
+        hst.down ? h('span', { class: 'down' }, 'down') : null)));
+    const routeList = route.length
+      ? h('ol', { class: 'route' }, route.map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
+        h('span', { class: 'when' }, ` at ${formatTime(e.at)}`))))
+      : empty('No connection yet.');
+    const liveList = open.size
+      ? h('ul', { class: 'live' }, [...open.values()].map((e) => h('li', {}, `#${e.conn} ${e.host} ⇄ ${e.peer}:${e.port}`)))
+      : empty('No open connection.');
+    const dns = [];
+    for (const e of ev) {
+      if (e.kind === 'dns.query') dns.push({ q: e, a: null });
+      if (e.kind === 'dns.answer') {
+        const q = [...dns].reverse().find((d) => !d.a && d.q.name === e.name && d.q.rtype === e.rtype);
+        if (q) q.a = e; else dns.push({ q: e, a: e });
+      }
+    }
+    const dnsList = dns.length
+      ? h('ul', { class: 'dns' }, dns.map(({ q, a }) => h('li', {},
+        h('code', {}, `${q.name} ${q.rtype}?`), ' ',
+        a ? (a.error ? h('span', { class: 'err' }, a.error) : h('code', { class: 'answer' }, a.text || '(no records)')) : '…')))
+      : empty('No DNS lookup yet.');
+    clear(this.el).append(
+      section('Hosts', hostList),
+      section('Route taken', routeList),
+      section('Live connections', liveList),
+      section('DNS lookups', dnsList));
+  }
+}
+
+// Timeline shows the virtual clock with buttons to let time pass, the
+// queue with each message's next retry, and what happened when.
+export class Timeline extends Panel {
+  constructor(session) {
+    super(session, 'timeline', 'Timeline & queue');
+    this.clock = h('p', { class: 'clock', 'aria-live': 'polite' });
+    const btn = (label, seconds) => h('button', {
+      type: 'button', class: 'advance', 'data-seconds': seconds,
+      onclick: () => this.session.advance(seconds).catch(() => {}),
+    }, label);
+    this.buttons = h('div', { class: 'advance-row', role: 'group', 'aria-label': 'Let time pass' },
+      btn('+1 min', 60), btn('+30 min', 1800), btn('+4 h', 14400));
+    this.body = h('div');
+    this.el.append(this.clock, this.buttons, this.body);
+  }
+
+  now() {
+    const s = this.session.state;
+    if (s && typeof s.clock === 'number') return s.clock;
+    const ev = this.session.events;
+    return ev.length ? ev[ev.length - 1].at : 0;
+  }
+
+  render() {
+    this.clock.textContent = `Virtual time: ${formatTime(this.now())}`;
+    const queue = new Map();
+    const key = (e) => `${e.host}|${e.msg}|${e.rcpt}`;
+    for (const e of this.session.events) {
+      if (e.kind === 'queue.add') queue.set(key(e), { ...e, attempts: 0, last: '' });
+      if (e.kind === 'queue.retry' && queue.has(key(e))) {
+        const q = queue.get(key(e));
+        q.last = e.text || '';
+        q.next = e.attrs && e.attrs.next;
+        q.attempts = Number(e.attrs && e.attrs.attempt) || q.attempts + 1;
+      }
+      if (e.kind === 'queue.done' || e.kind === 'queue.giveup') queue.delete(key(e));
+    }
+    const queueView = queue.size
+      ? h('table', { class: 'queue' },
+        h('thead', {}, h('tr', {}, h('th', {}, 'Host'), h('th', {}, 'Message'), h('th', {}, 'To'), h('th', {}, 'Next try'), h('th', {}, 'Last error'))),
+        h('tbody', {}, [...queue.values()].map((q) => h('tr', {},
+          h('td', {}, q.host), h('td', {}, q.msg || ''), h('td', {}, q.rcpt || ''),
+          h('td', {}, q.next ? showTime(q.next) : 'now'), h('td', {}, q.last)))))
+      : empty('The queue is empty.');
+    const shown = this.session.events.filter((e) => e.kind !== 'bytes' && e.kind !== 'smtp.command' && e.kind !== 'smtp.reply');
+    const list = shown.length
+      ? h('ol', { class: 'timeline' }, shown.slice(-200).map((e) => h('li', { class: `k-${e.kind.replace('.', '-')}` },
+        h('time', {}, formatTime(e.at)), ' ', h('span', { class: 'kind' }, e.kind), ' ', describe(e))))
+      : empty('Nothing has happened yet.');
+    clear(this.body).append(section('Queue', queueView), section('What happened', list));
+  }
+}
+
+function showTime(v) {
+  const n = Number(v);
+  return Number.isFinite(n) ? formatTime(n) : String(v);
+}
+
+// describe says what an event is about in one line.
+export function describe(e) {
+  const parts = [];
+  if (e.host) parts.push(e.host);
+  if (e.peer) parts.push(`→ ${e.peer}`);
+  if (e.name) parts.push(`${e.name} ${e.rtype || ''}`.trim());
+  if (e.rcpt) parts.push(`for ${e.rcpt}`);
+  if (e.step) parts.push(e.step);
+  if (e.error) parts.push(e.error);
+  if (e.text) parts.push(`“${e.text}”`);
+  return parts.join(' ');
+}
+
+// TLSPanel shows each handshake step, the certificate the server showed,
+// and the bytes after STARTTLS either as the peers read them or as they
+// crossed the wire.
+export class TLSPanel extends Panel {
+  constructor(session) {
+    super(session, 'tls', 'TLS');
+    this.cipher = false;
+    this.toggle = h('input', { type: 'checkbox', id: `tls-cipher-${Math.random().toString(36).slice(2)}` });
+    this.toggle.addEventListener('change', () => { this.cipher = this.toggle.checked; this.render(); });
+    this.body = h('div');
+    this.el.append(this.body);
+  }
+
+  render() {
+    const ev = this.session.events;
+    const steps = ev.filter((e) => e.kind === 'tls.step');
+    if (steps.length === 0) {
+      clear(this.body).append(empty('No TLS yet. Send STARTTLS (after EHLO) on a server that offers it.'));
+      return;
+    }
+    const stepList = h('ol', { class: 'tls-steps' }, steps.map((e) => h('li', { class: e.step === 'failed' ? 'err' : '' },
+      h('strong', {}, e.step), e.text ? ` ${e.text}` : '',
+      e.attrs && e.attrs.version ? ` (${e.attrs.version}${e.attrs.cipher ? `, ${e.attrs.cipher}` : ''})` : '')));
+    const certStep = [...steps].reverse().find((e) => e.attrs && (e.attrs.subject || e.attrs.issuer));
+    const facts = {};
+    for (const e of steps) Object.assign(facts, e.attrs || {});
+    const rows = [['Subject', facts.subject], ['Issuer', facts.issuer], ['Valid from', facts.not_before],
+      ['Valid until', facts.not_after], ['Server name (SNI)', facts.sni], ['Version', facts.version],
+      ['Cipher suite', facts.cipher], ['Verification', facts.verify]].filter(([, v]) => v);
+    const cert = certStep || rows.length ? h('dl', { class: 'cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
+    const sealed = ev.filter((e) => e.kind === 'bytes' && e.tls);
+    const bytes = sealed.length
+      ? h('ol', { class: `tls-bytes ${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
+        h('li', {}, h('span', { class: 'mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
+          h('code', {}, this.cipher ? (e.attrs && (e.attrs.cipher || e.attrs.hex)) || `(${e.size} bytes sealed)` : e.text || ''))))
+      : empty('No encrypted bytes yet.');
+    clear(this.body).append(
+      section('Handshake', stepList),
+      section('Certificate', cert),
+      section('After STARTTLS', h('p', {}, this.toggle, ' ', h('label', { for: this.toggle.id }, 'Show the ciphertext on the wire')), bytes));
+  }
+}
+
+// Mailbox lists delivered messages per mailbox: the Received: chain (the
+// route read bottom-up), the raw source, and a .eml download.
+export class Mailbox extends Panel {
+  constructor(session) { super(session, 'mailbox', 'Mailbox'); }
+
+  render() {
+    const boxes = mailboxes(this.session.state);
+    const count = boxes.reduce((n, b) => n + b.messages.length, 0);
+    if (count === 0) {
+      clear(this.el).append(empty('No message delivered yet.'));
+      return;
+    }
+    clear(this.el).append(boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
+      h('ol', { class: 'messages' }, b.messages.map((m, i) => {
+        const hdr = headers(m.raw);
+        const subject = hdr.find(([k]) => k === 'subject');
+        const from = hdr.find(([k]) => k === 'from');
+        const received = hdr.filter(([k]) => k === 'received');
+        return h('li', { class: 'message' },
+          h('p', {}, h('strong', {}, subject ? subject[1] : '(no subject)'), from ? ` from ${from[1]}` : ''),
+          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops)`),
+            h('ol', { class: 'received', reversed: true }, received.map(([, v]) => h('li', {}, h('code', {}, v))))) : null,
+          h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
+          h('button', { type: 'button', onclick: () => download(`${b.name.replace(/[^\w.@-]/g, '_')}-${i + 1}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
+      })))));
+  }
+}
+
+// mailboxes reads the state's mailboxes into [{name, host, messages:[{raw}]}].
+export function mailboxes(state) {
+  const out = [];
+  for (const b of (state && state.mailboxes) || []) {
+    out.push({
+      name: b.address || b.name || b.mailbox || '',
+      host: b.host || '',
+      messages: (b.messages || []).map((m) => (typeof m === 'string' ? { raw: m } : { ...m, raw: m.raw || '' })),
+    });
+  }
+  return out;
+}
+
+// headers returns a message's header fields as [lower-case name, unfolded
+// value] pairs, in order.
+export function headers(raw) {
+  const head = String(raw || '').split(/\r?\n\r?\n/)[0];
+  const out = [];
+  for (const line of head.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && out.length) out[out.length - 1][1] += ` ${line.trim()}`;
+    else {
+      const i = line.indexOf(':');
+      if (i > 0) out.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim()]);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+// A Session is one world in the engine as the page sees it: the handle,
+// every trace event so far and the latest state. Views listen to it:
+//   "reset"  the whole trace changed (new world, undo, restore)
+//   "events" new events were appended (detail: the new events)
+//   "error"  an engine call failed (detail: the Error)
+// Calls are queued, so two quick key presses never interleave.
+
+export class Session extends EventTarget {
+  constructor(api) {
+    super();
+    this.api = api;
+    this.world = null;
+    this.scenario = '';
+    this.seed = 1;
+    this.events = [];
+    this.state = null;
+    this.inputs = 0; // how many inputs the world has (undo is possible when > 0)
+    this.queue = Promise.resolve();
+  }
+
+  // run queues an engine call; it resolves with the call's result and
+  // reports a failure as an "error" event as well as rejecting.
+  run(fn) {
+    const p = this.queue.then(fn);
+    this.queue = p.catch(() => {});
+    p.catch((err) => this.dispatchEvent(new CustomEvent('error', { detail: err })));
+    return p;
+  }
+
+  replace(res) {
+    this.world = res.world;
+    this.events = res.events || [];
+    this.state = res.state || null;
+    this.dispatchEvent(new CustomEvent('reset'));
+  }
+
+  add(res, input) {
+    const fresh = res.events || [];
+    this.events = this.events.concat(fresh);
+    this.state = res.state || this.state;
+    if (input) this.inputs++;
+    this.dispatchEvent(new CustomEvent('events', { detail: fresh }));
+    return res;
+  }
+
+  create(scenario, seed = 1) {
+    return this.run(async () => {
+      const res = await this.api.create({ scenario, seed });
+      this.scenario = scenario;
+      this.seed = seed;
+      this.inputs = 0;
+      this.replace(res);
+      return res;
+    });
+  }
+
+  type(line) {
+    return this.run(async () => this.add(await this.api.type(this.world, line), true));
+  }
+
+  submit(message) {
+    return this.run(async () => this.add(await this.api.submit(this.world, message), true));
+  }
+
+  advance(seconds) {
+    return this.run(async () => this.add(await this.api.advance(this.world, seconds), true));
+  }
+
+  undo() {
+    return this.run(async () => {
+      const res = await this.api.undo(this.world);
+      this.inputs = Math.max(0, this.inputs - 1);
+      this.replace(res);
+      return res;
+    });
+  }
+
+  snapshot() {
+    return this.run(() => this.api.snapshot(this.world));
+  }
+
+  restore(snap) {
+    return this.run(async () => {
+      const res = await this.api.restore(snap);
+      this.scenario = snap.scenario;
+      this.seed = snap.seed;
+      this.inputs = (snap.inputs || []).length;
+      this.replace(res);
+      return res;
+    });
+  }
+
+  check(goals) {
+    return this.run(() => this.api.check(this.world, goals));
+  }
+}
+
+// Snapshots travel in permalinks as base64url JSON after "#lab=".
+export function encodeSnapshot(snap) {
+  const bytes = new TextEncoder().encode(JSON.stringify(snap));
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+export function decodeSnapshot(text) {
+  const b64 = text.replaceAll('-', '+').replaceAll('_', '/');
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+  const snap = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+  if (!snap || typeof snap.scenario !== 'string' || !Array.isArray(snap.inputs)) {
+    throw new Error('this link does not hold a lab');
+  }
+  return snap;
+}
