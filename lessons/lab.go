@@ -1,0 +1,214 @@
+package lessons
+
+import (
+	"errors"
+	"fmt"
+	stdhtml "html"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+// A fenced block with the info string smtp-lab puts a live lab in the
+// lesson. Its lines are options, one "key: value" a line ("#" starts a
+// comment line):
+//
+//	```smtp-lab
+//	scenario: greylisting
+//	seed: 7
+//	height: 24
+//	```
+//
+// It renders as an <smtp-lab> element, the custom element the web page
+// defines: scenario and seed become attributes of the same name, every
+// other option becomes a data- attribute (data-height="24"), so no option
+// can become an event handler or a style. A block without a scenario runs
+// the lesson's scenario. Every value is escaped.
+
+// Lab is one smtp-lab block of a lesson.
+type Lab struct {
+	Scenario string            `json:"scenario"`
+	Seed     int64             `json:"seed,omitempty"`
+	Options  map[string]string `json:"options,omitempty"` // everything but scenario and seed
+}
+
+// labBlockInfo is the info string that marks a lab block.
+const labBlockInfo = "smtp-lab"
+
+// maxOptionKey bounds option names; they become attribute names.
+const maxOptionKey = 32
+
+// kindLab is the AST node kind of a lab block. Goldmark registers kinds
+// globally, so it is made once, when the package starts.
+var kindLab = ast.NewNodeKind("SMTPLab")
+
+// labNode is a lab block in the AST, in place of the fenced code block it
+// was written as.
+type labNode struct {
+	ast.BaseBlock
+	lab      Lab
+	problems []string // what was wrong with its lines; Parse reports them
+}
+
+func (n *labNode) Kind() ast.NodeKind { return kindLab }
+
+func (n *labNode) Dump(source []byte, level int) {
+	ast.DumpHelper(n, source, level, map[string]string{"Scenario": n.lab.Scenario}, nil)
+}
+
+// labExtension adds lab blocks to a goldmark converter.
+type labExtension struct{}
+
+func (labExtension) Extend(md goldmark.Markdown) {
+	md.Parser().AddOptions(parser.WithASTTransformers(util.Prioritized(labTransformer{}, 100)))
+	md.Renderer().AddOptions(renderer.WithNodeRenderers(util.Prioritized(labRenderer{}, 100)))
+}
+
+// labTransformer replaces each smtp-lab fenced block with a labNode.
+type labTransformer struct{}
+
+func (labTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Context) {
+	src := reader.Source()
+	var blocks []*ast.FencedCodeBlock
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if fb, ok := n.(*ast.FencedCodeBlock); ok && entering && string(fb.Language(src)) == labBlockInfo {
+			blocks = append(blocks, fb)
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, fb := range blocks {
+		var lines []string
+		for i := 0; i < fb.Lines().Len(); i++ {
+			seg := fb.Lines().At(i)
+			lines = append(lines, string(seg.Value(src)))
+		}
+		node := &labNode{}
+		node.lab, node.problems = parseLabOptions(lines)
+		fb.Parent().ReplaceChild(fb.Parent(), fb, node)
+	}
+}
+
+// parseLabOptions reads the lines of a lab block.
+func parseLabOptions(lines []string) (Lab, []string) {
+	var lab Lab
+	var problems []string
+	seen := map[string]bool{}
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		key, value = strings.TrimSpace(key), unquote(strings.TrimSpace(value))
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("line %d: %q is not a key: value option", i+1, line))
+			continue
+		case !validOptionKey(key):
+			problems = append(problems, fmt.Sprintf("line %d: %q is not an option name (lower-case letters, digits and '-', starting with a letter, at most %d)", i+1, key, maxOptionKey))
+			continue
+		case seen[key]:
+			problems = append(problems, fmt.Sprintf("line %d: %s is given twice", i+1, key))
+			continue
+		}
+		seen[key] = true
+		switch key {
+		case "scenario":
+			lab.Scenario = value
+		case "seed":
+			seed, err := strconv.ParseInt(value, 10, 64)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("line %d: seed %q is not a whole number", i+1, value))
+			}
+			lab.Seed = seed
+		default:
+			if lab.Options == nil {
+				lab.Options = map[string]string{}
+			}
+			lab.Options[key] = value
+		}
+	}
+	return lab, problems
+}
+
+// unquote removes the quotes around a value written as a Go or YAML
+// double-quoted string; anything else is taken as written.
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil && strings.HasPrefix(s, `"`) {
+		return u
+	}
+	return s
+}
+
+func validOptionKey(k string) bool {
+	if k == "" || len(k) > maxOptionKey || k[0] < 'a' || k[0] > 'z' {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// prepareLabs gives scenario-less lab blocks the lesson's scenario and
+// returns the labs in document order, or the problems found in them.
+func prepareLabs(doc ast.Node, scenario string) ([]Lab, error) {
+	var labs []Lab
+	var errs []error
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		node, ok := n.(*labNode)
+		if !ok || !entering {
+			return ast.WalkContinue, nil
+		}
+		if node.lab.Scenario == "" {
+			node.lab.Scenario = scenario
+		}
+		for _, p := range node.problems {
+			errs = append(errs, fmt.Errorf("smtp-lab block %d: %s", len(labs)+1, p))
+		}
+		labs = append(labs, node.lab)
+		return ast.WalkContinue, nil
+	})
+	return labs, errors.Join(errs...)
+}
+
+// labRenderer writes a labNode as an <smtp-lab> element. It writes every
+// byte itself, so it escapes every value itself.
+type labRenderer struct{}
+
+func (labRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(kindLab, renderLab)
+}
+
+func renderLab(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	lab := n.(*labNode).lab
+	esc := stdhtml.EscapeString
+	_, _ = w.WriteString(`<smtp-lab scenario="` + esc(lab.Scenario) + `"`)
+	if lab.Seed != 0 {
+		_, _ = w.WriteString(` seed="` + strconv.FormatInt(lab.Seed, 10) + `"`)
+	}
+	keys := make([]string, 0, len(lab.Options))
+	for k := range lab.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		// k is checked by validOptionKey, but escaping costs nothing.
+		_, _ = w.WriteString(` data-` + esc(k) + `="` + esc(lab.Options[k]) + `"`)
+	}
+	_, _ = w.WriteString(`><p class="smtp-lab-fallback">A live lab runs here (scenario <code>` + esc(lab.Scenario) +
+		`</code>). It needs JavaScript and WebAssembly.</p></smtp-lab>` + "\n")
+	return ast.WalkSkipChildren, nil
+}

@@ -1,0 +1,154 @@
+package lessons
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"smtplab/lessons/goal"
+)
+
+// Problem is one thing a course author should fix in a lesson.
+type Problem struct {
+	Lesson string `json:"lesson"` // the lesson's slug
+	Where  string `json:"where"`  // "title", "goals", "solution[3]", "smtp-lab block 2"...
+	Msg    string `json:"msg"`
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s: %s", p.Lesson, p.Where, p.Msg)
+}
+
+// KnownScenarios lists the scenario names lessons may use until the lab
+// package can be asked for them: Lint takes the list as an argument, so
+// the caller decides which list is the truth.
+func KnownScenarios() []string {
+	return []string{
+		"first-session", "submission-with-auth", "mx-routing", "backup-mx", "greylisting",
+		"unknown-user-bounce", "mailbox-full", "relay-denied", "starttls", "bad-certificate",
+		"dns-failure", "null-mx", "size-limit", "rate-limit", "smuggling-attempt",
+	}
+}
+
+// maxLine is the longest line SMTP allows, without its CRLF (RFC 5321
+// §4.5.3.1.6).
+const maxLine = 998
+
+// Lint reports what is missing or wrong in one lesson: front matter fields,
+// scenarios that do not exist, goals the goal language rejects, hints and
+// the solution. It returns nil for a lesson that is ready to ship.
+func Lint(l Lesson, knownScenarios []string) []Problem {
+	var ps []Problem
+	add := func(where, format string, args ...any) {
+		ps = append(ps, Problem{Lesson: l.Slug, Where: where, Msg: fmt.Sprintf(format, args...)})
+	}
+	known := func(s string) bool {
+		for _, k := range knownScenarios {
+			if k == s {
+				return true
+			}
+		}
+		return false
+	}
+
+	if strings.TrimSpace(l.Title) == "" {
+		add("title", "missing")
+	}
+	if strings.TrimSpace(l.Summary) == "" {
+		add("summary", "missing")
+	}
+	if l.Order < 1 {
+		add("order", "missing or not a whole number of 1 or more")
+	}
+	switch {
+	case l.Scenario == "":
+		add("scenario", "missing")
+	case !known(l.Scenario):
+		add("scenario", "%q is not a known scenario (known: %s)", l.Scenario, strings.Join(knownScenarios, ", "))
+	}
+
+	if len(l.Goals) == 0 {
+		add("goals", "none; a lesson needs at least one goal the learner can reach")
+	}
+	for _, err := range goal.Validate(l.Goals) {
+		add("goals", "%v", err)
+	}
+
+	if len(l.Hints) == 0 {
+		add("hints", "none; give at least one hint for a learner who is stuck")
+	}
+	for i, h := range l.Hints {
+		if strings.TrimSpace(h) == "" {
+			add(fmt.Sprintf("hints[%d]", i), "empty")
+		}
+	}
+
+	if len(l.Solution) == 0 {
+		add("solution", "empty; write the lines a learner would type so the tests can replay them")
+	}
+	for i, s := range l.Solution {
+		where := fmt.Sprintf("solution[%d]", i)
+		switch {
+		case s.Type != "" && s.Advance != "":
+			add(where, "has both type and advance; a step does one of them")
+		case s.Advance != "":
+			d, err := time.ParseDuration(s.Advance)
+			if err != nil || d <= 0 {
+				add(where, "advance %q is not a positive duration like 30s, 5m or 2h", s.Advance)
+			}
+		case strings.ContainsAny(s.Type, "\r\n"):
+			add(where, "a typed line cannot hold a line break; write one step per line")
+		case len(s.Type) > maxLine:
+			add(where, "the line is %d characters; SMTP allows %d (RFC 5321 §4.5.3.1.6)", len(s.Type), maxLine)
+		}
+	}
+
+	for i, lab := range l.Labs {
+		if !known(lab.Scenario) {
+			add(fmt.Sprintf("smtp-lab block %d", i+1), "%q is not a known scenario", lab.Scenario)
+		}
+	}
+	return ps
+}
+
+// LintAll lints every lesson and the set as a whole: no two lessons may
+// share a slug or an order.
+func LintAll(lessons []Lesson, knownScenarios []string) []Problem {
+	var ps []Problem
+	bySlug := map[string]bool{}
+	byOrder := map[int][]string{}
+	for _, l := range lessons {
+		ps = append(ps, Lint(l, knownScenarios)...)
+		if bySlug[l.Slug] {
+			ps = append(ps, Problem{Lesson: l.Slug, Where: "slug", Msg: "two lessons have this slug"})
+		}
+		bySlug[l.Slug] = true
+		if l.Order >= 1 {
+			byOrder[l.Order] = append(byOrder[l.Order], l.Slug)
+		}
+	}
+	orders := make([]int, 0, len(byOrder))
+	for o := range byOrder {
+		orders = append(orders, o)
+	}
+	sort.Ints(orders)
+	for _, o := range orders {
+		if slugs := byOrder[o]; len(slugs) > 1 {
+			for _, s := range slugs {
+				ps = append(ps, Problem{Lesson: s, Where: "order", Msg: fmt.Sprintf("%d is also the order of %s", o, strings.Join(others(slugs, s), ", "))})
+			}
+		}
+	}
+	return ps
+}
+
+func others(list []string, not string) []string {
+	var out []string
+	for _, s := range list {
+		if s != not {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,210 @@
+package lessons
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"smtplab/engine/trace"
+	"smtplab/lessons/goal"
+)
+
+func hasProblem(ps []Problem, where, msg string) bool {
+	for _, p := range ps {
+		if p.Where == where && strings.Contains(p.Msg, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestShippedLessons(t *testing.T) {
+	ls, err := All()
+	if err != nil {
+		t.Fatalf("All: %v", err)
+	}
+	wantSlugs := []string{"01-first-session", "02-reply-codes", "03-mx-and-relays", "04-starttls-and-auth"}
+	if len(ls) < len(wantSlugs) {
+		t.Fatalf("All returned %d lessons, want at least %d", len(ls), len(wantSlugs))
+	}
+	for i, slug := range wantSlugs {
+		if ls[i].Slug != slug || ls[i].Order != i+1 {
+			t.Errorf("lesson %d is %s (order %d), want %s (order %d)", i, ls[i].Slug, ls[i].Order, slug, i+1)
+		}
+	}
+	if ps := LintAll(ls, KnownScenarios()); ps != nil {
+		t.Errorf("shipped lessons have problems:\n%v", ps)
+	}
+	for _, l := range ls {
+		if n := len(l.Hints); n < 2 || n > 4 {
+			t.Errorf("%s has %d hints, want 2 to 4", l.Slug, n)
+		}
+		if len(l.Labs) == 0 || l.Labs[0].Scenario != l.Scenario {
+			t.Errorf("%s: first lab %+v does not run the lesson's scenario %s", l.Slug, l.Labs, l.Scenario)
+		}
+		if p := inertProblem(l.HTML); p != "" {
+			t.Errorf("%s renders unsafe HTML: %s", l.Slug, p)
+		}
+		// Reply texts are not final: no goal may depend on them.
+		for _, g := range l.Goals {
+			for _, m := range matches(g.Cond) {
+				if m.Kind == trace.Reply && (m.Text != "") {
+					t.Errorf("%s: goal %s matches on reply text", l.Slug, g.ID)
+				}
+			}
+		}
+		// The page gets goals as JSON and sends them back to be checked.
+		b, err := json.Marshal(l.Goals)
+		if err != nil {
+			t.Fatalf("%s: marshal goals: %v", l.Slug, err)
+		}
+		var back []goal.Goal
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, l.Goals) {
+			t.Errorf("%s: goals do not survive JSON (%v):\n%s", l.Slug, err, b)
+		}
+	}
+}
+
+// matches lists every event matcher inside a condition.
+func matches(c goal.Cond) []goal.Match {
+	var out []goal.Match
+	if c.Event != nil {
+		out = append(out, *c.Event)
+	}
+	out = append(out, c.Before...)
+	if c.Count != nil {
+		out = append(out, c.Count.Of)
+	}
+	for _, sub := range append(append([]goal.Cond{}, c.All...), c.Any...) {
+		out = append(out, matches(sub)...)
+	}
+	if c.Not != nil {
+		out = append(out, matches(*c.Not)...)
+	}
+	return out
+}
+
+// good is a complete lesson the lint tests break one piece at a time.
+const good = `---
+title: A lesson
+order: 7
+scenario: greylisting
+summary: Try again later.
+goals:
+  - {id: deferred, text: Get a 4xx, reply: {code: 4xx}}
+  - {id: done, text: Deliver, delivered: {rcpt: bob@example.org}}
+hints:
+  - Wait.
+solution:
+  - type: EHLO me.example.com
+  - type: ""
+  - advance: 30m
+---
+
+Body.
+
+` + "```smtp-lab\nseed: 3\n```\n"
+
+func parseGood(t *testing.T) Lesson {
+	t.Helper()
+	l, err := Parse("good", []byte(good))
+	if err != nil {
+		t.Fatalf("Parse(good): %v", err)
+	}
+	if ps := Lint(l, KnownScenarios()); ps != nil {
+		t.Fatalf("the good lesson has problems: %v", ps)
+	}
+	return l
+}
+
+func TestLintCatchesEachProblem(t *testing.T) {
+	reply := goal.Cond{Event: &goal.Match{Kind: trace.Reply, Code: "250"}}
+	tests := []struct {
+		name   string
+		break_ func(*Lesson)
+		where  string
+		msg    string
+	}{
+		{"no title", func(l *Lesson) { l.Title = " " }, "title", "missing"},
+		{"no summary", func(l *Lesson) { l.Summary = "" }, "summary", "missing"},
+		{"no order", func(l *Lesson) { l.Order = 0 }, "order", "missing"},
+		{"no scenario", func(l *Lesson) { l.Scenario = "" }, "scenario", "missing"},
+		{"unknown scenario", func(l *Lesson) { l.Scenario = "greylist" }, "scenario", `"greylist" is not a known scenario`},
+		{"no goals", func(l *Lesson) { l.Goals = nil }, "goals", "none"},
+		{"goal without id", func(l *Lesson) { l.Goals[0].ID = "" }, "goals", "goal #1: has no id"},
+		{"goal without text", func(l *Lesson) { l.Goals[1].Text = "" }, "goals", `"done": has no text`},
+		{"duplicate goal id", func(l *Lesson) { l.Goals[1].ID = "deferred" }, "goals", "also used by goal #1"},
+		{"empty goal", func(l *Lesson) { l.Goals[0].Cond = goal.Cond{} }, "goals", `"deferred": empty goal`},
+		{"bad code pattern", func(l *Lesson) { l.Goals[0].Cond.Event.Code = "4x" }, "goals", `reply.code: "4x" is not a reply code pattern`},
+		{"two conditions", func(l *Lesson) { l.Goals[0].Cond.Not = &reply }, "goals", "where one is allowed"},
+		{"no hints", func(l *Lesson) { l.Hints = nil }, "hints", "none"},
+		{"empty hint", func(l *Lesson) { l.Hints = []string{"ok", " "} }, "hints[1]", "empty"},
+		{"no solution", func(l *Lesson) { l.Solution = nil }, "solution", "empty"},
+		{"type and advance", func(l *Lesson) { l.Solution[0].Advance = "1m" }, "solution[0]", "both type and advance"},
+		{"bad duration", func(l *Lesson) { l.Solution[2].Advance = "half an hour" }, "solution[2]", "not a positive duration"},
+		{"negative duration", func(l *Lesson) { l.Solution[2].Advance = "-5m" }, "solution[2]", "not a positive duration"},
+		{"line break", func(l *Lesson) { l.Solution[0].Type = "EHLO a\r\nQUIT" }, "solution[0]", "line break"},
+		{"long line", func(l *Lesson) { l.Solution[0].Type = strings.Repeat("x", 999) }, "solution[0]", "SMTP allows 998"},
+		{"lab scenario", func(l *Lesson) { l.Labs[0].Scenario = "nope" }, "smtp-lab block 1", `"nope" is not a known scenario`},
+	}
+	for _, tt := range tests {
+		l := parseGood(t)
+		tt.break_(&l)
+		ps := Lint(l, KnownScenarios())
+		if !hasProblem(ps, tt.where, tt.msg) {
+			t.Errorf("%s: problems %v, want one at %s saying %q", tt.name, ps, tt.where, tt.msg)
+		}
+	}
+}
+
+func TestLintUsesTheGivenScenarios(t *testing.T) {
+	l := parseGood(t)
+	ps := Lint(l, []string{"first-session"})
+	if !hasProblem(ps, "scenario", "not a known scenario") || !hasProblem(ps, "smtp-lab block 1", "not a known scenario") {
+		t.Fatalf("problems %v, want the scenario and the lab refused", ps)
+	}
+}
+
+func TestLintAllCatchesClashes(t *testing.T) {
+	a, b, c := parseGood(t), parseGood(t), parseGood(t)
+	b.Slug = "other"
+	ps := LintAll([]Lesson{a, b, c}, KnownScenarios())
+	if !hasProblem(ps, "slug", "two lessons have this slug") {
+		t.Errorf("duplicate slug not reported: %v", ps)
+	}
+	if !hasProblem(ps, "order", "7 is also the order of") {
+		t.Errorf("duplicate order not reported: %v", ps)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"no front matter", "# Just a heading\n", "no front matter"},
+		{"empty front matter", "---\n---\nbody\n", "front matter: it is empty"},
+		{"unknown field", strings.Replace(good, "hints:", "hint:", 1), "field hint not found"},
+		{"wrong type", strings.Replace(good, "order: 7", "order: seven", 1), "front matter"},
+		{"bad goal", strings.Replace(good, "reply: {code: 4xx}", "reply: {rcpt: x}", 1), `"deferred": reply: unknown field "rcpt"`},
+		{"unknown step field", strings.Replace(good, "advance: 30m", "wait: 30m", 1), "field wait not found"},
+		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `smtp-lab block 1: line 1: "seed 3" is not a key: value option`},
+		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `"On-Click" is not an option name`},
+		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `seed "three" is not a whole number`},
+		{"lab twice", strings.Replace(good, "seed: 3", "seed: 3\nseed: 4", 1), "seed is given twice"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("x", []byte(tt.src))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want it to contain %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestStepsKeepEmptyLines(t *testing.T) {
+	l := parseGood(t)
+	want := []Step{{Type: "EHLO me.example.com"}, {}, {Advance: "30m"}}
+	if !reflect.DeepEqual(l.Solution, want) {
+		t.Fatalf("Solution = %+v, want %+v", l.Solution, want)
+	}
+}
