@@ -1,8 +1,10 @@
 package mta
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"smtplab/engine/server"
@@ -274,6 +276,9 @@ func (in *inbound) flush() {
 		}
 	}
 	if out := in.sess.Output(); len(out) > 0 {
+		if n.strip == [2]string{strings.ToLower(in.client), strings.ToLower(in.h.cfg.Name)} {
+			out = bytes.ReplaceAll(out, []byte("STARTTLS\r\n"), []byte("XXXXXXXA\r\n"))
+		}
 		_ = in.conn.Write(out)
 	}
 	in.stopTimer()

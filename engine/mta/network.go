@@ -24,6 +24,20 @@ type Network struct {
 	hosts   map[string]*Host // by lower-case name
 	order   []*Host          // in the order they were added
 	servers map[int]*inbound // server ends of open SMTP connections, by conn id
+	strip   [2]string        // a man in the middle between these hosts hides STARTTLS
+}
+
+// StripSTARTTLS puts a man in the middle between client and server who
+// rewrites STARTTLS in EHLO replies to XXXXXXXA, as some firewalls really
+// do, so an opportunistic client goes on in plaintext. Empty names remove
+// him.
+func (n *Network) StripSTARTTLS(client, server string) {
+	n.strip = [2]string{strings.ToLower(client), strings.ToLower(server)}
+	text := "a man in the middle between " + client + " and " + server + " now hides STARTTLS from EHLO replies"
+	if client == "" {
+		text = "the man in the middle is gone"
+	}
+	n.emit(trace.Event{Kind: trace.Fault, Host: client, Peer: server, Text: text})
 }
 
 // NewNetwork returns an empty mail network over net and resolver.

@@ -1,0 +1,432 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"smtplab/engine/client"
+	"smtplab/engine/dns"
+	"smtplab/engine/mta"
+	"smtplab/engine/simnet"
+	"smtplab/engine/smtp"
+	"smtplab/engine/trace"
+)
+
+// World is one running scenario. A world is fully described by its
+// scenario, its seed and the inputs it was given (its Snapshot): replaying
+// them gives the same trace, byte for byte, which is how undo and
+// permalinks work.
+type World struct {
+	sc      *Scenario
+	seed    int64
+	net     *simnet.World
+	mail    *mta.Network
+	learner *learner
+	inputs  []Input
+}
+
+// Input is one thing the learner did.
+type Input struct {
+	Type    string   `json:"type,omitempty"`    // a line typed in the terminal (CRLF is added)
+	Raw     string   `json:"raw,omitempty"`     // bytes typed with escapes: \r \n \t \0 \\ (nothing is added)
+	Submit  *Message `json:"submit,omitempty"`  // a message sent from the learner's mail client
+	Advance string   `json:"advance,omitempty"` // virtual time to let pass, e.g. "30m"
+}
+
+// Message is what a mail client submits.
+type Message struct {
+	From    string   `json:"from"`
+	To      []string `json:"to"`
+	Subject string   `json:"subject"`
+	Body    string   `json:"body"`
+}
+
+// Result is what every action returns: the events it caused and the state
+// after it.
+type Result struct {
+	Events []trace.Event `json:"events"`
+	State  State         `json:"state"`
+}
+
+// Snapshot is a world as data.
+type Snapshot struct {
+	Scenario string  `json:"scenario"`
+	Seed     int64   `json:"seed"`
+	Inputs   []Input `json:"inputs"`
+}
+
+// Limits on what a world accepts, so a page cannot make it grow without
+// bound.
+const (
+	MaxInputs      = 10000
+	MaxLineLength  = 64 << 10
+	MaxAdvance     = 30 * 24 * time.Hour
+	maxRecipients  = 100
+	maxMessageBody = 1 << 20
+)
+
+// New builds the world of the named scenario. The same name and seed
+// always give the same world.
+func New(scenario string, seed int64) (*World, error) {
+	sc, err := LoadScenario(scenario)
+	if err != nil {
+		return nil, err
+	}
+	return build(sc, seed)
+}
+
+// build creates hosts, DNS, faults and the learner's first connection.
+func build(sc *Scenario, seed int64) (*World, error) {
+	net := simnet.New(seed, simnet.WithStart(sc.Start))
+	zone, err := dns.ParseZone(sc.Zone)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: zone: %w", sc.Name, err)
+	}
+	mail := mta.NewNetwork(net, dns.NewResolver(zone))
+	mail.TLS = newHandshaker(net, sc.Hosts)
+	for _, hc := range sc.Hosts {
+		if _, err := mail.AddHost(hc); err != nil {
+			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+		}
+	}
+	w := &World{sc: sc, seed: seed, net: net, mail: mail}
+	if err := w.applyFaults(); err != nil {
+		return nil, err
+	}
+	net.Emit(trace.Event{Kind: trace.Note, Text: fmt.Sprintf("scenario %s: %s", sc.Name, sc.Purpose)})
+	w.learner = &learner{w: w}
+	w.learner.connect()
+	net.Settle()
+	return w, nil
+}
+
+// applyFaults switches on what the scenario breaks, and schedules the end
+// of faults that heal.
+func (w *World) applyFaults() error {
+	for _, f := range w.sc.Faults {
+		f := f
+		heal := func(fn func()) {
+			if f.Until > 0 {
+				w.net.After(time.Duration(f.Until), fn)
+			}
+		}
+		switch f.Kind {
+		case "down", "unreachable":
+			h, _ := w.net.Host(f.Host)
+			set := h.SetDown
+			if f.Kind == "unreachable" {
+				set = h.SetUnreachable
+			}
+			set(true)
+			heal(func() { set(false) })
+		case "dns":
+			df := dns.Fault{Name: f.Name, Type: dns.Type(f.RType), Failure: dns.Failure(f.Error)}
+			if err := w.mail.Resolver.Inject(df); err != nil {
+				return fmt.Errorf("fault: %w", err)
+			}
+			w.net.Emit(trace.Event{Kind: trace.Fault, Name: f.Name, RType: f.RType,
+				Text: fmt.Sprintf("DNS answers %s for %s %s", f.Error, f.Name, f.RType)})
+			heal(func() {
+				w.mail.Resolver.Heal(f.Name, dns.Type(f.RType))
+				w.net.Emit(trace.Event{Kind: trace.Fault, Name: f.Name, RType: f.RType, Text: "DNS answers normally again for " + f.Name})
+			})
+		case "drop":
+			a, _ := w.net.Host(f.Host)
+			b, _ := w.net.Host(f.Peer)
+			w.net.DropAfter(a, b, f.AfterBytes)
+		case "latency":
+			a, _ := w.net.Host(f.Host)
+			b, _ := w.net.Host(f.Peer)
+			w.net.SetLatency(a, b, time.Duration(f.Latency))
+		case "strip-starttls":
+			w.mail.StripSTARTTLS(f.Host, f.Peer)
+			heal(func() { w.mail.StripSTARTTLS("", "") })
+		}
+	}
+	return nil
+}
+
+// Scenario returns the scenario the world was built from.
+func (w *World) Scenario() *Scenario { return w.sc }
+
+// Since returns the trace events with an id greater than id.
+func (w *World) Since(id int) []trace.Event { return w.net.Log().Since(id) }
+
+// Trace returns every event so far.
+func (w *World) Trace() []trace.Event { return w.net.Log().All() }
+
+// Snapshot returns the world as scenario, seed and inputs.
+func (w *World) Snapshot() Snapshot {
+	return Snapshot{Scenario: w.sc.Name, Seed: w.seed, Inputs: append([]Input(nil), w.inputs...)}
+}
+
+// Restore rebuilds a world by replaying a snapshot.
+func Restore(s Snapshot) (*World, error) {
+	if len(s.Inputs) > MaxInputs {
+		return nil, fmt.Errorf("snapshot has %d inputs; at most %d are replayed", len(s.Inputs), MaxInputs)
+	}
+	w, err := New(s.Scenario, s.Seed)
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range s.Inputs {
+		if _, err := w.Do(in); err != nil {
+			return nil, fmt.Errorf("replaying input %d: %w", i+1, err)
+		}
+	}
+	return w, nil
+}
+
+// Undo returns a new world with every input but the last.
+func (w *World) Undo() (*World, error) {
+	s := w.Snapshot()
+	if len(s.Inputs) > 0 {
+		s.Inputs = s.Inputs[:len(s.Inputs)-1]
+	}
+	return Restore(s)
+}
+
+// Do performs one input of any kind.
+func (w *World) Do(in Input) (Result, error) {
+	set := 0
+	for _, b := range []bool{in.Type != "", in.Raw != "", in.Submit != nil, in.Advance != ""} {
+		if b {
+			set++
+		}
+	}
+	if set > 1 {
+		return Result{}, errors.New("an input is one of type, raw, submit or advance")
+	}
+	switch {
+	case in.Raw != "":
+		return w.TypeRaw(in.Raw)
+	case in.Submit != nil:
+		return w.Submit(*in.Submit)
+	case in.Advance != "":
+		d, err := time.ParseDuration(in.Advance)
+		if err != nil {
+			return Result{}, fmt.Errorf("advance %q: %w (write it like 90s, 30m or 4h)", in.Advance, err)
+		}
+		return w.Advance(d)
+	}
+	return w.Type(in.Type)
+}
+
+// Type sends one line from the learner's terminal to the server it is
+// connected to, adding CRLF. When the connection was closed it first opens
+// a new one and waits for the greeting.
+func (w *World) Type(line string) (Result, error) {
+	if strings.ContainsAny(line, "\r\n") {
+		return Result{}, errors.New("a typed line cannot contain a line break; type the lines one by one")
+	}
+	return w.send(Input{Type: line}, []byte(line+"\r\n"))
+}
+
+// TypeRaw sends bytes written with escapes (\r, \n, \t, \0, \\) exactly as
+// they are, with nothing added: the way to try bare LFs and smuggling.
+func (w *World) TypeRaw(s string) (Result, error) {
+	b, err := unescape(s)
+	if err != nil {
+		return Result{}, err
+	}
+	return w.send(Input{Raw: s}, b)
+}
+
+func (w *World) send(in Input, b []byte) (Result, error) {
+	if len(b) > MaxLineLength {
+		return Result{}, fmt.Errorf("a line of %d bytes is more than the lab takes (%d)", len(b), MaxLineLength)
+	}
+	if len(w.inputs) >= MaxInputs {
+		return Result{}, fmt.Errorf("this world has had %d inputs, its limit; reset it", MaxInputs)
+	}
+	before := w.net.Log().Len()
+	w.inputs = append(w.inputs, in)
+	w.learner.send(b)
+	w.net.Settle()
+	return w.result(before), nil
+}
+
+// Submit hands a message to the learner's mail client, which submits it to
+// the scenario's server: on port 587 with STARTTLS and AUTH when the server
+// listens there, else on port 25.
+func (w *World) Submit(m Message) (Result, error) {
+	if len(m.To) == 0 || len(m.To) > maxRecipients {
+		return Result{}, fmt.Errorf("a message needs 1 to %d recipients", maxRecipients)
+	}
+	if len(m.Body) > maxMessageBody {
+		return Result{}, fmt.Errorf("the body is larger than %d bytes", maxMessageBody)
+	}
+	env, err := client.ParseEnvelope(m.From, m.To...)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, s := range append([]string{m.Subject, m.From}, m.To...) {
+		if strings.ContainsAny(s, "\r\n") {
+			return Result{}, errors.New("header fields cannot contain line breaks")
+		}
+	}
+	before := w.net.Log().Len()
+	w.inputs = append(w.inputs, Input{Submit: &m})
+	from, _ := w.mail.Host(w.sc.Learner.Host)
+	to, _ := w.mail.Host(w.sc.Learner.Connect)
+	cfg := client.Config{Hostname: w.sc.Learner.Host, TLS: client.TLSOpportunistic}
+	port := 25
+	for _, p := range to.Config().Ports {
+		if p == 587 {
+			port = 587
+			cfg.TLS = client.TLSRequired
+			cfg.Auth = &client.Credentials{Username: w.sc.Learner.User, Password: w.sc.Learner.Password}
+		}
+	}
+	n := len(w.inputs)
+	w.mail.Send(mta.SendRequest{From: from, To: to.Name(), Port: port, Config: cfg, Envelope: env,
+		Data: w.compose(m, n),
+		Done: func(out client.Outcome, connErr error) {
+			text := "your mail client: the message was " + out.Status.String()
+			switch {
+			case connErr != nil:
+				text = "your mail client could not connect: " + connErr.Error()
+			case out.Reply.Code != 0:
+				text += " (" + out.Reply.String() + ")"
+			case out.Err != nil:
+				text += " (" + out.Err.Error() + ")"
+			}
+			w.net.Emit(trace.Event{Kind: trace.Note, Host: from.Name(), Text: text})
+		}})
+	w.net.Settle()
+	return w.result(before), nil
+}
+
+// compose writes an RFC 5322 message for m; n makes the Message-ID unique.
+func (w *World) compose(m Message, n int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+		m.From, strings.Join(m.To, ", "), m.Subject, w.net.Date().Format(time.RFC1123Z), w.seed, n, w.sc.Learner.Host)
+	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
+	return []byte(b.String())
+}
+
+// Advance lets virtual time pass: queues retry, faults heal, idle
+// sessions time out.
+func (w *World) Advance(d time.Duration) (Result, error) {
+	if d <= 0 || d > MaxAdvance {
+		return Result{}, fmt.Errorf("time can move forward by up to %s at once, not %s", MaxAdvance, d)
+	}
+	before := w.net.Log().Len()
+	w.inputs = append(w.inputs, Input{Advance: d.String()})
+	w.net.Advance(d)
+	return w.result(before), nil
+}
+
+func (w *World) result(before int) Result {
+	return Result{Events: w.net.Log().Since(before), State: w.State()}
+}
+
+// unescape turns \r, \n, \t, \0 and \\ into the bytes they name.
+func unescape(s string) ([]byte, error) {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, errors.New(`a lone \ ends the input; write \\ for a backslash`)
+		}
+		i++
+		switch s[i] {
+		case 'r':
+			b = append(b, '\r')
+		case 'n':
+			b = append(b, '\n')
+		case 't':
+			b = append(b, '\t')
+		case '0':
+			b = append(b, 0)
+		case '\\':
+			b = append(b, '\\')
+		default:
+			return nil, fmt.Errorf(`unknown escape \%c: use \r, \n, \t, \0 or \\`, s[i])
+		}
+	}
+	return b, nil
+}
+
+// learner is the learner's terminal: a raw SMTP client whose lines are
+// typed by a person. It reads replies only to notice the 220 after
+// STARTTLS, when it runs the TLS handshake for them.
+type learner struct {
+	w        *World
+	conn     *simnet.Conn
+	lines    smtp.LineReader
+	replies  smtp.ReplyReader
+	awaitTLS bool // STARTTLS was typed; a 220 starts the handshake
+}
+
+// connect opens a connection to the scenario's server.
+func (l *learner) connect() {
+	w := l.w
+	from, _ := w.net.Host(w.sc.Learner.Host)
+	l.lines = *smtp.NewLineReader(4096)
+	l.replies.Reset()
+	l.awaitTLS = false
+	l.conn = w.net.Dial(from, w.sc.Learner.Connect, w.sc.Learner.Port, l)
+}
+
+func (l *learner) send(b []byte) {
+	if l.conn == nil || l.conn.IsClosed() {
+		l.connect()
+		l.w.net.Settle()
+	}
+	if !l.conn.Established() {
+		l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host,
+			Text: "not connected: the server cannot be reached, so the line was not sent"})
+		return
+	}
+	if strings.EqualFold(strings.TrimSpace(string(b)), "STARTTLS") {
+		l.awaitTLS = true
+	}
+	_ = l.conn.Write(b)
+}
+
+func (l *learner) Open(c *simnet.Conn) {
+	if l.w.sc.Learner.Port == 465 {
+		l.handshake()
+	}
+}
+
+func (l *learner) Data(c *simnet.Conn, p []byte) {
+	l.lines.Feed(p)
+	for {
+		line, _, ok := l.lines.Next()
+		if !ok {
+			return
+		}
+		r, done, err := l.replies.Feed(line)
+		if err != nil || !done {
+			continue
+		}
+		if l.awaitTLS {
+			l.awaitTLS = false
+			if r.Code == 220 {
+				l.lines.Discard() // RFC 3207 §6: nothing read before the handshake counts after it
+				l.handshake()
+				return
+			}
+		}
+	}
+}
+
+func (l *learner) Closed(c *simnet.Conn, why string) {}
+
+// handshake runs TLS for the learner. The terminal does not insist on a
+// valid certificate, like `swaks -tls` or `openssl s_client`, but the trace
+// shows whether it verified.
+func (l *learner) handshake() {
+	if _, err := l.w.mail.StartTLS(l.conn, false); err != nil {
+		l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host, Text: "TLS handshake failed: " + err.Error()})
+		l.conn.Close(simnet.ReasonTLS)
+	}
+}

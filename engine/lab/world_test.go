@@ -1,0 +1,152 @@
+package lab
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"smtplab/engine/trace"
+)
+
+// typeAll types lines into w and fails the test on an error.
+func typeAll(t *testing.T, w *World, lines ...string) []trace.Event {
+	t.Helper()
+	var events []trace.Event
+	for _, l := range lines {
+		r, err := w.Type(l)
+		if err != nil {
+			t.Fatalf("Type(%q): %v", l, err)
+		}
+		events = append(events, r.Events...)
+	}
+	return events
+}
+
+// replies returns "verb code" for each reply event, e.g. "RCPT 250".
+func replies(events []trace.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Kind == trace.Reply {
+			out = append(out, strings.TrimSpace(e.Verb+" "+itoa(e.Code)))
+		}
+	}
+	return out
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+var firstSession = []string{
+	"EHLO laptop.example.com",
+	"MAIL FROM:<alice@example.com>",
+	"RCPT TO:<bob@example.org>",
+	"DATA",
+	"From: alice@example.com",
+	"To: bob@example.org",
+	"Subject: Hello Bob",
+	"",
+	"My first message, typed by hand.",
+	".",
+	"QUIT",
+}
+
+func TestFirstSessionDeliversToBob(t *testing.T) {
+	w, err := New("first-session", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	greeting := replies(w.Trace())
+	if len(greeting) != 1 || greeting[0] != "220" {
+		t.Fatalf("after connecting the trace has replies %v, want the 220 greeting", greeting)
+	}
+	events := typeAll(t, w, firstSession...)
+	want := "EHLO 250|MAIL 250|RCPT 250|DATA 354|DATA 250|QUIT 221"
+	if got := strings.Join(replies(events), "|"); got != want {
+		t.Fatalf("replies %s, want %s", got, want)
+	}
+	st := w.State()
+	if len(st.Mailboxes) != 1 || st.Mailboxes[0].Owner != "bob@example.org" || st.Mailboxes[0].Messages[0].Subject != "Hello Bob" {
+		t.Fatalf("mailboxes %+v", st.Mailboxes)
+	}
+	if st.Learner.Connected {
+		t.Fatal("still connected after QUIT")
+	}
+	// Typing again reconnects and gets a new greeting first.
+	events = typeAll(t, w, "NOOP")
+	if got := strings.Join(replies(events), "|"); got != "220|NOOP 250" {
+		t.Fatalf("after reconnecting: %s", got)
+	}
+}
+
+func TestSameInputSameTrace(t *testing.T) {
+	run := func() []byte {
+		w, err := New("first-session", 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		typeAll(t, w, firstSession...)
+		if _, err := w.Advance(30 * 60e9); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(w.Trace())
+		return b
+	}
+	a, b := run(), run()
+	if string(a) != string(b) {
+		t.Fatal("two runs of the same scenario, seed and input gave different traces")
+	}
+}
+
+func TestUndoAndRestoreReplay(t *testing.T) {
+	w, _ := New("first-session", 3)
+	typeAll(t, w, "EHLO me.example.com", "MAIL FROM:<alice@example.com>")
+	u, err := w.Undo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u.Snapshot().Inputs) != 1 {
+		t.Fatalf("undo kept %d inputs", len(u.Snapshot().Inputs))
+	}
+	// A MAIL typed again after undo must be answered 250, not 503.
+	if got := strings.Join(replies(typeAll(t, u, "MAIL FROM:<alice@example.com>")), "|"); got != "MAIL 250" {
+		t.Fatalf("after undo: %s", got)
+	}
+	r, err := Restore(w.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(w.Trace())
+	b, _ := json.Marshal(r.Trace())
+	if string(a) != string(b) {
+		t.Fatal("restored world has a different trace")
+	}
+	if _, err := Restore(Snapshot{Scenario: "first-session", Inputs: []Input{{Advance: "forever"}}}); err == nil {
+		t.Fatal("a bad input in a snapshot was accepted")
+	}
+}
+
+func TestRawSmugglingIsRefused(t *testing.T) {
+	w, _ := New("smuggling-attempt", 1)
+	typeAll(t, w, "EHLO x.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
+	r, err := w.TypeRaw(`Subject: one\r\n\r\nhi\n.\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: two\r\n\r\nsmuggled\r\n.\r\n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, e := range r.Events {
+		if e.Kind == trace.Reply {
+			codes = append(codes, itoa(e.Code)+" "+e.Reason)
+		}
+	}
+	if len(codes) == 0 || !strings.HasPrefix(codes[0], "550 bare-lf") {
+		t.Fatalf("replies to the smuggling attempt: %v", codes)
+	}
+	if len(w.State().Mailboxes) != 0 {
+		t.Fatal("a smuggled message was delivered")
+	}
+	if _, err := w.TypeRaw(`bad \q escape`); err == nil {
+		t.Fatal("unknown escape accepted")
+	}
+	if _, err := w.Type("two\r\nlines"); err == nil {
+		t.Fatal("a line break inside a typed line was accepted")
+	}
+}
