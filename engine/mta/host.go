@@ -195,13 +195,7 @@ type inbound struct {
 
 // listener returns the accept function of a listening port.
 func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
-	srv := server.New(server.Config{
-		Hostname: h.cfg.Name,
-		Role:     roleOf(port),
-		Limits:   h.limits(),
-		Policy:   policy{h: h, port: port},
-		Software: "SMTP Lab",
-	})
+	srv := h.server(port)
 	return func(c *simnet.Conn) simnet.Handler {
 		h.sessions++
 		in := &inbound{h: h, conn: c, port: port, client: h.net.nameOf(c.RemoteAddr().Addr().String())}
@@ -214,6 +208,18 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 		})
 		return in
 	}
+}
+
+// server returns a server state machine configured with this host's rules
+// for port.
+func (h *Host) server(port int) *server.Server {
+	return server.New(server.Config{
+		Hostname: h.cfg.Name,
+		Role:     roleOf(port),
+		Limits:   h.limits(),
+		Policy:   policy{h: h, port: port},
+		Software: "SMTP Lab",
+	})
 }
 
 func (h *Host) limits() smtp.Limits {
@@ -254,26 +260,8 @@ func (in *inbound) Closed(c *simnet.Conn, why string) {
 // timeout.
 func (in *inbound) flush() {
 	n := in.h.net
-	for _, e := range in.sess.Events() {
-		switch e.Kind {
-		case server.EventCommand, server.EventAuthResponse:
-			verb := string(e.Verb)
-			if e.Kind == server.EventAuthResponse {
-				verb = "AUTH"
-			}
-			n.emit(trace.Event{Kind: trace.Command, Conn: in.conn.ID(), Host: in.client, Peer: in.h.cfg.Name,
-				Verb: verb, Text: string(e.Line)})
-		case server.EventReply:
-			r := e.Reply
-			n.emit(trace.Event{Kind: trace.Reply, Conn: in.conn.ID(), Host: in.h.cfg.Name, Peer: in.client,
-				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), Text: r.Text()})
-		case server.EventStartTLS:
-			in.pending = true
-			if e.Discarded > 0 {
-				n.emit(trace.Event{Kind: trace.Note, Conn: in.conn.ID(), Host: in.h.cfg.Name,
-					Text: fmt.Sprintf("discarded %d bytes that were pipelined behind STARTTLS (CVE-2011-0411)", e.Discarded)})
-			}
-		}
+	if n.TraceServerEvents(in.sess.Events(), in.conn.ID(), in.client, in.h.cfg.Name) {
+		in.pending = true
 	}
 	if out := in.sess.Output(); len(out) > 0 {
 		if n.strip == [2]string{strings.ToLower(in.client), strings.ToLower(in.h.cfg.Name)} {
@@ -301,6 +289,49 @@ func (in *inbound) stopTimer() {
 		in.timer.Stop()
 		in.timer = nil
 	}
+}
+
+// TraceServerEvents records what a server session did in the trace:
+// commands as smtp.command events from client, replies as smtp.reply
+// events from server. It reports whether the session asked for a TLS
+// handshake. conn is the trace's connection number.
+func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string) (startTLS bool) {
+	for _, e := range events {
+		switch e.Kind {
+		case server.EventCommand, server.EventAuthResponse:
+			verb := string(e.Verb)
+			if e.Kind == server.EventAuthResponse {
+				verb = "AUTH"
+			}
+			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, Text: string(e.Line)})
+		case server.EventReply:
+			r := e.Reply
+			n.emit(trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
+				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), Text: r.Text()})
+		case server.EventStartTLS:
+			startTLS = true
+			if e.Discarded > 0 {
+				n.emit(trace.Event{Kind: trace.Note, Conn: conn, Host: serverName,
+					Text: fmt.Sprintf("discarded %d bytes that were pipelined behind STARTTLS (CVE-2011-0411)", e.Discarded)})
+			}
+		}
+	}
+	return startTLS
+}
+
+// ExternalSession starts a server session of this host for a connection
+// that comes from outside the simulated world: the TCP bridge, which lets
+// real clients talk to a scenario's server. Messages it accepts go into
+// this host's mailboxes and queue like any other. The Network is not safe
+// for concurrent use: the caller serialises every call into it.
+func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *server.Session {
+	h.sessions++
+	return h.server(port).NewSession(server.SessionOptions{
+		Remote:       remote,
+		TLS:          port == 465,
+		TLSAvailable: tlsAvailable,
+		Nonce:        fmt.Sprintf("%d.%d", h.sessions, h.net.Net.Rand().Uint32()),
+	})
 }
 
 // StartTLS runs the handshake a client asked for with STARTTLS on conn
