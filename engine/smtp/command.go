@@ -64,12 +64,15 @@ func ParseCommand(line []byte) (Command, error) {
 		up[i] = c
 	}
 	v := up[:len(verb)]
-	cmd := Command{Verb: Verb(v)}
+	var cmd Command
 	for _, k := range knownVerbs {
 		if string(v) == string(k) {
 			cmd.Verb = k
 			break
 		}
+	}
+	if cmd.Verb == "" { // only an unknown verb costs a new string
+		cmd.Verb = Verb(v)
 	}
 	if len(arg) > 0 {
 		cmd.Arg = string(arg)

@@ -43,7 +43,7 @@ func (e *ParamError) Error() string { return fmt.Sprintf("bad parameter %q: %s",
 // A keyword may appear only once.
 func ParseParams(s string, utf8ok bool) (Params, error) {
 	var ps Params
-	for _, field := range strings.Fields(s) {
+	for field := range strings.FieldsSeq(s) {
 		key, value, set := strings.Cut(field, "=")
 		if key == "" || !isKeyword(key) {
 			return nil, &ParamError{field, "a parameter name is letters, digits and '-' and starts with a letter or digit"}
@@ -87,7 +87,7 @@ func ParseMailArg(arg string, lim Limits) (Path, Params, error) {
 		return Path{}, nil, &ParamError{arg, `MAIL must be followed by "FROM:<address>"`}
 	}
 	rest = strings.TrimLeft(rest, " ")
-	utf8ok := strings.Contains(strings.ToUpper(rest), "SMTPUTF8")
+	utf8ok := containsFold(rest, "SMTPUTF8")
 	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: utf8ok, AllowNull: true})
 	if err != nil {
 		return Path{}, nil, err
@@ -110,6 +110,17 @@ func ParseRcptArg(arg string, lim Limits, utf8ok bool) (Path, Params, error) {
 	}
 	ps, err := ParseParams(tail, utf8ok)
 	return p, ps, err
+}
+
+// containsFold reports whether s contains the ASCII word sub, ignoring
+// case, without building an upper-cased copy of s.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

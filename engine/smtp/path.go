@@ -160,7 +160,7 @@ func checkLocalPart(local string, opt PathOptions) string {
 		return checkQuoted(local, opt.UTF8)
 	}
 	// Dot-string = Atom *("." Atom)
-	for _, atom := range strings.Split(local, ".") {
+	for atom := range strings.SplitSeq(local, ".") {
 		if atom == "" {
 			return "a dot may not start or end the local part or follow another dot"
 		}
@@ -237,7 +237,7 @@ func CheckDomain(d string, opt PathOptions) string {
 	if opt.Limits.Domain > 0 && len(d) > opt.Limits.Domain {
 		return fmt.Sprintf("a domain may be at most %d octets (RFC 5321 §4.5.3.1.2)", opt.Limits.Domain)
 	}
-	for _, label := range strings.Split(d, ".") {
+	for label := range strings.SplitSeq(d, ".") {
 		if label == "" {
 			return "a domain may not have an empty label (two dots, or a dot at an end)"
 		}

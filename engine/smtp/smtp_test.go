@@ -449,3 +449,26 @@ func FuzzLineReader(f *testing.F) {
 		}
 	})
 }
+
+// The parsers run for every command of every session: a valid command must
+// cost no allocation beyond the strings it returns.
+func TestParseAllocations(t *testing.T) {
+	lim := DefaultLimits()
+	rcpt, quit := []byte("RCPT TO:<bob@example.org>"), []byte("quit")
+	tests := []struct {
+		name string
+		max  float64
+		f    func()
+	}{
+		{"known verb", 1, func() { _, _ = ParseCommand(rcpt) }},
+		{"verb alone", 0, func() { _, _ = ParseCommand(quit) }},
+		{"MAIL with a parameter", 1, func() { _, _, _ = ParseMailArg("FROM:<alice@mail.example.com> SIZE=1000", lim) }},
+		{"RCPT", 0, func() { _, _, _ = ParseRcptArg("TO:<bob.smith@example.org>", lim, false) }},
+		{"domain", 0, func() { _ = CheckDomain("client.example.com", PathOptions{Limits: lim}) }},
+	}
+	for _, tt := range tests {
+		if got := testing.AllocsPerRun(100, tt.f); got > tt.max {
+			t.Errorf("%s: %v allocations, want at most %v", tt.name, got, tt.max)
+		}
+	}
+}
