@@ -29,6 +29,9 @@ func (s *Session) data(arg string) {
 	}
 }
 
+// firstBody is the size of the first message buffer of a session.
+const firstBody = 4096
+
 // startMessage readies the body buffer. A declared SIZE within the limit
 // sizes it at once, so the text is copied in without regrowing.
 func (s *Session) startMessage() {
@@ -36,8 +39,8 @@ func (s *Session) startMessage() {
 	if s.lent {
 		s.body = nil
 	}
-	if want := s.env.Size; want > int64(cap(s.body)) && want <= s.srv.cfg.Limits.MessageSize {
-		s.body = make([]byte, 0, want)
+	if want := max(s.env.Size, firstBody); want > int64(cap(s.body)) {
+		s.body = make([]byte, 0, min(want, s.srv.cfg.Limits.MessageSize))
 	}
 	s.size = 0
 	s.tooBig, s.longLine, s.nul = false, false, false
@@ -112,13 +115,22 @@ func (s *Session) endMessage() {
 	if r.Code == 0 {
 		r = replyQueued
 		if id != "" {
-			r.Lines = []string{"Ok: queued as " + id}
+			line := s.queuedLine[:]
+			if s.lent { // an earlier reply of this call still shows its own id
+				line = make([]string, 1)
+			}
+			line[0] = "Ok: queued as " + id
+			r.Lines = line
 		}
 	}
 	r = policyAnswer(r, replyQueued)
 	if r.Positive() {
-		s.events = append(s.events, Event{Kind: EventMessage, Verb: s.verb,
-			Message: Message{Envelope: s.env, Data: s.body, QueueID: id}})
+		m := &s.message
+		if s.lent {
+			m = new(Message)
+		}
+		*m = Message{Envelope: s.env, Data: s.body, QueueID: id}
+		s.events = append(s.events, Event{Kind: EventMessage, Verb: s.verb, Message: m})
 		s.lent = true
 	}
 	s.send(r)

@@ -53,7 +53,7 @@ type Event struct {
 	Verb      smtp.Verb
 	Line      []byte // the line as received, without its line ending
 	Reply     smtp.Reply
-	Message   Message
+	Message   *Message // EventMessage only
 	Discarded int
 }
 

@@ -96,7 +96,7 @@ func summarize(ev Event) string {
 	case EventReply, EventClose:
 		return fmt.Sprintf("%s %s %d %s %s", ev.Kind, ev.Verb, ev.Reply.Code, ev.Reply.Enhanced, ev.Reply.Reason)
 	case EventMessage:
-		m := ev.Message
+		m := *ev.Message
 		var rcpts []string
 		for _, r := range m.Envelope.Rcpts {
 			rcpts = append(rcpts, fmt.Sprintf("%s/%d/%s", r.Path, r.Notify, r.ORcpt))

@@ -34,7 +34,7 @@ func (s *Session) mail(arg string) {
 		return
 	}
 	rcpts := s.env.Rcpts[:0]
-	if s.lent {
+	if s.lent { // an EventMessage of this call still shows the old list
 		rcpts = nil
 	}
 	s.env = Envelope{From: from, Rcpts: rcpts}

@@ -32,6 +32,14 @@ type Session struct {
 
 	out    []byte
 	events []Event
+	// Fixed backing arrays for out, events, env.Rcpts and the queued
+	// reply's line, so that a typical session allocates little beyond the
+	// Session itself.
+	outBuf     [512]byte
+	eventBuf   [6]Event
+	rcptBuf    [4]Recipient
+	queuedLine [1]string
+	message    Message
 	verb   smtp.Verb // the command being answered
 	errors int       // bad commands so far (Limits.MaxErrors)
 
@@ -73,7 +81,15 @@ func (srv *Server) NewSession(opt SessionOptions) *Session {
 		opt:  opt,
 		conn: ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS},
 	}
+	s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]
 	s.lr.SetMax(s.commandMax())
+	// The first message buffer is made now, and feeding it to the line
+	// reader and discarding it sizes the reader's buffer once, instead of
+	// letting both grow step by step.
+	s.body = make([]byte, firstBody)
+	s.lr.Feed(s.body)
+	s.lr.Discard()
+	s.body = s.body[:0]
 	r := srv.policy.Connect(&s.conn)
 	switch {
 	case r.Code == 0:
