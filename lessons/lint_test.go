@@ -122,7 +122,7 @@ func TestLintCatchesEachProblem(t *testing.T) {
 	reply := goal.Cond{Event: &goal.Match{Kind: trace.Reply, Code: "250"}}
 	tests := []struct {
 		name   string
-		break_ func(*Lesson)
+		mutate func(*Lesson)
 		where  string
 		msg    string
 	}{
@@ -150,7 +150,7 @@ func TestLintCatchesEachProblem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		l := parseGood(t)
-		tt.break_(&l)
+		tt.mutate(&l)
 		ps := Lint(l, KnownScenarios())
 		if !hasProblem(ps, tt.where, tt.msg) {
 			t.Errorf("%s: problems %v, want one at %s saying %q", tt.name, ps, tt.where, tt.msg)
