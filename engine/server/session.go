@@ -40,8 +40,8 @@ type Session struct {
 	rcptBuf    [4]Recipient
 	queuedLine [1]string
 	message    Message
-	verb   smtp.Verb // the command being answered
-	errors int       // bad commands so far (Limits.MaxErrors)
+	verb       smtp.Verb // the command being answered
+	errors     int       // bad commands so far (Limits.MaxErrors)
 
 	// refused is set after a 554 greeting: only QUIT is answered normally.
 	refused bool
