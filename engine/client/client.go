@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 
@@ -197,7 +196,7 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	if hasControl(cfg.Hostname) || bytes.IndexByte([]byte(cfg.Hostname), ' ') >= 0 {
+	if !writable(cfg.Hostname, true) {
 		return fmt.Errorf("client: hostname %q cannot be sent with EHLO", cfg.Hostname)
 	}
 	if cfg.ChunkSize <= 0 {
@@ -675,8 +674,10 @@ func (c *Client) quit() {
 // close ends the session. A recipient still open at this point was never
 // decided by a reply: it is deferred.
 func (c *Client) close() {
-	c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
-		Text: "the session ended before this recipient was decided"})
+	if c.Status() == Pending {
+		c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
+			Text: "the session ended before this recipient was decided"})
+	}
 	c.action = ActionClose
 	c.queue, c.head = c.queue[:0], 0
 }

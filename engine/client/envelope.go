@@ -97,24 +97,30 @@ func checkMailbox(mb smtp.Mailbox, rcpt bool) error {
 	if mb.Domain == "" && !(rcpt && strings.EqualFold(mb.Local, "postmaster")) {
 		return fmt.Errorf("%q has no domain", mb.Local)
 	}
-	quoted := mb.Local[0] == '"'
-	if hasControl(mb.Local) || (!quoted && strings.ContainsAny(mb.Local, " <>")) {
+	if !writable(mb.Local, mb.Local[0] != '"') {
 		return fmt.Errorf("local part %q cannot be written in a command", mb.Local)
 	}
-	if hasControl(mb.Domain) || strings.ContainsAny(mb.Domain, " <>") {
+	if !writable(mb.Domain, true) {
 		return fmt.Errorf("domain %q cannot be written in a command", mb.Domain)
 	}
 	return nil
 }
 
-func hasControl(s string) bool {
+// writable reports whether s has no control byte and, when strict, no
+// space, '<' or '>' either: the bytes that would end a path or a command.
+func writable(s string, strict bool) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
+		switch c := s[i]; {
+		case c < 0x20 || c == 0x7f:
+			return false
+		case strict && (c == ' ' || c == '<' || c == '>'):
+			return false
 		}
 	}
-	return false
+	return true
 }
+
+func hasControl(s string) bool { return !writable(s, false) }
 
 // isWord reports whether s is empty or only ASCII letters and the bytes in
 // extra.

@@ -81,46 +81,54 @@ func (m Mechanism) best() Mechanism {
 // RFC 5321 §4.1.1.1 asks.
 func parseEHLO(raw []byte) Extensions {
 	var x Extensions
-	first := true
-	for len(raw) > 0 {
-		line, rest, _ := bytes.Cut(raw, []byte{'\n'})
-		raw = rest
-		if first {
-			first = false
+	for first := true; len(raw) > 0; first = false {
+		end := bytes.IndexByte(raw, '\n')
+		if end < 0 {
+			end = len(raw) - 1
+		}
+		line := bytes.TrimRight(raw[:end], "\r")
+		raw = raw[end+1:]
+		if first || len(line) < 5 {
 			continue
 		}
-		line = bytes.TrimRight(line, "\r")
-		if len(line) < 4 {
+		keyword, params := line[4:], []byte(nil)
+		if sp := bytes.IndexAny(keyword, " ="); sp >= 0 {
+			// "AUTH=LOGIN PLAIN" is how some old servers wrote AUTH.
+			keyword, params = keyword[:sp], keyword[sp+1:]
+		}
+		var up [24]byte
+		if len(keyword) > len(up) {
 			continue
 		}
-		keyword, params, _ := bytes.Cut(bytes.TrimSpace(line[4:]), []byte{' '})
-		// Some old servers write "AUTH=LOGIN PLAIN".
-		if k, p, ok := bytes.Cut(keyword, []byte{'='}); ok && bytes.EqualFold(k, []byte("AUTH")) {
-			keyword, params = k, append(p, append([]byte{' '}, params...)...)
+		for i, c := range keyword {
+			if c >= 'a' && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			up[i] = c
 		}
-		switch {
-		case eq(keyword, "SIZE"):
+		switch string(up[:len(keyword)]) {
+		case "SIZE":
 			x.SizeOffered = true
 			x.Size = parseSize(bytes.TrimSpace(params))
-		case eq(keyword, "PIPELINING"):
+		case "PIPELINING":
 			x.Pipelining = true
-		case eq(keyword, "8BITMIME"):
+		case "8BITMIME":
 			x.EightBitMIME = true
-		case eq(keyword, "SMTPUTF8"):
+		case "SMTPUTF8":
 			x.SMTPUTF8 = true
-		case eq(keyword, "CHUNKING"):
+		case "CHUNKING":
 			x.Chunking = true
-		case eq(keyword, "DSN"):
+		case "DSN":
 			x.DSN = true
-		case eq(keyword, "STARTTLS"):
+		case "STARTTLS":
 			x.StartTLS = true
-		case eq(keyword, "ENHANCEDSTATUSCODES"):
+		case "ENHANCEDSTATUSCODES":
 			x.EnhancedStatusCodes = true
-		case eq(keyword, "AUTH"):
+		case "AUTH":
 			x.AuthOffered = true
-			for _, name := range bytes.Fields(params) {
+			for name := range bytes.FieldsSeq(params) {
 				for k := Mechanism(1); k <= lastMechanism; k <<= 1 {
-					if eq(name, k.name()) {
+					if bytes.EqualFold(name, []byte(k.name())) {
 						x.Auth |= k
 					}
 				}
@@ -129,8 +137,6 @@ func parseEHLO(raw []byte) Extensions {
 	}
 	return x
 }
-
-func eq(b []byte, s string) bool { return len(b) == len(s) && bytes.EqualFold(b, []byte(s)) }
 
 // parseSize reads the decimal limit after SIZE; anything else (no number,
 // a sign, an overflow) counts as "no limit given".

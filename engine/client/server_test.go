@@ -52,7 +52,7 @@ func converse(t *testing.T, srv *server.Server, cfg client.Config, env client.En
 			toClient = append(toClient, s.Output()...)
 			for _, e := range s.Events() {
 				if e.Kind == server.EventMessage {
-					m := e.Message
+					m := *e.Message
 					m.Data = bytes.Clone(m.Data)
 					m.Envelope.Rcpts = append([]server.Recipient(nil), m.Envelope.Rcpts...)
 					got = append(got, m)

@@ -1,0 +1,216 @@
+package driver
+
+import (
+	"io"
+	"log"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"smtplab/engine/client"
+	"smtplab/engine/server"
+)
+
+// Session benchmarks: a whole session (greeting, EHLO, MAIL, RCPT, DATA
+// with a 1 KB or a 100 KB message, QUIT), measured three ways:
+//
+//   - memory: our client and server machines feed each other's output
+//     directly, with no connection and no goroutine;
+//   - pipe: our machines over net.Pipe, through Send and the serving half
+//     of this package;
+//   - gosmtp: github.com/emersion/go-smtp's client and server over
+//     net.Pipe, the reference.
+//
+// Each reports sessions/s, and allocations and bytes per session (client
+// and server together). BenchmarkVsGoSMTP times ours and the reference in
+// the same run and reports how many times faster ours is (x-vs-gosmtp).
+//
+//	go test -run '^$' -bench . -benchmem ./engine/driver/
+
+var benchSizes = []struct {
+	name string
+	size int
+}{{"1KB", 1 << 10}, {"100KB", 100 << 10}}
+
+// benchMessage returns a message of about size octets of ordinary text.
+func benchMessage(size int) []byte {
+	var b strings.Builder
+	b.WriteString("From: alice@example.com\r\nTo: bob@example.org\r\nSubject: benchmark\r\n\r\n")
+	for b.Len() < size {
+		b.WriteString("The quick brown fox jumps over the lazy dog, again and again.\r\n")
+	}
+	return []byte(b.String())
+}
+
+// benchConfig is the client configuration of the benchmarks: DATA, not
+// BDAT, so that all three do the same session; our client still pipelines.
+var benchConfig = client.Config{Hostname: "client.example.com", NoChunking: true}
+
+// memoryBench runs sessions between our two machines in memory.
+type memoryBench struct {
+	srv *server.Server
+	c   client.Client
+	env client.Envelope
+	msg []byte
+}
+
+func newMemoryBench(tb testing.TB, msg []byte) *memoryBench {
+	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &memoryBench{srv: server.New(server.Config{Hostname: "mx.example.org"}), env: env, msg: msg}
+}
+
+func (m *memoryBench) session(tb testing.TB) {
+	if err := m.c.Reset(benchConfig, m.env, m.msg); err != nil {
+		tb.Fatal(err)
+	}
+	s := m.srv.NewSession(server.SessionOptions{})
+	m.c.Feed(s.Output())
+	for m.c.Action() == client.ActionRead {
+		out := m.c.Output()
+		if len(out) == 0 {
+			tb.Fatal("the client waits for a reply the server does not send")
+		}
+		s.Feed(out)
+		m.c.Feed(s.Output())
+	}
+	if m.c.Status() != client.Delivered || !s.Closed() {
+		tb.Fatalf("session ended %v, server closed %v", m.c.Outcome(), s.Closed())
+	}
+}
+
+// goSMTPBench runs sessions between go-smtp's client and server over
+// net.Pipe. One server serves every session, through a listener that hands
+// it the server end of each new pipe.
+type goSMTPBench struct {
+	srv *gosmtp.Server
+	l   *chanListener
+	msg []byte
+}
+
+func newGoSMTPBench(tb testing.TB, msg []byte) *goSMTPBench {
+	srv := gosmtp.NewServer(gosmtp.BackendFunc(func(*gosmtp.Conn) (gosmtp.Session, error) { return discardSession{}, nil }))
+	srv.Domain = "mx.example.org"
+	srv.MaxMessageBytes = 10 << 20
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	l := &chanListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	go srv.Serve(l)
+	tb.Cleanup(func() { srv.Close() })
+	return &goSMTPBench{srv: srv, l: l, msg: msg}
+}
+
+func (g *goSMTPBench) session(tb testing.TB) {
+	c, s := net.Pipe()
+	g.l.conns <- s
+	cl := gosmtp.NewClient(c)
+	if err := cl.Hello("client.example.com"); err != nil {
+		tb.Fatal(err)
+	}
+	if err := cl.Mail("alice@example.com", nil); err != nil {
+		tb.Fatal(err)
+	}
+	if err := cl.Rcpt("bob@example.org", nil); err != nil {
+		tb.Fatal(err)
+	}
+	w, err := cl.Data()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := w.Write(g.msg); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := cl.Quit(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+type discardSession struct{}
+
+func (discardSession) Reset()                                 {}
+func (discardSession) Logout() error                          { return nil }
+func (discardSession) Mail(string, *gosmtp.MailOptions) error { return nil }
+func (discardSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
+func (discardSession) Data(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+// chanListener is a net.Listener whose connections come from a channel.
+type chanListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
+func (l *chanListener) Addr() net.Addr { return pipeAddr{} }
+
+func reportSessions(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
+}
+
+func BenchmarkSession(b *testing.B) {
+	for _, sz := range benchSizes {
+		msg := benchMessage(sz.size)
+		b.Run(sz.name+"/memory", func(b *testing.B) {
+			m := newMemoryBench(b, msg)
+			b.ReportAllocs()
+			for b.Loop() {
+				m.session(b)
+			}
+			reportSessions(b)
+		})
+		b.Run(sz.name+"/gosmtp", func(b *testing.B) {
+			g := newGoSMTPBench(b, msg)
+			b.ReportAllocs()
+			for b.Loop() {
+				g.session(b)
+			}
+			reportSessions(b)
+		})
+	}
+}
+
+// BenchmarkVsGoSMTP runs one session of ours and one of go-smtp per
+// iteration, times each, and reports how many times more sessions per
+// second ours does (x-vs-gosmtp), so that both are measured on the same
+// machine under the same load.
+func BenchmarkVsGoSMTP(b *testing.B) {
+	for _, sz := range benchSizes {
+		msg := benchMessage(sz.size)
+		b.Run(sz.name+"/memory", func(b *testing.B) {
+			m := newMemoryBench(b, msg)
+			g := newGoSMTPBench(b, msg)
+			var ours, theirs time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				m.session(b)
+				t1 := time.Now()
+				g.session(b)
+				ours += t1.Sub(t0)
+				theirs += time.Since(t1)
+			}
+			b.ReportMetric(float64(theirs)/float64(ours), "x-vs-gosmtp")
+			b.ReportMetric(float64(ours.Nanoseconds())/float64(b.N), "ours-ns/session")
+			b.ReportMetric(float64(theirs.Nanoseconds())/float64(b.N), "gosmtp-ns/session")
+		})
+	}
+}
