@@ -1,0 +1,218 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"smtplab/engine/trace"
+)
+
+// session types a whole transaction from the learner's terminal.
+func session(t *testing.T, w *World, from string, to ...string) []trace.Event {
+	t.Helper()
+	lines := []string{"EHLO laptop.example.com", "MAIL FROM:<" + from + ">"}
+	for _, r := range to {
+		lines = append(lines, "RCPT TO:<"+r+">")
+	}
+	lines = append(lines, "DATA", "From: "+from, "Subject: test", "", "Hello.", ".", "QUIT")
+	return typeAll(t, w, lines...)
+}
+
+func advance(t *testing.T, w *World, d time.Duration) []trace.Event {
+	t.Helper()
+	r, err := w.Advance(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Events
+}
+
+func mailbox(w *World, host, owner string) []MessageView {
+	for _, b := range w.State().Mailboxes {
+		if b.Host == host && b.Owner == owner {
+			return b.Messages
+		}
+	}
+	return nil
+}
+
+// find returns the events of kind k whose text contains text.
+func find(events []trace.Event, k trace.Kind, text string) []trace.Event {
+	var out []trace.Event
+	for _, e := range events {
+		if e.Kind == k && strings.Contains(e.Text, text) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func reply(events []trace.Event, verb string) trace.Event {
+	for _, e := range events {
+		if e.Kind == trace.Reply && e.Verb == verb {
+			return e
+		}
+	}
+	return trace.Event{}
+}
+
+func newWorld(t *testing.T, name string) *World {
+	t.Helper()
+	w, err := New(name, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestScenarioMXRouting(t *testing.T) {
+	w := newWorld(t, "mx-routing")
+	session(t, w, "alice@example.com", "bob@example.org", "dave@example.net")
+	advance(t, w, time.Minute)
+	if len(mailbox(w, "mx1.example.org", "bob@example.org")) != 1 {
+		t.Fatalf("bob's mail did not arrive at the preferred MX mx1")
+	}
+	if len(mailbox(w, "example.net", "dave@example.net")) != 1 {
+		t.Fatalf("dave's mail did not arrive through the implicit MX of example.net")
+	}
+	var mxQueries int
+	for _, e := range w.Trace() {
+		if e.Kind == trace.DNSQuery && e.RType == "MX" {
+			mxQueries++
+		}
+	}
+	if mxQueries < 2 {
+		t.Fatalf("%d MX queries in the trace, want one per domain", mxQueries)
+	}
+}
+
+func TestScenarioBackupMX(t *testing.T) {
+	w := newWorld(t, "backup-mx")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	events := w.Trace()
+	if len(find(events, trace.ConnRefused, "")) == 0 {
+		t.Fatal("the primary MX did not refuse the connection")
+	}
+	if len(find(events, trace.QueueDone, "delivered to mx2.example.org")) != 1 {
+		t.Fatal("the message was not handed to the backup MX")
+	}
+	advance(t, w, 2*time.Hour)
+	if len(mailbox(w, "mx1.example.org", "bob@example.org")) != 1 {
+		t.Fatal("the backup did not forward the message to the primary once it was back")
+	}
+}
+
+func TestScenarioGreylisting(t *testing.T) {
+	w := newWorld(t, "greylisting")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	if r := find(w.Trace(), trace.QueueRetry, "451 4.7.1"); len(r) != 1 {
+		t.Fatalf("no deferral by greylisting: %v", r)
+	}
+	if len(mailbox(w, "mx.example.org", "bob@example.org")) != 0 {
+		t.Fatal("delivered before the greylisting delay")
+	}
+	advance(t, w, 10*time.Minute)
+	if len(mailbox(w, "mx.example.org", "bob@example.org")) != 1 {
+		t.Fatal("not delivered on the second attempt")
+	}
+}
+
+func TestScenarioUnknownUserBounce(t *testing.T) {
+	w := newWorld(t, "unknown-user-bounce")
+	session(t, w, "alice@example.com", "nobody@example.org")
+	advance(t, w, time.Minute)
+	box := mailbox(w, "smtp.example.com", "alice@example.com")
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "Status: 5.1.1") || box[0].From != "" {
+		t.Fatalf("no DSN with 5.1.1 from <> in alice's mailbox: %+v", box)
+	}
+	// Typed straight to the MX, the same recipient is refused at RCPT.
+	w2 := newWorld(t, "first-session")
+	if r := reply(typeAll(t, w2, "HELO me.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>"), "RCPT"); r.Code != 550 || r.Reason != "unknown-user" {
+		t.Fatalf("RCPT reply %+v", r)
+	}
+}
+
+func TestScenarioMailboxFull(t *testing.T) {
+	w := newWorld(t, "mailbox-full")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	if len(find(w.Trace(), trace.QueueRetry, "452 4.2.2")) != 1 {
+		t.Fatal("no 452 4.2.2 deferral")
+	}
+	if len(find(advance(t, w, 3*time.Hour), trace.QueueGiveUp, "")) != 1 {
+		t.Fatal("the queue did not give up")
+	}
+	box := mailbox(w, "smtp.example.com", "alice@example.com")
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "Status: 5.2.2") {
+		t.Fatalf("no DSN after giving up: %+v", box)
+	}
+}
+
+func TestScenarioRelayDenied(t *testing.T) {
+	w := newWorld(t, "relay-denied")
+	events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<dave@example.net>")
+	if r := reply(events, "RCPT"); r.Code != 554 || r.Enhanced != "5.7.1" || r.Reason != "relay-denied" {
+		t.Fatalf("RCPT reply %+v, want 554 5.7.1 relay-denied", r)
+	}
+}
+
+func TestScenarioDNSFailure(t *testing.T) {
+	w := newWorld(t, "dns-failure")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	if len(find(w.Trace(), trace.QueueRetry, "4.4.3")) != 1 {
+		t.Fatal("no deferral for the DNS failure")
+	}
+	advance(t, w, time.Hour)
+	if len(mailbox(w, "mx.example.org", "bob@example.org")) != 1 {
+		t.Fatal("not delivered once DNS answered again")
+	}
+}
+
+func TestScenarioNullMX(t *testing.T) {
+	w := newWorld(t, "null-mx")
+	session(t, w, "alice@example.com", "dave@example.net")
+	advance(t, w, time.Minute)
+	box := mailbox(w, "smtp.example.com", "alice@example.com")
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "Status: 5.1.10") {
+		t.Fatalf("no DSN with 5.1.10: %+v", box)
+	}
+}
+
+func TestScenarioSizeLimit(t *testing.T) {
+	w := newWorld(t, "size-limit")
+	events := typeAll(t, w, "EHLO laptop.example.com")
+	if !strings.Contains(reply(events, "EHLO").Text, "SIZE 2048") {
+		t.Fatal("SIZE 2048 not advertised")
+	}
+	if r := reply(typeAll(t, w, "MAIL FROM:<alice@example.com> SIZE=100000"), "MAIL"); r.Code != 552 || r.Enhanced != "5.3.4" {
+		t.Fatalf("declared oversize: %+v", r)
+	}
+	typeAll(t, w, "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
+	for i := 0; i < 40; i++ {
+		typeAll(t, w, strings.Repeat("x", 70))
+	}
+	if r := reply(typeAll(t, w, "."), "DATA"); r.Code != 552 || r.Enhanced != "5.3.4" {
+		t.Fatalf("oversize message: %+v", r)
+	}
+}
+
+func TestScenarioRateLimit(t *testing.T) {
+	w := newWorld(t, "rate-limit")
+	typeAll(t, w, "EHLO laptop.example.com")
+	var codes []int
+	for i := 0; i < 3; i++ {
+		codes = append(codes, reply(typeAll(t, w, "MAIL FROM:<alice@example.com>"), "MAIL").Code)
+		typeAll(t, w, "RSET")
+	}
+	if codes[0] != 250 || codes[1] != 250 || codes[2] != 450 {
+		t.Fatalf("MAIL replies %v, want 250 250 450", codes)
+	}
+	advance(t, w, 2*time.Minute)
+	if c := reply(typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>"), "MAIL").Code; c != 250 {
+		t.Fatalf("after the window MAIL got %d", c)
+	}
+}
