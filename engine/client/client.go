@@ -16,7 +16,7 @@ const (
 	TLSNone TLSPolicy = iota
 	// TLSOpportunistic uses STARTTLS when the server offers it and goes on
 	// in plaintext when it does not, or when it refuses. This is what most
-	// servers relaying to each other do (RFC 3207 §4.1... and RFC 7435).
+	// servers relaying to each other do (RFC 7435, opportunistic security).
 	TLSOpportunistic
 	// TLSRequired sends the message only over TLS. When STARTTLS is not
 	// offered or refused, the message is Deferred: the sender keeps it and
@@ -65,8 +65,9 @@ const DefaultChunkSize = 64 << 10
 // Bounds on what the client holds from a server, so that a hostile or
 // broken server cannot make it grow without limit.
 const (
-	maxReplyLine  = 2048 // longer lines are cut (RFC 5321 §4.5.3.1.5 asks for 512)
-	maxReplyLines = 100  // more lines in one reply is a protocol error
+	maxReplyLine  = 2048     // longer lines are cut (RFC 5321 §4.5.3.1.5 asks for 512)
+	maxReplyLines = 100      // more lines in one reply is a protocol error
+	maxKept       = 64 << 10 // replies kept whole for the outcome; later ones keep their last line
 )
 
 // Action is what the driver must do next, once it has written Output.

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"strings"
 	"testing"
 
 	"smtplab/engine/smtp"
@@ -308,5 +309,30 @@ func TestEnvelopeChecks(t *testing.T) {
 	}
 	if _, err := ParseEnvelope("a@example.org", "b@@example.org"); err == nil {
 		t.Error("ParseEnvelope accepted a bad recipient")
+	}
+}
+
+// TestKeptRepliesBounded: a server answering each of many recipients with
+// a long reply does not make the client keep it all.
+func TestKeptRepliesBounded(t *testing.T) {
+	var to []string
+	for i := 0; i < 100; i++ {
+		to = append(to, "r@example.org")
+	}
+	c, _ := New(Config{}, env(t, "a@example.com", to...), []byte("x"))
+	c.Feed([]byte(greeting + ehlo("PIPELINING") + okMail))
+	long := strings.Repeat("550-"+strings.Repeat("x", 1000)+"\r\n", 50) + "550 5.1.1 last line\r\n"
+	for range to {
+		c.Feed([]byte(long))
+	}
+	if len(c.kept) > maxKept+100*(maxReplyLine+2) {
+		t.Fatalf("kept %d bytes", len(c.kept))
+	}
+	o := c.Outcome()
+	if last := o.Recipients[99].Reply; last.Code != 550 || last.Enhanced != "5.1.1" || last.Text() != "last line" {
+		t.Fatalf("truncated reply %+v", last)
+	}
+	if first := o.Recipients[0].Reply; len(first.Lines) != 51 {
+		t.Fatalf("first reply has %d lines", len(first.Lines))
 	}
 }

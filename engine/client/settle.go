@@ -9,6 +9,12 @@ import (
 // keep copies a reply that decides recipients into c.kept, so Outcome can
 // show it later; the reply is parsed into an smtp.Reply only then.
 func (c *Client) keep(raw []byte, code int) replyRef {
+	if len(c.kept)+len(raw) > maxKept {
+		// A server that answers every recipient at length does not get to
+		// fill the memory: past the budget only the last line is kept,
+		// which is a complete reply by itself.
+		raw = raw[bytes.LastIndexByte(raw[:len(raw)-1], '\n')+1:]
+	}
 	start := len(c.kept)
 	c.kept = append(c.kept, raw...)
 	return replyRef{start: start, end: len(c.kept), code: code}

@@ -86,8 +86,10 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 	// ctx ends the session by making every pending and future I/O fail at
 	// once; the deadline in the past reaches a TLS connection too, as it
 	// reads and writes through conn.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
 	fail := func(what string, err error) error {
 		if ctx.Err() != nil {
 			err = ctx.Err()
