@@ -1,0 +1,144 @@
+package labtls
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"testing"
+	"time"
+)
+
+func TestIssueIsDeterministic(t *testing.T) {
+	for _, v := range []Variant{Good, Expired, WrongName, SelfSigned} {
+		a1, err := NewAuthority(worldStart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a2, err := NewAuthority(worldStart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a1.Certificate().Raw, a2.Certificate().Raw) {
+			t.Fatal("two authorities with the same start have different CA certificates")
+		}
+		c1, err := a1.Issue("mx.example.org", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, err := a2.Issue("MX.example.org.", v) // names are case- and dot-insensitive
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(c1.Certificate[0], c2.Certificate[0]) {
+			t.Errorf("%s: issuing twice gave different certificates", v)
+		}
+	}
+}
+
+func TestVariants(t *testing.T) {
+	ca, err := NewAuthority(worldStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		v          Variant
+		name       string
+		issuer     string
+		notBefore  time.Time
+		notAfter   time.Time
+		caIssuedIt bool
+	}{
+		{Good, "mx.example.org", caCommonName, worldStart.Add(-30 * day), worldStart.Add(60 * day), true},
+		{Expired, "mx.example.org", caCommonName, worldStart.Add(-91 * day), worldStart.Add(-day), true},
+		{WrongName, WrongHostName, caCommonName, worldStart.Add(-30 * day), worldStart.Add(60 * day), true},
+		{SelfSigned, "mx.example.org", "mx.example.org", worldStart.Add(-30 * day), worldStart.Add(60 * day), false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.v), func(t *testing.T) {
+			c, err := ca.Issue("mx.example.org", tt.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf := c.Leaf
+			if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != tt.name || leaf.Subject.CommonName != tt.name {
+				t.Errorf("names %v / CN %q, want %q", leaf.DNSNames, leaf.Subject.CommonName, tt.name)
+			}
+			if leaf.Issuer.CommonName != tt.issuer {
+				t.Errorf("issuer %q, want %q", leaf.Issuer.CommonName, tt.issuer)
+			}
+			if !leaf.NotBefore.Equal(tt.notBefore) || !leaf.NotAfter.Equal(tt.notAfter) {
+				t.Errorf("valid %v to %v, want %v to %v", leaf.NotBefore, leaf.NotAfter, tt.notBefore, tt.notAfter)
+			}
+			if err := leaf.CheckSignatureFrom(ca.Certificate()); (err == nil) != tt.caIssuedIt {
+				t.Errorf("signed by the lab CA: %v, want %v", err == nil, tt.caIssuedIt)
+			}
+			if _, ok := c.PrivateKey.(ed25519.PrivateKey); !ok {
+				t.Errorf("private key is a %T, want Ed25519", c.PrivateKey)
+			}
+		})
+	}
+}
+
+func TestSerialsDiffer(t *testing.T) {
+	seen := map[string]string{}
+	for _, host := range []string{"mx.example.org", "mx.example.com", "relay.example.net"} {
+		for _, v := range []Variant{Good, Expired, WrongName, SelfSigned} {
+			s := serial(host, v)
+			if s.Sign() <= 0 || len(s.Bytes()) != 8 {
+				t.Errorf("serial(%s, %s) = %v: want a positive 8-byte number", host, v, s)
+			}
+			if prev, dup := seen[s.String()]; dup {
+				t.Errorf("serial(%s, %s) repeats %s", host, v, prev)
+			}
+			seen[s.String()] = host + "/" + string(v)
+		}
+	}
+}
+
+func TestEveryEmbeddedKeyLoads(t *testing.T) {
+	names := []string{"ca"}
+	for i := range hostKeyCount {
+		names = append(names, "host-"+string(rune('0'+i)))
+	}
+	for _, n := range names {
+		if _, err := loadKey(n); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := loadKey("nobody"); err == nil {
+		t.Error("loadKey(nobody) succeeded")
+	}
+	if hostKeyName("MX.Example.org") != hostKeyName("mx.example.org") {
+		t.Error("host key choice depends on case")
+	}
+}
+
+func TestParseVariantAndPolicy(t *testing.T) {
+	for _, s := range []string{"good", "expired", "wrong-name", "self-signed"} {
+		if v, err := ParseVariant(s); err != nil || string(v) != s {
+			t.Errorf("ParseVariant(%q) = %q, %v", s, v, err)
+		}
+	}
+	if _, err := ParseVariant("none"); err == nil {
+		t.Error(`ParseVariant("none") succeeded: "no STARTTLS" is the server's business, not a certificate`)
+	}
+	policies := []struct {
+		in   string
+		want Policy
+		name string
+	}{
+		{"none", Policy{Mode: ModeNone}, "none"},
+		{"", Policy{Mode: ModeOpportunistic}, "opportunistic"},
+		{"opportunistic", Policy{Mode: ModeOpportunistic}, "opportunistic"},
+		{"verify", Policy{Mode: ModeOpportunistic, Verify: true}, "verify"},
+		{"required", Policy{Mode: ModeRequired, Verify: true}, "required"},
+	}
+	for _, tt := range policies {
+		got, err := ParsePolicy(tt.in)
+		if err != nil || got != tt.want || got.String() != tt.name {
+			t.Errorf("ParsePolicy(%q) = %+v (%s), %v; want %+v (%s)", tt.in, got, got, err, tt.want, tt.name)
+		}
+	}
+	if _, err := ParsePolicy("strict"); err == nil {
+		t.Error(`ParsePolicy("strict") succeeded`)
+	}
+}
