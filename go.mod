@@ -15,3 +15,5 @@ require (
 	go.abhg.dev/goldmark/frontmatter v0.2.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+godebug cryptocustomrand=1

@@ -1,10 +1,95 @@
 package lab
 
 import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"smtplab/engine/labtls"
 	"smtplab/engine/mta"
 	"smtplab/engine/simnet"
 )
 
-// newHandshaker returns the world's TLS: not wired to engine/labtls yet, so
-// no host offers STARTTLS.
-func newHandshaker(net *simnet.World, hosts []mta.HostConfig) mta.Handshaker { return nil }
+// handshaker runs real TLS handshakes between the ends of simulated
+// connections with the world's certificate authority, puts the handshake's
+// flights on the simulated wire and records its steps in the trace.
+type handshaker struct {
+	net   *simnet.World
+	ca    *labtls.Authority
+	certs map[string]labtls.Variant // by lower-case host name; hosts without TLS are absent
+	count uint64                    // handshakes so far, to vary the seeded randomness
+}
+
+// newHandshaker gives every host that has a certificate variant (or none
+// said: a good one) a certificate from the world's CA. Certificates are
+// issued on first use, so worlds that never use TLS pay nothing.
+func newHandshaker(net *simnet.World, hosts []mta.HostConfig) (*handshaker, error) {
+	ca, err := labtls.NewAuthority(net.Start())
+	if err != nil {
+		return nil, fmt.Errorf("the lab CA: %w", err)
+	}
+	h := &handshaker{net: net, ca: ca, certs: map[string]labtls.Variant{}}
+	for _, hc := range hosts {
+		if len(hc.Ports) == 0 || hc.Cert == mta.CertNone {
+			continue
+		}
+		v := labtls.Good
+		if hc.Cert != "" {
+			if v, err = labtls.ParseVariant(hc.Cert); err != nil {
+				return nil, fmt.Errorf("host %s: %w", hc.Name, err)
+			}
+		}
+		h.certs[strings.ToLower(hc.Name)] = v
+	}
+	return h, nil
+}
+
+// CanServe reports whether host has a certificate.
+func (h *handshaker) CanServe(host string) bool {
+	_, ok := h.certs[strings.ToLower(host)]
+	return ok
+}
+
+// Handshake runs the handshake, replays its flights on the wire, traces
+// its steps and, on success, upgrades both ends.
+func (h *handshaker) Handshake(client, server *simnet.Conn, serverHost string, verify bool) (bool, error) {
+	variant, ok := h.certs[strings.ToLower(serverHost)]
+	if !ok {
+		return false, errors.New(serverHost + " has no certificate")
+	}
+	cert, err := h.ca.Issue(serverHost, variant)
+	if err != nil {
+		return false, err
+	}
+	h.count++
+	seed := uint64(h.net.Seed())<<20 + h.count*2
+	now := labtls.Clock(h.net.Start(), h.net.Now)
+	res, err := labtls.Handshake(
+		&labtls.Client{ServerName: serverHost, Roots: h.ca.Pool(), Verify: verify, Now: now, Rand: labtls.NewRand(seed)},
+		&labtls.Server{Certificate: cert, Now: now, Rand: labtls.NewRand(seed + 1)},
+	)
+	clientName, serverName := client.Local().Name(), server.Local().Name()
+	for _, f := range res.Flights {
+		for _, step := range f.Steps {
+			h.net.Emit(res.Event(step, client.ID(), clientName, serverName))
+		}
+		from := client
+		if f.From == labtls.SideServer {
+			from = server
+		}
+		_ = from.WriteRaw(f.Bytes)
+	}
+	for _, step := range res.After {
+		h.net.Emit(res.Event(step, client.ID(), clientName, serverName))
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := client.Upgrade(res.Client); err != nil {
+		return false, err
+	}
+	if err := server.Upgrade(res.Server); err != nil {
+		return false, err
+	}
+	return res.Facts.Verified && res.Facts.Verify.Check == labtls.CheckOK, nil
+}

@@ -85,7 +85,11 @@ func build(sc *Scenario, seed int64) (*World, error) {
 		return nil, fmt.Errorf("scenario %s: zone: %w", sc.Name, err)
 	}
 	mail := mta.NewNetwork(net, dns.NewResolver(zone))
-	mail.TLS = newHandshaker(net, sc.Hosts)
+	hs, err := newHandshaker(net, sc.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	mail.TLS = hs
 	for _, hc := range sc.Hosts {
 		if _, err := mail.AddHost(hc); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)

@@ -1,0 +1,161 @@
+package lab
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"smtplab/engine/trace"
+)
+
+func steps(events []trace.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Kind == trace.TLSStep {
+			out = append(out, e.Step)
+		}
+	}
+	return out
+}
+
+func TestScenarioSTARTTLS(t *testing.T) {
+	w := newWorld(t, "starttls")
+	events := typeAll(t, w, "EHLO laptop.example.com")
+	if !strings.Contains(reply(events, "EHLO").Text, "STARTTLS") {
+		t.Fatal("STARTTLS not offered")
+	}
+	events = typeAll(t, w, "STARTTLS")
+	if r := reply(events, "STARTTLS"); r.Code != 220 {
+		t.Fatalf("STARTTLS reply %+v", r)
+	}
+	got := steps(events)
+	if len(got) == 0 || got[len(got)-1] != "finished" {
+		t.Fatalf("handshake steps %v, want them to end with finished", got)
+	}
+	if !w.State().Learner.TLS {
+		t.Fatal("the learner's connection is not TLS after the handshake")
+	}
+	events = typeAll(t, w, "EHLO laptop.example.com")
+	var sealed bool
+	for _, e := range events {
+		if e.Kind == trace.Bytes && e.TLS && e.Attrs["cipher_hex"] != "" {
+			sealed = true
+		}
+	}
+	if !sealed {
+		t.Fatal("bytes after STARTTLS are not traced as ciphertext")
+	}
+	if r := reply(events, "EHLO"); r.Code != 250 || strings.Contains(r.Text, "STARTTLS") {
+		t.Fatalf("EHLO after TLS: %+v (STARTTLS must no longer be offered)", r)
+	}
+	session(t, w, "alice@example.com", "bob@example.org")
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 1 || !strings.Contains(box[0].Received[0], "with ESMTPS") {
+		t.Fatalf("delivered message's Received header does not say ESMTPS: %+v", box)
+	}
+}
+
+func TestScenarioSubmissionWithAuth(t *testing.T) {
+	w := newWorld(t, "submission-with-auth")
+	events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>")
+	if r := reply(events, "MAIL"); r.Code != 530 {
+		t.Fatalf("MAIL before STARTTLS on 587: %+v, want 530", r)
+	}
+	if strings.Contains(reply(events, "EHLO").Text, "AUTH") {
+		t.Fatal("AUTH offered before TLS on the submission port")
+	}
+	typeAll(t, w, "STARTTLS")
+	events = typeAll(t, w, "EHLO laptop.example.com")
+	if !strings.Contains(reply(events, "EHLO").Text, "AUTH") {
+		t.Fatal("AUTH not offered after TLS")
+	}
+	bad := base64.StdEncoding.EncodeToString([]byte("\x00alice@example.com\x00guess"))
+	if r := reply(typeAll(t, w, "AUTH PLAIN "+bad), "AUTH"); r.Code != 535 {
+		t.Fatalf("wrong password: %+v, want 535", r)
+	}
+	good := base64.StdEncoding.EncodeToString([]byte("\x00alice@example.com\x00wonderland"))
+	if r := reply(typeAll(t, w, "AUTH PLAIN "+good), "AUTH"); r.Code != 235 {
+		t.Fatalf("right password: %+v, want 235", r)
+	}
+	typeAll(t, w, "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: hi", "", "hello", ".", "QUIT")
+	advance(t, w, time.Minute)
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "with ESMTPSA") {
+		t.Fatalf("bob did not get the authenticated submission: %+v", box)
+	}
+
+	// The mail client does the same by itself.
+	w2 := newWorld(t, "submission-with-auth")
+	if _, err := w2.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "sent by the client", Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, w2, time.Minute)
+	if len(mailbox(w2, "mx.example.org", "bob@example.org")) != 1 {
+		t.Fatalf("Submit did not deliver; trace:\n%s", dumpEvents(w2.Trace()))
+	}
+}
+
+func TestScenarioBadCertificate(t *testing.T) {
+	w := newWorld(t, "bad-certificate")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	var failed bool
+	for _, e := range w.Trace() {
+		if e.Kind == trace.TLSStep && e.Step == "failed" && e.Attrs["check"] == "expired" {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Fatalf("no failed handshake for the expired certificate; trace:\n%s", dumpEvents(w.Trace()))
+	}
+	if len(mailbox(w, "mx.example.org", "bob@example.org")) != 0 {
+		t.Fatal("a verifying sender delivered over a bad certificate")
+	}
+	if len(w.State().Queue) != 1 {
+		t.Fatal("the message is not waiting in the queue")
+	}
+	// The learner's own terminal does not insist on a valid certificate,
+	// but the trace says the check failed.
+	w2 := newWorld(t, "bad-certificate")
+	w2.learner.conn.Close("test")
+	w2.sc.Learner.Connect, w2.sc.Learner.Port = "mx.example.org", 25
+	typeAll(t, w2, "EHLO laptop.example.com")
+	events := typeAll(t, w2, "STARTTLS")
+	var verify string
+	for _, e := range events {
+		if e.Kind == trace.TLSStep && e.Step == "verify" {
+			verify = e.Attrs["verify"]
+		}
+	}
+	if verify != "expired" || !w2.State().Learner.TLS {
+		t.Fatalf("learner STARTTLS to an expired certificate: verify=%q tls=%v", verify, w2.State().Learner.TLS)
+	}
+}
+
+func TestEveryScenarioIsDeterministic(t *testing.T) {
+	for _, info := range Scenarios() {
+		t.Run(info.Name, func(t *testing.T) {
+			run := func() string {
+				w := newWorld(t, info.Name)
+				session(t, w, "alice@example.com", "bob@example.org")
+				typeAll(t, w, "EHLO again.example.com", "STARTTLS", "EHLO again.example.com", "QUIT")
+				advance(t, w, 2*time.Hour)
+				b, _ := json.Marshal(w.Trace())
+				return string(b)
+			}
+			if a, b := run(), run(); a != b {
+				t.Fatal("the same scenario, seed and input gave two different traces")
+			}
+		})
+	}
+}
+
+func dumpEvents(events []trace.Event) string {
+	var b strings.Builder
+	for _, e := range events {
+		b.WriteString(time.Duration(e.At*int64(time.Millisecond)).String() + " " + string(e.Kind) + " " + e.Host + " " + e.Verb + " " + e.Step + " " + e.Text + "\n")
+	}
+	return b.String()
+}
