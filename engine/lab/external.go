@@ -2,11 +2,9 @@ package lab
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"smtplab/engine/mta"
@@ -15,27 +13,50 @@ import (
 )
 
 // ExternalConnBase numbers the connections that come from outside the
-// world: the first is ExternalConnBase+1. Simulated connections count up
-// from 1, so the two never share a number in one trace.
+// world: such a connection's number is ExternalConnBase plus the id of its
+// conn.open event. Simulated connections count up from 1, so the two never
+// share a number in one trace.
 const ExternalConnBase = 1 << 20
 
-// External is one SMTP session whose client is outside the simulated world:
-// a real program on a real TCP connection, handed over by the TCP bridge.
-// The server side is the scenario host's own server state machine, so what
-// the client is told, and where its mail goes, is exactly what a simulated
-// client would see. Everything it does is recorded in the world's trace.
+// ExternalConn describes a connection from outside the simulated world: a
+// real program on a real TCP connection, handed over by the TCP bridge.
+type ExternalConn struct {
+	// Host is the scenario host that serves the connection; empty picks
+	// the one ExternalHost names for Port.
+	Host string
+	// Port is the SMTP port the client reached, which decides the server's
+	// role: 25 (MX), 587 (submission: STARTTLS and AUTH first), 465
+	// (implicit TLS).
+	Port int
+	// Remote is the client's address, "203.0.113.9:41234". Relay rules and
+	// limits look at it, as they would at a simulated client's.
+	Remote string
+	// TLSAvailable says the driver can run a TLS handshake when the client
+	// asks with STARTTLS; without it STARTTLS is not offered.
+	TLSAvailable bool
+	// TLS is the finished handshake of a connection that started inside
+	// TLS (port 465, RFC 8314 §3.3): the driver shakes hands before it
+	// starts the session, so that the greeting travels encrypted.
+	TLS *tls.ConnectionState
+}
+
+// External is one SMTP session whose client is outside the simulated
+// world. The server side is the scenario host's own server state machine,
+// so what the client is told, and where its mail goes, is what a simulated
+// client would see; everything it does is recorded in the world's trace.
 //
-// External is a thin, sans-IO wrapper: the driver reads bytes from its
-// socket and passes them to Feed, writes Output to the socket, waits at
-// most Deadline for more input (then calls Timeout), runs the TLS handshake
-// when TLSRequested says so (then calls TLSStarted), and closes the socket
-// once Closed is true.
+// External is sans-IO like the machine it wraps: the driver reads bytes
+// from its socket and passes them to Feed, writes Output to the socket,
+// waits at most Deadline for more input (then calls Timeout), runs the TLS
+// handshake when TLSRequested says so (then calls TLSStarted), and closes
+// the socket once Closed is true, calling Disconnected if it goes away
+// first.
 //
 // Like the World, an External is not safe for concurrent use, and all the
-// Externals of one World share its state: the driver must serialise every
-// call into the World and its Externals (one mutex is enough). The slice
-// Output returns belongs to this session alone, so it may be written to the
-// socket after that mutex is released, before the next call.
+// Externals of one World share its state: the driver serialises every call
+// into the World and its Externals (one mutex is enough). The slice Output
+// returns belongs to this session alone, so the driver may write it to the
+// socket after releasing that mutex, before its next call.
 //
 // Sessions from outside are not inputs: a Snapshot does not hold them, and
 // Restore does not replay them.
@@ -48,45 +69,192 @@ type External struct {
 	client string // the client as the trace names it: "[127.0.0.1]"
 
 	tlsWanted bool // the server said 220 to STARTTLS; the handshake is due
-	inMessage bool // message text (DATA or a BDAT chunk) is being read
+	inMessage bool // message text (after DATA's 354, or a BDAT chunk) is being read
 	accepted  int  // messages accepted so far
 	ended     bool // conn.close has been traced
 }
 
-// ServeExternal starts a server session of host on port for a client at
-// remote ("203.0.113.9:41234"). An empty host picks the server a client on
-// that port would reach: the learner's server when it listens there, else
-// the first host of the scenario that does. tlsAvailable says whether the
-// driver can run a TLS handshake (it has a certificate, see ExternalTLS);
-// without it STARTTLS is not offered, and port 465 cannot be served.
-//
-// On port 465 the session starts inside TLS: the driver runs the handshake
-// before writing the greeting.
-func (w *World) ServeExternal(host string, port int, remote string, tlsAvailable bool) (*External, error) {
-	h, err := w.externalHost(host, port)
+// ExternalHost names the host that serves outside clients on port: the
+// learner's server when it listens there (port 25 of the server the
+// learner types to, say), else the first host of the scenario that does.
+func (w *World) ExternalHost(port int) (string, error) {
+	h, err := w.externalHost("", port)
+	if err != nil {
+		return "", err
+	}
+	return h.Name(), nil
+}
+
+func (w *World) externalHost(name string, port int) (*mta.Host, error) {
+	if name != "" {
+		h, ok := w.mail.Host(name)
+		if !ok {
+			return nil, fmt.Errorf("scenario %s has no host %s", w.sc.Name, name)
+		}
+		if !slices.Contains(h.Config().Ports, port) {
+			return nil, fmt.Errorf("%s does not listen on port %d in scenario %s", name, port, w.sc.Name)
+		}
+		return h, nil
+	}
+	if h, ok := w.mail.Host(w.sc.Learner.Connect); ok && slices.Contains(h.Config().Ports, port) {
+		return h, nil
+	}
+	for _, h := range w.mail.Hosts() {
+		if slices.Contains(h.Config().Ports, port) {
+			return h, nil
+		}
+	}
+	return nil, fmt.Errorf("no host of scenario %s listens on port %d", w.sc.Name, port)
+}
+
+// ServeExternal starts a server session for a connection from outside the
+// world. Its greeting is in Output at once.
+func (w *World) ServeExternal(c ExternalConn) (*External, error) {
+	h, err := w.externalHost(c.Host, c.Port)
 	if err != nil {
 		return nil, err
 	}
-	if port == 465 && !tlsAvailable {
-		return nil, fmt.Errorf("%s: port 465 is implicit TLS, and there is no certificate to serve it with", h.Name())
+	if c.Port == 465 && c.TLS == nil {
+		return nil, fmt.Errorf("%s: port 465 is implicit TLS: the handshake comes before the session", h.Name())
 	}
-	ap, err := netip.ParseAddrPort(remote)
+	ap, err := netip.ParseAddrPort(c.Remote)
 	if err != nil {
-		return nil, fmt.Errorf("external client address %q: %w", remote, err)
+		return nil, fmt.Errorf("external client address %q: %w", c.Remote, err)
 	}
-	w.externals++
 	x := &External{
-		w: w, host: h, port: port,
-		conn:   ExternalConnBase + w.externals,
+		w: w, host: h, port: c.Port,
+		conn:   ExternalConnBase + w.net.Log().Len() + 1,
 		client: "[" + ap.Addr().Unmap().String() + "]",
-		sess:   h.ExternalSession(port, remote, tlsAvailable),
 	}
-	w.net.Emit(trace.Event{Kind: trace.ConnOpen, Conn: x.conn, Host: x.client, Peer: h.Name(), Port: port,
-		Text: fmt.Sprintf("%s:%d from %s over real TCP", h.Name(), port, remote)})
-	if port == 465 {
-		x.sess.Shutdown // keep the greeting's events for after the handshake
-		x.tlsWanted = true
+	w.net.Emit(trace.Event{Kind: trace.ConnOpen, Conn: x.conn, Host: x.client, Peer: h.Name(), Port: c.Port,
+		Text: fmt.Sprintf("%s:%d, from %s over real TCP", h.Name(), c.Port, c.Remote)})
+	if c.TLS != nil {
+		x.traceTLS(*c.TLS)
 	}
+	x.sess = h.ExternalSession(c.Port, c.Remote, c.TLSAvailable)
 	x.flush()
 	return x, nil
+}
+
+// Conn returns the connection's number in the trace.
+func (x *External) Conn() int { return x.conn }
+
+// Host returns the name of the scenario host serving the session.
+func (x *External) Host() string { return x.host.Name() }
+
+// Feed hands the session bytes that arrived from the client. When they
+// complete a message, the message is in a mailbox or a queue of the world
+// before Feed returns, so before the driver writes the 250 that says so;
+// the world then runs until it is quiet, so that relayed mail moves on.
+func (x *External) Feed(p []byte) {
+	x.sess.Feed(p)
+	x.flush()
+}
+
+// Output returns the bytes to write to the client after the last call. It
+// is reused by the next call.
+func (x *External) Output() []byte { return x.sess.Output() }
+
+// Closed reports whether the session has ended: the driver writes Output
+// and closes the connection.
+func (x *External) Closed() bool { return x.sess.Closed() }
+
+// TLSRequested reports whether the server has said 220 to STARTTLS: the
+// driver writes Output, runs the handshake as the server and calls
+// TLSStarted (or Disconnected when it fails).
+func (x *External) TLSRequested() bool { return x.tlsWanted }
+
+// TLSStarted tells the session the STARTTLS handshake succeeded, with its
+// facts for the trace. The client must now say EHLO again.
+func (x *External) TLSStarted(cs tls.ConnectionState) {
+	x.traceTLS(cs)
+	x.tlsWanted = false
+	x.sess.TLSStarted()
+	x.flush()
+}
+
+// InMessage reports whether message text is being read (after DATA's 354
+// or inside a BDAT chunk), when a driver may give a slow client a budget
+// for the whole message rather than for one line.
+func (x *External) InMessage() bool { return x.inMessage }
+
+// Accepted returns how many messages the session has accepted.
+func (x *External) Accepted() int { return x.accepted }
+
+// Deadline returns how long to wait for the client's next bytes before
+// calling Timeout (RFC 5321 §4.5.3.2), 0 once the session is closed.
+func (x *External) Deadline() time.Duration { return x.sess.Deadline() }
+
+// Timeout tells the session its Deadline passed: it answers 421 4.4.2 and
+// closes.
+func (x *External) Timeout() {
+	x.sess.Timeout()
+	x.flush()
+}
+
+// Shutdown closes the session with 421 4.3.2, for a server going down.
+func (x *External) Shutdown() {
+	x.sess.Shutdown()
+	x.flush()
+}
+
+// Disconnected records that the connection is gone, why ("client closed
+// the connection", "TLS handshake failed: ..."). Once the session has
+// closed, it only records the connection's end, once.
+func (x *External) Disconnected(why string) {
+	if x.ended {
+		return
+	}
+	x.ended = true
+	if !x.sess.Closed() && x.inMessage {
+		why += "; the message being sent was not accepted, so nothing of it was kept"
+	}
+	x.w.net.Emit(trace.Event{Kind: trace.ConnClose, Conn: x.conn, Host: x.client, Peer: x.host.Name(), Text: why})
+}
+
+// flush records the last call's events in the trace and follows the
+// session's phase.
+func (x *External) flush() {
+	events := x.sess.Events()
+	if x.w.mail.TraceServerEvents(events, x.conn, x.client, x.host.Name()) {
+		x.tlsWanted = true
+	}
+	settle, why := false, "quit"
+	for _, e := range events {
+		switch e.Kind {
+		case server.EventCommand:
+			if e.Verb == "BDAT" {
+				x.inMessage = true
+			}
+		case server.EventReply:
+			x.inMessage = e.Reply.Code == 354
+		case server.EventMessage:
+			x.accepted++
+			settle = true
+		case server.EventClose:
+			if e.Verb != "QUIT" {
+				why = "closed by the server: " + e.Reply.String()
+			}
+		}
+	}
+	if settle {
+		x.w.net.Settle()
+	}
+	if x.sess.Closed() && !x.ended {
+		x.ended = true
+		x.w.net.Emit(trace.Event{Kind: trace.ConnClose, Conn: x.conn, Host: x.client, Peer: x.host.Name(), Text: why})
+	}
+}
+
+// traceTLS records a finished handshake.
+func (x *External) traceTLS(cs tls.ConnectionState) {
+	attrs := map[string]string{
+		"version": tls.VersionName(cs.Version),
+		"cipher":  tls.CipherSuiteName(cs.CipherSuite),
+	}
+	if cs.ServerName != "" {
+		attrs["sni"] = cs.ServerName
+	}
+	x.w.net.Emit(trace.Event{Kind: trace.TLSStep, Conn: x.conn, Host: x.host.Name(), Peer: x.client, Step: "finished",
+		Text: fmt.Sprintf("TLS handshake with a real client finished: %s, %s", attrs["version"], attrs["cipher"]), Attrs: attrs})
 }
