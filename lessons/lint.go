@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"fmt"
+	"smtplab/engine/lab"
 	"sort"
 	"strings"
 	"time"
@@ -20,15 +21,14 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s: %s", p.Lesson, p.Where, p.Msg)
 }
 
-// KnownScenarios lists the scenario names lessons may use until the lab
-// package can be asked for them: Lint takes the list as an argument, so
-// the caller decides which list is the truth.
+// KnownScenarios lists the names of the scenarios the engine ships, the
+// ones lessons may use.
 func KnownScenarios() []string {
-	return []string{
-		"first-session", "submission-with-auth", "mx-routing", "backup-mx", "greylisting",
-		"unknown-user-bounce", "mailbox-full", "relay-denied", "starttls", "bad-certificate",
-		"dns-failure", "null-mx", "size-limit", "rate-limit", "smuggling-attempt",
+	var names []string
+	for _, s := range lab.Scenarios() {
+		names = append(names, s.Name)
 	}
+	return names
 }
 
 // maxLine is the longest line SMTP allows, without its CRLF (RFC 5321
