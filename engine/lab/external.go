@@ -2,11 +2,13 @@ package lab
 
 import (
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"net/netip"
 	"slices"
 	"time"
 
+	"smtplab/engine/labtls"
 	"smtplab/engine/mta"
 	"smtplab/engine/server"
 	"smtplab/engine/trace"
@@ -105,6 +107,44 @@ func (w *World) externalHost(name string, port int) (*mta.Host, error) {
 		}
 	}
 	return nil, fmt.Errorf("no host of scenario %s listens on port %d", w.sc.Name, port)
+}
+
+// ExternalTLS returns what a real-network driver needs to offer TLS as
+// host: a server configuration with the host's certificate in the variant
+// its scenario gives it (good, expired, wrong-name, self-signed), and the
+// PEM of the CA that signed it, for clients that want to verify. The CA's
+// and the certificate's dates follow now, the real clock, rather than the
+// world's start, so that a good certificate is valid today and an expired
+// one expired yesterday. A host whose certificate is "none" has no TLS:
+// the error says so.
+//
+// The lab's keys are embedded and public: this TLS is for watching real
+// handshakes, not for keeping anything secret.
+func (w *World) ExternalTLS(host string, now time.Time) (cfg *tls.Config, caPEM []byte, err error) {
+	h, ok := w.mail.Host(host)
+	if !ok {
+		return nil, nil, fmt.Errorf("scenario %s has no host %s", w.sc.Name, host)
+	}
+	variant := labtls.Good
+	switch c := h.Config().Cert; c {
+	case mta.CertNone:
+		return nil, nil, fmt.Errorf("%s offers no TLS in scenario %s", host, w.sc.Name)
+	case "":
+	default:
+		if variant, err = labtls.ParseVariant(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	ca, err := labtls.NewAuthority(now)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := ca.Issue(h.Name(), variant)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return cfg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Certificate().Raw}), nil
 }
 
 // ServeExternal starts a server session for a connection from outside the

@@ -2,8 +2,10 @@ package lab
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"strings"
 	"testing"
+	"time"
 
 	"smtplab/engine/trace"
 )
@@ -158,6 +160,38 @@ func TestExternalSTARTTLSAndImplicitTLS(t *testing.T) {
 	y, err := w.ServeExternal(ExternalConn{Port: 465, Remote: "127.0.0.1:4", TLS: &tls.ConnectionState{Version: tls.VersionTLS13}})
 	if err != nil || y.Host() != "smtp.example.com" || !strings.HasPrefix(string(y.Output()), "220 ") {
 		t.Fatalf("port 465: %v %v", err, y)
+	}
+}
+
+func TestExternalTLSCertificates(t *testing.T) {
+	now := time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		scenario, host string
+		wantErr        bool
+		verifies       bool
+	}{
+		{"first-session", "mx.example.org", false, true},
+		{"bad-certificate", "mx.example.org", false, false},
+		{"first-session", "nowhere.example", true, false},
+	}
+	for _, c := range cases {
+		w, _ := New(c.scenario, 1)
+		cfg, caPEM, err := w.ExternalTLS(c.host, now)
+		if (err != nil) != c.wantErr {
+			t.Fatalf("%s %s: error %v", c.scenario, c.host, err)
+		}
+		if err != nil {
+			continue
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(caPEM) {
+			t.Fatalf("%s: CA PEM does not parse", c.scenario)
+		}
+		leaf := cfg.Certificates[0].Leaf
+		_, verr := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: c.host, CurrentTime: now})
+		if (verr == nil) != c.verifies {
+			t.Errorf("%s %s: verify at %v: %v", c.scenario, c.host, now, verr)
+		}
 	}
 }
 
