@@ -3,8 +3,28 @@ package main
 import (
 	"html/template"
 
+	"smtplab/lessons"
 	"smtplab/lessons/goal"
 )
+
+// loadLessons renders every lesson for the page.
+func loadLessons() ([]lessonView, error) {
+	all, err := lessons.All()
+	if err != nil {
+		return nil, err
+	}
+	views := make([]lessonView, 0, len(all))
+	for _, l := range all {
+		views = append(views, lessonView{
+			Slug:  l.Slug,
+			Title: l.Title,
+			HTML:  template.HTML(l.HTML), // goldmark in safe mode: see package lessons
+			Data: lessonData{Slug: l.Slug, Title: l.Title, Scenario: l.Scenario, Summary: l.Summary,
+				Goals: l.Goals, Hints: l.Hints, Solution: l.Solution},
+		})
+	}
+	return views, nil
+}
 
 // lessonView is one lesson as the page shows it: its HTML, rendered on the
 // server so goldmark stays out of the browser's download, and the data the
@@ -20,18 +40,11 @@ type lessonView struct {
 
 // lessonData is the part of a lesson the page's scripts read, as JSON.
 type lessonData struct {
-	Slug     string       `json:"slug"`
-	Title    string       `json:"title"`
-	Scenario string       `json:"scenario"`
-	Summary  string       `json:"summary"`
-	Goals    []goal.Goal  `json:"goals"`
-	Hints    []string     `json:"hints"`
-	Solution []lessonStep `json:"solution"`
-}
-
-// lessonStep is one step of a lesson's solution: a line to type, or time
-// to let pass ("30m").
-type lessonStep struct {
-	Type    string `json:"type,omitempty"`
-	Advance string `json:"advance,omitempty"`
+	Slug     string         `json:"slug"`
+	Title    string         `json:"title"`
+	Scenario string         `json:"scenario"`
+	Summary  string         `json:"summary"`
+	Goals    []goal.Goal    `json:"goals"`
+	Hints    []string       `json:"hints"`
+	Solution []lessons.Step `json:"solution"`
 }

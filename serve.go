@@ -44,7 +44,11 @@ func run(addr string) error {
 	if err != nil {
 		return err
 	}
-	site, err := newSite(web, nil, siteOptions{BrotliQuality: fastBrotli})
+	lessons, err := loadLessons()
+	if err != nil {
+		return fmt.Errorf("lessons: %w", err)
+	}
+	site, err := newSite(web, lessons, siteOptions{BrotliQuality: fastBrotli})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,57 @@
 //go:build js && wasm
 
-// Command browser is the WebAssembly entry point of the lab in the page.
+// Command browser is the WebAssembly entry point of SMTP Lab in a web page.
+//
+// It sets globalThis.smtpLab to a small API over the engine/lab facade
+// (see /work/plan/CONTRACTS.md for the full list):
+//
+//	smtpLab.scenarios()              → [{name, title, purpose}]
+//	smtpLab.create({scenario, seed}) → {world, events, state}
+//	smtpLab.type(world, line)        → {events, state}
+//	smtpLab.submit(world, message)   → {events, state}
+//	smtpLab.advance(world, seconds)  → {events, state}
+//	smtpLab.undo(world)              → {world, events, state}
+//	smtpLab.snapshot(world)          → {scenario, seed, inputs}
+//	smtpLab.restore(snapshot)        → {world, events, state}
+//	smtpLab.check(world, goals)      → [{id, text, done}]
+//	smtpLab.release(world)           → true (forget a world the page no longer shows)
+//
+// Every method returns a Promise. Arguments go through JSON.stringify and
+// results through JSON.parse, so the page only ever sees plain data; a
+// failure rejects the promise with an Error whose message is plain words,
+// and a Go panic is recovered and reported the same way instead of killing
+// the engine. When the API is in place the bridge sets
+// globalThis.smtpLabReady and dispatches "smtplab-ready" on window.
+//
+// The bridge talks to JavaScript only through github.com/hack-pad/safejs,
+// which returns errors where syscall/js would panic.
 package main
 
-func main() { select {} }
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/hack-pad/safejs"
+)
+
+func main() {
+	b := newBridge()
+	if err := b.install(); err != nil {
+		// Nothing in the page can call us: say why where a developer looks.
+		if console, cerr := safejs.Global().Get("console"); cerr == nil {
+			console.Call("error", "SMTP Lab engine: "+err.Error())
+		}
+		return
+	}
+	b.work() // never returns: the page keeps calling
+}
+
+// version names this build of the engine for bug reports.
+func version() string {
+	v := "devel"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		v = info.Main.Version
+	}
+	return fmt.Sprintf("smtplab %s (%s)", v, runtime.Version())
+}

@@ -2,7 +2,7 @@
 // panel and the mailboxes. Each reads the session's trace and state and
 // redraws itself when they change; all text goes in as text.
 
-import { h, clear, formatTime, download } from './dom.js';
+import { h, append, clear, formatTime, download } from './dom.js';
 
 // Panel is the common part: a titled region that redraws on every change.
 class Panel {
@@ -34,8 +34,9 @@ export class NetworkMap extends Panel {
   render() {
     const ev = this.session.events;
     const state = this.session.state || {};
+    const net = state.network || {};
     const hosts = new Map();
-    for (const hst of state.hosts || []) hosts.set(hst.name, hst);
+    for (const hst of net.hosts || []) hosts.set(hst.name, hst);
     const open = new Map();
     const route = [];
     for (const e of ev) {
@@ -43,19 +44,25 @@ export class NetworkMap extends Panel {
       if (e.kind === 'conn.open') { open.set(e.conn, e); route.push(e); }
       if (e.kind === 'conn.close') open.delete(e.conn);
     }
-    const busy = new Set([...open.values()].flatMap((e) => [e.host, e.peer]));
+    // The state knows the connections open now (including ones still
+    // connecting); the trace, how they came to be.
+    const live = net.conns ? net.conns.map((c) => ({ conn: c.id, host: c.client, peer: c.server, port: c.port, tls: c.tls, state: c.state }))
+      : [...open.values()];
+    const busy = new Set(live.flatMap((e) => [e.host, e.peer]));
     const hostList = h('ul', { class: 'hosts' }, [...hosts.values()].map((hst) =>
       h('li', { class: `host${busy.has(hst.name) ? ' busy' : ''}` },
         h('strong', {}, hst.name),
         hst.addrs && hst.addrs.length ? h('span', { class: 'addr' }, hst.addrs.join(', ')) : null,
         hst.ports && hst.ports.length ? h('span', { class: 'ports' }, `ports ${hst.ports.join(', ')}`) : null,
-        hst.down ? h('span', { class: 'down' }, 'down') : null)));
+        hst.down ? h('span', { class: 'down' }, 'down') : null,
+        hst.unreachable ? h('span', { class: 'down' }, 'unreachable') : null)));
     const routeList = route.length
       ? h('ol', { class: 'route' }, route.map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
         h('span', { class: 'when' }, ` at ${formatTime(e.at)}`))))
       : empty('No connection yet.');
-    const liveList = open.size
-      ? h('ul', { class: 'live' }, [...open.values()].map((e) => h('li', {}, `#${e.conn} ${e.host} ⇄ ${e.peer}:${e.port}`)))
+    const liveList = live.length
+      ? h('ul', { class: 'live' }, live.map((e) => h('li', {}, `${e.conn ? `#${e.conn} ` : ''}${e.host} ⇄ ${e.peer}:${e.port}`,
+        e.tls ? ' 🔒 TLS' : '', e.state && e.state !== 'open' ? ` (${e.state})` : '')))
       : empty('No open connection.');
     const dns = [];
     for (const e of ev) {
@@ -96,31 +103,23 @@ export class Timeline extends Panel {
 
   now() {
     const s = this.session.state;
-    if (s && typeof s.clock === 'number') return s.clock;
+    if (s && typeof s.now === 'number') return s.now;
     const ev = this.session.events;
     return ev.length ? ev[ev.length - 1].at : 0;
   }
 
   render() {
-    this.clock.textContent = `Virtual time: ${formatTime(this.now())}`;
-    const queue = new Map();
-    const key = (e) => `${e.host}|${e.msg}|${e.rcpt}`;
-    for (const e of this.session.events) {
-      if (e.kind === 'queue.add') queue.set(key(e), { ...e, attempts: 0, last: '' });
-      if (e.kind === 'queue.retry' && queue.has(key(e))) {
-        const q = queue.get(key(e));
-        q.last = e.text || '';
-        q.next = e.attrs && e.attrs.next;
-        q.attempts = Number(e.attrs && e.attrs.attempt) || q.attempts + 1;
-      }
-      if (e.kind === 'queue.done' || e.kind === 'queue.giveup') queue.delete(key(e));
-    }
-    const queueView = queue.size
+    const date = this.session.state && this.session.state.date;
+    this.clock.textContent = `Virtual time: ${formatTime(this.now())} since the start${date ? ` (${date.replace('T', ' ').replace('Z', ' UTC')})` : ''}`;
+    const queue = (this.session.state && this.session.state.queue) || [];
+    const queueView = queue.length
       ? h('table', { class: 'queue' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Host'), h('th', {}, 'Message'), h('th', {}, 'To'), h('th', {}, 'Next try'), h('th', {}, 'Last error'))),
-        h('tbody', {}, [...queue.values()].map((q) => h('tr', {},
-          h('td', {}, q.host), h('td', {}, q.msg || ''), h('td', {}, q.rcpt || ''),
-          h('td', {}, q.next ? showTime(q.next) : 'now'), h('td', {}, q.last)))))
+        h('caption', { class: 'visually-hidden' }, 'Messages waiting in queues'),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'From → to'),
+          h('th', { scope: 'col' }, 'Tries'), h('th', { scope: 'col' }, 'Next try'), h('th', { scope: 'col' }, 'Last error'))),
+        h('tbody', {}, queue.map((q) => h('tr', {},
+          h('td', {}, q.host), h('td', {}, `${q.from || '<>'} → ${(q.to || []).join(', ')}`), h('td', {}, String(q.attempts || 0)),
+          h('td', {}, `${formatTime(q.nextRetry)} (in ${formatTime(Math.max(0, q.nextRetry - this.now()))})`), h('td', {}, q.lastError || '')))))
       : empty('The queue is empty.');
     const shown = this.session.events.filter((e) => e.kind !== 'bytes' && e.kind !== 'smtp.command' && e.kind !== 'smtp.reply');
     const list = shown.length
@@ -129,11 +128,6 @@ export class Timeline extends Panel {
       : empty('Nothing has happened yet.');
     clear(this.body).append(section('Queue', queueView), section('What happened', list));
   }
-}
-
-function showTime(v) {
-  const n = Number(v);
-  return Number.isFinite(n) ? formatTime(n) : String(v);
 }
 
 // describe says what an event is about in one line.
@@ -183,7 +177,7 @@ export class TLSPanel extends Panel {
     const bytes = sealed.length
       ? h('ol', { class: `tls-bytes ${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
         h('li', {}, h('span', { class: 'mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
-          h('code', {}, this.cipher ? (e.attrs && (e.attrs.cipher || e.attrs.hex)) || `(${e.size} bytes sealed)` : e.text || ''))))
+          h('code', {}, this.cipher ? `${(e.attrs && e.attrs.cipher_hex) || ''}… (${e.size} bytes on the wire)` : e.text || ''))))
       : empty('No encrypted bytes yet.');
     clear(this.body).append(
       section('Handshake', stepList),
@@ -204,16 +198,14 @@ export class Mailbox extends Panel {
       clear(this.el).append(empty('No message delivered yet.'));
       return;
     }
-    clear(this.el).append(boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
+    append(clear(this.el), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
       h('ol', { class: 'messages' }, b.messages.map((m, i) => {
-        const hdr = headers(m.raw);
-        const subject = hdr.find(([k]) => k === 'subject');
-        const from = hdr.find(([k]) => k === 'from');
-        const received = hdr.filter(([k]) => k === 'received');
+        const received = m.received || headers(m.raw).filter(([k]) => k === 'received').map(([, v]) => v);
         return h('li', { class: 'message' },
-          h('p', {}, h('strong', {}, subject ? subject[1] : '(no subject)'), from ? ` from ${from[1]}` : ''),
-          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops)`),
-            h('ol', { class: 'received', reversed: true }, received.map(([, v]) => h('li', {}, h('code', {}, v))))) : null,
+          h('p', {}, h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
+            m.deliveredAt ? h('span', { class: 'when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
+          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops, newest first)`),
+            h('ol', { class: 'received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${b.name.replace(/[^\w.@-]/g, '_')}-${i + 1}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })))));
@@ -225,9 +217,9 @@ export function mailboxes(state) {
   const out = [];
   for (const b of (state && state.mailboxes) || []) {
     out.push({
-      name: b.address || b.name || b.mailbox || '',
+      name: b.owner || '',
       host: b.host || '',
-      messages: (b.messages || []).map((m) => (typeof m === 'string' ? { raw: m } : { ...m, raw: m.raw || '' })),
+      messages: b.messages || [],
     });
   }
   return out;

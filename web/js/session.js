@@ -28,6 +28,10 @@ export class Session extends EventTarget {
   }
 
   replace(res) {
+    // The engine keeps every world until told: forget the one replaced.
+    if (this.world !== null && this.world !== res.world && this.api.release) {
+      this.api.release(this.world).catch(() => {});
+    }
     this.world = res.world;
     this.events = res.events || [];
     this.state = res.state || null;

@@ -111,8 +111,9 @@ export class Transcript {
       h('dt', {}, this.table.labels.meaning), h('dd', {}, x.meaning),
       h('dt', {}, this.table.labels.next), h('dd', {}, x.next),
       h('dt', {}, this.table.labels.rfc), h('dd', {}, x.rfc)) : h('p', {}, 'No explanation for this reply.');
-    const li = h('li', { class: `line ${cls}`, 'data-code': e.code, 'data-reason': e.reason || '' },
-      h('details', {}, summary, body));
+    const details = h('details', {}, summary, body);
+    details.addEventListener('toggle', () => { if (details.open) body.scrollIntoView({ block: 'nearest' }); });
+    const li = h('li', { class: `line ${cls}`, 'data-code': e.code, 'data-reason': e.reason || '' }, details);
     this.list.append(li);
     if (e.conn) this.lastConn = e.conn;
     if (announce && this.live) {

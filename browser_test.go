@@ -1,0 +1,460 @@
+package main
+
+// Tests of the whole page in real headless Chromium (Debian's
+// /usr/bin/chromium, driven by chromedp). They need the engine built
+// (`make wasm`); a missing browser or engine fails them, never skips them.
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// artifactsDir receives screenshots; git ignores it.
+const artifactsDir = "web/testdata/artifacts"
+
+// shared is what every browser test of this binary shares: one browser and
+// one built site. Browser start costs about a second, the site's brotli
+// about half of one.
+var shared struct {
+	browserOnce sync.Once
+	browser     context.Context
+	browserErr  error
+	cancel      []context.CancelFunc
+
+	siteOnce sync.Once
+	site     *site
+	siteErr  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(shared.cancel) - 1; i >= 0; i-- {
+		shared.cancel[i]()
+	}
+	os.Exit(code)
+}
+
+// browserContext returns the shared browser, starting it on first use.
+func browserContext(tb testing.TB) context.Context {
+	tb.Helper()
+	shared.browserOnce.Do(func() {
+		if _, err := os.Stat(chromiumPath); err != nil {
+			shared.browserErr = fmt.Errorf("no browser at %s (apt-get install chromium): %w", chromiumPath, err)
+			return
+		}
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(chromiumPath),
+			chromedp.Flag("headless", true),
+			chromedp.Flag("no-sandbox", true),
+			chromedp.Flag("disable-gpu", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("no-first-run", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			// The test server is HTTPS with its own certificate, because
+			// Chromium only asks for brotli over HTTPS.
+			chromedp.Flag("ignore-certificate-errors", true),
+			chromedp.WindowSize(1280, 900),
+		)
+		ctx, cancel := chromedp.NewContext(alloc)
+		shared.cancel = append(shared.cancel, cancelAlloc, cancel)
+		if err := chromedp.Do(ctx); err != nil { // starts the browser
+			shared.browserErr = fmt.Errorf("starting %s: %w", chromiumPath, err)
+			return
+		}
+		shared.browser = ctx
+	})
+	if shared.browserErr != nil {
+		tb.Fatal(shared.browserErr)
+	}
+	return shared.browser
+}
+
+// testTab opens a tab in a fresh browser context (its own cache, cookies
+// and localStorage, like a new private window) and closes it at the end.
+func testTab(tb testing.TB, timeout time.Duration) context.Context {
+	tb.Helper()
+	ctx, cancel := chromedp.NewContext(browserContext(tb), chromedp.WithNewBrowserContext())
+	tb.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	tctx, tcancel := context.WithTimeout(ctx, timeout)
+	tb.Cleanup(tcancel)
+	return tctx
+}
+
+// realSite builds the site the way `go run .` does: the embedded files and
+// the lessons.
+func realSite(tb testing.TB) *site {
+	tb.Helper()
+	shared.siteOnce.Do(func() {
+		web, err := fs.Sub(webFiles, "web")
+		if err != nil {
+			shared.siteErr = err
+			return
+		}
+		lessons, err := loadLessons()
+		if err != nil {
+			shared.siteErr = err
+			return
+		}
+		shared.site, shared.siteErr = newSite(web, lessons, siteOptions{})
+		if shared.siteErr == nil && !shared.site.hasEngine() {
+			shared.siteErr = fmt.Errorf("web/dist/lab.wasm is not embedded: run `make wasm` before these tests")
+		}
+	})
+	if shared.siteErr != nil {
+		tb.Fatal(shared.siteErr)
+	}
+	return shared.site
+}
+
+// serve starts an HTTPS server for h for the test's lifetime.
+func serve(tb testing.TB, h http.Handler) string {
+	tb.Helper()
+	srv := httptest.NewTLSServer(h)
+	tb.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// do runs actions and fails the test with what it was doing.
+func do(tb testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		tb.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](tb testing.TB, ctx context.Context, expr string) T {
+	tb.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it holds.
+func waitFor(tb testing.TB, ctx context.Context, what, cond string) {
+	tb.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		tb.Fatalf("waiting until %s (%s): %v\npage status: %s", what, cond, err, pageStatus(ctx))
+	}
+}
+
+// pageStatus tells what the page said, for failure messages.
+func pageStatus(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`(document.getElementById('engine-status')||{}).textContent + ' | ' + [...document.querySelectorAll('.error:not([hidden])')].map(e => e.textContent).join(' ')`))
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}
+
+// openLab loads the page and waits until the engine is ready.
+func openLab(tb testing.TB, ctx context.Context, url string) {
+	tb.Helper()
+	do(tb, ctx, "loading the page", chromedp.Navigate(url))
+	waitFor(tb, ctx, "the engine is ready", `document.documentElement.dataset.engine === 'ready'`)
+}
+
+// typeLines types each line into the terminal and presses Enter, waiting
+// for the engine to answer before the next.
+func typeLines(tb testing.TB, ctx context.Context, lines ...string) {
+	tb.Helper()
+	for _, line := range lines {
+		before := eval[int](tb, ctx, `document.querySelectorAll('#lab .transcript li').length`)
+		do(tb, ctx, "typing "+line, chromedp.SendKeys(chromedp.ID("terminal-input"), line+"\r"))
+		waitFor(tb, ctx, "the transcript shows "+line,
+			fmt.Sprintf(`document.querySelectorAll('#lab .transcript li').length > %d && document.getElementById('terminal-input').value === ''`, before))
+	}
+}
+
+// transcript returns the transcript's lines as text.
+func transcript(tb testing.TB, ctx context.Context) string {
+	tb.Helper()
+	return eval[string](tb, ctx, `[...document.querySelectorAll('#lab .transcript .line')].map(l => l.querySelector('summary') ? [...l.querySelectorAll('summary .rl')].map(r => r.textContent).join('\n') : l.textContent).join('\n')`)
+}
+
+// slowEngine holds back the engine's download until release is called, so
+// a test can look at the page before the engine runs.
+type slowEngine struct {
+	next    http.Handler
+	release chan struct{}
+}
+
+func (s slowEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, ".wasm") {
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	s.next.ServeHTTP(w, r)
+}
+
+func TestBrowserLessonBeforeEngine(t *testing.T) {
+	s := realSite(t)
+	hold := slowEngine{next: s, release: make(chan struct{})}
+	url := serve(t, hold)
+	ctx := testTab(t, 60*time.Second)
+	defer func() {
+		select {
+		case <-hold.release:
+		default:
+			close(hold.release)
+		}
+	}()
+
+	do(t, ctx, "loading the page", chromedp.Navigate(url))
+	do(t, ctx, "lesson visible", chromedp.WaitVisible(chromedp.CSS("article.lesson h2")))
+	text := eval[string](t, ctx, `document.querySelector('article.lesson:not([hidden])').innerText`)
+	if !strings.Contains(text, "SMTP") {
+		t.Errorf("lesson text before the engine: %q", text)
+	}
+	if got := eval[string](t, ctx, `document.documentElement.dataset.engine || ''`); got != "" {
+		t.Fatalf("engine state %q while its download is held back", got)
+	}
+	if got := eval[string](t, ctx, `document.getElementById('engine-status').textContent`); !strings.Contains(got, "Loading") {
+		t.Errorf("status while loading: %q", got)
+	}
+	close(hold.release)
+	waitFor(t, ctx, "the engine is ready", `document.documentElement.dataset.engine === 'ready'`)
+	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+}
+
+func TestBrowserSession(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+
+	// Tab completes a verb; the rest is typed.
+	do(t, ctx, "completing EH", chromedp.SendKeys(chromedp.ID("terminal-input"), "eh\t"))
+	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "EHLO " {
+		t.Errorf("Tab completed %q, want %q", got, "EHLO ")
+	}
+	typeLines(t, ctx, "me.example.com",
+		"MAIL FROM:<alice@example.com>",
+		"RCPT TO:<bob@example.org>",
+		"DATA",
+		"From: alice@example.com",
+		"Subject: typed in a browser",
+		"",
+		"Hello Bob.",
+		".",
+	)
+	// ↑ brings back the last line typed.
+	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), kb.ArrowUp))
+	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "." {
+		t.Errorf("ArrowUp gave %q, want %q", got, ".")
+	}
+	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
+	typeLines(t, ctx, "QUIT")
+
+	text := transcript(t, ctx)
+	for _, want := range []string{"-> EHLO me.example.com", "<- 250", "-> RCPT TO:<bob@example.org>",
+		"<- 354", "-> Subject: typed in a browser", "-> Hello Bob.", "<- 221"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, text)
+		}
+	}
+	// Each reply opens to its explanation, from the table keyed by reason.
+	do(t, ctx, "opening the 354 reply", chromedp.Click(chromedp.CSS(`#lab .transcript .reply[data-code="354"] summary`)))
+	explained := eval[string](t, ctx, `document.querySelector('#lab .transcript .reply[data-code="354"] .explain').innerText`)
+	for _, want := range []string{"What it means", "What to do next", "RFC 5321"} {
+		if !strings.Contains(explained, want) {
+			t.Errorf("354 explanation lacks %q: %q", want, explained)
+		}
+	}
+	// The live region announced the last reply.
+	if got := eval[string](t, ctx, `document.querySelector('#lab [aria-live=polite][role=status]').textContent`); !strings.Contains(got, "221") {
+		t.Errorf("live region says %q, want the 221 reply", got)
+	}
+	// The message is in Bob's mailbox.
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)))
+	waitFor(t, ctx, "the message in the mailbox", `document.querySelector('.panel-mailbox').innerText.includes('typed in a browser')`)
+}
+
+func TestBrowserLessonOneGoals(t *testing.T) {
+	s := realSite(t)
+	url := serve(t, s)
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	waitFor(t, ctx, "the goals", `document.querySelectorAll('#goal-list li').length > 0`)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#goal-list li.done').length`); n != 0 {
+		t.Fatalf("%d goals done before typing anything", n)
+	}
+	// Type lesson 1's solution as a learner would.
+	steps := eval[[]map[string]string](t, ctx, `JSON.parse(document.getElementById('lesson-data').textContent)[0].solution`)
+	if len(steps) == 0 {
+		t.Fatal("lesson 1 has no solution")
+	}
+	for _, st := range steps {
+		if st["advance"] != "" {
+			t.Fatalf("lesson 1's solution lets time pass (%s); the test types only", st["advance"])
+		}
+		typeLines(t, ctx, st["type"])
+	}
+	waitFor(t, ctx, "every goal of lesson 1 done",
+		`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.done').length`)
+	if got := eval[string](t, ctx, `document.getElementById('goal-summary').textContent`); !strings.Contains(got, "All") {
+		t.Errorf("goal summary %q", got)
+	}
+}
+
+func TestBrowserUndoAndPermalink(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>", "NOOP")
+	if !strings.Contains(transcript(t, ctx), "-> NOOP") {
+		t.Fatal("NOOP not in the transcript")
+	}
+	do(t, ctx, "undo", chromedp.Click(chromedp.ID("btn-undo")))
+	waitFor(t, ctx, "NOOP undone", `![...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes('NOOP'))`)
+	if !strings.Contains(transcript(t, ctx), "-> MAIL FROM:<alice@example.com>") {
+		t.Fatal("undo removed more than the last line")
+	}
+
+	do(t, ctx, "permalink", chromedp.Click(chromedp.ID("btn-permalink")))
+	waitFor(t, ctx, "the permalink in the address bar", `location.hash.includes('lab=')`)
+	link := eval[string](t, ctx, `location.href`)
+
+	// A fresh tab in a fresh browser context: no localStorage to help.
+	fresh := testTab(t, 60*time.Second)
+	openLab(t, fresh, link)
+	waitFor(t, fresh, "the restored session", `[...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes('MAIL FROM:<alice@example.com>'))`)
+	if strings.Contains(transcript(t, fresh), "NOOP") {
+		t.Error("the permalink restored the undone line")
+	}
+}
+
+func TestBrowserTypedMarkupIsText(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	var mu sync.Mutex
+	var dialogs []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			mu.Lock()
+			dialogs = append(dialogs, d.Message)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	openLab(t, ctx, url)
+	const evil = `<img src=x onerror=alert(1)>`
+	const evil2 = `<svg onload="window.__pwned=1"></svg><b>bold</b>`
+	typeLines(t, ctx, "EHLO "+evil, evil2)
+	time.Sleep(300 * time.Millisecond) // give an image error handler time to run, were there one
+	text := transcript(t, ctx)
+	if !strings.Contains(text, evil) || !strings.Contains(text, evil2) {
+		t.Errorf("typed markup is not shown as text:\n%s", text)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#lab img, #lab svg, #lab .transcript b').length`); n != 0 {
+		t.Errorf("typed markup became %d elements", n)
+	}
+	if eval[bool](t, ctx, `window.__pwned === 1`) {
+		t.Error("typed markup ran a script")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialogs) > 0 {
+		t.Errorf("typed markup opened dialogs: %q", dialogs)
+	}
+}
+
+// save writes a screenshot into the artifacts folder.
+func save(t *testing.T, ctx context.Context, shoot chromedp.Action[[]byte], name string) {
+	t.Helper()
+	img, err := chromedp.Run(ctx, shoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name = filepath.Join(artifactsDir, name)
+	if err := os.WriteFile(name, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %s", name)
+}
+
+// TestBrowserScreenshots saves the page in three looks for a human to
+// check, and checks what a machine can: nothing wider than a phone.
+func TestBrowserScreenshots(t *testing.T) {
+	url := serve(t, realSite(t))
+	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shots := []struct {
+		name   string
+		dark   bool
+		phone  bool
+		width  int64
+		height int64
+	}{
+		{"desktop-light", false, false, 1280, 900},
+		{"desktop-dark", true, false, 1280, 900},
+		{"phone-390", false, true, 390, 844},
+	}
+	for _, sh := range shots {
+		t.Run(sh.name, func(t *testing.T) {
+			ctx := testTab(t, 60*time.Second)
+			scheme := "light"
+			if sh.dark {
+				scheme = "dark"
+			}
+			setup := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+				})
+				return err
+			})
+			view := chromedp.EmulateViewport(sh.width, sh.height)
+			if sh.phone {
+				view = chromedp.EmulateViewport(sh.width, sh.height, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
+			}
+			do(t, ctx, "emulating", setup, view)
+			openLab(t, ctx, url)
+			typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>")
+			do(t, ctx, "opening a reply", chromedp.Click(chromedp.CSS(`#lab .transcript .reply:last-child summary`)))
+			if sh.phone {
+				if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(sh.width) {
+					t.Errorf("page is %d px wide on a %d px phone", w, sh.width)
+				}
+			}
+			shoot := chromedp.FullScreenshot(100)
+			if sh.phone { // a whole phone page is too tall to look at: the screen, twice
+				shoot = chromedp.CaptureScreenshot()
+			}
+			save(t, ctx, shoot, sh.name+".png")
+			if sh.phone {
+				eval[any](t, ctx, `document.querySelector('article.lesson:not([hidden])').scrollIntoView()`)
+				save(t, ctx, shoot, sh.name+"-lesson.png")
+			}
+		})
+	}
+}

@@ -1,0 +1,200 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"smtplab/engine/lab"
+	"smtplab/lessons/goal"
+)
+
+// maxWorlds bounds how many worlds one page keeps; the page releases the
+// worlds it replaces, so reaching it means a leak, reported as an error.
+const maxWorlds = 64
+
+// api holds the page's worlds by numeric handle and implements each method
+// of smtpLab on top of the engine/lab facade. It only runs on the bridge's
+// work goroutine, so it needs no locks.
+type api struct {
+	worlds map[int]*lab.World
+	next   int
+}
+
+func newAPI() *api { return &api{worlds: map[int]*lab.World{}} }
+
+// methods lists the JavaScript API.
+func (a *api) methods() map[string]method {
+	return map[string]method{
+		"scenarios": a.scenarios,
+		"create":    a.create,
+		"type":      a.typeLine,
+		"submit":    a.submit,
+		"advance":   a.advance,
+		"undo":      a.undo,
+		"snapshot":  a.snapshot,
+		"restore":   a.restore,
+		"check":     a.check,
+		"release":   a.release,
+	}
+}
+
+// opened is the answer to create, undo and restore: the handle and the
+// whole trace so far.
+type opened struct {
+	World  int       `json:"world"`
+	Events any       `json:"events"`
+	State  lab.State `json:"state"`
+}
+
+func (a *api) open(w *lab.World) (opened, error) {
+	if len(a.worlds) >= maxWorlds {
+		return opened{}, fmt.Errorf("too many labs open at once (%d); reload the page", maxWorlds)
+	}
+	a.next++
+	a.worlds[a.next] = w
+	return opened{World: a.next, Events: w.Since(0), State: w.State()}, nil
+}
+
+// arg decodes argument i into v, saying which argument was wrong.
+func arg(args []json.RawMessage, i int, what string, v any) error {
+	if i >= len(args) || string(args[i]) == "null" {
+		return fmt.Errorf("%s is missing", what)
+	}
+	if err := json.Unmarshal(args[i], v); err != nil {
+		return fmt.Errorf("%s is not valid: %w", what, err)
+	}
+	return nil
+}
+
+// world returns the world whose handle is argument 0.
+func (a *api) world(args []json.RawMessage) (int, *lab.World, error) {
+	var id int
+	if err := arg(args, 0, "the lab handle", &id); err != nil {
+		return 0, nil, err
+	}
+	w := a.worlds[id]
+	if w == nil {
+		return 0, nil, fmt.Errorf("there is no lab %d (it was reset or released)", id)
+	}
+	return id, w, nil
+}
+
+func (a *api) scenarios([]json.RawMessage) (any, error) { return lab.Scenarios(), nil }
+
+func (a *api) create(args []json.RawMessage) (any, error) {
+	var opt struct {
+		Scenario string `json:"scenario"`
+		Seed     int64  `json:"seed"`
+	}
+	if err := arg(args, 0, "the options", &opt); err != nil {
+		return nil, err
+	}
+	w, err := lab.New(opt.Scenario, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return a.open(w)
+}
+
+func (a *api) typeLine(args []json.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	var line string
+	if err := arg(args, 1, "the line", &line); err != nil {
+		return nil, err
+	}
+	return w.Type(line)
+}
+
+func (a *api) submit(args []json.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	var m lab.Message
+	if err := arg(args, 1, "the message", &m); err != nil {
+		return nil, err
+	}
+	return w.Submit(m)
+}
+
+func (a *api) advance(args []json.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	var seconds float64
+	if err := arg(args, 1, "the number of seconds", &seconds); err != nil {
+		return nil, err
+	}
+	if seconds <= 0 || math.IsNaN(seconds) || seconds > 30*24*3600 {
+		return nil, errors.New("time can only move forward, by at most 30 days at once")
+	}
+	return w.Advance(time.Duration(seconds * float64(time.Second)))
+}
+
+// undo replays the world's inputs minus the last one. The handle stays
+// the same; the answer carries the whole replayed trace.
+func (a *api) undo(args []json.RawMessage) (any, error) {
+	id, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	if len(w.Snapshot().Inputs) == 0 {
+		return nil, errors.New("nothing to undo")
+	}
+	nw, err := w.Undo()
+	if err != nil {
+		return nil, fmt.Errorf("undo: %w", err)
+	}
+	a.worlds[id] = nw
+	return opened{World: id, Events: nw.Since(0), State: nw.State()}, nil
+}
+
+func (a *api) snapshot(args []json.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	return w.Snapshot(), nil
+}
+
+func (a *api) restore(args []json.RawMessage) (any, error) {
+	var snap lab.Snapshot
+	if err := arg(args, 0, "the snapshot", &snap); err != nil {
+		return nil, err
+	}
+	w, err := lab.Restore(snap)
+	if err != nil {
+		return nil, err
+	}
+	return a.open(w)
+}
+
+func (a *api) check(args []json.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	var goals []goal.Goal
+	if err := arg(args, 1, "the goals", &goals); err != nil {
+		return nil, err
+	}
+	return goal.Check(goals, w.Since(0)), nil
+}
+
+func (a *api) release(args []json.RawMessage) (any, error) {
+	id, _, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	delete(a.worlds, id)
+	return true, nil
+}
