@@ -298,3 +298,15 @@ func (x *External) traceTLS(cs tls.ConnectionState) {
 	x.w.net.Emit(trace.Event{Kind: trace.TLSStep, Conn: x.conn, Host: x.host.Name(), Peer: x.client, Step: "finished",
 		Text: fmt.Sprintf("TLS handshake with a real client finished: %s, %s", attrs["version"], attrs["cipher"]), Attrs: attrs})
 }
+
+// RefuseExternal records that a connection from outside was turned away
+// before any session started (a connection limit, say), with the reply it
+// got.
+func (w *World) RefuseExternal(c ExternalConn, reply string) {
+	client := c.Remote
+	if ap, err := netip.ParseAddrPort(c.Remote); err == nil {
+		client = "[" + ap.Addr().Unmap().String() + "]"
+	}
+	w.net.Emit(trace.Event{Kind: trace.ConnRefused, Host: client, Peer: c.Host, Port: c.Port,
+		Text: fmt.Sprintf("refused %s: %s", c.Remote, reply)})
+}

@@ -1,0 +1,408 @@
+// Package bridge puts SMTP Lab's server on real TCP ports. Real clients —
+// swaks, Python's smtplib, a mail client, an application under test —
+// connect to it, and the scenario host behind each port answers them with
+// the same server state machine, policies, mailboxes and queues a learner
+// meets in the browser. Every session is recorded in the world's trace, and
+// LiveHandler streams that trace to the page as it grows, so the lab works
+// like a mail catcher that explains what it catches.
+//
+// The world is single-threaded by design (deterministic, sans-IO): the
+// bridge runs one goroutine per connection for the sockets, and serialises
+// every call into the world with one mutex. Sockets, goroutines and real
+// clocks live here and nowhere in the engine.
+//
+// What the bridge defends against: a connection limit and a per-address
+// limit (421 4.7.0 beyond them), the timeouts of RFC 5321 §4.5.3.2 counted
+// per command and per message rather than per read, so that a client that
+// trickles one byte at a time (slowloris) is cut off as surely as a silent
+// one, and on shutdown a 421 to every open session. A message answered
+// 250 after DATA is already in a mailbox or queue of the world when that
+// reply is written.
+//
+// SendCommand is the other direction: it delivers a message to a real SMTP
+// server with the lab's client state machine and prints the session the
+// way swaks does.
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"smtplab/engine/lab"
+)
+
+// Options configure a Bridge. The zero value serves nothing; set at least
+// one of SMTP, Submission and SMTPS.
+type Options struct {
+	// Scenario names the world whose servers answer ("first-session" when
+	// empty), Seed its seed.
+	Scenario string
+	Seed     int64
+	// Listen addresses, "127.0.0.1:2525". SMTP is served as port 25 (MX,
+	// relay rules apply), Submission as port 587 (STARTTLS then AUTH
+	// before mail, RFC 6409), SMTPS as port 465 (implicit TLS, RFC 8314).
+	// Empty means not served.
+	SMTP, Submission, SMTPS string
+	// AllowRemote allows listen addresses that are not loopback. Without
+	// it, such an address is an error: the lab's TLS keys are public and
+	// its relay rules are a lesson, not a defence.
+	AllowRemote bool
+	// TimeoutScale multiplies the timeouts of RFC 5321 §4.5.3.2 (5 minutes
+	// per command, 3 per block of message text) and MessageTime: 0.001
+	// makes them 300 ms and 180 ms, for tests. 0 means 1.
+	TimeoutScale float64
+	// MessageTime bounds the whole text of one message, however steadily
+	// it trickles in: 10 minutes (before scaling) when 0.
+	MessageTime time.Duration
+	// MaxConns is the number of sessions open at once (100 when 0), and
+	// MaxConnsPerIP the number from one client address (20 when 0).
+	// Connections beyond either get 421 4.7.0 and are closed.
+	MaxConns, MaxConnsPerIP int
+	// Logf, when set, is told about listener and TLS failures.
+	Logf func(format string, args ...any)
+}
+
+// RegisterFlags defines the bridge's command-line flags on fs, writing
+// into o: -smtp, -submission, -smtps, -scenario, -seed, -allow-remote,
+// -timeout-scale, -max-conns, -max-conns-per-ip.
+func (o *Options) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.SMTP, "smtp", "", "serve the scenario's MX server (port 25 rules) on this TCP address, e.g. 127.0.0.1:2525")
+	fs.StringVar(&o.Submission, "submission", "", "serve the scenario's submission server (port 587: STARTTLS and AUTH required) on this address, e.g. 127.0.0.1:2587")
+	fs.StringVar(&o.SMTPS, "smtps", "", "serve the scenario's implicit-TLS server (port 465) on this address, e.g. 127.0.0.1:2465")
+	fs.StringVar(&o.Scenario, "scenario", "first-session", "the scenario whose servers answer on the SMTP ports")
+	fs.Int64Var(&o.Seed, "seed", 1, "the seed of the scenario's world")
+	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow SMTP listen addresses that are not loopback")
+	fs.Float64Var(&o.TimeoutScale, "timeout-scale", 1, "multiply the RFC 5321 server timeouts by this (e.g. 0.01 for tests)")
+	fs.IntVar(&o.MaxConns, "max-conns", 100, "SMTP sessions open at once; more get 421")
+	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 20, "SMTP sessions open at once from one address; more get 421")
+}
+
+// Enabled reports whether any SMTP port is asked for.
+func (o *Options) Enabled() bool { return o.SMTP != "" || o.Submission != "" || o.SMTPS != "" }
+
+// Bridge is a running set of SMTP listeners with one world behind them.
+type Bridge struct {
+	opt   Options
+	scale float64
+
+	mu      sync.Mutex // serialises every call into world and its Externals
+	world   *lab.World
+	changed chan struct{} // closed and replaced when the trace grows
+	caPEM   []byte
+
+	listeners []*listener
+
+	connMu   sync.Mutex
+	conns    map[*session]struct{}
+	perIP    map[netip.Addr]int
+	closing  bool
+	sessions sync.WaitGroup
+	accepts  sync.WaitGroup
+	stopped  chan struct{} // closed by Close
+
+	refused  atomic.Int64 // connections turned away over a limit
+	accepted atomic.Int64 // messages accepted
+}
+
+// listener is one TCP listener and the scenario port it stands for.
+type listener struct {
+	net.Listener
+	port int         // 25, 587 or 465
+	host string      // the scenario host that answers
+	tls  *tls.Config // nil: no TLS on this port
+}
+
+// Start opens the listeners and serves until Close (or until ctx ends,
+// which closes the bridge too).
+func Start(ctx context.Context, opt Options) (*Bridge, error) {
+	if !opt.Enabled() {
+		return nil, errors.New("bridge: no SMTP address to listen on")
+	}
+	if opt.Scenario == "" {
+		opt.Scenario = "first-session"
+	}
+	if opt.TimeoutScale < 0 {
+		return nil, fmt.Errorf("bridge: timeout scale %v is negative", opt.TimeoutScale)
+	}
+	world, err := lab.New(opt.Scenario, opt.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	b := &Bridge{
+		opt: opt, scale: opt.TimeoutScale, world: world,
+		changed: make(chan struct{}),
+		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
+		stopped: make(chan struct{}),
+	}
+	if b.scale == 0 {
+		b.scale = 1
+	}
+	if b.opt.MessageTime <= 0 {
+		b.opt.MessageTime = 10 * time.Minute
+	}
+	if b.opt.MaxConns <= 0 {
+		b.opt.MaxConns = 100
+	}
+	if b.opt.MaxConnsPerIP <= 0 {
+		b.opt.MaxConnsPerIP = 20
+	}
+	for _, p := range []struct {
+		addr string
+		port int
+	}{{opt.SMTP, 25}, {opt.Submission, 587}, {opt.SMTPS, 465}} {
+		if p.addr == "" {
+			continue
+		}
+		if err := b.listen(p.addr, p.port); err != nil {
+			b.closeListeners()
+			return nil, err
+		}
+	}
+	for _, l := range b.listeners {
+		b.accepts.Add(1)
+		go b.acceptLoop(l)
+	}
+	context.AfterFunc(ctx, func() { b.Close() })
+	return b, nil
+}
+
+// listen opens addr for the scenario's port.
+func (b *Bridge) listen(addr string, port int) error {
+	if err := checkLoopback(addr, b.opt.AllowRemote); err != nil {
+		return err
+	}
+	host, err := b.world.ExternalHost(port)
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	tc, err := b.tlsFor(host)
+	if err != nil && port != 25 {
+		return fmt.Errorf("bridge: port %d needs TLS: %w", port, err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bridge: %w", err)
+	}
+	b.listeners = append(b.listeners, &listener{Listener: ln, port: port, host: host, tls: tc})
+	return nil
+}
+
+// checkLoopback refuses a listen address that is not on loopback, unless
+// remote access was asked for. A host name is resolved: "localhost" is
+// fine, a name that resolves elsewhere is not.
+func checkLoopback(addr string, allowRemote bool) error {
+	if allowRemote {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("bridge: listen address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("bridge: %q is not a loopback address; use 127.0.0.1 or [::1], or allow remote clients explicitly", addr)
+	}
+	return nil
+}
+
+// Addr returns the address the listener for scenario port (25, 587, 465)
+// is bound to, or nil.
+func (b *Bridge) Addr(port int) net.Addr {
+	for _, l := range b.listeners {
+		if l.port == port {
+			return l.Addr()
+		}
+	}
+	return nil
+}
+
+// Host returns the scenario host that answers on port, or "".
+func (b *Bridge) Host(port int) string {
+	for _, l := range b.listeners {
+		if l.port == port {
+			return l.host
+		}
+	}
+	return ""
+}
+
+// tlsFor returns the TLS configuration for host, made once per host.
+func (b *Bridge) tlsFor(host string) (*tls.Config, error) {
+	for _, l := range b.listeners {
+		if l.host == host && l.tls != nil {
+			return l.tls, nil
+		}
+	}
+	cfg, caPEM, err := b.world.ExternalTLS(host, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	b.caPEM = caPEM
+	return cfg, nil
+}
+
+// CACertificate returns the PEM of the CA that signed the bridge's
+// certificates (nil when none is served), for clients that verify:
+// `swaks --tls-ca-path`, `openssl s_client -CAfile`.
+func (b *Bridge) CACertificate() []byte { return b.caPEM }
+
+// World runs f with the world locked, for reading its state or trace.
+// f must not keep the world or anything it returns past the call.
+func (b *Bridge) World(f func(w *lab.World)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f(b.world)
+}
+
+// Stats are the bridge's counters.
+type Stats struct {
+	Open     int   `json:"open"`     // sessions open now
+	Refused  int64 `json:"refused"`  // connections turned away with 421 over a limit
+	Accepted int64 `json:"accepted"` // messages accepted (answered 250 after DATA or BDAT LAST)
+}
+
+// Stats returns the counters now.
+func (b *Bridge) Stats() Stats {
+	b.connMu.Lock()
+	open := len(b.conns)
+	b.connMu.Unlock()
+	return Stats{Open: open, Refused: b.refused.Load(), Accepted: b.accepted.Load()}
+}
+
+// Close stops accepting connections, tells every open session 421 4.3.2
+// and waits for them to end. It is safe to call more than once.
+func (b *Bridge) Close() error {
+	b.connMu.Lock()
+	if b.closing {
+		b.connMu.Unlock()
+		<-b.stopped
+		return nil
+	}
+	b.closing = true
+	for s := range b.conns {
+		s.shutdown()
+	}
+	b.connMu.Unlock()
+	b.closeListeners()
+	b.accepts.Wait()
+	b.sessions.Wait()
+	close(b.stopped)
+	return nil
+}
+
+func (b *Bridge) closeListeners() {
+	for _, l := range b.listeners {
+		l.Close()
+	}
+}
+
+// acceptLoop accepts connections until the listener closes.
+func (b *Bridge) acceptLoop(l *listener) {
+	defer b.accepts.Done()
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			// Out of file descriptors, say: wait a little instead of
+			// spinning, as net/http does.
+			b.logf("bridge: accept on %s: %v", l.Addr(), err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		s, why := b.admit(l, nc)
+		if s == nil {
+			b.refuse(l, nc, why)
+			continue
+		}
+		go s.run()
+	}
+}
+
+// admit counts a new connection against the limits and returns its
+// session, or why it is turned away.
+func (b *Bridge) admit(l *listener, nc net.Conn) (*session, string) {
+	ip := remoteIP(nc)
+	b.connMu.Lock()
+	defer b.connMu.Unlock()
+	switch {
+	case b.closing:
+		return nil, "the server is shutting down"
+	case len(b.conns) >= b.opt.MaxConns:
+		return nil, fmt.Sprintf("too many connections (%d), try again later", b.opt.MaxConns)
+	case b.perIP[ip] >= b.opt.MaxConnsPerIP:
+		return nil, fmt.Sprintf("too many connections from %s (%d), try again later", ip, b.opt.MaxConnsPerIP)
+	}
+	s := &session{b: b, l: l, nc: nc, ip: ip}
+	b.conns[s] = struct{}{}
+	b.perIP[ip]++
+	b.sessions.Add(1)
+	return s, ""
+}
+
+// release forgets a finished session.
+func (b *Bridge) release(s *session) {
+	b.connMu.Lock()
+	delete(b.conns, s)
+	if b.perIP[s.ip]--; b.perIP[s.ip] <= 0 {
+		delete(b.perIP, s.ip)
+	}
+	b.connMu.Unlock()
+	b.sessions.Done()
+}
+
+// refuse answers a connection over a limit with 421 4.7.0 (RFC 5321
+// §3.8: a server may refuse with 421 at connection time) and closes it. The
+// reply is short and the socket new, so the write does not block; a
+// deadline makes sure.
+func (b *Bridge) refuse(l *listener, nc net.Conn, why string) {
+	b.refused.Add(1)
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(nc, "421 4.7.0 %s Error: %s\r\n", l.host, why)
+	nc.Close()
+	b.locked(func(w *lab.World) {
+		w.RefuseExternal(lab.ExternalConn{Host: l.host, Port: l.port, Remote: nc.RemoteAddr().String()}, "421 4.7.0 "+why)
+	})
+}
+
+// locked runs f with the world locked, and wakes the live feeds when the
+// trace grew.
+func (b *Bridge) locked(f func(w *lab.World)) {
+	b.mu.Lock()
+	before := len(b.world.Trace())
+	f(b.world)
+	if len(b.world.Trace()) != before {
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
+	b.mu.Unlock()
+}
+
+func (b *Bridge) logf(format string, args ...any) {
+	if b.opt.Logf != nil {
+		b.opt.Logf(format, args...)
+	}
+}
+
+func remoteIP(nc net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}

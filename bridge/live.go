@@ -1,0 +1,174 @@
+package bridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"smtplab/engine/lab"
+	"smtplab/engine/trace"
+)
+
+// Live feed limits: events per message of the stream, how often the state
+// (mailboxes and queues, which can be large) is sent at most, and how
+// often a quiet stream says it is alive.
+const (
+	liveBatch     = 500
+	liveStateGap  = time.Second
+	liveKeepalive = 15 * time.Second
+)
+
+// Hello is the first message of the live feed: what is being served.
+type Hello struct {
+	Scenario string       `json:"scenario"`
+	Servers  []ServerInfo `json:"servers"`
+	CA       string       `json:"ca,omitempty"` // PEM of the lab CA, for clients that verify
+}
+
+// ServerInfo is one listening port.
+type ServerInfo struct {
+	Port int    `json:"port"` // the scenario port it stands for: 25, 587, 465
+	Host string `json:"host"` // the scenario host that answers
+	Addr string `json:"addr"` // the real address, "127.0.0.1:2525"
+}
+
+// LiveHandler streams the world's trace as server-sent events, so the page
+// can show sessions from real clients as they happen:
+//
+//	event: hello   data: Hello (once, first)
+//	event: trace   data: [trace.Event, ...] in order, id: the last event's id
+//	event: state   data: lab.State, after events that change mailboxes or
+//	               queues, at most once a second, and once after hello
+//
+// A client that reconnects with Last-Event-ID (browsers do this by
+// themselves), or asks with ?since=N, gets only the events after that id.
+// The stream ends when the bridge closes.
+func (b *Bridge) LiveHandler() http.Handler {
+	return http.HandlerFunc(b.serveLive)
+}
+
+func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "the live feed is read with GET", http.StatusMethodNotAllowed)
+		return
+	}
+	since := 0
+	for _, s := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("since")} {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			since = n
+		}
+	}
+	// The stream outlives any write timeout the HTTP server has.
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+
+	if err := sendEvent(w, "hello", 0, b.hello()); err != nil {
+		return
+	}
+	wantState, lastState := true, time.Time{}
+	keepalive := time.NewTicker(liveKeepalive)
+	defer keepalive.Stop()
+	for {
+		var (
+			events  []trace.Event
+			state   *lab.State
+			changed <-chan struct{}
+		)
+		b.World(func(world *lab.World) {
+			events = append(events, firstN(world.Since(since), liveBatch)...)
+			for _, e := range events {
+				wantState = wantState || changesState(e.Kind)
+			}
+			if wantState && time.Since(lastState) >= liveStateGap && len(events) < liveBatch {
+				st := world.State()
+				state = &st
+			}
+			changed = b.changed
+		})
+		if len(events) > 0 {
+			since = events[len(events)-1].ID
+			if sendEvent(w, "trace", since, events) != nil {
+				return
+			}
+		}
+		if state != nil {
+			wantState, lastState = false, time.Now()
+			if sendEvent(w, "state", 0, state) != nil {
+				return
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+		if len(events) == liveBatch {
+			continue // more are waiting
+		}
+		var retry <-chan time.Time
+		if wantState { // a state is due once the gap has passed
+			retry = time.After(liveStateGap - time.Since(lastState))
+		}
+		select {
+		case <-changed:
+		case <-retry:
+		case <-keepalive.C:
+			if _, err := fmt.Fprint(w, ": still here\n\n"); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-b.stopped:
+			return
+		}
+	}
+}
+
+// hello describes what the bridge serves.
+func (b *Bridge) hello() Hello {
+	h := Hello{Scenario: b.opt.Scenario, CA: string(b.caPEM)}
+	for _, l := range b.listeners {
+		h.Servers = append(h.Servers, ServerInfo{Port: l.port, Host: l.host, Addr: l.Addr().String()})
+	}
+	return h
+}
+
+// changesState reports whether an event of kind changes what State shows.
+func changesState(k trace.Kind) bool {
+	switch k {
+	case trace.Delivery, trace.QueueAdd, trace.QueueRetry, trace.QueueGiveUp, trace.QueueDone, trace.Bounce:
+		return true
+	}
+	return false
+}
+
+// firstN returns a copy of at most n events: the world's slice must not be
+// read once the lock is released.
+func firstN(events []trace.Event, n int) []trace.Event {
+	return append([]trace.Event(nil), events[:min(len(events), n)]...)
+}
+
+// sendEvent writes one server-sent event. JSON never holds a raw line
+// break, so data is one line.
+func sendEvent(w http.ResponseWriter, name string, id int, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if id > 0 {
+		if _, err := fmt.Fprintf(w, "id: %d\n", id); err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
+	return err
+}

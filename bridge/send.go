@@ -1,0 +1,250 @@
+package bridge
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"smtplab/engine/client"
+	"smtplab/engine/driver"
+)
+
+// SendCommand is `smtplab send`: it delivers one message to a real SMTP
+// server with the lab's client state machine and prints the session the
+// way swaks does (=== for what happens, -> for what we send, <- for what
+// the server answers, ~> and <~ once TLS is on). args are the arguments
+// after "send". The error is set when the message was not delivered to
+// every recipient.
+func SendCommand(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var (
+		server   = fs.String("server", "127.0.0.1:2525", "the SMTP server, host:port")
+		from     = fs.String("from", "alice@example.com", "the envelope sender (MAIL FROM)")
+		to       = fs.String("to", "bob@example.org", "recipients (RCPT TO), separated by commas")
+		helo     = fs.String("helo", "localhost", "the name to say in EHLO")
+		subject  = fs.String("subject", "Test from SMTP Lab", "the Subject header")
+		body     = fs.String("body", "This is a test message sent by smtplab send.", "the message body")
+		dataFile = fs.String("data", "", "send this file as the whole message (headers and body) instead of -subject and -body")
+		tlsMode  = fs.String("tls", "opportunistic", "TLS: none, opportunistic (STARTTLS when offered), required (STARTTLS or no mail), implicit (TLS from the start, port 465)")
+		caFile   = fs.String("cafile", "", "trust only this CA (PEM), e.g. the lab's; without it the system roots")
+		insecure = fs.Bool("insecure", false, "do not check the server's certificate (its name, dates and issuer)")
+		user     = fs.String("auth-user", "", "authenticate as this user when the server offers AUTH")
+		password = fs.String("auth-password", "", "the password for -auth-user")
+		timeout  = fs.Duration("timeout", 30*time.Second, "bound on connecting and on each read, write and handshake")
+	)
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "usage: smtplab send [flags]\n\nDelivers one message to an SMTP server and prints the session.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("send: unexpected argument %q (every setting is a flag; see -h)", fs.Arg(0))
+	}
+	env, err := client.ParseEnvelope(*from, splitList(*to)...)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	host, _, err := net.SplitHostPort(*server)
+	if err != nil {
+		return fmt.Errorf("send: -server %q: %w", *server, err)
+	}
+	tlsCfg := &tls.Config{ServerName: host, InsecureSkipVerify: *insecure}
+	if *caFile != "" {
+		pemBytes, err := os.ReadFile(*caFile)
+		if err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+		tlsCfg.RootCAs = x509.NewCertPool()
+		if !tlsCfg.RootCAs.AppendCertsFromPEM(pemBytes) {
+			return fmt.Errorf("send: %s holds no PEM certificate", *caFile)
+		}
+	}
+	var msg []byte
+	if *dataFile != "" {
+		if msg, err = os.ReadFile(*dataFile); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
+	} else {
+		msg = composeMessage(*from, splitList(*to), *subject, *body, time.Now())
+	}
+	opt := driver.SendOptions{
+		Client:  client.Config{Hostname: *helo},
+		TLS:     tlsCfg,
+		Timeout: *timeout,
+	}
+	if *user != "" {
+		opt.Client.Auth = &client.Credentials{Username: *user, Password: *password}
+	}
+	implicit := false
+	switch *tlsMode {
+	case "none":
+		opt.Client.TLS = client.TLSNone
+	case "opportunistic":
+		opt.Client.TLS = client.TLSOpportunistic
+	case "required":
+		opt.Client.TLS = client.TLSRequired
+	case "implicit":
+		// The whole connection is TLS already: the state machine needs no
+		// STARTTLS, and credentials are as safe as inside one.
+		implicit = true
+		opt.Client.TLS, opt.Client.AllowPlaintextAuth = client.TLSNone, true
+	default:
+		return fmt.Errorf("send: -tls %q: want none, opportunistic, required or implicit", *tlsMode)
+	}
+	return send(*server, opt, implicit, env, msg, stdout)
+}
+
+// send connects, runs the session and prints it.
+func send(server string, opt driver.SendOptions, implicit bool, env client.Envelope, msg []byte, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*opt.Timeout)
+	defer cancel()
+	p := &transcript{w: out}
+	opt.Client.Trace = p.event
+	fmt.Fprintf(out, "=== Trying %s...\n", server)
+	d := net.Dialer{Timeout: opt.Timeout}
+	conn, err := d.DialContext(ctx, "tcp", server)
+	if err != nil {
+		fmt.Fprintf(out, "*** Error connecting to %s: %v\n", server, err)
+		return fmt.Errorf("send: %w", err)
+	}
+	fmt.Fprintf(out, "=== Connected to %s.\n", conn.RemoteAddr())
+	if implicit {
+		tc := tls.Client(conn, opt.TLS)
+		tc.SetDeadline(time.Now().Add(opt.Timeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			fmt.Fprintf(out, "*** TLS handshake failed: %v\n", err)
+			return fmt.Errorf("send: TLS handshake: %w", err)
+		}
+		tc.SetDeadline(time.Time{})
+		p.tlsStarted(tc.ConnectionState())
+		conn = tc
+	}
+	outcome, err := driver.Send(ctx, conn, opt, env, msg)
+	fmt.Fprintln(out, "=== Connection closed with remote host.")
+	for _, r := range outcome.Recipients {
+		fmt.Fprintf(out, "=== %s: %s", r.Mailbox, r.Status)
+		if r.Reply.Code != 0 {
+			fmt.Fprintf(out, " (%s)", strings.ReplaceAll(r.Reply.String(), "\r\n", " "))
+		} else if r.Err != nil {
+			fmt.Fprintf(out, " (%v)", r.Err)
+		}
+		fmt.Fprintln(out)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "*** %v\n", err)
+		return fmt.Errorf("send: %w", err)
+	}
+	if outcome.Status != client.Delivered {
+		return fmt.Errorf("send: the message was %s", outcome.Status)
+	}
+	for _, r := range outcome.Recipients {
+		if r.Status != client.Delivered {
+			return fmt.Errorf("send: %s was %s", r.Mailbox, r.Status)
+		}
+	}
+	return nil
+}
+
+// transcript prints the client's events swaks-style.
+type transcript struct {
+	w   io.Writer
+	tls bool
+}
+
+func (p *transcript) arrows() (send, recv string) {
+	if p.tls {
+		return " ~> ", "<~  "
+	}
+	return " -> ", "<-  "
+}
+
+func (p *transcript) event(e client.Event) {
+	send, recv := p.arrows()
+	switch e.Kind {
+	case client.CommandSent:
+		text := e.Text
+		if e.Secret {
+			text = maskSecret(text)
+		}
+		fmt.Fprintf(p.w, "%s%s\n", send, text)
+	case client.ContentSent:
+		fmt.Fprintf(p.w, "%s(%d bytes of message text)\n", send, e.Size)
+	case client.ReplyReceived:
+		lines := e.Reply.Lines
+		if len(lines) == 0 {
+			lines = []string{""}
+		}
+		for i, l := range lines {
+			sep := "-"
+			if i == len(lines)-1 {
+				sep = " "
+			}
+			code := fmt.Sprint(e.Reply.Code)
+			if e.Reply.Enhanced != "" {
+				l = e.Reply.Enhanced + " " + l
+			}
+			fmt.Fprintf(p.w, "%s%s%s%s\n", recv, code, sep, l)
+		}
+	case client.TLSRequested:
+		fmt.Fprintln(p.w, "=== STARTTLS accepted: TLS handshake")
+	case client.TLSStarted:
+		p.tls = true
+		fmt.Fprintln(p.w, "=== TLS started; the client says EHLO again (RFC 3207 §4.2)")
+	}
+}
+
+// tlsStarted prints what an implicit-TLS handshake agreed on.
+func (p *transcript) tlsStarted(cs tls.ConnectionState) {
+	p.tls = true
+	fmt.Fprintf(p.w, "=== TLS started with cipher %s, %s\n", tls.VersionName(cs.Version), tls.CipherSuiteName(cs.CipherSuite))
+	if len(cs.PeerCertificates) > 0 {
+		c := cs.PeerCertificates[0]
+		fmt.Fprintf(p.w, "=== TLS peer subject DN=\"%s\", issued by \"%s\"\n", c.Subject, c.Issuer)
+	}
+}
+
+// maskSecret hides the credentials of an AUTH line, as swaks does not but
+// a transcript pasted into a bug report should.
+func maskSecret(line string) string {
+	f := strings.Fields(line)
+	switch {
+	case len(f) >= 3 && strings.EqualFold(f[0], "AUTH"):
+		return f[0] + " " + f[1] + " ********"
+	case len(f) == 2 && strings.EqualFold(f[0], "AUTH"):
+		return line
+	}
+	return "********"
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// composeMessage writes a small RFC 5322 message.
+func composeMessage(from string, to []string, subject, body string, now time.Time) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: <%s>\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.smtplab-send@localhost>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+		from, "<"+strings.Join(to, ">, <")+">", subject, now.Format(time.RFC1123Z), now.UnixNano())
+	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\n", "\r\n"))
+	if !strings.HasSuffix(body, "\n") {
+		b.WriteString("\r\n")
+	}
+	return []byte(b.String())
+}

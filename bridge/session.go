@@ -1,0 +1,185 @@
+package bridge
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"smtplab/engine/lab"
+)
+
+// session is one real TCP connection served by a scenario host.
+type session struct {
+	b  *Bridge
+	l  *listener
+	nc net.Conn   // the TCP connection: deadlines are set here
+	rw net.Conn   // what is read and written: nc, or TLS over it
+	ip netip.Addr // the client's address, for the per-address limit
+	x  *lab.External
+
+	stopping atomic.Bool // Close asked this session to end with 421
+	buf      []byte
+}
+
+// readSize is the most read at once. Commands are short, message text comes
+// in whatever the client writes; the session takes any chunking.
+const readSize = 16 << 10
+
+// shutdown asks the session to end: its pending read stops at once and it
+// answers 421. Safe from any goroutine.
+func (s *session) shutdown() {
+	s.stopping.Store(true)
+	s.nc.SetReadDeadline(time.Unix(1, 0))
+	s.nc.SetWriteDeadline(time.Now().Add(time.Second))
+}
+
+// run serves the connection to its end.
+func (s *session) run() {
+	defer s.b.release(s)
+	defer s.nc.Close()
+	s.rw = s.nc
+	conn := lab.ExternalConn{Host: s.l.host, Port: s.l.port, Remote: s.nc.RemoteAddr().String(), TLSAvailable: s.l.tls != nil}
+	if s.l.port == 465 {
+		// Implicit TLS: the handshake comes first (RFC 8314 §3.3), bounded
+		// like a command.
+		cs, err := s.handshake()
+		if err != nil {
+			s.b.locked(func(w *lab.World) { w.RefuseExternal(conn, "TLS handshake failed: "+err.Error()) })
+			return
+		}
+		conn.TLS = &cs
+	}
+	var err error
+	s.b.locked(func(w *lab.World) { s.x, err = w.ServeExternal(conn) })
+	if err != nil {
+		s.b.logf("bridge: %v", err)
+		return
+	}
+	s.buf = make([]byte, readSize)
+	s.loop()
+}
+
+// loop writes the session's replies and feeds it what the client sends,
+// until the session closes or the connection goes.
+//
+// Timeouts are budgets, not idle timers: the command timeout runs from the
+// last reply to the next complete command, and more bytes of an unfinished
+// line do not extend it; message text gets the data-block timeout per read
+// but the whole message must arrive within MessageTime. So a client that
+// trickles a byte now and then is cut off like one that says nothing.
+func (s *session) loop() {
+	var since time.Time // when the current budget started: the last reply
+	var msgStart time.Time
+	for {
+		if out := s.x.Output(); len(out) > 0 {
+			if !s.write(out) {
+				return
+			}
+			since = time.Now()
+		}
+		if s.x.Closed() {
+			return
+		}
+		if s.x.TLSRequested() {
+			cs, err := s.handshake()
+			if err != nil {
+				s.b.locked(func(*lab.World) { s.x.Disconnected("TLS handshake failed: " + err.Error()) })
+				return
+			}
+			s.b.locked(func(*lab.World) { s.x.TLSStarted(cs) })
+			continue
+		}
+		now := time.Now()
+		var deadline time.Time
+		if s.x.InMessage() {
+			if msgStart.IsZero() {
+				msgStart = since
+			}
+			deadline = now.Add(s.scaled(s.x.Deadline()))
+			if end := msgStart.Add(s.scaled(s.b.opt.MessageTime)); end.Before(deadline) {
+				deadline = end
+			}
+		} else {
+			msgStart = time.Time{}
+			deadline = since.Add(s.scaled(s.x.Deadline()))
+		}
+		s.nc.SetReadDeadline(deadline)
+		if s.stopping.Load() { // Close came before this deadline was set
+			s.end((*lab.External).Shutdown)
+			return
+		}
+		n, err := s.rw.Read(s.buf)
+		if n > 0 {
+			p := s.buf[:n]
+			s.b.locked(func(*lab.World) {
+				before := s.x.Accepted()
+				s.x.Feed(p)
+				s.b.accepted.Add(int64(s.x.Accepted() - before))
+			})
+			continue // an error, if any, comes back with the next Read
+		}
+		switch {
+		case err == nil:
+		case s.stopping.Load():
+			s.end((*lab.External).Shutdown)
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.end((*lab.External).Timeout)
+			return
+		case errors.Is(err, io.EOF):
+			s.b.locked(func(*lab.World) { s.x.Disconnected("the client closed the connection without QUIT") })
+			return
+		default:
+			s.b.locked(func(*lab.World) { s.x.Disconnected("connection lost: " + err.Error()) })
+			return
+		}
+	}
+}
+
+// end closes the session with its last word (Timeout or Shutdown: a 421)
+// and writes it on a best-effort basis: the connection closes anyway.
+func (s *session) end(last func(*lab.External)) {
+	s.b.locked(func(*lab.World) { last(s.x) })
+	s.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	s.rw.Write(s.x.Output())
+}
+
+// write sends the session's output. A client that does not read its
+// replies for a whole command timeout is given up on.
+func (s *session) write(p []byte) bool {
+	s.nc.SetWriteDeadline(time.Now().Add(s.scaled(5 * time.Minute)))
+	if s.stopping.Load() { // a client that is not reading must not hold up Close
+		s.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	}
+	if _, err := s.rw.Write(p); err != nil {
+		s.b.locked(func(*lab.World) { s.x.Disconnected("writing the reply failed: " + err.Error()) })
+		return false
+	}
+	return true
+}
+
+// handshake runs the server side of a TLS handshake on the connection,
+// bounded like a command (RFC 5321 §4.5.3.2.7).
+func (s *session) handshake() (tls.ConnectionState, error) {
+	tc := tls.Server(s.nc, s.l.tls)
+	s.nc.SetDeadline(time.Now().Add(s.scaled(5 * time.Minute)))
+	if s.stopping.Load() {
+		return tls.ConnectionState{}, errors.New("the server is shutting down")
+	}
+	if err := tc.Handshake(); err != nil {
+		return tls.ConnectionState{}, err
+	}
+	s.nc.SetDeadline(time.Time{})
+	s.rw = tc
+	return tc.ConnectionState(), nil
+}
+
+// scaled applies the bridge's timeout scale, never below a millisecond.
+func (s *session) scaled(d time.Duration) time.Duration {
+	return max(time.Duration(float64(d)*s.b.scale), time.Millisecond)
+}
