@@ -69,8 +69,9 @@
 //     one encrypted byte.
 //   - With GODEBUG cryptocustomrand=1 the bytes on the wire repeat exactly
 //     for the same seeds (TestDeterminism checks both). Declare it once for
-//     the whole module with a `godebug cryptocustomrand=1` line in go.mod,
-//     which covers every main package and test binary built in it, or with
+//     the whole module with a `godebug cryptocustomrand=1` line in go.mod
+//     (SMTP Lab's has it), which covers every main package and test binary
+//     built in the module, or with
 //     a `//go:debug cryptocustomrand=1` line above the package clause of
 //     each main package and of a _test.go file in each tested package. Go
 //     plans to remove the setting in a later release.
@@ -78,7 +79,8 @@
 // With the setting on, crypto packages that honour a custom reader first
 // read one byte from it or not at random (randutil.MaybeReadByte);
 // NewRand's stream does not move on one-byte reads, so that coin toss
-// changes nothing.
+// changes nothing. (They also panic on a nil reader: where Go's APIs are
+// called directly, pass crypto/rand.Reader, never nil.)
 //
 // To keep sizes fixed the lab offers only X25519 (no hybrid ML-KEM share,
 // which is random whatever the setting and adds about 2 KB) and, for

@@ -88,11 +88,14 @@ func Handshake(client *Client, server *Server) (*Result, error) {
 			facts.Offered = append(facts.Offered, tls.VersionName(v))
 		}
 	}
-	facts.stateFacts(sconn.ConnectionState())
-	if facts.Version != "" && facts.Subject == "" {
-		// The server got as far as its hello, so it sent its certificate
+	if serverHelloSent(w.flights) {
+		// The server's hello went out, and its certificate with it (no
+		// other message can come between them in the lab's handshakes),
 		// even if the client never looked at it.
-		facts.certFacts(server.Certificate.Leaf)
+		facts.stateFacts(sconn.ConnectionState())
+		if facts.Subject == "" {
+			facts.certFacts(server.Certificate.Leaf)
+		}
 	}
 	facts.Complete = cerr == nil && serr == nil
 
@@ -104,6 +107,19 @@ func Handshake(client *Client, server *Server) (*Result, error) {
 	}
 	r.Client, r.Server = newCodec(cconn, cmem), newCodec(sconn, smem)
 	return r, nil
+}
+
+// serverHelloSent reports whether the server's first flight starts with a
+// ServerHello: a handshake record (type 22) whose first message has type 2.
+// Both TLS 1.2 and 1.3 send it in clear. A server that fails before it
+// sends an alert instead.
+func serverHelloSent(flights []Flight) bool {
+	for _, f := range flights {
+		if f.From == SideServer {
+			return len(f.Bytes) > 5 && f.Bytes[0] == 22 && f.Bytes[5] == 2
+		}
+	}
+	return false
 }
 
 // assignSteps says which flight each handshake step leaves with: the

@@ -87,6 +87,31 @@ func wantSteps(t *testing.T, r *Result, want ...string) {
 	}
 }
 
+// TestProtocolFailure: a failure that is not about the certificate, here
+// no common application protocol, is reported as the server's alert.
+func TestProtocolFailure(t *testing.T) {
+	l := newLab(t, Good, true)
+	l.client.ALPN, l.server.ALPN = []string{"h2"}, []string{"smtp"}
+	r, err := Handshake(l.client, l.server)
+	var he *HandshakeError
+	if !errors.As(err, &he) {
+		t.Fatalf("error %v, want a *HandshakeError", err)
+	}
+	if he.Check != CheckProtocol || he.Alert != 120 || he.AlertFrom != SideServer {
+		t.Errorf("check %s, alert %d from %s; want protocol, 120 (no application protocol) from the server", he.Check, he.Alert, he.AlertFrom)
+	}
+	if got := r.Steps(); !slices.Equal(got, []string{StepClientHello, StepFailed}) {
+		t.Errorf("steps %v", got)
+	}
+	if r.Facts.Version != "" || r.Facts.Subject != "" || r.Facts.Verified {
+		t.Errorf("facts from a hello never sent: %+v", r.Facts)
+	}
+	failed := r.Event(StepFailed, 1, "client.example", "mx.example.org")
+	if failed.Host != "mx.example.org" || failed.Attrs["alert"] != "no application protocol (120)" || failed.Attrs["check"] != "protocol" {
+		t.Errorf("failed event %+v", failed)
+	}
+}
+
 // TestExpiryFollowsTheVirtualClock: a good certificate is valid 30 days
 // before the world starts to 60 days after, measured on the virtual clock.
 func TestExpiryFollowsTheVirtualClock(t *testing.T) {
