@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -260,6 +261,22 @@ func (s *site) renderPage(web fs.FS, lessons []lessonView) ([]byte, error) {
 				return "", fmt.Errorf("no asset %q", name)
 			}
 			return "/" + name + "?v=" + a.version, nil
+		},
+		// modules lists the ES modules under js/ for <link rel=modulepreload>,
+		// so the browser fetches the whole graph at once instead of level
+		// by level. The URLs carry no version: they must be the ones the
+		// modules import each other by.
+		"modules": func() []string {
+			var urls []string
+			for name := range s.assets {
+				// main.js is preloaded with its version, as the page loads it;
+				// smtp-lab.js is for other pages.
+				if strings.HasPrefix(name, "js/") && name != "js/main.js" && name != "js/smtp-lab.js" {
+					urls = append(urls, "/"+name)
+				}
+			}
+			sort.Strings(urls)
+			return urls
 		},
 		"optionalAsset": func(name string) string {
 			if a := s.assets[name]; a != nil {

@@ -46,17 +46,20 @@ async function start() {
     if (typeof globalThis.Go !== 'function') await loadScript(wasmExecURL());
   }
   const go = new globalThis.Go();
-  const response = fetch(wasmURL());
-  let instance;
+  let module;
   try {
-    ({ instance } = await WebAssembly.instantiateStreaming(response, go.importObject));
+    module = await (globalThis.smtpLabCompiling || WebAssembly.compileStreaming(fetch(wasmURL())));
   } catch (err) {
     // A server that does not say application/wasm: compile from bytes.
-    const bytes = await (await fetch(wasmURL())).arrayBuffer();
-    ({ instance } = await WebAssembly.instantiate(bytes, go.importObject));
+    const response = await fetch(wasmURL());
+    if (!response.ok) throw new Error(`the engine could not be downloaded (${response.status})`);
+    module = await WebAssembly.compile(await response.arrayBuffer());
   }
+  const instance = await WebAssembly.instantiate(module, go.importObject);
+  performance.mark('smtplab-wasm-compiled');
   go.run(instance).then(() => console.error('SMTP Lab engine stopped'));
   if (!globalThis.smtpLabReady) await ready;
+  performance.mark('smtplab-wasm-ready');
   return globalThis.smtpLab;
 }
 

@@ -46,12 +46,6 @@ async function boot() {
   session.addEventListener('events', save);
   session.addEventListener('reset', save);
 
-  const picker = $('scenario-picker');
-  for (const s of await api.scenarios()) {
-    picker.append(h('option', { value: s.name, title: s.purpose }, s.title));
-  }
-  picker.addEventListener('change', () => session.create(picker.value).catch(() => {}));
-  session.addEventListener('reset', () => { picker.value = session.scenario; });
 
   $('btn-undo').addEventListener('click', () => session.undo().catch(() => {}));
   $('btn-reset').addEventListener('click', async () => {
@@ -111,7 +105,18 @@ async function boot() {
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
 
   performance.mark('smtplab-engine-ready');
-      await openLab();
+      // The first world before anything else: the greeting is what the
+  // learner waits for. The scenario list can come after.
+  await openLab();
+  performance.mark('smtplab-opened');
+  const picker = $('scenario-picker');
+  const scenarios = await api.scenarios();
+  for (const s of scenarios) {
+    picker.append(h('option', { value: s.name, title: s.purpose }, s.title));
+  }
+  picker.addEventListener('change', () => session.create(picker.value).catch(() => {}));
+  picker.value = session.scenario;
+  session.addEventListener('reset', () => { picker.value = session.scenario; });
   for (const id of ['scenario-picker', 'btn-undo', 'btn-reset', 'btn-permalink']) $(id).disabled = false;
   $('btn-undo').disabled = session.inputs === 0;
   view.enable(true);
