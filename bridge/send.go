@@ -34,6 +34,7 @@ func SendCommand(args []string, stdout io.Writer) error {
 		body     = fs.String("body", "This is a test message sent by smtplab send.", "the message body")
 		dataFile = fs.String("data", "", "send this file as the whole message (headers and body) instead of -subject and -body")
 		tlsMode  = fs.String("tls", "opportunistic", "TLS: none, opportunistic (STARTTLS when offered), required (STARTTLS or no mail), implicit (TLS from the start, port 465)")
+		tlsName  = fs.String("servername", "", "the name the server's certificate must carry (and SNI); the -server host when empty")
 		caFile   = fs.String("cafile", "", "trust only this CA (PEM), e.g. the lab's; without it the system roots")
 		insecure = fs.Bool("insecure", false, "do not check the server's certificate (its name, dates and issuer)")
 		user     = fs.String("auth-user", "", "authenticate as this user when the server offers AUTH")
@@ -57,6 +58,9 @@ func SendCommand(args []string, stdout io.Writer) error {
 	host, _, err := net.SplitHostPort(*server)
 	if err != nil {
 		return fmt.Errorf("send: -server %q: %w", *server, err)
+	}
+	if *tlsName != "" {
+		host = *tlsName
 	}
 	tlsCfg := &tls.Config{ServerName: host, InsecureSkipVerify: *insecure}
 	if *caFile != "" {

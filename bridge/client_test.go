@@ -1,0 +1,333 @@
+package bridge
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosmtp "github.com/emersion/go-smtp"
+
+	"smtplab/engine/lab"
+)
+
+// peerTLS is a certificate for mx.example.org from the lab CA, as files
+// for a foreign server and as a tls.Config for go-smtp's.
+type peerTLS struct {
+	cert, key, ca string
+	config        *tls.Config
+}
+
+func newPeerTLS(t testing.TB) peerTLS {
+	t.Helper()
+	w, err := lab.New("first-session", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, caPEM, err := w.ExternalTLS("mx.example.org", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Certificates[0]
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := peerTLS{cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem"), ca: filepath.Join(dir, "ca.pem"), config: cfg}
+	for path, data := range map[string][]byte{
+		p.cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
+		p.key:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		p.ca:   caPEM,
+	} {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// freePort returns a loopback port nobody listens on right now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startAiosmtpd runs testdata/aiosmtpd_server.py on a loopback port, with
+// STARTTLS when p is set, until the test ends. Messages land in the
+// returned directory.
+func startAiosmtpd(t *testing.T, p *peerTLS) (addr, outdir string) {
+	t.Helper()
+	need(t, pythonPath, "python3")
+	if out, err := run(t, pythonPath, "-c", "import aiosmtpd"); err != nil {
+		t.Fatalf("%s cannot import aiosmtpd: install the Debian package python3-aiosmtpd\n%s", pythonPath, out)
+	}
+	port := freePort(t)
+	outdir = t.TempDir()
+	args := []string{"testdata/aiosmtpd_server.py", itoa(port), outdir}
+	if p != nil {
+		args = append(args, p.cert, p.key)
+	}
+	cmd := exec.Command(pythonPath, args...)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close() // the server stops when its stdin closes
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	ready := make(chan bool, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		ready <- strings.TrimSpace(line) == "ready"
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			t.Fatalf("aiosmtpd did not start:\n%s", stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("aiosmtpd did not start within 20 s:\n%s", stderr.String())
+	}
+	return "127.0.0.1:" + itoa(port), outdir
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// sendWith runs SendCommand and returns its transcript.
+func sendWith(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := SendCommand(args, &out)
+	return out.String(), err
+}
+
+const clientMessage = "From: <alice@example.com>\r\nTo: <bob@example.org>\r\nSubject: from the lab's client\r\n\r\nHello.\r\n.a line that starts with a dot\r\n"
+
+func TestOurClientToAiosmtpd(t *testing.T) {
+	p := newPeerTLS(t)
+	data := messageFile(t, clientMessage)
+	cases := []struct {
+		name    string
+		tls     *peerTLS // the server offers STARTTLS
+		args    []string
+		wantTLS bool
+	}{
+		{name: "plaintext", args: []string{"-tls", "none"}},
+		{name: "opportunistic, not offered", args: []string{"-tls", "opportunistic"}},
+		{name: "STARTTLS required and verified", tls: &p, wantTLS: true,
+			args: []string{"-tls", "required", "-cafile", p.ca, "-servername", "mx.example.org"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			addr, outdir := startAiosmtpd(t, c.tls)
+			out, err := sendWith(t, append([]string{"-server", addr, "-from", "alice@example.com",
+				"-to", "bob@example.org,carol@example.org", "-data", data, "-timeout", "10s"}, c.args...)...)
+			if err != nil {
+				t.Fatalf("send: %v\n%s", err, out)
+			}
+			if c.wantTLS != strings.Contains(out, " ~> MAIL FROM:<alice@example.com>") {
+				t.Errorf("TLS %v, transcript:\n%s", c.wantTLS, out)
+			}
+			got, err := os.ReadFile(filepath.Join(outdir, "1.eml"))
+			if err != nil {
+				t.Fatalf("aiosmtpd kept nothing: %v\n%s", err, out)
+			}
+			if string(got) != clientMessage {
+				t.Errorf("aiosmtpd got\n%q\nwant\n%q", got, clientMessage)
+			}
+			var env struct {
+				From string   `json:"from"`
+				To   []string `json:"to"`
+				TLS  bool     `json:"tls"`
+			}
+			b, _ := os.ReadFile(filepath.Join(outdir, "1.json"))
+			if err := json.Unmarshal(b, &env); err != nil || env.From != "alice@example.com" ||
+				strings.Join(env.To, ",") != "bob@example.org,carol@example.org" || env.TLS != c.wantTLS {
+				t.Errorf("envelope %s (%v)", b, err)
+			}
+		})
+	}
+}
+
+// gsBackend is a go-smtp server backend that keeps what it receives and
+// refuses one recipient.
+type gsBackend struct {
+	mu       sync.Mutex
+	received []gsMessage
+}
+
+type gsMessage struct {
+	from string
+	to   []string
+	tls  bool
+	data []byte
+}
+
+func (b *gsBackend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
+	_, tls := c.TLSConnectionState()
+	return &gsSession{be: b, conn: c, msg: gsMessage{tls: tls}}, nil
+}
+
+func (b *gsBackend) messages() []gsMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]gsMessage(nil), b.received...)
+}
+
+type gsSession struct {
+	be   *gsBackend
+	conn *gosmtp.Conn
+	msg  gsMessage
+}
+
+func (s *gsSession) Reset()        { s.msg = gsMessage{} }
+func (s *gsSession) Logout() error { return nil }
+func (s *gsSession) Mail(from string, _ *gosmtp.MailOptions) error {
+	_, s.msg.tls = s.conn.TLSConnectionState()
+	s.msg.from = from
+	return nil
+}
+
+func (s *gsSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if strings.HasPrefix(to, "nobody@") {
+		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	}
+	s.msg.to = append(s.msg.to, to)
+	return nil
+}
+
+func (s *gsSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.msg.data = data
+	s.be.mu.Lock()
+	s.be.received = append(s.be.received, s.msg)
+	s.be.mu.Unlock()
+	return nil
+}
+
+// startGoSMTP serves a go-smtp server on loopback until the test ends.
+func startGoSMTP(t testing.TB, tlsConfig *tls.Config) (*gsBackend, string) {
+	t.Helper()
+	be := &gsBackend{}
+	s := gosmtp.NewServer(be)
+	s.Domain = "mx.example.org"
+	s.TLSConfig = tlsConfig
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.ErrorLog = nopLogger{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	t.Cleanup(func() { s.Close() })
+	return be, l.Addr().String()
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+func (nopLogger) Println(...any)        {}
+
+func TestOurClientToGoSMTPServer(t *testing.T) {
+	p := newPeerTLS(t)
+	data := messageFile(t, clientMessage)
+	for _, c := range []struct {
+		name    string
+		tls     *tls.Config
+		args    []string
+		wantTLS bool
+	}{
+		{name: "plaintext", args: []string{"-tls", "none"}},
+		{name: "STARTTLS required and verified", tls: p.config, wantTLS: true,
+			args: []string{"-tls", "required", "-cafile", p.ca, "-servername", "mx.example.org"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			be, addr := startGoSMTP(t, c.tls)
+			out, err := sendWith(t, append([]string{"-server", addr, "-to", "bob@example.org,nobody@example.org",
+				"-data", data, "-timeout", "10s"}, c.args...)...)
+			// One recipient of two refused: the command says so.
+			if err == nil || !strings.Contains(out, "nobody@example.org: bounced (550 5.1.1") {
+				t.Fatalf("send: %v\n%s", err, out)
+			}
+			got := be.messages()
+			if len(got) != 1 || string(got[0].data) != clientMessage || got[0].tls != c.wantTLS ||
+				strings.Join(got[0].to, ",") != "bob@example.org" {
+				t.Fatalf("go-smtp received %+v\n%s", got, out)
+			}
+		})
+	}
+}
+
+func TestSendCommandToBridge(t *testing.T) {
+	b := startBridge(t, Options{})
+	ca := caFile(t, b)
+	out, err := sendWith(t, "-server", addr(b, 587), "-servername", "smtp.example.com", "-cafile", ca, "-tls", "required",
+		"-auth-user", "alice@example.com", "-auth-password", "wonderland", "-from", "alice@example.com",
+		"-to", "bob@example.org", "-subject", "via send", "-body", "hello")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"=== Connected to", " -> STARTTLS", "<-  220 2.0.0", " ~> AUTH CRAM-MD5", " ~> ********",
+		"<~  235 2.7.0", "=== bob@example.org: delivered"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("transcript has no %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "wonderland") {
+		t.Error("the transcript shows the password")
+	}
+	msgs := mailbox(b, "mx.example.org", "bob@example.org")
+	if len(msgs) != 1 || !strings.Contains(msgs[0], "Subject: via send\r\n") || !strings.HasSuffix(msgs[0], "\r\n\r\nhello\r\n") {
+		t.Fatalf("bob's mailbox: %q", msgs)
+	}
+	// Implicit TLS on the 465 listener.
+	out, err = sendWith(t, "-server", addr(b, 465), "-servername", "smtp.example.com", "-cafile", ca, "-tls", "implicit",
+		"-auth-user", "alice@example.com", "-auth-password", "wonderland", "-from", "alice@example.com", "-to", "alice@example.com")
+	if err != nil || !strings.Contains(out, "=== TLS started with cipher TLS 1.3") {
+		t.Fatalf("implicit TLS: %v\n%s", err, out)
+	}
+	// Errors a user can make.
+	for _, args := range [][]string{
+		{"-tls", "sometimes"}, {"-to", "not an address"}, {"-server", "no-port"}, {"stray"},
+		{"-server", addr(b, 25), "-to", "nobody@example.org"},
+	} {
+		if out, err := sendWith(t, args...); err == nil {
+			t.Errorf("send %v succeeded:\n%s", args, out)
+		}
+	}
+}
