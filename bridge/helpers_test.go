@@ -128,8 +128,10 @@ func dialRaw(t testing.TB, address string) *rawConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(20 * time.Second))
-	return &rawConn{t: t, c: c, rd: bufio.NewReader(c)}
+	return &rawConn{t: t, c: c, rd: newReader(c)}
 }
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
 
 // send writes s as it is.
 func (r *rawConn) send(s string) {
