@@ -187,18 +187,58 @@ export class TLSPanel extends Panel {
 }
 
 // Mailbox lists delivered messages per mailbox: the Received: chain (the
-// route read bottom-up), the raw source, and a .eml download.
+// route read bottom-up), the raw source, and a .eml download. Above them, a
+// small mail client hands a whole message to the scenario's server (the
+// engine submits it: STARTTLS and AUTH on port 587 when the server has it).
 export class Mailbox extends Panel {
-  constructor(session) { super(session, 'mailbox', 'Mailbox'); }
+  constructor(session) {
+    super(session, 'mailbox', 'Mailbox');
+    this.list = h('div', { class: 'mailboxes' });
+    this.el.append(this.compose(), this.list);
+  }
+
+  compose() {
+    const n = Math.random().toString(36).slice(2);
+    const field = (name, label, attrs = {}) => {
+      const id = `compose-${name}-${n}`;
+      const input = name === 'body' ? h('textarea', { id, name, rows: 4, ...attrs }) : h('input', { id, name, type: 'text', ...attrs });
+      return [h('label', { for: id }, label), input];
+    };
+    const status = h('p', { class: 'compose-status', role: 'status' });
+    const form = h('form', { class: 'compose' },
+      field('from', 'From', { placeholder: 'alice@example.com', autocomplete: 'off' }),
+      field('to', 'To (comma separated)', { placeholder: 'bob@example.org', autocomplete: 'off' }),
+      field('subject', 'Subject', { value: 'Hello' }),
+      field('body', 'Text'),
+      h('div', {}, h('button', { type: 'submit' }, 'Send with the mail client')), status);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const f = new FormData(form);
+      const msg = {
+        from: String(f.get('from') || '').trim(),
+        to: String(f.get('to') || '').split(',').map((s) => s.trim()).filter(Boolean),
+        subject: String(f.get('subject') || ''),
+        body: String(f.get('body') || ''),
+      };
+      try {
+        await this.session.submit(msg);
+        status.textContent = 'Handed to the mail client: see the transcript and the timeline.';
+      } catch (err) {
+        status.textContent = err.message;
+      }
+    });
+    return h('details', { class: 'compose-box' }, h('summary', {}, 'Write a message with a mail client'), form);
+  }
 
   render() {
     const boxes = mailboxes(this.session.state);
     const count = boxes.reduce((n, b) => n + b.messages.length, 0);
     if (count === 0) {
-      clear(this.el).append(empty('No message delivered yet.'));
+      clear(this.list).append(empty('No message delivered yet.'));
       return;
     }
-    append(clear(this.el), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
+    const safe = (s) => s.replace(/[^\w.@-]/g, '_');
+    append(clear(this.list), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
       h('ol', { class: 'messages' }, b.messages.map((m, i) => {
         const received = m.received || headers(m.raw).filter(([k]) => k === 'received').map(([, v]) => v);
         return h('li', { class: 'message' },
@@ -207,8 +247,9 @@ export class Mailbox extends Panel {
           received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops, newest first)`),
             h('ol', { class: 'received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
-          h('button', { type: 'button', onclick: () => download(`${b.name.replace(/[^\w.@-]/g, '_')}-${i + 1}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
-      })))));
+          h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${i + 1}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
+      })),
+      b.mbox ? h('button', { type: 'button', onclick: () => download(`${safe(b.name)}.mbox`, 'application/mbox', b.mbox) }, 'Download the mailbox (.mbox)') : null)));
   }
 }
 
@@ -218,6 +259,7 @@ export function mailboxes(state) {
   for (const b of (state && state.mailboxes) || []) {
     out.push({
       name: b.owner || '',
+      mbox: b.mbox || '',
       host: b.host || '',
       messages: b.messages || [],
     });

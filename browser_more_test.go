@@ -1,0 +1,186 @@
+package main
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// replyCount counts the replies with this code in the main transcript.
+func replyCount(code string) string {
+	return `document.querySelectorAll('#lab .transcript .reply[data-code="` + code + `"]').length`
+}
+
+func TestBrowserPasteIntoData(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
+	before := eval[int](t, ctx, replyCount("250"))
+	// A paste of several lines sends each as its own line.
+	eval[bool](t, ctx, `(() => {
+		const dt = new DataTransfer();
+		dt.setData('text/plain', 'Subject: pasted\r\n\r\nline one\nline two\n.\n');
+		return document.getElementById('terminal-input').dispatchEvent(
+			new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+	})()`)
+	waitFor(t, ctx, "the message accepted", replyCount("250")+` > `+strconv.Itoa(before))
+	text := transcript(t, ctx)
+	for _, want := range []string{"-> Subject: pasted", "-> line one", "-> line two", "-> ."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestBrowserStartTLS(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	typeLines(t, ctx, "EHLO me.example.com")
+	text := transcript(t, ctx)
+	if !strings.Contains(text, "~> EHLO me.example.com") || !strings.Contains(text, "<~ 250") {
+		t.Errorf("no ~> / <~ marks after STARTTLS:\n%s", text)
+	}
+	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
+	panel := eval[string](t, ctx, `document.querySelector('.panel-tls').innerText`)
+	for _, want := range []string{"finished", "Subject", "Issuer", "EHLO me.example.com"} {
+		if !strings.Contains(panel, want) {
+			t.Errorf("TLS panel lacks %q:\n%s", want, panel)
+		}
+	}
+	do(t, ctx, "ciphertext toggle", chromedp.Click(chromedp.CSS(`.panel-tls input[type=checkbox]`)))
+	cipher := eval[string](t, ctx, `document.querySelector('.panel-tls .tls-bytes').innerText`)
+	if strings.Contains(cipher, "EHLO") || !strings.Contains(cipher, "bytes on the wire") {
+		t.Errorf("ciphertext view shows:\n%s", cipher)
+	}
+}
+
+func TestBrowserKeyboardTabsAndTime(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "focus the first tab", chromedp.Focus(chromedp.CSS(`[role=tab][id^="tab-network"]`)))
+	do(t, ctx, "arrow right", chromedp.SendKeys(chromedp.CSS(`[role=tab][id^="tab-network"]`), kb.ArrowRight))
+	if got := eval[string](t, ctx, `document.activeElement.textContent + ' ' + document.activeElement.getAttribute('aria-selected')`); got != "Timeline & queue true" {
+		t.Fatalf("after → the focus is on %q", got)
+	}
+	if eval[bool](t, ctx, `document.querySelector('.panel-timeline').closest('[role=tabpanel]').hidden`) {
+		t.Fatal("timeline panel hidden after selecting its tab")
+	}
+	do(t, ctx, "+30 min by keyboard", chromedp.Focus(chromedp.CSS(`.panel-timeline button[data-seconds="1800"]`)),
+		chromedp.SendKeys(chromedp.CSS(`.panel-timeline button[data-seconds="1800"]`), kb.Enter))
+	waitFor(t, ctx, "the clock at 30 minutes", `document.querySelector('.panel-timeline .clock').textContent.includes('0:30:00')`)
+}
+
+func TestBrowserResetAsksFirst(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "NOOP")
+	do(t, ctx, "reset", chromedp.Click(chromedp.ID("btn-reset")))
+	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+	do(t, ctx, "cancel", chromedp.Click(chromedp.CSS(`#confirm-dialog button[value=cancel]`)))
+	waitFor(t, ctx, "the dialog closed", `!document.getElementById('confirm-dialog').open`)
+	if !strings.Contains(transcript(t, ctx), "-> NOOP") {
+		t.Fatal("cancelled reset lost the session")
+	}
+	do(t, ctx, "reset", chromedp.Click(chromedp.ID("btn-reset")))
+	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+	do(t, ctx, "confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+	waitFor(t, ctx, "a fresh session", `!document.querySelector('#lab .transcript').textContent.includes('NOOP') && `+replyCount("220")+` === 1`)
+}
+
+func TestBrowserHintsThenSolution(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	if !eval[bool](t, ctx, `document.getElementById('solution').hidden`) {
+		t.Fatal("solution shown before asking")
+	}
+	do(t, ctx, "hint", chromedp.Click(chromedp.ID("btn-hint")))
+	do(t, ctx, "hint", chromedp.Click(chromedp.ID("btn-hint")))
+	if n := eval[int](t, ctx, `document.querySelectorAll('#hint-list li').length`); n != 2 {
+		t.Errorf("%d hints after two clicks", n)
+	}
+	do(t, ctx, "solution", chromedp.Click(chromedp.ID("btn-solution")))
+	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+	if !eval[bool](t, ctx, `document.getElementById('solution').hidden`) {
+		t.Fatal("solution shown before confirming")
+	}
+	do(t, ctx, "confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+	waitFor(t, ctx, "the solution", `!document.getElementById('solution').hidden && document.querySelectorAll('#solution-list li').length > 3`)
+	// Hints seen survive a reload (progress in localStorage).
+	do(t, ctx, "reload", chromedp.Reload())
+	waitFor(t, ctx, "hints again", `document.querySelectorAll('#hint-list li').length === 2`)
+}
+
+func TestBrowserComposeAndMailbox(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`.compose-box summary`)),
+		chromedp.SendKeys(chromedp.CSS(`.compose input[name=from]`), "alice@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`.compose input[name=to]`), "bob@example.org"),
+		chromedp.SendKeys(chromedp.CSS(`.compose textarea`), "Sent from the mail client."),
+		chromedp.Click(chromedp.CSS(`.compose button[type=submit]`)))
+	waitFor(t, ctx, "the message in Bob's mailbox", `document.querySelector('.panel-mailbox .mailboxes').innerText.includes('bob@example.org')`)
+	raw := eval[string](t, ctx, `document.querySelector('.panel-mailbox .raw').textContent`)
+	if !strings.Contains(raw, "Received: ") || !strings.Contains(raw, "Sent from the mail client.") {
+		t.Errorf("raw source:\n%s", raw)
+	}
+}
+
+func TestBrowserEmbeddedElement(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	// What a course page does: load the module, write the element.
+	eval[bool](t, ctx, `import('/js/smtp-lab.js').then(() => {
+		const el = document.createElement('smtp-lab');
+		el.id = 'embedded';
+		el.setAttribute('scenario', 'first-session');
+		document.body.append(el);
+		return true;
+	})`)
+	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
+	id := eval[string](t, ctx, `document.querySelector('#embedded .terminal-input').id`)
+	waitFor(t, ctx, "the embedded terminal enabled", `!document.getElementById('`+id+`').disabled`)
+	do(t, ctx, "typing in the embedded lab", chromedp.SendKeys(chromedp.ID(id), "EHLO embedded.example\r"))
+	waitFor(t, ctx, "the embedded reply", `document.querySelectorAll('#embedded .transcript .reply[data-code="250"]').length > 0`)
+	if strings.Contains(transcript(t, ctx), "embedded.example") {
+		t.Error("the embedded lab typed into the page's main lab")
+	}
+}
+
+func TestBrowserProgressImport(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	second := eval[string](t, ctx, `JSON.parse(document.getElementById('lesson-data').textContent)[1].slug`)
+	eval[bool](t, ctx, `(() => {
+		const progress = {version: 1, lesson: '`+second+`', lessons: {'`+second+`': {done: [], hints: 1, solution: false}}, labs: {}};
+		const dt = new DataTransfer();
+		dt.items.add(new File([JSON.stringify(progress)], 'progress.json', {type: 'application/json'}));
+		const input = document.getElementById('import-file');
+		input.files = dt.files;
+		return input.dispatchEvent(new Event('change'));
+	})()`)
+	waitFor(t, ctx, "the imported lesson shown", `!document.getElementById('lesson-`+second+`').hidden && document.querySelectorAll('#hint-list li').length === 1`)
+	// A file that is not progress is refused with words, not a crash.
+	eval[bool](t, ctx, `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(['{"hello": 1}'], 'x.json'));
+		const input = document.getElementById('import-file');
+		input.files = dt.files;
+		return input.dispatchEvent(new Event('change'));
+	})()`)
+	waitFor(t, ctx, "the refusal", `document.getElementById('engine-status').textContent.includes('Import failed')`)
+}
