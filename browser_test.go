@@ -441,15 +441,19 @@ func TestBrowserScreenshots(t *testing.T) {
 			openLab(t, ctx, url)
 			typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>")
 			do(t, ctx, "opening a reply", chromedp.Click(chromedp.CSS(`#lab .transcript .reply:last-child summary`)))
+			waitFor(t, ctx, "the explanation in view", `(() => {
+				const x = document.querySelector('#lab .transcript .reply:last-child .explain').getBoundingClientRect();
+				const box = document.querySelector('#lab .transcript').getBoundingClientRect();
+				return x.height > 0 && x.bottom <= box.bottom + 1;
+			})()`)
 			if sh.phone {
 				if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(sh.width) {
 					t.Errorf("page is %d px wide on a %d px phone", w, sh.width)
 				}
 			}
-			shoot := chromedp.FullScreenshot(100)
-			if sh.phone { // a whole phone page is too tall to look at: the screen, twice
-				shoot = chromedp.CaptureScreenshot()
-			}
+			// What the screen shows (a full-page capture stretches the
+			// viewport, and the lab's heights follow the viewport).
+			shoot := chromedp.CaptureScreenshot()
 			save(t, ctx, shoot, sh.name+".png")
 			if sh.phone {
 				eval[any](t, ctx, `document.querySelector('article.lesson:not([hidden])').scrollIntoView()`)

@@ -36,7 +36,7 @@ const (
 // 'wasm-unsafe-eval' to compile; nothing else is evaluated, no inline
 // script or style is allowed, and the page connects to nobody.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; " +
-	"style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; " +
+	"style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'none'; form-action 'none'"
 
 // siteOptions tune how the site is built.
@@ -339,7 +339,9 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body, encoding = gz, "gzip"
 		}
 	}
-	etag := `"` + a.version + encoding + `"`
+	// The brotli form may be swapped for a smaller one while serving, so
+	// its length is part of the tag: a tag names one exact body.
+	etag := `"` + a.version + encoding + strconv.Itoa(len(body)) + `"`
 	h.Set("Content-Type", a.ctype)
 	h.Set("ETag", etag)
 	if v := r.URL.Query().Get("v"); v != "" && v == a.version {

@@ -87,6 +87,11 @@ async function boot() {
     if (link && !scenario) {
       try {
         await session.restore(decodeSnapshot(link));
+        // From here on the world lives in localStorage: a reload must not
+        // go back to the link's state.
+        const params = hashParams();
+        params.delete('lab');
+        history.replaceState(null, '', `${location.pathname}${params.size ? `#${params}` : ''}`);
         return;
       } catch (err) {
         status.textContent = `The link could not be opened: ${err.message}`;
