@@ -184,3 +184,49 @@ func TestBrowserProgressImport(t *testing.T) {
 	})()`)
 	waitFor(t, ctx, "the refusal", `document.getElementById('engine-status').textContent.includes('Import failed')`)
 }
+
+// TestBrowserModuleFunctions checks the page's pure helpers where they
+// run: completion, reply lines, header unfolding and permalink encoding.
+func TestBrowserModuleFunctions(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 30*time.Second)
+	do(t, ctx, "loading the page", chromedp.Navigate(url))
+	got := eval[map[string]string](t, ctx, `(async () => {
+		const { complete } = await import('/js/terminal.js');
+		const { replyLines } = await import('/js/transcript.js');
+		const { headers } = await import('/js/panels.js');
+		const { encodeSnapshot, decodeSnapshot } = await import('/js/session.js');
+		const snap = { scenario: 'first-session', seed: 7, inputs: [{ type: 'Subject: héllo ✉ <b>' }, { advance: '30m' }] };
+		let bad = '';
+		try { decodeSnapshot(encodeSnapshot({ hello: 1 })); } catch (e) { bad = e.message; }
+		return {
+			rc: complete('rc').text,
+			m: complete('M').text,
+			starts: complete('S').options.join('|'),
+			none: String(complete('EHLO x')),
+			bare: replyLines({ code: 250, text: 'mx.example.org\nPIPELINING\nSTARTTLS' }).join('|'),
+			coded: replyLines({ code: 221, text: '221 Bye' }).join('|'),
+			folded: JSON.stringify(headers('Received: from a\r\n\tby b\r\nSubject: x\r\n\r\nbody: no')),
+			round: JSON.stringify(decodeSnapshot(encodeSnapshot(snap))) === JSON.stringify(snap) ? 'same' : 'changed',
+			urlsafe: /^[A-Za-z0-9_-]+$/.test(encodeSnapshot(snap)) ? 'yes' : 'no',
+			bad,
+		};
+	})()`)
+	want := map[string]string{
+		"rc":      "RCPT TO:<",
+		"m":       "MAIL FROM:<",
+		"starts":  "STARTTLS",
+		"none":    "null",
+		"bare":    "250-mx.example.org|250-PIPELINING|250 STARTTLS",
+		"coded":   "221 Bye",
+		"folded":  `[["received","from a by b"],["subject","x"]]`,
+		"round":   "same",
+		"urlsafe": "yes",
+		"bad":     "this link does not hold a lab",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+}

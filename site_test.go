@@ -299,3 +299,28 @@ func FuzzAcceptedEncodings(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSiteServeEngine measures serving the engine from memory, as a
+// browser asks for it.
+func BenchmarkSiteServeEngine(b *testing.B) {
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := newSite(web, nil, siteOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !s.hasEngine() {
+		b.Fatal("web/dist/lab.wasm is not embedded: run `make wasm`")
+	}
+	req := httptest.NewRequest(http.MethodGet, "/dist/lab.wasm", nil)
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatal(rec.Code)
+		}
+	}
+}

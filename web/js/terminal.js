@@ -52,7 +52,7 @@ export class Terminal {
   // mode tells the learner what the server expects now.
   mode() {
     const last = [...this.session.events].reverse().find((e) => e.kind === 'smtp.reply' || e.kind === 'conn.close');
-    if (last && last.kind === 'conn.close') this.hint.textContent = 'The connection is closed. Undo, or reset the lab.';
+    if (last && last.kind === 'conn.close') this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
     else if (last && last.code === 354) this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
     else if (last && last.code === 334) this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
     else this.hint.textContent = 'Enter sends the line. ↑/↓: history. Tab: complete a command.';
