@@ -93,12 +93,17 @@ type Bridge struct {
 	opt   Options
 	scale float64
 
-	mu      sync.Mutex // serialises every call into world and its Externals
-	world   *lab.World
-	changed chan struct{} // closed and replaced when the trace grows
-	caPEM   []byte
+	mu       sync.Mutex // serialises every call into world and its Externals
+	world    *lab.World
+	changed  chan struct{} // closed and replaced when the trace grows, while someone watches
+	watchers atomic.Int32  // live feeds open
+	caPEM    []byte
 
 	listeners []*listener
+	// buffers recycles read buffers (readSize): most sessions are short,
+	// and a fresh buffer for each would be most of what a session
+	// allocates.
+	buffers sync.Pool
 
 	connMu   sync.Mutex
 	conns    map[*session]struct{}
@@ -142,6 +147,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
 		stopped: make(chan struct{}),
 	}
+	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
 	if b.scale == 0 {
 		b.scale = 1
 	}
@@ -387,7 +393,7 @@ func (b *Bridge) locked(f func(w *lab.World)) {
 	b.mu.Lock()
 	before := len(b.world.Trace())
 	f(b.world)
-	if len(b.world.Trace()) != before {
+	if len(b.world.Trace()) != before && b.watchers.Load() > 0 {
 		close(b.changed)
 		b.changed = make(chan struct{})
 	}

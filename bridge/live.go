@@ -73,6 +73,8 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	b.watchers.Add(1)
+	defer b.watchers.Add(-1)
 	if err := sendEvent(w, "hello", 0, b.hello()); err != nil {
 		return
 	}

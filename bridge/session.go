@@ -60,7 +60,9 @@ func (s *session) run() {
 		s.b.logf("bridge: %v", err)
 		return
 	}
-	s.buf = make([]byte, readSize)
+	buf := s.b.buffers.Get().(*[]byte)
+	defer s.b.buffers.Put(buf)
+	s.buf = *buf
 	s.loop()
 }
 

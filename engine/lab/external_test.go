@@ -216,3 +216,40 @@ func TestExternalHostChoice(t *testing.T) {
 		}
 	}
 }
+
+// FuzzExternalFeed feeds arbitrary bytes, in arbitrary chunks, to a
+// session from outside: the world must never panic, every message the
+// session accepted must be in a mailbox, and a closed session must ask for
+// no more input.
+func FuzzExternalFeed(f *testing.F) {
+	f.Add([]byte("EHLO a\r\nMAIL FROM:<x@y>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n"), uint8(7))
+	f.Add([]byte("EHLO a\r\nBDAT 3 LAST\r\nabcRSET\r\n"), uint8(1))
+	f.Add([]byte("EHLO a\nMAIL FROM:<\x00>\r\n"), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
+		w, err := New("first-session", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := w.ServeExternal(ExternalConn{Port: 25, Remote: "127.0.0.1:1", TLSAvailable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		step := int(chunk)%64 + 1
+		for len(data) > 0 && !x.Closed() && !x.TLSRequested() {
+			n := min(step, len(data))
+			x.Feed(data[:n])
+			data = data[n:]
+		}
+		if x.Closed() && x.Deadline() != 0 {
+			t.Fatalf("closed, yet waiting %v for input", x.Deadline())
+		}
+		stored := 0
+		for _, box := range w.State().Mailboxes {
+			stored += len(box.Messages)
+		}
+		if stored < x.Accepted() {
+			t.Fatalf("%d messages accepted, %d in mailboxes", x.Accepted(), stored)
+		}
+		x.Disconnected("fuzz")
+	})
+}

@@ -1,0 +1,110 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"smtplab/engine/client"
+	"smtplab/engine/driver"
+)
+
+// BenchmarkLoopback delivers messages over loopback TCP with one client —
+// the lab's (engine/driver.Send), one session per message, DATA, 1 KB —
+// to the bridge and to go-smtp's server in the same run, from benchWorkers
+// connections at a time, and reports messages/s for each and their ratio
+// (x-vs-gosmtp: how many times faster the bridge is):
+//
+//	go test -run '^$' -bench Loopback -benchtime 5000x ./bridge/
+//
+// The bridge does more per message than go-smtp's server: it traces every
+// command and reply, prepends Received, and delivers into a mailbox of the
+// simulated world, all under one lock.
+func BenchmarkLoopback(b *testing.B) {
+	br := startBridge(b, Options{SMTP: "127.0.0.1:0", MaxConns: 1000, MaxConnsPerIP: 1000})
+	_, gsAddr := startGoSMTP(b, nil)
+	env, err := client.ParseEnvelope("bench@bench.test", "bob@example.org")
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := benchMessage(1 << 10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	// Alternate in rounds so that both servers see the same load from
+	// whatever else the machine is doing.
+	var ours, theirs time.Duration
+	for done := 0; done < b.N; {
+		n := min(benchRound, b.N-done)
+		ours += deliverMany(b, addr(br, 25), n, env, msg)
+		theirs += deliverMany(b, gsAddr, n, env, msg)
+		done += n
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/ours.Seconds(), "bridge-msgs/s")
+	b.ReportMetric(float64(b.N)/theirs.Seconds(), "gosmtp-msgs/s")
+	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-vs-gosmtp")
+	b.ReportMetric(0, "ns/op") // the time covers both servers: the figures above say more
+}
+
+// benchWorkers sessions run at a time; benchRound messages go to one
+// server before the other takes its turn.
+const (
+	benchWorkers = 8
+	benchRound   = 400
+)
+
+// deliverMany sends n messages to addr, benchWorkers sessions at a time,
+// and returns how long it took.
+func deliverMany(b *testing.B, addr string, n int, env client.Envelope, msg []byte) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, benchWorkers)
+	for w := 0; w < benchWorkers; w++ {
+		count := n / benchWorkers
+		if w < n%benchWorkers {
+			count++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var s driver.Sender
+			opt := driver.SendOptions{Client: client.Config{Hostname: "bench.test", TLS: client.TLSNone, NoChunking: true}, Timeout: 10 * time.Second}
+			for i := 0; i < count; i++ {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					errs <- err
+					return
+				}
+				out, err := s.Send(context.Background(), conn, opt, env, msg)
+				if err == nil && out.Status != client.Delivered {
+					err = fmt.Errorf("message %s: %v %v", out.Status, out.Reply, out.Err)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	return time.Since(start)
+}
+
+// benchMessage returns a message of about size octets of ordinary text.
+func benchMessage(size int) []byte {
+	var s strings.Builder
+	s.WriteString("From: bench@bench.test\r\nTo: bob@example.org\r\nSubject: benchmark\r\n\r\n")
+	for s.Len() < size {
+		s.WriteString("The quick brown fox jumps over the lazy dog, again and again.\r\n")
+	}
+	return []byte(s.String())
+}
