@@ -98,6 +98,10 @@ type Bridge struct {
 	changed  chan struct{} // closed and replaced when the trace grows, while someone watches
 	watchers atomic.Int32  // live feeds open
 	caPEM    []byte
+	// certTime dates the lab CA and every certificate the bridge serves:
+	// one instant, so that every listener's certificate chains to the one
+	// CA that CACertificate returns.
+	certTime time.Time
 
 	listeners []*listener
 	// buffers recycles read buffers (readSize): most sessions are short,
@@ -145,7 +149,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		opt: opt, scale: opt.TimeoutScale, world: world,
 		changed: make(chan struct{}),
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
-		stopped: make(chan struct{}),
+		stopped: make(chan struct{}), certTime: time.Now(),
 	}
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
 	if b.scale == 0 {
@@ -250,7 +254,7 @@ func (b *Bridge) tlsFor(host string) (*tls.Config, error) {
 			return l.tls, nil
 		}
 	}
-	cfg, caPEM, err := b.world.ExternalTLS(host, time.Now())
+	cfg, caPEM, err := b.world.ExternalTLS(host, b.certTime)
 	if err != nil {
 		return nil, err
 	}
