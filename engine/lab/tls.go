@@ -15,26 +15,24 @@ import (
 // flights on the simulated wire and records its steps in the trace.
 type handshaker struct {
 	net   *simnet.World
-	ca    *labtls.Authority
+	ca    *labtls.Authority         // made on the first handshake: worlds without TLS never pay for it
 	certs map[string]labtls.Variant // by lower-case host name; hosts without TLS are absent
 	count uint64                    // handshakes so far, to vary the seeded randomness
 }
 
 // newHandshaker gives every host that has a certificate variant (or none
 // said: a good one) a certificate from the world's CA. Certificates are
-// issued on first use, so worlds that never use TLS pay nothing.
+// issued on first use, and the CA made then, so worlds that never use TLS
+// pay nothing.
 func newHandshaker(net *simnet.World, hosts []mta.HostConfig) (*handshaker, error) {
-	ca, err := labtls.NewAuthority(net.Start())
-	if err != nil {
-		return nil, fmt.Errorf("the lab CA: %w", err)
-	}
-	h := &handshaker{net: net, ca: ca, certs: map[string]labtls.Variant{}}
+	h := &handshaker{net: net, certs: map[string]labtls.Variant{}}
 	for _, hc := range hosts {
 		if len(hc.Ports) == 0 || hc.Cert == mta.CertNone {
 			continue
 		}
 		v := labtls.Good
 		if hc.Cert != "" {
+			var err error
 			if v, err = labtls.ParseVariant(hc.Cert); err != nil {
 				return nil, fmt.Errorf("host %s: %w", hc.Name, err)
 			}
@@ -56,6 +54,13 @@ func (h *handshaker) Handshake(client, server *simnet.Conn, serverHost string, v
 	variant, ok := h.certs[strings.ToLower(serverHost)]
 	if !ok {
 		return false, errors.New(serverHost + " has no certificate")
+	}
+	if h.ca == nil {
+		ca, err := labtls.NewAuthority(h.net.Start())
+		if err != nil {
+			return false, fmt.Errorf("the lab CA: %w", err)
+		}
+		h.ca = ca
 	}
 	cert, err := h.ca.Issue(serverHost, variant)
 	if err != nil {

@@ -273,6 +273,14 @@ func (w *World) Submit(m Message) (Result, error) {
 	}
 	before := w.net.Log().Len()
 	w.inputs = append(w.inputs, Input{Submit: &m})
+	w.submit(m, env)
+	w.net.Settle()
+	return w.result(before), nil
+}
+
+// submit starts the mail client's session for m; the world's event queue
+// runs it.
+func (w *World) submit(m Message, env client.Envelope) {
 	from, _ := w.mail.Host(w.sc.Learner.Host)
 	to, _ := w.mail.Host(w.sc.Learner.Connect)
 	cfg := client.Config{Hostname: w.sc.Learner.Host, TLS: client.TLSOpportunistic}
@@ -299,8 +307,6 @@ func (w *World) Submit(m Message) (Result, error) {
 			}
 			w.net.Emit(trace.Event{Kind: trace.Note, Host: from.Name(), Text: text})
 		}})
-	w.net.Settle()
-	return w.result(before), nil
 }
 
 // compose writes an RFC 5322 message for m; n makes the Message-ID unique.

@@ -103,34 +103,63 @@ type Event struct {
 
 // Log is an append-only list of events. IDs start at 1 and grow by one, so
 // "everything since id N" is a slice, not a search.
+//
+// Events are stored in fixed-size chunks: a long simulation (thousands of
+// messages) appends millions of events, and one growing slice would copy
+// them all again each time it doubles.
 type Log struct {
-	events []Event
+	chunks [][]Event
+	n      int
 }
+
+// chunkSize is how many events one chunk holds.
+const chunkSize = 4096
 
 // Add appends e, giving it the next id, and returns that id.
 func (l *Log) Add(e Event) int {
-	e.ID = len(l.events) + 1
-	l.events = append(l.events, e)
+	last := len(l.chunks) - 1
+	if last < 0 || len(l.chunks[last]) == chunkSize {
+		l.chunks = append(l.chunks, make([]Event, 0, chunkSize))
+		last++
+	}
+	l.n++
+	e.ID = l.n
+	l.chunks[last] = append(l.chunks[last], e)
 	return e.ID
 }
 
-// Since returns the events with an id greater than id. The slice is shared
-// with the log: callers must not modify it.
+// Since returns the events with an id greater than id, in a new slice.
 func (l *Log) Since(id int) []Event {
 	if id < 0 {
 		id = 0
 	}
-	if id >= len(l.events) {
+	if id >= l.n {
 		return nil
 	}
-	return l.events[id:]
+	out := make([]Event, 0, l.n-id)
+	for c := id / chunkSize; c < len(l.chunks); c++ {
+		chunk := l.chunks[c]
+		if c == id/chunkSize {
+			chunk = chunk[id%chunkSize:]
+		}
+		out = append(out, chunk...)
+	}
+	return out
 }
 
-// All returns every event.
-func (l *Log) All() []Event { return l.events }
+// All returns every event, in a new slice.
+func (l *Log) All() []Event { return l.Since(0) }
+
+// Get returns the event with the given id.
+func (l *Log) Get(id int) (Event, bool) {
+	if id < 1 || id > l.n {
+		return Event{}, false
+	}
+	return l.chunks[(id-1)/chunkSize][(id-1)%chunkSize], true
+}
 
 // Len returns the number of events.
-func (l *Log) Len() int { return len(l.events) }
+func (l *Log) Len() int { return l.n }
 
 // AttrKeys returns the keys of e.Attrs in sorted order, for stable printing.
 func (e Event) AttrKeys() []string {

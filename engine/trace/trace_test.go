@@ -23,6 +23,26 @@ func TestLogSinceAndIDs(t *testing.T) {
 	}
 }
 
+func TestLogAcrossChunks(t *testing.T) {
+	var l Log
+	const n = 3*chunkSize + 17
+	for i := 0; i < n; i++ {
+		l.Add(Event{Kind: Note})
+	}
+	for _, since := range []int{0, 1, chunkSize - 1, chunkSize, chunkSize + 1, 2*chunkSize + 5, n - 1} {
+		got := l.Since(since)
+		if len(got) != n-since || got[0].ID != since+1 || got[len(got)-1].ID != n {
+			t.Fatalf("Since(%d): %d events from %d to %d", since, len(got), got[0].ID, got[len(got)-1].ID)
+		}
+	}
+	if e, ok := l.Get(chunkSize + 1); !ok || e.ID != chunkSize+1 {
+		t.Fatalf("Get = %+v %v", e, ok)
+	}
+	if _, ok := l.Get(n + 1); ok {
+		t.Fatal("Get past the end succeeded")
+	}
+}
+
 func TestEventJSONIsStable(t *testing.T) {
 	e := Event{ID: 1, At: 5, Kind: Reply, Code: 250, Enhanced: "2.1.5", Attrs: map[string]string{"b": "2", "a": "1"}}
 	first, _ := json.Marshal(e)
