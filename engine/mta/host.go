@@ -39,6 +39,7 @@ type Host struct {
 	idPrefix  string
 	nextID    int
 	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
+	servers   map[int]*server.Server
 }
 
 // Name returns the host's name.
@@ -210,16 +211,24 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	}
 }
 
-// server returns a server state machine configured with this host's rules
-// for port.
+// server returns the server state machine configured with this host's
+// rules for port, made once per port and shared by its sessions.
 func (h *Host) server(port int) *server.Server {
-	return server.New(server.Config{
+	if srv, ok := h.servers[port]; ok {
+		return srv
+	}
+	if h.servers == nil {
+		h.servers = map[int]*server.Server{}
+	}
+	srv := server.New(server.Config{
 		Hostname: h.cfg.Name,
 		Role:     roleOf(port),
 		Limits:   h.limits(),
 		Policy:   policy{h: h, port: port},
 		Software: "SMTP Lab",
 	})
+	h.servers[port] = srv
+	return srv
 }
 
 func (h *Host) limits() smtp.Limits {
