@@ -42,9 +42,14 @@ test: vet
 e2e: build
 	$(GO) test -count=1 -v -run 'TestBrowser' .
 
+# bench prints every benchmark: the protocol machines against go-smtp, the
+# simulated world (natively and as js/wasm under Node), the TCP bridge
+# against go-smtp's server, and the page in headless Chromium.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./engine/... .
-	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench . -benchmem -exec="$(WASM_EXEC)" ./engine/lab/...
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
+	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench ThreeHops -benchtime 1x -benchmem -exec="$(WASM_EXEC)" ./engine/lab/
+	$(GO) test -run '^$$' -bench Loopback -benchtime 8000x ./bridge/
+	$(GO) test -run '^$$' -bench . -benchtime 1x .
 
 # fuzz runs every fuzz target for FUZZTIME each.
 fuzz:
