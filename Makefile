@@ -34,7 +34,7 @@ vet: build
 test: vet
 	@set -o pipefail; rm -f $(LOG); \
 	$(GO) test -count=1 -v ./... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; native=$$?; \
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -v -exec="$(WASM_EXEC)" ./engine/... ./lessons/... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; wasm=$$?; \
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -v -exec="$(WASM_EXEC)" ./engine/... ./lessons/... ./wasm/... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; wasm=$$?; \
 	pass=$$(grep -cE '^\s*--- PASS' $(LOG)); fail=$$(grep -cE '^\s*--- FAIL' $(LOG)); skip=$$(grep -cE '^\s*--- SKIP' $(LOG)); \
 	echo "tests: $$pass passed, $$fail failed, $$skip skipped"; \
 	test $$native -eq 0 -a $$wasm -eq 0 -a $$fail -eq 0
@@ -64,4 +64,4 @@ lint-lessons:
 	$(GO) run ./lessons/cmd/lint-lessons lessons
 
 clean:
-	rm -rf $(DIST) $(LOG) web/testdata/artifacts
+	rm -rf $(DIST) $(LOG) testdata/artifacts

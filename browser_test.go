@@ -27,7 +27,7 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // artifactsDir receives screenshots; git ignores it.
-const artifactsDir = "web/testdata/artifacts"
+const artifactsDir = "testdata/artifacts"
 
 // shared is what every browser test of this binary shares: one browser and
 // one built site. Browser start costs about a second, the site's brotli

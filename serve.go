@@ -18,28 +18,44 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"smtplab/bridge"
 	"syscall"
 	"time"
 )
 
 // webFiles holds the page: HTML template, CSS, ES modules, the explanation
-// tables and, once `make wasm` has run, web/dist. web/testdata is embedded
-// too (go:embed cannot leave a folder out) but never served.
+// tables and, once `make wasm` has run, web/dist. Test screenshots go to
+// testdata/artifacts at the top, outside what is embedded.
 //
 //go:embed web
 var webFiles embed.FS
 
 func main() {
+	// `go run . send ...` delivers one message to a real SMTP server with
+	// the engine's client and prints the transcript.
+	if len(os.Args) > 1 && os.Args[1] == "send" {
+		err := bridge.SendCommand(os.Args[2:], os.Stdout)
+		if err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the lab on")
+	var smtpOpt bridge.Options
+	smtpOpt.RegisterFlags(flag.CommandLine)
+	smtpOpt.Logf = log.Printf
 	flag.Parse()
-	if err := run(*addr); err != nil {
+	if err := run(*addr, smtpOpt); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run serves the lab on addr until Ctrl-C or SIGTERM, then lets requests in
-// flight finish.
-func run(addr string) error {
+// flight finish. With -smtp, -submission or -smtps it also runs the
+// engine's server on real TCP ports, and the page follows those sessions
+// live at /api/live.
+func run(addr string, smtpOpt bridge.Options) error {
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
 		return err
@@ -63,9 +79,21 @@ func run(addr string) error {
 	// for the next start).
 	go site.improveCompression(ctx, compressionCacheDir())
 
+	var handler http.Handler = site
+	if smtpOpt.Enabled() {
+		br, err := bridge.Start(ctx, smtpOpt)
+		if err != nil {
+			return err
+		}
+		defer br.Close()
+		mux := http.NewServeMux()
+		mux.Handle("/api/live", br.LiveHandler())
+		mux.Handle("/", site)
+		handler = mux
+	}
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           site,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      60 * time.Second,
