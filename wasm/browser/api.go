@@ -33,6 +33,7 @@ func (a *api) methods() map[string]method {
 		"scenarios": a.scenarios,
 		"create":    a.create,
 		"type":      a.typeLine,
+		"typeRaw":   a.typeRaw,
 		"submit":    a.submit,
 		"advance":   a.advance,
 		"undo":      a.undo,
@@ -111,6 +112,24 @@ func (a *api) typeLine(args []json.RawMessage) (any, error) {
 		return nil, err
 	}
 	return w.Type(line)
+}
+
+// typeRaw sends bytes written with escapes (\r \n \t \0 \\), adding
+// nothing: how a learner tries a bare LF or SMTP smuggling. The facade
+// records it as an input with "raw", so undo and permalinks replay it.
+func (a *api) typeRaw(args []json.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	var text string
+	if err := arg(args, 1, "the raw text", &text); err != nil {
+		return nil, err
+	}
+	if text == "" {
+		return nil, errors.New("raw mode sends exactly what you write: write something (\\r\\n is CR LF)")
+	}
+	return w.TypeRaw(text)
 }
 
 func (a *api) submit(args []json.RawMessage) (any, error) {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -88,10 +89,11 @@ func jsValue(t *testing.T, text string) safejs.Value {
 type openedJSON struct {
 	World  int `json:"world"`
 	Events []struct {
-		Kind string `json:"kind"`
-		Code int    `json:"code"`
-		Verb string `json:"verb"`
-		Text string `json:"text"`
+		Kind   string `json:"kind"`
+		Code   int    `json:"code"`
+		Verb   string `json:"verb"`
+		Text   string `json:"text"`
+		Reason string `json:"reason"`
 	} `json:"events"`
 	State struct {
 		Scenario string `json:"scenario"`
@@ -214,6 +216,76 @@ func TestBridgeSession(t *testing.T) {
 	}
 	if _, err := call(t, "type", r.World, "NOOP"); err == nil {
 		t.Error("typing into a released world worked")
+	}
+}
+
+// smugglingPayload ends a message with a bare LF and starts a second one
+// inside it (the 2023 SMTP smuggling attack), written with typeRaw's escapes.
+const smugglingPayload = `Subject: one\r\n\r\nhi\n.\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: two\r\n\r\nsmuggled\r\n.\r\n`
+
+func TestBridgeTypeRaw(t *testing.T) {
+	out, err := call(t, "create", jsValue(t, `{"scenario":"smuggling-attempt","seed":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := decode[openedJSON](t, out).World
+	for _, line := range []string{"EHLO x.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA"} {
+		if _, err := call(t, "type", w, line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = call(t, "typeRaw", w, smugglingPayload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decode[openedJSON](t, out)
+	var replies []string
+	for _, e := range r.Events {
+		if e.Kind == "smtp.reply" {
+			replies = append(replies, fmt.Sprint(e.Code, " ", e.Reason))
+		}
+	}
+	if len(replies) != 1 || replies[0] != "550 bare-lf" {
+		t.Errorf("replies to the smuggling payload: %q, want only 550 bare-lf", replies)
+	}
+	if r.State.Inputs != 5 {
+		t.Errorf("inputs after typeRaw: %d, want 5", r.State.Inputs)
+	}
+
+	// The raw input is in the snapshot as "raw", so a permalink replays it.
+	out, err = call(t, "snapshot", w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := decode[struct {
+		Inputs []map[string]any `json:"inputs"`
+	}](t, out)
+	if last := snap.Inputs[len(snap.Inputs)-1]; last["raw"] != smugglingPayload || last["type"] != nil {
+		t.Errorf("last input in the snapshot: %v", last)
+	}
+	out, err = call(t, "restore", jsValue(t, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !decode[openedJSON](t, out).has("smtp.reply", 550, "") {
+		t.Errorf("restoring the snapshot did not replay the raw bytes: %s", out)
+	}
+	// Undo takes the raw input back: the session waits in DATA again.
+	out, err = call(t, "undo", w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := decode[openedJSON](t, out); u.has("smtp.reply", 550, "") || !u.has("smtp.reply", 354, "") {
+		t.Errorf("undo of the raw input: %s", out)
+	}
+
+	for _, bad := range []struct{ text, want string }{
+		{`bad \q escape`, "escape"},
+		{"", "write something"},
+	} {
+		if _, err := call(t, "typeRaw", w, bad.text); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("typeRaw(%q): error %v, want one saying %q", bad.text, err, bad.want)
+		}
 	}
 }
 

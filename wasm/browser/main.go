@@ -8,6 +8,7 @@
 //	smtpLab.scenarios()              → [{name, title, purpose}]
 //	smtpLab.create({scenario, seed}) → {world, events, state}
 //	smtpLab.type(world, line)        → {events, state}
+//	smtpLab.typeRaw(world, text)     → {events, state} (escapes \r \n \t \0 \\, nothing added)
 //	smtpLab.submit(world, message)   → {events, state}
 //	smtpLab.advance(world, seconds)  → {events, state}
 //	smtpLab.undo(world)              → {world, events, state}
