@@ -26,7 +26,8 @@ type SendOptions struct {
 	// certificate must name.
 	TLS *tls.Config
 	// Timeout bounds each read, write and the TLS handshake;
-	// DefaultTimeout when 0.
+	// DefaultTimeout when 0. A read or a write may be given up to an
+	// eighth less (see deadlines).
 	Timeout time.Duration
 	// ReadBuffer is the size of the read buffer; 16 KiB when 0.
 	ReadBuffer int
@@ -100,9 +101,10 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 
 	c := &s.c
 	rw := conn // becomes the TLS connection after STARTTLS
+	var dl deadlines
 	for {
 		if out := c.Output(); len(out) > 0 {
-			rw.SetWriteDeadline(time.Now().Add(timeout))
+			dl.write(rw, timeout)
 			if _, err := rw.Write(out); err != nil {
 				c.ConnectionLost(err)
 				return fail("write", err)
@@ -119,10 +121,11 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 				return fail("TLS handshake", err)
 			}
 			conn.SetDeadline(time.Time{})
+			dl = deadlines{}
 			rw = tc
 			c.TLSStarted()
 		default:
-			rw.SetReadDeadline(time.Now().Add(timeout))
+			dl.read(rw, timeout)
 			n, err := rw.Read(s.buf)
 			if n > 0 {
 				c.Feed(s.buf[:n])
@@ -135,5 +138,26 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 				return nil // the server closed right after its last reply
 			}
 		}
+	}
+}
+
+// deadlines bounds reads and writes with real deadlines. Setting one costs
+// a timer, which would be most of the cost of a short session, so a
+// deadline that still has more than seven eighths of the timeout to run is
+// left alone: every read and write then gets between 7/8 of the timeout
+// and all of it.
+type deadlines struct{ r, w time.Time }
+
+func (d *deadlines) read(conn net.Conn, timeout time.Duration) {
+	if now := time.Now(); d.r.Sub(now) < timeout-timeout/8 {
+		d.r = now.Add(timeout)
+		conn.SetReadDeadline(d.r)
+	}
+}
+
+func (d *deadlines) write(conn net.Conn, timeout time.Duration) {
+	if now := time.Now(); d.w.Sub(now) < timeout-timeout/8 {
+		d.w = now.Add(timeout)
+		conn.SetWriteDeadline(d.w)
 	}
 }
