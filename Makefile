@@ -1,6 +1,7 @@
 # SMTP Lab — build, serve and test.
 # `make serve` and `make test` are the two commands a newcomer needs (see README.md).
 
+SHELL     := /bin/bash
 GO        ?= go
 GOROOT    := $(shell $(GO) env GOROOT)
 WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
