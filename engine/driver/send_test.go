@@ -177,6 +177,7 @@ func TestSendToGoSMTP(t *testing.T) {
 		user string
 	}{
 		{name: "plain, BDAT", opt: SendOptions{Client: client.Config{Hostname: "client.example.com"}}},
+		{name: "plain, BDAT in 16-octet chunks", opt: SendOptions{Client: client.Config{Hostname: "client.example.com", ChunkSize: 16}}},
 		{name: "plain, DATA", opt: SendOptions{Client: client.Config{Hostname: "client.example.com", NoChunking: true}}},
 		{name: "plain, no pipelining", opt: SendOptions{Client: client.Config{Hostname: "client.example.com", NoPipelining: true, NoChunking: true}}},
 		{name: "STARTTLS required", tls: true,
