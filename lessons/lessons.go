@@ -18,8 +18,9 @@
 //	---
 //
 // Goals are written in the language of package lessons/goal. The solution
-// is what a learner would type, line by line, or how far to move the
-// world's clock; the tests replay it and expect every goal to be done.
+// is what a learner would do, step by step: type a line, send raw bytes,
+// submit a message from the mail client, or move the world's clock (see
+// Step); the tests replay it and expect every goal to be done.
 //
 // The body is rendered with goldmark and GitHub-flavoured Markdown, never
 // allowing raw HTML: a lesson is content, not code, so tags in it are
@@ -65,15 +66,6 @@ type Lesson struct {
 	Solution []Step      `json:"solution"`
 	HTML     string      `json:"html"` // the body, safe to insert into the page
 	Labs     []Lab       `json:"labs"` // the smtp-lab blocks in the body, in order
-}
-
-// Step is one step of a solution: a line the learner types (CRLF is added
-// by the lab), or, when Advance is set, moving the clock forward by a Go
-// duration such as "30m". A step with neither set types an empty line,
-// as the blank line between a message's headers and its body.
-type Step struct {
-	Type    string `yaml:"type,omitempty" json:"type,omitempty"`
-	Advance string `yaml:"advance,omitempty" json:"advance,omitempty"`
 }
 
 // frontMatter is the YAML at the top of a lesson file. Unknown fields are

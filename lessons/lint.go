@@ -2,11 +2,10 @@ package lessons
 
 import (
 	"fmt"
-	"smtplab/engine/lab"
 	"sort"
 	"strings"
-	"time"
 
+	"smtplab/engine/lab"
 	"smtplab/lessons/goal"
 )
 
@@ -85,22 +84,11 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 
 	if len(l.Solution) == 0 {
-		add("solution", "empty; write the lines a learner would type so the tests can replay them")
+		add("solution", "empty; write the steps a learner would take so the tests can replay them")
 	}
 	for i, s := range l.Solution {
-		where := fmt.Sprintf("solution[%d]", i)
-		switch {
-		case s.Type != "" && s.Advance != "":
-			add(where, "has both type and advance; a step does one of them")
-		case s.Advance != "":
-			d, err := time.ParseDuration(s.Advance)
-			if err != nil || d <= 0 {
-				add(where, "advance %q is not a positive duration like 30s, 5m or 2h", s.Advance)
-			}
-		case strings.ContainsAny(s.Type, "\r\n"):
-			add(where, "a typed line cannot hold a line break; write one step per line")
-		case len(s.Type) > maxLine:
-			add(where, "the line is %d characters; SMTP allows %d (RFC 5321 §4.5.3.1.6)", len(s.Type), maxLine)
+		for _, msg := range lintStep(s) {
+			add(fmt.Sprintf("solution[%d]", i), "%s", msg)
 		}
 	}
 

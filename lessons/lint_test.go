@@ -24,7 +24,8 @@ func TestShippedLessons(t *testing.T) {
 	if err != nil {
 		t.Fatalf("All: %v", err)
 	}
-	wantSlugs := []string{"01-first-session", "02-reply-codes", "03-mx-and-relays", "04-starttls-and-auth"}
+	wantSlugs := []string{"01-first-session", "02-reply-codes", "03-mx-and-relays", "04-starttls-and-auth",
+		"05-queues-and-retries", "06-line-endings-and-smuggling", "07-limits-and-protection"}
 	if len(ls) < len(wantSlugs) {
 		t.Fatalf("All returned %d lessons, want at least %d", len(ls), len(wantSlugs))
 	}
@@ -100,6 +101,8 @@ solution:
   - type: EHLO me.example.com
   - type: ""
   - advance: 30m
+  - raw: 'hi\n.\r\n\\ \t\0'
+  - submit: {from: alice@example.com, to: [bob@example.org], subject: Hi, body: "Hello,\nBob."}
 ---
 
 Body.
@@ -142,10 +145,23 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"empty hint", func(l *Lesson) { l.Hints = []string{"ok", " "} }, "hints[1]", "empty"},
 		{"no solution", func(l *Lesson) { l.Solution = nil }, "solution", "empty"},
 		{"type and advance", func(l *Lesson) { l.Solution[0].Advance = "1m" }, "solution[0]", "both type and advance"},
+		{"raw and submit", func(l *Lesson) { l.Solution[3].Submit = &Message{To: []string{"bob@example.org"}} }, "solution[3]", "both raw and submit"},
+		{"type and raw", func(l *Lesson) { l.Solution[0].Raw = `x\r\n` }, "solution[0]", "both type and raw"},
 		{"bad duration", func(l *Lesson) { l.Solution[2].Advance = "half an hour" }, "solution[2]", "not a positive duration"},
 		{"negative duration", func(l *Lesson) { l.Solution[2].Advance = "-5m" }, "solution[2]", "not a positive duration"},
+		{"too long a wait", func(l *Lesson) { l.Solution[2].Advance = "721h" }, "solution[2]", "up to 720h0m0s"},
 		{"line break", func(l *Lesson) { l.Solution[0].Type = "EHLO a\r\nQUIT" }, "solution[0]", "line break"},
 		{"long line", func(l *Lesson) { l.Solution[0].Type = strings.Repeat("x", 999) }, "solution[0]", "SMTP allows 998"},
+		{"raw unknown escape", func(l *Lesson) { l.Solution[3].Raw = `a\qb` }, "solution[3]", `unknown escape \q`},
+		{"raw lone backslash", func(l *Lesson) { l.Solution[3].Raw = `ab\` }, "solution[3]", `a lone \ ends the text`},
+		{"raw real line feed", func(l *Lesson) { l.Solution[3].Raw = "a\nb" }, "solution[3]", "a real line feed"},
+		{"raw real CR", func(l *Lesson) { l.Solution[3].Raw = "a\rb" }, "solution[3]", "a real carriage return"},
+		{"raw NUL", func(l *Lesson) { l.Solution[3].Raw = "a\x00b" }, "solution[3]", "a real NUL byte"},
+		{"raw too long", func(l *Lesson) { l.Solution[3].Raw = strings.Repeat(`\r`, 64<<10+1) }, "solution[3]", "at most 65536"},
+		{"submit to nobody", func(l *Lesson) { l.Solution[4].Submit.To = nil }, "solution[4]", "lists no recipient"},
+		{"submit bad sender", func(l *Lesson) { l.Solution[4].Submit.From = "alice" }, "solution[4]", "submit: sender"},
+		{"submit bad recipient", func(l *Lesson) { l.Solution[4].Submit.To = []string{"bob@example.org", "<x@y"} }, "solution[4]", "submit: recipient"},
+		{"submit subject break", func(l *Lesson) { l.Solution[4].Submit.Subject = "a\r\nBcc: x@y" }, "solution[4]", "subject cannot hold a line break"},
 		{"lab scenario", func(l *Lesson) { l.Labs[0].Scenario = "nope" }, "smtp-lab block 1", `"nope" is not a known scenario`},
 	}
 	for _, tt := range tests {
@@ -188,6 +204,8 @@ func TestParseErrors(t *testing.T) {
 		{"wrong type", strings.Replace(good, "order: 7", "order: seven", 1), "front matter"},
 		{"bad goal", strings.Replace(good, "reply: {code: 4xx}", "reply: {rcpt: x}", 1), `"deferred": reply: unknown field "rcpt"`},
 		{"unknown step field", strings.Replace(good, "advance: 30m", "wait: 30m", 1), "field wait not found"},
+		{"unknown submit field", strings.Replace(good, "subject: Hi", "cc: [x@example.org]", 1), "field cc not found"},
+		{"submit to one address", strings.Replace(good, "to: [bob@example.org]", "to: bob@example.org", 1), "front matter"},
 		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `smtp-lab block 1: line 1: "seed 3" is not a key: value option`},
 		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `"On-Click" is not an option name`},
 		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `seed "three" is not a whole number`},
@@ -201,9 +219,10 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestStepsKeepEmptyLines(t *testing.T) {
+func TestStepsParse(t *testing.T) {
 	l := parseGood(t)
-	want := []Step{{Type: "EHLO me.example.com"}, {}, {Advance: "30m"}}
+	want := []Step{{Type: "EHLO me.example.com"}, {}, {Advance: "30m"}, {Raw: `hi\n.\r\n\\ \t\0`},
+		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Hi", Body: "Hello,\nBob."}}}
 	if !reflect.DeepEqual(l.Solution, want) {
 		t.Fatalf("Solution = %+v, want %+v", l.Solution, want)
 	}

@@ -1,0 +1,155 @@
+package lessons
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"smtplab/engine/client"
+	"smtplab/engine/lab"
+)
+
+// Step is one step of a solution. It does exactly one of four things:
+//
+//	type: EHLO laptop.example.com     a line typed in the terminal; the lab adds CR LF
+//	raw: 'hi\n.\r\n'                  bytes sent exactly as written, nothing added;
+//	                                  \r \n \t \0 and \\ are the only escapes
+//	submit: {from, to: [...], subject, body}
+//	                                  a message handed to the learner's mail client
+//	advance: 30m                      let virtual time pass (a Go duration)
+//
+// A step with none of them set types an empty line, as the blank line
+// between a message's header and its body: write it as type: "".
+//
+// In YAML, write raw text in single quotes: inside double quotes YAML reads
+// \r and \n itself, and the linter refuses the real line breaks it makes.
+//
+// As JSON a step has the same keys, with empty ones left out, so it is
+// exactly the lab.Input the engine's facade and snapshots take:
+//
+//	{"type":"EHLO laptop.example.com"}
+//	{}                                                  (an empty line)
+//	{"raw":"hi\\n.\\r\\n"}                              (the escapes as text)
+//	{"submit":{"from":"alice@example.com","to":["bob@example.org"],"subject":"Hi","body":"Hello."}}
+//	{"advance":"10m"}
+type Step struct {
+	Type    string   `yaml:"type,omitempty" json:"type,omitempty"`
+	Raw     string   `yaml:"raw,omitempty" json:"raw,omitempty"`
+	Submit  *Message `yaml:"submit,omitempty" json:"submit,omitempty"`
+	Advance string   `yaml:"advance,omitempty" json:"advance,omitempty"`
+}
+
+// Message is what a submit step hands to the mail client: the envelope
+// sender and recipients (also written into From: and To:), a subject and
+// a plain-text body. It mirrors lab.Message field for field.
+type Message struct {
+	From    string   `yaml:"from" json:"from"`
+	To      []string `yaml:"to" json:"to"`
+	Subject string   `yaml:"subject" json:"subject"`
+	Body    string   `yaml:"body" json:"body"`
+}
+
+// Input returns the step as the input the engine's facade performs with
+// lab.World.Do: Type, TypeRaw, Submit or Advance.
+func (s Step) Input() lab.Input {
+	in := lab.Input{Type: s.Type, Raw: s.Raw, Advance: s.Advance}
+	if s.Submit != nil {
+		m := lab.Message(*s.Submit)
+		m.To = append([]string(nil), s.Submit.To...)
+		in.Submit = &m
+	}
+	return in
+}
+
+// kinds names the actions a step sets, for messages.
+func (s Step) kinds() []string {
+	var set []string
+	for _, k := range []struct {
+		name string
+		on   bool
+	}{{"type", s.Type != ""}, {"raw", s.Raw != ""}, {"submit", s.Submit != nil}, {"advance", s.Advance != ""}} {
+		if k.on {
+			set = append(set, k.name)
+		}
+	}
+	return set
+}
+
+// lintStep returns what is wrong with one step, in words for the author.
+func lintStep(s Step) []string {
+	if set := s.kinds(); len(set) > 1 {
+		return []string{fmt.Sprintf("has both %s; a step does exactly one of type, raw, submit or advance", strings.Join(set, " and "))}
+	}
+	switch {
+	case s.Advance != "":
+		d, err := time.ParseDuration(s.Advance)
+		if err != nil || d <= 0 || d > lab.MaxAdvance {
+			return []string{fmt.Sprintf("advance %q is not a positive duration up to %s, like 30s, 5m or 2h", s.Advance, lab.MaxAdvance)}
+		}
+	case s.Raw != "":
+		n, err := rawLength(s.Raw)
+		switch {
+		case err != nil:
+			return []string{"raw: " + err.Error()}
+		case n > lab.MaxLineLength:
+			return []string{fmt.Sprintf("raw sends %d bytes; the lab takes at most %d at once", n, lab.MaxLineLength)}
+		}
+	case s.Submit != nil:
+		return lintMessage(*s.Submit)
+	case strings.ContainsAny(s.Type, "\r\n"):
+		return []string{"a typed line cannot hold a line break; write one step per line, or use raw"}
+	case len(s.Type) > maxLine:
+		return []string{fmt.Sprintf("the line is %d characters; SMTP allows %d (RFC 5321 §4.5.3.1.6)", len(s.Type), maxLine)}
+	}
+	return nil
+}
+
+// rawLength checks the escapes of a raw step, the ones lab.World.TypeRaw
+// reads, and returns how many bytes it sends. CR, LF and NUL must be
+// written as escapes, so the step reads the same in YAML, JSON and the
+// terminal.
+func rawLength(s string) (int, error) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\r' || c == '\n' || c == 0:
+			return 0, fmt.Errorf(`a real %s; write it as an escape (\r, \n or \0) inside single quotes`, controlName(c))
+		case c != '\\':
+		case i+1 == len(s):
+			return 0, errors.New(`a lone \ ends the text; write \\ for a backslash`)
+		case strings.IndexByte(`rnt0\`, s[i+1]) < 0:
+			return 0, fmt.Errorf(`unknown escape \%c; the escapes are \r, \n, \t, \0 and \\`, s[i+1])
+		default:
+			i++
+		}
+		n++
+	}
+	return n, nil
+}
+
+func controlName(c byte) string {
+	switch c {
+	case '\r':
+		return "carriage return"
+	case '\n':
+		return "line feed"
+	}
+	return "NUL byte"
+}
+
+// lintMessage checks a submit step with the same address parser the lab's
+// mail client uses, and the header fields the lab writes.
+func lintMessage(m Message) []string {
+	var ps []string
+	if len(m.To) == 0 {
+		ps = append(ps, "submit: to lists no recipient")
+	}
+	if _, err := client.ParseEnvelope(m.From, m.To...); err != nil {
+		ps = append(ps, "submit: "+err.Error())
+	}
+	if strings.ContainsAny(m.Subject, "\r\n") {
+		ps = append(ps, "submit: the subject cannot hold a line break")
+	}
+	return ps
+}
