@@ -33,7 +33,14 @@ func benchMessage() []byte {
 // DATA with 1 KB, QUIT), one Feed per client write as a client that waits
 // for each reply sends it.
 func BenchmarkServerSession(b *testing.B) {
+	b.Run("new", func(b *testing.B) { benchSession(b, false) })
+	b.Run("reset", func(b *testing.B) { benchSession(b, true) })
+}
+
+// benchSession makes a new Session for every session, or resets one.
+func benchSession(b *testing.B, reuse bool) {
 	srv := New(Config{Hostname: "mx.example.org", Policy: &countingPolicy{}})
+	var s *Session
 	writes := [][]byte{
 		[]byte("EHLO client.example.com\r\n"),
 		[]byte("MAIL FROM:<alice@example.com> SIZE=1100\r\n"),
@@ -45,7 +52,11 @@ func BenchmarkServerSession(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(writes[4])))
 	for b.Loop() {
-		s := srv.NewSession(SessionOptions{})
+		if reuse && s != nil {
+			s.Reset(srv, SessionOptions{})
+		} else {
+			s = srv.NewSession(SessionOptions{})
+		}
 		for _, w := range writes {
 			s.Feed(w)
 			if len(s.Output()) == 0 {

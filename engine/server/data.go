@@ -29,7 +29,8 @@ func (s *Session) data(arg string) {
 	}
 }
 
-// firstBody is the size of the first message buffer of a session.
+// firstBody is the size of the first message buffer of a session when the
+// client did not declare the message's SIZE.
 const firstBody = 4096
 
 // startMessage readies the body buffer. A declared SIZE within the limit
@@ -39,7 +40,11 @@ func (s *Session) startMessage() {
 	if s.lent {
 		s.body = nil
 	}
-	if want := max(s.env.Size, firstBody); want > int64(cap(s.body)) {
+	want := s.env.Size
+	if want == 0 {
+		want = firstBody
+	}
+	if want > int64(cap(s.body)) {
 		s.body = make([]byte, 0, min(want, s.srv.cfg.Limits.MessageSize))
 	}
 	s.size = 0
@@ -151,6 +156,8 @@ func (s *Session) bdat(arg string) {
 	}
 	var reject smtp.Reply
 	switch {
+	case s.conn.Hello != "" && !s.conn.ESMTP:
+		reject = replyNeedEHLO // CHUNKING is an extension: HELO did not offer it
 	case !s.inMail:
 		reject = replyNeedMail
 	case len(s.env.Rcpts) == 0 && s.rcptRefused:

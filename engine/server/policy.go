@@ -29,7 +29,9 @@ type Policy interface {
 	// 554 is sent as the greeting, after which the server answers 503 to
 	// everything but QUIT (RFC 5321 §3.1).
 	Connect(c *ConnState) smtp.Reply
-	// Hello is asked for the name given with HELO or EHLO.
+	// Hello is asked for the name given with HELO or EHLO. Only a refusal
+	// is used as the reply: accepted, the server answers with its own
+	// greeting line and, for EHLO, the list of its extensions.
 	Hello(c *ConnState, name string) smtp.Reply
 	// Mail is asked for the sender and the MAIL parameters in env.
 	Mail(c *ConnState, env *Envelope) smtp.Reply

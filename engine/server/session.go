@@ -76,20 +76,33 @@ type Session struct {
 // NewSession starts a session: Output holds the greeting (or the Policy's
 // refusal).
 func (srv *Server) NewSession(opt SessionOptions) *Session {
-	s := &Session{
+	s := new(Session)
+	s.Reset(srv, opt)
+	return s
+}
+
+// Reset starts a new session of srv in s, keeping the memory s has grown,
+// for a driver that serves one connection after another (and for
+// benchmarks). Everything the previous session returned becomes invalid.
+func (s *Session) Reset(srv *Server, opt SessionOptions) {
+	clear(s.events) // drop references to the old session's lines and messages
+	lr, out, events, body, rcpts := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0]
+	*s = Session{
 		srv:  srv,
 		opt:  opt,
 		conn: ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS},
+		lr:   lr,
+		out:  out, events: events, body: body,
 	}
-	s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]
-	s.lr.SetMax(s.commandMax())
-	// The first message buffer is made now, and feeding it to the line
-	// reader and discarding it sizes the reader's buffer once, instead of
-	// letting both grow step by step.
-	s.body = make([]byte, firstBody)
-	s.lr.Feed(s.body)
+	s.env.Rcpts = rcpts
+	if s.out == nil { // a new Session: use the fixed arrays
+		s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]
+		// Feeding and discarding a block sizes the line reader's buffer
+		// once, instead of letting it grow with each longer command.
+		s.lr.Feed(s.outBuf[:])
+	}
 	s.lr.Discard()
-	s.body = s.body[:0]
+	s.lr.SetMax(s.commandMax())
 	r := srv.policy.Connect(&s.conn)
 	switch {
 	case r.Code == 0:
@@ -102,7 +115,6 @@ func (srv *Server) NewSession(opt SessionOptions) *Session {
 	default:
 		s.send(policyAnswer(r, srv.greeting))
 	}
-	return s
 }
 
 // Output returns the bytes to send to the client, produced by the last

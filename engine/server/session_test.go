@@ -206,3 +206,21 @@ func TestRoleString(t *testing.T) {
 		}
 	}
 }
+
+func TestReset(t *testing.T) {
+	// A reset session behaves exactly like a new one, whatever state the
+	// old one was left in.
+	p := &labPolicy{}
+	srv := New(testConfig(p))
+	s := srv.NewSession(SessionOptions{TLSAvailable: true})
+	s.Feed([]byte(startData + "half a message"))
+	s.Reset(srv, SessionOptions{})
+	if got := string(s.Output()); got != greeting+"\r\n" {
+		t.Fatalf("greeting after Reset: %q", got)
+	}
+	step(t, s, "MAIL FROM:<a@example.com>\r\n", "503 Error: send HELO/EHLO first")
+	step(t, s, startData+"hi\r\n.\r\n", cat(okEnvelope(), one(nullMsg, "250 2.0.0 Ok: queued as Q1"))...)
+	if c := s.Conn(); c.TLS || c.Hello != "client.example.com" {
+		t.Fatalf("conn after Reset: %+v", c)
+	}
+}
