@@ -40,6 +40,7 @@ type Host struct {
 	nextID    int
 	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
 	servers   map[int]*server.Server
+	idle      []*server.Session // sessions of closed connections, for reuse
 }
 
 // Name returns the host's name.
@@ -200,13 +201,18 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	return func(c *simnet.Conn) simnet.Handler {
 		h.sessions++
 		in := &inbound{h: h, conn: c, port: port, client: h.net.nameOf(c.RemoteAddr().Addr().String())}
-		tls := h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name)
-		in.sess = srv.NewSession(server.SessionOptions{
+		opt := server.SessionOptions{
 			Remote:       c.RemoteAddr().String(),
 			TLS:          port == 465,
-			TLSAvailable: tls,
+			TLSAvailable: h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name),
 			Nonce:        fmt.Sprintf("%d.%d", h.sessions, h.net.Net.Rand().Uint32()),
-		})
+		}
+		if n := len(h.idle); n > 0 {
+			in.sess, h.idle = h.idle[n-1], h.idle[:n-1]
+			in.sess.Reset(srv, opt)
+		} else {
+			in.sess = srv.NewSession(opt)
+		}
 		return in
 	}
 }
@@ -255,15 +261,32 @@ func (in *inbound) Open(c *simnet.Conn) {
 
 // Data feeds the bytes to the session.
 func (in *inbound) Data(c *simnet.Conn, p []byte) {
+	if in.sess == nil {
+		return
+	}
 	in.sess.Feed(p)
 	in.flush()
 }
 
 // Closed forgets the connection.
-func (in *inbound) Closed(c *simnet.Conn, why string) {
+func (in *inbound) Closed(c *simnet.Conn, why string) { in.release() }
+
+// release forgets the connection and keeps its session's memory for the
+// next connection: a busy world opens thousands of them.
+func (in *inbound) release() {
+	if in.sess == nil {
+		return
+	}
 	in.stopTimer()
-	delete(in.h.net.servers, c.ID())
+	delete(in.h.net.servers, in.conn.ID())
+	if len(in.h.idle) < maxIdleSessions {
+		in.h.idle = append(in.h.idle, in.sess)
+	}
+	in.sess = nil
 }
+
+// maxIdleSessions bounds the sessions a host keeps for reuse.
+const maxIdleSessions = 16
 
 // flush traces the session's events, writes its output and re-arms the
 // timeout.
@@ -281,7 +304,7 @@ func (in *inbound) flush() {
 	in.stopTimer()
 	if in.sess.Closed() {
 		in.conn.Close("quit")
-		delete(n.servers, in.conn.ID())
+		in.release()
 		return
 	}
 	if d := in.sess.Deadline(); d > 0 {
@@ -356,7 +379,7 @@ func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err
 	verified, err = n.TLS.Handshake(client, in.conn, in.h.cfg.Name, verify)
 	if err != nil {
 		in.conn.Close(simnet.ReasonTLS)
-		delete(n.servers, in.conn.ID())
+		in.release()
 		return verified, err
 	}
 	in.sess.TLSStarted()
