@@ -169,9 +169,12 @@ func (h *Host) routeFailed(q *queued, rcpts []*rcptState, domain string, err err
 	case !dns.IsTemporary(err):
 		code, enh, why = 550, "5.1.2", fmt.Sprintf("Host or domain name not found: %s: %v", domain, err)
 	}
+	status := client.Bounced
+	if code < 500 {
+		status = client.Deferred
+	}
 	for _, r := range rcpts {
-		r.status = map[bool]client.Status{true: client.Deferred, false: client.Bounced}[code < 500]
-		r.reply, r.enh, r.remote = fmt.Sprintf("%d %s %s", code, enh, why), enh, ""
+		r.status, r.reply, r.enh, r.remote = status, fmt.Sprintf("%d %s %s", code, enh, why), enh, ""
 	}
 	h.groupDone(q)
 }

@@ -4,16 +4,15 @@ package smtp
 // least accept. A server may accept more; it must never accept less. All of
 // them count octets, and the line limits include the final CRLF.
 type Limits struct {
-	CommandLine   int   // §4.5.3.1.4: 512 octets
-	TextLine      int   // §4.5.3.1.6: 1000 octets
-	ReplyLine     int   // §4.5.3.1.5: 512 octets
-	LocalPart     int   // §4.5.3.1.1: 64 octets
-	Domain        int   // §4.5.3.1.2: 255 octets
-	Path          int   // §4.5.3.1.3: 256 octets, with the angle brackets
-	Recipients    int   // §4.5.3.1.8: at least 100 recipients per message
-	MessageSize   int64 // RFC 1870: advertised with SIZE; 0 means no limit
-	MaxErrors     int   // bad commands before the server gives up with 421
-	MaxLineBuffer int   // bytes held while waiting for a line end (defence against endless lines)
+	CommandLine int   // §4.5.3.1.4: 512 octets
+	TextLine    int   // §4.5.3.1.6: 1000 octets
+	ReplyLine   int   // §4.5.3.1.5: 512 octets
+	LocalPart   int   // §4.5.3.1.1: 64 octets
+	Domain      int   // §4.5.3.1.2: 255 octets
+	Path        int   // §4.5.3.1.3: 256 octets, with the angle brackets
+	Recipients  int   // §4.5.3.1.8: at least 100 recipients per message
+	MessageSize int64 // RFC 1870: advertised with SIZE; 0 means no limit
+	MaxErrors   int   // bad commands before the server gives up with 421
 }
 
 // DefaultLimits returns the RFC minimums, a 10 MiB message limit and a
