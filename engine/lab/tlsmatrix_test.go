@@ -1,0 +1,70 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"smtplab/engine/mta"
+	"smtplab/engine/trace"
+)
+
+// TestOutboundTLSPolicies sends through the relay to an MX presenting each
+// certificate variant, under each outbound policy of the relay, and checks
+// what a real MTA would do: an opportunistic sender delivers whatever the
+// certificate (noting that it did not verify), a verifying one defers on a
+// bad certificate, and a sender that requires TLS defers when STARTTLS is
+// not offered.
+func TestOutboundTLSPolicies(t *testing.T) {
+	tests := []struct {
+		cert, policy string
+		delivered    bool
+		tls          bool   // the delivery ran over TLS
+		check        string // the verify attr of the handshake, if one ran
+	}{
+		{mta.CertGood, mta.TLSVerify, true, true, "ok"},
+		{mta.CertExpired, mta.TLSOpportunistic, true, true, "expired"},
+		{mta.CertExpired, mta.TLSVerify, false, false, "expired"},
+		{mta.CertWrongName, mta.TLSOpportunistic, true, true, "wrong-name"},
+		{mta.CertWrongName, mta.TLSRequired, false, false, "wrong-name"},
+		{mta.CertSelfSigned, mta.TLSOpportunistic, true, true, "unknown-authority"},
+		{mta.CertSelfSigned, mta.TLSVerify, false, false, "unknown-authority"},
+		{mta.CertNone, mta.TLSOpportunistic, true, false, ""},
+		{mta.CertNone, mta.TLSRequired, false, false, ""},
+		{mta.CertGood, mta.TLSNone, true, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cert+"/"+tt.policy, func(t *testing.T) {
+			sc, err := LoadScenario("bad-certificate")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.Hosts[1].OutboundTLS, sc.Hosts[2].Cert = tt.policy, tt.cert
+			w, err := build(sc, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			session(t, w, "alice@example.com", "bob@example.org")
+			advance(t, w, time.Minute)
+			box := mailbox(w, "mx.example.org", "bob@example.org")
+			if got := len(box) == 1; got != tt.delivered {
+				t.Fatalf("delivered = %v, want %v; trace:\n%s", got, tt.delivered, dumpEvents(w.Trace()))
+			}
+			if tt.delivered && strings.Contains(box[0].Received[0], "ESMTPS") != tt.tls {
+				t.Errorf("Received %q: TLS should be %v", box[0].Received[0], tt.tls)
+			}
+			if !tt.delivered && len(w.State().Queue) != 1 {
+				t.Error("the undelivered message is not waiting in the queue")
+			}
+			var check string
+			for _, e := range w.Trace() {
+				if e.Kind == trace.TLSStep && e.Attrs["verify"] != "" && e.Peer == "mx.example.org" {
+					check = e.Attrs["verify"]
+				}
+			}
+			if check != tt.check {
+				t.Errorf("handshake verify = %q, want %q", check, tt.check)
+			}
+		})
+	}
+}
