@@ -72,7 +72,14 @@ export function confirmDialog(question, okLabel = 'OK') {
   dlg.querySelector('#confirm-ok').textContent = okLabel;
   dlg.returnValue = '';
   return new Promise((resolve) => {
-    dlg.addEventListener('close', () => resolve(dlg.returnValue === 'ok'), { once: true });
+    // "close" is dispatched after the dialog closed, as a task: the close
+    // of an earlier question can arrive when this one is already open.
+    const closed = () => {
+      if (dlg.open) return;
+      dlg.removeEventListener('close', closed);
+      resolve(dlg.returnValue === 'ok');
+    };
+    dlg.addEventListener('close', closed);
     dlg.showModal();
   });
 }

@@ -117,8 +117,21 @@ export class LessonPane {
     $('solution').hidden = !on;
     $('btn-solution').disabled = on || !(this.current.solution || []).length;
     if (!on) return;
-    for (const s of this.current.solution || []) {
-      list.append(h('li', {}, s.advance ? `Let ${s.advance} pass (timeline tab)` : h('code', {}, s.type ?? '')));
-    }
+    for (const s of this.current.solution || []) list.append(h('li', {}, describeStep(s)));
   }
+}
+
+// describeStep says how to do one solution step in the page: a line to
+// type, raw bytes to send in raw mode, a message for the mail client, or
+// time to let pass.
+export function describeStep(s) {
+  if (s.advance) return `Let ${s.advance} pass (Timeline & queue tab)`;
+  if (s.raw) return [h('span', { class: 'step-kind' }, 'Raw bytes (tick “Raw bytes” under the terminal): '), h('code', {}, s.raw)];
+  if (s.submit) {
+    const m = s.submit;
+    const to = Array.isArray(m.to) ? m.to.join(', ') : String(m.to || '');
+    return [h('span', { class: 'step-kind' }, 'Send with the mail client (Mailbox tab): '),
+      `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'step-body' }, m.body) : null];
+  }
+  return h('code', {}, s.type ?? '');
 }

@@ -95,8 +95,23 @@ export class Timeline extends Panel {
       type: 'button', class: 'advance', 'data-seconds': seconds,
       onclick: () => this.session.advance(seconds).catch(() => {}),
     }, label);
+    const n = Math.random().toString(36).slice(2);
+    this.wait = h('input', { type: 'text', id: `advance-${n}`, class: 'advance-for', size: 6, placeholder: '10m', autocomplete: 'off', spellcheck: 'false' });
+    this.waitStatus = h('span', { class: 'advance-status', role: 'status' });
+    const custom = h('form', { class: 'advance-custom' }, h('label', { for: this.wait.id }, 'Let pass'), ' ', this.wait, ' ',
+      h('button', { type: 'submit' }, 'Go'), ' ', this.waitStatus);
+    custom.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const seconds = parseDuration(this.wait.value);
+      if (!seconds) {
+        this.waitStatus.textContent = 'Write a time like 90s, 10m or 1h30m.';
+        return;
+      }
+      this.waitStatus.textContent = '';
+      this.session.advance(seconds).then(() => { this.wait.value = ''; }, (err) => { this.waitStatus.textContent = err.message; });
+    });
     this.buttons = h('div', { class: 'advance-row', role: 'group', 'aria-label': 'Let time pass' },
-      btn('+1 min', 60), btn('+30 min', 1800), btn('+4 h', 14400));
+      btn('+1 min', 60), btn('+30 min', 1800), btn('+4 h', 14400), custom);
     this.body = h('div');
     this.el.append(this.clock, this.buttons, this.body);
   }
@@ -128,6 +143,17 @@ export class Timeline extends Panel {
       : empty('Nothing has happened yet.');
     clear(this.body).append(section('Queue', queueView), section('What happened', list));
   }
+}
+
+// parseDuration reads a time written like the lessons write it ("90s",
+// "10m", "1h30m", "2d") into seconds, or returns 0 when it cannot.
+export function parseDuration(text) {
+  const t = String(text || '').trim().toLowerCase().replace(/\s+/g, '');
+  if (!/^(\d+(\.\d+)?(d|h|m|s))+$/.test(t)) return 0;
+  const unit = { d: 86400, h: 3600, m: 60, s: 1 };
+  let total = 0;
+  for (const [, num, , u] of t.matchAll(/(\d+(\.\d+)?)(d|h|m|s)/g)) total += Number(num) * unit[u];
+  return total;
 }
 
 // describe says what an event is about in one line.

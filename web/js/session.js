@@ -62,6 +62,12 @@ export class Session extends EventTarget {
     return this.run(async () => this.add(await this.api.type(this.world, line), true));
   }
 
+  // typeRaw sends text written with escapes (\r \n \t \0 \\) as exactly
+  // those bytes, adding nothing: how a learner tries a bare LF.
+  typeRaw(text) {
+    return this.run(async () => this.add(await this.api.typeRaw(this.world, text), true));
+  }
+
   submit(message) {
     return this.run(async () => this.add(await this.api.submit(this.world, message), true));
   }

@@ -2,6 +2,10 @@
 // connection. ↑/↓ walk the history, Tab completes SMTP verbs, and pasting
 // several lines (a whole message after DATA) sends them one by one. The
 // engine ends every line with CRLF, as SMTP requires.
+//
+// Raw mode (a checkbox under the line, or Alt+R) sends exactly the bytes
+// written, with escapes for the invisible ones and nothing added: the way
+// to try a bare LF, a lone CR or a NUL, and SMTP smuggling.
 
 import { h } from './dom.js';
 
@@ -21,6 +25,20 @@ export function complete(text) {
   return { text: p.length > up.length ? p : text, options: hits };
 }
 
+// RAW_HELP explains raw mode next to its checkbox.
+export const RAW_HELP = 'Raw mode sends exactly what you write, adding nothing at the end. ' +
+  'Write \\r\\n for CR LF (the only line end SMTP allows), \\n for a bare LF, \\r for a bare CR, ' +
+  '\\t for a tab, \\0 for a NUL and \\\\ for a backslash; a pasted line break becomes \\r\\n. ' +
+  'Ending a message with \\n.\\n instead of \\r\\n.\\r\\n is the trick behind SMTP smuggling ' +
+  '(RFC 5321 §2.3.8, §4.1.1.4): a careful server refuses it.';
+
+// escapeBreaks writes real CR, LF, TAB and NUL characters as raw mode's
+// escapes, so pasted text shows what will be sent. A line break (which the
+// clipboard may have turned into a bare LF) becomes CR LF.
+export function escapeBreaks(text) {
+  return text.replace(/\r\n|\r|\n/g, '\\r\\n').replace(/\t/g, '\\t').replace(/\0/g, '\\0');
+}
+
 export class Terminal {
   constructor(session, { id = 'terminal-input' } = {}) {
     this.session = session;
@@ -32,10 +50,17 @@ export class Terminal {
       spellcheck: 'false', disabled: true, 'aria-describedby': `${id}-hint`, enterkeyhint: 'send',
     });
     this.hint = h('p', { class: 'terminal-hint', id: `${id}-hint` }, 'Waiting for the engine…');
+    this.label = h('label', { for: id }, 'Type a line as the client');
+    this.raw = h('input', { type: 'checkbox', id: `${id}-raw`, class: 'raw-toggle', disabled: true, 'aria-describedby': `${id}-raw-help` });
+    this.rawHelp = h('p', { class: 'raw-help', id: `${id}-raw-help`, hidden: true }, RAW_HELP);
+    this.raw.addEventListener('change', () => this.setRaw(this.raw.checked));
     this.form = h('form', { class: 'terminal', onsubmit: (e) => { e.preventDefault(); this.send(); } },
-      h('label', { for: id }, 'Type a line as the client'),
+      this.label,
       h('div', { class: 'prompt-row' }, h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>'), this.input,
+        h('span', { class: 'raw-switch', title: 'Send exact bytes: \\r\\n, \\n, \\0… and nothing added (Alt+R)' },
+          this.raw, h('label', { for: `${id}-raw` }, 'Raw bytes')),
         h('button', { type: 'submit', class: 'send' }, 'Send')),
+      this.rawHelp,
       this.hint);
     this.el = this.form;
     this.input.addEventListener('keydown', (e) => this.key(e));
@@ -46,7 +71,18 @@ export class Terminal {
 
   enable(on) {
     this.input.disabled = !on;
+    this.raw.disabled = !on;
     if (on) this.mode();
+  }
+
+  // setRaw switches raw mode on or off.
+  setRaw(on) {
+    this.raw.checked = on;
+    this.rawHelp.hidden = !on;
+    this.form.classList.toggle('raw-mode', on);
+    this.label.textContent = on ? 'Write raw bytes as the client (escapes: \\r \\n \\t \\0 \\\\)' : 'Type a line as the client';
+    this.input.placeholder = on ? 'e.g. hi\\n.\\n' : '';
+    this.input.setAttribute('aria-describedby', on ? `${this.raw.id}-help ${this.hint.id}` : this.hint.id);
   }
 
   // mode tells the learner what the server expects now.
@@ -59,13 +95,16 @@ export class Terminal {
   }
 
   key(e) {
-    if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+    if (e.altKey && (e.key === 'r' || e.key === 'R')) {
+      e.preventDefault();
+      this.setRaw(!this.raw.checked);
+    } else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
       if (this.history.length === 0) return;
       e.preventDefault();
       this.pos = Math.max(0, Math.min(this.history.length, this.pos + (e.key === 'ArrowUp' ? -1 : 1)));
       this.input.value = this.history[this.pos] ?? '';
       this.input.setSelectionRange(this.input.value.length, this.input.value.length);
-    } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '') {
+    } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '' && !this.raw.checked) {
       const c = complete(this.input.value);
       if (!c) return; // let Tab move the focus on
       e.preventDefault();
@@ -78,6 +117,12 @@ export class Terminal {
     const text = e.clipboardData && e.clipboardData.getData('text');
     if (!text || !/[\r\n]/.test(text)) return;
     e.preventDefault();
+    if (this.raw.checked) {
+      // Raw mode sends one input: the paste goes in as escapes, to check
+      // before sending.
+      this.input.setRangeText(escapeBreaks(text), this.input.selectionStart, this.input.selectionEnd, 'end');
+      return;
+    }
     const lines = text.replace(/\r\n?/g, '\n').split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     lines[0] = this.input.value + lines[0];
@@ -87,14 +132,25 @@ export class Terminal {
 
   send() {
     const line = this.input.value;
+    if (this.raw.checked) {
+      if (line === '') return;
+      this.input.value = '';
+      this.remember(line);
+      this.session.typeRaw(line).catch((err) => { this.hint.textContent = err.message; });
+      return;
+    }
     this.input.value = '';
     this.sendLines([line]);
   }
 
+  remember(line) {
+    if (line !== '' && this.history[this.history.length - 1] !== line) this.history.push(line);
+    this.pos = this.history.length;
+  }
+
   async sendLines(lines) {
     for (const line of lines) {
-      if (line !== '' && this.history[this.history.length - 1] !== line) this.history.push(line);
-      this.pos = this.history.length;
+      this.remember(line);
       try {
         await this.session.type(line);
       } catch (err) {

@@ -78,10 +78,20 @@ export class Transcript {
       }
       case 'bytes': {
         // Lines that are not commands: the message after DATA, answers to
-        // AUTH challenges. Commands come as smtp.command events instead.
+        // AUTH challenges. Commands come as smtp.command events instead,
+        // but bytes that are not clean CRLF lines (raw mode, a faulty
+        // client) are shown as they were, escapes and all.
         const c = this.conn(e.conn);
-        if (e.dir === 'c2s' && c.awaiting) {
-          for (const l of splitLines(e.text)) this.line('client data', c.tls ? '~>' : '->', l, e.conn);
+        // Handshake records carry ciphertext, not lines.
+        if (e.dir !== 'c2s' || (e.tls && !(e.attrs && e.attrs.plain_size))) break;
+        const mark = c.tls ? '~>' : '->';
+        if (c.awaiting) {
+          for (const l of crlfLines(e.text)) {
+            const li = this.line(`client data${l.bare ? ' bare' : ''}${l.open ? ' open' : ''}`, mark, visible(l.text), e.conn);
+            if (l.open) li.title = 'no CR LF yet: the server waits for the end of this line';
+          }
+        } else if (!isCleanLines(e.text) && !(e.attrs && e.attrs.truncated)) {
+          this.line('client raw', mark, ['bytes: ', visible(e.text)], e.conn);
         }
         break;
       }
@@ -122,6 +132,51 @@ export class Transcript {
   }
 }
 
+// crlfLines splits what a client sent into lines the way a server does:
+// only CR LF ends a line. A line holding a bare CR or LF (or a NUL) is
+// marked bare; text after the last CR LF is marked open (no line end yet).
+export function crlfLines(text) {
+  const parts = String(text || '').split('\r\n');
+  const tail = parts.pop();
+  const out = parts.map((p) => ({ text: p, bare: /[\r\n\0]/.test(p), open: false }));
+  if (tail !== '') out.push({ text: tail, bare: /[\r\n\0]/.test(tail), open: true });
+  return out;
+}
+
+// isCleanLines reports whether text is whole lines ending in CR LF, with no
+// bare CR, bare LF or NUL: what a well-behaved client sends.
+export function isCleanLines(text) {
+  const t = String(text || '');
+  return t.endsWith('\r\n') && !/[\r\n\0]/.test(t.replaceAll('\r\n', ''));
+}
+
+// ESCAPES name the invisible bytes the way raw mode writes them.
+const ESCAPES = { '\r': ['\\r', 'a bare carriage return (CR)'], '\n': ['\\n', 'a bare line feed (LF)'], '\0': ['\\0', 'a NUL byte'] };
+
+// visible returns text as nodes where the invisible bytes show as raw
+// mode's escapes: a CR LF pair as \r\n, and a bare CR, bare LF or NUL
+// highlighted as the fault it is.
+export function visible(text) {
+  const t = String(text || '');
+  const out = [];
+  let plain = '';
+  const flush = () => { if (plain) out.push(plain); plain = ''; };
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === '\r' && t[i + 1] === '\n') {
+      flush();
+      out.push(h('span', { class: 'esc', title: 'CR LF, the end of a line' }, '\\r\\n'));
+      i++;
+    } else if (ESCAPES[t[i]]) {
+      flush();
+      out.push(h('span', { class: 'esc bare', title: ESCAPES[t[i]][1] }, ESCAPES[t[i]][0]));
+    } else {
+      plain += t[i];
+    }
+  }
+  flush();
+  return out;
+}
+
 // splitLines splits text into lines, dropping the final CRLF.
 export function splitLines(text) {
   const t = String(text || '').replace(/\r?\n$/, '');
@@ -129,10 +184,12 @@ export function splitLines(text) {
 }
 
 // replyLines returns the reply as it looked on the wire: "250-first",
-// "250 last". The engine may give the text with or without the codes.
+// "250 2.0.0 last", the enhanced status code (RFC 3463) on every line. The
+// engine may give the text with or without the codes.
 export function replyLines(e) {
   const lines = splitLines(e.text);
   const code = String(e.code);
   if (lines.every((l) => l.startsWith(code))) return lines;
-  return lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}`);
+  const enhanced = e.enhanced ? `${e.enhanced} ` : '';
+  return lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${enhanced}${l}`);
 }

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// solutionStep is a lesson's solution step as the page gets it (the
+// lesson-data JSON): exactly one field is set, or none for an empty line.
+type solutionStep struct {
+	Type    string          `json:"type"`
+	Raw     string          `json:"raw"`
+	Submit  json.RawMessage `json:"submit"`
+	Advance string          `json:"advance"`
+}
+
+// TestBrowserLessonSolutions does every lesson's solution by hand in the
+// page, the way its solution list tells a learner to: lines in the
+// terminal, raw bytes in raw mode, messages with the mail client form,
+// time with the timeline's "Let pass" field. Every goal must tick.
+func TestBrowserLessonSolutions(t *testing.T) {
+	url := serve(t, realSite(t))
+	probe := testTab(t, 30*time.Second)
+	do(t, probe, "loading the page", chromedp.Navigate(url))
+	lessons := eval[[]struct {
+		Slug     string         `json:"slug"`
+		Solution []solutionStep `json:"solution"`
+	}](t, probe, `JSON.parse(document.getElementById('lesson-data').textContent)`)
+	if len(lessons) < 6 {
+		t.Fatalf("only %d lessons in the page", len(lessons))
+	}
+	for _, l := range lessons {
+		t.Run(l.Slug, func(t *testing.T) {
+			ctx := testTab(t, 120*time.Second)
+			openLab(t, ctx, url+"/#lesson="+l.Slug)
+			waitFor(t, ctx, "the goals", `document.querySelectorAll('#goal-list li').length > 0`)
+			for i, st := range l.Solution {
+				doStep(t, ctx, i, st)
+			}
+			waitFor(t, ctx, "every goal done",
+				`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.done').length`)
+
+			// The solution list says how to do each step.
+			do(t, ctx, "solution", chromedp.Click(chromedp.ID("btn-solution")))
+			waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+			do(t, ctx, "confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+			waitFor(t, ctx, "the solution", `!document.getElementById('solution').hidden`)
+			shown := eval[[]string](t, ctx, `[...document.querySelectorAll('#solution-list li')].map(li => li.textContent)`)
+			if len(shown) != len(l.Solution) {
+				t.Fatalf("the solution list has %d steps, the lesson %d", len(shown), len(l.Solution))
+			}
+			for i, st := range l.Solution {
+				switch {
+				case st.Raw != "" && !(strings.HasPrefix(shown[i], "Raw bytes") && strings.Contains(shown[i], st.Raw)):
+					t.Errorf("step %d (raw) shows as %q", i+1, shown[i])
+				case st.Submit != nil && !strings.Contains(shown[i], "mail client"):
+					t.Errorf("step %d (submit) shows as %q", i+1, shown[i])
+				case st.Advance != "" && !strings.Contains(shown[i], st.Advance):
+					t.Errorf("step %d (advance) shows as %q", i+1, shown[i])
+				}
+			}
+		})
+	}
+}
+
+// transcriptGrew is a condition: the main transcript has more lines than n.
+func transcriptGrew(n int) string {
+	return fmt.Sprintf(`document.querySelectorAll('#lab .transcript li').length > %d`, n)
+}
+
+// doStep does one solution step through the page's controls.
+func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
+	t.Helper()
+	what := fmt.Sprintf("step %d", i+1)
+	setRaw := func(on bool) {
+		if eval[bool](t, ctx, `document.getElementById('terminal-input-raw').checked`) != on {
+			do(t, ctx, what+": raw mode", chromedp.Click(chromedp.ID("terminal-input-raw")))
+		}
+	}
+	switch {
+	case st.Advance != "":
+		clock := eval[string](t, ctx, `document.querySelector('.panel-timeline .clock').textContent`)
+		eval[bool](t, ctx, fmt.Sprintf(`(() => { const f = document.querySelector('.panel-timeline .advance-custom'); f.querySelector('input').value = %s; f.requestSubmit(); return true; })()`, jsString(st.Advance)))
+		waitFor(t, ctx, what+": time passed", fmt.Sprintf(`document.querySelector('.panel-timeline .clock').textContent !== %s && document.querySelector('.panel-timeline .advance-for').value === ''`, jsString(clock)))
+	case st.Submit != nil:
+		eval[bool](t, ctx, fmt.Sprintf(`(() => {
+			const m = %s;
+			const f = document.querySelector('.panel-mailbox form.compose');
+			f.elements.from.value = m.from;
+			f.elements.to.value = (m.to || []).join(', ');
+			f.elements.subject.value = m.subject || '';
+			f.elements.body.value = m.body || '';
+			f.querySelector('.compose-status').textContent = '';
+			f.requestSubmit();
+			return true;
+		})()`, st.Submit))
+		waitFor(t, ctx, what+": the mail client's answer", `document.querySelector('.panel-mailbox .compose-status').textContent !== ''`)
+		if got := eval[string](t, ctx, `document.querySelector('.panel-mailbox .compose-status').textContent`); !strings.Contains(got, "Handed to the mail client") {
+			t.Fatalf("%s: the mail client said %q", what, got)
+		}
+	case st.Raw != "":
+		setRaw(true)
+		n := eval[int](t, ctx, `document.querySelectorAll('#lab .transcript li').length`)
+		if len(st.Raw) <= 500 {
+			do(t, ctx, what+": typing raw bytes", chromedp.SendKeys(chromedp.ID("terminal-input"), st.Raw+"\r"))
+		} else {
+			// Long text is put in at once: typing it key by key only makes the test slow.
+			eval[bool](t, ctx, fmt.Sprintf(`(document.getElementById('terminal-input').value = %s, true)`, jsString(st.Raw)))
+			do(t, ctx, what+": sending raw bytes", chromedp.SendKeys(chromedp.ID("terminal-input"), "\r"))
+		}
+		waitFor(t, ctx, what+": the raw bytes in the transcript", transcriptGrew(n))
+		setRaw(false)
+	default:
+		typeLines(t, ctx, st.Type)
+	}
+}
+
+// jsString writes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s) // a string always encodes
+	return string(b)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// smugglingPayload ends a message with a bare LF and starts a second one
+// inside it (the 2023 SMTP smuggling attack), written with raw mode's
+// escapes.
+const smugglingPayload = `Subject: one\r\n\r\nhi\n.\nMAIL FROM:<evil@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: two\r\n\r\nsmuggled\r\n.\r\n`
+
+// permalink returns the page's link to a world, as the Permalink button
+// writes it.
+func permalink(tb testing.TB, base string, snap any) string {
+	tb.Helper()
+	b, err := json.Marshal(snap)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return base + "/#lab=" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestBrowserRawSmuggling(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "smuggling-attempt", "seed": 1, "inputs": []any{}}))
+	typeLines(t, ctx, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
+
+	// Alt+R turns raw mode on, and its explanation shows beside it.
+	if !eval[bool](t, ctx, `document.getElementById('terminal-input-raw-help').hidden`) {
+		t.Fatal("raw mode's explanation shown before raw mode is on")
+	}
+	do(t, ctx, "Alt+R", chromedp.Focus(chromedp.ID("terminal-input")), chromedp.KeyEvent("r", chromedp.KeyModifiers(chromedp.ModifierAlt)))
+	waitFor(t, ctx, "raw mode on", `document.getElementById('terminal-input-raw').checked && !document.getElementById('terminal-input-raw-help').hidden`)
+	if v := eval[string](t, ctx, `document.getElementById('terminal-input').value`); v != "" {
+		t.Fatalf("Alt+R typed %q", v)
+	}
+	help := eval[string](t, ctx, `document.getElementById('terminal-input-raw-help').innerText`)
+	for _, want := range []string{`\r\n`, "bare LF", "smuggling", "RFC 5321"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("raw mode's explanation lacks %q: %q", want, help)
+		}
+	}
+
+	do(t, ctx, "sending the smuggling payload", chromedp.SendKeys(chromedp.ID("terminal-input"), smugglingPayload+"\r"))
+	waitFor(t, ctx, "the 550 reply", replyCount("550")+` === 1`)
+	if last := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .reply')].at(-1).dataset.code`); last != "550" {
+		t.Errorf("the last reply is %s, not the 550: the smuggled commands were answered", last)
+	}
+	reply := eval[string](t, ctx, `document.querySelector('#lab .transcript .reply[data-code="550"]').dataset.reason + ' ' + document.querySelector('#lab .transcript .reply[data-code="550"] summary').textContent`)
+	if !strings.Contains(reply, "bare-lf") || !strings.Contains(reply, "550 5.5.2") {
+		t.Errorf("the refusal: %q", reply)
+	}
+	do(t, ctx, "opening the 550", chromedp.Click(chromedp.CSS(`#lab .transcript .reply[data-code="550"] summary`)))
+	explained := eval[string](t, ctx, `document.querySelector('#lab .transcript .reply[data-code="550"] .explain').innerText`)
+	for _, want := range []string{"LF", "smuggling", "RFC 5321 §2.3.8"} {
+		if !strings.Contains(explained, want) {
+			t.Errorf("the 550's explanation lacks %q: %q", want, explained)
+		}
+	}
+	// The line with the bare LFs shows them, highlighted.
+	bare := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .client.bare')].map(l => l.textContent).join('|')`)
+	if !strings.Contains(bare, `hi\n.\nMAIL FROM:<evil@example.com>`) {
+		t.Errorf("the bare-LF line shows as %q", bare)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#lab .transcript .client.bare .esc.bare').length`); n != 2 {
+		t.Errorf("%d bare LFs highlighted, want 2", n)
+	}
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)))
+	if got := eval[string](t, ctx, `document.querySelector('.panel-mailbox .mailboxes').innerText`); !strings.Contains(got, "No message delivered") {
+		t.Errorf("the mailbox after the smuggling attempt: %q", got)
+	}
+
+	// A permalink carries the raw input: a fresh tab replays it.
+	do(t, ctx, "permalink", chromedp.Click(chromedp.ID("btn-permalink")))
+	waitFor(t, ctx, "the permalink in the address bar", `location.hash.includes('lab=')`)
+	link := eval[string](t, ctx, `location.href`)
+	fresh := testTab(t, 60*time.Second)
+	openLab(t, fresh, link)
+	waitFor(t, fresh, "the 550 replayed", replyCount("550")+` === 1`)
+
+	// Undo takes the raw bytes back: the server waits for the message again.
+	do(t, ctx, "undo", chromedp.Click(chromedp.ID("btn-undo")))
+	waitFor(t, ctx, "the raw input undone", replyCount("550")+` === 0 && `+replyCount("354")+` === 1`)
+}
+
+// TestBrowserRawHelpers checks the pure helpers of raw mode, solution
+// steps and the timeline's duration field where they run.
+func TestBrowserRawHelpers(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 30*time.Second)
+	do(t, ctx, "loading the page", chromedp.Navigate(url))
+	got := eval[map[string]string](t, ctx, `(async () => {
+		const { escapeBreaks } = await import('/js/terminal.js');
+		const { crlfLines, isCleanLines, visible } = await import('/js/transcript.js');
+		const { describeStep } = await import('/js/lessons.js');
+		const { parseDuration } = await import('/js/panels.js');
+		const text = (nodes) => [nodes].flat(3).map((n) => n instanceof Node ? n.textContent : String(n ?? '')).join('');
+		return {
+			pasted: escapeBreaks('a\r\nb\nc\rd\te\0'),
+			lines: JSON.stringify(crlfLines('one\r\nhi\n.\ntwo\r\nhalf')),
+			clean: [isCleanLines('EHLO x\r\nMAIL FROM:<>\r\n'), isCleanLines('NOOP\n'), isCleanLines('NO'), isCleanLines('A\0\r\n')].join(','),
+			visible: text(visible('a\r\nb\nc\0')),
+			bareCount: String(visible('a\r\nb\nc\0').filter((n) => n instanceof Node && n.classList.contains('bare')).length),
+			raw: text(describeStep({ raw: 'hi\\n.\\n' })),
+			submit: text(describeStep({ submit: { from: 'alice@example.com', to: ['bob@example.org'], subject: 'Hi', body: 'text' } })),
+			advance: text(describeStep({ advance: '30m' })),
+			type: text(describeStep({ type: 'EHLO x' })),
+			durations: ['10m', '1h30m', '90s', '2d', ' 4 h ', 'soon', '', '10', '-5m'].map(parseDuration).join(','),
+		};
+	})()`)
+	want := map[string]string{
+		"pasted":    `a\r\nb\r\nc\r\nd\te\0`,
+		"lines":     `[{"text":"one","bare":false,"open":false},{"text":"hi\n.\ntwo","bare":true,"open":false},{"text":"half","bare":false,"open":true}]`,
+		"clean":     "true,false,false,false",
+		"visible":   `a\r\nb\nc\0`,
+		"bareCount": "2",
+		"raw":       `Raw bytes (tick “Raw bytes” under the terminal): hi\n.\n`,
+		"submit":    "Send with the mail client (Mailbox tab): from alice@example.com to bob@example.org, subject “Hi”text",
+		"advance":   "Let 30m pass (Timeline & queue tab)",
+		"type":      "EHLO x",
+		"durations": "600,5400,90,172800,14400,0,0,0,0",
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %q, want %q", k, got[k], w)
+		}
+	}
+}
