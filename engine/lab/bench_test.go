@@ -56,9 +56,7 @@ func BenchmarkThreeHops10k(b *testing.B) {
 				Subject: fmt.Sprintf("message %d", m), Body: "Hello Bob."}, env)
 			w.net.Settle()
 		}
-		if _, err := w.Advance(time.Hour); err != nil {
-			b.Fatal(err)
-		}
+		w.net.Advance(time.Hour)
 		store, _ := w.mail.Host("store.example.org")
 		if got := len(store.Mailboxes.Messages("bob@example.org")); got != messages {
 			b.Fatalf("%d of %d messages delivered", got, messages)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"smtplab/engine/mta"
 	"smtplab/engine/trace"
 )
 
@@ -214,5 +215,25 @@ func TestScenarioRateLimit(t *testing.T) {
 	advance(t, w, 2*time.Minute)
 	if c := reply(typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>"), "MAIL").Code; c != 250 {
 		t.Fatalf("after the window MAIL got %d", c)
+	}
+}
+
+func TestContentFilterRejectsTestVirusAndSpam(t *testing.T) {
+	for name, body := range map[string]string{"eicar": mta.EICAR, "gtube": mta.GTUBE} {
+		w := newWorld(t, "first-session")
+		events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>",
+			"DATA", "Subject: "+name, "", body, ".")
+		var last trace.Event
+		for _, e := range events {
+			if e.Kind == trace.Reply {
+				last = e
+			}
+		}
+		if last.Code != 554 || last.Enhanced != "5.7.1" || last.Reason != "content-rejected" {
+			t.Errorf("%s: reply after the message %+v, want 554 5.7.1 content-rejected", name, last)
+		}
+		if len(mailbox(w, "mx.example.org", "bob@example.org")) != 0 {
+			t.Errorf("%s: the message was delivered", name)
+		}
 	}
 }

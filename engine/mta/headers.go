@@ -82,3 +82,23 @@ func Headers(msg []byte) (textproto.MIMEHeader, int) {
 	}
 	return h, body
 }
+
+// Subject returns the first Subject: header of msg without parsing the
+// whole header block, for the trace of every delivery.
+func Subject(msg []byte) string {
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.Index(msg, []byte("\r\n")); i >= 0 {
+			line, msg = msg[:i], msg[i+2:]
+		} else {
+			msg = nil
+		}
+		if len(line) == 0 {
+			return "" // the end of the header
+		}
+		if len(line) > 8 && strings.EqualFold(string(line[:8]), "subject:") {
+			return strings.TrimSpace(string(line[8:]))
+		}
+	}
+	return ""
+}

@@ -129,7 +129,11 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 
 func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (string, smtp.Reply) {
 	h := p.h
-	if why := Scan(msg); why != "" && h.cfg.ContentFilter {
+	why := ""
+	if h.cfg.ContentFilter {
+		why = Scan(msg)
+	}
+	if why != "" {
 		return "", smtp.Reply{Code: 554, Enhanced: "5.7.1", Reason: smtp.ReasonContentRejected,
 			Lines: []string{"Message content rejected: " + why}}
 	}

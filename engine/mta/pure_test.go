@@ -85,6 +85,20 @@ func TestReceivedAndHeaders(t *testing.T) {
 	}
 }
 
+func TestSubject(t *testing.T) {
+	for msg, want := range map[string]string{
+		"From: a\r\nSubject:  lunch? \r\n\r\nbody": "lunch?",
+		"SUBJECT: loud\r\n\r\n":                    "loud",
+		"From: a\r\n\r\nSubject: in the body\r\n":  "",
+		"Subject: last line, no CRLF":              "last line, no CRLF",
+		"":                                         "",
+	} {
+		if got := Subject([]byte(msg)); got != want {
+			t.Errorf("Subject(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
+
 func TestBounceIsAMultipartReport(t *testing.T) {
 	b := Bounce{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", MessageID: "Q7.dsn@mail.example.com",
 		Arrived: t0, At: t0.Add(time.Minute), Original: []byte("From: alice@example.com\r\nSubject: lunch\r\n\r\nsecret body\r\n"),

@@ -95,9 +95,8 @@ func (h *Host) accept(id, from string, rcpts []string, data []byte) {
 // deliverLocal puts a message into a local mailbox.
 func (h *Host) deliverLocal(id, from, rcpt string, data []byte) {
 	stored := h.Mailboxes.Deliver(StoredMessage{ID: id, From: from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data})
-	hdr, _ := Headers(data)
 	h.net.emit(trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
-		Size: len(stored.Raw), Text: hdr.Get("Subject")})
+		Size: len(stored.Raw), Text: Subject(data)})
 }
 
 // attempt tries to deliver every waiting recipient of q, one session per
