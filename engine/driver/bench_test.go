@@ -47,28 +47,34 @@ func benchMessage(size int) []byte {
 	return []byte(b.String())
 }
 
-// benchConfig is the client configuration of the benchmarks: DATA, not
-// BDAT, so that all three do the same session; our client still pipelines.
-var benchConfig = client.Config{Hostname: "client.example.com", NoChunking: true}
+// dataConfig is the client configuration of the benchmarks: DATA, not
+// BDAT, so that ours and go-smtp's do the same session; our client still
+// pipelines. bdatConfig is our client's default with our server, which
+// offers CHUNKING: no dot-stuffing on either side.
+var (
+	dataConfig = client.Config{Hostname: "client.example.com", NoChunking: true}
+	bdatConfig = client.Config{Hostname: "client.example.com"}
+)
 
 // memoryBench runs sessions between our two machines in memory.
 type memoryBench struct {
 	srv *server.Server
+	cfg client.Config
 	c   client.Client
 	env client.Envelope
 	msg []byte
 }
 
-func newMemoryBench(tb testing.TB, msg []byte) *memoryBench {
+func newMemoryBench(tb testing.TB, cfg client.Config, msg []byte) *memoryBench {
 	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &memoryBench{srv: server.New(server.Config{Hostname: "mx.example.org"}), env: env, msg: msg}
+	return &memoryBench{srv: server.New(server.Config{Hostname: "mx.example.org"}), cfg: cfg, env: env, msg: msg}
 }
 
 func (m *memoryBench) session(tb testing.TB) {
-	if err := m.c.Reset(benchConfig, m.env, m.msg); err != nil {
+	if err := m.c.Reset(m.cfg, m.env, m.msg); err != nil {
 		tb.Fatal(err)
 	}
 	s := m.srv.NewSession(server.SessionOptions{})
@@ -90,21 +96,22 @@ func (m *memoryBench) session(tb testing.TB) {
 // driver: Send on this goroutine, Serve on another.
 type pipeBench struct {
 	srv    *server.Server
+	cfg    client.Config
 	sender Sender
 	env    client.Envelope
 	msg    []byte
 	served chan error
 }
 
-func newPipeBench(tb testing.TB, msg []byte) *pipeBench {
-	m := newMemoryBench(tb, msg)
-	return &pipeBench{srv: m.srv, env: m.env, msg: msg, served: make(chan error, 1)}
+func newPipeBench(tb testing.TB, cfg client.Config, msg []byte) *pipeBench {
+	m := newMemoryBench(tb, cfg, msg)
+	return &pipeBench{srv: m.srv, cfg: cfg, env: m.env, msg: msg, served: make(chan error, 1)}
 }
 
 func (p *pipeBench) session(tb testing.TB) {
 	c, s := net.Pipe()
 	go func() { p.served <- Serve(context.Background(), s, p.srv, ServeOptions{Nonce: "bench"}) }()
-	out, err := p.sender.Send(context.Background(), c, SendOptions{Client: benchConfig}, p.env, p.msg)
+	out, err := p.sender.Send(context.Background(), c, SendOptions{Client: p.cfg}, p.env, p.msg)
 	if err != nil || out.Status != client.Delivered {
 		tb.Fatalf("Send: %v %+v", err, out)
 	}
@@ -195,33 +202,37 @@ func reportSessions(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
 }
 
+// runner is one way of running a session.
+type runner interface{ session(testing.TB) }
+
+// ways are ours: in memory or over a pipe, with DATA or BDAT.
+var ways = []struct {
+	name string
+	new  func(testing.TB, []byte) runner
+}{
+	{"memory", func(tb testing.TB, m []byte) runner { return newMemoryBench(tb, dataConfig, m) }},
+	{"pipe", func(tb testing.TB, m []byte) runner { return newPipeBench(tb, dataConfig, m) }},
+	{"memory-bdat", func(tb testing.TB, m []byte) runner { return newMemoryBench(tb, bdatConfig, m) }},
+	{"pipe-bdat", func(tb testing.TB, m []byte) runner { return newPipeBench(tb, bdatConfig, m) }},
+}
+
 func BenchmarkSession(b *testing.B) {
 	for _, sz := range benchSizes {
 		msg := benchMessage(sz.size)
-		b.Run(sz.name+"/memory", func(b *testing.B) {
-			m := newMemoryBench(b, msg)
-			b.ReportAllocs()
-			for b.Loop() {
-				m.session(b)
-			}
-			reportSessions(b)
-		})
-		b.Run(sz.name+"/pipe", func(b *testing.B) {
-			p := newPipeBench(b, msg)
-			b.ReportAllocs()
-			for b.Loop() {
-				p.session(b)
-			}
-			reportSessions(b)
-		})
-		b.Run(sz.name+"/gosmtp", func(b *testing.B) {
-			g := newGoSMTPBench(b, msg)
-			b.ReportAllocs()
-			for b.Loop() {
-				g.session(b)
-			}
-			reportSessions(b)
-		})
+		all := append(ways[:len(ways):len(ways)], struct {
+			name string
+			new  func(testing.TB, []byte) runner
+		}{"gosmtp", func(tb testing.TB, m []byte) runner { return newGoSMTPBench(tb, m) }})
+		for _, way := range all {
+			b.Run(sz.name+"/"+way.name, func(b *testing.B) {
+				r := way.new(b, msg)
+				b.ReportAllocs()
+				for b.Loop() {
+					r.session(b)
+				}
+				reportSessions(b)
+			})
+		}
 	}
 }
 
@@ -231,16 +242,9 @@ func BenchmarkSession(b *testing.B) {
 // under the same load, which on a shared machine matters more than
 // anything else. ns/op is the sum of one session of each.
 func BenchmarkVsGoSMTP(b *testing.B) {
-	type runner interface{ session(testing.TB) }
 	for _, sz := range benchSizes {
 		msg := benchMessage(sz.size)
-		for _, way := range []struct {
-			name string
-			new  func(testing.TB, []byte) runner
-		}{
-			{"memory", func(tb testing.TB, m []byte) runner { return newMemoryBench(tb, m) }},
-			{"pipe", func(tb testing.TB, m []byte) runner { return newPipeBench(tb, m) }},
-		} {
+		for _, way := range ways {
 			b.Run(sz.name+"/"+way.name, func(b *testing.B) {
 				ours, ref := way.new(b, msg), newGoSMTPBench(b, msg)
 				ours.session(b) // warm up both before timing

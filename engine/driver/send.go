@@ -51,8 +51,9 @@ func Send(ctx context.Context, conn net.Conn, opt SendOptions, env client.Envelo
 // transfer agent would. The zero Sender is ready to use; it is not safe for
 // concurrent use.
 type Sender struct {
-	c   client.Client
-	buf []byte
+	c     client.Client
+	buf   []byte
+	wbufs [2][]byte
 }
 
 // Send is like the package's Send function, reusing s's memory.
@@ -101,19 +102,31 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 
 	c := &s.c
 	rw := conn // becomes the TLS connection after STARTTLS
-	var dl deadlines
+	var rdl deadlines
+	// Writes go out on their own goroutine while this one keeps reading.
+	// With PIPELINING the server may answer the first commands of a batch,
+	// or the first BDAT chunks, while the rest is still being written; a
+	// client that only reads once its write is done would wait for a
+	// server that waits for it (RFC 2920 §3.1 warns of this deadlock). Over
+	// TCP the kernel's buffers usually hide it; over net.Pipe they do not.
+	w := s.startWriter(timeout)
+	defer w.stop()
 	for {
 		if out := c.Output(); len(out) > 0 {
-			dl.write(rw, timeout)
-			if _, err := rw.Write(out); err != nil {
+			if err := w.send(rw, out); err != nil {
 				c.ConnectionLost(err)
 				return fail("write", err)
 			}
 		}
 		switch c.Action() {
 		case client.ActionClose:
+			w.wait() // the last QUIT, if its reply came before the write returned
 			return nil
 		case client.ActionStartTLS:
+			if err := w.wait(); err != nil {
+				c.ConnectionLost(err)
+				return fail("write", err)
+			}
 			tc := tls.Client(conn, opt.TLS)
 			conn.SetDeadline(time.Now().Add(timeout))
 			if err := tc.HandshakeContext(ctx); err != nil {
@@ -121,23 +134,122 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 				return fail("TLS handshake", err)
 			}
 			conn.SetDeadline(time.Time{})
-			dl = deadlines{}
+			rdl, w.dl = deadlines{}, deadlines{}
 			rw = tc
 			c.TLSStarted()
 		default:
-			dl.read(rw, timeout)
+			rdl.read(rw, timeout)
 			n, err := rw.Read(s.buf)
 			if n > 0 {
 				c.Feed(s.buf[:n])
 			}
-			if err != nil && c.Action() != client.ActionClose {
+			var ne net.Error
+			switch {
+			case err == nil:
+			case c.Action() == client.ActionClose:
+				return nil // the server closed right after its last reply
+			case errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil && w.busy():
+				// No reply while a long write is still going: the reply
+				// timer starts once everything is sent.
+				if err := w.wait(); err != nil {
+					c.ConnectionLost(err)
+					return fail("write", err)
+				}
+				rdl = deadlines{}
+			default:
+				if werr := w.wait(); werr != nil {
+					err = werr
+				}
 				c.ConnectionLost(err)
 				return fail("read", err)
 			}
-			if err != nil {
-				return nil // the server closed right after its last reply
-			}
 		}
+	}
+}
+
+// writer writes on its own goroutine, in order. Each write is copied into
+// one of two buffers first, because the client reuses its output buffer as
+// soon as it is fed again.
+type writer struct {
+	reqs     chan writeReq
+	done     chan error
+	timeout  time.Duration
+	dl       deadlines // touched by the writer goroutine only while it writes
+	bufs     *[2][]byte
+	next     int
+	inflight int
+	err      error
+}
+
+type writeReq struct {
+	conn net.Conn
+	p    []byte
+}
+
+func (s *Sender) startWriter(timeout time.Duration) *writer {
+	w := &writer{reqs: make(chan writeReq, 2), done: make(chan error, 2), timeout: timeout, bufs: &s.wbufs}
+	go func() {
+		for r := range w.reqs {
+			w.dl.write(r.conn, w.timeout)
+			_, err := r.conn.Write(r.p)
+			w.done <- err
+		}
+	}()
+	return w
+}
+
+// send queues p for writing, waiting for a buffer if both are in use. It
+// returns the error of an earlier write, if any.
+func (w *writer) send(conn net.Conn, p []byte) error {
+	if w.inflight == len(w.bufs) {
+		w.collect(<-w.done)
+	}
+	if w.err != nil {
+		return w.err
+	}
+	b := append(w.bufs[w.next][:0], p...)
+	w.bufs[w.next] = b
+	w.next = (w.next + 1) % len(w.bufs)
+	w.inflight++
+	w.reqs <- writeReq{conn, b}
+	return nil
+}
+
+func (w *writer) collect(err error) {
+	w.inflight--
+	if w.err == nil {
+		w.err = err
+	}
+}
+
+// busy reports whether a write is still going, collecting those that ended.
+func (w *writer) busy() bool {
+	for w.inflight > 0 {
+		select {
+		case err := <-w.done:
+			w.collect(err)
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// wait waits until every queued write is done and returns the first error.
+func (w *writer) wait() error {
+	for w.inflight > 0 {
+		w.collect(<-w.done)
+	}
+	return w.err
+}
+
+// stop ends the goroutine; run closes the connection after it, which ends
+// a write still blocked. The buffers of such a write stay with it: the
+// Sender gets new ones.
+func (w *writer) stop() {
+	close(w.reqs)
+	if w.inflight > 0 {
+		*w.bufs = [2][]byte{}
 	}
 }
 

@@ -98,3 +98,34 @@ func TestSendToOurServer(t *testing.T) {
 		})
 	}
 }
+
+// TestSendLargePipelined sends messages much larger than the server's read
+// buffer, pipelined, over net.Pipe, which has no buffer at all: the server
+// answers the first BDAT chunks (or the content, before QUIT) while the
+// client is still writing. A client that does not read while it writes
+// deadlocks here (RFC 2920 §3.1).
+func TestSendLargePipelined(t *testing.T) {
+	msg := benchMessage(300 << 10)
+	env, _ := client.ParseEnvelope("alice@example.com", "bob@example.org")
+	for _, cfg := range []client.Config{
+		{ChunkSize: 16 << 10},
+		{ChunkSize: 100},
+		{NoChunking: true},
+	} {
+		p := userPolicy{got: make(chan []byte, 1)}
+		srv := server.New(server.Config{Hostname: "mx.example.org", Policy: p})
+		c, s := net.Pipe()
+		served := make(chan error, 1)
+		go func() { served <- Serve(context.Background(), s, srv, ServeOptions{ReadBuffer: 512}) }()
+		out, err := Send(context.Background(), c, SendOptions{Client: cfg, Timeout: 5 * time.Second}, env, msg)
+		if err != nil || out.Status != client.Delivered {
+			t.Fatalf("%+v: %v %+v", cfg, err, out)
+		}
+		if err := <-served; err != nil {
+			t.Fatal(err)
+		}
+		if got := <-p.got; string(got) != string(msg) {
+			t.Fatalf("%+v: the server got %d octets, want %d", cfg, len(got), len(msg))
+		}
+	}
+}
