@@ -51,6 +51,9 @@ func main() {
 	}
 }
 
+// livePath is where the page reads the bridge's live feed.
+const livePath = "/api/live"
+
 // run serves the lab on addr until Ctrl-C or SIGTERM, then lets requests in
 // flight finish. With -smtp, -submission or -smtps it also runs the
 // engine's server on real TCP ports, and the page follows those sessions
@@ -64,7 +67,11 @@ func run(addr string, smtpOpt bridge.Options) error {
 	if err != nil {
 		return fmt.Errorf("lessons: %w", err)
 	}
-	site, err := newSite(web, lessons, siteOptions{BrotliQuality: fastBrotli})
+	opt := siteOptions{BrotliQuality: fastBrotli}
+	if smtpOpt.Enabled() {
+		opt.Live = livePath
+	}
+	site, err := newSite(web, lessons, opt)
 	if err != nil {
 		return err
 	}
@@ -87,7 +94,7 @@ func run(addr string, smtpOpt bridge.Options) error {
 		}
 		defer br.Close()
 		mux := http.NewServeMux()
-		mux.Handle("/api/live", br.LiveHandler())
+		mux.Handle(livePath, br.LiveHandler())
 		mux.Handle("/", site)
 		handler = mux
 	}

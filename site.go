@@ -42,6 +42,10 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsaf
 // siteOptions tune how the site is built.
 type siteOptions struct {
 	BrotliQuality int // 0 means fastBrotli
+	// Live is the URL of the TCP bridge's live feed, named in the page so
+	// that it shows real sessions; "" when no bridge runs (the page then
+	// never asks for it).
+	Live string
 }
 
 // site is the whole web page as an http.Handler: every file is read,
@@ -93,7 +97,7 @@ func newSite(web fs.FS, lessons []lessonView, opt siteOptions) (*site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading web files: %w", err)
 	}
-	page, err := s.renderPage(web, lessons)
+	page, err := s.renderPage(web, lessons, opt.Live)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +251,7 @@ func writeFileAtomic(name string, b []byte) error {
 
 // renderPage executes web/index.html with the lessons, so their text is in
 // the first response and shows before the engine has loaded.
-func (s *site) renderPage(web fs.FS, lessons []lessonView) ([]byte, error) {
+func (s *site) renderPage(web fs.FS, lessons []lessonView, live string) ([]byte, error) {
 	src, err := fs.ReadFile(web, "index.html")
 	if err != nil {
 		return nil, fmt.Errorf("page template: %w", err)
@@ -290,7 +294,7 @@ func (s *site) renderPage(web fs.FS, lessons []lessonView) ([]byte, error) {
 		return nil, fmt.Errorf("page template: %w", err)
 	}
 	var buf bytes.Buffer
-	data := pageData{Lessons: lessons, LessonData: []lessonData{}}
+	data := pageData{Lessons: lessons, LessonData: []lessonData{}, Live: live}
 	for _, l := range lessons {
 		data.LessonData = append(data.LessonData, l.Data)
 	}
@@ -304,6 +308,7 @@ func (s *site) renderPage(web fs.FS, lessons []lessonView) ([]byte, error) {
 type pageData struct {
 	Lessons    []lessonView
 	LessonData []lessonData // the same lessons without their HTML, as JSON for the scripts
+	Live       string       // the live feed's URL, or ""
 }
 
 // ServeHTTP serves the page at / and every other file under its name.

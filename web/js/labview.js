@@ -1,6 +1,8 @@
 // LabView puts one session's views together: the transcript above the
 // terminal and, when asked, tabs for the network map, the timeline and
-// queue, TLS and the mailboxes. The main page and <smtp-lab> both use it.
+// queue, TLS and the mailboxes. The main page and <smtp-lab> both use it,
+// and the live view too (a feed of real sessions: no terminal, its own
+// panels).
 
 import { h } from './dom.js';
 import { Transcript } from './transcript.js';
@@ -10,12 +12,15 @@ import { NetworkMap, Timeline, TLSPanel, Mailbox } from './panels.js';
 let counter = 0;
 
 export class LabView {
-  constructor(session, table, { panels = true, inputId } = {}) {
+  // Options: panels (true for the usual four, or a list of panels), inputId
+  // (the terminal's id), terminal (false for none), maxLines (transcript
+  // lines kept; 0 keeps all).
+  constructor(session, table, { panels = true, inputId, terminal = true, maxLines = 0 } = {}) {
     const n = ++counter;
     this.session = session;
     this.live = h('div', { class: 'visually-hidden', 'aria-live': 'polite', role: 'status' });
-    this.transcript = new Transcript(session, table, { live: this.live });
-    this.terminal = new Terminal(session, { id: inputId || `terminal-input-${n}` });
+    this.transcript = new Transcript(session, table, { live: this.live, max: maxLines });
+    this.terminal = terminal ? new Terminal(session, { id: inputId || `terminal-input-${n}` }) : null;
     this.error = h('p', { class: 'error', role: 'alert', hidden: true });
     session.addEventListener('error', (e) => {
       this.error.textContent = e.detail && e.detail.message ? e.detail.message : String(e.detail);
@@ -23,9 +28,10 @@ export class LabView {
     });
     session.addEventListener('events', () => { this.error.hidden = true; });
     session.addEventListener('reset', () => { this.error.hidden = true; });
-    const main = h('div', { class: 'lab-main' }, this.transcript.el, this.error, this.terminal.el, this.live);
+    const main = h('div', { class: 'lab-main' }, this.transcript.el, this.error, this.terminal && this.terminal.el, this.live);
     this.el = h('div', { class: 'lab-view' }, main);
-    if (panels) this.el.append(this.tabs(n, [new NetworkMap(session), new Timeline(session), new TLSPanel(session), new Mailbox(session)]));
+    if (panels === true) panels = [new NetworkMap(session), new Timeline(session), new TLSPanel(session), new Mailbox(session)];
+    if (panels) this.el.append(this.tabs(n, panels));
   }
 
   // tabs builds an ARIA tab list: arrows move between tabs, Tab goes into
@@ -66,6 +72,6 @@ export class LabView {
   }
 
   enable(on) {
-    this.terminal.enable(on);
+    if (this.terminal) this.terminal.enable(on);
   }
 }

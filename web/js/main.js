@@ -8,6 +8,7 @@ import { Session, encodeSnapshot, decodeSnapshot } from './session.js';
 import { LabView } from './labview.js';
 import { Progress } from './progress.js';
 import { LessonPane } from './lessons.js';
+import { liveURL, mountLive } from './live.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -131,6 +132,11 @@ async function boot() {
     // The greeting is on screen: what the load benchmark measures.
     performance.mark('smtplab-greeting');
   }
+
+  // With the TCP bridge on, real sessions show in a live view (opened at
+  // once with #live in the address).
+  const live = liveURL();
+  if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.top'), show: hashParams().has('live') });
 
   window.addEventListener('hashchange', () => {
     const slug = hashParams().get('lesson');

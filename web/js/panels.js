@@ -217,10 +217,14 @@ export class TLSPanel extends Panel {
 // small mail client hands a whole message to the scenario's server (the
 // engine submits it: STARTTLS and AUTH on port 587 when the server has it).
 export class Mailbox extends Panel {
-  constructor(session) {
+  // compose: false leaves the mail client out (the live view has no
+  // world of its own to submit to).
+  constructor(session, { compose = true } = {}) {
     super(session, 'mailbox', 'Mailbox');
     this.list = h('div', { class: 'mailboxes' });
-    this.el.append(this.compose(), this.list);
+    this.shown = null; // what the list shows, so an unchanged list keeps its open details
+    if (compose) this.el.append(this.compose());
+    this.el.append(this.list);
   }
 
   compose() {
@@ -258,6 +262,9 @@ export class Mailbox extends Panel {
 
   render() {
     const boxes = mailboxes(this.session.state);
+    const key = boxes.map((b) => `${b.host}/${b.name}:${b.messages.length}:${b.messages.length ? b.messages[b.messages.length - 1].id : ''}`).join('|');
+    if (key === this.shown) return;
+    this.shown = key;
     const count = boxes.reduce((n, b) => n + b.messages.length, 0);
     if (count === 0) {
       clear(this.list).append(empty('No message delivered yet.'));
@@ -265,7 +272,8 @@ export class Mailbox extends Panel {
     }
     const safe = (s) => s.replace(/[^\w.@-]/g, '_');
     append(clear(this.list), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
-      h('ol', { class: 'messages' }, b.messages.map((m, i) => {
+      b.messages.length > MAX_SHOWN ? h('p', { class: 'empty' }, `The newest ${MAX_SHOWN} of ${b.messages.length} messages (the .mbox below has them all).`) : null,
+      h('ol', { class: 'messages' }, b.messages.slice(-MAX_SHOWN).map((m, i) => {
         const received = m.received || headers(m.raw).filter(([k]) => k === 'received').map(([, v]) => v);
         return h('li', { class: 'message' },
           h('p', {}, h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
@@ -273,11 +281,15 @@ export class Mailbox extends Panel {
           received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops, newest first)`),
             h('ol', { class: 'received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
-          h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${i + 1}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
+          h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })),
       b.mbox ? h('button', { type: 'button', onclick: () => download(`${safe(b.name)}.mbox`, 'application/mbox', b.mbox) }, 'Download the mailbox (.mbox)') : null)));
   }
 }
+
+// MAX_SHOWN bounds the messages shown per mailbox: a mail catcher under
+// load holds thousands.
+const MAX_SHOWN = 50;
 
 // mailboxes reads the state's mailboxes into [{name, host, messages:[{raw}]}].
 export function mailboxes(state) {

@@ -6,10 +6,11 @@ import { h, clear } from './dom.js';
 import { explain } from './engine.js';
 
 export class Transcript {
-  constructor(session, table, { live } = {}) {
+  constructor(session, table, { live, max = 0 } = {}) {
     this.session = session;
     this.table = table;
     this.live = live; // an aria-live element announcing new replies
+    this.max = max; // lines kept (the oldest go first); 0 keeps all
     this.el = h('div', { class: 'transcript', role: 'region', 'aria-label': 'Transcript', tabindex: '0' });
     this.list = h('ol', { class: 'lines' });
     this.el.append(this.list);
@@ -26,12 +27,18 @@ export class Transcript {
   }
 
   conn(id) {
-    if (!this.conns.has(id)) this.conns.set(id, { tls: false, awaiting: false, host: '', peer: '' });
+    if (!this.conns.has(id)) {
+      // A live feed sees connection after connection: forget closed ones
+      // once there are many.
+      if (this.conns.size >= 1000) for (const [k, c] of this.conns) if (c.closed) this.conns.delete(k);
+      this.conns.set(id, { tls: false, awaiting: false, closed: false, host: '', peer: '' });
+    }
     return this.conns.get(id);
   }
 
   add(events, announce) {
     for (const e of events) this.event(e, announce);
+    if (this.max) while (this.list.childElementCount > this.max) this.list.firstElementChild.remove();
     this.el.scrollTop = this.el.scrollHeight;
   }
 
@@ -63,6 +70,7 @@ export class Transcript {
         this.note(`${e.peer}:${e.port} refused the connection${e.text ? ` (${e.text})` : ''}`);
         break;
       case 'conn.close':
+        this.conn(e.conn).closed = true;
         this.note(`connection closed${e.text ? `: ${e.text}` : ''}`, e.conn);
         break;
       case 'tls.step': {

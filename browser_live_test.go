@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io/fs"
+	"net/http"
+	"net/smtp"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"smtplab/bridge"
+)
+
+// liveSite starts a TCP bridge on a free loopback port and serves the page
+// with its live feed, as `go run . -smtp 127.0.0.1:2525` does.
+func liveSite(t *testing.T) (*bridge.Bridge, string) {
+	t.Helper()
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lessons, err := loadLessons()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newSite(web, lessons, siteOptions{Live: livePath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.hasEngine() {
+		t.Fatal("web/dist/lab.wasm is not embedded: run `make wasm` before these tests")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	br, err := bridge.Start(ctx, bridge.Options{SMTP: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(livePath, br.LiveHandler())
+	mux.Handle("/", s)
+	url := serve(t, mux)
+	// Cleanups run last first: the bridge ends its live feeds before the
+	// HTTP server waits for them.
+	t.Cleanup(func() { br.Close() })
+	return br, url
+}
+
+// sendPlain sends one message over a plain SMTP session with net/smtp.
+func sendPlain(t *testing.T, addr, from, to, msg string, startTLS *tls.Config) {
+	t.Helper()
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	steps := []func() error{func() error { return c.Hello("app.example.net") }}
+	if startTLS != nil {
+		steps = append(steps, func() error { return c.StartTLS(startTLS) })
+	}
+	steps = append(steps,
+		func() error { return c.Mail(from) },
+		func() error { return c.Rcpt(to) },
+		func() error {
+			w, err := c.Data()
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write([]byte(msg)); err != nil {
+				return err
+			}
+			return w.Close()
+		},
+		c.Quit)
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("SMTP step %d: %v", i+1, err)
+		}
+	}
+}
+
+func TestBrowserLiveBridge(t *testing.T) {
+	br, url := liveSite(t)
+	addr := br.Addr(25).String()
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
+	waitFor(t, ctx, "the live feed's hello", `document.querySelector('#live .live-servers').textContent.includes('`+addr+`')`)
+	if !eval[bool](t, ctx, `document.getElementById('lab').hidden && !document.getElementById('live').hidden`) {
+		t.Fatal("the live view does not take the lab's place")
+	}
+
+	// A real client on a real socket: plain, then with STARTTLS verified
+	// against the lab CA the feed hands out.
+	sendPlain(t, addr, "alice@example.com", "bob@example.org",
+		"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: caught live\r\n\r\nHello from net/smtp.\r\n", nil)
+	waitFor(t, ctx, "the session in the live transcript", `document.querySelector('#live .transcript').textContent.includes('MAIL FROM:<alice@example.com>')`)
+	waitFor(t, ctx, "the message accepted", `[...document.querySelectorAll('#live .transcript .reply')].some(r => r.dataset.reason === 'message-accepted')`)
+	text := eval[string](t, ctx, `[...document.querySelectorAll('#live .transcript .line')].map(l => l.querySelector('summary') ? [...l.querySelectorAll('summary .rl')].map(r => r.textContent).join('\n') : l.textContent).join('\n')`)
+	for _, want := range []string{"over real TCP", "-> EHLO app.example.net", "-> RCPT TO:<bob@example.org>", "<- 354", "<- 250 2.0.0", "-> QUIT", "<- 221"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the live transcript lacks %q:\n%s", want, text)
+		}
+	}
+	do(t, ctx, "opening the acceptance", chromedp.Click(chromedp.CSS(`#live .transcript .reply[data-reason="message-accepted"] summary`)))
+	explained := eval[string](t, ctx, `document.querySelector('#live .transcript .reply[data-reason="message-accepted"] .explain').innerText`)
+	for _, want := range []string{"What it means", "What to do next", "RFC 5321"} {
+		if !strings.Contains(explained, want) {
+			t.Errorf("the live 250's explanation lacks %q: %q", want, explained)
+		}
+	}
+	waitFor(t, ctx, "the message in the live mailbox", `document.querySelector('#live .panel-mailbox').innerText.includes('caught live')`)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#live .panel-mailbox form').length`); n != 0 {
+		t.Errorf("the live mailbox has %d forms: there is no world of its own to submit to", n)
+	}
+
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(br.CACertificate()) {
+		t.Fatal("the bridge's CA is not PEM")
+	}
+	host := br.Host(25)
+	sendPlain(t, addr, "carol@example.org", "bob@example.org",
+		"Subject: encrypted and caught\r\n\r\nOver STARTTLS.\r\n", &tls.Config{ServerName: host, RootCAs: pool})
+	waitFor(t, ctx, "the TLS session", `document.querySelector('#live .transcript').textContent.includes('~> MAIL FROM:<carol@example.org>')`)
+	waitFor(t, ctx, "the second message", `document.querySelector('#live .panel-mailbox').innerText.includes('encrypted and caught')`)
+	if got := eval[string](t, ctx, `document.getElementById('btn-view-live').textContent`); !strings.Contains(got, "(2)") {
+		t.Errorf("the live switch says %q, want a count of 2 sessions", got)
+	}
+
+	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	save(t, ctx, chromedp.CaptureScreenshot(), "live-desktop.png")
+
+	// The sandbox is still there, untouched.
+	do(t, ctx, "back to the sandbox", chromedp.Click(chromedp.ID("btn-view-sandbox")))
+	if eval[bool](t, ctx, `document.getElementById('lab').hidden`) || strings.Contains(transcript(t, ctx), "alice@example.com") {
+		t.Error("the sandbox is hidden or shows the live sessions")
+	}
+}
+
+// TestBrowserNoBridgeNoLive checks that a page served without a bridge
+// neither shows a live view nor asks for the feed.
+func TestBrowserNoBridgeNoLive(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	waitFor(t, ctx, "the scenario list", `document.querySelectorAll('#scenario-picker option').length > 0`)
+	got := eval[map[string]bool](t, ctx, `({
+		meta: !!document.querySelector('meta[name="smtplab-live"]'),
+		switch: !!document.getElementById('btn-view-live'),
+		asked: performance.getEntriesByType('resource').some((e) => e.name.includes('/api/live')),
+	})`)
+	for k, v := range got {
+		if v {
+			t.Errorf("without a bridge the page has %s", k)
+		}
+	}
+}
