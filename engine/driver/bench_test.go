@@ -60,7 +60,8 @@ var (
 type memoryBench struct {
 	srv *server.Server
 	cfg client.Config
-	c   client.Client
+	c   client.Client  // both machines are reused from session to session,
+	s   server.Session // as a worker serving one connection after another would
 	env client.Envelope
 	msg []byte
 }
@@ -77,7 +78,8 @@ func (m *memoryBench) session(tb testing.TB) {
 	if err := m.c.Reset(m.cfg, m.env, m.msg); err != nil {
 		tb.Fatal(err)
 	}
-	s := m.srv.NewSession(server.SessionOptions{})
+	s := &m.s
+	s.Reset(m.srv, server.SessionOptions{})
 	m.c.Feed(s.Output())
 	for m.c.Action() == client.ActionRead {
 		out := m.c.Output()
