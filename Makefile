@@ -54,7 +54,7 @@ bench: build
 
 # fuzz runs every fuzz target for FUZZTIME each.
 fuzz:
-	@for pkg in $$($(GO) list ./engine/...); do \
+	@for pkg in $$($(GO) list ./...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$target"; \
 	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
