@@ -1,26 +1,31 @@
 package smtp
 
+import "bytes"
+
 // AppendDotStuffed appends msg to dst as the body of a DATA command
 // (RFC 5321 §4.5.2): every line that starts with "." gets a second ".",
 // lone LFs become CRLF, the text ends with CRLF, and the ".\r\n" end marker
 // follows.
 func AppendDotStuffed(dst, msg []byte) []byte {
 	atLineStart := true
-	for i := 0; i < len(msg); i++ {
-		c := msg[i]
-		if atLineStart && c == '.' {
+	for len(msg) > 0 {
+		if atLineStart && msg[0] == '.' {
 			dst = append(dst, '.')
 		}
-		switch {
-		case c == '\n' && (i == 0 || msg[i-1] != '\r'):
-			dst = append(dst, '\r', '\n')
-		case c == '\r' && (i+1 >= len(msg) || msg[i+1] != '\n'):
-			dst = append(dst, '\r', '\n') // a bare CR is a line break too
-			c = '\n'
-		default:
-			dst = append(dst, c)
+		// Copy the rest of the line in one go; only line breaks need care.
+		i := bytes.IndexAny(msg, "\r\n")
+		if i < 0 {
+			dst = append(dst, msg...)
+			atLineStart = false
+			break
 		}
-		atLineStart = c == '\n'
+		dst = append(dst, msg[:i]...)
+		dst = append(dst, '\r', '\n') // CRLF, LF and a bare CR all end a line
+		if msg[i] == '\r' && i+1 < len(msg) && msg[i+1] == '\n' {
+			i++
+		}
+		msg = msg[i+1:]
+		atLineStart = true
 	}
 	if !atLineStart {
 		dst = append(dst, '\r', '\n')

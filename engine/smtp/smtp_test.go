@@ -472,3 +472,51 @@ func TestParseAllocations(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDotStuffing(f *testing.F) {
+	for _, s := range []string{"a\r\n.b\n..c\rd", ".", "\r\r\n\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		stuffed := AppendDotStuffed(nil, msg)
+		// Every line of the original (split on CRLF, LF or CR) comes back,
+		// in order, and the end marker is the last line.
+		normal := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(string(msg))
+		var lines []string
+		if normal != "" {
+			lines = strings.Split(strings.TrimSuffix(normal, "\n"), "\n")
+		}
+		r := NewLineReader(len(stuffed) + 3)
+		r.Feed(stuffed)
+		var got []string
+		for {
+			line, flaw, ok := r.Next()
+			if !ok {
+				t.Fatalf("no end marker in %q", stuffed)
+			}
+			if flaw != LineOK {
+				t.Fatalf("stuffed output has a %v line: %q", flaw, stuffed)
+			}
+			text, end := Unstuff(line)
+			if end {
+				break
+			}
+			got = append(got, string(text))
+		}
+		if r.Buffered() != 0 {
+			t.Fatalf("bytes after the end marker in %q", stuffed)
+		}
+		if strings.Join(got, "\x00") != strings.Join(lines, "\x00") {
+			t.Fatalf("lines of %q came back as %q", msg, got)
+		}
+	})
+}
+
+func BenchmarkAppendDotStuffed(b *testing.B) {
+	msg := bytes.Repeat([]byte("Some text of a normal length for a mail body line.\r\n"), 2000)
+	buf := make([]byte, 0, 2*len(msg))
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		buf = AppendDotStuffed(buf[:0], msg)
+	}
+}
