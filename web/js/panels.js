@@ -56,12 +56,13 @@ export class NetworkMap extends Panel {
         hst.ports && hst.ports.length ? h('span', { class: 'ports' }, `ports ${hst.ports.join(', ')}`) : null,
         hst.down ? h('span', { class: 'down' }, 'down') : null,
         hst.unreachable ? h('span', { class: 'down' }, 'unreachable') : null)));
+    // A live feed may see thousands of connections: the newest 100 show.
     const routeList = route.length
-      ? h('ol', { class: 'route' }, route.map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
+      ? h('ol', { class: 'route', start: Math.max(1, route.length - 99) }, route.slice(-100).map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
         h('span', { class: 'when' }, ` at ${formatTime(e.at)}`))))
       : empty('No connection yet.');
     const liveList = live.length
-      ? h('ul', { class: 'live' }, live.map((e) => h('li', {}, `${e.conn ? `#${e.conn} ` : ''}${e.host} ⇄ ${e.peer}:${e.port}`,
+      ? h('ul', { class: 'live' }, live.slice(-100).map((e) => h('li', {}, `${e.conn ? `#${e.conn} ` : ''}${e.host} ⇄ ${e.peer}:${e.port}`,
         e.tls ? ' 🔒 TLS' : '', e.state && e.state !== 'open' ? ` (${e.state})` : '')))
       : empty('No open connection.');
     const dns = [];
@@ -73,7 +74,7 @@ export class NetworkMap extends Panel {
       }
     }
     const dnsList = dns.length
-      ? h('ul', { class: 'dns' }, dns.map(({ q, a }) => h('li', {},
+      ? h('ul', { class: 'dns' }, dns.slice(-100).map(({ q, a }) => h('li', {},
         h('code', {}, `${q.name} ${q.rtype}?`), ' ',
         a ? (a.error ? h('span', { class: 'err' }, a.error) : h('code', { class: 'answer' }, a.text || '(no records)')) : '…')))
       : empty('No DNS lookup yet.');
