@@ -48,6 +48,20 @@ func TestBrowserRawSmuggling(t *testing.T) {
 		}
 	}
 
+	// A paste in raw mode goes into the line as escapes, to check before sending.
+	pasted := eval[string](t, ctx, `(() => {
+		const input = document.getElementById('terminal-input');
+		const dt = new DataTransfer();
+		dt.setData('text/plain', 'Subject: x\r\n\r\nbody\n');
+		input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+		const v = input.value;
+		input.value = '';
+		return v;
+	})()`)
+	if pasted != `Subject: x\r\n\r\nbody\r\n` {
+		t.Errorf("a paste in raw mode gave %q", pasted)
+	}
+
 	do(t, ctx, "sending the smuggling payload", chromedp.SendKeys(chromedp.ID("terminal-input"), smugglingPayload+"\r"))
 	waitFor(t, ctx, "the 550 reply", replyCount("550")+` === 1`)
 	if last := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .reply')].at(-1).dataset.code`); last != "550" {
