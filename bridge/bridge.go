@@ -395,9 +395,9 @@ func (b *Bridge) refuse(l *listener, nc net.Conn, why string) {
 // trace grew.
 func (b *Bridge) locked(f func(w *lab.World)) {
 	b.mu.Lock()
-	before := len(b.world.Trace())
+	before := b.world.TraceLen()
 	f(b.world)
-	if len(b.world.Trace()) != before && b.watchers.Load() > 0 {
+	if b.world.TraceLen() != before && b.watchers.Load() > 0 {
 		close(b.changed)
 		b.changed = make(chan struct{})
 	}

@@ -158,8 +158,11 @@ func (w *World) Scenario() *Scenario { return w.sc }
 // Since returns the trace events with an id greater than id.
 func (w *World) Since(id int) []trace.Event { return w.net.Log().Since(id) }
 
-// Trace returns every event so far.
+// Trace returns every event so far, in a new slice.
 func (w *World) Trace() []trace.Event { return w.net.Log().All() }
+
+// TraceLen returns how many events the trace holds: the id of the last one.
+func (w *World) TraceLen() int { return w.net.Log().Len() }
 
 // Snapshot returns the world as scenario, seed and inputs.
 func (w *World) Snapshot() Snapshot {
