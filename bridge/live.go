@@ -93,7 +93,7 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 				wantState = wantState || changesState(e.Kind)
 			}
 			if wantState && time.Since(lastState) >= liveStateGap && len(events) < liveBatch {
-				st := world.State()
+				st := trimState(world.State())
 				state = &st
 			}
 			changed = b.changed
@@ -173,4 +173,22 @@ func sendEvent(w http.ResponseWriter, name string, id int, v any) error {
 	}
 	_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
 	return err
+}
+
+// liveMessages is how many of the newest messages of each mailbox the live
+// feed sends: a bridge under load fills mailboxes faster than a page can
+// show them, and the state is sent again every second.
+const liveMessages = 50
+
+// trimState keeps the newest liveMessages of each mailbox and drops the
+// mbox renderings, so a state event stays small however much mail arrived.
+func trimState(st lab.State) lab.State {
+	for i := range st.Mailboxes {
+		box := &st.Mailboxes[i]
+		if n := len(box.Messages); n > liveMessages {
+			box.Messages = box.Messages[n-liveMessages:]
+		}
+		box.Mbox = ""
+	}
+	return st
 }

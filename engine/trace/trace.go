@@ -119,7 +119,14 @@ const chunkSize = 4096
 func (l *Log) Add(e Event) int {
 	last := len(l.chunks) - 1
 	if last < 0 || len(l.chunks[last]) == chunkSize {
-		l.chunks = append(l.chunks, make([]Event, 0, chunkSize))
+		// The first chunk grows as needed, so a small world (a learner
+		// typing) does not pay for thousands of empty events; later ones
+		// are made full size at once.
+		size := chunkSize
+		if last < 0 {
+			size = 64
+		}
+		l.chunks = append(l.chunks, make([]Event, 0, size))
 		last++
 	}
 	l.n++
