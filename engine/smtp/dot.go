@@ -12,19 +12,27 @@ func AppendDotStuffed(dst, msg []byte) []byte {
 		if atLineStart && msg[0] == '.' {
 			dst = append(dst, '.')
 		}
-		// Copy the rest of the line in one go; only line breaks need care.
-		i := bytes.IndexAny(msg, "\r\n")
-		if i < 0 {
-			dst = append(dst, msg...)
+		// Find the end of the line with two fast byte searches: the LF, and
+		// any CR before it that is not the CR of a CRLF (a bare CR ends a
+		// line too).
+		line, next := msg, []byte(nil)
+		if nl := bytes.IndexByte(msg, '\n'); nl >= 0 {
+			line, next = msg[:nl], msg[nl+1:]
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
+			}
+		}
+		if cr := bytes.IndexByte(line, '\r'); cr >= 0 {
+			line, next = msg[:cr], msg[cr+1:]
+		}
+		if next == nil && len(line) == len(msg) {
+			dst = append(dst, msg...) // the last line has no line break
 			atLineStart = false
 			break
 		}
-		dst = append(dst, msg[:i]...)
-		dst = append(dst, '\r', '\n') // CRLF, LF and a bare CR all end a line
-		if msg[i] == '\r' && i+1 < len(msg) && msg[i+1] == '\n' {
-			i++
-		}
-		msg = msg[i+1:]
+		dst = append(dst, line...)
+		dst = append(dst, '\r', '\n')
+		msg = next
 		atLineStart = true
 	}
 	if !atLineStart {
