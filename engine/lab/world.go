@@ -110,7 +110,6 @@ func build(sc *Scenario, seed int64) (*World, error) {
 // of faults that heal.
 func (w *World) applyFaults() error {
 	for _, f := range w.sc.Faults {
-		f := f
 		heal := func(fn func()) {
 			if f.Until > 0 {
 				w.net.After(time.Duration(f.Until), fn)
