@@ -49,7 +49,8 @@ e2e: build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
 	GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench ThreeHops -benchtime 1x -benchmem -exec="$(WASM_EXEC)" ./engine/lab/
-	$(GO) test -run '^$$' -bench Loopback -benchtime 8000x ./bridge/
+	$(GO) test -run '^$$' -bench 'Loopback$$' -benchtime 8000x ./bridge/
+	$(GO) test -run '^$$' -bench LoopbackKeptOpen -benchtime 20000x ./bridge/
 	$(GO) test -run '^$$' -bench . -benchtime 1x .
 
 # fuzz runs every fuzz target for FUZZTIME each.

@@ -108,3 +108,97 @@ func benchMessage(size int) []byte {
 	}
 	return []byte(s.String())
 }
+
+// BenchmarkLoopbackKeptOpen is BenchmarkLoopback as a busy relay sends:
+// many messages over each connection, the envelope pipelined, from a
+// minimal client that costs little itself, so the figures say more about
+// the two servers and less about dialing and the client:
+//
+//	go test -run '^$' -bench LoopbackKeptOpen -benchtime 20000x ./bridge/
+func BenchmarkLoopbackKeptOpen(b *testing.B) {
+	br := startBridge(b, Options{SMTP: "127.0.0.1:0", MaxConns: 1000, MaxConnsPerIP: 1000})
+	_, gsAddr := startGoSMTP(b, nil)
+	body := benchMessage(1 << 10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var ours, theirs time.Duration
+	for done := 0; done < b.N; {
+		n := min(benchRound, b.N-done)
+		ours += keptOpen(b, addr(br, 25), n, body)
+		theirs += keptOpen(b, gsAddr, n, body)
+		done += n
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/ours.Seconds(), "bridge-msgs/s")
+	b.ReportMetric(float64(b.N)/theirs.Seconds(), "gosmtp-msgs/s")
+	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-vs-gosmtp")
+	b.ReportMetric(0, "ns/op")
+}
+
+// keptOpen sends n messages to addr over benchWorkers connections, each
+// kept open for all its messages, and returns how long it took.
+func keptOpen(b *testing.B, addr string, n int, body []byte) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, benchWorkers)
+	for w := 0; w < benchWorkers; w++ {
+		count := n / benchWorkers
+		if w < n%benchWorkers {
+			count++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := keptOpenSession(addr, count, body); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	return time.Since(start)
+}
+
+func keptOpenSession(addr string, count int, body []byte) error {
+	c, err := dialLoad(addr, time.Now().Add(time.Minute))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.reply("220 "); err != nil {
+		return err
+	}
+	if _, err := c.Write([]byte("EHLO bench.test\r\n")); err != nil {
+		return err
+	}
+	if _, err := c.reply("250 "); err != nil {
+		return err
+	}
+	envelope := []byte("MAIL FROM:<bench@bench.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n")
+	content := append(append([]byte(nil), body...), ".\r\n"...)
+	for i := 0; i < count; i++ {
+		if _, err := c.Write(envelope); err != nil {
+			return err
+		}
+		for _, want := range []string{"250 ", "250 ", "354 "} {
+			if _, err := c.reply(want); err != nil {
+				return err
+			}
+		}
+		if _, err := c.Write(content); err != nil {
+			return err
+		}
+		if _, err := c.reply("250 "); err != nil {
+			return err
+		}
+	}
+	if _, err := c.Write([]byte("QUIT\r\n")); err != nil {
+		return err
+	}
+	_, err = c.reply("221 ")
+	return err
+}
