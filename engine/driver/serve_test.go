@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -19,27 +18,6 @@ import (
 	"smtplab/engine/server"
 	"smtplab/engine/smtp"
 )
-
-// serveTLSConfigs loads the pre-made certificate of mx.example.org from
-// testdata: a server configuration and a client one that trusts it.
-func serveTLSConfigs(t testing.TB) (srv, cli *tls.Config) {
-	t.Helper()
-	certPEM, err := os.ReadFile("testdata/cert.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := os.ReadFile("testdata/key.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return &tls.Config{Certificates: []tls.Certificate{cert}}, &tls.Config{RootCAs: pool, ServerName: "mx.example.org"}
-}
 
 // servePolicy accepts mail for example.org, and anything from alice once
 // she has authenticated with the password "secret". Serve calls it from its
@@ -129,7 +107,7 @@ func TestServeGoSMTPClient(t *testing.T) {
 }
 
 func TestServeGoSMTPStartTLSAndAuth(t *testing.T) {
-	srvTLS, cliTLS := serveTLSConfigs(t)
+	srvTLS, cliTLS := testTLS(t)
 	p := &servePolicy{}
 	cfg := server.Config{Hostname: "mx.example.org", Role: server.RoleSubmission, Policy: p}
 
@@ -184,7 +162,7 @@ func TestServeGoSMTPStartTLSAndAuth(t *testing.T) {
 }
 
 func TestServeImplicitTLS(t *testing.T) {
-	srvTLS, cliTLS := serveTLSConfigs(t)
+	srvTLS, cliTLS := testTLS(t)
 	p := &servePolicy{}
 	conn, done := startServe(context.Background(), server.Config{Hostname: "mx.example.org", Role: server.RoleSubmissions, Policy: p},
 		ServeOptions{TLS: srvTLS, ImplicitTLS: true})
@@ -247,7 +225,7 @@ func (c *rawClient) skipEHLO() {
 }
 
 func TestServeStartTLSDiscardsInjectedCommands(t *testing.T) {
-	srvTLS, cliTLS := serveTLSConfigs(t)
+	srvTLS, cliTLS := testTLS(t)
 	var discarded = -1
 	trace := func(ev server.Event) {
 		if ev.Kind == server.EventStartTLS {
@@ -321,7 +299,7 @@ func TestServeClientGoesAway(t *testing.T) {
 }
 
 func TestServeBadHandshake(t *testing.T) {
-	srvTLS, _ := serveTLSConfigs(t)
+	srvTLS, _ := testTLS(t)
 	conn, done := startServe(context.Background(), server.Config{Hostname: "mx.example.org"}, ServeOptions{TLS: srvTLS})
 	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn)}
 	c.expect("220 mx.example.org ESMTP SMTP Lab")
