@@ -16,8 +16,7 @@ import (
 // BenchmarkLoopback delivers messages over loopback TCP with one client —
 // the lab's (engine/driver.Send), one session per message, DATA, 1 KB —
 // to the bridge and to go-smtp's server in the same run, from benchWorkers
-// connections at a time, and reports messages/s for each and their ratio
-// (x-vs-gosmtp: how many times faster the bridge is):
+// connections at a time (see compare):
 //
 //	go test -run '^$' -bench Loopback -benchtime 5000x ./bridge/
 //
@@ -32,21 +31,45 @@ func BenchmarkLoopback(b *testing.B) {
 		b.Fatal(err)
 	}
 	msg := benchMessage(1 << 10)
+	compare(b, addr(br, 25), gsAddr, func(addr string, count int) error {
+		var s driver.Sender
+		opt := driver.SendOptions{Client: client.Config{Hostname: "bench.test", TLS: client.TLSNone, NoChunking: true}, Timeout: 10 * time.Second}
+		for i := 0; i < count; i++ {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				return err
+			}
+			out, err := s.Send(context.Background(), conn, opt, env, msg)
+			if err == nil && out.Status != client.Delivered {
+				err = fmt.Errorf("message %s: %v %v", out.Status, out.Reply, out.Err)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// compare sends b.N messages with send to the bridge at ours and to
+// go-smtp's server at theirs, alternating in rounds so that both see the
+// same load from whatever else the machine is doing, and reports
+// messages/s for each and their ratio (x-vs-gosmtp: how many times faster
+// the bridge is).
+func compare(b *testing.B, ours, theirs string, send func(addr string, count int) error) {
 	b.ReportAllocs()
 	b.ResetTimer()
-	// Alternate in rounds so that both servers see the same load from
-	// whatever else the machine is doing.
-	var ours, theirs time.Duration
+	var oursTime, theirsTime time.Duration
 	for done := 0; done < b.N; {
 		n := min(benchRound, b.N-done)
-		ours += deliverMany(b, addr(br, 25), n, env, msg)
-		theirs += deliverMany(b, gsAddr, n, env, msg)
+		oursTime += fanOut(b, ours, n, send)
+		theirsTime += fanOut(b, theirs, n, send)
 		done += n
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/ours.Seconds(), "bridge-msgs/s")
-	b.ReportMetric(float64(b.N)/theirs.Seconds(), "gosmtp-msgs/s")
-	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-vs-gosmtp")
+	b.ReportMetric(float64(b.N)/oursTime.Seconds(), "bridge-msgs/s")
+	b.ReportMetric(float64(b.N)/theirsTime.Seconds(), "gosmtp-msgs/s")
+	b.ReportMetric(theirsTime.Seconds()/oursTime.Seconds(), "x-vs-gosmtp")
 	b.ReportMetric(0, "ns/op") // the time covers both servers: the figures above say more
 }
 
@@ -57,9 +80,9 @@ const (
 	benchRound   = 400
 )
 
-// deliverMany sends n messages to addr, benchWorkers sessions at a time,
-// and returns how long it took.
-func deliverMany(b *testing.B, addr string, n int, env client.Envelope, msg []byte) time.Duration {
+// fanOut sends n messages to addr from benchWorkers goroutines, each
+// calling send for its share, and returns how long it took.
+func fanOut(b *testing.B, addr string, n int, send func(addr string, count int) error) time.Duration {
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, benchWorkers)
@@ -71,22 +94,8 @@ func deliverMany(b *testing.B, addr string, n int, env client.Envelope, msg []by
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var s driver.Sender
-			opt := driver.SendOptions{Client: client.Config{Hostname: "bench.test", TLS: client.TLSNone, NoChunking: true}, Timeout: 10 * time.Second}
-			for i := 0; i < count; i++ {
-				conn, err := net.Dial("tcp", addr)
-				if err != nil {
-					errs <- err
-					return
-				}
-				out, err := s.Send(context.Background(), conn, opt, env, msg)
-				if err == nil && out.Status != client.Delivered {
-					err = fmt.Errorf("message %s: %v %v", out.Status, out.Reply, out.Err)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+			if err := send(addr, count); err != nil {
+				errs <- err
 			}
 		}()
 	}
@@ -118,49 +127,9 @@ func benchMessage(size int) []byte {
 func BenchmarkLoopbackKeptOpen(b *testing.B) {
 	br := startBridge(b, Options{SMTP: "127.0.0.1:0", MaxConns: 1000, MaxConnsPerIP: 1000})
 	_, gsAddr := startGoSMTP(b, nil)
-	body := benchMessage(1 << 10)
-	b.ReportAllocs()
-	b.ResetTimer()
-	var ours, theirs time.Duration
-	for done := 0; done < b.N; {
-		n := min(benchRound, b.N-done)
-		ours += keptOpen(b, addr(br, 25), n, body)
-		theirs += keptOpen(b, gsAddr, n, body)
-		done += n
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/ours.Seconds(), "bridge-msgs/s")
-	b.ReportMetric(float64(b.N)/theirs.Seconds(), "gosmtp-msgs/s")
-	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-vs-gosmtp")
-	b.ReportMetric(0, "ns/op")
-}
-
-// keptOpen sends n messages to addr over benchWorkers connections, each
-// kept open for all its messages, and returns how long it took.
-func keptOpen(b *testing.B, addr string, n int, body []byte) time.Duration {
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, benchWorkers)
-	for w := 0; w < benchWorkers; w++ {
-		count := n / benchWorkers
-		if w < n%benchWorkers {
-			count++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := keptOpenSession(addr, count, body); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		b.Fatal(err)
-	default:
-	}
-	return time.Since(start)
+	compare(b, addr(br, 25), gsAddr, func(addr string, count int) error {
+		return keptOpenSession(addr, count, benchMessage(1<<10))
+	})
 }
 
 func keptOpenSession(addr string, count int, body []byte) error {
