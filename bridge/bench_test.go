@@ -124,15 +124,24 @@ func benchMessage(size int) []byte {
 // the two servers and less about dialing and the client:
 //
 //	go test -run '^$' -bench LoopbackKeptOpen -benchtime 20000x ./bridge/
+//
+// Sub-benchmarks send the content with DATA (the envelope pipelined, then
+// the content after the 354) and with BDAT (RFC 3030: MAIL, RCPT and
+// "BDAT n LAST" with the content in one write, as CHUNKING allows).
 func BenchmarkLoopbackKeptOpen(b *testing.B) {
 	br := startBridge(b, Options{SMTP: "127.0.0.1:0", MaxConns: 1000, MaxConnsPerIP: 1000})
 	_, gsAddr := startGoSMTP(b, nil)
-	compare(b, addr(br, 25), gsAddr, func(addr string, count int) error {
-		return keptOpenSession(addr, count, benchMessage(1<<10))
-	})
+	for _, bdat := range []bool{false, true} {
+		name := map[bool]string{false: "DATA", true: "BDAT"}[bdat]
+		b.Run(name, func(b *testing.B) {
+			compare(b, addr(br, 25), gsAddr, func(addr string, count int) error {
+				return keptOpenSession(addr, count, benchMessage(1<<10), bdat)
+			})
+		})
+	}
 }
 
-func keptOpenSession(addr string, count int, body []byte) error {
+func keptOpenSession(addr string, count int, body []byte, bdat bool) error {
 	c, err := dialLoad(addr, time.Now().Add(time.Minute))
 	if err != nil {
 		return err
@@ -149,6 +158,21 @@ func keptOpenSession(addr string, count int, body []byte) error {
 	}
 	envelope := []byte("MAIL FROM:<bench@bench.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n")
 	content := append(append([]byte(nil), body...), ".\r\n"...)
+	if bdat {
+		chunk := fmt.Appendf(nil, "MAIL FROM:<bench@bench.test>\r\nRCPT TO:<bob@example.org>\r\nBDAT %d LAST\r\n", len(body))
+		chunk = append(chunk, body...)
+		for i := 0; i < count; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				return err
+			}
+			for _, want := range []string{"250 ", "250 ", "250 "} {
+				if _, err := c.reply(want); err != nil {
+					return err
+				}
+			}
+		}
+		count = 0
+	}
 	for i := 0; i < count; i++ {
 		if _, err := c.Write(envelope); err != nil {
 			return err
