@@ -97,6 +97,11 @@ func newSite(web fs.FS, lessons []lessonView, opt siteOptions) (*site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading web files: %w", err)
 	}
+	// The first lesson is in the page itself, so its text shows before
+	// anything else has loaded; the others are fetched when opened.
+	for _, l := range lessons {
+		s.assets["lessons/"+l.Slug+".html"] = newAsset(l.Slug+".html", []byte(l.HTML))
+	}
 	page, err := s.renderPage(web, lessons, opt.Live)
 	if err != nil {
 		return nil, err
@@ -192,7 +197,7 @@ func (a *asset) gzipped() []byte {
 // empty) so only the first start after a rebuild pays.
 func (s *site) improveCompression(ctx context.Context, dir string) {
 	for _, a := range s.assets {
-		if len(a.raw) < 64<<10 || !a.compressible() {
+		if len(a.raw) < 16<<10 || !a.compressible() {
 			continue
 		}
 		if ctx.Err() != nil {

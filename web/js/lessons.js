@@ -1,6 +1,8 @@
-// LessonPane shows one lesson at a time (their HTML is already in the page,
-// rendered by the server), its goals ticking off as the engine checks them
-// against the trace, hints one at a time and the solution on request.
+// LessonPane shows one lesson at a time, its goals ticking off as the
+// engine checks them against the trace, hints one at a time and the
+// solution on request. The server renders every lesson's HTML (goldmark,
+// raw HTML omitted); the first is in the page, the others are fetched from
+// the same server when first opened.
 
 import { h, clear, confirmDialog } from './dom.js';
 
@@ -26,7 +28,7 @@ export class LessonPane {
     for (const a of document.querySelectorAll('#lesson-list a')) {
       if (a.dataset.slug === lesson.slug) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
-    this.embeds(document.getElementById(`lesson-${lesson.slug}`));
+    this.load(document.getElementById(`lesson-${lesson.slug}`));
     $('goals').hidden = false;
     const p = this.progress.lesson(lesson.slug);
     clear($('hint-list'));
@@ -36,6 +38,29 @@ export class LessonPane {
     this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, done: p.done.includes(g.id) })));
     if (this.onScenario) this.onScenario(lesson.scenario);
     this.check();
+  }
+
+  // load fills a lesson's article from the server the first time it is
+  // shown. The HTML is the server's own rendering of the lesson, the same
+  // markup the page carries for the first lesson; nothing a learner typed
+  // is in it.
+  async load(article) {
+    if (!article) return;
+    const src = article.dataset.src;
+    if (src && !article.dataset.loaded) {
+      article.dataset.loaded = 'loading';
+      try {
+        const res = await fetch(src);
+        if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+        article.innerHTML = await res.text();
+        article.dataset.loaded = 'yes';
+      } catch (err) {
+        delete article.dataset.loaded;
+        clear(article).append(h('p', { class: 'error' }, `This lesson could not be loaded (${err.message}). Reload the page to try again.`));
+        return;
+      }
+    }
+    this.embeds(article);
   }
 
   // embeds turns the lesson's ```smtp-lab blocks into buttons that open
