@@ -145,6 +145,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
+	world.KeepTrace(traceKept) // the bridge runs for as long as its process: keep its memory bounded
 	b := &Bridge{
 		opt: opt, scale: opt.TimeoutScale, world: world,
 		changed: make(chan struct{}),
@@ -390,6 +391,11 @@ func (b *Bridge) refuse(l *listener, nc net.Conn, why string) {
 		w.RefuseExternal(lab.ExternalConn{Host: l.host, Port: l.port, Remote: nc.RemoteAddr().String()}, "421 4.7.0 "+why)
 	})
 }
+
+// traceKept is about how many trace events the bridge holds: enough for
+// the page's live view to catch up, bounded for a process that runs for
+// days.
+const traceKept = 200_000
 
 // locked runs f with the world locked, and wakes the live feeds when the
 // trace grew.

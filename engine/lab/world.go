@@ -160,7 +160,13 @@ func (w *World) Since(id int) []trace.Event { return w.net.Log().Since(id) }
 // Trace returns every event so far, in a new slice.
 func (w *World) Trace() []trace.Event { return w.net.Log().All() }
 
-// TraceLen returns how many events the trace holds: the id of the last one.
+// KeepTrace bounds the trace to about n of its newest events, for a world
+// that serves real clients for as long as a process runs (the TCP bridge).
+// Snapshots and determinism are about simulated worlds, which never call
+// it.
+func (w *World) KeepTrace(n int) { w.net.Log().Keep(n) }
+
+// TraceLen returns the id of the last trace event.
 func (w *World) TraceLen() int { return w.net.Log().Len() }
 
 // Snapshot returns the world as scenario, seed and inputs.

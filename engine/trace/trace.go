@@ -108,12 +108,20 @@ type Event struct {
 // messages) appends millions of events, and one growing slice would copy
 // them all again each time it doubles.
 type Log struct {
-	chunks [][]Event
-	n      int
+	chunks  [][]Event
+	n       int // id of the last event
+	dropped int // events dropped from the front (see Keep)
+	keep    int // 0: keep everything
 }
 
 // chunkSize is how many events one chunk holds.
 const chunkSize = 4096
+
+// Keep bounds the log for a process that runs for long, such as the TCP
+// bridge: once more than about n events are held, the oldest are dropped,
+// a chunk at a time. Ids go on growing; Since and Get simply no longer find
+// the dropped ones. A simulated world never calls it: its trace is whole.
+func (l *Log) Keep(n int) { l.keep = n }
 
 // Add appends e, giving it the next id, and returns that id.
 func (l *Log) Add(e Event) int {
@@ -123,8 +131,13 @@ func (l *Log) Add(e Event) int {
 		// typing) does not pay for thousands of empty events; later ones
 		// are made full size at once.
 		size := chunkSize
-		if last < 0 {
+		if last < 0 && l.n == 0 {
 			size = 64
+		}
+		if l.keep > 0 && l.n-l.dropped >= l.keep+chunkSize {
+			l.chunks = append(l.chunks[:0], l.chunks[1:]...)
+			l.dropped += chunkSize
+			last--
 		}
 		l.chunks = append(l.chunks, make([]Event, 0, size))
 		last++
@@ -135,37 +148,37 @@ func (l *Log) Add(e Event) int {
 	return e.ID
 }
 
-// Since returns the events with an id greater than id, in a new slice.
+// Since returns the events held with an id greater than id, in a new slice.
 func (l *Log) Since(id int) []Event {
-	if id < 0 {
-		id = 0
-	}
+	id = max(id, l.dropped)
 	if id >= l.n {
 		return nil
 	}
 	out := make([]Event, 0, l.n-id)
-	for c := id / chunkSize; c < len(l.chunks); c++ {
+	rel := id - l.dropped
+	for c := rel / chunkSize; c < len(l.chunks); c++ {
 		chunk := l.chunks[c]
-		if c == id/chunkSize {
-			chunk = chunk[id%chunkSize:]
+		if c == rel/chunkSize {
+			chunk = chunk[rel%chunkSize:]
 		}
 		out = append(out, chunk...)
 	}
 	return out
 }
 
-// All returns every event, in a new slice.
+// All returns every event held, in a new slice.
 func (l *Log) All() []Event { return l.Since(0) }
 
 // Get returns the event with the given id.
 func (l *Log) Get(id int) (Event, bool) {
-	if id < 1 || id > l.n {
+	if id <= l.dropped || id > l.n {
 		return Event{}, false
 	}
-	return l.chunks[(id-1)/chunkSize][(id-1)%chunkSize], true
+	rel := id - 1 - l.dropped
+	return l.chunks[rel/chunkSize][rel%chunkSize], true
 }
 
-// Len returns the number of events.
+// Len returns the id of the last event: how many were ever added.
 func (l *Log) Len() int { return l.n }
 
 // AttrKeys returns the keys of e.Attrs in sorted order, for stable printing.

@@ -43,6 +43,34 @@ func TestLogAcrossChunks(t *testing.T) {
 	}
 }
 
+func TestLogKeepDropsTheOldest(t *testing.T) {
+	var l Log
+	l.Keep(2 * chunkSize)
+	const n = 10*chunkSize + 5
+	for i := 0; i < n; i++ {
+		l.Add(Event{Kind: Note})
+	}
+	all := l.All()
+	if len(all) > 3*chunkSize+5 || len(all) < 2*chunkSize {
+		t.Fatalf("%d events held, want about %d", len(all), 2*chunkSize)
+	}
+	if all[len(all)-1].ID != n || all[0].ID != n-len(all)+1 {
+		t.Fatalf("held ids %d..%d, want a run ending at %d", all[0].ID, all[len(all)-1].ID, n)
+	}
+	if got := l.Since(n - 3); len(got) != 3 || got[0].ID != n-2 {
+		t.Fatalf("Since(n-3) = %d events from %d", len(got), got[0].ID)
+	}
+	if _, ok := l.Get(1); ok {
+		t.Fatal("a dropped event is still found")
+	}
+	if e, ok := l.Get(n); !ok || e.ID != n {
+		t.Fatalf("Get(last) = %+v %v", e, ok)
+	}
+	if l.Len() != n {
+		t.Fatalf("Len = %d, want %d", l.Len(), n)
+	}
+}
+
 func TestEventJSONIsStable(t *testing.T) {
 	e := Event{ID: 1, At: 5, Kind: Reply, Code: 250, Enhanced: "2.1.5", Attrs: map[string]string{"b": "2", "a": "1"}}
 	first, _ := json.Marshal(e)
