@@ -3,6 +3,7 @@ package mta
 import (
 	"fmt"
 	"hash/fnv"
+	"smtplab/engine/client"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type Network struct {
 	order   []*Host          // in the order they were added
 	servers map[int]*inbound // server ends of open SMTP connections, by conn id
 	strip   [2]string        // a man in the middle between these hosts hides STARTTLS
+	clients []*client.Client // client sessions of finished deliveries, for reuse
 }
 
 // StripSTARTTLS puts a man in the middle between client and server who

@@ -38,8 +38,9 @@ type outbound struct {
 // Send starts a client session; its outcome arrives through req.Done as
 // the world runs.
 func (n *Network) Send(req SendRequest) {
-	c, err := client.New(req.Config, req.Envelope, req.Data)
-	if err != nil {
+	c := n.idleClient()
+	if err := c.Reset(req.Config, req.Envelope, req.Data); err != nil {
+		n.putClient(c)
 		n.Net.After(0, func() { req.Done(client.Outcome{Status: client.Bounced, Err: err}, nil) })
 		return
 	}
@@ -114,4 +115,29 @@ func (o *outbound) startTLS() error {
 func (o *outbound) finish(out client.Outcome, connErr error) {
 	o.done = true
 	o.req.Done(out, connErr)
+	// Done has used the outcome: the client's memory can serve the next
+	// session.
+	o.n.putClient(o.c)
+	o.c = nil
+}
+
+// putClient keeps c for reuse, up to maxIdleClients.
+func (n *Network) putClient(c *client.Client) {
+	if len(n.clients) < maxIdleClients {
+		n.clients = append(n.clients, c)
+	}
+}
+
+// maxIdleClients bounds the client sessions kept for reuse.
+const maxIdleClients = 16
+
+// idleClient returns a client session to Reset: one kept from a finished
+// session, or a new one.
+func (n *Network) idleClient() *client.Client {
+	if k := len(n.clients); k > 0 {
+		c := n.clients[k-1]
+		n.clients = n.clients[:k-1]
+		return c
+	}
+	return new(client.Client)
 }
