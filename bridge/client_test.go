@@ -12,8 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"smtplab/internal/gosmtptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,69 +181,10 @@ func TestOurClientToAiosmtpd(t *testing.T) {
 	}
 }
 
-// gsBackend is a go-smtp server backend that keeps what it receives and
-// refuses one recipient.
-type gsBackend struct {
-	mu       sync.Mutex
-	received []gsMessage
-}
-
-type gsMessage struct {
-	from string
-	to   []string
-	tls  bool
-	data []byte
-}
-
-func (b *gsBackend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
-	_, tls := c.TLSConnectionState()
-	return &gsSession{be: b, conn: c, msg: gsMessage{tls: tls}}, nil
-}
-
-func (b *gsBackend) messages() []gsMessage {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]gsMessage(nil), b.received...)
-}
-
-type gsSession struct {
-	be   *gsBackend
-	conn *gosmtp.Conn
-	msg  gsMessage
-}
-
-func (s *gsSession) Reset()        { s.msg = gsMessage{} }
-func (s *gsSession) Logout() error { return nil }
-func (s *gsSession) Mail(from string, _ *gosmtp.MailOptions) error {
-	_, s.msg.tls = s.conn.TLSConnectionState()
-	s.msg.from = from
-	return nil
-}
-
-func (s *gsSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if strings.HasPrefix(to, "nobody@") {
-		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}
-	s.msg.to = append(s.msg.to, to)
-	return nil
-}
-
-func (s *gsSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.msg.data = data
-	s.be.mu.Lock()
-	s.be.received = append(s.be.received, s.msg)
-	s.be.mu.Unlock()
-	return nil
-}
-
 // startGoSMTP serves a go-smtp server on loopback until the test ends.
-func startGoSMTP(t testing.TB, tlsConfig *tls.Config) (*gsBackend, string) {
+func startGoSMTP(t testing.TB, tlsConfig *tls.Config) (*gosmtptest.Backend, string) {
 	t.Helper()
-	be := &gsBackend{}
+	be := &gosmtptest.Backend{Reject: "nobody@example.org"}
 	s := gosmtp.NewServer(be)
 	s.Domain = "mx.example.org"
 	s.TLSConfig = tlsConfig
@@ -284,9 +225,9 @@ func TestOurClientToGoSMTPServer(t *testing.T) {
 			if err == nil || !strings.Contains(out, "nobody@example.org: bounced (550 5.1.1") {
 				t.Fatalf("send: %v\n%s", err, out)
 			}
-			got := be.messages()
-			if len(got) != 1 || string(got[0].data) != clientMessage || got[0].tls != c.wantTLS ||
-				strings.Join(got[0].to, ",") != "bob@example.org" {
+			got := be.Messages()
+			if len(got) != 1 || string(got[0].Data) != clientMessage || got[0].TLS != c.wantTLS ||
+				strings.Join(got[0].To, ",") != "bob@example.org" {
 				t.Fatalf("go-smtp received %+v\n%s", got, out)
 			}
 		})

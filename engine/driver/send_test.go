@@ -11,12 +11,12 @@ import (
 	"log"
 	"net"
 	"os"
+	"smtplab/internal/gosmtptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
 	"smtplab/engine/client"
@@ -76,76 +76,6 @@ type pipeAddr struct{}
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "pipe" }
 
-// gsBackend is a go-smtp backend that keeps what it received.
-type gsBackend struct {
-	mu       sync.Mutex
-	received []gsMessage
-	reject   string // a recipient refused with 550 5.1.1
-	user     string // when set, AUTH PLAIN with user/"secret" is offered
-}
-
-type gsMessage struct {
-	from string
-	to   []string
-	body []byte
-}
-
-func (b *gsBackend) NewSession(*gosmtp.Conn) (gosmtp.Session, error) { return &gsSession{be: b}, nil }
-
-func (b *gsBackend) messages() []gsMessage {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]gsMessage(nil), b.received...)
-}
-
-type gsSession struct {
-	be  *gsBackend
-	msg gsMessage
-}
-
-func (s *gsSession) Reset()        { s.msg = gsMessage{} }
-func (s *gsSession) Logout() error { return nil }
-func (s *gsSession) Mail(from string, _ *gosmtp.MailOptions) error {
-	s.msg.from = from
-	return nil
-}
-
-func (s *gsSession) Rcpt(to string, _ *gosmtp.RcptOptions) error {
-	if to == s.be.reject {
-		return &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}
-	s.msg.to = append(s.msg.to, to)
-	return nil
-}
-
-func (s *gsSession) Data(r io.Reader) error {
-	body, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.msg.body = body
-	s.be.mu.Lock()
-	s.be.received = append(s.be.received, s.msg)
-	s.be.mu.Unlock()
-	return nil
-}
-
-func (s *gsSession) AuthMechanisms() []string {
-	if s.be.user == "" {
-		return nil
-	}
-	return []string{sasl.Plain}
-}
-
-func (s *gsSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != s.be.user || pass != "secret" {
-			return errors.New("bad credentials")
-		}
-		return nil
-	}), nil
-}
-
 // startGoSMTP serves one go-smtp session on the server end of a pipe and
 // returns the client end.
 func startGoSMTP(t testing.TB, be gosmtp.Backend, tlsCfg *tls.Config) net.Conn {
@@ -188,7 +118,7 @@ func TestSendToGoSMTP(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			be := &gsBackend{reject: "nobody@example.org", user: tc.user}
+			be := &gosmtptest.Backend{Reject: "nobody@example.org", User: tc.user, Password: "secret"}
 			var srvTLS *tls.Config
 			if tc.tls {
 				srvTLS = serverTLS
@@ -209,9 +139,9 @@ func TestSendToGoSMTP(t *testing.T) {
 				r[1].Reply.Code != 550 || r[1].Reply.Enhanced != "5.1.1" {
 				t.Fatalf("recipients %+v", r)
 			}
-			msgs := be.messages()
-			if len(msgs) != 1 || msgs[0].from != "alice@example.com" || strings.Join(msgs[0].to, ",") != "bob@example.org" ||
-				!bytes.Equal(msgs[0].body, []byte(testMessage)) {
+			msgs := be.Messages()
+			if len(msgs) != 1 || msgs[0].From != "alice@example.com" || strings.Join(msgs[0].To, ",") != "bob@example.org" ||
+				!bytes.Equal(msgs[0].Data, []byte(testMessage)) {
 				t.Fatalf("go-smtp received %+v", msgs)
 			}
 		})
@@ -317,7 +247,7 @@ func TestSendFailures(t *testing.T) {
 		}
 	})
 	t.Run("certificate for another name", func(t *testing.T) {
-		be := &gsBackend{}
+		be := &gosmtptest.Backend{}
 		serverTLS, _ := testTLS(t)
 		conn := startGoSMTP(t, be, serverTLS)
 		wrongName := clientTLS.Clone()
@@ -330,7 +260,7 @@ func TestSendFailures(t *testing.T) {
 		if err == nil || out.Status != client.Deferred || !errors.Is(out.Err, &client.Error{Reason: client.ReasonTLSFailed}) {
 			t.Fatalf("%v %+v", err, out)
 		}
-		if len(be.messages()) != 0 {
+		if len(be.Messages()) != 0 {
 			t.Fatal("message sent despite a failed handshake")
 		}
 	})
@@ -345,7 +275,7 @@ func TestSendFailures(t *testing.T) {
 
 func TestSenderReuse(t *testing.T) {
 	var s Sender
-	be := &gsBackend{}
+	be := &gosmtptest.Backend{}
 	for i := 0; i < 3; i++ {
 		env, _ := client.ParseEnvelope("a@example.com", "b@example.org")
 		out, err := s.Send(context.Background(), startGoSMTP(t, be, nil), SendOptions{Timeout: 10 * time.Second}, env, []byte(testMessage))
@@ -353,7 +283,7 @@ func TestSenderReuse(t *testing.T) {
 			t.Fatalf("session %d: %v %+v", i, err, out)
 		}
 	}
-	if n := len(be.messages()); n != 3 {
+	if n := len(be.Messages()); n != 3 {
 		t.Fatalf("%d messages", n)
 	}
 }
