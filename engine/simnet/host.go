@@ -119,16 +119,7 @@ func (h *Host) Ports() []int {
 // once and the peer's after the bytes already in flight to it. While the
 // host is down, dials to and from it are refused.
 func (h *Host) SetDown(down bool) {
-	if h.down == down {
-		return
-	}
-	h.down = down
-	text := "host up"
-	if down {
-		text = "host down"
-	}
-	h.w.Emit(trace.Event{Kind: trace.Fault, Host: h.name, Text: text})
-	if !down {
+	if !h.switchFault(&h.down, down, "host down", "host up") || !down {
 		return
 	}
 	for _, p := range slices.Clone(h.w.pipes) {
@@ -150,13 +141,20 @@ func (h *Host) SetDown(down bool) {
 // dials to it time out, and open connections stall silently until their
 // ends give up on their own timers.
 func (h *Host) SetUnreachable(unreachable bool) {
-	if h.unreachable == unreachable {
-		return
+	h.switchFault(&h.unreachable, unreachable, "host unreachable", "host reachable again")
+}
+
+// switchFault sets *flag to on and records a fault event saying onText or
+// offText. It reports whether anything changed.
+func (h *Host) switchFault(flag *bool, on bool, onText, offText string) bool {
+	if *flag == on {
+		return false
 	}
-	h.unreachable = unreachable
-	text := "host reachable again"
-	if unreachable {
-		text = "host unreachable"
+	*flag = on
+	text := offText
+	if on {
+		text = onText
 	}
 	h.w.Emit(trace.Event{Kind: trace.Fault, Host: h.name, Text: text})
+	return true
 }
