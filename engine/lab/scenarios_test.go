@@ -237,3 +237,40 @@ func TestContentFilterRejectsTestVirusAndSpam(t *testing.T) {
 		}
 	}
 }
+
+// RFC 5321 §4.5.1: every server accepts mail for <Postmaster>, with or
+// without its domain, even though no user is called that.
+func TestPostmasterIsAlwaysAccepted(t *testing.T) {
+	for _, rcpt := range []string{"<Postmaster>", "<postmaster@example.org>"} {
+		w := newWorld(t, "first-session")
+		events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:"+rcpt,
+			"DATA", "Subject: hello postmaster", "", "hi", ".")
+		if r := reply(events, "RCPT"); r.Code != 250 {
+			t.Fatalf("RCPT TO:%s got %+v, want 250", rcpt, r)
+		}
+		var delivered bool
+		for _, e := range events {
+			delivered = delivered || (e.Kind == trace.Delivery && strings.EqualFold(strings.Split(e.Rcpt, "@")[0], "postmaster"))
+		}
+		if !delivered {
+			t.Fatalf("mail to %s was not delivered", rcpt)
+		}
+	}
+}
+
+// RFC 5321 §6.1: a message with the null sender (a bounce) that fails is
+// dropped, never bounced, so two servers cannot bounce mail back and forth.
+func TestBouncesAreNeverBounced(t *testing.T) {
+	w := newWorld(t, "unknown-user-bounce")
+	session(t, w, "", "nobody@example.org")
+	advance(t, w, time.Minute)
+	if n := len(find(w.Trace(), trace.Bounce, "")); n != 0 {
+		t.Fatalf("%d bounces created for a failed bounce", n)
+	}
+	if len(find(w.Trace(), trace.Note, "bounces are never bounced")) != 1 {
+		t.Fatalf("the dropped bounce is not explained in the trace:\n%s", dumpEvents(w.Trace()))
+	}
+	if len(w.State().Queue) != 0 {
+		t.Fatal("the failed bounce is still queued")
+	}
+}
