@@ -2,7 +2,6 @@ package mta
 
 import (
 	"bytes"
-	"fmt"
 	"net/textproto"
 	"strings"
 	"time"
@@ -37,21 +36,39 @@ func Protocol(ehlo, tls, auth bool) string {
 }
 
 // String returns the header line, folded like Postfix does, with CRLF.
-func (r Received) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Received: from %s (%s [%s])\r\n\tby %s with %s id %s", r.FromHelo, r.FromHost, r.FromAddr, r.By, r.With, r.ID)
+func (r Received) String() string { return string(r.AppendTo(nil)) }
+
+// AppendTo appends the header line (see String) to b. Every hop of every
+// message writes one, so it is built without fmt.
+func (r Received) AppendTo(b []byte) []byte {
+	b = append(b, "Received: from "...)
+	b = append(b, r.FromHelo...)
+	b = append(b, " ("...)
+	b = append(b, r.FromHost...)
+	b = append(b, " ["...)
+	b = append(b, r.FromAddr...)
+	b = append(b, "])\r\n\tby "...)
+	b = append(b, r.By...)
+	b = append(b, " with "...)
+	b = append(b, r.With...)
+	b = append(b, " id "...)
+	b = append(b, r.ID...)
 	if r.For != "" {
-		fmt.Fprintf(&b, "\r\n\tfor <%s>", r.For)
+		b = append(b, "\r\n\tfor <"...)
+		b = append(b, r.For...)
+		b = append(b, '>')
 	}
-	fmt.Fprintf(&b, "; %s\r\n", r.At.UTC().Format(time.RFC1123Z))
-	return b.String()
+	b = append(b, "; "...)
+	b = r.At.UTC().AppendFormat(b, time.RFC1123Z)
+	return append(b, "\r\n"...)
 }
 
-// Prepend returns the header line followed by msg: each hop adds its trace
-// header at the top (RFC 5321 §4.4), never rewriting what is below.
-func Prepend(header string, msg []byte) []byte {
-	out := make([]byte, 0, len(header)+len(msg))
-	return append(append(out, header...), msg...)
+// Prepend returns the Received: header of r followed by msg: each hop adds
+// its trace header at the top (RFC 5321 §4.4), never rewriting what is
+// below.
+func (r Received) Prepend(msg []byte) []byte {
+	out := r.AppendTo(make([]byte, 0, 256+len(msg)))
+	return append(out, msg...)
 }
 
 // Headers returns the parsed header block of msg and the offset of its

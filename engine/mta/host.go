@@ -149,7 +149,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if len(rcpts) == 1 {
 		rec.For = rcpts[0]
 	}
-	h.accept(id, env.From.Mailbox.String(), rcpts, Prepend(rec.String(), msg))
+	h.accept(id, env.From.Mailbox.String(), rcpts, rec.Prepend(msg))
 	return id, smtp.Reply{}
 }
 

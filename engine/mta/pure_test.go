@@ -67,7 +67,7 @@ func TestReceivedAndHeaders(t *testing.T) {
 	if got := r.String(); got != want {
 		t.Fatalf("Received =\n%q\nwant\n%q", got, want)
 	}
-	msg := Prepend(r.String(), []byte("Subject: hi\r\n\r\nbody\r\n"))
+	msg := r.Prepend([]byte("Subject: hi\r\n\r\nbody\r\n"))
 	h, body := Headers(msg)
 	if !strings.Contains(h.Get("Received"), "by mx.example.org with ESMTPS id Q1 for <bob@example.org>;") {
 		t.Fatalf("folded Received not unfolded: %q", h.Get("Received"))

@@ -143,7 +143,7 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	server, _ := w.Host(to)
 	p := &pipe{w: w, port: port, target: to, from: from, to: server}
 	p.clientAddr = firstAddr(from)
-	if a, err := netip.ParseAddr(to); err == nil {
+	if a, ok := parseAddr(to); ok {
 		p.serverAddr = a
 	} else if server != nil {
 		p.target = server.name
@@ -286,7 +286,7 @@ func (p *pipe) peerName() string {
 
 // targetPort is "name:port" or "addr:port", as the dialer asked.
 func (p *pipe) targetPort() string {
-	if a, err := netip.ParseAddr(p.target); err == nil {
+	if a, ok := parseAddr(p.target); ok {
 		return netip.AddrPortFrom(a, uint16(p.port)).String()
 	}
 	return p.target + ":" + strconv.Itoa(p.port)

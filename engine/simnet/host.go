@@ -52,7 +52,7 @@ func (w *World) AddHost(name string, addrs ...string) *Host {
 
 // Host finds a host by name or by one of its addresses.
 func (w *World) Host(nameOrAddr string) (*Host, bool) {
-	if a, err := netip.ParseAddr(nameOrAddr); err == nil {
+	if a, ok := parseAddr(nameOrAddr); ok {
 		h, ok := w.byAddr[a]
 		return h, ok
 	}
@@ -62,6 +62,18 @@ func (w *World) Host(nameOrAddr string) (*Host, bool) {
 
 // Hosts returns every host in the order they were added.
 func (w *World) Hosts() []*Host { return slices.Clone(w.hosts) }
+
+// parseAddr parses s as an IP address. Most strings it sees are host names,
+// and netip.ParseAddr builds an error for each of those, so names that
+// cannot be an address (no ':' and not starting with a digit) are turned
+// away first: a simulation asks this for every connection.
+func parseAddr(s string) (netip.Addr, bool) {
+	if s == "" || (s[0] < '0' || s[0] > '9') && !strings.Contains(s, ":") {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	return a, err == nil
+}
 
 // canonicalName lower-cases a DNS name and drops its trailing dot, so that
 // "MX.Example.org." and "mx.example.org" are the same host.

@@ -127,36 +127,34 @@ func (w *World) Emit(e trace.Event) int {
 	return w.log.Add(e)
 }
 
-// A Timer is a callback scheduled with After.
-type Timer struct {
-	w  *World
-	ev *event
-}
+// A Timer is a callback scheduled with After: the queue's own entry, so
+// scheduling one costs a single allocation.
+type Timer event
 
 // After schedules f to run when the virtual clock reaches Now()+d. A
 // negative d counts as zero; f then runs after everything already due now.
 func (w *World) After(d time.Duration, f func()) *Timer {
-	return &Timer{w: w, ev: w.schedule(w.now+max(d, 0), false, f)}
+	return (*Timer)(w.schedule(w.now+max(d, 0), false, f))
 }
 
 // Stop cancels the timer. It reports whether the timer was still pending;
 // false means it already ran or was stopped before.
 func (t *Timer) Stop() bool {
-	if t == nil || t.ev.index < 0 {
+	if t == nil || t.index < 0 {
 		return false
 	}
-	heap.Remove(&t.w.queue, t.ev.index)
-	if t.ev.network {
+	heap.Remove(&t.w.queue, t.index)
+	if t.network {
 		t.w.inFlight--
 	}
 	return true
 }
 
 // Pending reports whether the timer has neither run nor been stopped.
-func (t *Timer) Pending() bool { return t != nil && t.ev.index >= 0 }
+func (t *Timer) Pending() bool { return t != nil && t.index >= 0 }
 
 // When returns the virtual time the timer is (or was) due at.
-func (t *Timer) When() time.Duration { return t.ev.at }
+func (t *Timer) When() time.Duration { return t.at }
 
 // Pending returns how many events are queued.
 func (w *World) Pending() int { return len(w.queue) }
@@ -235,7 +233,7 @@ func (w *World) leave() { w.running = false }
 // that Settle knows the network is not quiet yet.
 func (w *World) schedule(at time.Duration, network bool, f func()) *event {
 	w.seq++
-	ev := &event{at: at, seq: w.seq, network: network, run: f}
+	ev := &event{w: w, at: at, seq: w.seq, network: network, run: f}
 	heap.Push(&w.queue, ev)
 	if network {
 		w.inFlight++
@@ -257,6 +255,7 @@ func (w *World) runNext() {
 
 // event is one entry of the queue.
 type event struct {
+	w       *World
 	at      time.Duration
 	seq     uint64 // scheduling order: ties at the same time run first-in first-out
 	index   int    // position in the heap, -1 once it left the queue

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 )
 
@@ -83,5 +84,45 @@ func TestEventJSONIsStable(t *testing.T) {
 	want := `{"id":1,"at":5,"kind":"smtp.reply","code":250,"enhanced":"2.1.5","attrs":{"a":"1","b":"2"}}`
 	if string(first) != want {
 		t.Fatalf("JSON = %s, want %s", first, want)
+	}
+}
+
+func TestLogGivesBackEveryField(t *testing.T) {
+	var l Log
+	in := Event{At: 7, Kind: TLSStep, Conn: 3, Host: "a", Peer: "b", Port: 25, Dir: ToServer, TLS: true,
+		Size: 12, Verb: "EHLO", Code: 250, Enhanced: "2.0.0", Reason: "ok", Name: "n", RType: "MX",
+		Step: "verify", Msg: "m1", Rcpt: "r@x", Error: "e", Text: "hello", Attrs: map[string]string{"k": "v"}}
+	id := l.Add(in)
+	in.ID = id
+	got, ok := l.Get(id)
+	if !ok {
+		t.Fatal("Get found nothing")
+	}
+	a, _ := json.Marshal(in)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) {
+		t.Fatalf("stored and given back differ:\n%s\n%s", a, b)
+	}
+}
+
+func TestLogKeepBoundsItsStrings(t *testing.T) {
+	var l Log
+	l.Keep(chunkSize)
+	const n = 20 * chunkSize
+	for i := 0; i < n; i++ {
+		// Every message id is new, as on a long-running bridge.
+		l.Add(Event{Kind: QueueAdd, Msg: fmt.Sprintf("q%d", i), Attrs: map[string]string{"i": "x"}})
+	}
+	if held := l.n - l.dropped; len(l.strings.strs) > 4*held+1024 {
+		t.Fatalf("%d strings kept for %d events held", len(l.strings.strs), held)
+	}
+	if len(l.attrs) > l.n-l.dropped {
+		t.Fatalf("%d attribute sets kept for %d events held", len(l.attrs), l.n-l.dropped)
+	}
+	for _, id := range []int{l.dropped + 1, n} {
+		e, ok := l.Get(id)
+		if !ok || e.Msg != fmt.Sprintf("q%d", id-1) || e.Kind != QueueAdd || e.Attrs["i"] != "x" {
+			t.Fatalf("Get(%d) = %+v %v after the strings were rebuilt", id, e, ok)
+		}
 	}
 }

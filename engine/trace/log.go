@@ -1,0 +1,206 @@
+package trace
+
+// Log is an append-only list of events. IDs start at 1 and grow by one, so
+// "everything since id N" is a slice, not a search.
+//
+// A long simulation (ten thousand messages through three hops) appends
+// close to a million events, so the Log does not keep them as Events. An
+// Event is 288 bytes holding fourteen pointers, and a million of them made
+// the garbage collector rescan the whole trace again and again while it
+// grew: that, not the SMTP work, was most of the cost of a big world. The
+// Log keeps each event as a record instead: every short string field
+// (host, verb, reason, ...) becomes the number of that string in a table
+// of the distinct strings seen, so records hold no pointers and are never
+// scanned. Only the free text, usually different every time, is kept as a
+// string, beside the record. Get and Since turn records back into Events.
+//
+// Records live in fixed-size chunks, so growing the Log never copies what
+// it already holds.
+type Log struct {
+	chunks  []*chunk
+	n       int // id of the last event
+	dropped int // events dropped from the front (see Keep)
+	keep    int // 0: keep everything
+
+	strings strTable
+	attrs   map[int]map[string]string // by event id; few events have attributes
+}
+
+// chunkSize is how many events one chunk holds.
+const chunkSize = 4096
+
+// chunk holds chunkSize events, or fewer for the last one.
+type chunk struct {
+	records []record
+	texts   []string
+}
+
+// record is an Event as the Log stores it (see Log). Its ID is its place
+// in the Log and its Attrs are kept aside.
+type record struct {
+	at   int64
+	conn int
+	size int
+	port int32
+	code int32
+	tls  bool
+
+	kind, host, peer, dir, verb, enhanced, reason, name, rtype, step, msg, rcpt, err strID
+}
+
+// strID is the number of a string in a strTable; 0 is the empty string.
+type strID uint32
+
+// strTable gives each distinct string a number.
+type strTable struct {
+	ids  map[string]strID
+	strs []string // strs[id-1] is the string numbered id
+}
+
+// id returns the number of s, giving it one if it is new.
+func (t *strTable) id(s string) strID {
+	if s == "" {
+		return 0
+	}
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	if t.ids == nil {
+		t.ids = make(map[string]strID)
+	}
+	t.strs = append(t.strs, s)
+	id := strID(len(t.strs))
+	t.ids[s] = id
+	return id
+}
+
+// str returns the string numbered id.
+func (t *strTable) str(id strID) string {
+	if id == 0 {
+		return ""
+	}
+	return t.strs[id-1]
+}
+
+// Keep bounds the log for a process that runs for long, such as the TCP
+// bridge: once more than about n events are held, the oldest are dropped,
+// a chunk at a time. Ids go on growing; Since and Get simply no longer find
+// the dropped ones. A simulated world never calls it: its trace is whole.
+func (l *Log) Keep(n int) { l.keep = n }
+
+// Add appends e, giving it the next id, and returns that id.
+func (l *Log) Add(e Event) int {
+	last := len(l.chunks) - 1
+	if last < 0 || len(l.chunks[last].records) == chunkSize {
+		if l.keep > 0 && l.n-l.dropped >= l.keep+chunkSize {
+			l.dropOldest()
+		}
+		// The first chunk grows as needed, so a small world (a learner
+		// typing) does not pay for thousands of empty events; later ones
+		// are made full size at once.
+		size := chunkSize
+		if len(l.chunks) == 0 && l.n == 0 {
+			size = 64
+		}
+		l.chunks = append(l.chunks, &chunk{records: make([]record, 0, size), texts: make([]string, 0, size)})
+		last = len(l.chunks) - 1
+	}
+	l.n++
+	t := &l.strings
+	c := l.chunks[last]
+	c.records = append(c.records, record{
+		at: e.At, conn: e.Conn, size: e.Size, port: int32(e.Port), code: int32(e.Code), tls: e.TLS,
+		kind: t.id(string(e.Kind)), host: t.id(e.Host), peer: t.id(e.Peer), dir: t.id(e.Dir),
+		verb: t.id(e.Verb), enhanced: t.id(e.Enhanced), reason: t.id(e.Reason), name: t.id(e.Name),
+		rtype: t.id(e.RType), step: t.id(e.Step), msg: t.id(e.Msg), rcpt: t.id(e.Rcpt), err: t.id(e.Error),
+	})
+	c.texts = append(c.texts, e.Text)
+	if len(e.Attrs) > 0 {
+		if l.attrs == nil {
+			l.attrs = make(map[int]map[string]string)
+		}
+		l.attrs[l.n] = e.Attrs
+	}
+	return l.n
+}
+
+// dropOldest drops the first chunk (see Keep). The string table would
+// otherwise grow for ever in a long-running process, since message ids and
+// recipients keep changing, so once it holds far more strings than the
+// events still held could use, it is rebuilt from those events.
+func (l *Log) dropOldest() {
+	for id := l.dropped + 1; id <= l.dropped+chunkSize; id++ {
+		delete(l.attrs, id)
+	}
+	l.chunks[0] = nil
+	l.chunks = append(l.chunks[:0], l.chunks[1:]...)
+	l.dropped += chunkSize
+	if held := l.n - l.dropped; len(l.strings.strs) > 4*held+1024 {
+		l.rebuildStrings()
+	}
+}
+
+// rebuildStrings renumbers the strings of the held records in a new table.
+func (l *Log) rebuildStrings() {
+	old := l.strings
+	l.strings = strTable{}
+	move := func(id *strID) { *id = l.strings.id(old.str(*id)) }
+	for _, c := range l.chunks {
+		for i := range c.records {
+			r := &c.records[i]
+			for _, f := range r.strFields() {
+				move(f)
+			}
+		}
+	}
+}
+
+// strFields lists the string fields of r, for rebuildStrings.
+func (r *record) strFields() [13]*strID {
+	return [13]*strID{&r.kind, &r.host, &r.peer, &r.dir, &r.verb, &r.enhanced, &r.reason,
+		&r.name, &r.rtype, &r.step, &r.msg, &r.rcpt, &r.err}
+}
+
+// event turns the record at place i of chunk c, whose id is id, back into
+// an Event.
+func (l *Log) event(c *chunk, i, id int) Event {
+	r := &c.records[i]
+	t := &l.strings
+	return Event{
+		ID: id, At: r.at, Kind: Kind(t.str(r.kind)), Conn: r.conn,
+		Host: t.str(r.host), Peer: t.str(r.peer), Port: int(r.port), Dir: t.str(r.dir), TLS: r.tls,
+		Size: r.size, Verb: t.str(r.verb), Code: int(r.code), Enhanced: t.str(r.enhanced),
+		Reason: t.str(r.reason), Name: t.str(r.name), RType: t.str(r.rtype), Step: t.str(r.step),
+		Msg: t.str(r.msg), Rcpt: t.str(r.rcpt), Error: t.str(r.err), Text: c.texts[i],
+		Attrs: l.attrs[id],
+	}
+}
+
+// Since returns the events held with an id greater than id, in a new slice.
+func (l *Log) Since(id int) []Event {
+	id = max(id, l.dropped)
+	if id >= l.n {
+		return nil
+	}
+	out := make([]Event, 0, l.n-id)
+	for next := id + 1; next <= l.n; next++ {
+		rel := next - 1 - l.dropped
+		out = append(out, l.event(l.chunks[rel/chunkSize], rel%chunkSize, next))
+	}
+	return out
+}
+
+// All returns every event held, in a new slice.
+func (l *Log) All() []Event { return l.Since(0) }
+
+// Get returns the event with the given id.
+func (l *Log) Get(id int) (Event, bool) {
+	if id <= l.dropped || id > l.n {
+		return Event{}, false
+	}
+	rel := id - 1 - l.dropped
+	return l.event(l.chunks[rel/chunkSize], rel%chunkSize, id), true
+}
+
+// Len returns the id of the last event: how many were ever added.
+func (l *Log) Len() int { return l.n }
