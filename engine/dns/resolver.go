@@ -227,7 +227,7 @@ func (s *session) query(name string, t Type) ([]Record, error) {
 	answer := trace.Event{Kind: trace.DNSAnswer, Host: s.c.Host, Name: name, RType: string(t), Error: string(fail)}
 	lines := make([]string, len(records))
 	for i, rec := range records {
-		lines[i] = rec.String()
+		lines[i] = s.r.zone.text(rec)
 	}
 	answer.Text = strings.Join(lines, "\n")
 	s.record(answer)

@@ -17,6 +17,11 @@ type Zone struct {
 	records []Record            // in the order they were added
 	byName  map[string][]Record // owner name → its records
 	exists  map[string]bool     // owners and all their ancestors
+
+	// texts holds every record in zone-file form. Each answer is traced
+	// as text, and a busy world asks the same few questions thousands of
+	// times, so each record is formatted once, when it is added.
+	texts map[Record]string
 }
 
 // NewZone returns a zone holding records. It fails on the first record
@@ -98,6 +103,17 @@ func (z *Zone) lookup(name string, t Type) (records []Record, exists bool) {
 	return records, z.exists[name]
 }
 
+// text returns r in zone-file form, as Record.String does.
+func (z *Zone) text(r Record) string {
+	if z == nil {
+		return r.String()
+	}
+	if s, ok := z.texts[r]; ok {
+		return s
+	}
+	return r.String()
+}
+
 // sameData reports whether r and o are the same record, ignoring the TTL.
 func (r Record) sameData(o Record) bool {
 	o.TTL = r.TTL
@@ -107,6 +123,7 @@ func (r Record) sameData(o Record) bool {
 func (z *Zone) reindex() {
 	z.byName = make(map[string][]Record)
 	z.exists = make(map[string]bool)
+	z.texts = make(map[Record]string)
 	for _, r := range z.records {
 		z.index(r)
 	}
@@ -114,6 +131,7 @@ func (z *Zone) reindex() {
 
 func (z *Zone) index(r Record) {
 	z.byName[r.Name] = append(z.byName[r.Name], r)
+	z.texts[r] = r.String()
 	for name := r.Name; !z.exists[name]; {
 		z.exists[name] = true
 		i := strings.IndexByte(name, '.')

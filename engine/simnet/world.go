@@ -43,8 +43,9 @@ type World struct {
 	now      time.Duration
 	queue    eventQueue
 	seq      uint64
-	inFlight int  // network deliveries in the queue (see Settle)
-	running  bool // inside Advance or Settle
+	inFlight int      // network deliveries in the queue (see Settle)
+	running  bool     // inside Advance or Settle
+	spare    []*event // network deliveries that ran, kept for reuse
 
 	latency        time.Duration
 	connectTimeout time.Duration
@@ -231,9 +232,19 @@ func (w *World) leave() { w.running = false }
 
 // schedule queues f at virtual time at. Network deliveries are marked so
 // that Settle knows the network is not quiet yet.
+//
+// Every packet on every connection is a network delivery, so once one has
+// run its event is kept and used again. Only those are: nothing outside
+// the World holds them, while the event of a timer is the caller's Timer.
 func (w *World) schedule(at time.Duration, network bool, f func()) *event {
 	w.seq++
-	ev := &event{w: w, at: at, seq: w.seq, network: network, run: f}
+	var ev *event
+	if n := len(w.spare); network && n > 0 {
+		ev, w.spare = w.spare[n-1], w.spare[:n-1]
+	} else {
+		ev = &event{w: w}
+	}
+	ev.at, ev.seq, ev.network, ev.run = at, w.seq, network, f
 	heap.Push(&w.queue, ev)
 	if network {
 		w.inFlight++
@@ -250,7 +261,12 @@ func (w *World) runNext() {
 	if ev.at > w.now {
 		w.now = ev.at
 	}
-	ev.run()
+	run := ev.run
+	if ev.network {
+		ev.run = nil
+		w.spare = append(w.spare, ev)
+	}
+	run()
 }
 
 // event is one entry of the queue.
