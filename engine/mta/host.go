@@ -3,6 +3,7 @@ package mta
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -170,12 +171,18 @@ func (h *Host) relayAllowed(remote string) bool {
 	return false
 }
 
-// clientIP strips the port from "addr:port".
+// clientIP strips the port from "addr:port". Remotes come from simnet or
+// from Go's net package, both of which write addresses in canonical form,
+// so the address is returned as written rather than formatted again.
 func clientIP(remote string) string {
-	if ap, err := netip.ParseAddrPort(remote); err == nil {
-		return ap.Addr().String()
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
 	}
-	return remote
+	if _, err := netip.ParseAddr(host); err != nil {
+		return remote
+	}
+	return host
 }
 
 // nameOf returns the name of the host with address ip, as a reverse

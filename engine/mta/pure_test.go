@@ -145,3 +145,16 @@ func TestMailboxesAndViews(t *testing.T) {
 		t.Fatalf("MaildirName = %q", name)
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	for remote, want := range map[string]string{
+		"192.0.2.5:25":      "192.0.2.5",
+		"[2001:db8::1]:587": "2001:db8::1",
+		"unknown":           "unknown",
+		"mx.example.org:25": "mx.example.org:25", // not an address: left alone
+	} {
+		if got := clientIP(remote); got != want {
+			t.Errorf("clientIP(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
