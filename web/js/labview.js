@@ -55,7 +55,10 @@ export class LabView {
       b.setAttribute('aria-selected', String(i === j));
       b.tabIndex = i === j ? 0 : -1;
       panels[j].region.hidden = i !== j;
-      if (i === j) b.focus();
+      if (i === j) {
+        panels[j].shown();
+        b.focus();
+      }
     });
     buttons.forEach((b, i) => {
       b.addEventListener('click', () => select(i));
