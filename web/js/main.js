@@ -112,6 +112,15 @@ async function boot() {
     await session.create(want);
   }
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
+  // A lab block's button: its scenario in the lab, the tab it names open
+  // and its prompt in the terminal, ready to send.
+  pane.onOpenLab = async (scenario, { tab, prompt }) => {
+    if (scenario !== session.scenario) await openLab(scenario).catch(() => {});
+    if (tab) view.selectTab(tab);
+    const input = $('terminal-input');
+    if (prompt) input.value = prompt;
+    input.focus();
+  };
 
   performance.mark('smtplab-engine-ready');
   // The first world before anything else: the greeting is what the

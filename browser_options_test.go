@@ -1,0 +1,83 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserLabOptions embeds a lab the way a lesson's block with every
+// option renders (tab, panels, height, prompt as data- attributes) and
+// checks that each one shows: only the named tabs, the named one open, a
+// transcript of the given height, the prompt in the terminal and sent as
+// it is by Enter.
+func TestBrowserLabOptions(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	eval[bool](t, ctx, `import('/js/smtp-lab.js').then(() => {
+		const el = document.createElement('smtp-lab');
+		el.id = 'embedded';
+		el.setAttribute('scenario', 'first-session');
+		Object.assign(el.dataset, {tab: 'timeline', panels: 'network, timeline', height: '8', prompt: 'EHLO options.example'});
+		document.body.append(el);
+		return true;
+	})`)
+	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
+
+	tabs := eval[[]string](t, ctx, `[...document.querySelectorAll('#embedded [role=tab]')].map(b => b.textContent + (b.getAttribute('aria-selected') === 'true' ? '*' : ''))`)
+	if strings.Join(tabs, "|") != "Network|Timeline & queue*" {
+		t.Errorf("tabs %q, want Network and Timeline & queue, the second open", tabs)
+	}
+	if !eval[bool](t, ctx, `!document.querySelector('#embedded .panel-timeline').closest('[role=tabpanel]').hidden`) {
+		t.Error("the timeline panel is hidden")
+	}
+	lines := eval[float64](t, ctx, `(() => {
+		const tr = document.querySelector('#embedded .transcript');
+		return tr.clientHeight / parseFloat(getComputedStyle(tr).lineHeight);
+	})()`)
+	if lines < 7.5 || lines > 8.5 {
+		t.Errorf("the transcript is %.1f lines high, want 8", lines)
+	}
+	id := eval[string](t, ctx, `document.querySelector('#embedded .terminal-input').id`)
+	if got := eval[string](t, ctx, `document.getElementById('`+id+`').value`); got != "EHLO options.example" {
+		t.Errorf("terminal holds %q, want the prompt", got)
+	}
+	waitFor(t, ctx, "the embedded terminal enabled", `!document.getElementById('`+id+`').disabled`)
+	do(t, ctx, "sending the prompt", chromedp.SendKeys(chromedp.ID(id), "\r"))
+	waitFor(t, ctx, "the reply to the prompt", `document.querySelectorAll('#embedded .transcript .reply[data-code="250"]').length > 0`)
+
+	// A lab without options keeps the element's old look: no tabs.
+	eval[bool](t, ctx, `(() => {
+		const el = document.createElement('smtp-lab');
+		el.id = 'plain';
+		el.setAttribute('scenario', 'first-session');
+		document.body.append(el);
+		return true;
+	})()`)
+	waitFor(t, ctx, "the plain greeting", `document.querySelectorAll('#plain .transcript .reply[data-code="220"]').length === 1`)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#plain [role=tab]').length`); n != 0 {
+		t.Errorf("a lab without options shows %d tabs", n)
+	}
+}
+
+// TestBrowserLessonLabTab presses the lab button of a lesson whose block
+// names a tab (05: tab: timeline) and checks the lab beside the lesson
+// opens it.
+func TestBrowserLessonLabTab(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url+"/#lesson=05-queues-and-retries")
+	selected := `document.querySelector('#lab [role=tab][aria-selected=true]').textContent`
+	if got := eval[string](t, ctx, selected); got != "Network" {
+		t.Fatalf("open tab before the button: %q", got)
+	}
+	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-05-queues-and-retries smtp-lab button.open-lab`)))
+	waitFor(t, ctx, "the timeline tab open", selected+` === 'Timeline & queue'`)
+	waitFor(t, ctx, "the timeline panel shown", `!document.querySelector('#lab .panel-timeline').closest('[role=tabpanel]').hidden && document.querySelector('#lab .panel-timeline .clock').textContent.includes('Virtual time')`)
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "terminal-input" {
+		t.Errorf("focus on %q after the button, want the terminal", got)
+	}
+}
