@@ -72,7 +72,7 @@ export class LabView {
       b.tabIndex = i === j ? 0 : -1;
       panels[j].region.hidden = i !== j;
       if (i === j) {
-        panels[j].shown();
+        panels[j].tabShown();
         b.focus();
       }
     });

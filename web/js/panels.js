@@ -24,8 +24,8 @@ class Panel {
     session.addEventListener('events', redraw);
   }
 
-  // shown is called when the panel's tab is selected.
-  shown() {
+  // tabShown is called when the panel's tab is selected.
+  tabShown() {
     if (!this.stale) return;
     this.stale = false;
     this.render();
