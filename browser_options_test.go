@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +19,8 @@ func TestBrowserLabOptions(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
-	eval[bool](t, ctx, `import('/js/smtp-lab.js').then(() => {
-		const el = document.createElement('smtp-lab');
-		el.id = 'embedded';
-		el.setAttribute('scenario', 'first-session');
-		Object.assign(el.dataset, {tab: 'timeline', panels: 'network, timeline', height: '8', prompt: 'EHLO options.example'});
-		document.body.append(el);
-		return true;
-	})`)
+	embedLab(t, ctx, "embedded", "first-session",
+		map[string]string{"tab": "timeline", "panels": "network, timeline", "height": "8", "prompt": "EHLO options.example"})
 	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
 
 	tabs := eval[[]string](t, ctx, `[...document.querySelectorAll('#embedded [role=tab]')].map(b => b.textContent + (b.getAttribute('aria-selected') === 'true' ? '*' : ''))`)
@@ -50,13 +46,7 @@ func TestBrowserLabOptions(t *testing.T) {
 	waitFor(t, ctx, "the reply to the prompt", `document.querySelectorAll('#embedded .transcript .reply[data-code="250"]').length > 0`)
 
 	// A lab without options keeps the element's old look: no tabs.
-	eval[bool](t, ctx, `(() => {
-		const el = document.createElement('smtp-lab');
-		el.id = 'plain';
-		el.setAttribute('scenario', 'first-session');
-		document.body.append(el);
-		return true;
-	})()`)
+	embedLab(t, ctx, "plain", "first-session", nil)
 	waitFor(t, ctx, "the plain greeting", `document.querySelectorAll('#plain .transcript .reply[data-code="220"]').length === 1`)
 	if n := eval[int](t, ctx, `document.querySelectorAll('#plain [role=tab]').length`); n != 0 {
 		t.Errorf("a lab without options shows %d tabs", n)
@@ -80,4 +70,24 @@ func TestBrowserLessonLabTab(t *testing.T) {
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "terminal-input" {
 		t.Errorf("focus on %q after the button, want the terminal", got)
 	}
+}
+
+// embedLab does what a course page does: load /js/smtp-lab.js and write an
+// <smtp-lab> element with the given id, scenario and data- options at the
+// end of the page.
+func embedLab(tb testing.TB, ctx context.Context, id, scenario string, data map[string]string) {
+	tb.Helper()
+	args, err := json.Marshal(map[string]any{"id": id, "scenario": scenario, "data": data})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eval[bool](tb, ctx, `import('/js/smtp-lab.js').then(() => {
+		const args = `+string(args)+`;
+		const el = document.createElement('smtp-lab');
+		el.id = args.id;
+		el.setAttribute('scenario', args.scenario);
+		Object.assign(el.dataset, args.data || {});
+		document.body.append(el);
+		return true;
+	})`)
 }
