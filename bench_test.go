@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -16,7 +18,7 @@ type loadFigures struct {
 	Decoded  int     `json:"decoded"`  // the same bodies decoded
 	Wasm     int     `json:"wasm"`     // the engine's share of Encoded
 	// Where the time to the greeting goes (marks set by the page's scripts).
-	Fetch    float64 `json:"fetch"`    // the page's script asks for the engine
+	Fetch    float64 `json:"fetch"`    // the engine's download starts
 	Compiled float64 `json:"compiled"` // the engine is compiled and instantiated
 	Ready    float64 `json:"ready"`    // Go has started and set smtpLab
 	Created  float64 `json:"created"`  // the page has its first world (greeting shown)
@@ -37,7 +39,7 @@ func measureLoad(tb testing.TB, url string) loadFigures {
 		return {
 			lesson: fcp ? fcp.startTime : -1,
 			greeting: mark('smtplab-greeting'),
-			fetch: mark('smtplab-wasm-fetch'),
+			fetch: (all.find(e => e.name.includes('.wasm')) || {startTime: -1}).startTime,
 			compiled: mark('smtplab-wasm-compiled'),
 			ready: mark('smtplab-wasm-ready'),
 			created: mark('smtplab-greeting'),
@@ -54,34 +56,90 @@ func measureLoad(tb testing.TB, url string) loadFigures {
 // the page transfers with brotli. The site is served as `go run .` serves
 // it once its background compression is done (best brotli, cached on disk).
 // Targets: greeting ≤ 500 ms, page ≤ 2.0 MB.
+//
+// On a shared machine only figures measured side by side compare: with
+// SMTPLAB_BENCH_REF naming the web/ folder of another build (a checkout of
+// main after `make wasm`, say), each load of this page is paired with a
+// load of that one, and both medians and the median difference are
+// reported. SMTPLAB_BENCH_LOADS changes the number of loads (or pairs).
 func BenchmarkPageLoad(b *testing.B) {
 	s := realSite(b)
 	s.improveCompression(context.Background(), compressionCacheDir())
 	url := serve(b, s)
-	const loads = 5
+	refURL := ""
+	if dir := os.Getenv("SMTPLAB_BENCH_REF"); dir != "" {
+		refURL = serve(b, referenceSite(b, dir))
+	}
+	loads := 5
+	if n, err := strconv.Atoi(os.Getenv("SMTPLAB_BENCH_LOADS")); err == nil && n > 0 {
+		loads = n
+	}
 	for b.Loop() {
-		var lesson, greeting, fetch, compiled, ready []float64
-		var last loadFigures
+		var this, ref []loadFigures
 		for range loads {
-			f := measureLoad(b, url)
-			lesson = append(lesson, f.Lesson)
-			greeting = append(greeting, f.Greeting)
-			fetch = append(fetch, f.Fetch)
-			compiled = append(compiled, f.Compiled)
-			ready = append(ready, f.Ready)
-			last = f
+			this = append(this, measureLoad(b, url))
+			if refURL != "" {
+				ref = append(ref, measureLoad(b, refURL))
+			}
 		}
-		b.Logf("medians: engine asked for at %v ms, compiled at %v ms, Go ready at %v ms, greeting at %v ms",
-			median(fetch), median(compiled), median(ready), median(greeting))
-		b.ReportMetric(median(lesson), "lesson-ms")
-		b.ReportMetric(median(greeting), "greeting-ms")
+		last := this[len(this)-1]
+		b.Logf("medians: engine download started at %v ms, compiled at %v ms, Go ready at %v ms, greeting at %v ms",
+			medianOf(this, loadFigures.fetch), medianOf(this, loadFigures.compiled), medianOf(this, loadFigures.ready), medianOf(this, loadFigures.greeting))
+		b.ReportMetric(medianOf(this, loadFigures.lesson), "lesson-ms")
+		b.ReportMetric(medianOf(this, loadFigures.greeting), "greeting-ms")
+		b.ReportMetric(medianOf(this, loadFigures.ready), "ready-ms")
 		b.ReportMetric(float64(last.Encoded), "page-bytes")
 		b.ReportMetric(float64(last.Wasm), "wasm-bytes")
 		b.ReportMetric(float64(last.Decoded), "page-bytes-decoded")
 		b.ReportMetric(0, "ns/op") // the time of 5 loads says nothing on its own
 		b.Logf("lesson text %v ms, greeting %v ms (medians of %d); page %d bytes sent, %d decoded; engine %d bytes sent",
-			median(lesson), median(greeting), loads, last.Encoded, last.Decoded, last.Wasm)
+			medianOf(this, loadFigures.lesson), medianOf(this, loadFigures.greeting), loads, last.Encoded, last.Decoded, last.Wasm)
+		if ref != nil {
+			var diff []float64
+			for i := range this {
+				diff = append(diff, this[i].Greeting-ref[i].Greeting)
+			}
+			b.ReportMetric(medianOf(ref, loadFigures.greeting), "ref-greeting-ms")
+			b.ReportMetric(median(diff), "greeting-diff-ms")
+			b.Logf("reference: lesson text %v ms, Go ready %v ms, greeting %v ms, page %d bytes; this minus reference, greeting: %v ms (median of %d pairs)",
+				medianOf(ref, loadFigures.lesson), medianOf(ref, loadFigures.ready), medianOf(ref, loadFigures.greeting), ref[len(ref)-1].Encoded, median(diff), loads)
+		}
 	}
+}
+
+// referenceSite builds the site from another build's web/ folder, with
+// this build's lessons, compressed as the benchmark's own site is.
+func referenceSite(tb testing.TB, dir string) *site {
+	tb.Helper()
+	lessons, err := loadLessons()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := newSite(os.DirFS(dir), lessons, siteOptions{})
+	if err != nil {
+		tb.Fatalf("reference site %s: %v", dir, err)
+	}
+	if !s.hasEngine() {
+		tb.Fatalf("reference site %s has no dist/lab.wasm: run `make wasm` there", dir)
+	}
+	s.improveCompression(context.Background(), compressionCacheDir())
+	return s
+}
+
+// The figures of loadFigures, for medianOf.
+func (f loadFigures) lesson() float64   { return f.Lesson }
+func (f loadFigures) greeting() float64 { return f.Greeting }
+func (f loadFigures) fetch() float64    { return f.Fetch }
+func (f loadFigures) compiled() float64 { return f.Compiled }
+func (f loadFigures) ready() float64    { return f.Ready }
+
+// medianOf is the median of one figure over several loads.
+func medianOf(loads []loadFigures, figure func(loadFigures) float64) float64 {
+	xs := make([]float64, len(loads))
+	for i, f := range loads {
+		xs[i] = figure(f)
+	}
+	return median(xs)
 }
 
 func median(xs []float64) float64 {

@@ -85,6 +85,8 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 	}
 	switch {
 	case st.Advance != "":
+		// "Let pass" is on the timeline tab, as for a learner.
+		do(t, ctx, what+": timeline tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-timeline"]`)))
 		clock := eval[string](t, ctx, `document.querySelector('.panel-timeline .clock').textContent`)
 		eval[bool](t, ctx, fmt.Sprintf(`(() => { const f = document.querySelector('.panel-timeline .advance-custom'); f.querySelector('input').value = %s; f.requestSubmit(); return true; })()`, jsString(st.Advance)))
 		waitFor(t, ctx, what+": time passed", fmt.Sprintf(`document.querySelector('.panel-timeline .clock').textContent !== %s && document.querySelector('.panel-timeline .advance-for').value === ''`, jsString(clock)))

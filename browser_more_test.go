@@ -143,13 +143,7 @@ func TestBrowserEmbeddedElement(t *testing.T) {
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
 	// What a course page does: load the module, write the element.
-	eval[bool](t, ctx, `import('/js/smtp-lab.js').then(() => {
-		const el = document.createElement('smtp-lab');
-		el.id = 'embedded';
-		el.setAttribute('scenario', 'first-session');
-		document.body.append(el);
-		return true;
-	})`)
+	embedLab(t, ctx, "embedded", "first-session", nil)
 	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
 	id := eval[string](t, ctx, `document.querySelector('#embedded .terminal-input').id`)
 	waitFor(t, ctx, "the embedded terminal enabled", `!document.getElementById('`+id+`').disabled`)

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	stdhtml "html"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
@@ -23,14 +25,119 @@ import (
 //	```smtp-lab
 //	scenario: greylisting
 //	seed: 7
-//	height: 24
+//	tab: timeline
+//	height: 12
+//	prompt: EHLO laptop.example.com
 //	```
 //
 // It renders as an <smtp-lab> element, the custom element the web page
 // defines: scenario and seed become attributes of the same name, every
-// other option becomes a data- attribute (data-height="24"), so no option
+// other option becomes a data- attribute (data-height="12"), so no option
 // can become an event handler or a style. A block without a scenario runs
 // the lesson's scenario. Every value is escaped.
+//
+// Besides scenario and seed, a block may set the options below (the
+// linter rejects any other, and values the page could not use); the page
+// reads them in web/js/labopts.js and README.md explains them to authors.
+const (
+	// optTab is the view open beside the transcript at first: one of
+	// labPanels.
+	optTab = "tab"
+	// optPanels lists the views an embedded lab shows, in order,
+	// separated by commas, or is "none" for a transcript and terminal
+	// only. The lab beside a lesson always has all of them.
+	optPanels = "panels"
+	// optHeight is the transcript's height in lines.
+	optHeight = "height"
+	// optPrompt is a line already typed in the terminal when the lab
+	// opens, for the learner to send or change: not sent by itself.
+	optPrompt = "prompt"
+)
+
+// Bounds of the height option, in lines.
+const (
+	minLabHeight = 4
+	maxLabHeight = 60
+)
+
+// labOptionNames lists the options besides scenario and seed, sorted.
+func labOptionNames() []string { return []string{optHeight, optPanels, optPrompt, optTab} }
+
+// labPanels lists the views a lab can show, in the order the page shows
+// them (the ids of the panels in web/js/panels.js).
+func labPanels() []string { return []string{"network", "timeline", "tls", "mailbox"} }
+
+// checkLabOptions reports every option of lab that is unknown or has a
+// value the page cannot use, in the order of the option names.
+func checkLabOptions(lab Lab) []string {
+	var problems []string
+	keys := make([]string, 0, len(lab.Options))
+	for k := range lab.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if msg := checkLabOption(k, lab.Options[k]); msg != "" {
+			problems = append(problems, msg)
+		}
+	}
+	if tab, list := lab.Options[optTab], lab.Options[optPanels]; tab != "" && list != "" && !slices.Contains(splitPanels(list), tab) {
+		problems = append(problems, fmt.Sprintf("tab %q is not one of the panels the lab shows (%s)", tab, list))
+	}
+	return problems
+}
+
+// checkLabOption checks one option; it returns "" when it is fine.
+func checkLabOption(key, value string) string {
+	switch key {
+	case optTab:
+		if !slices.Contains(labPanels(), value) {
+			return fmt.Sprintf("tab %q is not a view (one of: %s)", value, strings.Join(labPanels(), ", "))
+		}
+	case optPanels:
+		if value == "none" {
+			return ""
+		}
+		list := splitPanels(value)
+		for _, p := range list {
+			if !slices.Contains(labPanels(), p) {
+				return fmt.Sprintf("panels: %q is not a view (write some of %s, separated by commas, or none)", p, strings.Join(labPanels(), ", "))
+			}
+		}
+		if len(list) == 0 {
+			return "panels is empty (write some of " + strings.Join(labPanels(), ", ") + ", or none)"
+		}
+	case optHeight:
+		n, err := strconv.Atoi(value)
+		if err != nil || n < minLabHeight || n > maxLabHeight {
+			return fmt.Sprintf("height %q is not a number of lines from %d to %d", value, minLabHeight, maxLabHeight)
+		}
+	case optPrompt:
+		if value == "" {
+			return "prompt is empty (leave it out for an empty terminal)"
+		}
+		if len(value) > maxLine {
+			return fmt.Sprintf("prompt is %d bytes long; an SMTP line holds at most %d", len(value), maxLine)
+		}
+		if strings.ContainsFunc(value, unicode.IsControl) {
+			return "prompt holds a control character; the terminal takes one line of text"
+		}
+	default:
+		return fmt.Sprintf("unknown option %q (a lab block takes scenario, seed, %s)", key, strings.Join(labOptionNames(), ", "))
+	}
+	return ""
+}
+
+// splitPanels splits a panels value at its commas, dropping blanks.
+func splitPanels(value string) []string {
+	var list []string
+	for p := range strings.SplitSeq(value, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			list = append(list, p)
+		}
+	}
+	return list
+}
 
 // Lab is one smtp-lab block of a lesson.
 type Lab struct {

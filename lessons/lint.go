@@ -93,8 +93,12 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 
 	for i, lab := range l.Labs {
+		where := fmt.Sprintf("smtp-lab block %d", i+1)
 		if !known(lab.Scenario) {
-			add(fmt.Sprintf("smtp-lab block %d", i+1), "%q is not a known scenario", lab.Scenario)
+			add(where, "%q is not a known scenario", lab.Scenario)
+		}
+		for _, msg := range checkLabOptions(lab) {
+			add(where, "%s", msg)
 		}
 	}
 	return ps

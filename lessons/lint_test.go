@@ -175,6 +175,63 @@ func TestLintCatchesEachProblem(t *testing.T) {
 	}
 }
 
+// TestLintLabOptions checks every option a lab block may set: the values
+// the page can use pass, anything else is reported with what to write.
+func TestLintLabOptions(t *testing.T) {
+	tests := []struct {
+		name    string
+		options map[string]string
+		msg     string // "" for no problem
+	}{
+		{"every option", map[string]string{"tab": "mailbox", "panels": "network, mailbox", "height": "12", "prompt": "EHLO me.example.com"}, ""},
+		{"no panels", map[string]string{"panels": "none"}, ""},
+		{"tab only", map[string]string{"tab": "tls"}, ""},
+		{"smallest height", map[string]string{"height": "4"}, ""},
+		{"largest height", map[string]string{"height": "60"}, ""},
+		{"unknown option", map[string]string{"heigth": "12"}, `unknown option "heigth" (a lab block takes scenario, seed, height, panels, prompt, tab)`},
+		{"unknown tab", map[string]string{"tab": "queue"}, `tab "queue" is not a view (one of: network, timeline, tls, mailbox)`},
+		{"tab not shown", map[string]string{"tab": "tls", "panels": "network"}, `tab "tls" is not one of the panels the lab shows`},
+		{"unknown panel", map[string]string{"panels": "network, dns"}, `panels: "dns" is not a view`},
+		{"empty panels", map[string]string{"panels": " , "}, "panels is empty"},
+		{"height not a number", map[string]string{"height": "tall"}, `height "tall" is not a number of lines from 4 to 60`},
+		{"height too small", map[string]string{"height": "3"}, "from 4 to 60"},
+		{"height too large", map[string]string{"height": "61"}, "from 4 to 60"},
+		{"empty prompt", map[string]string{"prompt": ""}, "prompt is empty"},
+		{"long prompt", map[string]string{"prompt": strings.Repeat("x", 999)}, "at most 998"},
+		{"prompt with a line break", map[string]string{"prompt": "EHLO a\r\nQUIT"}, "prompt holds a control character"},
+		{"prompt with a tab", map[string]string{"prompt": "EHLO\ta"}, "prompt holds a control character"},
+	}
+	for _, tt := range tests {
+		l := parseGood(t)
+		l.Labs[0].Options = tt.options
+		ps := Lint(l, KnownScenarios())
+		switch {
+		case tt.msg == "" && ps != nil:
+			t.Errorf("%s: problems %v, want none", tt.name, ps)
+		case tt.msg != "" && !hasProblem(ps, "smtp-lab block 1", tt.msg):
+			t.Errorf("%s: problems %v, want one at smtp-lab block 1 saying %q", tt.name, ps, tt.msg)
+		}
+	}
+}
+
+// TestLabOptionsFromMarkdown goes the author's way: options written in a
+// block reach the linter, and a real control character in a prompt (a
+// quoted value can hold one) is refused.
+func TestLabOptionsFromMarkdown(t *testing.T) {
+	src := strings.Replace(good, "```smtp-lab\nseed: 3\n```", "```smtp-lab\nseed: 3\ntab: timeline\nhieght: 9\nprompt: \"EHLO a\\x07\"\n```", 1)
+	l, err := Parse("good", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := Lint(l, KnownScenarios())
+	if !hasProblem(ps, "smtp-lab block 1", `unknown option "hieght"`) || !hasProblem(ps, "smtp-lab block 1", "prompt holds a control character") || len(ps) != 2 {
+		t.Errorf("problems %v, want the unknown option and the control character", ps)
+	}
+	if !strings.Contains(l.HTML, `data-tab="timeline"`) {
+		t.Errorf("the tab option is not in the HTML:\n%s", l.HTML)
+	}
+}
+
 func TestLintUsesTheGivenScenarios(t *testing.T) {
 	l := parseGood(t)
 	ps := Lint(l, []string{"first-session"})

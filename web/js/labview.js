@@ -8,14 +8,25 @@ import { h } from './dom.js';
 import { Transcript } from './transcript.js';
 import { Terminal } from './terminal.js';
 import { NetworkMap, Timeline, TLSPanel, Mailbox } from './panels.js';
+import { PANELS } from './labopts.js';
 
 let counter = 0;
 
+// makePanel builds the panel a lab option names (see labopts.js).
+const makePanel = {
+  network: (session) => new NetworkMap(session),
+  timeline: (session) => new Timeline(session),
+  tls: (session) => new TLSPanel(session),
+  mailbox: (session) => new Mailbox(session),
+};
+
 export class LabView {
-  // Options: panels (true for the usual four, or a list of panels), inputId
+  // Options: panels (true for the usual four, a list of their names, or a
+  // list of panels), tab (the name of the panel open at first), inputId
   // (the terminal's id), terminal (false for none), maxLines (transcript
-  // lines kept; 0 keeps all).
-  constructor(session, table, { panels = true, inputId, terminal = true, maxLines = 0 } = {}) {
+  // lines kept; 0 keeps all), height (the transcript's height in lines),
+  // prompt (a line already typed in the terminal).
+  constructor(session, table, { panels = true, tab, inputId, terminal = true, maxLines = 0, height, prompt } = {}) {
     const n = ++counter;
     this.session = session;
     this.live = h('div', { class: 'visually-hidden', 'aria-live': 'polite', role: 'status' });
@@ -28,15 +39,20 @@ export class LabView {
     });
     session.addEventListener('events', () => { this.error.hidden = true; });
     session.addEventListener('reset', () => { this.error.hidden = true; });
+    // 1.45em is the transcript's line height (lab.css).
+    if (height) this.transcript.el.style.height = `${height * 1.45}em`;
+    if (prompt && this.terminal) this.terminal.input.value = prompt;
     const main = h('div', { class: 'lab-main' }, this.transcript.el, this.error, this.terminal && this.terminal.el, this.live);
     this.el = h('div', { class: 'lab-view' }, main);
-    if (panels === true) panels = [new NetworkMap(session), new Timeline(session), new TLSPanel(session), new Mailbox(session)];
-    if (panels) this.el.append(this.tabs(n, panels));
+    if (panels === true) panels = PANELS;
+    if (panels) panels = panels.map((p) => (typeof p === 'string' ? makePanel[p](session) : p));
+    if (panels && panels.length) this.el.append(this.tabs(n, panels, tab));
   }
 
   // tabs builds an ARIA tab list: arrows move between tabs, Tab goes into
-  // the panel.
-  tabs(n, panels) {
+  // the panel. The panel named first is open at first (else the first).
+  tabs(n, panels, first) {
+    const open = Math.max(0, panels.findIndex((p) => p.id === first));
     const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': 'Views' });
     const box = h('div', { class: 'tabs' }, list);
     const buttons = panels.map((p, i) => {
@@ -44,9 +60,9 @@ export class LabView {
       const panelId = `panel-${p.id}-${n}`;
       const b = h('button', {
         type: 'button', role: 'tab', id: tabId, 'aria-controls': panelId,
-        'aria-selected': i === 0 ? 'true' : 'false', tabindex: i === 0 ? '0' : '-1',
+        'aria-selected': i === open ? 'true' : 'false', tabindex: i === open ? '0' : '-1',
       }, p.title);
-      const region = h('div', { role: 'tabpanel', id: panelId, 'aria-labelledby': tabId, tabindex: '0', hidden: i !== 0 }, p.el);
+      const region = h('div', { role: 'tabpanel', id: panelId, 'aria-labelledby': tabId, tabindex: '0', hidden: i !== open }, p.el);
       box.append(region);
       p.region = region;
       return b;
@@ -55,7 +71,10 @@ export class LabView {
       b.setAttribute('aria-selected', String(i === j));
       b.tabIndex = i === j ? 0 : -1;
       panels[j].region.hidden = i !== j;
-      if (i === j) b.focus();
+      if (i === j) {
+        panels[j].tabShown();
+        b.focus();
+      }
     });
     buttons.forEach((b, i) => {
       b.addEventListener('click', () => select(i));
@@ -67,7 +86,10 @@ export class LabView {
       });
       list.append(b);
     });
-    this.selectTab = (id) => select(panels.findIndex((p) => p.id === id));
+    this.selectTab = (id) => {
+      const i = panels.findIndex((p) => p.id === id);
+      if (i >= 0) select(i);
+    };
     return box;
   }
 

@@ -5,6 +5,7 @@
 // the same server when first opened.
 
 import { h, clear, confirmDialog } from './dom.js';
+import { labOptions } from './labopts.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,7 +15,8 @@ export class LessonPane {
     this.progress = progress;
     this.current = null;
     this.session = null;
-    this.onScenario = null;
+    this.onScenario = null; // called with the scenario of each lesson shown
+    this.onOpenLab = null; // called with a lab block's scenario and options when its button is pressed
     $('btn-hint').addEventListener('click', () => this.hint());
     $('btn-solution').addEventListener('click', () => this.solution());
   }
@@ -65,16 +67,18 @@ export class LessonPane {
 
   // embeds turns the lesson's ```smtp-lab blocks into buttons that open
   // their scenario in the lab beside the lesson: one lab per page keeps
-  // the goals about one world.
+  // the goals about one world. The block's tab and prompt options apply to
+  // that lab (its panels and height are for labs embedded in other pages).
   embeds(article) {
     if (!article) return;
     for (const el of article.querySelectorAll('smtp-lab, .smtp-lab')) {
       if (el.dataset.linked) continue;
       el.dataset.linked = 'yes';
       const scenario = el.getAttribute('scenario') || el.dataset.scenario || this.current.scenario;
+      const { tab, prompt } = labOptions(el);
       clear(el).append(h('button', {
         type: 'button', class: 'open-lab',
-        onclick: () => { if (this.onScenario) this.onScenario(scenario); const t = $('terminal-input'); if (t) t.focus(); },
+        onclick: () => { if (this.onOpenLab) this.onOpenLab(scenario, { tab, prompt }); },
       }, `Try it in the lab (${scenario}) →`));
     }
   }

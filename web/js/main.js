@@ -22,19 +22,22 @@ async function boot() {
   const pane = new LessonPane(lessons, progress);
   pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
 
+  // The lab's views are built while the engine downloads (the terminal
+  // stays disabled), so once it runs only the first world remains to do.
   const status = $('engine-status');
-  let api, table;
+  const engine = loadEngine();
+  let api, table, session, view;
   try {
-    [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
+    table = await loadExplanations();
+    session = new Session(engine);
+    view = new LabView(session, table, { panels: true, inputId: 'terminal-input' });
+    $('lab').append(view.el);
+    api = await engine;
   } catch (err) {
     status.textContent = `The engine could not start: ${err.message}`;
     status.classList.add('error');
     return;
   }
-  const session = new Session(api);
-  const view = new LabView(session, table, { panels: true, inputId: 'terminal-input' });
-  $('lab').append(view.el);
-  pane.attach(session, view);
 
   // Keep the world in localStorage after every change, per scenario, so a
   // reload (or another lesson and back) continues where the learner was.
@@ -109,11 +112,20 @@ async function boot() {
     await session.create(want);
   }
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
+  // A lab block's button: its scenario in the lab, the tab it names open
+  // and its prompt in the terminal, ready to send.
+  pane.onOpenLab = async (scenario, { tab, prompt }) => {
+    if (scenario !== session.scenario) await openLab(scenario).catch(() => {});
+    if (tab) view.selectTab(tab);
+    const input = $('terminal-input');
+    if (prompt) input.value = prompt;
+    input.focus();
+  };
 
   performance.mark('smtplab-engine-ready');
   // The first world before anything else: the greeting is what the
   // learner waits for, and the terminal is theirs as soon as it shows.
-  // The sandbox controls can come after.
+  // Checking the lesson's goals and the sandbox controls can come after.
   await openLab();
   performance.mark('smtplab-opened');
   view.enable(true);
@@ -123,6 +135,7 @@ async function boot() {
     // load benchmark measures.
     performance.mark('smtplab-greeting');
   }
+  pane.attach(session, view);
 
   const picker = $('scenario-picker');
   const scenarios = await api.scenarios();

@@ -5,16 +5,32 @@
 import { h, append, clear, formatTime, download } from './dom.js';
 
 // Panel is the common part: a titled region that redraws on every change.
+// A panel in a hidden tab only notes that it is out of date and redraws
+// when its tab is shown: the first world's greeting need not wait for
+// views nobody is looking at.
 class Panel {
   constructor(session, id, title) {
     this.session = session;
     this.id = id;
     this.title = title;
     this.el = h('div', { class: `panel panel-${id}` });
-    const redraw = () => this.render();
+    this.region = null; // the tab panel that holds el, set by LabView
+    this.stale = false;
+    const redraw = () => {
+      if (this.region && this.region.hidden) this.stale = true;
+      else this.render();
+    };
     session.addEventListener('reset', redraw);
     session.addEventListener('events', redraw);
   }
+
+  // tabShown is called when the panel's tab is selected.
+  tabShown() {
+    if (!this.stale) return;
+    this.stale = false;
+    this.render();
+  }
+
   render() {}
 }
 

@@ -4,11 +4,17 @@
 //   "events" new events were appended (detail: the new events)
 //   "error"  an engine call failed (detail: the Error)
 // Calls are queued, so two quick key presses never interleave.
+//
+// The engine may be given as a promise: the page builds its views while
+// the engine still downloads, and calls made before it is ready wait in
+// the queue.
 
 export class Session extends EventTarget {
-  constructor(api) {
+  constructor(engine) {
     super();
-    this.api = api;
+    this.api = null; // the engine's API once it is ready
+    this.ready = Promise.resolve(engine).then((api) => { this.api = api; });
+    this.ready.catch(() => {}); // each call reports it
     this.world = null;
     this.scenario = '';
     this.seed = 1;
@@ -21,7 +27,7 @@ export class Session extends EventTarget {
   // run queues an engine call; it resolves with the call's result and
   // reports a failure as an "error" event as well as rejecting.
   run(fn) {
-    const p = this.queue.then(fn);
+    const p = this.queue.then(() => this.ready).then(fn);
     this.queue = p.catch(() => {});
     p.catch((err) => this.dispatchEvent(new CustomEvent('error', { detail: err })));
     return p;

@@ -3,12 +3,14 @@
 // from the same place as this module and keeps its own world.
 //
 // Attributes: scenario (required), seed (default 1), panels (show the
-// network, timeline, TLS and mailbox tabs).
+// network, timeline, TLS and mailbox tabs), and the options of labopts.js:
+// data-panels (which of those tabs), data-tab, data-height, data-prompt.
 
 import { h, clear } from './dom.js';
 import { loadEngine, loadExplanations } from './engine.js';
 import { Session } from './session.js';
 import { LabView } from './labview.js';
+import { labOptions } from './labopts.js';
 
 export class SMTPLabElement extends HTMLElement {
   async connectedCallback() {
@@ -20,7 +22,11 @@ export class SMTPLabElement extends HTMLElement {
     try {
       const [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
       const session = new Session(api);
-      const view = new LabView(session, table, { panels: this.hasAttribute('panels') });
+      // Without data-panels, the views show when asked for with the panels
+      // attribute or by naming the one to open.
+      const options = labOptions(this);
+      if (!options.panels) options.panels = this.hasAttribute('panels') || 'tab' in options;
+      const view = new LabView(session, table, options);
       await session.create(scenario, Number(this.getAttribute('seed')) || 1);
       status.textContent = `Lab: ${scenario}`;
       this.append(view.el);

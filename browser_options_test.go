@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserLabOptions embeds a lab the way a lesson's block with every
+// option renders (tab, panels, height, prompt as data- attributes) and
+// checks that each one shows: only the named tabs, the named one open, a
+// transcript of the given height, the prompt in the terminal and sent as
+// it is by Enter.
+func TestBrowserLabOptions(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	embedLab(t, ctx, "embedded", "first-session",
+		map[string]string{"tab": "timeline", "panels": "network, timeline", "height": "8", "prompt": "EHLO options.example"})
+	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
+
+	tabs := eval[[]string](t, ctx, `[...document.querySelectorAll('#embedded [role=tab]')].map(b => b.textContent + (b.getAttribute('aria-selected') === 'true' ? '*' : ''))`)
+	if strings.Join(tabs, "|") != "Network|Timeline & queue*" {
+		t.Errorf("tabs %q, want Network and Timeline & queue, the second open", tabs)
+	}
+	if !eval[bool](t, ctx, `!document.querySelector('#embedded .panel-timeline').closest('[role=tabpanel]').hidden`) {
+		t.Error("the timeline panel is hidden")
+	}
+	lines := eval[float64](t, ctx, `(() => {
+		const tr = document.querySelector('#embedded .transcript');
+		return tr.clientHeight / parseFloat(getComputedStyle(tr).lineHeight);
+	})()`)
+	if lines < 7.5 || lines > 8.5 {
+		t.Errorf("the transcript is %.1f lines high, want 8", lines)
+	}
+	id := eval[string](t, ctx, `document.querySelector('#embedded .terminal-input').id`)
+	if got := eval[string](t, ctx, `document.getElementById('`+id+`').value`); got != "EHLO options.example" {
+		t.Errorf("terminal holds %q, want the prompt", got)
+	}
+	waitFor(t, ctx, "the embedded terminal enabled", `!document.getElementById('`+id+`').disabled`)
+	do(t, ctx, "sending the prompt", chromedp.SendKeys(chromedp.ID(id), "\r"))
+	waitFor(t, ctx, "the reply to the prompt", `document.querySelectorAll('#embedded .transcript .reply[data-code="250"]').length > 0`)
+
+	// A lab without options keeps the element's old look: no tabs.
+	embedLab(t, ctx, "plain", "first-session", nil)
+	waitFor(t, ctx, "the plain greeting", `document.querySelectorAll('#plain .transcript .reply[data-code="220"]').length === 1`)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#plain [role=tab]').length`); n != 0 {
+		t.Errorf("a lab without options shows %d tabs", n)
+	}
+}
+
+// TestBrowserLessonLabTab presses the lab button of a lesson whose block
+// names a tab (05: tab: timeline) and checks the lab beside the lesson
+// opens it.
+func TestBrowserLessonLabTab(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url+"/#lesson=05-queues-and-retries")
+	selected := `document.querySelector('#lab [role=tab][aria-selected=true]').textContent`
+	if got := eval[string](t, ctx, selected); got != "Network" {
+		t.Fatalf("open tab before the button: %q", got)
+	}
+	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-05-queues-and-retries smtp-lab button.open-lab`)))
+	waitFor(t, ctx, "the timeline tab open", selected+` === 'Timeline & queue'`)
+	waitFor(t, ctx, "the timeline panel shown", `!document.querySelector('#lab .panel-timeline').closest('[role=tabpanel]').hidden && document.querySelector('#lab .panel-timeline .clock').textContent.includes('Virtual time')`)
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "terminal-input" {
+		t.Errorf("focus on %q after the button, want the terminal", got)
+	}
+}
+
+// embedLab does what a course page does: load /js/smtp-lab.js and write an
+// <smtp-lab> element with the given id, scenario and data- options at the
+// end of the page.
+func embedLab(tb testing.TB, ctx context.Context, id, scenario string, data map[string]string) {
+	tb.Helper()
+	args, err := json.Marshal(map[string]any{"id": id, "scenario": scenario, "data": data})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eval[bool](tb, ctx, `import('/js/smtp-lab.js').then(() => {
+		const args = `+string(args)+`;
+		const el = document.createElement('smtp-lab');
+		el.id = args.id;
+		el.setAttribute('scenario', args.scenario);
+		Object.assign(el.dataset, args.data || {});
+		document.body.append(el);
+		return true;
+	})`)
+}

@@ -1,0 +1,39 @@
+// The options of a lab, as a lesson's ```smtp-lab block writes them: the
+// data- attributes of its <smtp-lab> element. lessons/lab.go defines and
+// checks the same set (make lint-lessons), README.md explains them:
+//
+//   data-tab     the view open at first: network, timeline, tls or mailbox
+//   data-panels  the views an embedded lab shows, in order, separated by
+//                commas, or "none"
+//   data-height  the transcript's height in lines, 4 to 60
+//   data-prompt  a line already in the terminal, for the learner to send
+//
+// A value the page cannot use counts as not given: the linter tells the
+// author, and a reader still gets a working lab.
+
+// PANELS are the views a lab can show, in the order it shows them (the
+// ids of the panels in panels.js).
+export const PANELS = ['network', 'timeline', 'tls', 'mailbox'];
+
+const MIN_HEIGHT = 4;
+const MAX_HEIGHT = 60;
+const MAX_PROMPT = 998; // the longest line SMTP allows (RFC 5321 §4.5.3.1.6)
+
+// labOptions reads an element's options into {tab, panels, height,
+// prompt}, leaving out each one that is absent or unusable.
+export function labOptions(el) {
+  const d = el.dataset;
+  const opts = {};
+  if (PANELS.includes(d.tab)) opts.tab = d.tab;
+  if (d.panels === 'none') {
+    opts.panels = [];
+  } else if (d.panels) {
+    const list = d.panels.split(',').map((p) => p.trim()).filter((p) => PANELS.includes(p));
+    if (list.length) opts.panels = list;
+  }
+  const height = Number(d.height);
+  if (Number.isInteger(height) && height >= MIN_HEIGHT && height <= MAX_HEIGHT) opts.height = height;
+  // eslint-disable-next-line no-control-regex
+  if (d.prompt && d.prompt.length <= MAX_PROMPT && !/[\u0000-\u001f\u007f]/.test(d.prompt)) opts.prompt = d.prompt;
+  return opts;
+}
