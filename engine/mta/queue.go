@@ -142,10 +142,7 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 		h.tryTargets(q, rcpts, []string{h.cfg.Relayhost}, 0)
 		return
 	}
-	record := func(e trace.Event, elapsed time.Duration) {
-		n.Net.After(elapsed, func() { n.emit(e) })
-	}
-	route, err := n.Resolver.SelectMX(dns.Caller{Host: h.cfg.Name, Record: record}, domain, n.Net.Rand())
+	route, err := n.Resolver.SelectMX(dns.Caller{Host: h.cfg.Name, Record: n.Net.EmitAfter}, domain, n.Net.Rand())
 	n.Net.After(route.Cost+time.Millisecond, func() {
 		if err != nil {
 			h.routeFailed(q, rcpts, domain, err)

@@ -232,19 +232,37 @@ func (w *World) leave() { w.running = false }
 
 // schedule queues f at virtual time at. Network deliveries are marked so
 // that Settle knows the network is not quiet yet.
-//
-// Every packet on every connection is a network delivery, so once one has
-// run its event is kept and used again. Only those are: nothing outside
-// the World holds them, while the event of a timer is the caller's Timer.
 func (w *World) schedule(at time.Duration, network bool, f func()) *event {
+	ev := w.push(at, network, !network)
+	ev.run = f
+	return ev
+}
+
+// EmitAfter adds e to the trace once d has passed, as Emit would then (its
+// arguments are in the order of a dns.Recorder):
+// for work that is computed at once but takes virtual time to happen,
+// such as the queries and answers of a DNS lookup.
+func (w *World) EmitAfter(e trace.Event, d time.Duration) {
+	ev := w.push(w.now+max(d, 0), false, false)
+	if ev.note == nil {
+		ev.note = new(trace.Event)
+	}
+	*ev.note = e
+}
+
+// push queues a new event at virtual time at. A timer's event is the
+// caller's Timer and is never reused; every other one (each packet on
+// each connection, each delayed trace event) is kept once it has run and
+// used again, since a busy world makes hundreds of them per message.
+func (w *World) push(at time.Duration, network, timer bool) *event {
 	w.seq++
 	var ev *event
-	if n := len(w.spare); network && n > 0 {
+	if n := len(w.spare); !timer && n > 0 {
 		ev, w.spare = w.spare[n-1], w.spare[:n-1]
 	} else {
 		ev = &event{w: w}
 	}
-	ev.at, ev.seq, ev.network, ev.run = at, w.seq, network, f
+	ev.at, ev.seq, ev.network, ev.timer = at, w.seq, network, timer
 	heap.Push(&w.queue, ev)
 	if network {
 		w.inFlight++
@@ -261,17 +279,28 @@ func (w *World) runNext() {
 	if ev.at > w.now {
 		w.now = ev.at
 	}
-	run := ev.run
-	if ev.network {
-		ev.run = nil
-		w.spare = append(w.spare, ev)
+	if ev.timer {
+		ev.run()
+		return
 	}
+	run := ev.run
+	ev.run = nil
+	if run == nil {
+		note := *ev.note
+		*ev.note = trace.Event{}
+		w.spare = append(w.spare, ev)
+		w.Emit(note)
+		return
+	}
+	w.spare = append(w.spare, ev)
 	run()
 }
 
 // event is one entry of the queue.
 type event struct {
 	w       *World
+	timer   bool         // the event of a Timer (see push)
+	note    *trace.Event // for EmitAfter: the event to trace, when run is nil
 	at      time.Duration
 	seq     uint64 // scheduling order: ties at the same time run first-in first-out
 	index   int    // position in the heap, -1 once it left the queue

@@ -1,6 +1,7 @@
 package simnet
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -247,5 +248,25 @@ func TestNextEventAt(t *testing.T) {
 	w.After(time.Minute, func() {})
 	if at, ok := w.NextEventAt(); !ok || at != time.Minute {
 		t.Fatalf("NextEventAt = %v, %v; want 1m, true", at, ok)
+	}
+}
+
+func TestEmitAfterTracesInTimeAndOrder(t *testing.T) {
+	w := New(1)
+	w.EmitAfter(trace.Event{Kind: trace.Note, Text: "late"}, 2*time.Second)
+	w.EmitAfter(trace.Event{Kind: trace.Note, Text: "early"}, time.Second)
+	w.After(time.Second, func() { w.Emit(trace.Event{Kind: trace.Note, Text: "timer"}) })
+	// Reused events must not carry an old note into a new one.
+	w.Advance(3 * time.Second)
+	w.EmitAfter(trace.Event{Kind: trace.Note, Text: "again"}, time.Second)
+	w.Advance(2 * time.Second)
+	var got []string
+	for _, e := range w.Log().All() {
+		if e.Kind == trace.Note {
+			got = append(got, fmt.Sprintf("%s@%d", e.Text, e.At))
+		}
+	}
+	if want := []string{"early@1000", "timer@1000", "late@2000", "again@4000"}; !slices.Equal(got, want) {
+		t.Fatalf("notes = %v, want %v", got, want)
 	}
 }
