@@ -419,8 +419,7 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 			wire, sealed = c.codec.Seal(data), true
 		}
 		w.Emit(c.bytesEvent(data, wire, raw, sealed))
-		peer := c.peer()
-		c.toPeer(func() { peer.receive(wire, raw) })
+		c.sendPacket(wire, raw)
 	}
 	if drop != nil {
 		drop.fire(c)
@@ -466,6 +465,24 @@ func (c *Conn) toPeer(f func()) {
 	at := max(w.now+w.linkLatency(c.local, c.remote), c.lastArrival)
 	c.lastArrival = at
 	w.schedule(at, true, f)
+}
+
+// sendPacket schedules the arrival of wire at the peer, as toPeer does.
+// It is toPeer without a closure: one packet per write makes this the
+// busiest path of a simulation, and its queue entries are reused.
+func (c *Conn) sendPacket(wire []byte, raw bool) {
+	w := c.p.w
+	at := max(w.now+w.linkLatency(c.local, c.remote), c.lastArrival)
+	c.lastArrival = at
+	ev := w.push(at, true, false)
+	ev.packet = packet{to: c.peer(), wire: wire, raw: raw}
+}
+
+// packet is bytes on their way to a connection's end.
+type packet struct {
+	to   *Conn
+	wire []byte
+	raw  bool // not for the TLS codec: handshake flights (see Raw)
 }
 
 // receive is a packet from the peer arriving at this end.

@@ -283,24 +283,34 @@ func (w *World) runNext() {
 		ev.run()
 		return
 	}
-	run := ev.run
-	ev.run = nil
-	if run == nil {
-		note := *ev.note
-		*ev.note = trace.Event{}
-		w.spare = append(w.spare, ev)
-		w.Emit(note)
-		return
+	// Take what the event does out of it first: it is reused at once, and
+	// what runs may schedule more.
+	run, pkt := ev.run, ev.packet
+	ev.run, ev.packet = nil, packet{}
+	var note trace.Event
+	if ev.note != nil {
+		note, *ev.note = *ev.note, trace.Event{}
 	}
 	w.spare = append(w.spare, ev)
-	run()
+	switch {
+	case run != nil:
+		run()
+	case pkt.to != nil:
+		pkt.to.receive(pkt.wire, pkt.raw)
+	default:
+		w.Emit(note)
+	}
 }
 
 // event is one entry of the queue.
+//
+// What it does is one of: run a callback, deliver a packet (sendPacket),
+// or trace a note (EmitAfter).
 type event struct {
 	w       *World
 	timer   bool         // the event of a Timer (see push)
-	note    *trace.Event // for EmitAfter: the event to trace, when run is nil
+	packet  packet       // for sendPacket, when run is nil
+	note    *trace.Event // for EmitAfter, when run is nil and there is no packet
 	at      time.Duration
 	seq     uint64 // scheduling order: ties at the same time run first-in first-out
 	index   int    // position in the heap, -1 once it left the queue
