@@ -172,18 +172,22 @@ func cutEnhanced(s string) (code, rest string, ok bool) {
 // ValidEnhanced reports whether s is class.subject.detail per RFC 3463 §2:
 // class is 2, 4 or 5; subject is 1-3 digits; detail is 1-3 digits.
 func ValidEnhanced(s string) bool {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 || (parts[0] != "2" && parts[0] != "4" && parts[0] != "5") {
+	class, rest, ok := strings.Cut(s, ".")
+	if !ok || (class != "2" && class != "4" && class != "5") {
 		return false
 	}
-	for _, p := range parts[1:] {
-		if len(p) == 0 || len(p) > 3 {
+	subject, detail, ok := strings.Cut(rest, ".")
+	return ok && threeDigitsAtMost(subject) && threeDigitsAtMost(detail)
+}
+
+// threeDigitsAtMost reports whether s is 1 to 3 decimal digits.
+func threeDigitsAtMost(s string) bool {
+	if len(s) == 0 || len(s) > 3 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
 			return false
-		}
-		for i := 0; i < len(p); i++ {
-			if !isDigit(p[i]) {
-				return false
-			}
 		}
 	}
 	return true
