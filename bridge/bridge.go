@@ -198,7 +198,11 @@ func (b *Bridge) listen(addr string, port int) error {
 	if err != nil && port != 25 {
 		return fmt.Errorf("bridge: port %d needs TLS: %w", port, err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	// TCP keep-alive is off: the session's own timeouts (RFC 5321
+	// §4.5.3.2) give up on a silent or vanished client, and keep-alive
+	// would cost four system calls for every connection accepted.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -417,8 +421,8 @@ func (b *Bridge) logf(format string, args ...any) {
 }
 
 func remoteIP(nc net.Conn) netip.Addr {
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap()
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
 	}
 	return netip.Addr{}
 }
