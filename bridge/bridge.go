@@ -115,6 +115,8 @@ type Bridge struct {
 	closing  bool
 	sessions sync.WaitGroup
 	accepts  sync.WaitGroup
+	idle     chan *session // hands a new session to a waiting worker (see serve)
+	workers  sync.WaitGroup
 	stopped  chan struct{} // closed by Close
 
 	refused  atomic.Int64 // connections turned away over a limit
@@ -150,7 +152,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		opt: opt, scale: opt.TimeoutScale, world: world,
 		changed: make(chan struct{}),
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
-		stopped: make(chan struct{}), certTime: time.Now(),
+		idle: make(chan *session), stopped: make(chan struct{}), certTime: time.Now(),
 	}
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
 	if b.scale == 0 {
@@ -311,7 +313,9 @@ func (b *Bridge) Close() error {
 	b.connMu.Unlock()
 	b.closeListeners()
 	b.accepts.Wait()
+	close(b.idle) // no accept loop is left to send on it
 	b.sessions.Wait()
+	b.workers.Wait()
 	close(b.stopped)
 	return nil
 }
@@ -346,7 +350,30 @@ func (b *Bridge) acceptLoop(l *listener) {
 			b.refuse(l, nc, why)
 			continue
 		}
-		go s.run()
+		b.serve(s)
+	}
+}
+
+// serve runs s on a worker goroutine that waits for one, or on a new one.
+func (b *Bridge) serve(s *session) {
+	select {
+	case b.idle <- s:
+	default:
+		b.workers.Add(1)
+		go b.work(s)
+	}
+}
+
+// work runs s, then the sessions serve hands it, until Close. Goroutines
+// are kept because a goroutine's stack grows to what a session needs
+// (handing a message to the world goes deep), and a new goroutine for
+// every connection would grow its stack again, copying it each time. There
+// are never more workers than sessions were once open at the same time,
+// so never more than MaxConns.
+func (b *Bridge) work(s *session) {
+	defer b.workers.Done()
+	for ; s != nil; s = <-b.idle {
+		s.run()
 	}
 }
 
