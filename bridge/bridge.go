@@ -15,7 +15,9 @@
 // limit (421 4.7.0 beyond them), the timeouts of RFC 5321 §4.5.3.2 counted
 // per command and per message rather than per read, so that a client that
 // trickles one byte at a time (slowloris) is cut off as surely as a silent
-// one, and on shutdown a 421 to every open session. A message answered
+// one (each timeout fires up to an eighth of itself late, never early, so
+// that a deadline need not be reset for every read), and on shutdown a 421
+// to every open session. A message answered
 // 250 after DATA is already in a mailbox or queue of the world when that
 // reply is written.
 //
