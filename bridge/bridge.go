@@ -17,9 +17,8 @@
 // trickles one byte at a time (slowloris) is cut off as surely as a silent
 // one (each timeout fires up to an eighth of itself late, never early, so
 // that a deadline need not be reset for every read), and on shutdown a 421
-// to every open session. A message answered
-// 250 after DATA is already in a mailbox or queue of the world when that
-// reply is written.
+// to every open session. A message answered 250 after DATA is already in a
+// mailbox or queue of the world when that reply is written.
 //
 // SendCommand is the other direction: it delivers a message to a real SMTP
 // server with the lab's client state machine and prints the session the
@@ -154,7 +153,8 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		opt: opt, scale: opt.TimeoutScale, world: world,
 		changed: make(chan struct{}),
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
-		idle: make(chan *session), stopped: make(chan struct{}), certTime: time.Now(),
+		idle:    make(chan *session),
+		stopped: make(chan struct{}), certTime: time.Now(),
 	}
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
 	if b.scale == 0 {

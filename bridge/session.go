@@ -76,7 +76,7 @@ func (s *session) run() {
 // but the whole message must arrive within MessageTime. So a client that
 // trickles a byte now and then is cut off like one that says nothing.
 func (s *session) loop() {
-	now := time.Now()   // read again after every read and every write
+	now := time.Now()   // when the last read or write ended: the clock is read only then
 	var since time.Time // when the current budget started: the last reply
 	var msgStart time.Time
 	for {
@@ -180,7 +180,8 @@ func (s *session) end(last func(*lab.External)) {
 }
 
 // write sends the session's output. A client that does not read its
-// replies for a whole command timeout is given up on.
+// replies for a whole command timeout, counted from now (when the input
+// they answer was read), is given up on.
 func (s *session) write(p []byte, now time.Time) bool {
 	timeout := s.scaled(5 * time.Minute)
 	s.writeBy.arm(s.nc.SetWriteDeadline, now.Add(timeout), time.Time{}, timeout)
