@@ -15,9 +15,10 @@
 // limit (421 4.7.0 beyond them), the timeouts of RFC 5321 §4.5.3.2 counted
 // per command and per message rather than per read, so that a client that
 // trickles one byte at a time (slowloris) is cut off as surely as a silent
-// one, and on shutdown a 421 to every open session. A message answered
-// 250 after DATA is already in a mailbox or queue of the world when that
-// reply is written.
+// one (each timeout fires up to an eighth of itself late, never early, so
+// that a deadline need not be reset for every read), and on shutdown a 421
+// to every open session. A message answered 250 after DATA is already in a
+// mailbox or queue of the world when that reply is written.
 //
 // SendCommand is the other direction: it delivers a message to a real SMTP
 // server with the lab's client state machine and prints the session the
@@ -115,6 +116,8 @@ type Bridge struct {
 	closing  bool
 	sessions sync.WaitGroup
 	accepts  sync.WaitGroup
+	idle     chan *session // hands a new session to a waiting worker (see serve)
+	workers  sync.WaitGroup
 	stopped  chan struct{} // closed by Close
 
 	refused  atomic.Int64 // connections turned away over a limit
@@ -150,6 +153,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		opt: opt, scale: opt.TimeoutScale, world: world,
 		changed: make(chan struct{}),
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
+		idle:    make(chan *session),
 		stopped: make(chan struct{}), certTime: time.Now(),
 	}
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
@@ -198,7 +202,11 @@ func (b *Bridge) listen(addr string, port int) error {
 	if err != nil && port != 25 {
 		return fmt.Errorf("bridge: port %d needs TLS: %w", port, err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	// TCP keep-alive is off: the session's own timeouts (RFC 5321
+	// §4.5.3.2) give up on a silent or vanished client, and keep-alive
+	// would cost four system calls for every connection accepted.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -307,7 +315,9 @@ func (b *Bridge) Close() error {
 	b.connMu.Unlock()
 	b.closeListeners()
 	b.accepts.Wait()
+	close(b.idle) // no accept loop is left to send on it
 	b.sessions.Wait()
+	b.workers.Wait()
 	close(b.stopped)
 	return nil
 }
@@ -342,7 +352,30 @@ func (b *Bridge) acceptLoop(l *listener) {
 			b.refuse(l, nc, why)
 			continue
 		}
-		go s.run()
+		b.serve(s)
+	}
+}
+
+// serve runs s on a worker goroutine that waits for one, or on a new one.
+func (b *Bridge) serve(s *session) {
+	select {
+	case b.idle <- s:
+	default:
+		b.workers.Add(1)
+		go b.work(s)
+	}
+}
+
+// work runs s, then the sessions serve hands it, until Close. Goroutines
+// are kept because a goroutine's stack grows to what a session needs
+// (handing a message to the world goes deep), and a new goroutine for
+// every connection would grow its stack again, copying it each time. There
+// are never more workers than sessions were once open at the same time,
+// so never more than MaxConns.
+func (b *Bridge) work(s *session) {
+	defer b.workers.Done()
+	for ; s != nil; s = <-b.idle {
+		s.run()
 	}
 }
 
@@ -417,8 +450,8 @@ func (b *Bridge) logf(format string, args ...any) {
 }
 
 func remoteIP(nc net.Conn) netip.Addr {
-	if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap()
+	if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
 	}
 	return netip.Addr{}
 }

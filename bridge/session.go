@@ -22,8 +22,9 @@ type session struct {
 	ip netip.Addr // the client's address, for the per-address limit
 	x  *lab.External
 
-	stopping atomic.Bool // Close asked this session to end with 421
-	buf      []byte
+	stopping        atomic.Bool // Close asked this session to end with 421
+	buf             []byte
+	readBy, writeBy deadline // as set on nc
 }
 
 // readSize is the most read at once. Commands are short, message text comes
@@ -75,14 +76,16 @@ func (s *session) run() {
 // but the whole message must arrive within MessageTime. So a client that
 // trickles a byte now and then is cut off like one that says nothing.
 func (s *session) loop() {
+	now := time.Now()   // when the last read or write ended: the clock is read only then
 	var since time.Time // when the current budget started: the last reply
 	var msgStart time.Time
 	for {
 		if out := s.x.Output(); len(out) > 0 {
-			if !s.write(out) {
+			if !s.write(out, now) {
 				return
 			}
-			since = time.Now()
+			now = time.Now()
+			since = now
 		}
 		if s.x.Closed() {
 			return
@@ -94,28 +97,25 @@ func (s *session) loop() {
 				return
 			}
 			s.b.locked(func(*lab.World) { s.x.TLSStarted(cs) })
+			now = time.Now()
 			continue
 		}
-		now := time.Now()
-		var deadline time.Time
+		budget := s.scaled(s.x.Deadline())
 		if s.x.InMessage() {
 			if msgStart.IsZero() {
 				msgStart = since
 			}
-			deadline = now.Add(s.scaled(s.x.Deadline()))
-			if end := msgStart.Add(s.scaled(s.b.opt.MessageTime)); end.Before(deadline) {
-				deadline = end
-			}
+			s.readBy.arm(s.nc.SetReadDeadline, now.Add(budget), msgStart.Add(s.scaled(s.b.opt.MessageTime)), budget)
 		} else {
 			msgStart = time.Time{}
-			deadline = since.Add(s.scaled(s.x.Deadline()))
+			s.readBy.arm(s.nc.SetReadDeadline, since.Add(budget), time.Time{}, budget)
 		}
-		s.nc.SetReadDeadline(deadline)
 		if s.stopping.Load() { // Close came before this deadline was set
 			s.end((*lab.External).Shutdown)
 			return
 		}
 		n, err := s.rw.Read(s.buf)
+		now = time.Now()
 		if n > 0 {
 			p := s.buf[:n]
 			s.b.locked(func(*lab.World) {
@@ -143,6 +143,34 @@ func (s *session) loop() {
 	}
 }
 
+// deadline is one of the connection's deadlines (reads or writes) as the
+// session last set it.
+//
+// Setting a deadline arms a runtime timer and reads the clock twice, which
+// for a message sent over a kept-open connection costs more than the rest
+// of the bridge's own work. So a deadline is moved only when it must be: it
+// may come up to an eighth of its timeout later than its budget says, never
+// sooner, so every timeout is at least what RFC 5321 §4.5.3.2 asks, and a
+// deadline set for one command usually serves the next ones too. A hard
+// end (MessageTime) is kept exactly.
+type deadline struct{ at time.Time }
+
+// arm makes the deadline fall between want and want plus an eighth of
+// timeout, and never after end when end is not zero; set applies a new one.
+func (d *deadline) arm(set func(time.Time) error, want, end time.Time, timeout time.Duration) {
+	late := want.Add(timeout / 8)
+	if !end.IsZero() && end.Before(late) {
+		late = end
+		if end.Before(want) {
+			want = end
+		}
+	}
+	if d.at.Before(want) || d.at.After(late) {
+		d.at = late
+		set(late)
+	}
+}
+
 // end closes the session with its last word (Timeout or Shutdown: a 421)
 // and writes it on a best-effort basis: the connection closes anyway.
 func (s *session) end(last func(*lab.External)) {
@@ -152,11 +180,14 @@ func (s *session) end(last func(*lab.External)) {
 }
 
 // write sends the session's output. A client that does not read its
-// replies for a whole command timeout is given up on.
-func (s *session) write(p []byte) bool {
-	s.nc.SetWriteDeadline(time.Now().Add(s.scaled(5 * time.Minute)))
+// replies for a whole command timeout, counted from now (when the input
+// they answer was read), is given up on.
+func (s *session) write(p []byte, now time.Time) bool {
+	timeout := s.scaled(5 * time.Minute)
+	s.writeBy.arm(s.nc.SetWriteDeadline, now.Add(timeout), time.Time{}, timeout)
 	if s.stopping.Load() { // a client that is not reading must not hold up Close
 		s.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		s.writeBy = deadline{}
 	}
 	if _, err := s.rw.Write(p); err != nil {
 		s.b.locked(func(*lab.World) { s.x.Disconnected("writing the reply failed: " + err.Error()) })
@@ -177,6 +208,7 @@ func (s *session) handshake() (tls.ConnectionState, error) {
 		return tls.ConnectionState{}, err
 	}
 	s.nc.SetDeadline(time.Time{})
+	s.readBy, s.writeBy = deadline{}, deadline{}
 	s.rw = tc
 	return tc.ConnectionState(), nil
 }

@@ -87,14 +87,14 @@ func (srv *Server) NewSession(opt SessionOptions) *Session {
 func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	clear(s.events) // drop references to the old session's lines and messages
 	lr, out, events, body, rcpts := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0]
-	*s = Session{
-		srv:  srv,
-		opt:  opt,
-		conn: ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS},
-		lr:   lr,
-		out:  out, events: events, body: body,
-	}
-	s.env.Rcpts = rcpts
+	// Cleared in place and then filled in, rather than assigned a
+	// composite literal: a Session is a few kilobytes, and the literal
+	// would be built on the stack first, growing the stack of every new
+	// connection's goroutine.
+	*s = Session{}
+	s.srv, s.opt = srv, opt
+	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS}
+	s.lr, s.out, s.events, s.body, s.env.Rcpts = lr, out, events, body, rcpts
 	if s.out == nil { // a new Session: use the fixed arrays
 		s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]
 		// Feeding and discarding a block sizes the line reader's buffer
