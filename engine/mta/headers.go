@@ -41,18 +41,10 @@ func (r Received) String() string { return string(r.AppendTo(nil)) }
 // AppendTo appends the header line (see String) to b. Every hop of every
 // message writes one, so it is built without fmt.
 func (r Received) AppendTo(b []byte) []byte {
-	b = append(b, "Received: from "...)
-	b = append(b, r.FromHelo...)
-	b = append(b, " ("...)
-	b = append(b, r.FromHost...)
-	b = append(b, " ["...)
-	b = append(b, r.FromAddr...)
-	b = append(b, "])\r\n\tby "...)
-	b = append(b, r.By...)
-	b = append(b, " with "...)
-	b = append(b, r.With...)
-	b = append(b, " id "...)
-	b = append(b, r.ID...)
+	for _, part := range [...]string{"Received: from ", r.FromHelo, " (", r.FromHost, " [", r.FromAddr,
+		"])\r\n\tby ", r.By, " with ", r.With, " id ", r.ID} {
+		b = append(b, part...)
+	}
 	if r.For != "" {
 		b = append(b, "\r\n\tfor <"...)
 		b = append(b, r.For...)
