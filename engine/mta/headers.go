@@ -94,7 +94,13 @@ func Headers(msg []byte) (textproto.MIMEHeader, int) {
 
 // Subject returns the first Subject: header of msg without parsing the
 // whole header block, for the trace of every delivery.
-func Subject(msg []byte) string {
+func Subject(msg []byte) string { return headerValue(msg, "Subject") }
+
+// headerValue returns the value of the first header field called name in
+// msg, trimmed, or "" when there is none. It reads the header block line
+// by line without building a map: every delivery and every content check
+// asks for one field, of messages that may be large.
+func headerValue(msg []byte, name string) string {
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.Index(msg, []byte("\r\n")); i >= 0 {
@@ -105,8 +111,8 @@ func Subject(msg []byte) string {
 		if len(line) == 0 {
 			return "" // the end of the header
 		}
-		if len(line) > 8 && strings.EqualFold(string(line[:8]), "subject:") {
-			return strings.TrimSpace(string(line[8:]))
+		if len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			return strings.TrimSpace(string(line[len(name)+1:]))
 		}
 	}
 	return ""

@@ -46,10 +46,9 @@ func (m *Mailboxes) Deliver(msg StoredMessage) StoredMessage {
 	if m.boxes == nil {
 		m.boxes = map[string][]StoredMessage{}
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "Return-Path: <%s>\r\n", msg.From)
-	b.Write(msg.Raw)
-	msg.Raw = b.Bytes()
+	raw := make([]byte, 0, len("Return-Path: <>\r\n")+len(msg.From)+len(msg.Raw))
+	raw = append(append(append(raw, "Return-Path: <"...), msg.From...), ">\r\n"...)
+	msg.Raw = append(raw, msg.Raw...)
 	key := strings.ToLower(msg.To)
 	m.boxes[key] = append(m.boxes[key], msg)
 	return msg

@@ -99,8 +99,7 @@ func Scan(msg []byte) string {
 	case bytes.Contains(msg, []byte(GTUBE)):
 		return "spam detected: GTUBE test string"
 	}
-	h, _ := Headers(msg)
-	if strings.EqualFold(h.Get("X-Spam-Flag"), "YES") {
+	if strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
 		return "spam detected: X-Spam-Flag is YES"
 	}
 	return ""
