@@ -45,7 +45,7 @@ type World struct {
 	seq      uint64
 	inFlight int      // network deliveries in the queue (see Settle)
 	running  bool     // inside Advance or Settle
-	spare    []*event // network deliveries that ran, kept for reuse
+	spare    []*event // events that ran, kept for reuse (see push)
 
 	latency        time.Duration
 	connectTimeout time.Duration
@@ -231,17 +231,17 @@ func (w *World) enter(what string) {
 func (w *World) leave() { w.running = false }
 
 // schedule queues f at virtual time at. Network deliveries are marked so
-// that Settle knows the network is not quiet yet.
+// that Settle knows the network is not quiet yet; everything else
+// scheduled here is a Timer.
 func (w *World) schedule(at time.Duration, network bool, f func()) *event {
 	ev := w.push(at, network, !network)
 	ev.run = f
 	return ev
 }
 
-// EmitAfter adds e to the trace once d has passed, as Emit would then (its
-// arguments are in the order of a dns.Recorder):
-// for work that is computed at once but takes virtual time to happen,
-// such as the queries and answers of a DNS lookup.
+// EmitAfter adds e to the trace once d has passed, as Emit would then. It
+// is for work that is computed at once but takes virtual time to happen,
+// such as the queries and answers of a DNS lookup (it is a dns.Recorder).
 func (w *World) EmitAfter(e trace.Event, d time.Duration) {
 	ev := w.push(w.now+max(d, 0), false, false)
 	if ev.note == nil {
@@ -283,14 +283,14 @@ func (w *World) runNext() {
 		ev.run()
 		return
 	}
-	// Take what the event does out of it first: it is reused at once, and
-	// what runs may schedule more.
+	// Take what the event does out of it first: it goes back to the spares
+	// at once, and what runs may schedule more.
 	run, pkt := ev.run, ev.packet
-	ev.run, ev.packet = nil, packet{}
 	var note trace.Event
-	if ev.note != nil {
+	if run == nil && pkt.to == nil {
 		note, *ev.note = *ev.note, trace.Event{}
 	}
+	ev.run, ev.packet = nil, packet{}
 	w.spare = append(w.spare, ev)
 	switch {
 	case run != nil:

@@ -5,7 +5,7 @@ package trace
 //
 // A long simulation (ten thousand messages through three hops) appends
 // close to a million events, so the Log does not keep them as Events. An
-// Event is 288 bytes holding fourteen pointers, and a million of them made
+// Event is 288 bytes holding fifteen pointers, and a million of them made
 // the garbage collector rescan the whole trace again and again while it
 // grew: that, not the SMTP work, was most of the cost of a big world. The
 // Log keeps each event as a record instead: every short string field
