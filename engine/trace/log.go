@@ -7,7 +7,8 @@ package trace
 // close to a million events, so the Log does not keep them as Events. An
 // Event is 288 bytes holding fifteen pointers, and a million of them made
 // the garbage collector rescan the whole trace again and again while it
-// grew: that, not the SMTP work, was most of the cost of a big world. The
+// grew, a large part of the cost of a big world (more so under
+// WebAssembly, where the collector has no second core to run on). The
 // Log keeps each event as a record instead: every short string field
 // (host, verb, reason, ...) becomes the number of that string in a table
 // of the distinct strings seen, so records hold no pointers and are never
