@@ -12,8 +12,9 @@ package trace
 // Log keeps each event as a record instead: every short string field
 // (host, verb, reason, ...) becomes the number of that string in a table
 // of the distinct strings seen, so records hold no pointers and are never
-// scanned. Only the free text, usually different every time, is kept as a
-// string, beside the record. Get and Since turn records back into Events.
+// scanned. Only the free text is kept as a string beside the record:
+// numbering it too would hash every line of every message. Get and Since
+// turn records back into Events.
 //
 // Records live in fixed-size chunks, so growing the Log never copies what
 // it already holds.
