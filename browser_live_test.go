@@ -9,6 +9,7 @@ import (
 	"net/smtp"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,31 @@ import (
 // liveSite starts a TCP bridge on a free loopback port and serves the page
 // with its live feed, as `go run . -smtp 127.0.0.1:2525` does.
 func liveSite(t *testing.T) (*bridge.Bridge, string) {
+	t.Helper()
+	live := &swappable{}
+	url := liveSiteWith(t, live)
+	br := startBridge(t) // after the site, so it is closed before it
+	live.set(br.LiveHandler())
+	return br, url
+}
+
+// startBridge starts a TCP bridge on a free loopback port. It is closed
+// when the test ends, before any HTTP server started earlier waits for its
+// live feeds: cleanups run last first.
+func startBridge(t *testing.T) *bridge.Bridge {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	br, err := bridge.Start(ctx, bridge.Options{SMTP: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { br.Close() })
+	return br
+}
+
+// liveSiteWith serves the page with live as its live feed.
+func liveSiteWith(t *testing.T, live http.Handler) string {
 	t.Helper()
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
@@ -36,20 +62,24 @@ func liveSite(t *testing.T) (*bridge.Bridge, string) {
 	if !s.hasEngine() {
 		t.Fatal("web/dist/lab.wasm is not embedded: run `make wasm` before these tests")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	br, err := bridge.Start(ctx, bridge.Options{SMTP: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	mux := http.NewServeMux()
-	mux.Handle(livePath, br.LiveHandler())
+	mux.Handle(livePath, live)
 	mux.Handle("/", s)
-	url := serve(t, mux)
-	// Cleanups run last first: the bridge ends its live feeds before the
-	// HTTP server waits for them.
-	t.Cleanup(func() { br.Close() })
-	return br, url
+	return serve(t, mux)
+}
+
+// swappable is an http.Handler that can be replaced while it serves, as
+// a restarted bridge replaces the live feed behind the same URL.
+type swappable struct{ h atomic.Pointer[http.Handler] }
+
+func (s *swappable) set(h http.Handler) { s.h.Store(&h) }
+
+func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := s.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	http.Error(w, "no bridge yet", http.StatusServiceUnavailable)
 }
 
 // sendPlain sends one message over a plain SMTP session with net/smtp.
@@ -142,6 +172,36 @@ func TestBrowserLiveBridge(t *testing.T) {
 	do(t, ctx, "back to the sandbox", chromedp.Click(chromedp.ID("btn-view-sandbox")))
 	if eval[bool](t, ctx, `document.getElementById('lab').hidden`) || strings.Contains(transcript(t, ctx), "alice@example.com") {
 		t.Error("the sandbox is hidden or shows the live sessions")
+	}
+}
+
+// TestBrowserLiveBridgeRestart checks that the live view follows a bridge
+// restarted behind the same page: the feed reconnects by itself, the old
+// world's sessions go, and the new bridge's sessions show.
+func TestBrowserLiveBridgeRestart(t *testing.T) {
+	live := &swappable{}
+	url := liveSiteWith(t, live)
+	first := startBridge(t)
+	live.set(first.LiveHandler())
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
+	sendPlain(t, first.Addr(25).String(), "alice@example.com", "bob@example.org", "Subject: before the restart\r\n\r\nold\r\n", nil)
+	waitFor(t, ctx, "the first bridge's message", `document.querySelector('#live .panel-mailbox').innerText.includes('before the restart')`)
+
+	second := startBridge(t)
+	live.set(second.LiveHandler())
+	first.Close() // ends the page's feed, which reconnects to the second
+	addr := second.Addr(25).String()
+	waitFor(t, ctx, "the second bridge's hello", `document.querySelector('#live .live-servers').textContent.includes('`+addr+`')`)
+	sendPlain(t, addr, "carol@example.org", "bob@example.org", "Subject: after the restart\r\n\r\nnew\r\n", nil)
+	waitFor(t, ctx, "the second bridge's message", `document.querySelector('#live .panel-mailbox').innerText.includes('after the restart')`)
+	waitFor(t, ctx, "the second session in the transcript", `document.querySelector('#live .transcript').textContent.includes('MAIL FROM:<carol@example.org>')`)
+	if eval[bool](t, ctx, `document.querySelector('#live .transcript').textContent.includes('MAIL FROM:<alice@example.com>') || document.querySelector('#live .panel-mailbox').innerText.includes('before the restart')`) {
+		t.Error("the live view still shows the first bridge's world after the restart")
+	}
+	if got := eval[string](t, ctx, `document.getElementById('btn-view-live').textContent`); !strings.Contains(got, "(1)") {
+		t.Errorf("the live switch says %q, want a count of 1 session since the restart", got)
 	}
 }
 

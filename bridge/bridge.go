@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,11 @@ type Bridge struct {
 	changed  chan struct{} // closed and replaced when the trace grows, while someone watches
 	watchers atomic.Int32  // live feeds open
 	caPEM    []byte
+	// instance names this run of the bridge in the live feed's event ids,
+	// so that a page whose feed reconnects to a restarted bridge (a new
+	// world, whose ids start again at 1) starts over instead of waiting
+	// for ids it already has (see serveLive).
+	instance string
 	// certTime dates the lab CA and every certificate the bridge serves:
 	// one instant, so that every listener's certificate chains to the one
 	// CA that CACertificate returns.
@@ -156,6 +162,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		idle:    make(chan *session),
 		stopped: make(chan struct{}), certTime: time.Now(),
 	}
+	b.instance = strconv.FormatInt(b.certTime.UnixNano(), 36)
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
 	if b.scale == 0 {
 		b.scale = 1

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"smtplab/engine/lab"
@@ -12,16 +13,23 @@ import (
 )
 
 // Live feed limits: events per message of the stream, how often the state
-// (mailboxes and queues, which can be large) is sent at most, and how
-// often a quiet stream says it is alive.
+// (mailboxes and queues, which can be large) is sent at most, how often a
+// quiet stream says it is alive, and how soon a page reconnects when the
+// stream is cut.
 const (
 	liveBatch     = 500
 	liveStateGap  = time.Second
 	liveKeepalive = 15 * time.Second
+	liveRetry     = time.Second
 )
 
 // Hello is the first message of the live feed: what is being served.
 type Hello struct {
+	// Since is the id of the event the feed resumes after: 0 when it
+	// starts from the beginning of the world, as on a first connection or
+	// when the page reconnects to a bridge that was restarted meanwhile
+	// (the page then forgets what it had).
+	Since    int          `json:"since"`
 	Scenario string       `json:"scenario"`
 	Servers  []ServerInfo `json:"servers"`
 	CA       string       `json:"ca,omitempty"` // PEM of the lab CA, for clients that verify
@@ -56,10 +64,15 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	since := 0
-	for _, s := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("since")} {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+	// An event id is "N-instance" (see Bridge.instance): one from another
+	// run of the bridge means nothing in this world.
+	if id, instance, _ := strings.Cut(r.Header.Get("Last-Event-ID"), "-"); instance == b.instance {
+		if n, err := strconv.Atoi(id); err == nil && n > 0 {
 			since = n
 		}
+	}
+	if n, err := strconv.Atoi(r.URL.Query().Get("since")); err == nil && n > 0 {
+		since = n
 	}
 	// The stream outlives any write timeout the HTTP server has.
 	rc := http.NewResponseController(w)
@@ -75,7 +88,13 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 
 	b.watchers.Add(1)
 	defer b.watchers.Add(-1)
-	if err := sendEvent(w, "hello", 0, b.hello()); err != nil {
+	// A short retry: a page should find a restarted bridge quickly.
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", liveRetry.Milliseconds()); err != nil {
+		return
+	}
+	hello := b.hello()
+	hello.Since = since
+	if err := sendEvent(w, "hello", "", hello); err != nil {
 		return
 	}
 	wantState, lastState := true, time.Time{}
@@ -100,13 +119,13 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 		})
 		if len(events) > 0 {
 			since = events[len(events)-1].ID
-			if sendEvent(w, "trace", since, events) != nil {
+			if sendEvent(w, "trace", strconv.Itoa(since)+"-"+b.instance, events) != nil {
 				return
 			}
 		}
 		if state != nil {
 			wantState, lastState = false, time.Now()
-			if sendEvent(w, "state", 0, state) != nil {
+			if sendEvent(w, "state", "", state) != nil {
 				return
 			}
 		}
@@ -161,13 +180,13 @@ func firstN(events []trace.Event, n int) []trace.Event {
 
 // sendEvent writes one server-sent event. JSON never holds a raw line
 // break, so data is one line.
-func sendEvent(w http.ResponseWriter, name string, id int, v any) error {
+func sendEvent(w http.ResponseWriter, name string, id string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if id > 0 {
-		if _, err := fmt.Fprintf(w, "id: %d\n", id); err != nil {
+	if id != "" {
+		if _, err := fmt.Fprintf(w, "id: %s\n", id); err != nil {
 			return err
 		}
 	}

@@ -23,7 +23,8 @@ type sse struct {
 
 type sseEvent struct {
 	name, data string
-	id         int
+	id         int    // the trace id the event ends with
+	instance   string // the run of the bridge that sent it
 }
 
 // next returns the next event, skipping comments.
@@ -44,7 +45,9 @@ func (s *sse) next() sseEvent {
 		case strings.HasPrefix(line, "data: "):
 			e.data = line[6:]
 		case strings.HasPrefix(line, "id: "):
-			e.id, _ = strconv.Atoi(line[4:])
+			n, instance, _ := strings.Cut(line[4:], "-")
+			e.id, _ = strconv.Atoi(n)
+			e.instance = instance
 		}
 	}
 }
@@ -91,7 +94,7 @@ func TestLiveFeedShowsRealSessions(t *testing.T) {
 
 	var events []trace.Event
 	var state *lab.State
-	lastID := 0
+	lastID, instance := 0, ""
 	deadline := time.Now().Add(10 * time.Second)
 	for (state == nil || !delivered(events)) && time.Now().Before(deadline) {
 		e := feed.next()
@@ -104,7 +107,7 @@ func TestLiveFeedShowsRealSessions(t *testing.T) {
 			if e.id != batch[len(batch)-1].ID || batch[0].ID != lastID+1 {
 				t.Fatalf("batch %d..%d with id %d after %d", batch[0].ID, batch[len(batch)-1].ID, e.id, lastID)
 			}
-			lastID = e.id
+			lastID, instance = e.id, e.instance
 			events = append(events, batch...)
 		case "state":
 			var st lab.State
@@ -133,11 +136,24 @@ func TestLiveFeedShowsRealSessions(t *testing.T) {
 	}
 
 	// A page that reconnects gets only what it missed.
-	again, stop2 := openLive(t, srv.URL, http.Header{"Last-Event-ID": {strconv.Itoa(lastID - 2)}})
+	again, stop2 := openLive(t, srv.URL, http.Header{"Last-Event-ID": {strconv.Itoa(lastID-2) + "-" + instance}})
 	defer stop2()
-	again.next() // hello
+	if h := again.next(); h.name != "hello" || !strings.Contains(h.data, `"since":`+strconv.Itoa(lastID-2)+`,`) {
+		t.Fatalf("hello after reconnecting: %+v", h)
+	}
 	if e := again.next(); e.name != "trace" || e.id != lastID || !strings.HasPrefix(e.data, `[{"id":`+strconv.Itoa(lastID-1)) {
 		t.Fatalf("after reconnecting: %+v", e)
+	}
+
+	// An id from an earlier run of the bridge (the page outlived a
+	// restart) means nothing in this world: the feed starts over.
+	fresh, stop3 := openLive(t, srv.URL, http.Header{"Last-Event-ID": {strconv.Itoa(lastID) + "-earlier"}})
+	defer stop3()
+	if h := fresh.next(); h.name != "hello" || !strings.Contains(h.data, `"since":0,`) {
+		t.Fatalf("hello after a restart: %+v", h)
+	}
+	if e := fresh.next(); e.name != "trace" || !strings.HasPrefix(e.data, `[{"id":1,`) {
+		t.Fatalf("after a restart the feed does not start over: %+v", e)
 	}
 
 	// Closing the bridge ends the streams.

@@ -6,8 +6,8 @@
 // The server streams the bridge's world at /api/live as server-sent events
 // (see bridge.LiveHandler): "hello" (the servers and the lab CA), "trace"
 // (batches of events, each with the last event's id, so EventSource
-// resumes where it stopped after a reconnect) and "state" (mailboxes and
-// queues). The page opens the feed only when the server names it in
+// resumes where it stopped after a reconnect, or starts over when the
+// bridge was restarted meanwhile) and "state" (mailboxes and queues). The page opens the feed only when the server names it in
 // <meta name="smtplab-live">, which it does only when a bridge runs.
 
 import { h, clear, download } from './dom.js';
@@ -22,8 +22,8 @@ export function liveURL(doc = document) {
 
 // LiveFeed is a session for the views: the events and state of the
 // bridge's world, growing as the feed brings them. It dispatches what a
-// Session does ("events", with the new events as detail) plus "hello"
-// and "status". It keeps the newest maxEvents events: a mail catcher may
+// Session does ("events", with the new events as detail, and "reset"
+// when a restarted bridge starts a new world) plus "hello" and "status". It keeps the newest maxEvents events: a mail catcher may
 // see millions.
 export class LiveFeed extends EventTarget {
   constructor(url, { maxEvents = 5000 } = {}) {
@@ -43,6 +43,13 @@ export class LiveFeed extends EventTarget {
     this.source = es;
     es.addEventListener('hello', (e) => {
       this.hello = JSON.parse(e.data);
+      if (!this.hello.since && this.events.length > 0) {
+        // The bridge was restarted: a new world, whose events start
+        // again from the first. What the page had belongs to the old one.
+        this.events = [];
+        this.state = null;
+        this.dispatchEvent(new CustomEvent('reset'));
+      }
       this.dispatchEvent(new CustomEvent('hello', { detail: this.hello }));
       this.setStatus('open');
     });
@@ -108,6 +115,10 @@ export class LiveView {
       this.status, this.servers, this.view.el);
     feed.addEventListener('status', () => { this.status.textContent = STATUS[feed.status]; });
     feed.addEventListener('hello', () => this.renderServers());
+    feed.addEventListener('reset', () => {
+      this.sessions = 0;
+      if (this.onCount) this.onCount(this.sessions);
+    });
     // Sessions from real clients, for the switch's badge; onCount hears of
     // changes.
     this.sessions = 0;
@@ -154,7 +165,7 @@ export function mountLive(url, table, { lab, header, show = false }) {
   };
   sandboxBtn.addEventListener('click', () => select(false));
   liveBtn.addEventListener('click', () => select(true));
-  live.onCount = (n) => { badge.textContent = `\u00a0(${n})`; };
+  live.onCount = (n) => { badge.textContent = n ? `\u00a0(${n})` : ''; };
   header.append(h('div', { class: 'view-switch', role: 'group', 'aria-label': 'Show' }, sandboxBtn, liveBtn));
   select(show);
   feed.start();
