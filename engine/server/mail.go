@@ -130,28 +130,22 @@ func (s *Session) mailParams(params smtp.Params) smtp.Reply {
 			}
 			env.Size = n
 		case "BODY": // RFC 6152
-			switch {
-			case strings.EqualFold(p.Value, "7BIT"):
-				env.Body = "7BIT"
-			case strings.EqualFold(p.Value, "8BITMIME"):
-				env.Body = "8BITMIME"
-			default:
+			v, ok := oneOf(p.Value, "7BIT", "8BITMIME")
+			if !ok {
 				return paramError("Unsupported BODY type: 7BIT or 8BITMIME")
 			}
+			env.Body = v
 		case "SMTPUTF8": // RFC 6531 §3.4
 			if p.Set {
 				return paramError("Error: SMTPUTF8 takes no value")
 			}
 			env.UTF8 = true
 		case "RET": // RFC 3461 §4.3
-			switch {
-			case strings.EqualFold(p.Value, "FULL"):
-				env.Ret = "FULL"
-			case strings.EqualFold(p.Value, "HDRS"):
-				env.Ret = "HDRS"
-			default:
+			v, ok := oneOf(p.Value, "FULL", "HDRS")
+			if !ok {
 				return paramError("Bad RET value: FULL or HDRS")
 			}
+			env.Ret = v
 		case "ENVID": // RFC 3461 §4.4: xtext, at most 100 characters
 			v, err := smtp.DecodeXtext(p.Value)
 			if err != nil || len(v) > 100 {
@@ -238,4 +232,15 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// oneOf returns the keyword among choices that v names, ignoring case as
+// ESMTP keywords are (RFC 5321 §2.4), written as choices writes it.
+func oneOf(v string, choices ...string) (string, bool) {
+	for _, c := range choices {
+		if strings.EqualFold(v, c) {
+			return c, true
+		}
+	}
+	return "", false
 }
