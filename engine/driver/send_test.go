@@ -45,31 +45,33 @@ func testTLS(t testing.TB) (server, clientCfg *tls.Config) {
 		&tls.Config{RootCAs: pool, ServerName: "mx.example.org"}
 }
 
-// oneShot is a net.Listener that hands out one connection, then blocks
-// until closed: go-smtp's server only serves listeners.
-type oneShot struct {
-	conn   chan net.Conn
-	closed chan struct{}
-	once   sync.Once
+// chanListener is a net.Listener whose connections come from a channel:
+// go-smtp's server only serves listeners.
+type chanListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
 }
 
-func newOneShot(c net.Conn) *oneShot {
-	l := &oneShot{conn: make(chan net.Conn, 1), closed: make(chan struct{})}
-	l.conn <- c
+// newOneShot returns a listener that hands out c, then blocks until
+// closed.
+func newOneShot(c net.Conn) *chanListener {
+	l := &chanListener{conns: make(chan net.Conn, 1), done: make(chan struct{})}
+	l.conns <- c
 	return l
 }
 
-func (l *oneShot) Accept() (net.Conn, error) {
+func (l *chanListener) Accept() (net.Conn, error) {
 	select {
-	case c := <-l.conn:
+	case c := <-l.conns:
 		return c, nil
-	case <-l.closed:
+	case <-l.done:
 		return nil, net.ErrClosed
 	}
 }
 
-func (l *oneShot) Close() error   { l.once.Do(func() { close(l.closed) }); return nil }
-func (l *oneShot) Addr() net.Addr { return pipeAddr{} }
+func (l *chanListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
+func (l *chanListener) Addr() net.Addr { return pipeAddr{} }
 
 type pipeAddr struct{}
 
