@@ -113,10 +113,7 @@ func TestGoSMTPClientToBridge(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := map[string]int{}
-			for _, r := range c.delivered {
-				before[r] = len(mailbox(b, c.host, r))
-			}
+			before := mailCounts(b, c.host, c.delivered)
 			rcptErrs, err := c.s.run(t, b)
 			if err != nil {
 				t.Fatal(err)
@@ -133,15 +130,7 @@ func TestGoSMTPClientToBridge(t *testing.T) {
 			// go-smtp dot-stuffs the text; the server must undo it
 			// exactly (RFC 5321 §4.5.2).
 			want := c.s.msg
-			for _, r := range c.delivered {
-				got := mailbox(b, c.host, r)
-				if len(got) != before[r]+1 {
-					t.Fatalf("%s has %d messages, want %d", r, len(got), before[r]+1)
-				}
-				if g := withoutTrace(got[len(got)-1]); g != want {
-					t.Errorf("%s got\n%q\nwant\n%q", r, g, want)
-				}
-			}
+			checkDelivered(t, b, c.host, before, want, "")
 		})
 	}
 }

@@ -78,6 +78,33 @@ func mailbox(b *Bridge, host, owner string) []string {
 	return out
 }
 
+// mailCounts returns how many messages each owner has on host, for
+// checkDelivered after a client sent.
+func mailCounts(b *Bridge, host string, owners []string) map[string]int {
+	counts := map[string]int{}
+	for _, o := range owners {
+		counts[o] = len(mailbox(b, host, o))
+	}
+	return counts
+}
+
+// checkDelivered fails the test unless each owner on host has exactly one
+// message more than before, and it is want byte for byte once the
+// server's trace fields are taken off. context is printed with a missing
+// message (a client's transcript, say).
+func checkDelivered(t *testing.T, b *Bridge, host string, before map[string]int, want, context string) {
+	t.Helper()
+	for owner, n := range before {
+		got := mailbox(b, host, owner)
+		if len(got) != n+1 {
+			t.Fatalf("%s has %d messages, want %d\n%s", owner, len(got), n+1, context)
+		}
+		if g := withoutTrace(got[len(got)-1]); g != want {
+			t.Errorf("%s got\n%q\nwant\n%q", owner, g, want)
+		}
+	}
+}
+
 // withoutTrace removes the trace fields a server puts on top of a message
 // it accepts (Return-Path, Received: RFC 5321 §4.4), leaving the bytes the
 // client sent.

@@ -94,10 +94,7 @@ func TestSwaksToBridge(t *testing.T) {
 	data := "@" + messageFile(t, msg+".\r\n")
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := map[string]int{}
-			for _, r := range c.delivered {
-				before[r] = len(mailbox(b, c.host, r))
-			}
+			before := mailCounts(b, c.host, c.delivered)
 			args := append([]string{"--from", "swaks@swaks.test", "--helo", "swaks.test", "--data", data, "--no-data-fixup", "--timeout", "20"}, c.args...)
 			out, err := run(t, swaksPath, args...)
 			if (err != nil) != c.wantExit {
@@ -108,15 +105,7 @@ func TestSwaksToBridge(t *testing.T) {
 					t.Errorf("the transcript has no %q:\n%s", want, out)
 				}
 			}
-			for _, r := range c.delivered {
-				got := mailbox(b, c.host, r)
-				if len(got) != before[r]+1 {
-					t.Fatalf("%s has %d messages, want %d\n%s", r, len(got), before[r]+1, out)
-				}
-				if g := withoutTrace(got[len(got)-1]); g != msg {
-					t.Errorf("%s got\n%q\nwant\n%q", r, g, msg)
-				}
-			}
+			checkDelivered(t, b, c.host, before, msg, out)
 		})
 	}
 }
@@ -201,10 +190,7 @@ func TestPythonSmtplibToBridge(t *testing.T) {
 			}
 			spec["server_name"] = b.Host(c.spec["port"].(int))
 			spec["port"] = tcpPort(t, b, c.spec["port"].(int))
-			before := map[string]int{}
-			for _, r := range c.delivered {
-				before[r] = len(mailbox(b, c.host, r))
-			}
+			before := mailCounts(b, c.host, c.delivered)
 			res := pySend(t, spec)
 			if res.Error != nil {
 				t.Fatalf("smtplib: %v", res.Error)
@@ -217,15 +203,7 @@ func TestPythonSmtplibToBridge(t *testing.T) {
 			if len(res.Refused) != len(c.refused) {
 				t.Errorf("refused %v, want %v", res.Refused, c.refused)
 			}
-			for _, r := range c.delivered {
-				got := mailbox(b, c.host, r)
-				if len(got) != before[r]+1 {
-					t.Fatalf("%s has %d messages, want %d", r, len(got), before[r]+1)
-				}
-				if g := withoutTrace(got[len(got)-1]); g != want {
-					t.Errorf("%s got\n%q\nwant\n%q", r, g, want)
-				}
-			}
+			checkDelivered(t, b, c.host, before, want, "")
 		})
 	}
 
