@@ -7,7 +7,7 @@ import (
 
 func TestScenariosAreValid(t *testing.T) {
 	want := []string{"backup-mx", "bad-certificate", "dns-failure", "first-session", "greylisting", "mailbox-full",
-		"mx-routing", "null-mx", "rate-limit", "relay-denied", "size-limit", "smuggling-attempt", "starttls",
+		"mx-routing", "null-mx", "rate-limit", "relay-denied", "size-limit", "smuggling-attempt", "spf-check", "starttls",
 		"submission-with-auth", "unknown-user-bounce"}
 	infos := Scenarios()
 	if len(infos) != len(want) {

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -272,5 +273,63 @@ func TestBouncesAreNeverBounced(t *testing.T) {
 	}
 	if len(w.State().Queue) != 0 {
 		t.Fatal("the failed bounce is still queued")
+	}
+}
+
+func TestScenarioSPFCheck(t *testing.T) {
+	w := newWorld(t, "spf-check")
+	// example.com allows only its MX, smtp.example.com: the laptop is refused,
+	// after the lookups that decided, which the trace shows first.
+	events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>")
+	r := reply(events, "MAIL")
+	if r.Code != 550 || r.Enhanced != "5.7.23" || r.Reason != "spf-fail" {
+		t.Fatalf("MAIL reply %+v, want 550 5.7.23 spf-fail", r)
+	}
+	var command trace.Event
+	for _, e := range events {
+		if e.Kind == trace.Command && e.Verb == "MAIL" {
+			command = e
+		}
+	}
+	var looked []string
+	for _, e := range events {
+		if e.Kind == trace.DNSQuery && e.ID > command.ID && e.ID < r.ID {
+			looked = append(looked, e.RType+" "+e.Name)
+		}
+	}
+	if strings.Join(looked, ", ") != "TXT example.com, MX example.com, A smtp.example.com" {
+		t.Errorf("queries between MAIL and its reply: %v", looked)
+	}
+	if len(find(events, trace.Note, `SPF check of example.com ("v=spf1 mx -all") for client 192.0.2.10: fail`)) != 1 {
+		t.Errorf("no note of the verdict")
+	}
+	for _, c := range []struct {
+		from, code, enhanced, reason string
+	}{
+		{"dave@broken.example", "550", "5.7.24", "spf-permerror"},
+		{"carol@example.net", "250", "2.1.0", "sender-ok"},
+	} {
+		events := typeAll(t, w, "RSET", "MAIL FROM:<"+c.from+">")
+		if r := reply(events, "MAIL"); fmt.Sprint(r.Code) != c.code || r.Enhanced != c.enhanced || r.Reason != c.reason {
+			t.Errorf("MAIL FROM:<%s>: %d %s %s, want %s %s %s", c.from, r.Code, r.Enhanced, r.Reason, c.code, c.enhanced, c.reason)
+		}
+	}
+	// The accepted senders' messages carry what the check found, above the
+	// Received header of the hop that checked.
+	typeAll(t, w, "RCPT TO:<bob@example.org>", "DATA", "Subject: allowed", "", "Hello.", ".")
+	typeAll(t, w, "MAIL FROM:<eve@lenient.example>", "RCPT TO:<bob@example.org>", "DATA", "Subject: lenient", "", "Hi.", ".")
+	typeAll(t, w, "MAIL FROM:<me@laptop.example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: none", "", "Hey.", ".", "QUIT")
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 3 {
+		t.Fatalf("bob has %d messages, want 3", len(box))
+	}
+	for i, want := range []string{
+		"Return-Path: <carol@example.net>\r\nReceived-SPF: pass (mx.example.org: domain of carol@example.net designates 192.0.2.10 as permitted sender)\r\n\tclient-ip=192.0.2.10; envelope-from=carol@example.net;\r\nReceived: from laptop.example.com",
+		"Return-Path: <eve@lenient.example>\r\nReceived-SPF: softfail (",
+		"Return-Path: <me@laptop.example.com>\r\nReceived-SPF: none (",
+	} {
+		if !strings.HasPrefix(box[i].Raw, want) {
+			t.Errorf("message %d starts\n%q\nwant\n%q", i, box[i].Raw[:min(len(box[i].Raw), 300)], want)
+		}
 	}
 }

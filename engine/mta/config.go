@@ -79,6 +79,11 @@ type HostConfig struct {
 	Quota map[string]int `json:"quota,omitempty"`
 	// ContentFilter rejects EICAR, GTUBE and X-Spam-Flag: YES with 554 5.7.1.
 	ContentFilter bool `json:"contentFilter,omitempty"`
+	// CheckSPF makes port 25 check the envelope sender's SPF record (RFC
+	// 7208) at MAIL FROM for clients that did not authenticate: fail is
+	// refused with 550 5.7.23, a broken record with 550 5.7.24, a DNS
+	// failure deferred with 451 4.7.24; other results add Received-SPF.
+	CheckSPF bool `json:"checkSPF,omitempty"`
 	// Retry overrides the retry schedule of this host's queue.
 	Retry *RetrySchedule `json:"retry,omitempty"`
 	// Relayhost sends all outbound mail through this host instead of MX

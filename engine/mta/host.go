@@ -93,6 +93,9 @@ func (p policy) Mail(c *server.ConnState, env *server.Envelope) smtp.Reply {
 		return smtp.Reply{Code: 450, Enhanced: "4.7.1", Reason: smtp.ReasonRateLimited,
 			Lines: []string{fmt.Sprintf("Error: too much mail from %s, slow down and try again later", clientIP(c.Remote))}}
 	}
+	if h.cfg.CheckSPF && c.Role == server.RoleMX && c.AuthUser == "" {
+		return h.checkSPF(c, env)
+	}
 	return smtp.Reply{}
 }
 
@@ -150,7 +153,11 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if len(rcpts) == 1 {
 		rec.For = rcpts[0]
 	}
-	h.accept(id, env.From.Mailbox.String(), rcpts, rec.Prepend(msg))
+	msg = rec.Prepend(msg)
+	if len(env.Headers) > 0 {
+		msg = prependFields(env.Headers, msg) // above this hop's Received (RFC 7208 §9.1)
+	}
+	h.accept(id, env.From.Mailbox.String(), rcpts, msg)
 	return id, smtp.Reply{}
 }
 
@@ -351,6 +358,11 @@ func (n *Network) TraceServerEvents(events []server.Event, conn int, client, ser
 			r := e.Reply
 			n.emit(trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
 				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), Text: r.Text()})
+		case server.EventPolicy:
+			if te, ok := e.Policy.(trace.Event); ok { // see checkSPF
+				te.Conn = conn
+				n.emit(te)
+			}
 		case server.EventStartTLS:
 			startTLS = true
 			if e.Discarded > 0 {

@@ -26,6 +26,10 @@ const (
 	// EventClose: the server is done. The driver writes Output and closes
 	// the connection. Reply is the last reply sent (221, 421 or 550).
 	EventClose
+	// EventPolicy: the Policy recorded something while it decided on a
+	// command (Policy, see ConnState.Record). It comes after the command
+	// and before the reply.
+	EventPolicy
 )
 
 func (k EventKind) String() string {
@@ -42,6 +46,8 @@ func (k EventKind) String() string {
 		return "starttls"
 	case EventClose:
 		return "close"
+	case EventPolicy:
+		return "policy"
 	}
 	return "unknown"
 }
@@ -55,6 +61,7 @@ type Event struct {
 	Reply     smtp.Reply
 	Message   *Message // EventMessage only
 	Discarded int
+	Policy    any // EventPolicy only: what the policy recorded, for the driver
 }
 
 // Message is an accepted message.

@@ -73,6 +73,18 @@ type ConnState struct {
 	ESMTP bool
 	// AuthUser is the user name AUTH proved, "" before.
 	AuthUser string
+
+	session *Session // for Record
+}
+
+// Record adds v to the session's events as an EventPolicy, in order: after
+// the command being decided, before its reply. A policy records so what it
+// found out on the way to its answer (the MTA its SPF lookups), for the
+// driver to trace; the server never looks at v.
+func (c *ConnState) Record(v any) {
+	if s := c.session; s != nil {
+		s.events = append(s.events, Event{Kind: EventPolicy, Verb: s.verb, Policy: v})
+	}
 }
 
 // Envelope is one mail transaction: the sender and recipients of MAIL and
@@ -87,6 +99,12 @@ type Envelope struct {
 	Ret   string // RET= "FULL" or "HDRS" (RFC 3461 §4.3), "" when not declared
 	EnvID string // ENVID= decoded from xtext (RFC 3461 §4.4)
 	Auth  string // AUTH= decoded from xtext (RFC 4954 §5): who the sender says submitted it
+
+	// Headers are header fields (without CRLF) the policy wants on top of
+	// the message, found out at MAIL or RCPT and used at DATA: say, the
+	// Received-SPF of a sender check. The server only clears them with
+	// each new transaction.
+	Headers []string
 }
 
 // Notify is the set of NOTIFY= conditions of a recipient (RFC 3461 §4.1).

@@ -93,7 +93,7 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	// connection's goroutine.
 	*s = Session{}
 	s.srv, s.opt = srv, opt
-	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS}
+	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS, session: s}
 	s.lr, s.out, s.events, s.body, s.env.Rcpts = lr, out, events, body, rcpts
 	if s.out == nil { // a new Session: use the fixed arrays
 		s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]

@@ -36,6 +36,7 @@ const (
 	ReasonTooManyRcpts    Reason = "too-many-recipients" // 452 4.5.3
 	ReasonMailboxFullTemp Reason = "mailbox-full"        // 452 4.2.2
 	ReasonTempDNS         Reason = "dns-temporary"       // 451 4.4.3 DNS lookup failed for now
+	ReasonSPFTemp         Reason = "spf-temperror"       // 451 4.7.24 SPF could not be checked for now
 
 	// 5xx: permanent
 	ReasonUnknownCommand  Reason = "unknown-command"        // 500 5.5.1 (or 5.5.2)
@@ -64,5 +65,7 @@ const (
 	ReasonNoSuchDomain    Reason = "no-such-domain"         // 550 5.1.2 / 5.4.4
 	ReasonUTF8Required    Reason = "smtputf8-required"      // 553 5.6.7
 	ReasonPolicy          Reason = "policy"                 // 550 5.7.1 refused by local policy
+	ReasonSPFFail         Reason = "spf-fail"               // 550 5.7.23 the sender's domain does not allow this client
+	ReasonSPFError        Reason = "spf-permerror"          // 550 5.7.24 the sender's SPF record is broken
 	ReasonTransaction     Reason = "transaction-failed"     // 554 5.0.0
 )

@@ -1,0 +1,84 @@
+package mta
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"smtplab/engine/dns"
+	"smtplab/engine/server"
+	"smtplab/engine/smtp"
+	"smtplab/engine/spf"
+	"smtplab/engine/trace"
+)
+
+// checkSPF checks, as a receiving MX does at MAIL FROM, whether the domain
+// of the envelope sender allows the client's address to send its mail
+// (RFC 7208). A fail or a broken record refuses the sender, a DNS failure
+// defers it (the codes of RFC 7372 §3.2); any other result lets the mail
+// in with a Received-SPF header field saying what was found (§9.1).
+//
+// The DNS queries and the verdict are recorded with the session's events,
+// so the trace shows them between MAIL and its reply: in the order that
+// decided.
+func (h *Host) checkSPF(c *server.ConnState, env *server.Envelope) smtp.Reply {
+	ip, err := netip.ParseAddr(clientIP(c.Remote))
+	if err != nil {
+		return smtp.Reply{}
+	}
+	// The null sender of a bounce has no domain: SPF then checks the HELO
+	// name, as postmaster@ that name (RFC 7208 §2.4).
+	from, domain := env.From.Mailbox.String(), env.From.Mailbox.Domain
+	if env.From.Null {
+		from, domain = "postmaster@"+c.Hello, c.Hello
+	}
+	n := h.net
+	caller := dns.Caller{Host: h.cfg.Name, Record: func(e trace.Event, _ time.Duration) { c.Record(e) }}
+	v := spf.Check(ip, domain, func(name string, t dns.Type) ([]dns.Record, error) {
+		ans, err := n.Resolver.Lookup(caller, name, t)
+		return ans.Records, err
+	})
+	record := ""
+	if v.Record != "" {
+		record = fmt.Sprintf(" (%q)", v.Record)
+	}
+	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
+		Text: fmt.Sprintf("SPF check of %s%s for client %s: %s. %s", domain, record, ip, v.Result, upperFirst(v.Why))})
+	switch v.Result {
+	case spf.Fail:
+		return smtp.Reply{Code: 550, Enhanced: "5.7.23", Reason: smtp.ReasonSPFFail,
+			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: SPF validation failed, %s does not allow %s to send its mail", from, domain, ip)}}
+	case spf.PermError:
+		return smtp.Reply{Code: 550, Enhanced: "5.7.24", Reason: smtp.ReasonSPFError,
+			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: SPF record of %s is broken: %s", from, domain, v.Why)}}
+	case spf.TempError:
+		return smtp.Reply{Code: 451, Enhanced: "4.7.24", Reason: smtp.ReasonSPFTemp,
+			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: SPF record of %s could not be checked, try again later", from, domain)}}
+	}
+	// Folded after the comment, to keep the line short (RFC 5322 §2.2.3).
+	value := strings.Replace(v.HeaderValue(h.cfg.Name, ip, from), ") client-ip=", ")\r\n\tclient-ip=", 1)
+	env.Headers = append(env.Headers, "Received-SPF: "+value)
+	return smtp.Reply{}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// prependFields returns msg with the header fields (each without its
+// CRLF) on top, in order.
+func prependFields(fields []string, msg []byte) []byte {
+	size := len(msg)
+	for _, f := range fields {
+		size += len(f) + 2
+	}
+	out := make([]byte, 0, size)
+	for _, f := range fields {
+		out = append(append(out, f...), '\r', '\n')
+	}
+	return append(out, msg...)
+}

@@ -1,0 +1,124 @@
+package spf
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"smtplab/engine/dns"
+)
+
+const testZone = `
+example.com.        TXT  "v=spf1 ip4:192.0.2.25 mx -all"
+example.com.        MX   10 mx.example.com.
+mx.example.com.     A    192.0.2.30
+example.net.        TXT  "v=spf1 a:out.example.net/28 ~all"
+out.example.net.    A    198.51.100.17
+example.org.        TXT  "v=spf1 include:example.com include:_spf.example.org ?all"
+_spf.example.org.   TXT  "v=spf1 ip6:2001:db8::/32 -all"
+shop.example.       TXT  "v=spf1 redirect=example.com"
+plain.example.      TXT  "just a text record"
+two.example.        TXT  "v=spf1 -all"
+two.example.        TXT  "v=spf1 +all"
+typo.example.       TXT  "v=spf1 ip4:192.0.2.25 mz -all"
+macro.example.      TXT  "v=spf1 exists:%{i}.spf.example -all"
+broken.example.     TXT  "v=spf1 include:flaky.example -all"
+flaky.example.      TXT  "v=spf1 +all"
+nosuch.example.     TXT  "v=spf1 include:gone.example -all"
+loop.example.       TXT  "v=spf1 include:loop.example -all"
+voids.example.      TXT  "v=spf1 a:n1.example a:n2.example a:n3.example -all"
+dual.example.       TXT  "v=spf1 a/24//64 -all"
+dual.example.       A    203.0.113.1
+dual.example.       AAAA 2001:db8:1::1
+`
+
+func testLookup(t *testing.T) Lookup {
+	t.Helper()
+	z, err := dns.ParseZone(testZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := dns.NewResolver(z)
+	if err := r.Inject(dns.Fault{Name: "flaky.example", Type: dns.TXT, Failure: dns.ServFail}); err != nil {
+		t.Fatal(err)
+	}
+	return func(name string, typ dns.Type) ([]dns.Record, error) {
+		ans, err := r.Lookup(dns.Caller{}, name, typ)
+		return ans.Records, err
+	}
+}
+
+func TestCheck(t *testing.T) {
+	lookup := testLookup(t)
+	cases := []struct {
+		ip, domain string
+		want       Result
+		term       string // the mechanism that decided, when one did
+	}{
+		{"192.0.2.25", "example.com", Pass, "ip4:192.0.2.25"},
+		{"192.0.2.30", "example.com", Pass, "mx"},    // the domain's own MX host
+		{"192.0.2.10", "example.com", Fail, "-all"},  // the learner's laptop
+		{"192.0.2.10", "EXAMPLE.COM.", Fail, "-all"}, // names are case-insensitive
+		{"198.51.100.20", "example.net", Pass, "a:out.example.net/28"},
+		{"198.51.100.40", "example.net", SoftFail, "~all"},
+		{"192.0.2.25", "example.org", Pass, "include:example.com"},
+		{"2001:db8::5", "example.org", Pass, "include:_spf.example.org"},
+		{"203.0.113.9", "example.org", Neutral, "?all"}, // neither include passed
+		{"192.0.2.25", "shop.example", Pass, "ip4:192.0.2.25"},
+		{"203.0.113.9", "shop.example", Fail, "-all"},
+		{"192.0.2.25", "plain.example", None, ""},
+		{"192.0.2.25", "unknown.example", None, ""},
+		{"192.0.2.25", "two.example", PermError, ""},
+		{"192.0.2.25", "typo.example", PermError, ""}, // a syntax error anywhere, even after a match
+		{"192.0.2.25", "macro.example", PermError, ""},
+		{"192.0.2.25", "broken.example", TempError, "include:flaky.example"},
+		{"192.0.2.25", "flaky.example", TempError, ""},
+		{"192.0.2.25", "nosuch.example", PermError, ""},
+		{"192.0.2.25", "loop.example", PermError, ""},  // over the ten-lookup limit
+		{"192.0.2.25", "voids.example", PermError, ""}, // a third lookup finding nothing
+		{"203.0.113.200", "dual.example", Pass, "a/24//64"},
+		{"2001:db8:1::ffff", "dual.example", Pass, "a/24//64"},
+		{"2001:db8:2::1", "dual.example", Fail, "-all"},
+		{"::ffff:192.0.2.25", "example.com", Pass, "ip4:192.0.2.25"}, // a v4-mapped client is a v4 one
+	}
+	for _, c := range cases {
+		v := Check(netip.MustParseAddr(c.ip), c.domain, lookup)
+		if v.Result != c.want || v.Term != c.term {
+			t.Errorf("Check(%s, %s) = %s by %q (%s), want %s by %q", c.ip, c.domain, v.Result, v.Term, v.Why, c.want, c.term)
+		}
+		if v.Why == "" {
+			t.Errorf("Check(%s, %s): no reason given", c.ip, c.domain)
+		}
+	}
+}
+
+func TestSyntax(t *testing.T) {
+	good := []string{"all", "ip4:192.0.2.0/24", "ip6:2001:db8::1", "a", "a:mail.example", "a/24", "a:x.example/24//64",
+		"mx//64", "include:example.com", "exists:x.example", "ptr"}
+	bad := []string{"all:x", "ip4:2001:db8::1", "ip6:192.0.2.1", "ip4:192.0.2.0/33", "a/33", "mx//129", "a/", "a//",
+		"include", "include:", "exists", "mz", "ip4"}
+	for _, m := range good {
+		if err := validate(m, "example.com"); err != nil {
+			t.Errorf("validate(%q) = %v", m, err)
+		}
+	}
+	for _, m := range bad {
+		if err := validate(m, "example.com"); err == nil {
+			t.Errorf("validate(%q) accepted it", m)
+		}
+	}
+}
+
+func TestHeaderValue(t *testing.T) {
+	ip := netip.MustParseAddr("192.0.2.25")
+	v := Check(ip, "example.com", testLookup(t))
+	got := v.HeaderValue("mx.example.org", ip, "alice@example.com")
+	want := "pass (mx.example.org: domain of alice@example.com designates 192.0.2.25 as permitted sender) client-ip=192.0.2.25; envelope-from=alice@example.com;"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	v = Check(netip.MustParseAddr("192.0.2.10"), "example.com", testLookup(t))
+	if got := v.HeaderValue("mx.example.org", netip.MustParseAddr("192.0.2.10"), "alice@example.com"); !strings.HasPrefix(got, "fail (") {
+		t.Errorf("got %s", got)
+	}
+}
