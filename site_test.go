@@ -324,3 +324,32 @@ func BenchmarkSiteServeEngine(b *testing.B) {
 		}
 	}
 }
+
+func TestWithoutCommentLines(t *testing.T) {
+	src := "// a module\n" +
+		"import { h } from './dom.js';\n" +
+		"  // indented comment\n" +
+		"const url = 'http://x'; // trailing comments stay\n" +
+		"const t = `first line\n" +
+		"// text inside a template literal\n" +
+		"last line`;\n" +
+		"/* a block\n" +
+		"// inside it\n" +
+		"*/\n" +
+		"const s = \"a ` in a string\";\n" +
+		"\t// tabbed comment\n" +
+		"done();"
+	want := "import { h } from './dom.js';\n" +
+		"const url = 'http://x'; // trailing comments stay\n" +
+		"const t = `first line\n" +
+		"// text inside a template literal\n" +
+		"last line`;\n" +
+		"/* a block\n" +
+		"// inside it\n" +
+		"*/\n" +
+		"const s = \"a ` in a string\";\n" +
+		"done();"
+	if got := string(withoutCommentLines([]byte(src))); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
