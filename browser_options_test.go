@@ -91,3 +91,29 @@ func embedLab(tb testing.TB, ctx context.Context, id, scenario string, data map[
 		return true;
 	})`)
 }
+
+// TestBrowserLessonSPF presses lesson 07's lab button for the spf-check
+// scenario, sends the line it types (a sender whose domain does not allow
+// the laptop) and reads the refusal, its SPF verdict and its explanation.
+func TestBrowserLessonSPF(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url+"/#lesson=07-limits-and-protection")
+	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-07-limits-and-protection smtp-lab[scenario="spf-check"] button.open-lab`)))
+	waitFor(t, ctx, "the spf-check scenario", `document.getElementById('scenario-picker').value === 'spf-check' && document.getElementById('terminal-input').value === 'MAIL FROM:<alice@example.com>'`)
+	// The server wants EHLO first: put the prompt aside and say it.
+	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
+	typeLines(t, ctx, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>")
+	waitFor(t, ctx, "the refusal", `document.querySelector('#lab .transcript').textContent.includes('550 5.7.23')`)
+	got := transcript(t, ctx)
+	verdict := strings.Index(got, `SPF check of example.com ("v=spf1 mx -all") for client 192.0.2.10: fail`)
+	command := strings.Index(got, "MAIL FROM:<alice@example.com>")
+	refusal := strings.Index(got, "550 5.7.23")
+	if command < 0 || verdict < command || refusal < verdict {
+		t.Errorf("want the command, the verdict, then the refusal; transcript:\n%s", got)
+	}
+	explained := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .reply')].pop().textContent`)
+	if !strings.Contains(explained, "RFC 7208") || !strings.Contains(explained, "-all") {
+		t.Errorf("the refusal's explanation: %q", explained)
+	}
+}
