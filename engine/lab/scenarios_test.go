@@ -333,3 +333,21 @@ func TestScenarioSPFCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestSPFTempError: when the sender domain's TXT lookup fails for now, the
+// sender is deferred, not refused (RFC 7208 §8.6, RFC 7372 §3.2).
+func TestSPFTempError(t *testing.T) {
+	sc, err := LoadScenario("spf-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Faults = append(sc.Faults, Fault{Kind: "dns", Name: "example.net", RType: "TXT", Error: "SERVFAIL"})
+	w, err := build(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<carol@example.net>")
+	if r := reply(events, "MAIL"); r.Code != 451 || r.Enhanced != "4.7.24" || r.Reason != "spf-temperror" {
+		t.Fatalf("MAIL reply %+v, want 451 4.7.24 spf-temperror", r)
+	}
+}
