@@ -69,7 +69,7 @@ const (
 // Check evaluates domain's SPF policy for a client at ip (RFC 7208 §4).
 func Check(ip netip.Addr, domain string, lookup Lookup) Verdict {
 	c := &checker{ip: ip.Unmap(), lookup: lookup}
-	return c.check(strings.TrimSuffix(strings.ToLower(domain), "."), 0)
+	return c.check(strings.TrimSuffix(strings.ToLower(domain), "."))
 }
 
 // checker carries what one Check counts across include and redirect.
@@ -83,7 +83,9 @@ type checker struct {
 // errLimit ends an evaluation that went over a limit of §4.6.4.
 var errLimit = errors.New("too many DNS lookups")
 
-func (c *checker) check(domain string, depth int) Verdict {
+// check evaluates domain's record for c.ip: check_host() of RFC 7208 §4.
+// include and redirect call it again for their domains.
+func (c *checker) check(domain string) Verdict {
 	v := Verdict{Domain: domain}
 	if domain == "" || !strings.Contains(domain, ".") {
 		v.Result, v.Why = None, fmt.Sprintf("%q is not a domain SPF can be checked for", domain)
@@ -119,7 +121,7 @@ func (c *checker) check(domain string, depth int) Verdict {
 			continue
 		}
 		q, mech := qualifier(t)
-		match, err := c.match(mech, domain, depth)
+		match, err := c.match(mech, domain)
 		switch {
 		case errors.Is(err, errLimit):
 			return c.perm(v, fmt.Sprintf("evaluating %q needs more than %d DNS lookups", t, maxLookups))
@@ -137,10 +139,10 @@ func (c *checker) check(domain string, depth int) Verdict {
 		}
 	}
 	if redirect != "" {
-		if c.lookups++; c.lookups > maxLookups {
+		if err := c.count(); err != nil {
 			return c.perm(v, fmt.Sprintf("following redirect=%s needs more than %d DNS lookups", redirect, maxLookups))
 		}
-		r := c.check(strings.ToLower(redirect), depth+1)
+		r := c.check(strings.ToLower(redirect))
 		if r.Result == None {
 			r.Result, r.Why = PermError, fmt.Sprintf("redirect=%s names a domain without an SPF record", redirect)
 		}
@@ -150,6 +152,7 @@ func (c *checker) check(domain string, depth int) Verdict {
 	return v
 }
 
+// perm turns v into a permerror for the reason why.
 func (c *checker) perm(v Verdict, why string) Verdict {
 	v.Result, v.Why = PermError, why
 	return v
@@ -221,7 +224,7 @@ func (e *resultError) Error() string { return e.why }
 
 // match reports whether the mechanism (without its qualifier) matches the
 // client (§5).
-func (c *checker) match(mech, domain string, depth int) (bool, error) {
+func (c *checker) match(mech, domain string) (bool, error) {
 	name, rest, arg := split(mech)
 	switch name {
 	case "all":
@@ -270,7 +273,7 @@ func (c *checker) match(mech, domain string, depth int) (bool, error) {
 		if err := c.count(); err != nil {
 			return false, err
 		}
-		r := c.check(strings.ToLower(arg), depth+1)
+		r := c.check(strings.ToLower(arg))
 		switch r.Result {
 		case Pass:
 			return true, nil
