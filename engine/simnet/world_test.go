@@ -270,3 +270,50 @@ func TestEmitAfterTracesInTimeAndOrder(t *testing.T) {
 		t.Fatalf("notes = %v, want %v", got, want)
 	}
 }
+
+// TestQueueOrderWithStops schedules many timers at few distinct times,
+// stops a third of them, some from inside callbacks, and checks that the
+// rest run in (time, scheduling) order: what the queue's heap must keep
+// through every push, pop and removal.
+func TestQueueOrderWithStops(t *testing.T) {
+	w := New(1)
+	rng := w.Rand()
+	type entry struct {
+		at  time.Duration
+		n   int
+		tmr *Timer
+	}
+	var all []*entry
+	var ran []int
+	for n := range 500 {
+		e := &entry{at: time.Duration(rng.IntN(20)) * time.Second, n: n}
+		e.tmr = w.After(e.at, func() { ran = append(ran, e.n) })
+		all = append(all, e)
+	}
+	stopped := map[int]bool{}
+	for _, e := range all {
+		switch rng.IntN(6) {
+		case 0:
+			e.tmr.Stop()
+			stopped[e.n] = true
+		case 1:
+			// Stopped later by a callback that runs before it is due.
+			if e.at > 0 {
+				victim := e
+				w.After(e.at-time.Second/2, func() { victim.tmr.Stop() })
+				stopped[e.n] = true
+			}
+		}
+	}
+	w.Advance(time.Minute)
+	var want []int
+	slices.SortStableFunc(all, func(a, b *entry) int { return int(a.at - b.at) })
+	for _, e := range all {
+		if !stopped[e.n] {
+			want = append(want, e.n)
+		}
+	}
+	if !slices.Equal(ran, want) {
+		t.Fatalf("ran %d timers in the order\n%v\nwant %d in\n%v", len(ran), ran, len(want), want)
+	}
+}
