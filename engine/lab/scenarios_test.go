@@ -303,6 +303,12 @@ func TestScenarioSPFCheck(t *testing.T) {
 	if len(find(events, trace.Note, `SPF check of example.com ("v=spf1 mx -all") for client 192.0.2.10: fail`)) != 1 {
 		t.Errorf("no note of the verdict")
 	}
+	// A bounce's null sender is checked by the HELO name (RFC 7208 §2.4),
+	// which publishes nothing here.
+	events = typeAll(t, w, "MAIL FROM:<>")
+	if r := reply(events, "MAIL"); r.Code != 250 || len(find(events, trace.Note, "SPF check of laptop.example.com for client 192.0.2.10: none")) != 1 {
+		t.Errorf("MAIL FROM:<> got %d, notes %v", r.Code, find(events, trace.Note, "SPF"))
+	}
 	for _, c := range []struct {
 		from, code, enhanced, reason string
 	}{
