@@ -51,7 +51,9 @@ func (h *Host) checkSPF(c *server.ConnState, env *server.Envelope) smtp.Reply {
 			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: SPF validation failed, %s does not allow %s to send its mail", from, domain, ip)}}
 	case spf.PermError:
 		return smtp.Reply{Code: 550, Enhanced: "5.7.24", Reason: smtp.ReasonSPFError,
-			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: SPF record of %s is broken: %s", from, domain, v.Why)}}
+			// What is broken is in the note above: a record's text could
+			// make the reply line longer than SMTP allows.
+			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: the SPF record of %s is broken", from, domain)}}
 	case spf.TempError:
 		return smtp.Reply{Code: 451, Enhanced: "4.7.24", Reason: smtp.ReasonSPFTemp,
 			Lines: []string{fmt.Sprintf("<%s>: Sender address rejected: SPF record of %s could not be checked, try again later", from, domain)}}
