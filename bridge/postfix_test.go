@@ -65,9 +65,13 @@ func startPostfix(t *testing.T, p peerTLS, relay *postfixRelay) *postfixServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	plain, starttls := freePort(t), freePort(t)
+	for starttls == plain { // the kernel may hand out the same free port twice
+		starttls = freePort(t)
+	}
 	s := &postfixServer{
-		plain:    net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
-		starttls: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
+		plain:    net.JoinHostPort("127.0.0.1", strconv.Itoa(plain)),
+		starttls: net.JoinHostPort("127.0.0.1", strconv.Itoa(starttls)),
 		conf:     filepath.Join(dir, "conf"),
 		mail:     filepath.Join(dir, "mail"),
 		log:      filepath.Join(dir, "maillog"),
