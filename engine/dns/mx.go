@@ -109,7 +109,12 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 // order sorts MX records by preference and shuffles each run of equal
 // preference with rng.
 func order(mxs []Record, rng *rand.Rand) {
-	slices.SortStableFunc(mxs, func(a, b Record) int { return cmp.Compare(a.Pref, b.Pref) })
+	// An insertion sort: stable, and an MX list is a handful of records.
+	for i := 1; i < len(mxs); i++ {
+		for j := i; j > 0 && mxs[j].Pref < mxs[j-1].Pref; j-- {
+			mxs[j], mxs[j-1] = mxs[j-1], mxs[j]
+		}
+	}
 	if rng == nil {
 		return
 	}

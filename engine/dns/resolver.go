@@ -3,7 +3,7 @@ package dns
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -135,8 +135,9 @@ func (r *Resolver) Faults() []Fault {
 	for k, f := range r.faults {
 		out = append(out, Fault{Name: k.name, Type: k.t, Failure: f})
 	}
-	slices.SortFunc(out, func(a, b Fault) int {
-		return strings.Compare(a.Name+" "+string(a.Type), b.Name+" "+string(b.Type))
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Name < b.Name || a.Name == b.Name && a.Type < b.Type
 	})
 	return out
 }

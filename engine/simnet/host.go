@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
 
 	"smtplab/engine/trace"
@@ -121,7 +122,7 @@ func (h *Host) Ports() []int {
 	for p := range h.listeners {
 		ports = append(ports, p)
 	}
-	slices.Sort(ports)
+	sort.Ints(ports)
 	return ports
 }
 

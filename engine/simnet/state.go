@@ -1,8 +1,7 @@
 package simnet
 
 import (
-	"cmp"
-	"slices"
+	"sort"
 	"time"
 )
 
@@ -77,8 +76,12 @@ func (w *World) State() State {
 	for pair, d := range w.links {
 		s.Links = append(s.Links, LinkState{A: pair.a, B: pair.b, LatencyMS: int64(d / time.Millisecond)})
 	}
-	slices.SortFunc(s.Links, func(x, y LinkState) int {
-		return cmp.Or(cmp.Compare(x.A, y.A), cmp.Compare(x.B, y.B))
+	// sort.Slice rather than slices.SortFunc, here and in the engine's
+	// other small sorts: each slices.SortFunc compiles a sorting routine of
+	// its own into the browser's download, some 15 KB.
+	sort.Slice(s.Links, func(i, j int) bool {
+		x, y := s.Links[i], s.Links[j]
+		return x.A < y.A || x.A == y.A && x.B < y.B
 	})
 	return s
 }
