@@ -94,7 +94,8 @@ func embedLab(tb testing.TB, ctx context.Context, id, scenario string, data map[
 
 // TestBrowserLessonSPF presses lesson 07's lab button for the spf-check
 // scenario, sends the line it types (a sender whose domain does not allow
-// the laptop) and reads the refusal, its SPF verdict and its explanation.
+// the laptop) and reads the refusal, its SPF verdict and its explanation;
+// then a message whose From: line DMARC refuses.
 func TestBrowserLessonSPF(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
@@ -112,8 +113,15 @@ func TestBrowserLessonSPF(t *testing.T) {
 	if command < 0 || verdict < command || refusal < verdict {
 		t.Errorf("want the command, the verdict, then the refusal; transcript:\n%s", got)
 	}
-	explained := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .reply')].pop().textContent`)
-	if !strings.Contains(explained, "RFC 7208") || !strings.Contains(explained, "-all") {
+	lastReply := `[...document.querySelectorAll('#lab .transcript .reply')].pop().textContent`
+	if explained := eval[string](t, ctx, lastReply); !strings.Contains(explained, "RFC 7208") || !strings.Contains(explained, "-all") {
 		t.Errorf("the refusal's explanation: %q", explained)
+	}
+	// DMARC: SPF passes for example.net, the From: line says example.com.
+	typeLines(t, ctx, "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+		"From: Alice <alice@example.com>", "", "Trust me.", ".")
+	waitFor(t, ctx, "the DMARC refusal", `document.querySelector('#lab .transcript').textContent.includes('550 5.7.1 Message rejected: the DMARC policy of example.com')`)
+	if explained := eval[string](t, ctx, lastReply); !strings.Contains(explained, "RFC 7489") {
+		t.Errorf("the DMARC refusal's explanation: %q", explained)
 	}
 }

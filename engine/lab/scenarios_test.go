@@ -59,6 +59,17 @@ func reply(events []trace.Event, verb string) trace.Event {
 	return trace.Event{}
 }
 
+// lastReply returns the last reply to verb: for DATA, the one after the
+// message rather than the 354.
+func lastReply(events []trace.Event, verb string) trace.Event {
+	for i := len(events) - 1; i >= 0; i-- {
+		if e := events[i]; e.Kind == trace.Reply && e.Verb == verb {
+			return e
+		}
+	}
+	return trace.Event{}
+}
+
 func newWorld(t *testing.T, name string) *World {
 	t.Helper()
 	w, err := New(name, 1)
@@ -320,28 +331,60 @@ func TestScenarioSPFCheck(t *testing.T) {
 			t.Errorf("MAIL FROM:<%s>: %d %s %s, want %s %s %s", c.from, r.Code, r.Enhanced, r.Reason, c.code, c.enhanced, c.reason)
 		}
 	}
-	// The accepted senders' messages carry what the check found, above the
-	// Received header of the hop that checked.
-	typeAll(t, w, "RCPT TO:<bob@example.org>", "DATA", "Subject: allowed", "", "Hello.", ".")
-	typeAll(t, w, "MAIL FROM:<eve@lenient.example>", "RCPT TO:<bob@example.org>", "DATA", "Subject: lenient", "", "Hi.", ".")
-	typeAll(t, w, "MAIL FROM:<me@laptop.example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: none", "", "Hey.", ".", "QUIT")
+	// The accepted senders' messages carry what the checks found, the
+	// newest on top, above the Received header of the hop that checked.
+	typeAll(t, w, "RCPT TO:<bob@example.org>", "DATA", "From: Carol <carol@example.net>", "Subject: allowed", "", "Hello.", ".")
+	typeAll(t, w, "MAIL FROM:<eve@lenient.example>", "RCPT TO:<bob@example.org>", "DATA", "From: eve@lenient.example", "Subject: lenient", "", "Hi.", ".")
+	typeAll(t, w, "MAIL FROM:<me@laptop.example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: no From: line", "", "Hey.", ".")
+	// DMARC: SPF passes for example.net, but the From: line says
+	// example.com, whose policy is p=reject.
+	events = typeAll(t, w, "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA", "From: Alice <alice@example.com>", "Subject: forged", "", "Trust me.", ".")
+	if r := lastReply(events, "DATA"); r.Code != 550 || r.Enhanced != "5.7.1" || r.Reason != "dmarc-reject" {
+		t.Errorf("the forged From: got %d %s %s, want 550 5.7.1 dmarc-reject", r.Code, r.Enhanced, r.Reason)
+	}
+	if len(find(events, trace.Note, "DMARC check of From: example.com: fail (p=reject). SPF passed for example.net, but that is not aligned")) != 1 {
+		t.Errorf("no DMARC verdict in %v", find(events, trace.Note, "DMARC"))
+	}
+	typeAll(t, w, "QUIT")
 	box := mailbox(w, "mx.example.org", "bob@example.org")
 	if len(box) != 3 {
 		t.Fatalf("bob has %d messages, want 3", len(box))
 	}
 	for i, want := range []string{
-		"Return-Path: <carol@example.net>\r\nReceived-SPF: pass (mx.example.org: domain of carol@example.net designates 192.0.2.10 as permitted sender)\r\n\tclient-ip=192.0.2.10; envelope-from=carol@example.net;\r\nReceived: from laptop.example.com",
-		"Return-Path: <eve@lenient.example>\r\nReceived-SPF: softfail (",
+		"Return-Path: <carol@example.net>\r\nAuthentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.net;\r\n\tdmarc=none header.from=example.net\r\n" +
+			"Received-SPF: pass (mx.example.org: domain of carol@example.net designates 192.0.2.10 as permitted sender)\r\n\tclient-ip=192.0.2.10; envelope-from=carol@example.net;\r\nReceived: from laptop.example.com",
+		"Return-Path: <eve@lenient.example>\r\nAuthentication-Results: mx.example.org; spf=softfail smtp.mailfrom=lenient.example;\r\n\tdmarc=none header.from=lenient.example\r\nReceived-SPF: softfail (",
 		"Return-Path: <me@laptop.example.com>\r\nReceived-SPF: none (",
 	} {
 		if !strings.HasPrefix(box[i].Raw, want) {
-			t.Errorf("message %d starts\n%q\nwant\n%q", i, box[i].Raw[:min(len(box[i].Raw), 300)], want)
+			t.Errorf("message %d starts\n%q\nwant\n%q", i, box[i].Raw[:min(len(box[i].Raw), 400)], want)
 		}
 	}
 }
 
-// TestSPFTempError: when the sender domain's TXT lookup fails for now, the
-// sender is deferred, not refused (RFC 7208 §8.6, RFC 7372 §3.2).
+// TestDMARCPassWhenAligned: the same From: domain as the SPF-checked
+// envelope sender passes, and the message arrives.
+func TestDMARCPassWhenAligned(t *testing.T) {
+	sc, err := LoadScenario("spf-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Let the laptop send for example.com too.
+	sc.Zone = strings.Replace(sc.Zone, `"v=spf1 mx -all"`, `"v=spf1 mx ip4:192.0.2.10 -all"`, 1)
+	w, err := build(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>",
+		"DATA", "From: Alice <alice@example.com>", "", "Hi Bob.", ".")
+	if r := lastReply(events, "DATA"); r.Code != 250 {
+		t.Fatalf("the end of the data got %d %s", r.Code, r.Text)
+	}
+	if !strings.Contains(mailbox(w, "mx.example.org", "bob@example.org")[0].Raw, "dmarc=pass (p=reject) header.from=example.com") {
+		t.Errorf("no dmarc=pass in\n%s", mailbox(w, "mx.example.org", "bob@example.org")[0].Raw)
+	}
+}
+
 func TestSPFTempError(t *testing.T) {
 	sc, err := LoadScenario("spf-check")
 	if err != nil {

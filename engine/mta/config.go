@@ -84,6 +84,11 @@ type HostConfig struct {
 	// refused with 550 5.7.23, a broken record with 550 5.7.24, a DNS
 	// failure deferred with 451 4.7.24; other results add Received-SPF.
 	CheckSPF bool `json:"checkSPF,omitempty"`
+	// CheckDMARC makes a host that checks SPF also check the From: domain's
+	// DMARC policy (RFC 7489) at the end of the data: a message that fails
+	// it is refused with 550 5.7.1 when the policy is p=reject; every
+	// message gets Authentication-Results. Needs CheckSPF.
+	CheckDMARC bool `json:"checkDMARC,omitempty"`
 	// Retry overrides the retry schedule of this host's queue.
 	Retry *RetrySchedule `json:"retry,omitempty"`
 	// Relayhost sends all outbound mail through this host instead of MX
@@ -141,6 +146,9 @@ func (c *HostConfig) Validate() error {
 	}
 	if c.RateLimit != nil && (c.RateLimit.Max < 1 || c.RateLimit.Window <= 0) {
 		return fmt.Errorf("host %s: a rate limit needs max ≥ 1 and a window", c.Name)
+	}
+	if c.CheckDMARC && !c.CheckSPF {
+		return fmt.Errorf("host %s: checkDMARC needs checkSPF (DMARC builds on the SPF result)", c.Name)
 	}
 	return nil
 }

@@ -141,6 +141,12 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 		return "", smtp.Reply{Code: 554, Enhanced: "5.7.1", Reason: smtp.ReasonContentRejected,
 			Lines: []string{"Message content rejected: " + why}}
 	}
+	tx := transactionOf(env)
+	if h.cfg.CheckDMARC && tx != nil && tx.checked {
+		if r := h.checkDMARC(c, tx, msg); r.Code != 0 {
+			return "", r
+		}
+	}
 	id := h.newID()
 	var rcpts []string
 	for _, r := range env.Rcpts {
@@ -154,8 +160,8 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 		rec.For = rcpts[0]
 	}
 	msg = rec.Prepend(msg)
-	if len(env.Headers) > 0 {
-		msg = prependFields(env.Headers, msg) // above this hop's Received (RFC 7208 §9.1)
+	if tx != nil && len(tx.headers) > 0 {
+		msg = prependFields(tx.headers, msg) // above this hop's Received (RFC 7208 §9.1)
 	}
 	h.accept(id, env.From.Mailbox.String(), rcpts, msg)
 	return id, smtp.Reply{}

@@ -100,11 +100,11 @@ type Envelope struct {
 	EnvID string // ENVID= decoded from xtext (RFC 3461 §4.4)
 	Auth  string // AUTH= decoded from xtext (RFC 4954 §5): who the sender says submitted it
 
-	// Headers are header fields (without CRLF) the policy wants on top of
-	// the message, found out at MAIL or RCPT and used at DATA: say, the
-	// Received-SPF of a sender check. The server only clears them with
-	// each new transaction.
-	Headers []string
+	// PolicyData is the Policy's own notes on this transaction, made at
+	// MAIL or RCPT and read at DATA (the MTA keeps its sender checks
+	// there). The server never looks at it and clears it with each new
+	// transaction.
+	PolicyData any
 }
 
 // Notify is the set of NOTIFY= conditions of a recipient (RFC 3461 §4.1).

@@ -13,7 +13,7 @@ type recordingPolicy struct{ DefaultPolicy }
 
 func (recordingPolicy) Mail(c *ConnState, env *Envelope) smtp.Reply {
 	c.Record("looked up " + env.From.Mailbox.Domain)
-	env.Headers = append(env.Headers, "X-Checked: "+env.From.Mailbox.Domain)
+	env.PolicyData = "checked " + env.From.Mailbox.Domain
 	return smtp.Reply{}
 }
 
@@ -40,8 +40,8 @@ func TestPolicyRecordComesBetweenCommandAndReply(t *testing.T) {
 	s.Feed([]byte("Subject: hi\r\n\r\nHello.\r\n.\r\n"))
 	for _, ev := range s.Events() {
 		if ev.Kind == EventMessage {
-			if h := strings.Join(ev.Message.Envelope.Headers, "|"); h != "X-Checked: two.example" {
-				t.Errorf("the message's envelope has headers %q", h)
+			if d := ev.Message.Envelope.PolicyData; d != "checked two.example" {
+				t.Errorf("the message's envelope has the policy's data %v", d)
 			}
 			return
 		}

@@ -67,5 +67,6 @@ const (
 	ReasonPolicy          Reason = "policy"                 // 550 5.7.1 refused by local policy
 	ReasonSPFFail         Reason = "spf-fail"               // 550 5.7.23 the sender's domain does not allow this client
 	ReasonSPFError        Reason = "spf-permerror"          // 550 5.7.24 the sender's SPF record is broken
+	ReasonDMARCReject     Reason = "dmarc-reject"           // 550 5.7.1 the From: domain's DMARC policy rejects it
 	ReasonTransaction     Reason = "transaction-failed"     // 554 5.0.0
 )
