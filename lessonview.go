@@ -39,12 +39,22 @@ type lessonView struct {
 }
 
 // lessonData is the part of a lesson the page's scripts read, as JSON.
+// Hints and Solution are empty, and Help names where they are, for the
+// lessons the page does not open first.
 type lessonData struct {
 	Slug     string         `json:"slug"`
 	Title    string         `json:"title"`
 	Scenario string         `json:"scenario"`
 	Summary  string         `json:"summary"`
 	Goals    []goal.Goal    `json:"goals"`
+	Hints    []string       `json:"hints,omitempty"`
+	Solution []lessons.Step `json:"solution,omitempty"`
+	Help     string         `json:"help,omitempty"` // the URL of the lesson's lessonHelp
+}
+
+// lessonHelp is a lesson's hints and solution, served on their own for
+// the lessons whose data the page leaves out.
+type lessonHelp struct {
 	Hints    []string       `json:"hints"`
 	Solution []lessons.Step `json:"solution"`
 }

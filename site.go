@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -101,9 +102,15 @@ func newSite(web fs.FS, lessons []lessonView, opt siteOptions) (*site, error) {
 		return nil, fmt.Errorf("reading web files: %w", err)
 	}
 	// The first lesson is in the page itself, so its text shows before
-	// anything else has loaded; the others are fetched when opened.
+	// anything else has loaded; the others are fetched when opened, their
+	// text and their hints and solution (see renderPage).
 	for _, l := range lessons {
 		s.assets["lessons/"+l.Slug+".html"] = newAsset(l.Slug+".html", []byte(l.HTML))
+		help, err := json.Marshal(lessonHelp{Hints: l.Data.Hints, Solution: l.Data.Solution})
+		if err != nil {
+			return nil, fmt.Errorf("lesson %s: %w", l.Slug, err)
+		}
+		s.assets["lessons/"+l.Slug+".json"] = newAsset(l.Slug+".json", help)
 	}
 	page, err := s.renderPage(web, lessons, opt.Live)
 	if err != nil {
@@ -372,8 +379,15 @@ func (s *site) renderPage(web fs.FS, lessons []lessonView, live string) ([]byte,
 	}
 	var buf bytes.Buffer
 	data := pageData{Lessons: lessons, LessonData: []lessonData{}, Live: live}
-	for _, l := range lessons {
-		data.LessonData = append(data.LessonData, l.Data)
+	for i, l := range lessons {
+		d := l.Data
+		if i > 0 {
+			// Only the first lesson's hints and solution come with the
+			// page; the others' are read when their lesson is shown.
+			d.Hints, d.Solution = nil, nil
+			d.Help = "/lessons/" + l.Slug + ".json?v=" + s.assets["lessons/"+l.Slug+".json"].version
+		}
+		data.LessonData = append(data.LessonData, d)
 	}
 	if err := t.Execute(&buf, data); err != nil {
 		return nil, fmt.Errorf("page template: %w", err)

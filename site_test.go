@@ -355,3 +355,31 @@ func TestWithoutCommentLines(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", got, want.String())
 	}
 }
+
+// TestSiteLessonHelp: the page carries the hints and solution of its first
+// lesson only; every lesson's are served at the URL its data names.
+func TestSiteLessonHelp(t *testing.T) {
+	lessons := []lessonView{
+		{Slug: "one", Title: "One", HTML: "<p>1</p>", Data: lessonData{Slug: "one", Hints: []string{"first hint"}}},
+		{Slug: "two", Title: "Two", HTML: "<p>2</p>", Data: lessonData{Slug: "two", Hints: []string{"second hint"}}},
+	}
+	s, err := newSite(testWeb(t), lessons, siteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(body(t, get(t, s, "/")))
+	if !strings.Contains(page, "first hint") || strings.Contains(page, "second hint") {
+		t.Errorf("the page should carry the first lesson's hints and not the second's")
+	}
+	i := strings.Index(page, `"help":"`)
+	if i < 0 {
+		t.Fatal("the second lesson's data has no help URL")
+	}
+	url := page[i+len(`"help":"`):]
+	url = url[:strings.IndexByte(url, '"')]
+	url = strings.ReplaceAll(url, `\u0026`, "&")
+	res := get(t, s, url)
+	if got := string(body(t, res)); res.StatusCode != 200 || !strings.Contains(got, `"hints":["second hint"]`) {
+		t.Errorf("GET %s: %d %s", url, res.StatusCode, got)
+	}
+}

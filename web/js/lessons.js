@@ -33,13 +33,42 @@ export class LessonPane {
     this.load(document.getElementById(`lesson-${lesson.slug}`));
     $('goals').hidden = false;
     const p = this.progress.lesson(lesson.slug);
+    this.renderHelp(lesson);
+    this.loadHelp(lesson);
+    this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, done: p.done.includes(g.id) })));
+    if (this.onScenario) this.onScenario(lesson.scenario);
+    this.check();
+  }
+
+  // renderHelp shows the hints revealed so far and, if asked for before,
+  // the solution.
+  renderHelp(lesson) {
+    const p = this.progress.lesson(lesson.slug);
     clear($('hint-list'));
     for (const hint of (lesson.hints || []).slice(0, p.hints)) $('hint-list').append(h('li', {}, hint));
     $('btn-hint').disabled = p.hints >= (lesson.hints || []).length;
     this.showSolution(p.solution);
-    this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, done: p.done.includes(g.id) })));
-    if (this.onScenario) this.onScenario(lesson.scenario);
-    this.check();
+  }
+
+  // loadHelp reads the hints and solution of a lesson the page carries
+  // without them (all but the first: the page holds what its first screen
+  // needs), once, then shows them if the lesson is still open. Until then
+  // the hint and solution buttons stay disabled.
+  async loadHelp(lesson) {
+    if (!lesson.help || lesson.helpLoading) return;
+    lesson.helpLoading = true;
+    try {
+      const res = await fetch(lesson.help);
+      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+      const help = await res.json();
+      lesson.hints = help.hints || [];
+      lesson.solution = help.solution || [];
+      delete lesson.help;
+    } catch {
+      lesson.helpLoading = false; // showing the lesson again tries again
+      return;
+    }
+    if (this.current === lesson) this.renderHelp(lesson);
   }
 
   // load fills a lesson's article from the server the first time it is
