@@ -178,6 +178,16 @@ func (r *Resolver) Lookup(c Caller, name string, t Type) (Answer, error) {
 	return ans, err
 }
 
+// Records returns a function that looks names up for c like Lookup and
+// keeps only the records of each answer: what the sender checks (SPF,
+// DMARC) ask of DNS.
+func (r *Resolver) Records(c Caller) func(name string, t Type) ([]Record, error) {
+	return func(name string, t Type) ([]Record, error) {
+		ans, err := r.Lookup(c, name, t)
+		return ans.Records, err
+	}
+}
+
 // session is one top-level request (a Lookup or a SelectMX): it adds up the
 // virtual time spent so the recorder can place each event.
 type session struct {

@@ -36,10 +36,7 @@ func (h *Host) checkSPF(c *server.ConnState, env *server.Envelope) smtp.Reply {
 	}
 	n := h.net
 	caller := dns.Caller{Host: h.cfg.Name, Record: func(e trace.Event, _ time.Duration) { c.Record(e) }}
-	v := spf.Check(ip, domain, func(name string, t dns.Type) ([]dns.Record, error) {
-		ans, err := n.Resolver.Lookup(caller, name, t)
-		return ans.Records, err
-	})
+	v := spf.Check(ip, domain, n.Resolver.Records(caller))
 	record := ""
 	if v.Record != "" {
 		record = fmt.Sprintf(" (%q)", v.Record)
@@ -92,10 +89,7 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 		return smtp.Reply{}
 	}
 	caller := dns.Caller{Host: h.cfg.Name, Record: func(e trace.Event, _ time.Duration) { c.Record(e) }}
-	v := dmarc.Evaluate(from, tx.spf, func(name string, t dns.Type) ([]dns.Record, error) {
-		ans, err := h.net.Resolver.Lookup(caller, name, t)
-		return ans.Records, err
-	})
+	v := dmarc.Evaluate(from, tx.spf, h.net.Resolver.Records(caller))
 	policy := ""
 	if v.Policy != "" {
 		policy = " (p=" + v.Policy + ")"
