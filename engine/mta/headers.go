@@ -57,9 +57,18 @@ func (r Received) AppendTo(b []byte) []byte {
 
 // Prepend returns the Received: header of r followed by msg: each hop adds
 // its trace header at the top (RFC 5321 §4.4), never rewriting what is
-// below.
-func (r Received) Prepend(msg []byte) []byte {
-	out := r.AppendTo(make([]byte, 0, 256+len(msg)))
+// below. above are the hop's other trace fields (without CRLF), newest
+// first, which go on top of its Received (Received-SPF: RFC 7208 §9.1).
+func (r Received) Prepend(msg []byte, above ...string) []byte {
+	size := 256 + len(msg)
+	for _, f := range above {
+		size += len(f) + 2
+	}
+	out := make([]byte, 0, size)
+	for _, f := range above {
+		out = append(append(out, f...), '\r', '\n')
+	}
+	out = r.AppendTo(out)
 	return append(out, msg...)
 }
 

@@ -159,11 +159,11 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if len(rcpts) == 1 {
 		rec.For = rcpts[0]
 	}
-	msg = rec.Prepend(msg)
-	if tx != nil && len(tx.headers) > 0 {
-		msg = prependFields(tx.headers, msg) // above this hop's Received (RFC 7208 §9.1)
+	var above []string
+	if tx != nil {
+		above = tx.headers
 	}
-	h.accept(id, env.From.Mailbox.String(), rcpts, msg)
+	h.accept(id, env.From.Mailbox.String(), rcpts, rec.Prepend(msg, above...))
 	return id, smtp.Reply{}
 }
 

@@ -75,6 +75,11 @@ func TestReceivedAndHeaders(t *testing.T) {
 	if h.Get("Subject") != "hi" || string(msg[body:]) != "body\r\n" {
 		t.Fatalf("headers %v body %q", h, msg[body:])
 	}
+	// The hop's other trace fields go on top of its Received, in order.
+	msg = r.Prepend([]byte("Subject: hi\r\n\r\nbody\r\n"), "Authentication-Results: x", "Received-SPF: pass")
+	if want := "Authentication-Results: x\r\nReceived-SPF: pass\r\n" + want + "Subject: hi\r\n\r\nbody\r\n"; string(msg) != want {
+		t.Fatalf("with trace fields:\n%q\nwant\n%q", msg, want)
+	}
 	for _, tt := range []struct {
 		ehlo, tls, auth bool
 		want            string

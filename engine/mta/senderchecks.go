@@ -130,17 +130,3 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
-
-// prependFields returns msg with the header fields (each without its
-// CRLF) on top, in order.
-func prependFields(fields []string, msg []byte) []byte {
-	size := len(msg)
-	for _, f := range fields {
-		size += len(f) + 2
-	}
-	out := make([]byte, 0, size)
-	for _, f := range fields {
-		out = append(append(out, f...), '\r', '\n')
-	}
-	return append(out, msg...)
-}
