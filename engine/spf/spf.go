@@ -223,7 +223,8 @@ type resultError struct {
 func (e *resultError) Error() string { return e.why }
 
 // match reports whether the mechanism (without its qualifier) matches the
-// client (§5).
+// client (§5). The record's syntax was checked first (validate), so the
+// errors here are those of evaluating it.
 func (c *checker) match(mech, domain string) (bool, error) {
 	name, rest, arg := split(mech)
 	switch name {
@@ -267,9 +268,6 @@ func (c *checker) match(mech, domain string) (bool, error) {
 		}
 		return false, nil
 	case "include":
-		if arg == "" {
-			return false, errors.New("include needs a domain")
-		}
 		if err := c.count(); err != nil {
 			return false, err
 		}
@@ -286,9 +284,6 @@ func (c *checker) match(mech, domain string) (bool, error) {
 		}
 		return false, fmt.Errorf("include:%s: %s", arg, r.Why)
 	case "exists":
-		if arg == "" {
-			return false, errors.New("exists needs a domain")
-		}
 		if err := c.count(); err != nil {
 			return false, err
 		}

@@ -30,6 +30,10 @@ voids.example.      TXT  "v=spf1 a:n1.example a:n2.example a:n3.example -all"
 dual.example.       TXT  "v=spf1 a/24//64 -all"
 dual.example.       A    203.0.113.1
 dual.example.       AAAA 2001:db8:1::1
+exists.example.     TXT  "v=spf1 exists:ok.exists.example -all"
+ok.exists.example.  A    127.0.0.2
+noexists.example.   TXT  "v=spf1 exists:no.exists.example ptr -all"
+nowhere.example.    TXT  "v=spf1 redirect=plain.example"
 `
 
 func testLookup(t *testing.T) Lookup {
@@ -76,7 +80,10 @@ func TestCheck(t *testing.T) {
 		{"203.0.113.200", "dual.example", Pass, "a/24//64"},
 		{"2001:db8:1::ffff", "dual.example", Pass, "a/24//64"},
 		{"2001:db8:2::1", "dual.example", Fail, "-all"},
-		{"::ffff:192.0.2.25", "example.com", Pass, "ip4:192.0.2.25"}, // a v4-mapped client is a v4 one
+		{"::ffff:192.0.2.25", "example.com", Pass, "ip4:192.0.2.25"},         // a v4-mapped client is a v4 one
+		{"198.51.100.1", "exists.example", Pass, "exists:ok.exists.example"}, // any A record will do
+		{"192.0.2.25", "noexists.example", Fail, "-all"},                     // ptr never matches here
+		{"192.0.2.25", "nowhere.example", PermError, ""},                     // redirect= to a domain without a record
 	}
 	for _, c := range cases {
 		v := Check(netip.MustParseAddr(c.ip), c.domain, lookup)
