@@ -40,6 +40,7 @@ func TestScenarioValidationCatchesMistakes(t *testing.T) {
 		"user outside":      strings.Replace(strings.Replace(good, `"bob@example.org"`, `"bob@example.net"`, 1), "%s", "", 1),
 		"bad port":          strings.Replace(strings.Replace(good, `"ports":[25]`, `"ports":[80]`, 1), "%s", "", 1),
 		"bad dns fault":     strings.Replace(good, "%s", `,"faults":[{"kind":"dns","name":"example.org","error":"OOPS"}]`, 1),
+		"DMARC without SPF": strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"checkDMARC":true`, 1), "%s", "", 1),
 	}
 	for name, src := range bad {
 		if _, err := ParseScenario([]byte(src)); err == nil {
