@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -14,9 +18,9 @@ import (
 type loadFigures struct {
 	Lesson   float64 `json:"lesson"`   // first contentful paint: the lesson text is in the first HTML
 	Greeting float64 `json:"greeting"` // the engine ran and the 220 greeting is on screen
-	Encoded  int     `json:"encoded"`  // bytes of every response body as sent (compressed)
-	Decoded  int     `json:"decoded"`  // the same bodies decoded
-	Wasm     int     `json:"wasm"`     // the engine's share of Encoded
+	Encoded  int     `json:"-"`        // bytes of every response body as sent (compressed)
+	Decoded  int     `json:"-"`        // the same bodies decoded
+	Wasm     int     `json:"-"`        // the engine's share of Encoded
 	// Where the time to the greeting goes (marks set by the page's scripts).
 	Fetch    float64 `json:"fetch"`    // the engine's download starts
 	Compiled float64 `json:"compiled"` // the engine is compiled and instantiated
@@ -24,30 +28,85 @@ type loadFigures struct {
 	Created  float64 `json:"created"`  // the page has its first world (greeting shown)
 }
 
-// measureLoad loads url in a fresh browser context (empty cache) and reads
-// the figures from the Performance API.
-func measureLoad(tb testing.TB, url string) loadFigures {
+// measureLoad loads the page that srv serves in a fresh browser context
+// (empty cache) and reads the times from the Performance API and the
+// bytes from srv.
+func measureLoad(tb testing.TB, srv *countingServer) loadFigures {
 	tb.Helper()
 	ctx := testTab(tb, 60*time.Second)
-	openLab(tb, ctx, url)
+	srv.reset()
+	openLab(tb, ctx, srv.URL)
 	waitFor(tb, ctx, "the greeting mark", `performance.getEntriesByName('smtplab-greeting').length > 0`)
-	return eval[loadFigures](tb, ctx, `(() => {
-		const nav = performance.getEntriesByType('navigation')[0];
-		const all = [nav, ...performance.getEntriesByType('resource')];
+	f := eval[loadFigures](tb, ctx, `(() => {
 		const fcp = performance.getEntriesByName('first-contentful-paint')[0];
 		const mark = (n) => { const m = performance.getEntriesByName(n)[0]; return m ? m.startTime : -1; };
 		return {
 			lesson: fcp ? fcp.startTime : -1,
 			greeting: mark('smtplab-greeting'),
-			fetch: (all.find(e => e.name.includes('.wasm')) || {startTime: -1}).startTime,
+			fetch: mark('smtplab-wasm-fetch'),
 			compiled: mark('smtplab-wasm-compiled'),
 			ready: mark('smtplab-wasm-ready'),
 			created: mark('smtplab-greeting'),
-			encoded: all.reduce((n, e) => n + e.encodedBodySize, 0),
-			decoded: all.reduce((n, e) => n + e.decodedBodySize, 0),
-			wasm: all.filter(e => e.name.includes('.wasm')).reduce((n, e) => n + e.encodedBodySize, 0),
 		};
 	})()`)
+	f.Encoded, f.Decoded, f.Wasm = srv.counts()
+	return f
+}
+
+// countingServer serves a site and counts the bytes of what it sends. The
+// page's own Resource Timing cannot do it: the engine is downloaded by a
+// worker, whose requests the page does not see.
+type countingServer struct {
+	*httptest.Server
+	mu                  sync.Mutex
+	sent, decoded, wasm int
+}
+
+func serveCounting(tb testing.TB, s *site) *countingServer {
+	c := &countingServer{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w}
+		s.ServeHTTP(cw, r)
+		decoded := 0
+		if a := s.assets[strings.TrimPrefix(r.URL.Path, "/")]; a != nil && cw.n > 0 {
+			decoded = len(a.raw)
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.sent += cw.n
+		c.decoded += decoded
+		if strings.HasSuffix(r.URL.Path, ".wasm") {
+			c.wasm += cw.n
+		}
+	}))
+	tb.Cleanup(c.Close)
+	return c
+}
+
+func (c *countingServer) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent, c.decoded, c.wasm = 0, 0, 0
+}
+
+// counts returns the bytes sent since reset, the same bodies decoded, and
+// the engine's share of those sent.
+func (c *countingServer) counts() (sent, decoded, wasm int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent, c.decoded, c.wasm
+}
+
+// countingWriter counts the body bytes written through it.
+type countingWriter struct {
+	http.ResponseWriter
+	n int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n += n
+	return n, err
 }
 
 // BenchmarkPageLoad measures, in headless Chromium on localhost, the median
@@ -65,10 +124,10 @@ func measureLoad(tb testing.TB, url string) loadFigures {
 func BenchmarkPageLoad(b *testing.B) {
 	s := realSite(b)
 	s.improveCompression(context.Background(), compressionCacheDir())
-	url := serve(b, s)
-	refURL := ""
+	srv := serveCounting(b, s)
+	var refSrv *countingServer
 	if dir := os.Getenv("SMTPLAB_BENCH_REF"); dir != "" {
-		refURL = serve(b, referenceSite(b, dir))
+		refSrv = serveCounting(b, referenceSite(b, dir))
 	}
 	loads := 5
 	if n, err := strconv.Atoi(os.Getenv("SMTPLAB_BENCH_LOADS")); err == nil && n > 0 {
@@ -77,9 +136,9 @@ func BenchmarkPageLoad(b *testing.B) {
 	for b.Loop() {
 		var this, ref []loadFigures
 		for range loads {
-			this = append(this, measureLoad(b, url))
-			if refURL != "" {
-				ref = append(ref, measureLoad(b, refURL))
+			this = append(this, measureLoad(b, srv))
+			if refSrv != nil {
+				ref = append(ref, measureLoad(b, refSrv))
 			}
 		}
 		last := this[len(this)-1]

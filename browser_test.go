@@ -244,6 +244,63 @@ func TestBrowserLessonBeforeEngine(t *testing.T) {
 	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
 }
 
+// requestLog records the requests a handler serves: path and the
+// browser's Sec-Fetch-Dest, which says whether a page or a worker asked.
+type requestLog struct {
+	next http.Handler
+	mu   sync.Mutex
+	seen []string // "dest path"
+}
+
+func (l *requestLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	l.seen = append(l.seen, r.Header.Get("Sec-Fetch-Dest")+" "+r.URL.Path)
+	l.mu.Unlock()
+	l.next.ServeHTTP(w, r)
+}
+
+func (l *requestLog) count(entry string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.seen {
+		if e == entry {
+			n++
+		}
+	}
+	return n
+}
+
+// TestBrowserEngineCompiledInWorker checks how the engine arrives: the
+// page's inline script starts a worker that downloads and compiles it,
+// the engine is downloaded once, and the Content-Security-Policy let all of
+// it run (a blocked inline script would only have slowed the page down,
+// since js/engine.js would compile the engine itself).
+func TestBrowserEngineCompiledInWorker(t *testing.T) {
+	log := &requestLog{next: realSite(t)}
+	url := serve(t, log)
+	ctx := testTab(t, 60*time.Second)
+	do(t, ctx, "watching for CSP violations", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.cspViolations = []; document.addEventListener('securitypolicyviolation', (e) => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));`,
+		})
+		return err
+	}))
+	openLab(t, ctx, url)
+	if got := eval[string](t, ctx, `window.cspViolations.join('; ')`); got != "" {
+		t.Errorf("CSP violations: %s", got)
+	}
+	if got := eval[string](t, ctx, `String(performance.getEntriesByName('smtplab-wasm-fetch')[0]?.detail)`); got != "worker" {
+		t.Errorf("the engine was compiled by the %s, want the worker", got)
+	}
+	if n := log.count("worker /boot/compile-engine.js"); n != 1 {
+		t.Errorf("the compile worker was loaded %d times, want once", n)
+	}
+	if n := log.count("empty /dist/lab.wasm"); n != 1 {
+		t.Errorf("the engine was downloaded %d times, want once", n)
+	}
+}
+
 func TestBrowserSession(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 90*time.Second)

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -381,5 +384,32 @@ func TestSiteLessonHelp(t *testing.T) {
 	res := get(t, s, url)
 	if got := string(body(t, res)); res.StatusCode != 200 || !strings.Contains(got, `"hints":["second hint"]`) {
 		t.Errorf("GET %s: %d %s", url, res.StatusCode, got)
+	}
+}
+
+// TestSiteInlineScript checks that the page's inline script (the one that
+// starts the engine's download) is allowed by the CSP through its hash,
+// and that nothing else inline is.
+func TestSiteInlineScript(t *testing.T) {
+	s := testSite(t)
+	res := get(t, s, "/")
+	page := string(body(t, res))
+	csp := res.Header.Get("Content-Security-Policy")
+	inline := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindAllStringSubmatch(page, -1)
+	if len(inline) != 1 || !strings.Contains(inline[0][1], "smtplab-compile-worker") {
+		t.Fatalf("want one inline script, the engine's start; got %d", len(inline))
+	}
+	sum := sha256.Sum256([]byte(inline[0][1]))
+	source := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	scriptSrc, _, _ := strings.Cut(csp[strings.Index(csp, "script-src"):], ";")
+	if want := "script-src 'self' 'wasm-unsafe-eval' " + source; scriptSrc != want {
+		t.Errorf("CSP script-src is %q, want %q", scriptSrc, want)
+	}
+	// Every response carries the same policy, the worker's script too.
+	if got := get(t, s, "/boot/compile-engine.js").Header.Get("Content-Security-Policy"); got != csp {
+		t.Errorf("worker script CSP %q, page CSP %q", got, csp)
+	}
+	if !strings.Contains(page, `<meta name="smtplab-compile-worker" content="/boot/compile-engine.js?v=`) {
+		t.Error("page does not name the compile worker")
 	}
 }
