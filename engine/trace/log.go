@@ -25,7 +25,17 @@ type Log struct {
 	keep    int // 0: keep everything
 
 	strings strTable
-	attrs   map[int]map[string]string // by event id; few events have attributes
+	recent  [numStrFields][2]recentStr // per string field, the two strings it had last
+	attrs   map[int]map[string]string  // by event id; few events have attributes
+}
+
+// numStrFields is how many string fields a record has (see strFields).
+const numStrFields = 13
+
+// recentStr is a string and its number in the Log's strTable.
+type recentStr struct {
+	s  string
+	id strID
 }
 
 // chunkSize is how many events one chunk holds.
@@ -108,13 +118,12 @@ func (l *Log) Add(e Event) int {
 		last = len(l.chunks) - 1
 	}
 	l.n++
-	t := &l.strings
 	c := l.chunks[last]
 	c.records = append(c.records, record{
 		at: e.At, conn: e.Conn, size: e.Size, port: int32(e.Port), code: int32(e.Code), tls: e.TLS,
-		kind: t.id(string(e.Kind)), host: t.id(e.Host), peer: t.id(e.Peer), dir: t.id(e.Dir),
-		verb: t.id(e.Verb), enhanced: t.id(e.Enhanced), reason: t.id(e.Reason), name: t.id(e.Name),
-		rtype: t.id(e.RType), step: t.id(e.Step), msg: t.id(e.Msg), rcpt: t.id(e.Rcpt), err: t.id(e.Error),
+		kind: l.intern(0, string(e.Kind)), host: l.intern(1, e.Host), peer: l.intern(2, e.Peer), dir: l.intern(3, e.Dir),
+		verb: l.intern(4, e.Verb), enhanced: l.intern(5, e.Enhanced), reason: l.intern(6, e.Reason), name: l.intern(7, e.Name),
+		rtype: l.intern(8, e.RType), step: l.intern(9, e.Step), msg: l.intern(10, e.Msg), rcpt: l.intern(11, e.Rcpt), err: l.intern(12, e.Error),
 	})
 	c.texts = append(c.texts, e.Text)
 	if len(e.Attrs) > 0 {
@@ -124,6 +133,26 @@ func (l *Log) Add(e Event) int {
 		l.attrs[l.n] = e.Attrs
 	}
 	return l.n
+}
+
+// intern returns the number of s, the value of string field number field
+// of a new event. A field mostly has one of the values it had in the last
+// few events (the two hosts of a connection take turns as Host and Peer),
+// and comparing with those is cheaper than hashing s into the table.
+func (l *Log) intern(field int, s string) strID {
+	if s == "" {
+		return 0
+	}
+	r := &l.recent[field]
+	switch s {
+	case r[0].s:
+		return r[0].id
+	case r[1].s:
+		return r[1].id
+	}
+	// The newer of the two moves to second place.
+	r[1], r[0] = r[0], recentStr{s, l.strings.id(s)}
+	return r[0].id
 }
 
 // dropOldest drops the first chunk (see Keep). The string table would
@@ -146,6 +175,7 @@ func (l *Log) dropOldest() {
 func (l *Log) rebuildStrings() {
 	old := l.strings
 	l.strings = strTable{}
+	l.recent = [numStrFields][2]recentStr{}
 	move := func(id *strID) { *id = l.strings.id(old.str(*id)) }
 	for _, c := range l.chunks {
 		for i := range c.records {
@@ -158,8 +188,8 @@ func (l *Log) rebuildStrings() {
 }
 
 // strFields lists the string fields of r, for rebuildStrings.
-func (r *record) strFields() [13]*strID {
-	return [13]*strID{&r.kind, &r.host, &r.peer, &r.dir, &r.verb, &r.enhanced, &r.reason,
+func (r *record) strFields() [numStrFields]*strID {
+	return [numStrFields]*strID{&r.kind, &r.host, &r.peer, &r.dir, &r.verb, &r.enhanced, &r.reason,
 		&r.name, &r.rtype, &r.step, &r.msg, &r.rcpt, &r.err}
 }
 

@@ -126,3 +126,30 @@ func TestLogKeepBoundsItsStrings(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLogAdd adds events shaped like a simulated world's: two hosts
+// taking turns as host and peer, a few kinds and verbs, a message id that
+// changes every hundred events.
+func BenchmarkLogAdd(b *testing.B) {
+	kinds := []Kind{Bytes, Command, Reply, Bytes}
+	verbs := []string{"EHLO", "MAIL", "RCPT", "DATA", "QUIT"}
+	hosts := []string{"smtp.example.com", "mx2.example.org", "store.example.org"}
+	events := make([]Event, 1000)
+	for i := range events {
+		a, c := hosts[i/50%3], hosts[(i/50+1)%3]
+		if i%2 == 1 {
+			a, c = c, a
+		}
+		events[i] = Event{Kind: kinds[i%len(kinds)], Conn: i / 50, Host: a, Peer: c, Dir: []string{"c2s", "s2c"}[i%2],
+			Verb: verbs[i/3%len(verbs)], Msg: fmt.Sprintf("%X", 0xE37BE00062+i/100), Text: "250 2.1.5 Ok"}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var l Log
+		for range 100 {
+			for i := range events {
+				l.Add(events[i])
+			}
+		}
+	}
+}
