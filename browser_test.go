@@ -301,6 +301,28 @@ func TestBrowserEngineCompiledInWorker(t *testing.T) {
 	}
 }
 
+// pageBudget is the most a first visit may download (issue: "whole page
+// ≤ 2.0 MB brotli"), counted in bytes.
+const pageBudget = 2_000_000
+
+// TestBrowserPageWithinBudget loads the page as `go run .` serves it once
+// its background compression is done, and counts every byte it sends
+// until the greeting shows. The page is only a few kilobytes under its
+// budget, and the engine's compressed size moves by kilobytes either way
+// with small changes to its code: this says so the day it goes over.
+func TestBrowserPageWithinBudget(t *testing.T) {
+	s := realSite(t)
+	s.improveCompression(t.Context(), compressionCacheDir())
+	f := measureLoad(t, serveCounting(t, s))
+	t.Logf("the page sent %d bytes (the engine %d), %d under the budget", f.Encoded, f.Wasm, pageBudget-f.Encoded)
+	if f.Encoded > pageBudget {
+		t.Errorf("the page sent %d bytes, over its budget of %d", f.Encoded, pageBudget)
+	}
+	if f.Wasm == 0 || f.Wasm > f.Encoded {
+		t.Errorf("the engine's share, %d bytes, is not part of the %d sent", f.Wasm, f.Encoded)
+	}
+}
+
 func TestBrowserSession(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 90*time.Second)
