@@ -22,7 +22,7 @@ type loadFigures struct {
 	Decoded  int     `json:"-"`        // the same bodies decoded
 	Wasm     int     `json:"-"`        // the engine's share of Encoded
 	// Where the time to the greeting goes (marks set by the page's scripts).
-	Fetch    float64 `json:"fetch"`    // the engine's download starts
+	Fetch    float64 `json:"fetch"`    // the page starts the engine's download (and compile)
 	Compiled float64 `json:"compiled"` // the engine is compiled and instantiated
 	Ready    float64 `json:"ready"`    // Go has started and set smtpLab
 	Created  float64 `json:"created"`  // the page has its first world (greeting shown)
@@ -62,6 +62,7 @@ type countingServer struct {
 	sent, decoded, wasm int
 }
 
+// serveCounting serves s on a loopback port until the test ends.
 func serveCounting(tb testing.TB, s *site) *countingServer {
 	c := &countingServer{}
 	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
