@@ -28,14 +28,14 @@ serve: build
 
 vet: build
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./engine/... ./lessons/... ./wasm/...
+	GOOS=js GOARCH=wasm $(GO) vet ./engine/... ./lessons/... ./wasm/... ./internal/minijson/
 
 # test runs vet, every native test (browser tests included), then the engine and
 # lesson tests again as js/wasm under Node. The last line is the summary.
 test: vet
 	@set -o pipefail; rm -f $(LOG); \
 	$(GO) test -count=1 -v ./... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; native=$$?; \
-	GOOS=js GOARCH=wasm $(GO) test -count=1 -v -exec="$(WASM_EXEC)" ./engine/... ./lessons/... ./wasm/... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; wasm=$$?; \
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -v -exec="$(WASM_EXEC)" ./engine/... ./lessons/... ./wasm/... ./internal/minijson/ 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; wasm=$$?; \
 	pass=$$(grep -cE '^\s*--- PASS' $(LOG)); fail=$$(grep -cE '^\s*--- FAIL' $(LOG)); skip=$$(grep -cE '^\s*--- SKIP' $(LOG)); \
 	echo "tests: $$pass passed, $$fail failed, $$skip skipped"; \
 	test $$native -eq 0 -a $$wasm -eq 0 -a $$fail -eq 0

@@ -3,7 +3,6 @@ package lab
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -14,6 +13,7 @@ import (
 
 	"smtplab/engine/dns"
 	"smtplab/engine/mta"
+	"smtplab/internal/minijson"
 )
 
 // Scenario is one world as data: its hosts, DNS, users and faults, and where
@@ -82,7 +82,7 @@ func LoadScenario(name string) (*Scenario, error) {
 // ParseScenario decodes and checks a scenario file. Unknown fields are
 // errors, so a typo in a scenario does not silently do nothing.
 func ParseScenario(b []byte) (*Scenario, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := minijson.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var s Scenario
 	if err := dec.Decode(&s); err != nil {
@@ -157,7 +157,7 @@ func Scenarios() []ScenarioInfo {
 			continue
 		}
 		var info ScenarioInfo
-		if json.Unmarshal(b, &info) != nil {
+		if minijson.Unmarshal(b, &info) != nil {
 			continue // TestScenariosAreValid keeps this from happening
 		}
 		out = append(out, info)

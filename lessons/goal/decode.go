@@ -2,7 +2,6 @@ package goal
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"smtplab/engine/trace"
+	"smtplab/internal/minijson"
 )
 
 // The language is defined once, as a tree of maps, lists and scalars: the
@@ -103,7 +103,7 @@ func goalName(id string, index int) string {
 
 // UnmarshalJSON reads a goal written in the language as JSON.
 func (g *Goal) UnmarshalJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
+	dec := minijson.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
@@ -136,7 +136,7 @@ func (g *Goal) UnmarshalYAML(unmarshal func(any) error) error {
 // MarshalJSON writes the goal in the language, so it can be sent to the
 // web page and decoded back to the same Goal.
 func (g Goal) MarshalJSON() ([]byte, error) {
-	return json.Marshal(g.tree())
+	return minijson.Marshal(g.tree())
 }
 
 // Validate reports every problem with a lesson's goals: a missing id or
@@ -673,7 +673,7 @@ func asInt(v any) (int, bool) {
 		if n == math.Trunc(n) && n >= math.MinInt32 && n <= math.MaxInt32 {
 			return int(n), true
 		}
-	case json.Number:
+	case minijson.Number:
 		if i, err := n.Int64(); err == nil {
 			return asInt(i)
 		}

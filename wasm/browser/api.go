@@ -3,13 +3,13 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"smtplab/engine/lab"
+	"smtplab/internal/minijson"
 	"smtplab/lessons/goal"
 )
 
@@ -62,18 +62,18 @@ func (a *api) open(w *lab.World) (opened, error) {
 }
 
 // arg decodes argument i into v, saying which argument was wrong.
-func arg(args []json.RawMessage, i int, what string, v any) error {
+func arg(args []minijson.RawMessage, i int, what string, v any) error {
 	if i >= len(args) || string(args[i]) == "null" {
 		return fmt.Errorf("%s is missing", what)
 	}
-	if err := json.Unmarshal(args[i], v); err != nil {
+	if err := minijson.Unmarshal(args[i], v); err != nil {
 		return fmt.Errorf("%s is not valid: %w", what, err)
 	}
 	return nil
 }
 
 // world returns the world whose handle is argument 0.
-func (a *api) world(args []json.RawMessage) (int, *lab.World, error) {
+func (a *api) world(args []minijson.RawMessage) (int, *lab.World, error) {
 	var id int
 	if err := arg(args, 0, "the lab handle", &id); err != nil {
 		return 0, nil, err
@@ -85,9 +85,9 @@ func (a *api) world(args []json.RawMessage) (int, *lab.World, error) {
 	return id, w, nil
 }
 
-func (a *api) scenarios([]json.RawMessage) (any, error) { return lab.Scenarios(), nil }
+func (a *api) scenarios([]minijson.RawMessage) (any, error) { return lab.Scenarios(), nil }
 
-func (a *api) create(args []json.RawMessage) (any, error) {
+func (a *api) create(args []minijson.RawMessage) (any, error) {
 	var opt struct {
 		Scenario string `json:"scenario"`
 		Seed     int64  `json:"seed"`
@@ -102,7 +102,7 @@ func (a *api) create(args []json.RawMessage) (any, error) {
 	return a.open(w)
 }
 
-func (a *api) typeLine(args []json.RawMessage) (any, error) {
+func (a *api) typeLine(args []minijson.RawMessage) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (a *api) typeLine(args []json.RawMessage) (any, error) {
 // typeRaw sends bytes written with escapes (\r \n \t \0 \\), adding
 // nothing: how a learner tries a bare LF or SMTP smuggling. The facade
 // records it as an input with "raw", so undo and permalinks replay it.
-func (a *api) typeRaw(args []json.RawMessage) (any, error) {
+func (a *api) typeRaw(args []minijson.RawMessage) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func (a *api) typeRaw(args []json.RawMessage) (any, error) {
 	return w.TypeRaw(text)
 }
 
-func (a *api) submit(args []json.RawMessage) (any, error) {
+func (a *api) submit(args []minijson.RawMessage) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (a *api) submit(args []json.RawMessage) (any, error) {
 	return w.Submit(m)
 }
 
-func (a *api) advance(args []json.RawMessage) (any, error) {
+func (a *api) advance(args []minijson.RawMessage) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func (a *api) advance(args []json.RawMessage) (any, error) {
 
 // undo replays the world's inputs minus the last one. The handle stays
 // the same; the answer carries the whole replayed trace.
-func (a *api) undo(args []json.RawMessage) (any, error) {
+func (a *api) undo(args []minijson.RawMessage) (any, error) {
 	id, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func (a *api) undo(args []json.RawMessage) (any, error) {
 	return opened{World: id, Events: nw.Since(0), State: nw.State()}, nil
 }
 
-func (a *api) snapshot(args []json.RawMessage) (any, error) {
+func (a *api) snapshot(args []minijson.RawMessage) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -185,7 +185,7 @@ func (a *api) snapshot(args []json.RawMessage) (any, error) {
 	return w.Snapshot(), nil
 }
 
-func (a *api) restore(args []json.RawMessage) (any, error) {
+func (a *api) restore(args []minijson.RawMessage) (any, error) {
 	var snap lab.Snapshot
 	if err := arg(args, 0, "the snapshot", &snap); err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (a *api) restore(args []json.RawMessage) (any, error) {
 	return a.open(w)
 }
 
-func (a *api) check(args []json.RawMessage) (any, error) {
+func (a *api) check(args []minijson.RawMessage) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ func (a *api) check(args []json.RawMessage) (any, error) {
 	return goal.Check(goals, w.Since(0)), nil
 }
 
-func (a *api) release(args []json.RawMessage) (any, error) {
+func (a *api) release(args []minijson.RawMessage) (any, error) {
 	id, _, err := a.world(args)
 	if err != nil {
 		return nil, err

@@ -3,13 +3,14 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"syscall/js"
 
 	"github.com/hack-pad/safejs"
+
+	"smtplab/internal/minijson"
 )
 
 // maxPending bounds the calls waiting for the engine. The page sends one
@@ -19,7 +20,7 @@ const maxPending = 256
 
 // method is one API method: it reads its JSON arguments and returns a
 // value to encode as the JSON result.
-type method func(args []json.RawMessage) (any, error)
+type method func(args []minijson.RawMessage) (any, error)
 
 // bridge owns the API object and the queue of calls. Calls run one at a
 // time, in the order the page made them, on the goroutine that runs work:
@@ -121,7 +122,7 @@ func (b *bridge) callback(name string, m method) func(this safejs.Value, args []
 
 // safeCall runs m, turning a panic into an error the page can show. The
 // engine is meant never to panic; if it does, the page lives on.
-func safeCall(name string, m method, args []json.RawMessage) (v any, err error) {
+func safeCall(name string, m method, args []minijson.RawMessage) (v any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%s: internal error in the engine: %v", name, p)
@@ -134,15 +135,15 @@ func safeCall(name string, m method, args []json.RawMessage) (v any, err error) 
 }
 
 // encodeArgs turns each argument into JSON with JSON.stringify.
-func encodeArgs(args []safejs.Value) ([]json.RawMessage, error) {
+func encodeArgs(args []safejs.Value) ([]minijson.RawMessage, error) {
 	jsonObj, err := safejs.Global().Get("JSON")
 	if err != nil {
 		return nil, err
 	}
-	out := make([]json.RawMessage, len(args))
+	out := make([]minijson.RawMessage, len(args))
 	for i, a := range args {
 		if a.IsUndefined() {
-			out[i] = json.RawMessage("null")
+			out[i] = minijson.RawMessage("null")
 			continue
 		}
 		s, err := jsonObj.Call("stringify", a)
@@ -153,14 +154,14 @@ func encodeArgs(args []safejs.Value) ([]json.RawMessage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("argument %d cannot be written as JSON", i+1)
 		}
-		out[i] = json.RawMessage(str)
+		out[i] = minijson.RawMessage(str)
 	}
 	return out, nil
 }
 
 // fromJSON encodes v as JSON and parses it into a JavaScript value.
 func fromJSON(v any) (safejs.Value, error) {
-	b, err := json.Marshal(v)
+	b, err := minijson.Marshal(v)
 	if err != nil {
 		return safejs.Null(), fmt.Errorf("encoding the result: %w", err)
 	}

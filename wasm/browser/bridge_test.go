@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/hack-pad/safejs"
+
+	"smtplab/internal/minijson"
 )
 
 // The tests run the bridge under Node (go_js_wasm_exec): the same code the
@@ -323,7 +325,7 @@ func TestBridgeRecoversPanics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := safejs.FuncOf(b.callback("boom", func([]json.RawMessage) (any, error) { panic("engine bug") }))
+	f, err := safejs.FuncOf(b.callback("boom", func([]minijson.RawMessage) (any, error) { panic("engine bug") }))
 	if err != nil {
 		t.Fatal(err)
 	}
