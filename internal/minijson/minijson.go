@@ -5,7 +5,7 @@
 // methods. Its output is encoding/json's, byte for byte.
 //
 // Why not encoding/json itself: its general machinery made the
-// WebAssembly engine 49 KB larger after brotli (the page's whole budget is
+// WebAssembly engine about 45 KB larger after brotli (the page's whole budget is
 // 2 MB), and its first call, compiled lazily by the browser, held up the
 // server's greeting by tens of milliseconds. The tests check this package
 // against encoding/json on everything the engine sends and reads.
@@ -500,16 +500,9 @@ func (p *parser) valueAt(depth int) (any, error) {
 			}
 			obj.keys = append(obj.keys, key)
 			obj.vals = append(obj.vals, val)
-			p.skip()
-			if p.pos < len(p.data) && p.data[p.pos] == ',' {
-				p.pos++
-				continue
+			if more, err := p.more('}', "object value"); !more {
+				return obj, err
 			}
-			if p.pos < len(p.data) && p.data[p.pos] == '}' {
-				p.pos++
-				return obj, nil
-			}
-			return nil, p.errorf("expected ',' or '}' after object value")
 		}
 	case c == '[':
 		p.pos++
@@ -524,16 +517,9 @@ func (p *parser) valueAt(depth int) (any, error) {
 				return nil, err
 			}
 			list = append(list, val)
-			p.skip()
-			if p.pos < len(p.data) && p.data[p.pos] == ',' {
-				p.pos++
-				continue
+			if more, err := p.more(']', "array element"); !more {
+				return list, err
 			}
-			if p.pos < len(p.data) && p.data[p.pos] == ']' {
-				p.pos++
-				return list, nil
-			}
-			return nil, p.errorf("expected ',' or ']' after array element")
 		}
 	case c == '"':
 		return p.str()
@@ -551,6 +537,23 @@ func (p *parser) valueAt(depth int) (any, error) {
 	default:
 		return nil, p.errorf("invalid character %q looking for beginning of value", c)
 	}
+}
+
+// more reads what follows an element of an object or an array: a comma,
+// with more to come, or the closing byte.
+func (p *parser) more(closing byte, what string) (bool, error) {
+	p.skip()
+	if p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+			return true, nil
+		case closing:
+			p.pos++
+			return false, nil
+		}
+	}
+	return false, p.errorf("expected ',' or '%c' after %s", closing, what)
 }
 
 // number reads a number as RFC 8259 §6 writes it.
