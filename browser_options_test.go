@@ -95,7 +95,8 @@ func embedLab(tb testing.TB, ctx context.Context, id, scenario string, data map[
 // TestBrowserLessonSPF presses lesson 07's lab button for the spf-check
 // scenario, sends the line it types (a sender whose domain does not allow
 // the laptop) and reads the refusal, its SPF verdict and its explanation;
-// then a message whose From: line DMARC refuses.
+// then a message whose From: line DMARC refuses; then a message from the
+// mail client, signed on its way and checked with DKIM.
 func TestBrowserLessonSPF(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
@@ -123,5 +124,24 @@ func TestBrowserLessonSPF(t *testing.T) {
 	waitFor(t, ctx, "the DMARC refusal", `document.querySelector('#lab .transcript').textContent.includes('550 5.7.1 Message rejected: the DMARC policy of example.com')`)
 	if explained := eval[string](t, ctx, lastReply); !strings.Contains(explained, "RFC 7489") {
 		t.Errorf("the DMARC refusal's explanation: %q", explained)
+	}
+	// DKIM: Alice's mail client goes through smtp.example.com, which
+	// signs; mx.example.org checks the signature and lets it in.
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-mailbox"]`)))
+	eval[bool](t, ctx, `(() => {
+		const f = document.querySelector('.panel-mailbox form.compose');
+		f.elements.from.value = 'alice@example.com';
+		f.elements.to.value = 'bob@example.org';
+		f.elements.subject.value = 'Signed';
+		f.elements.body.value = 'Hello Bob.';
+		f.requestSubmit();
+		return true;
+	})()`)
+	waitFor(t, ctx, "the signed message in Bob's mailbox", `document.querySelector('.panel-mailbox').textContent.includes('dkim=pass header.d=example.com header.s=lab')`)
+	got = transcript(t, ctx)
+	for _, want := range []string{"DKIM: signed for example.com", "DKIM signature by example.com (s=lab): pass"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, got)
+		}
 	}
 }

@@ -10,8 +10,8 @@
 //
 //	_dmarc.example.com.  TXT  "v=DMARC1; p=reject"
 //
-// The lab signs nothing with DKIM, so here only SPF can make a message
-// pass. Organizational domains are the last two labels of a name: the lab
+// A message passes when SPF passed for an aligned domain or a DKIM
+// signature (package dkim) by an aligned domain verified. Organizational domains are the last two labels of a name: the lab
 // has no public suffix list, and its names need none.
 package dmarc
 
@@ -47,8 +47,9 @@ type Verdict struct {
 func (v Verdict) Reject() bool { return v.Result == Fail && v.Policy == "reject" }
 
 // Evaluate checks the message whose From: domain is from, given the SPF
-// verdict of its envelope sender, against from's DMARC policy (§6.6).
-func Evaluate(from string, sender spf.Verdict, lookup spf.Lookup) Verdict {
+// verdict of its envelope sender and the domains whose DKIM signatures on
+// it verified, against from's DMARC policy (§6.6).
+func Evaluate(from string, sender spf.Verdict, dkimPassed []string, lookup spf.Lookup) Verdict {
 	from = strings.TrimSuffix(strings.ToLower(from), ".")
 	v := Verdict{Domain: from}
 	if from == "" || !strings.Contains(from, ".") {
@@ -64,23 +65,30 @@ func Evaluate(from string, sender spf.Verdict, lookup spf.Lookup) Verdict {
 	if from != OrgDomain(from) && policy.sp != "" && policy.fromOrg {
 		v.Policy = policy.sp // a subdomain under its organization's record (§6.3)
 	}
+	for _, d := range dkimPassed {
+		if Aligned(d, from, policy.strictDKIM) {
+			v.Result, v.Why = Pass, "a DKIM signature by "+d+" verified, and "+d+" is aligned with From: "+from
+			return v
+		}
+	}
 	aligned := Aligned(sender.Domain, from, policy.strictSPF)
 	switch {
 	case sender.Result == spf.Pass && aligned:
 		v.Result, v.Why = Pass, "SPF passed for "+sender.Domain+", which is aligned with From: "+from
 	case sender.Result == spf.Pass:
-		v.Result, v.Why = Fail, "SPF passed for "+sender.Domain+", but that is not aligned with From: "+from+", and no DKIM signature is"
+		v.Result, v.Why = Fail, "SPF passed for "+sender.Domain+", but that is not aligned with From: "+from+", and no verified DKIM signature is"
 	default:
-		v.Result, v.Why = Fail, "SPF did not pass (it was "+string(sender.Result)+") and no DKIM signature is aligned with From: "+from
+		v.Result, v.Why = Fail, "SPF did not pass (it was "+string(sender.Result)+") and no verified DKIM signature is aligned with From: "+from
 	}
 	return v
 }
 
 // policy is what a DMARC record asks.
 type policy struct {
-	p, sp     string
-	strictSPF bool // aspf=s
-	fromOrg   bool // the record is the organizational domain's
+	p, sp      string
+	strictSPF  bool // aspf=s
+	strictDKIM bool // adkim=s
+	fromOrg    bool // the record is the organizational domain's
 }
 
 // find looks up the policy of from, then of its organizational domain
@@ -119,8 +127,8 @@ func find(from string, lookup spf.Lookup) (string, policy, Result, string) {
 	return "", policy{}, None, from + " publishes no DMARC policy"
 }
 
-// parse reads the tags of a record (§6.3) that the lab acts on: p, sp and
-// aspf. Unknown tags are ignored, as the RFC asks.
+// parse reads the tags of a record (§6.3) that the lab acts on: p, sp,
+// aspf and adkim. Unknown tags are ignored, as the RFC asks.
 func parse(record string) (policy, error) {
 	var p policy
 	for i, part := range strings.Split(record, ";") {
@@ -140,6 +148,8 @@ func parse(record string) (policy, error) {
 			}
 		case tag == "aspf":
 			p.strictSPF = value == "s"
+		case tag == "adkim":
+			p.strictDKIM = value == "s"
 		}
 	}
 	if p.p == "" {

@@ -39,6 +39,10 @@ type Learner struct {
 	// The user and password the learner's mail client uses with Submit.
 	User     string `json:"user,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Submit is the server the mail client hands messages to, when it is
+	// not Connect: the learner's own provider, say, while the terminal
+	// talks to somebody else's MX.
+	Submit string `json:"submit,omitempty"`
 }
 
 // Fault is something a scenario breaks on purpose.
@@ -120,6 +124,9 @@ func (s *Scenario) Validate() error {
 	}
 	if !names[strings.ToLower(s.Learner.Connect)] {
 		return fmt.Errorf("learner connects to %q, which is not one of the hosts", s.Learner.Connect)
+	}
+	if s.Learner.Submit != "" && !names[strings.ToLower(s.Learner.Submit)] {
+		return fmt.Errorf("learner submits to %q, which is not one of the hosts", s.Learner.Submit)
 	}
 	if _, err := dns.ParseZone(s.Zone); err != nil {
 		return fmt.Errorf("zone: %w", err)

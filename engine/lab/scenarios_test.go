@@ -351,9 +351,9 @@ func TestScenarioSPFCheck(t *testing.T) {
 		t.Fatalf("bob has %d messages, want 3", len(box))
 	}
 	for i, want := range []string{
-		"Return-Path: <carol@example.net>\r\nAuthentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.net;\r\n\tdmarc=none header.from=example.net\r\n" +
+		"Return-Path: <carol@example.net>\r\nAuthentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.net;\r\n\tdkim=none;\r\n\tdmarc=none header.from=example.net\r\n" +
 			"Received-SPF: pass (mx.example.org: domain of carol@example.net designates 192.0.2.10 as permitted sender)\r\n\tclient-ip=192.0.2.10; envelope-from=carol@example.net;\r\nReceived: from laptop.example.com",
-		"Return-Path: <eve@lenient.example>\r\nAuthentication-Results: mx.example.org; spf=softfail smtp.mailfrom=lenient.example;\r\n\tdmarc=none header.from=lenient.example\r\nReceived-SPF: softfail (",
+		"Return-Path: <eve@lenient.example>\r\nAuthentication-Results: mx.example.org; spf=softfail smtp.mailfrom=lenient.example;\r\n\tdkim=none;\r\n\tdmarc=none header.from=lenient.example\r\nReceived-SPF: softfail (",
 		"Return-Path: <me@laptop.example.com>\r\nReceived-SPF: none (",
 	} {
 		if !strings.HasPrefix(box[i].Raw, want) {
@@ -382,6 +382,64 @@ func TestDMARCPassWhenAligned(t *testing.T) {
 	}
 	if !strings.Contains(mailbox(w, "mx.example.org", "bob@example.org")[0].Raw, "dmarc=pass (p=reject) header.from=example.com") {
 		t.Errorf("no dmarc=pass in\n%s", mailbox(w, "mx.example.org", "bob@example.org")[0].Raw)
+	}
+}
+
+// TestDKIM: mail Alice's mail client submits goes through her provider,
+// smtp.example.com, which signs it, and mx.example.org verifies it; the
+// same signed message, sent on from the terminal by someone else, still
+// passes DMARC through DKIM, and with its body changed it is refused.
+func TestDKIM(t *testing.T) {
+	w, err := New("spf-check", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Signed", Body: "Hello Bob."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Advance(time.Minute)
+	events := w.Trace()
+	if len(find(events, trace.Note, "DKIM: signed for example.com with the key published at lab._domainkey.example.com")) != 1 {
+		t.Errorf("no signing note in %v", find(res.Events, trace.Note, "DKIM"))
+	}
+	if len(find(events, trace.Note, "DKIM signature by example.com (s=lab): pass")) != 1 {
+		t.Errorf("no verification note in %v", find(events, trace.Note, "DKIM"))
+	}
+	var asked bool
+	for _, e := range events {
+		asked = asked || (e.Kind == trace.DNSQuery && e.Host == "mx.example.org" && e.Name == "lab._domainkey.example.com" && e.RType == "TXT")
+	}
+	if !asked {
+		t.Error("the MX did not look up the key")
+	}
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 1 {
+		t.Fatalf("bob has %d messages", len(box))
+	}
+	raw := box[0].Raw
+	for _, want := range []string{"spf=pass smtp.mailfrom=example.com;\r\n\tdkim=pass header.d=example.com header.s=lab;\r\n\tdmarc=pass (p=reject) header.from=example.com",
+		"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n\td=example.com; s=lab;"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("the message lacks %q:\n%s", want, raw)
+		}
+	}
+	// What a forwarder does: the signed message, sent on from another
+	// domain. SPF passes for example.net, not aligned; DKIM carries it.
+	signed := raw[strings.Index(raw, "DKIM-Signature:"):]
+	for _, c := range []struct {
+		name, body string
+		code       int
+	}{
+		{"as signed", signed, 250},
+		{"with a footer", strings.TrimSuffix(signed, "\r\n") + "\r\n-- \r\nForwarded by carol\r\n", 550},
+	} {
+		lines := []string{"EHLO laptop.example.com", "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA"}
+		lines = append(lines, strings.Split(strings.TrimSuffix(c.body, "\r\n"), "\r\n")...)
+		events := typeAll(t, w, append(lines, ".", "RSET")...)
+		if r := lastReply(events, "DATA"); r.Code != c.code {
+			t.Errorf("%s: %d %s, want %d", c.name, r.Code, r.Text, c.code)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"smtplab/engine/client"
 	"smtplab/engine/dns"
+	"smtplab/engine/labtls"
 	"smtplab/engine/mta"
 	"smtplab/engine/simnet"
 	"smtplab/engine/smtp"
@@ -90,6 +91,7 @@ func build(sc *Scenario, seed int64) (*World, error) {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	mail.TLS = hs
+	mail.DKIMKeys = labtls.DKIMKey
 	for _, hc := range sc.Hosts {
 		if _, err := mail.AddHost(hc); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
@@ -290,7 +292,11 @@ func (w *World) Submit(m Message) (Result, error) {
 // runs it.
 func (w *World) submit(m Message, env client.Envelope) {
 	from, _ := w.mail.Host(w.sc.Learner.Host)
-	to, _ := w.mail.Host(w.sc.Learner.Connect)
+	server := w.sc.Learner.Submit
+	if server == "" {
+		server = w.sc.Learner.Connect
+	}
+	to, _ := w.mail.Host(server)
 	cfg := client.Config{Hostname: w.sc.Learner.Host, TLS: client.TLSOpportunistic}
 	port := 25
 	for _, p := range to.Config().Ports {

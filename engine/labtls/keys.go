@@ -57,3 +57,10 @@ func hostKeyName(host string) string {
 	h.Write([]byte(strings.ToLower(host)))
 	return fmt.Sprintf("host-%d", h.Sum32()%hostKeyCount)
 }
+
+// DKIMKey returns the key a domain signs its mail with (see engine/dkim):
+// one of the pool's, picked by the domain's name as a host's key is, so a
+// domain has the same key in every world.
+func DKIMKey(domain string) (ed25519.PrivateKey, error) {
+	return loadKey(hostKeyName("dkim " + domain))
+}

@@ -89,6 +89,14 @@ type HostConfig struct {
 	// it is refused with 550 5.7.1 when the policy is p=reject; every
 	// message gets Authentication-Results. Needs CheckSPF.
 	CheckDMARC bool `json:"checkDMARC,omitempty"`
+	// DKIMSelector makes the host sign the mail its own users send with
+	// DKIM (RFC 6376), as OpenDKIM does beside Postfix: mail from an
+	// authenticated client or a RelayFrom network whose From: domain is one
+	// of Domains. Each domain's key is published in the world's DNS at
+	// DKIMSelector._domainkey.<domain>, unless the zone already has a TXT
+	// record there (a scenario may publish a wrong or revoked key). Hosts
+	// that check DMARC verify these signatures.
+	DKIMSelector string `json:"dkimSelector,omitempty"`
 	// Retry overrides the retry schedule of this host's queue.
 	Retry *RetrySchedule `json:"retry,omitempty"`
 	// Relayhost sends all outbound mail through this host instead of MX
@@ -147,6 +155,9 @@ func (c *HostConfig) Validate() error {
 	if c.RateLimit != nil && (c.RateLimit.Max < 1 || c.RateLimit.Window <= 0) {
 		return fmt.Errorf("host %s: a rate limit needs max ≥ 1 and a window", c.Name)
 	}
+	if c.DKIMSelector != "" && (len(c.Domains) == 0 || !isLabel(c.DKIMSelector)) {
+		return fmt.Errorf("host %s: dkimSelector %q needs to be one DNS label, on a host with domains to sign for", c.Name, c.DKIMSelector)
+	}
 	if c.CheckDMARC && !c.CheckSPF {
 		return fmt.Errorf("host %s: checkDMARC needs checkSPF (DMARC builds on the SPF result)", c.Name)
 	}
@@ -160,4 +171,18 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// isLabel reports whether s can be one label of a host name: letters,
+// digits and hyphens, 1 to 63 of them (RFC 1035 §2.3.1).
+func isLabel(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

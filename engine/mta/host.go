@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"smtplab/engine/dkim"
 	"smtplab/engine/server"
 	"smtplab/engine/simnet"
 	"smtplab/engine/smtp"
@@ -41,7 +42,8 @@ type Host struct {
 	nextID    int
 	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
 	servers   map[int]*server.Server
-	idle      []*server.Session // sessions of closed connections, for reuse
+	idle      []*server.Session      // sessions of closed connections, for reuse
+	signers   map[string]dkim.Signer // DKIM signers by lower-case domain (see DKIMSelector)
 }
 
 // Name returns the host's name.
@@ -147,6 +149,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 			return "", r
 		}
 	}
+	msg = h.sign(c, msg)
 	id := h.newID()
 	var rcpts []string
 	for _, r := range env.Rcpts {

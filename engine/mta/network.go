@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"hash/fnv"
 	"smtplab/engine/client"
@@ -21,6 +22,9 @@ type Network struct {
 	// TLS runs the STARTTLS and implicit-TLS handshakes; nil means no
 	// host can do TLS (STARTTLS is then never offered).
 	TLS Handshaker
+	// DKIMKeys gives the key each domain signs its mail with, for hosts
+	// with a DKIMSelector; nil means no host can sign.
+	DKIMKeys func(domain string) (ed25519.PrivateKey, error)
 
 	hosts   map[string]*Host // by lower-case name
 	order   []*Host          // in the order they were added
@@ -75,6 +79,9 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 	}
 	if cfg.RateLimit != nil {
 		h.rate = &RateLimit{Max: cfg.RateLimit.Max, Window: time.Duration(cfg.RateLimit.Window)}
+	}
+	if err := h.setUpDKIM(); err != nil {
+		return nil, err
 	}
 	for _, port := range cfg.Ports {
 		if err := h.sim.Listen(port, h.listener(port)); err != nil {

@@ -1,11 +1,13 @@
 package mta
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
 
+	"smtplab/engine/dkim"
 	"smtplab/engine/dmarc"
 	"smtplab/engine/dns"
 	"smtplab/engine/server"
@@ -76,11 +78,12 @@ func transactionOf(env *server.Envelope) *transaction {
 	return tx
 }
 
-// checkDMARC evaluates the From: domain's DMARC policy (RFC 7489) for a
-// message whose sender was checked with SPF, records the lookups and the
-// verdict like checkSPF, notes the outcome for the Authentication-Results
-// header field (RFC 8601), and refuses the message when the domain asks
-// for that: p=reject and nothing aligned passed.
+// checkDMARC verifies the message's DKIM signatures (RFC 6376) and
+// evaluates the From: domain's DMARC policy (RFC 7489) for a message whose
+// sender was checked with SPF, records the lookups and the verdicts like
+// checkSPF, notes the outcomes for the Authentication-Results header
+// field (RFC 8601), and refuses the message when the domain asks for
+// that: p=reject and nothing aligned passed.
 func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp.Reply {
 	from := fromDomain(headerValue(msg, "From"))
 	if from == "" {
@@ -89,7 +92,23 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 		return smtp.Reply{}
 	}
 	caller := dns.Caller{Host: h.cfg.Name, Record: func(e trace.Event, _ time.Duration) { c.Record(e) }}
-	v := dmarc.Evaluate(from, tx.spf, h.net.Resolver.Records(caller))
+	lookup := h.net.Resolver.Records(caller)
+	// DMARC counts DKIM signatures as well as SPF: verify them first.
+	ar := "Authentication-Results: " + h.cfg.Name + "; spf=" + string(tx.spf.Result) + " smtp.mailfrom=" + tx.spf.Domain + ";"
+	var passed []string
+	signatures := dkim.Verify(msg, lookup)
+	for _, r := range signatures {
+		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
+			Text: "DKIM signature by " + r.Domain + " (s=" + r.Selector + "): " + string(r.Status) + ". " + upperFirst(r.Why)})
+		ar += "\r\n\tdkim=" + string(r.Status) + " header.d=" + r.Domain + " header.s=" + r.Selector + ";"
+		if r.Status == dkim.Pass {
+			passed = append(passed, r.Domain)
+		}
+	}
+	if len(signatures) == 0 {
+		ar += "\r\n\tdkim=none;"
+	}
+	v := dmarc.Evaluate(from, tx.spf, passed, lookup)
 	policy := ""
 	if v.Policy != "" {
 		policy = " (p=" + v.Policy + ")"
@@ -97,8 +116,7 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
 		Text: "DMARC check of From: " + v.Domain + ": " + string(v.Result) + policy + ". " + upperFirst(v.Why)})
 	// On top of Received-SPF: each trace field goes above the older ones.
-	ar := "Authentication-Results: " + h.cfg.Name + "; spf=" + string(tx.spf.Result) +
-		" smtp.mailfrom=" + tx.spf.Domain + ";\r\n\tdmarc=" + string(v.Result) + policy + " header.from=" + v.Domain
+	ar += "\r\n\tdmarc=" + string(v.Result) + policy + " header.from=" + v.Domain
 	tx.headers = append([]string{ar}, tx.headers...)
 	if v.Reject() {
 		return smtp.Reply{Code: 550, Enhanced: "5.7.1", Reason: smtp.ReasonDMARCReject,
@@ -129,4 +147,67 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// setUpDKIM makes the host's signers (see HostConfig.DKIMSelector) and
+// publishes each one's key, as the domain's administrator would.
+func (h *Host) setUpDKIM() error {
+	selector := h.cfg.DKIMSelector
+	if selector == "" {
+		return nil
+	}
+	if h.net.DKIMKeys == nil {
+		return fmt.Errorf("host %s: dkimSelector is set, but this world has no DKIM keys", h.cfg.Name)
+	}
+	h.signers = map[string]dkim.Signer{}
+	zone := h.net.Resolver.Zone()
+	for _, domain := range h.cfg.Domains {
+		key, err := h.net.DKIMKeys(domain)
+		if err != nil {
+			return fmt.Errorf("host %s: DKIM key of %s: %w", h.cfg.Name, domain, err)
+		}
+		h.signers[strings.ToLower(domain)] = dkim.Signer{Domain: domain, Selector: selector, Key: key}
+		name := dkim.KeyName(selector, domain)
+		if hasTXT(zone, name) {
+			continue // the scenario publishes its own record
+		}
+		record := dns.Record{Name: name, Type: dns.TXT, Text: dkim.KeyRecord(key.Public().(ed25519.PublicKey))}
+		if err := zone.Add(record); err != nil {
+			return fmt.Errorf("host %s: publishing the DKIM key of %s: %w", h.cfg.Name, domain, err)
+		}
+	}
+	return nil
+}
+
+// sign puts a DKIM-Signature on top of msg when the host signs for the
+// domain of its From: line and the client is one of its own: an
+// authenticated user or a trusted network (see HostConfig.DKIMSelector).
+// The signature's note goes in the trace beside the DATA reply.
+func (h *Host) sign(c *server.ConnState, msg []byte) []byte {
+	if h.signers == nil || (c.AuthUser == "" && !h.relayAllowed(c.Remote)) {
+		return msg
+	}
+	s, ok := h.signers[strings.ToLower(fromDomain(headerValue(msg, "From")))]
+	if !ok {
+		return msg
+	}
+	field, err := s.Sign(msg, h.net.Net.Date())
+	if err != nil {
+		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Text: "DKIM: the message was not signed: " + err.Error()})
+		return msg
+	}
+	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
+		Text: "DKIM: signed for " + s.Domain + " with the key published at " + dkim.KeyName(s.Selector, s.Domain) + " (ed25519-sha256)"})
+	return append([]byte(field+"\r\n"), msg...)
+}
+
+// hasTXT reports whether zone has a TXT record called name.
+func hasTXT(zone *dns.Zone, name string) bool {
+	name = dns.Normalize(name)
+	for _, r := range zone.Records() {
+		if r.Type == dns.TXT && r.Name == name {
+			return true
+		}
+	}
+	return false
 }
