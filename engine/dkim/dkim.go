@@ -111,14 +111,20 @@ func (s Signer) Sign(msg []byte, now time.Time) (string, error) {
 	return sig + folded.String(), nil
 }
 
-// Verify checks every DKIM-Signature field of msg, top one first, fetching
-// keys with lookup. A message with no signature gives no results.
+// MaxSignatures is how many DKIM-Signature fields Verify checks: a message
+// cannot make a server look up keys without end (RFC 6376 §6.1 lets a
+// verifier stop). Real mail carries one or two.
+const MaxSignatures = 5
+
+// Verify checks the DKIM-Signature fields of msg, top one first and at
+// most MaxSignatures of them, fetching keys with lookup. A message with no
+// signature gives no results.
 func Verify(msg []byte, lookup Lookup) []Result {
 	header, body := split(msg)
 	fields := parseFields(header)
 	var out []Result
 	for _, f := range fields {
-		if strings.EqualFold(fieldName(f), "DKIM-Signature") {
+		if strings.EqualFold(fieldName(f), "DKIM-Signature") && len(out) < MaxSignatures {
 			out = append(out, verify(f, fields, body, lookup))
 		}
 	}

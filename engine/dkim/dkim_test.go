@@ -174,6 +174,15 @@ func TestBrokenSignatures(t *testing.T) {
 	if got := Verify([]byte(message), keys(s)); len(got) != 0 {
 		t.Errorf("an unsigned message gave %+v", got)
 	}
+	lookups := 0
+	counting := func(name string, t dns.Type) ([]dns.Record, error) {
+		lookups++
+		return keys(s)(name, t)
+	}
+	many := strings.Repeat(field+"\r\n", 50) + message
+	if got := Verify([]byte(many), counting); len(got) != MaxSignatures || lookups != MaxSignatures || got[0].Status != Pass {
+		t.Errorf("50 signatures: %d results, %d lookups, want %d of each", len(got), lookups, MaxSignatures)
+	}
 	if _, err := s.Sign([]byte("Subject: no sender\r\n\r\nHi\r\n"), signedAt); err == nil {
 		t.Error("signed a message without From:")
 	}
@@ -272,4 +281,24 @@ func TestKeyRecord(t *testing.T) {
 	if got := KeyName("lab", "example.com."); got != "lab._domainkey.example.com" {
 		t.Errorf("KeyName = %q", got)
 	}
+}
+
+// FuzzVerify: whatever a message holds, Verify answers without panicking,
+// at most MaxSignatures times, and a pass always names a domain.
+func FuzzVerify(f *testing.F) {
+	s := testSigner()
+	field, err := s.Sign([]byte(message), signedAt)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(field + "\r\n" + message))
+	f.Add([]byte("DKIM-Signature\r\n\r\n"))
+	f.Add([]byte("dkim-signature: b=; bh=; v=1;;\r\n d=x\r\n\r\nbody"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		for _, r := range Verify(msg, keys(s)) {
+			if r.Status == Pass && r.Domain == "" {
+				t.Fatalf("a pass without a domain: %+v", r)
+			}
+		}
+	})
 }
