@@ -378,7 +378,8 @@ func hasOption(opts, want string) bool {
 	return false
 }
 
-// compact writes src without insignificant space, checking it is JSON.
+// compact writes src without insignificant space, checking it is JSON, and
+// escapes <, > and & and U+2028 and U+2029 in its strings as str does.
 func compact(dst *bytes.Buffer, src []byte) error {
 	p := parser{data: src}
 	if _, err := p.value(); err != nil {
@@ -391,12 +392,23 @@ func compact(dst *bytes.Buffer, src []byte) error {
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		if inString {
-			dst.WriteByte(c)
-			if c == '\\' && i+1 < len(src) {
-				i++
-				dst.WriteByte(src[i])
-			} else if c == '"' {
-				inString = false
+			switch {
+			case c == '<' || c == '>' || c == '&':
+				dst.WriteString(`\u00`)
+				dst.WriteByte(hexDigits[c>>4])
+				dst.WriteByte(hexDigits[c&0xF])
+			case c == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xA8:
+				dst.WriteString(`\u202`)
+				dst.WriteByte(hexDigits[src[i+2]&0xF])
+				i += 2
+			default:
+				dst.WriteByte(c)
+				if c == '\\' && i+1 < len(src) {
+					i++
+					dst.WriteByte(src[i])
+				} else if c == '"' {
+					inString = false
+				}
 			}
 			continue
 		}

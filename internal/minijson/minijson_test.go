@@ -107,6 +107,9 @@ func TestMarshalValues(t *testing.T) {
 		sameAsEncodingJSON(t, "sample", v)
 		sameAsEncodingJSON(t, "pointer to sample", &v)
 	}
+	sameAsEncodingJSON(t, "raw text with HTML", struct {
+		R minijson.RawMessage
+	}{minijson.RawMessage("{ \"a\" : \"<b>&\u2028\u2029\\\"\" }")})
 	sameAsEncodingJSON(t, "nil", nil)
 	sameAsEncodingJSON(t, "nil map", map[string]int(nil))
 	if _, err := minijson.Marshal(math.Inf(1)); err == nil {
