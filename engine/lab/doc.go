@@ -20,8 +20,9 @@
 //
 //	Type(line)      a line from the terminal (CRLF added); reconnects after QUIT
 //	TypeRaw(text)   bytes with escapes \r \n \t \0 \\, nothing added (bare LF, smuggling)
-//	Submit(msg)     the learner's mail client submits a message (587 with STARTTLS and AUTH
-//	                when the server has it, else 25)
+//	Submit(msg)     the learner's mail client submits a message to the scenario's
+//	                learner.submit server, or else to the terminal's (587 with STARTTLS
+//	                and AUTH when the server has it, else 25)
 //	Advance(d)      virtual time passes: queues retry, faults heal, idle sessions time out
 //	Do(input)       any of the above, as data
 //
