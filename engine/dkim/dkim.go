@@ -27,6 +27,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -169,7 +170,7 @@ func verify(sig string, fields []string, body []byte, lookup Lookup) Result {
 	for _, n := range strings.Split(tags["h"], ":") {
 		names = append(names, strings.TrimSpace(n))
 	}
-	if !containsFold(names, "From") {
+	if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, "From") }) {
 		r.Why = "the signature does not cover From:, as it must"
 		return r
 	}
@@ -418,12 +419,3 @@ func stripSpace(s string) string {
 }
 
 func isCanon(c string) bool { return c == "simple" || c == "relaxed" }
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
-}

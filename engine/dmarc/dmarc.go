@@ -11,8 +11,9 @@
 //	_dmarc.example.com.  TXT  "v=DMARC1; p=reject"
 //
 // A message passes when SPF passed for an aligned domain or a DKIM
-// signature (package dkim) by an aligned domain verified. Organizational domains are the last two labels of a name: the lab
-// has no public suffix list, and its names need none.
+// signature (package dkim) by an aligned domain verified. Organizational
+// domains are the last two labels of a name: the lab has no public suffix
+// list, and its names need none.
 package dmarc
 
 import (

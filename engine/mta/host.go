@@ -149,7 +149,6 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 			return "", r
 		}
 	}
-	msg = h.sign(c, msg)
 	id := h.newID()
 	var rcpts []string
 	for _, r := range env.Rcpts {
@@ -162,9 +161,14 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if len(rcpts) == 1 {
 		rec.For = rcpts[0]
 	}
+	// The fields this hop adds on top, besides Received: the checks'
+	// verdicts, and the signature when this host signs the message.
 	var above []string
 	if tx != nil {
-		above = tx.headers
+		above = append(above, tx.headers...)
+	}
+	if field := h.sign(c, msg); field != "" {
+		above = append(above, field)
 	}
 	h.accept(id, env.From.Mailbox.String(), rcpts, rec.Prepend(msg, above...))
 	return id, smtp.Reply{}

@@ -179,26 +179,27 @@ func (h *Host) setUpDKIM() error {
 	return nil
 }
 
-// sign puts a DKIM-Signature on top of msg when the host signs for the
-// domain of its From: line and the client is one of its own: an
-// authenticated user or a trusted network (see HostConfig.DKIMSelector).
-// The signature's note goes in the trace beside the DATA reply.
-func (h *Host) sign(c *server.ConnState, msg []byte) []byte {
+// sign returns the DKIM-Signature field (without CRLF) this host puts on
+// top of msg when it signs for the domain of its From: line and the client
+// is one of its own: an authenticated user or a trusted network (see
+// HostConfig.DKIMSelector); otherwise "". The signature's note goes in the
+// trace beside the DATA reply.
+func (h *Host) sign(c *server.ConnState, msg []byte) string {
 	if h.signers == nil || (c.AuthUser == "" && !h.relayAllowed(c.Remote)) {
-		return msg
+		return ""
 	}
 	s, ok := h.signers[strings.ToLower(fromDomain(headerValue(msg, "From")))]
 	if !ok {
-		return msg
+		return ""
 	}
 	field, err := s.Sign(msg, h.net.Net.Date())
 	if err != nil {
 		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Text: "DKIM: the message was not signed: " + err.Error()})
-		return msg
+		return ""
 	}
 	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
 		Text: "DKIM: signed for " + s.Domain + " with the key published at " + dkim.KeyName(s.Selector, s.Domain) + " (ed25519-sha256)"})
-	return append([]byte(field+"\r\n"), msg...)
+	return field
 }
 
 // hasTXT reports whether zone has a TXT record called name.
