@@ -443,6 +443,60 @@ func TestDKIM(t *testing.T) {
 	}
 }
 
+// TestDKIMWhoSigns: a host signs only its own users' mail from its own
+// domains, and a key the scenario publishes itself (here a revoked one)
+// is the one verifiers find.
+func TestDKIMWhoSigns(t *testing.T) {
+	sc, err := LoadScenario("spf-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Zone += "lab._domainkey.example.com. TXT \"v=DKIM1; k=ed25519; p=\"\n"
+	w, err := build(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Alice's own mail: signed, but with the key revoked it cannot verify;
+	// SPF passes for example.com, so DMARC still lets it in.
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Revoked", Body: "Hi."}); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else's domain, from the same user: smtp.example.com does not
+	// sign for example.net.
+	if _, err := w.Submit(Message{From: "carol@example.net", To: []string{"bob@example.org"}, Subject: "Not ours", Body: "Hi."}); err != nil {
+		t.Fatal(err)
+	}
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 2 {
+		t.Fatalf("bob has %d messages, want 2", len(box))
+	}
+	if raw := box[0].Raw; !strings.Contains(raw, "dkim=permerror header.d=example.com header.s=lab;") || !strings.Contains(raw, "dmarc=pass") {
+		t.Errorf("the message signed with a revoked key:\n%s", raw)
+	}
+	if len(find(w.Trace(), trace.Note, "The key at lab._domainkey.example.com is revoked")) != 1 {
+		t.Errorf("the verifier did not find the scenario's own (revoked) key: %v", find(w.Trace(), trace.Note, "DKIM signature"))
+	}
+	if raw := box[1].Raw; strings.Contains(raw, "DKIM-Signature:") || !strings.Contains(raw, "dkim=none;") {
+		t.Errorf("example.net's message was signed by example.com's server:\n%s", raw)
+	}
+	// A client that is neither authenticated nor trusted gets nothing
+	// signed, even for example.com.
+	sc.Hosts[1].RelayFrom = nil
+	sc.Learner.Connect, sc.Learner.Port = "smtp.example.com", 25
+	w, err = build(sc, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<alice@example.com>",
+		"DATA", "From: Alice <alice@example.com>", "", "A note to self.", ".")
+	if r := lastReply(events, "DATA"); r.Code != 250 || len(find(events, trace.Note, "DKIM")) != 0 {
+		t.Errorf("an outsider's message: %d %s, DKIM notes %v", r.Code, r.Text, find(events, trace.Note, "DKIM"))
+	}
+	if raw := mailbox(w, "smtp.example.com", "alice@example.com")[0].Raw; strings.Contains(raw, "DKIM-Signature:") {
+		t.Errorf("an outsider's message was signed:\n%s", raw)
+	}
+}
+
 func TestSPFTempError(t *testing.T) {
 	sc, err := LoadScenario("spf-check")
 	if err != nil {
