@@ -113,7 +113,10 @@ func (d *Decoder) Decode(v any) error {
 
 // ---- encoding ----
 
-type encoder struct{ buf []byte }
+type encoder struct {
+	buf    []byte
+	fields fieldCache
+}
 
 var (
 	marshalerType     = reflect.TypeFor[Marshaler]()
@@ -230,7 +233,7 @@ func (e *encoder) float(f float64, bits int) error {
 func (e *encoder) object(v reflect.Value) error {
 	e.buf = append(e.buf, '{')
 	first := true
-	for _, f := range fieldsOf(v.Type()) {
+	for _, f := range e.fields.of(v.Type()) {
 		fv := v.Field(f.index)
 		if f.omitEmpty && isEmpty(fv) {
 			continue
@@ -346,6 +349,22 @@ type field struct {
 	name      string
 	index     int
 	omitEmpty bool
+}
+
+// fieldCache keeps the fields of the struct types one call has met: a
+// trace is a long list of the same struct.
+type fieldCache map[reflect.Type][]field
+
+func (c *fieldCache) of(t reflect.Type) []field {
+	if fs, ok := (*c)[t]; ok {
+		return fs
+	}
+	if *c == nil {
+		*c = fieldCache{}
+	}
+	fs := fieldsOf(t)
+	(*c)[t] = fs
+	return fs
 }
 
 // fieldsOf lists t's exported fields with their JSON names, in order.
@@ -692,6 +711,7 @@ func (p *parser) hex4(at int) (rune, bool) {
 // assigner stores a parsed tree in Go values.
 type assigner struct {
 	strict, useNumber bool
+	fields            fieldCache
 }
 
 var (
@@ -801,7 +821,7 @@ func (d *assigner) assign(tree any, v reflect.Value) error {
 }
 
 func (d *assigner) object(obj *object, v reflect.Value) error {
-	fields := fieldsOf(v.Type())
+	fields := d.fields.of(v.Type())
 	for i, k := range obj.keys {
 		found := false
 		for _, f := range fields {
