@@ -20,7 +20,7 @@
   if (workerURL && typeof Worker === 'function') {
     where = 'worker';
     compiling = new Promise(function (resolve, reject) {
-      var worker = new Worker(workerURL);
+      var worker = new Worker(workerURL, { name: new URL(wasm, location.href).href });
       worker.onmessage = function (e) {
         worker.terminate();
         if (e.data.module) resolve(e.data.module);
@@ -30,7 +30,6 @@
         worker.terminate();
         reject(new Error('the engine could not be compiled in a worker'));
       };
-      worker.postMessage(new URL(wasm, location.href).href);
     });
   } else {
     compiling = WebAssembly.compileStreaming(fetch(wasm));
