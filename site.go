@@ -37,9 +37,11 @@ const (
 // contentSecurityPolicy allows only this origin's files. WebAssembly needs
 // 'wasm-unsafe-eval' to compile; nothing else is evaluated, no inline
 // style is allowed, the only inline scripts are the page's own, named by
-// their hashes (scriptSources), and the page connects to nobody.
+// their hashes (scriptSources), the only workers are made from blobs (which
+// only those scripts can make: see boot/start-engine.js), and the page
+// connects to nobody.
 func contentSecurityPolicy(scriptSources string) string {
-	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" + scriptSources + "; " +
+	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" + scriptSources + "; worker-src blob:; " +
 		"style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; " +
 		"base-uri 'none'; form-action 'none'"
 }

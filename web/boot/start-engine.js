@@ -4,34 +4,58 @@
 // up from globalThis.smtpLabCompiling (or compiles it itself when this
 // script did not run or the compile failed).
 //
-// The compile runs in a worker (boot/compile-engine.js) when the page names
-// one, so that the page's own work does not hold it up.
+// The compile runs in a dedicated worker. In the page, the bytes of a
+// streaming compile are handed to the compiler on the main thread, where
+// they queue behind the first layout and the module scripts; in a worker
+// they are not, and the worker may post the compiled module to the page.
+//
+// Both ways of starting a worker that would look simpler wait for that
+// same busy main thread. A worker script of its own is one more request,
+// after which the page must take the worker's start in hand; a message
+// naming the engine reaches a starting worker only when the page gets round
+// to passing it on. So the worker's few lines come from this script, as a
+// blob (the CSP allows blob: workers, which only the page's own scripts can
+// make), and its name is the engine's URL: it needs nothing else.
 (function () {
   'use strict';
-  function content(name) {
-    var meta = document.querySelector('meta[name="' + name + '"]');
-    return meta && meta.content;
-  }
-  var wasm = content('smtplab-wasm');
+  var meta = document.querySelector('meta[name="smtplab-wasm"]');
+  var wasm = meta && meta.content;
   if (!wasm || !WebAssembly.compileStreaming) return;
-  var compiling;
-  var workerURL = content('smtplab-compile-worker');
-  var where = 'page';
-  if (workerURL && typeof Worker === 'function') {
-    where = 'worker';
-    compiling = new Promise(function (resolve, reject) {
-      var worker = new Worker(workerURL, { name: new URL(wasm, location.href).href });
+
+  // compileEngine is the worker: it runs as a script of its own.
+  function compileEngine() {
+    WebAssembly.compileStreaming(fetch(self.name)).then(
+      function (module) { self.postMessage({ module: module }); },
+      function (err) { self.postMessage({ error: String((err && err.message) || err) }); });
+  }
+
+  function inWorker() {
+    return new Promise(function (resolve, reject) {
+      var source = new Blob(['(' + compileEngine + ')();'], { type: 'text/javascript' });
+      var worker = new Worker(URL.createObjectURL(source), { name: new URL(wasm, location.href).href });
       worker.onmessage = function (e) {
         worker.terminate();
-        if (e.data.module) resolve(e.data.module);
-        else reject(new Error(e.data.error));
+        if (!e.data.module) {
+          reject(new Error(e.data.error));
+          return;
+        }
+        performance.mark('smtplab-wasm-from-worker');
+        resolve(e.data.module);
       };
       worker.onerror = function () {
+        // A page whose CSP allows no blob: worker ends here too.
         worker.terminate();
         reject(new Error('the engine could not be compiled in a worker'));
       };
     });
-  } else {
+  }
+
+  var compiling;
+  var where = 'worker';
+  try {
+    compiling = inWorker();
+  } catch (err) {
+    where = 'page';
     compiling = WebAssembly.compileStreaming(fetch(wasm));
   }
   compiling.catch(function () { /* js/engine.js tries again and says why */ });
