@@ -25,12 +25,22 @@ type Log struct {
 	keep    int // 0: keep everything
 
 	strings strTable
-	recent  [numStrFields][2]recentStr // per string field, the two strings it had last
+	recent  [numStrFields][recentPerField]recentStr // per string field, the strings it had last
 	attrs   map[int]map[string]string  // by event id; few events have attributes
 }
 
 // numStrFields is how many string fields a record has (see strFields).
 const numStrFields = 13
+
+// msgField is the number of the Msg field, whose strings are message ids
+// (see intern).
+const msgField = 10
+
+// recentPerField is how many of a field's latest strings intern compares
+// with before it hashes. Four hold a transaction's round: its verbs (MAIL,
+// RCPT, BDAT) and reasons come back with the next transaction, after the
+// delivery between them, which two did not survive.
+const recentPerField = 4
 
 // recentStr is a string and its number in the Log's strTable.
 type recentStr struct {
@@ -80,10 +90,15 @@ func (t *strTable) id(s string) strID {
 	if t.ids == nil {
 		t.ids = make(map[string]strID)
 	}
-	t.strs = append(t.strs, s)
-	id := strID(len(t.strs))
+	id := t.add(s)
 	t.ids[s] = id
 	return id
+}
+
+// add gives s a new number, whether or not it has one already.
+func (t *strTable) add(s string) strID {
+	t.strs = append(t.strs, s)
+	return strID(len(t.strs))
 }
 
 // str returns the string numbered id.
@@ -123,7 +138,7 @@ func (l *Log) Add(e Event) int {
 		at: e.At, conn: e.Conn, size: e.Size, port: int32(e.Port), code: int32(e.Code), tls: e.TLS,
 		kind: l.intern(0, string(e.Kind)), host: l.intern(1, e.Host), peer: l.intern(2, e.Peer), dir: l.intern(3, e.Dir),
 		verb: l.intern(4, e.Verb), enhanced: l.intern(5, e.Enhanced), reason: l.intern(6, e.Reason), name: l.intern(7, e.Name),
-		rtype: l.intern(8, e.RType), step: l.intern(9, e.Step), msg: l.intern(10, e.Msg), rcpt: l.intern(11, e.Rcpt), err: l.intern(12, e.Error),
+		rtype: l.intern(8, e.RType), step: l.intern(9, e.Step), msg: l.intern(msgField, e.Msg), rcpt: l.intern(11, e.Rcpt), err: l.intern(12, e.Error),
 	})
 	c.texts = append(c.texts, e.Text)
 	if len(e.Attrs) > 0 {
@@ -137,21 +152,31 @@ func (l *Log) Add(e Event) int {
 
 // intern returns the number of s, the value of string field number field
 // of a new event. A field mostly has one of the values it had in the last
-// few events (the two hosts of a connection take turns as Host and Peer),
-// and comparing with those is cheaper than hashing s into the table.
+// few events (the two hosts of a connection take turns as Host and Peer,
+// the verbs of a transaction come round again with the next one), and
+// comparing with those is cheaper than hashing s into the table, which in
+// a long trace holds every message id and is too big for the cache.
 func (l *Log) intern(field int, s string) strID {
 	if s == "" {
 		return 0
 	}
 	r := &l.recent[field]
-	switch s {
-	case r[0].s:
-		return r[0].id
-	case r[1].s:
-		return r[1].id
+	for i := range r {
+		if r[i].s == s {
+			return r[i].id
+		}
 	}
-	// The newer of the two moves to second place.
-	r[1], r[0] = r[0], recentStr{s, l.strings.id(s)}
+	// The oldest goes; the others move down one place.
+	copy(r[1:], r[:len(r)-1])
+	if field == msgField {
+		// A message id is new to the table more often than not, and
+		// finding that out misses the cache in a table that holds every
+		// id of the run. It is added as it is: an id that comes back after
+		// the recent ones moved on takes a second number, sixteen bytes.
+		r[0] = recentStr{s, l.strings.add(s)}
+	} else {
+		r[0] = recentStr{s, l.strings.id(s)}
+	}
 	return r[0].id
 }
 
@@ -175,7 +200,7 @@ func (l *Log) dropOldest() {
 func (l *Log) rebuildStrings() {
 	old := l.strings
 	l.strings = strTable{}
-	l.recent = [numStrFields][2]recentStr{}
+	l.recent = [numStrFields][recentPerField]recentStr{}
 	move := func(id *strID) { *id = l.strings.id(old.str(*id)) }
 	for _, c := range l.chunks {
 		for i := range c.records {

@@ -105,6 +105,36 @@ func TestLogGivesBackEveryField(t *testing.T) {
 	}
 }
 
+// TestLogStringsComeBack adds events whose string fields cycle through
+// more values than intern remembers, message ids too (which take a new
+// number each time they come back), and checks every event is given back
+// as it was added.
+func TestLogStringsComeBack(t *testing.T) {
+	var l Log
+	var in []Event
+	for i := range 500 {
+		e := Event{Kind: []Kind{Command, Reply, Bytes, Delivery, QueueAdd, Note}[i%6], Host: fmt.Sprintf("h%d", i%7),
+			Verb: []string{"MAIL", "RCPT", "BDAT", "DATA", "QUIT"}[i%5], Msg: fmt.Sprintf("m%d", i%9), Text: fmt.Sprint(i)}
+		e.ID = l.Add(e)
+		in = append(in, e)
+	}
+	got := l.All()
+	if len(got) != len(in) {
+		t.Fatalf("%d events given back, %d added", len(got), len(in))
+	}
+	for i := range in {
+		a, _ := json.Marshal(in[i])
+		b, _ := json.Marshal(got[i])
+		if string(a) != string(b) {
+			t.Fatalf("event %d: added %s, given back %s", i+1, a, b)
+		}
+	}
+	// Hosts are numbered once each; message ids once per return.
+	if n := len(l.strings.ids); n > 6+7+5 {
+		t.Errorf("the table maps %d strings, more than the distinct kinds, hosts and verbs", n)
+	}
+}
+
 func TestLogKeepBoundsItsStrings(t *testing.T) {
 	var l Log
 	l.Keep(chunkSize)
