@@ -26,7 +26,7 @@ type Log struct {
 
 	strings strTable
 	recent  [numStrFields][recentPerField]recentStr // per string field, the strings it had last
-	attrs   map[int]map[string]string  // by event id; few events have attributes
+	attrs   map[int]map[string]string               // by event id; few events have attributes
 }
 
 // numStrFields is how many string fields a record has (see strFields).
