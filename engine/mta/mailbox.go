@@ -3,6 +3,7 @@ package mta
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,7 +51,14 @@ func (m *Mailboxes) Deliver(msg StoredMessage) StoredMessage {
 	raw = append(append(append(raw, "Return-Path: <"...), msg.From...), ">\r\n"...)
 	msg.Raw = append(raw, msg.Raw...)
 	key := strings.ToLower(msg.To)
-	m.boxes[key] = append(m.boxes[key], msg)
+	box := m.boxes[key]
+	if len(box) == cap(box) {
+		// Twice the room, where append would add a quarter once a mailbox
+		// holds a few hundred messages: a mailbox the bridge fills under
+		// load would otherwise copy every entry about five times over.
+		box = slices.Grow(box, max(len(box), 4))
+	}
+	m.boxes[key] = append(box, msg)
 	return msg
 }
 
