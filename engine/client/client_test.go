@@ -304,3 +304,40 @@ func TestSession(t *testing.T) {
 		status: Deferred, reason: ReasonMalformedReply,
 	}})
 }
+
+// TestIsCanonical compares isCanonical with the rule it implements, byte
+// by byte, on messages with every kind of line ending in every place.
+func TestIsCanonical(t *testing.T) {
+	naive := func(msg []byte) bool {
+		if len(msg) < 2 || msg[len(msg)-2] != '\r' || msg[len(msg)-1] != '\n' {
+			return false
+		}
+		for i, c := range msg {
+			if c == '\r' && (i+1 == len(msg) || msg[i+1] != '\n') {
+				return false
+			}
+			if c == '\n' && (i == 0 || msg[i-1] != '\r') {
+				return false
+			}
+		}
+		return true
+	}
+	parts := []string{"a", "\r\n", "\n", "\r", "\r\r\n", "\n\r", "bc"}
+	var msgs []string
+	var build func(prefix string, depth int)
+	build = func(prefix string, depth int) {
+		msgs = append(msgs, prefix)
+		if depth == 0 {
+			return
+		}
+		for _, p := range parts {
+			build(prefix+p, depth-1)
+		}
+	}
+	build("", 4)
+	for _, m := range msgs {
+		if got, want := isCanonical([]byte(m)), naive([]byte(m)); got != want {
+			t.Errorf("isCanonical(%q) = %v, want %v", m, got, want)
+		}
+	}
+}

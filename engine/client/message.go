@@ -34,14 +34,26 @@ func canonical(msg, buf []byte) []byte {
 const crlf = "\r\n"
 
 // isCanonical reports whether every CR and every LF of msg is part of a
-// CRLF and msg ends with one. Counting is done with the vectorised helpers
-// of package bytes, as messages can be large.
+// CRLF and msg ends with one: each CR is followed by an LF, and there are
+// no more LFs than CRs. It reads msg twice, both times with the vectorised
+// helpers of package bytes, as messages can be large and every hop's
+// client checks the message it relays.
 func isCanonical(msg []byte) bool {
 	if !bytes.HasSuffix(msg, []byte(crlf)) {
 		return false
 	}
-	n := bytes.Count(msg, []byte(crlf))
-	return bytes.Count(msg, []byte{'\n'}) == n && bytes.Count(msg, []byte{'\r'}) == n
+	crs := 0
+	for rest := msg; ; crs++ {
+		i := bytes.IndexByte(rest, '\r')
+		if i < 0 {
+			break
+		}
+		if i+1 == len(rest) || rest[i+1] != '\n' {
+			return false
+		}
+		rest = rest[i+2:]
+	}
+	return bytes.Count(msg, []byte{'\n'}) == crs
 }
 
 // has8bit reports whether msg has a byte above 127, so it needs

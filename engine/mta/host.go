@@ -34,7 +34,7 @@ type Host struct {
 	sim *simnet.Host
 
 	Mailboxes Mailboxes
-	queue     []*queued
+	queue     messageQueue
 	retry     RetrySchedule
 	greylist  *Greylist
 	rate      *RateLimit

@@ -25,6 +25,51 @@ type queued struct {
 	next     time.Duration // virtual time of the next attempt
 	timer    *simnet.Timer
 	inFlight int // delivery groups of the current attempt still running
+	place    int // index in the host's messageQueue; -1 once it left
+}
+
+// messageQueue holds a host's queued messages in the order they arrived.
+//
+// A message that leaves leaves a hole (nil), and the holes are squeezed out
+// once they fill half the slice. Closing the gap at once would copy every
+// message behind it, and a queue can be thousands deep: a backup MX that
+// greylists holds every message of a burst until its retry.
+type messageQueue struct {
+	msgs  []*queued
+	holes int
+}
+
+func (mq *messageQueue) add(q *queued) {
+	q.place = len(mq.msgs)
+	mq.msgs = append(mq.msgs, q)
+}
+
+func (mq *messageQueue) remove(q *queued) {
+	if q.place < 0 {
+		return
+	}
+	mq.msgs[q.place], q.place = nil, -1
+	mq.holes++
+	if mq.holes > len(mq.msgs)/2 {
+		kept := mq.msgs[:0]
+		for _, x := range mq.msgs {
+			if x != nil {
+				x.place = len(kept)
+				kept = append(kept, x)
+			}
+		}
+		clear(mq.msgs[len(kept):])
+		mq.msgs, mq.holes = kept, 0
+	}
+}
+
+// all yields the queued messages in arrival order.
+func (mq *messageQueue) all(yield func(*queued) bool) {
+	for _, q := range mq.msgs {
+		if q != nil && !yield(q) {
+			return
+		}
+	}
 }
 
 // rcptState is where one recipient of a queued message stands.
@@ -51,7 +96,7 @@ type QueueView struct {
 // QueueView lists the messages waiting in this host's queue.
 func (h *Host) QueueView() []QueueView {
 	var out []QueueView
-	for _, q := range h.queue {
+	for q := range h.queue.all {
 		v := QueueView{Host: h.cfg.Name, ID: q.id, From: q.from, Attempts: q.attempts, NextRetry: q.next.Milliseconds()}
 		for _, r := range q.rcpts {
 			if r.status == client.Pending || r.status == client.Deferred {
@@ -83,7 +128,7 @@ func (h *Host) accept(id, from string, rcpts []string, data []byte) {
 		return
 	}
 	q := &queued{id: id, from: from, data: data, arrived: n.Net.Now(), rcpts: remote, next: n.Net.Now()}
-	h.queue = append(h.queue, q)
+	h.queue.add(q)
 	for _, r := range remote {
 		n.emit(trace.Event{Kind: trace.QueueAdd, Host: h.cfg.Name, Msg: id, Rcpt: r.addr, Text: "queued for delivery"})
 	}
@@ -274,7 +319,7 @@ func (h *Host) settle(q *queued) {
 		h.bounce(q, failures)
 	}
 	if waiting == 0 {
-		h.dequeue(q)
+		h.queue.remove(q)
 		return
 	}
 	wait := h.retry.Next(q.attempts)
@@ -297,15 +342,6 @@ func (r *rcptState) failure(action string) Failure {
 		}
 	}
 	return Failure{Recipient: r.addr, Status: status, Remote: r.remote, Diagnosis: r.reply, Action: action}
-}
-
-func (h *Host) dequeue(q *queued) {
-	for i, x := range h.queue {
-		if x == q {
-			h.queue = append(h.queue[:i], h.queue[i+1:]...)
-			return
-		}
-	}
 }
 
 // bounce returns a delivery status notification to the sender of q. A
