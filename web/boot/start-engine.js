@@ -29,12 +29,19 @@
       function (err) { self.postMessage({ error: String((err && err.message) || err) }); });
   }
 
+  // inWorker resolves to the module the worker compiled. A worker that
+  // cannot start (no Worker, a CSP without blob: workers) rejects it, and
+  // js/engine.js then compiles the engine itself.
   function inWorker() {
     return new Promise(function (resolve, reject) {
-      var source = new Blob(['(' + compileEngine + ')();'], { type: 'text/javascript' });
-      var worker = new Worker(URL.createObjectURL(source), { name: new URL(wasm, location.href).href });
-      worker.onmessage = function (e) {
+      var source = URL.createObjectURL(new Blob(['(' + compileEngine + ')();'], { type: 'text/javascript' }));
+      var worker = new Worker(source, { name: new URL(wasm, location.href).href });
+      function done() {
         worker.terminate();
+        URL.revokeObjectURL(source);
+      }
+      worker.onmessage = function (e) {
+        done();
         if (!e.data.module) {
           reject(new Error(e.data.error));
           return;
@@ -43,21 +50,14 @@
         resolve(e.data.module);
       };
       worker.onerror = function () {
-        // A page whose CSP allows no blob: worker ends here too.
-        worker.terminate();
+        done();
         reject(new Error('the engine could not be compiled in a worker'));
       };
     });
   }
 
-  var compiling;
-  var where = 'worker';
-  try {
-    compiling = inWorker();
-  } catch (err) {
-    where = 'page';
-    compiling = WebAssembly.compileStreaming(fetch(wasm));
-  }
+  var where = typeof Worker === 'function' ? 'worker' : 'page';
+  var compiling = where === 'worker' ? inWorker() : WebAssembly.compileStreaming(fetch(wasm));
   compiling.catch(function () { /* js/engine.js tries again and says why */ });
   globalThis.smtpLabCompiling = compiling;
   performance.mark('smtplab-wasm-fetch', { detail: where });
