@@ -1,10 +1,13 @@
 package lab
 
 import (
+	"bytes"
 	"fmt"
-	"smtplab/engine/client"
+	"strings"
 	"testing"
 	"time"
+
+	"smtplab/engine/client"
 )
 
 // threeHops is the benchmark world: laptop → smtp.example.com (relay) →
@@ -63,4 +66,60 @@ func BenchmarkThreeHops10k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(messages*b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkExternalTransaction is the engine's share of what the TCP bridge
+// does per message on a kept-open connection (bridge's
+// BenchmarkLoopbackKeptOpen, without sockets or locks): one pipelined
+// transaction of a 1 KiB message, sent with DATA or with BDAT, from
+// MAIL FROM to the mailbox.
+func BenchmarkExternalTransaction(b *testing.B) {
+	var text strings.Builder
+	text.WriteString("From: bench@bench.test\r\nTo: bob@example.org\r\nSubject: benchmark\r\n\r\n")
+	for text.Len() < 1<<10 {
+		text.WriteString("The quick brown fox jumps over the lazy dog, again and again.\r\n")
+	}
+	envelope := "MAIL FROM:<bench@bench.test>\r\nRCPT TO:<bob@example.org>\r\n"
+	for _, tc := range []struct {
+		name  string
+		input []string // fed in turn, the replies read after each
+	}{
+		{"DATA", []string{envelope + "DATA\r\n", text.String() + ".\r\n"}},
+		{"BDAT", []string{envelope + fmt.Sprintf("BDAT %d LAST\r\n", text.Len()) + text.String()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			w, err := New("first-session", 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			host, err := w.ExternalHost(25)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x, err := w.ServeExternal(ExternalConn{Host: host, Port: 25, Remote: "127.0.0.1:5555"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			x.Feed([]byte("EHLO bench.test\r\n"))
+			x.Output()
+			input := make([][]byte, len(tc.input))
+			for i, s := range tc.input {
+				input[i] = []byte(s)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				var out []byte
+				for _, p := range input {
+					x.Feed(p)
+					out = x.Output()
+				}
+				if !bytes.HasPrefix(out, []byte("250 ")) {
+					b.Fatalf("the message was not accepted: %q", out)
+				}
+			}
+			if got := x.Accepted(); got != b.N {
+				b.Fatalf("%d messages accepted, want %d", got, b.N)
+			}
+		})
+	}
 }
