@@ -37,11 +37,11 @@ const (
 // contentSecurityPolicy allows only this origin's files. WebAssembly needs
 // 'wasm-unsafe-eval' to compile; nothing else is evaluated, no inline
 // style is allowed, the only inline scripts are the page's own, named by
-// their hashes (scriptSources), the only workers are made from blobs (which
-// only those scripts can make: see boot/start-engine.js), and the page
-// connects to nobody.
+// their hashes (scriptSources), the only workers are made from data: URLs
+// (which only those scripts can make: see boot/start-engine.js), and the
+// page connects to nobody.
 func contentSecurityPolicy(scriptSources string) string {
-	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" + scriptSources + "; worker-src blob:; " +
+	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'" + scriptSources + "; worker-src data:; " +
 		"style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; " +
 		"base-uri 'none'; form-action 'none'"
 }
@@ -465,6 +465,12 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// its length is part of the tag: a tag names one exact body.
 	etag := `"` + a.version + encoding + strconv.Itoa(len(body)) + `"`
 	h.Set("Content-Type", a.ctype)
+	if a.ctype == "application/wasm" {
+		// The page's compile worker starts from a data: URL, which gives
+		// it an opaque origin (see boot/start-engine.js): its request for
+		// the engine is cross-origin. The engine is a public file.
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 	h.Set("ETag", etag)
 	if v := r.URL.Query().Get("v"); v != "" && v == a.version {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")

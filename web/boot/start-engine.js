@@ -9,13 +9,18 @@
 // they queue behind the first layout and the module scripts; in a worker
 // they are not, and the worker may post the compiled module to the page.
 //
-// Both ways of starting a worker that would look simpler wait for that
-// same busy main thread. A worker script of its own is one more request,
-// after which the page must take the worker's start in hand; a message
-// naming the engine reaches a starting worker only when the page gets round
-// to passing it on. So the worker's few lines come from this script, as a
-// blob (the CSP allows blob: workers, which only the page's own scripts can
-// make), and its name is the engine's URL: it needs nothing else.
+// Every simpler way of starting that worker waits for something slow. A
+// worker script of its own is one more request, after which the page must
+// take the worker's start in hand; a message naming the engine reaches a
+// starting worker only when the page's busy main thread gets round to
+// passing it on; a blob: URL costs two synchronous round trips to the
+// browser process (the blob, then its URL), which on a busy machine hold up
+// this script, and the parser behind it, for tens of milliseconds. So the
+// worker's few lines come from this script as a data: URL, and its name is
+// the engine's URL: it needs nothing else. A data: worker has an opaque
+// origin, so its request for the engine is cross-origin: the server allows
+// it for the engine (site.go), and a page whose server does not, or whose
+// CSP allows no data: worker, falls back to compiling in the page.
 (function () {
   'use strict';
   var meta = document.querySelector('meta[name="smtplab-wasm"]');
@@ -30,18 +35,14 @@
   }
 
   // inWorker resolves to the module the worker compiled. A worker that
-  // cannot start (no Worker, a CSP without blob: workers) rejects it, and
-  // js/engine.js then compiles the engine itself.
+  // cannot start or fetch the engine rejects it, and js/engine.js then
+  // compiles the engine itself.
   function inWorker() {
     return new Promise(function (resolve, reject) {
-      var source = URL.createObjectURL(new Blob(['(' + compileEngine + ')();'], { type: 'text/javascript' }));
+      var source = 'data:text/javascript,' + encodeURIComponent('(' + compileEngine + ')();');
       var worker = new Worker(source, { name: new URL(wasm, location.href).href });
-      function done() {
-        worker.terminate();
-        URL.revokeObjectURL(source);
-      }
       worker.onmessage = function (e) {
-        done();
+        worker.terminate();
         if (!e.data.module) {
           reject(new Error(e.data.error));
           return;
@@ -50,7 +51,7 @@
         resolve(e.data.module);
       };
       worker.onerror = function () {
-        done();
+        worker.terminate();
         reject(new Error('the engine could not be compiled in a worker'));
       };
     });
