@@ -301,6 +301,41 @@ func TestBrowserEngineCompiledInWorker(t *testing.T) {
 	}
 }
 
+// TestBrowserEngineWithoutWorker serves the page from a server that does
+// not let the compile worker read the engine (its data: URL gives it an
+// opaque origin, and this server sends no Access-Control-Allow-Origin, as
+// another server might not): the worker reports its failure and the page
+// downloads and compiles the engine itself, so the learner still gets a
+// working lab.
+func TestBrowserEngineWithoutWorker(t *testing.T) {
+	site := realSite(t)
+	log := &requestLog{next: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		site.ServeHTTP(noCORS{w}, r)
+	})}
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, serve(t, log))
+	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+	if got := eval[int](t, ctx, `performance.getEntriesByName('smtplab-wasm-from-worker').length`); got != 0 {
+		t.Error("the worker got the engine although the server did not allow it")
+	}
+	if n := log.count("empty /dist/lab.wasm"); n != 2 {
+		t.Errorf("the engine was downloaded %d times, want twice (the worker, then the page)", n)
+	}
+}
+
+// noCORS drops Access-Control-Allow-Origin from what it writes.
+type noCORS struct{ http.ResponseWriter }
+
+func (w noCORS) WriteHeader(code int) {
+	w.Header().Del("Access-Control-Allow-Origin")
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w noCORS) Write(p []byte) (int, error) {
+	w.Header().Del("Access-Control-Allow-Origin")
+	return w.ResponseWriter.Write(p)
+}
+
 // pageBudget is the most a first visit may download (issue: "whole page
 // ≤ 2.0 MB brotli"), counted in bytes.
 const pageBudget = 2_000_000

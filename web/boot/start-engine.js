@@ -29,9 +29,13 @@
 
   // compileEngine is the worker: it runs as a script of its own.
   function compileEngine() {
-    WebAssembly.compileStreaming(fetch(self.name)).then(
-      function (module) { self.postMessage({ module: module }); },
-      function (err) { self.postMessage({ error: String((err && err.message) || err) }); });
+    WebAssembly.compileStreaming(fetch(self.name)).then(function (module) {
+      self.postMessage({ module: module });
+    }).catch(function (err) {
+      // The download or the compile failed, or this browser will not pass
+      // a compiled module to the page: the page must hear of it either way.
+      self.postMessage({ error: String((err && err.message) || err) });
+    });
   }
 
   // inWorker resolves to the module the worker compiled. A worker that
@@ -50,7 +54,7 @@
         performance.mark('smtplab-wasm-from-worker');
         resolve(e.data.module);
       };
-      worker.onerror = function () {
+      worker.onerror = worker.onmessageerror = function () {
         worker.terminate();
         reject(new Error('the engine could not be compiled in a worker'));
       };
