@@ -388,13 +388,13 @@ func (c *Client) reply(code int, raw []byte) {
 		c.dataReply(raw, code)
 	case awaitContent, awaitBDATLast:
 		if !c.chunkErr {
-			c.settleAccepted(raw, code)
+			c.settleAccepted(raw, code, statusOf(code))
 		}
 		c.quit()
 	case awaitBDAT:
 		if code/100 != 2 && !c.chunkErr {
 			c.chunkErr = true
-			c.settleAccepted(raw, code)
+			c.settleAccepted(raw, code, failureOf(code))
 		}
 		switch {
 		case c.pipelining(): // the other chunks and QUIT are already on their way
@@ -497,6 +497,14 @@ func (c *Client) startMail() {
 	if c.ext.Size > 0 && int64(len(c.msg)) > c.ext.Size {
 		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.3.4", Reason: smtp.ReasonTooLarge,
 			Text: fmt.Sprintf("the message has %d octets, the server takes at most %d (SIZE, RFC 1870)", len(c.msg), c.ext.Size)})
+		c.quit()
+		return
+	}
+	if c.eightBit && !c.ext.EightBitMIME {
+		// RFC 6152 §3: without 8BITMIME the content must be converted to
+		// 7 bits or returned; this client does not convert.
+		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.6.3", Reason: Reason8BitUnavailable,
+			Text: "the message has 8-bit octets, and the server does not offer 8BITMIME (RFC 6152 §3; RFC 5321 §2.4)"})
 		c.quit()
 		return
 	}
@@ -608,7 +616,7 @@ func (c *Client) rcptReply(i int, raw []byte, code int) {
 func (c *Client) dataReply(raw []byte, code int) {
 	switch {
 	case code != 354:
-		c.settleAccepted(raw, code)
+		c.settleAccepted(raw, code, failureOf(code))
 		c.quit()
 	case c.accepted == 0:
 		// Pipelined, every RCPT was refused, yet the server said "go

@@ -341,3 +341,65 @@ func TestIsCanonical(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingHandedOverIsNotDelivered: only the reply to the content hands
+// a message over (RFC 5321 §4.1.1.4). A broken server that answers 250
+// where it should not must not make the client believe it was delivered:
+// the queue would drop a message nobody has.
+func TestNothingHandedOverIsNotDelivered(t *testing.T) {
+	alice := Config{Hostname: "client.example.com"}
+	one := env(t, "alice@example.com", "bob@example.org")
+	runScripts(t, []script{{
+		name: "250 to DATA instead of 354",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: "250 2.0.0 ok\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, code: 250,
+	}, {
+		name: "greeting 250 instead of 220",
+		cfg:  alice, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: "250 hello\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, code: 250,
+	}})
+}
+
+// TestEightBitNeeds8BITMIME: RFC 6152 §3 and RFC 5321 §2.4 forbid sending
+// octets above 127 to a server that did not offer 8BITMIME; this client
+// returns such a message instead of converting it.
+func TestEightBitNeeds8BITMIME(t *testing.T) {
+	alice := Config{Hostname: "client.example.com"}
+	one := env(t, "alice@example.com", "bob@example.org")
+	msg := "Subject: caf\xc3\xa9\r\n\r\nd\xc3\xa9j\xc3\xa0 vu\r\n"
+	runScripts(t, []script{{
+		name: "not offered: returned, nothing sent",
+		cfg:  alice, env: one, msg: msg,
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehlo("SIZE 1000"), client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, reason: Reason8BitUnavailable,
+	}, {
+		name: "offered: sent with BODY=8BITMIME",
+		cfg:  alice, env: one, msg: msg,
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehlo("8BITMIME"), client: "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: msg + ".\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Delivered,
+	}})
+}

@@ -50,6 +50,17 @@ func statusOf(code int) Status {
 	return Deferred
 }
 
+// failureOf classifies a reply that ends a session or a transaction before
+// the content was taken: 5xx bounced, anything else deferred. A 2xx there
+// (250 to DATA, where RFC 5321 §4.3.2 allows only 354; a greeting of 250)
+// is a broken server, and the message was not handed over.
+func failureOf(code int) Status {
+	if code/100 == 5 {
+		return Bounced
+	}
+	return Deferred
+}
+
 // Reasons for outcomes the client decides by itself. They extend the
 // smtp.Reason list (which names the replies a server gives) and, like it,
 // key the explanations a user interface shows.
@@ -61,6 +72,7 @@ const (
 	ReasonConnectionLost   smtp.Reason = "connection-lost"          // the connection ended before the session did
 	ReasonNoAuthMechanism  smtp.Reason = "auth-no-common-mechanism" // AUTH offered, but no mechanism we know
 	ReasonBadEnvelopeBytes smtp.Reason = "bad-envelope"             // an address that cannot be written on the wire
+	Reason8BitUnavailable  smtp.Reason = "8bitmime-unavailable"     // 8-bit content, 8BITMIME not offered
 )
 
 // Error is an outcome the client decided without a server reply saying so,

@@ -34,24 +34,26 @@ func (c *Client) settle(i int, st Status, ref replyRef, err error) {
 }
 
 // settleOpen decides every recipient still open, accepted or not, with the
-// reply ref (which may be the zero replyRef) and err.
+// reply ref (which may be the zero replyRef) and err. It is only ever called
+// when the session failed, so even a positive reply (a greeting of 250, say)
+// defers: nothing was handed over.
 func (c *Client) settleOpen(ref replyRef, err error) {
-	st := statusOf(ref.code)
+	st := failureOf(ref.code)
 	for i := range c.rcpts {
 		c.settle(i, st, ref, err)
 	}
 }
 
-// settleAccepted decides the recipients whose RCPT was accepted with the
-// reply to the content (or to DATA, or to a BDAT chunk).
-func (c *Client) settleAccepted(raw []byte, code int) {
+// settleAccepted decides the recipients whose RCPT was accepted, with st,
+// because of the reply to the content (or to DATA, or to a BDAT chunk).
+func (c *Client) settleAccepted(raw []byte, code int, st Status) {
 	if c.accepted == 0 {
 		return
 	}
 	ref := c.keep(raw, code)
 	for i, r := range c.rcpts {
 		if r.accepted {
-			c.settle(i, statusOf(code), ref, nil)
+			c.settle(i, st, ref, nil)
 		}
 	}
 }
