@@ -25,7 +25,10 @@ func (s *Session) data(arg string) {
 		s.startMessage()
 		s.send(replyStartData)
 		s.phase = phaseData
-		s.lr.SetMax(s.srv.cfg.Limits.TextLine)
+		// One octet more than the text line limit: a line's leading dot,
+		// doubled for transparency, does not count (RFC 5321 §4.5.3.1.6).
+		// dataLine checks the line without it.
+		s.lr.SetMax(s.srv.cfg.Limits.TextLine + 1)
 	}
 }
 
@@ -71,6 +74,10 @@ func (s *Session) dataLine(line []byte, flaw smtp.LineFlaw) {
 	text, end := smtp.Unstuff(line)
 	if end {
 		s.endMessage()
+		return
+	}
+	if len(text)+2 > s.srv.cfg.Limits.TextLine {
+		s.longLine = true
 		return
 	}
 	s.addText(text, true)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 
@@ -30,7 +31,7 @@ func (s *Session) mail(arg string) {
 	}
 	from, params, err := smtp.ParseMailArg(arg, lim)
 	if err != nil {
-		s.fail(argError(err, "5.1.7", smtp.ReasonBadSender, "Bad sender address syntax: "))
+		s.fail(argError(err, 550, "5.1.7", smtp.ReasonBadSender, "Bad sender address syntax: "))
 		return
 	}
 	rcpts := s.env.Rcpts[:0]
@@ -67,7 +68,7 @@ func (s *Session) rcpt(arg string) {
 	}
 	to, params, err := smtp.ParseRcptArg(arg, lim, s.env.UTF8)
 	if err != nil {
-		s.fail(argError(err, "5.1.3", smtp.ReasonBadRecipient, "Bad recipient address syntax: "))
+		s.fail(argError(err, 553, "5.1.3", smtp.ReasonBadRecipient, "Bad recipient address syntax: "))
 		return
 	}
 	rc := Recipient{Path: to}
@@ -89,11 +90,17 @@ func (s *Session) rcpt(arg string) {
 }
 
 // argError turns an error from smtp.ParseMailArg or ParseRcptArg into a
-// 501 reply: an address problem gets the enhanced code addr (5.1.7 for a
-// sender, 5.1.3 for a recipient, RFC 3463 §3.2), a parameter problem 5.5.4.
-func argError(err error, addr string, reason smtp.Reason, prefix string) smtp.Reply {
+// reply. A syntax problem in the address gets 501 with the enhanced code
+// addr (5.1.7 for a sender, 5.1.3 for a recipient, RFC 3463 §3.2), a
+// parameter problem 501 5.5.4. An address that is well formed but needs
+// SMTPUTF8, which the client did not give, gets utf8Code with 5.6.7: 550 for
+// MAIL, 553 for RCPT (RFC 6531 §3.5).
+func argError(err error, utf8Code int, addr string, reason smtp.Reason, prefix string) smtp.Reply {
 	var pe *smtp.PathError
 	if errors.As(err, &pe) {
+		if pe.Field == "utf8" {
+			return reply(utf8Code, "5.6.7", smtp.ReasonUTF8Required, pe.Why)
+		}
 		return reply(501, addr, reason, prefix+pe.Why)
 	}
 	var pa *smtp.ParamError
@@ -119,14 +126,17 @@ func (s *Session) mailParams(params smtp.Params) smtp.Reply {
 	}
 	env := &s.env
 	for _, p := range params {
-		if p.Key != "SMTPUTF8" && !p.Set {
+		if !p.Set && needsValue(p.Key) {
 			return paramError("Error: " + p.Key + " needs a value")
 		}
 		switch p.Key {
-		case "SIZE": // RFC 1870
-			n, err := strconv.ParseInt(p.Value, 10, 64)
-			if err != nil || n < 0 || !allDigits(p.Value) {
+		case "SIZE": // RFC 1870 §3: size-value = 1*20DIGIT
+			if len(p.Value) > 20 || !allDigits(p.Value) {
 				return paramError("Bad SIZE syntax: a number of octets is expected")
+			}
+			n, err := strconv.ParseInt(p.Value, 10, 64)
+			if err != nil {
+				n = math.MaxInt64 // 20 digits may not fit, and are certainly too many
 			}
 			env.Size = n
 		case "BODY": // RFC 6152
@@ -172,7 +182,7 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 		return reply(555, "5.5.4", smtp.ReasonParamNotImpl, "Error: parameters need EHLO, not HELO")
 	}
 	for _, p := range params {
-		if !p.Set {
+		if !p.Set && needsValue(p.Key) {
 			return paramError("Error: " + p.Key + " needs a value")
 		}
 		switch p.Key {
@@ -194,6 +204,17 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 		}
 	}
 	return smtp.Reply{}
+}
+
+// needsValue reports whether key is a parameter this server knows and that
+// takes a value. An unknown one gets 555 whether or not it has a value
+// (RFC 5321 §4.1.1.11), so it is not asked for one first.
+func needsValue(key string) bool {
+	switch key {
+	case "SIZE", "BODY", "RET", "ENVID", "AUTH", "NOTIFY", "ORCPT":
+		return true
+	}
+	return false
 }
 
 // parseNotify parses "NEVER" or a comma list of SUCCESS, FAILURE and DELAY.

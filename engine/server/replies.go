@@ -35,9 +35,9 @@ var (
 
 	replyUnknown       = reply(500, "5.5.1", smtp.ReasonUnknownCommand, "Error: command not recognized")
 	replyBadLine       = reply(500, "5.5.2", smtp.ReasonUnknownCommand, "Error: bad syntax, a command is a verb of letters and its arguments")
-	replyLineTooLong   = reply(500, "5.5.6", smtp.ReasonLineTooLong, "Error: line too long")
+	replyLineTooLong   = reply(500, "5.5.2", smtp.ReasonLineTooLong, "Error: line too long")
 	replyAuthTooLong   = reply(500, "5.5.6", smtp.ReasonLineTooLong, "Authentication exchange line is too long")
-	replyTextTooLong   = reply(500, "5.5.6", smtp.ReasonLineTooLong, "Error: message has a line longer than 1000 octets")
+	replyTextTooLong   = reply(500, "5.6.0", smtp.ReasonLineTooLong, "Error: message has a line longer than 1000 octets")
 	replyNULCommand    = reply(500, "5.5.2", smtp.ReasonNUL, "Error: NUL character in command line")
 	replyNULData       = reply(550, "5.6.0", smtp.ReasonNUL, "Error: message contains a NUL character")
 	replyNotImpl       = reply(502, "5.5.1", smtp.ReasonNotImplemented, "Error: command not implemented")

@@ -246,9 +246,40 @@ func (s *Session) drain() {
 // Limits.CommandLine once parsed.
 func (s *Session) commandMax() int { return max(s.srv.cfg.Limits.CommandLine, authLineMax) }
 
+// Extensions raise the 512-octet limit of MAIL and RCPT by the length of
+// the parameters they add (RFC 5321 §4.5.3.1.4 allows it): SIZE by 26
+// (RFC 1870 §3), RET and ENVID by 100, NOTIFY and ORCPT by 500 (RFC 3461
+// §5), AUTH by 500 (RFC 4954 §5), SMTPUTF8 by 10 (RFC 6531 §3.4).
+const (
+	mailParamsRoom = 26 + 100 + 500 + 10
+	rcptParamsRoom = 500
+)
+
+// commandLimit is the longest line, CRLF included, allowed for the command
+// that line holds. Only the first five octets are looked at: the verb is
+// not parsed yet.
+func (s *Session) commandLimit(line []byte) int {
+	limit := s.srv.cfg.Limits.CommandLine
+	verb := string(line[:min(len(line), 5)])
+	switch {
+	case hasPrefixFold(verb, "AUTH "):
+		return max(limit, authLineMax)
+	case !s.conn.ESMTP: // parameters need EHLO
+	case hasPrefixFold(verb, "MAIL "):
+		limit += mailParamsRoom
+	case hasPrefixFold(verb, "RCPT "):
+		limit += rcptParamsRoom
+	}
+	return limit
+}
+
 // send queues a reply. Enhanced status codes are written only once EHLO
 // advertised ENHANCEDSTATUSCODES (RFC 2034 §3).
 func (s *Session) send(r smtp.Reply) {
+	// Replies can echo what the client sent (a parameter, an address) and
+	// policies write their own: hold every one to the wire's rules here,
+	// so the trace shows the reply exactly as it went out.
+	r = r.WireSafe(s.srv.cfg.Limits.ReplyLine)
 	s.out = r.AppendTo(s.out, s.conn.ESMTP)
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
 }
@@ -310,7 +341,7 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		s.fail(replyNULCommand)
 		return
 	}
-	if len(line)+2 > s.srv.cfg.Limits.CommandLine && !hasPrefixFold(string(line[:min(len(line), 5)]), "AUTH ") {
+	if len(line)+2 > s.commandLimit(line) {
 		event()
 		s.fail(replyLineTooLong)
 		return

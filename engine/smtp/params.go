@@ -79,48 +79,79 @@ func isKeyword(k string) bool {
 
 // ParseMailArg parses the argument of MAIL: "FROM:<path> [params]". A space
 // after the colon is tolerated, as most servers do, although RFC 5321 §4.1.1.2
-// has none. The SMTPUTF8 parameter (RFC 6531) is looked for before the path
-// is checked, since it decides whether UTF-8 is allowed in it.
+// has none. UTF-8 in the path or in a parameter value needs the SMTPUTF8
+// parameter (RFC 6531 §3.4); without it the error is a *PathError whose
+// Field is "utf8".
 func ParseMailArg(arg string, lim Limits) (Path, Params, error) {
 	rest, ok := cutPrefixFold(arg, "FROM:")
 	if !ok {
 		return Path{}, nil, &ParamError{arg, `MAIL must be followed by "FROM:<address>"`}
 	}
 	rest = strings.TrimLeft(rest, " ")
-	utf8ok := containsFold(rest, "SMTPUTF8")
-	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: utf8ok, AllowNull: true})
+	// The parameters come after the path but decide what the path may
+	// hold: read both with UTF-8 allowed, then hold them to what the
+	// parameters say.
+	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: true, Reverse: true})
 	if err != nil {
 		return Path{}, nil, err
 	}
-	ps, err := ParseParams(tail, utf8ok)
-	return p, ps, err
+	ps, err := ParseParams(tail, true)
+	if err != nil {
+		return Path{}, nil, err
+	}
+	if _, utf8ok := ps.Get("SMTPUTF8"); !utf8ok {
+		if err := needsUTF8(rest[:len(rest)-len(tail)]); err != nil {
+			return Path{}, nil, err
+		}
+		for _, p := range ps {
+			if i := nonASCII(p.Value); i >= 0 {
+				return Path{}, nil, &ParamError{p.Key + "=" + p.Value, fmt.Sprintf("byte 0x%02x is not allowed in a parameter value", p.Value[i])}
+			}
+		}
+	}
+	return p, ps, nil
 }
 
 // ParseRcptArg parses the argument of RCPT: "TO:<path> [params]". utf8ok says
-// whether the transaction's MAIL carried SMTPUTF8.
+// whether the transaction's MAIL carried SMTPUTF8; without it, UTF-8 in the
+// path is a *PathError whose Field is "utf8".
 func ParseRcptArg(arg string, lim Limits, utf8ok bool) (Path, Params, error) {
 	rest, ok := cutPrefixFold(arg, "TO:")
 	if !ok {
 		return Path{}, nil, &ParamError{arg, `RCPT must be followed by "TO:<address>"`}
 	}
 	rest = strings.TrimLeft(rest, " ")
-	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: utf8ok})
+	p, tail, err := ParsePath(rest, PathOptions{Limits: lim, UTF8: true})
 	if err != nil {
 		return Path{}, nil, err
+	}
+	if !utf8ok {
+		if err := needsUTF8(rest[:len(rest)-len(tail)]); err != nil {
+			return Path{}, nil, err
+		}
 	}
 	ps, err := ParseParams(tail, utf8ok)
 	return p, ps, err
 }
 
-// containsFold reports whether s contains the ASCII word sub, ignoring
-// case, without building an upper-cased copy of s.
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
+// nonASCII returns the index of the first octet of s above 127, or -1.
+func nonASCII(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] > 127 {
+			return i
 		}
 	}
-	return false
+	return -1
+}
+
+// needsUTF8 returns the "utf8" PathError when path, as written, is not
+// ASCII. The error's text stays ASCII: a reply may not carry UTF-8 to a
+// client that did not ask for it.
+func needsUTF8(path string) error {
+	if isASCII(path) {
+		return nil
+	}
+	return &PathError{strings.TrimRight(path, " "), "utf8", "non-ASCII characters in an address need the SMTPUTF8 parameter on MAIL FROM (RFC 6531 section 3.4)"}
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

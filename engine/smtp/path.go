@@ -48,7 +48,7 @@ func (p Path) String() string {
 // the reply text can point at it.
 type PathError struct {
 	Path  string
-	Field string // "path", "local-part", "domain", "length"
+	Field string // "path", "local-part", "domain", "length", or "utf8" (see ErrNeedsUTF8)
 	Why   string
 }
 
@@ -58,9 +58,9 @@ func (e *PathError) Error() string {
 
 // PathOptions say what a path may contain.
 type PathOptions struct {
-	Limits    Limits
-	UTF8      bool // SMTPUTF8 was given on MAIL: UTF-8 allowed in local part and domain (RFC 6531 §3.3)
-	AllowNull bool // "<>" is allowed (reverse-path only)
+	Limits  Limits
+	UTF8    bool // SMTPUTF8 was given on MAIL: UTF-8 allowed in local part and domain (RFC 6531 §3.3)
+	Reverse bool // a reverse-path (MAIL FROM): "<>" is allowed, the bare "<Postmaster>" is not
 }
 
 // ParsePath parses "<...>" at the start of s and returns the path and the
@@ -86,19 +86,22 @@ func ParsePath(s string, opt PathOptions) (Path, string, error) {
 	}
 	inner, rest := s[1:end], s[end+1:]
 	if opt.Limits.Path > 0 && end+1 > opt.Limits.Path {
-		return Path{}, "", &PathError{s, "length", fmt.Sprintf("a path may be at most %d octets (RFC 5321 §4.5.3.1.3)", opt.Limits.Path)}
+		return Path{}, "", &PathError{s, "length", fmt.Sprintf("a path may be at most %d octets (RFC 5321 section 4.5.3.1.3)", opt.Limits.Path)}
 	}
 	if rest != "" && rest[0] != ' ' {
 		return Path{}, "", &PathError{s, "path", "text after '>' must be separated by a space"}
 	}
 	rest = strings.TrimLeft(rest, " ")
 	if inner == "" {
-		if !opt.AllowNull {
+		if !opt.Reverse {
 			return Path{}, "", &PathError{s, "path", "the null path <> is only allowed as the sender"}
 		}
 		return Path{Null: true}, rest, nil
 	}
 	if strings.EqualFold(inner, "postmaster") {
+		if opt.Reverse { // RFC 5321 §4.1.2: Reverse-path = Path / "<>"; only a Forward-path may be <Postmaster>
+			return Path{}, "", &PathError{s[:end+1], "domain", "a sender address needs a domain; the bare <Postmaster> is only a recipient"}
+		}
 		return Path{Postmaster: true, Mailbox: Mailbox{Local: inner}}, rest, nil
 	}
 	if inner[0] == '@' { // source route: skip up to the colon
@@ -154,7 +157,7 @@ func checkLocalPart(local string, opt PathOptions) string {
 		return "the local part before '@' is empty"
 	}
 	if opt.Limits.LocalPart > 0 && len(local) > opt.Limits.LocalPart {
-		return fmt.Sprintf("a local part may be at most %d octets (RFC 5321 §4.5.3.1.1)", opt.Limits.LocalPart)
+		return fmt.Sprintf("a local part may be at most %d octets (RFC 5321 section 4.5.3.1.1)", opt.Limits.LocalPart)
 	}
 	if local[0] == '"' {
 		return checkQuoted(local, opt.UTF8)
@@ -167,7 +170,7 @@ func checkLocalPart(local string, opt PathOptions) string {
 		for i := 0; i < len(atom); {
 			r, size := utf8.DecodeRuneInString(atom[i:])
 			if !isAtext(r, opt.UTF8) {
-				return fmt.Sprintf("%q is not allowed in an unquoted local part", r)
+				return fmt.Sprintf("%+q is not allowed in an unquoted local part", r)
 			}
 			i += size
 		}
@@ -235,7 +238,7 @@ func checkDomainOrLiteral(d string, opt PathOptions) string {
 // domain is valid, or why it is not.
 func CheckDomain(d string, opt PathOptions) string {
 	if opt.Limits.Domain > 0 && len(d) > opt.Limits.Domain {
-		return fmt.Sprintf("a domain may be at most %d octets (RFC 5321 §4.5.3.1.2)", opt.Limits.Domain)
+		return fmt.Sprintf("a domain may be at most %d octets (RFC 5321 section 4.5.3.1.2)", opt.Limits.Domain)
 	}
 	for label := range strings.SplitSeq(d, ".") {
 		if label == "" {
@@ -251,7 +254,7 @@ func CheckDomain(d string, opt PathOptions) string {
 			ok := r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
 				(opt.UTF8 && r >= 0x80 && r != utf8.RuneError)
 			if !ok {
-				return fmt.Sprintf("%q is not allowed in a domain", r)
+				return fmt.Sprintf("%+q is not allowed in a domain", r)
 			}
 		}
 	}

@@ -40,7 +40,7 @@ const (
 
 	// 5xx: permanent
 	ReasonUnknownCommand  Reason = "unknown-command"        // 500 5.5.1 (or 5.5.2)
-	ReasonLineTooLong     Reason = "line-too-long"          // 500 5.5.6
+	ReasonLineTooLong     Reason = "line-too-long"          // 500 5.5.2 (5.6.0 in a message, 5.5.6 in AUTH)
 	ReasonSyntax          Reason = "syntax"                 // 501 5.5.4 bad arguments
 	ReasonBadSender       Reason = "bad-sender"             // 501 5.1.7 bad sender address syntax
 	ReasonBadRecipient    Reason = "bad-recipient"          // 501 5.1.3 bad recipient address syntax

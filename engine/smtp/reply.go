@@ -41,6 +41,62 @@ func (r Reply) String() string {
 	return strings.TrimSuffix(string(r.AppendTo(nil, r.Enhanced != "")), "\r\n")
 }
 
+// WireSafe returns r as it may go on the wire: each line of printable ASCII
+// only (RFC 5321 §4.2: a reply's text is HT and octets 32-126, and RFC 6531
+// §3.7.4.2 keeps UTF-8 out of replies) and short enough that, with its code
+// and enhanced code, it fits in maxLine octets with CRLF (RFC 5321
+// §4.5.3.1.5). Other bytes become '?', and a long line is cut and ends in
+// "...". It returns r itself, without copying, when r already fits: the
+// fixed replies and most policy replies do, and a server answers every
+// command.
+func (r Reply) WireSafe(maxLine int) Reply {
+	room := maxLine - len("ddd ") - len("\r\n")
+	if r.Enhanced != "" {
+		room -= len(r.Enhanced) + 1
+	}
+	fine := func(line string) bool {
+		if len(line) > room {
+			return false
+		}
+		for i := 0; i < len(line); i++ {
+			if c := line[i]; (c < ' ' && c != '\t') || c > '~' {
+				return false
+			}
+		}
+		return true
+	}
+	for i, line := range r.Lines {
+		if fine(line) {
+			continue
+		}
+		lines := make([]string, len(r.Lines))
+		copy(lines, r.Lines[:i])
+		for j := i; j < len(r.Lines); j++ {
+			lines[j] = r.Lines[j]
+			if !fine(lines[j]) {
+				lines[j] = fitLine(lines[j], room)
+			}
+		}
+		r.Lines = lines
+		return r
+	}
+	return r
+}
+
+// fitLine makes line printable ASCII of at most room octets (see WireSafe).
+func fitLine(line string, room int) string {
+	b := []byte(line)
+	for i, c := range b {
+		if (c < ' ' && c != '\t') || c > '~' {
+			b[i] = '?'
+		}
+	}
+	if len(b) > room {
+		b = append(b[:max(room-3, 0)], "..."...)
+	}
+	return string(b)
+}
+
 // AppendTo appends the wire form of r to dst: every line but the last is
 // "code-text", the last is "code text" (RFC 5321 §4.2.1). When enhanced is
 // true and r has an enhanced code, every line carries it after the code, as

@@ -133,7 +133,7 @@ func TestParsePath(t *testing.T) {
 	}{
 		{"<bob@example.org>", PathOptions{Limits: lim}, "<bob@example.org>", "", ""},
 		{"<bob@example.org> SIZE=100", PathOptions{Limits: lim}, "<bob@example.org>", "SIZE=100", ""},
-		{"<>", PathOptions{Limits: lim, AllowNull: true}, "<>", "", ""},
+		{"<>", PathOptions{Limits: lim, Reverse: true}, "<>", "", ""},
 		{"<>", PathOptions{Limits: lim}, "", "", "path"},
 		{"<Postmaster>", PathOptions{Limits: lim}, "<Postmaster>", "", ""},
 		{`<"john doe"@example.org>`, PathOptions{Limits: lim}, `<"john doe"@example.org>`, "", ""},
@@ -353,12 +353,12 @@ func FuzzParsePath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, _, err := ParsePath(s, PathOptions{Limits: DefaultLimits(), AllowNull: true, UTF8: true})
+		p, _, err := ParsePath(s, PathOptions{Limits: DefaultLimits(), Reverse: true, UTF8: true})
 		if err != nil {
 			return
 		}
 		// Whatever parses must parse again, to the same path, from its own output.
-		again, rest, err := ParsePath(p.String(), PathOptions{Limits: DefaultLimits(), AllowNull: true, UTF8: true})
+		again, rest, err := ParsePath(p.String(), PathOptions{Limits: DefaultLimits(), Reverse: true, UTF8: true})
 		if err != nil || rest != "" || again != p {
 			t.Fatalf("%q parsed to %q which re-parses to %q, %q, %v", s, p.String(), again.String(), rest, err)
 		}
@@ -518,5 +518,36 @@ func BenchmarkAppendDotStuffed(b *testing.B) {
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
 		buf = AppendDotStuffed(buf[:0], msg)
+	}
+}
+
+// TestReplyWireSafe: a reply goes out as printable ASCII in lines of at most
+// 512 octets with CRLF, whatever its text held; a reply that already fits
+// is not copied.
+func TestReplyWireSafe(t *testing.T) {
+	fits := Reply{Code: 250, Enhanced: "2.0.0", Lines: []string{"Ok", "tab\tis fine"}}
+	if got := fits.WireSafe(512); &got.Lines[0] != &fits.Lines[0] {
+		t.Error("a reply that fits was copied")
+	}
+	r := Reply{Code: 550, Enhanced: "5.1.1", Lines: []string{"first", "j\u00f6rg\r\nRSET", strings.Repeat("x", 600)}}
+	safe := r.WireSafe(512)
+	if r.Lines[1] != "j\u00f6rg\r\nRSET" {
+		t.Error("WireSafe changed the reply it was given")
+	}
+	wire := string(safe.AppendTo(nil, true))
+	lines := strings.Split(strings.TrimSuffix(wire, "\r\n"), "\r\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines on the wire, want 3: %q", len(lines), wire)
+	}
+	if lines[1] != "550-5.1.1 j??rg??RSET" {
+		t.Errorf("line 2 = %q", lines[1])
+	}
+	if len(lines[2])+2 != 512 || !strings.HasSuffix(lines[2], "...") {
+		t.Errorf("long line has %d octets with CRLF, want 512 ending in ...: %q", len(lines[2])+2, lines[2])
+	}
+	for _, c := range []byte(wire) {
+		if (c < ' ' || c > '~') && c != '\r' && c != '\n' {
+			t.Fatalf("byte 0x%02x on the wire: %q", c, wire)
+		}
 	}
 }
