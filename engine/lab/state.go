@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"fmt"
 	"time"
 
 	"smtplab/engine/mta"
@@ -51,7 +52,17 @@ type MessageView struct {
 }
 
 // State returns a snapshot of the world now.
-func (w *World) State() State {
+func (w *World) State() State { return w.state(0, 0) }
+
+// LiveState is State for a page that follows a world fed by real clients
+// (the TCP bridge's live feed), sent again and again while mail arrives:
+// only the newest messages of each mailbox, each message's raw text cut
+// after rawBytes octets, and no mbox renderings.
+func (w *World) LiveState(messages, rawBytes int) State { return w.state(messages, rawBytes) }
+
+// state builds State; messages and rawBytes above zero limit it as
+// LiveState says.
+func (w *World) state(messages, rawBytes int) State {
 	st := State{
 		Scenario: w.sc.Name,
 		Now:      w.net.Now().Milliseconds(),
@@ -67,13 +78,18 @@ func (w *World) State() State {
 	for _, h := range w.mail.Hosts() {
 		for _, owner := range h.Mailboxes.Owners() {
 			msgs := h.Mailboxes.Messages(owner)
-			box := MailboxView{Host: h.Name(), Owner: owner, Mbox: string(mta.Mbox(msgs))}
+			box := MailboxView{Host: h.Name(), Owner: owner}
+			if messages > 0 {
+				msgs = msgs[max(len(msgs)-messages, 0):]
+			} else {
+				box.Mbox = string(mta.Mbox(msgs))
+			}
 			for _, m := range msgs {
 				hdr, _ := mta.Headers(m.Raw)
 				box.Messages = append(box.Messages, MessageView{
 					ID: m.ID, From: m.From, To: m.To, Subject: hdr.Get("Subject"),
 					DeliveredAt: m.DeliveredAt.Format(time.RFC3339), Maildir: mta.MaildirName(m, h.Name()),
-					Received: hdr.Values("Received"), Raw: string(m.Raw),
+					Received: hdr.Values("Received"), Raw: cutRaw(m.Raw, rawBytes),
 				})
 			}
 			st.Mailboxes = append(st.Mailboxes, box)
@@ -86,4 +102,13 @@ func (w *World) State() State {
 		st.Mailboxes = []MailboxView{}
 	}
 	return st
+}
+
+// cutRaw returns raw as text, cut after n octets (n > 0) with a last line
+// that says so.
+func cutRaw(raw []byte, n int) string {
+	if n <= 0 || len(raw) <= n {
+		return string(raw)
+	}
+	return fmt.Sprintf("%s\r\n\r\n[SMTP Lab: only the first %d of this message's %d octets are shown here]\r\n", raw[:n], n, len(raw))
 }

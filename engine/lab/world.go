@@ -168,6 +168,15 @@ func (w *World) Trace() []trace.Event { return w.net.Log().All() }
 // it.
 func (w *World) KeepTrace(n int) { w.net.Log().Keep(n) }
 
+// KeepMail makes every mailbox of the world keep only about its newest n
+// octets of mail (see mta.Mailboxes.KeepBytes), for the same worlds as
+// KeepTrace. A removal is noted in the trace.
+func (w *World) KeepMail(n int) {
+	for _, h := range w.mail.Hosts() {
+		h.Mailboxes.KeepBytes(n)
+	}
+}
+
 // TraceLen returns the id of the last trace event.
 func (w *World) TraceLen() int { return w.net.Log().Len() }
 

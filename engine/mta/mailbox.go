@@ -23,6 +23,29 @@ type StoredMessage struct {
 type Mailboxes struct {
 	boxes map[string][]StoredMessage
 	quota map[string]int // messages a mailbox holds at most; absent = unlimited
+
+	// keepBytes, when above zero, is how many octets of messages a mailbox
+	// keeps: past it the oldest are removed (see KeepBytes).
+	keepBytes int
+	sizes     map[string]int // octets held per mailbox, kept while keepBytes > 0
+}
+
+// KeepBytes makes every mailbox keep only its newest messages, about n
+// octets of them (always the newest one, however large). It is for a world
+// that takes mail from real clients for as long as a process runs, the TCP
+// bridge, whose memory must stay bounded; a simulated world never removes
+// mail. Zero keeps everything.
+func (m *Mailboxes) KeepBytes(n int) {
+	m.keepBytes = max(n, 0)
+	m.sizes = nil
+	if m.keepBytes > 0 {
+		m.sizes = map[string]int{}
+		for addr, box := range m.boxes {
+			for _, msg := range box {
+				m.sizes[addr] += len(msg.Raw)
+			}
+		}
+	}
 }
 
 // SetQuota limits how many messages the mailbox of addr may hold; 0 means
@@ -42,8 +65,9 @@ func (m *Mailboxes) Full(addr string) bool {
 }
 
 // Deliver stores msg in the mailbox msg.To, adding the Return-Path header
-// that RFC 5321 §4.4 says the final delivery adds.
-func (m *Mailboxes) Deliver(msg StoredMessage) StoredMessage {
+// that RFC 5321 §4.4 says the final delivery adds. It returns the message as
+// stored and how many old messages it pushed out (see KeepBytes).
+func (m *Mailboxes) Deliver(msg StoredMessage) (stored StoredMessage, removed int) {
 	if m.boxes == nil {
 		m.boxes = map[string][]StoredMessage{}
 	}
@@ -58,8 +82,20 @@ func (m *Mailboxes) Deliver(msg StoredMessage) StoredMessage {
 		// load would otherwise copy every entry about five times over.
 		box = slices.Grow(box, max(len(box), 4))
 	}
-	m.boxes[key] = append(box, msg)
-	return msg
+	box = append(box, msg)
+	if m.keepBytes > 0 {
+		m.sizes[key] += len(msg.Raw)
+		for m.sizes[key] > m.keepBytes && removed < len(box)-1 {
+			m.sizes[key] -= len(box[removed].Raw)
+			removed++
+		}
+		// Zeroed, the removed messages' octets can be collected now; the
+		// slots themselves go when the box next grows into a new array.
+		clear(box[:removed])
+		box = box[removed:]
+	}
+	m.boxes[key] = box
+	return msg, removed
 }
 
 // Owners returns the addresses that have mail, sorted.

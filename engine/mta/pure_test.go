@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -133,7 +134,7 @@ func TestMailboxesAndViews(t *testing.T) {
 	if m.Full("bob@example.org") {
 		t.Fatal("empty mailbox is full")
 	}
-	got := m.Deliver(StoredMessage{ID: "Q1", From: "alice@example.com", To: "Bob@example.org", DeliveredAt: t0,
+	got, _ := m.Deliver(StoredMessage{ID: "Q1", From: "alice@example.com", To: "Bob@example.org", DeliveredAt: t0,
 		Raw: []byte("Subject: x\r\n\r\nFrom me\r\n>From you\r\n")})
 	if !strings.HasPrefix(string(got.Raw), "Return-Path: <alice@example.com>\r\n") {
 		t.Fatalf("no Return-Path: %q", got.Raw)
@@ -160,6 +161,47 @@ func TestClientIP(t *testing.T) {
 	} {
 		if got := clientIP(remote); got != want {
 			t.Errorf("clientIP(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
+
+// TestMailboxesKeepBytes: a mailbox told to keep n octets drops its oldest
+// messages past that, never the newest, and says how many went.
+func TestMailboxesKeepBytes(t *testing.T) {
+	var m Mailboxes
+	deliver := func(id string, size int) int {
+		t.Helper()
+		_, removed := m.Deliver(StoredMessage{ID: id, From: "", To: "bob@example.org", Raw: []byte(strings.Repeat("x", size))})
+		return removed
+	}
+	deliver("Q0", 100) // before the limit: counted when KeepBytes is called
+	m.KeepBytes(3 * (100 + len("Return-Path: <>\r\n")))
+	for i := 1; i <= 2; i++ {
+		if removed := deliver(fmt.Sprint("Q", i), 100); removed != 0 {
+			t.Fatalf("message %d removed %d within the limit", i, removed)
+		}
+	}
+	if removed := deliver("Q3", 100); removed != 1 {
+		t.Fatalf("the fourth message removed %d, want 1", removed)
+	}
+	if removed := deliver("Q4", 1000); removed != 3 {
+		t.Fatalf("a message larger than the limit removed %d, want 3 (all but itself)", removed)
+	}
+	var ids []string
+	for _, msg := range m.Messages("bob@example.org") {
+		ids = append(ids, msg.ID)
+	}
+	if strings.Join(ids, " ") != "Q4" {
+		t.Fatalf("mailbox holds %v, want [Q4]", ids)
+	}
+	deliver("Q5", 10)
+	if n := len(m.Messages("bob@example.org")); n != 1 {
+		t.Fatalf("%d messages after a small one followed a huge one, want 1 (the huge one goes)", n)
+	}
+	m.KeepBytes(0)
+	for i := 6; i < 20; i++ {
+		if removed := deliver(fmt.Sprint("Q", i), 1000); removed != 0 {
+			t.Fatal("KeepBytes(0) still removes mail")
 		}
 	}
 }

@@ -139,9 +139,13 @@ func (h *Host) accept(id, from string, rcpts []string, data []byte) {
 
 // deliverLocal puts a message into a local mailbox.
 func (h *Host) deliverLocal(id, from, rcpt string, data []byte) {
-	stored := h.Mailboxes.Deliver(StoredMessage{ID: id, From: from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data})
+	stored, removed := h.Mailboxes.Deliver(StoredMessage{ID: id, From: from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data})
 	h.net.emit(trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
 		Size: len(stored.Raw), Text: Subject(data)})
+	if removed > 0 {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: strings.ToLower(rcpt),
+			Text: fmt.Sprintf("the oldest %d message(s) of this mailbox were removed: it keeps only its newest %d octets, so that the server's memory stays bounded", removed, h.Mailboxes.keepBytes)})
+	}
 }
 
 // attempt tries to deliver every waiting recipient of q, one session per
