@@ -560,7 +560,13 @@ func (c *Client) sendRCPT(i int) {
 		c.out = append(c.out, r.Notify...)
 	}
 	if c.ext.DSN && r.ORcpt != "" {
-		c.out = append(c.out, " ORCPT=rfc822;"...)
+		c.out = append(c.out, " ORCPT="...)
+		if r.ORcptType != "" {
+			c.out = append(c.out, r.ORcptType...)
+		} else {
+			c.out = append(c.out, "rfc822"...)
+		}
+		c.out = append(c.out, ';')
 		c.out = append(c.out, smtp.EncodeXtext(r.ORcpt)...)
 	}
 	c.command(start, awaited{what: awaitRCPT, verb: smtp.RCPT, rcpt: i}, false)

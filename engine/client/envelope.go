@@ -26,7 +26,10 @@ type Recipient struct {
 	// the special <Postmaster> every server must accept (RFC 5321 §4.5.1).
 	Mailbox smtp.Mailbox
 	Notify  string // DSN NOTIFY: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY; or ""
-	ORcpt   string // DSN ORCPT: the original recipient address, sent as rfc822;xtext; or ""
+	ORcpt   string // DSN ORCPT: the original recipient address, sent as type;xtext; or ""
+	// ORcptType is the address type of ORcpt (RFC 3461 §4.2), "rfc822"
+	// when empty. A relay passes on the type it received, such as utf-8.
+	ORcptType string
 }
 
 // ParseEnvelope builds an envelope from addresses written as local@domain
@@ -79,6 +82,9 @@ func (env Envelope) check() error {
 		}
 		if hasControl(r.ORcpt) {
 			return fmt.Errorf("client: recipient %s: ORCPT has a control character", r.Mailbox)
+		}
+		if !isWord(r.ORcptType, "-0123456789") {
+			return fmt.Errorf("client: recipient %s: ORCPT address type %q is not a name like rfc822", r.Mailbox, r.ORcptType)
 		}
 	}
 	if !isWord(env.Ret, "") {

@@ -181,6 +181,32 @@ func TestExtensionsOnMail(t *testing.T) {
 	}})
 }
 
+// TestDSNOutcome: a relay passes ORCPT on with the address type it
+// received, and learns from the outcome whether the DSN parameters went
+// with the message at all (RFC 3461 §5.2.2).
+func TestDSNOutcome(t *testing.T) {
+	e := env(t, "a@example.com", "b@example.org")
+	e.To[0].Notify, e.To[0].ORcpt, e.To[0].ORcptType = "SUCCESS", "bö@example.org", "utf-8"
+	for _, tc := range []struct {
+		ehlo, rcpt string
+		dsn        bool
+	}{
+		{ehlo("DSN"), "RCPT TO:<b@example.org> NOTIFY=SUCCESS ORCPT=utf-8;b+C3+B6@example.org\r\n", true},
+		{ehloBare, "RCPT TO:<b@example.org>\r\n", false},
+	} {
+		s := script{cfg: Config{Hostname: "c.example"}, env: e, msg: "x\r\n", status: Bounced, steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: tc.ehlo, client: "MAIL FROM:<a@example.com>\r\n"},
+			{server: okMail, client: tc.rcpt},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		}}
+		if c := s.play(t, false); c.Outcome().DSN != tc.dsn {
+			t.Errorf("EHLO %q: Outcome.DSN = %v, want %v", tc.ehlo, c.Outcome().DSN, tc.dsn)
+		}
+	}
+}
+
 func TestChunking(t *testing.T) {
 	one := env(t, "a@example.com", "b@example.org")
 	msg := "0123456789abcdefghij.\r\n" // 23 octets: chunks of 10, 10, 3
@@ -295,6 +321,7 @@ func TestEnvelopeChecks(t *testing.T) {
 		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: ""}}}},
 		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}, Notify: "NEVER X"}}},
 		{Ret: "FULL\r\n", To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}}}},
+		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}, ORcpt: "b@y.example", ORcptType: "rfc822;x"}}},
 	}
 	for i, e := range bad {
 		if _, err := New(Config{}, e, nil); err == nil {

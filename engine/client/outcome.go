@@ -121,4 +121,9 @@ type Outcome struct {
 	Recipients []RecipientResult
 	TLS        bool      // the session ran over TLS after STARTTLS
 	Auth       Mechanism // the mechanism that authenticated, or 0
+	// DSN reports that the server advertised DSN (RFC 3461), so the
+	// envelope's NOTIFY, ORCPT, RET and ENVID went with the message. When
+	// they could not, a relay reports "relayed" to a sender who asked for
+	// NOTIFY=SUCCESS (RFC 3461 §5.2.2).
+	DSN bool
 }

@@ -102,6 +102,11 @@ type HostConfig struct {
 	// Relayhost sends all outbound mail through this host instead of MX
 	// lookups (a smart host).
 	Relayhost string `json:"relayhost,omitempty"`
+	// NoDSN makes the host's server not offer DSN (RFC 3461), like an
+	// older MTA: a relay that hands it mail for a sender who asked
+	// NOTIFY=SUCCESS reports "relayed", since no report will come from
+	// further on (RFC 3461 §5.2.2).
+	NoDSN bool `json:"noDSN,omitempty"`
 }
 
 // RateConfig is a rate limit as scenario data.

@@ -8,4 +8,11 @@
 // sender when a message fails for good, and applies the policies real
 // servers use: relay refusal, greylisting, rate limits, a content filter,
 // quotas and unknown users.
+//
+// The DSN parameters of RFC 3461 travel with a message from the session
+// that accepted it through the queue to the next hop: NOTIFY decides which
+// news goes back (failures by default; success and delay when asked; none
+// for NEVER), RET whether a failure returns the whole message, and ENVID and
+// ORCPT come back in the report. A relay whose next hop does not offer DSN
+// reports "relayed" to a sender who asked for success.
 package mta

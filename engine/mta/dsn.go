@@ -3,44 +3,96 @@ package mta
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// Failure is one recipient a delivery status notification reports on.
-type Failure struct {
-	Recipient string // the original recipient
+// The actions a DSN reports for a recipient (RFC 3464 §2.3.3).
+const (
+	ActionFailed    = "failed"    // the message could not be delivered and will not be tried again
+	ActionDelayed   = "delayed"   // not delivered yet; the queue keeps trying
+	ActionDelivered = "delivered" // put into the recipient's mailbox
+	// ActionRelayed: handed to a host that does not advertise DSN, so no
+	// further notification will come (RFC 3461 §5.2.2).
+	ActionRelayed = "relayed"
+)
+
+// RecipientStatus is one recipient a delivery status notification reports
+// on.
+type RecipientStatus struct {
+	Recipient string // the recipient as this host received it
+	// Original is the recipient's ORCPT as "addr-type;address" (RFC 3461
+	// §4.2), "" when the sender gave none.
+	Original  string
+	Action    string // ActionFailed, ActionDelayed, ActionDelivered or ActionRelayed
 	Status    string // enhanced status code, e.g. "5.1.1"
-	Remote    string // the host that said no, if any
-	Diagnosis string // the reply as received, e.g. "550 5.1.1 no such user"
-	Action    string // "failed" or "delayed" (RFC 3464 §2.3.3)
+	Remote    string // the host that answered, if any
+	Diagnosis string // the reply as received, e.g. "550 5.1.1 no such user"; "" for none
+	// RetryUntil, for a delayed recipient, is when the queue gives up.
+	RetryUntil time.Time
 }
 
-// Bounce is everything a DSN needs.
-type Bounce struct {
+// DSN is everything a delivery status notification needs.
+type DSN struct {
 	ReportingMTA string    // the host writing the report
 	To           string    // the original envelope sender
-	QueueID      string    // the failed message's queue id
+	QueueID      string    // the reported message's queue id
 	MessageID    string    // Message-ID of the DSN itself
+	EnvID        string    // the sender's ENVID (RFC 3461 §4.4), "" when not given
 	Arrived      time.Time // when the original message was queued
 	At           time.Time // now (virtual)
-	Failures     []Failure
-	Original     []byte // the original message; only its header goes back
+	Recipients   []RecipientStatus
+	Original     []byte // the original message
+	// Full returns the whole original message (RET=FULL, RFC 3461 §4.3)
+	// instead of only its header.
+	Full bool
+}
+
+// wording is what the DSN says to people for the action of its first
+// recipient: a host sends one DSN per kind of news, as Postfix does, so a
+// report of success never reads like a bounce.
+func wording(action string) (subject string, intro []string) {
+	switch action {
+	case ActionDelayed:
+		return "Delayed Mail (still being retried)", []string{
+			"Your message could not be delivered yet to the recipients below.",
+			"This is only a warning: the mail system keeps trying, and you",
+			"do not need to send the message again.",
+		}
+	case ActionDelivered, ActionRelayed:
+		return "Successful Mail Delivery Report", []string{
+			"Your message was delivered to the recipients below, or handed",
+			"to a system that will not report on it any further.",
+		}
+	}
+	return "Undelivered Mail Returned to Sender", []string{
+		"I'm sorry to have to inform you that your message could not",
+		"be delivered to one or more recipients.",
+	}
 }
 
 // Build returns a delivery status notification (RFC 3464) as a
 // multipart/report message (RFC 6522): a part in plain words for people, a
-// message/delivery-status part for programs, and the original header.
+// message/delivery-status part for programs, and the original header (or,
+// with Full, the whole original message).
 // It is deterministic: the boundary is derived from the queue id.
-func (b Bounce) Build() []byte {
-	boundary := "dsn-" + b.QueueID + "/" + b.ReportingMTA
-	date := b.At.UTC().Format(time.RFC1123Z)
+func (d DSN) Build() []byte {
+	boundary := "dsn-" + d.QueueID + "/" + d.ReportingMTA
+	for bytes.Contains(d.Original, []byte(boundary)) {
+		boundary += "_" // it may not occur in a part it separates (RFC 2046 §5.1.1)
+	}
+	action := ActionFailed
+	if len(d.Recipients) > 0 {
+		action = d.Recipients[0].Action
+	}
+	subject, intro := wording(action)
 	var m bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&m, format+"\r\n", args...) }
-	w("From: Mail Delivery System <MAILER-DAEMON@%s>", b.ReportingMTA)
-	w("To: <%s>", b.To)
-	w("Subject: Undelivered Mail Returned to Sender")
-	w("Date: %s", date)
-	w("Message-ID: <%s>", b.MessageID)
+	w("From: Mail Delivery System <MAILER-DAEMON@%s>", d.ReportingMTA)
+	w("To: <%s>", d.To)
+	w("Subject: %s", subject)
+	w("Date: %s", d.At.UTC().Format(time.RFC1123Z))
+	w("Message-ID: <%s>", d.MessageID)
 	w("Auto-Submitted: auto-replied")
 	w("MIME-Version: 1.0")
 	w("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"", boundary)
@@ -50,43 +102,93 @@ func (b Bounce) Build() []byte {
 	w("--%s", boundary)
 	w("Content-Type: text/plain; charset=us-ascii")
 	w("")
-	w("This is the mail system at host %s.", b.ReportingMTA)
+	w("This is the mail system at host %s.", d.ReportingMTA)
 	w("")
-	w("I'm sorry to have to inform you that your message could not")
-	w("be delivered to one or more recipients.")
+	for _, line := range intro {
+		w("%s", line)
+	}
 	w("")
-	for _, f := range b.Failures {
-		if f.Remote != "" {
-			w("<%s>: host %s said: %s", f.Recipient, f.Remote, f.Diagnosis)
-		} else {
-			w("<%s>: %s", f.Recipient, f.Diagnosis)
-		}
+	for _, r := range d.Recipients {
+		w("<%s>: %s", r.Recipient, r.explanation())
 	}
 	w("")
 	w("--%s", boundary)
 	w("Content-Type: message/delivery-status")
 	w("")
-	w("Reporting-MTA: dns; %s", b.ReportingMTA)
-	w("X-Queue-ID: %s", b.QueueID)
-	w("Arrival-Date: %s", b.Arrived.UTC().Format(time.RFC1123Z))
-	for _, f := range b.Failures {
+	// The fields in the order of RFC 3464 §2.2 and §2.3, extensions last.
+	if d.EnvID != "" {
+		w("Original-Envelope-Id: %s", d.EnvID)
+	}
+	w("Reporting-MTA: dns; %s", d.ReportingMTA)
+	w("Arrival-Date: %s", d.Arrived.UTC().Format(time.RFC1123Z))
+	w("X-Queue-ID: %s", d.QueueID)
+	for _, r := range d.Recipients {
 		w("")
-		w("Final-Recipient: rfc822; %s", f.Recipient)
-		w("Action: %s", f.Action)
-		w("Status: %s", f.Status)
-		if f.Remote != "" {
-			w("Remote-MTA: dns; %s", f.Remote)
+		if r.Original != "" {
+			typ, addr, _ := strings.Cut(r.Original, ";")
+			w("Original-Recipient: %s; %s", typ, addr)
 		}
-		w("Diagnostic-Code: smtp; %s", f.Diagnosis)
+		w("Final-Recipient: rfc822; %s", r.Recipient)
+		w("Action: %s", r.Action)
+		w("Status: %s", r.Status)
+		if r.Remote != "" {
+			w("Remote-MTA: dns; %s", r.Remote)
+		}
+		if r.Diagnosis != "" {
+			w("Diagnostic-Code: smtp; %s", fold(r.Diagnosis))
+		}
+		if !r.RetryUntil.IsZero() {
+			w("Will-Retry-Until: %s", r.RetryUntil.UTC().Format(time.RFC1123Z))
+		}
 	}
 	w("")
 	w("--%s", boundary)
-	w("Content-Type: text/rfc822-headers")
-	w("")
-	_, body := Headers(b.Original)
-	header := bytes.TrimRight(b.Original[:body], "\r\n")
-	m.Write(header)
-	m.WriteString("\r\n\r\n")
+	if d.Full {
+		w("Content-Type: message/rfc822")
+		w("")
+		m.Write(d.Original)
+	} else {
+		w("Content-Type: text/rfc822-headers")
+		w("")
+		_, body := Headers(d.Original)
+		m.Write(bytes.TrimRight(d.Original[:body], "\r\n"))
+		m.WriteString("\r\n")
+	}
+	if !bytes.HasSuffix(m.Bytes(), []byte("\r\n")) {
+		m.WriteString("\r\n")
+	}
+	m.WriteString("\r\n") // the CRLF before a boundary belongs to the boundary
 	w("--%s--", boundary)
 	return m.Bytes()
+}
+
+// explanation is the line the plain-words part gives a recipient.
+func (r RecipientStatus) explanation() string {
+	diag := fold(r.Diagnosis)
+	switch {
+	case r.Action == ActionDelivered && diag == "":
+		return "delivered to mailbox"
+	case r.Action == ActionRelayed:
+		return fmt.Sprintf("relayed to host %s, which does not send delivery status notifications (no DSN in its EHLO reply); it said: %s", r.Remote, diag)
+	case r.Remote != "":
+		return fmt.Sprintf("host %s said: %s", r.Remote, diag)
+	}
+	return diag
+}
+
+// fold writes a diagnosis of several lines, such as a multi-line SMTP
+// reply, as one folded field value: each line break becomes CRLF and a
+// space, which a reader unfolds back into one line (RFC 5322 §2.2.3). A bare
+// line break would end the field, and the next line of the reply would be
+// read as a field of its own, breaking the message/delivery-status syntax
+// (RFC 3464 §2.1).
+func fold(s string) string {
+	lines := strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' })
+	kept := lines[:0]
+	for _, l := range lines {
+		if l = strings.TrimSpace(l); l != "" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\r\n ")
 }

@@ -150,16 +150,16 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 		}
 	}
 	id := h.newID()
-	var rcpts []string
+	kept := envelope{from: env.From.Mailbox.String(), ret: env.Ret, envid: env.EnvID}
 	for _, r := range env.Rcpts {
-		rcpts = append(rcpts, r.Path.Mailbox.String())
+		kept.rcpts = append(kept.rcpts, recipient{addr: r.Path.Mailbox.String(), notify: r.Notify, orcpt: r.ORcpt})
 	}
 	rec := Received{
 		FromHelo: c.Hello, FromHost: h.net.nameOf(clientIP(c.Remote)), FromAddr: clientIP(c.Remote),
 		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != ""), ID: id, At: h.net.Net.Date(),
 	}
-	if len(rcpts) == 1 {
-		rec.For = rcpts[0]
+	if len(kept.rcpts) == 1 {
+		rec.For = kept.rcpts[0].addr
 	}
 	// The fields this hop adds on top, besides Received: the checks'
 	// verdicts, and the signature when this host signs the message.
@@ -170,7 +170,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if field := h.sign(c, msg); field != "" {
 		above = append(above, field)
 	}
-	h.accept(id, env.From.Mailbox.String(), rcpts, rec.Prepend(msg, above...))
+	h.accept(id, kept, rec.Prepend(msg, above...))
 	return id, smtp.Reply{}
 }
 
@@ -263,6 +263,7 @@ func (h *Host) server(port int) *server.Server {
 		Limits:   h.limits(),
 		Policy:   policy{h: h, port: port},
 		Software: "SMTP Lab",
+		NoDSN:    h.cfg.NoDSN,
 	})
 	h.servers[port] = srv
 	return srv

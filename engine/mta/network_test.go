@@ -52,11 +52,18 @@ func testNet(t *testing.T, mx func(*HostConfig), relay func(*HostConfig)) *Netwo
 // returns the outcome once the world has settled.
 func submit(t *testing.T, n *Network, to ...string) client.Outcome {
 	t.Helper()
-	laptop, _ := n.Host("laptop.example.com")
 	env, err := client.ParseEnvelope("alice@example.com", to...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return submitEnvelope(t, n, env)
+}
+
+// submitEnvelope is submit with an envelope of the test's own, such as one
+// with DSN parameters.
+func submitEnvelope(t *testing.T, n *Network, env client.Envelope) client.Outcome {
+	t.Helper()
+	laptop, _ := n.Host("laptop.example.com")
 	var got *client.Outcome
 	n.Send(SendRequest{From: laptop, To: "smtp.example.com", Port: 25, Config: client.Config{Hostname: "laptop.example.com"},
 		Envelope: env, Data: []byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"),
@@ -113,6 +120,16 @@ func TestUnknownUserBouncesToSender(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.1") || !strings.HasPrefix(string(msgs[0].Raw), "Return-Path: <>") {
 		t.Fatalf("alice has %d messages, want one DSN with 5.1.1; trace:\n%s", len(msgs), dump(n.Net.Log()))
 	}
+	// Without NOTIFY or RET: a failure DSN with the header only.
+	raw := string(msgs[0].Raw)
+	for _, want := range []string{"Subject: Undelivered Mail Returned to Sender", "Action: failed", "Content-Type: text/rfc822-headers"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("the DSN lacks %q:\n%s", want, raw)
+		}
+	}
+	if strings.Contains(raw, "At noon?") || strings.Contains(raw, "Original-Envelope-Id") {
+		t.Errorf("the DSN returns the body or an ENVID nobody gave:\n%s", raw)
+	}
 	if len(kinds(n.Net.Log(), trace.Bounce)) != 1 {
 		t.Fatal("no bounce event")
 	}
@@ -133,6 +150,10 @@ func TestGreylistingDeliversOnRetry(t *testing.T) {
 	n.Net.Advance(10 * time.Minute)
 	if len(mx.Mailboxes.Messages("bob@example.org")) != 1 {
 		t.Fatalf("not delivered on the retry; trace:\n%s", dump(n.Net.Log()))
+	}
+	relay, _ := n.Host("smtp.example.com")
+	if msgs := relay.Mailboxes.Messages("alice@example.com"); len(msgs) != 0 {
+		t.Fatalf("alice got a DSN she did not ask for (no NOTIFY=DELAY):\n%s", msgs[0].Raw)
 	}
 }
 

@@ -106,9 +106,9 @@ func TestSubject(t *testing.T) {
 }
 
 func TestBounceIsAMultipartReport(t *testing.T) {
-	b := Bounce{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", MessageID: "Q7.dsn@mail.example.com",
+	b := DSN{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", MessageID: "Q7.dsn@mail.example.com",
 		Arrived: t0, At: t0.Add(time.Minute), Original: []byte("From: alice@example.com\r\nSubject: lunch\r\n\r\nsecret body\r\n"),
-		Failures: []Failure{{Recipient: "nobody@example.org", Status: "5.1.1", Remote: "mx.example.org", Diagnosis: "550 5.1.1 no such user", Action: "failed"}}}
+		Recipients: []RecipientStatus{{Recipient: "nobody@example.org", Status: "5.1.1", Remote: "mx.example.org", Diagnosis: "550 5.1.1 no such user", Action: "failed"}}}
 	dsn := string(b.Build())
 	for _, want := range []string{
 		"Content-Type: multipart/report; report-type=delivery-status;",
@@ -125,6 +125,31 @@ func TestBounceIsAMultipartReport(t *testing.T) {
 	}
 	if string(b.Build()) != dsn {
 		t.Error("Build is not deterministic")
+	}
+}
+
+func TestFoldKeepsOneField(t *testing.T) {
+	for in, want := range map[string]string{
+		"550 5.1.1 no such user":               "550 5.1.1 no such user",
+		"550-first\r\n550 second":              "550-first\r\n 550 second",
+		"451 bare\nline feed\r\n\r\n  \r\nend": "451 bare\r\n line feed\r\n end",
+		"":                                     "",
+	} {
+		if got := fold(in); got != want {
+			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDSNBoundaryNotInOriginal: with RET=FULL the original is inside the
+// report, so the boundary must be one it does not contain.
+func TestDSNBoundaryNotInOriginal(t *testing.T) {
+	d := DSN{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", Full: true,
+		Original:   []byte("Subject: tricky\r\n\r\n--dsn-Q7/mail.example.com--\r\n"),
+		Recipients: []RecipientStatus{{Recipient: "bob@example.org", Status: "5.1.1", Action: ActionFailed}}}
+	dsn := string(d.Build())
+	if !strings.Contains(dsn, `boundary="dsn-Q7/mail.example.com_"`) || !strings.HasSuffix(dsn, "\r\n--dsn-Q7/mail.example.com_--\r\n") {
+		t.Fatalf("the boundary is not longer than the one in the original:\n%s", dsn)
 	}
 }
 

@@ -8,16 +8,52 @@ import (
 
 	"smtplab/engine/client"
 	"smtplab/engine/dns"
+	"smtplab/engine/server"
 	"smtplab/engine/simnet"
 	"smtplab/engine/smtp"
 	"smtplab/engine/trace"
 )
 
-// queued is one message in a host's queue, waiting for its remote
-// recipients to be delivered.
+// envelope is a message's envelope as a host keeps it: the addresses, and
+// the DSN parameters (RFC 3461) that travel with the message to the host
+// that delivers it and shape the DSNs it causes on the way.
+type envelope struct {
+	from  string // "" is the null path: the message is itself a DSN
+	rcpts []recipient
+	ret   string // RET: "FULL" or "HDRS"; "" when not given (headers only)
+	envid string // ENVID, decoded from xtext; "" when not given
+}
+
+// recipient is one recipient of an envelope, with what its sender asked to
+// be told about it.
+type recipient struct {
+	addr   string
+	notify server.Notify // NOTIFY (RFC 3461 §4.1); 0 when not given
+	orcpt  string        // ORCPT as "addr-type;address" (§4.2); "" when not given
+}
+
+// wants reports whether the sender asked for a DSN with this action. Without
+// NOTIFY only failures are reported: RFC 3461 §4.1 leaves delay warnings to
+// the MTA, and this one sends them only to a sender who asked for DELAY.
+func (r recipient) wants(action string) bool {
+	switch action {
+	case ActionFailed:
+		return r.notify == 0 || r.notify&server.NotifyFailure != 0
+	case ActionDelayed:
+		return r.notify&server.NotifyDelay != 0
+	case ActionDelivered, ActionRelayed:
+		return r.notify&server.NotifySuccess != 0
+	}
+	return false
+}
+
+// queued is a message this host took responsibility for; it stays in the
+// host's queue while remote recipients wait to be delivered.
 type queued struct {
 	id       string
-	from     string // "" for a bounce
+	from     string // "" for a DSN
+	ret      string // the sender's RET
+	envid    string // the sender's ENVID
 	data     []byte
 	arrived  time.Duration
 	rcpts    []*rcptState
@@ -74,12 +110,16 @@ func (mq *messageQueue) all(yield func(*queued) bool) {
 
 // rcptState is where one recipient of a queued message stands.
 type rcptState struct {
-	addr    string
-	status  client.Status
-	reply   string // the last reply or error, in the words a DSN reports
-	enh     string // its enhanced status code
-	remote  string // the host that gave it
-	bounced bool   // reported in a DSN already
+	recipient
+	status client.Status
+	reply  string // the last reply or error, in the words a DSN reports
+	enh    string // its enhanced status code
+	remote string // the host that gave it
+	// relayed: delivered to a host that does not advertise DSN, so the
+	// sender's NOTIFY stopped here (RFC 3461 §5.2.2).
+	relayed  bool
+	reported bool // its final state was reported, or deliberately not
+	warned   bool // a delayed DSN went out for it
 }
 
 // QueueView is a queued message as the UI shows it.
@@ -113,23 +153,29 @@ func (h *Host) QueueView() []QueueView {
 
 // accept takes responsibility for a message: local recipients get it in
 // their mailbox at once, remote ones through the queue.
-func (h *Host) accept(id, from string, rcpts []string, data []byte) {
+func (h *Host) accept(id string, env envelope, data []byte) {
 	n := h.net
-	var remote []*rcptState
-	for _, rcpt := range rcpts {
-		_, domain, _ := strings.Cut(rcpt, "@")
-		if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(rcpt, "postmaster")) {
-			h.deliverLocal(id, from, rcpt, data)
+	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now()}
+	var local []*rcptState
+	for _, rcpt := range env.rcpts {
+		r := &rcptState{recipient: rcpt, status: client.Pending}
+		_, domain, _ := strings.Cut(rcpt.addr, "@")
+		if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(rcpt.addr, "postmaster")) {
+			h.deliverLocal(id, env.from, rcpt.addr, data)
+			r.status = client.Delivered
+			local = append(local, r)
 			continue
 		}
-		remote = append(remote, &rcptState{addr: rcpt, status: client.Pending})
+		q.rcpts = append(q.rcpts, r)
 	}
-	if len(remote) == 0 {
+	// This host is the last one: it reports the deliveries its sender
+	// asked to hear about (RFC 3461 §6.2).
+	h.report(q, ActionDelivered, local)
+	if len(q.rcpts) == 0 {
 		return
 	}
-	q := &queued{id: id, from: from, data: data, arrived: n.Net.Now(), rcpts: remote, next: n.Net.Now()}
 	h.queue.add(q)
-	for _, r := range remote {
+	for _, r := range q.rcpts {
 		n.emit(trace.Event{Kind: trace.QueueAdd, Host: h.cfg.Name, Msg: id, Rcpt: r.addr, Text: "queued for delivery"})
 	}
 	// The queue manager picks the message up right after the session that
@@ -231,14 +277,20 @@ func (h *Host) tryTargets(q *queued, rcpts []*rcptState, targets []string, i int
 		h.groupDone(q)
 		return
 	}
-	env := client.Envelope{}
+	// The DSN parameters go on with the message (RFC 3461 §5.2.1); the
+	// client leaves them out if the next hop does not advertise DSN.
+	env := client.Envelope{Ret: q.ret, EnvID: q.envid}
 	if q.from != "" {
 		from, _ := smtp.ParseMailbox(q.from, smtp.PathOptions{UTF8: true})
 		env.From = from
 	}
 	for _, r := range rcpts {
 		mb, _ := smtp.ParseMailbox(r.addr, smtp.PathOptions{UTF8: true})
-		env.To = append(env.To, client.Recipient{Mailbox: mb})
+		to := client.Recipient{Mailbox: mb, Notify: r.notify.String()}
+		if typ, addr, ok := strings.Cut(r.orcpt, ";"); ok {
+			to.ORcptType, to.ORcpt = typ, addr
+		}
+		env.To = append(env.To, to)
 	}
 	target := targets[i]
 	h.net.Send(SendRequest{
@@ -258,6 +310,7 @@ func (h *Host) tryTargets(q *queued, rcpts []*rcptState, targets []string, i int
 				}
 				r := rcpts[j]
 				r.status, r.remote = res.Status, target
+				r.relayed = res.Status == client.Delivered && !out.DSN
 				switch {
 				case res.Reply.Code != 0:
 					r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
@@ -273,9 +326,27 @@ func (h *Host) tryTargets(q *queued, rcpts []*rcptState, targets []string, i int
 						Text: fmt.Sprintf("delivered to %s: %s", target, res.Reply.String())})
 				}
 			}
+			if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
+				h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+					Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
+			}
 			h.groupDone(q)
 		},
 	})
+}
+
+// asksDSN reports whether the sender of q gave DSN parameters for the
+// message or for one of rcpts.
+func asksDSN(q *queued, rcpts []*rcptState) bool {
+	if q.ret != "" || q.envid != "" {
+		return true
+	}
+	for _, r := range rcpts {
+		if r.notify != 0 || r.orcpt != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *Host) clientConfig() client.Config {
@@ -294,34 +365,40 @@ func (h *Host) verifies() bool {
 }
 
 // settle decides what happens to q after an attempt: done, retried later,
-// or given up and bounced.
+// or given up and bounced; and which news goes back to the sender.
 func (h *Host) settle(q *queued) {
 	n := h.net
-	var failures []Failure
+	var failed, delayed, relayed []*rcptState
 	waiting := 0
 	now := n.Net.Now()
 	giveUp := now-q.arrived >= time.Duration(h.retry.GiveUp)
 	for _, r := range q.rcpts {
 		switch {
-		case r.status == client.Bounced && !r.bounced:
-			failures = append(failures, r.failure("failed"))
-			r.bounced = true
-		case (r.status == client.Deferred || r.status == client.Pending) && giveUp:
+		case r.reported: // its news went back already, or was not asked for
+		case r.status == client.Bounced:
+			failed = append(failed, r)
+			r.reported = true
+		case r.status == client.Delivered:
+			if r.relayed {
+				relayed = append(relayed, r)
+			}
+			r.reported = true
+		case giveUp: // deferred or pending for too long
 			n.emit(trace.Event{Kind: trace.QueueGiveUp, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: fmt.Sprintf("gave up after %s in the queue: %s", (now - q.arrived).Round(time.Second), r.reply)})
-			r.status, r.bounced = client.Bounced, true
-			f := r.failure("failed")
-			if strings.HasPrefix(f.Status, "4") {
-				f.Status = "5" + f.Status[1:]
-			}
-			failures = append(failures, f)
-		case r.status == client.Deferred || r.status == client.Pending:
+			r.status, r.reported = client.Bounced, true
+			failed = append(failed, r)
+		default:
 			waiting++
+			if r.status == client.Deferred && !r.warned {
+				delayed = append(delayed, r)
+				r.warned = true
+			}
 		}
 	}
-	if len(failures) > 0 {
-		h.bounce(q, failures)
-	}
+	h.report(q, ActionFailed, failed)
+	h.report(q, ActionDelayed, delayed)
+	h.report(q, ActionRelayed, relayed)
 	if waiting == 0 {
 		h.queue.remove(q)
 		return
@@ -337,36 +414,88 @@ func (h *Host) settle(q *queued) {
 	q.timer = n.Net.After(wait, func() { h.attempt(q) })
 }
 
-func (r *rcptState) failure(action string) Failure {
-	status := r.enh
-	if status == "" {
-		status = "5.0.0"
-		if r.status == client.Deferred {
-			status = "4.0.0"
+// dsnStatus is what a DSN with action says about r.
+func (r *rcptState) dsnStatus(action string) RecipientStatus {
+	st := RecipientStatus{Recipient: r.addr, Original: r.orcpt, Action: action, Status: r.enh, Remote: r.remote, Diagnosis: r.reply}
+	switch {
+	case action == ActionDelivered || action == ActionRelayed:
+		if !strings.HasPrefix(st.Status, "2") {
+			st.Status = "2.0.0"
 		}
+	case st.Status == "" && action == ActionDelayed:
+		st.Status = "4.0.0"
+	case st.Status == "":
+		st.Status = "5.0.0"
+	case action == ActionFailed && strings.HasPrefix(st.Status, "4"):
+		// A temporary failure that lasted until the queue gave up is
+		// reported as permanent: nothing will try again.
+		st.Status = "5" + st.Status[1:]
 	}
-	return Failure{Recipient: r.addr, Status: status, Remote: r.remote, Diagnosis: r.reply, Action: action}
+	return st
 }
 
-// bounce returns a delivery status notification to the sender of q. A
-// bounce is never bounced (RFC 5321 §6.1: its sender is the null path).
-func (h *Host) bounce(q *queued, failures []Failure) {
+// report sends the sender of q a DSN saying action about those of rcpts
+// who asked for it with NOTIFY (RFC 3461 §4.1), and tells the trace why
+// the others get none. A DSN's own sender is the null path, and a DSN is
+// never the subject of another one (RFC 3461 §6.2, RFC 5321 §6.1).
+func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	n := h.net
+	var told []RecipientStatus
+	var names []string
+	for _, r := range rcpts {
+		if !r.wants(action) {
+			if action == ActionFailed {
+				n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: silentFailure(r.notify)})
+			}
+			continue
+		}
+		st := r.dsnStatus(action)
+		if action == ActionDelayed {
+			st.RetryUntil = n.Net.Start().Add(q.arrived + time.Duration(h.retry.GiveUp))
+		}
+		told = append(told, st)
+		names = append(names, r.addr)
+	}
+	if len(told) == 0 {
+		return
+	}
 	if q.from == "" {
-		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-			Text: "a bounce could not be delivered; bounces are never bounced (RFC 5321 §6.1), so it is dropped"})
+		why := "a bounce could not be delivered; bounces are never bounced (RFC 5321 §6.1), so it is dropped"
+		if action != ActionFailed {
+			why = fmt.Sprintf("no %s DSN: the message has the null sender <>, so it is a DSN itself, and DSNs are never reported on (RFC 3461 §6.2)", action)
+		}
+		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
 		return
 	}
 	id := h.newID()
-	dsn := Bounce{
-		ReportingMTA: h.cfg.Name, To: q.from, QueueID: q.id, MessageID: id + "@" + h.cfg.Name,
-		Arrived: n.Net.Start().Add(q.arrived), At: n.Net.Date(), Failures: failures, Original: q.data,
+	dsn := DSN{
+		ReportingMTA: h.cfg.Name, To: q.from, QueueID: q.id, MessageID: id + "@" + h.cfg.Name, EnvID: q.envid,
+		Arrived: n.Net.Start().Add(q.arrived), At: n.Net.Date(), Recipients: told, Original: q.data,
+		// RET is about the message a failed DSN returns (RFC 3461 §4.3);
+		// news of a delay or a delivery needs no more than the header.
+		Full: action == ActionFailed && q.ret == "FULL",
 	}
-	var rcpts []string
-	for _, f := range failures {
-		rcpts = append(rcpts, f.Recipient)
+	text := fmt.Sprintf("delivery status notification %s for %s", id, strings.Join(names, ", "))
+	switch {
+	case action == ActionDelayed:
+		text += ": delayed, still being retried (the sender asked with NOTIFY=DELAY)"
+	case action == ActionDelivered:
+		text += ": delivered into the mailbox (the sender asked with NOTIFY=SUCCESS)"
+	case action == ActionRelayed:
+		text += fmt.Sprintf(": relayed to %s, which does not offer DSN, so no further report will come (RFC 3461 §5.2.2)", told[0].Remote)
+	case dsn.Full:
+		text += ", returning the whole message (RET=FULL)"
 	}
-	n.emit(trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from,
-		Text: fmt.Sprintf("delivery status notification %s for %s", id, strings.Join(rcpts, ", "))})
-	h.accept(id, "", []string{q.from}, dsn.Build())
+	n.emit(trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
+		Attrs: map[string]string{"action": action}})
+	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build())
+}
+
+// silentFailure says why a recipient that failed gets no DSN: its sender
+// gave NOTIFY without FAILURE.
+func silentFailure(notify server.Notify) string {
+	if notify == server.NotifyNever {
+		return "no DSN for this failure: the sender asked for none (NOTIFY=NEVER, RFC 3461 §4.1)"
+	}
+	return fmt.Sprintf("no DSN for this failure: the sender asked NOTIFY=%s, without FAILURE (RFC 3461 §4.1)", notify)
 }

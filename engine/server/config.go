@@ -75,6 +75,11 @@ type Config struct {
 	Policy Policy
 	// Software is the product name after "ESMTP" in the greeting.
 	Software string
+	// NoDSN hides the DSN extension (RFC 3461), as Postfix's
+	// smtpd_discard_ehlo_keywords = dsn does, to play an MTA that predates
+	// it: the EHLO reply leaves DSN out, and NOTIFY, ORCPT, RET and ENVID
+	// are refused as parameters it does not know.
+	NoDSN bool
 }
 
 // SessionOptions are what the driver knows about one connection.
@@ -185,7 +190,9 @@ func (s *Server) ehloReply(startTLS, auth, cram bool) smtp.Reply {
 		"ENHANCEDSTATUSCODES",
 		"SMTPUTF8",
 		"CHUNKING",
-		"DSN",
+	}
+	if !s.cfg.NoDSN {
+		lines = append(lines, "DSN")
 	}
 	if startTLS {
 		lines = append(lines, "STARTTLS")

@@ -151,15 +151,24 @@ func (s *Session) mailParams(params smtp.Params) smtp.Reply {
 			}
 			env.UTF8 = true
 		case "RET": // RFC 3461 §4.3
+			if s.srv.cfg.NoDSN {
+				return unknownParam(p.Key)
+			}
 			v, ok := oneOf(p.Value, "FULL", "HDRS")
 			if !ok {
 				return paramError("Bad RET value: FULL or HDRS")
 			}
 			env.Ret = v
 		case "ENVID": // RFC 3461 §4.4: xtext, at most 100 characters
+			if s.srv.cfg.NoDSN {
+				return unknownParam(p.Key)
+			}
+			// Decoded, it must be printable: a DSN copies it into its
+			// Original-Envelope-Id field, where a CR or LF would end the
+			// field and start one the sender chose.
 			v, err := smtp.DecodeXtext(p.Value)
-			if err != nil || len(v) > 100 {
-				return paramError("Bad ENVID value: xtext of at most 100 characters")
+			if err != nil || len(v) > 100 || hasControl(v) {
+				return paramError("Bad ENVID value: xtext of at most 100 printable characters")
 			}
 			env.EnvID = v
 		case "AUTH": // RFC 4954 §5
@@ -185,6 +194,9 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 		if !p.Set && needsValue(p.Key) {
 			return paramError("Error: " + p.Key + " needs a value")
 		}
+		if s.srv.cfg.NoDSN && (p.Key == "NOTIFY" || p.Key == "ORCPT") {
+			return unknownParam(p.Key)
+		}
 		switch p.Key {
 		case "NOTIFY":
 			n, ok := parseNotify(p.Value)
@@ -193,9 +205,12 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 			}
 			rc.Notify = n
 		case "ORCPT":
+			// The address type is a registered name such as rfc822 or
+			// utf-8 (RFC 3464 §2.3.1); the address, decoded, must be
+			// printable for the DSN's Original-Recipient field, like ENVID.
 			typ, addr, ok := strings.Cut(p.Value, ";")
 			v, err := smtp.DecodeXtext(addr)
-			if !ok || typ == "" || addr == "" || err != nil {
+			if !ok || !isAddrType(typ) || addr == "" || err != nil || hasControl(v) {
 				return paramError("Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org")
 			}
 			rc.ORcpt = typ + ";" + v
@@ -240,6 +255,31 @@ func parseNotify(v string) (Notify, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// isAddrType reports whether s can name an address type: letters, digits
+// and hyphens, like the registered rfc822, utf-8, x400 and unknown.
+func isAddrType(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// hasControl reports whether s has a control byte (CR, LF, NUL, DEL...).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 func hasPrefixFold(s, prefix string) bool {

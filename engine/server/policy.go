@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/hex"
+	"strings"
 
 	"smtplab/engine/smtp"
 )
@@ -116,6 +117,25 @@ const (
 	NotifyFailure
 	NotifyDelay
 )
+
+// String writes n as a NOTIFY value, as a relay passes it on: "NEVER", or
+// the conditions set among SUCCESS, FAILURE and DELAY separated by commas;
+// "" when NOTIFY was not given.
+func (n Notify) String() string {
+	if n&NotifyNever != 0 {
+		return "NEVER"
+	}
+	var words []string
+	for _, c := range []struct {
+		bit  Notify
+		word string
+	}{{NotifySuccess, "SUCCESS"}, {NotifyFailure, "FAILURE"}, {NotifyDelay, "DELAY"}} {
+		if n&c.bit != 0 {
+			words = append(words, c.word)
+		}
+	}
+	return strings.Join(words, ",")
+}
 
 // Recipient is one accepted RCPT.
 type Recipient struct {

@@ -32,7 +32,8 @@
 //	queue.retry     host, msg, rcpt, text (last error), attrs (next, attempt)
 //	queue.giveup    host, msg, rcpt, text
 //	queue.done      host, msg, rcpt
-//	bounce          host, msg (the original), rcpt (the DSN's recipient), text
+//	bounce          host, msg (the original), rcpt (the DSN's recipient), text, attrs (action:
+//	                failed, delayed, delivered or relayed, RFC 3464 §2.3.3)
 //	delivery        host, msg, rcpt (mailbox), size, text (subject)
 //	fault           host, peer, text (which fault fired)
 //	clock           text (how far time was advanced), at is the new time
