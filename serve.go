@@ -45,20 +45,60 @@ func main() {
 	var smtpOpt bridge.Options
 	smtpOpt.RegisterFlags(flag.CommandLine)
 	smtpOpt.Logf = log.Printf
+	flag.Usage = usage
 	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "smtplab: unexpected argument %q: every setting is a flag, and the only subcommand is send\n\n", flag.Arg(0))
+		usage()
+		os.Exit(2)
+	}
 	if err := run(*addr, smtpOpt); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// livePath is where the page reads the bridge's live feed.
-const livePath = "/api/live"
+// usage explains the two ways to run the program, then the flags.
+func usage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprint(out, `usage:
+  smtplab [flags]             serve the lab on -addr; with -smtp, -submission or -smtps
+                              also real SMTP ports whose sessions the page shows live
+  smtplab send [flags]        deliver one message to an SMTP server and print the session
+                              (smtplab send -h lists its flags)
+
+flags:
+`)
+	flag.PrintDefaults()
+}
+
+// livePath is where the page reads the bridge's live feed, and caPath
+// where a client that verifies certificates finds the lab's CA.
+const (
+	livePath = "/api/live"
+	caPath   = "/api/lab-ca.pem"
+)
+
+// caHandler serves the lab CA's certificate, made when the bridge started.
+func caHandler(pem []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Header().Set("Cache-Control", "no-store") // a new CA each time the bridge starts
+		w.Write(pem)
+	})
+}
 
 // run serves the lab on addr until Ctrl-C or SIGTERM, then lets requests in
 // flight finish. With -smtp, -submission or -smtps it also runs the
 // engine's server on real TCP ports, and the page follows those sessions
 // live at /api/live.
 func run(addr string, smtpOpt bridge.Options) error {
+	if smtpOpt.Enabled() {
+		// The page's live feed shows every session the SMTP ports take,
+		// messages included: it is no more public than they are.
+		if err := bridge.CheckLoopback("-addr", addr, smtpOpt.AllowRemote); err != nil {
+			return err
+		}
+	}
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
 		return err
@@ -93,8 +133,12 @@ func run(addr string, smtpOpt bridge.Options) error {
 			return err
 		}
 		defer br.Close()
+		for _, s := range br.Servers() {
+			log.Printf("SMTP on %s: %s, the scenario's port %d", s.Addr, s.Host, s.Port)
+		}
 		mux := http.NewServeMux()
 		mux.Handle(livePath, br.LiveHandler())
+		mux.Handle(caPath, caHandler(br.CACertificate()))
 		mux.Handle("/", site)
 		handler = mux
 	}
@@ -111,6 +155,9 @@ func run(addr string, smtpOpt bridge.Options) error {
 		return err
 	}
 	log.Printf("SMTP Lab on http://%s", ln.Addr())
+	if smtpOpt.Enabled() {
+		log.Printf("the lab's CA, for SMTP clients that verify certificates: http://%s%s", ln.Addr(), caPath)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 
@@ -123,7 +170,10 @@ func run(addr string, smtpOpt bridge.Options) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Requests still running after the grace period (a page that
+		// stopped reading, say) are cut: Ctrl-C must end the program.
+		log.Printf("shutdown: %v; closing the remaining connections", err)
+		srv.Close()
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -68,13 +69,17 @@ type Options struct {
 	// MaxConnsPerIP the number from one client address (20 when 0).
 	// Connections beyond either get 421 4.7.0 and are closed.
 	MaxConns, MaxConnsPerIP int
+	// KeepMail is how many octets of mail each mailbox keeps, its newest
+	// messages (64 MiB when 0; negative keeps everything): the bridge runs
+	// for as long as its process, and its memory must stay bounded.
+	KeepMail int
 	// Logf, when set, is told about listener and TLS failures.
 	Logf func(format string, args ...any)
 }
 
 // RegisterFlags defines the bridge's command-line flags on fs, writing
 // into o: -smtp, -submission, -smtps, -scenario, -seed, -allow-remote,
-// -timeout-scale, -max-conns, -max-conns-per-ip.
+// -timeout-scale, -max-conns, -max-conns-per-ip, -keep-mail-mib.
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.SMTP, "smtp", "", "serve the scenario's MX server (port 25 rules) on this TCP address, e.g. 127.0.0.1:2525")
 	fs.StringVar(&o.Submission, "submission", "", "serve the scenario's submission server (port 587: STARTTLS and AUTH required) on this address, e.g. 127.0.0.1:2587")
@@ -85,7 +90,25 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&o.TimeoutScale, "timeout-scale", 1, "multiply the RFC 5321 server timeouts by this (e.g. 0.01 for tests)")
 	fs.IntVar(&o.MaxConns, "max-conns", 100, "SMTP sessions open at once; more get 421")
 	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 20, "SMTP sessions open at once from one address; more get 421")
+	fs.Func("keep-mail-mib", "mebibytes of mail each mailbox keeps, its newest messages (default 64; -1 keeps everything)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			return errors.New("a whole number of mebibytes is expected")
+		case n < 0:
+			o.KeepMail = -1
+		case n == 0:
+			return errors.New("0 would keep no mail; use -1 to keep everything")
+		default:
+			o.KeepMail = n << 20
+		}
+		return nil
+	})
 }
+
+// maxTimeoutScale bounds -timeout-scale: a thousand times RFC 5321's five
+// minutes is already days, and more would overflow a time.Duration.
+const maxTimeoutScale = 1000
 
 // Enabled reports whether any SMTP port is asked for.
 func (o *Options) Enabled() bool { return o.SMTP != "" || o.Submission != "" || o.SMTPS != "" }
@@ -99,7 +122,10 @@ type Bridge struct {
 	world    *lab.World
 	changed  chan struct{} // closed and replaced when the trace grows, while someone watches
 	watchers atomic.Int32  // live feeds open
-	caPEM    []byte
+	// liveWrite bounds each write to a live feed (liveWriteTime; tests
+	// shorten it).
+	liveWrite time.Duration
+	caPEM     []byte
 	// instance names this run of the bridge in the live feed's event ids,
 	// so that a page whose feed reconnects to a restarted bridge (a new
 	// world, whose ids start again at 1) starts over instead of waiting
@@ -116,8 +142,12 @@ type Bridge struct {
 	// allocates.
 	buffers sync.Pool
 
-	connMu   sync.Mutex
-	conns    map[*session]struct{}
+	connMu sync.Mutex
+	conns  map[*session]struct{} // every session running, until it ends
+	// held and perIP count the places the sessions hold under MaxConns and
+	// MaxConnsPerIP; a session gives its place back as soon as it is
+	// closing (see freeSlot), before it has ended.
+	held     int
 	perIP    map[netip.Addr]int
 	closing  bool
 	sessions sync.WaitGroup
@@ -126,8 +156,10 @@ type Bridge struct {
 	workers  sync.WaitGroup
 	stopped  chan struct{} // closed by Close
 
-	refused  atomic.Int64 // connections turned away over a limit
-	accepted atomic.Int64 // messages accepted
+	refusing chan struct{}  // one token per refusal on an implicit-TLS port in progress (see refuse)
+	refusals sync.WaitGroup // those refusals
+	refused  atomic.Int64   // connections turned away over a limit
+	accepted atomic.Int64   // messages accepted
 }
 
 // listener is one TCP listener and the scenario port it stands for.
@@ -147,20 +179,27 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 	if opt.Scenario == "" {
 		opt.Scenario = "first-session"
 	}
-	if opt.TimeoutScale < 0 {
-		return nil, fmt.Errorf("bridge: timeout scale %v is negative", opt.TimeoutScale)
+	if !(opt.TimeoutScale >= 0 && opt.TimeoutScale <= maxTimeoutScale) { // NaN fails both
+		return nil, fmt.Errorf("bridge: timeout scale %v is not between 0 and %d", opt.TimeoutScale, maxTimeoutScale)
 	}
 	world, err := lab.New(opt.Scenario, opt.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	world.KeepTrace(traceKept) // the bridge runs for as long as its process: keep its memory bounded
+	// The bridge runs for as long as its process: keep its memory bounded.
+	world.KeepTrace(traceKept)
+	switch {
+	case opt.KeepMail == 0:
+		world.KeepMail(defaultKeepMail)
+	case opt.KeepMail > 0:
+		world.KeepMail(opt.KeepMail)
+	}
 	b := &Bridge{
 		opt: opt, scale: opt.TimeoutScale, world: world,
 		changed: make(chan struct{}),
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
-		idle:    make(chan *session),
-		stopped: make(chan struct{}), certTime: time.Now(),
+		idle: make(chan *session), refusing: make(chan struct{}, maxTLSRefusals),
+		stopped: make(chan struct{}), certTime: time.Now(), liveWrite: liveWriteTime,
 	}
 	b.instance = strconv.FormatInt(b.certTime.UnixNano(), 36)
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }
@@ -225,19 +264,25 @@ func (b *Bridge) listen(addr string, port int) error {
 // remote access was asked for. A host name is resolved: "localhost" is
 // fine, a name that resolves elsewhere is not.
 func checkLoopback(addr string, allowRemote bool) error {
+	return CheckLoopback("bridge", addr, allowRemote)
+}
+
+// CheckLoopback returns an error unless addr is on loopback or allowRemote
+// is set. what names the listener in the error.
+func CheckLoopback(what, addr string, allowRemote bool) error {
 	if allowRemote {
 		return nil
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("bridge: listen address %q: %w", addr, err)
+		return fmt.Errorf("%s: listen address %q: %w", what, addr, err)
 	}
 	if host == "localhost" {
 		return nil
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !ip.IsLoopback() {
-		return fmt.Errorf("bridge: %q is not a loopback address; use 127.0.0.1 or [::1], or allow remote clients explicitly", addr)
+		return fmt.Errorf("%s: %q is not a loopback address; use 127.0.0.1 or [::1], or allow remote clients explicitly with -allow-remote", what, addr)
 	}
 	return nil
 }
@@ -325,6 +370,7 @@ func (b *Bridge) Close() error {
 	close(b.idle) // no accept loop is left to send on it
 	b.sessions.Wait()
 	b.workers.Wait()
+	b.refusals.Wait()
 	close(b.stopped)
 	return nil
 }
@@ -395,25 +441,39 @@ func (b *Bridge) admit(l *listener, nc net.Conn) (*session, string) {
 	switch {
 	case b.closing:
 		return nil, "the server is shutting down"
-	case len(b.conns) >= b.opt.MaxConns:
+	case b.held >= b.opt.MaxConns:
 		return nil, fmt.Sprintf("too many connections (%d), try again later", b.opt.MaxConns)
 	case b.perIP[ip] >= b.opt.MaxConnsPerIP:
 		return nil, fmt.Sprintf("too many connections from %s (%d), try again later", ip, b.opt.MaxConnsPerIP)
 	}
-	s := &session{b: b, l: l, nc: nc, ip: ip}
+	s := &session{b: b, l: l, nc: nc, ip: ip, holding: true}
 	b.conns[s] = struct{}{}
+	b.held++
 	b.perIP[ip]++
 	b.sessions.Add(1)
 	return s, ""
 }
 
+// freeSlot gives a session's places under the limits back. A session
+// calls it before it writes its last reply: a client that reconnects as
+// soon as it reads the 221 must find its place free.
+func (b *Bridge) freeSlot(s *session) {
+	b.connMu.Lock()
+	if s.holding {
+		s.holding = false
+		b.held--
+		if b.perIP[s.ip]--; b.perIP[s.ip] <= 0 {
+			delete(b.perIP, s.ip)
+		}
+	}
+	b.connMu.Unlock()
+}
+
 // release forgets a finished session.
 func (b *Bridge) release(s *session) {
+	b.freeSlot(s)
 	b.connMu.Lock()
 	delete(b.conns, s)
-	if b.perIP[s.ip]--; b.perIP[s.ip] <= 0 {
-		delete(b.perIP, s.ip)
-	}
 	b.connMu.Unlock()
 	b.sessions.Done()
 }
@@ -422,15 +482,51 @@ func (b *Bridge) release(s *session) {
 // §3.8: a server may refuse with 421 at connection time) and closes it. The
 // reply is short and the socket new, so the write does not block; a
 // deadline makes sure.
+//
+// On an implicit-TLS port the client can read the reply only inside TLS,
+// which takes a handshake: that runs on its own goroutine, bounded in time,
+// at most maxTLSRefusals at once; past that the connection is just closed.
 func (b *Bridge) refuse(l *listener, nc net.Conn, why string) {
 	b.refused.Add(1)
-	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(nc, "421 4.7.0 %s Error: %s\r\n", l.host, why)
-	nc.Close()
+	line := fmt.Sprintf("421 4.7.0 %s Error: %s\r\n", l.host, why)
 	b.locked(func(w *lab.World) {
 		w.RefuseExternal(lab.ExternalConn{Host: l.host, Port: l.port, Remote: nc.RemoteAddr().String()}, "421 4.7.0 "+why)
 	})
+	if l.port != 465 {
+		nc.SetWriteDeadline(time.Now().Add(time.Second))
+		io.WriteString(nc, line)
+		nc.Close()
+		return
+	}
+	select {
+	case b.refusing <- struct{}{}:
+	default:
+		nc.Close()
+		return
+	}
+	b.refusals.Add(1)
+	go func() {
+		defer b.refusals.Done()
+		defer func() { <-b.refusing }()
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(tlsRefusalTime))
+		tc := tls.Server(nc, l.tls)
+		if tc.Handshake() == nil {
+			io.WriteString(tc, line)
+		}
+	}()
 }
+
+// maxTLSRefusals refusals on an implicit-TLS port run at once, each for at
+// most tlsRefusalTime.
+const (
+	maxTLSRefusals = 16
+	tlsRefusalTime = 2 * time.Second
+)
+
+// defaultKeepMail is Options.KeepMail when 0: room for tens of thousands of
+// ordinary messages per mailbox.
+const defaultKeepMail = 64 << 20
 
 // traceKept is about how many trace events the bridge holds: enough for
 // the page's live view to catch up, bounded for a process that runs for

@@ -272,3 +272,33 @@ func TestSendCommandToBridge(t *testing.T) {
 		}
 	}
 }
+
+// TestSendCommandDefaultsReachTheBridge: with no TLS flags, send gets its
+// message through the lab's own bridge: opportunistic TLS encrypts and
+// reports that the certificate (the lab's CA, for 127.0.0.1) did not
+// verify, rather than giving up. Asking for a verified certificate fails
+// with a hint, and so does a mistake made before any connection.
+func TestSendCommandDefaultsReachTheBridge(t *testing.T) {
+	b := startBridge(t, Options{SMTP: "127.0.0.1:0"})
+	out, err := sendWith(t, "-server", addr(b, 25))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"=== TLS started", "=== The certificate did not verify (", "opportunistic TLS, RFC 7435", "=== bob@example.org: delivered"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("transcript has no %q:\n%s", want, out)
+		}
+	}
+	out, err = sendWith(t, "-server", addr(b, 25), "-tls", "required")
+	if err == nil || !strings.Contains(out, "/api/lab-ca.pem") {
+		t.Errorf("-tls required to the lab's certificate: %v, and no hint:\n%s", err, out)
+	}
+	out, err = sendWith(t, "-server", addr(b, 25), "-to", "")
+	if err == nil || out != "" {
+		t.Errorf("no recipient: %v, transcript %q (nothing may be tried)", err, out)
+	}
+	out, err = sendWith(t, "-sever", "x")
+	if err == nil || out != "" || !strings.Contains(err.Error(), "-sever") {
+		t.Errorf("a misspelt flag: %v, transcript %q (the error alone, once)", err, out)
+	}
+}

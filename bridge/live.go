@@ -3,7 +3,9 @@ package bridge
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,10 @@ const (
 	liveStateGap  = time.Second
 	liveKeepalive = 15 * time.Second
 	liveRetry     = time.Second
+	// liveWriteTime bounds each write of the stream: a page that stops
+	// reading is dropped after it, instead of holding a goroutine and the
+	// server's shutdown for good.
+	liveWriteTime = 10 * time.Second
 )
 
 // Hello is the first message of the live feed: what is being served.
@@ -63,6 +69,10 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the live feed is read with GET", http.StatusMethodNotAllowed)
 		return
 	}
+	if !b.opt.AllowRemote && !loopbackHost(r.Host) {
+		http.Error(w, "the live feed answers requests for localhost or a loopback address only", http.StatusForbidden)
+		return
+	}
 	since := 0
 	// An event id is "N-instance" (see Bridge.instance): one from another
 	// run of the bridge means nothing in this world.
@@ -74,9 +84,10 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("since")); err == nil && n > 0 {
 		since = n
 	}
-	// The stream outlives any write timeout the HTTP server has.
+	// The stream outlives any write timeout the HTTP server has; each
+	// write gets its own instead (see liveWriteTime).
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Now().Add(b.liveWrite))
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -112,11 +123,12 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 				wantState = wantState || changesState(e.Kind)
 			}
 			if wantState && time.Since(lastState) >= liveStateGap && len(events) < liveBatch {
-				st := trimState(world.State())
+				st := world.LiveState(liveMessages, liveRawBytes)
 				state = &st
 			}
 			changed = b.changed
 		})
+		_ = rc.SetWriteDeadline(time.Now().Add(b.liveWrite))
 		if len(events) > 0 {
 			since = events[len(events)-1].ID
 			if sendEvent(w, "trace", strconv.Itoa(since)+"-"+b.instance, events) != nil {
@@ -143,6 +155,7 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 		case <-changed:
 		case <-retry:
 		case <-keepalive.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(b.liveWrite))
 			if _, err := fmt.Fprint(w, ": still here\n\n"); err != nil {
 				return
 			}
@@ -156,11 +169,16 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 
 // hello describes what the bridge serves.
 func (b *Bridge) hello() Hello {
-	h := Hello{Scenario: b.opt.Scenario, CA: string(b.caPEM)}
+	return Hello{Scenario: b.opt.Scenario, CA: string(b.caPEM), Servers: b.Servers()}
+}
+
+// Servers lists the listening ports and the scenario host behind each.
+func (b *Bridge) Servers() []ServerInfo {
+	var out []ServerInfo
 	for _, l := range b.listeners {
-		h.Servers = append(h.Servers, ServerInfo{Port: l.port, Host: l.host, Addr: l.Addr().String()})
+		out = append(out, ServerInfo{Port: l.port, Host: l.host, Addr: l.Addr().String()})
 	}
-	return h
+	return out
 }
 
 // changesState reports whether an event of kind changes what State shows.
@@ -173,9 +191,33 @@ func changesState(k trace.Kind) bool {
 }
 
 // firstN returns a copy of at most n events: the world's slice must not be
-// read once the lock is released.
+// read once the lock is released. Credentials are masked in the copy: real
+// clients send real passwords, and the feed is readable by any page on this
+// machine that knows the port.
 func firstN(events []trace.Event, n int) []trace.Event {
-	return append([]trace.Event(nil), events[:min(len(events), n)]...)
+	out := append([]trace.Event(nil), events[:min(len(events), n)]...)
+	for i := range out {
+		if out[i].Kind == trace.Command && out[i].Verb == "AUTH" {
+			out[i].Text = maskSecret(out[i].Text)
+		}
+	}
+	return out
+}
+
+// loopbackHost reports whether the Host header of a request names this
+// machine: localhost or a loopback address. A page on another site that
+// points its own domain name at 127.0.0.1 (DNS rebinding) sends its own
+// name, and is not let in.
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsLoopback()
 }
 
 // sendEvent writes one server-sent event. JSON never holds a raw line
@@ -194,20 +236,11 @@ func sendEvent(w http.ResponseWriter, name string, id string, v any) error {
 	return err
 }
 
-// liveMessages is how many of the newest messages of each mailbox the live
-// feed sends: a bridge under load fills mailboxes faster than a page can
-// show them, and the state is sent again every second.
-const liveMessages = 50
-
-// trimState keeps the newest liveMessages of each mailbox and drops the
-// mbox renderings, so a state event stays small however much mail arrived.
-func trimState(st lab.State) lab.State {
-	for i := range st.Mailboxes {
-		box := &st.Mailboxes[i]
-		if n := len(box.Messages); n > liveMessages {
-			box.Messages = box.Messages[n-liveMessages:]
-		}
-		box.Mbox = ""
-	}
-	return st
-}
+// What a state event shows of the mailboxes: the newest liveMessages of
+// each, each cut after liveRawBytes. A bridge under load fills mailboxes
+// faster than a page can show them, messages may be megabytes, and the
+// state is sent again every second.
+const (
+	liveMessages = 50
+	liveRawBytes = 64 << 10
+)

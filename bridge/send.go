@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,7 +25,9 @@ import (
 // every recipient.
 func SendCommand(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stdout)
+	// A parse error comes back as the error, which the caller prints once;
+	// only -h prints the usage, to stdout.
+	fs.SetOutput(io.Discard)
 	var (
 		server   = fs.String("server", "127.0.0.1:2525", "the SMTP server, host:port")
 		from     = fs.String("from", "alice@example.com", "the envelope sender (MAIL FROM)")
@@ -33,7 +36,7 @@ func SendCommand(args []string, stdout io.Writer) error {
 		subject  = fs.String("subject", "Test from SMTP Lab", "the Subject header")
 		body     = fs.String("body", "This is a test message sent by smtplab send.", "the message body")
 		dataFile = fs.String("data", "", "send this file as the whole message (headers and body) instead of -subject and -body")
-		tlsMode  = fs.String("tls", "opportunistic", "TLS: none, opportunistic (STARTTLS when offered), required (STARTTLS or no mail), implicit (TLS from the start, port 465)")
+		tlsMode  = fs.String("tls", "opportunistic", "TLS: none, opportunistic (STARTTLS when offered, the certificate checked but not required to pass), required (STARTTLS with a certificate that passes, or no mail), implicit (TLS from the start, port 465; the certificate must pass)")
 		tlsName  = fs.String("servername", "", "the name the server's certificate must carry (and SNI); the -server host when empty")
 		caFile   = fs.String("cafile", "", "trust only this CA (PEM), e.g. the lab's; without it the system roots")
 		insecure = fs.Bool("insecure", false, "do not check the server's certificate (its name, dates and issuer)")
@@ -41,12 +44,15 @@ func SendCommand(args []string, stdout io.Writer) error {
 		password = fs.String("auth-password", "", "the password for -auth-user")
 		timeout  = fs.Duration("timeout", 30*time.Second, "bound on connecting and on each read, write and handshake")
 	)
-	fs.Usage = func() {
-		fmt.Fprintln(stdout, "usage: smtplab send [flags]\n\nDelivers one message to an SMTP server and prints the session.\n\nflags:")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {} // printed below for -h only
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "usage: smtplab send [flags]\n\nDelivers one message to an SMTP server and prints the session.\n\nflags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return err
+		}
+		return fmt.Errorf("send: %w (see smtplab send -h)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("send: unexpected argument %q (every setting is a flag; see -h)", fs.Arg(0))
@@ -54,6 +60,9 @@ func SendCommand(args []string, stdout io.Writer) error {
 	env, err := client.ParseEnvelope(*from, splitList(*to)...)
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
+	}
+	if len(env.To) == 0 {
+		return errors.New("send: -to names no recipient")
 	}
 	host, _, err := net.SplitHostPort(*server)
 	if err != nil {
@@ -89,6 +98,17 @@ func SendCommand(args []string, stdout io.Writer) error {
 	if *user != "" {
 		opt.Client.Auth = &client.Credentials{Username: *user, Password: *password}
 	}
+	check := &certCheck{}
+	if *tlsMode == "opportunistic" && !*insecure {
+		// Opportunistic TLS encrypts whatever the certificate (RFC 7435):
+		// the check is made and reported, and does not stop the session.
+		roots, name := tlsCfg.RootCAs, tlsCfg.ServerName
+		tlsCfg.InsecureSkipVerify = true
+		tlsCfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			check.done, check.err = true, verifyPeer(cs, roots, name)
+			return nil
+		}
+	}
 	implicit := false
 	switch *tlsMode {
 	case "none":
@@ -105,14 +125,35 @@ func SendCommand(args []string, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("send: -tls %q: want none, opportunistic, required or implicit", *tlsMode)
 	}
-	return send(*server, opt, implicit, env, msg, stdout)
+	return send(*server, opt, implicit, check, env, msg, stdout)
+}
+
+// certCheck is what checking the server's certificate found, when it does
+// not decide whether TLS goes ahead (opportunistic TLS).
+type certCheck struct {
+	done bool
+	err  error
+}
+
+// verifyPeer checks the certificate chain of cs for name against roots
+// (the system's when nil), as crypto/tls would.
+func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the server sent no certificate")
+	}
+	opts := x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: x509.NewCertPool()}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(opts)
+	return err
 }
 
 // send connects, runs the session and prints it.
-func send(server string, opt driver.SendOptions, implicit bool, env client.Envelope, msg []byte, out io.Writer) error {
+func send(server string, opt driver.SendOptions, implicit bool, check *certCheck, env client.Envelope, msg []byte, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*opt.Timeout)
 	defer cancel()
-	p := &transcript{w: out}
+	p := &transcript{w: out, check: check}
 	opt.Client.Trace = p.event
 	fmt.Fprintf(out, "=== Trying %s...\n", server)
 	d := net.Dialer{Timeout: opt.Timeout}
@@ -128,6 +169,7 @@ func send(server string, opt driver.SendOptions, implicit bool, env client.Envel
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
 			fmt.Fprintf(out, "*** TLS handshake failed: %v\n", err)
+			printCertHint(out, err)
 			return fmt.Errorf("send: TLS handshake: %w", err)
 		}
 		tc.SetDeadline(time.Time{})
@@ -147,6 +189,10 @@ func send(server string, opt driver.SendOptions, implicit bool, env client.Envel
 	}
 	if err != nil {
 		fmt.Fprintf(out, "*** %v\n", err)
+		printCertHint(out, err)
+		if errors.Is(err, os.ErrDeadlineExceeded) && p.replies == 0 && !implicit {
+			fmt.Fprintln(out, "*** The server said nothing. If this is an implicit-TLS port (465), it waits for a TLS handshake: use -tls implicit.")
+		}
 		return fmt.Errorf("send: %w", err)
 	}
 	if outcome.Status != client.Delivered {
@@ -160,10 +206,23 @@ func send(server string, opt driver.SendOptions, implicit bool, env client.Envel
 	return nil
 }
 
+// printCertHint says what to do when err is a certificate that did not
+// verify: the usual case with the lab's own servers, whose CA is the lab's.
+func printCertHint(out io.Writer, err error) {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) {
+		fmt.Fprintln(out, "*** The certificate did not verify. For the lab's own servers, trust the lab's CA: -cafile with the PEM the lab serves at /api/lab-ca.pem, and -servername with the host name the server gives in its greeting; or skip the check with -insecure.")
+	}
+}
+
 // transcript prints the client's events swaks-style.
 type transcript struct {
-	w   io.Writer
-	tls bool
+	w       io.Writer
+	tls     bool
+	check   *certCheck
+	replies int
 }
 
 func (p *transcript) arrows() (send, recv string) {
@@ -185,6 +244,7 @@ func (p *transcript) event(e client.Event) {
 	case client.ContentSent:
 		fmt.Fprintf(p.w, "%s(%d bytes of message text)\n", send, e.Size)
 	case client.ReplyReceived:
+		p.replies++
 		lines := e.Reply.Lines
 		if len(lines) == 0 {
 			lines = []string{""}
@@ -205,6 +265,13 @@ func (p *transcript) event(e client.Event) {
 	case client.TLSStarted:
 		p.tls = true
 		fmt.Fprintln(p.w, "=== TLS started; the client says EHLO again (RFC 3207 §4.2)")
+		if p.check != nil && p.check.done {
+			if p.check.err != nil {
+				fmt.Fprintf(p.w, "=== The certificate did not verify (%v): encrypted, not authenticated (opportunistic TLS, RFC 7435)\n", p.check.err)
+			} else {
+				fmt.Fprintln(p.w, "=== The certificate verified")
+			}
+		}
 	}
 }
 

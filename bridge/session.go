@@ -21,6 +21,9 @@ type session struct {
 	rw net.Conn   // what is read and written: nc, or TLS over it
 	ip netip.Addr // the client's address, for the per-address limit
 	x  *lab.External
+	// holding: the session holds a place under the bridge's limits
+	// (guarded by the bridge's connMu).
+	holding bool
 
 	stopping        atomic.Bool // Close asked this session to end with 421
 	buf             []byte
@@ -80,6 +83,9 @@ func (s *session) loop() {
 	var since time.Time // when the current budget started: the last reply
 	var msgStart time.Time
 	for {
+		if s.x.Closed() {
+			s.b.freeSlot(s)
+		}
 		if out := s.x.Output(); len(out) > 0 {
 			if !s.write(out, now) {
 				return
