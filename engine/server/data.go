@@ -200,6 +200,13 @@ func (s *Session) chunkDone() {
 	case s.chunkReject.Code != 0:
 		r := s.chunkReject
 		s.chunkReject = smtp.Reply{}
+		if s.chunksDiscarded {
+			// The rest of a message whose transaction already failed,
+			// pipelined before the client could know: not a client
+			// error, so it does not count towards MaxErrors.
+			s.send(r)
+			return
+		}
 		s.fail(r)
 	case s.chunkLast:
 		s.endMessage()
@@ -208,6 +215,7 @@ func (s *Session) chunkDone() {
 		// too big; the transaction is over, later chunks get 503.
 		s.send(replyDataTooBig)
 		s.endTransaction()
+		s.chunksDiscarded = true
 	default:
 		s.send(reply(250, "2.0.0", smtp.ReasonChunkAccepted, "Ok: "+strconv.FormatInt(s.size, 10)+" octets received"))
 	}

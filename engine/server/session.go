@@ -66,6 +66,9 @@ type Session struct {
 	chunkLeft   int64
 	chunkLast   bool
 	chunkReject smtp.Reply // a refused BDAT: its octets are read and dropped, then this is sent
+	// chunksDiscarded: a BDAT chunk failed the transaction (RFC 3030 §2),
+	// and the BDATs that follow at once are the rest of that message.
+	chunksDiscarded bool
 
 	// The AUTH exchange (RFC 4954).
 	authMech  string
@@ -354,6 +357,9 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	}
 	s.verb = cmd.Verb
 	event()
+	if cmd.Verb != smtp.BDAT {
+		s.chunksDiscarded = false
+	}
 	switch {
 	case s.refused && cmd.Verb != smtp.QUIT:
 		s.fail(replyNoService)

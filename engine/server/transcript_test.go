@@ -308,6 +308,12 @@ var transcripts = []transcript{
 		input: envelope + "BDAT 8\r\n12345678BDAT 8\r\n12345678BDAT 1 LAST\r\nxNOOP\r\n",
 		want:  cat(withSize(okEnvelope(), 10), one("250 2.0.0 Ok: 8 octets received", "552 5.3.4 Error: message file too big", "503 5.5.1 Error: need MAIL command", "250 2.0.0 Ok")),
 		check: queued(0)},
+	{name: "the chunks pipelined after a failed BDAT are not client errors",
+		cfg:   func(c *Config) { c.Limits.MessageSize = 10; c.Limits.MaxErrors = 2 },
+		input: envelope + "BDAT 11\r\n12345678901BDAT 1\r\nxBDAT 1\r\nxBDAT 1 LAST\r\nxNOOP\r\nBDAT 1\r\nx",
+		want: cat(withSize(okEnvelope(), 10), one("552 5.3.4 Error: message file too big", "503 5.5.1 Error: need MAIL command",
+			"503 5.5.1 Error: need MAIL command", "503 5.5.1 Error: need MAIL command", "250 2.0.0 Ok", "503 5.5.1 Error: need MAIL command")),
+		check: queued(0)},
 }
 
 // smuggle builds the transcript of one SMTP smuggling variant: sep stands
