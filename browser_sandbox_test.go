@@ -1,0 +1,56 @@
+package main
+
+// Browser tests of the sandbox controls and the page's own state: the
+// scenario picker, permalinks, saved progress, focus and the phone layout.
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// labInLink decodes the lab= part of a page address (base64url JSON).
+func labInLink(tb testing.TB, link string) string {
+	tb.Helper()
+	i := strings.Index(link, "lab=")
+	if i < 0 {
+		tb.Fatalf("no lab= in %s", link)
+	}
+	enc := link[i+len("lab="):]
+	if j := strings.IndexByte(enc, '&'); j >= 0 {
+		enc = enc[:j]
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		tb.Fatalf("lab= in %s: %v", link, err)
+	}
+	return string(b)
+}
+
+// TestBrowserPermalinkOfFreshWorld: a permalink to a world nothing was
+// typed into says "inputs":[] and opens that world's scenario, and so
+// does an older link that says null.
+func TestBrowserPermalinkOfFreshWorld(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url+"/#lesson=05-queues-and-retries")
+	waitFor(t, ctx, "the greylisting world", `document.getElementById('scenario-picker').value === 'greylisting'`)
+	do(t, ctx, "permalink", chromedp.Click(chromedp.ID("btn-permalink")))
+	waitFor(t, ctx, "the permalink in the address bar", `location.hash.includes('lab=')`)
+	link := eval[string](t, ctx, `location.href`)
+	if got, want := labInLink(t, link), `{"scenario":"greylisting","seed":1,"inputs":[]}`; got != want {
+		t.Errorf("the permalink holds %s, want %s", got, want)
+	}
+	for _, link := range []string{link,
+		permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1, "inputs": nil}),
+		permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1})} {
+		fresh := testTab(t, 60*time.Second)
+		openLab(t, fresh, strings.Replace(link, "lesson=05-queues-and-retries&", "", 1))
+		if got := eval[string](t, fresh, `document.getElementById('scenario-picker').value`); got != "greylisting" {
+			t.Errorf("%s opened %q, want greylisting (status: %s)", labInLink(t, link), got, pageStatus(fresh))
+		}
+	}
+}
