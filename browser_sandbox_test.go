@@ -54,3 +54,29 @@ func TestBrowserPermalinkOfFreshWorld(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserBadPermalinkSaysWhy: a link that cannot be opened leaves the
+// reason in view and the address, and the lab starts anyway.
+func TestBrowserBadPermalinkSaysWhy(t *testing.T) {
+	url := serve(t, realSite(t))
+	for name, link := range map[string]string{
+		"unknown scenario": permalink(t, url, map[string]any{"scenario": "no-such-scenario", "seed": 1, "inputs": []any{map[string]string{"type": "EHLO x"}}}),
+		"garbage":          url + "/#lesson=01-first-session&lab=garbage!!",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := testTab(t, 60*time.Second)
+			openLab(t, ctx, link)
+			waitFor(t, ctx, "the fallback world", replyCount("220")+` === 1`)
+			time.Sleep(200 * time.Millisecond) // anything that would hide the reason has run
+			if got := eval[string](t, ctx, `document.getElementById('engine-status').textContent`); !strings.Contains(got, "The link could not be opened: ") {
+				t.Errorf("status %q, want why the link could not be opened", got)
+			}
+			if !eval[bool](t, ctx, `document.getElementById('engine-status').classList.contains('error')`) {
+				t.Error("the reason is not shown as an error")
+			}
+			if got := eval[string](t, ctx, `location.hash`); strings.Contains(got, "lab=") {
+				t.Errorf("the bad link stays in the address: %q", got)
+			}
+		})
+	}
+}

@@ -25,6 +25,15 @@ async function boot() {
   // The lab's views are built while the engine downloads (the terminal
   // stays disabled), so once it runs only the first world remains to do.
   const status = $('engine-status');
+  // say puts a message in the status line. A problem (a permalink that
+  // would not open, say) stays there once the engine is ready, instead of
+  // giving way to "Engine ready.".
+  let problem = '';
+  const say = (text, isProblem = false) => {
+    status.textContent = text;
+    status.classList.toggle('error', isProblem);
+    if (isProblem) problem = text;
+  };
   const engine = loadEngine();
   let api, table, session, view;
   try {
@@ -34,8 +43,7 @@ async function boot() {
     $('lab').append(view.el);
     api = await engine;
   } catch (err) {
-    status.textContent = `The engine could not start: ${err.message}`;
-    status.classList.add('error');
+    say(`The engine could not start: ${err.message}`, true);
     return;
   }
 
@@ -65,8 +73,8 @@ async function boot() {
     params.set('lab', encodeSnapshot(snap));
     const url = `${location.origin}${location.pathname}#${params}`;
     history.replaceState(null, '', url);
-    try { await navigator.clipboard.writeText(url); status.textContent = 'Permalink copied to the clipboard (and in the address bar).'; } catch {
-      status.textContent = 'Permalink is in the address bar.';
+    try { await navigator.clipboard.writeText(url); say('Permalink copied to the clipboard (and in the address bar).'); } catch {
+      say('Permalink is in the address bar.');
     }
   });
   $('btn-export').addEventListener('click', () => download('smtp-lab-progress.json', 'application/json', progress.export()));
@@ -75,30 +83,35 @@ async function boot() {
     if (!file) return;
     try {
       progress.import(await file.text());
-      status.textContent = 'Progress imported.';
+      say('Progress imported.');
       pane.show(progress.data.lesson || pane.current?.slug);
       await openLab();
     } catch (err) {
-      status.textContent = `Import failed: ${err.message}`;
+      say(`Import failed: ${err.message}`, true);
     }
     e.target.value = '';
   });
 
   // openLab restores a permalink, else the saved world of the lesson's
-  // scenario, else a fresh world.
+  // scenario, else a fresh world. Every way of changing scenario (a
+  // lesson, the picker, a link) goes through it, so none loses the work
+  // saved for a scenario.
+  let opening = 0; // counts openLab calls: a newer one wins
   async function openLab(scenario) {
+    const mine = ++opening;
     const link = hashParams().get('lab');
     if (link && !scenario) {
+      // Opened or not, the link leaves the address: from here on the world
+      // lives in localStorage, and a reload must neither go back to the
+      // link's state nor fail on a broken link again.
+      const params = hashParams();
+      params.delete('lab');
+      history.replaceState(null, '', `${location.pathname}${location.search}${params.size ? `#${params}` : ''}`);
       try {
         await session.restore(decodeSnapshot(link));
-        // From here on the world lives in localStorage: a reload must not
-        // go back to the link's state.
-        const params = hashParams();
-        params.delete('lab');
-        history.replaceState(null, '', `${location.pathname}${params.size ? `#${params}` : ''}`);
         return;
       } catch (err) {
-        status.textContent = `The link could not be opened: ${err.message}`;
+        say(`The link could not be opened: ${err.message}`, true);
       }
     }
     const want = scenario || pane.current?.scenario || 'first-session';
@@ -109,6 +122,8 @@ async function boot() {
         return;
       } catch { /* an old or broken save: start fresh */ }
     }
+    // A restore that failed must not replace what a newer call opened.
+    if (mine !== opening) return;
     await session.create(want);
   }
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
@@ -129,7 +144,7 @@ async function boot() {
   await openLab();
   performance.mark('smtplab-opened');
   view.enable(true);
-  status.textContent = 'Engine ready.';
+  if (!problem) say('Engine ready.');
   if (session.events.some((e) => e.kind === 'smtp.reply' && e.code === 220)) {
     // The greeting is in the page and the terminal takes input: what the
     // load benchmark measures.
