@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // labInLink decodes the lab= part of a page address (base64url JSON).
@@ -53,6 +54,51 @@ func TestBrowserPermalinkOfFreshWorld(t *testing.T) {
 			t.Errorf("%s opened %q, want greylisting (status: %s)", labInLink(t, link), got, pageStatus(fresh))
 		}
 	}
+}
+
+// savedInputs returns how many inputs the world saved for a scenario has
+// (-1 for none saved, -2 for a save without an input list).
+func savedInputs(scenario string) string {
+	return `(() => {
+		const lab = (JSON.parse(localStorage.getItem('smtplab.progress.v1') || '{}').labs || {})['` + scenario + `'];
+		return !lab ? -1 : Array.isArray(lab.inputs) ? lab.inputs.length : -2;
+	})()`
+}
+
+// hasClientLine says whether the transcript shows a line the client sent
+// that holds text.
+func hasClientLine(text string) string {
+	return `[...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes(` + jsString(text) + `))`
+}
+
+// TestBrowserScenarioPickerKeepsWork: choosing another scenario and
+// coming back (with the arrow keys on the closed picker, which choose as
+// they move) finds what was typed, in the page and in localStorage.
+func TestBrowserScenarioPickerKeepsWork(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>")
+	waitFor(t, ctx, "both lines saved", savedInputs("first-session")+` === 2`)
+	first := eval[string](t, ctx, `document.getElementById('scenario-picker').value`)
+	if first != "first-session" {
+		t.Fatalf("lesson 1's lab is %q", first)
+	}
+	do(t, ctx, "↓ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowDown))
+	waitFor(t, ctx, "another scenario", `document.getElementById('scenario-picker').value !== 'first-session' && !`+hasClientLine("MAIL FROM"))
+	other := eval[string](t, ctx, `document.getElementById('scenario-picker').value`)
+	typeLines(t, ctx, "NOOP")
+	waitFor(t, ctx, "NOOP saved", savedInputs(other)+` === 1`)
+	do(t, ctx, "↑ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowUp))
+	waitFor(t, ctx, "the first scenario's work back", `document.getElementById('scenario-picker').value === 'first-session' && `+hasClientLine("MAIL FROM:<alice@example.com>"))
+	if n := eval[int](t, ctx, savedInputs("first-session")); n != 2 {
+		t.Errorf("first-session's saved world has %d inputs after going away and back, want 2", n)
+	}
+	if eval[bool](t, ctx, hasClientLine("NOOP")) {
+		t.Error("the other scenario's NOOP is in first-session's transcript")
+	}
+	do(t, ctx, "↓ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowDown))
+	waitFor(t, ctx, "the other scenario's work back", `document.getElementById('scenario-picker').value === `+jsString(other)+` && `+hasClientLine("NOOP"))
 }
 
 // TestBrowserBadPermalinkSaysWhy: a link that cannot be opened leaves the

@@ -157,7 +157,10 @@ async function boot() {
   for (const s of scenarios) {
     picker.append(h('option', { value: s.name, title: s.purpose }, s.title));
   }
-  picker.addEventListener('change', () => session.create(picker.value).catch(() => {}));
+  // Choosing a scenario (arrow keys on the closed picker choose too) opens
+  // its saved world, as a lesson does: going back to a scenario finds what
+  // was typed there. Starting afresh is Reset's job, which asks first.
+  picker.addEventListener('change', () => openLab(picker.value).catch(() => {}));
   picker.value = session.scenario;
   session.addEventListener('reset', () => { picker.value = session.scenario; });
   for (const id of ['scenario-picker', 'btn-undo', 'btn-reset', 'btn-permalink']) $(id).disabled = false;
