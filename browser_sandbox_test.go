@@ -126,3 +126,24 @@ func TestBrowserBadPermalinkSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserPermalinkInOpenTab: a permalink opened in a tab that already
+// shows the lab (a link clicked in a lesson, pasted into the address bar)
+// opens its world.
+func TestBrowserPermalinkInOpenTab(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "NOOP")
+	link := permalink(t, "", map[string]any{"scenario": "greylisting", "seed": 1, "inputs": []any{map[string]string{"type": "EHLO linked.example"}}})
+	eval[any](t, ctx, `location.hash = `+jsString(strings.TrimPrefix(link, "/")))
+	waitFor(t, ctx, "the link's world", `document.getElementById('scenario-picker').value === 'greylisting' && `+hasClientLine("EHLO linked.example"))
+	if got := eval[string](t, ctx, `location.hash`); strings.Contains(got, "lab=") {
+		t.Errorf("the link stays in the address once opened: %q", got)
+	}
+	// With a lesson whose scenario is another: the link's world wins.
+	eval[any](t, ctx, `location.hash = 'lesson=02-reply-codes&' + `+jsString(strings.TrimPrefix(link, "/#")))
+	waitFor(t, ctx, "lesson 2 shown", `!document.getElementById('lesson-02-reply-codes').hidden`)
+	time.Sleep(300 * time.Millisecond)
+	waitFor(t, ctx, "the link's world", `document.getElementById('scenario-picker').value === 'greylisting' && `+hasClientLine("EHLO linked.example"))
+}

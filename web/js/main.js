@@ -172,9 +172,13 @@ async function boot() {
   const live = liveURL();
   if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.top'), show: hashParams().has('live') });
 
+  // A link followed in a tab that already shows the lab: its lesson, then
+  // its world (after the lesson, whose own scenario would replace it).
   window.addEventListener('hashchange', () => {
-    const slug = hashParams().get('lesson');
+    const params = hashParams();
+    const slug = params.get('lesson');
     if (slug) pane.show(slug);
+    if (params.has('lab')) openLab().catch(() => {});
   });
 }
 
