@@ -4,6 +4,7 @@ package main
 // scenario picker, permalinks, saved progress, focus and the phone layout.
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
@@ -146,4 +147,62 @@ func TestBrowserPermalinkInOpenTab(t *testing.T) {
 	waitFor(t, ctx, "lesson 2 shown", `!document.getElementById('lesson-02-reply-codes').hidden`)
 	time.Sleep(300 * time.Millisecond)
 	waitFor(t, ctx, "the link's world", `document.getElementById('scenario-picker').value === 'greylisting' && `+hasClientLine("EHLO linked.example"))
+}
+
+// importFile hands the page's Import progress control a file holding text.
+func importFile(tb testing.TB, ctx context.Context, text string) {
+	tb.Helper()
+	eval[bool](tb, ctx, `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([`+jsString(text)+`], 'progress.json', {type: 'application/json'}));
+		const input = document.getElementById('import-file');
+		input.files = dt.files;
+		return input.dispatchEvent(new Event('change'));
+	})()`)
+}
+
+// TestBrowserBadProgress: progress in a shape the page does not use, from
+// a file or left in localStorage, never stops the page from starting.
+func TestBrowserBadProgress(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	// Passes a look at its top level; its goals are not a list.
+	importFile(t, ctx, `{"version":1,"lesson":"01-first-session","lessons":{"01-first-session":{"done":{},"hints":"2"},"x":7},"labs":{"first-session":{"scenario":"greylisting","inputs":[]},"greylisting":{"scenario":"greylisting","seed":1,"inputs":5}}}`)
+	waitFor(t, ctx, "the import", `document.getElementById('engine-status').textContent.includes('imported')`)
+	// What is saved is mended: the goals a list, the bad hint count and the
+	// worlds kept under another scenario's name or without a list of inputs
+	// left out (the lab's own world is saved as it opens).
+	saved := eval[string](t, ctx, `(() => {
+		const p = JSON.parse(localStorage.getItem('smtplab.progress.v1'));
+		return JSON.stringify([p.lesson, p.lessons, Object.keys(p.labs), p.labs['first-session'].scenario]);
+	})()`)
+	if want := `["01-first-session",{"01-first-session":{"done":[],"hints":0,"solution":false}},["first-session"],"first-session"]`; saved != want {
+		t.Errorf("saved after the import:\n%s\nwant\n%s", saved, want)
+	}
+	do(t, ctx, "reload", chromedp.Reload())
+	waitFor(t, ctx, "the engine is ready after a reload", `document.documentElement.dataset.engine === 'ready'`)
+	waitFor(t, ctx, "the greeting", replyCount("220")+` === 1`)
+	typeLines(t, ctx, "EHLO me.example.com")
+	waitFor(t, ctx, "a goal done and saved", `JSON.parse(localStorage.getItem('smtplab.progress.v1')).lessons['01-first-session'].done.length > 0`)
+
+	// Whatever is left in localStorage, the page starts (and says why the
+	// progress is gone when it cannot be read).
+	for _, bad := range []string{`{"version":1,"lesson":5,"lessons":{"01-first-session":{"done":"no","hints":-1}},"labs":{"first-session":null}}`,
+		`{"version":1,"lessons":[],"labs":{}}`, `{not json`, `null`} {
+		eval[any](t, ctx, `localStorage.setItem('smtplab.progress.v1', `+jsString(bad)+`)`)
+		do(t, ctx, "reload", chromedp.Reload())
+		waitFor(t, ctx, "the engine is ready with "+bad, `document.documentElement.dataset.engine === 'ready'`)
+		waitFor(t, ctx, "the greeting", replyCount("220")+` === 1`)
+		status := eval[string](t, ctx, `document.getElementById('engine-status').textContent`)
+		if strings.Contains(status, "went wrong") {
+			t.Errorf("with %s saved: %s", bad, status)
+		}
+		if unreadable := !strings.Contains(bad, `"lessons":{"`); unreadable != strings.Contains(status, "could not be read") {
+			t.Errorf("with %s saved the status says %q", bad, status)
+		}
+	}
+	// The import still works after all that.
+	importFile(t, ctx, `{"version":1,"lessons":{},"labs":{}`)
+	waitFor(t, ctx, "the refusal", `document.getElementById('engine-status').textContent === 'Import failed: this file is not valid JSON'`)
 }

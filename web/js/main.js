@@ -18,12 +18,6 @@ function hashParams() {
 
 async function boot() {
   const lessons = JSON.parse($('lesson-data').textContent || '[]') || [];
-  const progress = new Progress(localStorage);
-  const pane = new LessonPane(lessons, progress);
-  pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
-
-  // The lab's views are built while the engine downloads (the terminal
-  // stays disabled), so once it runs only the first world remains to do.
   const status = $('engine-status');
   // say puts a message in the status line. A problem (a permalink that
   // would not open, say) stays there once the engine is ready, instead of
@@ -34,6 +28,18 @@ async function boot() {
     status.classList.toggle('error', isProblem);
     if (isProblem) problem = text;
   };
+
+  // Reading localStorage throws where the browser forbids it: the page
+  // then works without keeping anything.
+  let storage = null;
+  try { storage = window.localStorage; } catch { /* no storage */ }
+  const progress = new Progress(storage);
+  if (progress.problem) say(progress.problem, true);
+  const pane = new LessonPane(lessons, progress);
+  pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
+
+  // The lab's views are built while the engine downloads (the terminal
+  // stays disabled), so once it runs only the first world remains to do.
   const engine = loadEngine();
   let api, table, session, view;
   try {
