@@ -571,6 +571,17 @@ func TestBrowserScreenshots(t *testing.T) {
 			if sh.phone {
 				eval[any](t, ctx, `document.querySelector('article.lesson:not([hidden])').scrollIntoView()`)
 				save(t, ctx, shoot, sh.name+"-lesson.png")
+				// A message waiting in the queue: its table is the widest
+				// thing the lab shows.
+				openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1, "inputs": []any{
+					map[string]any{"submit": map[string]any{"from": "alice@example.com", "to": []string{"bob@example.org", "nobody@example.org"}, "subject": "Hello", "body": "Hi."}}}}))
+				do(t, ctx, "timeline tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-timeline"]`)))
+				waitFor(t, ctx, "the queued message", `document.querySelectorAll('.panel-timeline table.queue tbody tr').length > 0`)
+				eval[any](t, ctx, `document.querySelector('.panel-timeline table.queue').scrollIntoView({ block: 'center' })`)
+				if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(sh.width) {
+					t.Errorf("with a message in the queue the page is %d px wide on a %d px phone", w, sh.width)
+				}
+				save(t, ctx, shoot, sh.name+"-queue.png")
 			}
 		})
 	}

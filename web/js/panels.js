@@ -144,14 +144,16 @@ export class Timeline extends Panel {
     const date = this.session.state && this.session.state.date;
     this.clock.textContent = `Virtual time: ${formatTime(this.now())} since the start${date ? ` (${date.replace('T', ' ').replace('Z', ' UTC')})` : ''}`;
     const queue = (this.session.state && this.session.state.queue) || [];
+    // The table scrolls sideways within its box on a narrow screen, where
+    // its addresses and errors do not fit.
     const queueView = queue.length
-      ? h('table', { class: 'queue' },
+      ? h('div', { class: 'queue-scroll', role: 'region', 'aria-label': 'Queue', tabindex: '0' }, h('table', { class: 'queue' },
         h('caption', { class: 'visually-hidden' }, 'Messages waiting in queues'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'From → to'),
           h('th', { scope: 'col' }, 'Tries'), h('th', { scope: 'col' }, 'Next try'), h('th', { scope: 'col' }, 'Last error'))),
         h('tbody', {}, queue.map((q) => h('tr', {},
           h('td', {}, q.host), h('td', {}, `${q.from || '<>'} → ${(q.to || []).join(', ')}`), h('td', {}, String(q.attempts || 0)),
-          h('td', {}, `${formatTime(q.nextRetry)} (in ${formatTime(Math.max(0, q.nextRetry - this.now()))})`), h('td', {}, q.lastError || '')))))
+          h('td', {}, `${formatTime(q.nextRetry)} (in ${formatTime(Math.max(0, q.nextRetry - this.now()))})`), h('td', {}, q.lastError || ''))))))
       : empty('The queue is empty.');
     const shown = this.session.events.filter((e) => e.kind !== 'bytes' && e.kind !== 'smtp.command' && e.kind !== 'smtp.reply');
     const list = shown.length
