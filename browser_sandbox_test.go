@@ -206,3 +206,53 @@ func TestBrowserBadProgress(t *testing.T) {
 	importFile(t, ctx, `{"version":1,"lessons":{},"labs":{}`)
 	waitFor(t, ctx, "the refusal", `document.getElementById('engine-status').textContent === 'Import failed: this file is not valid JSON'`)
 }
+
+// activeIs says whether the focus is on the element a selector finds (or
+// inside it).
+func activeIs(selector string) string {
+	return `(() => { const el = document.querySelector(` + jsString(selector) + `); return !!el && el.contains(document.activeElement); })()`
+}
+
+// pressEnter focuses an element and presses Enter on it, as a keyboard
+// user does.
+func pressEnter(tb testing.TB, ctx context.Context, selector string) {
+	tb.Helper()
+	do(tb, ctx, "Enter on "+selector, chromedp.Focus(chromedp.CSS(selector)), chromedp.KeyEvent(kb.Enter))
+}
+
+// TestBrowserFocusStays: a control that disables or rebuilds itself hands
+// the keyboard focus somewhere useful instead of dropping it on <body>.
+func TestBrowserFocusStays(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+
+	typeLines(t, ctx, "NOOP")
+	waitFor(t, ctx, "undo possible", `!document.getElementById('btn-undo').disabled`)
+	pressEnter(t, ctx, "#btn-undo")
+	waitFor(t, ctx, "the NOOP undone", `!`+hasClientLine("NOOP")+` && document.getElementById('btn-undo').disabled`)
+	waitFor(t, ctx, "the focus in the terminal", activeIs("#terminal-input"))
+
+	for i := 0; eval[bool](t, ctx, `!document.getElementById('btn-hint').disabled`); i++ {
+		if i > 20 {
+			t.Fatal("the hint button never disables")
+		}
+		pressEnter(t, ctx, "#btn-hint")
+	}
+	waitFor(t, ctx, "the focus on the last hint", activeIs("#hint-list li:last-child"))
+
+	pressEnter(t, ctx, "#btn-solution")
+	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+	pressEnter(t, ctx, "#confirm-ok")
+	waitFor(t, ctx, "the focus on the solution", `!document.getElementById('solution').hidden && `+activeIs("#solution"))
+
+	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	typeLines(t, ctx, "EHLO me.example.com")
+	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
+	do(t, ctx, "space on the ciphertext toggle", chromedp.Focus(chromedp.CSS(`.panel-tls input[type=checkbox]`)), chromedp.KeyEvent(" "))
+	waitFor(t, ctx, "the ciphertext", `document.querySelector('.panel-tls .tls-bytes').innerText.includes('bytes on the wire')`)
+	if !eval[bool](t, ctx, activeIs(".panel-tls input[type=checkbox]")) {
+		t.Errorf("the focus left the ciphertext toggle for %s", eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
+}

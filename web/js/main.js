@@ -65,7 +65,15 @@ async function boot() {
   session.addEventListener('reset', save);
 
 
-  $('btn-undo').addEventListener('click', () => session.undo().catch(() => {}));
+  $('btn-undo').addEventListener('click', async () => {
+    await session.undo().catch(() => {});
+    // Undoing the last input disables the button, which would drop the
+    // focus on the page's body: the terminal is where to go on.
+    if (session.inputs === 0) {
+      $('btn-undo').disabled = true;
+      $('terminal-input').focus();
+    }
+  });
   $('btn-reset').addEventListener('click', async () => {
     if (await confirmDialog('Start this scenario again from the beginning? What you typed is lost (undo cannot bring it back).', 'Reset')) {
       await session.create(session.scenario).catch(() => {});

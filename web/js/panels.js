@@ -196,14 +196,20 @@ export class TLSPanel extends Panel {
     super(session, 'tls', 'TLS');
     this.cipher = false;
     this.toggle = h('input', { type: 'checkbox', id: `tls-cipher-${Math.random().toString(36).slice(2)}` });
-    this.toggle.addEventListener('change', () => { this.cipher = this.toggle.checked; this.render(); });
+    // The toggle lives outside the part redrawn on every change: rebuilt,
+    // it would take the keyboard focus down with it.
+    this.toggle.addEventListener('change', () => { this.cipher = this.toggle.checked; this.renderBytes(); });
     this.body = h('div');
-    this.el.append(this.body);
+    this.bytes = h('div');
+    this.after = section('After STARTTLS', h('p', {}, this.toggle, ' ', h('label', { for: this.toggle.id }, 'Show the ciphertext on the wire')), this.bytes);
+    this.after.hidden = true;
+    this.el.append(this.body, this.after);
   }
 
   render() {
     const ev = this.session.events;
     const steps = ev.filter((e) => e.kind === 'tls.step');
+    this.after.hidden = steps.length === 0;
     if (steps.length === 0) {
       clear(this.body).append(empty('No TLS yet. Send STARTTLS (after EHLO) on a server that offers it.'));
       return;
@@ -218,16 +224,20 @@ export class TLSPanel extends Panel {
       ['Valid until', facts.not_after], ['Server name (SNI)', facts.sni], ['Version', facts.version],
       ['Cipher suite', facts.cipher], ['Verification', facts.verify]].filter(([, v]) => v);
     const cert = certStep || rows.length ? h('dl', { class: 'cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
-    const sealed = ev.filter((e) => e.kind === 'bytes' && e.tls);
+    clear(this.body).append(section('Handshake', stepList), section('Certificate', cert));
+    this.renderBytes();
+  }
+
+  // renderBytes shows the bytes sent after the handshake, as the peers
+  // read them or as they crossed the wire.
+  renderBytes() {
+    const sealed = this.session.events.filter((e) => e.kind === 'bytes' && e.tls);
     const bytes = sealed.length
       ? h('ol', { class: `tls-bytes ${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
         h('li', {}, h('span', { class: 'mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
           h('code', {}, this.cipher ? `${(e.attrs && e.attrs.cipher_hex) || ''}… (${e.size} bytes on the wire)` : e.text || ''))))
       : empty('No encrypted bytes yet.');
-    clear(this.body).append(
-      section('Handshake', stepList),
-      section('Certificate', cert),
-      section('After STARTTLS', h('p', {}, this.toggle, ' ', h('label', { for: this.toggle.id }, 'Show the ciphertext on the wire')), bytes));
+    clear(this.bytes).append(bytes);
   }
 }
 
