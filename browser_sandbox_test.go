@@ -256,3 +256,22 @@ func TestBrowserFocusStays(t *testing.T) {
 		t.Errorf("the focus left the ciphertext toggle for %s", eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
 	}
 }
+
+// TestBrowserImportFocusShows: tabbing to Import progress shows the focus
+// ring on the button-like label (the file input itself is hidden).
+func TestBrowserImportFocusShows(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "Tab from Export progress", chromedp.Focus(chromedp.ID("btn-export")), chromedp.KeyEvent(kb.Tab))
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "import-file" {
+		t.Fatalf("Tab from Export progress went to %q", got)
+	}
+	ring := eval[string](t, ctx, `(() => { const s = getComputedStyle(document.querySelector('label.button')); return s.outlineStyle + ' ' + s.outlineWidth; })()`)
+	if ring != "solid 3px" {
+		t.Errorf("the Import progress label's outline is %q while its input has the focus", ring)
+	}
+	if label := eval[string](t, ctx, `document.getElementById('import-file').labels[0].textContent.trim()`); label != "Import progress" {
+		t.Errorf("the file input is labelled %q", label)
+	}
+}
