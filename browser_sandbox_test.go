@@ -275,3 +275,28 @@ func TestBrowserImportFocusShows(t *testing.T) {
 		t.Errorf("the file input is labelled %q", label)
 	}
 }
+
+// TestBrowserTranscriptSaysWho: a screen reader hears who said each line
+// (the -> and <- marks are hidden from it).
+func TestBrowserTranscriptSaysWho(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	typeLines(t, ctx, "NOOP")
+	// What is left for assistive technology: the text without what is
+	// aria-hidden, spaces squeezed.
+	heard := eval[[]string](t, ctx, `[...document.querySelectorAll('#lab .transcript .line')].map((l) => {
+		const c = (l.querySelector('summary') || l).cloneNode(true);
+		c.querySelectorAll('[aria-hidden=true]').forEach((x) => x.remove());
+		return c.textContent.replace(/\s+/g, ' ').trim();
+	})`)
+	all := strings.Join(heard, "\n")
+	for _, want := range []string{"Client: EHLO me.example.com", "Server: 220 ", "Server: 250-", "Client: STARTTLS",
+		"Client, encrypted: NOOP", "Server, encrypted: 250 ", "Note: TLS finished"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("a screen reader hears no %q in:\n%s", want, all)
+		}
+	}
+}
