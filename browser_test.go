@@ -372,7 +372,14 @@ func TestBrowserSession(t *testing.T) {
 	typeLines(t, ctx, "me.example.com",
 		"MAIL FROM:<alice@example.com>",
 		"RCPT TO:<bob@example.org>",
-		"DATA",
+		"DATA")
+	// In the message Tab completes nothing: "Da" is the learner's text.
+	do(t, ctx, "Tab after Da", chromedp.SendKeys(chromedp.ID("terminal-input"), "Da\t"))
+	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "Da" {
+		t.Errorf("Tab in the message made %q of %q", got, "Da")
+	}
+	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
+	typeLines(t, ctx,
 		"From: alice@example.com",
 		"Subject: typed in a browser",
 		"",

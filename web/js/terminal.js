@@ -13,16 +13,15 @@ export const VERBS = ['EHLO ', 'HELO ', 'MAIL FROM:<', 'RCPT TO:<', 'DATA', 'BDA
   'QUIT', 'VRFY ', 'EXPN ', 'HELP', 'STARTTLS', 'AUTH PLAIN ', 'AUTH LOGIN'];
 
 // complete returns the completion of a partly typed verb: the full verb
-// when one matches, the longest common prefix when several do, or null.
+// when only one matches, the text unchanged (and the verbs it could be)
+// when several do, or null. It completes only to a whole verb: "he" is
+// HELO or HELP, and "HEL" would be neither.
 export function complete(text) {
   const up = text.toUpperCase();
   if (up === '') return null;
   const hits = VERBS.filter((v) => v.startsWith(up) && v !== up);
   if (hits.length === 0) return null;
-  if (hits.length === 1) return { text: hits[0], options: hits };
-  let p = hits[0];
-  for (const v of hits) while (!v.startsWith(p)) p = p.slice(0, -1);
-  return { text: p.length > up.length ? p : text, options: hits };
+  return { text: hits.length === 1 ? hits[0] : text, options: hits };
 }
 
 // RAW_HELP explains raw mode next to its checkbox.
@@ -44,6 +43,8 @@ export class Terminal {
     this.session = session;
     this.history = [];
     this.pos = 0;
+    this.draft = ''; // the line being typed while ↑/↓ walk the history
+    this.expect = 'command'; // what the server waits for: command, message or login
     this.pending = [];
     this.input = h('input', {
       id, type: 'text', class: 'terminal-input', autocomplete: 'off', autocapitalize: 'off',
@@ -88,9 +89,10 @@ export class Terminal {
   // mode tells the learner what the server expects now.
   mode() {
     const last = [...this.session.events].reverse().find((e) => e.kind === 'smtp.reply' || e.kind === 'conn.close');
+    this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
     if (last && last.kind === 'conn.close') this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
-    else if (last && last.code === 354) this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
-    else if (last && last.code === 334) this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
+    else if (this.expect === 'message') this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
+    else if (this.expect === 'login') this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
     else this.hint.textContent = 'Enter sends the line. ↑/↓: history. Tab: complete a command.';
   }
 
@@ -104,7 +106,9 @@ export class Terminal {
       this.pos = Math.max(0, Math.min(this.history.length, this.pos + (e.key === 'ArrowUp' ? -1 : 1)));
       this.input.value = this.history[this.pos] ?? '';
       this.input.setSelectionRange(this.input.value.length, this.input.value.length);
-    } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '' && !this.raw.checked) {
+    } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '' && !this.raw.checked && this.expect === 'command') {
+      // Only where the server reads commands: a message's text or a login
+      // answer is the learner's own, not a verb to complete.
       const c = complete(this.input.value);
       if (!c) return; // let Tab move the focus on
       e.preventDefault();
