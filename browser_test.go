@@ -239,8 +239,16 @@ func TestBrowserLessonBeforeEngine(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('engine-status').textContent`); !strings.Contains(got, "Loading") {
 		t.Errorf("status while loading: %q", got)
 	}
+	// Nothing to send with yet: a click on Send would be lost.
+	waitFor(t, ctx, "the terminal built", `!!document.querySelector('#lab .terminal .send')`)
+	if !eval[bool](t, ctx, `document.querySelector('#lab .terminal .send').disabled`) {
+		t.Error("Send is enabled while the engine loads")
+	}
 	close(hold.release)
 	waitFor(t, ctx, "the engine is ready", `document.documentElement.dataset.engine === 'ready'`)
+	if eval[bool](t, ctx, `document.querySelector('#lab .terminal .send').disabled`) {
+		t.Error("Send is disabled once the engine is ready")
+	}
 	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
 }
 
@@ -386,13 +394,17 @@ func TestBrowserSession(t *testing.T) {
 		"Hello Bob.",
 		".",
 	)
-	// ↑ brings back the last line typed.
-	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), kb.ArrowUp))
+	// ↑ brings back the last line typed, and ↓ past it the line being
+	// typed.
+	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), "QU"+kb.ArrowUp))
 	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "." {
 		t.Errorf("ArrowUp gave %q, want %q", got, ".")
 	}
-	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
-	typeLines(t, ctx, "QUIT")
+	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), kb.ArrowDown))
+	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "QU" {
+		t.Errorf("ArrowDown past the history gave %q, want the line being typed, %q", got, "QU")
+	}
+	typeLines(t, ctx, "IT")
 
 	text := transcript(t, ctx)
 	for _, want := range []string{"-> EHLO me.example.com", "<- 250", "-> RCPT TO:<bob@example.org>",

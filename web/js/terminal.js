@@ -55,12 +55,15 @@ export class Terminal {
     this.raw = h('input', { type: 'checkbox', id: `${id}-raw`, class: 'raw-toggle', disabled: true, 'aria-describedby': `${id}-raw-help` });
     this.rawHelp = h('p', { class: 'raw-help', id: `${id}-raw-help`, hidden: true }, RAW_HELP);
     this.raw.addEventListener('change', () => this.setRaw(this.raw.checked));
+    // Disabled with the line until the engine is ready: a click before
+    // would be lost without a word.
+    this.sendButton = h('button', { type: 'submit', class: 'send', disabled: true }, 'Send');
     this.form = h('form', { class: 'terminal', onsubmit: (e) => { e.preventDefault(); this.send(); } },
       this.label,
       h('div', { class: 'prompt-row' }, h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>'), this.input,
         h('span', { class: 'raw-switch', title: 'Send exact bytes: \\r\\n, \\n, \\0… and nothing added (Alt+R)' },
           this.raw, h('label', { for: `${id}-raw` }, 'Raw bytes')),
-        h('button', { type: 'submit', class: 'send' }, 'Send')),
+        this.sendButton),
       this.rawHelp,
       this.hint);
     this.el = this.form;
@@ -73,6 +76,7 @@ export class Terminal {
   enable(on) {
     this.input.disabled = !on;
     this.raw.disabled = !on;
+    this.sendButton.disabled = !on;
     if (on) this.mode();
   }
 
@@ -103,8 +107,11 @@ export class Terminal {
     } else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
       if (this.history.length === 0) return;
       e.preventDefault();
+      // Leaving the end of the history keeps the line being typed, and
+      // coming back past the newest line brings it back.
+      if (this.pos === this.history.length) this.draft = this.input.value;
       this.pos = Math.max(0, Math.min(this.history.length, this.pos + (e.key === 'ArrowUp' ? -1 : 1)));
-      this.input.value = this.history[this.pos] ?? '';
+      this.input.value = this.history[this.pos] ?? this.draft;
       this.input.setSelectionRange(this.input.value.length, this.input.value.length);
     } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '' && !this.raw.checked && this.expect === 'command') {
       // Only where the server reads commands: a message's text or a login
