@@ -198,5 +198,8 @@ export function describeStep(s) {
     return [h('span', { class: 'step-kind' }, 'Send with the mail client (Mailbox tab): '),
       `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'step-body' }, m.body) : null];
   }
-  return h('code', {}, s.type ?? '');
+  // An empty line (the one between a message's header and body) would
+  // show as nothing at all.
+  if (!s.type) return h('span', { class: 'step-kind' }, '(an empty line)');
+  return h('code', {}, s.type);
 }

@@ -307,7 +307,7 @@ export class Mailbox extends Panel {
         return h('li', { class: 'message' },
           h('p', {}, h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
             m.deliveredAt ? h('span', { class: 'when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
-          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops, newest first)`),
+          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
             h('ol', { class: 'received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
