@@ -1,6 +1,7 @@
 package main
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,6 +117,21 @@ func TestBrowserHintsThenSolution(t *testing.T) {
 	}
 	do(t, ctx, "confirm", chromedp.Click(chromedp.ID("confirm-ok")))
 	waitFor(t, ctx, "the solution", `!document.getElementById('solution').hidden && document.querySelectorAll('#solution-list li').length > 3`)
+	// Every step shows something: the empty line between a message's
+	// header and body says what it is.
+	steps := eval[[]string](t, ctx, `[...document.querySelectorAll('#solution-list li')].map(li => li.textContent)`)
+	empty := 0
+	for _, s := range steps {
+		if strings.TrimSpace(s) == "" {
+			t.Errorf("a solution step shows nothing: %q", steps)
+		}
+		if s == "(an empty line)" {
+			empty++
+		}
+	}
+	if empty == 0 {
+		t.Errorf("lesson 1's solution has no step shown as an empty line: %q", steps)
+	}
 	// Hints seen survive a reload (progress in localStorage).
 	do(t, ctx, "reload", chromedp.Reload())
 	waitFor(t, ctx, "hints again", `document.querySelectorAll('#hint-list li').length === 2`)
@@ -132,6 +148,10 @@ func TestBrowserComposeAndMailbox(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`.compose textarea`), "Sent from the mail client."),
 		chromedp.Click(chromedp.CSS(`.compose button[type=submit]`)))
 	waitFor(t, ctx, "the message in Bob's mailbox", `document.querySelector('.panel-mailbox .mailboxes').innerText.includes('bob@example.org')`)
+	// "1 hop", "2 hops".
+	if chain := eval[string](t, ctx, `document.querySelector('.panel-mailbox .message details summary').textContent`); !regexp.MustCompile(`^Received: chain \((1 hop|([02-9]|\d\d+) hops), newest first\)$`).MatchString(chain) {
+		t.Errorf("the Received: chain is summed up as %q", chain)
+	}
 	raw := eval[string](t, ctx, `document.querySelector('.panel-mailbox .raw').textContent`)
 	if !strings.Contains(raw, "Received: ") || !strings.Contains(raw, "Sent from the mail client.") {
 		t.Errorf("raw source:\n%s", raw)
@@ -197,6 +217,7 @@ func TestBrowserModuleFunctions(t *testing.T) {
 			rc: complete('rc').text,
 			m: complete('M').text,
 			starts: complete('S').options.join('|'),
+			he: complete('he').text + ' ' + complete('he').options.join('|'),
 			none: String(complete('EHLO x')),
 			bare: replyLines({ code: 250, text: 'mx.example.org\nPIPELINING\nSTARTTLS' }).join('|'),
 			coded: replyLines({ code: 221, text: '221 Bye' }).join('|'),
@@ -210,6 +231,7 @@ func TestBrowserModuleFunctions(t *testing.T) {
 		"rc":      "RCPT TO:<",
 		"m":       "MAIL FROM:<",
 		"starts":  "STARTTLS",
+		"he":      "he HELO |HELP",
 		"none":    "null",
 		"bare":    "250-mx.example.org|250-PIPELINING|250 STARTTLS",
 		"coded":   "221 Bye",

@@ -239,8 +239,16 @@ func TestBrowserLessonBeforeEngine(t *testing.T) {
 	if got := eval[string](t, ctx, `document.getElementById('engine-status').textContent`); !strings.Contains(got, "Loading") {
 		t.Errorf("status while loading: %q", got)
 	}
+	// Nothing to send with yet: a click on Send would be lost.
+	waitFor(t, ctx, "the terminal built", `!!document.querySelector('#lab .terminal .send')`)
+	if !eval[bool](t, ctx, `document.querySelector('#lab .terminal .send').disabled`) {
+		t.Error("Send is enabled while the engine loads")
+	}
 	close(hold.release)
 	waitFor(t, ctx, "the engine is ready", `document.documentElement.dataset.engine === 'ready'`)
+	if eval[bool](t, ctx, `document.querySelector('#lab .terminal .send').disabled`) {
+		t.Error("Send is disabled once the engine is ready")
+	}
 	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
 }
 
@@ -372,20 +380,31 @@ func TestBrowserSession(t *testing.T) {
 	typeLines(t, ctx, "me.example.com",
 		"MAIL FROM:<alice@example.com>",
 		"RCPT TO:<bob@example.org>",
-		"DATA",
+		"DATA")
+	// In the message Tab completes nothing: "Da" is the learner's text.
+	do(t, ctx, "Tab after Da", chromedp.SendKeys(chromedp.ID("terminal-input"), "Da\t"))
+	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "Da" {
+		t.Errorf("Tab in the message made %q of %q", got, "Da")
+	}
+	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
+	typeLines(t, ctx,
 		"From: alice@example.com",
 		"Subject: typed in a browser",
 		"",
 		"Hello Bob.",
 		".",
 	)
-	// ↑ brings back the last line typed.
-	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), kb.ArrowUp))
+	// ↑ brings back the last line typed, and ↓ past it the line being
+	// typed.
+	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), "QU"+kb.ArrowUp))
 	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "." {
 		t.Errorf("ArrowUp gave %q, want %q", got, ".")
 	}
-	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
-	typeLines(t, ctx, "QUIT")
+	do(t, ctx, "history", chromedp.SendKeys(chromedp.ID("terminal-input"), kb.ArrowDown))
+	if got := eval[string](t, ctx, `document.getElementById('terminal-input').value`); got != "QU" {
+		t.Errorf("ArrowDown past the history gave %q, want the line being typed, %q", got, "QU")
+	}
+	typeLines(t, ctx, "IT")
 
 	text := transcript(t, ctx)
 	for _, want := range []string{"-> EHLO me.example.com", "<- 250", "-> RCPT TO:<bob@example.org>",
@@ -571,6 +590,17 @@ func TestBrowserScreenshots(t *testing.T) {
 			if sh.phone {
 				eval[any](t, ctx, `document.querySelector('article.lesson:not([hidden])').scrollIntoView()`)
 				save(t, ctx, shoot, sh.name+"-lesson.png")
+				// A message waiting in the queue: its table is the widest
+				// thing the lab shows.
+				openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1, "inputs": []any{
+					map[string]any{"submit": map[string]any{"from": "alice@example.com", "to": []string{"bob@example.org", "nobody@example.org"}, "subject": "Hello", "body": "Hi."}}}}))
+				do(t, ctx, "timeline tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-timeline"]`)))
+				waitFor(t, ctx, "the queued message", `document.querySelectorAll('.panel-timeline table.queue tbody tr').length > 0`)
+				eval[any](t, ctx, `document.querySelector('.panel-timeline table.queue').scrollIntoView({ block: 'center' })`)
+				if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(sh.width) {
+					t.Errorf("with a message in the queue the page is %d px wide on a %d px phone", w, sh.width)
+				}
+				save(t, ctx, shoot, sh.name+"-queue.png")
 			}
 		})
 	}

@@ -180,9 +180,11 @@ func (w *World) KeepMail(n int) {
 // TraceLen returns the id of the last trace event.
 func (w *World) TraceLen() int { return w.net.Log().Len() }
 
-// Snapshot returns the world as scenario, seed and inputs.
+// Snapshot returns the world as scenario, seed and inputs. A world with
+// no input yet has an empty list, not a nil one: its JSON (a permalink, a
+// saved world) says "inputs":[] rather than null.
 func (w *World) Snapshot() Snapshot {
-	return Snapshot{Scenario: w.sc.Name, Seed: w.seed, Inputs: append([]Input(nil), w.inputs...)}
+	return Snapshot{Scenario: w.sc.Name, Seed: w.seed, Inputs: append(make([]Input, 0, len(w.inputs)), w.inputs...)}
 }
 
 // Restore rebuilds a world by replaying a snapshot.

@@ -96,6 +96,32 @@ func TestSameInputSameTrace(t *testing.T) {
 	}
 }
 
+// TestSnapshotOfFreshWorld: a world nothing was typed into yet snapshots
+// to an empty input list, which the page reads as a lab (null it did not).
+func TestSnapshotOfFreshWorld(t *testing.T) {
+	for _, open := range []func() (*World, error){
+		func() (*World, error) { return New("greylisting", 1) },
+		func() (*World, error) { return Restore(Snapshot{Scenario: "greylisting", Seed: 1}) },
+		func() (*World, error) {
+			w, _ := New("greylisting", 1)
+			typeAll(t, w, "NOOP")
+			return w.Undo()
+		},
+	} {
+		w, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(w.Snapshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(b), `{"scenario":"greylisting","seed":1,"inputs":[]}`; got != want {
+			t.Errorf("snapshot %s, want %s", got, want)
+		}
+	}
+}
+
 func TestUndoAndRestoreReplay(t *testing.T) {
 	w, _ := New("first-session", 3)
 	typeAll(t, w, "EHLO me.example.com", "MAIL FROM:<alice@example.com>")

@@ -155,10 +155,14 @@ export class LessonPane {
     const p = this.progress.lesson(lesson.slug);
     const hints = lesson.hints || [];
     if (p.hints >= hints.length) return;
-    $('hint-list').append(h('li', {}, hints[p.hints]));
+    const li = h('li', { tabindex: '-1' }, hints[p.hints]);
+    $('hint-list').append(li);
     p.hints++;
     this.progress.save();
     $('btn-hint').disabled = p.hints >= hints.length;
+    // The last hint disables the button that had the focus, which would
+    // drop it on the page's body: the hint itself takes it.
+    if ($('btn-hint').disabled) li.focus();
   }
 
   async solution() {
@@ -168,6 +172,9 @@ export class LessonPane {
     this.progress.lesson(lesson.slug).solution = true;
     this.progress.save();
     this.showSolution(true);
+    // The button is disabled now: the solution takes the focus (and a
+    // screen reader reads it).
+    $('solution').focus();
   }
 
   showSolution(on) {
@@ -191,5 +198,8 @@ export function describeStep(s) {
     return [h('span', { class: 'step-kind' }, 'Send with the mail client (Mailbox tab): '),
       `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'step-body' }, m.body) : null];
   }
-  return h('code', {}, s.type ?? '');
+  // An empty line (the one between a message's header and body) would
+  // show as nothing at all.
+  if (!s.type) return h('span', { class: 'step-kind' }, '(an empty line)');
+  return h('code', {}, s.type);
 }

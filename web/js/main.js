@@ -18,13 +18,28 @@ function hashParams() {
 
 async function boot() {
   const lessons = JSON.parse($('lesson-data').textContent || '[]') || [];
-  const progress = new Progress(localStorage);
+  const status = $('engine-status');
+  // say puts a message in the status line. A problem (a permalink that
+  // would not open, say) stays there once the engine is ready, instead of
+  // giving way to "Engine ready.".
+  let problem = '';
+  const say = (text, isProblem = false) => {
+    status.textContent = text;
+    status.classList.toggle('error', isProblem);
+    if (isProblem) problem = text;
+  };
+
+  // Reading localStorage throws where the browser forbids it: the page
+  // then works without keeping anything.
+  let storage = null;
+  try { storage = window.localStorage; } catch { /* no storage */ }
+  const progress = new Progress(storage);
+  if (progress.problem) say(progress.problem, true);
   const pane = new LessonPane(lessons, progress);
   pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
 
   // The lab's views are built while the engine downloads (the terminal
   // stays disabled), so once it runs only the first world remains to do.
-  const status = $('engine-status');
   const engine = loadEngine();
   let api, table, session, view;
   try {
@@ -34,8 +49,7 @@ async function boot() {
     $('lab').append(view.el);
     api = await engine;
   } catch (err) {
-    status.textContent = `The engine could not start: ${err.message}`;
-    status.classList.add('error');
+    say(`The engine could not start: ${err.message}`, true);
     return;
   }
 
@@ -51,7 +65,15 @@ async function boot() {
   session.addEventListener('reset', save);
 
 
-  $('btn-undo').addEventListener('click', () => session.undo().catch(() => {}));
+  $('btn-undo').addEventListener('click', async () => {
+    await session.undo().catch(() => {});
+    // Undoing the last input disables the button, which would drop the
+    // focus on the page's body: the terminal is where to go on.
+    if (session.inputs === 0) {
+      $('btn-undo').disabled = true;
+      $('terminal-input').focus();
+    }
+  });
   $('btn-reset').addEventListener('click', async () => {
     if (await confirmDialog('Start this scenario again from the beginning? What you typed is lost (undo cannot bring it back).', 'Reset')) {
       await session.create(session.scenario).catch(() => {});
@@ -65,8 +87,8 @@ async function boot() {
     params.set('lab', encodeSnapshot(snap));
     const url = `${location.origin}${location.pathname}#${params}`;
     history.replaceState(null, '', url);
-    try { await navigator.clipboard.writeText(url); status.textContent = 'Permalink copied to the clipboard (and in the address bar).'; } catch {
-      status.textContent = 'Permalink is in the address bar.';
+    try { await navigator.clipboard.writeText(url); say('Permalink copied to the clipboard (and in the address bar).'); } catch {
+      say('Permalink is in the address bar.');
     }
   });
   $('btn-export').addEventListener('click', () => download('smtp-lab-progress.json', 'application/json', progress.export()));
@@ -75,30 +97,35 @@ async function boot() {
     if (!file) return;
     try {
       progress.import(await file.text());
-      status.textContent = 'Progress imported.';
+      say('Progress imported.');
       pane.show(progress.data.lesson || pane.current?.slug);
       await openLab();
     } catch (err) {
-      status.textContent = `Import failed: ${err.message}`;
+      say(`Import failed: ${err.message}`, true);
     }
     e.target.value = '';
   });
 
   // openLab restores a permalink, else the saved world of the lesson's
-  // scenario, else a fresh world.
+  // scenario, else a fresh world. Every way of changing scenario (a
+  // lesson, the picker, a link) goes through it, so none loses the work
+  // saved for a scenario.
+  let opening = 0; // counts openLab calls: a newer one wins
   async function openLab(scenario) {
+    const mine = ++opening;
     const link = hashParams().get('lab');
     if (link && !scenario) {
+      // Opened or not, the link leaves the address: from here on the world
+      // lives in localStorage, and a reload must neither go back to the
+      // link's state nor fail on a broken link again.
+      const params = hashParams();
+      params.delete('lab');
+      history.replaceState(null, '', `${location.pathname}${location.search}${params.size ? `#${params}` : ''}`);
       try {
         await session.restore(decodeSnapshot(link));
-        // From here on the world lives in localStorage: a reload must not
-        // go back to the link's state.
-        const params = hashParams();
-        params.delete('lab');
-        history.replaceState(null, '', `${location.pathname}${params.size ? `#${params}` : ''}`);
         return;
       } catch (err) {
-        status.textContent = `The link could not be opened: ${err.message}`;
+        say(`The link could not be opened: ${err.message}`, true);
       }
     }
     const want = scenario || pane.current?.scenario || 'first-session';
@@ -109,6 +136,8 @@ async function boot() {
         return;
       } catch { /* an old or broken save: start fresh */ }
     }
+    // A restore that failed must not replace what a newer call opened.
+    if (mine !== opening) return;
     await session.create(want);
   }
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
@@ -129,7 +158,7 @@ async function boot() {
   await openLab();
   performance.mark('smtplab-opened');
   view.enable(true);
-  status.textContent = 'Engine ready.';
+  if (!problem) say('Engine ready.');
   if (session.events.some((e) => e.kind === 'smtp.reply' && e.code === 220)) {
     // The greeting is in the page and the terminal takes input: what the
     // load benchmark measures.
@@ -142,7 +171,10 @@ async function boot() {
   for (const s of scenarios) {
     picker.append(h('option', { value: s.name, title: s.purpose }, s.title));
   }
-  picker.addEventListener('change', () => session.create(picker.value).catch(() => {}));
+  // Choosing a scenario (arrow keys on the closed picker choose too) opens
+  // its saved world, as a lesson does: going back to a scenario finds what
+  // was typed there. Starting afresh is Reset's job, which asks first.
+  picker.addEventListener('change', () => openLab(picker.value).catch(() => {}));
   picker.value = session.scenario;
   session.addEventListener('reset', () => { picker.value = session.scenario; });
   for (const id of ['scenario-picker', 'btn-undo', 'btn-reset', 'btn-permalink']) $(id).disabled = false;
@@ -154,9 +186,13 @@ async function boot() {
   const live = liveURL();
   if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.top'), show: hashParams().has('live') });
 
+  // A link followed in a tab that already shows the lab: its lesson, then
+  // its world (after the lesson, whose own scenario would replace it).
   window.addEventListener('hashchange', () => {
-    const slug = hashParams().get('lesson');
+    const params = hashParams();
+    const slug = params.get('lesson');
     if (slug) pane.show(slug);
+    if (params.has('lab')) openLab().catch(() => {});
   });
 }
 

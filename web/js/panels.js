@@ -144,14 +144,16 @@ export class Timeline extends Panel {
     const date = this.session.state && this.session.state.date;
     this.clock.textContent = `Virtual time: ${formatTime(this.now())} since the start${date ? ` (${date.replace('T', ' ').replace('Z', ' UTC')})` : ''}`;
     const queue = (this.session.state && this.session.state.queue) || [];
+    // The table scrolls sideways within its box on a narrow screen, where
+    // its addresses and errors do not fit.
     const queueView = queue.length
-      ? h('table', { class: 'queue' },
+      ? h('div', { class: 'queue-scroll', role: 'region', 'aria-label': 'Queue', tabindex: '0' }, h('table', { class: 'queue' },
         h('caption', { class: 'visually-hidden' }, 'Messages waiting in queues'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'From → to'),
           h('th', { scope: 'col' }, 'Tries'), h('th', { scope: 'col' }, 'Next try'), h('th', { scope: 'col' }, 'Last error'))),
         h('tbody', {}, queue.map((q) => h('tr', {},
           h('td', {}, q.host), h('td', {}, `${q.from || '<>'} → ${(q.to || []).join(', ')}`), h('td', {}, String(q.attempts || 0)),
-          h('td', {}, `${formatTime(q.nextRetry)} (in ${formatTime(Math.max(0, q.nextRetry - this.now()))})`), h('td', {}, q.lastError || '')))))
+          h('td', {}, `${formatTime(q.nextRetry)} (in ${formatTime(Math.max(0, q.nextRetry - this.now()))})`), h('td', {}, q.lastError || ''))))))
       : empty('The queue is empty.');
     const shown = this.session.events.filter((e) => e.kind !== 'bytes' && e.kind !== 'smtp.command' && e.kind !== 'smtp.reply');
     const list = shown.length
@@ -194,14 +196,20 @@ export class TLSPanel extends Panel {
     super(session, 'tls', 'TLS');
     this.cipher = false;
     this.toggle = h('input', { type: 'checkbox', id: `tls-cipher-${Math.random().toString(36).slice(2)}` });
-    this.toggle.addEventListener('change', () => { this.cipher = this.toggle.checked; this.render(); });
+    // The toggle lives outside the part redrawn on every change: rebuilt,
+    // it would take the keyboard focus down with it.
+    this.toggle.addEventListener('change', () => { this.cipher = this.toggle.checked; this.renderBytes(); });
     this.body = h('div');
-    this.el.append(this.body);
+    this.bytes = h('div');
+    this.after = section('After STARTTLS', h('p', {}, this.toggle, ' ', h('label', { for: this.toggle.id }, 'Show the ciphertext on the wire')), this.bytes);
+    this.after.hidden = true;
+    this.el.append(this.body, this.after);
   }
 
   render() {
     const ev = this.session.events;
     const steps = ev.filter((e) => e.kind === 'tls.step');
+    this.after.hidden = steps.length === 0;
     if (steps.length === 0) {
       clear(this.body).append(empty('No TLS yet. Send STARTTLS (after EHLO) on a server that offers it.'));
       return;
@@ -216,16 +224,20 @@ export class TLSPanel extends Panel {
       ['Valid until', facts.not_after], ['Server name (SNI)', facts.sni], ['Version', facts.version],
       ['Cipher suite', facts.cipher], ['Verification', facts.verify]].filter(([, v]) => v);
     const cert = certStep || rows.length ? h('dl', { class: 'cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
-    const sealed = ev.filter((e) => e.kind === 'bytes' && e.tls);
+    clear(this.body).append(section('Handshake', stepList), section('Certificate', cert));
+    this.renderBytes();
+  }
+
+  // renderBytes shows the bytes sent after the handshake, as the peers
+  // read them or as they crossed the wire.
+  renderBytes() {
+    const sealed = this.session.events.filter((e) => e.kind === 'bytes' && e.tls);
     const bytes = sealed.length
       ? h('ol', { class: `tls-bytes ${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
         h('li', {}, h('span', { class: 'mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
           h('code', {}, this.cipher ? `${(e.attrs && e.attrs.cipher_hex) || ''}… (${e.size} bytes on the wire)` : e.text || ''))))
       : empty('No encrypted bytes yet.');
-    clear(this.body).append(
-      section('Handshake', stepList),
-      section('Certificate', cert),
-      section('After STARTTLS', h('p', {}, this.toggle, ' ', h('label', { for: this.toggle.id }, 'Show the ciphertext on the wire')), bytes));
+    clear(this.bytes).append(bytes);
   }
 }
 
@@ -295,7 +307,7 @@ export class Mailbox extends Panel {
         return h('li', { class: 'message' },
           h('p', {}, h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
             m.deliveredAt ? h('span', { class: 'when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
-          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} hops, newest first)`),
+          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
             h('ol', { class: 'received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));

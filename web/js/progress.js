@@ -9,10 +9,20 @@ export class Progress {
   constructor(storage) {
     this.storage = storage;
     this.data = empty();
+    this.problem = ''; // why saved progress was set aside, for the page to say
+    let text = null;
+    try { text = storage.getItem(KEY); } catch { /* storage is off: nothing saved */ }
+    if (text === null) return;
+    // Saved progress is read as carefully as an imported file: whatever a
+    // bad save holds, the page must still start.
     try {
-      const saved = JSON.parse(storage.getItem(KEY) || 'null');
-      if (valid(saved)) this.data = saved;
-    } catch { /* unreadable: start over */ }
+      const saved = normalise(JSON.parse(text));
+      if (saved) {
+        this.data = saved;
+        return;
+      }
+    } catch { /* not JSON */ }
+    this.problem = 'Your saved progress could not be read, so it starts afresh (export it often to keep a copy).';
   }
 
   save() {
@@ -37,16 +47,46 @@ export class Progress {
   export() { return JSON.stringify({ ...this.data, exported: new Date().toISOString() }, null, 2); }
 
   import(text) {
-    const d = JSON.parse(text);
-    if (!valid(d)) throw new Error('this file is not SMTP Lab progress');
-    this.data = { version: 1, lesson: d.lesson || '', lessons: d.lessons, labs: d.labs };
+    let d;
+    try {
+      d = JSON.parse(text);
+    } catch {
+      throw new Error('this file is not valid JSON');
+    }
+    const data = normalise(d);
+    if (!data) throw new Error('this file is not SMTP Lab progress');
+    this.data = data;
     this.save();
   }
 }
 
 function empty() { return { version: 1, lesson: '', lessons: {}, labs: {} }; }
 
-function valid(d) {
-  return d && typeof d === 'object' && d.version === 1 && d.lessons && typeof d.lessons === 'object' &&
-    d.labs && typeof d.labs === 'object';
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// normalise returns progress read from a file or from storage in the shape
+// the page uses, or null when it is not SMTP Lab progress at all. Parts in
+// the wrong shape (a lesson's goals that are not a list, a saved world
+// without a scenario) are mended or left out, so nothing the page reads
+// later can throw.
+export function normalise(d) {
+  if (!isObject(d) || d.version !== 1 || !isObject(d.lessons) || !isObject(d.labs)) return null;
+  const out = empty();
+  if (typeof d.lesson === 'string') out.lesson = d.lesson;
+  for (const [slug, p] of Object.entries(d.lessons)) {
+    if (!isObject(p)) continue;
+    out.lessons[slug] = {
+      done: Array.isArray(p.done) ? [...new Set(p.done.filter((id) => typeof id === 'string'))] : [],
+      hints: Number.isInteger(p.hints) && p.hints > 0 ? p.hints : 0,
+      solution: p.solution === true,
+    };
+  }
+  for (const [scenario, snap] of Object.entries(d.labs)) {
+    // A world is kept under its own scenario's name; the engine checks
+    // the inputs themselves when it replays them.
+    if (!isObject(snap) || snap.scenario !== scenario) continue;
+    if (snap.inputs != null && !Array.isArray(snap.inputs)) continue;
+    out.labs[scenario] = { scenario, seed: Number.isInteger(snap.seed) ? snap.seed : 1, inputs: snap.inputs || [] };
+  }
+  return out;
 }

@@ -120,9 +120,18 @@ export function encodeSnapshot(snap) {
 }
 
 export function decodeSnapshot(text) {
-  const b64 = text.replaceAll('-', '+').replaceAll('_', '/');
-  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-  const snap = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+  let snap;
+  try {
+    const b64 = text.replaceAll('-', '+').replaceAll('_', '/');
+    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    snap = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+  } catch {
+    // atob's and JSON.parse's own words would mean nothing to a learner.
+    throw new Error('this link is damaged (was it copied whole?)');
+  }
+  // A world nothing was typed into has no inputs: older engines wrote that
+  // as null, and a hand-made link may leave them out.
+  if (snap && typeof snap === 'object' && (snap.inputs === null || snap.inputs === undefined)) snap.inputs = [];
   if (!snap || typeof snap.scenario !== 'string' || !Array.isArray(snap.inputs)) {
     throw new Error('this link does not hold a lab');
   }

@@ -13,16 +13,15 @@ export const VERBS = ['EHLO ', 'HELO ', 'MAIL FROM:<', 'RCPT TO:<', 'DATA', 'BDA
   'QUIT', 'VRFY ', 'EXPN ', 'HELP', 'STARTTLS', 'AUTH PLAIN ', 'AUTH LOGIN'];
 
 // complete returns the completion of a partly typed verb: the full verb
-// when one matches, the longest common prefix when several do, or null.
+// when only one matches, the text unchanged (and the verbs it could be)
+// when several do, or null. It completes only to a whole verb: "he" is
+// HELO or HELP, and "HEL" would be neither.
 export function complete(text) {
   const up = text.toUpperCase();
   if (up === '') return null;
   const hits = VERBS.filter((v) => v.startsWith(up) && v !== up);
   if (hits.length === 0) return null;
-  if (hits.length === 1) return { text: hits[0], options: hits };
-  let p = hits[0];
-  for (const v of hits) while (!v.startsWith(p)) p = p.slice(0, -1);
-  return { text: p.length > up.length ? p : text, options: hits };
+  return { text: hits.length === 1 ? hits[0] : text, options: hits };
 }
 
 // RAW_HELP explains raw mode next to its checkbox.
@@ -44,6 +43,8 @@ export class Terminal {
     this.session = session;
     this.history = [];
     this.pos = 0;
+    this.draft = ''; // the line being typed while ↑/↓ walk the history
+    this.expect = 'command'; // what the server waits for: command, message or login
     this.pending = [];
     this.input = h('input', {
       id, type: 'text', class: 'terminal-input', autocomplete: 'off', autocapitalize: 'off',
@@ -54,12 +55,15 @@ export class Terminal {
     this.raw = h('input', { type: 'checkbox', id: `${id}-raw`, class: 'raw-toggle', disabled: true, 'aria-describedby': `${id}-raw-help` });
     this.rawHelp = h('p', { class: 'raw-help', id: `${id}-raw-help`, hidden: true }, RAW_HELP);
     this.raw.addEventListener('change', () => this.setRaw(this.raw.checked));
+    // Disabled with the line until the engine is ready: a click before
+    // would be lost without a word.
+    this.sendButton = h('button', { type: 'submit', class: 'send', disabled: true }, 'Send');
     this.form = h('form', { class: 'terminal', onsubmit: (e) => { e.preventDefault(); this.send(); } },
       this.label,
       h('div', { class: 'prompt-row' }, h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>'), this.input,
         h('span', { class: 'raw-switch', title: 'Send exact bytes: \\r\\n, \\n, \\0… and nothing added (Alt+R)' },
           this.raw, h('label', { for: `${id}-raw` }, 'Raw bytes')),
-        h('button', { type: 'submit', class: 'send' }, 'Send')),
+        this.sendButton),
       this.rawHelp,
       this.hint);
     this.el = this.form;
@@ -72,6 +76,7 @@ export class Terminal {
   enable(on) {
     this.input.disabled = !on;
     this.raw.disabled = !on;
+    this.sendButton.disabled = !on;
     if (on) this.mode();
   }
 
@@ -88,9 +93,10 @@ export class Terminal {
   // mode tells the learner what the server expects now.
   mode() {
     const last = [...this.session.events].reverse().find((e) => e.kind === 'smtp.reply' || e.kind === 'conn.close');
+    this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
     if (last && last.kind === 'conn.close') this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
-    else if (last && last.code === 354) this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
-    else if (last && last.code === 334) this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
+    else if (this.expect === 'message') this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
+    else if (this.expect === 'login') this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
     else this.hint.textContent = 'Enter sends the line. ↑/↓: history. Tab: complete a command.';
   }
 
@@ -101,10 +107,15 @@ export class Terminal {
     } else if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
       if (this.history.length === 0) return;
       e.preventDefault();
+      // Leaving the end of the history keeps the line being typed, and
+      // coming back past the newest line brings it back.
+      if (this.pos === this.history.length) this.draft = this.input.value;
       this.pos = Math.max(0, Math.min(this.history.length, this.pos + (e.key === 'ArrowUp' ? -1 : 1)));
-      this.input.value = this.history[this.pos] ?? '';
+      this.input.value = this.history[this.pos] ?? this.draft;
       this.input.setSelectionRange(this.input.value.length, this.input.value.length);
-    } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '' && !this.raw.checked) {
+    } else if (e.key === 'Tab' && !e.shiftKey && this.input.value !== '' && !this.raw.checked && this.expect === 'command') {
+      // Only where the server reads commands: a message's text or a login
+      // answer is the learner's own, not a verb to complete.
       const c = complete(this.input.value);
       if (!c) return; // let Tab move the focus on
       e.preventDefault();

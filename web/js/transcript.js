@@ -48,7 +48,7 @@ export class Transcript {
       this.list.append(h('li', { class: 'conn-header' }, `connection ${conn}: ${c.host} → ${c.peer}`));
     }
     if (conn) this.lastConn = conn;
-    const li = h('li', { class: `line ${cls}` }, h('span', { class: 'mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'text' }, text));
+    const li = h('li', { class: `line ${cls}` }, said(mark), h('span', { class: 'mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'text' }, text));
     this.list.append(li);
     return li;
   }
@@ -123,8 +123,9 @@ export class Transcript {
     const x = explain(this.table, e.reason, e.code);
     const cls = `reply r${String(e.code)[0]}`;
     if (e.conn && this.conns.size > 1 && e.conn !== this.lastConn) this.line('hidden', '', '', e.conn).remove();
-    const summary = h('summary', {}, lines.map((l) => h('span', { class: 'rl' },
-      h('span', { class: 'mark', 'aria-hidden': 'true' }, c.tls ? '<~' : '<-'), ' ', h('span', { class: 'text' }, l))));
+    const mark = c.tls ? '<~' : '<-';
+    const summary = h('summary', {}, lines.map((l, i) => h('span', { class: 'rl' },
+      i === 0 ? said(mark) : null, h('span', { class: 'mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'text' }, l))));
     const body = x ? h('dl', { class: 'explain' },
       h('dt', {}, this.table.labels.meaning), h('dd', {}, x.meaning),
       h('dt', {}, this.table.labels.next), h('dd', {}, x.next),
@@ -138,6 +139,16 @@ export class Transcript {
       this.live.textContent = `Server replied ${lines.join(' ')}. ${x ? x.meaning : ''}`;
     }
   }
+}
+
+// WHO says in words who a direction mark stands for. The marks are hidden
+// from screen readers (read aloud they are noise), so these words, hidden
+// from the eye, take their place.
+const WHO = { '->': 'Client: ', '~>': 'Client, encrypted: ', '<-': 'Server: ', '<~': 'Server, encrypted: ', '*': 'Note: ' };
+
+// said returns the words for a mark, for screen readers only.
+function said(mark) {
+  return WHO[mark] ? h('span', { class: 'visually-hidden' }, WHO[mark]) : null;
 }
 
 // crlfLines splits what a client sent into lines the way a server does:

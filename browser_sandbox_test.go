@@ -1,0 +1,302 @@
+package main
+
+// Browser tests of the sandbox controls and the page's own state: the
+// scenario picker, permalinks, saved progress, focus and the phone layout.
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// labInLink decodes the lab= part of a page address (base64url JSON).
+func labInLink(tb testing.TB, link string) string {
+	tb.Helper()
+	i := strings.Index(link, "lab=")
+	if i < 0 {
+		tb.Fatalf("no lab= in %s", link)
+	}
+	enc := link[i+len("lab="):]
+	if j := strings.IndexByte(enc, '&'); j >= 0 {
+		enc = enc[:j]
+	}
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		tb.Fatalf("lab= in %s: %v", link, err)
+	}
+	return string(b)
+}
+
+// TestBrowserPermalinkOfFreshWorld: a permalink to a world nothing was
+// typed into says "inputs":[] and opens that world's scenario, and so
+// does an older link that says null.
+func TestBrowserPermalinkOfFreshWorld(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url+"/#lesson=05-queues-and-retries")
+	waitFor(t, ctx, "the greylisting world", `document.getElementById('scenario-picker').value === 'greylisting'`)
+	do(t, ctx, "permalink", chromedp.Click(chromedp.ID("btn-permalink")))
+	waitFor(t, ctx, "the permalink in the address bar", `location.hash.includes('lab=')`)
+	link := eval[string](t, ctx, `location.href`)
+	if got, want := labInLink(t, link), `{"scenario":"greylisting","seed":1,"inputs":[]}`; got != want {
+		t.Errorf("the permalink holds %s, want %s", got, want)
+	}
+	for _, link := range []string{link,
+		permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1, "inputs": nil}),
+		permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1})} {
+		fresh := testTab(t, 60*time.Second)
+		openLab(t, fresh, strings.Replace(link, "lesson=05-queues-and-retries&", "", 1))
+		if got := eval[string](t, fresh, `document.getElementById('scenario-picker').value`); got != "greylisting" {
+			t.Errorf("%s opened %q, want greylisting (status: %s)", labInLink(t, link), got, pageStatus(fresh))
+		}
+	}
+}
+
+// savedInputs returns how many inputs the world saved for a scenario has
+// (-1 for none saved, -2 for a save without an input list).
+func savedInputs(scenario string) string {
+	return `(() => {
+		const lab = (JSON.parse(localStorage.getItem('smtplab.progress.v1') || '{}').labs || {})['` + scenario + `'];
+		return !lab ? -1 : Array.isArray(lab.inputs) ? lab.inputs.length : -2;
+	})()`
+}
+
+// hasClientLine says whether the transcript shows a line the client sent
+// that holds text.
+func hasClientLine(text string) string {
+	return `[...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes(` + jsString(text) + `))`
+}
+
+// TestBrowserScenarioPickerKeepsWork: choosing another scenario and
+// coming back (with the arrow keys on the closed picker, which choose as
+// they move) finds what was typed, in the page and in localStorage.
+func TestBrowserScenarioPickerKeepsWork(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>")
+	waitFor(t, ctx, "both lines saved", savedInputs("first-session")+` === 2`)
+	first := eval[string](t, ctx, `document.getElementById('scenario-picker').value`)
+	if first != "first-session" {
+		t.Fatalf("lesson 1's lab is %q", first)
+	}
+	do(t, ctx, "↓ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowDown))
+	waitFor(t, ctx, "another scenario", `document.getElementById('scenario-picker').value !== 'first-session' && !`+hasClientLine("MAIL FROM"))
+	other := eval[string](t, ctx, `document.getElementById('scenario-picker').value`)
+	typeLines(t, ctx, "NOOP")
+	waitFor(t, ctx, "NOOP saved", savedInputs(other)+` === 1`)
+	do(t, ctx, "↑ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowUp))
+	waitFor(t, ctx, "the first scenario's work back", `document.getElementById('scenario-picker').value === 'first-session' && `+hasClientLine("MAIL FROM:<alice@example.com>"))
+	if n := eval[int](t, ctx, savedInputs("first-session")); n != 2 {
+		t.Errorf("first-session's saved world has %d inputs after going away and back, want 2", n)
+	}
+	if eval[bool](t, ctx, hasClientLine("NOOP")) {
+		t.Error("the other scenario's NOOP is in first-session's transcript")
+	}
+	do(t, ctx, "↓ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowDown))
+	waitFor(t, ctx, "the other scenario's work back", `document.getElementById('scenario-picker').value === `+jsString(other)+` && `+hasClientLine("NOOP"))
+}
+
+// TestBrowserBadPermalinkSaysWhy: a link that cannot be opened leaves the
+// reason in view and the address, and the lab starts anyway.
+func TestBrowserBadPermalinkSaysWhy(t *testing.T) {
+	url := serve(t, realSite(t))
+	for name, link := range map[string]string{
+		"unknown scenario": permalink(t, url, map[string]any{"scenario": "no-such-scenario", "seed": 1, "inputs": []any{map[string]string{"type": "EHLO x"}}}),
+		"garbage":          url + "/#lesson=01-first-session&lab=garbage!!",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := testTab(t, 60*time.Second)
+			openLab(t, ctx, link)
+			waitFor(t, ctx, "the fallback world", replyCount("220")+` === 1`)
+			time.Sleep(200 * time.Millisecond) // anything that would hide the reason has run
+			if got := eval[string](t, ctx, `document.getElementById('engine-status').textContent`); !strings.Contains(got, "The link could not be opened: ") {
+				t.Errorf("status %q, want why the link could not be opened", got)
+			}
+			if !eval[bool](t, ctx, `document.getElementById('engine-status').classList.contains('error')`) {
+				t.Error("the reason is not shown as an error")
+			}
+			if got := eval[string](t, ctx, `location.hash`); strings.Contains(got, "lab=") {
+				t.Errorf("the bad link stays in the address: %q", got)
+			}
+		})
+	}
+}
+
+// TestBrowserPermalinkInOpenTab: a permalink opened in a tab that already
+// shows the lab (a link clicked in a lesson, pasted into the address bar)
+// opens its world.
+func TestBrowserPermalinkInOpenTab(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "NOOP")
+	link := permalink(t, "", map[string]any{"scenario": "greylisting", "seed": 1, "inputs": []any{map[string]string{"type": "EHLO linked.example"}}})
+	eval[any](t, ctx, `location.hash = `+jsString(strings.TrimPrefix(link, "/")))
+	waitFor(t, ctx, "the link's world", `document.getElementById('scenario-picker').value === 'greylisting' && `+hasClientLine("EHLO linked.example"))
+	if got := eval[string](t, ctx, `location.hash`); strings.Contains(got, "lab=") {
+		t.Errorf("the link stays in the address once opened: %q", got)
+	}
+	// With a lesson whose scenario is another: the link's world wins.
+	eval[any](t, ctx, `location.hash = 'lesson=02-reply-codes&' + `+jsString(strings.TrimPrefix(link, "/#")))
+	waitFor(t, ctx, "lesson 2 shown", `!document.getElementById('lesson-02-reply-codes').hidden`)
+	time.Sleep(300 * time.Millisecond)
+	waitFor(t, ctx, "the link's world", `document.getElementById('scenario-picker').value === 'greylisting' && `+hasClientLine("EHLO linked.example"))
+}
+
+// importFile hands the page's Import progress control a file holding text.
+func importFile(tb testing.TB, ctx context.Context, text string) {
+	tb.Helper()
+	eval[bool](tb, ctx, `(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([`+jsString(text)+`], 'progress.json', {type: 'application/json'}));
+		const input = document.getElementById('import-file');
+		input.files = dt.files;
+		return input.dispatchEvent(new Event('change'));
+	})()`)
+}
+
+// TestBrowserBadProgress: progress in a shape the page does not use, from
+// a file or left in localStorage, never stops the page from starting.
+func TestBrowserBadProgress(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	// Passes a look at its top level; its goals are not a list.
+	importFile(t, ctx, `{"version":1,"lesson":"01-first-session","lessons":{"01-first-session":{"done":{},"hints":"2"},"x":7},"labs":{"first-session":{"scenario":"greylisting","inputs":[]},"greylisting":{"scenario":"greylisting","seed":1,"inputs":5}}}`)
+	waitFor(t, ctx, "the import", `document.getElementById('engine-status').textContent.includes('imported')`)
+	// What is saved is mended: the goals a list, the bad hint count and the
+	// worlds kept under another scenario's name or without a list of inputs
+	// left out (the lab's own world is saved as it opens).
+	saved := eval[string](t, ctx, `(() => {
+		const p = JSON.parse(localStorage.getItem('smtplab.progress.v1'));
+		return JSON.stringify([p.lesson, p.lessons, Object.keys(p.labs), p.labs['first-session'].scenario]);
+	})()`)
+	if want := `["01-first-session",{"01-first-session":{"done":[],"hints":0,"solution":false}},["first-session"],"first-session"]`; saved != want {
+		t.Errorf("saved after the import:\n%s\nwant\n%s", saved, want)
+	}
+	do(t, ctx, "reload", chromedp.Reload())
+	waitFor(t, ctx, "the engine is ready after a reload", `document.documentElement.dataset.engine === 'ready'`)
+	waitFor(t, ctx, "the greeting", replyCount("220")+` === 1`)
+	typeLines(t, ctx, "EHLO me.example.com")
+	waitFor(t, ctx, "a goal done and saved", `JSON.parse(localStorage.getItem('smtplab.progress.v1')).lessons['01-first-session'].done.length > 0`)
+
+	// Whatever is left in localStorage, the page starts (and says why the
+	// progress is gone when it cannot be read).
+	for _, bad := range []string{`{"version":1,"lesson":5,"lessons":{"01-first-session":{"done":"no","hints":-1}},"labs":{"first-session":null}}`,
+		`{"version":1,"lessons":[],"labs":{}}`, `{not json`, `null`} {
+		eval[any](t, ctx, `localStorage.setItem('smtplab.progress.v1', `+jsString(bad)+`)`)
+		do(t, ctx, "reload", chromedp.Reload())
+		waitFor(t, ctx, "the engine is ready with "+bad, `document.documentElement.dataset.engine === 'ready'`)
+		waitFor(t, ctx, "the greeting", replyCount("220")+` === 1`)
+		status := eval[string](t, ctx, `document.getElementById('engine-status').textContent`)
+		if strings.Contains(status, "went wrong") {
+			t.Errorf("with %s saved: %s", bad, status)
+		}
+		if unreadable := !strings.Contains(bad, `"lessons":{"`); unreadable != strings.Contains(status, "could not be read") {
+			t.Errorf("with %s saved the status says %q", bad, status)
+		}
+	}
+	// The import still works after all that.
+	importFile(t, ctx, `{"version":1,"lessons":{},"labs":{}`)
+	waitFor(t, ctx, "the refusal", `document.getElementById('engine-status').textContent === 'Import failed: this file is not valid JSON'`)
+}
+
+// activeIs says whether the focus is on the element a selector finds (or
+// inside it).
+func activeIs(selector string) string {
+	return `(() => { const el = document.querySelector(` + jsString(selector) + `); return !!el && el.contains(document.activeElement); })()`
+}
+
+// pressEnter focuses an element and presses Enter on it, as a keyboard
+// user does.
+func pressEnter(tb testing.TB, ctx context.Context, selector string) {
+	tb.Helper()
+	do(tb, ctx, "Enter on "+selector, chromedp.Focus(chromedp.CSS(selector)), chromedp.KeyEvent(kb.Enter))
+}
+
+// TestBrowserFocusStays: a control that disables or rebuilds itself hands
+// the keyboard focus somewhere useful instead of dropping it on <body>.
+func TestBrowserFocusStays(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+
+	typeLines(t, ctx, "NOOP")
+	waitFor(t, ctx, "undo possible", `!document.getElementById('btn-undo').disabled`)
+	pressEnter(t, ctx, "#btn-undo")
+	waitFor(t, ctx, "the NOOP undone", `!`+hasClientLine("NOOP")+` && document.getElementById('btn-undo').disabled`)
+	waitFor(t, ctx, "the focus in the terminal", activeIs("#terminal-input"))
+
+	for i := 0; eval[bool](t, ctx, `!document.getElementById('btn-hint').disabled`); i++ {
+		if i > 20 {
+			t.Fatal("the hint button never disables")
+		}
+		pressEnter(t, ctx, "#btn-hint")
+	}
+	waitFor(t, ctx, "the focus on the last hint", activeIs("#hint-list li:last-child"))
+
+	pressEnter(t, ctx, "#btn-solution")
+	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+	pressEnter(t, ctx, "#confirm-ok")
+	waitFor(t, ctx, "the focus on the solution", `!document.getElementById('solution').hidden && `+activeIs("#solution"))
+
+	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	typeLines(t, ctx, "EHLO me.example.com")
+	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
+	do(t, ctx, "space on the ciphertext toggle", chromedp.Focus(chromedp.CSS(`.panel-tls input[type=checkbox]`)), chromedp.KeyEvent(" "))
+	waitFor(t, ctx, "the ciphertext", `document.querySelector('.panel-tls .tls-bytes').innerText.includes('bytes on the wire')`)
+	if !eval[bool](t, ctx, activeIs(".panel-tls input[type=checkbox]")) {
+		t.Errorf("the focus left the ciphertext toggle for %s", eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
+}
+
+// TestBrowserImportFocusShows: tabbing to Import progress shows the focus
+// ring on the button-like label (the file input itself is hidden).
+func TestBrowserImportFocusShows(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "Tab from Export progress", chromedp.Focus(chromedp.ID("btn-export")), chromedp.KeyEvent(kb.Tab))
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "import-file" {
+		t.Fatalf("Tab from Export progress went to %q", got)
+	}
+	ring := eval[string](t, ctx, `(() => { const s = getComputedStyle(document.querySelector('label.button')); return s.outlineStyle + ' ' + s.outlineWidth; })()`)
+	if ring != "solid 3px" {
+		t.Errorf("the Import progress label's outline is %q while its input has the focus", ring)
+	}
+	if label := eval[string](t, ctx, `document.getElementById('import-file').labels[0].textContent.trim()`); label != "Import progress" {
+		t.Errorf("the file input is labelled %q", label)
+	}
+}
+
+// TestBrowserTranscriptSaysWho: a screen reader hears who said each line
+// (the -> and <- marks are hidden from it).
+func TestBrowserTranscriptSaysWho(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	typeLines(t, ctx, "NOOP")
+	// What is left for assistive technology: the text without what is
+	// aria-hidden, spaces squeezed.
+	heard := eval[[]string](t, ctx, `[...document.querySelectorAll('#lab .transcript .line')].map((l) => {
+		const c = (l.querySelector('summary') || l).cloneNode(true);
+		c.querySelectorAll('[aria-hidden=true]').forEach((x) => x.remove());
+		return c.textContent.replace(/\s+/g, ' ').trim();
+	})`)
+	all := strings.Join(heard, "\n")
+	for _, want := range []string{"Client: EHLO me.example.com", "Server: 220 ", "Server: 250-", "Client: STARTTLS",
+		"Client, encrypted: NOOP", "Server, encrypted: 250 ", "Note: TLS finished"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("a screen reader hears no %q in:\n%s", want, all)
+		}
+	}
+}
