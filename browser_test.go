@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,16 +256,50 @@ func TestBrowserLessonBeforeEngine(t *testing.T) {
 // requestLog records the requests a handler serves: path and the
 // browser's Sec-Fetch-Dest, which says whether a page or a worker asked.
 type requestLog struct {
-	next http.Handler
-	mu   sync.Mutex
-	seen []string // "dest path"
+	next   http.Handler
+	mu     sync.Mutex
+	seen   []string // "dest path"
+	failed []string // "status path" of every answer 400 or above
 }
 
 func (l *requestLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.mu.Lock()
 	l.seen = append(l.seen, r.Header.Get("Sec-Fetch-Dest")+" "+r.URL.Path)
 	l.mu.Unlock()
-	l.next.ServeHTTP(w, r)
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	l.next.ServeHTTP(sw, r)
+	if sw.status >= 400 {
+		l.mu.Lock()
+		l.failed = append(l.failed, fmt.Sprint(sw.status, " ", r.URL.Path))
+		l.mu.Unlock()
+	}
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// asked reports whether a request's path contained part.
+func (l *requestLog) asked(part string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.ContainsFunc(l.seen, func(e string) bool { return strings.Contains(e, part) })
+}
+
+// errors returns the requests that were answered with an error.
+func (l *requestLog) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.failed)
 }
 
 func (l *requestLog) count(entry string) int {
@@ -306,6 +341,17 @@ func TestBrowserEngineCompiledInWorker(t *testing.T) {
 	}
 	if n := log.count("empty /dist/lab.wasm"); n != 1 {
 		t.Errorf("the engine was downloaded %d times, want once", n)
+	}
+	// Nothing the page asks for is missing: a 404 (the browser's default
+	// /favicon.ico, say) is an error in every visitor's console.
+	for end := time.Now().Add(5 * time.Second); !log.asked("icon") && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !log.asked("icon") {
+		t.Error("the browser asked for no icon")
+	}
+	if failed := log.errors(); len(failed) > 0 {
+		t.Errorf("requests answered with an error: %v", failed)
 	}
 }
 
