@@ -157,8 +157,8 @@ export class Timeline extends Panel {
       : empty('The queue is empty.');
     const shown = this.session.events.filter((e) => e.kind !== 'bytes' && e.kind !== 'smtp.command' && e.kind !== 'smtp.reply');
     const list = shown.length
-      ? h('ol', { class: 'timeline' }, shown.slice(-200).map((e) => h('li', { class: `k-${e.kind.replace('.', '-')}` },
-        h('time', {}, formatTime(e.at)), ' ', h('span', { class: 'kind' }, e.kind), ' ', describe(e))))
+      ? h('ol', { class: 'timeline' }, shown.slice(-200).map((e) => h('li', { class: `k-${e.kind.replace('.', '-')}${e.attrs?.action ? ` action-${e.attrs.action}` : ''}` },
+        h('time', {}, formatTime(e.at)), ' ', h('span', { class: 'kind' }, kindLabel(e)), ' ', describe(e))))
       : empty('Nothing has happened yet.');
     clear(this.body).append(section('Queue', queueView), section('What happened', list));
   }
@@ -176,7 +176,15 @@ export function parseDuration(text) {
 }
 
 // describe says what an event is about in one line.
-export function describe(e) {
+export // kindLabel names an event in the timeline. A DSN is a "bounce" only when
+// it reports a failure: it may also say a message was delivered, relayed
+// or delayed (RFC 3464 §2.3.3).
+function kindLabel(e) {
+  const action = e.attrs?.action;
+  return e.kind === 'bounce' && action && action !== 'failed' ? `dsn (${action})` : e.kind;
+}
+
+function describe(e) {
   const parts = [];
   if (e.host) parts.push(e.host);
   if (e.peer) parts.push(`→ ${e.peer}`);
