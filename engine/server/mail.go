@@ -172,6 +172,9 @@ func (s *Session) mailParams(params smtp.Params) smtp.Reply {
 			}
 			env.EnvID = v
 		case "AUTH": // RFC 4954 §5
+			if !s.offersAuth() {
+				return unknownParam(p.Key) // not advertised here (RFC 5321 §4.1.1.11)
+			}
 			v, err := smtp.DecodeXtext(p.Value)
 			if err != nil {
 				return paramError("Bad AUTH value: xtext expected")

@@ -445,7 +445,7 @@ func (s *Session) hello(cmd smtp.Command) {
 	if s.opt.TLSAvailable && !s.conn.TLS {
 		i |= ehloStartTLS // RFC 3207 §4.2: never again once TLS is on
 	}
-	if s.srv.cfg.Role.requiresAuth() && s.conn.TLS {
+	if s.offersAuth() {
 		i |= ehloAuth
 	}
 	if s.opt.Nonce != "" {
@@ -453,6 +453,10 @@ func (s *Session) hello(cmd smtp.Command) {
 	}
 	s.send(s.srv.ehlo[i])
 }
+
+// offersAuth reports whether EHLO advertises AUTH: on a submission port,
+// once TLS is on.
+func (s *Session) offersAuth() bool { return s.srv.cfg.Role.requiresAuth() && s.conn.TLS }
 
 // checkHelloName checks the argument of HELO/EHLO: a domain or an address
 // literal (RFC 5321 §4.1.1.1). It returns "" when valid, or why not.

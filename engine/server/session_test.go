@@ -164,7 +164,7 @@ func TestEvents(t *testing.T) {
 
 func TestEnvelopeParameters(t *testing.T) {
 	_, events, _ := run(testConfig(&labPolicy{}), SessionOptions{},
-		"EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=4 BODY=8bitmime RET=HDRS ENVID=id+2B1 AUTH=<>\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40example.org\r\nRCPT TO:<carol@example.org> NOTIFY=NEVER\r\nDATA\r\nx\r\n.\r\n", 0)
+		"EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=4 BODY=8bitmime RET=HDRS ENVID=id+2B1\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40example.org\r\nRCPT TO:<carol@example.org> NOTIFY=NEVER\r\nDATA\r\nx\r\n.\r\n", 0)
 	want := `message Q1 from <a@example.com> to [<bob@example.org>/6/rfc822;bob@example.org <carol@example.org>/1/] size=4 body=8BITMIME ret=HDRS envid=id+1 data="x\r\n"`
 	for _, e := range events {
 		if strings.HasPrefix(e, "message") {
