@@ -159,7 +159,7 @@ func TestScenarioMailboxFull(t *testing.T) {
 		t.Fatal("the queue did not give up")
 	}
 	box := mailbox(w, "smtp.example.com", "alice@example.com")
-	if len(box) != 1 || !strings.Contains(box[0].Raw, "Status: 5.2.2") {
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "Status: 4.2.2") {
 		t.Fatalf("no DSN after giving up: %+v", box)
 	}
 }

@@ -184,7 +184,7 @@ func TestNotifyDelayWarnsOnce(t *testing.T) {
 			t.Errorf("the first DSN lacks %q:\n%s", want, first)
 		}
 	}
-	if !strings.Contains(last, "Action: failed\r\nStatus: 5.2.2\r\n") {
+	if !strings.Contains(last, "Action: failed\r\nStatus: 4.2.2\r\n") {
 		t.Errorf("the second DSN is not the failure:\n%s", last)
 	}
 	if len(kinds(n.Net.Log(), trace.QueueRetry)) < 2 {

@@ -185,8 +185,8 @@ func TestMailboxFullDefersThenGivesUp(t *testing.T) {
 	n.Net.Advance(2 * time.Hour)
 	relay, _ := n.Host("smtp.example.com")
 	msgs := relay.Mailboxes.Messages("alice@example.com")
-	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.2.2") {
-		t.Fatalf("want a DSN with 5.2.2 after giving up; trace:\n%s", dump(n.Net.Log()))
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 4.2.2") {
+		t.Fatalf("want a DSN with 4.2.2 (a persistent transient failure) after giving up; trace:\n%s", dump(n.Net.Log()))
 	}
 	if len(kinds(n.Net.Log(), trace.QueueGiveUp)) != 1 || len(relay.QueueView()) != 0 {
 		t.Fatal("no give-up event, or the message is still queued")

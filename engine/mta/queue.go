@@ -426,11 +426,11 @@ func (r *rcptState) dsnStatus(action string) RecipientStatus {
 		st.Status = "4.0.0"
 	case st.Status == "":
 		st.Status = "5.0.0"
-	case action == ActionFailed && strings.HasPrefix(st.Status, "4"):
-		// A temporary failure that lasted until the queue gave up is
-		// reported as permanent: nothing will try again.
-		st.Status = "5" + st.Status[1:]
 	}
+	// A temporary failure that lasted until the queue gave up keeps its
+	// 4.X.X status with Action: failed: RFC 3463 §3.1 calls that class a
+	// persistent transient failure, whose persistence "has caused
+	// abandonment" of the attempts, as Postfix reports it.
 	return st
 }
 
