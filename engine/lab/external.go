@@ -187,8 +187,10 @@ func (x *External) Host() string { return x.host.Name() }
 // before Feed returns, so before the driver writes the 250 that says so;
 // the world then runs until it is quiet, so that relayed mail moves on.
 func (x *External) Feed(p []byte) {
+	x.w.mail.HoldEvents() // what the message causes comes after its reply
 	x.sess.Feed(p)
 	x.flush()
+	x.w.mail.EmitHeld()
 }
 
 // Output returns the bytes to write to the client after the last call. It

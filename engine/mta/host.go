@@ -296,8 +296,11 @@ func (in *inbound) Data(c *simnet.Conn, p []byte) {
 	if in.sess == nil {
 		return
 	}
+	n := in.h.net
+	n.HoldEvents()
 	in.sess.Feed(p)
 	in.flush()
+	n.EmitHeld()
 }
 
 // Closed forgets the connection.
@@ -358,8 +361,11 @@ func (in *inbound) stopTimer() {
 // TraceServerEvents records what a server session did in the trace:
 // commands as smtp.command events from client, replies as smtp.reply
 // events from server. It reports whether the session asked for a TLS
-// handshake. conn is the trace's connection number.
+// handshake. conn is the trace's connection number. These events are never
+// held back (see HoldEvents): they are what the held ones follow.
 func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string) (startTLS bool) {
+	holding := n.holding
+	n.holding = false
 	for _, e := range events {
 		switch e.Kind {
 		case server.EventCommand, server.EventAuthResponse:
@@ -385,6 +391,7 @@ func (n *Network) TraceServerEvents(events []server.Event, conn int, client, ser
 			}
 		}
 	}
+	n.holding = holding
 	return startTLS
 }
 

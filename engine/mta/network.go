@@ -31,6 +31,32 @@ type Network struct {
 	servers map[int]*inbound // server ends of open SMTP connections, by conn id
 	strip   [2]string        // a man in the middle between these hosts hides STARTTLS
 	clients []*client.Client // client sessions of finished deliveries, for reuse
+
+	// While a server session is fed, what the hosts do because of it (a
+	// message queued or delivered, a DSN) is held back, so the trace shows
+	// it after the session's command and reply that caused it: see
+	// HoldEvents.
+	holding bool
+	held    []trace.Event
+}
+
+// HoldEvents holds back the events the hosts emit from now until
+// EmitHeld, except the server sessions' own commands and replies
+// (TraceServerEvents). A server session decides a whole pipelined batch in
+// one Feed, and a message it accepts is queued or delivered within that
+// call, before the session's events are traced: held, the delivery comes
+// after the "250 queued" that promised it, as on the wire.
+func (n *Network) HoldEvents() { n.holding = true }
+
+// EmitHeld emits the events held since HoldEvents, in order, and stops
+// holding.
+func (n *Network) EmitHeld() {
+	n.holding = false
+	for _, e := range n.held {
+		n.Net.Emit(e)
+	}
+	clear(n.held)
+	n.held = n.held[:0]
 }
 
 // StripSTARTTLS puts a man in the middle between client and server who
@@ -103,7 +129,13 @@ func (n *Network) Host(name string) (*Host, bool) {
 func (n *Network) Hosts() []*Host { return n.order }
 
 // emit records e in the world's trace, now.
-func (n *Network) emit(e trace.Event) { n.Net.Emit(e) }
+func (n *Network) emit(e trace.Event) {
+	if n.holding {
+		n.held = append(n.held, e)
+		return
+	}
+	n.Net.Emit(e)
+}
 
 // QueueEntries lists every message waiting in any queue, for the UI.
 func (n *Network) QueueEntries() []QueueView {
