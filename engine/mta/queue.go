@@ -3,6 +3,7 @@ package mta
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -229,26 +230,94 @@ func (h *Host) groupDone(q *queued) {
 	}
 }
 
-// deliverGroup finds the mail exchangers of domain and tries them in
-// order (RFC 5321 §5.1).
+// hop is one address a delivery may try: the host it belongs to, and the
+// address DNS gave for it. A relayhost is configured rather than looked up,
+// so its hop has no address and the simulated network finds it by name.
+type hop struct{ host, addr string }
+
+// dialTarget is what the hop's connection is made to.
+func (p hop) dialTarget() string {
+	if p.addr != "" {
+		return p.addr
+	}
+	return p.host
+}
+
+// String names the hop as Postfix's logs do: host[address].
+func (p hop) String() string {
+	if p.addr == "" {
+		return p.host
+	}
+	return p.host + "[" + p.addr + "]"
+}
+
+// deliverGroup finds where mail for domain goes and tries each address in
+// order (RFC 5321 §5.1): the relayhost when there is one, an address
+// literal as it is, or the addresses of the domain's mail exchangers.
 func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 	n := h.net
 	if h.cfg.Relayhost != "" {
-		h.tryTargets(q, rcpts, []string{h.cfg.Relayhost}, 0)
+		h.tryHops(q, rcpts, []hop{{host: h.cfg.Relayhost}}, 0)
+		return
+	}
+	if lit, ok := addressLiteral(domain); ok {
+		// RFC 5321 §5.1: a literal is where to connect; DNS has no say.
+		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+			Text: fmt.Sprintf("%s is an address literal: the mail goes straight to that address, with no DNS lookup (RFC 5321 §5.1)", domain)})
+		n.Net.After(time.Millisecond, func() { h.tryHops(q, rcpts, []hop{{host: domain, addr: lit}}, 0) })
 		return
 	}
 	route, err := n.Resolver.SelectMX(dns.Caller{Host: h.cfg.Name, Record: n.Net.EmitAfter}, domain, n.Net.Rand())
 	n.Net.After(route.Cost+time.Millisecond, func() {
+		h.traceRoute(q, route)
 		if err != nil {
 			h.routeFailed(q, rcpts, domain, err)
 			return
 		}
-		var targets []string
+		var hops []hop
 		for _, t := range route.Targets {
-			targets = append(targets, t.Host)
+			for _, a := range t.Addrs {
+				hops = append(hops, hop{host: t.Host, addr: a})
+			}
 		}
-		h.tryTargets(q, rcpts, targets, 0)
+		h.tryHops(q, rcpts, hops, 0)
 	})
+}
+
+// traceRoute tells the trace what MX selection worked out beyond the DNS
+// answers themselves: an implicit MX, targets left out and why, odd ones.
+func (h *Host) traceRoute(q *queued, route dns.Route) {
+	note := func(text string) {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: text})
+	}
+	if route.Implicit && len(route.Targets) > 0 {
+		note(fmt.Sprintf("%s has no MX records: its own address is its mail host (the implicit MX, RFC 5321 §5.1)", route.Domain))
+	}
+	for _, sk := range route.Skipped {
+		note(fmt.Sprintf("MX %s (preference %d) left out: %s", sk.Host, sk.Pref, sk.Reason))
+	}
+	for _, t := range route.Targets {
+		if t.Note != "" {
+			note(fmt.Sprintf("MX %s: %s", t.Host, t.Note))
+		}
+	}
+}
+
+// addressLiteral returns the address in an address literal domain such as
+// [192.0.2.1] or [IPv6:2001:db8::1] (RFC 5321 §4.1.3).
+func addressLiteral(domain string) (string, bool) {
+	inner, ok := strings.CutPrefix(domain, "[")
+	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+		return "", false
+	}
+	if len(inner) > len("IPv6:") && strings.EqualFold(inner[:len("IPv6:")], "IPv6:") {
+		inner = inner[len("IPv6:"):]
+	}
+	a, err := netip.ParseAddr(inner)
+	if err != nil {
+		return "", false
+	}
+	return a.String(), true
 }
 
 // routeFailed records a DNS failure for every recipient of the group.
@@ -257,6 +326,10 @@ func (h *Host) routeFailed(q *queued, rcpts []*rcptState, domain string, err err
 	switch {
 	case errors.Is(err, dns.ErrNullMX):
 		code, enh, why = 556, "5.1.10", fmt.Sprintf("Domain %s does not accept mail (null MX)", domain)
+	case errors.Is(err, dns.ErrLoopsBack): // RFC 3463 §3.5: X.4.6 routing loop detected
+		code, enh, why = 554, "5.4.6", fmt.Sprintf("mail for %s loops back to myself", domain)
+	case errors.Is(err, dns.ErrNoUsableMX): // X.4.4 unable to route
+		code, enh, why = 554, "5.4.4", fmt.Sprintf("no usable mail exchanger for %s: %v", domain, err)
 	case !dns.IsTemporary(err):
 		code, enh, why = 550, "5.1.2", fmt.Sprintf("Host or domain name not found: %s: %v", domain, err)
 	}
@@ -270,10 +343,10 @@ func (h *Host) routeFailed(q *queued, rcpts []*rcptState, domain string, err err
 	h.groupDone(q)
 }
 
-// tryTargets delivers to targets[i], falling back to the next one when the
+// tryHops delivers to hops[i], falling back to the next one when the
 // connection cannot be made.
-func (h *Host) tryTargets(q *queued, rcpts []*rcptState, targets []string, i int) {
-	if i >= len(targets) {
+func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
+	if i >= len(hops) {
 		h.groupDone(q)
 		return
 	}
@@ -292,16 +365,16 @@ func (h *Host) tryTargets(q *queued, rcpts []*rcptState, targets []string, i int
 		}
 		env.To = append(env.To, to)
 	}
-	target := targets[i]
+	target := hops[i].host
 	h.net.Send(SendRequest{
-		From: h, To: target, Port: 25, Config: h.clientConfig(), Verify: h.verifies(), Envelope: env, Data: q.data,
+		From: h, To: hops[i].dialTarget(), Port: 25, Config: h.clientConfig(), Verify: h.verifies(), Envelope: env, Data: q.data,
 		Done: func(out client.Outcome, connErr error) {
 			if connErr != nil {
 				for _, r := range rcpts {
 					r.status, r.remote = client.Deferred, target
-					r.reply, r.enh = fmt.Sprintf("connect to %s: %v", target, connErr), "4.4.1"
+					r.reply, r.enh = fmt.Sprintf("connect to %s: %v", hops[i], connErr), "4.4.1"
 				}
-				h.tryTargets(q, rcpts, targets, i+1)
+				h.tryHops(q, rcpts, hops, i+1)
 				return
 			}
 			for j, res := range out.Recipients {
