@@ -3,6 +3,7 @@ package lab
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -184,7 +185,16 @@ func (w *World) TraceLen() int { return w.net.Log().Len() }
 // no input yet has an empty list, not a nil one: its JSON (a permalink, a
 // saved world) says "inputs":[] rather than null.
 func (w *World) Snapshot() Snapshot {
-	return Snapshot{Scenario: w.sc.Name, Seed: w.seed, Inputs: append(make([]Input, 0, len(w.inputs)), w.inputs...)}
+	inputs := make([]Input, len(w.inputs))
+	for i, in := range w.inputs {
+		if in.Submit != nil { // its own copy: editing a snapshot must not rewrite the world
+			m := *in.Submit
+			m.To = slices.Clone(m.To)
+			in.Submit = &m
+		}
+		inputs[i] = in
+	}
+	return Snapshot{Scenario: w.sc.Name, Seed: w.seed, Inputs: inputs}
 }
 
 // Restore rebuilds a world by replaying a snapshot.
@@ -256,15 +266,29 @@ func (w *World) TypeRaw(s string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if len(b) == 0 {
+		// Nothing would be sent, and an empty Raw input would replay as a
+		// typed empty line (see Do).
+		return Result{}, errors.New("there is nothing to send")
+	}
 	return w.send(Input{Raw: s}, b)
+}
+
+// roomForInput refuses an input past MaxInputs: a world is its inputs, and
+// one with more than Restore replays could not be saved or undone.
+func (w *World) roomForInput() error {
+	if len(w.inputs) >= MaxInputs {
+		return fmt.Errorf("this world has had %d inputs, its limit; reset it", MaxInputs)
+	}
+	return nil
 }
 
 func (w *World) send(in Input, b []byte) (Result, error) {
 	if len(b) > MaxLineLength {
 		return Result{}, fmt.Errorf("a line of %d bytes is more than the lab takes (%d)", len(b), MaxLineLength)
 	}
-	if len(w.inputs) >= MaxInputs {
-		return Result{}, fmt.Errorf("this world has had %d inputs, its limit; reset it", MaxInputs)
+	if err := w.roomForInput(); err != nil {
+		return Result{}, err
 	}
 	before := w.net.Log().Len()
 	w.inputs = append(w.inputs, in)
@@ -291,6 +315,9 @@ func (w *World) Submit(m Message) (Result, error) {
 		if strings.ContainsAny(s, "\r\n") {
 			return Result{}, errors.New("header fields cannot contain line breaks")
 		}
+	}
+	if err := w.roomForInput(); err != nil {
+		return Result{}, err
 	}
 	before := w.net.Log().Len()
 	w.inputs = append(w.inputs, Input{Submit: &m})
@@ -348,6 +375,9 @@ func (w *World) compose(m Message, n int) []byte {
 func (w *World) Advance(d time.Duration) (Result, error) {
 	if d <= 0 || d > MaxAdvance {
 		return Result{}, fmt.Errorf("time can move forward by up to %s at once, not %s", MaxAdvance, d)
+	}
+	if err := w.roomForInput(); err != nil {
+		return Result{}, err
 	}
 	before := w.net.Log().Len()
 	w.inputs = append(w.inputs, Input{Advance: d.String()})

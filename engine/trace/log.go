@@ -1,5 +1,7 @@
 package trace
 
+import "maps"
+
 // Log is an append-only list of events. IDs start at 1 and grow by one, so
 // "everything since id N" is a slice, not a search.
 //
@@ -229,7 +231,7 @@ func (l *Log) event(c *chunk, i, id int) Event {
 		Size: r.size, Verb: t.str(r.verb), Code: int(r.code), Enhanced: t.str(r.enhanced),
 		Reason: t.str(r.reason), Name: t.str(r.name), RType: t.str(r.rtype), Step: t.str(r.step),
 		Msg: t.str(r.msg), Rcpt: t.str(r.rcpt), Error: t.str(r.err), Text: c.texts[i],
-		Attrs: l.attrs[id],
+		Attrs: maps.Clone(l.attrs[id]), // the caller's to change
 	}
 }
 

@@ -1,0 +1,70 @@
+package lab
+
+import (
+	"testing"
+	"time"
+)
+
+// TestEveryInputCountsTowardsTheLimit: advancing time and submitting are
+// inputs like typing, so a world never holds more inputs than Restore
+// replays, and its own snapshot always restores.
+func TestEveryInputCountsTowardsTheLimit(t *testing.T) {
+	w := newWorld(t, "first-session")
+	for i := 0; i < MaxInputs; i++ {
+		if _, err := w.Advance(time.Second); err != nil {
+			t.Fatalf("advance %d: %v", i+1, err)
+		}
+	}
+	if _, err := w.Advance(time.Second); err == nil {
+		t.Error("an advance past MaxInputs was taken")
+	}
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b"}); err == nil {
+		t.Error("a submit past MaxInputs was taken")
+	}
+	if _, err := Restore(w.Snapshot()); err != nil {
+		t.Fatalf("the world's own snapshot does not restore: %v", err)
+	}
+}
+
+// TestEmptyRawInputRefused: raw input that sends nothing is refused, since
+// replayed it would be a typed empty line.
+func TestEmptyRawInputRefused(t *testing.T) {
+	w := newWorld(t, "first-session")
+	if _, err := w.TypeRaw(""); err == nil {
+		t.Fatal("empty raw input was taken")
+	}
+	if n := len(w.Snapshot().Inputs); n != 0 {
+		t.Fatalf("%d inputs recorded", n)
+	}
+}
+
+// TestWhatTheWorldHandsOutIsACopy: events and snapshots given to a caller
+// are the caller's to change; the world keeps its own.
+func TestWhatTheWorldHandsOutIsACopy(t *testing.T) {
+	w := newWorld(t, "greylisting")
+	session(t, w, "alice@example.com", "bob@example.org")
+	changed := 0
+	for _, e := range w.Trace() {
+		if e.Attrs != nil {
+			e.Attrs["next"] = "tampered"
+			changed = e.ID
+			break
+		}
+	}
+	if changed == 0 {
+		t.Fatal("the greylisting world traced no event with attributes")
+	}
+	if got, _ := w.net.Log().Get(changed); got.Attrs["next"] == "tampered" {
+		t.Error("changing an event from Trace changed the world's trace")
+	}
+
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	s := w.Snapshot()
+	last := s.Inputs[len(s.Inputs)-1].Submit
+	last.Body, last.To[0] = "changed", "carol@example.org"
+	if got := w.Snapshot().Inputs[len(s.Inputs)-1].Submit; got.Body != "b" || got.To[0] != "bob@example.org" {
+		t.Errorf("editing a snapshot rewrote the world's input log: %+v", *got)
+	}
+}
