@@ -126,7 +126,8 @@ func (r *Resolver) Inject(f Fault) error {
 
 // Heal removes the fault for name and type t (empty t: the all-types one).
 func (r *Resolver) Heal(name string, t Type) {
-	delete(r.faults, faultKey{Normalize(name), t})
+	// As Inject does: "mx" and "MX" name one fault.
+	delete(r.faults, faultKey{Normalize(name), Type(strings.ToUpper(string(t)))})
 }
 
 // Faults lists the injected faults sorted by name and type.

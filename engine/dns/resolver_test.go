@@ -185,3 +185,16 @@ func TestLookupTrace(t *testing.T) {
 		t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(rec.steps, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestHealMatchesInject: a fault is named the same way when it is healed as
+// when it was injected, whatever the case of its type and name.
+func TestHealMatchesInject(t *testing.T) {
+	res := newResolver(t, worldZone)
+	if err := res.Inject(Fault{Name: "EXAMPLE.ORG.", Type: "mx", Failure: ServFail}); err != nil {
+		t.Fatal(err)
+	}
+	res.Heal("example.org", "mx")
+	if f := res.Faults(); len(f) != 0 {
+		t.Fatalf("faults left after healing: %v", f)
+	}
+}

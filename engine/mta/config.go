@@ -157,6 +157,10 @@ func (c *HostConfig) Validate() error {
 			return fmt.Errorf("host %s: user %q is not in one of its domains %v", c.Name, u, c.Domains)
 		}
 	}
+	if r := c.Retry; r != nil && (r.First <= 0 || r.Max < r.First || r.GiveUp <= 0) {
+		// Without them the queue would retry back to back, for ever.
+		return fmt.Errorf("host %s: a retry schedule needs first > 0, max ≥ first and giveUp > 0", c.Name)
+	}
 	if c.RateLimit != nil && (c.RateLimit.Max < 1 || c.RateLimit.Window <= 0) {
 		return fmt.Errorf("host %s: a rate limit needs max ≥ 1 and a window", c.Name)
 	}

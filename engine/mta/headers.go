@@ -41,7 +41,11 @@ func (r Received) String() string { return string(r.AppendTo(nil)) }
 // AppendTo appends the header line (see String) to b. Every hop of every
 // message writes one, so it is built without fmt.
 func (r Received) AppendTo(b []byte) []byte {
-	for _, part := range [...]string{"Received: from ", r.FromHelo, " (", r.FromHost, " [", r.FromAddr,
+	addr := r.FromAddr
+	if strings.Contains(addr, ":") {
+		addr = "IPv6:" + addr // an address literal carries its tag (RFC 5321 §4.1.3, §4.4)
+	}
+	for _, part := range [...]string{"Received: from ", r.FromHelo, " (", r.FromHost, " [", addr,
 		"])\r\n\tby ", r.By, " with ", r.With, " id ", r.ID} {
 		b = append(b, part...)
 	}

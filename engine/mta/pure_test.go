@@ -230,3 +230,37 @@ func TestMailboxesKeepBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestReceivedIPv6Literal: the client's address in Received is an address
+// literal, and an IPv6 one carries its tag (RFC 5321 §4.1.3, §4.4).
+func TestReceivedIPv6Literal(t *testing.T) {
+	r := Received{FromHelo: "client.test", FromHost: "unknown", FromAddr: "2001:db8::5", By: "mx.example.org", With: "ESMTP", ID: "Q1"}
+	if got := r.String(); !strings.Contains(got, "(unknown [IPv6:2001:db8::5])") {
+		t.Errorf("Received: %q", got)
+	}
+	r.FromAddr = "192.0.2.5"
+	if got := r.String(); !strings.Contains(got, "(unknown [192.0.2.5])") {
+		t.Errorf("Received: %q", got)
+	}
+}
+
+// TestRetryScheduleValidated: a schedule that would retry back to back, or
+// never give up, is refused when the scenario is read.
+func TestRetryScheduleValidated(t *testing.T) {
+	for _, r := range []RetrySchedule{
+		{First: Duration(time.Minute), GiveUp: Duration(time.Hour)},                                // no max
+		{Max: Duration(time.Hour), GiveUp: Duration(time.Hour)},                                    // no first
+		{First: Duration(time.Minute), Max: Duration(time.Hour)},                                   // never gives up
+		{First: Duration(time.Hour), Max: Duration(time.Minute), GiveUp: Duration(24 * time.Hour)}, // max below first
+	} {
+		cfg := HostConfig{Name: "mx.example.org", Addrs: []string{"192.0.2.1"}, Retry: &r}
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("retry %+v accepted", r)
+		}
+	}
+	good := DefaultRetrySchedule()
+	cfg := HostConfig{Name: "mx.example.org", Addrs: []string{"192.0.2.1"}, Retry: &good}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("the default schedule refused: %v", err)
+	}
+}
