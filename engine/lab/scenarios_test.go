@@ -228,6 +228,21 @@ func TestScenarioRateLimit(t *testing.T) {
 	if c := reply(typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>"), "MAIL").Code; c != 250 {
 		t.Fatalf("after the window MAIL got %d", c)
 	}
+
+	// Connections: the one above was opened minutes ago. Of the five new
+	// ones, the fifth within the minute is refused at the greeting, and
+	// the server closes it.
+	var greetings []int
+	for i := 0; i < 5; i++ {
+		for _, e := range typeAll(t, w, "QUIT", "NOOP") {
+			if e.Kind == trace.Reply && e.Verb == "" {
+				greetings = append(greetings, e.Code)
+			}
+		}
+	}
+	if fmt.Sprint(greetings) != "[220 220 220 220 421]" {
+		t.Fatalf("greetings %v, want four 220 then 421", greetings)
+	}
 }
 
 func TestContentFilterRejectsTestVirusAndSpam(t *testing.T) {

@@ -73,7 +73,9 @@ type HostConfig struct {
 	// Greylist, when set, defers each new (client, sender, recipient)
 	// triplet with 451 4.7.1 for this long.
 	Greylist Duration `json:"greylist,omitempty"`
-	// RateLimit, when set, allows at most Max messages per client per Window.
+	// RateLimit, when set, allows at most Max messages (MAIL commands, as
+	// Postfix counts them) per client per Window, and optionally a number
+	// of connections.
 	RateLimit *RateConfig `json:"rateLimit,omitempty"`
 	// Quota limits mailboxes to this many messages, by address.
 	Quota map[string]int `json:"quota,omitempty"`
@@ -113,6 +115,10 @@ type HostConfig struct {
 type RateConfig struct {
 	Max    int      `json:"max"`
 	Window Duration `json:"window"`
+	// Connections, when set, is how many connections one client may open
+	// per Window; past it the greeting is 421 4.7.0 and the connection
+	// closes, as Postfix's smtpd_client_connection_rate_limit does.
+	Connections int `json:"connections,omitempty"`
 }
 
 // Serves reports whether domain is a final destination of this host.
@@ -161,7 +167,7 @@ func (c *HostConfig) Validate() error {
 		// Without them the queue would retry back to back, for ever.
 		return fmt.Errorf("host %s: a retry schedule needs first > 0, max ≥ first and giveUp > 0", c.Name)
 	}
-	if c.RateLimit != nil && (c.RateLimit.Max < 1 || c.RateLimit.Window <= 0) {
+	if c.RateLimit != nil && (c.RateLimit.Max < 1 || c.RateLimit.Window <= 0 || c.RateLimit.Connections < 0) {
 		return fmt.Errorf("host %s: a rate limit needs max ≥ 1 and a window", c.Name)
 	}
 	if c.DKIMSelector != "" && (len(c.Domains) == 0 || !isLabel(c.DKIMSelector)) {

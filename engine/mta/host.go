@@ -37,7 +37,8 @@ type Host struct {
 	queue     messageQueue
 	retry     RetrySchedule
 	greylist  *Greylist
-	rate      *RateLimit
+	rate      *RateLimit // messages per client
+	connRate  *RateLimit // connections per client
 	idPrefix  string
 	nextID    int
 	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
@@ -79,7 +80,16 @@ type policy struct {
 	port int
 }
 
-func (p policy) Connect(*server.ConnState) smtp.Reply       { return smtp.Reply{} }
+func (p policy) Connect(c *server.ConnState) smtp.Reply {
+	h := p.h
+	if h.connRate != nil && !h.connRate.Allow(clientIP(c.Remote), h.net.Net.Now()) {
+		// A transient refusal at the greeting: the server closes the
+		// connection (RFC 5321 §3.1, §4.2.2).
+		return smtp.Reply{Code: 421, Enhanced: "4.7.0", Reason: smtp.ReasonRateLimited,
+			Lines: []string{fmt.Sprintf("%s Error: too many connections from %s, try again later", h.cfg.Name, clientIP(c.Remote))}}
+	}
+	return smtp.Reply{}
+}
 func (p policy) Hello(*server.ConnState, string) smtp.Reply { return smtp.Reply{} }
 func (p policy) Authenticate(c *server.ConnState, cred server.Credentials) smtp.Reply {
 	want, ok := p.h.cfg.Passwords[cred.Username]

@@ -105,6 +105,9 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 	}
 	if cfg.RateLimit != nil {
 		h.rate = &RateLimit{Max: cfg.RateLimit.Max, Window: time.Duration(cfg.RateLimit.Window)}
+		if n := cfg.RateLimit.Connections; n > 0 {
+			h.connRate = &RateLimit{Max: n, Window: time.Duration(cfg.RateLimit.Window)}
+		}
 	}
 	if err := h.setUpDKIM(); err != nil {
 		return nil, err
