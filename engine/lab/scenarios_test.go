@@ -162,6 +162,26 @@ func TestScenarioMailboxFull(t *testing.T) {
 	if len(box) != 1 || !strings.Contains(box[0].Raw, "Status: 4.2.2") {
 		t.Fatalf("no DSN after giving up: %+v", box)
 	}
+
+	// Carol's mailbox has room for about 2 KB: a short message fits, a
+	// long one is refused after its data, for good.
+	for _, body := range []string{"short", strings.Repeat("a long line of text that fills the mailbox\n", 60)} {
+		if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"carol@example.org"}, Subject: "room?", Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(t, w, time.Minute)
+	if got := len(mailbox(w, "mx.example.org", "carol@example.org")); got != 1 {
+		t.Fatalf("carol has %d messages, want the short one", got)
+	}
+	refused := false
+	for _, e := range w.Trace() {
+		refused = refused || (e.Kind == trace.Reply && e.Code == 552 && e.Enhanced == "5.2.2" && e.Reason == "mailbox-full-permanent")
+	}
+	box = mailbox(w, "smtp.example.com", "alice@example.com")
+	if !refused || len(box) != 2 || !strings.Contains(box[1].Raw, "Status: 5.2.2") {
+		t.Fatalf("the long message was not refused with 552 5.2.2 and bounced (refused %v, %d DSNs)", refused, len(box))
+	}
 }
 
 func TestScenarioRelayDenied(t *testing.T) {

@@ -79,6 +79,9 @@ type HostConfig struct {
 	RateLimit *RateConfig `json:"rateLimit,omitempty"`
 	// Quota limits mailboxes to this many messages, by address.
 	Quota map[string]int `json:"quota,omitempty"`
+	// QuotaBytes limits mailboxes to this many octets of mail, by address:
+	// a message that would not fit is refused after its data, 552 5.2.2.
+	QuotaBytes map[string]int `json:"quotaBytes,omitempty"`
 	// ContentFilter rejects EICAR, GTUBE and X-Spam-Flag: YES with 554 5.7.1.
 	ContentFilter bool `json:"contentFilter,omitempty"`
 	// CheckSPF makes port 25 check the envelope sender's SPF record (RFC

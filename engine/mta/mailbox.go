@@ -23,6 +23,7 @@ type StoredMessage struct {
 type Mailboxes struct {
 	boxes map[string][]StoredMessage
 	quota map[string]int // messages a mailbox holds at most; absent = unlimited
+	bytes map[string]int // octets a mailbox holds at most; absent = unlimited
 
 	// keepBytes, when above zero, is how many octets of messages a mailbox
 	// keeps: past it the oldest are removed (see KeepBytes).
@@ -55,6 +56,28 @@ func (m *Mailboxes) SetQuota(addr string, messages int) {
 		m.quota = map[string]int{}
 	}
 	m.quota[strings.ToLower(addr)] = messages
+}
+
+// SetByteQuota limits how many octets of mail the mailbox of addr may hold.
+func (m *Mailboxes) SetByteQuota(addr string, octets int) {
+	if m.bytes == nil {
+		m.bytes = map[string]int{}
+	}
+	m.bytes[strings.ToLower(addr)] = octets
+}
+
+// Room returns how many more octets the mailbox of addr may take, and false
+// when it has no byte quota. The Return-Path line delivery adds counts.
+func (m *Mailboxes) Room(addr string) (int, bool) {
+	addr = strings.ToLower(addr)
+	q, limited := m.bytes[addr]
+	if !limited {
+		return 0, false
+	}
+	for _, msg := range m.boxes[addr] {
+		q -= len(msg.Raw)
+	}
+	return max(q, 0), true
 }
 
 // Full reports whether the mailbox of addr has reached its quota.

@@ -97,6 +97,9 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 		h.retry = *cfg.Retry
 	}
 	h.idPrefix = idPrefix(cfg.Name)
+	for addr, n := range cfg.QuotaBytes {
+		h.Mailboxes.SetByteQuota(addr, n)
+	}
 	for addr, q := range cfg.Quota {
 		h.Mailboxes.SetQuota(addr, q)
 	}
