@@ -135,7 +135,7 @@ func (d DSN) Build() []byte {
 			w("Remote-MTA: dns; %s", r.Remote)
 		}
 		if r.Diagnosis != "" {
-			w("Diagnostic-Code: smtp; %s", fold(r.Diagnosis))
+			w("Diagnostic-Code: %s; %s", diagnosticType(r.Diagnosis), fold(r.Diagnosis))
 		}
 		if !r.RetryUntil.IsZero() {
 			w("Will-Retry-Until: %s", r.RetryUntil.UTC().Format(time.RFC1123Z))
@@ -191,4 +191,19 @@ func fold(s string) string {
 		}
 	}
 	return strings.Join(kept, "\r\n ")
+}
+
+// diagnosticType names what a diagnosis is (RFC 3464 §2.3.6): "smtp" for a
+// server's reply, which starts with its three-digit code; anything else
+// (a connection that failed, a DNS answer) is the lab's own words, and
+// says so with an X- type, as Postfix writes X-Postfix.
+func diagnosticType(diagnosis string) string {
+	if len(diagnosis) >= 4 && (diagnosis[3] == ' ' || diagnosis[3] == '-') && isReplyCode(diagnosis[:3]) {
+		return "smtp"
+	}
+	return "X-SMTP-Lab"
+}
+
+func isReplyCode(s string) bool {
+	return s[0] >= '2' && s[0] <= '5' && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9'
 }
