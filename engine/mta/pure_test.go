@@ -123,13 +123,13 @@ func TestBounceIsAMultipartReport(t *testing.T) {
 	if strings.Contains(dsn, "secret body") {
 		t.Error("the DSN returns the original body; only its header belongs there")
 	}
+	if string(b.Build()) != dsn {
+		t.Error("Build is not deterministic")
+	}
 	// A diagnosis that is not a server's reply is not typed smtp.
 	b.Recipients[0].Diagnosis = "connect to mx.example.org[198.51.100.25]: connection refused"
 	if dsn := string(b.Build()); !strings.Contains(dsn, "Diagnostic-Code: X-SMTP-Lab; connect to mx.example.org[198.51.100.25]") {
 		t.Errorf("a connection failure's Diagnostic-Code:\n%s", dsn)
-	}
-	if string(b.Build()) != dsn {
-		t.Error("Build is not deterministic")
 	}
 }
 
