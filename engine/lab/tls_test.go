@@ -159,3 +159,43 @@ func dumpEvents(events []trace.Event) string {
 	}
 	return b.String()
 }
+
+// TestTerminalConnectionsAreLabelled checks what lesson goals rely on: the
+// terminal's connections, and only they, carry client: terminal on their
+// conn.open, and commands and replies say when they went inside TLS.
+func TestTerminalConnectionsAreLabelled(t *testing.T) {
+	w := newWorld(t, "submission-with-auth")
+	typeAll(t, w, "EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com", "QUIT", "NOOP")
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "by the client", Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, w, time.Minute)
+	terminal := map[int]bool{}
+	opened := 0
+	for _, e := range w.Trace() {
+		if e.Kind != trace.ConnOpen {
+			continue
+		}
+		opened++
+		if e.Attrs[trace.AttrClient] == trace.ClientTerminal {
+			if e.Host != "laptop.example.com" || e.Peer != "smtp.example.com" {
+				t.Errorf("terminal label on %s -> %s", e.Host, e.Peer)
+			}
+			terminal[e.Conn] = true
+		} else if len(e.Attrs) != 0 {
+			t.Errorf("conn.open %d has attrs %v", e.Conn, e.Attrs)
+		}
+	}
+	if len(terminal) != 2 || opened < 4 {
+		t.Fatalf("%d terminal connections of %d, want 2 (before and after QUIT) of at least 4 (mail client, relay)", len(terminal), opened)
+	}
+	var ehlo []bool
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Reply && e.Verb == "EHLO" && terminal[e.Conn] {
+			ehlo = append(ehlo, e.TLS)
+		}
+	}
+	if len(ehlo) != 2 || ehlo[0] || !ehlo[1] {
+		t.Fatalf("the terminal's EHLO replies have tls %v, want [false true]", ehlo)
+	}
+}

@@ -324,7 +324,7 @@ const maxIdleSessions = 16
 // timeout.
 func (in *inbound) flush() {
 	n := in.h.net
-	if n.TraceServerEvents(in.sess.Events(), in.conn.ID(), in.client, in.h.cfg.Name) {
+	if n.TraceServerEvents(in.sess.Events(), in.conn.ID(), in.client, in.h.cfg.Name, in.sess.Conn().TLS) {
 		in.pending = true
 	}
 	if out := in.sess.Output(); len(out) > 0 {
@@ -358,8 +358,10 @@ func (in *inbound) stopTimer() {
 // TraceServerEvents records what a server session did in the trace:
 // commands as smtp.command events from client, replies as smtp.reply
 // events from server. It reports whether the session asked for a TLS
-// handshake. conn is the trace's connection number.
-func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string) (startTLS bool) {
+// handshake. conn is the trace's connection number; tls says whether the
+// connection was encrypted while the session made these events (a
+// handshake comes between two calls, never inside one).
+func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string, tls bool) (startTLS bool) {
 	for _, e := range events {
 		switch e.Kind {
 		case server.EventCommand, server.EventAuthResponse:
@@ -367,11 +369,11 @@ func (n *Network) TraceServerEvents(events []server.Event, conn int, client, ser
 			if e.Kind == server.EventAuthResponse {
 				verb = "AUTH"
 			}
-			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, Text: string(e.Line)})
+			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: string(e.Line)})
 		case server.EventReply:
 			r := e.Reply
 			n.emit(trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
-				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), Text: r.Text()})
+				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: r.Text()})
 		case server.EventPolicy:
 			if te, ok := e.Policy.(trace.Event); ok { // see checkSPF
 				te.Conn = conn
