@@ -3,6 +3,7 @@ package lab
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +198,28 @@ func TestTerminalConnectionsAreLabelled(t *testing.T) {
 	}
 	if len(ehlo) != 2 || ehlo[0] || !ehlo[1] {
 		t.Fatalf("the terminal's EHLO replies have tls %v, want [false true]", ehlo)
+	}
+}
+
+// TestImplicitTLSGreetsAfterHandshake: on port 465 the terminal shakes
+// hands first, and the server's 220 comes after it, encrypted (RFC 8314
+// §3.3), as the only greeting.
+func TestImplicitTLSGreetsAfterHandshake(t *testing.T) {
+	w := newWorld(t, "implicit-tls")
+	var kinds []string
+	for _, e := range w.Trace() {
+		switch {
+		case e.Kind == trace.TLSStep && e.Step == "finished":
+			kinds = append(kinds, "finished")
+		case e.Kind == trace.Reply:
+			kinds = append(kinds, fmt.Sprintf("%d tls=%v", e.Code, e.TLS))
+		}
+	}
+	if strings.Join(kinds, ", ") != "finished, 220 tls=true" {
+		t.Fatalf("the connection to 465 shows %v, want the handshake, then one encrypted 220", kinds)
+	}
+	events := typeAll(t, w, "EHLO laptop.example.com")
+	if r := reply(events, "EHLO"); r.Code != 250 || !r.TLS || !strings.Contains(r.Text, "AUTH PLAIN LOGIN CRAM-MD5") || strings.Contains(r.Text, "STARTTLS") {
+		t.Fatalf("EHLO on 465: %+v, want 250 inside TLS offering AUTH and not STARTTLS", r)
 	}
 }

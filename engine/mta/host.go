@@ -421,7 +421,11 @@ func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err
 		in.release()
 		return verified, err
 	}
-	in.sess.TLSStarted()
+	if in.port != 465 {
+		in.sess.TLSStarted()
+	}
+	// On port 465 the session began encrypted and its greeting has waited
+	// for the handshake; TLSStarted would start a new call and drop it.
 	in.flush()
 	return verified, nil
 }
