@@ -104,6 +104,18 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"upgrade", "handshake", "ciphertext", "ehlo-again", "delivered"},
 		},
 		{
+			name: "the mail client submits", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
+				Subject: "test", Body: "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"}}, {Advance: "5m"}},
+			open: []string{"tls-first", "help", "noop", "cram-challenge", "login", "spam-refused", "virus-refused"},
+		},
+		{
+			name: "the test strings in the header, not refused", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH CRAM-MD5", "bm9wZQ==", "AUTH LOGIN", "YWxpY2VAZXhhbXBsZS5jb20=", "d29uZGVybGFuZA==",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: about GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL", "", "hi", "."),
+			open: []string{"cram-challenge", "spam-refused"}, done: []string{"tls-first", "login"},
+		},
+		{
 			name: "STARTTLS, QUIT, then a plain session", lesson: "08-certificates-and-trust",
 			inputs: typed("EHLO laptop.example.com", "STARTTLS", "QUIT", "EHLO laptop.example.com",
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: plain", "", "y", "."),
