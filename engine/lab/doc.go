@@ -46,6 +46,14 @@
 // milliseconds since the world started. Lessons check goals against it
 // (lessons/goal); the page draws every view from it.
 //
+// Every connection the learner's terminal opens is labelled: its conn.open
+// event (or the conn.refused or timed-out conn.close of a dial that failed)
+// has the attribute client: terminal (trace.AttrClient,
+// trace.ClientTerminal). Every other event of that connection shares its
+// conn number, so a reader tells what the learner typed from what the
+// mail client (Submit), a relay or a real client did. Commands and replies
+// carry tls: true once the connection is encrypted.
+//
 // # Real clients
 //
 // ServeExternal lets a connection from outside the simulated world (the TCP

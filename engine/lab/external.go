@@ -258,7 +258,7 @@ func (x *External) Disconnected(why string) {
 // session's phase.
 func (x *External) flush() {
 	events := x.sess.Events()
-	if x.w.mail.TraceServerEvents(events, x.conn, x.client, x.host.Name()) {
+	if x.w.mail.TraceServerEvents(events, x.conn, x.client, x.host.Name(), x.sess.Conn().TLS) {
 		x.tlsWanted = true
 	}
 	settle, why := false, "quit"

@@ -3,6 +3,7 @@ package lab
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +159,67 @@ func dumpEvents(events []trace.Event) string {
 		b.WriteString(time.Duration(e.At*int64(time.Millisecond)).String() + " " + string(e.Kind) + " " + e.Host + " " + e.Verb + " " + e.Step + " " + e.Text + "\n")
 	}
 	return b.String()
+}
+
+// TestTerminalConnectionsAreLabelled checks what lesson goals rely on: the
+// terminal's connections, and only they, carry client: terminal on their
+// conn.open, and commands and replies say when they went inside TLS.
+func TestTerminalConnectionsAreLabelled(t *testing.T) {
+	w := newWorld(t, "submission-with-auth")
+	typeAll(t, w, "EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com", "QUIT", "NOOP")
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "by the client", Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	advance(t, w, time.Minute)
+	terminal := map[int]bool{}
+	opened := 0
+	for _, e := range w.Trace() {
+		if e.Kind != trace.ConnOpen {
+			continue
+		}
+		opened++
+		if e.Attrs[trace.AttrClient] == trace.ClientTerminal {
+			if e.Host != "laptop.example.com" || e.Peer != "smtp.example.com" {
+				t.Errorf("terminal label on %s -> %s", e.Host, e.Peer)
+			}
+			terminal[e.Conn] = true
+		} else if len(e.Attrs) != 0 {
+			t.Errorf("conn.open %d has attrs %v", e.Conn, e.Attrs)
+		}
+	}
+	if len(terminal) != 2 || opened < 4 {
+		t.Fatalf("%d terminal connections of %d, want 2 (before and after QUIT) of at least 4 (mail client, relay)", len(terminal), opened)
+	}
+	var ehlo []bool
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Reply && e.Verb == "EHLO" && terminal[e.Conn] {
+			ehlo = append(ehlo, e.TLS)
+		}
+	}
+	if len(ehlo) != 2 || ehlo[0] || !ehlo[1] {
+		t.Fatalf("the terminal's EHLO replies have tls %v, want [false true]", ehlo)
+	}
+}
+
+// TestImplicitTLSGreetsAfterHandshake: on port 465 the terminal shakes
+// hands first, and the server's 220 comes after it, encrypted (RFC 8314
+// §3.3), as the only greeting.
+func TestImplicitTLSGreetsAfterHandshake(t *testing.T) {
+	w := newWorld(t, "implicit-tls")
+	var kinds []string
+	for _, e := range w.Trace() {
+		switch {
+		case e.Kind == trace.TLSStep && e.Step == "finished":
+			kinds = append(kinds, "finished")
+		case e.Kind == trace.Reply:
+			kinds = append(kinds, fmt.Sprintf("%d tls=%v", e.Code, e.TLS))
+		}
+	}
+	if strings.Join(kinds, ", ") != "finished, 220 tls=true" {
+		t.Fatalf("the connection to 465 shows %v, want the handshake, then one encrypted 220", kinds)
+	}
+	events := typeAll(t, w, "EHLO laptop.example.com")
+	if r := reply(events, "EHLO"); r.Code != 250 || !r.TLS || !strings.Contains(r.Text, "AUTH PLAIN LOGIN CRAM-MD5") || strings.Contains(r.Text, "STARTTLS") {
+		t.Fatalf("EHLO on 465: %+v, want 250 inside TLS offering AUTH and not STARTTLS", r)
+	}
 }

@@ -438,6 +438,7 @@ func (l *learner) connect() {
 	l.replies.Reset()
 	l.awaitTLS = false
 	l.conn = w.net.Dial(from, w.sc.Learner.Connect, w.sc.Learner.Port, l)
+	l.conn.Label(map[string]string{trace.AttrClient: trace.ClientTerminal})
 }
 
 func (l *learner) send(b []byte) {

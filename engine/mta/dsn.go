@@ -30,6 +30,9 @@ type RecipientStatus struct {
 	Diagnosis string // the reply as received, e.g. "550 5.1.1 no such user"; "" for none
 	// RetryUntil, for a delayed recipient, is when the queue gives up.
 	RetryUntil time.Time
+	// Tried, for a failed recipient the queue gave up on, is how long it
+	// kept trying; 0 for a recipient refused outright.
+	Tried time.Duration
 }
 
 // DSN is everything a delivery status notification needs.
@@ -110,6 +113,9 @@ func (d DSN) Build() []byte {
 	w("")
 	for _, r := range d.Recipients {
 		w("<%s>: %s", r.Recipient, r.explanation())
+		if r.Tried > 0 && r.Action == ActionFailed {
+			w("    The mail system kept trying for %s and has now given up.", Words(r.Tried))
+		}
 	}
 	w("")
 	w("--%s", boundary)
@@ -174,6 +180,34 @@ func (r RecipientStatus) explanation() string {
 		return fmt.Sprintf("host %s said: %s", r.Remote, diag)
 	}
 	return diag
+}
+
+// Words writes a duration the way a person would say it: "5 minutes",
+// "2 hours 30 minutes", "5 days", "1 minute 30 seconds". Units smaller
+// than the largest two are left out.
+func Words(d time.Duration) string {
+	if d < time.Second {
+		return "less than a second"
+	}
+	units := []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
+	var parts []string
+	for _, u := range units {
+		if d >= u.size && len(parts) < 2 {
+			n := int(d / u.size)
+			d -= time.Duration(n) * u.size
+			name := u.name
+			if n != 1 {
+				name += "s"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", n, name))
+		} else if len(parts) > 0 {
+			break // "1 day 3 seconds" says less than "1 day"
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // fold writes a diagnosis of several lines, such as a multi-line SMTP

@@ -138,7 +138,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 	}
 	if h.greylist != nil && !h.greylist.Check(clientIP(c.Remote), env.From.Mailbox.String(), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
-			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, time.Duration(h.cfg.Greylist))}}
+			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, Words(time.Duration(h.cfg.Greylist)))}}
 	}
 	return smtp.Reply{}
 }
@@ -360,7 +360,7 @@ const maxIdleSessions = 16
 // timeout.
 func (in *inbound) flush() {
 	n := in.h.net
-	if n.TraceServerEvents(in.sess.Events(), in.conn.ID(), in.client, in.h.cfg.Name) {
+	if n.TraceServerEvents(in.sess.Events(), in.conn.ID(), in.client, in.h.cfg.Name, in.sess.Conn().TLS) {
 		in.pending = true
 	}
 	if out := in.sess.Output(); len(out) > 0 {
@@ -394,9 +394,11 @@ func (in *inbound) stopTimer() {
 // TraceServerEvents records what a server session did in the trace:
 // commands as smtp.command events from client, replies as smtp.reply
 // events from server. It reports whether the session asked for a TLS
-// handshake. conn is the trace's connection number. These events are never
-// held back (see HoldEvents): they are what the held ones follow.
-func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string) (startTLS bool) {
+// handshake. conn is the trace's connection number; tls says whether the
+// connection was encrypted while the session made these events (a
+// handshake comes between two calls, never inside one). These events are
+// never held back (see HoldEvents): they are what the held ones follow.
+func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string, tls bool) (startTLS bool) {
 	holding := n.holding
 	n.holding = false
 	for _, e := range events {
@@ -406,11 +408,11 @@ func (n *Network) TraceServerEvents(events []server.Event, conn int, client, ser
 			if e.Kind == server.EventAuthResponse {
 				verb = "AUTH"
 			}
-			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, Text: string(e.Line)})
+			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: string(e.Line)})
 		case server.EventReply:
 			r := e.Reply
 			n.emit(trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
-				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), Text: r.Text()})
+				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: r.Text()})
 		case server.EventPolicy:
 			if te, ok := e.Policy.(trace.Event); ok { // see checkSPF
 				te.Conn = conn
@@ -459,7 +461,11 @@ func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err
 		in.release()
 		return verified, err
 	}
-	in.sess.TLSStarted()
+	if in.port != 465 {
+		in.sess.TLSStarted()
+	}
+	// On port 465 the session began encrypted and its greeting has waited
+	// for the handshake; TLSStarted would start a new call and drop it.
 	in.flush()
 	return verified, nil
 }

@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,11 @@ func TestMailboxFullDefersThenGivesUp(t *testing.T) {
 	msgs := relay.Mailboxes.Messages("alice@example.com")
 	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 4.2.2") {
 		t.Fatalf("want a DSN with 4.2.2 (a persistent transient failure) after giving up; trace:\n%s", dump(n.Net.Log()))
+	}
+	// The part for people says how long the queue tried; the first attempt
+	// was at once, the last one at or after the hour.
+	if !regexp.MustCompile(`The mail system kept trying for 1 hour( \d+ minutes?)? and has now given up\.`).Match(msgs[0].Raw) {
+		t.Errorf("the DSN does not say how long the queue tried:\n%s", msgs[0].Raw)
 	}
 	if len(kinds(n.Net.Log(), trace.QueueGiveUp)) != 1 || len(relay.QueueView()) != 0 {
 		t.Fatal("no give-up event, or the message is still queued")

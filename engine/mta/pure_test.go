@@ -269,3 +269,36 @@ func TestRetryScheduleValidated(t *testing.T) {
 		t.Errorf("the default schedule refused: %v", err)
 	}
 }
+
+func TestWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		5 * time.Minute:                        "5 minutes",
+		time.Minute + 30*time.Second:           "1 minute 30 seconds",
+		2*time.Hour + 30*time.Minute:           "2 hours 30 minutes",
+		2*time.Hour + 5*time.Second:            "2 hours",
+		5 * 24 * time.Hour:                     "5 days",
+		24*time.Hour + time.Hour + time.Second: "1 day 1 hour",
+		time.Second:                            "1 second",
+		time.Millisecond:                       "less than a second",
+	} {
+		if got := Words(d); got != want {
+			t.Errorf("Words(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestUpperFirstKeepsNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"laptop.example.com publishes no SPF record": "laptop.example.com publishes no SPF record",
+		"192.0.2.10 matched ip4:192.0.2.0/24":        "192.0.2.10 matched ip4:192.0.2.0/24",
+		`"x" is not a domain`:                        `"x" is not a domain`,
+		"redirect=a.example names a domain":          "redirect=a.example names a domain",
+		"no mechanism of example.com's record":       "No mechanism of example.com's record",
+		"signature verified":                         "Signature verified",
+		"":                                           "",
+	} {
+		if got := upperFirst(in); got != want {
+			t.Errorf("upperFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

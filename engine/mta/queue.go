@@ -121,6 +121,9 @@ type rcptState struct {
 	relayed  bool
 	reported bool // its final state was reported, or deliberately not
 	warned   bool // a delayed DSN went out for it
+	// tried is how long the queue kept it before giving up; 0 when it
+	// did not give up on it.
+	tried time.Duration
 }
 
 // QueueView is a queued message as the UI shows it.
@@ -457,8 +460,9 @@ func (h *Host) settle(q *queued) {
 			}
 			r.reported = true
 		case giveUp: // deferred or pending for too long
+			r.tried = (now - q.arrived).Round(time.Second)
 			n.emit(trace.Event{Kind: trace.QueueGiveUp, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
-				Text: fmt.Sprintf("gave up after %s in the queue: %s", (now - q.arrived).Round(time.Second), r.reply)})
+				Text: fmt.Sprintf("gave up after %s in the queue: %s", r.tried, r.reply)})
 			r.status, r.reported = client.Bounced, true
 			failed = append(failed, r)
 		default:
@@ -489,7 +493,7 @@ func (h *Host) settle(q *queued) {
 
 // dsnStatus is what a DSN with action says about r.
 func (r *rcptState) dsnStatus(action string) RecipientStatus {
-	st := RecipientStatus{Recipient: r.addr, Original: r.orcpt, Action: action, Status: r.enh, Remote: r.remote, Diagnosis: r.reply}
+	st := RecipientStatus{Recipient: r.addr, Original: r.orcpt, Action: action, Status: r.enh, Remote: r.remote, Diagnosis: r.reply, Tried: r.tried}
 	switch {
 	case action == ActionDelivered || action == ActionRelayed:
 		if !strings.HasPrefix(st.Status, "2") {

@@ -142,9 +142,19 @@ func fromDomain(value string) string {
 	return strings.TrimSpace(value[at+1:])
 }
 
+// upperFirst starts a sentence with a capital letter, unless its first
+// word is a name that must keep its case: a host or domain name
+// ("laptop.example.com publishes no SPF record"), an address, an IP
+// address, a quoted text or a term like redirect=.
 func upperFirst(s string) string {
-	if s == "" {
+	word, _, _ := strings.Cut(s, " ")
+	if word == "" {
 		return s
+	}
+	for _, r := range word {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '\'' || r == '-' || r == ',') {
+			return s
+		}
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -114,7 +114,7 @@ func (s *Session) endMessage() {
 	// does not depend on how the input was chunked.
 	switch {
 	case s.tooBig:
-		s.send(replyDataTooBig) // RFC 5321 §4.5.3.1.10, RFC 1870 §6.3
+		s.send(replyDataTooBig) // RFC 5321 §4.5.3.1.9 (too much mail data), RFC 1870 §6.3
 		return
 	case s.longLine:
 		s.send(replyTextTooLong) // RFC 5321 §4.5.3.1.6

@@ -113,7 +113,8 @@ type pipe struct {
 	client     *Conn
 	server     *Conn // nil until the server accepts
 	state      connState
-	timeout    *Timer // the dial's connect timeout
+	timeout    *Timer            // the dial's connect timeout
+	attrs      map[string]string // the dialer's label (see Conn.Label)
 }
 
 // A Conn is one end of a connection: the client's (returned by Dial) or the
@@ -196,7 +197,7 @@ func (p *pipe) synArrives() {
 	p.w.lastConn++
 	p.id = p.w.lastConn
 	p.w.Emit(trace.Event{Kind: trace.ConnOpen, Conn: p.id, Host: p.from.name, Peer: p.to.name,
-		Port: p.port, Text: p.targetPort()})
+		Port: p.port, Text: p.targetPort(), Attrs: p.attrs})
 	// The answer travels back; schedule it before the server's Open can
 	// write, so the client is open before the server's first bytes arrive.
 	s.toPeer(p.clientOpens)
@@ -225,7 +226,7 @@ func (p *pipe) refuse(why string, delay time.Duration) {
 		c.closed, p.state = true, stateClosed
 		p.w.removePipe(p)
 		p.w.Emit(trace.Event{Kind: trace.ConnRefused, Host: p.from.name, Peer: p.peerName(),
-			Port: p.port, Text: why})
+			Port: p.port, Text: why, Attrs: p.attrs})
 		c.h.Closed(c, ReasonRefused)
 	})
 }
@@ -244,7 +245,7 @@ func (p *pipe) timedOut() {
 	}
 	c.closed, p.state = true, stateClosed
 	p.w.removePipe(p)
-	p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Text: ReasonTimeout})
+	p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Text: ReasonTimeout, Attrs: p.attrs})
 	c.h.Closed(c, ReasonTimeout)
 }
 
@@ -301,6 +302,13 @@ func (w *World) removePipe(p *pipe) {
 // ID returns the connection's number in the trace (the conn field), or 0
 // while a dial has not been accepted.
 func (c *Conn) ID() int { return c.p.id }
+
+// Label gives the connection attributes that its conn.open event carries,
+// or the conn.refused or conn.close event of a dial that never connected, so that a reader of the trace can tell who
+// opened it (engine/lab labels the learner's terminal). Call it on the
+// dialing end right after Dial, before the world runs on: an event already
+// recorded does not change. The map is kept, not copied.
+func (c *Conn) Label(attrs map[string]string) { c.p.attrs = attrs }
 
 // Local returns the host this end is on.
 func (c *Conn) Local() *Host { return c.local }

@@ -146,6 +146,44 @@ func TestDialOutcomes(t *testing.T) {
 	}
 }
 
+// TestDialLabel checks that a dialer's label reaches the event that says
+// how the dial went, whichever it is, and no other.
+func TestDialLabel(t *testing.T) {
+	label := map[string]string{"client": "terminal"}
+	for _, tt := range []struct {
+		name  string
+		setup func(l *lab)
+		port  int
+		kind  trace.Kind
+	}{
+		{"accepted", nil, 25, trace.ConnOpen},
+		{"refused", nil, 587, trace.ConnRefused},
+		{"timed out", func(l *lab) { l.mx.SetUnreachable(true) }, 25, trace.ConnClose},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			if tt.setup != nil {
+				tt.setup(l)
+			}
+			c := l.w.Dial(l.client, "mx.example.org", tt.port, l.cli)
+			c.Label(label)
+			l.w.Advance(time.Minute)
+			labelled := 0
+			for _, e := range l.w.Log().All() {
+				if e.Attrs != nil {
+					labelled++
+					if e.Kind != tt.kind || !reflect.DeepEqual(e.Attrs, label) {
+						t.Errorf("%s event has attrs %v", e.Kind, e.Attrs)
+					}
+				}
+			}
+			if labelled != 1 {
+				t.Errorf("%d labelled events, want 1", labelled)
+			}
+		})
+	}
+}
+
 // eventEqual compares two events, attrs included.
 func eventEqual(a, b trace.Event) bool { return reflect.DeepEqual(a, b) }
 

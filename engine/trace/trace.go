@@ -14,14 +14,17 @@
 // An Event is a flat record; which fields are set depends on its Kind:
 //
 //	kind            fields set (besides id, at, kind)
-//	conn.open       conn, host (client), peer (server), port, text ("mx.example.org:25")
-//	conn.close      conn, host, peer, text (why: "quit", "refused", "timeout", "dropped", ...)
-//	conn.refused    host, peer, port, text
+//	conn.open       conn, host (client), peer (server), port, text ("mx.example.org:25"),
+//	                attrs (client: "terminal" when the learner's terminal opened it)
+//	conn.close      conn, host, peer, text (why: "quit", "refused", "timeout", "dropped", ...);
+//	                a dial that timed out has no conn, and the attrs its conn.open would have had
+//	conn.refused    host, peer, port, text, attrs (as conn.open)
 //	bytes           conn, host (sender), peer (receiver), dir, size, tls, text (plaintext line or
 //	                hex preview of ciphertext)
-//	smtp.command    conn, host (client), peer (server), verb, text (the command line, no CRLF)
+//	smtp.command    conn, host (client), peer (server), verb, text (the command line, no CRLF),
+//	                tls (the line came inside TLS)
 //	smtp.reply      conn, host (server), peer (client), code, enhanced, reason, text (all lines
-//	                joined by "\n"), verb (the command it answers)
+//	                joined by "\n"), verb (the command it answers), tls (the reply went inside TLS)
 //	dns.query       host (resolver's host), name, rtype
 //	dns.answer      host, name, rtype, text (records, one per line) or error (NXDOMAIN, SERVFAIL,
 //	                TIMEOUT)
@@ -68,6 +71,15 @@ const (
 	Fault       Kind = "fault"
 	Clock       Kind = "clock"
 	Note        Kind = "note"
+)
+
+// The attribute a conn.open event carries to say which client opened the
+// connection, and its value for the learner's terminal: the connection
+// whose every line the learner typed. Lesson goals use it to tell what the
+// learner did from what a mail client or a relay did for them.
+const (
+	AttrClient     = "client"
+	ClientTerminal = "terminal"
 )
 
 // Direction of bytes on a connection, seen from the connection's client.

@@ -33,15 +33,15 @@ type matcher struct {
 // picks the first one that can say what a Match says.
 func matchers() []matcher {
 	return []matcher{
-		{"reply", trace.Reply, []string{"verb", "code", "enhanced", "host", "peer"}},
-		{"command", trace.Command, []string{"verb", "text", "host", "peer"}},
+		{"reply", trace.Reply, []string{"verb", "code", "enhanced", "tls", "terminal", "host", "peer"}},
+		{"command", trace.Command, []string{"verb", "text", "starts", "tls", "terminal", "host", "peer"}},
 		{"dns", trace.DNSQuery, []string{"name", "rtype", "host"}},
-		{"tls", trace.TLSStep, []string{"step", "attrs", "host", "peer"}},
+		{"tls", trace.TLSStep, []string{"step", "attrs", "terminal", "host", "peer"}},
 		{"queued", trace.QueueAdd, []string{"rcpt", "host"}},
 		{"delivered", trace.Delivery, []string{"rcpt", "host"}},
 		{"bounce", trace.Bounce, []string{"rcpt", "host"}},
-		{"event", "", []string{"kind", "host", "peer", "port", "dir", "tls", "verb", "code",
-			"enhanced", "name", "rtype", "step", "msg", "rcpt", "error", "text", "attrs"}},
+		{"event", "", []string{"kind", "host", "peer", "port", "dir", "tls", "terminal", "verb", "code",
+			"enhanced", "name", "rtype", "step", "msg", "rcpt", "error", "text", "starts", "attrs"}},
 	}
 }
 
@@ -56,7 +56,7 @@ func lookupMatcher(key string) (matcher, bool) {
 }
 
 // combinators lists the condition keys that are not event matchers.
-func combinators() []string { return []string{"before", "count", "all", "any", "not"} }
+func combinators() []string { return []string{"before", "session", "count", "all", "any", "not"} }
 
 // conditionKeys lists every key that may start a condition, for messages.
 func conditionKeys() string {
@@ -254,7 +254,7 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		return Cond{Event: &match}
 	}
 	switch key {
-	case "before":
+	case "before", "session":
 		list, ok := d.list(at, v, 2, "events in the order they must happen")
 		var steps []Match
 		for i, item := range list {
@@ -262,6 +262,9 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		}
 		if !ok {
 			return Cond{}
+		}
+		if key == "session" {
+			return Cond{Session: steps}
 		}
 		return Cond{Before: steps}
 	case "count":
@@ -402,12 +405,36 @@ func setField(m *Match, name string, v any) error {
 		}
 		m.Port = n
 		return nil
-	case "tls":
+	case "tls", "terminal":
 		b, ok := v.(bool)
 		if !ok {
 			return fmt.Errorf("must be true or false, not %s", describe(v))
 		}
-		m.TLS = &b
+		if name == "tls" {
+			m.TLS = &b
+		} else {
+			m.Terminal = &b
+		}
+		return nil
+	case "text":
+		list, isList := v.([]any)
+		if !isList {
+			if v == "" {
+				return errors.New("is empty; leave the field out to match anything")
+			}
+			list = []any{v}
+		}
+		if len(list) == 0 {
+			return errors.New("is an empty list; leave the field out to match anything")
+		}
+		m.Text = make([]string, 0, len(list))
+		for _, item := range list {
+			t, ok := item.(string)
+			if !ok || t == "" {
+				return fmt.Errorf("must be text, or a list of texts, none empty, not %s", describe(item))
+			}
+			m.Text = append(m.Text, t)
+		}
 		return nil
 	case "attrs":
 		am, ok := asMap(v)
@@ -472,8 +499,8 @@ func setField(m *Match, name string, v any) error {
 		m.Rcpt = s
 	case "error":
 		m.Error = s
-	case "text":
-		m.Text = s
+	case "starts":
+		m.Starts = s
 	default:
 		return fmt.Errorf("unknown field %q", name) // unreachable: fields come from matchers()
 	}
@@ -555,13 +582,15 @@ func (c Cond) tree() map[string]any {
 		key, fields := c.Event.tree()
 		t[key] = fields
 	}
-	if c.Before != nil {
-		list := make([]any, len(c.Before))
-		for i, m := range c.Before {
-			key, fields := m.tree()
-			list[i] = map[string]any{key: fields}
+	for key, steps := range map[string][]Match{"before": c.Before, "session": c.Session} {
+		if steps != nil {
+			list := make([]any, len(steps))
+			for i, m := range steps {
+				key, fields := m.tree()
+				list[i] = map[string]any{key: fields}
+			}
+			t[key] = list
 		}
-		t["before"] = list
 	}
 	if c.Count != nil {
 		key, fields := c.Count.Of.tree()
@@ -617,11 +646,25 @@ func (m Match) fields() map[string]any {
 	for name, v := range map[string]string{
 		"host": m.Host, "peer": m.Peer, "dir": m.Dir, "verb": m.Verb, "code": m.Code,
 		"enhanced": m.Enhanced, "name": m.Name, "rtype": m.RType, "step": m.Step,
-		"msg": m.Msg, "rcpt": m.Rcpt, "error": m.Error, "text": m.Text,
+		"msg": m.Msg, "rcpt": m.Rcpt, "error": m.Error, "starts": m.Starts,
 	} {
 		if v != "" {
 			f[name] = v
 		}
+	}
+	switch len(m.Text) {
+	case 0:
+	case 1:
+		f["text"] = m.Text[0]
+	default:
+		list := make([]any, len(m.Text))
+		for i, t := range m.Text {
+			list[i] = t
+		}
+		f["text"] = list
+	}
+	if m.Terminal != nil {
+		f["terminal"] = *m.Terminal
 	}
 	if m.Port != 0 {
 		f["port"] = m.Port

@@ -24,25 +24,33 @@
 // names some fields of an event (by their JSON names in the trace); every
 // field given must match, fields left out match anything:
 //
-//	reply:     {verb, code, enhanced, host, peer}   an smtp.reply event
-//	command:   {verb, text, host, peer}             an smtp.command event
-//	dns:       {name, rtype, host}                  a dns.query event
-//	tls:       {step, attrs, host, peer}            a tls.step event
-//	queued:    {rcpt, host}                         a queue.add event
-//	delivered: {rcpt, host}                         a delivery event
-//	bounce:    {rcpt, host}                         a bounce event
-//	event:     {kind, ...}                          any kind (required), any field below
+//	reply:     {verb, code, enhanced, tls, terminal, host, peer}  an smtp.reply event
+//	command:   {verb, text, starts, tls, terminal, host, peer}   an smtp.command event
+//	dns:       {name, rtype, host}                              a dns.query event
+//	tls:       {step, attrs, terminal, host, peer}              a tls.step event
+//	queued:    {rcpt, host}                                     a queue.add event
+//	delivered: {rcpt, host}                                     a delivery event
+//	bounce:    {rcpt, host}                                     a bounce event
+//	event:     {kind, ...}                                      any kind (required), any field below
 //
 // The fields of the general event matcher are kind, host, peer, port, dir,
-// tls, verb, code, enhanced, name, rtype, step, msg, rcpt, error, text and
-// attrs. They compare like this:
+// tls, terminal, verb, code, enhanced, name, rtype, step, msg, rcpt, error,
+// text, starts and attrs. They compare like this:
 //
 //	code      a reply code pattern: 250, "250", "2xx", "55x" (x is any digit)
 //	enhanced  an enhanced status code pattern: "5.1.1", "5.x.x", "4.7.x"
-//	text      the event's text contains it, ignoring case
+//	text      the event's text contains it, ignoring case; or a list of
+//	          texts it contains in that order: ["\n.\r\n", "RCPT TO:<carol"]
+//	starts    a line of the event's text starts with it, ignoring case (a
+//	          typed line is one line; raw bytes may hold several)
 //	attrs     a mapping; each key given must have that value
 //	port      a number, equal
-//	tls       true or false, equal
+//	tls       true or false, equal (for commands and replies: whether they
+//	          went inside TLS)
+//	terminal  true: the event belongs to a connection the learner's terminal
+//	          opened (its conn.open says client: terminal); false: to any
+//	          other connection, such as the mail client's or a relay's.
+//	          Events of no connection (DNS, queue, delivery) match neither
 //	rcpt, msg equal ignoring case and surrounding angle brackets
 //	others    equal ignoring case
 //
@@ -50,6 +58,8 @@
 //
 //	before: [m1, m2, ...]       events matching m1, m2, ... happened in this
 //	                            order (each mi is one event matcher)
+//	session: [m1, m2, ...]      like before, and all on one connection: the
+//	                            same SMTP session, from connect to close
 //	count: {<matcher>, min: N, max: M}
 //	                            between N and M events match (min defaults
 //	                            to 1; max 0 or left out means no limit)
@@ -57,11 +67,12 @@
 //	any: [c1, c2, ...]          at least one condition holds
 //	not: c                      the condition does not hold
 //
-// For example, "STARTTLS finished before AUTH was accepted":
+// For example, "on the connection you typed, STARTTLS finished and then
+// AUTH was accepted":
 //
-//	before:
-//	  - tls: {step: finished}
-//	  - reply: {verb: AUTH, code: 235}
+//	session:
+//	  - tls: {step: finished, terminal: true}
+//	  - reply: {verb: AUTH, code: 235, tls: true}
 package goal
 
 import (
@@ -87,22 +98,57 @@ type Result struct {
 
 // Check evaluates every goal against the events of one world, in order.
 func Check(goals []Goal, events []trace.Event) []Result {
+	t := newTrace(events)
 	results := make([]Result, len(goals))
 	for i, g := range goals {
-		results[i] = Result{ID: g.ID, Text: g.Text, Done: g.Cond.Holds(events)}
+		results[i] = Result{ID: g.ID, Text: g.Text, Done: g.Cond.holds(t)}
 	}
 	return results
+}
+
+// tr is a trace as conditions read it: its events and what they need to
+// know about its connections.
+type tr struct {
+	events   []trace.Event
+	terminal map[int]bool // the connections the learner's terminal opened
+}
+
+func newTrace(events []trace.Event) *tr {
+	t := &tr{events: events}
+	for _, e := range events {
+		if e.Kind == trace.ConnOpen && e.Conn != 0 && strings.EqualFold(e.Attrs[trace.AttrClient], trace.ClientTerminal) {
+			if t.terminal == nil {
+				t.terminal = map[int]bool{}
+			}
+			t.terminal[e.Conn] = true
+		}
+	}
+	return t
+}
+
+// fromTerminal reports whether e belongs to a connection the terminal
+// opened, or is the failed dial of one. ok is false for an event of no
+// connection at all.
+func (t *tr) fromTerminal(e trace.Event) (terminal, ok bool) {
+	if e.Conn != 0 {
+		return t.terminal[e.Conn], true
+	}
+	if e.Kind == trace.ConnRefused || e.Kind == trace.ConnClose {
+		return strings.EqualFold(e.Attrs[trace.AttrClient], trace.ClientTerminal), true
+	}
+	return false, false
 }
 
 // Cond is a condition over a whole trace. Exactly one of its fields is
 // set; that field says which kind of condition it is.
 type Cond struct {
-	Event  *Match  // some event matches
-	Before []Match // events matching these happened in this order
-	Count  *Count  // a number of events match
-	All    []Cond  // every condition holds
-	Any    []Cond  // at least one condition holds
-	Not    *Cond   // the condition does not hold
+	Event   *Match  // some event matches
+	Before  []Match // events matching these happened in this order
+	Session []Match // as Before, all on one connection
+	Count   *Count  // a number of events match
+	All     []Cond  // every condition holds
+	Any     []Cond  // at least one condition holds
+	Not     *Cond   // the condition does not hold
 }
 
 // Count holds when the number of events matching Of is at least Min and,
@@ -114,59 +160,91 @@ type Count struct {
 }
 
 // Holds reports whether the condition is true of the events.
-func (c Cond) Holds(events []trace.Event) bool {
+func (c Cond) Holds(events []trace.Event) bool { return c.holds(newTrace(events)) }
+
+func (c Cond) holds(t *tr) bool {
 	switch {
 	case c.Event != nil:
-		return indexFrom(events, 0, *c.Event) >= 0
+		return t.indexFrom(0, 0, *c.Event) >= 0
 	case c.Before != nil:
-		// Taking the earliest match of each step is enough: if any ordered
-		// choice exists, the greedy one finds it.
-		pos := 0
-		for _, m := range c.Before {
-			i := indexFrom(events, pos, m)
-			if i < 0 {
-				return false
+		return t.inOrder(0, c.Before)
+	case c.Session != nil:
+		// Try each connection in turn, in the order they appear.
+		seen := map[int]bool{}
+		for _, e := range t.events {
+			if e.Conn == 0 || seen[e.Conn] {
+				continue
 			}
-			pos = i + 1
+			seen[e.Conn] = true
+			if t.inOrder(e.Conn, c.Session) {
+				return true
+			}
 		}
-		return true
+		return false
 	case c.Count != nil:
 		n := 0
-		for _, e := range events {
-			if c.Count.Of.Matches(e) {
+		for _, e := range t.events {
+			if t.matches(c.Count.Of, e) {
 				n++
 			}
 		}
 		return n >= c.Count.Min && (c.Count.Max == 0 || n <= c.Count.Max)
 	case c.All != nil:
 		for _, sub := range c.All {
-			if !sub.Holds(events) {
+			if !sub.holds(t) {
 				return false
 			}
 		}
 		return true
 	case c.Any != nil:
 		for _, sub := range c.Any {
-			if sub.Holds(events) {
+			if sub.holds(t) {
 				return true
 			}
 		}
 		return false
 	case c.Not != nil:
-		return !c.Not.Holds(events)
+		return !c.Not.holds(t)
 	}
 	return false // an empty condition is never done; Validate reports it
 }
 
+// inOrder reports whether events matching steps happened in this order,
+// on connection conn if it is not 0. Taking the earliest match of each
+// step is enough: if any ordered choice exists, the greedy one finds it.
+func (t *tr) inOrder(conn int, steps []Match) bool {
+	pos := 0
+	for _, m := range steps {
+		i := t.indexFrom(pos, conn, m)
+		if i < 0 {
+			return false
+		}
+		pos = i + 1
+	}
+	return true
+}
+
 // indexFrom returns the index of the first event at or after from that m
-// matches, or -1.
-func indexFrom(events []trace.Event, from int, m Match) int {
-	for i := from; i < len(events); i++ {
-		if m.Matches(events[i]) {
+// matches, on connection conn if it is not 0, or -1.
+func (t *tr) indexFrom(from, conn int, m Match) int {
+	for i := from; i < len(t.events); i++ {
+		if (conn == 0 || t.events[i].Conn == conn) && t.matches(m, t.events[i]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// matches reports whether e has every field m names, the connection it
+// belongs to included.
+func (t *tr) matches(m Match, e trace.Event) bool {
+	if m.Terminal != nil {
+		terminal, ok := t.fromTerminal(e)
+		if !ok || terminal != *m.Terminal {
+			return false
+		}
+	}
+	return m.Matches(e)
 }
 
 // Match describes one event. Empty fields match anything; Kind empty
@@ -188,11 +266,15 @@ type Match struct {
 	Msg      string
 	Rcpt     string
 	Error    string
-	Text     string // a substring of the event's text
+	Text     []string // substrings of the event's text, in this order
+	Starts   string   // the start of a line of the event's text
+	Terminal *bool    // on a connection the learner's terminal opened, or not
 	Attrs    map[string]string
 }
 
-// Matches reports whether e has every field m names.
+// Matches reports whether e has every field m names. Terminal needs the
+// rest of the trace, so Matches leaves it out: Cond.Holds and Check take
+// it into account.
 func (m Match) Matches(e trace.Event) bool {
 	if m.Kind != "" && m.Kind != e.Kind {
 		return false
@@ -209,7 +291,10 @@ func (m Match) Matches(e trace.Event) bool {
 	if m.Enhanced != "" && !enhancedMatches(m.Enhanced, e.Enhanced) {
 		return false
 	}
-	if m.Text != "" && !strings.Contains(strings.ToLower(e.Text), strings.ToLower(m.Text)) {
+	if m.Text != nil && !containsInOrder(e.Text, m.Text) {
+		return false
+	}
+	if m.Starts != "" && !lineStarts(e.Text, m.Starts) {
 		return false
 	}
 	for _, f := range [...]struct{ want, got string }{
@@ -227,6 +312,31 @@ func (m Match) Matches(e trace.Event) bool {
 		}
 	}
 	return true
+}
+
+// containsInOrder reports whether text contains each of parts, ignoring
+// case, each after the end of the one before.
+func containsInOrder(text string, parts []string) bool {
+	text = strings.ToLower(text)
+	for _, p := range parts {
+		i := strings.Index(text, strings.ToLower(p))
+		if i < 0 {
+			return false
+		}
+		text = text[i+len(p):]
+	}
+	return true
+}
+
+// lineStarts reports whether a line of text starts with prefix, ignoring
+// case. Lines end at LF, bare or after CR.
+func lineStarts(text, prefix string) bool {
+	for line := range strings.SplitSeq(text, "\n") {
+		if len(line) >= len(prefix) && strings.EqualFold(line[:len(prefix)], prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // unbracket drops the angle brackets around an address, so a goal may

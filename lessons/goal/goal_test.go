@@ -127,6 +127,84 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// terminalTrace is two connections: the terminal's (1), where the learner
+// says EHLO, starts TLS and quits, and the mail client's (2), which says
+// EHLO inside TLS and sends raw bytes; then the terminal's second (3),
+// a plain EHLO and a smuggling attempt.
+func terminalTrace() []trace.Event {
+	const you, srv = "laptop.example.com", "smtp.example.com"
+	term := map[string]string{trace.AttrClient: trace.ClientTerminal}
+	evs := []trace.Event{
+		{Kind: trace.ConnOpen, Conn: 1, Host: you, Peer: srv, Port: 587, Attrs: term},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "EHLO", Code: 250},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "STARTTLS", Code: 220},
+		{Kind: trace.TLSStep, Conn: 1, Host: you, Peer: srv, Step: "finished"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "QUIT", Code: 221, TLS: true},
+		{Kind: trace.ConnOpen, Conn: 2, Host: you, Peer: srv, Port: 587},
+		{Kind: trace.TLSStep, Conn: 2, Host: you, Peer: srv, Step: "finished"},
+		{Kind: trace.Reply, Conn: 2, Host: srv, Peer: you, Verb: "EHLO", Code: 250, TLS: true},
+		{Kind: trace.Reply, Conn: 2, Host: srv, Peer: you, Verb: "AUTH", Code: 235, TLS: true},
+		{Kind: trace.ConnOpen, Conn: 3, Host: you, Peer: srv, Port: 587, Attrs: term},
+		{Kind: trace.Reply, Conn: 3, Host: srv, Peer: you, Verb: "EHLO", Code: 250},
+		{Kind: trace.Bytes, Conn: 3, Host: you, Peer: srv, Dir: trace.ToServer, Text: "Subject: wait..\r\n"},
+		{Kind: trace.Bytes, Conn: 3, Host: you, Peer: srv, Dir: trace.ToServer,
+			Text: "Hi.\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<carol@example.org>\r\n"},
+		{Kind: trace.ConnRefused, Host: you, Peer: "mx.example.org", Port: 25, Attrs: term},
+		{Kind: trace.QueueAdd, Host: srv, Msg: "m1", Rcpt: "bob@example.org"},
+	}
+	for i := range evs {
+		evs[i].ID = i + 1
+	}
+	return evs
+}
+
+func TestTerminalSessionStartsAndText(t *testing.T) {
+	tests := []struct {
+		goal string
+		want bool
+	}{
+		{`reply: {verb: AUTH, terminal: true}`, false},
+		{`reply: {verb: AUTH, terminal: false}`, true},
+		{`reply: {verb: AUTH}`, true},
+		{`reply: {verb: EHLO, tls: true, terminal: true}`, false},
+		{`reply: {verb: EHLO, tls: true}`, true},
+		{`reply: {verb: QUIT, tls: true, terminal: true}`, true},
+		{`event: {kind: conn.refused, terminal: true}`, true},
+		{`queued: {rcpt: bob@example.org}`, true},
+		{`event: {kind: queue.add, terminal: false}`, false}, // no connection: neither
+		// before spans connections: the terminal's TLS, then the client's EHLO
+		{"before:\n- tls: {step: finished, terminal: true}\n- reply: {verb: EHLO, code: 250}", true},
+		// session does not
+		{"session:\n- tls: {step: finished, terminal: true}\n- reply: {verb: EHLO, code: 250}", false},
+		{"session:\n- tls: {step: finished}\n- reply: {verb: EHLO, code: 250}", true},
+		{"session:\n- reply: {verb: EHLO, terminal: true}\n- tls: {step: finished}\n- reply: {verb: QUIT}", true},
+		{"session:\n- tls: {step: finished, terminal: true}\n- reply: {verb: AUTH}", false},
+		{"session:\n- reply: {verb: EHLO, terminal: true}\n- event: {kind: bytes, text: carol}", true},
+		{"session:\n- event: {kind: bytes, text: carol}\n- reply: {verb: EHLO}", false},
+		// starts: at the start of a line only
+		{`event: {kind: bytes, starts: ..}`, false},
+		{`event: {kind: bytes, starts: "mail from:<ceo"}`, true},
+		{`event: {kind: bytes, starts: "."}`, true},
+		{`event: {kind: bytes, starts: "RCPT TO:<carol"}`, true},
+		{`event: {kind: bytes, starts: "TO:<carol"}`, false},
+		// text: a list, in order
+		{`event: {kind: bytes, text: ["\n.\r\n", "MAIL FROM:", "RCPT TO:<carol@example.org>"]}`, true},
+		{`event: {kind: bytes, text: ["RCPT TO:<carol", "MAIL FROM:"]}`, false},
+		{`event: {kind: bytes, text: ["\n.\r\n", "\n.\r\n"]}`, false},
+		{`event: {kind: bytes, text: [wait, ..]}`, true},
+	}
+	events := terminalTrace()
+	for _, tt := range tests {
+		g := decodeYAML(t, "id: g\ntext: t\n"+tt.goal)
+		if got := Check([]Goal{g}, events)[0].Done; got != tt.want {
+			t.Errorf("%s\n  → done=%v, want %v", tt.goal, got, tt.want)
+		}
+		if got := g.Cond.Holds(events); got != tt.want {
+			t.Errorf("%s\n  Holds → %v, want %v", tt.goal, got, tt.want)
+		}
+	}
+}
+
 func TestEmptyTraceDoesNothing(t *testing.T) {
 	g := decodeYAML(t, "id: g\ntext: t\nreply: {code: 250}")
 	if r := Check([]Goal{g}, nil); r[0].Done {
@@ -143,7 +221,7 @@ func TestDecodeErrors(t *testing.T) {
 		want string // a part of the message
 	}{
 		{"id: x\ntext: t", `"x": empty goal`},
-		{"id: x\ntext: t\nreply: {rcpt: bob@example.org}", `"x": reply: unknown field "rcpt" (reply knows verb, code, enhanced, host, peer)`},
+		{"id: x\ntext: t\nreply: {rcpt: bob@example.org}", `"x": reply: unknown field "rcpt" (reply knows verb, code, enhanced, tls, terminal, host, peer)`},
 		{"id: x\ntext: t\nreplies: {code: 250}", `unknown field "replies"`},
 		{"id: x\ntext: t\nreply: {code: 2x}", `reply.code: "2x" is not a reply code pattern`},
 		{"id: x\ntext: t\nreply: {code: 650}", `reply.code: 650 is not a reply code pattern`},
@@ -175,6 +253,14 @@ func TestDecodeErrors(t *testing.T) {
 		{"text: t\nreply: {bogus: 1}", `a goal with no id: reply: unknown field "bogus"`},
 		{"- a\n- b", `a goal must be a mapping`},
 		{"id: x\ntext: t\nnot:\n" + nest(20), `nest more than 16 deep`},
+		{"id: x\ntext: t\nreply: {terminal: yes}", `reply.terminal: must be true or false, not "yes"`},
+		{"id: x\ntext: t\ndelivered: {rcpt: a, terminal: true}", `delivered: unknown field "terminal"`},
+		{"id: x\ntext: t\ncommand: {text: []}", `command.text: is an empty list`},
+		{"id: x\ntext: t\ncommand: {text: [a, \"\"]}", `command.text: must be text, or a list of texts, none empty`},
+		{"id: x\ntext: t\ncommand: {text: \"\"}", `command.text: is empty`},
+		{"id: x\ntext: t\nevent: {kind: bytes, starts: 3}", `event.starts: must be text`},
+		{"id: x\ntext: t\nsession: [{reply: {}}]", `session: needs at least 2 events`},
+		{"id: x\ntext: t\nsession: [{not: {reply: {}}}, {reply: {}}]", `session[0]: "not" is not an event matcher`},
 	}
 	for _, tt := range tests {
 		var g Goal
@@ -216,6 +302,9 @@ func TestJSONRoundTrip(t *testing.T) {
 		"id: g\ntext: t\nevent: {kind: bytes, tls: false, dir: s2c, port: 25, text: hello}",
 		"id: h\ntext: t\nevent: {kind: smtp.reply, rcpt: bob@example.org}",
 		"id: i\ntext: t\nqueued: {rcpt: bob@example.org}",
+		"id: j\ntext: t\nsession:\n- tls: {step: finished, terminal: true}\n- reply: {verb: EHLO, tls: true, terminal: false}",
+		"id: k\ntext: t\nevent: {kind: bytes, text: [\"\\n.\\r\\n\", MAIL FROM], starts: ..}",
+		"id: l\ntext: t\ncommand: {text: RCPT, starts: rcpt}",
 	}
 	for _, src := range srcs {
 		g := decodeYAML(t, src)

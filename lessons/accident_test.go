@@ -1,0 +1,171 @@
+package lessons
+
+import (
+	"strings"
+	"testing"
+
+	"smtplab/engine/lab"
+	"smtplab/lessons/goal"
+)
+
+// TestGoalsNotTickedByAccident does what a learner might do instead of
+// what a lesson asks, and checks that the goals about it stay open: the
+// Mailbox tab's mail client sending for them, a step done on the wrong
+// connection, a line that only looks like the one asked for.
+func TestGoalsNotTickedByAccident(t *testing.T) {
+	client := lab.Input{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
+		Subject: "sent by the mail client", Body: "Hi Bob"}}
+	typed := func(lines ...string) []lab.Input {
+		var in []lab.Input
+		for _, l := range lines {
+			switch {
+			case strings.HasPrefix(l, "raw:"):
+				in = append(in, lab.Input{Raw: l[4:]})
+			case strings.HasPrefix(l, "advance:"):
+				in = append(in, lab.Input{Advance: l[8:]})
+			default:
+				in = append(in, lab.Input{Type: l})
+			}
+		}
+		return in
+	}
+	tests := []struct {
+		name   string
+		lesson string
+		inputs []lab.Input
+		open   []string // goals that must stay open
+		done   []string // goals that must be done (the walk did get somewhere)
+	}{
+		{
+			name: "the mail client sends for the learner", lesson: "01-first-session",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"greeted", "sender", "recipient", "go-ahead", "delivered", "goodbye"},
+		},
+		{
+			name: "another recipient accepted, not Bob", lesson: "01-first-session",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<postmaster@example.org>"),
+			open:   []string{"recipient"}, done: []string{"greeted", "sender"},
+		},
+		{
+			name: "503 to MAIL before EHLO, 501 to a bare EHLO", lesson: "02-reply-codes",
+			inputs: typed("MAIL FROM:<alice@example.com>", "EHLO"),
+			open:   []string{"bad-sequence", "syntax"},
+		},
+		{
+			name: "the mail client sends to both", lesson: "02-reply-codes",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org", "nobody@example.org"},
+				Subject: "two", Body: "hi"}}, {Advance: "5m"}},
+			open: []string{"unknown-user", "delivered"}, done: []string{"bounced"},
+		},
+		{
+			name: "the mail client sends", lesson: "03-mx-and-relays",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"queued"},
+		},
+		{
+			// The mail client runs on the terminal's host, uses STARTTLS
+			// and AUTH CRAM-MD5: none of it is the learner's.
+			name: "the mail client submits", lesson: "04-starttls-and-auth",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"encrypted", "ehlo-again", "logged-in", "submitted"},
+		},
+		{
+			name: "STARTTLS, QUIT, then EHLO and AUTH on a new plain connection", lesson: "04-starttls-and-auth",
+			inputs: typed("EHLO laptop.example.com", "STARTTLS", "QUIT", "EHLO laptop.example.com",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA"),
+			open: []string{"ehlo-again", "logged-in", "submitted"}, done: []string{"encrypted"},
+		},
+		{
+			name: "logged in with AUTH LOGIN instead of PLAIN", lesson: "04-starttls-and-auth",
+			inputs: typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
+				"AUTH LOGIN", "YWxpY2VAZXhhbXBsZS5jb20=", "d29uZGVybGFuZA=="),
+			open: []string{"logged-in"}, done: []string{"encrypted", "ehlo-again"},
+		},
+		{
+			name: "two dots inside a header line, not at the start", lesson: "06-line-endings-and-smuggling",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				"Subject: wait..", "", "hmm... a.. b", "."),
+			open: []string{"dot-stuffed"},
+		},
+		{
+			name: "a bare LF with nothing hidden behind it", lesson: "06-line-endings-and-smuggling",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				`raw:Subject: x\r\n\r\nline one\nline two\r\n.\r\n`),
+			open: []string{"nothing-smuggled"}, done: []string{"refused"},
+		},
+		{
+			name: "the mail client sends", lesson: "07-limits-and-protection",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"fits"},
+		},
+		{
+			name: "the mail client delivers, over TLS", lesson: "08-certificates-and-trust",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"upgrade", "handshake", "ciphertext", "ehlo-again", "delivered"},
+		},
+		{
+			name: "the mail client submits", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
+				Subject: "test", Body: "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"}}, {Advance: "5m"}},
+			open: []string{"tls-first", "help", "noop", "cram-challenge", "login", "spam-refused", "virus-refused"},
+		},
+		{
+			name: "the test strings in the header, not refused", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH CRAM-MD5", "bm9wZQ==", "AUTH LOGIN", "YWxpY2VAZXhhbXBsZS5jb20=", "d29uZGVybGFuZA==",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: about GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL", "", "hi", "."),
+			open: []string{"cram-challenge", "spam-refused"}, done: []string{"tls-first", "login"},
+		},
+		{
+			name: "STARTTLS, QUIT, then a plain session", lesson: "08-certificates-and-trust",
+			inputs: typed("EHLO laptop.example.com", "STARTTLS", "QUIT", "EHLO laptop.example.com",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: plain", "", "y", "."),
+			open: []string{"ehlo-again", "delivered"}, done: []string{"upgrade", "handshake", "ciphertext"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
+			l := lessonNamed(t, tt.lesson)
+			w, err := lab.New(l.Scenario, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range tt.inputs {
+				if _, err := w.Do(in); err != nil {
+					t.Fatalf("%+v: %v", in, err)
+				}
+			}
+			done := map[string]bool{}
+			for _, r := range goal.Check(l.Goals, w.Trace()) {
+				done[r.ID] = r.Done
+			}
+			for _, id := range tt.open {
+				if v, ok := done[id]; !ok {
+					t.Errorf("the lesson has no goal %q", id)
+				} else if v {
+					t.Errorf("goal %q is done, but the learner did not do it", id)
+				}
+			}
+			for _, id := range tt.done {
+				if !done[id] {
+					t.Errorf("goal %q is not done, though the walk did it", id)
+				}
+			}
+		})
+	}
+}
+
+// lessonNamed returns the lesson with the slug.
+func lessonNamed(t *testing.T, slug string) Lesson {
+	t.Helper()
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range all {
+		if l.Slug == slug {
+			return l
+		}
+	}
+	t.Fatalf("no lesson %q", slug)
+	return Lesson{}
+}
