@@ -159,9 +159,6 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 			return "", r
 		}
 	}
-	if r := h.checkRoom(env, msg); r.Code != 0 {
-		return "", r
-	}
 	id := h.newID()
 	kept := envelope{from: env.From.Mailbox.String(), ret: env.Ret, envid: env.EnvID}
 	for _, r := range env.Rcpts {
@@ -183,23 +180,29 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if field := h.sign(c, msg); field != "" {
 		above = append(above, field)
 	}
-	h.accept(id, kept, rec.Prepend(msg, above...))
+	stored := rec.Prepend(msg, above...)
+	if r := h.checkRoom(env, len(stored)); r.Code != 0 {
+		return "", r
+	}
+	h.accept(id, kept, stored)
 	return id, smtp.Reply{}
 }
 
-// relayAllowed reports whether the client address is in RelayFrom.
 // checkRoom refuses a message that a local recipient's mailbox has no
 // room for, by its byte quota: 552 5.2.2, exceeded storage allocation (RFC
 // 5321 §4.2.2, RFC 3463 §3.3). Only now is the size known, and one reply
 // after the data answers for every recipient, so the whole message is
 // refused; the sender can send it again to the others.
-func (h *Host) checkRoom(env *server.Envelope, msg []byte) smtp.Reply {
+//
+// size is the message as this host would keep it, its own header fields on
+// top; delivery adds Return-Path.
+func (h *Host) checkRoom(env *server.Envelope, size int) smtp.Reply {
+	need := size + len("Return-Path: <>\r\n") + len(env.From.Mailbox.String())
 	for _, r := range env.Rcpts {
 		addr := r.Path.Mailbox.String()
 		if !h.cfg.Serves(r.Path.Mailbox.Domain) {
 			continue
 		}
-		need := len(msg) + len("Return-Path: <>\r\n") + len(env.From.Mailbox.String())
 		if room, limited := h.Mailboxes.Room(addr); limited && need > room {
 			return smtp.Reply{Code: 552, Enhanced: "5.2.2", Reason: smtp.ReasonMailboxFull,
 				Lines: []string{fmt.Sprintf("<%s>: Mailbox full: the message (%d octets) exceeds the %d left of its storage allocation", addr, need, room)}}
@@ -208,6 +211,7 @@ func (h *Host) checkRoom(env *server.Envelope, msg []byte) smtp.Reply {
 	return smtp.Reply{}
 }
 
+// relayAllowed reports whether the client address is in RelayFrom.
 func (h *Host) relayAllowed(remote string) bool {
 	ip, err := netip.ParseAddr(clientIP(remote))
 	if err != nil {
