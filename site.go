@@ -465,10 +465,12 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// its length is part of the tag: a tag names one exact body.
 	etag := `"` + a.version + encoding + strconv.Itoa(len(body)) + `"`
 	h.Set("Content-Type", a.ctype)
-	if a.ctype == "application/wasm" {
-		// The page's compile worker starts from a data: URL, which gives
-		// it an opaque origin (see boot/start-engine.js): its request for
-		// the engine is cross-origin. The engine is a public file.
+	if !strings.HasPrefix(a.ctype, "text/html") {
+		// The lab's files are public, and two kinds of page read them
+		// across origins: the page's own compile worker, whose data: URL
+		// gives it an opaque origin (see boot/start-engine.js), and a
+		// course page on another site that embeds <smtp-lab>, whose module
+		// imports and fetches need CORS. The page itself is not shared.
 		h.Set("Access-Control-Allow-Origin", "*")
 	}
 	h.Set("ETag", etag)

@@ -68,3 +68,27 @@ func TestWhatTheWorldHandsOutIsACopy(t *testing.T) {
 		t.Errorf("editing a snapshot rewrote the world's input log: %+v", *got)
 	}
 }
+
+// TestResultCarriesMailOnlyWhenDelivered: an input that delivered nothing
+// leaves the mailboxes out of its Result, so a keystroke does not carry
+// every message of the world again; one that delivered has them all.
+func TestResultCarriesMailOnlyWhenDelivered(t *testing.T) {
+	w := newWorld(t, "first-session")
+	res, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.State.Mailboxes) != 1 {
+		t.Fatalf("a delivering input's state has %d mailboxes, want Bob's", len(res.State.Mailboxes))
+	}
+	res, err = w.Type("NOOP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.State.Mailboxes != nil || len(res.Events) == 0 {
+		t.Fatalf("a NOOP's result: %d mailboxes (want none), %d events", len(res.State.Mailboxes), len(res.Events))
+	}
+	if len(w.State().Mailboxes) != 1 {
+		t.Fatal("State lost the mailbox")
+	}
+}

@@ -11,14 +11,16 @@ import (
 // State is everything a front end shows besides the trace: the clock, the
 // network, the queues and the mailboxes. It is detached from the world.
 type State struct {
-	Scenario  string          `json:"scenario"`
-	Now       int64           `json:"now"`  // virtual milliseconds since the start
-	Date      string          `json:"date"` // RFC 3339
-	Learner   LearnerState    `json:"learner"`
-	Network   simnet.State    `json:"network"`
-	Queue     []mta.QueueView `json:"queue"`
-	Mailboxes []MailboxView   `json:"mailboxes"`
-	Inputs    int             `json:"inputs"`
+	Scenario string          `json:"scenario"`
+	Now      int64           `json:"now"`  // virtual milliseconds since the start
+	Date     string          `json:"date"` // RFC 3339
+	Learner  LearnerState    `json:"learner"`
+	Network  simnet.State    `json:"network"`
+	Queue    []mta.QueueView `json:"queue"`
+	// Mailboxes is nil in the Result of an input that delivered nothing:
+	// they are as the last State that had them said.
+	Mailboxes []MailboxView `json:"mailboxes"`
+	Inputs    int           `json:"inputs"`
 }
 
 // LearnerState says where the learner's terminal is connected.
@@ -52,17 +54,17 @@ type MessageView struct {
 }
 
 // State returns a snapshot of the world now.
-func (w *World) State() State { return w.state(0, 0) }
+func (w *World) State() State { return w.state(0, 0, true) }
 
 // LiveState is State for a page that follows a world fed by real clients
 // (the TCP bridge's live feed), sent again and again while mail arrives:
 // only the newest messages of each mailbox, each message's raw text cut
 // after rawBytes octets, and no mbox renderings.
-func (w *World) LiveState(messages, rawBytes int) State { return w.state(messages, rawBytes) }
+func (w *World) LiveState(messages, rawBytes int) State { return w.state(messages, rawBytes, true) }
 
 // state builds State; messages and rawBytes above zero limit it as
-// LiveState says.
-func (w *World) state(messages, rawBytes int) State {
+// LiveState says, and without mail its Mailboxes are nil.
+func (w *World) state(messages, rawBytes int, mail bool) State {
 	st := State{
 		Scenario: w.sc.Name,
 		Now:      w.net.Now().Milliseconds(),
@@ -76,6 +78,9 @@ func (w *World) state(messages, rawBytes int) State {
 		st.Learner.Connected, st.Learner.TLS, st.Learner.Conn = true, c.TLS(), c.ID()
 	}
 	for _, h := range w.mail.Hosts() {
+		if !mail {
+			break
+		}
 		for _, owner := range h.Mailboxes.Owners() {
 			msgs := h.Mailboxes.Messages(owner)
 			box := MailboxView{Host: h.Name(), Owner: owner}
@@ -98,7 +103,7 @@ func (w *World) state(messages, rawBytes int) State {
 	if st.Queue == nil {
 		st.Queue = []mta.QueueView{}
 	}
-	if st.Mailboxes == nil {
+	if st.Mailboxes == nil && mail {
 		st.Mailboxes = []MailboxView{}
 	}
 	return st

@@ -5,7 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
+	"strings"
 	"time"
 
 	"smtplab/engine/lab"
@@ -67,7 +67,12 @@ func arg(args []minijson.RawMessage, i int, what string, v any) error {
 		return fmt.Errorf("%s is missing", what)
 	}
 	if err := minijson.Unmarshal(args[i], v); err != nil {
-		return fmt.Errorf("%s is not valid: %w", what, err)
+		msg := err.Error()
+		if strings.Contains(msg, "into Go ") {
+			// The decoder names Go types, which mean nothing to the page.
+			msg = "a value of the wrong type (" + strings.TrimPrefix(msg[:strings.Index(msg, " into Go ")], "json: cannot unmarshal ") + ")"
+		}
+		return fmt.Errorf("%s is not valid: %s", what, msg)
 	}
 	return nil
 }
@@ -150,11 +155,12 @@ func (a *api) advance(args []minijson.RawMessage) (any, error) {
 		return nil, err
 	}
 	var seconds float64
-	if err := arg(args, 1, "the number of seconds", &seconds); err != nil {
+	// JSON has no NaN or Infinity: JSON.stringify writes them as null.
+	if err := arg(args, 1, "the number of seconds (a finite number)", &seconds); err != nil {
 		return nil, err
 	}
-	if seconds <= 0 || math.IsNaN(seconds) || seconds > 30*24*3600 {
-		return nil, errors.New("time can only move forward, by at most 30 days at once")
+	if seconds < 0.001 || seconds > 30*24*3600 {
+		return nil, errors.New("time can only move forward, by a millisecond at least and 30 days at most")
 	}
 	return w.Advance(time.Duration(seconds * float64(time.Second)))
 }

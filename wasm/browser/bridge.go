@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"syscall/js"
 
 	"github.com/hack-pad/safejs"
 
@@ -134,6 +133,11 @@ func safeCall(name string, m method, args []minijson.RawMessage) (v any, err err
 	return m(args)
 }
 
+// maxArgLength bounds an argument's JSON, in UTF-16 code units: far more
+// than the largest input the lab takes (a message body, a snapshot of
+// MaxInputs inputs), far less than what would exhaust the engine's memory.
+const maxArgLength = 16 << 20
+
 // encodeArgs turns each argument into JSON with JSON.stringify.
 func encodeArgs(args []safejs.Value) ([]minijson.RawMessage, error) {
 	jsonObj, err := safejs.Global().Get("JSON")
@@ -150,6 +154,15 @@ func encodeArgs(args []safejs.Value) ([]minijson.RawMessage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("argument %d cannot be written as JSON: %w", i+1, errors.Unwrap(err))
 		}
+		if s.Type() != safejs.TypeString {
+			// JSON.stringify gives undefined for a function or a symbol.
+			return nil, fmt.Errorf("argument %d cannot be written as JSON (a function or a symbol?)", i+1)
+		}
+		// Measured before it is copied into Go: one huge string would take
+		// the engine's memory with it, and the page's labs with the engine.
+		if n, err := jsLength(s); err != nil || n > maxArgLength {
+			return nil, fmt.Errorf("argument %d is %d characters of JSON; the lab takes at most %d", i+1, n, maxArgLength)
+		}
 		str, err := s.String()
 		if err != nil {
 			return nil, fmt.Errorf("argument %d cannot be written as JSON", i+1)
@@ -157,6 +170,25 @@ func encodeArgs(args []safejs.Value) ([]minijson.RawMessage, error) {
 		out[i] = minijson.RawMessage(str)
 	}
 	return out, nil
+}
+
+// jsLength returns a JavaScript string's length. A property cannot be read
+// from a primitive through safejs (Reflect.get wants an object), so it is
+// read from the string wrapped in a String object.
+func jsLength(s safejs.Value) (int, error) {
+	ctor, err := safejs.Global().Get("String")
+	if err != nil {
+		return 0, err
+	}
+	obj, err := ctor.New(s)
+	if err != nil {
+		return 0, err
+	}
+	l, err := obj.Get("length")
+	if err != nil {
+		return 0, err
+	}
+	return l.Int()
 }
 
 // fromJSON encodes v as JSON and parses it into a JavaScript value.
@@ -206,11 +238,7 @@ func rejected(err error) any {
 // jsError makes a JavaScript Error with err's message. A JavaScript
 // exception that came back through safejs keeps its own message.
 func jsError(err error) safejs.Value {
-	msg := err.Error()
-	var jsErr js.Error
-	if errors.As(err, &jsErr) {
-		msg = jsErr.Error()
-	}
+	msg := err.Error() // with what the Go side says about it, as "argument 1 cannot be written as JSON: …"
 	ctor, gerr := safejs.Global().Get("Error")
 	if gerr != nil {
 		return safejs.Null()

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -311,12 +312,21 @@ func TestBridgeErrors(t *testing.T) {
 		{"advance", []any{w, -5}, "forward"},
 		{"check", []any{w, jsValue(t, `[{"id":"x","text":"y","nonsense":{}}]`)}, "not valid"},
 		{"restore", []any{jsValue(t, `{"scenario":"first-session","seed":1,"inputs":[{"advance":"soon"}]}`)}, "advance"},
+		{"advance", []any{w, math.NaN()}, "(a finite number) is missing"},
+		{"advance", []any{w, 1e-12}, "a millisecond at least"},
+		// Too long to copy into the engine: refused before it is.
+		{"type", []any{w, strings.Repeat("é", maxArgLength)}, "the lab takes at most"},
 	}
 	for _, tt := range tests {
 		_, err := call(t, tt.method, tt.args...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%s%v: error %v, want one saying %q", tt.method, tt.args, err, tt.want)
+			msg := fmt.Sprint(err)
+			t.Errorf("%s: error %.200s, want one saying %q", tt.method, msg, tt.want)
 		}
+	}
+	// The page is told what was wrong in its own terms, not Go's.
+	if _, err := call(t, "create", "first-session"); err == nil || strings.Contains(err.Error(), "Go value") || !strings.Contains(err.Error(), "wrong type") {
+		t.Errorf("create with a string: %v", err)
 	}
 }
 

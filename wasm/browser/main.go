@@ -3,7 +3,7 @@
 // Command browser is the WebAssembly entry point of SMTP Lab in a web page.
 //
 // It sets globalThis.smtpLab to a small API over the engine/lab facade
-// (see /work/plan/CONTRACTS.md for the full list):
+// (the whole list; web/js/engine.js and web/js/session.js call it):
 //
 //	smtpLab.scenarios()              → [{name, title, purpose}]
 //	smtpLab.create({scenario, seed}) → {world, events, state}
@@ -16,6 +16,10 @@
 //	smtpLab.restore(snapshot)        → {world, events, state}
 //	smtpLab.check(world, goals)      → [{id, text, done}]
 //	smtpLab.release(world)           → true (forget a world the page no longer shows)
+//
+// In what type, typeRaw, submit and advance give, state.mailboxes is null
+// when the input delivered nothing: the mailboxes are still those of the
+// last state that had them, and a keystroke does not carry all the mail.
 //
 // Every method returns a Promise. Arguments go through JSON.stringify and
 // results through JSON.parse, so the page only ever sees plain data; a

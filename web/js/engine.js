@@ -57,10 +57,33 @@ async function start() {
   }
   const instance = await WebAssembly.instantiate(module, go.importObject);
   performance.mark('smtplab-wasm-compiled');
-  go.run(instance).then(() => console.error('SMTP Lab engine stopped'));
+  // The engine only stops when it cannot go on (out of memory): every call
+  // then in flight would wait for ever, and every later one would throw.
+  const stopped = go.run(instance).then(() => {
+    console.error('SMTP Lab engine stopped');
+    throw new Error('the engine stopped (out of memory?); reload the page to start it again');
+  });
+  stopped.catch(() => {});
   if (!globalThis.smtpLabReady) await ready;
   performance.mark('smtplab-wasm-ready');
-  return globalThis.smtpLab;
+  return untilStopped(globalThis.smtpLab, stopped);
+}
+
+// untilStopped wraps each method of the engine's API so that its promise
+// rejects, rather than never settling, once the engine has stopped.
+function untilStopped(api, stopped) {
+  let dead = null;
+  stopped.catch((err) => { dead = err; });
+  const wrapped = {};
+  for (const [name, fn] of Object.entries(api)) {
+    wrapped[name] = typeof fn !== 'function' ? fn : (...args) => {
+      if (dead) return Promise.reject(dead);
+      let call;
+      try { call = fn(...args); } catch (err) { return Promise.reject(err); }
+      return Promise.race([call, stopped]);
+    };
+  }
+  return wrapped;
 }
 
 // explanations loads the reply explanation table (one per language).

@@ -105,9 +105,11 @@ export class LessonPane {
       el.dataset.linked = 'yes';
       const scenario = el.getAttribute('scenario') || el.dataset.scenario || this.current.scenario;
       const { tab, prompt } = labOptions(el);
+      const seedText = el.getAttribute('seed') || el.dataset.seed;
+      const seed = seedText ? Number(seedText) : undefined;
       clear(el).append(h('button', {
         type: 'button', class: 'open-lab',
-        onclick: () => { if (this.onOpenLab) this.onOpenLab(scenario, { tab, prompt }); },
+        onclick: () => { if (this.onOpenLab) this.onOpenLab(scenario, { tab, prompt, seed }); },
       }, `Try it in the lab (${scenario}) →`));
     }
   }

@@ -111,7 +111,9 @@ async function boot() {
   // lesson, the picker, a link) goes through it, so none loses the work
   // saved for a scenario.
   let opening = 0; // counts openLab calls: a newer one wins
-  async function openLab(scenario) {
+  // A seed, when given, must be the world's: a saved world of that
+  // scenario with another seed gives way to a fresh one.
+  async function openLab(scenario, seed) {
     const mine = ++opening;
     const link = hashParams().get('lab');
     if (link && !scenario) {
@@ -130,7 +132,7 @@ async function boot() {
     }
     const want = scenario || pane.current?.scenario || 'first-session';
     const saved = progress.lab(want);
-    if (saved) {
+    if (saved && (seed === undefined || saved.seed === seed)) {
       try {
         await session.restore(saved);
         return;
@@ -138,13 +140,15 @@ async function boot() {
     }
     // A restore that failed must not replace what a newer call opened.
     if (mine !== opening) return;
-    await session.create(want);
+    await session.create(want, seed ?? 1);
   }
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
   // A lab block's button: its scenario in the lab, the tab it names open
   // and its prompt in the terminal, ready to send.
-  pane.onOpenLab = async (scenario, { tab, prompt }) => {
-    if (scenario !== session.scenario) await openLab(scenario).catch(() => {});
+  pane.onOpenLab = async (scenario, { tab, prompt, seed }) => {
+    if (scenario !== session.scenario || (seed !== undefined && seed !== session.seed)) {
+      await openLab(scenario, Number.isSafeInteger(seed) ? seed : undefined).catch(() => {});
+    }
     if (tab) view.selectTab(tab);
     const input = $('terminal-input');
     if (prompt) input.value = prompt;

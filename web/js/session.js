@@ -47,6 +47,11 @@ export class Session extends EventTarget {
   add(res, input) {
     const fresh = res.events || [];
     this.events = this.events.concat(fresh);
+    // A result that delivered nothing leaves the mailboxes out (null):
+    // they are still the ones of the last state.
+    if (res.state && res.state.mailboxes == null && this.state) {
+      res.state.mailboxes = this.state.mailboxes;
+    }
     this.state = res.state || this.state;
     if (input) this.inputs++;
     this.dispatchEvent(new CustomEvent('events', { detail: fresh }));

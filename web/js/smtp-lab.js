@@ -2,7 +2,8 @@
 // in any page (lessons' ```smtp-lab blocks become one). It loads the engine
 // from the same place as this module and keeps its own world.
 //
-// Attributes: scenario (required), seed (default 1), panels (show the
+// Attributes: scenario (first-session when absent), seed (a whole number,
+// 1 when absent), panels (show the
 // network, timeline, TLS and mailbox tabs), and the options of labopts.js:
 // data-panels (which of those tabs), data-tab, data-height, data-prompt.
 
@@ -27,14 +28,37 @@ export class SMTPLabElement extends HTMLElement {
       const options = labOptions(this);
       if (!options.panels) options.panels = this.hasAttribute('panels') || 'tab' in options;
       const view = new LabView(session, table, options);
-      await session.create(scenario, Number(this.getAttribute('seed')) || 1);
+      const seedText = this.getAttribute('seed');
+      const seed = seedText === null ? 1 : Number(seedText);
+      if (!Number.isSafeInteger(seed)) throw new Error(`the seed "${seedText}" is not a whole number`);
+      await session.create(scenario, seed);
+      this.session = session;
+      if (!this.isConnected) {
+        this.release(); // taken away while it was starting
+        return;
+      }
       status.textContent = `Lab: ${scenario}`;
       this.append(view.el);
       view.enable(true);
-      this.session = session;
     } catch (err) {
       status.textContent = `The lab could not start: ${err.message}`;
     }
+  }
+
+  // A page that takes the lab away (a single-page course moving on) must not
+  // leave its world in the engine, which holds a limited number. Moving the
+  // element within the page connects it again before this check runs.
+  disconnectedCallback() {
+    queueMicrotask(() => { if (!this.isConnected) this.release(); });
+  }
+
+  // release forgets the lab's world; connected again, the element starts
+  // afresh.
+  release() {
+    const session = this.session;
+    this.session = null;
+    this.started = false;
+    if (session && session.world !== null && session.api.release) session.api.release(session.world).catch(() => {});
   }
 }
 
