@@ -20,11 +20,16 @@ type Received struct {
 }
 
 // Protocol returns the "with" keyword of RFC 3848 for a session: ESMTP when
-// EHLO was used, S when TLS was on, A when the client authenticated.
-func Protocol(ehlo, tls, auth bool) string {
+// EHLO was used, S when TLS was on, A when the client authenticated; and
+// UTF8SMTP in place of ESMTP for a message sent with SMTPUTF8 (RFC 6531
+// §3.7.3).
+func Protocol(ehlo, tls, auth, utf8 bool) string {
 	p := "SMTP"
 	if ehlo {
 		p = "ESMTP"
+		if utf8 {
+			p = "UTF8SMTP"
+		}
 		if tls {
 			p += "S"
 		}

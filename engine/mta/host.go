@@ -166,7 +166,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	}
 	rec := Received{
 		FromHelo: c.Hello, FromHost: h.net.nameOf(clientIP(c.Remote)), FromAddr: clientIP(c.Remote),
-		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != ""), ID: id, At: h.net.Net.Date(),
+		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != "", env.UTF8), ID: id, At: h.net.Net.Date(),
 	}
 	if len(kept.rcpts) == 1 {
 		rec.For = kept.rcpts[0].addr

@@ -63,7 +63,7 @@ func TestScan(t *testing.T) {
 
 func TestReceivedAndHeaders(t *testing.T) {
 	r := Received{FromHelo: "client.example.com", FromHost: "client.example.com", FromAddr: "192.0.2.5", By: "mx.example.org",
-		With: Protocol(true, true, false), ID: "Q1", For: "bob@example.org", At: t0}
+		With: Protocol(true, true, false, false), ID: "Q1", For: "bob@example.org", At: t0}
 	want := "Received: from client.example.com (client.example.com [192.0.2.5])\r\n\tby mx.example.org with ESMTPS id Q1\r\n\tfor <bob@example.org>; Mon, 05 Jan 2026 09:00:00 +0000\r\n"
 	if got := r.String(); got != want {
 		t.Fatalf("Received =\n%q\nwant\n%q", got, want)
@@ -82,11 +82,14 @@ func TestReceivedAndHeaders(t *testing.T) {
 		t.Fatalf("with trace fields:\n%q\nwant\n%q", msg, want)
 	}
 	for _, tt := range []struct {
-		ehlo, tls, auth bool
-		want            string
-	}{{false, false, false, "SMTP"}, {true, false, false, "ESMTP"}, {true, true, true, "ESMTPSA"}, {true, false, true, "ESMTPA"}} {
-		if got := Protocol(tt.ehlo, tt.tls, tt.auth); got != tt.want {
-			t.Errorf("Protocol(%v,%v,%v) = %q, want %q", tt.ehlo, tt.tls, tt.auth, got, tt.want)
+		ehlo, tls, auth, utf8 bool
+		want                  string
+	}{
+		{false, false, false, false, "SMTP"}, {true, false, false, false, "ESMTP"}, {true, true, true, false, "ESMTPSA"},
+		{true, false, true, false, "ESMTPA"}, {true, false, false, true, "UTF8SMTP"}, {true, true, true, true, "UTF8SMTPSA"},
+	} {
+		if got := Protocol(tt.ehlo, tt.tls, tt.auth, tt.utf8); got != tt.want {
+			t.Errorf("Protocol(%v,%v,%v,%v) = %q, want %q", tt.ehlo, tt.tls, tt.auth, tt.utf8, got, tt.want)
 		}
 	}
 }
