@@ -210,6 +210,16 @@ func TestBrowserModuleFunctions(t *testing.T) {
 		const { replyLines } = await import('/js/transcript.js');
 		const { headers } = await import('/js/panels.js');
 		const { encodeSnapshot, decodeSnapshot } = await import('/js/session.js');
+		const { untilStopped } = await import('/js/engine.js');
+		// An engine that stops with a call in flight: that call and the
+		// next are rejected, and a call that answered is untouched.
+		let stop;
+		const stopped = new Promise((_, reject) => { stop = reject; });
+		const api = untilStopped({ hang: () => new Promise(() => {}), answer: async () => 'fine', version: 'v1' }, stopped);
+		const before = await api.answer();
+		const hanging = api.hang().then(() => 'settled', (e) => e.message);
+		stop(new Error('the engine stopped'));
+		const stopCalls = [await hanging, await api.answer().then(() => 'answered', (e) => e.message), api.version, before].join('|');
 		const snap = { scenario: 'first-session', seed: 7, inputs: [{ type: 'Subject: héllo ✉ <b>' }, { advance: '30m' }] };
 		let bad = '';
 		try { decodeSnapshot(encodeSnapshot({ hello: 1 })); } catch (e) { bad = e.message; }
@@ -225,20 +235,22 @@ func TestBrowserModuleFunctions(t *testing.T) {
 			round: JSON.stringify(decodeSnapshot(encodeSnapshot(snap))) === JSON.stringify(snap) ? 'same' : 'changed',
 			urlsafe: /^[A-Za-z0-9_-]+$/.test(encodeSnapshot(snap)) ? 'yes' : 'no',
 			bad,
+			stopCalls,
 		};
 	})()`)
 	want := map[string]string{
-		"rc":      "RCPT TO:<",
-		"m":       "MAIL FROM:<",
-		"starts":  "STARTTLS",
-		"he":      "he HELO |HELP",
-		"none":    "null",
-		"bare":    "250-mx.example.org|250-PIPELINING|250 STARTTLS",
-		"coded":   "221 Bye",
-		"folded":  `[["received","from a by b"],["subject","x"]]`,
-		"round":   "same",
-		"urlsafe": "yes",
-		"bad":     "this link does not hold a lab",
+		"rc":        "RCPT TO:<",
+		"m":         "MAIL FROM:<",
+		"starts":    "STARTTLS",
+		"he":        "he HELO |HELP",
+		"none":      "null",
+		"bare":      "250-mx.example.org|250-PIPELINING|250 STARTTLS",
+		"coded":     "221 Bye",
+		"folded":    `[["received","from a by b"],["subject","x"]]`,
+		"round":     "same",
+		"urlsafe":   "yes",
+		"bad":       "this link does not hold a lab",
+		"stopCalls": "the engine stopped|the engine stopped|v1|fine",
 	}
 	for k, w := range want {
 		if got[k] != w {

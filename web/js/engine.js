@@ -70,17 +70,31 @@ async function start() {
 }
 
 // untilStopped wraps each method of the engine's API so that its promise
-// rejects, rather than never settling, once the engine has stopped.
-function untilStopped(api, stopped) {
+// rejects, rather than never settling, once the engine has stopped. The
+// calls in flight are kept in a set (not raced against stopped, which would
+// pile up a handler on it for every call ever made).
+export function untilStopped(api, stopped) {
   let dead = null;
-  stopped.catch((err) => { dead = err; });
+  const inFlight = new Set(); // the reject functions of calls not yet settled
+  stopped.catch((err) => {
+    dead = err;
+    for (const reject of inFlight) reject(err);
+    inFlight.clear();
+  });
   const wrapped = {};
   for (const [name, fn] of Object.entries(api)) {
     wrapped[name] = typeof fn !== 'function' ? fn : (...args) => {
       if (dead) return Promise.reject(dead);
-      let call;
-      try { call = fn(...args); } catch (err) { return Promise.reject(err); }
-      return Promise.race([call, stopped]);
+      return new Promise((resolve, reject) => {
+        inFlight.add(reject);
+        const settle = () => inFlight.delete(reject);
+        try {
+          Promise.resolve(fn(...args)).then(resolve, reject).finally(settle);
+        } catch (err) {
+          settle();
+          reject(err);
+        }
+      });
     };
   }
   return wrapped;
