@@ -58,3 +58,34 @@ func TestBrowserEmbedReleasesWorlds(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestBrowserEmbedKeepsTheCoursePageLook: lab.css styles the labs a course
+// page embeds, and leaves the course page's own body and buttons as its
+// author made them.
+func TestBrowserEmbedKeepsTheCoursePageLook(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/lab/", http.StripPrefix("/lab", realSite(t)))
+	mux.Handle("/course/", coursePage(
+		`<style>body{margin:40px;font-family:serif;background:rgb(255,250,200)} button{background:rgb(200,0,0)}</style>`+
+			`<link rel="stylesheet" href="/lab/css/lab.css"><script type="module" src="/lab/js/smtp-lab.js"></script>`,
+		`<button id="own">the course's button</button><smtp-lab scenario="first-session"></smtp-lab>`))
+	url := serve(t, mux)
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
+	waitFor(t, ctx, "the embedded lab", `!!document.querySelector('smtp-lab .transcript')`)
+	got := eval[map[string]string](t, ctx, `(() => {
+		const body = getComputedStyle(document.body), own = getComputedStyle(document.getElementById('own'));
+		const labButton = document.querySelector('smtp-lab button');
+		return { margin: body.marginTop, font: body.fontFamily, background: body.backgroundColor, button: own.backgroundColor,
+			labButton: labButton ? getComputedStyle(labButton).backgroundColor : 'none' };
+	})()`)
+	want := map[string]string{"margin": "40px", "font": "serif", "background": "rgb(255, 250, 200)", "button": "rgb(200, 0, 0)"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("the course page's %s is %q after linking lab.css, want its own %q", k, got[k], w)
+		}
+	}
+	if got["labButton"] == "rgb(200, 0, 0)" || got["labButton"] == "none" {
+		t.Errorf("the lab's own buttons are not styled by lab.css: %q", got["labButton"])
+	}
+}
