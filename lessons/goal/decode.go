@@ -33,7 +33,7 @@ type matcher struct {
 // picks the first one that can say what a Match says.
 func matchers() []matcher {
 	return []matcher{
-		{"reply", trace.Reply, []string{"verb", "code", "enhanced", "tls", "terminal", "host", "peer"}},
+		{"reply", trace.Reply, []string{"verb", "code", "enhanced", "reason", "tls", "terminal", "host", "peer"}},
 		{"command", trace.Command, []string{"verb", "text", "starts", "tls", "terminal", "host", "peer"}},
 		{"dns", trace.DNSQuery, []string{"name", "rtype", "host"}},
 		{"tls", trace.TLSStep, []string{"step", "attrs", "terminal", "host", "peer"}},
@@ -41,7 +41,7 @@ func matchers() []matcher {
 		{"delivered", trace.Delivery, []string{"rcpt", "host"}},
 		{"bounce", trace.Bounce, []string{"rcpt", "host"}},
 		{"event", "", []string{"kind", "host", "peer", "port", "dir", "tls", "terminal", "verb", "code",
-			"enhanced", "name", "rtype", "step", "msg", "rcpt", "error", "text", "starts", "attrs"}},
+			"enhanced", "reason", "name", "rtype", "step", "msg", "rcpt", "error", "text", "starts", "attrs"}},
 	}
 }
 
@@ -476,6 +476,8 @@ func setField(m *Match, name string, v any) error {
 			return fmt.Errorf("%q is not an enhanced status code pattern: class.subject.detail, numbers or x, like 5.1.1 or 4.x.x", s)
 		}
 		m.Enhanced = s
+	case "reason":
+		m.Reason = s
 	case "host":
 		m.Host = s
 	case "peer":
@@ -645,7 +647,7 @@ func (m Match) fields() map[string]any {
 	f := map[string]any{}
 	for name, v := range map[string]string{
 		"host": m.Host, "peer": m.Peer, "dir": m.Dir, "verb": m.Verb, "code": m.Code,
-		"enhanced": m.Enhanced, "name": m.Name, "rtype": m.RType, "step": m.Step,
+		"enhanced": m.Enhanced, "reason": m.Reason, "name": m.Name, "rtype": m.RType, "step": m.Step,
 		"msg": m.Msg, "rcpt": m.Rcpt, "error": m.Error, "starts": m.Starts,
 	} {
 		if v != "" {

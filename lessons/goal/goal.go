@@ -24,7 +24,8 @@
 // names some fields of an event (by their JSON names in the trace); every
 // field given must match, fields left out match anything:
 //
-//	reply:     {verb, code, enhanced, tls, terminal, host, peer}  an smtp.reply event
+//	reply:     {verb, code, enhanced, reason, tls, terminal, host, peer}
+//	                                                            an smtp.reply event
 //	command:   {verb, text, starts, tls, terminal, host, peer}   an smtp.command event
 //	dns:       {name, rtype, host}                              a dns.query event
 //	tls:       {step, attrs, terminal, host, peer}              a tls.step event
@@ -34,11 +35,16 @@
 //	event:     {kind, ...}                                      any kind (required), any field below
 //
 // The fields of the general event matcher are kind, host, peer, port, dir,
-// tls, terminal, verb, code, enhanced, name, rtype, step, msg, rcpt, error,
-// text, starts and attrs. They compare like this:
+// tls, terminal, verb, code, enhanced, reason, name, rtype, step, msg, rcpt,
+// error, text, starts and attrs. They compare like this:
 //
 //	code      a reply code pattern: 250, "250", "2xx", "55x" (x is any digit)
 //	enhanced  an enhanced status code pattern: "5.1.1", "5.x.x", "4.7.x"
+//	reason    a reply's reason, the name the engine gives what the reply
+//	          means, equal ignoring case: "chunk-accepted" (250 to a BDAT
+//	          that is not the last), "message-accepted". Unlike a reply's
+//	          text, which may be reworded, a reason is part of the trace's
+//	          schema (package engine/smtp lists them)
 //	text      the event's text contains it, ignoring case; or a list of
 //	          texts it contains in that order: ["\n.\r\n", "RCPT TO:<carol"]
 //	starts    a line of the event's text starts with it, ignoring case (a
@@ -260,6 +266,7 @@ type Match struct {
 	Verb     string
 	Code     string // a pattern: "250", "2xx"
 	Enhanced string // a pattern: "5.1.1", "5.x.x"
+	Reason   string // a reply's reason: "chunk-accepted"
 	Name     string
 	RType    string
 	Step     string
@@ -298,7 +305,7 @@ func (m Match) Matches(e trace.Event) bool {
 		return false
 	}
 	for _, f := range [...]struct{ want, got string }{
-		{m.Host, e.Host}, {m.Peer, e.Peer}, {m.Dir, e.Dir}, {m.Verb, e.Verb},
+		{m.Host, e.Host}, {m.Peer, e.Peer}, {m.Dir, e.Dir}, {m.Verb, e.Verb}, {m.Reason, e.Reason},
 		{m.Name, e.Name}, {m.RType, e.RType}, {m.Step, e.Step}, {m.Error, e.Error},
 		{unbracket(m.Msg), unbracket(e.Msg)}, {unbracket(m.Rcpt), unbracket(e.Rcpt)},
 	} {

@@ -34,9 +34,9 @@ func session() []trace.Event {
 		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "MAIL", Text: "MAIL FROM:<alice@example.com>"},
 		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "MAIL", Code: 250, Enhanced: "2.1.0"},
 		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "RCPT", Text: "RCPT TO:<nobody@example.org>"},
-		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "RCPT", Code: 550, Enhanced: "5.1.1"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "RCPT", Code: 550, Enhanced: "5.1.1", Reason: "unknown-user"},
 		{Kind: trace.Command, Conn: 1, Host: you, Peer: srv, Verb: "RCPT", Text: "RCPT TO:<bob@example.org>"},
-		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "RCPT", Code: 250, Enhanced: "2.1.5"},
+		{Kind: trace.Reply, Conn: 1, Host: srv, Peer: you, Verb: "RCPT", Code: 250, Enhanced: "2.1.5", Reason: "recipient-ok"},
 		{Kind: trace.QueueAdd, Host: srv, Msg: "m1", Rcpt: "bob@example.org"},
 		{Kind: trace.DNSQuery, Host: srv, Name: "example.org", RType: "MX"},
 		{Kind: trace.DNSAnswer, Host: srv, Name: "example.org", RType: "MX", Text: "10 mx1.example.org."},
@@ -74,6 +74,12 @@ func TestCheck(t *testing.T) {
 		{`reply: {verb: RCPT, enhanced: 5.1.x}`, true},
 		{`reply: {verb: RCPT, enhanced: 5.7.x}`, false},
 		{`reply: {verb: MAIL, code: 5xx}`, false},
+		{`reply: {verb: RCPT, reason: unknown-user}`, true},
+		{`reply: {verb: RCPT, code: 250, reason: Recipient-OK}`, true},
+		{`reply: {verb: RCPT, code: 250, reason: unknown-user}`, false},
+		{`reply: {reason: recipient}`, false}, // the whole reason, not a part
+		{`event: {kind: smtp.reply, reason: unknown-user, enhanced: 5.1.1}`, true},
+		{`event: {kind: smtp.command, reason: unknown-user}`, false},
 		{`reply: {host: SMTP.example.com, peer: you.example.net}`, true},
 		{`reply:`, true},
 		{`command: {verb: RCPT}`, true},
@@ -221,7 +227,9 @@ func TestDecodeErrors(t *testing.T) {
 		want string // a part of the message
 	}{
 		{"id: x\ntext: t", `"x": empty goal`},
-		{"id: x\ntext: t\nreply: {rcpt: bob@example.org}", `"x": reply: unknown field "rcpt" (reply knows verb, code, enhanced, tls, terminal, host, peer)`},
+		{"id: x\ntext: t\nreply: {rcpt: bob@example.org}", `"x": reply: unknown field "rcpt" (reply knows verb, code, enhanced, reason, tls, terminal, host, peer)`},
+		{"id: x\ntext: t\ncommand: {reason: hello}", `"x": command: unknown field "reason"`},
+		{"id: x\ntext: t\nreply: {reason: 250}", `reply.reason: must be text`},
 		{"id: x\ntext: t\nreplies: {code: 250}", `unknown field "replies"`},
 		{"id: x\ntext: t\nreply: {code: 2x}", `reply.code: "2x" is not a reply code pattern`},
 		{"id: x\ntext: t\nreply: {code: 650}", `reply.code: 650 is not a reply code pattern`},
@@ -305,6 +313,8 @@ func TestJSONRoundTrip(t *testing.T) {
 		"id: j\ntext: t\nsession:\n- tls: {step: finished, terminal: true}\n- reply: {verb: EHLO, tls: true, terminal: false}",
 		"id: k\ntext: t\nevent: {kind: bytes, text: [\"\\n.\\r\\n\", MAIL FROM], starts: ..}",
 		"id: l\ntext: t\ncommand: {text: RCPT, starts: rcpt}",
+		"id: m\ntext: t\nreply: {verb: BDAT, code: 250, reason: chunk-accepted, terminal: true}",
+		"id: n\ntext: t\nevent: {kind: smtp.reply, reason: message-accepted, text: queued}",
 	}
 	for _, src := range srcs {
 		g := decodeYAML(t, src)
