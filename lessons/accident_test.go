@@ -116,6 +116,33 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"cram-challenge", "spam-refused"}, done: []string{"tls-first", "login"},
 		},
 		{
+			// The mail client pipelines and sends its content with BDAT,
+			// but on its own connection, and asks for no report.
+			name: "the mail client sends", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"pipelined", "one-refused", "chunked", "dsn-asked", "report"},
+		},
+		{
+			name: "one command at a time, a receipt asked for", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com> ENVID=one-by-one",
+				"RCPT TO:<bob@example.org> NOTIFY=SUCCESS", "RCPT TO:<bob@example.com>", "DATA", "Subject: slow", "", "hi", "."),
+			open: []string{"pipelined", "one-refused"}, done: []string{"dsn-asked", "report"},
+		},
+		{
+			name: "a batch where every recipient is accepted", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com",
+				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n`,
+				"Subject: both", "", "hi", "."),
+			open: []string{"one-refused", "dsn-asked", "report"}, done: []string{"pipelined"},
+		},
+		{
+			name: "a message in a single BDAT LAST chunk", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>",
+				`raw:BDAT 8 LAST\r\nCarol.\r\n`, "MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>",
+				`raw:BDAT 8 LAST\r\nAgain.\r\n`),
+			open: []string{"chunked"},
+		},
+		{
 			name: "STARTTLS, QUIT, then a plain session", lesson: "08-certificates-and-trust",
 			inputs: typed("EHLO laptop.example.com", "STARTTLS", "QUIT", "EHLO laptop.example.com",
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: plain", "", "y", "."),
