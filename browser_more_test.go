@@ -172,6 +172,32 @@ func TestBrowserEmbeddedElement(t *testing.T) {
 	if strings.Contains(transcript(t, ctx), "embedded.example") {
 		t.Error("the embedded lab typed into the page's main lab")
 	}
+	// What a course page's grader reads: the events as they come, the
+	// trace, the snapshot, and goals checked against the lab's world.
+	eval[bool](t, ctx, `(window.heard = [], document.addEventListener('smtplab-events', (e) => {
+		if (e.target.id === 'embedded') window.heard.push(...e.detail);
+	}), true)`)
+	do(t, ctx, "typing NOOP in the embedded lab", chromedp.SendKeys(chromedp.ID(id), "NOOP\r"))
+	waitFor(t, ctx, "the NOOP's reply heard", `window.heard.some((e) => e.kind === 'smtp.reply' && e.verb === 'NOOP')`)
+	got := eval[map[string]string](t, ctx, `(async () => {
+		const lab = document.getElementById('embedded');
+		const heard = window.heard;
+		const done = await lab.check([{ id: 'hello', text: 'EHLO answered', reply: { verb: 'EHLO', code: 250 } },
+			{ id: 'quit', text: 'QUIT answered', reply: { verb: 'QUIT', code: 221 } }]);
+		const snap = await lab.snapshot();
+		return {
+			heard: heard.filter((e) => e.kind === 'smtp.command').map((e) => e.text).join('|'),
+			trace: String(lab.trace().some((e) => e.kind === 'smtp.command' && e.text === 'EHLO embedded.example')),
+			goals: done.map((g) => g.id + '=' + g.done).join(' '),
+			inputs: snap.inputs.map((i) => i.type).join('|'),
+		};
+	})()`)
+	want := map[string]string{"heard": "NOOP", "trace": "true", "goals": "hello=true quit=false", "inputs": "EHLO embedded.example|NOOP"}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("the grader's %s = %q, want %q", k, got[k], w)
+		}
+	}
 }
 
 func TestBrowserProgressImport(t *testing.T) {

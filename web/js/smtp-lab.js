@@ -2,6 +2,13 @@
 // in any page (lessons' ```smtp-lab blocks become one). It loads the engine
 // from the same place as this module and keeps its own world.
 //
+// For a course page or its grader, the element dispatches "smtplab-events"
+// (detail: the trace events the learner's last action added) and
+// "smtplab-reset" (a new world), both bubbling, and has three methods:
+// trace() (every event so far), snapshot() (a promise of {scenario, seed,
+// inputs}, which smtpLab.restore replays) and check(goals) (a promise of
+// [{id, text, done}], the goals written as in a lesson's front matter).
+//
 // Attributes: scenario (first-session when absent), seed (a whole number,
 // 1 when absent), panels (show the
 // network, timeline, TLS and mailbox tabs), and the options of labopts.js:
@@ -23,6 +30,9 @@ export class SMTPLabElement extends HTMLElement {
     try {
       const [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
       const session = new Session(api);
+      // What the learner does, for the page around the lab.
+      session.addEventListener('events', (e) => this.dispatchEvent(new CustomEvent('smtplab-events', { bubbles: true, detail: e.detail })));
+      session.addEventListener('reset', () => this.dispatchEvent(new CustomEvent('smtplab-reset', { bubbles: true })));
       // Without data-panels, the views show when asked for with the panels
       // attribute or by naming the one to open.
       const options = labOptions(this);
@@ -43,6 +53,21 @@ export class SMTPLabElement extends HTMLElement {
     } catch (err) {
       status.textContent = `The lab could not start: ${err.message}`;
     }
+  }
+
+  // trace returns every event of the lab's world so far (a copy).
+  trace() {
+    return this.session ? this.session.events.slice() : [];
+  }
+
+  // snapshot resolves to the world as scenario, seed and inputs.
+  snapshot() {
+    return this.session ? this.session.snapshot() : Promise.reject(new Error('the lab has not started'));
+  }
+
+  // check resolves to each goal and whether the trace shows it done.
+  check(goals) {
+    return this.session ? this.session.check(goals) : Promise.reject(new Error('the lab has not started'));
   }
 
   // A page that takes the lab away (a single-page course moving on) must not
