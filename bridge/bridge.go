@@ -237,7 +237,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 
 // listen opens addr for the scenario's port.
 func (b *Bridge) listen(addr string, port int) error {
-	if err := checkLoopback(addr, b.opt.AllowRemote); err != nil {
+	if err := CheckLoopback("bridge", addr, b.opt.AllowRemote); err != nil {
 		return err
 	}
 	host, err := b.world.ExternalHost(port)
@@ -260,15 +260,10 @@ func (b *Bridge) listen(addr string, port int) error {
 	return nil
 }
 
-// checkLoopback refuses a listen address that is not on loopback, unless
-// remote access was asked for. A host name is resolved: "localhost" is
-// fine, a name that resolves elsewhere is not.
-func checkLoopback(addr string, allowRemote bool) error {
-	return CheckLoopback("bridge", addr, allowRemote)
-}
-
-// CheckLoopback returns an error unless addr is on loopback or allowRemote
-// is set. what names the listener in the error.
+// CheckLoopback refuses a listen address that is not on loopback, unless
+// remote access was asked for (allowRemote): "localhost" and loopback
+// addresses are fine, anything else is not. what names the listener in
+// the error.
 func CheckLoopback(what, addr string, allowRemote bool) error {
 	if allowRemote {
 		return nil

@@ -491,7 +491,11 @@ func (h *Host) settle(q *queued) {
 	q.timer = n.Net.After(wait, func() { h.attempt(q) })
 }
 
-// dsnStatus is what a DSN with action says about r.
+// dsnStatus is what a DSN with action says about r. A temporary failure
+// that lasted until the queue gave up keeps its 4.X.X status with Action:
+// failed: RFC 3463 §3.1 calls that class a persistent transient failure,
+// whose persistence "has caused abandonment" of the attempts, and Postfix
+// reports it so.
 func (r *rcptState) dsnStatus(action string) RecipientStatus {
 	st := RecipientStatus{Recipient: r.addr, Original: r.orcpt, Action: action, Status: r.enh, Remote: r.remote, Diagnosis: r.reply, Tried: r.tried}
 	switch {
@@ -504,10 +508,6 @@ func (r *rcptState) dsnStatus(action string) RecipientStatus {
 	case st.Status == "":
 		st.Status = "5.0.0"
 	}
-	// A temporary failure that lasted until the queue gave up keeps its
-	// 4.X.X status with Action: failed: RFC 3463 §3.1 calls that class a
-	// persistent transient failure, whose persistence "has caused
-	// abandonment" of the attempts, as Postfix reports it.
 	return st
 }
 

@@ -303,11 +303,12 @@ func (w *World) removePipe(p *pipe) {
 // while a dial has not been accepted.
 func (c *Conn) ID() int { return c.p.id }
 
-// Label gives the connection attributes that its conn.open event carries,
-// or the conn.refused or conn.close event of a dial that never connected, so that a reader of the trace can tell who
-// opened it (engine/lab labels the learner's terminal). Call it on the
-// dialing end right after Dial, before the world runs on: an event already
-// recorded does not change. The map is kept, not copied.
+// Label gives the connection attributes that its conn.open event carries
+// (or the conn.refused or conn.close event of a dial that never
+// connected), so that a reader of the trace can tell who opened it
+// (engine/lab labels the learner's terminal). Call it on the dialing end
+// right after Dial, before the world runs on: an event already recorded
+// does not change. The map is kept, not copied.
 func (c *Conn) Label(attrs map[string]string) { c.p.attrs = attrs }
 
 // Local returns the host this end is on.
