@@ -135,6 +135,7 @@ type recipient struct {
 	accepted bool // RCPT got a 2xx: waiting for the reply after the content
 	reply    replyRef
 	err      error
+	session  bool // decided by a failure of the whole session (see RecipientResult)
 }
 
 // Client is one SMTP client session. Create it with New; it is not safe
@@ -173,6 +174,8 @@ type Client struct {
 	sent     int  // message octets sent in BDAT chunks
 	chunkErr bool // a BDAT chunk was refused: later chunk replies do not count
 	quitSent bool
+	// sessionFailed: the session failed as a whole (see settleSession).
+	sessionFailed bool
 }
 
 // New returns a client that will deliver msg to env over one connection.
@@ -302,7 +305,7 @@ func (c *Client) protocolError(line []byte) {
 	if len(line) > 64 {
 		line = line[:64]
 	}
-	c.settleOpen(replyRef{}, &Error{
+	c.settleSession(replyRef{}, &Error{
 		Status:   Deferred,
 		Enhanced: "4.5.0",
 		Reason:   ReasonMalformedReply,
@@ -329,7 +332,7 @@ func (c *Client) reply(code int, raw []byte) {
 	if code == 421 && a.what != awaitQUIT {
 		// The server is closing the connection (RFC 5321 §3.8): whatever is
 		// still open is deferred, and a QUIT would get no answer.
-		c.settleOpen(c.keep(raw, code), nil)
+		c.settleSession(c.keep(raw, code), nil)
 		c.close()
 		return
 	}
@@ -339,7 +342,7 @@ func (c *Client) reply(code int, raw []byte) {
 			c.hello(smtp.EHLO)
 			return
 		}
-		c.fail(raw, code, nil)
+		c.failSession(raw, code, nil)
 	case awaitEHLO:
 		switch {
 		case code/100 == 2:
@@ -349,11 +352,11 @@ func (c *Client) reply(code int, raw []byte) {
 			// An old server that does not know EHLO (RFC 5321 §3.2).
 			c.hello(smtp.HELO)
 		default:
-			c.fail(raw, code, nil)
+			c.failSession(raw, code, nil)
 		}
 	case awaitHELO:
 		if code/100 != 2 {
-			c.fail(raw, code, nil)
+			c.failSession(raw, code, nil)
 			return
 		}
 		c.ext = Extensions{}
@@ -363,7 +366,7 @@ func (c *Client) reply(code int, raw []byte) {
 		case code == 220:
 			c.action = ActionStartTLS // Feed discards whatever else came
 		case c.cfg.TLS == TLSRequired:
-			c.fail(raw, code, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSRefused,
+			c.failSession(raw, code, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSRefused,
 				Text: fmt.Sprintf("TLS is required, and the server answered %d to STARTTLS", code)})
 		default:
 			c.tlsDeclined = true
@@ -433,7 +436,7 @@ func (c *Client) afterHello() {
 			c.command(start, awaited{what: awaitSTARTTLS, verb: smtp.STARTTLS}, false)
 			return
 		case c.cfg.TLS == TLSRequired:
-			c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSUnavailable,
+			c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSUnavailable,
 				Text: "TLS is required, and the server does not offer STARTTLS"})
 			c.quit()
 			return
@@ -467,7 +470,7 @@ func (c *Client) TLSFailed(err error) {
 		return
 	}
 	c.action = ActionRead
-	c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.5", Reason: ReasonTLSFailed,
+	c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.5", Reason: ReasonTLSFailed,
 		Text: fmt.Sprintf("the TLS handshake failed: %v", err)})
 	c.close()
 }
@@ -479,7 +482,7 @@ func (c *Client) ConnectionLost(err error) {
 	if c.action == ActionClose {
 		return
 	}
-	c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
+	c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
 		Text: fmt.Sprintf("the connection was lost: %v", err)})
 	c.close()
 }
@@ -690,7 +693,7 @@ func (c *Client) quit() {
 // decided by a reply: it is deferred.
 func (c *Client) close() {
 	if c.Status() == Pending {
-		c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
+		c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.4.2", Reason: ReasonConnectionLost,
 			Text: "the session ended before this recipient was decided"})
 	}
 	c.action = ActionClose
@@ -701,6 +704,14 @@ func (c *Client) close() {
 // (or with err, which may override the status), then says QUIT.
 func (c *Client) fail(raw []byte, code int, err error) {
 	c.settleOpen(c.keep(raw, code), err)
+	c.quit()
+}
+
+// failSession is fail for a reply that refused the session itself (the
+// greeting, EHLO, STARTTLS where TLS is required) rather than this
+// message: see settleSession.
+func (c *Client) failSession(raw []byte, code int, err error) {
+	c.settleSession(c.keep(raw, code), err)
 	c.quit()
 }
 

@@ -27,8 +27,10 @@ type script struct {
 	// What must hold at the end.
 	status Status
 	rcpts  []Status // per recipient, when the test looks at them
-	reason smtp.Reason
-	code   int // code of Outcome.Reply, when the test looks at it
+	// session is each recipient's SessionFailure, when the test looks.
+	session []bool
+	reason  smtp.Reason
+	code    int // code of Outcome.Reply, when the test looks at it
 }
 
 const (
@@ -101,6 +103,11 @@ func (s script) play(t *testing.T, byteByByte bool) *Client {
 	for i, want := range s.rcpts {
 		if o.Recipients[i].Status != want {
 			t.Errorf("recipient %d: %v, want %v (%+v)", i, o.Recipients[i].Status, want, o.Recipients[i])
+		}
+	}
+	for i, want := range s.session {
+		if o.Recipients[i].SessionFailure != want {
+			t.Errorf("recipient %d: SessionFailure %v, want %v (%+v)", i, o.Recipients[i].SessionFailure, want, o.Recipients[i])
 		}
 	}
 	if s.reason != "" && !errors.Is(o.Err, &Error{Reason: s.reason}) {
@@ -370,6 +377,101 @@ func TestNothingHandedOverIsNotDelivered(t *testing.T) {
 		},
 		status: Deferred, code: 250,
 	}})
+}
+
+// TestSessionFailure: a failure of the session as a whole marks the
+// recipients it decides, so that a relay tries the next MX for them at
+// once (RFC 5321 §5.1); what the server said about a recipient or the
+// message does not.
+func TestSessionFailure(t *testing.T) {
+	alice := Config{Hostname: "client.example.com"}
+	two := env(t, "alice@example.com", "bob@example.org", "carol@example.org")
+	runScripts(t, []script{{
+		name: "421 greeting",
+		cfg:  alice, env: two, msg: "x\r\n",
+		steps: []step{
+			{server: "421 4.7.0 too many connections\r\n"},
+		},
+		status: Deferred, code: 421, session: []bool{true, true},
+	}, {
+		name: "554 greeting",
+		cfg:  alice, env: two, msg: "x\r\n",
+		steps: []step{
+			{server: "554 5.7.1 go away\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 554, session: []bool{true, true},
+	}, {
+		name: "EHLO and HELO refused",
+		cfg:  alice, env: two, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: "502 5.5.1 no\r\n", client: "HELO client.example.com\r\n"},
+			{server: "501 5.5.4 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, code: 501, session: []bool{true, true},
+	}, {
+		name: "one recipient refused, then 421 before the content",
+		cfg:  alice, env: two, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: "550 5.1.1 no such user\r\n", client: "RCPT TO:<carol@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: "421 4.3.2 shutting down\r\n"},
+		},
+		status: Deferred, rcpts: []Status{Bounced, Deferred}, session: []bool{false, true},
+	}, {
+		name: "a recipient refused with 4xx is not a session failure",
+		cfg:  alice, env: two, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: "451 4.7.1 greylisted\r\n", client: "RCPT TO:<carol@example.org>\r\n"},
+			{server: "451 4.7.1 greylisted\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, session: []bool{false, false},
+	}, {
+		name: "the message refused after its content is not a session failure",
+		cfg:  alice, env: two, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehloBare, client: "MAIL FROM:<alice@example.com>\r\n"},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "RCPT TO:<carol@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: "x\r\n.\r\n"},
+			{server: "554 5.7.1 spam\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Bounced, session: []bool{false, false},
+	}})
+	// A lost connection, as the driver reports it.
+	c, err := New(alice, two, []byte("x\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Feed([]byte(greeting))
+	c.ConnectionLost(errors.New("reset by peer"))
+	if o := c.Outcome(); !o.Recipients[0].SessionFailure || !o.Recipients[1].SessionFailure || o.Status != Deferred {
+		t.Errorf("after a lost connection: %+v", o)
+	}
+	// Reset forgets the last session's failure.
+	if err := c.Reset(alice, two, []byte("x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.Feed([]byte(greeting + ehloBare + okMail))
+	c.Output()
+	c.Feed([]byte("550 5.1.1 no\r\n"))
+	c.Output()
+	c.ConnectionLost(errors.New("reset by peer"))
+	if o := c.Outcome(); o.Recipients[0].SessionFailure || !o.Recipients[1].SessionFailure {
+		t.Errorf("after a refused recipient and a lost connection: %+v", o)
+	}
 }
 
 // TestEightBitNeeds8BITMIME: RFC 6152 §3 and RFC 5321 §2.4 forbid sending

@@ -106,6 +106,14 @@ type RecipientResult struct {
 	// Err is set when the client decided, or when a policy failed on a
 	// server reply (then Reply is set too).
 	Err error
+	// SessionFailure reports that the recipient was decided by a failure
+	// of the whole session rather than by anything the server said about
+	// this recipient or the message: a greeting, EHLO or HELO that was not
+	// 2xx, TLS that was required and did not happen, a 421, a lost
+	// connection, a reply that broke the protocol. Another server for the
+	// same domain may well take the message, so a relay tries the next MX
+	// at once (RFC 5321 §5.1), as Postfix does.
+	SessionFailure bool
 }
 
 // Outcome is the result of a session.

@@ -30,7 +30,7 @@ func (c *Client) settle(i int, st Status, ref replyRef, err error) {
 	if e, ok := err.(*Error); ok {
 		st = e.Status
 	}
-	r.status, r.reply, r.err = st, ref, err
+	r.status, r.reply, r.err, r.session = st, ref, err, c.sessionFailed
 }
 
 // settleOpen decides every recipient still open, accepted or not, with the
@@ -42,6 +42,18 @@ func (c *Client) settleOpen(ref replyRef, err error) {
 	for i := range c.rcpts {
 		c.settle(i, st, ref, err)
 	}
+}
+
+// settleSession is settleOpen for a failure of the session as a whole,
+// not of anything the server said about the message or its recipients: a
+// greeting or hello that was not 2xx, TLS that was required and did not
+// happen, a 421, a lost connection, a reply that broke the protocol. It
+// marks the recipients it decides, so that a relay can try another server
+// for them at once (RecipientResult.SessionFailure). The session ends
+// after it, so nothing is decided later.
+func (c *Client) settleSession(ref replyRef, err error) {
+	c.sessionFailed = true
+	c.settleOpen(ref, err)
 }
 
 // settleAccepted decides the recipients whose RCPT was accepted, with st,
@@ -105,7 +117,7 @@ func (c *Client) Outcome() Outcome {
 	}
 	chosen := false
 	for i, r := range c.rcpts {
-		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err}
+		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err, SessionFailure: r.session}
 		if r.reply.code != 0 {
 			res.Reply = buildReply(c.kept[r.reply.start:r.reply.end])
 		}

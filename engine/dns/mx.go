@@ -12,8 +12,10 @@ import (
 
 // Route is where mail for a domain goes: the mail exchangers to try, in
 // order, each with its addresses. The lab's MTA tries Targets[0] first and
-// moves on to the next when no connection can be made; a server that
-// answers, even with 4xx, decides the attempt (engine/mta).
+// moves on to the next when no connection can be made or when the server
+// fails the session as a whole (a 421 or 5xx greeting, a lost connection);
+// what a server answers about a recipient or the message, even 4xx,
+// decides the attempt (engine/mta).
 type Route struct {
 	Domain   string        `json:"domain"`             // the domain asked for, normalised
 	Implicit bool          `json:"implicit,omitempty"` // no MX records: the domain is its own mail host

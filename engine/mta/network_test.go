@@ -206,3 +206,90 @@ func dump(l *trace.Log) string {
 	}
 	return b.String()
 }
+
+// twoMXNet builds laptop → smtp.example.com → example.org, whose two MXes
+// both hold bob's mailbox: mx1 (preference 10) with mx1's config changed
+// by change, and mx2 (preference 20).
+func twoMXNet(t *testing.T, change func(*HostConfig)) *Network {
+	t.Helper()
+	zone, err := dns.ParseZone(`example.org. MX 10 mx1.example.org.
+example.org. MX 20 mx2.example.org.
+mx1.example.org. A 198.51.100.25
+mx2.example.org. A 198.51.100.26
+smtp.example.com. A 192.0.2.25
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNetwork(simnet.New(1), dns.NewResolver(zone))
+	mx1 := HostConfig{Name: "mx1.example.org", Addrs: []string{"198.51.100.25"}, Ports: []int{25},
+		Domains: []string{"example.org"}, Users: []string{"bob@example.org"}}
+	change(&mx1)
+	for _, c := range []HostConfig{
+		{Name: "laptop.example.com", Addrs: []string{"192.0.2.10"}},
+		{Name: "smtp.example.com", Addrs: []string{"192.0.2.25"}, Ports: []int{25}, Domains: []string{"example.com"},
+			Users: []string{"alice@example.com"}, RelayFrom: []string{"192.0.2.0/24"}},
+		mx1,
+		{Name: "mx2.example.org", Addrs: []string{"198.51.100.26"}, Ports: []int{25},
+			Domains: []string{"example.org"}, Users: []string{"bob@example.org"}},
+	} {
+		if _, err := n.AddHost(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// connectionsTo counts the connections opened to host.
+func connectionsTo(log *trace.Log, host string) int {
+	count := 0
+	for _, e := range kinds(log, trace.ConnOpen) {
+		if e.Peer == host {
+			count++
+		}
+	}
+	return count
+}
+
+// TestNextMXAfterSessionFailure: an MX that answers but fails the session
+// as a whole (here a 421 greeting, past its connection rate limit) sends
+// the relay on to the next MX at once (RFC 5321 §5.1), as Postfix does; a
+// recipient the MX refused is not tried again elsewhere.
+func TestNextMXAfterSessionFailure(t *testing.T) {
+	n := twoMXNet(t, func(c *HostConfig) {
+		c.RateLimit = &RateConfig{Max: 100, Window: Duration(time.Hour), Connections: 1}
+	})
+	submit(t, n, "bob@example.org") // mx1's one connection
+	submit(t, n, "bob@example.org") // 421 from mx1, then mx2
+	n.Net.Advance(time.Minute)
+	mx1, _ := n.Host("mx1.example.org")
+	mx2, _ := n.Host("mx2.example.org")
+	if a, b := len(mx1.Mailboxes.Messages("bob@example.org")), len(mx2.Mailboxes.Messages("bob@example.org")); a != 1 || b != 1 {
+		t.Fatalf("mx1 holds %d messages and mx2 %d, want one each; trace:\n%s", a, b, dump(n.Net.Log()))
+	}
+	var moved []trace.Event
+	for _, e := range kinds(n.Net.Log(), trace.Note) {
+		if strings.Contains(e.Text, "next MX is tried at once") {
+			moved = append(moved, e)
+		}
+	}
+	if len(moved) != 1 || !strings.Contains(moved[0].Text, "mx1.example.org[198.51.100.25]") ||
+		!strings.Contains(moved[0].Text, "(421 ") || !strings.Contains(moved[0].Text, "mx2.example.org[198.51.100.26]") {
+		t.Fatalf("the trace does not say why the relay moved on: %+v", moved)
+	}
+	if len(kinds(n.Net.Log(), trace.QueueRetry)) != 0 {
+		t.Fatalf("the message waited for a retry instead of going to mx2; trace:\n%s", dump(n.Net.Log()))
+	}
+
+	// A recipient mx1 refuses by name is bounced, not tried at mx2.
+	n = twoMXNet(t, func(*HostConfig) {})
+	submit(t, n, "nobody@example.org")
+	n.Net.Advance(time.Minute)
+	if got := connectionsTo(n.Net.Log(), "mx2.example.org"); got != 0 {
+		t.Fatalf("%d connections to mx2 for a recipient mx1 refused with 550", got)
+	}
+	relay, _ := n.Host("smtp.example.com")
+	if msgs := relay.Mailboxes.Messages("alice@example.com"); len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.1") {
+		t.Fatalf("want one DSN with 5.1.1; trace:\n%s", dump(n.Net.Log()))
+	}
+}

@@ -380,11 +380,17 @@ func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
 				h.tryHops(q, rcpts, hops, i+1)
 				return
 			}
+			// Recipients the session failed as a whole (a 421 or 5xx
+			// greeting, a lost connection, ...) go to the next MX at once.
+			var next []*rcptState
 			for j, res := range out.Recipients {
 				if j >= len(rcpts) {
 					break
 				}
 				r := rcpts[j]
+				if res.SessionFailure && i+1 < len(hops) {
+					next = append(next, r)
+				}
 				r.status, r.remote = res.Status, target
 				r.relayed = res.Status == client.Delivered && !out.DSN
 				switch {
@@ -405,6 +411,12 @@ func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
 			if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
 				h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 					Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
+			}
+			if len(next) > 0 {
+				h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+					Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], next[0].reply, hops[i+1])})
+				h.tryHops(q, next, hops, i+1)
+				return
 			}
 			h.groupDone(q)
 		},
