@@ -413,8 +413,9 @@ func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
 					Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
 			}
 			if len(next) > 0 {
+				why, _, _ := strings.Cut(next[0].reply, "\r\n") // a multi-line reply's first line
 				h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-					Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], next[0].reply, hops[i+1])})
+					Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], why, hops[i+1])})
 				h.tryHops(q, next, hops, i+1)
 				return
 			}
