@@ -2,6 +2,7 @@ package mta
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -124,14 +125,55 @@ type RateConfig struct {
 	Connections int `json:"connections,omitempty"`
 }
 
-// Serves reports whether domain is a final destination of this host.
-func (c *HostConfig) Serves(domain string) bool { return containsFold(c.Domains, domain) }
+// Serves reports whether domain is a final destination of this host: one
+// of its Domains, or an address literal of one of its own addresses,
+// which a host must recognise as itself (RFC 5321 §4.1.3).
+func (c *HostConfig) Serves(domain string) bool {
+	return containsFold(c.Domains, domain) || c.ownLiteral(domain)
+}
+
+// ownLiteral reports whether domain is an address literal, such as
+// [198.51.100.25], of one of this host's addresses.
+func (c *HostConfig) ownLiteral(domain string) bool {
+	lit, ok := addressLiteral(domain)
+	if !ok {
+		return false
+	}
+	for _, a := range c.Addrs {
+		if p, err := netip.ParseAddr(a); err == nil && p.String() == lit {
+			return true
+		}
+	}
+	return false
+}
+
+// Mailbox returns the mailbox that addr, a recipient this host serves,
+// names here. It is addr itself, except for an address literal of the
+// host's own: like a Unix host that delivers user@[its address] to the
+// account user, the lab takes local@[address] for local at the first of
+// the host's domains that has that user (or that domain's postmaster).
+func (c *HostConfig) Mailbox(addr string) string {
+	local, domain, _ := strings.Cut(addr, "@")
+	if !c.ownLiteral(domain) {
+		return addr
+	}
+	for _, d := range c.Domains {
+		if a := local + "@" + d; containsFold(c.Users, a) {
+			return a
+		}
+	}
+	if strings.EqualFold(local, "postmaster") && len(c.Domains) > 0 {
+		return local + "@" + c.Domains[0]
+	}
+	return addr
+}
 
 // BacksUp reports whether this host is a backup MX for domain.
 func (c *HostConfig) BacksUp(domain string) bool { return containsFold(c.Backup, domain) }
 
 // HasUser reports whether addr is a mailbox here.
 func (c *HostConfig) HasUser(addr string) bool {
+	addr = c.Mailbox(addr)
 	if containsFold(c.Users, addr) {
 		return true
 	}

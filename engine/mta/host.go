@@ -124,7 +124,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 			return smtp.Reply{Code: 550, Enhanced: "5.1.1", Reason: smtp.ReasonUnknownUser,
 				Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", addr)}}
 		}
-		if h.Mailboxes.Full(addr) {
+		if h.Mailboxes.Full(h.cfg.Mailbox(addr)) {
 			return smtp.Reply{Code: 452, Enhanced: "4.2.2", Reason: smtp.ReasonMailboxFullTemp,
 				Lines: []string{fmt.Sprintf("<%s>: Mailbox full, try again later", addr)}}
 		}
@@ -203,7 +203,7 @@ func (h *Host) checkRoom(env *server.Envelope, size int) smtp.Reply {
 		if !h.cfg.Serves(r.Path.Mailbox.Domain) {
 			continue
 		}
-		if room, limited := h.Mailboxes.Room(addr); limited && need > room {
+		if room, limited := h.Mailboxes.Room(h.cfg.Mailbox(addr)); limited && need > room {
 			return smtp.Reply{Code: 552, Enhanced: "5.2.2", Reason: smtp.ReasonMailboxFull,
 				Lines: []string{fmt.Sprintf("<%s>: Mailbox full: the message (%d octets) exceeds the %d left of its storage allocation", addr, need, room)}}
 		}

@@ -293,3 +293,35 @@ func TestNextMXAfterSessionFailure(t *testing.T) {
 		t.Fatalf("want one DSN with 5.1.1; trace:\n%s", dump(n.Net.Log()))
 	}
 }
+
+// TestOwnAddressLiteralIsLocal: a host takes mail for an address literal
+// of its own address as its own (RFC 5321 §4.1.3), for the user of that
+// name, rather than refusing it as relaying.
+func TestOwnAddressLiteralIsLocal(t *testing.T) {
+	n := testNet(t, nil, nil)
+	if out := submit(t, n, "bob@[198.51.100.25]", "postmaster@[198.51.100.25]"); out.Status != client.Delivered {
+		t.Fatalf("submission outcome %+v", out)
+	}
+	n.Net.Advance(time.Minute)
+	mx, _ := n.Host("mx.example.org")
+	bob := mx.Mailboxes.Messages("bob@example.org")
+	if len(bob) != 1 || len(mx.Mailboxes.Messages("postmaster@example.org")) != 1 {
+		t.Fatalf("bob has %d messages and postmaster %d, want one each; trace:\n%s",
+			len(bob), len(mx.Mailboxes.Messages("postmaster@example.org")), dump(n.Net.Log()))
+	}
+
+	// An unknown user at the literal is unknown, not a relay attempt.
+	n = testNet(t, nil, nil)
+	submit(t, n, "nobody@[198.51.100.25]")
+	n.Net.Advance(time.Minute)
+	relay, _ := n.Host("smtp.example.com")
+	if msgs := relay.Mailboxes.Messages("alice@example.com"); len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.1") {
+		t.Fatalf("want one DSN with 5.1.1; trace:\n%s", dump(n.Net.Log()))
+	}
+
+	// Another host's literal is still somebody else's.
+	cfg := HostConfig{Name: "mx.example.org", Addrs: []string{"198.51.100.25"}, Domains: []string{"example.org"}}
+	if cfg.Serves("[198.51.100.26]") || !cfg.Serves("[198.51.100.25]") || cfg.Serves("[IPv6:2001:db8::1]") {
+		t.Error("Serves is wrong about address literals")
+	}
+}

@@ -165,7 +165,7 @@ func (h *Host) accept(id string, env envelope, data []byte) {
 		r := &rcptState{recipient: rcpt, status: client.Pending}
 		_, domain, _ := strings.Cut(rcpt.addr, "@")
 		if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(rcpt.addr, "postmaster")) {
-			h.deliverLocal(id, env.from, rcpt.addr, data)
+			h.deliverLocal(id, env.from, h.cfg.Mailbox(rcpt.addr), data)
 			r.status = client.Delivered
 			local = append(local, r)
 			continue
