@@ -111,7 +111,8 @@ type Server struct {
 
 	greeting      smtp.Reply
 	helo          smtp.Reply
-	ehlo          [8]smtp.Reply // indexed by ehloIndex
+	ehlo          [8]smtp.Reply // indexed by Session.offers
+	help          [4]smtp.Reply // indexed by Session.offers, without ehloCRAM
 	timeout       smtp.Reply
 	tooManyErrors smtp.Reply
 	shutdown      smtp.Reply
@@ -166,13 +167,16 @@ func New(cfg Config) *Server {
 	for i := range s.ehlo {
 		s.ehlo[i] = s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0)
 	}
+	for i := range s.help {
+		s.help[i] = helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0)
+	}
 	return s
 }
 
 // Config returns the configuration with its defaults filled in.
 func (s *Server) Config() Config { return s.cfg }
 
-// The bits of an index into Server.ehlo.
+// The bits of an index into Server.ehlo and Server.help.
 const (
 	ehloStartTLS = 1 << iota
 	ehloAuth

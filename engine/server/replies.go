@@ -25,11 +25,6 @@ var (
 	replyAuthPlain = reply(334, "", smtp.ReasonAuthChallenge, "")
 	replyAuthUser  = reply(334, "", smtp.ReasonAuthChallenge, "VXNlcm5hbWU6") // "Username:"
 	replyAuthPass  = reply(334, "", smtp.ReasonAuthChallenge, "UGFzc3dvcmQ6") // "Password:"
-	replyHelp      = smtp.Reply{Code: 214, Enhanced: "2.0.0", Reason: smtp.ReasonHelp, Lines: []string{
-		"Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP STARTTLS AUTH",
-		"A mail transaction is MAIL FROM:<sender>, RCPT TO:<recipient> (once per recipient), DATA",
-		"See RFC 5321 section 4.1 for what each command does",
-	}}
 
 	replyTooManyRcpts = reply(452, "4.5.3", smtp.ReasonTooManyRcpts, "Error: too many recipients")
 
@@ -76,3 +71,21 @@ var (
 	replyBareLF      = reply(550, "5.5.2", smtp.ReasonBareLF, "Error: bare <LF> received")
 	replyBareCR      = reply(550, "5.5.2", smtp.ReasonBareCR, "Error: bare <CR> received")
 )
+
+// helpReply is the answer to HELP: the commands a client may use now, so
+// STARTTLS only where EHLO offers it (not inside TLS, not on port 465)
+// and AUTH likewise.
+func helpReply(startTLS, auth bool) smtp.Reply {
+	commands := "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP"
+	if startTLS {
+		commands += " STARTTLS"
+	}
+	if auth {
+		commands += " AUTH"
+	}
+	return smtp.Reply{Code: 214, Enhanced: "2.0.0", Reason: smtp.ReasonHelp, Lines: []string{
+		commands,
+		"A mail transaction is MAIL FROM:<sender>, RCPT TO:<recipient> (once per recipient), DATA",
+		"See RFC 5321 section 4.1 for what each command does",
+	}}
+}

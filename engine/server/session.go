@@ -400,7 +400,7 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	case smtp.EXPN:
 		s.send(replyExpn) // RFC 5321 §7.3: list expansion may be disabled
 	case smtp.HELP:
-		s.send(replyHelp)
+		s.send(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
 	case smtp.STARTTLS:
 		s.startTLS(cmd.Arg)
 	case smtp.AUTH:
@@ -441,6 +441,12 @@ func (s *Session) hello(cmd smtp.Command) {
 		s.send(s.srv.helo)
 		return
 	}
+	s.send(s.srv.ehlo[s.offers()])
+}
+
+// offers says, as bits of an index into Server.ehlo, what EHLO advertises
+// now and HELP lists: STARTTLS, AUTH, and AUTH's CRAM-MD5.
+func (s *Session) offers() int {
 	i := 0
 	if s.opt.TLSAvailable && !s.conn.TLS {
 		i |= ehloStartTLS // RFC 3207 §4.2: never again once TLS is on
@@ -451,7 +457,7 @@ func (s *Session) hello(cmd smtp.Command) {
 	if s.opt.Nonce != "" {
 		i |= ehloCRAM
 	}
-	s.send(s.srv.ehlo[i])
+	return i
 }
 
 // offersAuth reports whether EHLO advertises AUTH: on a submission port,

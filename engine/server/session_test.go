@@ -22,6 +22,13 @@ func TestStartTLS(t *testing.T) {
 	srv := New(Config{Hostname: "mx.example.org", Role: RoleSubmission, Policy: p})
 	s := srv.NewSession(SessionOptions{TLSAvailable: true})
 	step(t, s, "EHLO a.example\r\n", ehlo("250-STARTTLS")...)
+	// HELP lists what a client may use now, as EHLO does.
+	help := func(commands string) []string {
+		return []string{"214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP" + commands,
+			"214-2.0.0 A mail transaction is MAIL FROM:<sender>, RCPT TO:<recipient> (once per recipient), DATA",
+			"214 2.0.0 See RFC 5321 section 4.1 for what each command does"}
+	}
+	step(t, s, "HELP\r\n", help(" STARTTLS")...)
 
 	// The client (or a man in the middle) pipelines commands behind
 	// STARTTLS; they arrived in plaintext and must be discarded.
@@ -44,6 +51,7 @@ func TestStartTLS(t *testing.T) {
 	step(t, s, "MAIL FROM:<alice@example.org>\r\n", "503 Error: send HELO/EHLO first")
 	step(t, s, "EHLO a.example\r\n", ehlo("250-AUTH PLAIN LOGIN")...)
 	step(t, s, "STARTTLS\r\n", "503 5.5.1 Error: TLS already active")
+	step(t, s, "HELP\r\n", help(" AUTH")...)
 	step(t, s, "AUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "235 2.7.0 Authentication successful")
 	step(t, s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nhi\r\n.\r\n",
 		"250 2.1.0 Ok", "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1")

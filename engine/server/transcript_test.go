@@ -122,7 +122,7 @@ var transcripts = []transcript{
 	{name: "noop rset vrfy expn help", input: "EHLO a.example\r\nNOOP anything\r\nRSET\r\nVRFY bob\r\nEXPN staff\r\nHELP\r\n",
 		want: cat(ehlo(), one("250 2.0.0 Ok", "250 2.0.0 Ok", "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery",
 			"502 5.5.1 Error: EXPN is disabled",
-			"214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP STARTTLS AUTH",
+			"214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY EXPN HELP",
 			"214-2.0.0 A mail transaction is MAIL FROM:<sender>, RCPT TO:<recipient> (once per recipient), DATA",
 			"214 2.0.0 See RFC 5321 section 4.1 for what each command does"))},
 	{name: "lower case verbs", input: "ehlo a.example\r\nmail from:<a@example.com>\r\nrcpt to:<bob@example.org>\r\nquit\r\n",
