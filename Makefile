@@ -23,8 +23,11 @@ wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(DIST)/lab.wasm ./wasm/browser
 	cp $(GOROOT)/lib/wasm/wasm_exec.js $(DIST)/wasm_exec.js
 
+# The server is built and run rather than `go run`: go run exits 1 when
+# Ctrl-C stops its child, so make would report an error after a clean
+# shutdown.
 serve: build
-	$(GO) run . -addr $(ADDR)
+	$(GO) build -o build/smtplab . && build/smtplab -addr $(ADDR)
 
 vet: build
 	$(GO) vet ./...
@@ -76,4 +79,4 @@ lint-lessons:
 	$(GO) run ./lessons/cmd/lint-lessons lessons
 
 clean:
-	rm -rf $(DIST) $(LOG) testdata/artifacts
+	rm -rf $(DIST) $(LOG) testdata/artifacts build
