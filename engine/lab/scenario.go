@@ -48,7 +48,8 @@ type Learner struct {
 // Fault is something a scenario breaks on purpose.
 type Fault struct {
 	// Kind: "down" (host refuses connections), "unreachable" (connections
-	// time out), "dns" (a name answers Error), "drop" (a connection from
+	// time out), "busy" (the host greets every connection with 421 and
+	// closes it), "dns" (a name answers Error), "drop" (a connection from
 	// Host to Peer is cut after AfterBytes bytes), "latency" (the link
 	// between Host and Peer is slow), "strip-starttls" (a man in the middle
 	// between Host and Peer removes STARTTLS from EHLO replies).
@@ -133,7 +134,7 @@ func (s *Scenario) Validate() error {
 	}
 	for _, f := range s.Faults {
 		switch f.Kind {
-		case "down", "unreachable":
+		case "down", "unreachable", "busy":
 			if !names[strings.ToLower(f.Host)] {
 				return fmt.Errorf("fault %s: unknown host %q", f.Kind, f.Host)
 			}

@@ -6,7 +6,7 @@ import (
 )
 
 func TestScenariosAreValid(t *testing.T) {
-	want := []string{"backup-mx", "bad-certificate", "dns-failure", "first-session", "greylisting", "implicit-tls", "mailbox-full",
+	want := []string{"backup-mx", "bad-certificate", "busy-mx", "dns-failure", "first-session", "greylisting", "implicit-tls", "mailbox-full",
 		"mx-routing", "null-mx", "rate-limit", "relay-denied", "size-limit", "smuggling-attempt", "spf-check", "starttls",
 		"submission-with-auth", "unknown-user-bounce"}
 	infos := Scenarios()

@@ -117,6 +117,37 @@ func TestScenarioBackupMX(t *testing.T) {
 	}
 }
 
+// TestScenarioBusyMX: a primary that answers with 421 is no better than
+// one that cannot be reached: the relay tries the backup at once (RFC 5321
+// §5.1), and the backup, which may only pass mail to better MXes, waits
+// for the primary's 421s to stop.
+func TestScenarioBusyMX(t *testing.T) {
+	w := newWorld(t, "busy-mx")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	events := w.Trace()
+	busy := 0
+	for _, e := range events {
+		if e.Kind == trace.Reply && e.Host == "mx1.example.org" && e.Code == 421 && e.Reason == "too-many-conns" {
+			busy++
+		}
+	}
+	if busy == 0 || len(find(events, trace.ConnRefused, "")) != 0 {
+		t.Fatalf("mx1 greeted %d connections with 421; refused connections: %d", busy, len(find(events, trace.ConnRefused, "")))
+	}
+	if len(find(events, trace.Note, "so the next MX is tried at once: mx2.example.org")) != 1 ||
+		len(find(events, trace.QueueDone, "delivered to mx2.example.org")) != 1 {
+		t.Fatal("the relay did not move on to the backup MX at once")
+	}
+	if len(mailbox(w, "mx1.example.org", "bob@example.org")) != 0 {
+		t.Fatal("mx1 took the message while busy")
+	}
+	advance(t, w, time.Hour)
+	if len(find(w.Trace(), trace.Fault, "host no longer busy")) != 1 || len(mailbox(w, "mx1.example.org", "bob@example.org")) != 1 {
+		t.Fatal("the backup did not forward the message once the primary had room")
+	}
+}
+
 func TestScenarioGreylisting(t *testing.T) {
 	w := newWorld(t, "greylisting")
 	session(t, w, "alice@example.com", "bob@example.org")

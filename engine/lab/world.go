@@ -131,6 +131,10 @@ func (w *World) applyFaults() error {
 			}
 			set(true)
 			heal(func() { set(false) })
+		case "busy":
+			h, _ := w.mail.Host(f.Host)
+			h.SetBusy(true)
+			heal(func() { h.SetBusy(false) })
 		case "dns":
 			df := dns.Fault{Name: f.Name, Type: dns.Type(f.RType), Failure: dns.Failure(f.Error)}
 			if err := w.mail.Resolver.Inject(df); err != nil {

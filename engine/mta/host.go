@@ -39,6 +39,7 @@ type Host struct {
 	greylist  *Greylist
 	rate      *RateLimit // messages per client
 	connRate  *RateLimit // connections per client
+	busy      bool       // every connection gets 421 (SetBusy)
 	idPrefix  string
 	nextID    int
 	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
@@ -80,8 +81,27 @@ type policy struct {
 	port int
 }
 
+// SetBusy makes the host greet every new connection with 421 and close
+// it, as a server at its limit of connections does, until SetBusy(false).
+// Senders take it as a host that cannot be reached and try the next MX.
+func (h *Host) SetBusy(busy bool) {
+	if h.busy == busy {
+		return
+	}
+	h.busy = busy
+	text := "host busy: it greets every connection with 421"
+	if !busy {
+		text = "host no longer busy"
+	}
+	h.net.emit(trace.Event{Kind: trace.Fault, Host: h.cfg.Name, Text: text})
+}
+
 func (p policy) Connect(c *server.ConnState) smtp.Reply {
 	h := p.h
+	if h.busy {
+		return smtp.Reply{Code: 421, Enhanced: "4.3.2", Reason: smtp.ReasonTooManyConns,
+			Lines: []string{h.cfg.Name + " Error: too many connections, try again later"}}
+	}
 	if h.connRate != nil && !h.connRate.Allow(clientIP(c.Remote), h.net.Net.Now()) {
 		// A transient refusal at the greeting: the server closes the
 		// connection (RFC 5321 §3.1, §4.2.2).
