@@ -48,6 +48,9 @@ func FuzzServerReplies(f *testing.F) {
 			if r.Status == Pending || (r.Err == nil && r.Reply.Code == 0) {
 				t.Fatalf("recipient without a decision or a reason: %+v", r)
 			}
+			if r.SessionFailure && r.Status == Delivered {
+				t.Fatalf("a delivered recipient is marked as failed with the session: %+v", r)
+			}
 		}
 	})
 }
