@@ -563,6 +563,7 @@ func BenchmarkCheck(b *testing.B) {
 		decodeYAML(b, "id: b\ntext: t\nbefore:\n- tls: {step: finished}\n- reply: {verb: AUTH, code: 235}\n- delivered: {rcpt: nobody@example.org}"),
 		decodeYAML(b, "id: c\ntext: t\ncount: {event: {kind: queue.retry}, min: 1000}"),
 		decodeYAML(b, "id: d\ntext: t\nnot: {bounce: {}}"),
+		decodeYAML(b, "id: e\ntext: t\nanswered: {command: {verb: RCPT}, reply: {code: 251}}"),
 	}
 	one := session()
 	var events []trace.Event
