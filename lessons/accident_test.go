@@ -47,9 +47,25 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"recipient"}, done: []string{"greeted", "sender"},
 		},
 		{
+			// A RCPT for Bob came before a 250 to a RCPT, but the 250
+			// was not Bob's.
+			name: "Bob refused before MAIL, then another recipient accepted", lesson: "01-first-session",
+			inputs: typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<postmaster@example.org>"),
+			open: []string{"recipient"}, done: []string{"greeted", "sender"},
+		},
+		{
 			name: "503 to MAIL before EHLO, 501 to a bare EHLO", lesson: "02-reply-codes",
 			inputs: typed("MAIL FROM:<alice@example.com>", "EHLO"),
 			open:   []string{"bad-sequence", "syntax"},
+		},
+		{
+			// mx.example.org's 550 5.1.1 is for a typo, and the RCPT for
+			// nobody was refused before MAIL.
+			name: "nobody before MAIL, then a typo refused by the MX", lesson: "02-reply-codes",
+			inputs: typed("EHLO laptop.example.com", "RCPT TO:<nobody@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<nobodyy@example.org>", "RCPT TO:<bob@example.org>", "DATA", "Subject: typo", "", "hi", ".", "advance:5m"),
+			open: []string{"unknown-user"}, done: []string{"bad-sequence", "delivered", "bounced"},
 		},
 		{
 			name: "the mail client sends to both", lesson: "02-reply-codes",
@@ -94,6 +110,13 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"nothing-smuggled"}, done: []string{"refused"},
 		},
 		{
+			// mx.example.org greylists Carol as it would Bob.
+			name: "the mail client sends to Carol, not Bob", lesson: "05-queues-and-retries",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"carol@example.org"},
+				Subject: "not Bob", Body: "Hi Carol"}}, {Advance: "10m"}},
+			open: []string{"greylisted", "kept", "delivered"},
+		},
+		{
 			name: "the mail client sends", lesson: "07-limits-and-protection",
 			inputs: []lab.Input{client, {Advance: "5m"}},
 			open:   []string{"fits"},
@@ -127,6 +150,15 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com> ENVID=one-by-one",
 				"RCPT TO:<bob@example.org> NOTIFY=SUCCESS", "RCPT TO:<bob@example.com>", "DATA", "Subject: slow", "", "hi", "."),
 			open: []string{"pipelined", "one-refused"}, done: []string{"dsn-asked", "report"},
+		},
+		{
+			// The receipt is asked for on the typo, which is refused:
+			// no report will come.
+			name: "NOTIFY=SUCCESS on the refused recipient of a batch", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com",
+				`raw:MAIL FROM:<alice@example.com> ENVID=typo\r\nRCPT TO:<bob@example.com> NOTIFY=SUCCESS\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n`,
+				"Subject: which one?", "", "hi", ".", "advance:5m"),
+			open: []string{"dsn-asked", "report"}, done: []string{"pipelined", "one-refused"},
 		},
 		{
 			name: "a batch where every recipient is accepted", lesson: "11-pipelining-chunking-and-dsn",

@@ -75,6 +75,9 @@ func matches(c goal.Cond) []goal.Match {
 	if c.Event != nil {
 		out = append(out, *c.Event)
 	}
+	if c.Answered != nil {
+		out = append(out, c.Answered.Command, c.Answered.Reply)
+	}
 	out = append(out, c.Before...)
 	out = append(out, c.Session...)
 	if c.Count != nil {

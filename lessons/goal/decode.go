@@ -56,7 +56,9 @@ func lookupMatcher(key string) (matcher, bool) {
 }
 
 // combinators lists the condition keys that are not event matchers.
-func combinators() []string { return []string{"before", "session", "count", "all", "any", "not"} }
+func combinators() []string {
+	return []string{"answered", "before", "session", "count", "all", "any", "not"}
+}
 
 // conditionKeys lists every key that may start a condition, for messages.
 func conditionKeys() string {
@@ -254,6 +256,8 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		return Cond{Event: &match}
 	}
 	switch key {
+	case "answered":
+		return Cond{Answered: d.answered(at, v)}
 	case "before", "session":
 		list, ok := d.list(at, v, 2, "events in the order they must happen")
 		var steps []Match
@@ -331,6 +335,38 @@ func (d *decoder) single(path string, v any) Match {
 		return d.match(join(path, k), mt, body)
 	}
 	return Match{}
+}
+
+// answered reads {command: {...}, reply: {...}}: the fields of a command
+// matcher and of a reply matcher, both required.
+func (d *decoder) answered(path string, v any) *Answered {
+	a := &Answered{}
+	m, ok := asMap(v)
+	if !ok {
+		d.fail(path, "must be a mapping like {command: {verb: RCPT}, reply: {code: 250}}, not "+describe(v))
+		return a
+	}
+	for _, k := range sortedKeys(m) {
+		if k != "command" && k != "reply" {
+			d.fail(path, fmt.Sprintf("unknown field %q (answered knows command and reply)", k))
+		}
+	}
+	for _, part := range [...]struct {
+		key, example string
+		into         *Match
+	}{
+		{"command", "command: {verb: RCPT, text: bob@example.org}", &a.Command},
+		{"reply", "reply: {code: 250}", &a.Reply},
+	} {
+		body, ok := m[part.key]
+		if !ok {
+			d.fail(path, fmt.Sprintf("needs a %s, like %s", part.key, part.example))
+			continue
+		}
+		mt, _ := lookupMatcher(part.key)
+		*part.into = d.match(join(path, part.key), mt, body)
+	}
+	return a
 }
 
 // count reads {<matcher>: {...}, min: N, max: M}.
@@ -584,6 +620,12 @@ func (c Cond) tree() map[string]any {
 		key, fields := c.Event.tree()
 		t[key] = fields
 	}
+	if c.Answered != nil {
+		t["answered"] = map[string]any{
+			"command": c.Answered.Command.treeOf(trace.Command),
+			"reply":   c.Answered.Reply.treeOf(trace.Reply),
+		}
+	}
 	for key, steps := range map[string][]Match{"before": c.Before, "session": c.Session} {
 		if steps != nil {
 			list := make([]any, len(steps))
@@ -639,6 +681,17 @@ func (m Match) tree() (string, map[string]any) {
 		fields["kind"] = string(m.Kind)
 	}
 	return "event", fields
+}
+
+// treeOf writes the fields of a match that a matcher of kind holds, where
+// the kind goes without saying. A match of another kind keeps a kind
+// field, which no such matcher knows, so it reads back as an error.
+func (m Match) treeOf(kind trace.Kind) map[string]any {
+	fields := m.fields()
+	if m.Kind != kind {
+		fields["kind"] = string(m.Kind)
+	}
+	return fields
 }
 
 // fields returns the match's set fields by their names in the language,

@@ -21,6 +21,9 @@ func FuzzGoal(f *testing.F) {
 		`{"id":"g","text":"t","delivered":{"rcpt":"<bob@example.org>"}}`,
 		`{"id":"h","text":"t","reply":{"code":2.5}}`,
 		`{"id":"i","text":"t"}`,
+		`{"id":"j","text":"t","answered":{"command":{"verb":"RCPT","text":"bob@example.org"},"reply":{"code":250}}}`,
+		`{"id":"k","text":"t","not":{"answered":{"command":{"starts":"AUTH"},"reply":{"code":"5xx","terminal":true}}}}`,
+		`{"id":"l","text":"t","answered":{"command":{"verb":"RCPT"}}}`,
 		`[1,2]`,
 	} {
 		f.Add([]byte(seed))

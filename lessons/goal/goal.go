@@ -66,6 +66,11 @@
 //	                            order (each mi is one event matcher)
 //	session: [m1, m2, ...]      like before, and all on one connection: the
 //	                            same SMTP session, from connect to close
+//	answered: {command: {...}, reply: {...}}
+//	                            a command matching command: (the fields of
+//	                            the command matcher) got as its answer a
+//	                            reply matching reply: (the fields of the
+//	                            reply matcher); both are required
 //	count: {<matcher>, min: N, max: M}
 //	                            between N and M events match (min defaults
 //	                            to 1; max 0 or left out means no limit)
@@ -79,6 +84,46 @@
 //	session:
 //	  - tls: {step: finished, terminal: true}
 //	  - reply: {verb: AUTH, code: 235, tls: true}
+//
+// # What answers a command
+//
+// session can say that a RCPT for Bob came before a 250 to some RCPT, but
+// not that the 250 was Bob's: a refused Bob followed by an accepted Carol
+// fits it too. answered ties the two together:
+//
+//	answered: {command: {verb: RCPT, text: bob@example.org}, reply: {code: 250}}
+//
+// The answer to a command is the first smtp.reply after it on the same
+// connection. That is the reply the server gave it, because a server
+// session handles one command at a time and the trace records each reply
+// before the next command, even when PIPELINING brings a batch of them in
+// one write: a batch's replies pair with its commands in order. answered
+// is a condition of its own, not an event matcher: it is not a step of
+// before or session, nor counted. A few answers are worth knowing:
+//
+//   - DATA is answered by its 354, the go-ahead (or by a refusal, such as
+//     554 when no recipient was accepted). A reply to the message itself,
+//     after its final dot or to a bare LF inside it, answers no command,
+//     so answered never sees it; match it with reply: {verb: DATA,
+//     reason: message-accepted} or as a step of a session.
+//   - BDAT is answered once all its octets have arrived: 250 with reason
+//     chunk-accepted, or for BDAT ... LAST the message's own reply
+//     (message-accepted, or a refusal).
+//   - Each line answering a 334 AUTH challenge is traced as a command with
+//     verb AUTH, and is answered in turn. After "AUTH LOGIN" the 235 (or
+//     535) answers the password line, and "AUTH LOGIN" itself is answered
+//     by the first 334; "AUTH PLAIN <credentials>" on one line is answered
+//     by 235 or 535 directly.
+//   - A reply the server sends unasked answers a command still waiting for
+//     one: the 421 of a timeout answers a BDAT whose octets never came.
+//   - A command nothing follows, because the connection closed first, has
+//     no answer, and no answered condition holds for it. Lines a client
+//     pipelines behind STARTTLS are thrown away unread and are not
+//     commands at all.
+//   - The terminal's raw mode writes bytes, traced as one bytes event per
+//     write; each command line inside is still its own smtp.command, so
+//     the commands of a raw batch pair with their replies one by one.
+//     Bytes events are never commands.
 package goal
 
 import (
@@ -148,13 +193,24 @@ func (t *tr) fromTerminal(e trace.Event) (terminal, ok bool) {
 // Cond is a condition over a whole trace. Exactly one of its fields is
 // set; that field says which kind of condition it is.
 type Cond struct {
-	Event   *Match  // some event matches
-	Before  []Match // events matching these happened in this order
-	Session []Match // as Before, all on one connection
-	Count   *Count  // a number of events match
-	All     []Cond  // every condition holds
-	Any     []Cond  // at least one condition holds
-	Not     *Cond   // the condition does not hold
+	Event    *Match    // some event matches
+	Answered *Answered // some command got the reply described
+	Before   []Match   // events matching these happened in this order
+	Session  []Match   // as Before, all on one connection
+	Count    *Count    // a number of events match
+	All      []Cond    // every condition holds
+	Any      []Cond    // at least one condition holds
+	Not      *Cond     // the condition does not hold
+}
+
+// Answered holds when an event matching Command is answered by a reply
+// matching Reply: the first smtp.reply after it on its connection (see
+// "What answers a command" above). As written in the language, Command
+// has kind smtp.command and only the fields command: knows, Reply kind
+// smtp.reply and the fields of reply:; Validate reports anything else.
+type Answered struct {
+	Command Match
+	Reply   Match
 }
 
 // Count holds when the number of events matching Of is at least Min and,
@@ -172,6 +228,16 @@ func (c Cond) holds(t *tr) bool {
 	switch {
 	case c.Event != nil:
 		return t.indexFrom(0, 0, *c.Event) >= 0
+	case c.Answered != nil:
+		for i, e := range t.events {
+			if !t.matches(c.Answered.Command, e) {
+				continue
+			}
+			if j := t.answer(i); j >= 0 && t.matches(c.Answered.Reply, t.events[j]) {
+				return true
+			}
+		}
+		return false
 	case c.Before != nil:
 		return t.inOrder(0, c.Before)
 	case c.Session != nil:
@@ -228,6 +294,17 @@ func (t *tr) inOrder(conn int, steps []Match) bool {
 		pos = i + 1
 	}
 	return true
+}
+
+// answer returns the index of the reply that answers the command at index
+// i, the first smtp.reply after it on its connection, or -1 when none
+// follows. An event of no connection is answered by nothing.
+func (t *tr) answer(i int) int {
+	conn := t.events[i].Conn
+	if conn == 0 {
+		return -1
+	}
+	return t.indexFrom(i+1, conn, Match{Kind: trace.Reply})
 }
 
 // indexFrom returns the index of the first event at or after from that m

@@ -122,6 +122,16 @@ func TestCheck(t *testing.T) {
 		{`not: {tls: {step: failed}}`, true},
 		{`not: {reply: {code: 550}}`, false},
 		{"not:\n  any:\n  - bounce: {}\n  - reply: {code: 4xx}", true},
+		// answers
+		{`answered: {command: {verb: RCPT, text: bob@example.org}, reply: {code: 250, enhanced: 2.1.5}}`, true},
+		{`answered: {command: {verb: RCPT, text: nobody@example.org}, reply: {code: 550, reason: unknown-user}}`, true},
+		{`answered: {command: {verb: RCPT, text: nobody@example.org}, reply: {code: 250}}`, false},
+		{`answered: {command: {verb: MAIL}, reply: {verb: RCPT}}`, false}, // later replies answer later commands
+		{`answered: {command: {verb: AUTH, starts: AUTH PLAIN}, reply: {code: 235}}`, true},
+		{`answered: {command: {verb: STARTTLS}, reply: {code: 220, enhanced: 2.0.0}}`, true},
+		{"answered:\n  command: {verb: QUIT}\n  reply:", false},
+		{"answered:\n  command: {verb: MAIL}\n  reply:", true}, // answered at all
+		{"not: {answered: {command: {verb: RCPT}, reply: {code: 4xx}}}", true},
 	}
 	events := session()
 	for _, tt := range tests {
@@ -211,6 +221,111 @@ func TestTerminalSessionStartsAndText(t *testing.T) {
 	}
 }
 
+// answerTrace has three connections. On the terminal's (1), AUTH LOGIN
+// takes three lines, then Bob is refused and Carol accepted. A relay's
+// (2) sends a RCPT for Bob and is cut before any reply, while connection 3
+// pipelines MAIL, two RCPTs and DATA, the second RCPT refused, then sends
+// the message and a BDAT chunk of the next one.
+func answerTrace() []trace.Event {
+	const you, relay, srv = "laptop.example.com", "relay.example.net", "mx.example.org"
+	term := map[string]string{trace.AttrClient: trace.ClientTerminal}
+	cmd := func(conn int, from, verb, text string) trace.Event {
+		return trace.Event{Kind: trace.Command, Conn: conn, Host: from, Peer: srv, Verb: verb, Text: text}
+	}
+	reply := func(conn int, to, verb string, code int, reason string) trace.Event {
+		return trace.Event{Kind: trace.Reply, Conn: conn, Host: srv, Peer: to, Verb: verb, Code: code, Reason: reason}
+	}
+	evs := []trace.Event{
+		{Kind: trace.ConnOpen, Conn: 1, Host: you, Peer: srv, Port: 25, Attrs: term},
+		reply(1, you, "", 220, "greeting"),
+		cmd(1, you, "AUTH", "AUTH LOGIN"),
+		reply(1, you, "AUTH", 334, "auth-challenge"),
+		cmd(1, you, "AUTH", "YWxpY2VAZXhhbXBsZS5jb20="),
+		reply(1, you, "AUTH", 334, "auth-challenge"),
+		cmd(1, you, "AUTH", "d29uZGVybGFuZA=="),
+		reply(1, you, "AUTH", 235, "auth-ok"),
+		cmd(1, you, "MAIL", "MAIL FROM:<alice@example.com>"),
+		reply(1, you, "MAIL", 250, "sender-ok"),
+		cmd(1, you, "RCPT", "RCPT TO:<bob@example.org>"),
+		reply(1, you, "RCPT", 550, "unknown-user"),
+		cmd(1, you, "RCPT", "RCPT TO:<carol@example.org>"),
+		reply(1, you, "RCPT", 250, "recipient-ok"),
+		{Kind: trace.ConnOpen, Conn: 2, Host: relay, Peer: srv, Port: 25},
+		{Kind: trace.ConnOpen, Conn: 3, Host: relay, Peer: srv, Port: 25},
+		cmd(2, relay, "RCPT", "RCPT TO:<bob@example.org>"),
+		{Kind: trace.Bytes, Conn: 3, Host: relay, Peer: srv, Dir: trace.ToServer,
+			Text: "MAIL FROM:<>\r\nRCPT TO:<dave@example.org>\r\nRCPT TO:<erin@example.org>\r\nDATA\r\n"},
+		cmd(3, relay, "MAIL", "MAIL FROM:<>"),
+		reply(3, relay, "MAIL", 250, "sender-ok"),
+		cmd(3, relay, "RCPT", "RCPT TO:<dave@example.org>"),
+		reply(3, relay, "RCPT", 250, "recipient-ok"),
+		cmd(3, relay, "RCPT", "RCPT TO:<erin@example.org>"),
+		reply(3, relay, "RCPT", 550, "unknown-user"),
+		cmd(3, relay, "DATA", "DATA"),
+		reply(3, relay, "DATA", 354, "start-data"),
+		{Kind: trace.ConnClose, Conn: 2, Host: relay, Peer: srv, Text: "dropped"},
+		{Kind: trace.Bytes, Conn: 3, Host: relay, Peer: srv, Dir: trace.ToServer, Text: "Subject: hi\r\n\r\nhi\r\n.\r\n"},
+		reply(3, relay, "DATA", 250, "message-accepted"),
+		cmd(3, relay, "MAIL", "MAIL FROM:<>"),
+		reply(3, relay, "MAIL", 250, "sender-ok"),
+		cmd(3, relay, "RCPT", "RCPT TO:<dave@example.org>"),
+		reply(3, relay, "RCPT", 250, "recipient-ok"),
+		cmd(3, relay, "BDAT", "BDAT 30"),
+		{Kind: trace.Bytes, Conn: 3, Host: relay, Peer: srv, Dir: trace.ToServer, Text: "Subject: two\r\n\r\nfirst, second"},
+		reply(3, relay, "BDAT", 250, "chunk-accepted"),
+	}
+	for i := range evs {
+		evs[i].ID = i + 1
+	}
+	return evs
+}
+
+func TestAnswered(t *testing.T) {
+	tests := []struct {
+		goal string
+		want bool
+	}{
+		// Bob refused, then Carol accepted: session is fooled, answered not.
+		{"session:\n- command: {verb: RCPT, text: bob@example.org, terminal: true}\n- reply: {verb: RCPT, code: 250}", true},
+		{`answered: {command: {verb: RCPT, text: bob@example.org, terminal: true}, reply: {code: 250}}`, false},
+		{`answered: {command: {verb: RCPT, text: bob@example.org, terminal: true}, reply: {code: 550, reason: unknown-user}}`, true},
+		{`answered: {command: {verb: RCPT, text: carol@example.org}, reply: {code: 250}}`, true},
+		// The relay's RCPT for Bob is never answered: the 250s after it
+		// belong to connection 3.
+		{"before:\n- command: {verb: RCPT, text: bob@example.org, host: relay.example.net}\n- reply: {verb: RCPT, code: 250}", true},
+		{`answered: {command: {verb: RCPT, text: bob@example.org, host: relay.example.net}, reply: {code: 250}}`, false},
+		{`answered: {command: {verb: RCPT, text: bob@example.org, host: relay.example.net}, reply: {}}`, false},
+		// A pipelined batch pairs in order: the second RCPT is the refused one.
+		{`answered: {command: {verb: RCPT, text: dave@example.org, terminal: false}, reply: {code: 250}}`, true},
+		{`answered: {command: {verb: RCPT, text: erin@example.org}, reply: {code: 550}}`, true},
+		{`answered: {command: {verb: RCPT, text: erin@example.org}, reply: {code: 2xx}}`, false},
+		// DATA is answered by its 354; the 250 after the dot answers nothing.
+		{`answered: {command: {verb: DATA}, reply: {code: 354}}`, true},
+		{`answered: {command: {verb: DATA}, reply: {code: 250}}`, false},
+		{`answered: {command: {verb: BDAT}, reply: {reason: chunk-accepted}}`, true},
+		// Each AUTH line is answered in turn.
+		{`answered: {command: {verb: AUTH, starts: AUTH LOGIN}, reply: {code: 334}}`, true},
+		{`answered: {command: {verb: AUTH, starts: AUTH LOGIN}, reply: {code: 235}}`, false},
+		{`answered: {command: {verb: AUTH}, reply: {code: 235, terminal: true}}`, true},
+		// The greeting answers no command.
+		{`answered: {command: {}, reply: {code: 220}}`, false},
+	}
+	events := answerTrace()
+	for _, tt := range tests {
+		g := decodeYAML(t, "id: g\ntext: t\n"+tt.goal)
+		if got := g.Cond.Holds(events); got != tt.want {
+			t.Errorf("%s\n  → %v, want %v", tt.goal, got, tt.want)
+		}
+	}
+
+	// A command of no connection has no answer, even right before a reply.
+	loose := []trace.Event{{Kind: trace.Command, Verb: "NOOP"}, {Kind: trace.Reply, Verb: "NOOP", Code: 250}}
+	c := Cond{Answered: &Answered{Command: Match{Kind: trace.Command}, Reply: Match{Kind: trace.Reply}}}
+	if c.Holds(loose) {
+		t.Error("a command of no connection was answered")
+	}
+}
+
 func TestEmptyTraceDoesNothing(t *testing.T) {
 	g := decodeYAML(t, "id: g\ntext: t\nreply: {code: 250}")
 	if r := Check([]Goal{g}, nil); r[0].Done {
@@ -269,6 +384,19 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\nevent: {kind: bytes, starts: 3}", `event.starts: must be text`},
 		{"id: x\ntext: t\nsession: [{reply: {}}]", `session: needs at least 2 events`},
 		{"id: x\ntext: t\nsession: [{not: {reply: {}}}, {reply: {}}]", `session[0]: "not" is not an event matcher`},
+		{"id: x\ntext: t\nanswered: {command: {verb: RCPT}}", `"x": answered: needs a reply, like reply: {code: 250}`},
+		{"id: x\ntext: t\nanswered: {reply: {code: 250}}", `"x": answered: needs a command, like command: {verb: RCPT`},
+		{"id: x\ntext: t\nanswered: {}", `answered: needs a command`},
+		{"id: x\ntext: t\nanswered: {command: {}, reply: {}, replies: {}}", `answered: unknown field "replies" (answered knows command and reply)`},
+		{"id: x\ntext: t\nanswered: {command: {code: 250}, reply: {}}", `answered.command: unknown field "code" (command knows verb, text, starts`},
+		{"id: x\ntext: t\nanswered: {command: {}, reply: {text: Ok}}", `answered.reply: unknown field "text" (reply knows verb, code`},
+		{"id: x\ntext: t\nanswered: {command: {}, reply: {code: 6xx}}", `answered.reply.code: "6xx" is not a reply code pattern`},
+		{"id: x\ntext: t\nanswered: {command: RCPT, reply: {}}", `answered.command: must be a mapping of event fields`},
+		{"id: x\ntext: t\nanswered: [{command: {}}]", `answered: must be a mapping like {command: {verb: RCPT}, reply: {code: 250}}, not a list`},
+		{"id: x\ntext: t\nanswered:", `answered: must be a mapping like`},
+		{"id: x\ntext: t\nanswered: {command: {}, reply: {}}\nreply: {}", `has 2 conditions (answered, reply)`},
+		{"id: x\ntext: t\nsession: [{answered: {command: {}, reply: {}}}, {reply: {}}]", `session[0]: "answered" is not an event matcher`},
+		{"id: x\ntext: t\nbogus: {}", `(a condition is one of reply, command, dns, tls, queued, delivered, bounce, event, answered, before,`},
 	}
 	for _, tt := range tests {
 		var g Goal
@@ -315,6 +443,8 @@ func TestJSONRoundTrip(t *testing.T) {
 		"id: l\ntext: t\ncommand: {text: RCPT, starts: rcpt}",
 		"id: m\ntext: t\nreply: {verb: BDAT, code: 250, reason: chunk-accepted, terminal: true}",
 		"id: n\ntext: t\nevent: {kind: smtp.reply, reason: message-accepted, text: queued}",
+		"id: o\ntext: t\nanswered: {command: {verb: RCPT, text: bob@example.org, terminal: true}, reply: {code: 250, enhanced: 2.1.5}}",
+		"id: p\ntext: t\nall: [{answered: {command: {starts: AUTH PLAIN, tls: true}, reply: {}}}, {not: {answered: {command: {verb: DATA}, reply: {code: 5xx}}}}]",
 	}
 	for _, src := range srcs {
 		g := decodeYAML(t, src)
@@ -348,6 +478,15 @@ func TestJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(`[{"id":"x","text":"t","reply":{"code":2.5}}]`), &goals); err == nil {
 		t.Fatal("a fractional code was accepted")
 	}
+	err = json.Unmarshal([]byte(`[{"id":"x","text":"t","answered":{"command":{"verb":"RCPT","text":"bob"},"reply":{"code":250}}}]`), &goals)
+	if err != nil || goals[0].Cond.Answered == nil || goals[0].Cond.Answered.Reply.Code != "250" ||
+		goals[0].Cond.Answered.Command.Kind != trace.Command || goals[0].Cond.Answered.Reply.Kind != trace.Reply {
+		t.Fatalf("decoding an answered goal from JSON: %+v, %v", goals, err)
+	}
+	err = json.Unmarshal([]byte(`[{"id":"x","text":"t","answered":{"command":{"verb":"RCPT"}}}]`), &goals)
+	if err == nil || !strings.Contains(err.Error(), `"x": answered: needs a reply`) {
+		t.Fatalf("an answered goal without its reply, from JSON: error %v", err)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -366,6 +505,14 @@ func TestValidate(t *testing.T) {
 		{"two conditions", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: ok.Event, Not: &ok}}}, []string{`"a": has 2 conditions (not, reply)`}},
 		{"kindless match", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: &Match{Code: "250"}}}}, []string{`"a": event: needs a kind`}},
 		{"bad pattern", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Match{{Kind: trace.Reply, Code: "2"}, {Kind: trace.Reply}}}}}, []string{`"a": before[0].reply.code: "2" is not a reply code pattern`}},
+		{"answered", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
+			Command: Match{Kind: trace.Command, Verb: "RCPT"}, Reply: Match{Kind: trace.Reply, Code: "250"}}}}}, nil},
+		{"answered, kinds swapped", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
+			Command: Match{Kind: trace.Reply, Verb: "RCPT"}, Reply: Match{Code: "250"}}}}},
+			[]string{`"a": answered.command: unknown field "kind"`, `"a": answered.reply: unknown field "kind"`}},
+		{"answered, a reply field on the command", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
+			Command: Match{Kind: trace.Command, Code: "250"}, Reply: Match{Kind: trace.Reply}}}}},
+			[]string{`"a": answered.command: unknown field "code"`}},
 	}
 	for _, tt := range tests {
 		errs := Validate(tt.goals)
@@ -416,6 +563,7 @@ func BenchmarkCheck(b *testing.B) {
 		decodeYAML(b, "id: b\ntext: t\nbefore:\n- tls: {step: finished}\n- reply: {verb: AUTH, code: 235}\n- delivered: {rcpt: nobody@example.org}"),
 		decodeYAML(b, "id: c\ntext: t\ncount: {event: {kind: queue.retry}, min: 1000}"),
 		decodeYAML(b, "id: d\ntext: t\nnot: {bounce: {}}"),
+		decodeYAML(b, "id: e\ntext: t\nanswered: {command: {verb: RCPT}, reply: {code: 251}}"),
 	}
 	one := session()
 	var events []trace.Event
