@@ -101,7 +101,39 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 			add(where, "%s", msg)
 		}
 	}
+
+	// A goal or a solution step may name another lab only if the lesson
+	// has one for the learner to open.
+	hasLab := func(scenario string) bool {
+		if scenario == l.Scenario {
+			return true
+		}
+		for _, lab := range l.Labs {
+			if lab.Scenario == scenario {
+				return true
+			}
+		}
+		return false
+	}
+	for i, g := range l.Goals {
+		if g.Scenario != "" && !hasLab(g.Scenario) {
+			add("goals", "%s names scenario %q, which none of the lesson's smtp-lab blocks runs", goalLabel(g, i), g.Scenario)
+		}
+	}
+	for i, s := range l.Solution {
+		if s.Lab != "" && !hasLab(s.Lab) {
+			add(fmt.Sprintf("solution[%d]", i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
+		}
+	}
 	return ps
+}
+
+// goalLabel names a goal in a message: by its id, or by its place.
+func goalLabel(g goal.Goal, i int) string {
+	if g.ID != "" {
+		return fmt.Sprintf("goal %q", g.ID)
+	}
+	return fmt.Sprintf("goal #%d", i+1)
 }
 
 // LintAll lints every lesson and the set as a whole: no two lessons may

@@ -169,6 +169,9 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"submit bad recipient", func(l *Lesson) { l.Solution[4].Submit.To = []string{"bob@example.org", "<x@y"} }, "solution[4]", "submit: recipient"},
 		{"submit subject break", func(l *Lesson) { l.Solution[4].Submit.Subject = "a\r\nBcc: x@y" }, "solution[4]", "subject cannot hold a line break"},
 		{"lab scenario", func(l *Lesson) { l.Labs[0].Scenario = "nope" }, "smtp-lab block 1", `"nope" is not a known scenario`},
+		{"goal in a lab the lesson lacks", func(l *Lesson) { l.Goals[1].Scenario = "null-mx" }, "goals", `goal "done" names scenario "null-mx", which none of the lesson's smtp-lab blocks runs`},
+		{"step in a lab the lesson lacks", func(l *Lesson) { l.Solution[2] = Step{Lab: "null-mx"} }, "solution[2]", `lab "null-mx" is not the scenario of the lesson or of one of its smtp-lab blocks`},
+		{"lab and type", func(l *Lesson) { l.Solution[0].Lab = "greylisting" }, "solution[0]", "both type and lab"},
 	}
 	for _, tt := range tests {
 		l := parseGood(t)

@@ -10,7 +10,7 @@ import (
 	"smtplab/engine/lab"
 )
 
-// Step is one step of a solution. It does exactly one of four things:
+// Step is one step of a solution. It does exactly one of five things:
 //
 //	type: EHLO laptop.example.com     a line typed in the terminal; the lab adds CR LF
 //	raw: 'hi\n.\r\n'                  bytes sent exactly as written, nothing added;
@@ -18,15 +18,21 @@ import (
 //	submit: {from, to: [...], subject, body}
 //	                                  a message handed to the learner's mail client
 //	advance: 30m                      let virtual time pass (a Go duration)
+//	lab: busy-mx                      open another of the lesson's labs: the steps
+//	                                  after it happen in that lab's world (fresh the
+//	                                  first time, as the learner left it after that)
 //
+// A solution starts in the lab of the lesson's own scenario; lab: with
+// that scenario goes back to it.
 // A step with none of them set types an empty line, as the blank line
 // between a message's header and its body: write it as type: "".
 //
 // In YAML, write raw text in single quotes: inside double quotes YAML reads
 // \r and \n itself, and the linter refuses the real line breaks it makes.
 //
-// As JSON a step has the same keys, with empty ones left out, so it is
-// exactly the lab.Input the engine's facade and snapshots take:
+// As JSON a step has the same keys, with empty ones left out, so every
+// step but lab: is exactly the lab.Input the engine's facade and
+// snapshots take:
 //
 //	{"type":"EHLO laptop.example.com"}
 //	{}                                                  (an empty line)
@@ -38,6 +44,7 @@ type Step struct {
 	Raw     string   `yaml:"raw,omitempty" json:"raw,omitempty"`
 	Submit  *Message `yaml:"submit,omitempty" json:"submit,omitempty"`
 	Advance string   `yaml:"advance,omitempty" json:"advance,omitempty"`
+	Lab     string   `yaml:"lab,omitempty" json:"lab,omitempty"` // a scenario: not an input but a change of world
 }
 
 // Message is what a submit step hands to the mail client: the envelope
@@ -51,7 +58,8 @@ type Message struct {
 }
 
 // Input returns the step as the input the engine's facade performs with
-// lab.World.Do: Type, TypeRaw, Submit or Advance.
+// lab.World.Do: Type, TypeRaw, Submit or Advance. A lab step is no input:
+// whoever replays a solution opens that lab's world instead.
 func (s Step) Input() lab.Input {
 	in := lab.Input{Type: s.Type, Raw: s.Raw, Advance: s.Advance}
 	if s.Submit != nil {
@@ -68,7 +76,7 @@ func (s Step) kinds() []string {
 	for _, k := range []struct {
 		name string
 		on   bool
-	}{{"type", s.Type != ""}, {"raw", s.Raw != ""}, {"submit", s.Submit != nil}, {"advance", s.Advance != ""}} {
+	}{{"type", s.Type != ""}, {"raw", s.Raw != ""}, {"submit", s.Submit != nil}, {"advance", s.Advance != ""}, {"lab", s.Lab != ""}} {
 		if k.on {
 			set = append(set, k.name)
 		}
@@ -79,7 +87,7 @@ func (s Step) kinds() []string {
 // lintStep returns what is wrong with one step, in words for the author.
 func lintStep(s Step) []string {
 	if set := s.kinds(); len(set) > 1 {
-		return []string{fmt.Sprintf("has both %s; a step does exactly one of type, raw, submit or advance", strings.Join(set, " and "))}
+		return []string{fmt.Sprintf("has both %s; a step does exactly one of type, raw, submit, advance or lab", strings.Join(set, " and "))}
 	}
 	switch {
 	case s.Advance != "":

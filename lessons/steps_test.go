@@ -55,6 +55,9 @@ func TestShippedStepsSurviveJSON(t *testing.T) {
 			for _, k := range s.kinds() {
 				seen[k] = true
 			}
+			if s.Lab != "" {
+				continue // a change of world, not an input
+			}
 			b, err := json.Marshal(s)
 			if err != nil {
 				t.Fatalf("%s solution[%d]: %v", l.Slug, i, err)

@@ -194,15 +194,18 @@ func decodeGoal(tree any, index int) (Goal, error) {
 	rest := make(map[string]any, len(m))
 	for k, v := range m {
 		switch k {
-		case "id", "text":
+		case "id", "text", "scenario":
 			s, ok := v.(string)
-			if !ok {
+			switch {
+			case !ok:
 				d.fail(k, "must be text, not "+describe(v))
-			} else if k == "id" {
+			case k == "id":
 				g.ID = s
 				d.goal = goalName(s, index)
-			} else {
+			case k == "text":
 				g.Text = s
+			default:
+				g.Scenario = s
 			}
 		default:
 			rest[k] = v
@@ -607,6 +610,9 @@ func (g Goal) tree() map[string]any {
 	}
 	if g.Text != "" {
 		t["text"] = g.Text
+	}
+	if g.Scenario != "" {
+		t["scenario"] = g.Scenario
 	}
 	return t
 }

@@ -20,6 +20,15 @@
 //	text: Say hello with EHLO and get a 250 back
 //	reply: {verb: EHLO, code: 250}
 //
+// A goal is checked against the world of the lesson's own scenario. A
+// lesson with more than one lab may give a goal a scenario: key naming
+// another of its labs; that goal is checked in that lab's world instead:
+//
+//	id: moved-on
+//	text: See the relay leave the busy primary for the backup at once
+//	scenario: busy-mx
+//	event: {kind: note, text: next MX is tried at once}
+//
 // Event matchers hold when at least one event in the trace matches. Each
 // names some fields of an event (by their JSON names in the trace); every
 // field given must match, fields left out match anything:
@@ -136,7 +145,25 @@ import (
 type Goal struct {
 	ID   string // short and unique within a lesson: "greeted"
 	Text string // what to do, in plain words, shown to the learner
-	Cond Cond   // when the goal is done
+	// Scenario names the lab world the goal is reached in, when it is not
+	// the lesson's own: the scenario of one of the lesson's other labs.
+	// Empty means the lesson's scenario. Check does not look at it: the
+	// caller checks each goal against the world it belongs to (see In).
+	Scenario string
+	Cond     Cond // when the goal is done
+}
+
+// In returns the goals reached in a world of scenario: those that name
+// it, and, when it is home, the lesson's own scenario, those that name
+// none.
+func In(goals []Goal, scenario, home string) []Goal {
+	var out []Goal
+	for _, g := range goals {
+		if g.Scenario == scenario || (g.Scenario == "" && scenario == home) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // Result says whether one goal is done. It is what the web page shows

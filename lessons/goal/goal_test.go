@@ -445,6 +445,7 @@ func TestJSONRoundTrip(t *testing.T) {
 		"id: n\ntext: t\nevent: {kind: smtp.reply, reason: message-accepted, text: queued}",
 		"id: o\ntext: t\nanswered: {command: {verb: RCPT, text: bob@example.org, terminal: true}, reply: {code: 250, enhanced: 2.1.5}}",
 		"id: p\ntext: t\nall: [{answered: {command: {starts: AUTH PLAIN, tls: true}, reply: {}}}, {not: {answered: {command: {verb: DATA}, reply: {code: 5xx}}}}]",
+		"id: q\ntext: t\nscenario: busy-mx\nevent: {kind: note, text: next MX}",
 	}
 	for _, src := range srcs {
 		g := decodeYAML(t, src)
@@ -574,5 +575,37 @@ func BenchmarkCheck(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		Check(goals, events)
+	}
+}
+
+// TestIn: a goal with no scenario belongs to the lesson's own lab, one
+// that names a scenario to that lab only.
+func TestIn(t *testing.T) {
+	goals := []Goal{
+		decodeYAML(t, "id: home\ntext: t\nbounce: {}"),
+		decodeYAML(t, "id: busy\ntext: t\nscenario: busy-mx\nbounce: {}"),
+		decodeYAML(t, "id: no-mail\ntext: t\nscenario: null-mx\nbounce: {}"),
+		decodeYAML(t, "id: home-named\ntext: t\nscenario: backup-mx\nbounce: {}"),
+	}
+	ids := func(gs []Goal) string {
+		var out []string
+		for _, g := range gs {
+			out = append(out, g.ID)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tt := range []struct{ scenario, want string }{
+		{"backup-mx", "home home-named"},
+		{"busy-mx", "busy"},
+		{"null-mx", "no-mail"},
+		{"first-session", ""},
+	} {
+		if got := ids(In(goals, tt.scenario, "backup-mx")); got != tt.want {
+			t.Errorf("In(%s) = %q, want %q", tt.scenario, got, tt.want)
+		}
+	}
+	var g Goal
+	if err := yaml.Unmarshal([]byte("id: x\ntext: t\nscenario: [a]\nbounce: {}"), &g); err == nil || !strings.Contains(err.Error(), "scenario: must be text") {
+		t.Errorf("a scenario that is not text: %v", err)
 	}
 }
