@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // coursePage is a course author's page: head and body as given.
@@ -25,7 +27,7 @@ func TestBrowserEmbedFromAnotherOrigin(t *testing.T) {
 		`<smtp-lab scenario="first-session"></smtp-lab>`))
 	ctx := testTab(t, 60*time.Second)
 	eval[bool](t, ctx, `(location.href = '`+url+`/', true)`)
-	waitFor(t, ctx, "the embedded lab's greeting", `[...document.querySelectorAll('smtp-lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+	waitFor(t, ctx, "the embedded lab's greeting", `[...document.querySelectorAll('smtp-lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '220')`)
 }
 
 // TestBrowserEmbedReleasesWorlds: a single-page course site that replaces
@@ -46,10 +48,10 @@ func TestBrowserEmbedReleasesWorlds(t *testing.T) {
 			const lab = document.createElement('smtp-lab');
 			lab.setAttribute('scenario', 'first-session');
 			content.append(lab);
-			for (let k = 0; k < 400 && !/^Lab:|could not/.test(lab.querySelector('.status').textContent); k++) {
+			for (let k = 0; k < 400 && !/^Lab:|could not/.test(lab.querySelector('.smtplab-status').textContent); k++) {
 				await new Promise((r) => setTimeout(r, 25));
 			}
-			const status = lab.querySelector('.status').textContent;
+			const status = lab.querySelector('.smtplab-status').textContent;
 			if (!/^Lab:/.test(status)) return 'visit ' + (i + 1) + ': ' + status;
 		}
 		return 'ok';
@@ -72,7 +74,7 @@ func TestBrowserEmbedKeepsTheCoursePageLook(t *testing.T) {
 	url := serve(t, mux)
 	ctx := testTab(t, 60*time.Second)
 	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
-	waitFor(t, ctx, "the embedded lab", `!!document.querySelector('smtp-lab .transcript')`)
+	waitFor(t, ctx, "the embedded lab", `!!document.querySelector('smtp-lab .smtplab-transcript')`)
 	got := eval[map[string]string](t, ctx, `(() => {
 		const body = getComputedStyle(document.body), own = getComputedStyle(document.getElementById('own'));
 		const labButton = document.querySelector('smtp-lab button');
@@ -87,5 +89,150 @@ func TestBrowserEmbedKeepsTheCoursePageLook(t *testing.T) {
 	}
 	if got["labButton"] == "rgb(200, 0, 0)" || got["labButton"] == "none" {
 		t.Errorf("the lab's own buttons are not styled by lab.css: %q", got["labButton"])
+	}
+}
+
+// clashingCourse is a course page whose own markup and rules use the
+// common class names, ids and roles a lab might use too: its tabs and
+// panels hidden until its own script shows them, red raw text and errors,
+// a tab panel, a confirm dialog, a goal list.
+const clashingCourse = `<style>
+.tabs, .tablist, .panel, .hidden, .terminal, .transcript, .lines, .line, .lab-main, .lab-view, .status { display: none; }
+.raw, .reply, .client, .note, .mark, .text, .r2, .r3, .r5, .explain, .error { color: rgb(255, 0, 0); }
+</style>
+<link rel="stylesheet" href="/lab/css/lab.css"><script type="module" src="/lab/js/smtp-lab.js"></script>`
+
+const clashingCourseBody = `<header class="top"><p class="raw error">Week 1: <code>EHLO</code> and the course's own red text.</p></header>
+<nav class="tabs tablist" role="tablist"><button role="tab" aria-selected="true">Week 1</button></nav>
+<div class="panel hidden" role="tabpanel">hidden by the course</div>
+<main class="layout"><article class="lesson"><pre class="raw">course raw text</pre>
+<ul id="goal-list" class="goals"><li class="goal done"><span class="tick">✓</span> a course goal</li></ul>
+<label class="button">Upload <input type="file" class="visually-hidden"></label> <a class="skip" href="#x">a course link</a></article>
+<smtp-lab scenario="first-session" data-tab="mailbox" data-height="8"></smtp-lab>
+<p class="help">After the lab: <button>the course's button</button></p></main>
+<dialog id="confirm-dialog"><menu><button>OK</button></menu></dialog>`
+
+// TestBrowserEmbedClassNamesDoNotClash: a course page whose own elements
+// and rules use common class names (.tabs, .raw, .panel, .terminal …)
+// embeds a lab. The lab works and shows every part of itself, styled by
+// lab.css rather than by the course's rules; and the course's own elements
+// look exactly as they do without lab.css. Every selector of the lab's
+// stylesheets must start inside the lab (an <smtp-lab> or the lab's own
+// page) or name a smtplab- class.
+func TestBrowserEmbedClassNamesDoNotClash(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/lab/", http.StripPrefix("/lab", realSite(t)))
+	mux.Handle("/course/", coursePage(clashingCourse, clashingCourseBody))
+	url := serve(t, mux)
+	ctx := testTab(t, 90*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
+	// Found by role and id, not by class: the test must not depend on
+	// the names it is about.
+	waitFor(t, ctx, "the embedded lab's greeting", `!!document.querySelector('smtp-lab [role=region] li[data-code="220"]')`)
+
+	// A whole message, typed in the lab's terminal, for the mailbox's raw source.
+	eval[bool](t, ctx, `(() => {
+		const input = document.querySelector('smtp-lab input[id^="terminal-input"]');
+		for (const line of ['EHLO course.example', 'MAIL FROM:<alice@example.com>', 'RCPT TO:<bob@example.org>', 'DATA',
+			'Subject: clash', '', 'Hello from a course page.', '.']) {
+			input.value = line;
+			input.form.requestSubmit();
+		}
+		return true;
+	})()`)
+	waitFor(t, ctx, "the message in the mailbox", `[...document.querySelectorAll('smtp-lab [role=tabpanel] details pre')].some(p => p.textContent.includes('Hello from a course page.'))`)
+
+	// The lab shows its parts, in its own colours.
+	hidden := eval[[]string](t, ctx, `(() => {
+		const lab = document.querySelector('smtp-lab');
+		const parts = {
+			'the transcript': lab.querySelector('[role=region][aria-label=Transcript]'),
+			'a reply': lab.querySelector('li[data-code="250"]'),
+			'the terminal': lab.querySelector('input[id^="terminal-input"]'),
+			'the status line': lab.querySelector('[role=status]'),
+			'the tab list': lab.querySelector('[role=tablist]'),
+			'the open tab': lab.querySelector('[role=tabpanel]:not([hidden])'),
+			'the raw source': lab.querySelector('[role=tabpanel] details pre'),
+		};
+		const out = [];
+		for (const [name, el] of Object.entries(parts)) {
+			if (!el) { out.push(name + ' is missing'); continue; }
+			if (el.matches('pre')) el.closest('details').open = true;
+			const s = getComputedStyle(el);
+			if (el.getClientRects().length === 0 || s.visibility !== 'visible') out.push(name + ' is not shown');
+			if (s.color === 'rgb(255, 0, 0)') out.push(name + ' has the course page\'s red');
+		}
+		return out;
+	})()`)
+	for _, h := range hidden {
+		t.Error(h)
+	}
+	save(t, ctx, chromedp.CaptureScreenshot(), "embed-clashing-course.png")
+
+	// Every element of the course page outside the lab computes the same
+	// style with lab.css as without it (sizes aside: the lab's own height
+	// moves what follows it).
+	changed := eval[[]string](t, ctx, `(() => {
+		const sheets = [...document.styleSheets].filter((s) => s.href && new URL(s.href).pathname.startsWith('/lab/'));
+		const props = new Set();
+		const walk = (rules) => { for (const r of rules) {
+			if (r.style) for (const p of r.style) props.add(p);
+			if (r.cssRules) walk(r.cssRules);
+		} };
+		for (const s of sheets) walk(s.cssRules);
+		const layout = new Set(['width', 'height', 'inline-size', 'block-size', 'perspective-origin', 'transform-origin']);
+		const outside = [...document.querySelectorAll('*')].filter((el) => !el.closest('smtp-lab'));
+		const look = () => outside.map((el) => {
+			const s = getComputedStyle(el);
+			const o = {};
+			for (const p of [...s, ...props]) if (!layout.has(p)) o[p] = s.getPropertyValue(p);
+			return o;
+		});
+		const withLab = look();
+		for (const s of sheets) s.disabled = true;
+		const without = look();
+		for (const s of sheets) s.disabled = false;
+		const out = [];
+		outside.forEach((el, i) => {
+			const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+			const diff = Object.keys(withLab[i]).filter((p) => withLab[i][p] !== without[i][p]);
+			if (diff.length) out.push(name + ': ' + diff.map((p) => p + ' ' + JSON.stringify(withLab[i][p]) + ' (' + JSON.stringify(without[i][p]) + ' without)').join(', '));
+		});
+		return [sheets.length ? '' : 'no lab stylesheet found', ...out].filter(Boolean);
+	})()`)
+	for _, c := range changed {
+		t.Error("lab.css styles the course page: " + c)
+	}
+
+	// What makes that hold for any course page: each selector starts in
+	// the lab. A selector list splits at its commas outside parentheses;
+	// a selector's first compound ends at its first combinator.
+	outsiders := eval[[]string](t, ctx, `(() => {
+		const split = (text, at) => {
+			const parts = [];
+			let depth = 0, from = 0;
+			for (let i = 0; i < text.length; i++) {
+				const c = text[i];
+				if (c === '(' || c === '[') depth++;
+				else if (c === ')' || c === ']') depth--;
+				else if (depth === 0 && at.test(c)) { parts.push(text.slice(from, i)); from = i + 1; }
+			}
+			parts.push(text.slice(from));
+			return parts.map((p) => p.trim()).filter(Boolean);
+		};
+		const inLab = (selector) => {
+			const first = split(selector, /[\s>+~]/)[0];
+			return /^smtp-lab(?![\w-])/.test(first) || /^:where\(\.smtplab-page,\s*smtp-lab\)/.test(first) || /\.smtplab-[\w-]/.test(first);
+		};
+		const out = [];
+		const walk = (rules) => { for (const r of rules) {
+			if (r.selectorText !== undefined) for (const sel of split(r.selectorText, /,/)) if (!inLab(sel)) out.push(sel);
+			if (r.cssRules) walk(r.cssRules);
+		} };
+		for (const s of document.styleSheets) if (s.href && new URL(s.href).pathname.startsWith('/lab/')) walk(s.cssRules);
+		return out;
+	})()`)
+	for _, s := range outsiders {
+		t.Errorf("a lab.css selector may match outside the lab: %s", s)
 	}
 }

@@ -61,7 +61,7 @@ export function download(name, type, text) {
 export function confirmDialog(question, okLabel = 'OK') {
   let dlg = document.getElementById('confirm-dialog');
   if (!dlg) {
-    dlg = h('dialog', { id: 'confirm-dialog', 'aria-labelledby': 'confirm-text' },
+    dlg = h('dialog', { id: 'confirm-dialog', class: 'smtplab-confirm', 'aria-labelledby': 'confirm-text' },
       h('form', { method: 'dialog' },
         h('p', { id: 'confirm-text' }),
         h('menu', {}, h('button', { value: 'cancel', autofocus: true }, 'Cancel'), ' ',

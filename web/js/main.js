@@ -25,7 +25,7 @@ async function boot() {
   let problem = '';
   const say = (text, isProblem = false) => {
     status.textContent = text;
-    status.classList.toggle('error', isProblem);
+    status.classList.toggle('smtplab-error', isProblem);
     if (isProblem) problem = text;
   };
 
@@ -188,7 +188,7 @@ async function boot() {
   // With the TCP bridge on, real sessions show in a live view (opened at
   // once with #live in the address).
   const live = liveURL();
-  if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.top'), show: hashParams().has('live') });
+  if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.smtplab-top'), show: hashParams().has('live') });
 
   // A link followed in a tab that already shows the lab: its lesson, then
   // its world (after the lesson, whose own scenario would replace it).

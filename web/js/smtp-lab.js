@@ -25,7 +25,7 @@ export class SMTPLabElement extends HTMLElement {
     if (this.started) return;
     this.started = true;
     const scenario = this.getAttribute('scenario') || 'first-session';
-    const status = h('p', { class: 'status', role: 'status' }, `Loading the lab (${scenario})…`);
+    const status = h('p', { class: 'smtplab-status', role: 'status' }, `Loading the lab (${scenario})…`);
     clear(this).append(status);
     try {
       const [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
