@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,5 +236,61 @@ func TestBrowserEmbedClassNamesDoNotClash(t *testing.T) {
 	})()`)
 	for _, s := range outsiders {
 		t.Errorf("a lab.css selector may match outside the lab: %s", s)
+	}
+}
+
+// TestBrowserFramedLabsKeepTheirOwnWork: a course page frames the lab's
+// page three times, two of them on lessons with the same scenario, one
+// named. Each frame keeps its own world across a reload, and each starts
+// from what the learner had saved before frames kept their work apart.
+func TestBrowserFramedLabsKeepTheirOwnWork(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/", realSite(t))
+	// Lessons 3 and 11 both run mx-routing.
+	mux.Handle("/course/", coursePage(`<style>iframe { width: 900px; height: 500px; }</style>`,
+		`<iframe src="/#lesson=03-mx-and-relays"></iframe><iframe src="/#lesson=11-pipelining-chunking-and-dsn"></iframe>`+
+			`<iframe name="intro" src="/#lesson=01-first-session"></iframe>`))
+	mux.Handle("/before/", coursePage("", "Before the course embedded any lab."))
+	url := serve(t, mux)
+	ctx := testTab(t, 180*time.Second)
+	// What an earlier version saved, for every frame of the lab alike.
+	old := `{"version":1,"lesson":"01-first-session","lessons":{"02-reply-codes":{"done":[],"hints":1,"solution":false}},` +
+		`"labs":{"first-session":{"scenario":"first-session","seed":1,"inputs":[{"type":"EHLO old.example"}]}}}`
+	do(t, ctx, "opening a page of the lab's origin", chromedp.Navigate(url+"/before/"))
+	eval[bool](t, ctx, `(localStorage.setItem('smtplab.progress.v1', `+jsString(old)+`), true)`)
+	do(t, ctx, "opening the course page", chromedp.Navigate(url+"/course/"))
+	ready := `[...document.querySelectorAll('iframe')].every((f) => f.contentDocument && f.contentDocument.documentElement.dataset.engine === 'ready')`
+	waitFor(t, ctx, "the three labs ready", ready)
+
+	lines := []string{"EHLO first.example", "EHLO second.example", "EHLO third.example"}
+	eval[bool](t, ctx, `(() => {
+		const lines = `+jsString(strings.Join(lines, "\n"))+`.split('\n');
+		document.querySelectorAll('iframe').forEach((f, i) => {
+			const input = f.contentDocument.getElementById('terminal-input');
+			input.value = lines[i];
+			input.form.requestSubmit();
+		});
+		return true;
+	})()`)
+	waitFor(t, ctx, "each frame's work saved", `(() => {
+		const saved = Object.keys(localStorage).map((k) => localStorage.getItem(k)).join('\n');
+		return `+jsString(strings.Join(lines, "\n"))+`.split('\n').every((line) => saved.includes(line));
+	})()`)
+
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the three labs ready again", ready)
+	waitFor(t, ctx, "their worlds back", `[...document.querySelectorAll('iframe')].every((f) => f.contentDocument.querySelector('#lab [role=region] li[data-code="250"]'))`)
+	got := eval[[]string](t, ctx, `[...document.querySelectorAll('iframe')].map((f) => f.contentDocument.querySelector('#lab [role=region]').textContent)`)
+	want := [][]string{{lines[0]}, {lines[1]}, {"EHLO old.example", lines[2]}}
+	for i, text := range got {
+		for _, line := range append(lines, "EHLO old.example") {
+			if has := strings.Contains(text, line); has != slices.Contains(want[i], line) {
+				t.Errorf("after a reload, frame %d shows %q: %v", i+1, line, has)
+			}
+		}
+	}
+	// The lab's own page, opened by itself, still finds its progress.
+	if got := eval[string](t, ctx, `localStorage.getItem('smtplab.progress.v1')`); got != old {
+		t.Errorf("the progress saved before frames kept their own changed: %s", got)
 	}
 }
