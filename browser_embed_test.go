@@ -239,6 +239,68 @@ func TestBrowserEmbedClassNamesDoNotClash(t *testing.T) {
 	}
 }
 
+// TestBrowserEmbedLabsKeepTheirOwnWork: three labs on one course page (two
+// of the same scenario, one named) each keep what the learner did in them
+// across a reload, and Start again starts one afresh without touching the
+// others.
+func TestBrowserEmbedLabsKeepTheirOwnWork(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/lab/", http.StripPrefix("/lab", realSite(t)))
+	mux.Handle("/course/", coursePage(`<link rel="stylesheet" href="/lab/css/lab.css"><script type="module" src="/lab/js/smtp-lab.js"></script>`,
+		`<smtp-lab scenario="first-session"></smtp-lab><smtp-lab scenario="first-session"></smtp-lab><smtp-lab scenario="greylisting" name="retries"></smtp-lab>`))
+	url := serve(t, mux)
+	ctx := testTab(t, 120*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
+	started := `[...document.querySelectorAll('smtp-lab')].every((lab) => lab.querySelector('[role=region] li[data-code="220"]') && !lab.querySelector('input[id^="terminal-input"]').disabled)`
+	waitFor(t, ctx, "the three labs' greetings", started)
+
+	lines := []string{"EHLO first.example", "EHLO second.example", "EHLO third.example"}
+	eval[bool](t, ctx, `(() => {
+		const lines = `+jsString(strings.Join(lines, "\n"))+`.split('\n');
+		document.querySelectorAll('smtp-lab').forEach((lab, i) => {
+			const input = lab.querySelector('input[id^="terminal-input"]');
+			input.value = lines[i];
+			input.form.requestSubmit();
+		});
+		return true;
+	})()`)
+	// Saved somewhere in localStorage, under whatever keys.
+	waitFor(t, ctx, "each lab's work saved", `(() => {
+		const saved = Object.keys(localStorage).map((k) => localStorage.getItem(k)).join('\n');
+		return `+jsString(strings.Join(lines, "\n"))+`.split('\n').every((line) => saved.includes(line));
+	})()`)
+
+	// labTexts returns what each lab's transcript shows.
+	labTexts := func() []string {
+		return eval[[]string](t, ctx, `[...document.querySelectorAll('smtp-lab')].map((lab) => lab.querySelector('[role=region]').textContent)`)
+	}
+	expect := func(when string, want [][]string) {
+		t.Helper()
+		got := labTexts()
+		for i, lab := range got {
+			for _, line := range lines {
+				if has := strings.Contains(lab, line); has != slices.Contains(want[i], line) {
+					t.Errorf("%s: lab %d shows %q: %v", when, i+1, line, has)
+				}
+			}
+		}
+	}
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the labs again", started)
+	expect("after a reload", [][]string{{lines[0]}, {lines[1]}, {lines[2]}})
+
+	// Start again, in the second lab: a question in the lab itself, then a
+	// fresh world, kept as such.
+	eval[bool](t, ctx, `(document.querySelectorAll('smtp-lab')[1].querySelector('.smtplab-again').click(), true)`)
+	waitFor(t, ctx, "the question", `!!document.querySelector('smtp-lab:nth-of-type(2) dialog[open]')`)
+	eval[bool](t, ctx, `(document.querySelector('smtp-lab:nth-of-type(2) dialog[open] button[value=ok]').click(), true)`)
+	waitFor(t, ctx, "the second lab afresh", `!document.querySelectorAll('smtp-lab')[1].querySelector('[role=region]').textContent.includes('second.example')`)
+	waitFor(t, ctx, "the fresh world saved", `!Object.keys(localStorage).some((k) => localStorage.getItem(k).includes('second.example'))`)
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the labs again", started)
+	expect("after starting the second again", [][]string{{lines[0]}, {}, {lines[2]}})
+}
+
 // TestBrowserFramedLabsKeepTheirOwnWork: a course page frames the lab's
 // page three times, two of them on lessons with the same scenario, one
 // named. Each frame keeps its own world across a reload, and each starts

@@ -3,9 +3,10 @@
 // last world (as a snapshot: scenario, seed, inputs). It exports to and
 // imports from a JSON file.
 //
-// Each lab page keeps its work under its own key, so that two frames of it
-// on one course page never write over each other's: progressKey says which
-// is which across reloads.
+// Each lab keeps its work under its own key, so that two labs on one page
+// never write over each other's: progressKey says which lab page is which
+// across reloads, and smtp-lab.js which <smtp-lab>, whose world is kept by
+// loadWorld and saveWorld.
 
 // KEY holds the progress of the lab's own page, as it always has.
 const KEY = 'smtplab.progress.v1';
@@ -109,11 +110,34 @@ export function normalise(d) {
     };
   }
   for (const [scenario, snap] of Object.entries(d.labs)) {
-    // A world is kept under its own scenario's name; the engine checks
-    // the inputs themselves when it replays them.
-    if (!isObject(snap) || snap.scenario !== scenario) continue;
-    if (snap.inputs != null && !Array.isArray(snap.inputs)) continue;
-    out.labs[scenario] = { scenario, seed: Number.isInteger(snap.seed) ? snap.seed : 1, inputs: snap.inputs || [] };
+    // A world is kept under its own scenario's name.
+    const world = normaliseWorld(snap);
+    if (world && world.scenario === scenario) out.labs[scenario] = world;
   }
   return out;
+}
+
+// normaliseWorld returns a saved world as {scenario, seed, inputs}, or null
+// when it is not one. The engine checks the inputs themselves when it
+// replays them.
+function normaliseWorld(snap) {
+  if (!isObject(snap) || typeof snap.scenario !== 'string' || !snap.scenario) return null;
+  if (snap.inputs != null && !Array.isArray(snap.inputs)) return null;
+  return { scenario: snap.scenario, seed: Number.isInteger(snap.seed) ? snap.seed : 1, inputs: snap.inputs || [] };
+}
+
+// loadWorld returns the world saved under key, or null.
+export function loadWorld(storage, key) {
+  try {
+    return normaliseWorld(JSON.parse(storage.getItem(key)));
+  } catch {
+    return null; // storage is off, or what it holds is not JSON
+  }
+}
+
+// saveWorld keeps a world under key.
+export function saveWorld(storage, key, snap) {
+  const world = normaliseWorld(snap);
+  if (!world) return;
+  try { storage.setItem(key, JSON.stringify(world)); } catch { /* full or private mode */ }
 }
