@@ -147,3 +147,24 @@ func TestBrowserRawHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserRawBytesLineLooksLikeTheTerminal: bytes sent where the server
+// reads commands, which are not clean CRLF lines, show in the transcript as
+// a line of the terminal like any other, not in the mailbox's box for a
+// message's raw source (a pale box with pale text in the dark terminal).
+func TestBrowserRawBytesLineLooksLikeTheTerminal(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "first-session", "seed": 1, "inputs": []any{
+		map[string]any{"raw": `EHLO x\nNOOP\r\n`}}}))
+	waitFor(t, ctx, "the bytes in the transcript", `[...document.querySelectorAll('#lab [role=region] li')].some(l => l.textContent.includes('bytes: EHLO x'))`)
+	got := eval[[]string](t, ctx, `(() => {
+		const lines = [...document.querySelectorAll('#lab [role=region] li')];
+		const bytes = lines.find(l => l.textContent.includes('bytes: EHLO x'));
+		const typed = lines.find(l => l !== bytes && l.textContent.includes('EHLO x'));
+		return [bytes, typed].map(l => getComputedStyle(l).backgroundColor + ' ' + getComputedStyle(l).color);
+	})()`)
+	if got[0] != got[1] {
+		t.Errorf("the line of raw bytes looks like %q, the line the server read like %q", got[0], got[1])
+	}
+}

@@ -99,7 +99,7 @@ export class Transcript {
             if (l.open) li.title = 'no CR LF yet: the server waits for the end of this line';
           }
         } else if (!isCleanLines(e.text) && !(e.attrs && e.attrs.truncated)) {
-          this.line('smtplab-client smtplab-raw', mark, ['bytes: ', visible(e.text)], e.conn);
+          this.line('smtplab-client smtplab-raw-bytes', mark, ['bytes: ', visible(e.text)], e.conn);
         }
         break;
       }
