@@ -3,8 +3,12 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // coursePage is a course author's page: head and body as given.
@@ -25,7 +29,7 @@ func TestBrowserEmbedFromAnotherOrigin(t *testing.T) {
 		`<smtp-lab scenario="first-session"></smtp-lab>`))
 	ctx := testTab(t, 60*time.Second)
 	eval[bool](t, ctx, `(location.href = '`+url+`/', true)`)
-	waitFor(t, ctx, "the embedded lab's greeting", `[...document.querySelectorAll('smtp-lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+	waitFor(t, ctx, "the embedded lab's greeting", `[...document.querySelectorAll('smtp-lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '220')`)
 }
 
 // TestBrowserEmbedReleasesWorlds: a single-page course site that replaces
@@ -46,10 +50,10 @@ func TestBrowserEmbedReleasesWorlds(t *testing.T) {
 			const lab = document.createElement('smtp-lab');
 			lab.setAttribute('scenario', 'first-session');
 			content.append(lab);
-			for (let k = 0; k < 400 && !/^Lab:|could not/.test(lab.querySelector('.status').textContent); k++) {
+			for (let k = 0; k < 400 && !/^Lab:|could not/.test(lab.querySelector('.smtplab-status').textContent); k++) {
 				await new Promise((r) => setTimeout(r, 25));
 			}
-			const status = lab.querySelector('.status').textContent;
+			const status = lab.querySelector('.smtplab-status').textContent;
 			if (!/^Lab:/.test(status)) return 'visit ' + (i + 1) + ': ' + status;
 		}
 		return 'ok';
@@ -72,7 +76,7 @@ func TestBrowserEmbedKeepsTheCoursePageLook(t *testing.T) {
 	url := serve(t, mux)
 	ctx := testTab(t, 60*time.Second)
 	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
-	waitFor(t, ctx, "the embedded lab", `!!document.querySelector('smtp-lab .transcript')`)
+	waitFor(t, ctx, "the embedded lab", `!!document.querySelector('smtp-lab .smtplab-transcript')`)
 	got := eval[map[string]string](t, ctx, `(() => {
 		const body = getComputedStyle(document.body), own = getComputedStyle(document.getElementById('own'));
 		const labButton = document.querySelector('smtp-lab button');
@@ -87,5 +91,268 @@ func TestBrowserEmbedKeepsTheCoursePageLook(t *testing.T) {
 	}
 	if got["labButton"] == "rgb(200, 0, 0)" || got["labButton"] == "none" {
 		t.Errorf("the lab's own buttons are not styled by lab.css: %q", got["labButton"])
+	}
+}
+
+// clashingCourse is a course page whose own markup and rules use the
+// common class names, ids and roles a lab might use too: its tabs and
+// panels hidden until its own script shows them, red raw text and errors,
+// a tab panel, a confirm dialog, a goal list.
+const clashingCourse = `<style>
+.tabs, .tablist, .panel, .hidden, .terminal, .transcript, .lines, .line, .lab-main, .lab-view, .status { display: none; }
+.raw, .reply, .client, .note, .mark, .text, .r2, .r3, .r5, .explain, .error { color: rgb(255, 0, 0); }
+</style>
+<link rel="stylesheet" href="/lab/css/lab.css"><script type="module" src="/lab/js/smtp-lab.js"></script>`
+
+const clashingCourseBody = `<header class="top"><p class="raw error">Week 1: <code>EHLO</code> and the course's own red text.</p></header>
+<nav class="tabs tablist" role="tablist"><button role="tab" aria-selected="true">Week 1</button></nav>
+<div class="panel hidden" role="tabpanel">hidden by the course</div>
+<main class="layout"><article class="lesson"><pre class="raw">course raw text</pre>
+<ul id="goal-list" class="goals"><li class="goal done"><span class="tick">✓</span> a course goal</li></ul>
+<label class="button">Upload <input type="file" class="visually-hidden"></label> <a class="skip" href="#x">a course link</a></article>
+<smtp-lab scenario="first-session" data-tab="mailbox" data-height="8"></smtp-lab>
+<p class="help">After the lab: <button>the course's button</button></p></main>
+<dialog id="confirm-dialog"><menu><button>OK</button></menu></dialog>`
+
+// TestBrowserEmbedClassNamesDoNotClash: a course page whose own elements
+// and rules use common class names (.tabs, .raw, .panel, .terminal …)
+// embeds a lab. The lab works and shows every part of itself, styled by
+// lab.css rather than by the course's rules; and the course's own elements
+// look exactly as they do without lab.css. Every selector of the lab's
+// stylesheets must start inside the lab (an <smtp-lab> or the lab's own
+// page) or name a smtplab- class.
+func TestBrowserEmbedClassNamesDoNotClash(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/lab/", http.StripPrefix("/lab", realSite(t)))
+	mux.Handle("/course/", coursePage(clashingCourse, clashingCourseBody))
+	url := serve(t, mux)
+	ctx := testTab(t, 90*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
+	// Found by role and id, not by class: the test must not depend on
+	// the names it is about.
+	waitFor(t, ctx, "the embedded lab's greeting", `!!document.querySelector('smtp-lab [role=region] li[data-code="220"]')`)
+
+	// A whole message, typed in the lab's terminal, for the mailbox's raw source.
+	eval[bool](t, ctx, `(() => {
+		const input = document.querySelector('smtp-lab input[id^="terminal-input"]');
+		for (const line of ['EHLO course.example', 'MAIL FROM:<alice@example.com>', 'RCPT TO:<bob@example.org>', 'DATA',
+			'Subject: clash', '', 'Hello from a course page.', '.']) {
+			input.value = line;
+			input.form.requestSubmit();
+		}
+		return true;
+	})()`)
+	waitFor(t, ctx, "the message in the mailbox", `[...document.querySelectorAll('smtp-lab [role=tabpanel] details pre')].some(p => p.textContent.includes('Hello from a course page.'))`)
+
+	// The lab shows its parts, in its own colours.
+	hidden := eval[[]string](t, ctx, `(() => {
+		const lab = document.querySelector('smtp-lab');
+		const parts = {
+			'the transcript': lab.querySelector('[role=region][aria-label=Transcript]'),
+			'a reply': lab.querySelector('li[data-code="250"]'),
+			'the terminal': lab.querySelector('input[id^="terminal-input"]'),
+			'the status line': lab.querySelector('[role=status]'),
+			'the tab list': lab.querySelector('[role=tablist]'),
+			'the open tab': lab.querySelector('[role=tabpanel]:not([hidden])'),
+			'the raw source': lab.querySelector('[role=tabpanel] details pre'),
+		};
+		const out = [];
+		for (const [name, el] of Object.entries(parts)) {
+			if (!el) { out.push(name + ' is missing'); continue; }
+			if (el.matches('pre')) el.closest('details').open = true;
+			const s = getComputedStyle(el);
+			if (el.getClientRects().length === 0 || s.visibility !== 'visible') out.push(name + ' is not shown');
+			if (s.color === 'rgb(255, 0, 0)') out.push(name + ' has the course page\'s red');
+		}
+		return out;
+	})()`)
+	for _, h := range hidden {
+		t.Error(h)
+	}
+	save(t, ctx, chromedp.CaptureScreenshot(), "embed-clashing-course.png")
+
+	// Every element of the course page outside the lab computes the same
+	// style with lab.css as without it (sizes aside: the lab's own height
+	// moves what follows it).
+	changed := eval[[]string](t, ctx, `(() => {
+		const sheets = [...document.styleSheets].filter((s) => s.href && new URL(s.href).pathname.startsWith('/lab/'));
+		const props = new Set();
+		const walk = (rules) => { for (const r of rules) {
+			if (r.style) for (const p of r.style) props.add(p);
+			if (r.cssRules) walk(r.cssRules);
+		} };
+		for (const s of sheets) walk(s.cssRules);
+		const layout = new Set(['width', 'height', 'inline-size', 'block-size', 'perspective-origin', 'transform-origin']);
+		const outside = [...document.querySelectorAll('*')].filter((el) => !el.closest('smtp-lab'));
+		const look = () => outside.map((el) => {
+			const s = getComputedStyle(el);
+			const o = {};
+			for (const p of [...s, ...props]) if (!layout.has(p)) o[p] = s.getPropertyValue(p);
+			return o;
+		});
+		const withLab = look();
+		for (const s of sheets) s.disabled = true;
+		const without = look();
+		for (const s of sheets) s.disabled = false;
+		const out = [];
+		outside.forEach((el, i) => {
+			const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+			const diff = Object.keys(withLab[i]).filter((p) => withLab[i][p] !== without[i][p]);
+			if (diff.length) out.push(name + ': ' + diff.map((p) => p + ' ' + JSON.stringify(withLab[i][p]) + ' (' + JSON.stringify(without[i][p]) + ' without)').join(', '));
+		});
+		return [sheets.length ? '' : 'no lab stylesheet found', ...out].filter(Boolean);
+	})()`)
+	for _, c := range changed {
+		t.Error("lab.css styles the course page: " + c)
+	}
+
+	// What makes that hold for any course page: each selector starts in
+	// the lab. A selector list splits at its commas outside parentheses;
+	// a selector's first compound ends at its first combinator.
+	outsiders := eval[[]string](t, ctx, `(() => {
+		const split = (text, at) => {
+			const parts = [];
+			let depth = 0, from = 0;
+			for (let i = 0; i < text.length; i++) {
+				const c = text[i];
+				if (c === '(' || c === '[') depth++;
+				else if (c === ')' || c === ']') depth--;
+				else if (depth === 0 && at.test(c)) { parts.push(text.slice(from, i)); from = i + 1; }
+			}
+			parts.push(text.slice(from));
+			return parts.map((p) => p.trim()).filter(Boolean);
+		};
+		const inLab = (selector) => {
+			const first = split(selector, /[\s>+~]/)[0];
+			return /^smtp-lab(?![\w-])/.test(first) || /^:where\(\.smtplab-page,\s*smtp-lab\)/.test(first) || /\.smtplab-[\w-]/.test(first);
+		};
+		const out = [];
+		const walk = (rules) => { for (const r of rules) {
+			if (r.selectorText !== undefined) for (const sel of split(r.selectorText, /,/)) if (!inLab(sel)) out.push(sel);
+			if (r.cssRules) walk(r.cssRules);
+		} };
+		for (const s of document.styleSheets) if (s.href && new URL(s.href).pathname.startsWith('/lab/')) walk(s.cssRules);
+		return out;
+	})()`)
+	for _, s := range outsiders {
+		t.Errorf("a lab.css selector may match outside the lab: %s", s)
+	}
+}
+
+// TestBrowserEmbedLabsKeepTheirOwnWork: three labs on one course page (two
+// of the same scenario, one named) each keep what the learner did in them
+// across a reload, and Start again starts one afresh without touching the
+// others.
+func TestBrowserEmbedLabsKeepTheirOwnWork(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/lab/", http.StripPrefix("/lab", realSite(t)))
+	mux.Handle("/course/", coursePage(`<link rel="stylesheet" href="/lab/css/lab.css"><script type="module" src="/lab/js/smtp-lab.js"></script>`,
+		`<smtp-lab scenario="first-session"></smtp-lab><smtp-lab scenario="first-session"></smtp-lab><smtp-lab scenario="greylisting" name="retries"></smtp-lab>`))
+	url := serve(t, mux)
+	ctx := testTab(t, 120*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
+	started := `[...document.querySelectorAll('smtp-lab')].every((lab) => lab.querySelector('[role=region] li[data-code="220"]') && !lab.querySelector('input[id^="terminal-input"]').disabled)`
+	waitFor(t, ctx, "the three labs' greetings", started)
+
+	lines := []string{"EHLO first.example", "EHLO second.example", "EHLO third.example"}
+	eval[bool](t, ctx, `(() => {
+		const lines = `+jsString(strings.Join(lines, "\n"))+`.split('\n');
+		document.querySelectorAll('smtp-lab').forEach((lab, i) => {
+			const input = lab.querySelector('input[id^="terminal-input"]');
+			input.value = lines[i];
+			input.form.requestSubmit();
+		});
+		return true;
+	})()`)
+	// Saved somewhere in localStorage, under whatever keys.
+	waitFor(t, ctx, "each lab's work saved", `(() => {
+		const saved = Object.keys(localStorage).map((k) => localStorage.getItem(k)).join('\n');
+		return `+jsString(strings.Join(lines, "\n"))+`.split('\n').every((line) => saved.includes(line));
+	})()`)
+
+	// labTexts returns what each lab's transcript shows.
+	labTexts := func() []string {
+		return eval[[]string](t, ctx, `[...document.querySelectorAll('smtp-lab')].map((lab) => lab.querySelector('[role=region]').textContent)`)
+	}
+	expect := func(when string, want [][]string) {
+		t.Helper()
+		got := labTexts()
+		for i, lab := range got {
+			for _, line := range lines {
+				if has := strings.Contains(lab, line); has != slices.Contains(want[i], line) {
+					t.Errorf("%s: lab %d shows %q: %v", when, i+1, line, has)
+				}
+			}
+		}
+	}
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the labs again", started)
+	expect("after a reload", [][]string{{lines[0]}, {lines[1]}, {lines[2]}})
+
+	// Start again, in the second lab: a question in the lab itself, then a
+	// fresh world, kept as such.
+	eval[bool](t, ctx, `(document.querySelectorAll('smtp-lab')[1].querySelector('.smtplab-again').click(), true)`)
+	waitFor(t, ctx, "the question", `!!document.querySelector('smtp-lab:nth-of-type(2) dialog[open]')`)
+	eval[bool](t, ctx, `(document.querySelector('smtp-lab:nth-of-type(2) dialog[open] button[value=ok]').click(), true)`)
+	waitFor(t, ctx, "the second lab afresh", `!document.querySelectorAll('smtp-lab')[1].querySelector('[role=region]').textContent.includes('second.example')`)
+	waitFor(t, ctx, "the fresh world saved", `!Object.keys(localStorage).some((k) => localStorage.getItem(k).includes('second.example'))`)
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the labs again", started)
+	expect("after starting the second again", [][]string{{lines[0]}, {}, {lines[2]}})
+}
+
+// TestBrowserFramedLabsKeepTheirOwnWork: a course page frames the lab's
+// page three times, two of them on lessons with the same scenario, one
+// named. Each frame keeps its own world across a reload, and each starts
+// from what the learner had saved before frames kept their work apart.
+func TestBrowserFramedLabsKeepTheirOwnWork(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/", realSite(t))
+	// Lessons 3 and 11 both run mx-routing.
+	mux.Handle("/course/", coursePage(`<style>iframe { width: 900px; height: 500px; }</style>`,
+		`<iframe src="/#lesson=03-mx-and-relays"></iframe><iframe src="/#lesson=11-pipelining-chunking-and-dsn"></iframe>`+
+			`<iframe name="intro" src="/#lesson=01-first-session"></iframe>`))
+	mux.Handle("/before/", coursePage("", "Before the course embedded any lab."))
+	url := serve(t, mux)
+	ctx := testTab(t, 180*time.Second)
+	// What an earlier version saved, for every frame of the lab alike.
+	old := `{"version":1,"lesson":"01-first-session","lessons":{"02-reply-codes":{"done":[],"hints":1,"solution":false}},` +
+		`"labs":{"first-session":{"scenario":"first-session","seed":1,"inputs":[{"type":"EHLO old.example"}]}}}`
+	do(t, ctx, "opening a page of the lab's origin", chromedp.Navigate(url+"/before/"))
+	eval[bool](t, ctx, `(localStorage.setItem('smtplab.progress.v1', `+jsString(old)+`), true)`)
+	do(t, ctx, "opening the course page", chromedp.Navigate(url+"/course/"))
+	ready := `[...document.querySelectorAll('iframe')].every((f) => f.contentDocument && f.contentDocument.documentElement.dataset.engine === 'ready')`
+	waitFor(t, ctx, "the three labs ready", ready)
+
+	lines := []string{"EHLO first.example", "EHLO second.example", "EHLO third.example"}
+	eval[bool](t, ctx, `(() => {
+		const lines = `+jsString(strings.Join(lines, "\n"))+`.split('\n');
+		document.querySelectorAll('iframe').forEach((f, i) => {
+			const input = f.contentDocument.getElementById('terminal-input');
+			input.value = lines[i];
+			input.form.requestSubmit();
+		});
+		return true;
+	})()`)
+	waitFor(t, ctx, "each frame's work saved", `(() => {
+		const saved = Object.keys(localStorage).map((k) => localStorage.getItem(k)).join('\n');
+		return `+jsString(strings.Join(lines, "\n"))+`.split('\n').every((line) => saved.includes(line));
+	})()`)
+
+	do(t, ctx, "reloading", chromedp.Reload())
+	waitFor(t, ctx, "the three labs ready again", ready)
+	waitFor(t, ctx, "their worlds back", `[...document.querySelectorAll('iframe')].every((f) => f.contentDocument.querySelector('#lab [role=region] li[data-code="250"]'))`)
+	got := eval[[]string](t, ctx, `[...document.querySelectorAll('iframe')].map((f) => f.contentDocument.querySelector('#lab [role=region]').textContent)`)
+	want := [][]string{{lines[0]}, {lines[1]}, {"EHLO old.example", lines[2]}}
+	for i, text := range got {
+		for _, line := range append(lines, "EHLO old.example") {
+			if has := strings.Contains(text, line); has != slices.Contains(want[i], line) {
+				t.Errorf("after a reload, frame %d shows %q: %v", i+1, line, has)
+			}
+		}
+	}
+	// The lab's own page, opened by itself, still finds its progress.
+	if got := eval[string](t, ctx, `localStorage.getItem('smtplab.progress.v1')`); got != old {
+		t.Errorf("the progress saved before frames kept their own changed: %s", got)
 	}
 }

@@ -50,7 +50,7 @@ func TestBrowserLessonSolutions(t *testing.T) {
 				doStep(t, ctx, i, st)
 			}
 			waitFor(t, ctx, "every goal done",
-				`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.done').length`)
+				`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.smtplab-done').length`)
 
 			// The solution list says how to do each step.
 			do(t, ctx, "solution", chromedp.Click(chromedp.ID("btn-solution")))
@@ -77,7 +77,7 @@ func TestBrowserLessonSolutions(t *testing.T) {
 
 // transcriptGrew is a condition: the main transcript has more lines than n.
 func transcriptGrew(n int) string {
-	return fmt.Sprintf(`document.querySelectorAll('#lab .transcript li').length > %d`, n)
+	return fmt.Sprintf(`document.querySelectorAll('#lab .smtplab-transcript li').length > %d`, n)
 }
 
 // doStep does one solution step through the page's controls.
@@ -93,28 +93,28 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 	case st.Advance != "":
 		// "Let pass" is on the timeline tab, as for a learner.
 		do(t, ctx, what+": timeline tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-timeline"]`)))
-		clock := eval[string](t, ctx, `document.querySelector('.panel-timeline .clock').textContent`)
-		eval[bool](t, ctx, fmt.Sprintf(`(() => { const f = document.querySelector('.panel-timeline .advance-custom'); f.querySelector('input').value = %s; f.requestSubmit(); return true; })()`, jsString(st.Advance)))
-		waitFor(t, ctx, what+": time passed", fmt.Sprintf(`document.querySelector('.panel-timeline .clock').textContent !== %s && document.querySelector('.panel-timeline .advance-for').value === ''`, jsString(clock)))
+		clock := eval[string](t, ctx, `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent`)
+		eval[bool](t, ctx, fmt.Sprintf(`(() => { const f = document.querySelector('.smtplab-panel-timeline .smtplab-advance-custom'); f.querySelector('input').value = %s; f.requestSubmit(); return true; })()`, jsString(st.Advance)))
+		waitFor(t, ctx, what+": time passed", fmt.Sprintf(`document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent !== %s && document.querySelector('.smtplab-panel-timeline .smtplab-advance-for').value === ''`, jsString(clock)))
 	case st.Submit != nil:
 		eval[bool](t, ctx, fmt.Sprintf(`(() => {
 			const m = %s;
-			const f = document.querySelector('.panel-mailbox form.compose');
+			const f = document.querySelector('.smtplab-panel-mailbox form.smtplab-compose');
 			f.elements.from.value = m.from;
 			f.elements.to.value = (m.to || []).join(', ');
 			f.elements.subject.value = m.subject || '';
 			f.elements.body.value = m.body || '';
-			f.querySelector('.compose-status').textContent = '';
+			f.querySelector('.smtplab-compose-status').textContent = '';
 			f.requestSubmit();
 			return true;
 		})()`, st.Submit))
-		waitFor(t, ctx, what+": the mail client's answer", `document.querySelector('.panel-mailbox .compose-status').textContent !== ''`)
-		if got := eval[string](t, ctx, `document.querySelector('.panel-mailbox .compose-status').textContent`); !strings.Contains(got, "Handed to the mail client") {
+		waitFor(t, ctx, what+": the mail client's answer", `document.querySelector('.smtplab-panel-mailbox .smtplab-compose-status').textContent !== ''`)
+		if got := eval[string](t, ctx, `document.querySelector('.smtplab-panel-mailbox .smtplab-compose-status').textContent`); !strings.Contains(got, "Handed to the mail client") {
 			t.Fatalf("%s: the mail client said %q", what, got)
 		}
 	case st.Raw != "":
 		setRaw(true)
-		n := eval[int](t, ctx, `document.querySelectorAll('#lab .transcript li').length`)
+		n := eval[int](t, ctx, `document.querySelectorAll('#lab .smtplab-transcript li').length`)
 		if len(st.Raw) <= 500 {
 			do(t, ctx, what+": typing raw bytes", chromedp.SendKeys(chromedp.ID("terminal-input"), st.Raw+"\r"))
 		} else {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/smtp"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,7 +120,7 @@ func TestBrowserLiveBridge(t *testing.T) {
 	ctx := testTab(t, 90*time.Second)
 	openLab(t, ctx, url)
 	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
-	waitFor(t, ctx, "the live feed's hello", `document.querySelector('#live .live-servers').textContent.includes('`+addr+`')`)
+	waitFor(t, ctx, "the live feed's hello", `document.querySelector('#live .smtplab-live-servers').textContent.includes('`+addr+`')`)
 	if !eval[bool](t, ctx, `document.getElementById('lab').hidden && !document.getElementById('live').hidden`) {
 		t.Fatal("the live view does not take the lab's place")
 	}
@@ -130,23 +129,23 @@ func TestBrowserLiveBridge(t *testing.T) {
 	// against the lab CA the feed hands out.
 	sendPlain(t, addr, "alice@example.com", "bob@example.org",
 		"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: caught live\r\n\r\nHello from net/smtp.\r\n", nil)
-	waitFor(t, ctx, "the session in the live transcript", `document.querySelector('#live .transcript').textContent.includes('MAIL FROM:<alice@example.com>')`)
-	waitFor(t, ctx, "the message accepted", `[...document.querySelectorAll('#live .transcript .reply')].some(r => r.dataset.reason === 'message-accepted')`)
-	text := eval[string](t, ctx, `[...document.querySelectorAll('#live .transcript .line')].map(l => l.querySelector('summary') ? [...l.querySelectorAll('summary .rl')].map(r => r.textContent).join('\n') : l.textContent).join('\n')`)
+	waitFor(t, ctx, "the session in the live transcript", `document.querySelector('#live .smtplab-transcript').textContent.includes('MAIL FROM:<alice@example.com>')`)
+	waitFor(t, ctx, "the message accepted", `[...document.querySelectorAll('#live .smtplab-transcript .smtplab-reply')].some(r => r.dataset.reason === 'message-accepted')`)
+	text := eval[string](t, ctx, `[...document.querySelectorAll('#live .smtplab-transcript .smtplab-line')].map(l => l.querySelector('summary') ? [...l.querySelectorAll('summary .smtplab-rl')].map(r => r.textContent).join('\n') : l.textContent).join('\n')`)
 	for _, want := range []string{"over real TCP", "-> EHLO app.example.net", "-> RCPT TO:<bob@example.org>", "<- 354", "<- 250 2.0.0", "-> QUIT", "<- 221"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the live transcript lacks %q:\n%s", want, text)
 		}
 	}
-	do(t, ctx, "opening the acceptance", chromedp.Click(chromedp.CSS(`#live .transcript .reply[data-reason="message-accepted"] summary`)))
-	explained := eval[string](t, ctx, `document.querySelector('#live .transcript .reply[data-reason="message-accepted"] .explain').innerText`)
+	do(t, ctx, "opening the acceptance", chromedp.Click(chromedp.CSS(`#live .smtplab-transcript .smtplab-reply[data-reason="message-accepted"] summary`)))
+	explained := eval[string](t, ctx, `document.querySelector('#live .smtplab-transcript .smtplab-reply[data-reason="message-accepted"] .smtplab-explain').innerText`)
 	for _, want := range []string{"What it means", "What to do next", "RFC 5321"} {
 		if !strings.Contains(explained, want) {
 			t.Errorf("the live 250's explanation lacks %q: %q", want, explained)
 		}
 	}
-	waitFor(t, ctx, "the message in the live mailbox", `document.querySelector('#live .panel-mailbox').innerText.includes('caught live')`)
-	if n := eval[int](t, ctx, `document.querySelectorAll('#live .panel-mailbox form').length`); n != 0 {
+	waitFor(t, ctx, "the message in the live mailbox", `document.querySelector('#live .smtplab-panel-mailbox').innerText.includes('caught live')`)
+	if n := eval[int](t, ctx, `document.querySelectorAll('#live .smtplab-panel-mailbox form').length`); n != 0 {
 		t.Errorf("the live mailbox has %d forms: there is no world of its own to submit to", n)
 	}
 
@@ -157,15 +156,12 @@ func TestBrowserLiveBridge(t *testing.T) {
 	host := br.Host(25)
 	sendPlain(t, addr, "carol@example.org", "bob@example.org",
 		"Subject: encrypted and caught\r\n\r\nOver STARTTLS.\r\n", &tls.Config{ServerName: host, RootCAs: pool})
-	waitFor(t, ctx, "the TLS session", `document.querySelector('#live .transcript').textContent.includes('~> MAIL FROM:<carol@example.org>')`)
-	waitFor(t, ctx, "the second message", `document.querySelector('#live .panel-mailbox').innerText.includes('encrypted and caught')`)
+	waitFor(t, ctx, "the TLS session", `document.querySelector('#live .smtplab-transcript').textContent.includes('~> MAIL FROM:<carol@example.org>')`)
+	waitFor(t, ctx, "the second message", `document.querySelector('#live .smtplab-panel-mailbox').innerText.includes('encrypted and caught')`)
 	if got := eval[string](t, ctx, `document.getElementById('btn-view-live').textContent`); !strings.Contains(got, "(2)") {
 		t.Errorf("the live switch says %q, want a count of 2 sessions", got)
 	}
 
-	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	save(t, ctx, chromedp.CaptureScreenshot(), "live-desktop.png")
 
 	// The sandbox is still there, untouched.
@@ -187,17 +183,17 @@ func TestBrowserLiveBridgeRestart(t *testing.T) {
 	openLab(t, ctx, url)
 	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
 	sendPlain(t, first.Addr(25).String(), "alice@example.com", "bob@example.org", "Subject: before the restart\r\n\r\nold\r\n", nil)
-	waitFor(t, ctx, "the first bridge's message", `document.querySelector('#live .panel-mailbox').innerText.includes('before the restart')`)
+	waitFor(t, ctx, "the first bridge's message", `document.querySelector('#live .smtplab-panel-mailbox').innerText.includes('before the restart')`)
 
 	second := startBridge(t)
 	live.set(second.LiveHandler())
 	first.Close() // ends the page's feed, which reconnects to the second
 	addr := second.Addr(25).String()
-	waitFor(t, ctx, "the second bridge's hello", `document.querySelector('#live .live-servers').textContent.includes('`+addr+`')`)
+	waitFor(t, ctx, "the second bridge's hello", `document.querySelector('#live .smtplab-live-servers').textContent.includes('`+addr+`')`)
 	sendPlain(t, addr, "carol@example.org", "bob@example.org", "Subject: after the restart\r\n\r\nnew\r\n", nil)
-	waitFor(t, ctx, "the second bridge's message", `document.querySelector('#live .panel-mailbox').innerText.includes('after the restart')`)
-	waitFor(t, ctx, "the second session in the transcript", `document.querySelector('#live .transcript').textContent.includes('MAIL FROM:<carol@example.org>')`)
-	if eval[bool](t, ctx, `document.querySelector('#live .transcript').textContent.includes('MAIL FROM:<alice@example.com>') || document.querySelector('#live .panel-mailbox').innerText.includes('before the restart')`) {
+	waitFor(t, ctx, "the second bridge's message", `document.querySelector('#live .smtplab-panel-mailbox').innerText.includes('after the restart')`)
+	waitFor(t, ctx, "the second session in the transcript", `document.querySelector('#live .smtplab-transcript').textContent.includes('MAIL FROM:<carol@example.org>')`)
+	if eval[bool](t, ctx, `document.querySelector('#live .smtplab-transcript').textContent.includes('MAIL FROM:<alice@example.com>') || document.querySelector('#live .smtplab-panel-mailbox').innerText.includes('before the restart')`) {
 		t.Error("the live view still shows the first bridge's world after the restart")
 	}
 	if got := eval[string](t, ctx, `document.getElementById('btn-view-live').textContent`); !strings.Contains(got, "(1)") {

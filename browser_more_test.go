@@ -13,7 +13,7 @@ import (
 
 // replyCount counts the replies with this code in the main transcript.
 func replyCount(code string) string {
-	return `document.querySelectorAll('#lab .transcript .reply[data-code="` + code + `"]').length`
+	return `document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply[data-code="` + code + `"]').length`
 }
 
 func TestBrowserPasteIntoData(t *testing.T) {
@@ -43,21 +43,21 @@ func TestBrowserStartTLS(t *testing.T) {
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
 	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
-	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-note')].some(n => n.textContent.includes('TLS finished'))`)
 	typeLines(t, ctx, "EHLO me.example.com")
 	text := transcript(t, ctx)
 	if !strings.Contains(text, "~> EHLO me.example.com") || !strings.Contains(text, "<~ 250") {
 		t.Errorf("no ~> / <~ marks after STARTTLS:\n%s", text)
 	}
 	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
-	panel := eval[string](t, ctx, `document.querySelector('.panel-tls').innerText`)
+	panel := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls').innerText`)
 	for _, want := range []string{"finished", "Subject", "Issuer", "EHLO me.example.com"} {
 		if !strings.Contains(panel, want) {
 			t.Errorf("TLS panel lacks %q:\n%s", want, panel)
 		}
 	}
-	do(t, ctx, "ciphertext toggle", chromedp.Click(chromedp.CSS(`.panel-tls input[type=checkbox]`)))
-	cipher := eval[string](t, ctx, `document.querySelector('.panel-tls .tls-bytes').innerText`)
+	do(t, ctx, "ciphertext toggle", chromedp.Click(chromedp.CSS(`.smtplab-panel-tls input[type=checkbox]`)))
+	cipher := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls .smtplab-tls-bytes').innerText`)
 	if strings.Contains(cipher, "EHLO") || !strings.Contains(cipher, "bytes on the wire") {
 		t.Errorf("ciphertext view shows:\n%s", cipher)
 	}
@@ -72,12 +72,12 @@ func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	if got := eval[string](t, ctx, `document.activeElement.textContent + ' ' + document.activeElement.getAttribute('aria-selected')`); got != "Timeline & queue true" {
 		t.Fatalf("after → the focus is on %q", got)
 	}
-	if eval[bool](t, ctx, `document.querySelector('.panel-timeline').closest('[role=tabpanel]').hidden`) {
+	if eval[bool](t, ctx, `document.querySelector('.smtplab-panel-timeline').closest('[role=tabpanel]').hidden`) {
 		t.Fatal("timeline panel hidden after selecting its tab")
 	}
-	do(t, ctx, "+30 min by keyboard", chromedp.Focus(chromedp.CSS(`.panel-timeline button[data-seconds="1800"]`)),
-		chromedp.SendKeys(chromedp.CSS(`.panel-timeline button[data-seconds="1800"]`), kb.Enter))
-	waitFor(t, ctx, "the clock at 30 minutes", `document.querySelector('.panel-timeline .clock').textContent.includes('0:30:00')`)
+	do(t, ctx, "+30 min by keyboard", chromedp.Focus(chromedp.CSS(`.smtplab-panel-timeline button[data-seconds="1800"]`)),
+		chromedp.SendKeys(chromedp.CSS(`.smtplab-panel-timeline button[data-seconds="1800"]`), kb.Enter))
+	waitFor(t, ctx, "the clock at 30 minutes", `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent.includes('0:30:00')`)
 }
 
 func TestBrowserResetAsksFirst(t *testing.T) {
@@ -95,7 +95,7 @@ func TestBrowserResetAsksFirst(t *testing.T) {
 	do(t, ctx, "reset", chromedp.Click(chromedp.ID("btn-reset")))
 	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
 	do(t, ctx, "confirm", chromedp.Click(chromedp.ID("confirm-ok")))
-	waitFor(t, ctx, "a fresh session", `!document.querySelector('#lab .transcript').textContent.includes('NOOP') && `+replyCount("220")+` === 1`)
+	waitFor(t, ctx, "a fresh session", `!document.querySelector('#lab .smtplab-transcript').textContent.includes('NOOP') && `+replyCount("220")+` === 1`)
 }
 
 func TestBrowserHintsThenSolution(t *testing.T) {
@@ -142,17 +142,17 @@ func TestBrowserComposeAndMailbox(t *testing.T) {
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
 	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)),
-		chromedp.Click(chromedp.CSS(`.compose-box summary`)),
-		chromedp.SendKeys(chromedp.CSS(`.compose input[name=from]`), "alice@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`.compose input[name=to]`), "bob@example.org"),
-		chromedp.SendKeys(chromedp.CSS(`.compose textarea`), "Sent from the mail client."),
-		chromedp.Click(chromedp.CSS(`.compose button[type=submit]`)))
-	waitFor(t, ctx, "the message in Bob's mailbox", `document.querySelector('.panel-mailbox .mailboxes').innerText.includes('bob@example.org')`)
+		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
+		chromedp.SendKeys(chromedp.CSS(`.smtplab-compose input[name=from]`), "alice@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`.smtplab-compose input[name=to]`), "bob@example.org"),
+		chromedp.SendKeys(chromedp.CSS(`.smtplab-compose textarea`), "Sent from the mail client."),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose button[type=submit]`)))
+	waitFor(t, ctx, "the message in Bob's mailbox", `document.querySelector('.smtplab-panel-mailbox .smtplab-mailboxes').innerText.includes('bob@example.org')`)
 	// "1 hop", "2 hops".
-	if chain := eval[string](t, ctx, `document.querySelector('.panel-mailbox .message details summary').textContent`); !regexp.MustCompile(`^Received: chain \((1 hop|([02-9]|\d\d+) hops), newest first\)$`).MatchString(chain) {
+	if chain := eval[string](t, ctx, `document.querySelector('.smtplab-panel-mailbox .smtplab-message details summary').textContent`); !regexp.MustCompile(`^Received: chain \((1 hop|([02-9]|\d\d+) hops), newest first\)$`).MatchString(chain) {
 		t.Errorf("the Received: chain is summed up as %q", chain)
 	}
-	raw := eval[string](t, ctx, `document.querySelector('.panel-mailbox .raw').textContent`)
+	raw := eval[string](t, ctx, `document.querySelector('.smtplab-panel-mailbox .smtplab-raw').textContent`)
 	if !strings.Contains(raw, "Received: ") || !strings.Contains(raw, "Sent from the mail client.") {
 		t.Errorf("raw source:\n%s", raw)
 	}
@@ -164,11 +164,11 @@ func TestBrowserEmbeddedElement(t *testing.T) {
 	openLab(t, ctx, url)
 	// What a course page does: load the module, write the element.
 	embedLab(t, ctx, "embedded", "first-session", nil)
-	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
-	id := eval[string](t, ctx, `document.querySelector('#embedded .terminal-input').id`)
+	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .smtplab-transcript .smtplab-reply[data-code="220"]').length === 1`)
+	id := eval[string](t, ctx, `document.querySelector('#embedded .smtplab-terminal-input').id`)
 	waitFor(t, ctx, "the embedded terminal enabled", `!document.getElementById('`+id+`').disabled`)
 	do(t, ctx, "typing in the embedded lab", chromedp.SendKeys(chromedp.ID(id), "EHLO embedded.example\r"))
-	waitFor(t, ctx, "the embedded reply", `document.querySelectorAll('#embedded .transcript .reply[data-code="250"]').length > 0`)
+	waitFor(t, ctx, "the embedded reply", `document.querySelectorAll('#embedded .smtplab-transcript .smtplab-reply[data-code="250"]').length > 0`)
 	if strings.Contains(transcript(t, ctx), "embedded.example") {
 		t.Error("the embedded lab typed into the page's main lab")
 	}

@@ -21,33 +21,33 @@ func TestBrowserLabOptions(t *testing.T) {
 	openLab(t, ctx, url)
 	embedLab(t, ctx, "embedded", "first-session",
 		map[string]string{"tab": "timeline", "panels": "network, timeline", "height": "8", "prompt": "EHLO options.example"})
-	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .transcript .reply[data-code="220"]').length === 1`)
+	waitFor(t, ctx, "the embedded greeting", `document.querySelectorAll('#embedded .smtplab-transcript .smtplab-reply[data-code="220"]').length === 1`)
 
 	tabs := eval[[]string](t, ctx, `[...document.querySelectorAll('#embedded [role=tab]')].map(b => b.textContent + (b.getAttribute('aria-selected') === 'true' ? '*' : ''))`)
 	if strings.Join(tabs, "|") != "Network|Timeline & queue*" {
 		t.Errorf("tabs %q, want Network and Timeline & queue, the second open", tabs)
 	}
-	if !eval[bool](t, ctx, `!document.querySelector('#embedded .panel-timeline').closest('[role=tabpanel]').hidden`) {
+	if !eval[bool](t, ctx, `!document.querySelector('#embedded .smtplab-panel-timeline').closest('[role=tabpanel]').hidden`) {
 		t.Error("the timeline panel is hidden")
 	}
 	lines := eval[float64](t, ctx, `(() => {
-		const tr = document.querySelector('#embedded .transcript');
+		const tr = document.querySelector('#embedded .smtplab-transcript');
 		return tr.clientHeight / parseFloat(getComputedStyle(tr).lineHeight);
 	})()`)
 	if lines < 7.5 || lines > 8.5 {
 		t.Errorf("the transcript is %.1f lines high, want 8", lines)
 	}
-	id := eval[string](t, ctx, `document.querySelector('#embedded .terminal-input').id`)
+	id := eval[string](t, ctx, `document.querySelector('#embedded .smtplab-terminal-input').id`)
 	if got := eval[string](t, ctx, `document.getElementById('`+id+`').value`); got != "EHLO options.example" {
 		t.Errorf("terminal holds %q, want the prompt", got)
 	}
 	waitFor(t, ctx, "the embedded terminal enabled", `!document.getElementById('`+id+`').disabled`)
 	do(t, ctx, "sending the prompt", chromedp.SendKeys(chromedp.ID(id), "\r"))
-	waitFor(t, ctx, "the reply to the prompt", `document.querySelectorAll('#embedded .transcript .reply[data-code="250"]').length > 0`)
+	waitFor(t, ctx, "the reply to the prompt", `document.querySelectorAll('#embedded .smtplab-transcript .smtplab-reply[data-code="250"]').length > 0`)
 
 	// A lab without options keeps the element's old look: no tabs.
 	embedLab(t, ctx, "plain", "first-session", nil)
-	waitFor(t, ctx, "the plain greeting", `document.querySelectorAll('#plain .transcript .reply[data-code="220"]').length === 1`)
+	waitFor(t, ctx, "the plain greeting", `document.querySelectorAll('#plain .smtplab-transcript .smtplab-reply[data-code="220"]').length === 1`)
 	if n := eval[int](t, ctx, `document.querySelectorAll('#plain [role=tab]').length`); n != 0 {
 		t.Errorf("a lab without options shows %d tabs", n)
 	}
@@ -64,9 +64,9 @@ func TestBrowserLessonLabTab(t *testing.T) {
 	if got := eval[string](t, ctx, selected); got != "Network" {
 		t.Fatalf("open tab before the button: %q", got)
 	}
-	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-05-queues-and-retries smtp-lab button.open-lab`)))
+	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-05-queues-and-retries smtp-lab button.smtplab-open-lab`)))
 	waitFor(t, ctx, "the timeline tab open", selected+` === 'Timeline & queue'`)
-	waitFor(t, ctx, "the timeline panel shown", `!document.querySelector('#lab .panel-timeline').closest('[role=tabpanel]').hidden && document.querySelector('#lab .panel-timeline .clock').textContent.includes('Virtual time')`)
+	waitFor(t, ctx, "the timeline panel shown", `!document.querySelector('#lab .smtplab-panel-timeline').closest('[role=tabpanel]').hidden && document.querySelector('#lab .smtplab-panel-timeline .smtplab-clock').textContent.includes('Virtual time')`)
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "terminal-input" {
 		t.Errorf("focus on %q after the button, want the terminal", got)
 	}
@@ -101,12 +101,12 @@ func TestBrowserLessonSPF(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url+"/#lesson=07-limits-and-protection")
-	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-07-limits-and-protection smtp-lab[scenario="spf-check"] button.open-lab`)))
+	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-07-limits-and-protection smtp-lab[scenario="spf-check"] button.smtplab-open-lab`)))
 	waitFor(t, ctx, "the spf-check scenario", `document.getElementById('scenario-picker').value === 'spf-check' && document.getElementById('terminal-input').value === 'MAIL FROM:<alice@example.com>'`)
 	// The server wants EHLO first: put the prompt aside and say it.
 	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
 	typeLines(t, ctx, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>")
-	waitFor(t, ctx, "the refusal", `document.querySelector('#lab .transcript').textContent.includes('550 5.7.23')`)
+	waitFor(t, ctx, "the refusal", `document.querySelector('#lab .smtplab-transcript').textContent.includes('550 5.7.23')`)
 	got := transcript(t, ctx)
 	verdict := strings.Index(got, `SPF check of example.com ("v=spf1 mx -all") for client 192.0.2.10: fail`)
 	command := strings.Index(got, "MAIL FROM:<alice@example.com>")
@@ -114,14 +114,14 @@ func TestBrowserLessonSPF(t *testing.T) {
 	if command < 0 || verdict < command || refusal < verdict {
 		t.Errorf("want the command, the verdict, then the refusal; transcript:\n%s", got)
 	}
-	lastReply := `[...document.querySelectorAll('#lab .transcript .reply')].pop().textContent`
+	lastReply := `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply')].pop().textContent`
 	if explained := eval[string](t, ctx, lastReply); !strings.Contains(explained, "RFC 7208") || !strings.Contains(explained, "-all") {
 		t.Errorf("the refusal's explanation: %q", explained)
 	}
 	// DMARC: SPF passes for example.net, the From: line says example.com.
 	typeLines(t, ctx, "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
 		"From: Alice <alice@example.com>", "", "Trust me.", ".")
-	waitFor(t, ctx, "the DMARC refusal", `document.querySelector('#lab .transcript').textContent.includes('550 5.7.1 Message rejected: the DMARC policy of example.com')`)
+	waitFor(t, ctx, "the DMARC refusal", `document.querySelector('#lab .smtplab-transcript').textContent.includes('550 5.7.1 Message rejected: the DMARC policy of example.com')`)
 	if explained := eval[string](t, ctx, lastReply); !strings.Contains(explained, "RFC 7489") {
 		t.Errorf("the DMARC refusal's explanation: %q", explained)
 	}
@@ -129,7 +129,7 @@ func TestBrowserLessonSPF(t *testing.T) {
 	// signs; mx.example.org checks the signature and lets it in.
 	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-mailbox"]`)))
 	eval[bool](t, ctx, `(() => {
-		const f = document.querySelector('.panel-mailbox form.compose');
+		const f = document.querySelector('.smtplab-panel-mailbox form.smtplab-compose');
 		f.elements.from.value = 'alice@example.com';
 		f.elements.to.value = 'bob@example.org';
 		f.elements.subject.value = 'Signed';
@@ -137,7 +137,7 @@ func TestBrowserLessonSPF(t *testing.T) {
 		f.requestSubmit();
 		return true;
 	})()`)
-	waitFor(t, ctx, "the signed message in Bob's mailbox", `document.querySelector('.panel-mailbox').textContent.includes('dkim=pass header.d=example.com header.s=lab')`)
+	waitFor(t, ctx, "the signed message in Bob's mailbox", `document.querySelector('.smtplab-panel-mailbox').textContent.includes('dkim=pass header.d=example.com header.s=lab')`)
 	got = transcript(t, ctx)
 	for _, want := range []string{"DKIM: signed for example.com", "DKIM signature by example.com (s=lab): pass"} {
 		if !strings.Contains(got, want) {

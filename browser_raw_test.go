@@ -64,30 +64,30 @@ func TestBrowserRawSmuggling(t *testing.T) {
 
 	do(t, ctx, "sending the smuggling payload", chromedp.SendKeys(chromedp.ID("terminal-input"), smugglingPayload+"\r"))
 	waitFor(t, ctx, "the 550 reply", replyCount("550")+` === 1`)
-	if last := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .reply')].at(-1).dataset.code`); last != "550" {
+	if last := eval[string](t, ctx, `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply')].at(-1).dataset.code`); last != "550" {
 		t.Errorf("the last reply is %s, not the 550: the smuggled commands were answered", last)
 	}
-	reply := eval[string](t, ctx, `document.querySelector('#lab .transcript .reply[data-code="550"]').dataset.reason + ' ' + document.querySelector('#lab .transcript .reply[data-code="550"] summary').textContent`)
+	reply := eval[string](t, ctx, `document.querySelector('#lab .smtplab-transcript .smtplab-reply[data-code="550"]').dataset.reason + ' ' + document.querySelector('#lab .smtplab-transcript .smtplab-reply[data-code="550"] summary').textContent`)
 	if !strings.Contains(reply, "bare-lf") || !strings.Contains(reply, "550 5.5.2") {
 		t.Errorf("the refusal: %q", reply)
 	}
-	do(t, ctx, "opening the 550", chromedp.Click(chromedp.CSS(`#lab .transcript .reply[data-code="550"] summary`)))
-	explained := eval[string](t, ctx, `document.querySelector('#lab .transcript .reply[data-code="550"] .explain').innerText`)
+	do(t, ctx, "opening the 550", chromedp.Click(chromedp.CSS(`#lab .smtplab-transcript .smtplab-reply[data-code="550"] summary`)))
+	explained := eval[string](t, ctx, `document.querySelector('#lab .smtplab-transcript .smtplab-reply[data-code="550"] .smtplab-explain').innerText`)
 	for _, want := range []string{"LF", "smuggling", "RFC 5321 §2.3.8"} {
 		if !strings.Contains(explained, want) {
 			t.Errorf("the 550's explanation lacks %q: %q", want, explained)
 		}
 	}
 	// The line with the bare LFs shows them, highlighted.
-	bare := eval[string](t, ctx, `[...document.querySelectorAll('#lab .transcript .client.bare')].map(l => l.textContent).join('|')`)
+	bare := eval[string](t, ctx, `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-client.smtplab-bare')].map(l => l.textContent).join('|')`)
 	if !strings.Contains(bare, `hi\n.\nMAIL FROM:<evil@example.com>`) {
 		t.Errorf("the bare-LF line shows as %q", bare)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll('#lab .transcript .client.bare .esc.bare').length`); n != 2 {
+	if n := eval[int](t, ctx, `document.querySelectorAll('#lab .smtplab-transcript .smtplab-client.smtplab-bare .smtplab-esc.smtplab-bare').length`); n != 2 {
 		t.Errorf("%d bare LFs highlighted, want 2", n)
 	}
 	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)))
-	if got := eval[string](t, ctx, `document.querySelector('.panel-mailbox .mailboxes').innerText`); !strings.Contains(got, "No message delivered") {
+	if got := eval[string](t, ctx, `document.querySelector('.smtplab-panel-mailbox .smtplab-mailboxes').innerText`); !strings.Contains(got, "No message delivered") {
 		t.Errorf("the mailbox after the smuggling attempt: %q", got)
 	}
 
@@ -121,7 +121,7 @@ func TestBrowserRawHelpers(t *testing.T) {
 			lines: JSON.stringify(crlfLines('one\r\nhi\n.\ntwo\r\nhalf')),
 			clean: [isCleanLines('EHLO x\r\nMAIL FROM:<>\r\n'), isCleanLines('NOOP\n'), isCleanLines('NO'), isCleanLines('A\0\r\n')].join(','),
 			visible: text(visible('a\r\nb\nc\0')),
-			bareCount: String(visible('a\r\nb\nc\0').filter((n) => n instanceof Node && n.classList.contains('bare')).length),
+			bareCount: String(visible('a\r\nb\nc\0').filter((n) => n instanceof Node && n.classList.contains('smtplab-bare')).length),
 			raw: text(describeStep({ raw: 'hi\\n.\\n' })),
 			submit: text(describeStep({ submit: { from: 'alice@example.com', to: ['bob@example.org'], subject: 'Hi', body: 'text' } })),
 			advance: text(describeStep({ advance: '30m' })),
@@ -145,5 +145,26 @@ func TestBrowserRawHelpers(t *testing.T) {
 		if got[k] != w {
 			t.Errorf("%s = %q, want %q", k, got[k], w)
 		}
+	}
+}
+
+// TestBrowserRawBytesLineLooksLikeTheTerminal: bytes sent where the server
+// reads commands, which are not clean CRLF lines, show in the transcript as
+// a line of the terminal like any other, not in the mailbox's box for a
+// message's raw source (a pale box with pale text in the dark terminal).
+func TestBrowserRawBytesLineLooksLikeTheTerminal(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "first-session", "seed": 1, "inputs": []any{
+		map[string]any{"raw": `EHLO x\nNOOP\r\n`}}}))
+	waitFor(t, ctx, "the bytes in the transcript", `[...document.querySelectorAll('#lab [role=region] li')].some(l => l.textContent.includes('bytes: EHLO x'))`)
+	got := eval[[]string](t, ctx, `(() => {
+		const lines = [...document.querySelectorAll('#lab [role=region] li')];
+		const bytes = lines.find(l => l.textContent.includes('bytes: EHLO x'));
+		const typed = lines.find(l => l !== bytes && l.textContent.includes('EHLO x'));
+		return [bytes, typed].map(l => getComputedStyle(l).backgroundColor + ' ' + getComputedStyle(l).color);
+	})()`)
+	if got[0] != got[1] {
+		t.Errorf("the line of raw bytes looks like %q, the line the server read like %q", got[0], got[1])
 	}
 }

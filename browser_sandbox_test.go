@@ -69,7 +69,7 @@ func savedInputs(scenario string) string {
 // hasClientLine says whether the transcript shows a line the client sent
 // that holds text.
 func hasClientLine(text string) string {
-	return `[...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes(` + jsString(text) + `))`
+	return `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-client')].some(l => l.textContent.includes(` + jsString(text) + `))`
 }
 
 // TestBrowserScenarioPickerKeepsWork: choosing another scenario and
@@ -118,7 +118,7 @@ func TestBrowserBadPermalinkSaysWhy(t *testing.T) {
 			if got := eval[string](t, ctx, `document.getElementById('engine-status').textContent`); !strings.Contains(got, "The link could not be opened: ") {
 				t.Errorf("status %q, want why the link could not be opened", got)
 			}
-			if !eval[bool](t, ctx, `document.getElementById('engine-status').classList.contains('error')`) {
+			if !eval[bool](t, ctx, `document.getElementById('engine-status').classList.contains('smtplab-error')`) {
 				t.Error("the reason is not shown as an error")
 			}
 			if got := eval[string](t, ctx, `location.hash`); strings.Contains(got, "lab=") {
@@ -247,12 +247,12 @@ func TestBrowserFocusStays(t *testing.T) {
 	waitFor(t, ctx, "the focus on the solution", `!document.getElementById('solution').hidden && `+activeIs("#solution"))
 
 	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
-	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-note')].some(n => n.textContent.includes('TLS finished'))`)
 	typeLines(t, ctx, "EHLO me.example.com")
 	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
-	do(t, ctx, "space on the ciphertext toggle", chromedp.Focus(chromedp.CSS(`.panel-tls input[type=checkbox]`)), chromedp.KeyEvent(" "))
-	waitFor(t, ctx, "the ciphertext", `document.querySelector('.panel-tls .tls-bytes').innerText.includes('bytes on the wire')`)
-	if !eval[bool](t, ctx, activeIs(".panel-tls input[type=checkbox]")) {
+	do(t, ctx, "space on the ciphertext toggle", chromedp.Focus(chromedp.CSS(`.smtplab-panel-tls input[type=checkbox]`)), chromedp.KeyEvent(" "))
+	waitFor(t, ctx, "the ciphertext", `document.querySelector('.smtplab-panel-tls .smtplab-tls-bytes').innerText.includes('bytes on the wire')`)
+	if !eval[bool](t, ctx, activeIs(".smtplab-panel-tls input[type=checkbox]")) {
 		t.Errorf("the focus left the ciphertext toggle for %s", eval[string](t, ctx, `document.activeElement.outerHTML.slice(0, 80)`))
 	}
 }
@@ -267,7 +267,7 @@ func TestBrowserImportFocusShows(t *testing.T) {
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "import-file" {
 		t.Fatalf("Tab from Export progress went to %q", got)
 	}
-	ring := eval[string](t, ctx, `(() => { const s = getComputedStyle(document.querySelector('label.button')); return s.outlineStyle + ' ' + s.outlineWidth; })()`)
+	ring := eval[string](t, ctx, `(() => { const s = getComputedStyle(document.querySelector('label.smtplab-button')); return s.outlineStyle + ' ' + s.outlineWidth; })()`)
 	if ring != "solid 3px" {
 		t.Errorf("the Import progress label's outline is %q while its input has the focus", ring)
 	}
@@ -283,11 +283,11 @@ func TestBrowserTranscriptSaysWho(t *testing.T) {
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
 	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
-	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .transcript .note')].some(n => n.textContent.includes('TLS finished'))`)
+	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-note')].some(n => n.textContent.includes('TLS finished'))`)
 	typeLines(t, ctx, "NOOP")
 	// What is left for assistive technology: the text without what is
 	// aria-hidden, spaces squeezed.
-	heard := eval[[]string](t, ctx, `[...document.querySelectorAll('#lab .transcript .line')].map((l) => {
+	heard := eval[[]string](t, ctx, `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-line')].map((l) => {
 		const c = (l.querySelector('summary') || l).cloneNode(true);
 		c.querySelectorAll('[aria-hidden=true]').forEach((x) => x.remove());
 		return c.textContent.replace(/\s+/g, ' ').trim();

@@ -165,7 +165,7 @@ func waitFor(tb testing.TB, ctx context.Context, what, cond string) {
 // pageStatus tells what the page said, for failure messages.
 func pageStatus(ctx context.Context) string {
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-		`(document.getElementById('engine-status')||{}).textContent + ' | ' + [...document.querySelectorAll('.error:not([hidden])')].map(e => e.textContent).join(' ')`))
+		`(document.getElementById('engine-status')||{}).textContent + ' | ' + [...document.querySelectorAll('.smtplab-error:not([hidden])')].map(e => e.textContent).join(' ')`))
 	if err != nil {
 		return err.Error()
 	}
@@ -184,17 +184,17 @@ func openLab(tb testing.TB, ctx context.Context, url string) {
 func typeLines(tb testing.TB, ctx context.Context, lines ...string) {
 	tb.Helper()
 	for _, line := range lines {
-		before := eval[int](tb, ctx, `document.querySelectorAll('#lab .transcript li').length`)
+		before := eval[int](tb, ctx, `document.querySelectorAll('#lab .smtplab-transcript li').length`)
 		do(tb, ctx, "typing "+line, chromedp.SendKeys(chromedp.ID("terminal-input"), line+"\r"))
 		waitFor(tb, ctx, "the transcript shows "+line,
-			fmt.Sprintf(`document.querySelectorAll('#lab .transcript li').length > %d && document.getElementById('terminal-input').value === ''`, before))
+			fmt.Sprintf(`document.querySelectorAll('#lab .smtplab-transcript li').length > %d && document.getElementById('terminal-input').value === ''`, before))
 	}
 }
 
 // transcript returns the transcript's lines as text.
 func transcript(tb testing.TB, ctx context.Context) string {
 	tb.Helper()
-	return eval[string](tb, ctx, `[...document.querySelectorAll('#lab .transcript .line')].map(l => l.querySelector('summary') ? [...l.querySelectorAll('summary .rl')].map(r => r.textContent).join('\n') : l.textContent).join('\n')`)
+	return eval[string](tb, ctx, `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-line')].map(l => l.querySelector('summary') ? [...l.querySelectorAll('summary .smtplab-rl')].map(r => r.textContent).join('\n') : l.textContent).join('\n')`)
 }
 
 // slowEngine holds back the engine's download until release is called, so
@@ -229,8 +229,8 @@ func TestBrowserLessonBeforeEngine(t *testing.T) {
 	}()
 
 	do(t, ctx, "loading the page", chromedp.Navigate(url))
-	do(t, ctx, "lesson visible", chromedp.WaitVisible(chromedp.CSS("article.lesson h2")))
-	text := eval[string](t, ctx, `document.querySelector('article.lesson:not([hidden])').innerText`)
+	do(t, ctx, "lesson visible", chromedp.WaitVisible(chromedp.CSS("article.smtplab-lesson h2")))
+	text := eval[string](t, ctx, `document.querySelector('article.smtplab-lesson:not([hidden])').innerText`)
 	if !strings.Contains(text, "SMTP") {
 		t.Errorf("lesson text before the engine: %q", text)
 	}
@@ -241,16 +241,16 @@ func TestBrowserLessonBeforeEngine(t *testing.T) {
 		t.Errorf("status while loading: %q", got)
 	}
 	// Nothing to send with yet: a click on Send would be lost.
-	waitFor(t, ctx, "the terminal built", `!!document.querySelector('#lab .terminal .send')`)
-	if !eval[bool](t, ctx, `document.querySelector('#lab .terminal .send').disabled`) {
+	waitFor(t, ctx, "the terminal built", `!!document.querySelector('#lab .smtplab-terminal .smtplab-send')`)
+	if !eval[bool](t, ctx, `document.querySelector('#lab .smtplab-terminal .smtplab-send').disabled`) {
 		t.Error("Send is enabled while the engine loads")
 	}
 	close(hold.release)
 	waitFor(t, ctx, "the engine is ready", `document.documentElement.dataset.engine === 'ready'`)
-	if eval[bool](t, ctx, `document.querySelector('#lab .terminal .send').disabled`) {
+	if eval[bool](t, ctx, `document.querySelector('#lab .smtplab-terminal .smtplab-send').disabled`) {
 		t.Error("Send is disabled once the engine is ready")
 	}
-	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '220')`)
 }
 
 // requestLog records the requests a handler serves: path and the
@@ -368,7 +368,7 @@ func TestBrowserEngineWithoutWorker(t *testing.T) {
 	})}
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, serve(t, log))
-	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '220')`)
 	if got := eval[int](t, ctx, `performance.getEntriesByName('smtplab-wasm-from-worker').length`); got != 0 {
 		t.Error("the worker got the engine although the server did not allow it")
 	}
@@ -416,7 +416,7 @@ func TestBrowserSession(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 90*time.Second)
 	openLab(t, ctx, url)
-	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .transcript .reply')].some(r => r.dataset.code === '220')`)
+	waitFor(t, ctx, "the greeting", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '220')`)
 
 	// Tab completes a verb; the rest is typed.
 	do(t, ctx, "completing EH", chromedp.SendKeys(chromedp.ID("terminal-input"), "eh\t"))
@@ -460,8 +460,8 @@ func TestBrowserSession(t *testing.T) {
 		}
 	}
 	// Each reply opens to its explanation, from the table keyed by reason.
-	do(t, ctx, "opening the 354 reply", chromedp.Click(chromedp.CSS(`#lab .transcript .reply[data-code="354"] summary`)))
-	explained := eval[string](t, ctx, `document.querySelector('#lab .transcript .reply[data-code="354"] .explain').innerText`)
+	do(t, ctx, "opening the 354 reply", chromedp.Click(chromedp.CSS(`#lab .smtplab-transcript .smtplab-reply[data-code="354"] summary`)))
+	explained := eval[string](t, ctx, `document.querySelector('#lab .smtplab-transcript .smtplab-reply[data-code="354"] .smtplab-explain').innerText`)
 	for _, want := range []string{"What it means", "What to do next", "RFC 5321"} {
 		if !strings.Contains(explained, want) {
 			t.Errorf("354 explanation lacks %q: %q", want, explained)
@@ -473,7 +473,7 @@ func TestBrowserSession(t *testing.T) {
 	}
 	// The message is in Bob's mailbox.
 	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)))
-	waitFor(t, ctx, "the message in the mailbox", `document.querySelector('.panel-mailbox').innerText.includes('typed in a browser')`)
+	waitFor(t, ctx, "the message in the mailbox", `document.querySelector('.smtplab-panel-mailbox').innerText.includes('typed in a browser')`)
 }
 
 func TestBrowserLessonOneGoals(t *testing.T) {
@@ -482,7 +482,7 @@ func TestBrowserLessonOneGoals(t *testing.T) {
 	ctx := testTab(t, 90*time.Second)
 	openLab(t, ctx, url)
 	waitFor(t, ctx, "the goals", `document.querySelectorAll('#goal-list li').length > 0`)
-	if n := eval[int](t, ctx, `document.querySelectorAll('#goal-list li.done').length`); n != 0 {
+	if n := eval[int](t, ctx, `document.querySelectorAll('#goal-list li.smtplab-done').length`); n != 0 {
 		t.Fatalf("%d goals done before typing anything", n)
 	}
 	// Type lesson 1's solution as a learner would.
@@ -497,7 +497,7 @@ func TestBrowserLessonOneGoals(t *testing.T) {
 		typeLines(t, ctx, st["type"])
 	}
 	waitFor(t, ctx, "every goal of lesson 1 done",
-		`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.done').length`)
+		`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.smtplab-done').length`)
 	if got := eval[string](t, ctx, `document.getElementById('goal-summary').textContent`); !strings.Contains(got, "All") {
 		t.Errorf("goal summary %q", got)
 	}
@@ -512,7 +512,7 @@ func TestBrowserUndoAndPermalink(t *testing.T) {
 		t.Fatal("NOOP not in the transcript")
 	}
 	do(t, ctx, "undo", chromedp.Click(chromedp.ID("btn-undo")))
-	waitFor(t, ctx, "NOOP undone", `![...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes('NOOP'))`)
+	waitFor(t, ctx, "NOOP undone", `![...document.querySelectorAll('#lab .smtplab-transcript .smtplab-client')].some(l => l.textContent.includes('NOOP'))`)
 	if !strings.Contains(transcript(t, ctx), "-> MAIL FROM:<alice@example.com>") {
 		t.Fatal("undo removed more than the last line")
 	}
@@ -524,7 +524,7 @@ func TestBrowserUndoAndPermalink(t *testing.T) {
 	// A fresh tab in a fresh browser context: no localStorage to help.
 	fresh := testTab(t, 60*time.Second)
 	openLab(t, fresh, link)
-	waitFor(t, fresh, "the restored session", `[...document.querySelectorAll('#lab .transcript .client')].some(l => l.textContent.includes('MAIL FROM:<alice@example.com>'))`)
+	waitFor(t, fresh, "the restored session", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-client')].some(l => l.textContent.includes('MAIL FROM:<alice@example.com>'))`)
 	if strings.Contains(transcript(t, fresh), "NOOP") {
 		t.Error("the permalink restored the undone line")
 	}
@@ -553,7 +553,7 @@ func TestBrowserTypedMarkupIsText(t *testing.T) {
 	if !strings.Contains(text, evil) || !strings.Contains(text, evil2) {
 		t.Errorf("typed markup is not shown as text:\n%s", text)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll('#lab img, #lab svg, #lab .transcript b').length`); n != 0 {
+	if n := eval[int](t, ctx, `document.querySelectorAll('#lab img, #lab svg, #lab .smtplab-transcript b').length`); n != 0 {
 		t.Errorf("typed markup became %d elements", n)
 	}
 	if eval[bool](t, ctx, `window.__pwned === 1`) {
@@ -573,6 +573,9 @@ func save(t *testing.T, ctx context.Context, shoot chromedp.Action[[]byte], name
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	name = filepath.Join(artifactsDir, name)
 	if err := os.WriteFile(name, img, 0o644); err != nil {
 		t.Fatal(err)
@@ -584,9 +587,6 @@ func save(t *testing.T, ctx context.Context, shoot chromedp.Action[[]byte], name
 // check, and checks what a machine can: nothing wider than a phone.
 func TestBrowserScreenshots(t *testing.T) {
 	url := serve(t, realSite(t))
-	if err := os.MkdirAll(artifactsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	shots := []struct {
 		name   string
 		dark   bool
@@ -618,10 +618,10 @@ func TestBrowserScreenshots(t *testing.T) {
 			do(t, ctx, "emulating", setup, view)
 			openLab(t, ctx, url)
 			typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>")
-			do(t, ctx, "opening a reply", chromedp.Click(chromedp.CSS(`#lab .transcript .reply:last-child summary`)))
+			do(t, ctx, "opening a reply", chromedp.Click(chromedp.CSS(`#lab .smtplab-transcript .smtplab-reply:last-child summary`)))
 			waitFor(t, ctx, "the explanation in view", `(() => {
-				const x = document.querySelector('#lab .transcript .reply:last-child .explain').getBoundingClientRect();
-				const box = document.querySelector('#lab .transcript').getBoundingClientRect();
+				const x = document.querySelector('#lab .smtplab-transcript .smtplab-reply:last-child .smtplab-explain').getBoundingClientRect();
+				const box = document.querySelector('#lab .smtplab-transcript').getBoundingClientRect();
 				return x.height > 0 && x.bottom <= box.bottom + 1;
 			})()`)
 			if sh.phone {
@@ -634,15 +634,15 @@ func TestBrowserScreenshots(t *testing.T) {
 			shoot := chromedp.CaptureScreenshot()
 			save(t, ctx, shoot, sh.name+".png")
 			if sh.phone {
-				eval[any](t, ctx, `document.querySelector('article.lesson:not([hidden])').scrollIntoView()`)
+				eval[any](t, ctx, `document.querySelector('article.smtplab-lesson:not([hidden])').scrollIntoView()`)
 				save(t, ctx, shoot, sh.name+"-lesson.png")
 				// A message waiting in the queue: its table is the widest
 				// thing the lab shows.
 				openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1, "inputs": []any{
 					map[string]any{"submit": map[string]any{"from": "alice@example.com", "to": []string{"bob@example.org", "nobody@example.org"}, "subject": "Hello", "body": "Hi."}}}}))
 				do(t, ctx, "timeline tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-timeline"]`)))
-				waitFor(t, ctx, "the queued message", `document.querySelectorAll('.panel-timeline table.queue tbody tr').length > 0`)
-				eval[any](t, ctx, `document.querySelector('.panel-timeline table.queue').scrollIntoView({ block: 'center' })`)
+				waitFor(t, ctx, "the queued message", `document.querySelectorAll('.smtplab-panel-timeline table.smtplab-queue tbody tr').length > 0`)
+				eval[any](t, ctx, `document.querySelector('.smtplab-panel-timeline table.smtplab-queue').scrollIntoView({ block: 'center' })`)
 				if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(sh.width) {
 					t.Errorf("with a message in the queue the page is %d px wide on a %d px phone", w, sh.width)
 				}

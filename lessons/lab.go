@@ -315,7 +315,7 @@ func renderLab(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkS
 		// k is checked by validOptionKey, but escaping costs nothing.
 		_, _ = w.WriteString(` data-` + esc(k) + `="` + esc(lab.Options[k]) + `"`)
 	}
-	_, _ = w.WriteString(`><p class="smtp-lab-fallback">A live lab runs here (scenario <code>` + esc(lab.Scenario) +
+	_, _ = w.WriteString(`><p class="smtplab-fallback">A live lab runs here (scenario <code>` + esc(lab.Scenario) +
 		`</code>). It needs JavaScript and WebAssembly.</p></smtp-lab>` + "\n")
 	return ast.WalkSkipChildren, nil
 }

@@ -56,20 +56,24 @@ export function download(name, type, text) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-// confirmDialog asks a yes/no question in the page's <dialog> (or a
-// dialog it creates) and resolves to true when the learner confirms.
-export function confirmDialog(question, okLabel = 'OK') {
-  let dlg = document.getElementById('confirm-dialog');
+// confirmDialog asks a yes/no question in a <dialog> and resolves to true
+// when the learner confirms. The dialog is the one in `within` (the lab's
+// page has its own), or one it makes there: an <smtp-lab> asks in a dialog
+// of its own, so nothing of the lab goes into the rest of a course page.
+let dialogs = 0;
+export function confirmDialog(question, okLabel = 'OK', within = document.body) {
+  let dlg = within.querySelector(':scope > dialog.smtplab-confirm');
   if (!dlg) {
-    dlg = h('dialog', { id: 'confirm-dialog', 'aria-labelledby': 'confirm-text' },
+    const id = `smtplab-confirm-${++dialogs}`;
+    dlg = h('dialog', { id, class: 'smtplab-confirm', 'aria-labelledby': `${id}-text` },
       h('form', { method: 'dialog' },
-        h('p', { id: 'confirm-text' }),
+        h('p', { id: `${id}-text` }),
         h('menu', {}, h('button', { value: 'cancel', autofocus: true }, 'Cancel'), ' ',
-          h('button', { value: 'ok', id: 'confirm-ok' }, 'OK'))));
-    document.body.append(dlg);
+          h('button', { value: 'ok' }, 'OK'))));
+    within.append(dlg);
   }
-  dlg.querySelector('#confirm-text').textContent = question;
-  dlg.querySelector('#confirm-ok').textContent = okLabel;
+  dlg.querySelector('p').textContent = question;
+  dlg.querySelector('button[value=ok]').textContent = okLabel;
   dlg.returnValue = '';
   return new Promise((resolve) => {
     // "close" is dispatched after the dialog closed, as a task: the close

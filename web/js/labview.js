@@ -29,10 +29,10 @@ export class LabView {
   constructor(session, table, { panels = true, tab, inputId, terminal = true, maxLines = 0, height, prompt } = {}) {
     const n = ++counter;
     this.session = session;
-    this.live = h('div', { class: 'visually-hidden', 'aria-live': 'polite', role: 'status' });
+    this.live = h('div', { class: 'smtplab-visually-hidden', 'aria-live': 'polite', role: 'status' });
     this.transcript = new Transcript(session, table, { live: this.live, max: maxLines });
     this.terminal = terminal ? new Terminal(session, { id: inputId || `terminal-input-${n}` }) : null;
-    this.error = h('p', { class: 'error', role: 'alert', hidden: true });
+    this.error = h('p', { class: 'smtplab-error', role: 'alert', hidden: true });
     session.addEventListener('error', (e) => {
       this.error.textContent = e.detail && e.detail.message ? e.detail.message : String(e.detail);
       this.error.hidden = false;
@@ -42,8 +42,8 @@ export class LabView {
     // 1.45em is the transcript's line height (lab.css).
     if (height) this.transcript.el.style.height = `${height * 1.45}em`;
     if (prompt && this.terminal) this.terminal.input.value = prompt;
-    const main = h('div', { class: 'lab-main' }, this.transcript.el, this.error, this.terminal && this.terminal.el, this.live);
-    this.el = h('div', { class: 'lab-view' }, main);
+    const main = h('div', { class: 'smtplab-lab-main' }, this.transcript.el, this.error, this.terminal && this.terminal.el, this.live);
+    this.el = h('div', { class: 'smtplab-lab-view' }, main);
     if (panels === true) panels = PANELS;
     if (panels) panels = panels.map((p) => (typeof p === 'string' ? makePanel[p](session) : p));
     if (panels && panels.length) this.el.append(this.tabs(n, panels, tab));
@@ -53,8 +53,8 @@ export class LabView {
   // the panel. The panel named first is open at first (else the first).
   tabs(n, panels, first) {
     const open = Math.max(0, panels.findIndex((p) => p.id === first));
-    const list = h('div', { class: 'tablist', role: 'tablist', 'aria-label': 'Views' });
-    const box = h('div', { class: 'tabs' }, list);
+    const list = h('div', { class: 'smtplab-tablist', role: 'tablist', 'aria-label': 'Views' });
+    const box = h('div', { class: 'smtplab-tabs' }, list);
     const buttons = panels.map((p, i) => {
       const tabId = `tab-${p.id}-${n}`;
       const panelId = `panel-${p.id}-${n}`;

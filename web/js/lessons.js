@@ -26,7 +26,7 @@ export class LessonPane {
     if (!lesson) return;
     this.current = lesson;
     this.progress.setLesson(lesson.slug);
-    for (const a of document.querySelectorAll('article.lesson')) a.hidden = a.dataset.slug !== lesson.slug;
+    for (const a of document.querySelectorAll('article.smtplab-lesson')) a.hidden = a.dataset.slug !== lesson.slug;
     for (const a of document.querySelectorAll('#lesson-list a')) {
       if (a.dataset.slug === lesson.slug) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
     }
@@ -87,7 +87,7 @@ export class LessonPane {
         article.dataset.loaded = 'yes';
       } catch (err) {
         delete article.dataset.loaded;
-        clear(article).append(h('p', { class: 'error' }, `This lesson could not be loaded (${err.message}). Reload the page to try again.`));
+        clear(article).append(h('p', { class: 'smtplab-error' }, `This lesson could not be loaded (${err.message}). Reload the page to try again.`));
         return;
       }
     }
@@ -108,7 +108,7 @@ export class LessonPane {
       const seedText = el.getAttribute('seed') || el.dataset.seed;
       const seed = seedText ? Number(seedText) : undefined;
       clear(el).append(h('button', {
-        type: 'button', class: 'open-lab',
+        type: 'button', class: 'smtplab-open-lab',
         onclick: () => { if (this.onOpenLab) this.onOpenLab(scenario, { tab, prompt, seed }); },
       }, `Try it in the lab (${scenario}) →`));
     }
@@ -141,9 +141,9 @@ export class LessonPane {
   renderGoals(results) {
     const list = clear($('goal-list'));
     for (const r of results) {
-      list.append(h('li', { class: r.done ? 'goal done' : 'goal', 'data-goal': r.id },
-        h('span', { class: 'tick', 'aria-hidden': 'true' }, r.done ? '✓' : '○'), ' ',
-        h('span', { class: 'visually-hidden' }, r.done ? 'Done: ' : 'To do: '), r.text));
+      list.append(h('li', { class: r.done ? 'smtplab-goal smtplab-done' : 'smtplab-goal', 'data-goal': r.id },
+        h('span', { class: 'smtplab-tick', 'aria-hidden': 'true' }, r.done ? '✓' : '○'), ' ',
+        h('span', { class: 'smtplab-visually-hidden' }, r.done ? 'Done: ' : 'To do: '), r.text));
     }
     const done = results.filter((r) => r.done).length;
     const summary = results.length === 0 ? '' : done === results.length
@@ -193,15 +193,15 @@ export class LessonPane {
 // time to let pass.
 export function describeStep(s) {
   if (s.advance) return `Let ${s.advance} pass (Timeline & queue tab)`;
-  if (s.raw) return [h('span', { class: 'step-kind' }, 'Raw bytes (tick “Raw bytes” under the terminal): '), h('code', {}, s.raw)];
+  if (s.raw) return [h('span', { class: 'smtplab-step-kind' }, 'Raw bytes (tick “Raw bytes” under the terminal): '), h('code', {}, s.raw)];
   if (s.submit) {
     const m = s.submit;
     const to = Array.isArray(m.to) ? m.to.join(', ') : String(m.to || '');
-    return [h('span', { class: 'step-kind' }, 'Send with the mail client (Mailbox tab): '),
-      `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'step-body' }, m.body) : null];
+    return [h('span', { class: 'smtplab-step-kind' }, 'Send with the mail client (Mailbox tab): '),
+      `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'smtplab-step-body' }, m.body) : null];
   }
   // An empty line (the one between a message's header and body) would
   // show as nothing at all.
-  if (!s.type) return h('span', { class: 'step-kind' }, '(an empty line)');
+  if (!s.type) return h('span', { class: 'smtplab-step-kind' }, '(an empty line)');
   return h('code', {}, s.type);
 }

@@ -104,13 +104,13 @@ const PORT_RULES = {
 export class LiveView {
   constructor(feed, table) {
     this.feed = feed;
-    this.status = h('p', { class: 'live-status', role: 'status' }, STATUS[feed.status]);
-    this.servers = h('div', { class: 'live-servers' });
+    this.status = h('p', { class: 'smtplab-live-status', role: 'status' }, STATUS[feed.status]);
+    this.servers = h('div', { class: 'smtplab-live-servers' });
     this.view = new LabView(feed, table, {
       terminal: false, maxLines: 2000,
       panels: [new Mailbox(feed, { compose: false }), new NetworkMap(feed), new TLSPanel(feed)],
     });
-    this.el = h('section', { class: 'live-view', 'aria-labelledby': 'live-title' },
+    this.el = h('section', { class: 'smtplab-live-view', 'aria-labelledby': 'live-title' },
       h('h2', { id: 'live-title' }, 'Live: real SMTP clients'),
       this.status, this.servers, this.view.el);
     feed.addEventListener('status', () => { this.status.textContent = STATUS[feed.status]; });
@@ -138,7 +138,7 @@ export class LiveView {
     clear(this.servers).append(
       h('p', {}, `Scenario ${hello.scenario || '?'}: its servers answer on real TCP ports on this machine.`),
       h('ul', {}, servers.map((s) => h('li', {}, h('code', {}, s.addr), ` → ${s.host}, port ${s.port} (${PORT_RULES[s.port] || 'SMTP'})`))),
-      first ? h('p', {}, 'Try it: ', h('code', { class: 'try' }, `swaks --server ${first.addr} --from alice@example.com --to bob@example.org`),
+      first ? h('p', {}, 'Try it: ', h('code', { class: 'smtplab-try' }, `swaks --server ${first.addr} --from alice@example.com --to bob@example.org`),
         ' (or point your application or mail client at it).') : null,
       hello.ca ? h('p', {}, h('button', {
         type: 'button', onclick: () => download('smtp-lab-ca.pem', 'application/x-pem-file', hello.ca),
@@ -152,9 +152,9 @@ export class LiveView {
 export function mountLive(url, table, { lab, header, show = false }) {
   const feed = new LiveFeed(url);
   const live = new LiveView(feed, table);
-  const section = h('section', { class: 'live', id: 'live', 'aria-label': 'Live sessions', hidden: true }, live.el);
+  const section = h('section', { class: 'smtplab-live', id: 'live', 'aria-label': 'Live sessions', hidden: true }, live.el);
   lab.after(section);
-  const badge = h('span', { class: 'badge' }, '');
+  const badge = h('span', { class: 'smtplab-badge' }, '');
   const sandboxBtn = h('button', { type: 'button', id: 'btn-view-sandbox', 'aria-pressed': 'true' }, 'Sandbox');
   const liveBtn = h('button', { type: 'button', id: 'btn-view-live', 'aria-pressed': 'false' }, 'Live SMTP', badge);
   const select = (showLive) => {
@@ -166,7 +166,7 @@ export function mountLive(url, table, { lab, header, show = false }) {
   sandboxBtn.addEventListener('click', () => select(false));
   liveBtn.addEventListener('click', () => select(true));
   live.onCount = (n) => { badge.textContent = n ? `\u00a0(${n})` : ''; };
-  header.append(h('div', { class: 'view-switch', role: 'group', 'aria-label': 'Show' }, sandboxBtn, liveBtn));
+  header.append(h('div', { class: 'smtplab-view-switch', role: 'group', 'aria-label': 'Show' }, sandboxBtn, liveBtn));
   select(show);
   feed.start();
   return { feed, view: live, select };

@@ -6,7 +6,7 @@ import { h, clear, download, confirmDialog } from './dom.js';
 import { loadEngine, loadExplanations } from './engine.js';
 import { Session, encodeSnapshot, decodeSnapshot } from './session.js';
 import { LabView } from './labview.js';
-import { Progress } from './progress.js';
+import { Progress, progressKey } from './progress.js';
 import { LessonPane } from './lessons.js';
 import { liveURL, mountLive } from './live.js';
 
@@ -25,7 +25,7 @@ async function boot() {
   let problem = '';
   const say = (text, isProblem = false) => {
     status.textContent = text;
-    status.classList.toggle('error', isProblem);
+    status.classList.toggle('smtplab-error', isProblem);
     if (isProblem) problem = text;
   };
 
@@ -33,7 +33,9 @@ async function boot() {
   // then works without keeping anything.
   let storage = null;
   try { storage = window.localStorage; } catch { /* no storage */ }
-  const progress = new Progress(storage);
+  // Framed in a course page, the page keeps its own progress apart from
+  // other frames of the lab there (progressKey).
+  const progress = new Progress(storage, progressKey());
   if (progress.problem) say(progress.problem, true);
   const pane = new LessonPane(lessons, progress);
   pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
@@ -188,7 +190,7 @@ async function boot() {
   // With the TCP bridge on, real sessions show in a live view (opened at
   // once with #live in the address).
   const live = liveURL();
-  if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.top'), show: hashParams().has('live') });
+  if (live) mountLive(live, table, { lab: $('lab'), header: document.querySelector('header.smtplab-top'), show: hashParams().has('live') });
 
   // A link followed in a tab that already shows the lab: its lesson, then
   // its world (after the lesson, whose own scenario would replace it).

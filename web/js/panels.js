@@ -13,7 +13,7 @@ class Panel {
     this.session = session;
     this.id = id;
     this.title = title;
-    this.el = h('div', { class: `panel panel-${id}` });
+    this.el = h('div', { class: `smtplab-panel smtplab-panel-${id}` });
     this.region = null; // the tab panel that holds el, set by LabView
     this.stale = false;
     const redraw = () => {
@@ -35,11 +35,11 @@ class Panel {
 }
 
 function section(title, ...body) {
-  return h('section', { class: 'sub' }, h('h4', {}, title), ...body);
+  return h('section', { class: 'smtplab-sub' }, h('h4', {}, title), ...body);
 }
 
 function empty(text) {
-  return h('p', { class: 'empty' }, text);
+  return h('p', { class: 'smtplab-empty' }, text);
 }
 
 // NetworkMap shows the hosts, the route mail took (each connection from
@@ -65,20 +65,20 @@ export class NetworkMap extends Panel {
     const live = net.conns ? net.conns.map((c) => ({ conn: c.id, host: c.client, peer: c.server, port: c.port, tls: c.tls, state: c.state }))
       : [...open.values()];
     const busy = new Set(live.flatMap((e) => [e.host, e.peer]));
-    const hostList = h('ul', { class: 'hosts' }, [...hosts.values()].map((hst) =>
-      h('li', { class: `host${busy.has(hst.name) ? ' busy' : ''}` },
+    const hostList = h('ul', { class: 'smtplab-hosts' }, [...hosts.values()].map((hst) =>
+      h('li', { class: `smtplab-host${busy.has(hst.name) ? ' smtplab-busy' : ''}` },
         h('strong', {}, hst.name),
-        hst.addrs && hst.addrs.length ? h('span', { class: 'addr' }, hst.addrs.join(', ')) : null,
-        hst.ports && hst.ports.length ? h('span', { class: 'ports' }, `ports ${hst.ports.join(', ')}`) : null,
-        hst.down ? h('span', { class: 'down' }, 'down') : null,
-        hst.unreachable ? h('span', { class: 'down' }, 'unreachable') : null)));
+        hst.addrs && hst.addrs.length ? h('span', { class: 'smtplab-addr' }, hst.addrs.join(', ')) : null,
+        hst.ports && hst.ports.length ? h('span', { class: 'smtplab-ports' }, `ports ${hst.ports.join(', ')}`) : null,
+        hst.down ? h('span', { class: 'smtplab-down' }, 'down') : null,
+        hst.unreachable ? h('span', { class: 'smtplab-down' }, 'unreachable') : null)));
     // A live feed may see thousands of connections: the newest 100 show.
     const routeList = route.length
-      ? h('ol', { class: 'route', start: Math.max(1, route.length - 99) }, route.slice(-100).map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
-        h('span', { class: 'when' }, ` at ${formatTime(e.at)}`))))
+      ? h('ol', { class: 'smtplab-route', start: Math.max(1, route.length - 99) }, route.slice(-100).map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
+        h('span', { class: 'smtplab-when' }, ` at ${formatTime(e.at)}`))))
       : empty('No connection yet.');
     const liveList = live.length
-      ? h('ul', { class: 'live' }, live.slice(-100).map((e) => h('li', {}, `${e.conn ? `#${e.conn} ` : ''}${e.host} ⇄ ${e.peer}:${e.port}`,
+      ? h('ul', { class: 'smtplab-live' }, live.slice(-100).map((e) => h('li', {}, `${e.conn ? `#${e.conn} ` : ''}${e.host} ⇄ ${e.peer}:${e.port}`,
         e.tls ? ' 🔒 TLS' : '', e.state && e.state !== 'open' ? ` (${e.state})` : '')))
       : empty('No open connection.');
     const dns = [];
@@ -90,9 +90,9 @@ export class NetworkMap extends Panel {
       }
     }
     const dnsList = dns.length
-      ? h('ul', { class: 'dns' }, dns.slice(-100).map(({ q, a }) => h('li', {},
+      ? h('ul', { class: 'smtplab-dns' }, dns.slice(-100).map(({ q, a }) => h('li', {},
         h('code', {}, `${q.name} ${q.rtype}?`), ' ',
-        a ? (a.error ? h('span', { class: 'err' }, a.error) : h('code', { class: 'answer' }, a.text || '(no records)')) : '…')))
+        a ? (a.error ? h('span', { class: 'smtplab-err' }, a.error) : h('code', { class: 'smtplab-answer' }, a.text || '(no records)')) : '…')))
       : empty('No DNS lookup yet.');
     clear(this.el).append(
       section('Hosts', hostList),
@@ -107,15 +107,15 @@ export class NetworkMap extends Panel {
 export class Timeline extends Panel {
   constructor(session) {
     super(session, 'timeline', 'Timeline & queue');
-    this.clock = h('p', { class: 'clock', 'aria-live': 'polite' });
+    this.clock = h('p', { class: 'smtplab-clock', 'aria-live': 'polite' });
     const btn = (label, seconds) => h('button', {
-      type: 'button', class: 'advance', 'data-seconds': seconds,
+      type: 'button', class: 'smtplab-advance', 'data-seconds': seconds,
       onclick: () => this.session.advance(seconds).catch(() => {}),
     }, label);
     const n = Math.random().toString(36).slice(2);
-    this.wait = h('input', { type: 'text', id: `advance-${n}`, class: 'advance-for', size: 6, placeholder: '10m', autocomplete: 'off', spellcheck: 'false' });
-    this.waitStatus = h('span', { class: 'advance-status', role: 'status' });
-    const custom = h('form', { class: 'advance-custom' }, h('label', { for: this.wait.id }, 'Let pass'), ' ', this.wait, ' ',
+    this.wait = h('input', { type: 'text', id: `advance-${n}`, class: 'smtplab-advance-for', size: 6, placeholder: '10m', autocomplete: 'off', spellcheck: 'false' });
+    this.waitStatus = h('span', { class: 'smtplab-advance-status', role: 'status' });
+    const custom = h('form', { class: 'smtplab-advance-custom' }, h('label', { for: this.wait.id }, 'Let pass'), ' ', this.wait, ' ',
       h('button', { type: 'submit' }, 'Go'), ' ', this.waitStatus);
     custom.addEventListener('submit', (e) => {
       e.preventDefault();
@@ -127,7 +127,7 @@ export class Timeline extends Panel {
       this.waitStatus.textContent = '';
       this.session.advance(seconds).then(() => { this.wait.value = ''; }, (err) => { this.waitStatus.textContent = err.message; });
     });
-    this.buttons = h('div', { class: 'advance-row', role: 'group', 'aria-label': 'Let time pass' },
+    this.buttons = h('div', { class: 'smtplab-advance-row', role: 'group', 'aria-label': 'Let time pass' },
       btn('+1 min', 60), btn('+30 min', 1800), btn('+4 h', 14400), custom);
     this.body = h('div');
     this.el.append(this.clock, this.buttons, this.body);
@@ -147,8 +147,8 @@ export class Timeline extends Panel {
     // The table scrolls sideways within its box on a narrow screen, where
     // its addresses and errors do not fit.
     const queueView = queue.length
-      ? h('div', { class: 'queue-scroll', role: 'region', 'aria-label': 'Queue', tabindex: '0' }, h('table', { class: 'queue' },
-        h('caption', { class: 'visually-hidden' }, 'Messages waiting in queues'),
+      ? h('div', { class: 'smtplab-queue-scroll', role: 'region', 'aria-label': 'Queue', tabindex: '0' }, h('table', { class: 'smtplab-queue' },
+        h('caption', { class: 'smtplab-visually-hidden' }, 'Messages waiting in queues'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Host'), h('th', { scope: 'col' }, 'From → to'),
           h('th', { scope: 'col' }, 'Tries'), h('th', { scope: 'col' }, 'Next try'), h('th', { scope: 'col' }, 'Last error'))),
         h('tbody', {}, queue.map((q) => h('tr', {},
@@ -157,8 +157,8 @@ export class Timeline extends Panel {
       : empty('The queue is empty.');
     const shown = this.session.events.filter((e) => e.kind !== 'bytes' && e.kind !== 'smtp.command' && e.kind !== 'smtp.reply');
     const list = shown.length
-      ? h('ol', { class: 'timeline' }, shown.slice(-200).map((e) => h('li', { class: `k-${e.kind.replace('.', '-')}${e.attrs?.action ? ` action-${e.attrs.action}` : ''}` },
-        h('time', {}, formatTime(e.at)), ' ', h('span', { class: 'kind' }, kindLabel(e)), ' ', describe(e))))
+      ? h('ol', { class: 'smtplab-timeline' }, shown.slice(-200).map((e) => h('li', { class: `smtplab-k-${e.kind.replace('.', '-')}${e.attrs?.action ? ` smtplab-action-${e.attrs.action}` : ''}` },
+        h('time', {}, formatTime(e.at)), ' ', h('span', { class: 'smtplab-kind' }, kindLabel(e)), ' ', describe(e))))
       : empty('Nothing has happened yet.');
     clear(this.body).append(section('Queue', queueView), section('What happened', list));
   }
@@ -222,7 +222,7 @@ export class TLSPanel extends Panel {
       clear(this.body).append(empty('No TLS yet. Send STARTTLS (after EHLO) on a server that offers it.'));
       return;
     }
-    const stepList = h('ol', { class: 'tls-steps' }, steps.map((e) => h('li', { class: e.step === 'failed' ? 'err' : '' },
+    const stepList = h('ol', { class: 'smtplab-tls-steps' }, steps.map((e) => h('li', { class: e.step === 'failed' ? 'smtplab-err' : '' },
       h('strong', {}, e.step), e.text ? ` ${e.text}` : '',
       e.attrs && e.attrs.version ? ` (${e.attrs.version}${e.attrs.cipher ? `, ${e.attrs.cipher}` : ''})` : '')));
     const certStep = [...steps].reverse().find((e) => e.attrs && (e.attrs.subject || e.attrs.issuer));
@@ -231,7 +231,7 @@ export class TLSPanel extends Panel {
     const rows = [['Subject', facts.subject], ['Issuer', facts.issuer], ['Valid from', facts.not_before],
       ['Valid until', facts.not_after], ['Server name (SNI)', facts.sni], ['Version', facts.version],
       ['Cipher suite', facts.cipher], ['Verification', facts.verify]].filter(([, v]) => v);
-    const cert = certStep || rows.length ? h('dl', { class: 'cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
+    const cert = certStep || rows.length ? h('dl', { class: 'smtplab-cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
     clear(this.body).append(section('Handshake', stepList), section('Certificate', cert));
     this.renderBytes();
   }
@@ -241,8 +241,8 @@ export class TLSPanel extends Panel {
   renderBytes() {
     const sealed = this.session.events.filter((e) => e.kind === 'bytes' && e.tls);
     const bytes = sealed.length
-      ? h('ol', { class: `tls-bytes ${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
-        h('li', {}, h('span', { class: 'mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
+      ? h('ol', { class: `smtplab-tls-bytes smtplab-${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
+        h('li', {}, h('span', { class: 'smtplab-mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
           h('code', {}, this.cipher ? `${(e.attrs && e.attrs.cipher_hex) || ''}… (${e.size} bytes on the wire)` : e.text || ''))))
       : empty('No encrypted bytes yet.');
     clear(this.bytes).append(bytes);
@@ -258,7 +258,7 @@ export class Mailbox extends Panel {
   // world of its own to submit to).
   constructor(session, { compose = true } = {}) {
     super(session, 'mailbox', 'Mailbox');
-    this.list = h('div', { class: 'mailboxes' });
+    this.list = h('div', { class: 'smtplab-mailboxes' });
     this.shown = null; // what the list shows, so an unchanged list keeps its open details
     if (compose) this.el.append(this.compose());
     this.el.append(this.list);
@@ -271,8 +271,8 @@ export class Mailbox extends Panel {
       const input = name === 'body' ? h('textarea', { id, name, rows: 4, ...attrs }) : h('input', { id, name, type: 'text', ...attrs });
       return [h('label', { for: id }, label), input];
     };
-    const status = h('p', { class: 'compose-status', role: 'status' });
-    const form = h('form', { class: 'compose' },
+    const status = h('p', { class: 'smtplab-compose-status', role: 'status' });
+    const form = h('form', { class: 'smtplab-compose' },
       field('from', 'From', { placeholder: 'alice@example.com', autocomplete: 'off' }),
       field('to', 'To (comma separated)', { placeholder: 'bob@example.org', autocomplete: 'off' }),
       field('subject', 'Subject', { value: 'Hello' }),
@@ -294,7 +294,7 @@ export class Mailbox extends Panel {
         status.textContent = err.message;
       }
     });
-    return h('details', { class: 'compose-box' }, h('summary', {}, 'Write a message with a mail client'), form);
+    return h('details', { class: 'smtplab-compose-box' }, h('summary', {}, 'Write a message with a mail client'), form);
   }
 
   render() {
@@ -309,15 +309,15 @@ export class Mailbox extends Panel {
     }
     const safe = (s) => s.replace(/[^\w.@-]/g, '_');
     append(clear(this.list), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
-      b.messages.length > MAX_SHOWN ? h('p', { class: 'empty' }, `The newest ${MAX_SHOWN} of ${b.messages.length} messages (the .mbox below has them all).`) : null,
-      h('ol', { class: 'messages' }, b.messages.slice(-MAX_SHOWN).map((m, i) => {
+      b.messages.length > MAX_SHOWN ? h('p', { class: 'smtplab-empty' }, `The newest ${MAX_SHOWN} of ${b.messages.length} messages (the .mbox below has them all).`) : null,
+      h('ol', { class: 'smtplab-messages' }, b.messages.slice(-MAX_SHOWN).map((m, i) => {
         const received = m.received || headers(m.raw).filter(([k]) => k === 'received').map(([, v]) => v);
-        return h('li', { class: 'message' },
+        return h('li', { class: 'smtplab-message' },
           h('p', {}, h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
-            m.deliveredAt ? h('span', { class: 'when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
+            m.deliveredAt ? h('span', { class: 'smtplab-when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
           received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
-            h('ol', { class: 'received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
-          h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'raw' }, m.raw)),
+            h('ol', { class: 'smtplab-received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
+          h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'smtplab-raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })),
       b.mbox ? h('button', { type: 'button', onclick: () => download(`${safe(b.name)}.mbox`, 'application/mbox', b.mbox) }, 'Download the mailbox (.mbox)') : null)));

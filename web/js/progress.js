@@ -2,16 +2,44 @@
 // are on, per lesson the goals reached and hints seen, and per scenario the
 // last world (as a snapshot: scenario, seed, inputs). It exports to and
 // imports from a JSON file.
+//
+// Each lab keeps its work under its own key, so that two labs on one page
+// never write over each other's: progressKey says which lab page is which
+// across reloads, and smtp-lab.js which <smtp-lab>, whose world is kept by
+// loadWorld and saveWorld.
 
+// KEY holds the progress of the lab's own page, as it always has.
 const KEY = 'smtplab.progress.v1';
 
+// progressKey returns the key of the lab page shown in win. Opened by
+// itself, the page keeps KEY. In a frame of a course page, two frames of the
+// lab would share that origin's localStorage: each keeps its progress under
+// the frame's name (the iframe's name attribute, which the author may set),
+// else under its place among its parent's frames (frame#1, frame#2 …).
+export function progressKey(win = window) {
+  try {
+    if (win.parent === win) return KEY;
+    if (win.name) return `${KEY}@name=${win.name}`;
+    // A cross-origin parent still lets a frame count its frames.
+    for (let i = 0; i < win.parent.length; i++) if (win.parent[i] === win) return `${KEY}@frame#${i + 1}`;
+  } catch { /* a parent that hides even that: one key for its frames */ }
+  return `${KEY}@frame`;
+}
+
 export class Progress {
-  constructor(storage) {
+  // key is where this lab's progress lives (progressKey). A lab with
+  // nothing saved under it starts from what is saved under KEY: before
+  // each framed lab had a key of its own, they all kept their work there.
+  constructor(storage, key = KEY) {
     this.storage = storage;
+    this.key = key;
     this.data = empty();
     this.problem = ''; // why saved progress was set aside, for the page to say
     let text = null;
-    try { text = storage.getItem(KEY); } catch { /* storage is off: nothing saved */ }
+    try {
+      text = storage.getItem(key);
+      if (text === null && key !== KEY) text = storage.getItem(KEY);
+    } catch { /* storage is off: nothing saved */ }
     if (text === null) return;
     // Saved progress is read as carefully as an imported file: whatever a
     // bad save holds, the page must still start.
@@ -26,7 +54,7 @@ export class Progress {
   }
 
   save() {
-    try { this.storage.setItem(KEY, JSON.stringify(this.data)); } catch { /* full or private mode */ }
+    try { this.storage.setItem(this.key, JSON.stringify(this.data)); } catch { /* full or private mode */ }
   }
 
   lesson(slug) {
@@ -82,11 +110,34 @@ export function normalise(d) {
     };
   }
   for (const [scenario, snap] of Object.entries(d.labs)) {
-    // A world is kept under its own scenario's name; the engine checks
-    // the inputs themselves when it replays them.
-    if (!isObject(snap) || snap.scenario !== scenario) continue;
-    if (snap.inputs != null && !Array.isArray(snap.inputs)) continue;
-    out.labs[scenario] = { scenario, seed: Number.isInteger(snap.seed) ? snap.seed : 1, inputs: snap.inputs || [] };
+    // A world is kept under its own scenario's name.
+    const world = normaliseWorld(snap);
+    if (world && world.scenario === scenario) out.labs[scenario] = world;
   }
   return out;
+}
+
+// normaliseWorld returns a saved world as {scenario, seed, inputs}, or null
+// when it is not one. The engine checks the inputs themselves when it
+// replays them.
+function normaliseWorld(snap) {
+  if (!isObject(snap) || typeof snap.scenario !== 'string' || !snap.scenario) return null;
+  if (snap.inputs != null && !Array.isArray(snap.inputs)) return null;
+  return { scenario: snap.scenario, seed: Number.isInteger(snap.seed) ? snap.seed : 1, inputs: snap.inputs || [] };
+}
+
+// loadWorld returns the world saved under key, or null.
+export function loadWorld(storage, key) {
+  try {
+    return normaliseWorld(JSON.parse(storage.getItem(key)));
+  } catch {
+    return null; // storage is off, or what it holds is not JSON
+  }
+}
+
+// saveWorld keeps a world under key.
+export function saveWorld(storage, key, snap) {
+  const world = normaliseWorld(snap);
+  if (!world) return;
+  try { storage.setItem(key, JSON.stringify(world)); } catch { /* full or private mode */ }
 }

@@ -4,7 +4,7 @@
 //
 // For a course page or its grader, the element dispatches "smtplab-events"
 // (detail: the trace events the learner's last action added) and
-// "smtplab-reset" (a new world), both bubbling, and has three methods:
+// "smtplab-reset" (a new world, or its saved world back), both bubbling, and has three methods:
 // trace() (every event so far), snapshot() (a promise of {scenario, seed,
 // inputs}, which smtpLab.restore replays) and check(goals) (a promise of
 // [{id, text, done}], the goals written as in a lesson's front matter).
@@ -13,20 +13,64 @@
 // 1 when absent), panels (show the
 // network, timeline, TLS and mailbox tabs), and the options of labopts.js:
 // data-panels (which of those tabs), data-tab, data-height, data-prompt.
+// A name (or id) tells the lab apart from the page's other labs across
+// reloads (see worldKey).
+//
+// The lab keeps its world in the page's localStorage after every change, so
+// a reload finds what the learner did; "Start again" starts afresh.
 
-import { h, clear } from './dom.js';
+import { h, clear, confirmDialog } from './dom.js';
 import { loadEngine, loadExplanations } from './engine.js';
 import { Session } from './session.js';
 import { LabView } from './labview.js';
 import { labOptions } from './labopts.js';
+import { loadWorld, saveWorld } from './progress.js';
+
+// scenarioOf returns the scenario an <smtp-lab> element asks for.
+function scenarioOf(el) {
+  return el.getAttribute('scenario') || 'first-session';
+}
+
+// worldKey returns the localStorage key a lab keeps its world under: the
+// page's path (a course site's pages share one localStorage) and the lab's
+// name attribute, else its id, else its scenario and its place among the
+// page's labs of that scenario (first-session#2 is the second one).
+export function worldKey(el, doc = document) {
+  let lab;
+  if (el.getAttribute('name')) {
+    lab = `name=${el.getAttribute('name')}`;
+  } else if (el.id) {
+    lab = `id=${el.id}`;
+  } else {
+    const scenario = scenarioOf(el);
+    const same = [...doc.querySelectorAll('smtp-lab')].filter((other) => scenarioOf(other) === scenario);
+    lab = `${scenario}#${same.indexOf(el) + 1}`;
+  }
+  return `smtplab.world.v1 ${JSON.stringify([doc.location.pathname, lab])}`;
+}
+
+// pageStorage returns the page's localStorage, or null where the browser
+// forbids it (the lab then works without keeping anything).
+function pageStorage() {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
 
 export class SMTPLabElement extends HTMLElement {
   async connectedCallback() {
     if (this.started) return;
     this.started = true;
-    const scenario = this.getAttribute('scenario') || 'first-session';
-    const status = h('p', { class: 'status', role: 'status' }, `Loading the lab (${scenario})…`);
-    clear(this).append(status);
+    const scenario = scenarioOf(this);
+    // The key is taken now: labs the page adds later must not change
+    // which world this one keeps.
+    const key = worldKey(this);
+    const storage = pageStorage();
+    const status = h('p', { class: 'smtplab-status', role: 'status' }, `Loading the lab (${scenario})…`);
+    const again = h('button', { type: 'button', class: 'smtplab-again', disabled: true }, 'Start again…');
+    clear(this).append(h('div', { class: 'smtplab-head' }, status, again));
     try {
       const [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
       const session = new Session(api);
@@ -41,13 +85,33 @@ export class SMTPLabElement extends HTMLElement {
       const seedText = this.getAttribute('seed');
       const seed = seedText === null ? 1 : Number(seedText);
       if (!Number.isSafeInteger(seed)) throw new Error(`the seed "${seedText}" is not a whole number`);
-      await session.create(scenario, seed);
+      // The saved world, unless the page now asks for another scenario or
+      // seed; a world that no longer replays gives way to a fresh one.
+      const saved = loadWorld(storage, key);
+      let restored = false;
+      if (saved && saved.scenario === scenario && saved.seed === seed) {
+        restored = await session.restore(saved).then(() => true, () => false);
+      }
+      if (!restored) await session.create(scenario, seed);
+      const keep = async () => {
+        try {
+          saveWorld(storage, key, await session.snapshot());
+        } catch { /* the world is gone: nothing to keep */ }
+      };
+      session.addEventListener('events', keep);
+      session.addEventListener('reset', keep);
       this.session = session;
       if (!this.isConnected) {
         this.release(); // taken away while it was starting
         return;
       }
       status.textContent = `Lab: ${scenario}`;
+      again.addEventListener('click', async () => {
+        if (!(await confirmDialog('Start this lab again from the beginning? What you did in it is lost.', 'Start again', this))) return;
+        await session.create(scenario, seed).catch(() => {});
+        if (view.terminal) view.terminal.input.focus();
+      });
+      again.disabled = false;
       this.append(view.el);
       view.enable(true);
     } catch (err) {

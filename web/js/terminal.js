@@ -47,21 +47,21 @@ export class Terminal {
     this.expect = 'command'; // what the server waits for: command, message or login
     this.pending = [];
     this.input = h('input', {
-      id, type: 'text', class: 'terminal-input', autocomplete: 'off', autocapitalize: 'off',
+      id, type: 'text', class: 'smtplab-terminal-input', autocomplete: 'off', autocapitalize: 'off',
       spellcheck: 'false', disabled: true, 'aria-describedby': `${id}-hint`, enterkeyhint: 'send',
     });
-    this.hint = h('p', { class: 'terminal-hint', id: `${id}-hint` }, 'Waiting for the engine…');
+    this.hint = h('p', { class: 'smtplab-terminal-hint', id: `${id}-hint` }, 'Waiting for the engine…');
     this.label = h('label', { for: id }, 'Type a line as the client');
-    this.raw = h('input', { type: 'checkbox', id: `${id}-raw`, class: 'raw-toggle', disabled: true, 'aria-describedby': `${id}-raw-help` });
-    this.rawHelp = h('p', { class: 'raw-help', id: `${id}-raw-help`, hidden: true }, RAW_HELP);
+    this.raw = h('input', { type: 'checkbox', id: `${id}-raw`, class: 'smtplab-raw-toggle', disabled: true, 'aria-describedby': `${id}-raw-help` });
+    this.rawHelp = h('p', { class: 'smtplab-raw-help', id: `${id}-raw-help`, hidden: true }, RAW_HELP);
     this.raw.addEventListener('change', () => this.setRaw(this.raw.checked));
     // Disabled with the line until the engine is ready: a click before
     // would be lost without a word.
-    this.sendButton = h('button', { type: 'submit', class: 'send', disabled: true }, 'Send');
-    this.form = h('form', { class: 'terminal', onsubmit: (e) => { e.preventDefault(); this.send(); } },
+    this.sendButton = h('button', { type: 'submit', class: 'smtplab-send', disabled: true }, 'Send');
+    this.form = h('form', { class: 'smtplab-terminal', onsubmit: (e) => { e.preventDefault(); this.send(); } },
       this.label,
-      h('div', { class: 'prompt-row' }, h('span', { class: 'prompt', 'aria-hidden': 'true' }, '>'), this.input,
-        h('span', { class: 'raw-switch', title: 'Send exact bytes: \\r\\n, \\n, \\0… and nothing added (Alt+R)' },
+      h('div', { class: 'smtplab-prompt-row' }, h('span', { class: 'smtplab-prompt', 'aria-hidden': 'true' }, '>'), this.input,
+        h('span', { class: 'smtplab-raw-switch', title: 'Send exact bytes: \\r\\n, \\n, \\0… and nothing added (Alt+R)' },
           this.raw, h('label', { for: `${id}-raw` }, 'Raw bytes')),
         this.sendButton),
       this.rawHelp,
@@ -84,7 +84,7 @@ export class Terminal {
   setRaw(on) {
     this.raw.checked = on;
     this.rawHelp.hidden = !on;
-    this.form.classList.toggle('raw-mode', on);
+    this.form.classList.toggle('smtplab-raw-mode', on);
     this.label.textContent = on ? 'Write raw bytes as the client (escapes: \\r \\n \\t \\0 \\\\)' : 'Type a line as the client';
     this.input.placeholder = on ? 'e.g. hi\\n.\\n' : '';
     this.input.setAttribute('aria-describedby', on ? `${this.raw.id}-help ${this.hint.id}` : this.hint.id);

@@ -11,8 +11,8 @@ export class Transcript {
     this.table = table;
     this.live = live; // an aria-live element announcing new replies
     this.max = max; // lines kept (the oldest go first); 0 keeps all
-    this.el = h('div', { class: 'transcript', role: 'region', 'aria-label': 'Transcript', tabindex: '0' });
-    this.list = h('ol', { class: 'lines' });
+    this.el = h('div', { class: 'smtplab-transcript', role: 'region', 'aria-label': 'Transcript', tabindex: '0' });
+    this.list = h('ol', { class: 'smtplab-lines' });
     this.el.append(this.list);
     session.addEventListener('reset', () => this.reset());
     session.addEventListener('events', (e) => this.add(e.detail, true));
@@ -45,16 +45,16 @@ export class Transcript {
   line(cls, mark, text, conn) {
     if (conn && this.conns.size > 1 && conn !== this.lastConn) {
       const c = this.conn(conn);
-      this.list.append(h('li', { class: 'conn-header' }, `connection ${conn}: ${c.host} → ${c.peer}`));
+      this.list.append(h('li', { class: 'smtplab-conn-header' }, `connection ${conn}: ${c.host} → ${c.peer}`));
     }
     if (conn) this.lastConn = conn;
-    const li = h('li', { class: `line ${cls}` }, said(mark), h('span', { class: 'mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'text' }, text));
+    const li = h('li', { class: `smtplab-line ${cls}` }, said(mark), h('span', { class: 'smtplab-mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'smtplab-text' }, text));
     this.list.append(li);
     return li;
   }
 
   note(text, conn) {
-    return this.line('note', '*', text, conn);
+    return this.line('smtplab-note', '*', text, conn);
   }
 
   event(e, announce) {
@@ -81,7 +81,7 @@ export class Transcript {
       }
       case 'smtp.command': {
         const c = this.conn(e.conn);
-        this.line('client', c.tls ? '~>' : '->', e.text || '', e.conn);
+        this.line('smtplab-client', c.tls ? '~>' : '->', e.text || '', e.conn);
         break;
       }
       case 'bytes': {
@@ -95,11 +95,11 @@ export class Transcript {
         const mark = c.tls ? '~>' : '->';
         if (c.awaiting) {
           for (const l of crlfLines(e.text)) {
-            const li = this.line(`client data${l.bare ? ' bare' : ''}${l.open ? ' open' : ''}`, mark, visible(l.text), e.conn);
+            const li = this.line(`smtplab-client smtplab-data${l.bare ? ' smtplab-bare' : ''}${l.open ? ' smtplab-open' : ''}`, mark, visible(l.text), e.conn);
             if (l.open) li.title = 'no CR LF yet: the server waits for the end of this line';
           }
         } else if (!isCleanLines(e.text) && !(e.attrs && e.attrs.truncated)) {
-          this.line('client raw', mark, ['bytes: ', visible(e.text)], e.conn);
+          this.line('smtplab-client smtplab-raw-bytes', mark, ['bytes: ', visible(e.text)], e.conn);
         }
         break;
       }
@@ -121,18 +121,18 @@ export class Transcript {
   reply(e, c, announce) {
     const lines = replyLines(e);
     const x = explain(this.table, e.reason, e.code);
-    const cls = `reply r${String(e.code)[0]}`;
-    if (e.conn && this.conns.size > 1 && e.conn !== this.lastConn) this.line('hidden', '', '', e.conn).remove();
+    const cls = `smtplab-reply smtplab-r${String(e.code)[0]}`;
+    if (e.conn && this.conns.size > 1 && e.conn !== this.lastConn) this.line('', '', '', e.conn).remove();
     const mark = c.tls ? '<~' : '<-';
-    const summary = h('summary', {}, lines.map((l, i) => h('span', { class: 'rl' },
-      i === 0 ? said(mark) : null, h('span', { class: 'mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'text' }, l))));
-    const body = x ? h('dl', { class: 'explain' },
+    const summary = h('summary', {}, lines.map((l, i) => h('span', { class: 'smtplab-rl' },
+      i === 0 ? said(mark) : null, h('span', { class: 'smtplab-mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'smtplab-text' }, l))));
+    const body = x ? h('dl', { class: 'smtplab-explain' },
       h('dt', {}, this.table.labels.meaning), h('dd', {}, x.meaning),
       h('dt', {}, this.table.labels.next), h('dd', {}, x.next),
       h('dt', {}, this.table.labels.rfc), h('dd', {}, x.rfc)) : h('p', {}, 'No explanation for this reply.');
     const details = h('details', {}, summary, body);
     details.addEventListener('toggle', () => { if (details.open) body.scrollIntoView({ block: 'nearest' }); });
-    const li = h('li', { class: `line ${cls}`, 'data-code': e.code, 'data-reason': e.reason || '' }, details);
+    const li = h('li', { class: `smtplab-line ${cls}`, 'data-code': e.code, 'data-reason': e.reason || '' }, details);
     this.list.append(li);
     if (e.conn) this.lastConn = e.conn;
     if (announce && this.live) {
@@ -148,7 +148,7 @@ const WHO = { '->': 'Client: ', '~>': 'Client, encrypted: ', '<-': 'Server: ', '
 
 // said returns the words for a mark, for screen readers only.
 function said(mark) {
-  return WHO[mark] ? h('span', { class: 'visually-hidden' }, WHO[mark]) : null;
+  return WHO[mark] ? h('span', { class: 'smtplab-visually-hidden' }, WHO[mark]) : null;
 }
 
 // crlfLines splits what a client sent into lines the way a server does:
@@ -183,11 +183,11 @@ export function visible(text) {
   for (let i = 0; i < t.length; i++) {
     if (t[i] === '\r' && t[i + 1] === '\n') {
       flush();
-      out.push(h('span', { class: 'esc', title: 'CR LF, the end of a line' }, '\\r\\n'));
+      out.push(h('span', { class: 'smtplab-esc', title: 'CR LF, the end of a line' }, '\\r\\n'));
       i++;
     } else if (ESCAPES[t[i]]) {
       flush();
-      out.push(h('span', { class: 'esc bare', title: ESCAPES[t[i]][1] }, ESCAPES[t[i]][0]));
+      out.push(h('span', { class: 'smtplab-esc smtplab-bare', title: ESCAPES[t[i]][1] }, ESCAPES[t[i]][0]));
     } else {
       plain += t[i];
     }
