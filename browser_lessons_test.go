@@ -18,6 +18,7 @@ type solutionStep struct {
 	Raw     string          `json:"raw"`
 	Submit  json.RawMessage `json:"submit"`
 	Advance string          `json:"advance"`
+	Lab     string          `json:"lab"`
 }
 
 // TestBrowserLessonSolutions does every lesson's solution by hand in the
@@ -69,6 +70,8 @@ func TestBrowserLessonSolutions(t *testing.T) {
 					t.Errorf("step %d (submit) shows as %q", i+1, shown[i])
 				case st.Advance != "" && !strings.Contains(shown[i], st.Advance):
 					t.Errorf("step %d (advance) shows as %q", i+1, shown[i])
+				case st.Lab != "" && !strings.Contains(shown[i], "Open another lab: "+st.Lab):
+					t.Errorf("step %d (lab) shows as %q", i+1, shown[i])
 				}
 			}
 		})
@@ -90,6 +93,18 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 		}
 	}
 	switch {
+	case st.Lab != "":
+		// The lesson's button for that lab, as the solution list says.
+		ok := eval[bool](t, ctx, fmt.Sprintf(`(() => {
+			const b = [...document.querySelectorAll('article.smtplab-lesson:not([hidden]) button.smtplab-open-lab')]
+				.find((b) => b.textContent.includes('(' + %s + ')'));
+			if (b) b.click();
+			return !!b;
+		})()`, jsString(st.Lab)))
+		if !ok {
+			t.Fatalf("%s: the lesson has no button for the %s lab", what, st.Lab)
+		}
+		waitFor(t, ctx, what+": the "+st.Lab+" lab", fmt.Sprintf(`document.getElementById('scenario-picker').value === %s && !document.getElementById('terminal-input').disabled`, jsString(st.Lab)))
 	case st.Advance != "":
 		// "Let pass" is on the timeline tab, as for a learner.
 		do(t, ctx, what+": timeline tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-timeline"]`)))

@@ -35,7 +35,7 @@ export class LessonPane {
     const p = this.progress.lesson(lesson.slug);
     this.renderHelp(lesson);
     this.loadHelp(lesson);
-    this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, done: p.done.includes(g.id) })));
+    this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, lab: g.scenario, done: p.done.includes(g.id) })));
     if (this.onScenario) this.onScenario(lesson.scenario);
     this.check();
   }
@@ -121,29 +121,43 @@ export class LessonPane {
     this.check();
   }
 
+  // check asks the engine which of the lesson's goals the open lab's world
+  // has reached. A goal belongs to the lesson's own lab unless it names
+  // another (its scenario); the goals of the other labs keep what the
+  // learner's progress says about them.
   async check() {
     const lesson = this.current;
     if (!this.session || !this.session.world || !lesson || !(lesson.goals || []).length) return;
-    if (lesson.scenario && lesson.scenario !== this.session.scenario) return;
-    let results;
-    try {
-      results = await this.session.check(lesson.goals);
-    } catch {
-      return;
+    const here = this.session.scenario;
+    const goals = lesson.goals.filter((g) => (g.scenario || lesson.scenario) === here);
+    let results = [];
+    if (goals.length) {
+      try {
+        results = await this.session.check(goals);
+      } catch {
+        return;
+      }
     }
     if (lesson !== this.current) return;
     const p = this.progress.lesson(lesson.slug);
     for (const r of results) if (r.done && !p.done.includes(r.id)) p.done.push(r.id);
     this.progress.save();
-    this.renderGoals(results);
+    const checked = new Map(results.map((r) => [r.id, r.done]));
+    this.renderGoals(lesson.goals.map((g) => ({
+      id: g.id, text: g.text, lab: g.scenario,
+      done: checked.has(g.id) ? checked.get(g.id) : p.done.includes(g.id),
+    })));
   }
 
+  // renderGoals lists the goals, each with its tick; a goal reached in
+  // another of the lesson's labs says which.
   renderGoals(results) {
     const list = clear($('goal-list'));
     for (const r of results) {
       list.append(h('li', { class: r.done ? 'smtplab-goal smtplab-done' : 'smtplab-goal', 'data-goal': r.id },
         h('span', { class: 'smtplab-tick', 'aria-hidden': 'true' }, r.done ? '✓' : '○'), ' ',
-        h('span', { class: 'smtplab-visually-hidden' }, r.done ? 'Done: ' : 'To do: '), r.text));
+        h('span', { class: 'smtplab-visually-hidden' }, r.done ? 'Done: ' : 'To do: '), r.text,
+        r.lab ? h('span', { class: 'smtplab-goal-lab' }, ` (in the ${r.lab} lab)`) : null));
     }
     const done = results.filter((r) => r.done).length;
     const summary = results.length === 0 ? '' : done === results.length
@@ -189,9 +203,10 @@ export class LessonPane {
 }
 
 // describeStep says how to do one solution step in the page: a line to
-// type, raw bytes to send in raw mode, a message for the mail client, or
-// time to let pass.
+// type, raw bytes to send in raw mode, a message for the mail client,
+// time to let pass, or another of the lesson's labs to open.
 export function describeStep(s) {
+  if (s.lab) return [h('span', { class: 'smtplab-step-kind' }, 'Open another lab: '), `${s.lab} (its “Try it in the lab” button in the lesson)`];
   if (s.advance) return `Let ${s.advance} pass (Timeline & queue tab)`;
   if (s.raw) return [h('span', { class: 'smtplab-step-kind' }, 'Raw bytes (tick “Raw bytes” under the terminal): '), h('code', {}, s.raw)];
   if (s.submit) {
