@@ -30,10 +30,12 @@ func faultWorld(t *testing.T, faults string) *World {
 }
 
 func TestFaultDropMidDATAIsRetried(t *testing.T) {
-	// The relay's connection to the MX is cut after 150 bytes: inside the
-	// message. The MX never said 250, so the relay keeps the message and
-	// delivers it on the next attempt; nothing is lost or delivered twice.
-	w := faultWorld(t, `{"kind":"drop","host":"smtp.example.com","peer":"mx.example.org","afterBytes":150}`)
+	// The relay's connection to the MX is cut after 550 bytes: inside the
+	// message, after the TLS handshake and the envelope (the scenario
+	// lost-connection shows where). The MX never said 250, so the relay
+	// keeps the message and delivers it on the next attempt; nothing is
+	// lost or delivered twice.
+	w := faultWorld(t, `{"kind":"drop","host":"smtp.example.com","peer":"mx.example.org","afterBytes":550}`)
 	session(t, w, "alice@example.com", "bob@example.org")
 	if len(find(w.Trace(), trace.Fault, "")) == 0 {
 		t.Fatal("the drop fault did not fire")

@@ -50,17 +50,20 @@ type Fault struct {
 	// Kind: "down" (host refuses connections), "unreachable" (connections
 	// time out), "busy" (the host greets every connection with 421 and
 	// closes it), "dns" (a name answers Error), "drop" (a connection from
-	// Host to Peer is cut after AfterBytes bytes), "latency" (the link
+	// Host to Peer is cut after AfterBytes bytes, or, with BeforeReply,
+	// just as Host's server sends Peer a reply with that reason, such as
+	// message-accepted), "latency" (the link
 	// between Host and Peer is slow), "strip-starttls" (a man in the middle
 	// between Host and Peer removes STARTTLS from EHLO replies).
-	Kind       string       `json:"kind"`
-	Host       string       `json:"host,omitempty"`
-	Peer       string       `json:"peer,omitempty"`
-	Name       string       `json:"name,omitempty"`
-	RType      string       `json:"rtype,omitempty"`
-	Error      string       `json:"error,omitempty"`
-	AfterBytes int          `json:"afterBytes,omitempty"`
-	Latency    mta.Duration `json:"latency,omitempty"`
+	Kind        string       `json:"kind"`
+	Host        string       `json:"host,omitempty"`
+	Peer        string       `json:"peer,omitempty"`
+	Name        string       `json:"name,omitempty"`
+	RType       string       `json:"rtype,omitempty"`
+	Error       string       `json:"error,omitempty"`
+	AfterBytes  int          `json:"afterBytes,omitempty"`
+	BeforeReply string       `json:"beforeReply,omitempty"`
+	Latency     mta.Duration `json:"latency,omitempty"`
 	// Until ends the fault at this virtual time after the start (0: never).
 	Until mta.Duration `json:"until,omitempty"`
 }
@@ -141,6 +144,9 @@ func (s *Scenario) Validate() error {
 		case "drop", "latency", "strip-starttls":
 			if !names[strings.ToLower(f.Host)] || !names[strings.ToLower(f.Peer)] {
 				return fmt.Errorf("fault %s: needs two known hosts, got %q and %q", f.Kind, f.Host, f.Peer)
+			}
+			if f.Kind == "drop" && f.AfterBytes > 0 && f.BeforeReply != "" {
+				return fmt.Errorf("fault drop: give afterBytes or beforeReply, not both")
 			}
 		case "dns":
 			if f.Name == "" || (f.Error != "NXDOMAIN" && f.Error != "SERVFAIL" && f.Error != "TIMEOUT") {

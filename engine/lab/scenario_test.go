@@ -6,7 +6,7 @@ import (
 )
 
 func TestScenariosAreValid(t *testing.T) {
-	want := []string{"backup-mx", "bad-certificate", "busy-mx", "dns-failure", "first-session", "greylisting", "implicit-tls", "mailbox-full",
+	want := []string{"backup-mx", "bad-certificate", "busy-mx", "dns-failure", "first-session", "greylisting", "implicit-tls", "lost-connection", "mailbox-full",
 		"mx-routing", "null-mx", "rate-limit", "relay-denied", "size-limit", "smuggling-attempt", "spf-check", "starttls",
 		"submission-with-auth", "unknown-user-bounce"}
 	infos := Scenarios()
@@ -43,6 +43,7 @@ func TestScenarioValidationCatchesMistakes(t *testing.T) {
 		"DMARC without SPF":        strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"checkDMARC":true`, 1), "%s", "", 1),
 		"submits to stranger":      strings.Replace(strings.Replace(good, `"port":25}`, `"port":25,"submit":"zz.example"}`, 1), "%s", "", 1),
 		"DKIM selector with a dot": strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"dkimSelector":"a.b"`, 1), "%s", "", 1),
+		"drop two ways":            strings.Replace(good, "%s", `,"faults":[{"kind":"drop","host":"a.example","peer":"a.example","afterBytes":5,"beforeReply":"message-accepted"}]`, 1),
 		"DKIM without domains":     strings.Replace(strings.Replace(good, `"domains":["example.org"],"users":["bob@example.org"]`, `"dkimSelector":"lab"`, 1), "%s", "", 1),
 	}
 	for name, src := range bad {

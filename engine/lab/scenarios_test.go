@@ -148,6 +148,49 @@ func TestScenarioBusyMX(t *testing.T) {
 	}
 }
 
+// TestScenarioLostConnection: a delivery cut in the middle of the message
+// is simply tried again, since the MX never said 250; one cut just as
+// the MX says 250 leaves the MX with the message and the relay without
+// the answer, so the relay sends it again and Bob gets it twice (RFC
+// 1047): nothing is lost, one copy is doubled.
+func TestScenarioLostConnection(t *testing.T) {
+	w := newWorld(t, "lost-connection")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	events := w.Trace()
+	cut := find(events, trace.Fault, "connection")
+	if len(cut) == 0 || cut[0].Host != "smtp.example.com" {
+		t.Fatalf("the first cut did not happen on the relay's side: %+v", cut)
+	}
+	// The first cut falls inside the message, which the relay sends with
+	// BDAT (CHUNKING): its last write before the cut carries the command
+	// and the start of the message, and nothing more arrives.
+	var inMessage bool
+	for _, e := range events {
+		if e.ID > cut[0].ID {
+			break
+		}
+		if e.Kind == trace.Bytes && e.Host == "smtp.example.com" && e.Peer == "mx.example.org" {
+			inMessage = strings.HasPrefix(e.Text, "BDAT ") && strings.Contains(e.Text, "Received: from laptop.example.com")
+		}
+	}
+	if !inMessage || len(mailbox(w, "mx.example.org", "bob@example.org")) != 0 {
+		t.Fatal("the first cut was not inside the message, or the cut message was delivered")
+	}
+	advance(t, w, 10*time.Minute) // the first retry: the MX takes it, its 250 is lost
+	if len(find(w.Trace(), trace.Fault, "breaks just as mx.example.org sends its reply")) != 1 ||
+		len(mailbox(w, "mx.example.org", "bob@example.org")) != 1 || len(find(w.Trace(), trace.QueueRetry, "")) != 2 {
+		t.Fatalf("the second cut did not leave one copy with Bob and the message in the relay's queue; trace:\n%s", dumpEvents(w.Trace()))
+	}
+	advance(t, w, time.Hour)
+	if n := len(mailbox(w, "mx.example.org", "bob@example.org")); n != 2 {
+		t.Fatalf("bob has %d copies, want the duplicate too", n)
+	}
+	if len(w.State().Queue) != 0 {
+		t.Fatalf("something is still queued: %+v", w.State().Queue)
+	}
+}
+
 func TestScenarioGreylisting(t *testing.T) {
 	w := newWorld(t, "greylisting")
 	session(t, w, "alice@example.com", "bob@example.org")

@@ -147,6 +147,10 @@ func (w *World) applyFaults() error {
 				w.net.Emit(trace.Event{Kind: trace.Fault, Name: f.Name, RType: f.RType, Text: "DNS answers normally again for " + f.Name})
 			})
 		case "drop":
+			if f.BeforeReply != "" {
+				w.mail.CutBeforeReply(f.Host, f.Peer, smtp.Reason(f.BeforeReply))
+				break
+			}
 			a, _ := w.net.Host(f.Host)
 			b, _ := w.net.Host(f.Peer)
 			w.net.DropAfter(a, b, f.AfterBytes)

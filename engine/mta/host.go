@@ -384,12 +384,21 @@ const maxIdleSessions = 16
 // timeout.
 func (in *inbound) flush() {
 	n := in.h.net
-	if n.TraceServerEvents(in.sess.Events(), in.conn.ID(), in.client, in.h.cfg.Name, in.sess.Conn().TLS) {
+	events := in.sess.Events()
+	if n.TraceServerEvents(events, in.conn.ID(), in.client, in.h.cfg.Name, in.sess.Conn().TLS) {
 		in.pending = true
 	}
 	if out := in.sess.Output(); len(out) > 0 {
 		if n.strip == [2]string{strings.ToLower(in.client), strings.ToLower(in.h.cfg.Name)} {
 			out = bytes.ReplaceAll(out, []byte("STARTTLS\r\n"), []byte("XXXXXXXA\r\n"))
+		}
+		if len(n.cuts) > 0 && n.cutDue(in.h.cfg.Name, in.client, events) {
+			// Whatever this host writes from now on is lost with the
+			// connection (simnet traces the cut itself). Like the reply,
+			// this is never held back (see TraceServerEvents).
+			n.Net.Emit(trace.Event{Kind: trace.Fault, Host: in.h.cfg.Name, Peer: in.client,
+				Text: fmt.Sprintf("the connection to %s breaks just as %s sends its reply: the reply never arrives", in.client, in.h.cfg.Name)})
+			n.Net.DropAfter(in.h.sim, in.conn.Remote(), in.conn.Sent())
 		}
 		_ = in.conn.Write(out)
 	}

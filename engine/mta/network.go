@@ -4,13 +4,17 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"hash/fnv"
-	"smtplab/engine/client"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"smtplab/engine/client"
+
 	"smtplab/engine/dns"
+	"smtplab/engine/server"
 	"smtplab/engine/simnet"
+	"smtplab/engine/smtp"
 	"smtplab/engine/trace"
 )
 
@@ -30,6 +34,7 @@ type Network struct {
 	order   []*Host          // in the order they were added
 	servers map[int]*inbound // server ends of open SMTP connections, by conn id
 	strip   [2]string        // a man in the middle between these hosts hides STARTTLS
+	cuts    []replyCut       // armed by CutBeforeReply
 	clients []*client.Client // client sessions of finished deliveries, for reuse
 
 	// While a server session is fed, what the hosts do because of it (a
@@ -70,6 +75,41 @@ func (n *Network) StripSTARTTLS(client, server string) {
 		text = "the man in the middle is gone"
 	}
 	n.emit(trace.Event{Kind: trace.Fault, Host: client, Peer: server, Text: text})
+}
+
+// replyCut is a fault armed by CutBeforeReply.
+type replyCut struct {
+	server, client string // lower case
+	reason         smtp.Reason
+}
+
+// CutBeforeReply arms a fault that breaks the first connection on which
+// server is about to send client a reply with this reason: the reply is
+// written but never arrives, as when a link dies at the worst moment.
+// With smtp.ReasonMessageAccepted the server has taken the message and
+// the client never hears so: it keeps the message and sends it again
+// later, and the recipient gets it twice (RFC 1047, RFC 5321 §6.1). The
+// fault fires once.
+func (n *Network) CutBeforeReply(server, client string, reason smtp.Reason) {
+	n.cuts = append(n.cuts, replyCut{server: strings.ToLower(server), client: strings.ToLower(client), reason: reason})
+}
+
+// cutDue reports whether an armed CutBeforeReply fault fires for one of
+// the replies in events, which server is about to send client, and
+// disarms it if so. from is the server, to its client.
+func (n *Network) cutDue(from, to string, events []server.Event) bool {
+	for i, c := range n.cuts {
+		if c.server != strings.ToLower(from) || c.client != strings.ToLower(to) {
+			continue
+		}
+		for _, e := range events {
+			if e.Kind == server.EventReply && e.Reply.Reason == c.reason {
+				n.cuts = slices.Delete(n.cuts, i, i+1)
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // NewNetwork returns an empty mail network over net and resolver.
