@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"smtplab/engine/client"
-
 	"smtplab/engine/dns"
 	"smtplab/engine/server"
 	"smtplab/engine/simnet"
@@ -95,8 +94,8 @@ func (n *Network) CutBeforeReply(server, client string, reason smtp.Reason) {
 }
 
 // cutDue reports whether an armed CutBeforeReply fault fires for one of
-// the replies in events, which server is about to send client, and
-// disarms it if so. from is the server, to its client.
+// the replies in events, which the server from is about to send its
+// client to, and disarms it if so.
 func (n *Network) cutDue(from, to string, events []server.Event) bool {
 	for i, c := range n.cuts {
 		if c.server != strings.ToLower(from) || c.client != strings.ToLower(to) {
