@@ -138,7 +138,7 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 	tx.results["disposition"] = string(disposition)
 	// A failure's comment also says what this receiver did about it, as
 	// large receivers write it ("dis="): the policy is a request, and the
-	// disposition is the receiver's own decision (RFC 7489 §6.6.4, §7).
+	// disposition is the receiver's own decision (RFC 7489 §6.7).
 	comment := policy
 	if v.Result == dmarc.Fail {
 		comment = " (p=" + v.Policy + " dis=" + string(disposition) + ")"
