@@ -92,16 +92,17 @@ func embedLab(tb testing.TB, ctx context.Context, id, scenario string, data map[
 	})`)
 }
 
-// TestBrowserLessonSPF presses lesson 07's lab button for the spf-check
+// TestBrowserLessonSPF presses lesson 12's lab button for the spf-check
 // scenario, sends the line it types (a sender whose domain does not allow
 // the laptop) and reads the refusal, its SPF verdict and its explanation;
-// then a message whose From: line DMARC refuses; then a message from the
-// mail client, signed on its way and checked with DKIM.
+// then a message whose From: line DMARC refuses, and one it quarantines;
+// then a message from the mail client, signed on its way and checked with
+// DKIM.
 func TestBrowserLessonSPF(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
-	openLab(t, ctx, url+"/#lesson=07-limits-and-protection")
-	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-07-limits-and-protection smtp-lab[scenario="spf-check"] button.smtplab-open-lab`)))
+	openLab(t, ctx, url+"/#lesson=12-who-really-sent-this")
+	do(t, ctx, "pressing the lab button", chromedp.Click(chromedp.CSS(`#lesson-12-who-really-sent-this smtp-lab[scenario="spf-check"] button.smtplab-open-lab`)))
 	waitFor(t, ctx, "the spf-check scenario", `document.getElementById('scenario-picker').value === 'spf-check' && document.getElementById('terminal-input').value === 'MAIL FROM:<alice@example.com>'`)
 	// The server wants EHLO first: put the prompt aside and say it.
 	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
@@ -125,6 +126,10 @@ func TestBrowserLessonSPF(t *testing.T) {
 	if explained := eval[string](t, ctx, lastReply); !strings.Contains(explained, "RFC 7489") {
 		t.Errorf("the DMARC refusal's explanation: %q", explained)
 	}
+	// shop.example asks for quarantine: the same failure is let in, marked.
+	typeLines(t, ctx, "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+		"From: Shop <news@shop.example>", "", "Buy now.", ".")
+	waitFor(t, ctx, "the quarantine", `document.querySelector('#lab .smtplab-transcript').textContent.includes('Quarantined: the message is accepted')`)
 	// DKIM: Alice's mail client goes through smtp.example.com, which
 	// signs; mx.example.org checks the signature and lets it in.
 	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-mailbox"]`)))
@@ -138,6 +143,9 @@ func TestBrowserLessonSPF(t *testing.T) {
 		return true;
 	})()`)
 	waitFor(t, ctx, "the signed message in Bob's mailbox", `document.querySelector('.smtplab-panel-mailbox').textContent.includes('dkim=pass header.d=example.com header.s=lab')`)
+	if box := eval[string](t, ctx, `document.querySelector('.smtplab-panel-mailbox').textContent`); !strings.Contains(box, "X-Spam-Flag: YES") {
+		t.Errorf("the quarantined message is not marked in Bob's mailbox:\n%s", box)
+	}
 	got = transcript(t, ctx)
 	for _, want := range []string{"DKIM: signed for example.com", "DKIM signature by example.com (s=lab): pass"} {
 		if !strings.Contains(got, want) {

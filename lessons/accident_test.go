@@ -175,6 +175,43 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"chunked"},
 		},
 		{
+			// smtp.example.com does not sign for shop.example, and
+			// mx.example.org refuses it at MAIL FROM: on the relay's
+			// connection, not the learner's.
+			name: "the mail client sends as news@shop.example", lesson: "12-who-really-sent-this",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "news@shop.example", To: []string{"bob@example.org"},
+				Subject: "a bargain", Body: "Buy now."}}, {Advance: "5m"}},
+			open: []string{"spf-refused", "signed", "quarantined", "rejected"},
+		},
+		{
+			// 5.7.24 is a broken record, not a fail; the softfail sender
+			// is abandoned with RSET, and the message that does arrive is
+			// Carol's.
+			name: "a broken record, a softfail sender abandoned, then an honest message", lesson: "12-who-really-sent-this",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<dave@broken.example>", "MAIL FROM:<eve@lenient.example>", "RSET",
+				"MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA", "From: carol@example.net", "", "hi", "."),
+			open: []string{"spf-refused", "softfail", "quarantined"}, done: []string{"aligned"},
+		},
+		{
+			name: "a forged From: of example.com is rejected, not quarantined", lesson: "12-who-really-sent-this",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+				"From: Alice <alice@example.com>", "", "pay me", "."),
+			open: []string{"quarantined", "aligned"}, done: []string{"rejected"},
+		},
+		{
+			name: "a forged From: of shop.example is quarantined, not rejected", lesson: "12-who-really-sent-this",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+				"From: Shop <news@shop.example>", "", "buy now", "."),
+			open: []string{"rejected", "aligned"}, done: []string{"quarantined"},
+		},
+		{
+			// Alice's signed message passes DMARC through DKIM as well:
+			// not the unsigned, SPF-aligned pass the goal asks for.
+			name: "the mail client sends a signed message", lesson: "12-who-really-sent-this",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"aligned", "spf-refused", "softfail"}, done: []string{"signed"},
+		},
+		{
 			name: "STARTTLS, QUIT, then a plain session", lesson: "08-certificates-and-trust",
 			inputs: typed("EHLO laptop.example.com", "STARTTLS", "QUIT", "EHLO laptop.example.com",
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: plain", "", "y", "."),

@@ -27,7 +27,7 @@ func TestShippedLessons(t *testing.T) {
 	wantSlugs := []string{"01-first-session", "02-reply-codes", "03-mx-and-relays", "04-starttls-and-auth",
 		"05-queues-and-retries", "06-line-endings-and-smuggling", "07-limits-and-protection",
 		"08-certificates-and-trust", "09-when-dns-or-hosts-fail", "10-implicit-tls-logins-and-filters",
-		"11-pipelining-chunking-and-dsn"}
+		"11-pipelining-chunking-and-dsn", "12-who-really-sent-this"}
 	if len(ls) < len(wantSlugs) {
 		t.Fatalf("All returned %d lessons, want at least %d", len(ls), len(wantSlugs))
 	}

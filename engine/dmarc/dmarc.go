@@ -11,9 +11,14 @@
 //	_dmarc.example.com.  TXT  "v=DMARC1; p=reject"
 //
 // A message passes when SPF passed for an aligned domain or a DKIM
-// signature (package dkim) by an aligned domain verified. Organizational
-// domains are the last two labels of a name: the lab has no public suffix
-// list, and its names need none.
+// signature (package dkim) by an aligned domain verified. A message that
+// fails gets the disposition the policy asks for (Verdict.Disposition):
+// none, quarantine (accepted, but treated as suspicious) or reject.
+//
+// What the lab leaves out: organizational domains are the last two labels
+// of a name, as the lab has no public suffix list and its names need none;
+// pct= is not read, so a policy applies to every failing message, as with
+// pct=100, the default; rua= and ruf= are accepted but no report is sent.
 package dmarc
 
 import (
@@ -44,8 +49,32 @@ type Verdict struct {
 	Why    string
 }
 
-// Reject reports whether the domain asks receivers to refuse this message.
-func (v Verdict) Reject() bool { return v.Result == Fail && v.Policy == "reject" }
+// Disposition is what a receiver does with a message once DMARC has
+// checked it. The values are those of RFC 7489's aggregate reports
+// (Appendix C, DispositionType).
+type Disposition string
+
+const (
+	NoAction   Disposition = "none"       // the message is handled like any other
+	Quarantine Disposition = "quarantine" // accepted, but treated as suspicious: the junk folder
+	Reject     Disposition = "reject"     // refused during the SMTP transaction
+)
+
+// Disposition returns what the domain asks receivers to do with this
+// message (RFC 7489 §6.6.4): a message that fails is quarantined or
+// rejected when p= (or sp=) says so; any other result asks for nothing.
+func (v Verdict) Disposition() Disposition {
+	if v.Result != Fail {
+		return NoAction
+	}
+	switch v.Policy {
+	case "quarantine":
+		return Quarantine
+	case "reject":
+		return Reject
+	}
+	return NoAction
+}
 
 // Evaluate checks the message whose From: domain is from, given the SPF
 // verdict of its envelope sender and the domains whose DKIM signatures on
@@ -129,7 +158,8 @@ func find(from string, lookup spf.Lookup) (string, policy, Result, string) {
 }
 
 // parse reads the tags of a record (§6.3) that the lab acts on: p, sp,
-// aspf and adkim. Unknown tags are ignored, as the RFC asks.
+// aspf and adkim. Other tags are skipped: pct, rua and ruf, which the lab
+// does not act on (see the package doc), and unknown ones, as the RFC asks.
 func parse(record string) (policy, error) {
 	var p policy
 	for i, part := range strings.Split(record, ";") {

@@ -433,6 +433,7 @@ func TestScenarioSPFCheck(t *testing.T) {
 		from, code, enhanced, reason string
 	}{
 		{"dave@broken.example", "550", "5.7.24", "spf-permerror"},
+		{"news@shop.example", "550", "5.7.23", "spf-fail"},
 		{"carol@example.net", "250", "2.1.0", "sender-ok"},
 	} {
 		events := typeAll(t, w, "RSET", "MAIL FROM:<"+c.from+">")
@@ -454,16 +455,29 @@ func TestScenarioSPFCheck(t *testing.T) {
 	if len(find(events, trace.Note, "DMARC check of From: example.com: fail (p=reject). SPF passed for example.net, but that is not aligned")) != 1 {
 		t.Errorf("no DMARC verdict in %v", find(events, trace.Note, "DMARC"))
 	}
+	// The same, with the From: line of shop.example, whose policy is
+	// p=quarantine: taken, but marked as junk.
+	events = typeAll(t, w, "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA", "From: Shop <news@shop.example>", "Subject: a bargain", "", "Buy now.", ".")
+	if r := lastReply(events, "DATA"); r.Code != 250 || r.Reason != "message-accepted" {
+		t.Errorf("the From: of a quarantining domain got %d %s %s, want 250 message-accepted", r.Code, r.Enhanced, r.Reason)
+	}
+	if len(find(events, trace.Note, "DMARC check of From: shop.example: fail (p=quarantine).")) != 1 || len(find(events, trace.Note, "Quarantined")) != 1 {
+		t.Errorf("no quarantine in %v", find(events, trace.Note, "DMARC"))
+	}
+	if d := find(events, trace.Delivery, ""); len(d) != 1 || d[0].Attrs["disposition"] != "quarantine" || d[0].Attrs["dmarc"] != "fail" {
+		t.Errorf("the quarantined delivery: %+v", d)
+	}
 	typeAll(t, w, "QUIT")
 	box := mailbox(w, "mx.example.org", "bob@example.org")
-	if len(box) != 3 {
-		t.Fatalf("bob has %d messages, want 3", len(box))
+	if len(box) != 4 {
+		t.Fatalf("bob has %d messages, want 4", len(box))
 	}
 	for i, want := range []string{
-		"Return-Path: <carol@example.net>\r\nAuthentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.net;\r\n\tdkim=none;\r\n\tdmarc=none header.from=example.net\r\n" +
+		"Return-Path: <carol@example.net>\r\nAuthentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.net;\r\n\tdkim=none;\r\n\tdmarc=pass (p=none) header.from=example.net\r\n" +
 			"Received-SPF: pass (mx.example.org: domain of carol@example.net designates 192.0.2.10 as permitted sender)\r\n\tclient-ip=192.0.2.10; envelope-from=carol@example.net;\r\nReceived: from laptop.example.com",
 		"Return-Path: <eve@lenient.example>\r\nAuthentication-Results: mx.example.org; spf=softfail smtp.mailfrom=lenient.example;\r\n\tdkim=none;\r\n\tdmarc=none header.from=lenient.example\r\nReceived-SPF: softfail (",
 		"Return-Path: <me@laptop.example.com>\r\nReceived-SPF: none (",
+		"Return-Path: <carol@example.net>\r\nX-Spam-Flag: YES\r\nAuthentication-Results: mx.example.org; spf=pass smtp.mailfrom=example.net;\r\n\tdkim=none;\r\n\tdmarc=fail (p=quarantine dis=quarantine) header.from=shop.example\r\nReceived-SPF: pass (",
 	} {
 		if !strings.HasPrefix(box[i].Raw, want) {
 			t.Errorf("message %d starts\n%q\nwant\n%q", i, box[i].Raw[:min(len(box[i].Raw), 400)], want)

@@ -92,7 +92,8 @@ type HostConfig struct {
 	CheckSPF bool `json:"checkSPF,omitempty"`
 	// CheckDMARC makes a host that checks SPF also check the From: domain's
 	// DMARC policy (RFC 7489) at the end of the data: a message that fails
-	// it is refused with 550 5.7.1 when the policy is p=reject; every
+	// it is refused with 550 5.7.1 when the policy is p=reject, and taken
+	// but marked as junk (X-Spam-Flag: YES) when it is p=quarantine; every
 	// message gets Authentication-Results. Needs CheckSPF.
 	CheckDMARC bool `json:"checkDMARC,omitempty"`
 	// DKIMSelector makes the host sign the mail its own users send with

@@ -181,6 +181,9 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	}
 	id := h.newID()
 	kept := envelope{from: env.From.Mailbox.String(), ret: env.Ret, envid: env.EnvID}
+	if tx != nil {
+		kept.checks = tx.results
+	}
 	for _, r := range env.Rcpts {
 		kept.rcpts = append(kept.rcpts, recipient{addr: r.Path.Mailbox.String(), notify: r.Notify, orcpt: r.ORcpt})
 	}

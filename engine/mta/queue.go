@@ -23,6 +23,9 @@ type envelope struct {
 	rcpts []recipient
 	ret   string // RET: "FULL" or "HDRS"; "" when not given (headers only)
 	envid string // ENVID, decoded from xtext; "" when not given
+	// checks is what this host's sender checks found (transaction.results),
+	// nil when it checked nothing; local delivery traces it.
+	checks map[string]string
 }
 
 // recipient is one recipient of an envelope, with what its sender asked to
@@ -165,7 +168,7 @@ func (h *Host) accept(id string, env envelope, data []byte) {
 		r := &rcptState{recipient: rcpt, status: client.Pending}
 		_, domain, _ := strings.Cut(rcpt.addr, "@")
 		if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(rcpt.addr, "postmaster")) {
-			h.deliverLocal(id, env.from, h.cfg.Mailbox(rcpt.addr), data)
+			h.deliverLocal(id, env, h.cfg.Mailbox(rcpt.addr), data)
 			r.status = client.Delivered
 			local = append(local, r)
 			continue
@@ -187,11 +190,13 @@ func (h *Host) accept(id string, env envelope, data []byte) {
 	q.timer = n.Net.After(time.Millisecond, func() { h.attempt(q) })
 }
 
-// deliverLocal puts a message into a local mailbox.
-func (h *Host) deliverLocal(id, from, rcpt string, data []byte) {
-	stored, removed := h.Mailboxes.Deliver(StoredMessage{ID: id, From: from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data})
+// deliverLocal puts a message into the local mailbox rcpt. Its delivery
+// event carries what the sender checks found, so that a lesson or a
+// grader can see how a message was judged, not only that it arrived.
+func (h *Host) deliverLocal(id string, env envelope, rcpt string, data []byte) {
+	stored, removed := h.Mailboxes.Deliver(StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data})
 	h.net.emit(trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
-		Size: len(stored.Raw), Text: Subject(data)})
+		Size: len(stored.Raw), Text: Subject(data), Attrs: env.checks})
 	if removed > 0 {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: strings.ToLower(rcpt),
 			Text: fmt.Sprintf("the oldest %d message(s) of this mailbox were removed: it keeps only its newest %d octets, so that the server's memory stays bounded", removed, h.Mailboxes.keepBytes)})

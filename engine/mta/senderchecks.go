@@ -60,7 +60,8 @@ func (h *Host) checkSPF(c *server.ConnState, env *server.Envelope) smtp.Reply {
 	}
 	// Folded after the comment, to keep the line short (RFC 5322 §2.2.3).
 	value := strings.Replace(v.HeaderValue(h.cfg.Name, ip, from), ") client-ip=", ")\r\n\tclient-ip=", 1)
-	env.PolicyData = &transaction{spf: v, checked: true, headers: []string{"Received-SPF: " + value}}
+	env.PolicyData = &transaction{spf: v, checked: true, headers: []string{"Received-SPF: " + value},
+		results: map[string]string{"spf": string(v.Result)}}
 	return smtp.Reply{}
 }
 
@@ -70,6 +71,11 @@ type transaction struct {
 	spf     spf.Verdict // the sender's SPF check, when checked is true
 	checked bool
 	headers []string // trace header fields to put on top at DATA, without CRLF
+	// results is what the checks found, for the trace: the result of each
+	// method by its name in Authentication-Results (spf, dkim, dmarc), and
+	// the DMARC disposition. The delivery events of the message carry it
+	// as their attrs, so it is not changed once the message is accepted.
+	results map[string]string
 }
 
 // transactionOf returns the policy's notes on env, or nil.
@@ -78,12 +84,20 @@ func transactionOf(env *server.Envelope) *transaction {
 	return tx
 }
 
+// The field a receiver puts on top of a message it quarantines, for the
+// recipient's mail program to file it as junk. RFC 7489 leaves the how to
+// the receiver (§6.3: "place into spam folder", "flag as suspicious");
+// this is SpamAssassin's field, which mail programs and Sieve filters
+// commonly sort on, and which the lab's content filter (Scan) refuses.
+const junkField = "X-Spam-Flag: YES"
+
 // checkDMARC verifies the message's DKIM signatures (RFC 6376) and
 // evaluates the From: domain's DMARC policy (RFC 7489) for a message whose
 // sender was checked with SPF, records the lookups and the verdicts like
 // checkSPF, notes the outcomes for the Authentication-Results header
-// field (RFC 8601), and refuses the message when the domain asks for
-// that: p=reject and nothing aligned passed.
+// field (RFC 8601) and the trace, and applies the disposition the domain
+// asks for a message that fails: p=reject refuses it; p=quarantine lets it
+// in with junkField on top, as real receivers file such mail as spam.
 func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp.Reply {
 	from := fromDomain(headerValue(msg, "From"))
 	if from == "" {
@@ -108,21 +122,53 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 	if len(signatures) == 0 {
 		ar += "\r\n\tdkim=none;"
 	}
+	tx.results["dkim"] = dkimResult(signatures)
 	v := dmarc.Evaluate(from, tx.spf, passed, lookup)
+	disposition := v.Disposition()
 	policy := ""
 	if v.Policy != "" {
 		policy = " (p=" + v.Policy + ")"
 	}
-	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
-		Text: "DMARC check of From: " + v.Domain + ": " + string(v.Result) + policy + ". " + upperFirst(v.Why)})
+	note := "DMARC check of From: " + v.Domain + ": " + string(v.Result) + policy + ". " + upperFirst(v.Why)
+	if disposition == dmarc.Quarantine {
+		note += ". Quarantined: the message is accepted, with " + junkField + " on top, so that the recipient's mail program files it as junk"
+	}
+	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Text: note})
+	tx.results["dmarc"] = string(v.Result)
+	tx.results["disposition"] = string(disposition)
+	// A failure's comment also says what this receiver did about it, as
+	// large receivers write it ("dis="): the policy is a request, and the
+	// disposition is the receiver's own decision (RFC 7489 §6.7).
+	comment := policy
+	if v.Result == dmarc.Fail {
+		comment = " (p=" + v.Policy + " dis=" + string(disposition) + ")"
+	}
 	// On top of Received-SPF: each trace field goes above the older ones.
-	ar += "\r\n\tdmarc=" + string(v.Result) + policy + " header.from=" + v.Domain
+	ar += "\r\n\tdmarc=" + string(v.Result) + comment + " header.from=" + v.Domain
 	tx.headers = append([]string{ar}, tx.headers...)
-	if v.Reject() {
+	switch disposition {
+	case dmarc.Reject:
 		return smtp.Reply{Code: 550, Enhanced: "5.7.1", Reason: smtp.ReasonDMARCReject,
 			Lines: []string{"Message rejected: the DMARC policy of " + v.Domain + " (the From: domain) says to reject mail that fails it"}}
+	case dmarc.Quarantine:
+		tx.headers = append([]string{junkField}, tx.headers...)
 	}
 	return smtp.Reply{}
+}
+
+// dkimResult sums up the message's signatures in one result, the way
+// DMARC reads them: pass when one of them verified, else the first one's
+// result, or none for a message that is not signed.
+func dkimResult(signatures []dkim.Result) string {
+	if len(signatures) == 0 {
+		return "none"
+	}
+	for _, r := range signatures {
+		if r.Status == dkim.Pass {
+			return string(dkim.Pass)
+		}
+	}
+	return string(signatures[0].Status)
 }
 
 // fromDomain takes the domain out of a From: field's value: the address in

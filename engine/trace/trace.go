@@ -37,7 +37,10 @@
 //	queue.done      host, msg, rcpt
 //	bounce          host, msg (the original), rcpt (the DSN's recipient), text, attrs (action:
 //	                failed, delayed, delivered or relayed, RFC 3464 §2.3.3)
-//	delivery        host, msg, rcpt (mailbox), size, text (subject)
+//	delivery        host, msg, rcpt (mailbox), size, text (subject), attrs (on a host that checks
+//	                senders: spf, and with DMARC dkim and dmarc, each a result as the message's
+//	                Authentication-Results says it, and disposition: "none", or "quarantine"
+//	                when the From: domain's DMARC policy had it marked as junk)
 //	fault           host, peer, text (which fault fired)
 //	clock           text (how far time was advanced), at is the new time
 //	note            text (anything a driver wants to tell the learner)
