@@ -31,7 +31,8 @@
 //	                AD bit: the name is in a domain the scenario signs with DNSSEC)
 //	tls.step        conn, host, peer, step ("client-hello", "server-hello", "certificate",
 //	                "verify", "finished", "failed"), text, attrs (version, cipher, sni, subject,
-//	                issuer, not_before, not_after, verify)
+//	                issuer, not_before, not_after, verify, tlsa: the DANE record that
+//	                authenticated the certificate)
 //	queue.add       host, msg, rcpt, text
 //	queue.retry     host, msg, rcpt, text (last error), attrs (next, attempt)
 //	queue.giveup    host, msg, rcpt, text
