@@ -159,8 +159,8 @@ func (w *World) applyFaults() error {
 			b, _ := w.net.Host(f.Peer)
 			w.net.SetLatency(a, b, time.Duration(f.Latency))
 		case "strip-starttls":
-			w.mail.StripSTARTTLS(f.Host, f.Peer)
-			heal(func() { w.mail.StripSTARTTLS("", "") })
+			w.mail.StripSTARTTLS(f.Host, f.Peer, true)
+			heal(func() { w.mail.StripSTARTTLS(f.Host, f.Peer, false) })
 		}
 	}
 	return nil

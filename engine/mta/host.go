@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"smtplab/engine/dkim"
@@ -389,8 +388,11 @@ func (in *inbound) flush() {
 		in.pending = true
 	}
 	if out := in.sess.Output(); len(out) > 0 {
-		if n.strip == [2]string{strings.ToLower(in.client), strings.ToLower(in.h.cfg.Name)} {
+		if n.strip[stripKey(in.client, in.h.cfg.Name)] && bytes.Contains(out, []byte("STARTTLS\r\n")) {
 			out = bytes.ReplaceAll(out, []byte("STARTTLS\r\n"), []byte("XXXXXXXA\r\n"))
+			// Not held back (see HoldEvents): it happens on the wire, before the bytes.
+			n.Net.Emit(trace.Event{Kind: trace.Fault, Conn: in.conn.ID(), Host: in.client, Peer: in.h.cfg.Name,
+				Text: "the man in the middle rewrote STARTTLS to XXXXXXXA in " + in.h.cfg.Name + "'s reply: " + in.client + " sees no offer of TLS"})
 		}
 		if len(n.cuts) > 0 && n.cutDue(in.h.cfg.Name, in.client, events) {
 			// Whatever this host writes from now on is lost with the
