@@ -76,6 +76,16 @@ func NewTLSA(cert *x509.Certificate, u TLSAUsage, s TLSASelector, m TLSAMatching
 	return t, nil
 }
 
+// ParseTLSA reads a record's data as a zone file writes it: three numbers
+// and the association data in hex.
+func ParseTLSA(usage, selector, matching uint8, data string) (TLSA, error) {
+	b, err := hex.DecodeString(data)
+	if err != nil {
+		return TLSA{}, fmt.Errorf("labtls: TLSA %d %d %d: association data: %w", usage, selector, matching, err)
+	}
+	return TLSA{Usage: TLSAUsage(usage), Selector: TLSASelector(selector), Matching: TLSAMatching(matching), Data: b}, nil
+}
+
 // associate computes the association data of cert under t's selector and
 // matching type.
 func (t TLSA) associate(cert *x509.Certificate) ([]byte, error) {

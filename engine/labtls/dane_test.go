@@ -183,11 +183,14 @@ func mustTLSA(t *testing.T, s string) TLSA {
 	if _, err := fmt.Sscan(s, &u, &sel, &m, &data); err != nil {
 		t.Fatal(err)
 	}
-	b, err := hex.DecodeString(data)
+	r, err := ParseTLSA(u, sel, m, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return TLSA{Usage: TLSAUsage(u), Selector: TLSASelector(sel), Matching: TLSAMatching(m), Data: b}
+	if r.String() != s {
+		t.Fatalf("ParseTLSA(%q) wrote back %q", s, r)
+	}
+	return r
 }
 
 func records(rs ...TLSA) func(*Authority, *x509.Certificate) []TLSA {
