@@ -513,7 +513,7 @@ func (l *learner) Closed(c *simnet.Conn, why string) {}
 // valid certificate, like `swaks -tls` or `openssl s_client`, but the trace
 // shows whether it verified.
 func (l *learner) handshake() {
-	if _, err := l.w.mail.StartTLS(l.conn, false); err != nil {
+	if _, err := l.w.mail.StartTLS(l.conn, mta.CertCheck{}); err != nil {
 		l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host, Text: "TLS handshake failed: " + err.Error()})
 		l.conn.Close(simnet.ReasonTLS)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"smtplab/engine/dkim"
+	"smtplab/engine/dns"
 	"smtplab/engine/server"
 	"smtplab/engine/simnet"
 	"smtplab/engine/smtp"
@@ -16,14 +17,27 @@ import (
 
 // Handshaker runs the TLS handshake of one simulated connection and, when
 // it succeeds, upgrades both ends (simnet.Conn.Upgrade). serverHost is the
-// name the client expects in the certificate; verify says whether the
-// client insists on a certificate that verifies. It records the
-// handshake's steps in the trace itself. verified reports whether the
-// certificate checked out; err is set when no TLS session came up.
+// name the client expects in the certificate; check says how the client
+// checks the certificate and whether a failed check ends the handshake. It
+// records the handshake's steps in the trace itself. verified reports
+// whether the certificate checked out; err is set when no TLS session came
+// up.
 type Handshaker interface {
-	Handshake(client, server *simnet.Conn, serverHost string, verify bool) (verified bool, err error)
+	Handshake(client, server *simnet.Conn, serverHost string, check CertCheck) (verified bool, err error)
 	// CanServe reports whether host has a certificate to offer.
 	CanServe(host string) bool
+}
+
+// CertCheck is how a client checks the certificate a server presents. The
+// zero CertCheck checks it against the lab CA and carries on whatever the
+// result, as opportunistic TLS does.
+type CertCheck struct {
+	// Verify makes a certificate that fails the check end the handshake.
+	Verify bool
+	// TLSA, when set, are the DANE records (RFC 7672 §3) to check the
+	// certificate against instead of the CA: what the server's domain
+	// published, DNSSEC-signed, at _25._tcp.<host>.
+	TLSA []dns.Record
 }
 
 // Host is one mail server (or plain client machine) of the world.
@@ -481,16 +495,16 @@ func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *serv
 }
 
 // StartTLS runs the handshake a client asked for with STARTTLS on conn
-// (the client's end), once the server's 220 has reached it. verify says
-// whether the client insists on a valid certificate. It upgrades both
-// ends and tells the server session.
-func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err error) {
+// (the client's end), once the server's 220 has reached it. check says how
+// the client checks the certificate. It upgrades both ends and tells the
+// server session.
+func (n *Network) StartTLS(client *simnet.Conn, check CertCheck) (verified bool, err error) {
 	in, ok := n.servers[client.ID()]
 	if !ok || !in.pending || n.TLS == nil {
 		return false, fmt.Errorf("the server is not waiting for a TLS handshake")
 	}
 	in.pending = false
-	verified, err = n.TLS.Handshake(client, in.conn, in.h.cfg.Name, verify)
+	verified, err = n.TLS.Handshake(client, in.conn, in.h.cfg.Name, check)
 	if err != nil {
 		in.conn.Close(simnet.ReasonTLS)
 		in.release()
