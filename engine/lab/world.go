@@ -86,9 +86,9 @@ func New(scenario string, seed int64) (*World, error) {
 // build creates hosts, DNS, faults and the learner's first connection.
 func build(sc *Scenario, seed int64) (*World, error) {
 	net := simnet.New(seed, simnet.WithStart(sc.Start))
-	zone, err := dns.ParseZone(sc.Zone)
+	zone, err := sc.zone()
 	if err != nil {
-		return nil, fmt.Errorf("scenario %s: zone: %w", sc.Name, err)
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	mail := mta.NewNetwork(net, dns.NewResolver(zone))
 	hs, err := newHandshaker(net, sc.Hosts)
