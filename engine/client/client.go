@@ -436,7 +436,10 @@ func (c *Client) afterHello() {
 			c.command(start, awaited{what: awaitSTARTTLS, verb: smtp.STARTTLS}, false)
 			return
 		case c.cfg.TLS == TLSRequired:
-			c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.0", Reason: ReasonTLSUnavailable,
+			// X.7.4, "security features not supported": the security
+			// the client asked for is not there (RFC 3463 §3.8), as
+			// Postfix reports it.
+			c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.4", Reason: ReasonTLSUnavailable,
 				Text: "TLS is required, and the server does not offer STARTTLS"})
 			c.quit()
 			return

@@ -30,7 +30,10 @@ type script struct {
 	// session is each recipient's SessionFailure, when the test looks.
 	session []bool
 	reason  smtp.Reason
-	code    int // code of Outcome.Reply, when the test looks at it
+	// enhanced is the status of the client's own *Error, when the test
+	// looks at it.
+	enhanced string
+	code     int // code of Outcome.Reply, when the test looks at it
 }
 
 const (
@@ -112,6 +115,10 @@ func (s script) play(t *testing.T, byteByByte bool) *Client {
 	}
 	if s.reason != "" && !errors.Is(o.Err, &Error{Reason: s.reason}) {
 		t.Errorf("outcome error %v, want reason %q", o.Err, s.reason)
+	}
+	var ce *Error
+	if s.enhanced != "" && (!errors.As(o.Err, &ce) || ce.Enhanced != s.enhanced) {
+		t.Errorf("outcome error %#v, want enhanced status %s", o.Err, s.enhanced)
 	}
 	if s.code != 0 && o.Reply.Code != s.code {
 		t.Errorf("outcome reply %+v, want code %d", o.Reply, s.code)

@@ -82,7 +82,7 @@ func TestStartTLS(t *testing.T) {
 			{server: ehlo("PIPELINING"), client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Deferred, reason: ReasonTLSUnavailable,
+		status: Deferred, reason: ReasonTLSUnavailable, enhanced: "4.7.4",
 	}, {
 		name: "required: HELO server cannot do TLS",
 		cfg:  with(TLSRequired), env: one, msg: "x\r\n",
@@ -92,7 +92,7 @@ func TestStartTLS(t *testing.T) {
 			{server: "250 hi\r\n", client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Deferred, reason: ReasonTLSUnavailable,
+		status: Deferred, reason: ReasonTLSUnavailable, enhanced: "4.7.4",
 	}, {
 		name: "required: refused with 5xx is still deferred",
 		cfg:  with(TLSRequired), env: one, msg: "x\r\n",

@@ -16,6 +16,12 @@
 // all (TIMEOUT), so a lesson can break the DNS on purpose. Names compare
 // case-insensitively (RFC 4343), with or without their trailing dot.
 //
+// A domain of the zone can be marked as signed with DNSSEC ([Zone.Sign]).
+// No signature is computed: the mark stands for what a validating resolver
+// would tell its client, the AD bit (RFC 4035 §3.2.3), which [Answer.Secure]
+// carries and the dns.answer event shows as the attribute dnssec=secure.
+// DANE (RFC 7672) trusts a TLSA record only with that bit.
+//
 // [Resolver.SelectMX] is how a sending MTA turns a recipient's domain into a
 // list of hosts to try, following RFC 5321 §5.1: MX records sorted by
 // preference, equal preferences shuffled, the implicit MX when a domain has

@@ -143,6 +143,14 @@ func (r *Resolver) Faults() []Fault {
 	return out
 }
 
+// The attribute of a dns.answer event that says a validating resolver
+// vouches for it (the AD bit, RFC 4035 §3.2.3), and its value. Answers
+// from unsigned domains and failed answers do not carry it.
+const (
+	AttrDNSSEC   = "dnssec"
+	DNSSECSecure = "secure"
+)
+
 // Recorder receives the trace events of a lookup in order: a dns.query and
 // a dns.answer for every query the resolver sends. elapsed is the virtual
 // time since the lookup began, so a caller can stamp the event at its own
@@ -166,6 +174,11 @@ type Answer struct {
 	Chain     []Record      `json:"chain,omitempty"` // the CNAMEs followed, in order
 	Records   []Record      `json:"records"`         // empty: the name exists but has no such records
 	Cost      time.Duration `json:"cost"`            // virtual time the lookup took
+	// Secure is the AD bit of a validating resolver (RFC 4035 §3.2.3):
+	// every name the lookup asked about, the CNAMEs on the way included,
+	// lies in a signed domain (see Zone.Sign), so the records, or the fact
+	// that there are none, can be trusted. False on failure.
+	Secure bool `json:"secure,omitempty"`
 }
 
 // Lookup asks for name's records of type t, following CNAMEs (RFC 1034
@@ -178,6 +191,13 @@ func (r *Resolver) Lookup(c Caller, name string, t Type) (Answer, error) {
 	ans.Cost = s.elapsed
 	return ans, err
 }
+
+// Signed reports whether name lies in a domain signed with DNSSEC (see
+// Zone.Sign). A validating resolver knows it from the chain of DS records
+// above the name, even when the name's own query fails; a failure there is
+// then not a missing answer but one that could not be validated, which a
+// DANE client must not ignore (RFC 7672 §2.1.1).
+func (r *Resolver) Signed(name string) bool { return r.zone.Signed(name) }
 
 // Records returns a function that looks names up for c like Lookup and
 // keeps only the records of each answer: what the sender checks (SPF,
@@ -198,13 +218,15 @@ type session struct {
 }
 
 func (s *session) lookup(name string, t Type) (Answer, error) {
-	ans := Answer{Name: Normalize(name), Type: t}
+	ans := Answer{Name: Normalize(name), Type: t, Secure: true}
 	qname := ans.Name
 	for hops := 0; ; hops++ {
 		records, err := s.query(qname, t)
 		if err != nil {
+			ans.Secure = false
 			return ans, err
 		}
+		ans.Secure = ans.Secure && s.r.zone.Signed(qname)
 		if t == CNAME || len(records) == 0 || records[0].Type != CNAME {
 			ans.Canonical, ans.Records = qname, records
 			return ans, nil
@@ -237,6 +259,10 @@ func (s *session) query(name string, t Type) ([]Record, error) {
 		s.elapsed += s.r.Latency
 	}
 	answer := trace.Event{Kind: trace.DNSAnswer, Host: s.c.Host, Name: name, RType: string(t), Error: string(fail)}
+	if (fail == "" || fail == NXDomain) && s.r.zone.Signed(name) {
+		// Records or their absence, validated: the AD bit is set.
+		answer.Attrs = map[string]string{AttrDNSSEC: DNSSECSecure}
+	}
 	lines := make([]string, len(records))
 	for i, rec := range records {
 		lines[i] = s.r.zone.text(rec)

@@ -198,3 +198,49 @@ func TestHealMatchesInject(t *testing.T) {
 		t.Fatalf("faults left after healing: %v", f)
 	}
 }
+
+// TestSignedDomains: answers for names in a signed domain carry the AD bit
+// (Answer.Secure, and dnssec=secure on the dns.answer event); so does the
+// event of an NXDOMAIN there, an authenticated denial, though the lookup
+// fails and its Answer is not Secure. Names elsewhere, or reached through
+// a CNAME that leaves the signed domain, are not secure; a SERVFAIL never.
+func TestSignedDomains(t *testing.T) {
+	res := newResolver(t, worldZone+"example.net. MX 10 mx.example.net.\nmx.example.net. A 203.0.113.25\nout.example.org. CNAME mx.example.net.\n")
+	if err := res.Zone().Sign("Example.ORG."); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Zone().Sign("not a name"); err == nil {
+		t.Error("Sign accepted a name with spaces")
+	}
+	if err := res.Inject(Fault{Name: "mx2.example.org", Type: A, Failure: ServFail}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		t         Type
+		secure    bool
+		attrs     []string // the dnssec attribute of each answer event
+		signedFor bool     // Resolver.Signed(name)
+	}{
+		{"_25._tcp.mx1.example.org", TLSA, true, []string{"secure"}, true},
+		{"example.org", MX, true, []string{"secure"}, true},
+		{"www.example.org", A, true, []string{"secure", "secure"}, true},    // CNAME inside the signed domain
+		{"out.example.org", A, false, []string{"secure", ""}, true},         // CNAME to an unsigned one
+		{"_25._tcp.mx2.example.org", TLSA, false, []string{"secure"}, true}, // NXDOMAIN: denial is authenticated, no answer
+		{"mx2.example.org", A, false, []string{""}, true},                   // SERVFAIL: never secure
+		{"mx.example.net", A, false, []string{""}, false},
+	}
+	for _, tt := range tests {
+		var attrs []string
+		c := Caller{Host: "relay", Record: func(e trace.Event, _ time.Duration) {
+			if e.Kind == trace.DNSAnswer {
+				attrs = append(attrs, e.Attrs[AttrDNSSEC])
+			}
+		}}
+		ans, _ := res.Lookup(c, tt.name, tt.t)
+		if ans.Secure != tt.secure || !slices.Equal(attrs, tt.attrs) || res.Signed(tt.name) != tt.signedFor {
+			t.Errorf("%s %s: secure %v, attrs %q, signed %v; want %v, %q, %v",
+				tt.name, tt.t, ans.Secure, attrs, res.Signed(tt.name), tt.secure, tt.attrs, tt.signedFor)
+		}
+	}
+}

@@ -13,10 +13,17 @@ import (
 // "empty non-terminal", RFC 8020): with only mx1.example.org in the zone,
 // example.org exists but has no records, so asking for it gives an empty
 // answer, not NXDOMAIN.
+//
+// Some domains may be marked as signed with DNSSEC (see Sign). The lab
+// computes no signatures: a signed domain stands for one whose chain of
+// trust a validating resolver could check, so that it sets the AD
+// ("authentic data") bit on every answer for a name in it (RFC 4035 §3.2.3).
+// That bit is what DANE (RFC 7672) needs before it trusts a TLSA record.
 type Zone struct {
 	records []Record            // in the order they were added
 	byName  map[string][]Record // owner name → its records
 	exists  map[string]bool     // owners and all their ancestors
+	signed  map[string]bool     // apexes of the domains signed with DNSSEC
 
 	// texts holds every record in zone-file form. Each answer is traced
 	// as text, and a busy world asks the same few questions thousands of
@@ -88,6 +95,39 @@ func (z *Zone) Remove(name string, t Type) int {
 // Records returns every record in the order it was added, for display and
 // for saving a world. The caller must not modify the slice.
 func (z *Zone) Records() []Record { return z.records }
+
+// Sign marks domain, and every name below it, as signed with DNSSEC: a
+// validating resolver's answers for those names, records or their absence,
+// are authenticated (see Zone). The domain need not own records itself.
+func (z *Zone) Sign(domain string) error {
+	domain = Normalize(domain)
+	if err := checkName(domain); err != nil {
+		return fmt.Errorf("signed domain: %w", err)
+	}
+	if z.signed == nil {
+		z.signed = make(map[string]bool)
+	}
+	z.signed[domain] = true
+	return nil
+}
+
+// Signed reports whether name lies in a domain marked with Sign: the name
+// itself or one of its ancestors.
+func (z *Zone) Signed(name string) bool {
+	if z == nil || len(z.signed) == 0 {
+		return false
+	}
+	for name = Normalize(name); ; {
+		if z.signed[name] {
+			return true
+		}
+		i := strings.IndexByte(name, '.')
+		if i < 0 {
+			return false
+		}
+		name = name[i+1:]
+	}
+}
 
 // lookup returns name's records of type t, or its CNAME when it has one and
 // t is not CNAME. exists is false when name is not in the zone at all.

@@ -102,3 +102,26 @@ func decodeFaults(sc *Scenario, faults string) error {
 	sc.Faults = list
 	return sc.Validate()
 }
+
+// TestFaultStripSTARTTLSPerPair: each strip-starttls fault has its own
+// pair of hosts and its own end; one healing leaves the other in place.
+func TestFaultStripSTARTTLSPerPair(t *testing.T) {
+	w := faultWorld(t, `{"kind":"strip-starttls","host":"smtp.example.com","peer":"mx.example.org","until":"10m"},
+		{"kind":"strip-starttls","host":"laptop.example.com","peer":"smtp.example.com"}`)
+	// The server's reply offers STARTTLS, and the wire carries XXXXXXXA.
+	events := typeAll(t, w, "EHLO laptop.example.com")
+	if len(find(events, trace.Fault, "rewrote STARTTLS to XXXXXXXA in smtp.example.com's reply")) != 1 ||
+		len(find(events, trace.Bytes, "XXXXXXXA")) != 1 || len(find(events, trace.Bytes, "STARTTLS")) != 0 {
+		t.Fatalf("the learner's EHLO reply was not rewritten on the wire; trace:\n%s", dumpEvents(events))
+	}
+	advance(t, w, 15*time.Minute)
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 1 || !strings.Contains(box[0].Received[0], "ESMTPS") {
+		t.Fatalf("after the first man in the middle left, the relay did not use TLS: %+v", box)
+	}
+	if len(find(w.Trace(), trace.Fault, "the man in the middle between smtp.example.com and mx.example.org is gone")) != 1 {
+		t.Fatal("the trace does not say which man in the middle left")
+	}
+}

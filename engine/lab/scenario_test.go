@@ -3,12 +3,15 @@ package lab
 import (
 	"strings"
 	"testing"
+
+	"smtplab/engine/dns"
+	"smtplab/engine/labtls"
 )
 
 func TestScenariosAreValid(t *testing.T) {
 	want := []string{"backup-mx", "bad-certificate", "busy-mx", "dns-failure", "first-session", "greylisting", "implicit-tls", "lost-connection", "mailbox-full",
 		"mx-routing", "null-mx", "rate-limit", "relay-denied", "size-limit", "smuggling-attempt", "spf-check", "starttls",
-		"submission-with-auth", "unknown-user-bounce"}
+		"starttls-downgrade", "submission-with-auth", "unknown-user-bounce"}
 	infos := Scenarios()
 	if len(infos) != len(want) {
 		t.Fatalf("Scenarios() has %d entries, want %d: %+v", len(infos), len(want), infos)
@@ -28,8 +31,10 @@ func TestScenarioValidationCatchesMistakes(t *testing.T) {
 	  "learner":{"host":"a.example","connect":"a.example","port":25},
 	  "hosts":[{"name":"a.example","addrs":["192.0.2.1"],"ports":[25],"domains":["example.org"],"users":["bob@example.org"]}],
 	  "zone":"example.org. MX 10 a.example."%s}`
-	if _, err := ParseScenario([]byte(strings.Replace(good, "%s", "", 1))); err != nil {
-		t.Fatalf("good scenario refused: %v", err)
+	for _, extra := range []string{"", `,"dnssec":["example.org"]`} {
+		if _, err := ParseScenario([]byte(strings.Replace(good, "%s", extra, 1))); err != nil {
+			t.Fatalf("good scenario refused: %v", err)
+		}
 	}
 	bad := map[string]string{
 		"unknown field":            `{"nmae":"x"}`,
@@ -45,6 +50,8 @@ func TestScenarioValidationCatchesMistakes(t *testing.T) {
 		"DKIM selector with a dot": strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"dkimSelector":"a.b"`, 1), "%s", "", 1),
 		"drop two ways":            strings.Replace(good, "%s", `,"faults":[{"kind":"drop","host":"a.example","peer":"a.example","afterBytes":5,"beforeReply":"message-accepted"}]`, 1),
 		"DKIM without domains":     strings.Replace(strings.Replace(good, `"domains":["example.org"],"users":["bob@example.org"]`, `"dkimSelector":"lab"`, 1), "%s", "", 1),
+		"DNSSEC for a stranger":    strings.Replace(good, "%s", `,"dnssec":["example.net"]`, 1),
+		"bad outbound TLS":         strings.Replace(strings.Replace(good, `"ports":[25]`, `"ports":[25],"outboundTLS":"paranoid"`, 1), "%s", "", 1),
 	}
 	for name, src := range bad {
 		if _, err := ParseScenario([]byte(src)); err == nil {
@@ -54,4 +61,68 @@ func TestScenarioValidationCatchesMistakes(t *testing.T) {
 	if _, err := LoadScenario("no-such-world"); err == nil || !strings.Contains(err.Error(), "first-session") {
 		t.Errorf("unknown scenario error should list the real ones: %v", err)
 	}
+}
+
+// TestScenarioTLSARecordsMatch: every TLSA record a scenario publishes for
+// one of its hosts, at _25._tcp.<host>, matches the certificate the lab CA
+// issues that host, computed here over the certificate itself. The
+// records are data in the scenario files, made from the embedded keys
+// (labtls.HostTLSA); this keeps them true if a key or a host changes.
+func TestScenarioTLSARecordsMatch(t *testing.T) {
+	checked := 0
+	for _, info := range Scenarios() {
+		sc, err := LoadScenario(info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca, err := labtls.NewAuthority(sc.Start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone, err := sc.zone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range zone.Records() {
+			if r.Type != dns.TLSA {
+				continue
+			}
+			host, ok := strings.CutPrefix(r.Name, "_25._tcp.")
+			variant, known := hostVariant(sc, host)
+			if !ok || !known {
+				t.Errorf("%s: TLSA record %s is not for port 25 of one of its hosts", sc.Name, r)
+				continue
+			}
+			cert, err := ca.Issue(host, variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := labtls.NewTLSA(cert.Leaf, labtls.TLSAUsage(r.Usage), labtls.TLSASelector(r.Selector), labtls.TLSAMatching(r.Matching))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := labtls.ParseTLSA(r.Usage, r.Selector, r.Matching, r.Cert); got.String() != want.String() {
+				t.Errorf("%s: %s does not match %s's certificate, whose record is %s", sc.Name, r, host, want)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no scenario publishes a TLSA record")
+	}
+}
+
+// hostVariant returns the certificate variant of the scenario's host
+// called name, and whether the host exists and has a certificate.
+func hostVariant(sc *Scenario, name string) (labtls.Variant, bool) {
+	for _, h := range sc.Hosts {
+		if !strings.EqualFold(h.Name, name) || len(h.Ports) == 0 || h.Cert == "none" {
+			continue
+		}
+		if h.Cert == "" {
+			return labtls.Good, true
+		}
+		return labtls.Variant(h.Cert), true
+	}
+	return "", false
 }

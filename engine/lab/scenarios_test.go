@@ -635,3 +635,68 @@ func TestSPFTempError(t *testing.T) {
 		t.Fatalf("MAIL reply %+v, want 451 4.7.24 spf-temperror", r)
 	}
 }
+
+// TestScenarioSTARTTLSDowngrade: a man in the middle hides STARTTLS from
+// the relay's view of both MX hosts for half an hour. The relay is
+// opportunistic towards example.org, which publishes no TLSA record, so
+// Bob's copy goes in plain text at once; example.net's signed TLSA record
+// makes TLS mandatory (RFC 7672), so Dave's copy waits in the queue and
+// leaves over TLS, its certificate authenticated by the record, once the
+// man in the middle is gone.
+func TestScenarioSTARTTLSDowngrade(t *testing.T) {
+	w := newWorld(t, "starttls-downgrade")
+	session(t, w, "alice@example.com", "bob@example.org", "dave@example.net")
+	advance(t, w, time.Minute)
+	events := w.Trace()
+	bob := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(bob) != 1 || !strings.Contains(bob[0].Received[0], "with ESMTP ") {
+		t.Fatalf("bob's message did not arrive in plain text: %+v; trace:\n%s", bob, dumpEvents(events))
+	}
+	for _, e := range events {
+		if e.Kind == trace.TLSStep && e.Host == "smtp.example.com" {
+			t.Fatalf("the relay started TLS although STARTTLS was hidden: %+v", e)
+		}
+		if e.Kind == trace.Command && e.Host == "smtp.example.com" && e.Peer == "mx.example.net" && e.Verb != "EHLO" && e.Verb != "QUIT" {
+			t.Fatalf("the relay sent %s to mx.example.net without TLS", e.Text)
+		}
+	}
+	if len(find(events, trace.Fault, "rewrote STARTTLS to XXXXXXXA in mx.example.org's reply")) != 1 ||
+		len(find(events, trace.Fault, "rewrote STARTTLS to XXXXXXXA in mx.example.net's reply")) != 1 {
+		t.Fatal("the trace does not show the man in the middle at work on both links")
+	}
+	var tlsaSecure, tlsaOrg bool
+	for _, e := range events {
+		if e.Kind == trace.DNSAnswer && e.RType == "TLSA" {
+			tlsaSecure = tlsaSecure || e.Name == "_25._tcp.mx.example.net" && e.Attrs["dnssec"] == "secure" && strings.Contains(e.Text, "TLSA 3 1 1")
+			tlsaOrg = tlsaOrg || e.Name == "_25._tcp.mx.example.org" && e.Error == "NXDOMAIN"
+		}
+	}
+	if !tlsaSecure || !tlsaOrg ||
+		len(find(events, trace.Note, "DANE does not apply to mx.example.org: no TLSA records")) != 1 ||
+		len(find(events, trace.Note, "DANE applies to mx.example.net")) != 1 ||
+		len(find(events, trace.Note, "DANE: mx.example.net[203.0.113.25] did not offer STARTTLS")) != 1 {
+		t.Fatalf("the trace does not explain the two decisions; trace:\n%s", dumpEvents(events))
+	}
+	retries := find(events, trace.QueueRetry, "TLS is required")
+	if len(mailbox(w, "mx.example.net", "dave@example.net")) != 0 || len(retries) != 1 || retries[0].Rcpt != "dave@example.net" {
+		t.Fatalf("dave's copy is not waiting in the queue: %+v", retries)
+	}
+
+	later := advance(t, w, time.Hour)
+	dave := mailbox(w, "mx.example.net", "dave@example.net")
+	if len(dave) != 1 || !strings.Contains(dave[0].Received[0], "with ESMTPS") {
+		t.Fatalf("dave's copy was not delivered over TLS once the man in the middle left: %+v; trace:\n%s", dave, dumpEvents(later))
+	}
+	var authenticated bool
+	for _, e := range later {
+		if e.Kind == trace.TLSStep && e.Step == "verify" && e.Peer == "mx.example.net" {
+			authenticated = e.Attrs["verify"] == "ok" && strings.HasPrefix(e.Attrs["tlsa"], "3 1 1 ")
+		}
+	}
+	if !authenticated || len(find(later, trace.Fault, "is gone")) != 2 {
+		t.Fatalf("the TLS delivery was not authenticated with DANE; trace:\n%s", dumpEvents(later))
+	}
+	if len(w.State().Queue) != 0 || len(mailbox(w, "mx.example.org", "bob@example.org")) != 1 {
+		t.Fatal("something is left in the queue, or bob got his copy twice")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"smtplab/engine/dns"
 	"smtplab/engine/labtls"
 	"smtplab/engine/mta"
 	"smtplab/engine/simnet"
@@ -49,8 +50,9 @@ func (h *handshaker) CanServe(host string) bool {
 }
 
 // Handshake runs the handshake, replays its flights on the wire, traces
-// its steps and, on success, upgrades both ends.
-func (h *handshaker) Handshake(client, server *simnet.Conn, serverHost string, verify bool) (bool, error) {
+// its steps and, on success, upgrades both ends. With TLSA records the
+// client checks the certificate against them, not the CA.
+func (h *handshaker) Handshake(client, server *simnet.Conn, serverHost string, check mta.CertCheck) (bool, error) {
 	variant, ok := h.certs[strings.ToLower(serverHost)]
 	if !ok {
 		return false, errors.New(serverHost + " has no certificate")
@@ -66,11 +68,15 @@ func (h *handshaker) Handshake(client, server *simnet.Conn, serverHost string, v
 	if err != nil {
 		return false, err
 	}
+	tlsa, err := tlsaRecords(check.TLSA)
+	if err != nil {
+		return false, err
+	}
 	h.count++
 	seed := uint64(h.net.Seed())<<20 + h.count*2
 	now := labtls.Clock(h.net.Start(), h.net.Now)
 	res, err := labtls.Handshake(
-		&labtls.Client{ServerName: serverHost, Roots: h.ca.Pool(), Verify: verify, Now: now, Rand: labtls.NewRand(seed)},
+		&labtls.Client{ServerName: serverHost, Roots: h.ca.Pool(), Verify: check.Verify, TLSA: tlsa, Now: now, Rand: labtls.NewRand(seed)},
 		&labtls.Server{Certificate: cert, Now: now, Rand: labtls.NewRand(seed + 1)},
 	)
 	clientName, serverName := client.Local().Name(), server.Local().Name()
@@ -97,4 +103,18 @@ func (h *handshaker) Handshake(client, server *simnet.Conn, serverHost string, v
 		return false, err
 	}
 	return res.Facts.Verified && res.Facts.Verify.Check == labtls.CheckOK, nil
+}
+
+// tlsaRecords turns TLSA records as DNS holds them into what labtls checks
+// a certificate against.
+func tlsaRecords(records []dns.Record) ([]labtls.TLSA, error) {
+	var out []labtls.TLSA
+	for _, r := range records {
+		t, err := labtls.ParseTLSA(r.Usage, r.Selector, r.Matching, r.Cert)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }

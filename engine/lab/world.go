@@ -86,9 +86,9 @@ func New(scenario string, seed int64) (*World, error) {
 // build creates hosts, DNS, faults and the learner's first connection.
 func build(sc *Scenario, seed int64) (*World, error) {
 	net := simnet.New(seed, simnet.WithStart(sc.Start))
-	zone, err := dns.ParseZone(sc.Zone)
+	zone, err := sc.zone()
 	if err != nil {
-		return nil, fmt.Errorf("scenario %s: zone: %w", sc.Name, err)
+		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
 	mail := mta.NewNetwork(net, dns.NewResolver(zone))
 	hs, err := newHandshaker(net, sc.Hosts)
@@ -159,8 +159,8 @@ func (w *World) applyFaults() error {
 			b, _ := w.net.Host(f.Peer)
 			w.net.SetLatency(a, b, time.Duration(f.Latency))
 		case "strip-starttls":
-			w.mail.StripSTARTTLS(f.Host, f.Peer)
-			heal(func() { w.mail.StripSTARTTLS("", "") })
+			w.mail.StripSTARTTLS(f.Host, f.Peer, true)
+			heal(func() { w.mail.StripSTARTTLS(f.Host, f.Peer, false) })
 		}
 	}
 	return nil
@@ -513,7 +513,7 @@ func (l *learner) Closed(c *simnet.Conn, why string) {}
 // valid certificate, like `swaks -tls` or `openssl s_client`, but the trace
 // shows whether it verified.
 func (l *learner) handshake() {
-	if _, err := l.w.mail.StartTLS(l.conn, false); err != nil {
+	if _, err := l.w.mail.StartTLS(l.conn, mta.CertCheck{}); err != nil {
 		l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host, Text: "TLS handshake failed: " + err.Error()})
 		l.conn.Close(simnet.ReasonTLS)
 	}

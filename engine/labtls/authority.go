@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 )
 
@@ -116,7 +115,7 @@ func (a *Authority) Pool() *x509.CertPool { return a.pool }
 // key, ready for a server's tls.Config. Issuing the same host and variant
 // twice gives the same bytes.
 func (a *Authority) Issue(host string, v Variant) (tls.Certificate, error) {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = normalHost(host)
 	key, err := loadKey(hostKeyName(host))
 	if err != nil {
 		return tls.Certificate{}, err

@@ -70,6 +70,11 @@ type Client struct {
 	// with a bad_certificate alert. Without it the check still runs, and its
 	// result goes in the facts, but the handshake goes on.
 	Verify bool
+	// TLSA, when set, are DANE records the certificate is checked against
+	// instead of Roots (see verifyDANE): a DANE client trusts what the
+	// server's domain published in DNSSEC-signed DNS, not a list of
+	// authorities (RFC 7672 §3).
+	TLSA []TLSA
 	// ALPN lists application protocols to offer (SMTP normally offers none).
 	ALPN []string
 	// MaxVersion caps the TLS version (tls.VersionTLS12 or 0 for 1.3).
@@ -150,7 +155,7 @@ func maxVersion(v uint16) uint16 {
 
 // verify runs the checks a careful client runs on the server's certificate,
 // at the virtual time: issued by a trusted CA, within its dates, for the
-// name asked for.
+// name asked for; or, with TLSA records, the checks of DANE.
 func (c *Client) verify(cs tls.ConnectionState) Verification {
 	if len(cs.PeerCertificates) == 0 {
 		return Verification{Check: CheckInvalid, Detail: "the server sent no certificate"}
@@ -158,6 +163,9 @@ func (c *Client) verify(cs tls.ConnectionState) Verification {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
+	}
+	if len(c.TLSA) > 0 {
+		return verifyDANE(cs.PeerCertificates, c.TLSA, c.ServerName, now())
 	}
 	opts := x509.VerifyOptions{
 		Roots:         c.Roots,

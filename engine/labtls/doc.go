@@ -18,6 +18,19 @@
 // opportunistic, verify, required) is what they need to decide what a
 // client does about it.
 //
+// # DANE
+//
+// A client may check the certificate against TLSA records instead of the
+// CA (Client.TLSA), as an SMTP client does when the server's domain
+// publishes them in DNSSEC-signed DNS (RFC 7672, RFC 6698): DANE-EE(3)
+// records name the server's own key and skip the name and date checks,
+// DANE-TA(2) records name a trust anchor the server must send in its chain.
+// The match is computed over the certificate the handshake presented, with
+// the digests RFC 6698 §2.1 defines. HostTLSA gives the 3 1 1 record of a
+// host's key, which every variant of its certificate shares, for scenarios
+// to publish; a record that matches nothing fails the check as
+// CheckTLSA.
+//
 // # Configurations
 //
 // Client and Server describe the two ends; their TLSConfig methods return

@@ -49,11 +49,13 @@ func (r *Result) Event(step string, conn int, client, server string) trace.Event
 			orUnknown(strings.Join(f.Names, ", ")), f.Issuer, date(f.NotBefore), date(f.NotAfter))
 	case StepVerify:
 		set("verify", string(f.Verify.Check))
+		set("tlsa", f.tlsaAttr())
 		e.Text = r.verifyText()
 	case StepFinished:
 		set("version", f.Version)
 		set("cipher", f.Cipher)
 		set("verify", string(f.Verify.Check))
+		set("tlsa", f.tlsaAttr())
 		e.Text = fmt.Sprintf("handshake finished: %s, %s; from here on the connection is encrypted", f.Version, f.Cipher)
 	case StepFailed:
 		he := r.failure()
@@ -86,13 +88,24 @@ func (r *Result) Events(conn int, client, server string) []trace.Event {
 	return evs
 }
 
+// tlsaAttr is the tlsa attribute of the verify and finished steps: the
+// record that authenticated the certificate with DANE, or "" without one.
+func (f *Facts) tlsaAttr() string {
+	if f.Verify.TLSA.Data == nil {
+		return ""
+	}
+	return f.Verify.TLSA.String()
+}
+
 // verifyText says in plain words what the client made of the certificate.
 func (r *Result) verifyText() string {
 	v := r.Facts.Verify
 	var why string
 	switch v.Check {
 	case CheckOK:
-		return "certificate verified: signed by a trusted CA, for the right name, within its dates"
+		return r.verifiedText()
+	case CheckTLSA:
+		why = v.Detail + ", so it is not the server the domain published (RFC 7672 §3)"
 	case CheckExpired:
 		why = "it expired on " + date(r.Facts.NotAfter)
 	case CheckNotYetValid:
@@ -108,6 +121,18 @@ func (r *Result) verifyText() string {
 		return "certificate rejected: " + why
 	}
 	return "certificate not valid (" + why + "), accepted anyway: this client does not insist on a valid certificate"
+}
+
+// verifiedText says what made a certificate pass: a CA, or a TLSA record.
+func (r *Result) verifiedText() string {
+	t := r.Facts.Verify.TLSA
+	switch {
+	case !r.Facts.DANE:
+		return "certificate verified: signed by a trusted CA, for the right name, within its dates"
+	case t.Usage == DANEEE:
+		return fmt.Sprintf("certificate authenticated with DANE: it matches the TLSA record %s (DANE-EE, the server's own key), so no CA is asked and its name and dates are not checked (RFC 7672 §3.1.1)", t.Short())
+	}
+	return fmt.Sprintf("certificate authenticated with DANE: it chains to the trust anchor of the TLSA record %s (DANE-TA), for the right name, within its dates (RFC 7672 §3.1.2)", t.Short())
 }
 
 // failure returns the handshake's error, or a bare protocol failure for a

@@ -22,6 +22,7 @@ const (
 	CheckName        Check = "wrong-name"        // not issued for the name asked for
 	CheckAuthority   Check = "unknown-authority" // not signed by a trusted CA (self-signed)
 	CheckInvalid     Check = "invalid"           // any other certificate problem
+	CheckTLSA        Check = "tlsa-mismatch"     // DANE: no TLSA record matches the certificate (RFC 7672 §3)
 	// CheckProtocol is not a certificate check: the handshake failed for
 	// another reason (no common version or cipher, a peer that hung up).
 	CheckProtocol Check = "protocol"
@@ -30,7 +31,10 @@ const (
 // Verification is the result of the client's certificate checks.
 type Verification struct {
 	Check  Check
-	Detail string // the x509 error, empty when Check is CheckOK
+	Detail string // the x509 error, or why no TLSA record matched; empty when Check is CheckOK
+	// TLSA is the record that authenticated the certificate when the
+	// client checked it with DANE (Client.TLSA); zero otherwise.
+	TLSA TLSA
 }
 
 // Facts are what a handshake showed, for the trace and the learner. Fields
@@ -52,6 +56,7 @@ type Facts struct {
 	Verify   Verification
 	Verified bool
 	Enforced bool // the client's policy ends the handshake on a failed check
+	DANE     bool // the certificate was checked against TLSA records, not the CA (Client.TLSA)
 	Complete bool // the handshake finished on both sides
 }
 

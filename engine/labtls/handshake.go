@@ -82,6 +82,7 @@ func Handshake(client *Client, server *Server) (*Result, error) {
 	smem.wire, smem.in = nil, w.inbox[SideServer]
 
 	facts.Enforced = client.Verify
+	facts.DANE = len(client.TLSA) > 0
 	if hello != nil {
 		facts.SNI = hello.ServerName
 		for _, v := range hello.SupportedVersions {

@@ -38,6 +38,11 @@ const (
 	TLSOpportunistic = "opportunistic" // STARTTLS when offered, any certificate (what most MTAs do on port 25)
 	TLSVerify        = "verify"        // STARTTLS when offered, certificate must verify, else defer
 	TLSRequired      = "required"      // STARTTLS must be offered and the certificate verify, else defer
+	// TLSDANE applies DANE (RFC 7672) where an MX host publishes
+	// DNSSEC-signed TLSA records: TLS is then mandatory and the certificate
+	// must match them. Elsewhere it is TLSOpportunistic. Postfix calls it
+	// smtp_tls_security_level = dane.
+	TLSDANE = "dane"
 )
 
 // HostConfig is one mail host of a scenario: which ports it listens on, which
@@ -199,7 +204,7 @@ func (c *HostConfig) Validate() error {
 		return fmt.Errorf("host %s: unknown certificate variant %q", c.Name, c.Cert)
 	}
 	switch c.OutboundTLS {
-	case "", TLSNone, TLSOpportunistic, TLSVerify, TLSRequired:
+	case "", TLSNone, TLSOpportunistic, TLSVerify, TLSRequired, TLSDANE:
 	default:
 		return fmt.Errorf("host %s: unknown outbound TLS policy %q", c.Name, c.OutboundTLS)
 	}

@@ -15,4 +15,11 @@
 // for NEVER), RET whether a failure returns the whole message, and ENVID and
 // ORCPT come back in the report. A relay whose next hop does not offer DSN
 // reports "relayed" to a sender who asked for success.
+//
+// A relay's outbound TLS policy (HostConfig.OutboundTLS) decides how it
+// uses STARTTLS towards the next hop. With the "dane" policy it looks up
+// each MX host's TLSA records first (RFC 7672): when DNSSEC vouches for
+// them, TLS is mandatory and the certificate must match them, so a man in
+// the middle who strips STARTTLS gets a deferred message instead of a
+// plaintext one; without signed records it stays opportunistic.
 package mta

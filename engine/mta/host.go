@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"smtplab/engine/dkim"
+	"smtplab/engine/dns"
 	"smtplab/engine/server"
 	"smtplab/engine/simnet"
 	"smtplab/engine/smtp"
@@ -17,14 +17,27 @@ import (
 
 // Handshaker runs the TLS handshake of one simulated connection and, when
 // it succeeds, upgrades both ends (simnet.Conn.Upgrade). serverHost is the
-// name the client expects in the certificate; verify says whether the
-// client insists on a certificate that verifies. It records the
-// handshake's steps in the trace itself. verified reports whether the
-// certificate checked out; err is set when no TLS session came up.
+// name the client expects in the certificate; check says how the client
+// checks the certificate and whether a failed check ends the handshake. It
+// records the handshake's steps in the trace itself. verified reports
+// whether the certificate checked out; err is set when no TLS session came
+// up.
 type Handshaker interface {
-	Handshake(client, server *simnet.Conn, serverHost string, verify bool) (verified bool, err error)
+	Handshake(client, server *simnet.Conn, serverHost string, check CertCheck) (verified bool, err error)
 	// CanServe reports whether host has a certificate to offer.
 	CanServe(host string) bool
+}
+
+// CertCheck is how a client checks the certificate a server presents. The
+// zero CertCheck checks it against the lab CA and carries on whatever the
+// result, as opportunistic TLS does.
+type CertCheck struct {
+	// Verify makes a certificate that fails the check end the handshake.
+	Verify bool
+	// TLSA, when set, are the DANE records (RFC 7672 §3) to check the
+	// certificate against instead of the CA: what the server's domain
+	// published, DNSSEC-signed, at _25._tcp.<host>.
+	TLSA []dns.Record
 }
 
 // Host is one mail server (or plain client machine) of the world.
@@ -392,8 +405,11 @@ func (in *inbound) flush() {
 		in.pending = true
 	}
 	if out := in.sess.Output(); len(out) > 0 {
-		if n.strip == [2]string{strings.ToLower(in.client), strings.ToLower(in.h.cfg.Name)} {
+		if n.strip[stripKey(in.client, in.h.cfg.Name)] && bytes.Contains(out, []byte("STARTTLS\r\n")) {
 			out = bytes.ReplaceAll(out, []byte("STARTTLS\r\n"), []byte("XXXXXXXA\r\n"))
+			// Not held back (see HoldEvents): it happens on the wire, before the bytes.
+			n.Net.Emit(trace.Event{Kind: trace.Fault, Conn: in.conn.ID(), Host: in.client, Peer: in.h.cfg.Name,
+				Text: "the man in the middle rewrote STARTTLS to XXXXXXXA in " + in.h.cfg.Name + "'s reply: " + in.client + " sees no offer of TLS"})
 		}
 		if len(n.cuts) > 0 && n.cutDue(in.h.cfg.Name, in.client, events) {
 			// Whatever this host writes from now on is lost with the
@@ -482,16 +498,16 @@ func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *serv
 }
 
 // StartTLS runs the handshake a client asked for with STARTTLS on conn
-// (the client's end), once the server's 220 has reached it. verify says
-// whether the client insists on a valid certificate. It upgrades both
-// ends and tells the server session.
-func (n *Network) StartTLS(client *simnet.Conn, verify bool) (verified bool, err error) {
+// (the client's end), once the server's 220 has reached it. check says how
+// the client checks the certificate. It upgrades both ends and tells the
+// server session.
+func (n *Network) StartTLS(client *simnet.Conn, check CertCheck) (verified bool, err error) {
 	in, ok := n.servers[client.ID()]
 	if !ok || !in.pending || n.TLS == nil {
 		return false, fmt.Errorf("the server is not waiting for a TLS handshake")
 	}
 	in.pending = false
-	verified, err = n.TLS.Handshake(client, in.conn, in.h.cfg.Name, verify)
+	verified, err = n.TLS.Handshake(client, in.conn, in.h.cfg.Name, check)
 	if err != nil {
 		in.conn.Close(simnet.ReasonTLS)
 		in.release()

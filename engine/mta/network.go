@@ -29,12 +29,12 @@ type Network struct {
 	// with a DKIMSelector; nil means no host can sign.
 	DKIMKeys func(domain string) (ed25519.PrivateKey, error)
 
-	hosts   map[string]*Host // by lower-case name
-	order   []*Host          // in the order they were added
-	servers map[int]*inbound // server ends of open SMTP connections, by conn id
-	strip   [2]string        // a man in the middle between these hosts hides STARTTLS
-	cuts    []replyCut       // armed by CutBeforeReply
-	clients []*client.Client // client sessions of finished deliveries, for reuse
+	hosts   map[string]*Host   // by lower-case name
+	order   []*Host            // in the order they were added
+	servers map[int]*inbound   // server ends of open SMTP connections, by conn id
+	strip   map[[2]string]bool // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
+	cuts    []replyCut         // armed by CutBeforeReply
+	clients []*client.Client   // client sessions of finished deliveries, for reuse
 
 	// While a server session is fed, what the hosts do because of it (a
 	// message queued or delivered, a DSN) is held back, so the trace shows
@@ -65,15 +65,24 @@ func (n *Network) EmitHeld() {
 
 // StripSTARTTLS puts a man in the middle between client and server who
 // rewrites STARTTLS in EHLO replies to XXXXXXXA, as some firewalls really
-// do, so an opportunistic client goes on in plaintext. Empty names remove
-// him.
-func (n *Network) StripSTARTTLS(client, server string) {
-	n.strip = [2]string{strings.ToLower(client), strings.ToLower(server)}
+// do, so an opportunistic client goes on in plaintext; on false removes
+// him. Several pairs of hosts can have one each.
+func (n *Network) StripSTARTTLS(client, server string, on bool) {
+	key := stripKey(client, server)
 	text := "a man in the middle between " + client + " and " + server + " now hides STARTTLS from EHLO replies"
-	if client == "" {
-		text = "the man in the middle is gone"
+	if on {
+		n.strip[key] = true
+	} else {
+		delete(n.strip, key)
+		text = "the man in the middle between " + client + " and " + server + " is gone"
 	}
 	n.emit(trace.Event{Kind: trace.Fault, Host: client, Peer: server, Text: text})
+}
+
+// stripKey is the key of a pair of hosts in Network.strip: their names in
+// lower case, the client first.
+func stripKey(client, server string) [2]string {
+	return [2]string{strings.ToLower(client), strings.ToLower(server)}
 }
 
 // replyCut is a fault armed by CutBeforeReply.
@@ -113,7 +122,7 @@ func (n *Network) cutDue(from, to string, events []server.Event) bool {
 
 // NewNetwork returns an empty mail network over net and resolver.
 func NewNetwork(net *simnet.World, resolver *dns.Resolver) *Network {
-	return &Network{Net: net, Resolver: resolver, hosts: map[string]*Host{}, servers: map[int]*inbound{}}
+	return &Network{Net: net, Resolver: resolver, hosts: map[string]*Host{}, servers: map[int]*inbound{}, strip: map[[2]string]bool{}}
 }
 
 // AddHost adds a host to the simulated network and starts its SMTP

@@ -241,7 +241,10 @@ func (h *Host) groupDone(q *queued) {
 // hop is one address a delivery may try: the host it belongs to, and the
 // address DNS gave for it. A relayhost is configured rather than looked up,
 // so its hop has no address and the simulated network finds it by name.
-type hop struct{ host, addr string }
+type hop struct {
+	host, addr string
+	mx         bool // host is a mail exchanger DNS named (an implicit MX too)
+}
 
 // dialTarget is what the hop's connection is made to.
 func (p hop) dialTarget() string {
@@ -285,7 +288,7 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 		var hops []hop
 		for _, t := range route.Targets {
 			for _, a := range t.Addrs {
-				hops = append(hops, hop{host: t.Host, addr: a})
+				hops = append(hops, hop{host: t.Host, addr: a, mx: true})
 			}
 		}
 		h.tryHops(q, rcpts, hops, 0)
@@ -352,12 +355,38 @@ func (h *Host) routeFailed(q *queued, rcpts []*rcptState, domain string, err err
 }
 
 // tryHops delivers to hops[i], falling back to the next one when the
-// connection cannot be made.
+// connection cannot be made. A relay that applies DANE first looks up the
+// hop's TLSA records, which decide how it uses TLS there.
 func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
 	if i >= len(hops) {
 		h.groupDone(q)
 		return
 	}
+	if !h.usesDANE(hops[i]) {
+		h.sendHop(q, rcpts, hops, i, h.outboundTLS())
+		return
+	}
+	h.lookupTLSA(q, hops[i], func(tls hopTLS, err error) {
+		if err != nil {
+			// X.7.5, cryptographic failure (RFC 3463 §3.8), as Postfix
+			// reports a TLSA lookup error.
+			deferAll(rcpts, hops[i].host, "4.7.5", err.Error())
+			h.tryHops(q, rcpts, hops, i+1)
+			return
+		}
+		h.sendHop(q, rcpts, hops, i, tls)
+	})
+}
+
+// deferAll marks every recipient of rcpts deferred by remote, for why.
+func deferAll(rcpts []*rcptState, remote, enh, why string) {
+	for _, r := range rcpts {
+		r.status, r.remote, r.reply, r.enh = client.Deferred, remote, why, enh
+	}
+}
+
+// sendHop runs one SMTP session to hops[i] with tls.
+func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS) {
 	// The DSN parameters go on with the message (RFC 3461 §5.2.1); the
 	// client leaves them out if the next hop does not advertise DSN.
 	env := client.Envelope{Ret: q.ret, EnvID: q.envid}
@@ -373,60 +402,65 @@ func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
 		}
 		env.To = append(env.To, to)
 	}
-	target := hops[i].host
 	h.net.Send(SendRequest{
-		From: h, To: hops[i].dialTarget(), Port: 25, Config: h.clientConfig(), Verify: h.verifies(), Envelope: env, Data: q.data,
-		Done: func(out client.Outcome, connErr error) {
-			if connErr != nil {
-				for _, r := range rcpts {
-					r.status, r.remote = client.Deferred, target
-					r.reply, r.enh = fmt.Sprintf("connect to %s: %v", hops[i], connErr), "4.4.1"
-				}
-				h.tryHops(q, rcpts, hops, i+1)
-				return
-			}
-			// Recipients the session failed as a whole (a 421 or 5xx
-			// greeting, a lost connection, ...) go to the next MX at once.
-			var next []*rcptState
-			for j, res := range out.Recipients {
-				if j >= len(rcpts) {
-					break
-				}
-				r := rcpts[j]
-				if res.SessionFailure && i+1 < len(hops) {
-					next = append(next, r)
-				}
-				r.status, r.remote = res.Status, target
-				r.relayed = res.Status == client.Delivered && !out.DSN
-				switch {
-				case res.Reply.Code != 0:
-					r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
-				case res.Err != nil:
-					r.reply = res.Err.Error()
-					var ce *client.Error
-					if errors.As(res.Err, &ce) {
-						r.enh = ce.Enhanced
-					}
-				}
-				if res.Status == client.Delivered {
-					h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
-						Text: fmt.Sprintf("delivered to %s: %s", target, res.Reply.String())})
-				}
-			}
-			if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
-				h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-					Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
-			}
-			if len(next) > 0 {
-				why, _, _ := strings.Cut(next[0].reply, "\r\n") // a multi-line reply's first line
-				h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-					Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], why, hops[i+1])})
-				h.tryHops(q, next, hops, i+1)
-				return
-			}
-			h.groupDone(q)
-		},
+		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode}, Check: tls.check,
+		Envelope: env, Data: q.data,
+		Done: func(out client.Outcome, connErr error) { h.sessionDone(q, rcpts, hops, i, tls, out, connErr) },
 	})
+}
+
+// sessionDone records how the session to hops[i] went for each recipient
+// and decides what next: done, the next hop at once, or the queue.
+func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS, out client.Outcome, connErr error) {
+	target := hops[i].host
+	if connErr != nil {
+		deferAll(rcpts, target, "4.4.1", fmt.Sprintf("connect to %s: %v", hops[i], connErr))
+		h.tryHops(q, rcpts, hops, i+1)
+		return
+	}
+	if why := daneRefusal(tls, hops[i], out); why != "" {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
+	}
+	// Recipients the session failed as a whole (a 421 or 5xx
+	// greeting, a lost connection, ...) go to the next MX at once.
+	var next []*rcptState
+	for j, res := range out.Recipients {
+		if j >= len(rcpts) {
+			break
+		}
+		r := rcpts[j]
+		if res.SessionFailure && i+1 < len(hops) {
+			next = append(next, r)
+		}
+		r.status, r.remote = res.Status, target
+		r.relayed = res.Status == client.Delivered && !out.DSN
+		switch {
+		case res.Reply.Code != 0:
+			r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
+		case res.Err != nil:
+			r.reply = res.Err.Error()
+			var ce *client.Error
+			if errors.As(res.Err, &ce) {
+				r.enh = ce.Enhanced
+			}
+		}
+		if res.Status == client.Delivered {
+			h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+				Text: fmt.Sprintf("delivered to %s: %s", target, res.Reply.String())})
+		}
+	}
+	if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+			Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
+	}
+	if len(next) > 0 {
+		why, _, _ := strings.Cut(next[0].reply, "\r\n") // a multi-line reply's first line
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+			Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], why, hops[i+1])})
+		h.tryHops(q, next, hops, i+1)
+		return
+	}
+	h.groupDone(q)
 }
 
 // asksDSN reports whether the sender of q gave DSN parameters for the
@@ -441,21 +475,6 @@ func asksDSN(q *queued, rcpts []*rcptState) bool {
 		}
 	}
 	return false
-}
-
-func (h *Host) clientConfig() client.Config {
-	cfg := client.Config{Hostname: h.cfg.Name, TLS: client.TLSOpportunistic}
-	switch h.cfg.OutboundTLS {
-	case TLSNone:
-		cfg.TLS = client.TLSNone
-	case TLSRequired:
-		cfg.TLS = client.TLSRequired
-	}
-	return cfg
-}
-
-func (h *Host) verifies() bool {
-	return h.cfg.OutboundTLS == TLSVerify || h.cfg.OutboundTLS == TLSRequired
 }
 
 // settle decides what happens to q after an attempt: done, retried later,

@@ -17,7 +17,7 @@ type SendRequest struct {
 	To       string // host name or address
 	Port     int
 	Config   client.Config
-	Verify   bool // the certificate must verify for TLS to count
+	Check    CertCheck // how the server's certificate is checked
 	Envelope client.Envelope
 	Data     []byte
 	// Done is called once: with the session's outcome, or with connErr
@@ -99,7 +99,7 @@ func (o *outbound) step() {
 
 // startTLS runs the handshake with the server end of the connection.
 func (o *outbound) startTLS() error {
-	verified, err := o.n.StartTLS(o.conn, o.req.Verify)
+	verified, err := o.n.StartTLS(o.conn, o.req.Check)
 	if err != nil {
 		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
 			Text: "TLS handshake failed: " + err.Error()})

@@ -27,10 +27,12 @@
 //	                joined by "\n"), verb (the command it answers), tls (the reply went inside TLS)
 //	dns.query       host (resolver's host), name, rtype
 //	dns.answer      host, name, rtype, text (records, one per line) or error (NXDOMAIN, SERVFAIL,
-//	                TIMEOUT)
+//	                TIMEOUT), attrs (dnssec: "secure" when a validating resolver would set the
+//	                AD bit: the name is in a domain the scenario signs with DNSSEC)
 //	tls.step        conn, host, peer, step ("client-hello", "server-hello", "certificate",
 //	                "verify", "finished", "failed"), text, attrs (version, cipher, sni, subject,
-//	                issuer, not_before, not_after, verify)
+//	                issuer, not_before, not_after, verify, tlsa: the DANE record that
+//	                authenticated the certificate)
 //	queue.add       host, msg, rcpt, text
 //	queue.retry     host, msg, rcpt, text (last error), attrs (next, attempt)
 //	queue.giveup    host, msg, rcpt, text

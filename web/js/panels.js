@@ -92,7 +92,9 @@ export class NetworkMap extends Panel {
     const dnsList = dns.length
       ? h('ul', { class: 'smtplab-dns' }, dns.slice(-100).map(({ q, a }) => h('li', {},
         h('code', {}, `${q.name} ${q.rtype}?`), ' ',
-        a ? (a.error ? h('span', { class: 'smtplab-err' }, a.error) : h('code', { class: 'smtplab-answer' }, a.text || '(no records)')) : '…')))
+        a ? (a.error ? h('span', { class: 'smtplab-err' }, a.error) : h('code', { class: 'smtplab-answer' }, a.text || '(no records)')) : '…',
+        // A validating resolver vouches for the answer: the AD bit (RFC 4035 §3.2.3).
+        a && a.attrs && a.attrs.dnssec === 'secure' ? h('span', { class: 'smtplab-dnssec' }, ' (DNSSEC-signed)') : null)))
       : empty('No DNS lookup yet.');
     clear(this.el).append(
       section('Hosts', hostList),
@@ -230,7 +232,7 @@ export class TLSPanel extends Panel {
     for (const e of steps) Object.assign(facts, e.attrs || {});
     const rows = [['Subject', facts.subject], ['Issuer', facts.issuer], ['Valid from', facts.not_before],
       ['Valid until', facts.not_after], ['Server name (SNI)', facts.sni], ['Version', facts.version],
-      ['Cipher suite', facts.cipher], ['Verification', facts.verify]].filter(([, v]) => v);
+      ['Cipher suite', facts.cipher], ['Verification', facts.verify], ['DANE record (TLSA)', facts.tlsa]].filter(([, v]) => v);
     const cert = certStep || rows.length ? h('dl', { class: 'smtplab-cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
     clear(this.body).append(section('Handshake', stepList), section('Certificate', cert));
     this.renderBytes();
