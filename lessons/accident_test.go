@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 
@@ -32,6 +33,7 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 	tests := []struct {
 		name   string
 		lesson string
+		lab    string // the lab the walk happens in, when not the lesson's own
 		inputs []lab.Input
 		open   []string // goals that must stay open
 		done   []string // goals that must be done (the walk did get somewhere)
@@ -217,11 +219,29 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: plain", "", "y", "."),
 			open: []string{"ehlo-again", "delivered"}, done: []string{"upgrade", "handshake", "ciphertext"},
 		},
+		{
+			// The goals of another lab are not the home lab's.
+			name: "a message to Dave, who is not behind the busy MX", lesson: "09-when-dns-or-hosts-fail", lab: "busy-mx",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"dave@example.net"},
+				Subject: "hi", Body: "Hi Dave"}}, {Advance: "5m"}},
+			open: []string{"busy-skipped"},
+		},
+		{
+			name: "not long enough for the second cut", lesson: "05-queues-and-retries", lab: "lost-connection",
+			inputs: []lab.Input{client, {Advance: "2m"}},
+			open:   []string{"twice"}, done: []string{"cut-kept"},
+		},
+		{
+			name: "only Bob, whose domain has no DANE", lesson: "08-certificates-and-trust", lab: "starttls-downgrade",
+			inputs: []lab.Input{client, {Advance: "1h"}},
+			open:   []string{"dane-held", "dane-delivered"}, done: []string{"downgraded"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
 			l := lessonNamed(t, tt.lesson)
-			w, err := lab.New(l.Scenario, 1)
+			scenario := cmp.Or(tt.lab, l.Scenario)
+			w, err := lab.New(scenario, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,12 +251,12 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				}
 			}
 			done := map[string]bool{}
-			for _, r := range goal.Check(l.Goals, w.Trace()) {
+			for _, r := range goal.Check(goal.In(l.Goals, scenario, l.Scenario), w.Trace()) {
 				done[r.ID] = r.Done
 			}
 			for _, id := range tt.open {
 				if v, ok := done[id]; !ok {
-					t.Errorf("the lesson has no goal %q", id)
+					t.Errorf("the lesson has no goal %q in the %s lab", id, scenario)
 				} else if v {
 					t.Errorf("goal %q is done, but the learner did not do it", id)
 				}
