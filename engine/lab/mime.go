@@ -10,9 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -309,9 +307,9 @@ func attachmentView(part []byte) (AttachmentView, bool) {
 }
 
 // decodedSize returns the octets content decodes to under the transfer
-// encoding cte. Base64 is counted rather than decoded, so stray
-// characters do not stop it: every 4 characters of its alphabet are 3
-// octets.
+// encoding cte. It counts rather than decodes, so stray characters do not
+// stop it: every 4 characters of base64's alphabet are 3 octets, and a
+// quoted-printable =XX is one.
 func decodedSize(content []byte, cte string) int {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "base64":
@@ -323,8 +321,20 @@ func decodedSize(content []byte, cte string) int {
 		}
 		return n * 3 / 4
 	case "quoted-printable":
-		n, _ := io.Copy(io.Discard, quotedprintable.NewReader(bytes.NewReader(content)))
-		return int(n)
+		// =XX is one octet, and = at the end of a line a line break
+		// that is not in the file (RFC 2045 §6.7).
+		n := 0
+		for i := 0; i < len(content); i++ {
+			if content[i] == '=' {
+				if bytes.HasPrefix(content[i+1:], []byte("\r\n")) {
+					i += 2
+					continue
+				}
+				i += 2
+			}
+			n++
+		}
+		return n
 	}
 	return len(content)
 }

@@ -298,4 +298,3 @@ func TestAttachmentsOf(t *testing.T) {
 		}
 	}
 }
-
