@@ -2,28 +2,29 @@ package lab
 
 // The learner's mail client writes MIME (RFC 2045, 2046, 2183): a message
 // with attachments is a multipart/mixed of a text/plain part and one
-// base64 part per file. The mailbox view reads the parts back to list a
-// delivered message's attachments.
+// base64 part per file. (mimeview.go reads such messages back.)
+//
+// The standard library's mime package would write and read the header
+// parameters, but it makes the browser's engine 68 KB larger (its table
+// of file types comes with it), and the page has no room for that: the
+// little needed is here and in mimeview.go, and the tests check it
+// against package mime.
 
 import (
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"smtplab/engine/mta"
 )
 
 // Attachment is a file the learner's mail client sends with a message.
 type Attachment struct {
 	Name string `json:"name"` // the file's name, as the recipient sees it; never a path
 	// Type is the file's media type, such as text/plain or image/png,
-	// parameters allowed (text/plain; charset=utf-8); empty means
-	// application/octet-stream, bytes of no particular kind.
+	// without parameters; empty means application/octet-stream, bytes of
+	// no particular kind.
 	Type    string `json:"type"`
 	Content []byte `json:"content"` // the file itself; in JSON, base64 as encoding/json writes []byte
 }
@@ -106,26 +107,33 @@ func checkFileName(name string) error {
 }
 
 // mediaType returns the Content-Type header value for an attachment's
-// type: application/octet-stream for none, else the type written the way
-// RFC 2045 §5.1 says, with its parameters. Multipart and message types
-// are refused: their parts must stay readable text, never base64 (RFC
-// 2045 §6.4, RFC 2046 §5.2.1).
+// type: application/octet-stream for none, else type/subtype in lower
+// case, each a token (RFC 2045 §5.1). Multipart and message types are
+// refused: their parts must stay readable text, never base64 (RFC 2045
+// §6.4, RFC 2046 §5.2.1).
 func mediaType(t string) (string, error) {
 	if t == "" {
 		return "application/octet-stream", nil
 	}
-	if len(t) > maxMediaType {
-		return "", fmt.Errorf("the media type is %d characters long; at most %d", len(t), maxMediaType)
-	}
-	mt, params, err := mime.ParseMediaType(t)
-	top, sub, ok := strings.Cut(mt, "/")
-	if err != nil || !ok || top == "" || sub == "" {
-		return "", fmt.Errorf("%q is not a media type like text/plain or image/png", t)
+	top, sub, ok := strings.Cut(strings.ToLower(t), "/")
+	if !ok || !isToken(top) || !isToken(sub) || len(t) > maxMediaType {
+		return "", fmt.Errorf("%q is not a media type like text/plain or image/png (written without parameters)", t)
 	}
 	if top == "multipart" || top == "message" {
-		return "", fmt.Errorf("a %s attachment cannot be sent in base64; send it as application/octet-stream", mt)
+		return "", fmt.Errorf("a %s/%s attachment cannot be sent in base64; send it as application/octet-stream", top, sub)
 	}
-	return mime.FormatMediaType(mt, params), nil
+	return top + "/" + sub, nil
+}
+
+// isToken says whether s is a token of RFC 2045 §5.1: printable ASCII
+// without spaces and without its special characters.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // writeMixed writes the rest of a message with attachments after its
@@ -153,22 +161,50 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 }
 
 // writeDisposition writes the Content-Disposition header field of an
-// attachment (RFC 2183). mime.FormatMediaType writes the file name as a
-// token when it can, else quoted with \" and \\ escaped, else, for names
-// beyond ASCII, in the form of RFC 2231 §4, percent-encoded UTF-8:
-//
-//	attachment; filename*=utf-8''%E2%82%AC.txt
-//
-// A field longer than the 78 characters RFC 5322 §2.1.1 recommends is
-// folded before its parameter; at most 255 bytes of name keep it within
-// the 998 the RFC requires.
+// attachment (RFC 2183), folded before its parameter when the line would
+// pass the 78 characters RFC 5322 §2.1.1 recommends.
 func writeDisposition(b *strings.Builder, name string) {
-	value := mime.FormatMediaType("attachment", map[string]string{"filename": name})
-	const field = "Content-Disposition: "
-	if len(field)+len(value) > 78 {
-		value = strings.Replace(value, "; ", ";\r\n ", 1)
+	param, sep := fileParam(name), " "
+	if len("Content-Disposition: attachment; ")+len(param) > 78 {
+		sep = "\r\n "
 	}
-	b.WriteString(field + value + "\r\n")
+	b.WriteString("Content-Disposition: attachment;" + sep + param + "\r\n")
+}
+
+// fileParam writes the filename parameter: as a token when the name is
+// one, quoted when it is printable ASCII (with a backslash before each "
+// and \), and a name beyond ASCII the way RFC 2231 §4 writes a value in
+// another character set, percent-encoded UTF-8:
+//
+//	filename*=utf-8''%E2%82%AC.txt
+//
+// At most 255 bytes of name keep the line within the 998 characters RFC
+// 5322 §2.1.1 requires.
+func fileParam(name string) string {
+	if isToken(name) {
+		return "filename=" + name
+	}
+	var b strings.Builder
+	if isASCII(name) { // and without control characters: checkFileName saw to it
+		b.WriteString(`filename="`)
+		for i := 0; i < len(name); i++ {
+			if name[i] == '"' || name[i] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(name[i])
+		}
+		return b.String() + `"`
+	}
+	b.WriteString("filename*=utf-8''")
+	for i := 0; i < len(name); i++ {
+		// RFC 2231 §7: an attribute-char is a token's character but * ' %.
+		if c := name[i]; isToken(name[i:i+1]) && c != '*' && c != '\'' && c != '%' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // writeBase64 writes content in base64 lines of at most base64Line
@@ -222,119 +258,4 @@ func attachmentSummary(as []Attachment) string {
 		parts[i] = fmt.Sprintf("%q (%d octets, %d in base64)", a.Name, len(a.Content), base64Size(len(a.Content)))
 	}
 	return "attached: " + strings.Join(parts, ", ")
-}
-
-// AttachmentView is one attachment of a delivered message, for the
-// mailbox view.
-type AttachmentView struct {
-	Name string `json:"name"` // "" when the part names no file
-	Type string `json:"type"` // the media type without parameters
-	Size int    `json:"size"` // octets once decoded
-}
-
-// maxViewedParts bounds the parts attachmentsOf reads: a message typed
-// in the terminal may hold any number of them.
-const maxViewedParts = 100
-
-// attachmentsOf lists the attachments of a delivered message: the parts of
-// a top-level multipart that say Content-Disposition: attachment or name
-// a file. Any message may arrive here, written by hand or by a real mail
-// program through the TCP bridge, so nothing in it is trusted: a part it
-// cannot read is skipped, and a message that is not multipart has none.
-// Parts inside parts (a multipart/alternative in a mixed one) are not
-// opened.
-func attachmentsOf(raw []byte) []AttachmentView {
-	hdr, start := mta.Headers(raw)
-	mt, params, err := mime.ParseMediaType(hdr.Get("Content-Type"))
-	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
-		return nil
-	}
-	// Every delimiter, the first too, is found as CRLF "--" boundary.
-	rest := append([]byte("\r\n"), raw[start:]...)
-	delim := []byte("\r\n--" + params["boundary"])
-	var out []AttachmentView
-	for range maxViewedParts {
-		i := bytes.Index(rest, delim)
-		if i < 0 {
-			break
-		}
-		rest = rest[i+len(delim):]
-		eol := bytes.Index(rest, []byte("\r\n"))
-		if bytes.HasPrefix(rest, []byte("--")) || eol < 0 {
-			break // the close delimiter, or nothing after the last one
-		}
-		rest = rest[eol+2:] // the part starts after its delimiter's line
-		part := rest
-		if j := bytes.Index(rest, delim); j >= 0 {
-			part = rest[:j]
-		}
-		if a, ok := attachmentView(part); ok {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// attachmentView reads one body part: its header fields, then its
-// content, and says whether it is an attachment.
-func attachmentView(part []byte) (AttachmentView, bool) {
-	var hdr map[string][]string
-	var start int
-	if bytes.HasPrefix(part, []byte("\r\n")) {
-		start = 2 // no header fields: text/plain (RFC 2046 §5.1.1)
-	} else {
-		hdr, start = mta.Headers(part)
-	}
-	get := func(k string) string {
-		if v := hdr[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	disposition, dparams, _ := mime.ParseMediaType(get("Content-Disposition"))
-	mt, tparams, err := mime.ParseMediaType(get("Content-Type"))
-	if err != nil {
-		mt = "text/plain"
-	}
-	name := dparams["filename"]
-	if name == "" {
-		name = tparams["name"] // what mail programs wrote before RFC 2183
-	}
-	if disposition != "attachment" && name == "" {
-		return AttachmentView{}, false
-	}
-	return AttachmentView{Name: name, Type: mt, Size: decodedSize(part[start:], get("Content-Transfer-Encoding"))}, true
-}
-
-// decodedSize returns the octets content decodes to under the transfer
-// encoding cte. It counts rather than decodes, so stray characters do not
-// stop it: every 4 characters of base64's alphabet are 3 octets, and a
-// quoted-printable =XX is one.
-func decodedSize(content []byte, cte string) int {
-	switch strings.ToLower(strings.TrimSpace(cte)) {
-	case "base64":
-		n := 0
-		for _, c := range content {
-			if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' {
-				n++
-			}
-		}
-		return n * 3 / 4
-	case "quoted-printable":
-		// =XX is one octet, and = at the end of a line a line break
-		// that is not in the file (RFC 2045 §6.7).
-		n := 0
-		for i := 0; i < len(content); i++ {
-			if content[i] == '=' {
-				if bytes.HasPrefix(content[i+1:], []byte("\r\n")) {
-					i += 2
-					continue
-				}
-				i += 2
-			}
-			n++
-		}
-		return n
-	}
-	return len(content)
 }

@@ -32,7 +32,7 @@ func oddFiles() []Attachment {
 	return []Attachment{
 		{Name: "notes.txt", Type: "text/plain", Content: []byte("a small text file\n")},
 		{Name: "all bytes.bin", Content: allBytes()},
-		{Name: `my "odd" \name; x=y.txt`, Type: "Text/Plain; Charset=UTF-8", Content: []byte("--smtplab-boundary-1-1\r\n")},
+		{Name: `my "odd" \name; x=y.txt`, Type: "Text/Plain", Content: []byte("--smtplab-boundary-1-1\r\n")},
 		{Name: "Résumé “final” €.pdf", Type: "application/pdf", Content: []byte("%PDF-1.7")},
 		{Name: strings.Repeat("é", 125) + ".txt", Type: "text/plain", Content: nil},
 		{Name: strings.Repeat("long-", 40) + "name.txt", Content: []byte{0}},
@@ -201,7 +201,8 @@ func TestAttachmentLimits(t *testing.T) {
 		{"a broken parameter", []Attachment{file("a", "text/plain; charset", 1)}, "not a media type"},
 		{"multipart", []Attachment{file("a", "multipart/mixed", 1)}, "application/octet-stream"},
 		{"message", []Attachment{file("a.eml", "message/rfc822", 1)}, "cannot be sent in base64"},
-		{"a long type", []Attachment{file("a", "application/"+strings.Repeat("x", 250), 1)}, "at most 255"},
+		{"a long type", []Attachment{file("a", "application/"+strings.Repeat("x", 250), 1)}, "not a media type"},
+		{"parameters", []Attachment{file("a", "text/plain; charset=utf-8", 1)}, "without parameters"},
 	} {
 		w := newWorld(t, "size-limit")
 		_, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b", Attachments: tt.files})
@@ -297,4 +298,56 @@ func TestAttachmentsOf(t *testing.T) {
 			t.Errorf("%q: %+v", raw, got)
 		}
 	}
+}
+
+// fileNames are names that need each way of writing a parameter.
+var fileNames = []string{"notes.txt", "my notes.txt", `a "quoted" \ name`, "x=y;z.txt", "Résumé “final” €.pdf",
+	"100%*'.txt", "日本語.txt", strings.Repeat("long-", 50) + ".txt"}
+
+// TestFileParamAsPackageMime: the filename parameter is written as
+// package mime writes it, and read back as package mime reads it.
+func TestFileParamAsPackageMime(t *testing.T) {
+	for _, name := range fileNames {
+		want := mime.FormatMediaType("attachment", map[string]string{"filename": name})
+		if got := "attachment; " + fileParam(name); got != want {
+			t.Errorf("%q: %s, package mime writes %s", name, got, want)
+		}
+		var b strings.Builder
+		writeDisposition(&b, name)
+		field, _ := strings.CutPrefix(b.String(), "Content-Disposition: ")
+		if d, params := headerParams(field); d != "attachment" || params["filename"] != name {
+			t.Errorf("%q: read back as %q, %q", name, d, params["filename"])
+		}
+		if _, params, err := mime.ParseMediaType(strings.ReplaceAll(field, "\r\n", "")); err != nil || params["filename"] != name {
+			t.Errorf("%q: package mime reads %s as %q (%v)", name, field, params["filename"], err)
+		}
+	}
+}
+
+// FuzzHeaderParams: whatever package mime reads without an error,
+// headerParams reads the same; and it never fails on anything else.
+func FuzzHeaderParams(f *testing.F) {
+	for _, s := range []string{
+		`attachment; filename="a \"b\".txt"`, `multipart/mixed; boundary="=_x y"`, `text/plain; name=a.txt; charset=us-ascii`,
+		`attachment; filename*=utf-8''%C3%A9t%C3%A9.txt`, `attachment; filename*0*=utf-8'en'%C3%A9; filename*1=".txt"`,
+		`attachment; filename*=UTF-8''a%2`, `inline;filename=x;`, `attachment; filename="unclosed`, `a; b==c`,
+		`0;*0*=0`, `a; name*=iso-8859-1''%E9; name=e`, `a; b="C:\dir\x.txt"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		value, params := headerParams(v)
+		mt, want, err := mime.ParseMediaType(v)
+		if err != nil {
+			return
+		}
+		if value != mt {
+			t.Errorf("%q: value %q, package mime reads %q", v, value, mt)
+		}
+		for k, w := range want {
+			if params[k] != w {
+				t.Errorf("%q: %s=%q, package mime reads %q", v, k, params[k], w)
+			}
+		}
+	})
 }
