@@ -5,10 +5,9 @@ package lab
 // base64 part per file. (mimeview.go reads such messages back.)
 //
 // The standard library's mime package would write and read the header
-// parameters, but it makes the browser's engine 68 KB larger (its table
-// of file types comes with it), and the page has no room for that: the
-// little needed is here and in mimeview.go, and the tests check it
-// against package mime.
+// parameters, but it makes the browser's engine 68 KB larger, and the
+// page has no room for that: the little needed is here and in
+// mimeview.go, and the tests check it against package mime.
 
 import (
 	"encoding/base64"
