@@ -119,6 +119,17 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 			f.elements.to.value = (m.to || []).join(', ');
 			f.elements.subject.value = m.subject || '';
 			f.elements.body.value = m.body || '';
+			// The files of an earlier step go; this step's are chosen as
+			// a learner's would be (their content comes in base64).
+			for (let b; (b = f.querySelector('.smtplab-attach-remove')); ) b.click();
+			const files = new DataTransfer();
+			for (const a of m.attachments || []) {
+				files.items.add(new File([Uint8Array.from(atob(a.content || ''), (c) => c.charCodeAt(0))], a.name, { type: a.type || '' }));
+			}
+			if (files.files.length) {
+				f.elements.files.files = files.files;
+				f.elements.files.dispatchEvent(new Event('change'));
+			}
 			f.querySelector('.smtplab-compose-status').textContent = '';
 			f.requestSubmit();
 			return true;

@@ -485,16 +485,17 @@ func TestBrowserLessonOneGoals(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#goal-list li.smtplab-done').length`); n != 0 {
 		t.Fatalf("%d goals done before typing anything", n)
 	}
-	// Type lesson 1's solution as a learner would.
-	steps := eval[[]map[string]string](t, ctx, `JSON.parse(document.getElementById('lesson-data').textContent)[0].solution`)
+	// Do lesson 1's solution as a learner would: lines in the terminal,
+	// then a file sent with the mail client.
+	steps := eval[[]solutionStep](t, ctx, `JSON.parse(document.getElementById('lesson-data').textContent)[0].solution`)
 	if len(steps) == 0 {
 		t.Fatal("lesson 1 has no solution")
 	}
-	for _, st := range steps {
-		if st["advance"] != "" {
-			t.Fatalf("lesson 1's solution lets time pass (%s); the test types only", st["advance"])
+	for i, st := range steps {
+		if st.Advance != "" || st.Lab != "" {
+			t.Fatalf("lesson 1's solution lets time pass or opens another lab (step %d); the test does not", i+1)
 		}
-		typeLines(t, ctx, st["type"])
+		doStep(t, ctx, i, st)
 	}
 	waitFor(t, ctx, "every goal of lesson 1 done",
 		`document.querySelectorAll('#goal-list li').length === document.querySelectorAll('#goal-list li.smtplab-done').length`)

@@ -41,7 +41,7 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		{
 			name: "the mail client sends for the learner", lesson: "01-first-session",
 			inputs: []lab.Input{client, {Advance: "5m"}},
-			open:   []string{"greeted", "sender", "recipient", "go-ahead", "delivered", "goodbye"},
+			open:   []string{"greeted", "sender", "recipient", "go-ahead", "delivered", "goodbye", "attachment"},
 		},
 		{
 			name: "another recipient accepted, not Bob", lesson: "01-first-session",
@@ -121,7 +121,21 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		{
 			name: "the mail client sends", lesson: "07-limits-and-protection",
 			inputs: []lab.Input{client, {Advance: "5m"}},
-			open:   []string{"fits"},
+			open:   []string{"fits", "base64-too-big"},
+		},
+		{
+			// Too large for SIZE, but no file made it so.
+			name: "the mail client sends a long text without a file", lesson: "07-limits-and-protection",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
+				Subject: "long", Body: strings.Repeat("A line of text that makes the message too long.\n", 50)}}},
+			open: []string{"base64-too-big"},
+		},
+		{
+			// A file that fits even in base64 is delivered.
+			name: "the mail client sends a file that fits", lesson: "07-limits-and-protection",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
+				Subject: "small", Body: "A small file.", Attachments: []lab.Attachment{{Name: "small.txt", Type: "text/plain", Content: []byte("short\n")}}}}},
+			open: []string{"base64-too-big"},
 		},
 		{
 			name: "the mail client delivers, over TLS", lesson: "08-certificates-and-trust",

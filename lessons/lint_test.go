@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"smtplab/engine/lab"
 	"smtplab/engine/trace"
 	"smtplab/lessons/goal"
 )
@@ -109,6 +110,18 @@ solution:
   - advance: 30m
   - raw: 'hi\n.\r\n\\ \t\0'
   - submit: {from: alice@example.com, to: [bob@example.org], subject: Hi, body: "Hello,\nBob."}
+  - submit:
+      from: alice@example.com
+      to: [bob@example.org]
+      subject: Files
+      body: See the files.
+      attachments:
+        - name: notes.txt
+          type: text/plain
+          content: |
+            Line one
+            Line two
+        - {name: dot.png, type: image/png, content: !!binary iVBORw0KGgo=}
 ---
 
 Body.
@@ -168,6 +181,11 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"submit bad sender", func(l *Lesson) { l.Solution[4].Submit.From = "alice" }, "solution[4]", "submit: sender"},
 		{"submit bad recipient", func(l *Lesson) { l.Solution[4].Submit.To = []string{"bob@example.org", "<x@y"} }, "solution[4]", "submit: recipient"},
 		{"submit subject break", func(l *Lesson) { l.Solution[4].Submit.Subject = "a\r\nBcc: x@y" }, "solution[4]", "subject cannot hold a line break"},
+		{"attachment path", func(l *Lesson) { l.Solution[5].Submit.Attachments[1].Name = "img/dot.png" }, "solution[5]", "submit: attachment 2: the file name \"img/dot.png\" holds a /"},
+		{"attachment type", func(l *Lesson) { l.Solution[5].Submit.Attachments[0].Type = "message/rfc822" }, "solution[5]", "cannot be sent in base64"},
+		{"attachment too large", func(l *Lesson) {
+			l.Solution[5].Submit.Attachments[0].Content = make(FileContent, lab.MaxAttachmentBytes+1)
+		}, "solution[5]", "a message carries at most"},
 		{"lab scenario", func(l *Lesson) { l.Labs[0].Scenario = "nope" }, "smtp-lab block 1", `"nope" is not a known scenario`},
 		{"goal in a lab the lesson lacks", func(l *Lesson) { l.Goals[1].Scenario = "null-mx" }, "goals", `goal "done" names scenario "null-mx", which none of the lesson's smtp-lab blocks runs`},
 		{"step in a lab the lesson lacks", func(l *Lesson) { l.Solution[2] = Step{Lab: "null-mx"} }, "solution[2]", `lab "null-mx" is not the scenario of the lesson or of one of its smtp-lab blocks`},
@@ -272,6 +290,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown step field", strings.Replace(good, "advance: 30m", "wait: 30m", 1), "field wait not found"},
 		{"unknown submit field", strings.Replace(good, "subject: Hi", "cc: [x@example.org]", 1), "field cc not found"},
 		{"submit to one address", strings.Replace(good, "to: [bob@example.org]", "to: bob@example.org", 1), "front matter"},
+		{"attachment content a list", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: [1, 2]", 1), "front matter"},
+		{"attachment bad base64", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: !!binary not*base64", 1), "invalid base64"},
 		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `smtp-lab block 1: line 1: "seed 3" is not a key: value option`},
 		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `"On-Click" is not an option name`},
 		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `seed "three" is not a whole number`},
@@ -288,7 +308,10 @@ func TestParseErrors(t *testing.T) {
 func TestStepsParse(t *testing.T) {
 	l := parseGood(t)
 	want := []Step{{Type: "EHLO me.example.com"}, {}, {Advance: "30m"}, {Raw: `hi\n.\r\n\\ \t\0`},
-		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Hi", Body: "Hello,\nBob."}}}
+		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Hi", Body: "Hello,\nBob."}},
+		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Files", Body: "See the files.",
+			Attachments: []Attachment{{Name: "notes.txt", Type: "text/plain", Content: FileContent("Line one\nLine two\n")},
+				{Name: "dot.png", Type: "image/png", Content: FileContent("\x89PNG\r\n\x1a\n")}}}}}
 	if !reflect.DeepEqual(l.Solution, want) {
 		t.Fatalf("Solution = %+v, want %+v", l.Solution, want)
 	}

@@ -3,8 +3,11 @@ package lessons
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"smtplab/engine/client"
 	"smtplab/engine/lab"
@@ -15,7 +18,7 @@ import (
 //	type: EHLO laptop.example.com     a line typed in the terminal; the lab adds CR LF
 //	raw: 'hi\n.\r\n'                  bytes sent exactly as written, nothing added;
 //	                                  \r \n \t \0 and \\ are the only escapes
-//	submit: {from, to: [...], subject, body}
+//	submit: {from, to: [...], subject, body, attachments: [{name, type, content}]}
 //	                                  a message handed to the learner's mail client
 //	advance: 30m                      let virtual time pass (a Go duration)
 //	lab: busy-mx                      open another of the lesson's labs: the steps
@@ -30,6 +33,12 @@ import (
 // In YAML, write raw text in single quotes: inside double quotes YAML reads
 // \r and \n itself, and the linter refuses the real line breaks it makes.
 //
+// An attachment's content is the file itself: in YAML its text, usually
+// as a block (content: |), or for a file that is not text its bytes in
+// base64 behind YAML's own tag for them: content: !!binary iVBORw0KGgo=.
+// Its type is a media type such as text/plain (empty means
+// application/octet-stream).
+//
 // As JSON a step has the same keys, with empty ones left out, so every
 // step but lab: is exactly the lab.Input the engine's facade and
 // snapshots take:
@@ -38,6 +47,8 @@ import (
 //	{}                                                  (an empty line)
 //	{"raw":"hi\\n.\\r\\n"}                              (the escapes as text)
 //	{"submit":{"from":"alice@example.com","to":["bob@example.org"],"subject":"Hi","body":"Hello."}}
+//	{"submit":{…,"attachments":[{"name":"a.txt","type":"text/plain","content":"aGkK"}]}}
+//	                                                    (in JSON a file's content is always base64)
 //	{"advance":"10m"}
 type Step struct {
 	Type    string   `yaml:"type,omitempty" json:"type,omitempty"`
@@ -48,13 +59,38 @@ type Step struct {
 }
 
 // Message is what a submit step hands to the mail client: the envelope
-// sender and recipients (also written into From: and To:), a subject and
-// a plain-text body. It mirrors lab.Message field for field.
+// sender and recipients (also written into From: and To:), a subject, a
+// plain-text body and files to attach. It mirrors lab.Message field for
+// field.
 type Message struct {
-	From    string   `yaml:"from" json:"from"`
-	To      []string `yaml:"to" json:"to"`
-	Subject string   `yaml:"subject" json:"subject"`
-	Body    string   `yaml:"body" json:"body"`
+	From        string       `yaml:"from" json:"from"`
+	To          []string     `yaml:"to" json:"to"`
+	Subject     string       `yaml:"subject" json:"subject"`
+	Body        string       `yaml:"body" json:"body"`
+	Attachments []Attachment `yaml:"attachments,omitempty" json:"attachments,omitempty"`
+}
+
+// Attachment is a file a submit step attaches; it mirrors lab.Attachment.
+type Attachment struct {
+	Name    string      `yaml:"name" json:"name"`
+	Type    string      `yaml:"type,omitempty" json:"type"`
+	Content FileContent `yaml:"content" json:"content"`
+}
+
+// FileContent is an attachment's bytes. YAML has no way of its own to
+// read a plain string into bytes, so FileContent takes the text of the
+// file as written, or the bytes a !!binary scalar decodes to (see Step).
+// In JSON it is a []byte like lab.Attachment's content: base64.
+type FileContent []byte
+
+// UnmarshalYAML reads a scalar's text, which for !!binary is its bytes.
+func (c *FileContent) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	*c = FileContent(s)
+	return nil
 }
 
 // Input returns the step as the input the engine's facade performs with
@@ -63,11 +99,19 @@ type Message struct {
 func (s Step) Input() lab.Input {
 	in := lab.Input{Type: s.Type, Raw: s.Raw, Advance: s.Advance}
 	if s.Submit != nil {
-		m := lab.Message(*s.Submit)
-		m.To = append([]string(nil), s.Submit.To...)
+		m := s.Submit.message()
 		in.Submit = &m
 	}
 	return in
+}
+
+// message returns m as the lab's facade takes it, in memory of its own.
+func (m Message) message() lab.Message {
+	out := lab.Message{From: m.From, To: slices.Clone(m.To), Subject: m.Subject, Body: m.Body}
+	for _, a := range m.Attachments {
+		out.Attachments = append(out.Attachments, lab.Attachment{Name: a.Name, Type: a.Type, Content: slices.Clone(a.Content)})
+	}
+	return out
 }
 
 // kinds names the actions a step sets, for messages.
@@ -147,7 +191,8 @@ func controlName(c byte) string {
 }
 
 // lintMessage checks a submit step with the same address parser the lab's
-// mail client uses, and the header fields the lab writes.
+// mail client uses, the header fields the lab writes, and its attachments
+// with the lab's own rules.
 func lintMessage(m Message) []string {
 	var ps []string
 	if len(m.To) == 0 {
@@ -158,6 +203,9 @@ func lintMessage(m Message) []string {
 	}
 	if strings.ContainsAny(m.Subject, "\r\n") {
 		ps = append(ps, "submit: the subject cannot hold a line break")
+	}
+	if err := lab.CheckAttachments(m.message().Attachments); err != nil {
+		ps = append(ps, "submit: "+err.Error())
 	}
 	return ps
 }

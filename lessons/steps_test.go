@@ -21,6 +21,8 @@ func TestStepJSON(t *testing.T) {
 		{Step{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org", "carol@example.org"}, Subject: "Hi", Body: "Hello."}},
 			`{"submit":{"from":"alice@example.com","to":["bob@example.org","carol@example.org"],"subject":"Hi","body":"Hello."}}`},
 		{Step{Submit: &Message{To: []string{"bob@example.org"}}}, `{"submit":{"from":"","to":["bob@example.org"],"subject":"","body":""}}`},
+		{Step{Submit: &Message{To: []string{"bob@example.org"}, Attachments: []Attachment{{Name: "a.txt", Type: "text/plain", Content: FileContent("hi\n")}, {Name: "empty"}}}},
+			`{"submit":{"from":"","to":["bob@example.org"],"subject":"","body":"","attachments":[{"name":"a.txt","type":"text/plain","content":"aGkK"},{"name":"empty","type":"","content":null}]}}`},
 		{Step{Advance: "10m"}, `{"advance":"10m"}`},
 	}
 	for _, tt := range tests {
@@ -75,14 +77,15 @@ func TestShippedStepsSurviveJSON(t *testing.T) {
 	}
 }
 
-// Input copies the recipients, so the world's input log does not share
-// the lesson's slice.
+// Input copies the recipients and files, so the world's input log does
+// not share the lesson's slices.
 func TestInputCopiesRecipients(t *testing.T) {
-	s := Step{Submit: &Message{To: []string{"bob@example.org"}}}
+	s := Step{Submit: &Message{To: []string{"bob@example.org"}, Attachments: []Attachment{{Name: "a.txt", Content: FileContent("hi")}}}}
 	in := s.Input()
 	in.Submit.To[0] = "mallory@example.net"
-	if s.Submit.To[0] != "bob@example.org" {
-		t.Fatal("Input shares the recipient list with the step")
+	in.Submit.Attachments[0].Content[0] = 'X'
+	if s.Submit.To[0] != "bob@example.org" || string(s.Submit.Attachments[0].Content) != "hi" {
+		t.Fatal("Input shares the recipient list or a file with the step")
 	}
 }
 

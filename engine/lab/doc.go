@@ -22,13 +22,15 @@
 //	TypeRaw(text)   bytes with escapes \r \n \t \0 \\, nothing added (bare LF, smuggling)
 //	Submit(msg)     the learner's mail client submits a message to the scenario's
 //	                learner.submit server, or else to the terminal's (587 with STARTTLS
-//	                and AUTH when the server has it, else 25)
+//	                and AUTH when the server has it, else 25); with attachments it
+//	                writes a MIME multipart/mixed message, the files in base64
+//	                (see Attachment and its limits)
 //	Advance(d)      virtual time passes: queues retry, faults heal, idle sessions time out
 //	Do(input)       any of the above, as data
 //
 // Each returns a Result: the trace events the action caused and the State
-// after it (clock, network, queues, mailboxes with their messages, Maildir
-// names and mbox). A STARTTLS typed by the learner is answered with a real
+// after it (clock, network, queues, mailboxes with their messages, their
+// attachments, Maildir names and mbox). A STARTTLS typed by the learner is answered with a real
 // TLS handshake (engine/labtls) on the simulated wire; the terminal accepts
 // any certificate, as swaks or openssl s_client would, and the trace says
 // whether it verified.

@@ -51,6 +51,9 @@ type MessageView struct {
 	Maildir     string   `json:"maildir"`  // the file name in Maildir/new
 	Received    []string `json:"received"` // the Received: chain, newest first
 	Raw         string   `json:"raw"`
+	// Attachments lists the files the message carries (see
+	// attachmentsOf), read from the whole message even when Raw is cut.
+	Attachments []AttachmentView `json:"attachments,omitempty"`
 }
 
 // State returns a snapshot of the world now.
@@ -94,7 +97,7 @@ func (w *World) state(messages, rawBytes int, mail bool) State {
 				box.Messages = append(box.Messages, MessageView{
 					ID: m.ID, From: m.From, To: m.To, Subject: hdr.Get("Subject"),
 					DeliveredAt: m.DeliveredAt.Format(time.RFC3339), Maildir: mta.MaildirName(m, h.Name()),
-					Received: hdr.Values("Received"), Raw: cutRaw(m.Raw, rawBytes),
+					Received: hdr.Values("Received"), Raw: cutRaw(m.Raw, rawBytes), Attachments: attachmentsOf(m.Raw),
 				})
 			}
 			st.Mailboxes = append(st.Mailboxes, box)

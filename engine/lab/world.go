@@ -27,6 +27,9 @@ type World struct {
 	mail    *mta.Network
 	learner *learner
 	inputs  []Input
+	// attached counts the octets of every file the world's messages
+	// carried, against MaxWorldAttachmentBytes.
+	attached int
 	// replaying: Restore is replaying inputs, and nobody reads their
 	// Results, which are left empty (building State each time made a long
 	// replay quadratic in the mail delivered).
@@ -41,12 +44,29 @@ type Input struct {
 	Advance string   `json:"advance,omitempty"` // virtual time to let pass, e.g. "30m"
 }
 
-// Message is what a mail client submits.
+// Message is what a mail client submits: a plain-text message, or with
+// attachments a MIME multipart one (see compose).
 type Message struct {
-	From    string   `json:"from"`
-	To      []string `json:"to"`
-	Subject string   `json:"subject"`
-	Body    string   `json:"body"`
+	From        string       `json:"from"`
+	To          []string     `json:"to"`
+	Subject     string       `json:"subject"`
+	Body        string       `json:"body"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// clone returns a copy of m that shares no memory with it: the world's
+// input log and whoever submitted or reads it each keep their own.
+func (m Message) clone() Message {
+	m.To = slices.Clone(m.To)
+	if m.Attachments != nil {
+		as := make([]Attachment, len(m.Attachments))
+		for i, a := range m.Attachments {
+			a.Content = slices.Clone(a.Content)
+			as[i] = a
+		}
+		m.Attachments = as
+	}
+	return m
 }
 
 // Result is what every action returns: the events it caused and the state
@@ -200,8 +220,7 @@ func (w *World) Snapshot() Snapshot {
 	inputs := make([]Input, len(w.inputs))
 	for i, in := range w.inputs {
 		if in.Submit != nil { // its own copy: editing a snapshot must not rewrite the world
-			m := *in.Submit
-			m.To = slices.Clone(m.To)
+			m := in.Submit.clone()
 			in.Submit = &m
 		}
 		inputs[i] = in
@@ -321,6 +340,14 @@ func (w *World) Submit(m Message) (Result, error) {
 	if len(m.Body) > maxMessageBody {
 		return Result{}, fmt.Errorf("the body is larger than %d bytes", maxMessageBody)
 	}
+	if err := CheckAttachments(m.Attachments); err != nil {
+		return Result{}, err
+	}
+	attached := attachedBytes(m.Attachments)
+	if w.attached+attached > MaxWorldAttachmentBytes {
+		return Result{}, fmt.Errorf("this world's messages have carried %d KiB of attachments, and these %d KiB would pass its limit of %d KiB (so that it can be saved); reset it, or attach less",
+			w.attached>>10, (attached+1023)>>10, MaxWorldAttachmentBytes>>10)
+	}
 	env, err := client.ParseEnvelope(m.From, m.To...)
 	if err != nil {
 		return Result{}, err
@@ -334,7 +361,9 @@ func (w *World) Submit(m Message) (Result, error) {
 		return Result{}, err
 	}
 	before := w.net.Log().Len()
+	m = m.clone()
 	w.inputs = append(w.inputs, Input{Submit: &m})
+	w.attached += attached
 	w.submit(m, env)
 	w.net.Settle()
 	return w.result(before), nil
@@ -371,16 +400,27 @@ func (w *World) submit(m Message, env client.Envelope) {
 			case out.Err != nil:
 				text += " (" + out.Err.Error() + ")"
 			}
+			if len(m.Attachments) > 0 {
+				text += "; " + attachmentSummary(m.Attachments)
+			}
 			w.net.Emit(trace.Event{Kind: trace.Note, Host: from.Name(), Text: text})
 		}})
 }
 
-// compose writes an RFC 5322 message for m; n makes the Message-ID unique.
+// compose writes an RFC 5322 message for m; n, the input's number, makes
+// the Message-ID unique. Without attachments the body is the whole
+// message's text/plain content; with them, the first part of a
+// multipart/mixed (see writeMixed).
 func (w *World) compose(m Message, n int) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\n",
 		m.From, strings.Join(m.To, ", "), m.Subject, w.net.Date().Format(time.RFC1123Z), w.seed, n, w.sc.Learner.Host)
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
+	text := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
+	if len(m.Attachments) == 0 {
+		b.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n" + text)
+	} else {
+		writeMixed(&b, boundaryFor(w.seed, n, text), text, m.Attachments)
+	}
 	return []byte(b.String())
 }
 

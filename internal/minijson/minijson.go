@@ -1,8 +1,9 @@
 // Package minijson is the part of encoding/json the browser engine uses:
 // Marshal, Unmarshal, a Decoder that can refuse unknown fields, RawMessage
 // and Number, over structs with `json` tags, slices, arrays, maps with
-// string keys and the Marshaler, Unmarshaler and encoding.Text(Un)Marshaler
-// methods. Its output is encoding/json's, byte for byte.
+// string keys, []byte as a base64 string (an attachment's content) and
+// the Marshaler, Unmarshaler and encoding.Text(Un)Marshaler methods. Its
+// output is encoding/json's, byte for byte.
 //
 // Why not encoding/json itself: its general machinery made the
 // WebAssembly engine about 45 KB larger after brotli (the page's whole budget is
@@ -11,7 +12,7 @@
 // against encoding/json on everything the engine sends and reads.
 //
 // What it leaves out: fields promoted from embedded structs, the "string"
-// and "omitzero" tag options, []byte as base64, map keys that are not
+// and "omitzero" tag options, map keys that are not
 // strings, and case-insensitive matching of field names (a key must be
 // spelt as its field's tag says).
 package minijson
@@ -19,6 +20,7 @@ package minijson
 import (
 	"bytes"
 	"encoding"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -187,8 +189,11 @@ func (e *encoder) value(v reflect.Value) error {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) {
-			return fmt.Errorf("json: unsupported type %s", t) // encoding/json writes base64; the engine never does
+		if bytesLike(t) {
+			e.buf = append(e.buf, '"')
+			e.buf = base64.StdEncoding.AppendEncode(e.buf, v.Bytes())
+			e.buf = append(e.buf, '"')
+			return nil
 		}
 		fallthrough
 	case reflect.Array:
@@ -708,6 +713,17 @@ func (p *parser) hex4(at int) (rune, bool) {
 	return rune(n), err == nil
 }
 
+// bytesLike says whether a slice type is written as a base64 string, as
+// encoding/json writes []byte: its elements are bytes that do not write
+// their own JSON.
+func bytesLike(t reflect.Type) bool {
+	if t.Elem().Kind() != reflect.Uint8 {
+		return false
+	}
+	p := reflect.PointerTo(t.Elem())
+	return !p.Implements(marshalerType) && !p.Implements(textMarshalerType)
+}
+
 // assigner stores a parsed tree in Go values.
 type assigner struct {
 	strict, useNumber bool
@@ -766,6 +782,14 @@ func (d *assigner) assign(tree any, v reflect.Value) error {
 		}
 		v.SetBool(t)
 	case string:
+		if v.Kind() == reflect.Slice && bytesLike(v.Type()) {
+			b, err := base64.StdEncoding.DecodeString(t)
+			if err != nil {
+				return err
+			}
+			v.SetBytes(b)
+			return nil
+		}
 		if v.Kind() != reflect.String {
 			return mismatch(tree, v.Type())
 		}

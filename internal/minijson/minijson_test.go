@@ -58,6 +58,8 @@ func TestMarshalLikeEncodingJSON(t *testing.T) {
 			}
 		}
 		w.Submit(lab.Message{From: "alice@example.com", To: []string{"bob@example.org", "nobody@example.org"}, Subject: "Hi", Body: "Hello\r\n"})
+		w.Submit(lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "A file", Body: "See the file.",
+			Attachments: []lab.Attachment{{Name: "<b>&.bin", Type: "application/octet-stream", Content: []byte{0, 1, 0xfe, 0xff}}}})
 		w.Advance(6 * time.Hour)
 		sameAsEncodingJSON(t, info.Name+" state", w.State())
 		sameAsEncodingJSON(t, info.Name+" events", w.Trace())
@@ -92,6 +94,9 @@ func TestMarshalValues(t *testing.T) {
 		D      mta.Duration        `json:"d"`
 		T      time.Time           `json:"t"`
 		Arr    [2]int              `json:"arr"`
+		Bytes  []byte              `json:"bytes"`
+		NoB    []byte              `json:"noB"`
+		EmptyB []byte              `json:"emptyB,omitempty"`
 		NoTag  string
 		hidden int
 	}
@@ -103,7 +108,8 @@ func TestMarshalValues(t *testing.T) {
 		v := sample{S: "a\"b\\c\n\t\x00<>&\u2028\u2029\xff☃", F: f, F32: f32, U: 200, B: true, P: &inner{3},
 			L: []string{}, M: map[string]int{"z": 1, "a": 2}, Any: []any{1.5, "x", nil, map[string]any{"k": false}},
 			Raw: minijson.RawMessage(`{"x": [1, 2]}`), D: mta.Duration(90 * time.Second),
-			T: time.Date(2026, 1, 5, 9, 0, 0, 5, time.UTC), Arr: [2]int{1, 2}, NoTag: "n", hidden: 1}
+			T: time.Date(2026, 1, 5, 9, 0, 0, 5, time.UTC), Arr: [2]int{1, 2}, Bytes: []byte("\x00\xff<a file>\r\n"),
+			EmptyB: []byte{}, NoTag: "n", hidden: 1}
 		sameAsEncodingJSON(t, "sample", v)
 		sameAsEncodingJSON(t, "pointer to sample", &v)
 	}
@@ -177,19 +183,20 @@ func TestUnmarshalValues(t *testing.T) {
 		}
 	}
 	var n struct {
+		B  []byte              `json:"b"`
 		I  int8                `json:"i"`
 		M  map[string]any      `json:"m"`
 		D  mta.Duration        `json:"d"`
 		R  minijson.RawMessage `json:"r"`
 		Nm minijson.Number     `json:"nm"`
 	}
-	if err := minijson.Unmarshal([]byte(`{"i": -7, "m": {"x": 1}, "d": "5m", "r": [1, {"a": 2}], "nm": 12.50}`), &n); err != nil {
+	if err := minijson.Unmarshal([]byte(`{"b": "AP8K\r\nYQ==", "i": -7, "m": {"x": 1}, "d": "5m", "r": [1, {"a": 2}], "nm": 12.50}`), &n); err != nil {
 		t.Fatal(err)
 	}
-	if n.I != -7 || n.M["x"] != 1.0 || n.D != mta.Duration(5*time.Minute) || string(n.R) != `[1,{"a":2}]` || n.Nm != "12.50" {
+	if string(n.B) != "\x00\xff\na" || n.I != -7 || n.M["x"] != 1.0 || n.D != mta.Duration(5*time.Minute) || string(n.R) != `[1,{"a":2}]` || n.Nm != "12.50" {
 		t.Errorf("decoded %+v", n)
 	}
-	for _, bad := range []string{`{"i": 300}`, `{"i": "7"}`, `{"i": 1.5}`, `{"m": []}`, `{"d": "soon"}`} {
+	for _, bad := range []string{`{"i": 300}`, `{"i": "7"}`, `{"i": 1.5}`, `{"m": []}`, `{"d": "soon"}`, `{"b": "not base64!"}`, `{"b": 7}`} {
 		if err := minijson.Unmarshal([]byte(bad), &n); err == nil {
 			t.Errorf("%s decoded without an error", bad)
 		}

@@ -292,6 +292,54 @@ func TestBridgeTypeRaw(t *testing.T) {
 	}
 }
 
+// TestBridgeSubmitWithAttachments sends a file as the page does (its
+// content in base64), finds it listed in Bob's mailbox, and refuses a file
+// whose content is not base64 or whose name is a path.
+func TestBridgeSubmitWithAttachments(t *testing.T) {
+	out, err := call(t, "create", jsValue(t, `{"scenario":"first-session","seed":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := decode[openedJSON](t, out).World
+	msg := `{"from":"alice@example.com","to":["bob@example.org"],"subject":"A file","body":"Here.",
+		"attachments":[{"name":"<b>notes &amp;.txt","type":"text/plain","content":"aGVsbG8K"}]}`
+	out, err = call(t, "submit", w, jsValue(t, msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decode[struct {
+		State struct {
+			Mailboxes []struct {
+				Messages []struct {
+					Raw         string `json:"raw"`
+					Attachments []struct {
+						Name string `json:"name"`
+						Type string `json:"type"`
+						Size int    `json:"size"`
+					} `json:"attachments"`
+				} `json:"messages"`
+			} `json:"mailboxes"`
+		} `json:"state"`
+	}](t, out)
+	if len(got.State.Mailboxes) != 1 || len(got.State.Mailboxes[0].Messages) != 1 {
+		t.Fatalf("submit: %s", out)
+	}
+	m := got.State.Mailboxes[0].Messages[0]
+	if len(m.Attachments) != 1 || m.Attachments[0].Name != "<b>notes &amp;.txt" || m.Attachments[0].Size != 6 ||
+		!strings.Contains(m.Raw, "\r\naGVsbG8K\r\n") {
+		t.Errorf("Bob's message: %+v", m)
+	}
+	for _, bad := range []struct{ attachment, says string }{
+		{`{"name":"a.txt","content":"not base64!"}`, "illegal base64"},
+		{`{"name":"../a.txt","content":""}`, "not its path"},
+	} {
+		msg := `{"from":"alice@example.com","to":["bob@example.org"],"subject":"","body":"","attachments":[` + bad.attachment + `]}`
+		if _, err := call(t, "submit", w, jsValue(t, msg)); err == nil || !strings.Contains(err.Error(), bad.says) {
+			t.Errorf("%s: %v, want an error saying %q", bad.attachment, err, bad.says)
+		}
+	}
+}
+
 func TestBridgeErrors(t *testing.T) {
 	out, err := call(t, "create", jsValue(t, `{"scenario":"first-session","seed":1}`))
 	if err != nil {

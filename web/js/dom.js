@@ -46,7 +46,28 @@ export function formatTime(ms) {
   return (d ? `${d}d+` : '') + `${hh}:${mm}:${ss}`;
 }
 
-// download offers text as a file to save.
+// formatSize says how large a file is, in the units a file manager uses.
+export function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// toBase64 writes bytes (a Uint8Array) in base64, in slices: one call of
+// String.fromCharCode with every byte as an argument would overflow the
+// stack for a file of a few hundred KiB.
+export function toBase64(bytes) {
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+// fromBase64 reads base64 into a Uint8Array.
+export function fromBase64(text) {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+// download offers text (or bytes) as a file to save.
 export function download(name, type, text) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = h('a', { href: url, download: name });

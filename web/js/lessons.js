@@ -4,7 +4,7 @@
 // raw HTML omitted); the first is in the page, the others are fetched from
 // the same server when first opened.
 
-import { h, clear, confirmDialog } from './dom.js';
+import { h, clear, confirmDialog, download, formatSize, fromBase64 } from './dom.js';
 import { labOptions } from './labopts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -202,6 +202,15 @@ export class LessonPane {
   }
 }
 
+// describeFile says which file a solution step attaches, and offers it
+// for download, so that the learner has it to attach (its content comes
+// in base64).
+function describeFile(a) {
+  const bytes = fromBase64(a.content || '');
+  return h('p', { class: 'smtplab-step-file' }, `Attach ${a.name} (${formatSize(bytes.length)}) `,
+    h('button', { type: 'button', onclick: () => download(a.name, a.type || 'application/octet-stream', bytes) }, `Download ${a.name}`));
+}
+
 // describeStep says how to do one solution step in the page: a line to
 // type, raw bytes to send in raw mode, a message for the mail client,
 // time to let pass, or another of the lesson's labs to open.
@@ -213,7 +222,8 @@ export function describeStep(s) {
     const m = s.submit;
     const to = Array.isArray(m.to) ? m.to.join(', ') : String(m.to || '');
     return [h('span', { class: 'smtplab-step-kind' }, 'Send with the mail client (Mailbox tab): '),
-      `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'smtplab-step-body' }, m.body) : null];
+      `from ${m.from || '<>'} to ${to}, subject “${m.subject || ''}”`, m.body ? h('pre', { class: 'smtplab-step-body' }, m.body) : null,
+      (m.attachments || []).map((a) => describeFile(a))];
   }
   // An empty line (the one between a message's header and body) would
   // show as nothing at all.

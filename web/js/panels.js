@@ -2,7 +2,7 @@
 // panel and the mailboxes. Each reads the session's trace and state and
 // redraws itself when they change; all text goes in as text.
 
-import { h, append, clear, formatTime, download } from './dom.js';
+import { h, append, clear, formatTime, formatSize, toBase64, download } from './dom.js';
 
 // Panel is the common part: a titled region that redraws on every change.
 // A panel in a hidden tab only notes that it is out of date and redraws
@@ -274,22 +274,27 @@ export class Mailbox extends Panel {
       return [h('label', { for: id }, label), input];
     };
     const status = h('p', { class: 'smtplab-compose-status', role: 'status' });
+    const [filesLabel, picker] = field('files', 'Attach files', { type: 'file', multiple: true });
+    const attached = new Attachments(picker, status);
     const form = h('form', { class: 'smtplab-compose' },
       field('from', 'From', { placeholder: 'alice@example.com', autocomplete: 'off' }),
       field('to', 'To (comma separated)', { placeholder: 'bob@example.org', autocomplete: 'off' }),
       field('subject', 'Subject', { value: 'Hello' }),
       field('body', 'Text'),
+      filesLabel, picker, attached.list,
       h('div', {}, h('button', { type: 'submit' }, 'Send with the mail client')), status);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const f = new FormData(form);
-      const msg = {
-        from: String(f.get('from') || '').trim(),
-        to: String(f.get('to') || '').split(',').map((s) => s.trim()).filter(Boolean),
-        subject: String(f.get('subject') || ''),
-        body: String(f.get('body') || ''),
-      };
       try {
+        const msg = {
+          from: String(f.get('from') || '').trim(),
+          to: String(f.get('to') || '').split(',').map((s) => s.trim()).filter(Boolean),
+          subject: String(f.get('subject') || ''),
+          body: String(f.get('body') || ''),
+        };
+        const files = await attached.read();
+        if (files.length) msg.attachments = files;
         await this.session.submit(msg);
         status.textContent = 'Handed to the mail client: see the transcript and the timeline.';
       } catch (err) {
@@ -319,6 +324,8 @@ export class Mailbox extends Panel {
             m.deliveredAt ? h('span', { class: 'smtplab-when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
           received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
             h('ol', { class: 'smtplab-received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
+          m.attachments && m.attachments.length ? h('div', { class: 'smtplab-message-attachments' }, 'Attachments:',
+            h('ul', {}, m.attachments.map((a) => h('li', {}, a.name || '(no name)', ` (${a.type}, ${formatSize(a.size)})`)))) : null,
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'smtplab-raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })),
@@ -329,6 +336,54 @@ export class Mailbox extends Panel {
 // MAX_SHOWN bounds the messages shown per mailbox: a mail catcher under
 // load holds thousands.
 const MAX_SHOWN = 50;
+
+// MAX_ATTACHMENT_BYTES is what the engine's mail client takes in files per
+// message (lab.MaxAttachmentBytes): a larger file is refused as it is
+// chosen, before the page reads it.
+const MAX_ATTACHMENT_BYTES = 256 * 1024;
+
+// Attachments are the files chosen in the mail client: listed with their
+// sizes and a button to remove each, and read only when the message is
+// sent. They are read here, in the page, and go to the engine, which runs
+// in the page too: no file leaves the learner's computer.
+class Attachments {
+  constructor(picker, status) {
+    this.files = [];
+    this.picker = picker;
+    this.list = h('ul', { class: 'smtplab-attach-list', 'aria-label': 'Files to attach', hidden: true });
+    picker.addEventListener('change', () => {
+      for (const file of picker.files) {
+        if (file.size > MAX_ATTACHMENT_BYTES) {
+          status.textContent = `${file.name} is ${formatSize(file.size)}; the lab's mail client takes at most ${formatSize(MAX_ATTACHMENT_BYTES)} of files per message.`;
+        } else {
+          this.files.push(file);
+        }
+      }
+      picker.value = ''; // the same file may be chosen again, after a change
+      this.show();
+    });
+  }
+
+  show() {
+    clear(this.list).append(...this.files.map((file, i) => h('li', {}, `${file.name} (${formatSize(file.size)}) `,
+      h('button', {
+        type: 'button', class: 'smtplab-attach-remove', 'aria-label': `Remove ${file.name}`,
+        onclick: () => { this.files.splice(i, 1); this.show(); this.picker.focus(); },
+      }, 'Remove'))));
+    this.list.hidden = this.files.length === 0;
+  }
+
+  // read resolves to the files as the engine takes them: name, media type
+  // and content in base64. An .eml file is message/rfc822, which MIME
+  // does not allow in base64 (RFC 2045 §6.4): it goes as plain bytes.
+  read() {
+    return Promise.all(this.files.map(async (file) => ({
+      name: file.name,
+      type: /^(multipart|message)\//i.test(file.type) ? 'application/octet-stream' : file.type,
+      content: toBase64(new Uint8Array(await file.arrayBuffer())),
+    })));
+  }
+}
 
 // mailboxes reads the state's mailboxes into [{name, host, messages:[{raw}]}].
 export function mailboxes(state) {

@@ -9,6 +9,8 @@
 // the engine still downloads, and calls made before it is ready wait in
 // the queue.
 
+import { toBase64, fromBase64 } from './dom.js';
+
 export class Session extends EventTarget {
   constructor(engine) {
     super();
@@ -118,18 +120,14 @@ export class Session extends EventTarget {
 
 // Snapshots travel in permalinks as base64url JSON after "#lab=".
 export function encodeSnapshot(snap) {
-  const bytes = new TextEncoder().encode(JSON.stringify(snap));
-  let bin = '';
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return toBase64(new TextEncoder().encode(JSON.stringify(snap))).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 }
 
 export function decodeSnapshot(text) {
   let snap;
   try {
     const b64 = text.replaceAll('-', '+').replaceAll('_', '/');
-    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    snap = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))));
+    snap = JSON.parse(new TextDecoder().decode(fromBase64(b64 + '='.repeat((4 - (b64.length % 4)) % 4))));
   } catch {
     // atob's and JSON.parse's own words would mean nothing to a learner.
     throw new Error('this link is damaged (was it copied whole?)');

@@ -1,0 +1,260 @@
+package lab
+
+// The learner's mail client writes MIME (RFC 2045, 2046, 2183): a message
+// with attachments is a multipart/mixed of a text/plain part and one
+// base64 part per file. (mimeview.go reads such messages back.)
+//
+// The standard library's mime package would write and read the header
+// parameters, but it makes the browser's engine 68 KB larger, and the
+// page has no room for that: the little needed is here and in
+// mimeview.go, and the tests check it against package mime.
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Attachment is a file the learner's mail client sends with a message.
+type Attachment struct {
+	Name string `json:"name"` // the file's name, as the recipient sees it; never a path
+	// Type is the file's media type, such as text/plain or image/png,
+	// without parameters; empty means application/octet-stream, bytes of
+	// no particular kind.
+	Type    string `json:"type"`
+	Content []byte `json:"content"` // the file itself; in JSON, base64 as encoding/json writes []byte
+}
+
+// Limits on attachments. A world is its inputs, and every attachment is
+// in the input log, which the page keeps in the browser's storage (a few
+// MB per site) and hands back to the engine to restore: so a message
+// carries at most MaxAttachments files of MaxAttachmentBytes in all, and a
+// world's messages together at most MaxWorldAttachmentBytes. Plenty for
+// seeing MIME and base64 at work; not a file-transfer service.
+const (
+	MaxAttachments          = 10
+	MaxAttachmentBytes      = 256 << 10
+	MaxWorldAttachmentBytes = 512 << 10
+	maxAttachmentName       = 255 // octets of UTF-8, the longest file name most file systems take
+	maxMediaType            = 255
+)
+
+// base64Line is the longest line of base64 text in a message: RFC 2045
+// §6.8 allows at most 76 characters.
+const base64Line = 76
+
+// CheckAttachments says what is wrong with a message's attachments, if
+// anything: too many, too large together, or one with a name or media
+// type the mail client cannot write (see checkFileName and mediaType).
+func CheckAttachments(as []Attachment) error {
+	if len(as) > MaxAttachments {
+		return fmt.Errorf("a message carries at most %d attachments, not %d", MaxAttachments, len(as))
+	}
+	total := 0
+	for i, a := range as {
+		if err := checkFileName(a.Name); err != nil {
+			return fmt.Errorf("attachment %d: %w", i+1, err)
+		}
+		if _, err := mediaType(a.Type); err != nil {
+			return fmt.Errorf("attachment %d (%q): %w", i+1, a.Name, err)
+		}
+		total += len(a.Content)
+	}
+	if total > MaxAttachmentBytes {
+		return fmt.Errorf("the attachments are %d bytes together; a message carries at most %d (%d KiB)", total, MaxAttachmentBytes, MaxAttachmentBytes>>10)
+	}
+	return nil
+}
+
+// attachedBytes returns the size of a message's files, before encoding.
+func attachedBytes(as []Attachment) int {
+	n := 0
+	for _, a := range as {
+		n += len(a.Content)
+	}
+	return n
+}
+
+// checkFileName refuses names that are not a plain file name. The name
+// comes from the learner's computer and ends up in a header field and in
+// the page: a line break would forge header fields, a slash makes it a
+// path (RFC 2183 §2.3 asks receivers to ignore those), and the
+// invisible characters that reverse the text's direction can disguise a
+// name's real extension ("txt.exe" shown as "exe.txt").
+func checkFileName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("the file has no name")
+	case len(name) > maxAttachmentName:
+		return fmt.Errorf("the file name is %d bytes long; at most %d", len(name), maxAttachmentName)
+	case !utf8.ValidString(name):
+		return errors.New("the file name is not valid UTF-8")
+	case name == "." || name == "..":
+		return fmt.Errorf("%q is not a file name", name)
+	case strings.ContainsRune(name, '/'):
+		return fmt.Errorf("the file name %q holds a /: give the name of the file, not its path", name)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return fmt.Errorf("the file name %q holds the invisible character %U", name, r)
+		}
+	}
+	return nil
+}
+
+// mediaType returns the Content-Type header value for an attachment's
+// type: application/octet-stream for none, else type/subtype in lower
+// case, each a token (RFC 2045 §5.1). Multipart and message types are
+// refused: their parts must stay readable text, never base64 (RFC 2045
+// §6.4, RFC 2046 §5.2.1).
+func mediaType(t string) (string, error) {
+	if t == "" {
+		return "application/octet-stream", nil
+	}
+	top, sub, ok := strings.Cut(strings.ToLower(t), "/")
+	if !ok || !isToken(top) || !isToken(sub) || len(t) > maxMediaType {
+		return "", fmt.Errorf("%q is not a media type like text/plain or image/png (written without parameters)", t)
+	}
+	if top == "multipart" || top == "message" {
+		return "", fmt.Errorf("a %s/%s attachment cannot be sent in base64; send it as application/octet-stream", top, sub)
+	}
+	return top + "/" + sub, nil
+}
+
+// isToken says whether s is a token of RFC 2045 §5.1: printable ASCII
+// without spaces and without its special characters.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// writeMixed writes the rest of a message with attachments after its
+// MIME-Version: the multipart/mixed Content-Type, a line for mail programs
+// that know no MIME (RFC 2046 §5.1.1's preamble), the text as the first
+// part and each file as a base64 part. text has CRLF line ends already.
+func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
+	fmt.Fprintf(b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n", boundary)
+	b.WriteString("This is a message in MIME format: a mail program shows its parts.\r\n")
+	// A delimiter is CRLF "--" boundary: the CRLF before it belongs to
+	// it, not to the part above (RFC 2046 §5.1.1).
+	b.WriteString("--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n")
+	if !isASCII(text) {
+		b.WriteString("Content-Transfer-Encoding: 8bit\r\n")
+	}
+	b.WriteString("\r\n" + text)
+	for _, a := range as {
+		ct, _ := mediaType(a.Type) // CheckAttachments let it through
+		fmt.Fprintf(b, "\r\n--%s\r\nContent-Type: %s\r\n", boundary, ct)
+		writeDisposition(b, a.Name)
+		b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
+		writeBase64(b, a.Content)
+	}
+	b.WriteString("\r\n--" + boundary + "--\r\n")
+}
+
+// writeDisposition writes the Content-Disposition header field of an
+// attachment (RFC 2183), folded before its parameter when the line would
+// pass the 78 characters RFC 5322 §2.1.1 recommends.
+func writeDisposition(b *strings.Builder, name string) {
+	param, sep := fileParam(name), " "
+	if len("Content-Disposition: attachment; ")+len(param) > 78 {
+		sep = "\r\n "
+	}
+	b.WriteString("Content-Disposition: attachment;" + sep + param + "\r\n")
+}
+
+// fileParam writes the filename parameter: as a token when the name is
+// one, quoted when it is printable ASCII (with a backslash before each "
+// and \), and a name beyond ASCII the way RFC 2231 §4 writes a value in
+// another character set, percent-encoded UTF-8:
+//
+//	filename*=utf-8''%E2%82%AC.txt
+//
+// At most 255 bytes of name keep the line within the 998 characters RFC
+// 5322 §2.1.1 requires.
+func fileParam(name string) string {
+	if isToken(name) {
+		return "filename=" + name
+	}
+	var b strings.Builder
+	if isASCII(name) { // and without control characters: checkFileName saw to it
+		b.WriteString(`filename="`)
+		for i := 0; i < len(name); i++ {
+			if name[i] == '"' || name[i] == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(name[i])
+		}
+		return b.String() + `"`
+	}
+	b.WriteString("filename*=utf-8''")
+	for i := 0; i < len(name); i++ {
+		// RFC 2231 §7: an attribute-char is a token's character but * ' %.
+		if c := name[i]; isToken(name[i:i+1]) && c != '*' && c != '\'' && c != '%' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// writeBase64 writes content in base64 lines of at most base64Line
+// characters, each but the last followed by CRLF.
+func writeBase64(b *strings.Builder, content []byte) {
+	enc := base64.StdEncoding.EncodeToString(content)
+	for len(enc) > base64Line {
+		b.WriteString(enc[:base64Line] + "\r\n")
+		enc = enc[base64Line:]
+	}
+	b.WriteString(enc)
+}
+
+// base64Size returns how many octets writeBase64 writes for n octets.
+func base64Size(n int) int {
+	chars := base64.StdEncoding.EncodedLen(n)
+	if chars == 0 {
+		return 0
+	}
+	return chars + 2*((chars-1)/base64Line)
+}
+
+// boundaryFor returns the boundary of the message of input n. It is made
+// from the world's seed and n, so a replay writes the same message, and
+// it must not occur in the text (RFC 2046 §5.1.1): while it does, a
+// number is added. The '-' in it cannot occur in base64, so the files
+// need no check.
+func boundaryFor(seed int64, n int, text string) string {
+	b := fmt.Sprintf("smtplab-boundary-%d-%d", seed, n)
+	for k := 2; strings.Contains(text, b); k++ {
+		b = fmt.Sprintf("smtplab-boundary-%d-%d-%d", seed, n, k)
+	}
+	return b
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// attachmentSummary says what a message carried, for the mail client's
+// note in the trace: each file's name, its size and its size in base64,
+// which is the size that counts against a server's limit.
+func attachmentSummary(as []Attachment) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = fmt.Sprintf("%q (%d octets, %d in base64)", a.Name, len(a.Content), base64Size(len(a.Content)))
+	}
+	return "attached: " + strings.Join(parts, ", ")
+}

@@ -1,0 +1,353 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"slices"
+	"strings"
+	"testing"
+
+	"smtplab/internal/minijson"
+)
+
+// allBytes is a file with every octet value, twice, so that base64 has to
+// get each one right and its last line is not a full one.
+func allBytes() []byte {
+	b := make([]byte, 512)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+// oddFiles are attachments whose names need each way of writing a
+// parameter: a token, a quoted string with escapes, RFC 2231 for
+// non-ASCII, long enough to fold the header field.
+func oddFiles() []Attachment {
+	return []Attachment{
+		{Name: "notes.txt", Type: "text/plain", Content: []byte("a small text file\n")},
+		{Name: "all bytes.bin", Content: allBytes()},
+		{Name: `my "odd" \name; x=y.txt`, Type: "Text/Plain", Content: []byte("--smtplab-boundary-1-1\r\n")},
+		{Name: "Résumé “final” €.pdf", Type: "application/pdf", Content: []byte("%PDF-1.7")},
+		{Name: strings.Repeat("é", 125) + ".txt", Type: "text/plain", Content: nil},
+		{Name: strings.Repeat("long-", 40) + "name.txt", Content: []byte{0}},
+	}
+}
+
+// TestComposeWritesMIME sends a message with attachments and reads what
+// Bob got with Go's own MIME readers: a multipart/mixed whose first part
+// is the text and whose other parts are the files, every byte and every
+// name as sent, in lines no longer than the RFCs allow.
+func TestComposeWritesMIME(t *testing.T) {
+	w := newWorld(t, "first-session")
+	body := "Hello Bob,\nthe files. This line looks like a boundary:\n--smtplab-boundary-1-1\nü\n"
+	files := oddFiles()
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Files", Body: body, Attachments: files}); err != nil {
+		t.Fatal(err)
+	}
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 1 {
+		t.Fatalf("Bob has %d messages", len(box))
+	}
+	raw := box[0].Raw
+	for i, line := range strings.Split(raw, "\r\n") {
+		if len(line) > 998 {
+			t.Errorf("line %d is %d characters long (RFC 5322 §2.1.1: at most 998)", i+1, len(line))
+		}
+	}
+
+	msg, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := msg.Header.Get("MIME-Version"); v != "1.0" {
+		t.Errorf("MIME-Version: %q", v)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("Content-Type: %q (%v)", msg.Header.Get("Content-Type"), err)
+	}
+	if b := params["boundary"]; b == "smtplab-boundary-1-1" || strings.Contains(body, b) {
+		t.Errorf("the boundary %q occurs in the text", b)
+	}
+	parts := multipart.NewReader(msg.Body, params["boundary"])
+
+	text, err := parts.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(text)
+	if want := strings.ReplaceAll(body, "\n", "\r\n"); string(got) != want || text.FileName() != "" {
+		t.Errorf("the text part is %q (file %q), want %q", got, text.FileName(), want)
+	}
+	if ct, cte := text.Header.Get("Content-Type"), text.Header.Get("Content-Transfer-Encoding"); ct != "text/plain; charset=utf-8" || cte != "8bit" {
+		t.Errorf("the text part is %q in %q", ct, cte)
+	}
+
+	for _, f := range files {
+		p, err := parts.NextPart()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if p.FileName() != f.Name {
+			t.Errorf("file name %q, want %q", p.FileName(), f.Name)
+		}
+		if d, _, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition")); d != "attachment" {
+			t.Errorf("%s: Content-Disposition %q", f.Name, p.Header.Get("Content-Disposition"))
+		}
+		wantType, _ := mediaType(f.Type)
+		if ct := p.Header.Get("Content-Type"); ct != wantType {
+			t.Errorf("%s: Content-Type %q, want %q", f.Name, ct, wantType)
+		}
+		if p.Header.Get("Content-Transfer-Encoding") != "base64" {
+			t.Errorf("%s: Content-Transfer-Encoding %q", f.Name, p.Header.Get("Content-Transfer-Encoding"))
+		}
+		encoded, _ := io.ReadAll(p)
+		for _, line := range strings.Split(string(encoded), "\r\n") {
+			if len(line) > 76 {
+				t.Errorf("%s: a base64 line of %d characters (RFC 2045 §6.8: at most 76)", f.Name, len(line))
+			}
+		}
+		content, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, bytes.NewReader(encoded)))
+		if err != nil || !bytes.Equal(content, f.Content) {
+			t.Errorf("%s: the content came back as %q (%v), want %q", f.Name, content, err, f.Content)
+		}
+	}
+	if _, err := parts.NextPart(); err != io.EOF {
+		t.Errorf("after the files: %v, want the end", err)
+	}
+
+	// The mailbox view lists the files, and so does the mail client's note.
+	var views []AttachmentView
+	for _, f := range files {
+		ct, _ := mediaType(f.Type)
+		mt, _, _ := mime.ParseMediaType(ct)
+		views = append(views, AttachmentView{Name: f.Name, Type: mt, Size: len(f.Content)})
+	}
+	if !slices.Equal(box[0].Attachments, views) {
+		t.Errorf("the mailbox view lists %+v, want %+v", box[0].Attachments, views)
+	}
+	if !traceSays(w, `attached: "notes.txt" (18 octets, 24 in base64)`) {
+		t.Error("the mail client's note does not list the files")
+	}
+}
+
+// TestComposeWithoutAttachmentsIsUnchanged: a message without
+// attachments is exactly what the mail client wrote before it could
+// attach anything.
+func TestComposeWithoutAttachmentsIsUnchanged(t *testing.T) {
+	w := newWorld(t, "first-session")
+	got := string(w.compose(Message{From: "alice@example.com", To: []string{"bob@example.org", "carol@example.org"}, Subject: "Hi", Body: "Hello\nBob\r\n"}, 1))
+	want := "From: alice@example.com\r\nTo: bob@example.org, carol@example.org\r\nSubject: Hi\r\nDate: Mon, 05 Jan 2026 09:00:00 +0000\r\n" +
+		"Message-ID: <1.1@laptop.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\nBob\r\n"
+	if got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestComposeIsDeterministic: the same world and input write the same
+// message, boundary included; another seed writes another boundary.
+func TestComposeIsDeterministic(t *testing.T) {
+	m := Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Files", Body: "Hi", Attachments: oddFiles()}
+	a, b := newWorld(t, "first-session"), newWorld(t, "first-session")
+	if x, y := a.compose(m, 3), b.compose(m, 3); !bytes.Equal(x, y) {
+		t.Error("two worlds of one seed wrote different messages")
+	}
+	other, err := New("first-session", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, y := a.compose(m, 3), other.compose(m, 3); !bytes.Contains(x, []byte(`boundary="smtplab-boundary-1-3"`)) ||
+		!bytes.Contains(y, []byte(`boundary="smtplab-boundary-2-3"`)) {
+		t.Errorf("boundaries: %q and %q", x[:200], y[:200])
+	}
+	// Text holding the boundary, and the next one tried, gets a third.
+	if got := boundaryFor(1, 3, "x smtplab-boundary-1-3-2 y"); got != "smtplab-boundary-1-3-3" {
+		t.Errorf("boundaryFor = %q", got)
+	}
+}
+
+// TestAttachmentLimits: what the mail client cannot send is refused with
+// a reason, and leaves no input behind.
+func TestAttachmentLimits(t *testing.T) {
+	file := func(name, typ string, size int) Attachment {
+		return Attachment{Name: name, Type: typ, Content: make([]byte, size)}
+	}
+	many := make([]Attachment, MaxAttachments+1)
+	for i := range many {
+		many[i] = file("f.txt", "", 1)
+	}
+	for _, tt := range []struct {
+		name  string
+		files []Attachment
+		says  string
+	}{
+		{"too many", many, "at most 10 attachments"},
+		{"too large", []Attachment{file("a", "", MaxAttachmentBytes/2), file("b", "", MaxAttachmentBytes/2+1)}, "at most 262144"},
+		{"no name", []Attachment{file("", "", 1)}, "no name"},
+		{"a path", []Attachment{file("../etc/passwd", "", 1)}, "not its path"},
+		{"dot dot", []Attachment{file("..", "", 1)}, "not a file name"},
+		{"a line break", []Attachment{file("a\r\nX-Evil: 1", "", 1)}, "invisible character U+000D"},
+		{"right-to-left override", []Attachment{file("invoice\u202etxt.exe", "", 1)}, "U+202E"},
+		{"not UTF-8", []Attachment{file("caf\xe9.txt", "", 1)}, "not valid UTF-8"},
+		{"a long name", []Attachment{file(strings.Repeat("a", 256), "", 1)}, "at most 255"},
+		{"a type without subtype", []Attachment{file("a", "text", 1)}, "not a media type"},
+		{"a type with a space", []Attachment{file("a", "text/ plain", 1)}, "not a media type"},
+		{"a broken parameter", []Attachment{file("a", "text/plain; charset", 1)}, "not a media type"},
+		{"multipart", []Attachment{file("a", "multipart/mixed", 1)}, "application/octet-stream"},
+		{"message", []Attachment{file("a.eml", "message/rfc822", 1)}, "cannot be sent in base64"},
+		{"a long type", []Attachment{file("a", "application/"+strings.Repeat("x", 250), 1)}, "not a media type"},
+		{"parameters", []Attachment{file("a", "text/plain; charset=utf-8", 1)}, "without parameters"},
+	} {
+		w := newWorld(t, "size-limit")
+		_, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b", Attachments: tt.files})
+		if err == nil || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%s: %v, want an error saying %q", tt.name, err, tt.says)
+		}
+		if n := len(w.Snapshot().Inputs); n != 0 {
+			t.Errorf("%s: %d inputs recorded", tt.name, n)
+		}
+	}
+
+	// A world's messages share one budget; undo gives it back.
+	w := newWorld(t, "size-limit")
+	half := Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b",
+		Attachments: []Attachment{file("half.bin", "", MaxWorldAttachmentBytes/2)}}
+	for i := range 2 {
+		if _, err := w.Submit(half); err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+	}
+	half.Attachments[0].Content = []byte{1}
+	if _, err := w.Submit(half); err == nil || !strings.Contains(err.Error(), "512 KiB") {
+		t.Errorf("past the world's budget: %v", err)
+	}
+	w, err := w.Undo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Submit(half); err != nil {
+		t.Errorf("after an undo: %v", err)
+	}
+}
+
+// TestAttachmentsInSnapshots: a world with attachments goes through JSON,
+// as the page saves it (minijson in the browser, encoding/json natively),
+// and replays to the same trace; its snapshot and the message given to
+// Submit share no memory with its input log.
+func TestAttachmentsInSnapshots(t *testing.T) {
+	w := newWorld(t, "first-session")
+	m := Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Files", Body: "Hi", Attachments: oddFiles()}
+	if _, err := w.Submit(m); err != nil {
+		t.Fatal(err)
+	}
+	m.Attachments[1].Content[0] = 'X' // the caller's own bytes
+	s := w.Snapshot()
+	s.Inputs[0].Submit.Attachments[1].Content[1] = 'Y'
+	if got := w.Snapshot().Inputs[0].Submit.Attachments[1].Content; got[0] != 0 || got[1] != 1 {
+		t.Errorf("the input log changed with the caller's message or a snapshot: % x", got[:2])
+	}
+	want, _ := json.Marshal(w.Trace())
+
+	mini, err := minijson.Marshal(w.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	std, _ := json.Marshal(w.Snapshot())
+	if !bytes.Equal(mini, std) {
+		t.Fatal("minijson and encoding/json write the snapshot differently")
+	}
+	var back Snapshot
+	if err := minijson.Unmarshal(mini, &back); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Restore(back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(r.Trace()); !bytes.Equal(got, want) {
+		t.Error("the restored world's trace differs")
+	}
+	if !bytes.Contains(mini, []byte(`"attachments":[{"name":"notes.txt","type":"text/plain","content":"YSBzbWFsbCB0ZXh0IGZpbGUK"}`)) {
+		t.Errorf("the snapshot's JSON: %.300s", mini)
+	}
+}
+
+// TestAttachmentsOf reads messages a mail program might have written by
+// hand: a name only in Content-Type, quoted-printable, a part without
+// header fields, a part that is inline, a message that is not multipart.
+func TestAttachmentsOf(t *testing.T) {
+	raw := "Subject: x\r\nContent-Type: Multipart/Mixed; boundary=b1\r\n\r\n" +
+		"--b1\r\n\r\nno header fields: text\r\n" +
+		"--b1 \r\nContent-Type: image/png; name=\"old style.png\"\r\nContent-Transfer-Encoding: BASE64\r\n\r\niVBO\r\nRw0=\r\n" +
+		"--b1\r\nContent-Type: text/plain\r\nContent-Disposition: inline\r\n\r\nshown inline\r\n" +
+		"--b1\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename*0=\"a\"; filename*1=\"b.txt\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=A9=\r\nt=C3=A9\r\n" +
+		"--b1\r\nContent-Disposition: attachment\r\n\r\n\r\n" +
+		"--b1--\r\nepilogue\r\n"
+	want := []AttachmentView{{Name: "old style.png", Type: "image/png", Size: 5}, {Name: "ab.txt", Type: "text/plain", Size: 5}, {Type: "text/plain", Size: 0}}
+	if got := attachmentsOf([]byte(raw)); !slices.Equal(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for _, raw := range []string{"Subject: plain\r\n\r\nHello", "Content-Type: multipart/mixed\r\n\r\n--\r\n", "Content-Type: multipart/mixed; boundary=x\r\n\r\n--x"} {
+		if got := attachmentsOf([]byte(raw)); got != nil {
+			t.Errorf("%q: %+v", raw, got)
+		}
+	}
+}
+
+// fileNames are names that need each way of writing a parameter.
+var fileNames = []string{"notes.txt", "my notes.txt", `a "quoted" \ name`, "x=y;z.txt", "Résumé “final” €.pdf",
+	"100%*'.txt", "日本語.txt", strings.Repeat("long-", 50) + ".txt"}
+
+// TestFileParamAsPackageMime: the filename parameter is written as
+// package mime writes it, and read back as package mime reads it.
+func TestFileParamAsPackageMime(t *testing.T) {
+	for _, name := range fileNames {
+		want := mime.FormatMediaType("attachment", map[string]string{"filename": name})
+		if got := "attachment; " + fileParam(name); got != want {
+			t.Errorf("%q: %s, package mime writes %s", name, got, want)
+		}
+		var b strings.Builder
+		writeDisposition(&b, name)
+		field, _ := strings.CutPrefix(b.String(), "Content-Disposition: ")
+		if d, params := headerParams(field); d != "attachment" || params["filename"] != name {
+			t.Errorf("%q: read back as %q, %q", name, d, params["filename"])
+		}
+		if _, params, err := mime.ParseMediaType(strings.ReplaceAll(field, "\r\n", "")); err != nil || params["filename"] != name {
+			t.Errorf("%q: package mime reads %s as %q (%v)", name, field, params["filename"], err)
+		}
+	}
+}
+
+// FuzzHeaderParams: whatever package mime reads without an error,
+// headerParams reads the same; and it never fails on anything else.
+func FuzzHeaderParams(f *testing.F) {
+	for _, s := range []string{
+		`attachment; filename="a \"b\".txt"`, `multipart/mixed; boundary="=_x y"`, `text/plain; name=a.txt; charset=us-ascii`,
+		`attachment; filename*=utf-8''%C3%A9t%C3%A9.txt`, `attachment; filename*0*=utf-8'en'%C3%A9; filename*1=".txt"`,
+		`attachment; filename*=UTF-8''a%2`, `inline;filename=x;`, `attachment; filename="unclosed`, `a; b==c`,
+		`0;*0*=0`, `a; name*=iso-8859-1''%E9; name=e`, `a; b="C:\dir\x.txt"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		value, params := headerParams(v)
+		mt, want, err := mime.ParseMediaType(v)
+		if err != nil {
+			return
+		}
+		if value != mt {
+			t.Errorf("%q: value %q, package mime reads %q", v, value, mt)
+		}
+		for k, w := range want {
+			if params[k] != w {
+				t.Errorf("%q: %s=%q, package mime reads %q", v, k, params[k], w)
+			}
+		}
+	})
+}
