@@ -241,6 +241,12 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"busy-skipped"},
 		},
 		{
+			name: "two messages in a minute, within the limit", lesson: "07-limits-and-protection", lab: "rate-limit",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RSET", "advance:1m",
+				"MAIL FROM:<alice@example.com>", "RSET", "MAIL FROM:<alice@example.com>"),
+			open: []string{"slowed"},
+		},
+		{
 			name: "not long enough for the second cut", lesson: "05-queues-and-retries", lab: "lost-connection",
 			inputs: []lab.Input{client, {Advance: "2m"}},
 			open:   []string{"twice"}, done: []string{"cut-kept"},
