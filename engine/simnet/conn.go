@@ -158,6 +158,11 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	switch {
 	case from.down:
 		p.refuse("local host is down", 0)
+	case w.blocked[portBlock{from, port}]:
+		// The filter drops the connection request silently; the trace
+		// says so, and the timeout will tell the dialer.
+		w.Emit(trace.Event{Kind: trace.Fault, Host: from.name, Peer: p.peerName(), Port: port,
+			Text: fmt.Sprintf("a filter on %s's network dropped its connection request to %s", from.name, p.targetPort())})
 	case server != nil:
 		w.schedule(w.now+w.linkLatency(from, server), true, p.synArrives)
 	}
@@ -245,8 +250,19 @@ func (p *pipe) timedOut() {
 	}
 	c.closed, p.state = true, stateClosed
 	p.w.removePipe(p)
-	p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Text: ReasonTimeout, Attrs: p.attrs})
+	p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Port: p.port, Text: ReasonTimeout, Attrs: p.attrs})
 	c.h.Closed(c, ReasonTimeout)
+}
+
+// DialDeadline returns when a dial that is still waiting for its answer
+// gives up (its connect timeout), and false once it was answered, gave up
+// or was abandoned. A driver that waits for a connection, as connect(2)
+// does, advances the clock to it.
+func (c *Conn) DialDeadline() (time.Duration, bool) {
+	if !c.isClient || c.open || c.closed || !c.p.timeout.Pending() {
+		return 0, false
+	}
+	return c.p.timeout.When(), true
 }
 
 // finish marks the connection closed and records conn.close, once.

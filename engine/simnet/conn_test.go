@@ -91,7 +91,7 @@ func TestDialOutcomes(t *testing.T) {
 			wantLines: []string{"30s client closed timeout"},
 			wantKinds: []string{"fault", "conn.close"},
 			want: trace.Event{At: 30000, Kind: trace.ConnClose, Host: "client.example.com",
-				Peer: "mx.example.org", Text: "timeout"},
+				Peer: "mx.example.org", Port: 25, Text: "timeout"},
 		},
 		{
 			name: "server unreachable", to: "mx.example.org", port: 25,
@@ -99,7 +99,7 @@ func TestDialOutcomes(t *testing.T) {
 			wantLines: []string{"30s client closed timeout"},
 			wantKinds: []string{"fault", "conn.close"},
 			want: trace.Event{At: 30000, Kind: trace.ConnClose, Host: "client.example.com",
-				Peer: "mx.example.org", Text: "timeout"},
+				Peer: "mx.example.org", Port: 25, Text: "timeout"},
 		},
 		{
 			name: "dialing host unreachable", to: "mx.example.org", port: 25,
@@ -107,14 +107,14 @@ func TestDialOutcomes(t *testing.T) {
 			wantLines: []string{"30s client closed timeout"},
 			wantKinds: []string{"fault", "conn.close"},
 			want: trace.Event{At: 30000, Kind: trace.ConnClose, Host: "client.example.com",
-				Peer: "mx.example.org", Text: "timeout"},
+				Peer: "mx.example.org", Port: 25, Text: "timeout"},
 		},
 		{
 			name: "unknown address", to: "203.0.113.9", port: 25,
 			wantLines: []string{"30s client closed timeout"},
 			wantKinds: []string{"conn.close"},
 			want: trace.Event{At: 30000, Kind: trace.ConnClose, Host: "client.example.com",
-				Peer: "203.0.113.9", Text: "timeout"},
+				Peer: "203.0.113.9", Port: 25, Text: "timeout"},
 		},
 	}
 	for _, tt := range tests {

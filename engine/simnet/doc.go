@@ -43,8 +43,10 @@
 //   - refused: the target host is down or nothing listens on the port; the
 //     dialer gets Closed(c, ReasonRefused) one round trip after dialing and a
 //     conn.refused event is recorded;
-//   - timeout: the target is unreachable (or unknown); nothing answers, and
-//     the dialer gets Closed(c, ReasonTimeout) after the connect timeout.
+//   - timeout: the target is unreachable (or unknown), or a filter dropped
+//     the request (BlockPort); nothing answers, and the dialer gets
+//     Closed(c, ReasonTimeout) after the connect timeout (DialDeadline says
+//     when).
 //
 // A Conn is one end of a connection. Write delivers bytes to the peer's
 // Handler after the link latency; bytes from one end always arrive in the
@@ -83,6 +85,9 @@
 //   - World.DropAfter: the first connection on which one host has sent more
 //     than n bytes to another is cut after those n bytes (mid-DATA, say).
 //   - World.SetLatency: a slow (or fast) link between two hosts.
+//   - World.BlockPort: a filter drops a host's outgoing connection requests
+//     to one port (an Internet provider's port-25 block): those dials time
+//     out.
 //
 // A fault meant to fire later is scheduled like anything else:
 // w.After(10*time.Minute, func() { mx.SetDown(true) }).

@@ -72,3 +72,31 @@ func (r *dropRule) fire(c *Conn) {
 		Text: fmt.Sprintf("connection %d dropped after %d bytes from %s", c.p.id, r.after, c.local.name)})
 	c.p.cut(c, ReasonDropped)
 }
+
+// portBlock is a filtered outgoing port: connection requests from host to
+// port, to any peer.
+type portBlock struct {
+	from *Host
+	port int
+}
+
+// BlockPort switches on (true) or off a filter on host from's network
+// that silently drops its outgoing connection requests to port, whoever
+// they are for, as Internet providers drop their home customers'
+// connections to port 25. Such a dial is never answered and times out,
+// with a fault event when the request is dropped; connections already open
+// are not touched. A fault event records each change.
+func (w *World) BlockPort(from *Host, port int, blocked bool) {
+	key := portBlock{from, port}
+	if w.blocked[key] == blocked {
+		return
+	}
+	text := fmt.Sprintf("outgoing connections to port %d are blocked", port)
+	if blocked {
+		w.blocked[key] = true
+	} else {
+		delete(w.blocked, key)
+		text = fmt.Sprintf("outgoing connections to port %d are allowed again", port)
+	}
+	w.Emit(trace.Event{Kind: trace.Fault, Host: from.name, Port: port, Text: text})
+}

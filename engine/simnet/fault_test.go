@@ -185,3 +185,71 @@ func TestScheduledFault(t *testing.T) {
 		`10m0.015s client closed host down`,
 	})
 }
+
+// TestBlockPortFiltersOutgoingDials: a filtered port drops the host's
+// connection requests to it, which time out at the deadline DialDeadline
+// gives; other ports, other hosts and connections already open are not
+// touched, and the filter lifts.
+func TestBlockPortFiltersOutgoingDials(t *testing.T) {
+	l, open, _ := openLab(t)
+	if err := l.mx.Listen(587, func(c *Conn) Handler { return l.srv }); err != nil {
+		t.Fatal(err)
+	}
+	l.w.BlockPort(l.client, 25, true)
+	l.w.BlockPort(l.client, 25, true) // no change, no event
+	mark, dialed := l.w.Log().Len(), l.w.Now()
+	blocked := l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	if at, waiting := blocked.DialDeadline(); !waiting || at != dialed+DefaultConnectTimeout {
+		t.Fatalf("a filtered dial after Settle: deadline %v, waiting %v; want %v, true", at, waiting, dialed+DefaultConnectTimeout)
+	}
+	other := l.w.Dial(l.client, "mx.example.org", 587, l.cli)
+	l.w.Settle()
+	if !other.Established() || !open.Established() {
+		t.Fatal("the filter on port 25 stopped a dial to 587 or cut an open connection")
+	}
+	if _, waiting := other.DialDeadline(); waiting {
+		t.Fatal("an established connection still has a dial deadline")
+	}
+	l.w.Advance(DefaultConnectTimeout)
+	if !blocked.IsClosed() || l.cli.why != ReasonTimeout {
+		t.Fatalf("the filtered dial: closed %v (%q), want a timeout", blocked.IsClosed(), l.cli.why)
+	}
+	wantLines(t, textsOf(l.w, mark), []string{
+		"fault: a filter on client.example.com's network dropped its connection request to mx.example.org:25",
+		"conn.open: mx.example.org:587",
+		"conn.close: timeout",
+		"clock: 30s",
+	})
+	if e := eventsOf(l.w, trace.ConnClose)[0]; e.Port != 25 || e.Peer != "mx.example.org" {
+		t.Errorf("the timed-out dial's conn.close: %+v, want port 25 of mx.example.org", e)
+	}
+
+	// The MX's own dials to port 25 are not the client's, and the filter
+	// lifts.
+	if err := l.client.Listen(25, func(c *Conn) Handler { return &recorder{j: l.j, name: "client server"} }); err != nil {
+		t.Fatal(err)
+	}
+	incoming := l.w.Dial(l.mx, "client.example.com", 25, nil)
+	l.w.Settle()
+	if !incoming.Established() {
+		t.Fatal("the filter on the client's network stopped the MX's dial")
+	}
+	l.w.BlockPort(l.client, 25, false)
+	again := l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	if !again.Established() {
+		t.Fatal("a dial after the filter lifted was not answered")
+	}
+	var faults []string
+	for _, e := range eventsOf(l.w, trace.Fault) {
+		if e.Port == 25 {
+			faults = append(faults, e.Text)
+		}
+	}
+	wantLines(t, faults, []string{
+		"outgoing connections to port 25 are blocked",
+		"a filter on client.example.com's network dropped its connection request to mx.example.org:25",
+		"outgoing connections to port 25 are allowed again",
+	})
+}

@@ -14,8 +14,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden from the curr
 
 // script drives one world through everything simnet does: accepted,
 // refused and timed-out dials, an SMTP-like exchange, a slow link, a
-// STARTTLS upgrade with the toy codec, a drop mid-DATA, a host going down
-// and time jumps. Its trace is the golden file.
+// STARTTLS upgrade with the toy codec, a drop mid-DATA, a host going down,
+// a filtered port and time jumps. Its trace is the golden file.
 func script(seed int64) *World {
 	w := New(seed)
 	client := w.AddHost("client.example.com", "192.0.2.10")
@@ -75,6 +75,12 @@ func script(seed int64) *World {
 	w.Settle()
 	w.After(5*time.Minute, func() { mx.SetDown(true) })
 	w.Advance(10 * time.Minute)
+
+	// A filter on the client's network: the dial that was refused above
+	// now times out.
+	w.BlockPort(client, 587, true)
+	w.Dial(client, "backup.example.org", 587, cli)
+	w.Advance(time.Minute)
 	return w
 }
 

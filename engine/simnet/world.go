@@ -57,8 +57,9 @@ type World struct {
 	byAddr   map[netip.Addr]*Host
 	links    map[hostPair]time.Duration
 	drops    []*dropRule
-	pipes    []*pipe // connecting or open, in the order they were dialed
-	lastConn int     // the last connection id handed out
+	blocked  map[portBlock]bool // filtered outgoing ports (see BlockPort)
+	pipes    []*pipe            // connecting or open, in the order they were dialed
+	lastConn int                // the last connection id handed out
 }
 
 // An Option changes a World's defaults in New.
@@ -94,6 +95,7 @@ func New(seed int64, opts ...Option) *World {
 		byName:         make(map[string]*Host),
 		byAddr:         make(map[netip.Addr]*Host),
 		links:          make(map[hostPair]time.Duration),
+		blocked:        make(map[portBlock]bool),
 	}
 	for _, o := range opts {
 		o(w)

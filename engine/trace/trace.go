@@ -17,7 +17,8 @@
 //	conn.open       conn, host (client), peer (server), port, text ("mx.example.org:25"),
 //	                attrs (client: "terminal" when the learner's terminal opened it)
 //	conn.close      conn, host, peer, text (why: "quit", "refused", "timeout", "dropped", ...);
-//	                a dial that timed out has no conn, and the attrs its conn.open would have had
+//	                a dial that timed out has no conn, but the port it dialed and the attrs its
+//	                conn.open would have had
 //	conn.refused    host, peer, port, text, attrs (as conn.open)
 //	bytes           conn, host (sender), peer (receiver), dir, size, tls, text (plaintext line or
 //	                hex preview of ciphertext)
@@ -43,7 +44,8 @@
 //	                senders: spf, and with DMARC dkim and dmarc, each a result as the message's
 //	                Authentication-Results says it, and disposition: "none", or "quarantine"
 //	                when the From: domain's DMARC policy had it marked as junk)
-//	fault           host, peer, text (which fault fired)
+//	fault           host, peer, text (which fault fired), port (of a filtered port, when a filter
+//	                is set or drops a connection request)
 //	clock           text (how far time was advanced), at is the new time
 //	note            text (anything a driver wants to tell the learner)
 //
