@@ -10,8 +10,8 @@
 // ports, domains, users, passwords and policies (see mta.HostConfig), its
 // DNS records in zone-file form (see dns.Parse), the faults it injects
 // (host down or unreachable, DNS failures, a connection cut after n bytes,
-// a slow link, a man in the middle stripping STARTTLS), and where the
-// learner sits and connects. Scenarios lists them; LoadScenario reads one.
+// a slow link, a man in the middle stripping STARTTLS, an outgoing port
+// blocked), and where the learner sits and connects. Scenarios lists them; LoadScenario reads one.
 //
 // # Worlds
 //

@@ -68,6 +68,33 @@ func TestFaultUnreachableTimesOut(t *testing.T) {
 	}
 }
 
+// TestFaultBlockPort: a filter on the relay's network drops its
+// connections to port 25 for 20 minutes: the delivery to the MX times out
+// as if the MX were unreachable, stays queued, and goes through once the
+// filter lifts. The learner's own connection (port 25 from the laptop)
+// is not the relay's and is not touched.
+func TestFaultBlockPort(t *testing.T) {
+	w := faultWorld(t, `{"kind":"block-port","host":"smtp.example.com","port":25,"until":"20m"}`)
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	// The relay dials the address DNS gave for the MX.
+	if len(find(w.Trace(), trace.Fault, "a filter on smtp.example.com's network dropped its connection request to 198.51.100.25:25")) != 1 {
+		t.Fatalf("the relay's dial was not filtered; trace:\n%s", dumpEvents(w.Trace()))
+	}
+	var timedOut bool
+	for _, e := range w.Trace() {
+		timedOut = timedOut || e.Kind == trace.ConnClose && e.Text == "timeout" && e.Peer == "mx.example.org" && e.Port == 25
+	}
+	if !timedOut || len(mailbox(w, "mx.example.org", "bob@example.org")) != 0 {
+		t.Fatal("the filtered delivery did not time out")
+	}
+	advance(t, w, time.Hour)
+	if len(find(w.Trace(), trace.Fault, "outgoing connections to port 25 are allowed again")) != 1 ||
+		len(mailbox(w, "mx.example.org", "bob@example.org")) != 1 {
+		t.Fatal("not delivered once the filter lifted")
+	}
+}
+
 func TestFaultSlowLink(t *testing.T) {
 	w := faultWorld(t, `{"kind":"latency","host":"laptop.example.com","peer":"smtp.example.com","latency":"2s"}`)
 	before := w.State().Now

@@ -60,10 +60,14 @@ type Fault struct {
 	// just as Host's server sends Peer a reply with that reason, such as
 	// message-accepted), "latency" (the link
 	// between Host and Peer is slow), "strip-starttls" (a man in the middle
-	// between Host and Peer removes STARTTLS from EHLO replies).
+	// between Host and Peer removes STARTTLS from EHLO replies),
+	// "block-port" (a filter on Host's network drops its outgoing
+	// connections to Port, whoever they are for, so they time out: the
+	// port-25 block of a home Internet provider).
 	Kind        string       `json:"kind"`
 	Host        string       `json:"host,omitempty"`
 	Peer        string       `json:"peer,omitempty"`
+	Port        int          `json:"port,omitempty"`
 	Name        string       `json:"name,omitempty"`
 	RType       string       `json:"rtype,omitempty"`
 	Error       string       `json:"error,omitempty"`
@@ -153,6 +157,10 @@ func (s *Scenario) Validate() error {
 			}
 			if f.Kind == "drop" && f.AfterBytes > 0 && f.BeforeReply != "" {
 				return fmt.Errorf("fault drop: give afterBytes or beforeReply, not both")
+			}
+		case "block-port":
+			if !names[strings.ToLower(f.Host)] || f.Port < 1 || f.Port > 65535 {
+				return fmt.Errorf("fault block-port: needs a known host and a port from 1 to 65535, got %q and %d", f.Host, f.Port)
 			}
 		case "dns":
 			if f.Name == "" || (f.Error != "NXDOMAIN" && f.Error != "SERVFAIL" && f.Error != "TIMEOUT") {

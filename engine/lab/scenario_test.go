@@ -37,21 +37,23 @@ func TestScenarioValidationCatchesMistakes(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"unknown field":            `{"nmae":"x"}`,
-		"no title":                 strings.Replace(strings.Replace(good, `"title":"X",`, "", 1), "%s", "", 1),
-		"unknown fault":            strings.Replace(good, "%s", `,"faults":[{"kind":"meteor"}]`, 1),
-		"fault on stranger":        strings.Replace(good, "%s", `,"faults":[{"kind":"down","host":"zz.example"}]`, 1),
-		"bad zone":                 strings.Replace(strings.Replace(good, "MX 10 a.example.", "MX ten a.example.", 1), "%s", "", 1),
-		"user outside":             strings.Replace(strings.Replace(good, `"bob@example.org"`, `"bob@example.net"`, 1), "%s", "", 1),
-		"bad port":                 strings.Replace(strings.Replace(good, `"ports":[25]`, `"ports":[80]`, 1), "%s", "", 1),
-		"bad dns fault":            strings.Replace(good, "%s", `,"faults":[{"kind":"dns","name":"example.org","error":"OOPS"}]`, 1),
-		"DMARC without SPF":        strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"checkDMARC":true`, 1), "%s", "", 1),
-		"submits to stranger":      strings.Replace(strings.Replace(good, `"port":25}`, `"port":25,"submit":"zz.example"}`, 1), "%s", "", 1),
-		"DKIM selector with a dot": strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"dkimSelector":"a.b"`, 1), "%s", "", 1),
-		"drop two ways":            strings.Replace(good, "%s", `,"faults":[{"kind":"drop","host":"a.example","peer":"a.example","afterBytes":5,"beforeReply":"message-accepted"}]`, 1),
-		"DKIM without domains":     strings.Replace(strings.Replace(good, `"domains":["example.org"],"users":["bob@example.org"]`, `"dkimSelector":"lab"`, 1), "%s", "", 1),
-		"DNSSEC for a stranger":    strings.Replace(good, "%s", `,"dnssec":["example.net"]`, 1),
-		"bad outbound TLS":         strings.Replace(strings.Replace(good, `"ports":[25]`, `"ports":[25],"outboundTLS":"paranoid"`, 1), "%s", "", 1),
+		"unknown field":             `{"nmae":"x"}`,
+		"no title":                  strings.Replace(strings.Replace(good, `"title":"X",`, "", 1), "%s", "", 1),
+		"unknown fault":             strings.Replace(good, "%s", `,"faults":[{"kind":"meteor"}]`, 1),
+		"fault on stranger":         strings.Replace(good, "%s", `,"faults":[{"kind":"down","host":"zz.example"}]`, 1),
+		"bad zone":                  strings.Replace(strings.Replace(good, "MX 10 a.example.", "MX ten a.example.", 1), "%s", "", 1),
+		"user outside":              strings.Replace(strings.Replace(good, `"bob@example.org"`, `"bob@example.net"`, 1), "%s", "", 1),
+		"bad port":                  strings.Replace(strings.Replace(good, `"ports":[25]`, `"ports":[80]`, 1), "%s", "", 1),
+		"bad dns fault":             strings.Replace(good, "%s", `,"faults":[{"kind":"dns","name":"example.org","error":"OOPS"}]`, 1),
+		"DMARC without SPF":         strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"checkDMARC":true`, 1), "%s", "", 1),
+		"submits to stranger":       strings.Replace(strings.Replace(good, `"port":25}`, `"port":25,"submit":"zz.example"}`, 1), "%s", "", 1),
+		"DKIM selector with a dot":  strings.Replace(strings.Replace(good, `"users":["bob@example.org"]`, `"users":["bob@example.org"],"dkimSelector":"a.b"`, 1), "%s", "", 1),
+		"drop two ways":             strings.Replace(good, "%s", `,"faults":[{"kind":"drop","host":"a.example","peer":"a.example","afterBytes":5,"beforeReply":"message-accepted"}]`, 1),
+		"DKIM without domains":      strings.Replace(strings.Replace(good, `"domains":["example.org"],"users":["bob@example.org"]`, `"dkimSelector":"lab"`, 1), "%s", "", 1),
+		"DNSSEC for a stranger":     strings.Replace(good, "%s", `,"dnssec":["example.net"]`, 1),
+		"block-port without a port": strings.Replace(good, "%s", `,"faults":[{"kind":"block-port","host":"a.example"}]`, 1),
+		"block-port on a stranger":  strings.Replace(good, "%s", `,"faults":[{"kind":"block-port","host":"zz.example","port":25}]`, 1),
+		"bad outbound TLS":          strings.Replace(strings.Replace(good, `"ports":[25]`, `"ports":[25],"outboundTLS":"paranoid"`, 1), "%s", "", 1),
 	}
 	for name, src := range bad {
 		if _, err := ParseScenario([]byte(src)); err == nil {

@@ -181,6 +181,10 @@ func (w *World) applyFaults() error {
 		case "strip-starttls":
 			w.mail.StripSTARTTLS(f.Host, f.Peer, true)
 			heal(func() { w.mail.StripSTARTTLS(f.Host, f.Peer, false) })
+		case "block-port":
+			h, _ := w.net.Host(f.Host)
+			w.net.BlockPort(h, f.Port, true)
+			heal(func() { w.net.BlockPort(h, f.Port, false) })
 		}
 	}
 	return nil
