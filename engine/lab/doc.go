@@ -26,6 +26,8 @@
 //	                writes a MIME multipart/mixed message, the files in base64
 //	                (see Attachment and its limits)
 //	Advance(d)      virtual time passes: queues retry, faults heal, idle sessions time out
+//	Connect(target) the terminal hangs up and connects to "host:port" (25, 587 or 465),
+//	                waiting for the answer as connect(2) does; typing goes there from now on
 //	Do(input)       any of the above, as data
 //
 // Each returns a Result: the trace events the action caused and the State

@@ -23,7 +23,8 @@ type State struct {
 	Inputs    int           `json:"inputs"`
 }
 
-// LearnerState says where the learner's terminal is connected.
+// LearnerState says where the learner's terminal is connected, or, when it
+// is not, where it connects next (the scenario's server until a Connect).
 type LearnerState struct {
 	Host      string `json:"host"`
 	Server    string `json:"server"`
@@ -75,7 +76,7 @@ func (w *World) state(messages, rawBytes int, mail bool) State {
 		Network:  w.net.State(),
 		Queue:    w.mail.QueueEntries(),
 		Inputs:   len(w.inputs),
-		Learner:  LearnerState{Host: w.sc.Learner.Host, Server: w.sc.Learner.Connect, Port: w.sc.Learner.Port},
+		Learner:  LearnerState{Host: w.sc.Learner.Host, Server: w.learner.server, Port: w.learner.port},
 	}
 	if c := w.learner.conn; c != nil && c.Established() {
 		st.Learner.Connected, st.Learner.TLS, st.Learner.Conn = true, c.TLS(), c.ID()

@@ -120,8 +120,9 @@ func TestScenarioBadCertificate(t *testing.T) {
 	// The learner's own terminal does not insist on a valid certificate,
 	// but the trace says the check failed.
 	w2 := newWorld(t, "bad-certificate")
-	w2.learner.conn.Close("test")
-	w2.sc.Learner.Connect, w2.sc.Learner.Port = "mx.example.org", 25
+	if _, err := w2.Connect("mx.example.org:25"); err != nil {
+		t.Fatal(err)
+	}
 	typeAll(t, w2, "EHLO laptop.example.com")
 	events := typeAll(t, w2, "STARTTLS")
 	var verify string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ type Input struct {
 	Raw     string   `json:"raw,omitempty"`     // bytes typed with escapes: \r \n \t \0 \\ (nothing is added)
 	Submit  *Message `json:"submit,omitempty"`  // a message sent from the learner's mail client
 	Advance string   `json:"advance,omitempty"` // virtual time to let pass, e.g. "30m"
+	Connect string   `json:"connect,omitempty"` // "host:port": the terminal hangs up and connects there
 }
 
 // Message is what a mail client submits: a plain-text message, or with
@@ -127,7 +129,7 @@ func build(sc *Scenario, seed int64) (*World, error) {
 		return nil, err
 	}
 	net.Emit(trace.Event{Kind: trace.Note, Text: fmt.Sprintf("scenario %s: %s", sc.Name, sc.Purpose)})
-	w.learner = &learner{w: w}
+	w.learner = &learner{w: w, server: sc.Learner.Connect, port: sc.Learner.Port}
 	w.learner.connect()
 	net.Settle()
 	return w, nil
@@ -263,15 +265,17 @@ func (w *World) Undo() (*World, error) {
 // Do performs one input of any kind.
 func (w *World) Do(in Input) (Result, error) {
 	set := 0
-	for _, b := range []bool{in.Type != "", in.Raw != "", in.Submit != nil, in.Advance != ""} {
+	for _, b := range []bool{in.Type != "", in.Raw != "", in.Submit != nil, in.Advance != "", in.Connect != ""} {
 		if b {
 			set++
 		}
 	}
 	if set > 1 {
-		return Result{}, errors.New("an input is one of type, raw, submit or advance")
+		return Result{}, errors.New("an input is one of type, raw, submit, advance or connect")
 	}
 	switch {
+	case in.Connect != "":
+		return w.Connect(in.Connect)
 	case in.Raw != "":
 		return w.TypeRaw(in.Raw)
 	case in.Submit != nil:
@@ -335,8 +339,9 @@ func (w *World) send(in Input, b []byte) (Result, error) {
 }
 
 // Submit hands a message to the learner's mail client, which submits it to
-// the scenario's server: on port 587 with STARTTLS and AUTH when the server
-// listens there, else on port 25.
+// the scenario's server (learner.submit, else learner.connect, wherever the
+// terminal is connected now: a mail client keeps its settings): on port 587
+// with STARTTLS and AUTH when the server listens there, else on port 25.
 func (w *World) Submit(m Message) (Result, error) {
 	if len(m.To) == 0 || len(m.To) > maxRecipients {
 		return Result{}, fmt.Errorf("a message needs 1 to %d recipients", maxRecipients)
@@ -428,6 +433,58 @@ func (w *World) compose(m Message, n int) []byte {
 	return []byte(b.String())
 }
 
+// Connect hangs up the terminal's connection, as a client that closes its
+// socket does (no QUIT), and connects it to target, "host:port": one of
+// the world's hosts, by name or address, on an SMTP port, 25, 587 or 465
+// (where the terminal starts TLS at once). Like connect(2) it waits for
+// the answer: a refusal comes within a round trip, but a dial nobody
+// answers (a host unreachable, a port filtered) takes the connect timeout,
+// 30 virtual seconds, which the trace's clock event shows. Lines typed
+// afterwards, and after a QUIT, go to that host and port.
+func (w *World) Connect(target string) (Result, error) {
+	host, port, err := w.parseTarget(target)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := w.roomForInput(); err != nil {
+		return Result{}, err
+	}
+	before := w.net.Log().Len()
+	// The log keeps the host's own name, however the learner wrote it.
+	w.inputs = append(w.inputs, Input{Connect: host + ":" + strconv.Itoa(port)})
+	w.learner.moveTo(host, port)
+	return w.result(before), nil
+}
+
+// parseTarget reads "host:port" for Connect and returns the host's
+// canonical name and the port.
+func (w *World) parseTarget(target string) (string, int, error) {
+	const maxTarget = 253 + 8 // the longest DNS name (RFC 1035 §2.3.4), a colon and a port
+	if len(target) > maxTarget {
+		return "", 0, fmt.Errorf("connect: %d characters is no host and port", len(target))
+	}
+	i := strings.LastIndexByte(target, ':')
+	if i < 0 {
+		return "", 0, fmt.Errorf("connect %q: write a host and a port, like mx.example.org:25", target)
+	}
+	name := strings.TrimSuffix(strings.TrimPrefix(target[:i], "["), "]") // [2001:db8::25]:25
+	port, err := strconv.Atoi(target[i+1:])
+	if err != nil || (port != 25 && port != 587 && port != 465) {
+		return "", 0, fmt.Errorf("connect %q: the terminal speaks SMTP, on port 25, 587 or 465", target)
+	}
+	h, ok := w.net.Host(name)
+	if !ok {
+		var servers []string
+		for _, h := range w.net.Hosts() {
+			if len(h.Ports()) > 0 {
+				servers = append(servers, h.Name())
+			}
+		}
+		return "", 0, fmt.Errorf("connect %q: this world has no host %q (its servers: %s)", target, name, strings.Join(servers, ", "))
+	}
+	return h.Name(), port, nil
+}
+
 // Advance lets virtual time pass: queues retry, faults heal, idle
 // sessions time out.
 func (w *World) Advance(d time.Duration) (Result, error) {
@@ -489,22 +546,49 @@ func unescape(s string) ([]byte, error) {
 // typed by a person. It reads replies only to notice the 220 after
 // STARTTLS, when it runs the TLS handshake for them.
 type learner struct {
-	w        *World
+	w *World
+	// server and port are where the terminal connects: the scenario's
+	// learner.connect and port until a Connect input moves it.
+	server   string
+	port     int
 	conn     *simnet.Conn
 	lines    smtp.LineReader
 	replies  smtp.ReplyReader
 	awaitTLS bool // STARTTLS was typed; a 220 starts the handshake
 }
 
-// connect opens a connection to the scenario's server.
+// connect opens a connection to where the terminal connects.
 func (l *learner) connect() {
 	w := l.w
 	from, _ := w.net.Host(w.sc.Learner.Host)
 	l.lines = *smtp.NewLineReader(4096)
 	l.replies.Reset()
 	l.awaitTLS = false
-	l.conn = w.net.Dial(from, w.sc.Learner.Connect, w.sc.Learner.Port, l)
+	l.conn = w.net.Dial(from, l.server, l.port, l)
 	l.conn.Label(map[string]string{trace.AttrClient: trace.ClientTerminal})
+}
+
+// reasonHangUp is why the terminal closes its connection to connect
+// elsewhere: the conn.close event's text.
+const reasonHangUp = "the terminal hung up to connect elsewhere"
+
+// moveTo hangs up and connects to server:port, then waits until the dial
+// is answered or gives up: the connect timeout is longer than Settle
+// waits, so the clock is advanced to it when nothing answers.
+func (l *learner) moveTo(server string, port int) {
+	w := l.w
+	if l.conn != nil && !l.conn.IsClosed() {
+		l.conn.Close(reasonHangUp)
+	}
+	l.server, l.port = server, port
+	w.net.Emit(trace.Event{Kind: trace.Note, Host: w.sc.Learner.Host,
+		Text: fmt.Sprintf("your terminal connects to %s:%d", server, port)})
+	l.connect()
+	w.net.Settle()
+	if deadline, waiting := l.conn.DialDeadline(); waiting {
+		w.net.Advance(deadline - w.net.Now())
+		w.net.Settle()
+	}
 }
 
 func (l *learner) send(b []byte) {
@@ -524,7 +608,7 @@ func (l *learner) send(b []byte) {
 }
 
 func (l *learner) Open(c *simnet.Conn) {
-	if l.w.sc.Learner.Port == 465 {
+	if l.port == 465 {
 		l.handshake()
 	}
 }
@@ -551,7 +635,21 @@ func (l *learner) Data(c *simnet.Conn, p []byte) {
 	}
 }
 
-func (l *learner) Closed(c *simnet.Conn, why string) {}
+// Closed says so when the terminal could not connect; a connection that
+// ends later shows in the trace as its conn.close.
+func (l *learner) Closed(c *simnet.Conn, why string) {
+	var text string
+	switch why {
+	case simnet.ReasonRefused:
+		text = "the connection was refused"
+	case simnet.ReasonTimeout:
+		text = "nothing answered, and the attempt timed out"
+	default:
+		return
+	}
+	l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host,
+		Text: fmt.Sprintf("your terminal could not connect to %s:%d: %s", l.server, l.port, text)})
+}
 
 // handshake runs TLS for the learner. The terminal does not insist on a
 // valid certificate, like `swaks -tls` or `openssl s_client`, but the trace
