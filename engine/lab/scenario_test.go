@@ -9,7 +9,7 @@ import (
 )
 
 func TestScenariosAreValid(t *testing.T) {
-	want := []string{"backup-mx", "bad-certificate", "busy-mx", "dns-failure", "first-session", "greylisting", "implicit-tls", "lost-connection", "mailbox-full",
+	want := []string{"backup-mx", "bad-certificate", "busy-mx", "dns-failure", "first-session", "greylisting", "home-network", "implicit-tls", "lost-connection", "mailbox-full",
 		"mx-routing", "null-mx", "rate-limit", "relay-denied", "size-limit", "smuggling-attempt", "spf-check", "starttls",
 		"starttls-downgrade", "submission-with-auth", "unknown-user-bounce"}
 	infos := Scenarios()

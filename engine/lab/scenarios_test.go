@@ -700,3 +700,51 @@ func TestScenarioSTARTTLSDowngrade(t *testing.T) {
 		t.Fatal("something is left in the queue, or bob got his copy twice")
 	}
 }
+
+// TestScenarioHomeNetwork: at home, the Internet provider filters
+// outgoing port 25. The laptop's connections to the MX on 25, and to its
+// own provider's port 25, time out; the submission port 587 answers, wants
+// a login before it relays, and with STARTTLS and AUTH takes the message,
+// which the provider's server, not filtered, delivers to Bob. The world,
+// timeouts and all, restores from its snapshot to the same trace.
+func TestScenarioHomeNetwork(t *testing.T) {
+	w := newWorld(t, "home-network")
+	if st := w.State().Learner; !st.Connected || st.Server != "smtp.example.com" || st.Port != 587 {
+		t.Fatalf("the terminal starts at %+v, want connected to smtp.example.com:587", st)
+	}
+	for _, target := range []string{"mx.example.org:25", "smtp.example.com:25"} {
+		events := connect(t, w, target)
+		host, _, _ := strings.Cut(target, ":")
+		if len(find(events, trace.Fault, "a filter on laptop.home.example's network dropped its connection request to "+target)) != 1 ||
+			len(find(events, trace.Note, "could not connect to "+target+": nothing answered")) != 1 || len(find(events, trace.ConnOpen, "")) != 0 {
+			t.Fatalf("connecting to %s from home; trace:\n%s", host, dumpEvents(events))
+		}
+	}
+	connect(t, w, "smtp.example.com:587")
+	events := typeAll(t, w, "EHLO laptop.home.example", "MAIL FROM:<alice@example.com>")
+	if r := reply(events, "MAIL"); r.Code != 530 {
+		t.Fatalf("MAIL before logging in on 587: %d %s, want 530", r.Code, r.Text)
+	}
+	events = typeAll(t, w, "STARTTLS", "EHLO laptop.home.example", "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=",
+		"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: from home", "", "Sent on 587.", ".", "QUIT")
+	var fromHome []trace.Event // the relay's own delivery to the MX follows at once
+	for _, e := range events {
+		if e.Peer == "laptop.home.example" {
+			fromHome = append(fromHome, e)
+		}
+	}
+	if got := strings.Join(replies(fromHome), "|"); got != "STARTTLS 220|EHLO 250|AUTH 235|MAIL 250|RCPT 250|DATA 354|DATA 250|QUIT 221" {
+		t.Fatalf("the submission on 587: %s", got)
+	}
+	advance(t, w, time.Minute)
+	if box := mailbox(w, "mx.example.org", "bob@example.org"); len(box) != 1 || !strings.Contains(box[0].Received[len(box[0].Received)-1], "ESMTPSA") {
+		t.Fatalf("Bob's mailbox %+v, want the message the provider took with TLS and AUTH (ESMTPSA)", box)
+	}
+	r, err := Restore(w.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if traceJSON(t, r) != traceJSON(t, w) {
+		t.Fatal("the restored home network has another trace")
+	}
+}
