@@ -36,6 +36,7 @@ func (a *api) methods() map[string]method {
 		"typeRaw":   a.typeRaw,
 		"submit":    a.submit,
 		"advance":   a.advance,
+		"connect":   a.connect,
 		"undo":      a.undo,
 		"snapshot":  a.snapshot,
 		"restore":   a.restore,
@@ -163,6 +164,20 @@ func (a *api) advance(args []minijson.RawMessage) (any, error) {
 		return nil, errors.New("time can only move forward, by a millisecond at least and 30 days at most")
 	}
 	return w.Advance(time.Duration(seconds * float64(time.Second)))
+}
+
+// connect moves the learner's terminal to "host:port" of the world: it
+// hangs up and connects there, waiting for the answer (see lab.World.Connect).
+func (a *api) connect(args []minijson.RawMessage) (any, error) {
+	_, w, err := a.world(args)
+	if err != nil {
+		return nil, err
+	}
+	var target string
+	if err := arg(args, 1, "the host and port", &target); err != nil {
+		return nil, err
+	}
+	return w.Connect(target)
 }
 
 // undo replays the world's inputs minus the last one. The handle stays

@@ -340,6 +340,46 @@ func TestBridgeSubmitWithAttachments(t *testing.T) {
 	}
 }
 
+// TestBridgeConnect: connect moves the terminal, the snapshot keeps it as
+// "connect", and a host the world does not have is refused in words.
+func TestBridgeConnect(t *testing.T) {
+	out, err := call(t, "create", jsValue(t, `{"scenario":"mx-routing","seed":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := decode[openedJSON](t, out).World
+	out, err = call(t, "connect", w, "mx1.example.org:25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decode[struct {
+		openedJSON
+		State struct {
+			Learner struct {
+				Server    string `json:"server"`
+				Port      int    `json:"port"`
+				Connected bool   `json:"connected"`
+			} `json:"learner"`
+		} `json:"state"`
+	}](t, out)
+	if !r.has("conn.open", 0, "") || !r.has("smtp.reply", 220, "") || r.State.Learner.Server != "mx1.example.org" || r.State.Learner.Port != 25 || !r.State.Learner.Connected {
+		t.Errorf("connect: %s", out)
+	}
+	out, err = call(t, "snapshot", w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"inputs":[{"connect":"mx1.example.org:25"}]`) {
+		t.Errorf("snapshot after connect: %s", out)
+	}
+	if _, err := call(t, "connect", w, "mx3.example.org:25"); err == nil || !strings.Contains(err.Error(), "no host") {
+		t.Errorf("connect to no host: %v", err)
+	}
+	if _, err := call(t, "connect", w); err == nil || !strings.Contains(err.Error(), "the host and port is missing") {
+		t.Errorf("connect without a target: %v", err)
+	}
+}
+
 func TestBridgeErrors(t *testing.T) {
 	out, err := call(t, "create", jsValue(t, `{"scenario":"first-session","seed":1}`))
 	if err != nil {
