@@ -173,6 +173,25 @@ func (s *Scenario) Validate() error {
 	return nil
 }
 
+// HasHost reports whether one of the scenario's hosts has this name (in
+// any case, with or without the root's dot) or this address.
+func (s *Scenario) HasHost(nameOrAddr string) bool {
+	name := strings.TrimSuffix(nameOrAddr, ".")
+	addr, err := netip.ParseAddr(nameOrAddr)
+	isAddr := err == nil
+	for _, h := range s.Hosts {
+		if strings.EqualFold(h.Name, name) {
+			return true
+		}
+		for _, a := range h.Addrs {
+			if b, err := netip.ParseAddr(a); isAddr && err == nil && b == addr {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // zone builds the scenario's DNS: its records, with the DNSSEC domains
 // signed. Each signed domain must be one the zone has records in or
 // below, so that a typo does not sign nothing.

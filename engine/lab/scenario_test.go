@@ -128,3 +128,20 @@ func hostVariant(sc *Scenario, name string) (labtls.Variant, bool) {
 	}
 	return "", false
 }
+
+// TestScenarioHasHost: a host is found by its name, written any way DNS
+// allows, or by one of its addresses.
+func TestScenarioHasHost(t *testing.T) {
+	sc, err := LoadScenario("mx-routing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{
+		"mx1.example.org": true, "MX1.Example.ORG.": true, "198.51.100.26": true,
+		"mx3.example.org": false, "198.51.100.99": false, "": false, "example.org": false,
+	} {
+		if got := sc.HasHost(name); got != want {
+			t.Errorf("HasHost(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -459,18 +459,9 @@ func (w *World) Connect(target string) (Result, error) {
 // parseTarget reads "host:port" for Connect and returns the host's
 // canonical name and the port.
 func (w *World) parseTarget(target string) (string, int, error) {
-	const maxTarget = 253 + 8 // the longest DNS name (RFC 1035 §2.3.4), a colon and a port
-	if len(target) > maxTarget {
-		return "", 0, fmt.Errorf("connect: %d characters is no host and port", len(target))
-	}
-	i := strings.LastIndexByte(target, ':')
-	if i < 0 {
-		return "", 0, fmt.Errorf("connect %q: write a host and a port, like mx.example.org:25", target)
-	}
-	name := strings.TrimSuffix(strings.TrimPrefix(target[:i], "["), "]") // [2001:db8::25]:25
-	port, err := strconv.Atoi(target[i+1:])
-	if err != nil || (port != 25 && port != 587 && port != 465) {
-		return "", 0, fmt.Errorf("connect %q: the terminal speaks SMTP, on port 25, 587 or 465", target)
+	name, port, err := ParseTarget(target)
+	if err != nil {
+		return "", 0, err
 	}
 	h, ok := w.net.Host(name)
 	if !ok {
@@ -483,6 +474,29 @@ func (w *World) parseTarget(target string) (string, int, error) {
 		return "", 0, fmt.Errorf("connect %q: this world has no host %q (its servers: %s)", target, name, strings.Join(servers, ", "))
 	}
 	return h.Name(), port, nil
+}
+
+// ParseTarget reads "host:port", what Connect takes: a host name or
+// address (an IPv6 one in brackets or not) and an SMTP port, 25, 587 or
+// 465. Whether a world has the host is Connect's to say.
+func ParseTarget(target string) (host string, port int, err error) {
+	const maxTarget = 253 + 8 // the longest DNS name (RFC 1035 §2.3.4), a colon and a port
+	if len(target) > maxTarget {
+		return "", 0, fmt.Errorf("connect: %d characters is no host and port", len(target))
+	}
+	i := strings.LastIndexByte(target, ':')
+	if i < 0 {
+		return "", 0, fmt.Errorf("connect %q: write a host and a port, like mx.example.org:25", target)
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(target[:i], "["), "]")
+	port, err = strconv.Atoi(target[i+1:])
+	if err != nil || (port != 25 && port != 587 && port != 465) {
+		return "", 0, fmt.Errorf("connect %q: the terminal speaks SMTP, on port 25, 587 or 465", target)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("connect %q: the host is missing, as in mx.example.org:25", target)
+	}
+	return host, port, nil
 }
 
 // Advance lets virtual time pass: queues retry, faults heal, idle
