@@ -80,6 +80,36 @@ func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	waitFor(t, ctx, "the clock at 30 minutes", `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent.includes('0:30:00')`)
 }
 
+// TestBrowserConnectByKeyboard: "Connect…" above the terminal opens with
+// Enter, its choices are labelled, arrow keys choose the host (its ports
+// follow), and Enter on Connect moves the terminal: the status line says
+// where to, and the focus is back in the terminal.
+func TestBrowserConnectByKeyboard(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url+"/#lesson=03-mx-and-relays")
+	waitFor(t, ctx, "the mx-routing lab", `document.getElementById('scenario-picker').value === 'mx-routing'`)
+	status := `document.querySelector('#lab .smtplab-conn-status')`
+	waitFor(t, ctx, "the status line", status+`.textContent === 'Connected to smtp.example.com:25.' && `+status+`.getAttribute('role') === 'status'`)
+	pressEnter(t, ctx, "#lab .smtplab-connect > summary")
+	waitFor(t, ctx, "the hosts", `document.querySelector('#lab .smtplab-connect').open && document.getElementById('terminal-input-host').value === 'smtp.example.com'`)
+	labels := eval[string](t, ctx, `['host', 'port'].map((n) => document.querySelector('label[for="terminal-input-' + n + '"]').textContent).join(' ')`)
+	if labels != "Host Port" {
+		t.Errorf("the choices are labelled %q", labels)
+	}
+	if got := eval[string](t, ctx, `[...document.getElementById('terminal-input-host').options].map((o) => o.value).join(' ')`); got != "smtp.example.com mx1.example.org mx2.example.org example.net" {
+		t.Errorf("the hosts offered: %s", got)
+	}
+	do(t, ctx, "the next host", chromedp.Focus(chromedp.ID("terminal-input-host")), chromedp.KeyEvent(kb.ArrowDown))
+	waitFor(t, ctx, "mx1 and its one port", `document.getElementById('terminal-input-host').value === 'mx1.example.org' && [...document.getElementById('terminal-input-port').options].map((o) => o.value).join() === '25'`)
+	pressEnter(t, ctx, "#lab .smtplab-connect button[type=submit]")
+	waitFor(t, ctx, "connected to the MX", status+`.textContent === 'Connected to mx1.example.org:25.' && !document.querySelector('#lab .smtplab-connect').open`)
+	waitFor(t, ctx, "the focus in the terminal", activeIs("#terminal-input"))
+	if !strings.Contains(transcript(t, ctx), "laptop.example.com connected to mx1.example.org:25") {
+		t.Errorf("the transcript does not show the new connection:\n%s", transcript(t, ctx))
+	}
+}
+
 func TestBrowserResetAsksFirst(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)

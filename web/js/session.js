@@ -89,6 +89,11 @@ export class Session extends EventTarget {
     return this.run(async () => this.add(await this.api.advance(this.world, seconds), true));
   }
 
+  // connect hangs the terminal up and connects it to "host:port".
+  connect(target) {
+    return this.run(async () => this.add(await this.api.connect(this.world, target), true));
+  }
+
   undo() {
     return this.run(async () => {
       const res = await this.api.undo(this.world);

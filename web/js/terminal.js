@@ -6,6 +6,10 @@
 // Raw mode (a checkbox under the line, or Alt+R) sends exactly the bytes
 // written, with escapes for the invisible ones and nothing added: the way
 // to try a bare LF, a lone CR or a NUL, and SMTP smuggling.
+//
+// Above the line, a status line says where the terminal is connected, and
+// "Connect…" opens a small form to hang up and connect to another host
+// and port of the world, as a client pointed elsewhere would.
 
 import { h } from './dom.js';
 
@@ -38,6 +42,37 @@ export function escapeBreaks(text) {
   return text.replace(/\r\n|\r|\n/g, '\\r\\n').replace(/\t/g, '\\t').replace(/\0/g, '\\0');
 }
 
+// PORTS are the ports the terminal connects to: SMTP's (the engine takes
+// no other).
+export const PORTS = [25, 587, 465];
+
+// servers lists the hosts of a state's network the terminal can connect
+// to, each with its SMTP ports: every host that listens, but the learner's
+// own machine.
+export function servers(state) {
+  const hosts = (state && state.network && state.network.hosts) || [];
+  const own = state && state.learner ? state.learner.host : '';
+  return hosts.map((h) => ({ name: h.name, ports: (h.ports || []).filter((p) => PORTS.includes(p)) }))
+    .filter((h) => h.name !== own && h.ports.length > 0);
+}
+
+// connectionStatus says in words where the terminal is: connected, or
+// why not (the terminal's own note on a dial that failed) and where the
+// next line goes.
+export function connectionStatus(state, events) {
+  const l = state && state.learner;
+  if (!l) return '';
+  const where = `${l.server}:${l.port}`;
+  if (l.connected) return `Connected to ${where}${l.tls ? ', encrypted (TLS)' : ''}.`;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.kind === 'conn.open' && e.attrs && e.attrs.client === 'terminal') break;
+    const failed = e.kind === 'note' && /^your terminal could not connect to (.*)$/.exec(e.text || '');
+    if (failed) return `Could not connect to ${failed[1]}. The next line you type tries again.`;
+  }
+  return `Not connected: the next line you type connects to ${where}.`;
+}
+
 export class Terminal {
   constructor(session, { id = 'terminal-input' } = {}) {
     this.session = session;
@@ -66,17 +101,59 @@ export class Terminal {
         this.sendButton),
       this.rawHelp,
       this.hint);
-    this.el = this.form;
+    this.status = h('p', { class: 'smtplab-conn-status', role: 'status' });
+    this.el = h('div', { class: 'smtplab-terminal-box' },
+      h('div', { class: 'smtplab-conn-row' }, this.status, this.connectControl(id)), this.form);
     this.input.addEventListener('keydown', (e) => this.key(e));
     this.input.addEventListener('paste', (e) => this.paste(e));
     session.addEventListener('reset', () => this.mode());
     session.addEventListener('events', () => this.mode());
   }
 
+  // connectControl builds "Connect…": a host and one of its ports to
+  // connect the terminal to, chosen from the world's network when opened.
+  connectControl(id) {
+    this.hostSelect = h('select', { id: `${id}-host`, name: 'host' });
+    this.portSelect = h('select', { id: `${id}-port`, name: 'port' });
+    this.connectButton = h('button', { type: 'submit', disabled: true }, 'Connect');
+    const fillPorts = (want) => {
+      const host = servers(this.session.state).find((s) => s.name === this.hostSelect.value);
+      this.portSelect.replaceChildren(...(host ? host.ports : []).map((p) => h('option', { value: p }, String(p))));
+      if (want) this.portSelect.value = String(want);
+    };
+    this.hostSelect.addEventListener('change', () => fillPorts());
+    const form = h('form', { class: 'smtplab-connect-form' },
+      h('label', { for: this.hostSelect.id }, 'Host'), this.hostSelect,
+      h('label', { for: this.portSelect.id }, 'Port'), this.portSelect, this.connectButton);
+    const box = h('details', { class: 'smtplab-connect' },
+      h('summary', { title: 'Hang up and connect the terminal to another host or port' }, 'Connect…'), form);
+    // Filled as it opens, with where the terminal aims now chosen.
+    box.addEventListener('toggle', () => {
+      if (!box.open) return;
+      const l = (this.session.state && this.session.state.learner) || {};
+      this.hostSelect.replaceChildren(...servers(this.session.state).map((s) => h('option', { value: s.name }, s.name)));
+      this.hostSelect.value = l.server || '';
+      fillPorts(l.port);
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (!this.hostSelect.value || !this.portSelect.value) return;
+      try {
+        await this.session.connect(`${this.hostSelect.value}:${this.portSelect.value}`);
+      } catch {
+        return; // the lab shows the error
+      }
+      box.open = false;
+      this.input.focus();
+    });
+    return box;
+  }
+
   enable(on) {
     this.input.disabled = !on;
     this.raw.disabled = !on;
     this.sendButton.disabled = !on;
+    this.connectButton.disabled = !on;
     if (on) this.mode();
   }
 
@@ -90,8 +167,11 @@ export class Terminal {
     this.input.setAttribute('aria-describedby', on ? `${this.raw.id}-help ${this.hint.id}` : this.hint.id);
   }
 
-  // mode tells the learner what the server expects now.
+  // mode tells the learner where the terminal is connected and what the
+  // server expects now.
   mode() {
+    const status = connectionStatus(this.session.state, this.session.events);
+    if (this.status.textContent !== status) this.status.textContent = status;
     const last = [...this.session.events].reverse().find((e) => e.kind === 'smtp.reply' || e.kind === 'conn.close');
     this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
     if (last && last.kind === 'conn.close') this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
