@@ -18,13 +18,15 @@ type solutionStep struct {
 	Raw     string          `json:"raw"`
 	Submit  json.RawMessage `json:"submit"`
 	Advance string          `json:"advance"`
+	Connect string          `json:"connect"`
 	Lab     string          `json:"lab"`
 }
 
 // TestBrowserLessonSolutions does every lesson's solution by hand in the
 // page, the way its solution list tells a learner to: lines in the
 // terminal, raw bytes in raw mode, messages with the mail client form,
-// time with the timeline's "Let pass" field. Every goal must tick.
+// time with the timeline's "Let pass" field, another host and port with
+// "Connect…" above the terminal. Every goal must tick.
 func TestBrowserLessonSolutions(t *testing.T) {
 	url := serve(t, realSite(t))
 	probe := testTab(t, 30*time.Second)
@@ -70,6 +72,8 @@ func TestBrowserLessonSolutions(t *testing.T) {
 					t.Errorf("step %d (submit) shows as %q", i+1, shown[i])
 				case st.Advance != "" && !strings.Contains(shown[i], st.Advance):
 					t.Errorf("step %d (advance) shows as %q", i+1, shown[i])
+				case st.Connect != "" && !(strings.Contains(shown[i], "Connect…") && strings.Contains(shown[i], st.Connect)):
+					t.Errorf("step %d (connect) shows as %q", i+1, shown[i])
 				case st.Lab != "" && !strings.Contains(shown[i], "Open another lab: "+st.Lab):
 					t.Errorf("step %d (lab) shows as %q", i+1, shown[i])
 				}
@@ -111,6 +115,26 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 		clock := eval[string](t, ctx, `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent`)
 		eval[bool](t, ctx, fmt.Sprintf(`(() => { const f = document.querySelector('.smtplab-panel-timeline .smtplab-advance-custom'); f.querySelector('input').value = %s; f.requestSubmit(); return true; })()`, jsString(st.Advance)))
 		waitFor(t, ctx, what+": time passed", fmt.Sprintf(`document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent !== %s && document.querySelector('.smtplab-panel-timeline .smtplab-advance-for').value === ''`, jsString(clock)))
+	case st.Connect != "":
+		// "Connect…" above the terminal: open it, choose the host, then
+		// the port (the ports follow the host), and connect.
+		host, port, _ := strings.Cut(st.Connect, ":")
+		do(t, ctx, what+": Connect…", chromedp.Click(chromedp.CSS(`#lab .smtplab-connect > summary`)))
+		waitFor(t, ctx, what+": the hosts", `document.querySelector('#lab .smtplab-connect select[name=host]').options.length > 0`)
+		if !eval[bool](t, ctx, fmt.Sprintf(`(() => {
+			const f = document.querySelector('#lab .smtplab-connect form');
+			f.elements.host.value = %s;
+			f.elements.host.dispatchEvent(new Event('change'));
+			f.elements.port.value = %s;
+			if (f.elements.host.value !== %[1]s || f.elements.port.value !== %[2]s) return false;
+			f.requestSubmit();
+			return true;
+		})()`, jsString(host), jsString(port))) {
+			t.Fatalf("%s: the Connect… form does not offer %s", what, st.Connect)
+		}
+		// Connected, or the terminal's word that it could not.
+		waitFor(t, ctx, what+": the terminal's status", fmt.Sprintf(`!document.querySelector('#lab .smtplab-connect').open &&
+			document.querySelector('#lab .smtplab-conn-status').textContent.includes(%s)`, jsString(st.Connect)))
 	case st.Submit != nil:
 		eval[bool](t, ctx, fmt.Sprintf(`(() => {
 			const m = %s;

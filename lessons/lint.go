@@ -125,6 +125,31 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 			add(fmt.Sprintf("solution[%d]", i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
 		}
 	}
+	for _, p := range lintConnectHosts(l) {
+		add(p.Where, "%s", p.Msg)
+	}
+	return ps
+}
+
+// lintConnectHosts reports each connect step whose host is not one of the
+// world it happens in: the lesson's scenario, or the lab a lab step
+// opened before it. Scenarios that do not load are reported elsewhere.
+func lintConnectHosts(l Lesson) []Problem {
+	var ps []Problem
+	current := l.Scenario
+	for i, s := range l.Solution {
+		if s.Lab != "" {
+			current = s.Lab
+		}
+		host, _, err := lab.ParseTarget(s.Connect)
+		if s.Connect == "" || err != nil {
+			continue // lintStep reports a bad target
+		}
+		if sc, err := lab.LoadScenario(current); err == nil && !sc.HasHost(host) {
+			ps = append(ps, Problem{Where: fmt.Sprintf("solution[%d]", i),
+				Msg: fmt.Sprintf("connect: the %s lab has no host %q", current, host)})
+		}
+	}
 	return ps
 }
 

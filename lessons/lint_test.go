@@ -122,6 +122,7 @@ solution:
             Line one
             Line two
         - {name: dot.png, type: image/png, content: !!binary iVBORw0KGgo=}
+  - connect: MX.example.org:25
 ---
 
 Body.
@@ -190,6 +191,14 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"goal in a lab the lesson lacks", func(l *Lesson) { l.Goals[1].Scenario = "null-mx" }, "goals", `goal "done" names scenario "null-mx", which none of the lesson's smtp-lab blocks runs`},
 		{"step in a lab the lesson lacks", func(l *Lesson) { l.Solution[2] = Step{Lab: "null-mx"} }, "solution[2]", `lab "null-mx" is not the scenario of the lesson or of one of its smtp-lab blocks`},
 		{"lab and type", func(l *Lesson) { l.Solution[0].Lab = "greylisting" }, "solution[0]", "both type and lab"},
+		{"connect and type", func(l *Lesson) { l.Solution[6].Type = "EHLO" }, "solution[6]", "both type and connect"},
+		{"connect without a port", func(l *Lesson) { l.Solution[6].Connect = "mx.example.org" }, "solution[6]", "write a host and a port"},
+		{"connect to port 80", func(l *Lesson) { l.Solution[6].Connect = "mx.example.org:80" }, "solution[6]", "port 25, 587 or 465"},
+		{"connect to a host the lab lacks", func(l *Lesson) { l.Solution[6].Connect = "mx1.example.org:25" }, "solution[6]", `connect: the greylisting lab has no host "mx1.example.org"`},
+		{"connect in a lab opened before", func(l *Lesson) {
+			l.Labs = append(l.Labs, Lab{Scenario: "home-network"})
+			l.Solution = append(l.Solution, Step{Lab: "home-network"}, Step{Connect: "smtp.example.org:587"})
+		}, "solution[8]", `connect: the home-network lab has no host "smtp.example.org"`},
 	}
 	for _, tt := range tests {
 		l := parseGood(t)
@@ -311,7 +320,8 @@ func TestStepsParse(t *testing.T) {
 		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Hi", Body: "Hello,\nBob."}},
 		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Files", Body: "See the files.",
 			Attachments: []Attachment{{Name: "notes.txt", Type: "text/plain", Content: FileContent("Line one\nLine two\n")},
-				{Name: "dot.png", Type: "image/png", Content: FileContent("\x89PNG\r\n\x1a\n")}}}}}
+				{Name: "dot.png", Type: "image/png", Content: FileContent("\x89PNG\r\n\x1a\n")}}}},
+		{Connect: "MX.example.org:25"}}
 	if !reflect.DeepEqual(l.Solution, want) {
 		t.Fatalf("Solution = %+v, want %+v", l.Solution, want)
 	}

@@ -13,7 +13,7 @@ import (
 	"smtplab/engine/lab"
 )
 
-// Step is one step of a solution. It does exactly one of five things:
+// Step is one step of a solution. It does exactly one of six things:
 //
 //	type: EHLO laptop.example.com     a line typed in the terminal; the lab adds CR LF
 //	raw: 'hi\n.\r\n'                  bytes sent exactly as written, nothing added;
@@ -21,6 +21,8 @@ import (
 //	submit: {from, to: [...], subject, body, attachments: [{name, type, content}]}
 //	                                  a message handed to the learner's mail client
 //	advance: 30m                      let virtual time pass (a Go duration)
+//	connect: mx.example.org:25        the terminal hangs up and connects to this host
+//	                                  and port (25, 587 or 465) of the lab's world
 //	lab: busy-mx                      open another of the lesson's labs: the steps
 //	                                  after it happen in that lab's world (fresh the
 //	                                  first time, as the learner left it after that)
@@ -50,11 +52,13 @@ import (
 //	{"submit":{…,"attachments":[{"name":"a.txt","type":"text/plain","content":"aGkK"}]}}
 //	                                                    (in JSON a file's content is always base64)
 //	{"advance":"10m"}
+//	{"connect":"mx.example.org:25"}
 type Step struct {
 	Type    string   `yaml:"type,omitempty" json:"type,omitempty"`
 	Raw     string   `yaml:"raw,omitempty" json:"raw,omitempty"`
 	Submit  *Message `yaml:"submit,omitempty" json:"submit,omitempty"`
 	Advance string   `yaml:"advance,omitempty" json:"advance,omitempty"`
+	Connect string   `yaml:"connect,omitempty" json:"connect,omitempty"`
 	Lab     string   `yaml:"lab,omitempty" json:"lab,omitempty"` // a scenario: not an input but a change of world
 }
 
@@ -94,10 +98,10 @@ func (c *FileContent) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // Input returns the step as the input the engine's facade performs with
-// lab.World.Do: Type, TypeRaw, Submit or Advance. A lab step is no input:
-// whoever replays a solution opens that lab's world instead.
+// lab.World.Do: Type, TypeRaw, Submit, Advance or Connect. A lab step is
+// no input: whoever replays a solution opens that lab's world instead.
 func (s Step) Input() lab.Input {
-	in := lab.Input{Type: s.Type, Raw: s.Raw, Advance: s.Advance}
+	in := lab.Input{Type: s.Type, Raw: s.Raw, Advance: s.Advance, Connect: s.Connect}
 	if s.Submit != nil {
 		m := s.Submit.message()
 		in.Submit = &m
@@ -120,7 +124,7 @@ func (s Step) kinds() []string {
 	for _, k := range []struct {
 		name string
 		on   bool
-	}{{"type", s.Type != ""}, {"raw", s.Raw != ""}, {"submit", s.Submit != nil}, {"advance", s.Advance != ""}, {"lab", s.Lab != ""}} {
+	}{{"type", s.Type != ""}, {"raw", s.Raw != ""}, {"submit", s.Submit != nil}, {"advance", s.Advance != ""}, {"connect", s.Connect != ""}, {"lab", s.Lab != ""}} {
 		if k.on {
 			set = append(set, k.name)
 		}
@@ -131,9 +135,13 @@ func (s Step) kinds() []string {
 // lintStep returns what is wrong with one step, in words for the author.
 func lintStep(s Step) []string {
 	if set := s.kinds(); len(set) > 1 {
-		return []string{fmt.Sprintf("has both %s; a step does exactly one of type, raw, submit, advance or lab", strings.Join(set, " and "))}
+		return []string{fmt.Sprintf("has both %s; a step does exactly one of type, raw, submit, advance, connect or lab", strings.Join(set, " and "))}
 	}
 	switch {
+	case s.Connect != "":
+		if _, _, err := lab.ParseTarget(s.Connect); err != nil {
+			return []string{err.Error()}
+		}
 	case s.Advance != "":
 		d, err := time.ParseDuration(s.Advance)
 		if err != nil || d <= 0 || d > lab.MaxAdvance {

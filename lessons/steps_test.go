@@ -24,6 +24,7 @@ func TestStepJSON(t *testing.T) {
 		{Step{Submit: &Message{To: []string{"bob@example.org"}, Attachments: []Attachment{{Name: "a.txt", Type: "text/plain", Content: FileContent("hi\n")}, {Name: "empty"}}}},
 			`{"submit":{"from":"","to":["bob@example.org"],"subject":"","body":"","attachments":[{"name":"a.txt","type":"text/plain","content":"aGkK"},{"name":"empty","type":"","content":null}]}}`},
 		{Step{Advance: "10m"}, `{"advance":"10m"}`},
+		{Step{Connect: "mx.example.org:25"}, `{"connect":"mx.example.org:25"}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(tt.step)

@@ -213,10 +213,12 @@ function describeFile(a) {
 
 // describeStep says how to do one solution step in the page: a line to
 // type, raw bytes to send in raw mode, a message for the mail client,
-// time to let pass, or another of the lesson's labs to open.
+// time to let pass, a host and port to connect the terminal to, or
+// another of the lesson's labs to open.
 export function describeStep(s) {
   if (s.lab) return [h('span', { class: 'smtplab-step-kind' }, 'Open another lab: '), `${s.lab} (its “Try it in the lab” button in the lesson)`];
   if (s.advance) return `Let ${s.advance} pass (Timeline & queue tab)`;
+  if (s.connect) return [h('span', { class: 'smtplab-step-kind' }, 'Connect the terminal (“Connect…” above it) to: '), h('code', {}, s.connect)];
   if (s.raw) return [h('span', { class: 'smtplab-step-kind' }, 'Raw bytes (tick “Raw bytes” under the terminal): '), h('code', {}, s.raw)];
   if (s.submit) {
     const m = s.submit;
