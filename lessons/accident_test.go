@@ -81,6 +81,35 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"queued"},
 		},
 		{
+			// It submits on 587 with STARTTLS and AUTH, on its own
+			// connection; the provider delivers from outside the filter.
+			name: "the mail client sends from home", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: []lab.Input{client, {Advance: "5m"}},
+			open:   []string{"port-25-blocked", "submitted-on-587"},
+		},
+		{
+			// A refusal is no timeout, and the provider's port 25 is not
+			// Bob's MX.
+			name: "the MX on 587, refused; the provider's port 25, timed out", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: []lab.Input{{Connect: "mx.example.org:587"}, {Connect: "smtp.example.com:25"}},
+			open:   []string{"port-25-blocked"},
+		},
+		{
+			name: "a message typed on 587 without logging in", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: typed("EHLO laptop.home.example", "STARTTLS", "EHLO laptop.home.example", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<bob@example.org>", "DATA", "Subject: no login", "", "hi", "."),
+			open: []string{"submitted-on-587"},
+		},
+		{
+			// Logged in and queued, but on 465 with implicit TLS: the goal
+			// is the submission port lesson 3 sends you to.
+			name: "a message submitted on 465", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: append([]lab.Input{{Connect: "smtp.example.com:465"}}, typed("EHLO laptop.home.example",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<bob@example.org>", "DATA", "Subject: on 465", "", "hi", ".")...),
+			open: []string{"submitted-on-587"},
+		},
+		{
 			// The mail client runs on the terminal's host, uses STARTTLS
 			// and AUTH CRAM-MD5: none of it is the learner's.
 			name: "the mail client submits", lesson: "04-starttls-and-auth",

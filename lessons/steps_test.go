@@ -71,7 +71,7 @@ func TestShippedStepsSurviveJSON(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"type", "raw", "submit", "advance"} {
+	for _, k := range []string{"type", "raw", "submit", "advance", "connect"} {
 		if !seen[k] {
 			t.Errorf("no shipped solution has a step with %s, so the replay test does not cover it", k)
 		}
