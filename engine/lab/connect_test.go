@@ -102,12 +102,17 @@ func TestConnectToAHostThatIsDown(t *testing.T) {
 		len(find(events, trace.Note, "your terminal could not connect to mx1.example.org:25: the connection was refused")) != 1 {
 		t.Fatalf("connecting to a host that is down; trace:\n%s", dumpEvents(events))
 	}
-	if st := w.State().Learner; st.Connected || st.Server != "mx1.example.org" {
-		t.Fatalf("learner state %+v, want not connected, aiming at mx1.example.org", st)
+	if st := w.State().Learner; st.Connected || st.Server != "mx1.example.org" || st.DialError != "the connection was refused" {
+		t.Fatalf("learner state %+v, want not connected, aiming at mx1.example.org, refused", st)
 	}
 	events = typeAll(t, w, "EHLO laptop.example.com")
 	if len(find(events, trace.ConnRefused, "")) != 1 || len(find(events, trace.Note, "the line was not sent")) != 1 {
 		t.Fatalf("a line typed after the refusal; trace:\n%s", dumpEvents(events))
+	}
+	// A connection that works forgets the failure.
+	connect(t, w, "mx2.example.org:25")
+	if st := w.State().Learner; !st.Connected || st.DialError != "" {
+		t.Fatalf("learner state %+v after connecting to mx2, want connected without a dial error", st)
 	}
 }
 

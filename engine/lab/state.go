@@ -32,6 +32,9 @@ type LearnerState struct {
 	Connected bool   `json:"connected"`
 	TLS       bool   `json:"tls"`
 	Conn      int    `json:"conn,omitempty"`
+	// DialError says why the terminal's last attempt to connect failed
+	// ("the connection was refused"), until it next connects.
+	DialError string `json:"dialError,omitempty"`
 }
 
 // MailboxView is one mailbox with its messages.
@@ -76,7 +79,7 @@ func (w *World) state(messages, rawBytes int, mail bool) State {
 		Network:  w.net.State(),
 		Queue:    w.mail.QueueEntries(),
 		Inputs:   len(w.inputs),
-		Learner:  LearnerState{Host: w.sc.Learner.Host, Server: w.learner.server, Port: w.learner.port},
+		Learner:  LearnerState{Host: w.sc.Learner.Host, Server: w.learner.server, Port: w.learner.port, DialError: w.learner.dialError},
 	}
 	if c := w.learner.conn; c != nil && c.Established() {
 		st.Learner.Connected, st.Learner.TLS, st.Learner.Conn = true, c.TLS(), c.ID()

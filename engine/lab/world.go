@@ -569,6 +569,8 @@ type learner struct {
 	lines    smtp.LineReader
 	replies  smtp.ReplyReader
 	awaitTLS bool // STARTTLS was typed; a 220 starts the handshake
+	// dialError says why the last dial failed, until the next one.
+	dialError string
 }
 
 // connect opens a connection to where the terminal connects.
@@ -577,7 +579,7 @@ func (l *learner) connect() {
 	from, _ := w.net.Host(w.sc.Learner.Host)
 	l.lines = *smtp.NewLineReader(4096)
 	l.replies.Reset()
-	l.awaitTLS = false
+	l.awaitTLS, l.dialError = false, ""
 	l.conn = w.net.Dial(from, l.server, l.port, l)
 	l.conn.Label(map[string]string{trace.AttrClient: trace.ClientTerminal})
 }
@@ -661,6 +663,7 @@ func (l *learner) Closed(c *simnet.Conn, why string) {
 	default:
 		return
 	}
+	l.dialError = text
 	l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host,
 		Text: fmt.Sprintf("your terminal could not connect to %s:%d: %s", l.server, l.port, text)})
 }

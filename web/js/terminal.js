@@ -57,19 +57,14 @@ export function servers(state) {
 }
 
 // connectionStatus says in words where the terminal is: connected, or
-// why not (the terminal's own note on a dial that failed) and where the
+// why not (the engine's dialError for a dial that failed) and where the
 // next line goes.
-export function connectionStatus(state, events) {
+export function connectionStatus(state) {
   const l = state && state.learner;
   if (!l) return '';
   const where = `${l.server}:${l.port}`;
   if (l.connected) return `Connected to ${where}${l.tls ? ', encrypted (TLS)' : ''}.`;
-  for (let i = events.length - 1; i >= 0; i--) {
-    const e = events[i];
-    if (e.kind === 'conn.open' && e.attrs && e.attrs.client === 'terminal') break;
-    const failed = e.kind === 'note' && /^your terminal could not connect to (.*)$/.exec(e.text || '');
-    if (failed) return `Could not connect to ${failed[1]}. The next line you type tries again.`;
-  }
+  if (l.dialError) return `Could not connect to ${where}: ${l.dialError}. The next line you type tries again.`;
   return `Not connected: the next line you type connects to ${where}.`;
 }
 
@@ -170,7 +165,7 @@ export class Terminal {
   // mode tells the learner where the terminal is connected and what the
   // server expects now.
   mode() {
-    const status = connectionStatus(this.session.state, this.session.events);
+    const status = connectionStatus(this.session.state);
     if (this.status.textContent !== status) this.status.textContent = status;
     const last = [...this.session.events].reverse().find((e) => e.kind === 'smtp.reply' || e.kind === 'conn.close');
     this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
