@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"smtplab/engine/mimepart"
 	"smtplab/engine/mta"
 	"smtplab/engine/simnet"
 )
@@ -97,7 +98,7 @@ func (w *World) state(messages, rawBytes int, mail bool) State {
 				box.Mbox = string(mta.Mbox(msgs))
 			}
 			for _, m := range msgs {
-				hdr, _ := mta.Headers(m.Raw)
+				hdr, _ := mimepart.Headers(m.Raw)
 				box.Messages = append(box.Messages, MessageView{
 					ID: m.ID, From: m.From, To: m.To, Subject: hdr.Get("Subject"),
 					DeliveredAt: m.DeliveredAt.Format(time.RFC3339), Maildir: mta.MaildirName(m, h.Name()),

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"smtplab/engine/mimepart"
 )
 
 // The actions a DSN reports for a recipient (RFC 3464 §2.3.3).
@@ -156,7 +158,7 @@ func (d DSN) Build() []byte {
 	} else {
 		w("Content-Type: text/rfc822-headers")
 		w("")
-		_, body := Headers(d.Original)
+		_, body := mimepart.Headers(d.Original)
 		m.Write(bytes.TrimRight(d.Original[:body], "\r\n"))
 		m.WriteString("\r\n")
 	}

@@ -2,7 +2,6 @@ package mta
 
 import (
 	"bytes"
-	"net/textproto"
 	"strings"
 	"time"
 )
@@ -79,35 +78,6 @@ func (r Received) Prepend(msg []byte, above ...string) []byte {
 	}
 	out = r.AppendTo(out)
 	return append(out, msg...)
-}
-
-// Headers returns the parsed header block of msg and the offset of its
-// body. A message without a blank line is all header.
-func Headers(msg []byte) (textproto.MIMEHeader, int) {
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	body := end + 4
-	if end < 0 {
-		end, body = len(msg), len(msg)
-	}
-	h := textproto.MIMEHeader{}
-	var key string
-	for _, line := range strings.Split(string(msg[:end]), "\r\n") {
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && key != "" {
-			vals := h[key]
-			vals[len(vals)-1] += " " + strings.TrimSpace(line)
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
-		h[key] = append(h[key], strings.TrimSpace(value))
-	}
-	return h, body
 }
 
 // Subject returns the first Subject: header of msg without parsing the

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"time"
+
+	"smtplab/engine/mimepart"
 )
 
 // RetrySchedule says when a deferred message is tried again, in the spirit
@@ -91,16 +93,61 @@ const (
 
 // Scan returns why a content filter refuses msg, or "" when it passes: the
 // EICAR test virus, the GTUBE spam string, or an "X-Spam-Flag: YES" header
-// set by an upstream filter.
+// set by an upstream filter. Like a real filter it also looks inside the
+// message's MIME parts, decoded from base64 or quoted-printable: an
+// attachment must not hide what the same text in the body would show.
 func Scan(msg []byte) string {
-	switch {
-	case bytes.Contains(msg, []byte(EICAR)):
-		return "virus found: EICAR test file"
-	case bytes.Contains(msg, []byte(GTUBE)):
-		return "spam detected: GTUBE test string"
+	if why := scanText(msg); why != "" {
+		return why
 	}
 	if strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
 		return "spam detected: X-Spam-Flag is YES"
+	}
+	hdr, start := mimepart.Headers(msg)
+	budget := maxScannedParts
+	return scanParts(mimepart.Part{Header: hdr, Body: msg[start:]}, 0, &budget)
+}
+
+// The parts Scan opens are bounded, in depth and in number, so that a
+// message of nested parts cannot make it work without end.
+const (
+	maxScanDepth    = 4
+	maxScannedParts = 100
+)
+
+// scanText looks for the test strings in text.
+func scanText(text []byte) string {
+	switch {
+	case bytes.Contains(text, []byte(EICAR)):
+		return "virus found: EICAR test file"
+	case bytes.Contains(text, []byte(GTUBE)):
+		return "spam detected: GTUBE test string"
+	}
+	return ""
+}
+
+// scanParts scans the decoded content of p's parts, and of the parts and
+// attached messages (message/rfc822) inside them, while budget lasts.
+func scanParts(p mimepart.Part, depth int, budget *int) string {
+	if depth == maxScanDepth {
+		return ""
+	}
+	for _, part := range p.Parts(*budget) {
+		if *budget--; *budget < 0 {
+			return ""
+		}
+		content := mimepart.Decode(part.Body, part.Header.Get("Content-Transfer-Encoding"))
+		if why := scanText(content); why != "" {
+			return why + " in a MIME part"
+		}
+		inner := part
+		if mt, _ := mimepart.Params(part.Header.Get("Content-Type")); mt == "message/rfc822" {
+			hdr, start := mimepart.Headers(content)
+			inner = mimepart.Part{Header: hdr, Body: content[start:]}
+		}
+		if why := scanParts(inner, depth+1, budget); why != "" {
+			return why
+		}
 	}
 	return ""
 }

@@ -1,10 +1,13 @@
 package mta
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"smtplab/engine/mimepart"
 )
 
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -54,6 +57,23 @@ func TestScan(t *testing.T) {
 		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":  "spam detected: X-Spam-Flag is YES",
 		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n": "",
 	}
+	// Inside MIME parts, as a mail program attaches files: in base64 (in
+	// lines of 76, so the string is cut across lines), in
+	// quoted-printable, and in a forwarded message inside a part.
+	b64 := base64.StdEncoding.EncodeToString([]byte("file start\r\n" + EICAR + "\r\n"))
+	var lines strings.Builder
+	for i := 0; i < len(b64); i += 76 {
+		lines.WriteString(b64[i:min(i+76, len(b64))] + "\r\n")
+	}
+	mixed := func(part string) string {
+		return "Subject: hi\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"=b\"\r\n\r\n" +
+			"--=b\r\nContent-Type: text/plain\r\n\r\nSee the file.\r\n--=b\r\n" + part + "\r\n--=b--\r\n"
+	}
+	qp := strings.ReplaceAll(strings.ReplaceAll(GTUBE, "=", "=3D"), "*", "=2A")
+	tests[mixed("Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=eicar.com\r\n\r\n"+lines.String())] = "virus found: EICAR test file in a MIME part"
+	tests[mixed("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"+qp[:40]+"=\r\n"+qp[40:])] = "spam detected: GTUBE test string in a MIME part"
+	tests[mixed("Content-Type: message/rfc822\r\n\r\n"+mixed("Content-Transfer-Encoding: base64\r\n\r\n"+lines.String()))] = "virus found: EICAR test file in a MIME part"
+	tests[mixed("Content-Transfer-Encoding: base64\r\n\r\n"+base64.StdEncoding.EncodeToString([]byte("a harmless file")))] = ""
 	for msg, want := range tests {
 		if got := Scan([]byte(msg)); got != want {
 			t.Errorf("Scan(%q) = %q, want %q", msg, got, want)
@@ -69,7 +89,7 @@ func TestReceivedAndHeaders(t *testing.T) {
 		t.Fatalf("Received =\n%q\nwant\n%q", got, want)
 	}
 	msg := r.Prepend([]byte("Subject: hi\r\n\r\nbody\r\n"))
-	h, body := Headers(msg)
+	h, body := mimepart.Headers(msg)
 	if !strings.Contains(h.Get("Received"), "by mx.example.org with ESMTPS id Q1 for <bob@example.org>;") {
 		t.Fatalf("folded Received not unfolded: %q", h.Get("Received"))
 	}

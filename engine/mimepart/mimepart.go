@@ -1,0 +1,295 @@
+// Package mimepart reads what a mail message is made of (RFC 2045, 2046,
+// 2183, 2231): its header fields, the parts of a multipart body, the
+// parameters of a field such as Content-Type, and the content of a part
+// under its transfer encoding. The mailbox view lists attachments with it,
+// and a content filter looks inside attachments with it.
+//
+// It reads what it can and skips the rest: messages come from the
+// learner's terminal and from real mail programs through the TCP bridge,
+// and nothing in them is trusted. The standard library's mime and
+// mime/multipart would do most of this, but they make the browser's engine
+// tens of KB larger; the tests check this package against them.
+package mimepart
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Headers returns the parsed header block of msg and the offset of its
+// body. A message without a blank line is all header.
+func Headers(msg []byte) (textproto.MIMEHeader, int) {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	body := end + 4
+	if end < 0 {
+		end, body = len(msg), len(msg)
+	}
+	h := textproto.MIMEHeader{}
+	var key string
+	for _, line := range strings.Split(string(msg[:end]), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && key != "" {
+			vals := h[key]
+			vals[len(vals)-1] += " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		h[key] = append(h[key], strings.TrimSpace(value))
+	}
+	return h, body
+}
+
+// Part is one body part of a multipart message.
+type Part struct {
+	Header textproto.MIMEHeader
+	Body   []byte // the content, still in its transfer encoding
+}
+
+// Parts returns the body parts of msg, a whole message or a part, when its
+// Content-Type is multipart with a boundary, at most limit of them; nil
+// otherwise. Parts inside parts are not opened (call Parts on a part).
+func Parts(msg []byte, limit int) []Part {
+	hdr, start := Headers(msg)
+	return Part{Header: hdr, Body: msg[min(start, len(msg)):]}.Parts(limit)
+}
+
+// Parts returns the body parts of p when it is multipart, as Parts does
+// for a message.
+func (p Part) Parts(limit int) []Part {
+	mt, params := Params(p.Header.Get("Content-Type"))
+	if !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
+		return nil
+	}
+	// Every delimiter, the first too, is found as CRLF "--" boundary
+	// (RFC 2046 §5.1.1).
+	rest := append([]byte("\r\n"), p.Body...)
+	delim := []byte("\r\n--" + params["boundary"])
+	var out []Part
+	for range limit {
+		i := bytes.Index(rest, delim)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(delim):]
+		eol := bytes.Index(rest, []byte("\r\n"))
+		if bytes.HasPrefix(rest, []byte("--")) || eol < 0 {
+			break // the close delimiter, or nothing after the last one
+		}
+		rest = rest[eol+2:] // the part starts after its delimiter's line
+		part := rest
+		if j := bytes.Index(rest, delim); j >= 0 {
+			part = rest[:j]
+		}
+		hdr, start := textproto.MIMEHeader{}, 2 // a part may have no header fields
+		if !bytes.HasPrefix(part, []byte("\r\n")) {
+			hdr, start = Headers(part)
+		}
+		out = append(out, Part{Header: hdr, Body: part[min(start, len(part)):]})
+	}
+	return out
+}
+
+// isBase64 reports whether c is in base64's alphabet, padding aside.
+func isBase64(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
+
+// DecodedSize returns the octets content decodes to under the transfer
+// encoding cte. For base64 it counts rather than decodes: every 4
+// characters of base64's alphabet are 3 octets.
+func DecodedSize(content []byte, cte string) int {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		n := 0
+		for _, c := range content {
+			if isBase64(c) {
+				n++
+			}
+		}
+		return n * 3 / 4
+	case "quoted-printable":
+		return len(Decode(content, cte))
+	}
+	return len(content)
+}
+
+// Decode returns content decoded from the transfer encoding cte: base64
+// or quoted-printable; anything else (7bit, 8bit, binary) as it is. Like a
+// mail program it reads past what it cannot decode: characters outside
+// base64's alphabet are skipped (RFC 2045 §6.8), and a quoted-printable =
+// not followed by two hex digits stays as it is.
+func Decode(content []byte, cte string) []byte {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		clean := make([]byte, 0, len(content))
+		for _, c := range content {
+			if isBase64(c) {
+				clean = append(clean, c)
+			}
+		}
+		if len(clean)%4 == 1 {
+			clean = clean[:len(clean)-1] // one character is no octet
+		}
+		out := make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
+		n, _ := base64.RawStdEncoding.Decode(out, clean)
+		return out[:n]
+	case "quoted-printable":
+		out := make([]byte, 0, len(content))
+		for i := 0; i < len(content); i++ {
+			c := content[i]
+			if c != '=' {
+				out = append(out, c)
+				continue
+			}
+			if bytes.HasPrefix(content[i+1:], []byte("\r\n")) {
+				i += 2 // a soft line break
+				continue
+			}
+			if i+2 < len(content) {
+				if n, err := strconv.ParseUint(string(content[i+1:i+3]), 16, 8); err == nil {
+					out = append(out, byte(n))
+					i += 2
+					continue
+				}
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	return content
+}
+
+// Params reads a header field value with parameters (RFC 2045
+// §5.1), such as
+//
+//	attachment; filename="my \"notes\".txt"
+//
+// into its value and its parameters, names in lower case. It joins what
+// RFC 2231 splits into numbered sections and decodes what it
+// percent-encodes, and prefers that to a plain parameter of the same name:
+//
+//	attachment; filename*0*=utf-8''%C3%A9t%C3%A9; filename*1=.txt
+//
+// It reads what it can (text it cannot read ends the parameters), and
+// what package mime reads without an error it reads the same way.
+func Params(v string) (string, map[string]string) {
+	value, rest, _ := strings.Cut(v, ";")
+	written := map[string]string{} // as written: "filename*0*" -> "utf-8''%C3%A9t%C3%A9"
+	for {
+		name, after, ok := strings.Cut(rest, "=")
+		if i := strings.LastIndexByte(name, ';'); i >= 0 {
+			name = name[i+1:]
+		}
+		name = strings.ToLower(strings.TrimSpace(name))
+		if !ok || name == "" {
+			break
+		}
+		var val string
+		if after = strings.TrimLeftFunc(after, unicode.IsSpace); strings.HasPrefix(after, `"`) {
+			val, rest = unquote(after)
+		} else {
+			val, rest, _ = strings.Cut(after, ";")
+			val = strings.TrimSpace(val)
+		}
+		written[name] = val
+	}
+	params := map[string]string{}
+	for name, val := range written {
+		base, section, split := strings.Cut(name, "*")
+		if !split {
+			if _, ok := params[name]; !ok {
+				params[name] = val
+			}
+		} else if section == "" || section == "0" || section == "0*" {
+			if v, ok := joinSections(written, base); ok {
+				params[base] = v
+			}
+		}
+	}
+	return strings.ToLower(strings.TrimSpace(value)), params
+}
+
+// joinSections returns the value of the RFC 2231 parameter base, if it
+// has one: name* alone, or name*0, name*1, ... each with a * when it is
+// percent-encoded.
+func joinSections(written map[string]string, base string) (string, bool) {
+	if v, ok := written[base+"*"]; ok {
+		return decodeExtended(v)
+	}
+	var b strings.Builder
+	for n := 0; ; n++ {
+		section := base + "*" + strconv.Itoa(n)
+		if v, ok := written[section]; ok {
+			b.WriteString(v)
+		} else if v, ok := written[section+"*"]; ok {
+			if n == 0 {
+				v, _ = decodeExtended(v)
+			} else {
+				v, _ = percentDecode(v)
+			}
+			b.WriteString(v)
+		} else {
+			return b.String(), n > 0
+		}
+	}
+}
+
+// decodeExtended decodes an RFC 2231 value, charset'language'text. Like
+// package mime it reads UTF-8 and ASCII, and leaves out the rest.
+func decodeExtended(v string) (string, bool) {
+	charset, v, ok := strings.Cut(v, "'")
+	_, text, ok2 := strings.Cut(v, "'")
+	if !ok || !ok2 || (!strings.EqualFold(charset, "utf-8") && !strings.EqualFold(charset, "us-ascii")) {
+		return "", false
+	}
+	return percentDecode(text)
+}
+
+// percentDecode undoes %XX, and fails on a % without two hex digits.
+func percentDecode(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+3 > len(s) {
+			return "", false
+		}
+		n, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b.WriteByte(byte(n))
+		i += 2
+	}
+	return b.String(), true
+}
+
+// unquote reads the quoted-string at the start of s (RFC 5322 §3.2.4) and
+// returns it and what follows it. A backslash escapes what follows it
+// only when that is a special character of RFC 2045 §5.1, as package mime
+// reads it: Internet Explorer sent paths like "C:\dev\a.txt" unescaped.
+func unquote(s string) (string, string) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			return b.String(), s[i+1:]
+		case s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`()<>@,;:\"/[]?=`, s[i+1]) >= 0:
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), ""
+}

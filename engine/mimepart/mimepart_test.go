@@ -1,0 +1,100 @@
+package mimepart
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"strings"
+	"testing"
+)
+
+// TestParts reads the parts of a multipart message a mail program might
+// have written by hand: a part without header fields, a delimiter with
+// trailing space, an epilogue; and finds none in what is not multipart.
+func TestParts(t *testing.T) {
+	raw := "Subject: x\r\nContent-Type: Multipart/Mixed; boundary=b1\r\n\r\npreamble\r\n" +
+		"--b1\r\n\r\nno header fields\r\n" +
+		"--b1 \r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBO\r\n" +
+		"--b1--\r\nepilogue\r\n"
+	parts := Parts([]byte(raw), 10)
+	if len(parts) != 2 || string(parts[0].Body) != "no header fields" || len(parts[0].Header) != 0 ||
+		parts[1].Header.Get("Content-Type") != "image/png" || string(parts[1].Body) != "iVBO" {
+		t.Fatalf("parts %+v", parts)
+	}
+	if got := Parts([]byte(raw), 1); len(got) != 1 {
+		t.Errorf("a limit of 1 gave %d parts", len(got))
+	}
+	for _, raw := range []string{"Subject: plain\r\n\r\nHello", "Content-Type: multipart/mixed\r\n\r\n--\r\n",
+		"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x", "Content-Type: multipart/mixed; boundary=x"} {
+		if got := Parts([]byte(raw), 10); got != nil {
+			t.Errorf("%q: %+v", raw, got)
+		}
+	}
+}
+
+// TestDecode: base64 and quoted-printable decode as the standard library
+// decodes them, line breaks and stray characters in base64 are skipped,
+// and other encodings are left as they are.
+func TestDecode(t *testing.T) {
+	data := []byte("X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR and some more bytes: \x00\xff\xfe é")
+	b64 := base64.StdEncoding.EncodeToString(data)
+	var wrapped strings.Builder
+	for i := 0; i < len(b64); i += 10 {
+		wrapped.WriteString(b64[i:min(i+10, len(b64))] + "\r\n")
+	}
+	if got := Decode([]byte(wrapped.String()), " BASE64 "); !bytes.Equal(got, data) {
+		t.Errorf("base64: %q, want %q", got, data)
+	}
+	if got := Decode([]byte(b64[:len(b64)-2]+"!!"), "base64"); !bytes.HasPrefix(data, got) || len(got) < len(data)-2 {
+		t.Errorf("base64 with stray characters and no padding: %q", got)
+	}
+	var qp bytes.Buffer
+	w := quotedprintable.NewWriter(&qp)
+	w.Write(bytes.Repeat(data, 3))
+	w.Close()
+	want, _ := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(qp.Bytes())))
+	if got := Decode(qp.Bytes(), "Quoted-Printable"); !bytes.Equal(got, want) {
+		t.Errorf("quoted-printable: %q, want %q", got, want)
+	}
+	if got := Decode([]byte("a=zz=4"), "quoted-printable"); string(got) != "a=zz=4" {
+		t.Errorf("a broken = sequence: %q", got)
+	}
+	if got := Decode([]byte("plain =41"), "8bit"); string(got) != "plain =41" {
+		t.Errorf("8bit: %q", got)
+	}
+	for _, cte := range []string{"base64", "quoted-printable", ""} {
+		if DecodedSize([]byte(wrapped.String()), cte) != len(Decode([]byte(wrapped.String()), cte)) {
+			t.Errorf("%s: DecodedSize disagrees with Decode", cte)
+		}
+	}
+}
+
+// FuzzParams: whatever package mime reads without an error, Params
+// reads the same; and it never fails on anything else.
+func FuzzParams(f *testing.F) {
+	for _, s := range []string{
+		`attachment; filename="a \"b\".txt"`, `multipart/mixed; boundary="=_x y"`, `text/plain; name=a.txt; charset=us-ascii`,
+		`attachment; filename*=utf-8''%C3%A9t%C3%A9.txt`, `attachment; filename*0*=utf-8'en'%C3%A9; filename*1=".txt"`,
+		`attachment; filename*=UTF-8''a%2`, `inline;filename=x;`, `attachment; filename="unclosed`, `a; b==c`,
+		`0;*0*=0`, `a; name*=iso-8859-1''%E9; name=e`, `a; b="C:\dir\x.txt"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		value, params := Params(v)
+		mt, want, err := mime.ParseMediaType(v)
+		if err != nil {
+			return
+		}
+		if value != mt {
+			t.Errorf("%q: value %q, package mime reads %q", v, value, mt)
+		}
+		for k, w := range want {
+			if params[k] != w {
+				t.Errorf("%q: %s=%q, package mime reads %q", v, k, params[k], w)
+			}
+		}
+	})
+}
