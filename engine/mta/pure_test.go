@@ -325,3 +325,17 @@ func TestUpperFirstKeepsNames(t *testing.T) {
 		}
 	}
 }
+
+// FuzzScan: whatever a client sends, Scan returns (its walk through MIME
+// parts is bounded) and finds a test string that is there in clear.
+func FuzzScan(f *testing.F) {
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b--\r\n"))
+	f.Add([]byte("Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n--x--\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		msg = msg[:min(len(msg), 64<<10)]
+		Scan(msg)
+		if got := Scan(append(msg, EICAR...)); got == "" {
+			t.Fatalf("EICAR in clear after %q was not found", msg)
+		}
+	})
+}
