@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"smtplab/engine/lab"
+	"smtplab/engine/mta"
 	"smtplab/lessons/goal"
 )
 
@@ -268,6 +269,15 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"dave@example.net"},
 				Subject: "hi", Body: "Hi Dave"}}, {Advance: "5m"}},
 			open: []string{"busy-skipped"},
+		},
+		{
+			name: "a harmless attachment, then GTUBE in the body", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: []lab.Input{
+				{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "notes", Body: "Hi",
+					Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("nothing bad")}}}},
+				{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "spam", Body: mta.GTUBE}},
+			},
+			open: []string{"attached-virus"},
 		},
 		{
 			name: "two messages in a minute, within the limit", lesson: "07-limits-and-protection", lab: "rate-limit",

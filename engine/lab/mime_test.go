@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"smtplab/engine/mimepart"
+	"smtplab/engine/mta"
+	"smtplab/engine/trace"
 	"smtplab/internal/minijson"
 )
 
@@ -322,5 +324,23 @@ func TestFileParamAsPackageMime(t *testing.T) {
 		if _, params, err := mime.ParseMediaType(strings.ReplaceAll(field, "\r\n", "")); err != nil || params["filename"] != name {
 			t.Errorf("%q: package mime reads %s as %q (%v)", name, field, params["filename"], err)
 		}
+	}
+}
+
+// TestContentFilterReadsAttachments: lesson 10's filter refuses EICAR sent
+// as an attachment, where the message itself holds only base64.
+func TestContentFilterReadsAttachments(t *testing.T) {
+	w := newWorld(t, "implicit-tls")
+	r, err := w.Do(Input{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "a file",
+		Body: "See the file.", Attachments: []Attachment{{Name: "eicar.com", Content: []byte(mta.EICAR)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refused bool
+	for _, e := range r.Events {
+		refused = refused || (e.Kind == trace.Reply && e.Code == 554 && strings.Contains(e.Text, "EICAR test file in a MIME part"))
+	}
+	if !refused {
+		t.Fatalf("the EICAR attachment was not refused; trace:\n%s", dumpEvents(r.Events))
 	}
 }
