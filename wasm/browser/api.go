@@ -109,33 +109,33 @@ func (a *api) create(args []minijson.RawMessage) (any, error) {
 }
 
 func (a *api) typeLine(args []minijson.RawMessage) (any, error) {
+	return a.withText(args, "the line", (*lab.World).Type)
+}
+
+// withText calls do with the world args names and the text after it (what
+// the text is, for errors): the shape of typeLine, typeRaw and connect.
+func (a *api) withText(args []minijson.RawMessage, what string, do func(*lab.World, string) (lab.Result, error)) (any, error) {
 	_, w, err := a.world(args)
 	if err != nil {
 		return nil, err
 	}
-	var line string
-	if err := arg(args, 1, "the line", &line); err != nil {
+	var text string
+	if err := arg(args, 1, what, &text); err != nil {
 		return nil, err
 	}
-	return w.Type(line)
+	return do(w, text)
 }
 
 // typeRaw sends bytes written with escapes (\r \n \t \0 \\), adding
 // nothing: how a learner tries a bare LF or SMTP smuggling. The facade
 // records it as an input with "raw", so undo and permalinks replay it.
 func (a *api) typeRaw(args []minijson.RawMessage) (any, error) {
-	_, w, err := a.world(args)
-	if err != nil {
-		return nil, err
-	}
-	var text string
-	if err := arg(args, 1, "the raw text", &text); err != nil {
-		return nil, err
-	}
-	if text == "" {
-		return nil, errors.New("raw mode sends exactly what you write: write something (\\r\\n is CR LF)")
-	}
-	return w.TypeRaw(text)
+	return a.withText(args, "the raw text", func(w *lab.World, text string) (lab.Result, error) {
+		if text == "" {
+			return lab.Result{}, errors.New("raw mode sends exactly what you write: write something (\\r\\n is CR LF)")
+		}
+		return w.TypeRaw(text)
+	})
 }
 
 func (a *api) submit(args []minijson.RawMessage) (any, error) {
@@ -169,15 +169,7 @@ func (a *api) advance(args []minijson.RawMessage) (any, error) {
 // connect moves the learner's terminal to "host:port" of the world: it
 // hangs up and connects there, waiting for the answer (see lab.World.Connect).
 func (a *api) connect(args []minijson.RawMessage) (any, error) {
-	_, w, err := a.world(args)
-	if err != nil {
-		return nil, err
-	}
-	var target string
-	if err := arg(args, 1, "the host and port", &target); err != nil {
-		return nil, err
-	}
-	return w.Connect(target)
+	return a.withText(args, "the host and port", (*lab.World).Connect)
 }
 
 // undo replays the world's inputs minus the last one. The handle stays
