@@ -140,6 +140,16 @@ func TestConnectWaitsForADialNobodyAnswers(t *testing.T) {
 		len(find(events, trace.Note, "could not connect to mx.example.org:25: nothing answered, and the attempt timed out")) != 1 {
 		t.Fatalf("trace:\n%s", dumpEvents(events))
 	}
+	// A line typed next tries that host again, and waits as long.
+	before = w.State().Now
+	events = typeAll(t, w, "EHLO laptop.example.com")
+	if took := w.State().Now - before; took != 30000 || len(find(events, trace.Note, "could not connect to mx.example.org:25: nothing answered")) != 1 ||
+		len(find(events, trace.Note, "the line was not sent")) != 1 {
+		t.Fatalf("a line typed after the timeout took %d virtual ms; trace:\n%s", took, dumpEvents(events))
+	}
+	if st := w.State().Learner; st.Connected || st.DialError != "nothing answered, and the attempt timed out" {
+		t.Fatalf("learner state %+v after the second timeout", st)
+	}
 }
 
 // TestConnectToPort465StartsTLS: as with a scenario that starts there, the

@@ -588,9 +588,7 @@ func (l *learner) connect() {
 // elsewhere: the conn.close event's text.
 const reasonHangUp = "the terminal hung up to connect elsewhere"
 
-// moveTo hangs up and connects to server:port, then waits until the dial
-// is answered or gives up: the connect timeout is longer than Settle
-// waits, so the clock is advanced to it when nothing answers.
+// moveTo hangs up and connects to server:port (see dial).
 func (l *learner) moveTo(server string, port int) {
 	w := l.w
 	if l.conn != nil && !l.conn.IsClosed() {
@@ -599,6 +597,15 @@ func (l *learner) moveTo(server string, port int) {
 	l.server, l.port = server, port
 	w.net.Emit(trace.Event{Kind: trace.Note, Host: w.sc.Learner.Host,
 		Text: fmt.Sprintf("your terminal connects to %s:%d", server, port)})
+	l.dial()
+}
+
+// dial connects to where the terminal connects and waits, as connect(2)
+// does, until the dial is answered or gives up: the connect timeout is
+// longer than Settle waits, so the clock is advanced to it when nothing
+// answers.
+func (l *learner) dial() {
+	w := l.w
 	l.connect()
 	w.net.Settle()
 	if deadline, waiting := l.conn.DialDeadline(); waiting {
@@ -609,8 +616,7 @@ func (l *learner) moveTo(server string, port int) {
 
 func (l *learner) send(b []byte) {
 	if l.conn == nil || l.conn.IsClosed() {
-		l.connect()
-		l.w.net.Settle()
+		l.dial()
 	}
 	if !l.conn.Established() {
 		l.w.net.Emit(trace.Event{Kind: trace.Note, Host: l.w.sc.Learner.Host,
