@@ -101,13 +101,13 @@ func daneVerdict(host string, ans dns.Answer, err error, signed bool, base hopTL
 	}
 	var usable []dns.Record
 	for _, r := range ans.Records {
-		if r.Type == dns.TLSA && (r.Usage == 2 || r.Usage == 3) {
+		if r.Type == dns.TLSA && (r.Usage == 2 || r.Usage == 3) && r.Selector <= 1 && r.Matching <= 2 {
 			usable = append(usable, r)
 		}
 	}
 	if len(usable) == 0 {
 		return hopTLS{mode: client.TLSRequired, dane: true},
-			fmt.Sprintf("DANE applies to %s: its TLSA records are DNSSEC-signed, so TLS is mandatory, but none has a usage SMTP uses (2 or 3, RFC 7672 §3.1.3), so the certificate cannot be authenticated (RFC 7672 §2.2)", host), nil
+			fmt.Sprintf("DANE applies to %s: its TLSA records are DNSSEC-signed, so TLS is mandatory, but none has a usage SMTP uses (2 or 3, RFC 7672 §3.1.3) with a defined selector and matching type (RFC 6698 §2.1), so the certificate cannot be authenticated (RFC 7672 §2.2)", host), nil
 	}
 	return hopTLS{mode: client.TLSRequired, check: CertCheck{Verify: true, TLSA: usable}, dane: true},
 		fmt.Sprintf("DANE applies to %s: its TLSA records are DNSSEC-signed (AD bit), so the relay must use TLS, the certificate must match one of %d record(s), and nothing goes in clear (RFC 7672 §2.2)", host, len(usable)), nil

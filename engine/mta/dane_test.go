@@ -277,6 +277,8 @@ func TestDANEVerdicts(t *testing.T) {
 	pkix := dns.Record{Name: "_25._tcp.mx.example.org", Type: dns.TLSA, Usage: 1, Selector: 1, Matching: 1, Cert: strings.Repeat("ab", 32)}
 	ee := pkix
 	ee.Usage = 3
+	badMatch, badSel := ee, ee
+	badMatch.Matching, badSel.Selector = 3, 2
 	servfail := &dns.Error{Name: "_25._tcp.mx.example.org", Type: dns.TLSA, Err: dns.ErrServFail}
 	nxdomain := &dns.Error{Name: "_25._tcp.mx.example.org", Type: dns.TLSA, Err: dns.ErrNXDomain}
 	tests := []struct {
@@ -294,6 +296,10 @@ func TestDANEVerdicts(t *testing.T) {
 		{"DANE-EE among PKIX", dns.Answer{Secure: true, Records: []dns.Record{pkix, ee}}, nil, true,
 			hopTLS{mode: client.TLSRequired, check: CertCheck{Verify: true, TLSA: []dns.Record{ee}}, dane: true}, false, "must match one of 1 record(s)"},
 		{"unsigned", dns.Answer{Records: []dns.Record{ee}}, nil, false, base, false, "ignored (RFC 7672 §2.2)"},
+		// A record with a selector or matching type not defined (RFC 6698
+		// §2.1.2, §2.1.3) is unusable like a PKIX one (RFC 7672 §2.2).
+		{"DANE-EE with undefined matching type and selector", dns.Answer{Secure: true, Records: []dns.Record{badMatch, badSel}}, nil, true,
+			hopTLS{mode: client.TLSRequired, dane: true}, false, "none has a usage SMTP uses"},
 		{"SERVFAIL, signed", dns.Answer{}, servfail, true, hopTLS{}, true, "it does not use it now (RFC 7672 §2.1.1)"},
 		{"SERVFAIL, unsigned", dns.Answer{}, servfail, false, base, false, "its zone is not signed"},
 	}

@@ -132,6 +132,14 @@ func scanParts(p mimepart.Part, depth int, budget *int) string {
 	if depth == maxScanDepth {
 		return ""
 	}
+	if mt, _ := mimepart.Params(p.Header.Get("Content-Type")); !strings.HasPrefix(mt, "multipart/") {
+		// A message that is one part, not multipart: its body may be
+		// base64 or quoted-printable as well.
+		if why := scanText(mimepart.Decode(p.Body, p.Header.Get("Content-Transfer-Encoding"))); why != "" {
+			return why + " in a MIME part"
+		}
+		return ""
+	}
 	for _, part := range p.Parts(*budget) {
 		if *budget--; *budget < 0 {
 			return ""

@@ -339,3 +339,17 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// TestScanSinglePartBase64: a message that is one base64 body, not
+// multipart, and such a message attached, are decoded too.
+func TestScanSinglePartBase64(t *testing.T) {
+	b64 := base64.StdEncoding.EncodeToString([]byte(EICAR))
+	single := "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64 + "\r\n"
+	if why := Scan([]byte(single)); why == "" {
+		t.Error("EICAR in a single-part base64 message was not found")
+	}
+	attached := "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n" + single + "--b--\r\n"
+	if why := Scan([]byte(attached)); why == "" {
+		t.Error("EICAR in an attached single-part base64 message was not found")
+	}
+}

@@ -283,6 +283,11 @@ func (s *Session) send(r smtp.Reply) {
 	// policies write their own: hold every one to the wire's rules here,
 	// so the trace shows the reply exactly as it went out.
 	r = r.WireSafe(s.srv.cfg.Limits.ReplyLine)
+	if !s.conn.ESMTP {
+		// No enhanced code before EHLO (RFC 2034 §3): not on the wire,
+		// so not in the event either.
+		r.Enhanced = ""
+	}
 	s.out = r.AppendTo(s.out, s.conn.ESMTP)
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
 }

@@ -232,3 +232,24 @@ func TestReset(t *testing.T) {
 		t.Fatalf("conn after Reset: %+v", c)
 	}
 }
+
+// TestReplyEventAsOnTheWire: before EHLO no enhanced status code goes on
+// the wire (RFC 2034 §3: only after the server said ENHANCEDSTATUSCODES),
+// and the reply event, which the trace shows, must not claim one either.
+func TestReplyEventAsOnTheWire(t *testing.T) {
+	srv := New(Config{Hostname: "mx.example.org", Policy: connectPolicy{reply: smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{"mx.example.org busy"}, Reason: smtp.ReasonTooManyConns}}})
+	s := srv.NewSession(SessionOptions{})
+	if got := string(s.Output()); got != "421 mx.example.org busy\r\n" {
+		t.Fatalf("greeting %q", got)
+	}
+	if e := s.Events()[0]; e.Reply.Enhanced != "" || e.Reply.Reason != smtp.ReasonTooManyConns {
+		t.Fatalf("greeting event %+v, want no enhanced code as on the wire", e.Reply)
+	}
+	s = New(Config{Hostname: "mx.example.org"}).NewSession(SessionOptions{})
+	s.Feed([]byte("HELO a.example\r\nNOOP\r\n"))
+	for _, e := range s.Events() {
+		if e.Kind == EventReply && e.Reply.Enhanced != "" {
+			t.Errorf("after HELO: reply event %+v carries an enhanced code the wire does not (%q)", e.Reply, s.Output())
+		}
+	}
+}
