@@ -324,4 +324,12 @@ func TestOwnAddressLiteralIsLocal(t *testing.T) {
 	if cfg.Serves("[198.51.100.26]") || !cfg.Serves("[198.51.100.25]") || cfg.Serves("[IPv6:2001:db8::1]") {
 		t.Error("Serves is wrong about address literals")
 	}
+	// RFC 5321 §4.1.3: an IPv6 literal carries its tag, an IPv4 one none.
+	v6 := HostConfig{Name: "mx6.example.org", Addrs: []string{"2001:db8::25", "198.51.100.25"}, Domains: []string{"example.org"}}
+	for literal, want := range map[string]bool{"[IPv6:2001:db8::25]": true, "[ipv6:2001:DB8::25]": true, "[2001:db8::25]": false,
+		"[IPv6:198.51.100.25]": false, "[198.51.100.25]": true, "[IPv6:::ffff:198.51.100.25]": false, "[IPv6:fe80::1%eth0]": false} {
+		if got := v6.Serves(literal); got != want {
+			t.Errorf("Serves(%s) = %v, want %v", literal, got, want)
+		}
+	}
 }

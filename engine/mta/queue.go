@@ -315,17 +315,19 @@ func (h *Host) traceRoute(q *queued, route dns.Route) {
 }
 
 // addressLiteral returns the address in an address literal domain such as
-// [192.0.2.1] or [IPv6:2001:db8::1] (RFC 5321 §4.1.3).
+// [192.0.2.1] or [IPv6:2001:db8::1] (RFC 5321 §4.1.3): an IPv4 address
+// as it is, an IPv6 address only behind its tag.
 func addressLiteral(domain string) (string, bool) {
 	inner, ok := strings.CutPrefix(domain, "[")
 	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
 		return "", false
 	}
-	if len(inner) > len("IPv6:") && strings.EqualFold(inner[:len("IPv6:")], "IPv6:") {
+	v6 := len(inner) > len("IPv6:") && strings.EqualFold(inner[:len("IPv6:")], "IPv6:")
+	if v6 {
 		inner = inner[len("IPv6:"):]
 	}
 	a, err := netip.ParseAddr(inner)
-	if err != nil {
+	if err != nil || a.Is6() != v6 || a.Zone() != "" {
 		return "", false
 	}
 	return a.String(), true
