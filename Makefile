@@ -20,14 +20,17 @@ build: wasm
 # copied from GOROOT at build time and never committed.
 #
 # Inlined code compresses badly: without inlining in the standard packages the
-# engine's hot paths do not use (fmt, time, reflect, encoding, net, ...), the
-# engine is about 78 KB smaller with brotli, 4% of the page's 2.0 MB budget,
-# with the same throughput (BenchmarkThreeHops10k as js/wasm) and the same time
-# to the greeting (BenchmarkPageLoad with SMTPLAB_BENCH_REF). The runtime,
-# crypto, math and the small helpers hot loops call keep their inlining, and so
-# does the engine itself. For each package the last pattern that matches wins.
+# engine's hot paths do not use (fmt, time, reflect, encoding, net, the parsing
+# and handshake logic of crypto/tls and crypto/x509, ...), the engine is about
+# 100 KB smaller with brotli, 5% of the page's 2.0 MB budget, with the same
+# throughput (BenchmarkThreeHops10k as js/wasm), the same TLS handshake time
+# (labtls's BenchmarkHandshake as js/wasm) and the same time to the greeting
+# (BenchmarkPageLoad with SMTPLAB_BENCH_REF). The runtime, the cryptographic
+# primitives, math and the small helpers hot loops call keep their inlining, and
+# so does the engine itself. For each package the last pattern that matches wins.
 WASM_GCFLAGS := -gcflags=all=-l $(foreach p,runtime/... internal/... crypto/... math/... vendor/... \
-	strings bytes strconv unicode/... sync/... slices maps container/... smtplab/...,-gcflags=$(p)=)
+	strings bytes strconv unicode/... sync/... slices maps container/... smtplab/...,-gcflags=$(p)=) \
+	$(foreach p,crypto/tls crypto/x509 vendor/golang.org/x/crypto/cryptobyte,-gcflags=$(p)=-l)
 
 wasm:
 	@mkdir -p $(DIST)
