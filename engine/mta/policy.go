@@ -126,36 +126,35 @@ func scanText(text []byte) string {
 	return ""
 }
 
-// scanParts scans the decoded content of p's parts, and of the parts and
-// attached messages (message/rfc822) inside them, while budget lasts.
+// scanParts scans p: a multipart by its parts, any other part by its
+// content decoded from its transfer encoding, and an attached message
+// (message/rfc822) by what is inside it too, while budget lasts. Each part
+// is decoded once.
 func scanParts(p mimepart.Part, depth int, budget *int) string {
 	if depth == maxScanDepth {
 		return ""
 	}
-	if mt, _ := mimepart.Params(p.Header.Get("Content-Type")); !strings.HasPrefix(mt, "multipart/") {
-		// A message that is one part, not multipart: its body may be
-		// base64 or quoted-printable as well.
-		if why := scanText(mimepart.Decode(p.Body, p.Header.Get("Content-Transfer-Encoding"))); why != "" {
-			return why + " in a MIME part"
+	mt, _ := mimepart.Params(p.Header.Get("Content-Type"))
+	if strings.HasPrefix(mt, "multipart/") {
+		for _, part := range p.Parts(*budget) {
+			if *budget--; *budget < 0 {
+				return ""
+			}
+			if why := scanParts(part, depth+1, budget); why != "" {
+				return why
+			}
 		}
 		return ""
 	}
-	for _, part := range p.Parts(*budget) {
-		if *budget--; *budget < 0 {
-			return ""
-		}
-		content := mimepart.Decode(part.Body, part.Header.Get("Content-Transfer-Encoding"))
-		if why := scanText(content); why != "" {
-			return why + " in a MIME part"
-		}
-		inner := part
-		if mt, _ := mimepart.Params(part.Header.Get("Content-Type")); mt == "message/rfc822" {
-			hdr, start := mimepart.Headers(content)
-			inner = mimepart.Part{Header: hdr, Body: content[start:]}
-		}
-		if why := scanParts(inner, depth+1, budget); why != "" {
-			return why
-		}
+	// One part: its body may be base64 or quoted-printable, and may be a
+	// whole message of its own.
+	content := mimepart.Decode(p.Body, p.Header.Get("Content-Transfer-Encoding"))
+	if why := scanText(content); why != "" {
+		return why + " in a MIME part"
+	}
+	if mt == "message/rfc822" {
+		hdr, start := mimepart.Headers(content)
+		return scanParts(mimepart.Part{Header: hdr, Body: content[start:]}, depth+1, budget)
 	}
 	return ""
 }
