@@ -127,6 +127,7 @@ const (
 type replyRef struct {
 	start, end int
 	code       int
+	verb       smtp.Verb // the command it answers; "" for the greeting
 }
 
 // recipient is what the client knows about one recipient so far.
@@ -158,6 +159,9 @@ type Client struct {
 	cur      []byte
 	curCode  int
 	curLines int
+	// answers is the command the complete reply being handled answers
+	// ("" for the greeting), so that a kept reply remembers it.
+	answers smtp.Verb
 
 	ext         Extensions
 	tls         bool
@@ -326,6 +330,7 @@ func (c *Client) reply(code int, raw []byte) {
 	if c.head == len(c.queue) {
 		c.queue, c.head = c.queue[:0], 0
 	}
+	c.answers = a.verb
 	if c.cfg.Trace != nil {
 		c.cfg.Trace(Event{Kind: ReplyReceived, Verb: a.verb, Reply: buildReply(raw)})
 	}

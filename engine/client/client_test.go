@@ -29,7 +29,10 @@ type script struct {
 	rcpts  []Status // per recipient, when the test looks at them
 	// session is each recipient's SessionFailure, when the test looks.
 	session []bool
-	reason  smtp.Reason
+	// verbs is each recipient's Verb (the command whose reply decided
+	// it), when the test looks.
+	verbs  []smtp.Verb
+	reason smtp.Reason
 	// enhanced is the status of the client's own *Error, when the test
 	// looks at it.
 	enhanced string
@@ -113,6 +116,11 @@ func (s script) play(t *testing.T, byteByByte bool) *Client {
 			t.Errorf("recipient %d: SessionFailure %v, want %v (%+v)", i, o.Recipients[i].SessionFailure, want, o.Recipients[i])
 		}
 	}
+	for i, want := range s.verbs {
+		if o.Recipients[i].Verb != want {
+			t.Errorf("recipient %d: decided by the reply to %q, want %q (%+v)", i, o.Recipients[i].Verb, want, o.Recipients[i])
+		}
+	}
 	if s.reason != "" && !errors.Is(o.Err, &Error{Reason: s.reason}) {
 		t.Errorf("outcome error %v, want reason %q", o.Err, s.reason)
 	}
@@ -190,7 +198,7 @@ func TestSession(t *testing.T) {
 			{server: "554 no SMTP service here\r\n", client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Bounced, code: 554,
+		status: Bounced, code: 554, verbs: []smtp.Verb{""},
 	}, {
 		name: "421 closes at once, without QUIT",
 		cfg:  alice, env: one, msg: "x\r\n",
@@ -214,7 +222,7 @@ func TestSession(t *testing.T) {
 			{server: queued, client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Delivered, rcpts: []Status{Delivered, Bounced, Deferred}, code: 250,
+		status: Delivered, rcpts: []Status{Delivered, Bounced, Deferred}, code: 250, verbs: []smtp.Verb{smtp.DATA, smtp.RCPT, smtp.RCPT},
 	}, {
 		name: "no recipient accepted: no DATA",
 		cfg:  alice, env: three, msg: "x\r\n",
@@ -237,7 +245,7 @@ func TestSession(t *testing.T) {
 			{server: "451 4.3.0 local error\r\n", client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Deferred, rcpts: []Status{Deferred, Deferred, Deferred}, code: 451,
+		status: Deferred, rcpts: []Status{Deferred, Deferred, Deferred}, code: 451, verbs: []smtp.Verb{smtp.MAIL, smtp.MAIL, smtp.MAIL},
 	}, {
 		name: "DATA refused",
 		cfg:  alice, env: one, msg: "x\r\n",
@@ -464,7 +472,7 @@ func TestSessionFailure(t *testing.T) {
 	}
 	c.Feed([]byte(greeting))
 	c.ConnectionLost(errors.New("reset by peer"))
-	if o := c.Outcome(); !o.Recipients[0].SessionFailure || !o.Recipients[1].SessionFailure || o.Status != Deferred {
+	if o := c.Outcome(); !o.Recipients[0].SessionFailure || !o.Recipients[1].SessionFailure || o.Status != Deferred || o.Recipients[0].Verb != "" {
 		t.Errorf("after a lost connection: %+v", o)
 	}
 	// Reset forgets the last session's failure.

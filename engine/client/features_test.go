@@ -53,7 +53,7 @@ func TestPipelining(t *testing.T) {
 			{server: "503 no\r\n503 no\r\n503 no\r\n", client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Bounced, code: 530,
+		status: Bounced, code: 530, verbs: []smtp.Verb{smtp.MAIL, smtp.MAIL, smtp.MAIL},
 	}, {
 		name: "NoPipelining waits for each reply",
 		cfg:  Config{Hostname: "c.example", NoPipelining: true}, env: env(t, "a@example.com", "b@example.org"), msg: "x\r\n",
@@ -224,7 +224,7 @@ func TestChunking(t *testing.T) {
 			{server: queued, client: "QUIT\r\n"},
 			{server: bye},
 		},
-		status: Delivered, code: 250,
+		status: Delivered, code: 250, verbs: []smtp.Verb{smtp.BDAT},
 	}, {
 		name: "BDAT pipelined: every chunk and QUIT at once, after the RCPT replies",
 		cfg:  chunked, env: one, msg: msg,

@@ -2,6 +2,8 @@ package client
 
 import (
 	"testing"
+
+	"smtplab/engine/smtp"
 )
 
 // FuzzServerReplies feeds random server bytes, in random chunks, to a client
@@ -50,6 +52,9 @@ func FuzzServerReplies(f *testing.F) {
 			}
 			if r.SessionFailure && r.Status == Delivered {
 				t.Fatalf("a delivered recipient is marked as failed with the session: %+v", r)
+			}
+			if r.Status == Delivered && r.Verb != smtp.DATA && r.Verb != smtp.BDAT {
+				t.Fatalf("a delivered recipient was decided by the reply to %q, not to its content: %+v", r.Verb, r)
 			}
 		}
 	})

@@ -103,6 +103,14 @@ type RecipientResult struct {
 	// or an earlier reply (greeting, EHLO, MAIL, ...) that ended the
 	// session. It is the zero Reply when the client decided; see Err.
 	Reply smtp.Reply
+	// Verb is the command Reply answers: RCPT for a recipient the server
+	// refused by name, DATA or BDAT for the reply after the content, MAIL,
+	// EHLO, ... for an earlier reply that ended the transaction or the
+	// session, and "" for the greeting (as in Event). It tells a relay what
+	// a reply is about: a 4xx to RCPT is "not now" for this recipient at
+	// this server only, where a 4xx after the content is about the message.
+	// "" when Reply is the zero Reply.
+	Verb smtp.Verb
 	// Err is set when the client decided, or when a policy failed on a
 	// server reply (then Reply is set too).
 	Err error

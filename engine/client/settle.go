@@ -6,8 +6,9 @@ import (
 	"smtplab/engine/smtp"
 )
 
-// keep copies a reply that decides recipients into c.kept, so Outcome can
-// show it later; the reply is parsed into an smtp.Reply only then.
+// keep copies the reply being handled, which decides recipients, into
+// c.kept, so Outcome can show it later; the reply is parsed into an
+// smtp.Reply only then.
 func (c *Client) keep(raw []byte, code int) replyRef {
 	if len(c.kept)+len(raw) > maxKept {
 		// A server that answers every recipient at length does not get to
@@ -17,7 +18,7 @@ func (c *Client) keep(raw []byte, code int) replyRef {
 	}
 	start := len(c.kept)
 	c.kept = append(c.kept, raw...)
-	return replyRef{start: start, end: len(c.kept), code: code}
+	return replyRef{start: start, end: len(c.kept), code: code, verb: c.answers}
 }
 
 // settle decides recipient i, unless it is decided already. The status
@@ -119,7 +120,7 @@ func (c *Client) Outcome() Outcome {
 	for i, r := range c.rcpts {
 		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err, SessionFailure: r.session}
 		if r.reply.code != 0 {
-			res.Reply = buildReply(c.kept[r.reply.start:r.reply.end])
+			res.Reply, res.Verb = buildReply(c.kept[r.reply.start:r.reply.end]), r.reply.verb
 		}
 		if !chosen && r.status == o.Status {
 			o.Reply, o.Err, chosen = res.Reply, res.Err, true
