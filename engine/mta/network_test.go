@@ -208,9 +208,10 @@ func dump(l *trace.Log) string {
 }
 
 // twoMXNet builds laptop → smtp.example.com → example.org, whose two MXes
-// both hold bob's mailbox: mx1 (preference 10) with mx1's config changed
-// by change, and mx2 (preference 20).
-func twoMXNet(t *testing.T, change func(*HostConfig)) *Network {
+// both hold the mailboxes of bob and carol: mx1 (preference 10) and mx2
+// (preference 20), each with its config changed by its function (nil
+// changes nothing).
+func twoMXNet(t *testing.T, change1, change2 func(*HostConfig)) *Network {
 	t.Helper()
 	zone, err := dns.ParseZone(`example.org. MX 10 mx1.example.org.
 example.org. MX 20 mx2.example.org.
@@ -222,16 +223,20 @@ smtp.example.com. A 192.0.2.25
 		t.Fatal(err)
 	}
 	n := NewNetwork(simnet.New(1), dns.NewResolver(zone))
-	mx1 := HostConfig{Name: "mx1.example.org", Addrs: []string{"198.51.100.25"}, Ports: []int{25},
-		Domains: []string{"example.org"}, Users: []string{"bob@example.org"}}
-	change(&mx1)
+	users := []string{"bob@example.org", "carol@example.org"}
+	mx1 := HostConfig{Name: "mx1.example.org", Addrs: []string{"198.51.100.25"}, Ports: []int{25}, Domains: []string{"example.org"}, Users: users}
+	mx2 := HostConfig{Name: "mx2.example.org", Addrs: []string{"198.51.100.26"}, Ports: []int{25}, Domains: []string{"example.org"}, Users: users}
+	if change1 != nil {
+		change1(&mx1)
+	}
+	if change2 != nil {
+		change2(&mx2)
+	}
 	for _, c := range []HostConfig{
 		{Name: "laptop.example.com", Addrs: []string{"192.0.2.10"}},
 		{Name: "smtp.example.com", Addrs: []string{"192.0.2.25"}, Ports: []int{25}, Domains: []string{"example.com"},
 			Users: []string{"alice@example.com"}, RelayFrom: []string{"192.0.2.0/24"}},
-		mx1,
-		{Name: "mx2.example.org", Addrs: []string{"198.51.100.26"}, Ports: []int{25},
-			Domains: []string{"example.org"}, Users: []string{"bob@example.org"}},
+		mx1, mx2,
 	} {
 		if _, err := n.AddHost(c); err != nil {
 			t.Fatal(err)
@@ -258,7 +263,7 @@ func connectionsTo(log *trace.Log, host string) int {
 func TestNextMXAfterSessionFailure(t *testing.T) {
 	n := twoMXNet(t, func(c *HostConfig) {
 		c.RateLimit = &RateConfig{Max: 100, Window: Duration(time.Hour), Connections: 1}
-	})
+	}, nil)
 	submit(t, n, "bob@example.org") // mx1's one connection
 	submit(t, n, "bob@example.org") // 421 from mx1, then mx2
 	n.Net.Advance(time.Minute)
@@ -282,7 +287,7 @@ func TestNextMXAfterSessionFailure(t *testing.T) {
 	}
 
 	// A recipient mx1 refuses by name is bounced, not tried at mx2.
-	n = twoMXNet(t, func(*HostConfig) {})
+	n = twoMXNet(t, nil, nil)
 	submit(t, n, "nobody@example.org")
 	n.Net.Advance(time.Minute)
 	if got := connectionsTo(n.Net.Log(), "mx2.example.org"); got != 0 {
@@ -291,6 +296,69 @@ func TestNextMXAfterSessionFailure(t *testing.T) {
 	relay, _ := n.Host("smtp.example.com")
 	if msgs := relay.Mailboxes.Messages("alice@example.com"); len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.1") {
 		t.Fatalf("want one DSN with 5.1.1; trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
+// notesWith returns the trace's notes whose text holds part.
+func notesWith(log *trace.Log, part string) []trace.Event {
+	var out []trace.Event
+	for _, e := range kinds(log, trace.Note) {
+		if strings.Contains(e.Text, part) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestNextMXAfterSoftRCPT: a recipient an MX refuses for now at RCPT (a
+// 4xx) is offered to the next MX in the same attempt, as Postfix does;
+// only when no MX is left does it wait in the queue. The others of the
+// message are not sent twice.
+func TestNextMXAfterSoftRCPT(t *testing.T) {
+	greylist := func(c *HostConfig) { c.Greylist = Duration(5 * time.Minute) }
+	n := twoMXNet(t, greylist, nil)
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Minute)
+	mx1, _ := n.Host("mx1.example.org")
+	mx2, _ := n.Host("mx2.example.org")
+	if a, b := len(mx1.Mailboxes.Messages("bob@example.org")), len(mx2.Mailboxes.Messages("bob@example.org")); a != 0 || b != 1 {
+		t.Fatalf("mx1 holds %d messages and mx2 %d, want mx2 to take the one mx1 greylisted; trace:\n%s", a, b, dump(n.Net.Log()))
+	}
+	moved := notesWith(n.Net.Log(), "next MX is tried at once")
+	if len(moved) != 1 || moved[0].Rcpt != "bob@example.org" || !strings.Contains(moved[0].Text, "mx1.example.org[198.51.100.25]") ||
+		!strings.Contains(moved[0].Text, "RCPT TO:<bob@example.org>") || !strings.Contains(moved[0].Text, "451 4.7.1") ||
+		!strings.Contains(moved[0].Text, "mx2.example.org[198.51.100.26]") {
+		t.Fatalf("the trace does not say why the relay moved on: %+v", moved)
+	}
+	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 0 {
+		t.Fatalf("the message waited for a retry instead of going to mx2: %+v", got)
+	}
+
+	// One recipient refused for now, the other taken: only the first
+	// goes on to mx2.
+	n = twoMXNet(t, func(c *HostConfig) { c.Quota = map[string]int{"carol@example.org": 0} }, nil)
+	submit(t, n, "bob@example.org", "carol@example.org")
+	n.Net.Advance(time.Minute)
+	mx1, _ = n.Host("mx1.example.org")
+	mx2, _ = n.Host("mx2.example.org")
+	if len(mx1.Mailboxes.Messages("bob@example.org")) != 1 || len(mx2.Mailboxes.Messages("bob@example.org")) != 0 ||
+		len(mx2.Mailboxes.Messages("carol@example.org")) != 1 {
+		t.Fatalf("want bob's copy at mx1 and carol's at mx2; trace:\n%s", dump(n.Net.Log()))
+	}
+
+	// When the last MX refuses for now too, the recipient waits in the
+	// queue, and the next attempt starts again from the best MX.
+	n = twoMXNet(t, greylist, greylist)
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Minute)
+	retries := kinds(n.Net.Log(), trace.QueueRetry)
+	if len(retries) != 1 || !strings.Contains(retries[0].Text, "451 4.7.1") || len(notesWith(n.Net.Log(), "next MX is tried at once")) != 1 {
+		t.Fatalf("want one move to mx2, then one retry with mx2's 451; trace:\n%s", dump(n.Net.Log()))
+	}
+	n.Net.Advance(10 * time.Minute)
+	mx1, _ = n.Host("mx1.example.org")
+	if len(mx1.Mailboxes.Messages("bob@example.org")) != 1 {
+		t.Fatalf("the retry did not deliver at mx1; trace:\n%s", dump(n.Net.Log()))
 	}
 }
 

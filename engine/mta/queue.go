@@ -413,6 +413,14 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 
 // sessionDone records how the session to hops[i] went for each recipient
 // and decides what next: done, the next hop at once, or the queue.
+//
+// A recipient goes on to the next hop in the same attempt when another
+// server for the domain may well take it now (RFC 5321 §5.1): when this
+// one failed the session as a whole (a 421 or 5xx greeting, a lost
+// connection, ...), or refused the recipient for now with a 4xx to its
+// RCPT. Postfix does both; it defers a recipient only when no server is
+// left to try. A 5xx to RCPT, or any reply about the message after its
+// content, is the domain's answer and is not asked again elsewhere.
 func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS, out client.Outcome, connErr error) {
 	target := hops[i].host
 	if connErr != nil {
@@ -423,17 +431,15 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	if why := daneRefusal(tls, hops[i], out); why != "" {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
 	}
-	// Recipients the session failed as a whole (a 421 or 5xx
-	// greeting, a lost connection, ...) go to the next MX at once.
-	var next []*rcptState
+	hopsLeft := i+1 < len(hops)
+	var next []*rcptState   // recipients for hops[i+1]
+	var notNow []*rcptState // those of next this hop refused for now at RCPT
+	failedSession := ""     // the first line of what failed the session, if it did
 	for j, res := range out.Recipients {
 		if j >= len(rcpts) {
 			break
 		}
 		r := rcpts[j]
-		if res.SessionFailure && i+1 < len(hops) {
-			next = append(next, r)
-		}
 		r.status, r.remote = res.Status, target
 		r.relayed = res.Status == client.Delivered && !out.DSN
 		switch {
@@ -446,23 +452,42 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 				r.enh = ce.Enhanced
 			}
 		}
-		if res.Status == client.Delivered {
+		switch {
+		case res.Status == client.Delivered:
 			h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: fmt.Sprintf("delivered to %s: %s", target, res.Reply.String())})
+		case !hopsLeft:
+			// The last hop's answer stands; settle decides what follows.
+		case res.SessionFailure:
+			next = append(next, r)
+			if failedSession == "" {
+				failedSession, _, _ = strings.Cut(r.reply, "\r\n") // a multi-line reply's first line
+			}
+		case res.Verb == smtp.RCPT && res.Status == client.Deferred:
+			next = append(next, r)
+			notNow = append(notNow, r)
 		}
 	}
 	if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
 	}
-	if len(next) > 0 {
-		why, _, _ := strings.Cut(next[0].reply, "\r\n") // a multi-line reply's first line
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-			Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], why, hops[i+1])})
-		h.tryHops(q, next, hops, i+1)
+	if len(next) == 0 {
+		h.groupDone(q)
 		return
 	}
-	h.groupDone(q)
+	if failedSession != "" {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+			Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], failedSession, hops[i+1])})
+	}
+	for _, r := range notNow {
+		why, _, _ := strings.Cut(r.reply, "\r\n")
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+			Text: fmt.Sprintf("%s turned down RCPT TO:<%s> for now (%s), so the next MX is tried at once for this recipient: %s. "+
+				"A 4xx to RCPT speaks for this server only: like Postfix, the relay keeps a recipient in the queue for a later retry only when no MX is left to try (RFC 5321 §5.1)",
+				hops[i], r.addr, why, hops[i+1])})
+	}
+	h.tryHops(q, next, hops, i+1)
 }
 
 // asksDSN reports whether the sender of q gave DSN parameters for the
