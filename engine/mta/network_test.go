@@ -362,6 +362,68 @@ func TestNextMXAfterSoftRCPT(t *testing.T) {
 	}
 }
 
+// greetWith554 makes host's port 25 greet every connection with 554, as a
+// server does that takes no mail from anybody (RFC 5321 §3.1), and answer
+// whatever comes next with 221 and hang up.
+func greetWith554(t *testing.T, n *Network, host string) {
+	t.Helper()
+	h, _ := n.Host(host)
+	h.Sim().StopListening(25)
+	err := h.Sim().Listen(25, func(*simnet.Conn) simnet.Handler {
+		return simnet.HandlerFuncs{
+			OnOpen: func(c *simnet.Conn) { _ = c.Write([]byte("554 5.7.1 " + host + " does not take mail from you\r\n")) },
+			OnData: func(c *simnet.Conn, _ []byte) {
+				_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+				c.Close("quit")
+			},
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSkip5xxGreeting: a relay skips an MX that greets with 5xx, as
+// Postfix does by default (smtp_skip_5xx_greeting): the next MX is tried,
+// and when the last one greets so, the message waits in the queue with a
+// 4.X.X status instead of bouncing at once.
+func TestSkip5xxGreeting(t *testing.T) {
+	n := testNet(t, nil, func(c *HostConfig) {
+		c.Retry = &RetrySchedule{First: Duration(5 * time.Minute), Max: Duration(30 * time.Minute), GiveUp: Duration(time.Hour)}
+	})
+	greetWith554(t, n, "mx.example.org")
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Minute)
+	relay, _ := n.Host("smtp.example.com")
+	if msgs := relay.Mailboxes.Messages("alice@example.com"); len(msgs) != 0 {
+		t.Fatalf("a 554 greeting from the last MX bounced the message:\n%s", msgs[0].Raw)
+	}
+	retries := kinds(n.Net.Log(), trace.QueueRetry)
+	if len(retries) != 1 || !strings.Contains(retries[0].Text, "554 5.7.1") {
+		t.Fatalf("want one retry that shows the 554; trace:\n%s", dump(n.Net.Log()))
+	}
+	if skipped := notesWith(n.Net.Log(), "smtp_skip_5xx_greeting"); len(skipped) != 1 || !strings.Contains(skipped[0].Text, "mx.example.org[198.51.100.25]") {
+		t.Fatalf("the trace does not say why a 554 is retried: %+v", skipped)
+	}
+	// When the queue gives up, the report calls it a persistent
+	// transient failure, and quotes the greeting.
+	n.Net.Advance(2 * time.Hour)
+	msgs := relay.Mailboxes.Messages("alice@example.com")
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 4.7.1") || !strings.Contains(string(msgs[0].Raw), "554 5.7.1 mx.example.org does not take mail") {
+		t.Fatalf("want one DSN with Status 4.7.1 and the greeting; trace:\n%s", dump(n.Net.Log()))
+	}
+
+	// With an MX after it, the next MX takes the mail at once.
+	n = twoMXNet(t, nil, nil)
+	greetWith554(t, n, "mx1.example.org")
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Minute)
+	mx2, _ := n.Host("mx2.example.org")
+	if len(mx2.Mailboxes.Messages("bob@example.org")) != 1 || len(kinds(n.Net.Log(), trace.QueueRetry)) != 0 {
+		t.Fatalf("mx2 did not take the mail at once; trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
 // TestOwnAddressLiteralIsLocal: a host takes mail for an address literal
 // of its own address as its own (RFC 5321 §4.1.3), for the user of that
 // name, rather than refusing it as relaying.

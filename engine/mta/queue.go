@@ -421,6 +421,12 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 // RCPT. Postfix does both; it defers a recipient only when no server is
 // left to try. A 5xx to RCPT, or any reply about the message after its
 // content, is the domain's answer and is not asked again elsewhere.
+//
+// A 5xx greeting is skipped, not believed: the server turned the
+// connection away before it heard about the mail, so it is a failure of
+// the session like a 421, and when no MX is left the message waits in the
+// queue rather than bouncing. This is Postfix's smtp_skip_5xx_greeting,
+// on by default.
 func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS, out client.Outcome, connErr error) {
 	target := hops[i].host
 	if connErr != nil {
@@ -435,25 +441,11 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	var next []*rcptState   // recipients for hops[i+1]
 	var notNow []*rcptState // those of next this hop refused for now at RCPT
 	failedSession := ""     // the first line of what failed the session, if it did
-	for j, res := range out.Recipients {
-		if j >= len(rcpts) {
-			break
-		}
+	for j, res := range out.Recipients[:min(len(out.Recipients), len(rcpts))] {
 		r := rcpts[j]
-		r.status, r.remote = res.Status, target
-		r.relayed = res.Status == client.Delivered && !out.DSN
+		r.record(res, target, out.DSN)
 		switch {
-		case res.Reply.Code != 0:
-			r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
-		case res.Err != nil:
-			r.reply = res.Err.Error()
-			var ce *client.Error
-			if errors.As(res.Err, &ce) {
-				r.enh = ce.Enhanced
-			}
-		}
-		switch {
-		case res.Status == client.Delivered:
+		case r.status == client.Delivered:
 			h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: fmt.Sprintf("delivered to %s: %s", target, res.Reply.String())})
 		case !hopsLeft:
@@ -461,9 +453,9 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		case res.SessionFailure:
 			next = append(next, r)
 			if failedSession == "" {
-				failedSession, _, _ = strings.Cut(r.reply, "\r\n") // a multi-line reply's first line
+				failedSession = firstLine(r.reply)
 			}
-		case res.Verb == smtp.RCPT && res.Status == client.Deferred:
+		case res.Verb == smtp.RCPT && r.status == client.Deferred:
 			next = append(next, r)
 			notNow = append(notNow, r)
 		}
@@ -471,6 +463,12 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
+	}
+	// A 5xx greeting decides every recipient alike.
+	if !hopsLeft && len(out.Recipients) > 0 && refusedToTalk(out.Recipients[0]) {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+			Text: fmt.Sprintf("%s refused the session in its greeting (%s, RFC 5321 §3.1). Like Postfix (smtp_skip_5xx_greeting), the relay skips such a server "+
+				"rather than bouncing the mail on its word; with no other host left to try, the message waits in the queue", hops[i], firstLine(rcpts[0].reply))})
 	}
 	if len(next) == 0 {
 		h.groupDone(q)
@@ -481,13 +479,59 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 			Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], failedSession, hops[i+1])})
 	}
 	for _, r := range notNow {
-		why, _, _ := strings.Cut(r.reply, "\r\n")
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 			Text: fmt.Sprintf("%s turned down RCPT TO:<%s> for now (%s), so the next MX is tried at once for this recipient: %s. "+
 				"A 4xx to RCPT speaks for this server only: like Postfix, the relay keeps a recipient in the queue for a later retry only when no MX is left to try (RFC 5321 §5.1)",
-				hops[i], r.addr, why, hops[i+1])})
+				hops[i], r.addr, firstLine(r.reply), hops[i+1])})
 	}
 	h.tryHops(q, next, hops, i+1)
+}
+
+// record keeps what a session with remote decided for r: its status,
+// and the reply or error that decided it in the words a DSN reports. dsn
+// says whether remote advertised DSN. A 5xx greeting defers r: see
+// sessionDone.
+func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) {
+	r.status, r.remote = res.Status, remote
+	r.relayed = res.Status == client.Delivered && !dsn
+	switch {
+	case res.Reply.Code != 0:
+		r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
+	case res.Err != nil:
+		r.reply = res.Err.Error()
+		var ce *client.Error
+		if errors.As(res.Err, &ce) {
+			r.enh = ce.Enhanced
+		}
+	}
+	if refusedToTalk(res) {
+		r.status, r.enh = client.Deferred, transientStatus(r.enh)
+	}
+}
+
+// firstLine returns the first line of a reply, which may have several.
+func firstLine(reply string) string {
+	line, _, _ := strings.Cut(reply, "\r\n")
+	return line
+}
+
+// refusedToTalk reports whether res was decided by a 5xx greeting: a
+// reply with no command before it (client.RecipientResult.Verb is "" for
+// the greeting).
+func refusedToTalk(res client.RecipientResult) bool {
+	return res.Reply.Code/100 == 5 && res.Verb == ""
+}
+
+// transientStatus turns the enhanced status of a 5xx reply into the same
+// status as a transient failure: 5.7.1 becomes 4.7.1, and none becomes
+// 4.0.0. Postfix rewrites the status of a 5xx greeting it skips so, and a
+// DSN then reports the recipient as a persistent transient failure (RFC
+// 3463 §3.1) should the queue give up.
+func transientStatus(enh string) string {
+	if enh == "" {
+		return "4.0.0"
+	}
+	return "4" + enh[1:]
 }
 
 // asksDSN reports whether the sender of q gave DSN parameters for the
