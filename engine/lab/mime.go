@@ -144,10 +144,8 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 	b.WriteString("This is a message in MIME format: a mail program shows its parts.\r\n")
 	// A delimiter is CRLF "--" boundary: the CRLF before it belongs to
 	// it, not to the part above (RFC 2046 §5.1.1).
-	b.WriteString("--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n")
-	if !isASCII(text) {
-		b.WriteString("Content-Transfer-Encoding: 8bit\r\n")
-	}
+	b.WriteString("--" + boundary + "\r\n")
+	writeTextHeader(b, text)
 	b.WriteString("\r\n" + text)
 	for _, a := range as {
 		ct, _ := mediaType(a.Type) // CheckAttachments let it through
@@ -157,6 +155,19 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 		writeBase64(b, a.Content)
 	}
 	b.WriteString("\r\n--" + boundary + "--\r\n")
+}
+
+// writeTextHeader writes the header fields of text, the message's own
+// words in UTF-8: its Content-Type and, when text is not pure ASCII,
+// Content-Transfer-Encoding: 8bit. Without that field 7bit is assumed
+// (RFC 2045 §6.1), which 8-bit text is not; the client then sends the
+// message with BODY=8BITMIME, or not at all to a server that does not
+// offer 8BITMIME (RFC 6152 §3).
+func writeTextHeader(b *strings.Builder, text string) {
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
+	if !isASCII(text) {
+		b.WriteString("Content-Transfer-Encoding: 8bit\r\n")
+	}
 }
 
 // writeDisposition writes the Content-Disposition header field of an

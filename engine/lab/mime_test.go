@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"smtplab/engine/mimepart"
 	"smtplab/engine/mta"
@@ -150,6 +151,54 @@ func TestComposeWithoutAttachmentsIsUnchanged(t *testing.T) {
 		"Message-ID: <1.1@laptop.example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\nBob\r\n"
 	if got != want {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestComposePlainEightBit: a plain message whose text is not ASCII says
+// so in its header, Content-Transfer-Encoding: 8bit (without it 7bit is
+// assumed, RFC 2045 §6.1), and every hop sends it with BODY=8BITMIME (RFC
+// 6152); an ASCII one declares neither.
+func TestComposePlainEightBit(t *testing.T) {
+	w := newWorld(t, "mx-routing")
+	m := Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Grüße", Body: "Liebe Grüße aus Köln\n"}
+	head, text, _ := strings.Cut(string(w.compose(m, 1)), "\r\n\r\n")
+	if !strings.HasSuffix(head, "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit") ||
+		text != "Liebe Grüße aus Köln\r\n" {
+		t.Errorf("the message is\n%s\r\n\r\n%s", head, text)
+	}
+	if _, err := w.Submit(m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Advance(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	box := mailbox(w, "mx1.example.org", "bob@example.org")
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "Content-Transfer-Encoding: 8bit\r\n\r\nLiebe Grüße aus Köln") {
+		t.Fatalf("Bob has %d messages: %+v", len(box), box)
+	}
+	var mails []string
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Command && e.Verb == "MAIL" {
+			mails = append(mails, e.Host+": "+e.Text)
+		}
+	}
+	if len(mails) != 2 || !strings.HasSuffix(mails[0], " BODY=8BITMIME") || !strings.HasSuffix(mails[1], " BODY=8BITMIME") {
+		t.Errorf("the mail client and the relay sent %q, want BODY=8BITMIME from both", mails)
+	}
+
+	// The same words in ASCII: no transfer encoding, no BODY.
+	w = newWorld(t, "mx-routing")
+	m.Subject, m.Body = "Gruesse", "Liebe Gruesse aus Koeln\n"
+	if got := string(w.compose(m, 1)); strings.Contains(got, "Content-Transfer-Encoding") {
+		t.Errorf("an ASCII message declares a transfer encoding:\n%s", got)
+	}
+	if _, err := w.Submit(m); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Command && e.Verb == "MAIL" && strings.Contains(e.Text, "BODY=") {
+			t.Errorf("%s sent %q for an ASCII message", e.Host, e.Text)
+		}
 	}
 }
 
