@@ -79,8 +79,16 @@ func matches(c goal.Cond) []goal.Match {
 	if c.Answered != nil {
 		out = append(out, c.Answered.Command, c.Answered.Reply)
 	}
-	out = append(out, c.Before...)
-	out = append(out, c.Session...)
+	for _, s := range append(append([]goal.Step{}, c.Before...), c.Session...) {
+		switch {
+		case s.Event != nil:
+			out = append(out, *s.Event)
+		case s.Answered != nil:
+			out = append(out, s.Answered.Command, s.Answered.Reply)
+		case s.None != nil:
+			out = append(out, *s.None)
+		}
+	}
 	if c.Count != nil {
 		out = append(out, c.Count.Of)
 	}
@@ -161,6 +169,13 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"empty goal", func(l *Lesson) { l.Goals[0].Cond = goal.Cond{} }, "goals", `"deferred": empty goal`},
 		{"bad code pattern", func(l *Lesson) { l.Goals[0].Cond.Event.Code = "4x" }, "goals", `reply.code: "4x" is not a reply code pattern`},
 		{"two conditions", func(l *Lesson) { l.Goals[0].Cond.Not = &reply }, "goals", "where one is allowed"},
+		{"bad answered step", func(l *Lesson) {
+			l.Goals[0].Cond = goal.Cond{Session: []goal.Step{{Event: reply.Event},
+				{Answered: &goal.Answered{Command: goal.Match{Kind: trace.Command, Code: "250"}, Reply: goal.Match{Kind: trace.Reply}}}}}
+		}, "goals", `"deferred": session[1].answered.command: unknown field "code"`},
+		{"only none steps", func(l *Lesson) {
+			l.Goals[0].Cond = goal.Cond{Before: []goal.Step{{None: reply.Event}, {None: reply.Event}}}
+		}, "goals", `"deferred": before: has only none steps`},
 		{"no hints", func(l *Lesson) { l.Hints = nil }, "hints", "none"},
 		{"empty hint", func(l *Lesson) { l.Hints = []string{"ok", " "} }, "hints[1]", "empty"},
 		{"no solution", func(l *Lesson) { l.Solution = nil }, "solution", "empty"},

@@ -60,14 +60,18 @@ func combinators() []string {
 	return []string{"answered", "before", "session", "count", "all", "any", "not"}
 }
 
-// conditionKeys lists every key that may start a condition, for messages.
-func conditionKeys() string {
+// matcherKeys lists the keys of the event matchers, for messages.
+func matcherKeys() []string {
 	var keys []string
 	for _, m := range matchers() {
 		keys = append(keys, m.key)
 	}
-	keys = append(keys, combinators()...)
-	return strings.Join(keys, ", ")
+	return keys
+}
+
+// conditionKeys lists every key that may start a condition, for messages.
+func conditionKeys() string {
+	return strings.Join(append(matcherKeys(), combinators()...), ", ")
 }
 
 // knownKinds are the event kinds an event matcher may name.
@@ -262,10 +266,16 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 	case "answered":
 		return Cond{Answered: d.answered(at, v)}
 	case "before", "session":
-		list, ok := d.list(at, v, 2, "events in the order they must happen")
-		var steps []Match
+		list, ok := d.list(at, v, 2, "steps in the order they must happen")
+		var steps []Step
+		happens := false
 		for i, item := range list {
-			steps = append(steps, d.single(fmt.Sprintf("%s[%d]", at, i), item))
+			step := d.step(fmt.Sprintf("%s[%d]", at, i), item)
+			happens = happens || step.None == nil
+			steps = append(steps, step)
+		}
+		if ok && !happens {
+			d.fail(at, "has only none steps, which say what must not happen; give a step that does")
 		}
 		if !ok {
 			return Cond{}
@@ -321,8 +331,38 @@ func (d *decoder) list(path string, v any, min int, what string) ([]any, bool) {
 	return list, true
 }
 
-// single reads a mapping holding exactly one event matcher, as the steps
-// of before: do.
+// step reads one step of before or session: a mapping holding one event
+// matcher, answered or none.
+func (d *decoder) step(path string, v any) Step {
+	m, ok := asMap(v)
+	if !ok || len(m) != 1 {
+		d.fail(path, "must be one step like {reply: {code: 250}}, {answered: {command: {verb: RCPT}, reply: {code: 250}}} or {none: {command: {}}}")
+		return Step{}
+	}
+	for k, body := range m {
+		at := join(path, k)
+		switch k {
+		case "answered":
+			return Step{Answered: d.answered(at, body)}
+		case "none":
+			match := d.single(at, body)
+			return Step{None: &match}
+		}
+		if mt, ok := lookupMatcher(k); ok {
+			match := d.match(at, mt, body)
+			return Step{Event: &match}
+		}
+		msg := fmt.Sprintf("%q is not a step; a step is an event matcher (%s), answered or none", k, strings.Join(matcherKeys(), ", "))
+		if k == "not" {
+			msg += "; to say that something does not happen between two steps, write none: {...} between them"
+		}
+		d.fail(path, msg)
+	}
+	return Step{}
+}
+
+// single reads a mapping holding exactly one event matcher, as count: and
+// none: do.
 func (d *decoder) single(path string, v any) Match {
 	m, ok := asMap(v)
 	if !ok || len(m) != 1 {
@@ -332,7 +372,7 @@ func (d *decoder) single(path string, v any) Match {
 	for k, body := range m {
 		mt, ok := lookupMatcher(k)
 		if !ok {
-			d.fail(path, fmt.Sprintf("%q is not an event matcher; use one of reply, command, dns, tls, queued, delivered, bounce, event", k))
+			d.fail(path, fmt.Sprintf("%q is not an event matcher; use one of %s", k, strings.Join(matcherKeys(), ", ")))
 			return Match{}
 		}
 		return d.match(join(path, k), mt, body)
@@ -627,17 +667,13 @@ func (c Cond) tree() map[string]any {
 		t[key] = fields
 	}
 	if c.Answered != nil {
-		t["answered"] = map[string]any{
-			"command": c.Answered.Command.treeOf(trace.Command),
-			"reply":   c.Answered.Reply.treeOf(trace.Reply),
-		}
+		t["answered"] = c.Answered.tree()
 	}
-	for key, steps := range map[string][]Match{"before": c.Before, "session": c.Session} {
+	for key, steps := range map[string][]Step{"before": c.Before, "session": c.Session} {
 		if steps != nil {
 			list := make([]any, len(steps))
-			for i, m := range steps {
-				key, fields := m.tree()
-				list[i] = map[string]any{key: fields}
+			for i, s := range steps {
+				list[i] = s.tree()
 			}
 			t[key] = list
 		}
@@ -666,6 +702,32 @@ func (c Cond) tree() map[string]any {
 		t["not"] = c.Not.tree()
 	}
 	return t
+}
+
+// tree writes the step in the language. As in Cond.tree, every field that
+// is set is written, so a step with two reads back as an error.
+func (s Step) tree() map[string]any {
+	t := map[string]any{}
+	if s.Event != nil {
+		key, fields := s.Event.tree()
+		t[key] = fields
+	}
+	if s.Answered != nil {
+		t["answered"] = s.Answered.tree()
+	}
+	if s.None != nil {
+		key, fields := s.None.tree()
+		t["none"] = map[string]any{key: fields}
+	}
+	return t
+}
+
+// tree writes {command: {...}, reply: {...}}.
+func (a Answered) tree() map[string]any {
+	return map[string]any{
+		"command": a.Command.treeOf(trace.Command),
+		"reply":   a.Reply.treeOf(trace.Reply),
+	}
 }
 
 // tree writes the match with the shortest key that can say it.

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"smtplab/engine/trace"
 )
 
 // FuzzGoal feeds arbitrary JSON to the goal decoder. Whatever decodes must
-// check against a trace without panicking, pass Validate's condition rules
-// (decoding and validating share them), and survive a JSON round trip
-// unchanged.
+// check against the test traces without panicking, pass Validate's
+// condition rules (decoding and validating share them), and survive a JSON
+// round trip unchanged.
 func FuzzGoal(f *testing.F) {
 	for _, seed := range []string{
 		`{"id":"a","text":"t","reply":{"verb":"EHLO","code":250}}`,
@@ -24,17 +26,22 @@ func FuzzGoal(f *testing.F) {
 		`{"id":"j","text":"t","answered":{"command":{"verb":"RCPT","text":"bob@example.org"},"reply":{"code":250}}}`,
 		`{"id":"k","text":"t","not":{"answered":{"command":{"starts":"AUTH"},"reply":{"code":"5xx","terminal":true}}}}`,
 		`{"id":"l","text":"t","answered":{"command":{"verb":"RCPT"}}}`,
+		`{"id":"m","text":"t","session":[{"answered":{"command":{"starts":"AUTH CRAM-MD5"},"reply":{"code":334}}},{"none":{"command":{}}},{"answered":{"command":{"text":"*"},"reply":{"code":501}}}]}`,
+		`{"id":"n","text":"t","before":[{"none":{"event":{"kind":"bytes","dir":"c2s"}}},{"reply":{"code":"5xx"}},{"none":{"reply":{}}}]}`,
+		`{"id":"o","text":"t","session":[{"none":{"answered":{}}},{"answered":{"reply":{}}},{"reply":{},"none":{}}]}`,
 		`[1,2]`,
 	} {
 		f.Add([]byte(seed))
 	}
-	events := session()
+	traces := [][]trace.Event{session(), answerTrace()}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var g Goal
 		if err := json.Unmarshal(data, &g); err != nil {
 			return
 		}
-		Check([]Goal{g}, events)
+		for _, events := range traces {
+			Check([]Goal{g}, events)
+		}
 		g.ID, g.Text = "x", "t"
 		if errs := Validate([]Goal{g}); errs != nil {
 			t.Fatalf("decoded goal %s fails validation: %v", data, errs)

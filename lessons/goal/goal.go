@@ -71,9 +71,10 @@
 //
 // Conditions combine matchers:
 //
-//	before: [m1, m2, ...]       events matching m1, m2, ... happened in this
-//	                            order (each mi is one event matcher)
-//	session: [m1, m2, ...]      like before, and all on one connection: the
+//	before: [s1, s2, ...]       steps s1, s2, ... happened in this order;
+//	                            a step is one event matcher, or answered or
+//	                            none (see "Steps" below)
+//	session: [s1, s2, ...]      like before, and all on one connection: the
 //	                            same SMTP session, from connect to close
 //	answered: {command: {...}, reply: {...}}
 //	                            a command matching command: (the fields of
@@ -94,6 +95,50 @@
 //	  - tls: {step: finished, terminal: true}
 //	  - reply: {verb: AUTH, code: 235, tls: true}
 //
+// # Steps
+//
+// A step of before or session is a mapping with one key:
+//
+//	{<matcher>: {...}}          an event the matcher matches (reply,
+//	                            command, dns, tls, queued, delivered,
+//	                            bounce or event)
+//	{answered: {command: {...}, reply: {...}}}
+//	                            a command and the reply that answers it
+//	                            (see "What answers a command"); the step
+//	                            begins at the command and ends at the
+//	                            reply, so the next step comes after both
+//	{none: {<matcher>: {...}}}  no event the matcher matches between the
+//	                            step before and the step after; first in
+//	                            the list: before the first step; last:
+//	                            after the last step. In a session, only
+//	                            the events of that connection count
+//
+// A list needs at least two steps, one of them not none.
+//
+// A reply step's verb is already that of the command it answers, so an
+// answered step says more only through the command's other fields, such
+// as its text. none says that nothing of a kind came between two steps,
+// such as no other command: one followed the other at once. After a 334
+// challenge the server takes the client's next line as the answer to it,
+// so this is "the CRAM-MD5 challenge was called off", and not some other
+// login started later:
+//
+//	session:
+//	  - answered: {command: {starts: AUTH CRAM-MD5, terminal: true}, reply: {code: 334}}
+//	  - none: {command: {}}
+//	  - answered: {command: {verb: AUTH, text: "*"}, reply: {code: 501}}
+//
+// A pipelined batch is one write of the client, one bytes event, and its
+// commands are traced after it and before the client's next write. So
+// "a RCPT of this batch was refused and its DATA got 354" reads:
+//
+//	session:
+//	  - event: {kind: bytes, dir: c2s, terminal: true, text: ["RCPT TO:", "\r\nDATA\r\n"]}
+//	  - none: {event: {kind: bytes, dir: c2s}}
+//	  - answered: {command: {verb: RCPT}, reply: {code: 5xx}}
+//	  - none: {event: {kind: bytes, dir: c2s}}
+//	  - answered: {command: {verb: DATA}, reply: {code: 354}}
+//
 // # What answers a command
 //
 // session can say that a RCPT for Bob came before a 250 to some RCPT, but
@@ -107,8 +152,8 @@
 // session handles one command at a time and the trace records each reply
 // before the next command, even when PIPELINING brings a batch of them in
 // one write: a batch's replies pair with its commands in order. answered
-// is a condition of its own, not an event matcher: it is not a step of
-// before or session, nor counted. A few answers are worth knowing:
+// is no event matcher: it is a condition of its own or a step of before
+// or session, but it cannot be counted. A few answers are worth knowing:
 //
 //   - DATA is answered by its 354, the go-ahead (or by a refusal, such as
 //     554 when no recipient was accepted). A reply to the message itself,
@@ -136,6 +181,7 @@
 package goal
 
 import (
+	"slices"
 	"strings"
 
 	"smtplab/engine/trace"
@@ -222,12 +268,20 @@ func (t *tr) fromTerminal(e trace.Event) (terminal, ok bool) {
 type Cond struct {
 	Event    *Match    // some event matches
 	Answered *Answered // some command got the reply described
-	Before   []Match   // events matching these happened in this order
-	Session  []Match   // as Before, all on one connection
+	Before   []Step    // these steps happened in this order
+	Session  []Step    // as Before, all on one connection
 	Count    *Count    // a number of events match
 	All      []Cond    // every condition holds
 	Any      []Cond    // at least one condition holds
 	Not      *Cond     // the condition does not hold
+}
+
+// Step is one step of Before or Session. Exactly one of its fields is
+// set, as in Cond.
+type Step struct {
+	Event    *Match    // an event matching it
+	Answered *Answered // a command, then the reply that answers it
+	None     *Match    // no event matching it between the steps around
 }
 
 // Answered holds when an event matching Command is answered by a reply
@@ -256,15 +310,7 @@ func (c Cond) holds(t *tr) bool {
 	case c.Event != nil:
 		return t.indexFrom(0, 0, *c.Event) >= 0
 	case c.Answered != nil:
-		for i, e := range t.events {
-			if !t.matches(c.Answered.Command, e) {
-				continue
-			}
-			if j := t.answer(i); j >= 0 && t.matches(c.Answered.Reply, t.events[j]) {
-				return true
-			}
-		}
-		return false
+		return t.inOrder(0, []Step{{Answered: c.Answered}})
 	case c.Before != nil:
 		return t.inOrder(0, c.Before)
 	case c.Session != nil:
@@ -308,19 +354,97 @@ func (c Cond) holds(t *tr) bool {
 	return false // an empty condition is never done; Validate reports it
 }
 
-// inOrder reports whether events matching steps happened in this order,
-// on connection conn if it is not 0. Taking the earliest match of each
-// step is enough: if any ordered choice exists, the greedy one finds it.
-func (t *tr) inOrder(conn int, steps []Match) bool {
-	pos := 0
-	for _, m := range steps {
-		i := t.indexFrom(pos, conn, m)
-		if i < 0 {
+// inOrder reports whether the steps happened in this order, on connection
+// conn if it is not 0; the events of other connections are then not
+// looked at, by none steps either.
+//
+// It finds each step in turn after the places where the step before can
+// have ended. Usually only the earliest of those places matters: a step
+// that may come any time after the one before is best looked for as early
+// as possible, and the walk takes the first match of each step. But when
+// none steps stand between two steps, a later match of the first may be
+// the one with nothing forbidden after it, so every place it can end is
+// kept.
+func (t *tr) inOrder(conn int, steps []Step) bool {
+	ends := []int{-1} // where the step before can have ended; -1: before the first event
+	var forbid []Match
+	for i, s := range steps {
+		if s.None != nil {
+			forbid = append(forbid, *s.None)
+			continue
+		}
+		everyEnd := i+1 < len(steps) && steps[i+1].None != nil
+		ends = t.stepEnds(conn, s, ends, forbid, everyEnd)
+		if len(ends) == 0 {
 			return false
 		}
-		pos = i + 1
+		forbid = nil
 	}
-	return true
+	if forbid == nil {
+		return true
+	}
+	// none steps after the last step: nothing they forbid may follow the
+	// latest place it ended.
+	return t.indexFrom(ends[len(ends)-1]+1, conn, forbid...) < 0
+}
+
+// stepEnds returns where step s can end, in increasing order, when it
+// begins after one of ends (in increasing order, none below -1) with no
+// event matching forbid in between. Unless every is true it returns only
+// the earliest.
+func (t *tr) stepEnds(conn int, s Step, ends []int, forbid []Match, every bool) []int {
+	var found []int
+	passed := 0   // ends[:passed] lie before i
+	open := false // one of them has nothing forbidden between it and i
+	for i := ends[0] + 1; i < len(t.events); i++ {
+		for passed < len(ends) && ends[passed] < i {
+			open = true
+			passed++
+		}
+		if !open && passed == len(ends) {
+			break // forbidden events shut out every place to begin from
+		}
+		if !every && len(found) > 0 && i > found[0] {
+			break // whatever begins here ends later than found[0]
+		}
+		e := t.events[i]
+		if conn != 0 && e.Conn != conn {
+			continue
+		}
+		if open {
+			if end, ok := t.endOf(s, i); ok {
+				if every || len(found) == 0 {
+					found = append(found, end)
+				} else {
+					found[0] = min(found[0], end)
+				}
+			}
+		}
+		if t.matchesAny(forbid, e) {
+			open = false
+		}
+	}
+	// The answers of commands on different connections need not come in
+	// the order of their commands, and two commands may share one.
+	slices.Sort(found)
+	return slices.Compact(found)
+}
+
+// endOf reports whether step s begins with the event at index i, and the
+// index of the event it ends with: the same event, or for an answered
+// step the reply that answers the command.
+func (t *tr) endOf(s Step, i int) (int, bool) {
+	switch {
+	case s.Event != nil:
+		return i, t.matches(*s.Event, t.events[i])
+	case s.Answered != nil:
+		if !t.matches(s.Answered.Command, t.events[i]) {
+			return 0, false
+		}
+		j := t.answer(i)
+		return j, j >= 0 && t.matches(s.Answered.Reply, t.events[j])
+	}
+	return 0, false // an empty step never happens; Validate reports it
 }
 
 // answer returns the index of the reply that answers the command at index
@@ -334,15 +458,25 @@ func (t *tr) answer(i int) int {
 	return t.indexFrom(i+1, conn, Match{Kind: trace.Reply})
 }
 
-// indexFrom returns the index of the first event at or after from that m
-// matches, on connection conn if it is not 0, or -1.
-func (t *tr) indexFrom(from, conn int, m Match) int {
+// indexFrom returns the index of the first event at or after from that
+// one of ms matches, on connection conn if it is not 0, or -1.
+func (t *tr) indexFrom(from, conn int, ms ...Match) int {
 	for i := from; i < len(t.events); i++ {
-		if (conn == 0 || t.events[i].Conn == conn) && t.matches(m, t.events[i]) {
+		if (conn == 0 || t.events[i].Conn == conn) && t.matchesAny(ms, t.events[i]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// matchesAny reports whether one of ms matches e.
+func (t *tr) matchesAny(ms []Match, e trace.Event) bool {
+	for _, m := range ms {
+		if t.matches(m, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // matches reports whether e has every field m names, the connection it

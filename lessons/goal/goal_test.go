@@ -326,6 +326,98 @@ func TestAnswered(t *testing.T) {
 	}
 }
 
+// TestAnswerAndNoneSteps checks answered and none as steps of session and
+// before, against answerTrace.
+func TestAnswerAndNoneSteps(t *testing.T) {
+	const batch = "event: {kind: bytes, dir: c2s, text: [\"RCPT TO:\", \"\\r\\nDATA\\r\\n\"]}"
+	const noWrite = "none: {event: {kind: bytes, dir: c2s}}"
+	tests := []struct {
+		goal string
+		want bool
+	}{
+		// Bob refused, then Carol accepted: a reply step takes Carol's
+		// 250, an answered step only Bob's own 550.
+		{"session:\n- answered: {command: {verb: MAIL, terminal: true}, reply: {code: 250}}\n- answered: {command: {text: bob@example.org}, reply: {code: 250}}", false},
+		{"session:\n- answered: {command: {verb: MAIL, terminal: true}, reply: {code: 250}}\n- answered: {command: {text: bob@example.org}, reply: {code: 550}}", true},
+		{"session:\n- answered: {command: {verb: MAIL, terminal: true}, reply: {code: 250}}\n- answered: {command: {text: carol@example.org}, reply: {code: 250}}", true},
+		{"session:\n- answered: {command: {text: carol@example.org}, reply: {code: 250}}\n- answered: {command: {text: bob@example.org}, reply: {}}", false},
+		// The step ends at its reply: the next step comes after it.
+		{"session:\n- answered: {command: {starts: AUTH LOGIN}, reply: {code: 334}}\n- reply: {code: 334}", true},
+		{"session:\n- answered: {command: {starts: AUTH LOGIN}, reply: {code: 334}}\n- reply: {code: 334}\n- reply: {code: 334}", false},
+		// The relay's RCPT for Bob is never answered, in before as alone.
+		{"before:\n- event: {kind: conn.open, host: relay.example.net}\n- answered: {command: {text: bob@example.org}, reply: {}}", false},
+		{"before:\n- event: {kind: conn.open, host: relay.example.net}\n- answered: {command: {text: dave@example.org}, reply: {code: 250}}", true},
+		// none: the next command after the first 334 is the name, not the
+		// password that got 235.
+		{"session:\n- answered: {command: {starts: AUTH LOGIN}, reply: {code: 334}}\n- none: {command: {}}\n- answered: {command: {verb: AUTH}, reply: {code: 235}}", false},
+		{"session:\n- answered: {command: {starts: AUTH LOGIN}, reply: {code: 334}}\n- none: {command: {}}\n- answered: {command: {verb: AUTH}, reply: {code: 334}}", true},
+		{"session:\n- answered: {command: {starts: AUTH LOGIN}, reply: {code: 334}}\n- none: {command: {}}\n- none: {reply: {code: 334}}\n- answered: {command: {verb: AUTH}, reply: {code: 334}}", true},
+		{"session:\n- answered: {command: {starts: AUTH LOGIN}, reply: {code: 334}}\n- none: {command: {}}\n- command: {}\n- none: {command: {}}\n- reply: {code: 235}", false},
+		// A pipelined batch pairs in order: Dave is accepted, Erin
+		// refused, and DATA gets its 354, all commands of that one write.
+		{"session:\n- " + batch + "\n- " + noWrite + "\n- answered: {command: {verb: RCPT}, reply: {code: 550}}\n- " + noWrite + "\n- answered: {command: {verb: DATA}, reply: {code: 354}}", true},
+		{"session:\n- " + batch + "\n- " + noWrite + "\n- answered: {command: {text: erin@example.org}, reply: {code: 550}}", true},
+		{"session:\n- " + batch + "\n- " + noWrite + "\n- answered: {command: {text: erin@example.org}, reply: {code: 250}}", false},
+		{"session:\n- " + batch + "\n- " + noWrite + "\n- answered: {command: {text: dave@example.org}, reply: {code: 5xx}}", false},
+		// BDAT came after the message's bytes, in another write.
+		{"session:\n- " + batch + "\n- " + noWrite + "\n- answered: {command: {verb: BDAT}, reply: {}}", false},
+		// The first RCPT for Dave has the message's bytes after it; only
+		// the second is followed at once by BDAT: a later match of a step
+		// is found when the earliest does not do.
+		{"session:\n- answered: {command: {text: dave@example.org}, reply: {code: 250}}\n- " + noWrite + "\n- answered: {command: {verb: BDAT}, reply: {reason: chunk-accepted}}", true},
+		{"session:\n- answered: {command: {verb: MAIL}, reply: {code: 250}}\n- none: {command: {verb: RCPT}}\n- answered: {command: {verb: BDAT}, reply: {}}", false},
+		// none at the end: nothing of the kind after the last step; at
+		// the start: nothing before the first.
+		{"session:\n- answered: {command: {verb: DATA}, reply: {code: 354}}\n- none: {reply: {reason: message-accepted}}", false},
+		{"session:\n- answered: {command: {text: bob@example.org}, reply: {code: 550}}\n- none: {reply: {code: 5xx}}", true},
+		{"session:\n- none: {reply: {code: 5xx}}\n- answered: {command: {text: bob@example.org}, reply: {code: 550}}", true},
+		{"session:\n- none: {reply: {code: 5xx}}\n- answered: {command: {text: carol@example.org}, reply: {code: 250}}", false},
+		// In a session, none looks at that connection only; in before,
+		// at every event: the relay's RCPT on connection 2 comes between
+		// Carol's 250 and connection 3's MAIL.
+		{"session:\n- answered: {command: {verb: MAIL}, reply: {code: 250}}\n- none: {command: {}}\n- answered: {command: {verb: RCPT}, reply: {code: 250}}", true},
+		{"before:\n- answered: {command: {text: carol@example.org}, reply: {code: 250}}\n- none: {command: {}}\n- command: {verb: MAIL}", false},
+		{"before:\n- answered: {command: {text: carol@example.org}, reply: {code: 250}}\n- none: {command: {host: laptop.example.com}}\n- command: {verb: MAIL}", true},
+	}
+	events := answerTrace()
+	for _, tt := range tests {
+		g := decodeYAML(t, "id: g\ntext: t\n"+tt.goal)
+		if got := g.Cond.Holds(events); got != tt.want {
+			t.Errorf("%s\n  → %v, want %v", tt.goal, got, tt.want)
+		}
+		if got := Check([]Goal{g}, events)[0].Done; got != tt.want {
+			t.Errorf("%s\n  Check → %v, want %v", tt.goal, got, tt.want)
+		}
+	}
+}
+
+// TestAnsweredStepEndsAtTheEarliestAnswer: in before, a command on one
+// connection may be answered after a later command on another; the step
+// ends at the earliest answer it can have, so what comes next is looked
+// for from there, or, when a none step follows, at any of them.
+func TestAnsweredStepEndsAtTheEarliestAnswer(t *testing.T) {
+	events := []trace.Event{
+		{Kind: trace.Command, Conn: 1, Verb: "NOOP"},
+		{Kind: trace.Command, Conn: 2, Verb: "NOOP"},
+		{Kind: trace.Reply, Conn: 2, Verb: "NOOP", Code: 250},
+		{Kind: trace.Note, Text: "between"},
+		{Kind: trace.Reply, Conn: 1, Verb: "NOOP", Code: 250},
+	}
+	answered := &Answered{Command: Match{Kind: trace.Command}, Reply: Match{Kind: trace.Reply}}
+	note := &Match{Kind: trace.Note}
+	if c := (Cond{Before: []Step{{Answered: answered}, {Event: note}}}); !c.Holds(events) {
+		t.Error("the step did not end at connection 2's answer")
+	}
+	// With a none step after it, every place it can end counts: the
+	// note follows connection 2's answer, not connection 1's.
+	if c := (Cond{Before: []Step{{Answered: answered}, {None: note}}}); !c.Holds(events) {
+		t.Error("the step did not end at connection 1's answer too")
+	}
+	if c := (Cond{Before: []Step{{}, {Event: note}}}); c.Holds(events) {
+		t.Error("an empty step happened")
+	}
+}
+
 func TestEmptyTraceDoesNothing(t *testing.T) {
 	g := decodeYAML(t, "id: g\ntext: t\nreply: {code: 250}")
 	if r := Check([]Goal{g}, nil); r[0].Done {
@@ -360,10 +452,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\nevent: {kind: conn.open, port: 70000}", `port number from 1 to 65535`},
 		{"id: x\ntext: t\nevent: {kind: bytes, tls: yes}", `event.tls: must be true or false, not "yes"`},
 		{"id: x\ntext: t\ntls: {attrs: [a]}", `tls.attrs: must be a mapping`},
-		{"id: x\ntext: t\nbefore: [{reply: {code: 250}}]", `before: needs at least 2 events`},
+		{"id: x\ntext: t\nbefore: [{reply: {code: 250}}]", `before: needs at least 2 steps`},
 		{"id: x\ntext: t\nbefore: {reply: {code: 250}}", `before: must be a list`},
-		{"id: x\ntext: t\nbefore: [{all: []}, {reply: {}}]", `before[0]: "all" is not an event matcher`},
-		{"id: x\ntext: t\nbefore: [{reply: {}, command: {}}, {reply: {}}]", `before[0]: must be one event matcher`},
+		{"id: x\ntext: t\nbefore: [{all: []}, {reply: {}}]", `before[0]: "all" is not a step; a step is an event matcher (reply, command, dns, tls, queued, delivered, bounce, event), answered or none`},
+		{"id: x\ntext: t\nbefore: [{reply: {}, command: {}}, {reply: {}}]", `before[0]: must be one step like {reply: {code: 250}}, {answered:`},
 		{"id: x\ntext: t\nbefore: [{reply: {rcpt: a}}, {reply: {}}]", `before[0].reply: unknown field "rcpt"`},
 		{"id: x\ntext: t\ncount: {reply: {}, min: -1}", `count.min: must be a whole number`},
 		{"id: x\ntext: t\ncount: {reply: {}, min: 3, max: 2}", `max 2 is less than min 3`},
@@ -382,8 +474,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\ncommand: {text: [a, \"\"]}", `command.text: must be text, or a list of texts, none empty`},
 		{"id: x\ntext: t\ncommand: {text: \"\"}", `command.text: is empty`},
 		{"id: x\ntext: t\nevent: {kind: bytes, starts: 3}", `event.starts: must be text`},
-		{"id: x\ntext: t\nsession: [{reply: {}}]", `session: needs at least 2 events`},
-		{"id: x\ntext: t\nsession: [{not: {reply: {}}}, {reply: {}}]", `session[0]: "not" is not an event matcher`},
+		{"id: x\ntext: t\nsession: [{reply: {}}]", `session: needs at least 2 steps`},
+		{"id: x\ntext: t\nsession: [{not: {reply: {}}}, {reply: {}}]", `session[0]: "not" is not a step`},
+		{"id: x\ntext: t\nsession: [{reply: {}}, {not: {command: {}}}, {reply: {}}]", `write none: {...} between them`},
 		{"id: x\ntext: t\nanswered: {command: {verb: RCPT}}", `"x": answered: needs a reply, like reply: {code: 250}`},
 		{"id: x\ntext: t\nanswered: {reply: {code: 250}}", `"x": answered: needs a command, like command: {verb: RCPT`},
 		{"id: x\ntext: t\nanswered: {}", `answered: needs a command`},
@@ -395,7 +488,15 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\nanswered: [{command: {}}]", `answered: must be a mapping like {command: {verb: RCPT}, reply: {code: 250}}, not a list`},
 		{"id: x\ntext: t\nanswered:", `answered: must be a mapping like`},
 		{"id: x\ntext: t\nanswered: {command: {}, reply: {}}\nreply: {}", `has 2 conditions (answered, reply)`},
-		{"id: x\ntext: t\nsession: [{answered: {command: {}, reply: {}}}, {reply: {}}]", `session[0]: "answered" is not an event matcher`},
+		// answered and none as steps
+		{"id: x\ntext: t\nsession: [{answered: {command: {verb: AUTH}}}, {reply: {}}]", `"x": session[0].answered: needs a reply, like reply: {code: 250}`},
+		{"id: x\ntext: t\nbefore: [{reply: {}}, {answered: {command: {code: 250}, reply: {}}}]", `before[1].answered.command: unknown field "code" (command knows verb, text, starts`},
+		{"id: x\ntext: t\nbefore: [{reply: {}}, {answered: [1]}]", `before[1].answered: must be a mapping like {command: {verb: RCPT}, reply: {code: 250}}, not a list`},
+		{"id: x\ntext: t\nsession: [{none: {reply: {}}}, {none: {command: {}}}]", `session: has only none steps`},
+		{"id: x\ntext: t\nsession: [{none: {}}, {reply: {}}]", `session[0].none: must be one event matcher`},
+		{"id: x\ntext: t\nsession: [{none: {answered: {command: {}, reply: {}}}}, {reply: {}}]", `session[0].none: "answered" is not an event matcher; use one of reply, command`},
+		{"id: x\ntext: t\nsession: [{reply: {}}, {none: {reply: {code: 9}}}]", `session[1].none.reply.code: 9 is not a reply code pattern`},
+		{"id: x\ntext: t\ncount: {answered: {command: {}, reply: {}}}", `count: "answered" is not an event matcher`},
 		{"id: x\ntext: t\nbogus: {}", `(a condition is one of reply, command, dns, tls, queued, delivered, bounce, event, answered, before,`},
 	}
 	for _, tt := range tests {
@@ -446,6 +547,8 @@ func TestJSONRoundTrip(t *testing.T) {
 		"id: o\ntext: t\nanswered: {command: {verb: RCPT, text: bob@example.org, terminal: true}, reply: {code: 250, enhanced: 2.1.5}}",
 		"id: p\ntext: t\nall: [{answered: {command: {starts: AUTH PLAIN, tls: true}, reply: {}}}, {not: {answered: {command: {verb: DATA}, reply: {code: 5xx}}}}]",
 		"id: q\ntext: t\nscenario: busy-mx\nevent: {kind: note, text: next MX}",
+		"id: r\ntext: t\nsession:\n- answered: {command: {verb: AUTH, starts: AUTH CRAM-MD5, terminal: true}, reply: {code: 334}}\n- none: {command: {}}\n- answered: {command: {text: \"*\"}, reply: {code: 501, reason: auth-cancelled}}",
+		"id: s\ntext: t\nbefore:\n- none: {event: {kind: fault, port: 25}}\n- reply: {code: 250}\n- none: {reply: {code: 5xx, terminal: true}}\n- none: {event: {kind: bytes, dir: c2s}}",
 	}
 	for _, src := range srcs {
 		g := decodeYAML(t, src)
@@ -505,7 +608,7 @@ func TestValidate(t *testing.T) {
 		{"empty", []Goal{{ID: "a", Text: "t"}}, []string{`"a": empty goal`}},
 		{"two conditions", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: ok.Event, Not: &ok}}}, []string{`"a": has 2 conditions (not, reply)`}},
 		{"kindless match", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: &Match{Code: "250"}}}}, []string{`"a": event: needs a kind`}},
-		{"bad pattern", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Match{{Kind: trace.Reply, Code: "2"}, {Kind: trace.Reply}}}}}, []string{`"a": before[0].reply.code: "2" is not a reply code pattern`}},
+		{"bad pattern", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Step{{Event: &Match{Kind: trace.Reply, Code: "2"}}, {Event: &Match{Kind: trace.Reply}}}}}}, []string{`"a": before[0].reply.code: "2" is not a reply code pattern`}},
 		{"answered", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
 			Command: Match{Kind: trace.Command, Verb: "RCPT"}, Reply: Match{Kind: trace.Reply, Code: "250"}}}}}, nil},
 		{"answered, kinds swapped", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
@@ -514,6 +617,19 @@ func TestValidate(t *testing.T) {
 		{"answered, a reply field on the command", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
 			Command: Match{Kind: trace.Command, Code: "250"}, Reply: Match{Kind: trace.Reply}}}}},
 			[]string{`"a": answered.command: unknown field "code"`}},
+		{"steps", []Goal{{ID: "a", Text: "t", Cond: Cond{Session: []Step{
+			{Answered: &Answered{Command: Match{Kind: trace.Command, Verb: "AUTH"}, Reply: Match{Kind: trace.Reply, Code: "334"}}},
+			{None: &Match{Kind: trace.Command}},
+			{Event: &Match{Kind: trace.Reply, Code: "501"}}}}}}, nil},
+		{"steps, each wrong", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Step{
+			{Answered: &Answered{Command: Match{Kind: trace.Reply}, Reply: Match{Kind: trace.Reply}}},
+			{None: &Match{Code: "250"}},
+			{Event: ok.Event, None: ok.Event},
+			{}}}}},
+			[]string{`"a": before[0].answered.command: unknown field "kind"`, `"a": before[1].none.event: needs a kind`,
+				`"a": before[2]: must be one step`, `"a": before[3]: must be one step`}},
+		{"only none steps", []Goal{{ID: "a", Text: "t", Cond: Cond{Session: []Step{{None: ok.Event}, {None: ok.Event}}}}},
+			[]string{`"a": session: has only none steps`}},
 	}
 	for _, tt := range tests {
 		errs := Validate(tt.goals)
