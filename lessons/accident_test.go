@@ -130,6 +130,20 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"logged-in"}, done: []string{"encrypted", "ehlo-again"},
 		},
 		{
+			// The 235 answers AUTH LOGIN's password; AUTH PLAIN got 535.
+			name: "AUTH PLAIN refused, then AUTH LOGIN accepted", lesson: "04-starttls-and-auth",
+			inputs: typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdyb25n", "AUTH LOGIN", "YWxpY2VAZXhhbXBsZS5jb20=", "d29uZGVybGFuZA=="),
+			open: []string{"logged-in"}, done: []string{"encrypted", "ehlo-again"},
+		},
+		{
+			// AUTH PLAIN without its argument asks for it with 334.
+			name: "AUTH PLAIN with the credentials on a line of their own", lesson: "04-starttls-and-auth",
+			inputs: typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
+				"AUTH PLAIN", "AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ="),
+			done: []string{"encrypted", "ehlo-again", "logged-in"},
+		},
+		{
 			name: "two dots inside a header line, not at the start", lesson: "06-line-endings-and-smuggling",
 			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
 				"Subject: wait..", "", "hmm... a.. b", "."),
