@@ -199,6 +199,19 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"cram-challenge", "spam-refused"}, done: []string{"tls-first", "login"},
 		},
 		{
+			// CRAM-MD5 with an argument is refused at once: no challenge.
+			// The 334 and the cancelled exchange are AUTH LOGIN's.
+			name: "AUTH CRAM-MD5 refused, then AUTH LOGIN called off", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH CRAM-MD5 bm9wZQ==", "AUTH LOGIN", "*"),
+			open:   []string{"cram-challenge"}, done: []string{"tls-first"},
+		},
+		{
+			// The challenge came, but the * called off AUTH LOGIN.
+			name: "a wrong answer to the CRAM-MD5 challenge, then AUTH LOGIN called off", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH CRAM-MD5", "bm9wZQ==", "AUTH LOGIN", "*"),
+			open:   []string{"cram-challenge"}, done: []string{"tls-first"},
+		},
+		{
 			// The mail client pipelines and sends its content with BDAT,
 			// but on its own connection, and asks for no report.
 			name: "the mail client sends", lesson: "11-pipelining-chunking-and-dsn",
