@@ -241,6 +241,25 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"one-refused", "dsn-asked", "report"}, done: []string{"pipelined"},
 		},
 		{
+			// The refused RCPT and the 354 came one line at a time,
+			// after a batch where all went well.
+			name: "a batch where every recipient is accepted, then a refused one typed", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com",
+				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n`,
+				"Subject: both", "", "hi", ".", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.com>",
+				"RCPT TO:<bob@example.org>", "DATA"),
+			open: []string{"one-refused"}, done: []string{"pipelined"},
+		},
+		{
+			// The batch's RCPT is refused and its DATA gets 554; the 250
+			// and the 354 answer lines typed one at a time.
+			name: "a batch refused at RCPT, then RCPT and DATA typed", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com",
+				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n`,
+				"RCPT TO:<bob@example.org>", "DATA"),
+			open: []string{"pipelined", "one-refused"},
+		},
+		{
 			name: "a message in a single BDAT LAST chunk", lesson: "11-pipelining-chunking-and-dsn",
 			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>",
 				`raw:BDAT 8 LAST\r\nCarol.\r\n`, "MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>",
