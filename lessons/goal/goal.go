@@ -130,14 +130,14 @@
 //
 // A pipelined batch is one write of the client, one bytes event, and its
 // commands are traced after it and before the client's next write. So
-// "a RCPT of this batch was refused and its DATA got 354" reads:
+// "this batch's RCPT for Carol was refused and its DATA got 354" reads:
 //
 //	session:
 //	  - event: {kind: bytes, dir: c2s, terminal: true, text: ["RCPT TO:", "\r\nDATA\r\n"]}
 //	  - none: {event: {kind: bytes, dir: c2s}}
-//	  - answered: {command: {verb: RCPT}, reply: {code: 5xx}}
+//	  - answered: {command: {verb: RCPT, text: carol@example.org}, reply: {code: 5xx}}
 //	  - none: {event: {kind: bytes, dir: c2s}}
-//	  - answered: {command: {verb: DATA}, reply: {code: 354}}
+//	  - reply: {verb: DATA, code: 354}
 //
 // # What answers a command
 //
