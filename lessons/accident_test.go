@@ -86,7 +86,7 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			// connection; the provider delivers from outside the filter.
 			name: "the mail client sends from home", lesson: "03-mx-and-relays", lab: "home-network",
 			inputs: []lab.Input{client, {Advance: "5m"}},
-			open:   []string{"port-25-blocked", "submitted-on-587"},
+			open:   []string{"port-25-blocked", "submitted-from-home"},
 		},
 		{
 			// A refusal is no timeout, and the provider's port 25 is not
@@ -99,16 +99,21 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			name: "a message typed on 587 without logging in", lesson: "03-mx-and-relays", lab: "home-network",
 			inputs: typed("EHLO laptop.home.example", "STARTTLS", "EHLO laptop.home.example", "MAIL FROM:<alice@example.com>",
 				"RCPT TO:<bob@example.org>", "DATA", "Subject: no login", "", "hi", "."),
-			open: []string{"submitted-on-587"},
+			open: []string{"submitted-from-home"},
 		},
 		{
-			// Logged in and queued, but on 465 with implicit TLS: the goal
-			// is the submission port lesson 3 sends you to.
+			// 465 is a submission port too, with implicit TLS.
 			name: "a message submitted on 465", lesson: "03-mx-and-relays", lab: "home-network",
 			inputs: append([]lab.Input{{Connect: "smtp.example.com:465"}}, typed("EHLO laptop.home.example",
 				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "MAIL FROM:<alice@example.com>",
 				"RCPT TO:<bob@example.org>", "DATA", "Subject: on 465", "", "hi", ".")...),
-			open: []string{"submitted-on-587"},
+			open: []string{"port-25-blocked"}, done: []string{"submitted-from-home"},
+		},
+		{
+			name: "a message typed on 465 without logging in", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: append([]lab.Input{{Connect: "smtp.example.com:465"}}, typed("EHLO laptop.home.example",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: no login", "", "hi", ".")...),
+			open: []string{"submitted-from-home"},
 		},
 		{
 			// The mail client runs on the terminal's host, uses STARTTLS
