@@ -217,6 +217,13 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"cram-challenge"}, done: []string{"tls-first"},
 		},
 		{
+			// The 235 answers AUTH PLAIN; AUTH LOGIN's password was wrong.
+			name: "a wrong password to AUTH LOGIN, then AUTH PLAIN accepted", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH LOGIN", "YWxpY2VAZXhhbXBsZS5jb20=", "d3Jvbmc=",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ="),
+			open: []string{"login"}, done: []string{"tls-first"},
+		},
+		{
 			// The mail client pipelines and sends its content with BDAT,
 			// but on its own connection, and asks for no report.
 			name: "the mail client sends", lesson: "11-pipelining-chunking-and-dsn",
