@@ -334,50 +334,57 @@ func (d *decoder) list(path string, v any, min int, what string) ([]any, bool) {
 // step reads one step of before or session: a mapping holding one event
 // matcher, answered or none.
 func (d *decoder) step(path string, v any) Step {
-	m, ok := asMap(v)
-	if !ok || len(m) != 1 {
-		d.fail(path, "must be one step like {reply: {code: 250}}, {answered: {command: {verb: RCPT}, reply: {code: 250}}} or {none: {command: {}}}")
+	k, body, ok := d.onlyKey(path, v, "one step like {reply: {code: 250}}, {answered: {command: {verb: RCPT}, reply: {code: 250}}} or {none: {command: {}}}")
+	if !ok {
 		return Step{}
 	}
-	for k, body := range m {
-		at := join(path, k)
-		switch k {
-		case "answered":
-			return Step{Answered: d.answered(at, body)}
-		case "none":
-			match := d.single(at, body)
-			return Step{None: &match}
-		}
-		if mt, ok := lookupMatcher(k); ok {
-			match := d.match(at, mt, body)
-			return Step{Event: &match}
-		}
-		msg := fmt.Sprintf("%q is not a step; a step is an event matcher (%s), answered or none", k, strings.Join(matcherKeys(), ", "))
-		if k == "not" {
-			msg += "; to say that something does not happen between two steps, write none: {...} between them"
-		}
-		d.fail(path, msg)
+	at := join(path, k)
+	switch k {
+	case "answered":
+		return Step{Answered: d.answered(at, body)}
+	case "none":
+		match := d.single(at, body)
+		return Step{None: &match}
 	}
+	if mt, ok := lookupMatcher(k); ok {
+		match := d.match(at, mt, body)
+		return Step{Event: &match}
+	}
+	msg := fmt.Sprintf("%q is not a step; a step is an event matcher (%s), answered or none", k, strings.Join(matcherKeys(), ", "))
+	if k == "not" {
+		msg += "; to say that something does not happen between two steps, write none: {...} between them"
+	}
+	d.fail(path, msg)
 	return Step{}
 }
 
 // single reads a mapping holding exactly one event matcher, as count: and
 // none: do.
 func (d *decoder) single(path string, v any) Match {
-	m, ok := asMap(v)
-	if !ok || len(m) != 1 {
-		d.fail(path, "must be one event matcher like {reply: {code: 250}}")
+	k, body, ok := d.onlyKey(path, v, "one event matcher like {reply: {code: 250}}")
+	if !ok {
 		return Match{}
 	}
-	for k, body := range m {
-		mt, ok := lookupMatcher(k)
-		if !ok {
-			d.fail(path, fmt.Sprintf("%q is not an event matcher; use one of %s", k, strings.Join(matcherKeys(), ", ")))
-			return Match{}
-		}
-		return d.match(join(path, k), mt, body)
+	mt, ok := lookupMatcher(k)
+	if !ok {
+		d.fail(path, fmt.Sprintf("%q is not an event matcher; use one of %s", k, strings.Join(matcherKeys(), ", ")))
+		return Match{}
 	}
-	return Match{}
+	return d.match(join(path, k), mt, body)
+}
+
+// onlyKey returns the key and value of a mapping with exactly one key. It
+// reports anything else as not being what, as in "must be what".
+func (d *decoder) onlyKey(path string, v any, what string) (key string, value any, ok bool) {
+	m, isMap := asMap(v)
+	if !isMap || len(m) != 1 {
+		d.fail(path, "must be "+what)
+		return "", nil, false
+	}
+	for k, val := range m {
+		key, value = k, val
+	}
+	return key, value, true
 }
 
 // answered reads {command: {...}, reply: {...}}: the fields of a command
@@ -661,14 +668,9 @@ func (g Goal) tree() map[string]any {
 // written, so a Cond with two set (which Go allows and the language does
 // not) reads back as the error it is.
 func (c Cond) tree() map[string]any {
-	t := map[string]any{}
-	if c.Event != nil {
-		key, fields := c.Event.tree()
-		t[key] = fields
-	}
-	if c.Answered != nil {
-		t["answered"] = c.Answered.tree()
-	}
+	// An event matcher and answered are written alike as conditions and
+	// as steps.
+	t := Step{Event: c.Event, Answered: c.Answered}.tree()
 	for key, steps := range map[string][]Step{"before": c.Before, "session": c.Session} {
 		if steps != nil {
 			list := make([]any, len(steps))
