@@ -35,7 +35,7 @@ func TestBrowserAttachFiles(t *testing.T) {
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
 	const form = `.smtplab-panel-mailbox form.smtplab-compose`
-	do(t, ctx, "the mail client", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-mailbox"]`)),
+	do(t, ctx, "the mail client", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)),
 		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
 		chromedp.SendKeys(chromedp.CSS(form+` input[name=from]`), "alice@example.com"),
 		chromedp.SendKeys(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),

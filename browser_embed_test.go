@@ -134,7 +134,7 @@ func TestBrowserEmbedClassNamesDoNotClash(t *testing.T) {
 
 	// A whole message, typed in the lab's terminal, for the mailbox's raw source.
 	eval[bool](t, ctx, `(() => {
-		const input = document.querySelector('smtp-lab input[id^="terminal-input"]');
+		const input = document.querySelector('smtp-lab input[id^="smtplab-terminal-input"]');
 		for (const line of ['EHLO course.example', 'MAIL FROM:<alice@example.com>', 'RCPT TO:<bob@example.org>', 'DATA',
 			'Subject: clash', '', 'Hello from a course page.', '.']) {
 			input.value = line;
@@ -150,7 +150,7 @@ func TestBrowserEmbedClassNamesDoNotClash(t *testing.T) {
 		const parts = {
 			'the transcript': lab.querySelector('[role=region][aria-label=Transcript]'),
 			'a reply': lab.querySelector('li[data-code="250"]'),
-			'the terminal': lab.querySelector('input[id^="terminal-input"]'),
+			'the terminal': lab.querySelector('input[id^="smtplab-terminal-input"]'),
 			'the status line': lab.querySelector('[role=status]'),
 			'the tab list': lab.querySelector('[role=tablist]'),
 			'the open tab': lab.querySelector('[role=tabpanel]:not([hidden])'),
@@ -251,14 +251,14 @@ func TestBrowserEmbedLabsKeepTheirOwnWork(t *testing.T) {
 	url := serve(t, mux)
 	ctx := testTab(t, 120*time.Second)
 	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
-	started := `[...document.querySelectorAll('smtp-lab')].every((lab) => lab.querySelector('[role=region] li[data-code="220"]') && !lab.querySelector('input[id^="terminal-input"]').disabled)`
+	started := `[...document.querySelectorAll('smtp-lab')].every((lab) => lab.querySelector('[role=region] li[data-code="220"]') && !lab.querySelector('input[id^="smtplab-terminal-input"]').disabled)`
 	waitFor(t, ctx, "the three labs' greetings", started)
 
 	lines := []string{"EHLO first.example", "EHLO second.example", "EHLO third.example"}
 	eval[bool](t, ctx, `(() => {
 		const lines = `+jsString(strings.Join(lines, "\n"))+`.split('\n');
 		document.querySelectorAll('smtp-lab').forEach((lab, i) => {
-			const input = lab.querySelector('input[id^="terminal-input"]');
+			const input = lab.querySelector('input[id^="smtplab-terminal-input"]');
 			input.value = lines[i];
 			input.form.requestSubmit();
 		});
@@ -354,5 +354,55 @@ func TestBrowserFramedLabsKeepTheirOwnWork(t *testing.T) {
 	// The lab's own page, opened by itself, still finds its progress.
 	if got := eval[string](t, ctx, `localStorage.getItem('smtplab.progress.v1')`); got != old {
 		t.Errorf("the progress saved before frames kept their own changed: %s", got)
+	}
+}
+
+// TestBrowserEmbedIdsArePrefixed: two labs with all their views on one
+// course page, which has ids of its own that a lab might pick too. Every
+// id a lab makes starts with smtplab-, none is used twice in the page, and
+// every label and aria-* reference of a lab finds its element within that
+// same lab, so each form control keeps its name.
+func TestBrowserEmbedIdsArePrefixed(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/lab/", http.StripPrefix("/lab", realSite(t)))
+	mux.Handle("/course/", coursePage(`<link rel="stylesheet" href="/lab/css/lab.css"><script type="module" src="/lab/js/smtp-lab.js"></script>`,
+		`<p id="terminal-input-1">the course's own</p><p id="tab-network-1">ids</p>`+
+			`<smtp-lab scenario="first-session" panels></smtp-lab><smtp-lab scenario="first-session" panels></smtp-lab>`))
+	url := serve(t, mux)
+	ctx := testTab(t, 90*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/course/', true)`)
+	waitFor(t, ctx, "both labs started", `[...document.querySelectorAll('smtp-lab')].every((lab) => lab.querySelector('[role=region] li[data-code="220"]'))`)
+	// Start again asks in a dialog of the lab's own: open it, to check
+	// its ids too, and leave it.
+	eval[bool](t, ctx, `(document.querySelectorAll('smtp-lab').forEach((lab) => lab.querySelector('.smtplab-again').click()), true)`)
+	waitFor(t, ctx, "the questions", `document.querySelectorAll('smtp-lab dialog[open]').length === 2`)
+	eval[bool](t, ctx, `(document.querySelectorAll('smtp-lab dialog[open]').forEach((d) => d.close()), true)`)
+
+	problems := eval[[]string](t, ctx, `(() => {
+		const out = [];
+		const count = new Map();
+		for (const el of document.querySelectorAll('[id]')) count.set(el.id, (count.get(el.id) || 0) + 1);
+		for (const [id, n] of count) if (n > 1) out.push('the id ' + id + ' is used ' + n + ' times');
+		document.querySelectorAll('smtp-lab').forEach((lab, i) => {
+			const name = 'lab ' + (i + 1) + ': ';
+			const own = [...lab.querySelectorAll('[id]')];
+			if (own.length < 10) out.push(name + 'only ' + own.length + ' ids: the views are missing');
+			for (const el of own) if (!el.id.startsWith('smtplab-')) out.push(name + 'the id ' + el.id + ' has no smtplab- prefix');
+			for (const attr of ['for', 'aria-labelledby', 'aria-describedby', 'aria-controls']) {
+				for (const el of lab.querySelectorAll('[' + attr + ']')) {
+					for (const ref of el.getAttribute(attr).split(/\s+/).filter(Boolean)) {
+						const target = document.getElementById(ref);
+						if (!target || !lab.contains(target)) out.push(name + attr + '="' + ref + '" does not name an element of this lab');
+					}
+				}
+			}
+			for (const el of lab.querySelectorAll('input, select, textarea')) {
+				if (el.labels.length === 0 && !el.hasAttribute('aria-label')) out.push(name + 'an unlabelled ' + el.outerHTML.slice(0, 80));
+			}
+		});
+		return out;
+	})()`)
+	for _, p := range problems {
+		t.Error(p)
 	}
 }

@@ -92,8 +92,8 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 	t.Helper()
 	what := fmt.Sprintf("step %d", i+1)
 	setRaw := func(on bool) {
-		if eval[bool](t, ctx, `document.getElementById('terminal-input-raw').checked`) != on {
-			do(t, ctx, what+": raw mode", chromedp.Click(chromedp.ID("terminal-input-raw")))
+		if eval[bool](t, ctx, `document.querySelector('#lab .smtplab-raw-toggle').checked`) != on {
+			do(t, ctx, what+": raw mode", chromedp.Click(chromedp.CSS("#lab .smtplab-raw-toggle")))
 		}
 	}
 	switch {
@@ -111,7 +111,7 @@ func doStep(t *testing.T, ctx context.Context, i int, st solutionStep) {
 		waitFor(t, ctx, what+": the "+st.Lab+" lab", fmt.Sprintf(`document.getElementById('scenario-picker').value === %s && !document.getElementById('terminal-input').disabled`, jsString(st.Lab)))
 	case st.Advance != "":
 		// "Let pass" is on the timeline tab, as for a learner.
-		do(t, ctx, what+": timeline tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-timeline"]`)))
+		do(t, ctx, what+": timeline tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-timeline"]`)))
 		clock := eval[string](t, ctx, `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent`)
 		eval[bool](t, ctx, fmt.Sprintf(`(() => { const f = document.querySelector('.smtplab-panel-timeline .smtplab-advance-custom'); f.querySelector('input').value = %s; f.requestSubmit(); return true; })()`, jsString(st.Advance)))
 		waitFor(t, ctx, what+": time passed", fmt.Sprintf(`document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent !== %s && document.querySelector('.smtplab-panel-timeline .smtplab-advance-for').value === ''`, jsString(clock)))

@@ -49,7 +49,7 @@ func TestBrowserStartTLS(t *testing.T) {
 	if !strings.Contains(text, "~> EHLO me.example.com") || !strings.Contains(text, "<~ 250") {
 		t.Errorf("no ~> / <~ marks after STARTTLS:\n%s", text)
 	}
-	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
+	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-tls"]`)))
 	panel := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls').innerText`)
 	for _, want := range []string{"finished", "Subject", "Issuer", "EHLO me.example.com"} {
 		if !strings.Contains(panel, want) {
@@ -67,8 +67,8 @@ func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
-	do(t, ctx, "focus the first tab", chromedp.Focus(chromedp.CSS(`[role=tab][id^="tab-network"]`)))
-	do(t, ctx, "arrow right", chromedp.SendKeys(chromedp.CSS(`[role=tab][id^="tab-network"]`), kb.ArrowRight))
+	do(t, ctx, "focus the first tab", chromedp.Focus(chromedp.CSS(`[role=tab][id^="smtplab-tab-network"]`)))
+	do(t, ctx, "arrow right", chromedp.SendKeys(chromedp.CSS(`[role=tab][id^="smtplab-tab-network"]`), kb.ArrowRight))
 	if got := eval[string](t, ctx, `document.activeElement.textContent + ' ' + document.activeElement.getAttribute('aria-selected')`); got != "Timeline & queue true" {
 		t.Fatalf("after → the focus is on %q", got)
 	}
@@ -92,16 +92,17 @@ func TestBrowserConnectByKeyboard(t *testing.T) {
 	status := `document.querySelector('#lab .smtplab-conn-status')`
 	waitFor(t, ctx, "the status line", status+`.textContent === 'Connected to smtp.example.com:25.' && `+status+`.getAttribute('role') === 'status'`)
 	pressEnter(t, ctx, "#lab .smtplab-connect > summary")
-	waitFor(t, ctx, "the hosts", `document.querySelector('#lab .smtplab-connect').open && document.getElementById('terminal-input-host').value === 'smtp.example.com'`)
-	labels := eval[string](t, ctx, `['host', 'port'].map((n) => document.querySelector('label[for="terminal-input-' + n + '"]').textContent).join(' ')`)
+	const host, port = `document.querySelector('#lab .smtplab-connect select[name=host]')`, `document.querySelector('#lab .smtplab-connect select[name=port]')`
+	waitFor(t, ctx, "the hosts", `document.querySelector('#lab .smtplab-connect').open && `+host+`.value === 'smtp.example.com'`)
+	labels := eval[string](t, ctx, `[`+host+`, `+port+`].map((s) => s.labels[0].textContent).join(' ')`)
 	if labels != "Host Port" {
 		t.Errorf("the choices are labelled %q", labels)
 	}
-	if got := eval[string](t, ctx, `[...document.getElementById('terminal-input-host').options].map((o) => o.value).join(' ')`); got != "smtp.example.com mx1.example.org mx2.example.org example.net" {
+	if got := eval[string](t, ctx, `[...`+host+`.options].map((o) => o.value).join(' ')`); got != "smtp.example.com mx1.example.org mx2.example.org example.net" {
 		t.Errorf("the hosts offered: %s", got)
 	}
-	do(t, ctx, "the next host", chromedp.Focus(chromedp.ID("terminal-input-host")), chromedp.KeyEvent(kb.ArrowDown))
-	waitFor(t, ctx, "mx1 and its one port", `document.getElementById('terminal-input-host').value === 'mx1.example.org' && [...document.getElementById('terminal-input-port').options].map((o) => o.value).join() === '25'`)
+	do(t, ctx, "the next host", chromedp.Focus(chromedp.CSS("#lab .smtplab-connect select[name=host]")), chromedp.KeyEvent(kb.ArrowDown))
+	waitFor(t, ctx, "mx1 and its one port", host+`.value === 'mx1.example.org' && [...`+port+`.options].map((o) => o.value).join() === '25'`)
 	pressEnter(t, ctx, "#lab .smtplab-connect button[type=submit]")
 	waitFor(t, ctx, "connected to the MX", status+`.textContent === 'Connected to mx1.example.org:25.' && !document.querySelector('#lab .smtplab-connect').open`)
 	waitFor(t, ctx, "the focus in the terminal", activeIs("#terminal-input"))
@@ -171,7 +172,7 @@ func TestBrowserComposeAndMailbox(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
-	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)),
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-mailbox"]`)),
 		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
 		chromedp.SendKeys(chromedp.CSS(`.smtplab-compose input[name=from]`), "alice@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`.smtplab-compose input[name=to]`), "bob@example.org"),

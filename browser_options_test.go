@@ -132,7 +132,7 @@ func TestBrowserLessonSPF(t *testing.T) {
 	waitFor(t, ctx, "the quarantine", `document.querySelector('#lab .smtplab-transcript').textContent.includes('Quarantined: the message is accepted')`)
 	// DKIM: Alice's mail client goes through smtp.example.com, which
 	// signs; mx.example.org checks the signature and lets it in.
-	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="tab-mailbox"]`)))
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)))
 	eval[bool](t, ctx, `(() => {
 		const f = document.querySelector('.smtplab-panel-mailbox form.smtplab-compose');
 		f.elements.from.value = 'alice@example.com';

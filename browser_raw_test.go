@@ -33,15 +33,15 @@ func TestBrowserRawSmuggling(t *testing.T) {
 	typeLines(t, ctx, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
 
 	// Alt+R turns raw mode on, and its explanation shows beside it.
-	if !eval[bool](t, ctx, `document.getElementById('terminal-input-raw-help').hidden`) {
+	if !eval[bool](t, ctx, `document.querySelector('#lab .smtplab-raw-help').hidden`) {
 		t.Fatal("raw mode's explanation shown before raw mode is on")
 	}
 	do(t, ctx, "Alt+R", chromedp.Focus(chromedp.ID("terminal-input")), chromedp.KeyEvent("r", chromedp.KeyModifiers(chromedp.ModifierAlt)))
-	waitFor(t, ctx, "raw mode on", `document.getElementById('terminal-input-raw').checked && !document.getElementById('terminal-input-raw-help').hidden`)
+	waitFor(t, ctx, "raw mode on", `document.querySelector('#lab .smtplab-raw-toggle').checked && !document.querySelector('#lab .smtplab-raw-help').hidden`)
 	if v := eval[string](t, ctx, `document.getElementById('terminal-input').value`); v != "" {
 		t.Fatalf("Alt+R typed %q", v)
 	}
-	help := eval[string](t, ctx, `document.getElementById('terminal-input-raw-help').innerText`)
+	help := eval[string](t, ctx, `document.querySelector('#lab .smtplab-raw-help').innerText`)
 	for _, want := range []string{`\r\n`, "bare LF", "smuggling", "RFC 5321"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("raw mode's explanation lacks %q: %q", want, help)
@@ -86,7 +86,7 @@ func TestBrowserRawSmuggling(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#lab .smtplab-transcript .smtplab-client.smtplab-bare .smtplab-esc.smtplab-bare').length`); n != 2 {
 		t.Errorf("%d bare LFs highlighted, want 2", n)
 	}
-	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)))
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-mailbox"]`)))
 	if got := eval[string](t, ctx, `document.querySelector('.smtplab-panel-mailbox .smtplab-mailboxes').innerText`); !strings.Contains(got, "No message delivered") {
 		t.Errorf("the mailbox after the smuggling attempt: %q", got)
 	}

@@ -249,7 +249,7 @@ func TestBrowserFocusStays(t *testing.T) {
 	typeLines(t, ctx, "EHLO me.example.com", "STARTTLS")
 	waitFor(t, ctx, "the handshake", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-note')].some(n => n.textContent.includes('TLS finished'))`)
 	typeLines(t, ctx, "EHLO me.example.com")
-	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-tls"]`)))
+	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-tls"]`)))
 	do(t, ctx, "space on the ciphertext toggle", chromedp.Focus(chromedp.CSS(`.smtplab-panel-tls input[type=checkbox]`)), chromedp.KeyEvent(" "))
 	waitFor(t, ctx, "the ciphertext", `document.querySelector('.smtplab-panel-tls .smtplab-tls-bytes').innerText.includes('bytes on the wire')`)
 	if !eval[bool](t, ctx, activeIs(".smtplab-panel-tls input[type=checkbox]")) {

@@ -472,7 +472,7 @@ func TestBrowserSession(t *testing.T) {
 		t.Errorf("live region says %q, want the 221 reply", got)
 	}
 	// The message is in Bob's mailbox.
-	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-mailbox"]`)))
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-mailbox"]`)))
 	waitFor(t, ctx, "the message in the mailbox", `document.querySelector('.smtplab-panel-mailbox').innerText.includes('typed in a browser')`)
 }
 
@@ -641,7 +641,7 @@ func TestBrowserScreenshots(t *testing.T) {
 				// thing the lab shows.
 				openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "greylisting", "seed": 1, "inputs": []any{
 					map[string]any{"submit": map[string]any{"from": "alice@example.com", "to": []string{"bob@example.org", "nobody@example.org"}, "subject": "Hello", "body": "Hi."}}}}))
-				do(t, ctx, "timeline tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="tab-timeline"]`)))
+				do(t, ctx, "timeline tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-timeline"]`)))
 				waitFor(t, ctx, "the queued message", `document.querySelectorAll('.smtplab-panel-timeline table.smtplab-queue tbody tr').length > 0`)
 				eval[any](t, ctx, `document.querySelector('.smtplab-panel-timeline table.smtplab-queue').scrollIntoView({ block: 'center' })`)
 				if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(sh.width) {

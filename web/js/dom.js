@@ -36,6 +36,16 @@ export function clear(el) {
   return el;
 }
 
+// newId returns a new id for an element of the lab's views. It starts with
+// smtplab-, like the lab's classes, so that it cannot be an id of the
+// course page around a lab, and ends with a number counted across the page:
+// two labs on one page never share an id, which would point a label or an
+// aria-* reference of one at the other's element.
+let ids = 0;
+export function newId(name) {
+  return `smtplab-${name}-${++ids}`;
+}
+
 // formatTime shows virtual milliseconds as h:mm:ss (or d+h:mm:ss).
 export function formatTime(ms) {
   const s = Math.floor((ms || 0) / 1000);
@@ -81,11 +91,10 @@ export function download(name, type, text) {
 // when the learner confirms. The dialog is the one in `within` (the lab's
 // page has its own), or one it makes there: an <smtp-lab> asks in a dialog
 // of its own, so nothing of the lab goes into the rest of a course page.
-let dialogs = 0;
 export function confirmDialog(question, okLabel = 'OK', within = document.body) {
   let dlg = within.querySelector(':scope > dialog.smtplab-confirm');
   if (!dlg) {
-    const id = `smtplab-confirm-${++dialogs}`;
+    const id = newId('confirm');
     dlg = h('dialog', { id, class: 'smtplab-confirm', 'aria-labelledby': `${id}-text` },
       h('form', { method: 'dialog' },
         h('p', { id: `${id}-text` }),

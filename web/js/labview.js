@@ -4,13 +4,11 @@
 // and the live view too (a feed of real sessions: no terminal, its own
 // panels).
 
-import { h } from './dom.js';
+import { h, newId } from './dom.js';
 import { Transcript } from './transcript.js';
 import { Terminal } from './terminal.js';
 import { NetworkMap, Timeline, TLSPanel, Mailbox } from './panels.js';
 import { PANELS } from './labopts.js';
-
-let counter = 0;
 
 // makePanel builds the panel a lab option names (see labopts.js).
 const makePanel = {
@@ -23,15 +21,14 @@ const makePanel = {
 export class LabView {
   // Options: panels (true for the usual four, a list of their names, or a
   // list of panels), tab (the name of the panel open at first), inputId
-  // (the terminal's id), terminal (false for none), maxLines (transcript
+  // (the terminal's id, which the lab makes when not given), terminal (false for none), maxLines (transcript
   // lines kept; 0 keeps all), height (the transcript's height in lines),
   // prompt (a line already typed in the terminal).
   constructor(session, table, { panels = true, tab, inputId, terminal = true, maxLines = 0, height, prompt } = {}) {
-    const n = ++counter;
     this.session = session;
     this.live = h('div', { class: 'smtplab-visually-hidden', 'aria-live': 'polite', role: 'status' });
     this.transcript = new Transcript(session, table, { live: this.live, max: maxLines });
-    this.terminal = terminal ? new Terminal(session, { id: inputId || `terminal-input-${n}` }) : null;
+    this.terminal = terminal ? new Terminal(session, { id: inputId }) : null;
     this.error = h('p', { class: 'smtplab-error', role: 'alert', hidden: true });
     session.addEventListener('error', (e) => {
       this.error.textContent = e.detail && e.detail.message ? e.detail.message : String(e.detail);
@@ -46,18 +43,18 @@ export class LabView {
     this.el = h('div', { class: 'smtplab-lab-view' }, main);
     if (panels === true) panels = PANELS;
     if (panels) panels = panels.map((p) => (typeof p === 'string' ? makePanel[p](session) : p));
-    if (panels && panels.length) this.el.append(this.tabs(n, panels, tab));
+    if (panels && panels.length) this.el.append(this.tabs(panels, tab));
   }
 
   // tabs builds an ARIA tab list: arrows move between tabs, Tab goes into
   // the panel. The panel named first is open at first (else the first).
-  tabs(n, panels, first) {
+  tabs(panels, first) {
     const open = Math.max(0, panels.findIndex((p) => p.id === first));
     const list = h('div', { class: 'smtplab-tablist', role: 'tablist', 'aria-label': 'Views' });
     const box = h('div', { class: 'smtplab-tabs' }, list);
     const buttons = panels.map((p, i) => {
-      const tabId = `tab-${p.id}-${n}`;
-      const panelId = `panel-${p.id}-${n}`;
+      const tabId = newId(`tab-${p.id}`);
+      const panelId = newId(`panel-${p.id}`);
       const b = h('button', {
         type: 'button', role: 'tab', id: tabId, 'aria-controls': panelId,
         'aria-selected': i === open ? 'true' : 'false', tabindex: i === open ? '0' : '-1',

@@ -10,7 +10,7 @@
 // bridge was restarted meanwhile) and "state" (mailboxes and queues). The page opens the feed only when the server names it in
 // <meta name="smtplab-live">, which it does only when a bridge runs.
 
-import { h, clear, download } from './dom.js';
+import { h, clear, newId, download } from './dom.js';
 import { LabView } from './labview.js';
 import { Mailbox, NetworkMap, TLSPanel } from './panels.js';
 
@@ -110,8 +110,9 @@ export class LiveView {
       terminal: false, maxLines: 2000,
       panels: [new Mailbox(feed, { compose: false }), new NetworkMap(feed), new TLSPanel(feed)],
     });
-    this.el = h('section', { class: 'smtplab-live-view', 'aria-labelledby': 'live-title' },
-      h('h2', { id: 'live-title' }, 'Live: real SMTP clients'),
+    const title = h('h2', { id: newId('live-title') }, 'Live: real SMTP clients');
+    this.el = h('section', { class: 'smtplab-live-view', 'aria-labelledby': title.id },
+      title,
       this.status, this.servers, this.view.el);
     feed.addEventListener('status', () => { this.status.textContent = STATUS[feed.status]; });
     feed.addEventListener('hello', () => this.renderServers());

@@ -2,7 +2,7 @@
 // panel and the mailboxes. Each reads the session's trace and state and
 // redraws itself when they change; all text goes in as text.
 
-import { h, append, clear, formatTime, formatSize, toBase64, download } from './dom.js';
+import { h, append, clear, newId, formatTime, formatSize, toBase64, download } from './dom.js';
 
 // Panel is the common part: a titled region that redraws on every change.
 // A panel in a hidden tab only notes that it is out of date and redraws
@@ -114,8 +114,7 @@ export class Timeline extends Panel {
       type: 'button', class: 'smtplab-advance', 'data-seconds': seconds,
       onclick: () => this.session.advance(seconds).catch(() => {}),
     }, label);
-    const n = Math.random().toString(36).slice(2);
-    this.wait = h('input', { type: 'text', id: `advance-${n}`, class: 'smtplab-advance-for', size: 6, placeholder: '10m', autocomplete: 'off', spellcheck: 'false' });
+    this.wait = h('input', { type: 'text', id: newId('advance'), class: 'smtplab-advance-for', size: 6, placeholder: '10m', autocomplete: 'off', spellcheck: 'false' });
     this.waitStatus = h('span', { class: 'smtplab-advance-status', role: 'status' });
     const custom = h('form', { class: 'smtplab-advance-custom' }, h('label', { for: this.wait.id }, 'Let pass'), ' ', this.wait, ' ',
       h('button', { type: 'submit' }, 'Go'), ' ', this.waitStatus);
@@ -205,7 +204,7 @@ export class TLSPanel extends Panel {
   constructor(session) {
     super(session, 'tls', 'TLS');
     this.cipher = false;
-    this.toggle = h('input', { type: 'checkbox', id: `tls-cipher-${Math.random().toString(36).slice(2)}` });
+    this.toggle = h('input', { type: 'checkbox', id: newId('tls-cipher') });
     // The toggle lives outside the part redrawn on every change: rebuilt,
     // it would take the keyboard focus down with it.
     this.toggle.addEventListener('change', () => { this.cipher = this.toggle.checked; this.renderBytes(); });
@@ -267,9 +266,8 @@ export class Mailbox extends Panel {
   }
 
   compose() {
-    const n = Math.random().toString(36).slice(2);
     const field = (name, label, attrs = {}) => {
-      const id = `compose-${name}-${n}`;
+      const id = newId(`compose-${name}`);
       const input = name === 'body' ? h('textarea', { id, name, rows: 4, ...attrs }) : h('input', { id, name, type: 'text', ...attrs });
       return [h('label', { for: id }, label), input];
     };

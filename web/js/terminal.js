@@ -11,7 +11,7 @@
 // "Connect…" opens a small form to hang up and connect to another host
 // and port of the world, as a client pointed elsewhere would.
 
-import { h } from './dom.js';
+import { h, newId } from './dom.js';
 
 export const VERBS = ['EHLO ', 'HELO ', 'MAIL FROM:<', 'RCPT TO:<', 'DATA', 'BDAT ', 'RSET', 'NOOP',
   'QUIT', 'VRFY ', 'EXPN ', 'HELP', 'STARTTLS', 'AUTH PLAIN ', 'AUTH LOGIN'];
@@ -69,21 +69,24 @@ export function connectionStatus(state) {
 }
 
 export class Terminal {
-  constructor(session, { id = 'terminal-input' } = {}) {
+  // id is the line's own id: the lab's page names it (a link skips to
+  // it); an embedded lab has one made. The other parts' ids are the lab's
+  // own (dom.js newId).
+  constructor(session, { id = newId('terminal-input') } = {}) {
     this.session = session;
     this.history = [];
     this.pos = 0;
     this.draft = ''; // the line being typed while ↑/↓ walk the history
     this.expect = 'command'; // what the server waits for: command, message or login
     this.pending = [];
+    this.hint = h('p', { class: 'smtplab-terminal-hint', id: newId('terminal-hint') }, 'Waiting for the engine…');
     this.input = h('input', {
       id, type: 'text', class: 'smtplab-terminal-input', autocomplete: 'off', autocapitalize: 'off',
-      spellcheck: 'false', disabled: true, 'aria-describedby': `${id}-hint`, enterkeyhint: 'send',
+      spellcheck: 'false', disabled: true, 'aria-describedby': this.hint.id, enterkeyhint: 'send',
     });
-    this.hint = h('p', { class: 'smtplab-terminal-hint', id: `${id}-hint` }, 'Waiting for the engine…');
     this.label = h('label', { for: id }, 'Type a line as the client');
-    this.raw = h('input', { type: 'checkbox', id: `${id}-raw`, class: 'smtplab-raw-toggle', disabled: true, 'aria-describedby': `${id}-raw-help` });
-    this.rawHelp = h('p', { class: 'smtplab-raw-help', id: `${id}-raw-help`, hidden: true }, RAW_HELP);
+    this.rawHelp = h('p', { class: 'smtplab-raw-help', id: newId('raw-help'), hidden: true }, RAW_HELP);
+    this.raw = h('input', { type: 'checkbox', id: newId('raw'), class: 'smtplab-raw-toggle', disabled: true, 'aria-describedby': this.rawHelp.id });
     this.raw.addEventListener('change', () => this.setRaw(this.raw.checked));
     // Disabled with the line until the engine is ready: a click before
     // would be lost without a word.
@@ -92,13 +95,13 @@ export class Terminal {
       this.label,
       h('div', { class: 'smtplab-prompt-row' }, h('span', { class: 'smtplab-prompt', 'aria-hidden': 'true' }, '>'), this.input,
         h('span', { class: 'smtplab-raw-switch', title: 'Send exact bytes: \\r\\n, \\n, \\0… and nothing added (Alt+R)' },
-          this.raw, h('label', { for: `${id}-raw` }, 'Raw bytes')),
+          this.raw, h('label', { for: this.raw.id }, 'Raw bytes')),
         this.sendButton),
       this.rawHelp,
       this.hint);
     this.status = h('p', { class: 'smtplab-conn-status', role: 'status' });
     this.el = h('div', { class: 'smtplab-terminal-box' },
-      h('div', { class: 'smtplab-conn-row' }, this.status, this.connectControl(id)), this.form);
+      h('div', { class: 'smtplab-conn-row' }, this.status, this.connectControl()), this.form);
     this.input.addEventListener('keydown', (e) => this.key(e));
     this.input.addEventListener('paste', (e) => this.paste(e));
     session.addEventListener('reset', () => this.mode());
@@ -107,9 +110,9 @@ export class Terminal {
 
   // connectControl builds "Connect…": a host and one of its ports to
   // connect the terminal to, chosen from the world's network when opened.
-  connectControl(id) {
-    this.hostSelect = h('select', { id: `${id}-host`, name: 'host' });
-    this.portSelect = h('select', { id: `${id}-port`, name: 'port' });
+  connectControl() {
+    this.hostSelect = h('select', { id: newId('connect-host'), name: 'host' });
+    this.portSelect = h('select', { id: newId('connect-port'), name: 'port' });
     this.connectButton = h('button', { type: 'submit', disabled: true }, 'Connect');
     const fillPorts = (want) => {
       const host = servers(this.session.state).find((s) => s.name === this.hostSelect.value);
@@ -159,7 +162,7 @@ export class Terminal {
     this.form.classList.toggle('smtplab-raw-mode', on);
     this.label.textContent = on ? 'Write raw bytes as the client (escapes: \\r \\n \\t \\0 \\\\)' : 'Type a line as the client';
     this.input.placeholder = on ? 'e.g. hi\\n.\\n' : '';
-    this.input.setAttribute('aria-describedby', on ? `${this.raw.id}-help ${this.hint.id}` : this.hint.id);
+    this.input.setAttribute('aria-describedby', on ? `${this.rawHelp.id} ${this.hint.id}` : this.hint.id);
   }
 
   // mode tells the learner where the terminal is connected and what the
