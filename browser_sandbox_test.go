@@ -300,3 +300,77 @@ func TestBrowserTranscriptSaysWho(t *testing.T) {
 		}
 	}
 }
+
+// secondTab opens another tab in the browser context of ctx (another tab
+// of the same private window: the same localStorage) and closes it at the
+// end.
+func secondTab(tb testing.TB, ctx context.Context) context.Context {
+	tb.Helper()
+	tab, cancel := chromedp.NewContext(ctx)
+	tb.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil {
+		tb.Fatal(err)
+	}
+	return tab
+}
+
+// stored reads a part of the lab page's progress in localStorage, as JSON
+// (or says why it cannot).
+func stored(tb testing.TB, ctx context.Context, part string) string {
+	tb.Helper()
+	return eval[string](tb, ctx, `(() => {
+		try {
+			return String(JSON.stringify(JSON.parse(localStorage.getItem('smtplab.progress.v1')).`+part+`));
+		} catch (err) {
+			return err.message;
+		}
+	})()`)
+}
+
+// TestBrowserTwoTabsShareProgress: two tabs of the lab's page save into
+// one progress. What one tab saves (a world of another scenario, the
+// lesson it moved to, goals, hints) is not written over by the other's
+// next save, and a tab learns of it at once: the goals and hints of the
+// lesson it shows tick and open, and a scenario it moves to opens the
+// world the other tab saved.
+func TestBrowserTwoTabsShareProgress(t *testing.T) {
+	url := serve(t, realSite(t))
+	a := testTab(t, 120*time.Second)
+	b := secondTab(t, a)
+	openLab(t, a, url+"/#lesson=01-first-session")
+	openLab(t, b, url+"/#lesson=05-queues-and-retries")
+	waitFor(t, b, "the greylisting lab", `document.getElementById('scenario-picker').value === 'greylisting'`)
+	typeLines(t, b, "EHLO b.example")
+	waitFor(t, b, "b's world saved", `(JSON.parse(localStorage.getItem('smtplab.progress.v1')).labs.greylisting?.inputs || []).length === 1`)
+
+	// Tab a, which read the progress before b saved, saves in its turn.
+	typeLines(t, a, "EHLO a.example")
+	waitFor(t, a, "a's world saved", `(JSON.parse(localStorage.getItem('smtplab.progress.v1')).labs['first-session']?.inputs || []).length === 1`)
+	if got := stored(t, a, "labs.greylisting.inputs"); got != `[{"type":"EHLO b.example"}]` {
+		t.Errorf("the greylisting world b saved is now %s", got)
+	}
+	if got := stored(t, a, "lesson"); got != `"05-queues-and-retries"` {
+		t.Errorf("the lesson is %s, want the one b moved to last", got)
+	}
+	if got := stored(t, a, "lessons['01-first-session'].done"); got != `["greeted"]` {
+		t.Errorf("lesson 1's goals done: %s", got)
+	}
+
+	// b moves to lesson 1: the world a saved opens there.
+	eval[bool](t, b, `(location.hash = 'lesson=01-first-session', true)`)
+	waitFor(t, b, "a's world in b", `document.getElementById('scenario-picker').value === 'first-session' && `+hasClientLine("EHLO a.example"))
+
+	// a goes on; b, showing the same lesson, ticks a's goal and shows a's
+	// hint without doing anything.
+	typeLines(t, a, "MAIL FROM:<alice@example.com>")
+	do(t, a, "a hint", chromedp.Click(chromedp.ID("btn-hint")))
+	waitFor(t, b, "a's goal ticked in b", `!!document.querySelector('#goal-list li.smtplab-done[data-goal="sender"]')`)
+	waitFor(t, b, "a's hint in b", `document.querySelectorAll('#hint-list li').length === 1`)
+
+	// b's next save keeps them.
+	typeLines(t, b, "NOOP")
+	waitFor(t, b, "b's world saved", hasClientLine("NOOP")+` && (JSON.parse(localStorage.getItem('smtplab.progress.v1')).labs['first-session']?.inputs || []).length === 2`)
+	if got := stored(t, b, "lessons['01-first-session']"); got != `{"done":["greeted","sender"],"hints":1,"solution":false}` {
+		t.Errorf("lesson 1's progress after b saved: %s", got)
+	}
+}

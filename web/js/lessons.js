@@ -19,6 +19,13 @@ export class LessonPane {
     this.onOpenLab = null; // called with a lab block's scenario and options when its button is pressed
     $('btn-hint').addEventListener('click', () => this.hint());
     $('btn-solution').addEventListener('click', () => this.solution());
+    // Goals reached, hints and the solution seen in another tab of the
+    // lab show here too.
+    progress.addEventListener('change', () => {
+      if (!this.current) return;
+      this.renderHelp(this.current);
+      this.renderGoals(this.current);
+    });
   }
 
   show(slug) {
@@ -32,10 +39,9 @@ export class LessonPane {
     }
     this.load(document.getElementById(`lesson-${lesson.slug}`));
     $('goals').hidden = false;
-    const p = this.progress.lesson(lesson.slug);
     this.renderHelp(lesson);
     this.loadHelp(lesson);
-    this.renderGoals((lesson.goals || []).map((g) => ({ id: g.id, text: g.text, lab: g.scenario, done: p.done.includes(g.id) })));
+    this.renderGoals(lesson);
     if (this.onScenario) this.onScenario(lesson.scenario);
     this.check();
   }
@@ -122,9 +128,9 @@ export class LessonPane {
   }
 
   // check asks the engine which of the lesson's goals the open lab's world
-  // has reached. A goal belongs to the lesson's own lab unless it names
-  // another (its scenario); the goals of the other labs keep what the
-  // learner's progress says about them.
+  // has reached, and records them in the learner's progress. A goal
+  // belongs to the lesson's own lab unless it names another (its
+  // scenario): only the open lab's goals are checked.
   async check() {
     const lesson = this.current;
     if (!this.session || !this.session.world || !lesson || !(lesson.goals || []).length) return;
@@ -139,19 +145,17 @@ export class LessonPane {
       }
     }
     if (lesson !== this.current) return;
-    const p = this.progress.lesson(lesson.slug);
-    for (const r of results) if (r.done && !p.done.includes(r.id)) p.done.push(r.id);
-    this.progress.save();
-    const checked = new Map(results.map((r) => [r.id, r.done]));
-    this.renderGoals(lesson.goals.map((g) => ({
-      id: g.id, text: g.text, lab: g.scenario,
-      done: checked.has(g.id) ? checked.get(g.id) : p.done.includes(g.id),
-    })));
+    this.progress.markDone(lesson.slug, results.filter((r) => r.done).map((r) => r.id));
+    this.renderGoals(lesson);
   }
 
-  // renderGoals lists the goals, each with its tick; a goal reached in
-  // another of the lesson's labs says which.
-  renderGoals(results) {
+  // renderGoals lists a lesson's goals, each ticked when the learner's
+  // progress has it reached: in this lab or another of the lesson's (the
+  // goal says which), in this tab or another, in this world or an earlier
+  // one.
+  renderGoals(lesson) {
+    const p = this.progress.lesson(lesson.slug);
+    const results = (lesson.goals || []).map((g) => ({ id: g.id, text: g.text, lab: g.scenario, done: p.done.includes(g.id) }));
     const list = clear($('goal-list'));
     for (const r of results) {
       list.append(h('li', { class: r.done ? 'smtplab-goal smtplab-done' : 'smtplab-goal', 'data-goal': r.id },
@@ -168,25 +172,24 @@ export class LessonPane {
   hint() {
     const lesson = this.current;
     if (!lesson) return;
-    const p = this.progress.lesson(lesson.slug);
-    const hints = lesson.hints || [];
-    if (p.hints >= hints.length) return;
-    const li = h('li', { tabindex: '-1' }, hints[p.hints]);
-    $('hint-list').append(li);
-    p.hints++;
-    this.progress.save();
-    $('btn-hint').disabled = p.hints >= hints.length;
+    const seen = this.progress.lesson(lesson.slug).hints;
+    if (seen >= (lesson.hints || []).length) return;
+    this.progress.seeHints(lesson.slug, seen + 1);
+    this.renderHelp(lesson);
     // The last hint disables the button that had the focus, which would
     // drop it on the page's body: the hint itself takes it.
-    if ($('btn-hint').disabled) li.focus();
+    if ($('btn-hint').disabled) {
+      const li = $('hint-list').lastElementChild;
+      li.tabIndex = -1;
+      li.focus();
+    }
   }
 
   async solution() {
     const lesson = this.current;
     if (!lesson) return;
     if (!(await confirmDialog('Show the whole solution? Trying a hint first teaches more.', 'Show it'))) return;
-    this.progress.lesson(lesson.slug).solution = true;
-    this.progress.save();
+    this.progress.seeSolution(lesson.slug);
     this.showSolution(true);
     // The button is disabled now: the solution takes the focus (and a
     // screen reader reads it).

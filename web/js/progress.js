@@ -26,54 +26,107 @@ export function progressKey(win = window) {
   return `${KEY}@frame`;
 }
 
-export class Progress {
+export class Progress extends EventTarget {
   // key is where this lab's progress lives (progressKey). A lab with
   // nothing saved under it starts from what is saved under KEY: before
   // each framed lab had a key of its own, they all kept their work there.
+  //
+  // Every tab of the lab's page keeps its progress under the same key.
+  // So that one tab never writes over what another saved, each change is
+  // made to what is stored at that moment (see update), and what another
+  // tab saves comes in with the "storage" event, which the browser fires
+  // in every other tab of the origin: the progress then dispatches
+  // "change" for the page to show it.
   constructor(storage, key = KEY) {
+    super();
     this.storage = storage;
     this.key = key;
     this.data = empty();
     this.problem = ''; // why saved progress was set aside, for the page to say
-    let text = null;
-    try {
-      text = storage.getItem(key);
-      if (text === null && key !== KEY) text = storage.getItem(KEY);
-    } catch { /* storage is off: nothing saved */ }
-    if (text === null) return;
-    // Saved progress is read as carefully as an imported file: whatever a
-    // bad save holds, the page must still start.
-    try {
-      const saved = normalise(JSON.parse(text));
-      if (saved) {
-        this.data = saved;
-        return;
-      }
-    } catch { /* not JSON */ }
-    this.problem = 'Your saved progress could not be read, so it starts afresh (export it often to keep a copy).';
+    const text = this.stored(key) ?? (key === KEY ? null : this.stored(KEY));
+    if (text !== null) {
+      // Saved progress is read as carefully as an imported file: whatever
+      // a bad save holds, the page must still start.
+      const saved = parse(text);
+      if (saved) this.data = saved;
+      else this.problem = 'Your saved progress could not be read, so it starts afresh (export it often to keep a copy).';
+    }
+    globalThis.addEventListener('storage', (e) => {
+      // A null key: another tab cleared the whole storage.
+      if (e.storageArea !== storage || (e.key !== null && e.key !== key)) return;
+      this.data = this.read() || empty();
+      this.dispatchEvent(new Event('change'));
+    });
   }
 
-  save() {
+  // stored returns the text kept under key, or null: nothing is, or
+  // storage is off.
+  stored(key) {
+    try {
+      return this.storage.getItem(key);
+    } catch {
+      return null;
+    }
+  }
+
+  // read returns the progress stored under this lab's key now, or null
+  // when there is none it can read.
+  read() {
+    const text = this.stored(this.key);
+    return text === null ? null : parse(text);
+  }
+
+  write() {
     try { this.storage.setItem(this.key, JSON.stringify(this.data)); } catch { /* full or private mode */ }
   }
 
-  lesson(slug) {
-    if (!this.data.lessons[slug]) this.data.lessons[slug] = { done: [], hints: 0, solution: false };
-    return this.data.lessons[slug];
+  // update makes a change and saves it. Another tab may have saved since
+  // this one last read (its storage event is on its way): the change is
+  // made to what is stored now, so that the rest stays as that tab left it.
+  update(change) {
+    this.data = this.read() || this.data;
+    change(this.data);
+    this.write();
   }
 
-  setLesson(slug) { this.data.lesson = slug; this.save(); }
+  // lesson returns what the learner did in a lesson (not to be changed:
+  // the methods below change it).
+  lesson(slug) { return this.data.lessons[slug] || newLesson(); }
+
+  setLesson(slug) { this.update((d) => { d.lesson = slug; }); }
+
+  // markDone records goals of a lesson as reached. A goal stays reached,
+  // whichever tab reached it.
+  markDone(slug, ids) {
+    if (ids.every((id) => this.lesson(slug).done.includes(id))) return;
+    this.update((d) => {
+      const p = lessonIn(d, slug);
+      p.done = [...new Set([...p.done, ...ids])];
+    });
+  }
+
+  // seeHints records that the learner has seen the first n hints of a
+  // lesson (or more, in another tab).
+  seeHints(slug, n) {
+    this.update((d) => {
+      const p = lessonIn(d, slug);
+      p.hints = Math.max(p.hints, n);
+    });
+  }
+
+  seeSolution(slug) { this.update((d) => { lessonIn(d, slug).solution = true; }); }
 
   lab(scenario) { return this.data.labs[scenario] || null; }
 
   saveLab(snap) {
     if (!snap || !snap.scenario) return;
-    this.data.labs[snap.scenario] = snap;
-    this.save();
+    this.update((d) => { d.labs[snap.scenario] = snap; });
   }
 
   export() { return JSON.stringify({ ...this.data, exported: new Date().toISOString() }, null, 2); }
 
+  // import replaces the whole progress with a file's: the learner asked
+  // for that one, not for a mix.
   import(text) {
     let d;
     try {
@@ -84,8 +137,25 @@ export class Progress {
     const data = normalise(d);
     if (!data) throw new Error('this file is not SMTP Lab progress');
     this.data = data;
-    this.save();
+    this.write();
   }
+}
+
+// parse reads stored progress, or returns null when it is not progress.
+function parse(text) {
+  try {
+    return normalise(JSON.parse(text));
+  } catch {
+    return null; // not JSON
+  }
+}
+
+function newLesson() { return { done: [], hints: 0, solution: false }; }
+
+// lessonIn returns a lesson's progress in data, added when it has none.
+function lessonIn(data, slug) {
+  data.lessons[slug] ??= newLesson();
+  return data.lessons[slug];
 }
 
 function empty() { return { version: 1, lesson: '', lessons: {}, labs: {} }; }
