@@ -97,3 +97,38 @@ func TestBrowserAttachFiles(t *testing.T) {
 		t.Errorf("the mail client's note does not list the files:\n%s", transcript(t, ctx))
 	}
 }
+
+// TestBrowserAttachmentsClearedWhenSent: files chosen for a message stay
+// listed when the mail client refuses it (no recipient yet), to send
+// again once mended, and are gone from the form once it took the message.
+func TestBrowserAttachmentsClearedWhenSent(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, []byte("hello, Bob\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	const form = `.smtplab-panel-mailbox form.smtplab-compose`
+	const status = `document.querySelector('` + form + ` .smtplab-compose-status').textContent`
+	listed := `document.querySelectorAll('` + form + ` .smtplab-attach-list li').length`
+	do(t, ctx, "the mail client", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=from]`), "alice@example.com"),
+		chromedp.SetUploadFiles(chromedp.CSS(form+` input[type=file]`), []string{file}))
+	waitFor(t, ctx, "the file listed", listed+` === 1`)
+
+	do(t, ctx, "sending without a recipient", chromedp.Click(chromedp.CSS(form+` button[type=submit]`)))
+	waitFor(t, ctx, "the refusal", status+`.includes('recipient')`)
+	if n := eval[int](t, ctx, listed); n != 1 {
+		t.Errorf("after a refused send %d files are listed, want the one chosen", n)
+	}
+
+	do(t, ctx, "sending to Bob", chromedp.SendKeys(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)))
+	waitFor(t, ctx, "the message taken", status+`.includes('Handed to the mail client')`)
+	waitFor(t, ctx, "the file gone from the form", listed+` === 0 && document.querySelector('`+form+` .smtplab-attach-list').hidden`)
+	if !strings.Contains(transcript(t, ctx), `attached: "notes.txt"`) {
+		t.Errorf("the mail client did not send the file:\n%s", transcript(t, ctx))
+	}
+}

@@ -294,6 +294,9 @@ export class Mailbox extends Panel {
         const files = await attached.read();
         if (files.length) msg.attachments = files;
         await this.session.submit(msg);
+        // The mail client has the message: the next one starts without
+        // files. A message it refused keeps them, to send again once mended.
+        attached.clear();
         status.textContent = 'Handed to the mail client: see the transcript and the timeline.';
       } catch (err) {
         status.textContent = err.message;
@@ -369,6 +372,11 @@ class Attachments {
         onclick: () => { this.files.splice(i, 1); this.show(); this.picker.focus(); },
       }, 'Remove'))));
     this.list.hidden = this.files.length === 0;
+  }
+
+  clear() {
+    this.files = [];
+    this.show();
   }
 
   // read resolves to the files as the engine takes them: name, media type
