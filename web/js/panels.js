@@ -316,13 +316,20 @@ export class Mailbox extends Panel {
       return;
     }
     const safe = (s) => s.replace(/[^\w.@-]/g, '_');
+    // What each host's checks found of each message it delivered, while
+    // the trace still has its delivery event.
+    const checks = new Map();
+    for (const e of this.session.events) if (e.kind === 'delivery' && e.attrs) checks.set(`${e.host} ${e.msg}`, e.attrs);
     append(clear(this.list), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
       b.messages.length > MAX_SHOWN ? h('p', { class: 'smtplab-empty' }, `The newest ${MAX_SHOWN} of ${b.messages.length} messages (the .mbox below has them all).`) : null,
       h('ol', { class: 'smtplab-messages' }, b.messages.slice(-MAX_SHOWN).map((m, i) => {
         const received = m.received || headers(m.raw).filter(([k]) => k === 'received').map(([, v]) => v);
+        const junk = junkReason(m.raw, b.host, checks.get(`${b.host} ${m.id}`));
         return h('li', { class: 'smtplab-message' },
-          h('p', {}, h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
+          h('p', {}, junk ? [h('span', { class: 'smtplab-junk-badge' }, 'Junk'), ' '] : null,
+            h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
             m.deliveredAt ? h('span', { class: 'smtplab-when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
+          junk ? h('p', { class: 'smtplab-junk-why' }, junk) : null,
           received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
             h('ol', { class: 'smtplab-received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           m.attachments && m.attachments.length ? h('div', { class: 'smtplab-message-attachments' }, 'Attachments:',
@@ -403,6 +410,30 @@ export function mailboxes(state) {
     });
   }
   return out;
+}
+
+// junkReason says in one sentence why a delivered message is junk, or
+// returns null when it is not. A host that quarantines a message (its
+// From: domain fails DMARC and publishes p=quarantine) delivers it with
+// X-Spam-Flag: YES on top, for the recipient's mail program to file it as
+// junk, and writes why in Authentication-Results (RFC 8601) just below;
+// the delivery event's attrs (checks), when the trace still has it, say
+// the same. host is the host that delivered the message. A message that
+// came with the field from its sender is junk too, for a mail program.
+export function junkReason(raw, host, checks = {}) {
+  const fields = headers(raw);
+  const field = (name) => (fields.find(([k]) => k === name) || [])[1] || '';
+  if (field('x-spam-flag').toUpperCase() !== 'YES') return null;
+  const results = field('authentication-results'); // the newest: the delivering host's
+  const found = (re) => (results.match(re) || [])[1];
+  const dmarc = checks.dmarc || found(/\bdmarc=(\w+)/);
+  const disposition = checks.disposition || found(/\bdis=(\w+)/);
+  if (dmarc !== 'fail' || disposition !== 'quarantine') {
+    return 'It carries X-Spam-Flag: YES, which mail programs take as "file this as junk".';
+  }
+  const domain = found(/\bheader\.from=([^\s;]+)/);
+  return `${host} marked it as junk: it fails DMARC for its From: domain${domain ? `, ${domain}` : ''} (no SPF or DKIM pass ` +
+    'for that domain), whose policy asks to quarantine such mail (p=quarantine, RFC 7489 §6.3).';
 }
 
 // headers returns a message's header fields as [lower-case name, unfolded

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/accessibility"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// exposedAs says whether the accessibility tree exposes, within the
+// element a selector finds, a node whose computed name is name: what a
+// screen reader can read out.
+func exposedAs(tb testing.TB, ctx context.Context, selector, name string) bool {
+	tb.Helper()
+	found := false
+	do(tb, ctx, "the accessibility tree of "+selector, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		el, err := cdp.Call(ctx, tg, runtime.Evaluate, runtime.EvaluateParams{Expression: `document.querySelector(` + jsString(selector) + `)`})
+		if err != nil {
+			return err
+		}
+		res, err := cdp.Call(ctx, tg, accessibility.QueryAXTree, accessibility.QueryAXTreeParams{ObjectID: el.Result.ObjectID, AccessibleName: name})
+		if err != nil {
+			return err
+		}
+		for _, n := range res.Nodes {
+			found = found || !n.Ignored
+		}
+		return nil
+	}))
+	return found
+}
+
+// TestBrowserMailboxShowsJunk: in lesson 12's world, a message whose From:
+// domain fails DMARC with p=quarantine reaches Bob's mailbox marked
+// X-Spam-Flag: YES. The mailbox shows it with a Junk badge, in words a
+// screen reader reads too, and says why in one line; an honest message
+// has neither. In light and dark, and on a phone.
+func TestBrowserMailboxShowsJunk(t *testing.T) {
+	url := serve(t, realSite(t))
+	var inputs []any
+	for _, line := range []string{"EHLO laptop.example.com",
+		"MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+		"From: Carol <carol@example.net>", "Subject: Honest mail", "", "SPF passes for example.net.", ".",
+		"MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+		"From: Shop <news@shop.example>", "Subject: Half price, today only", "", "This shop never sent me.", "."} {
+		inputs = append(inputs, map[string]string{"type": line})
+	}
+	link := permalink(t, url, map[string]any{"scenario": "spf-check", "seed": 1, "inputs": inputs})
+	for _, look := range []struct {
+		name  string
+		dark  bool
+		width int64
+	}{{"light", false, 1280}, {"dark", true, 1280}, {"phone-390", false, 390}} {
+		t.Run(look.name, func(t *testing.T) {
+			ctx := testTab(t, 60*time.Second)
+			scheme := "light"
+			if look.dark {
+				scheme = "dark"
+			}
+			do(t, ctx, "emulating", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+				})
+				return err
+			}), chromedp.EmulateViewport(look.width, 900))
+			openLab(t, ctx, link)
+			do(t, ctx, "the mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)))
+			waitFor(t, ctx, "both messages", `document.querySelectorAll('#lab .smtplab-message').length === 2`)
+
+			got := eval[map[string]string](t, ctx, `(() => {
+				const [honest, junk] = document.querySelectorAll('#lab .smtplab-message');
+				const badge = junk.querySelector('.smtplab-junk-badge');
+				const why = junk.querySelector('.smtplab-junk-why');
+				if (!badge || !why) return { missing: junk.innerText };
+				badge.scrollIntoView({ block: 'center' });
+				const s = getComputedStyle(badge);
+				return {
+					honest: String(!!honest.querySelector('.smtplab-junk-badge, .smtplab-junk-why')),
+					subject: junk.querySelector('p').innerText,
+					badge: badge.textContent,
+					shown: String(badge.getClientRects().length > 0 && s.visibility === 'visible'),
+					colours: s.color + ' on ' + s.backgroundColor,
+					why: why.textContent,
+				};
+			})()`)
+			if got["missing"] != "" {
+				t.Fatalf("the quarantined message shows no Junk badge and reason:\n%s", got["missing"])
+			}
+			if got["honest"] != "false" {
+				t.Error("the honest message is marked as junk")
+			}
+			if got["badge"] != "Junk" || got["shown"] != "true" || !strings.HasPrefix(got["subject"], "Junk") {
+				t.Errorf("the badge says %q (shown: %s) in %q", got["badge"], got["shown"], got["subject"])
+			}
+			if fg, bg, _ := strings.Cut(got["colours"], " on "); fg == bg {
+				t.Errorf("the badge's text is the colour of its background: %s", got["colours"])
+			}
+			for _, want := range []string{"mx.example.org", "DMARC", "shop.example", "quarantine", "RFC 7489"} {
+				if !strings.Contains(got["why"], want) {
+					t.Errorf("the reason %q does not say %q", got["why"], want)
+				}
+			}
+			if strings.Count(got["why"], "\n") > 0 {
+				t.Errorf("the reason is more than one line: %q", got["why"])
+			}
+			if w := eval[int64](t, ctx, `document.documentElement.scrollWidth`); w > look.width {
+				t.Errorf("the page is %d px wide on a %d px screen", w, look.width)
+			}
+			if !exposedAs(t, ctx, "#lab .smtplab-message:nth-child(2)", "Junk") {
+				t.Error("a screen reader does not hear the Junk badge")
+			}
+			save(t, ctx, chromedp.CaptureScreenshot(), "mailbox-junk-"+look.name+".png")
+		})
+	}
+}
