@@ -8,7 +8,6 @@ import (
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -63,12 +62,7 @@ func TestBrowserMailboxShowsJunk(t *testing.T) {
 			if look.dark {
 				scheme = "dark"
 			}
-			do(t, ctx, "emulating", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-				})
-				return err
-			}), chromedp.EmulateViewport(look.width, 900))
+			do(t, ctx, "emulating", colorScheme(scheme), chromedp.EmulateViewport(look.width, 900))
 			openLab(t, ctx, link)
 			do(t, ctx, "the mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)))
 			waitFor(t, ctx, "both messages", `document.querySelectorAll('#lab .smtplab-message').length === 2`)

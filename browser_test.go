@@ -584,6 +584,17 @@ func save(t *testing.T, ctx context.Context, shoot chromedp.Action[[]byte], name
 	t.Logf("saved %s", name)
 }
 
+// colorScheme has the page see the system's colours as scheme, "light"
+// or "dark" (prefers-color-scheme).
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
+}
+
 // TestBrowserScreenshots saves the page in three looks for a human to
 // check, and checks what a machine can: nothing wider than a phone.
 func TestBrowserScreenshots(t *testing.T) {
@@ -606,12 +617,7 @@ func TestBrowserScreenshots(t *testing.T) {
 			if sh.dark {
 				scheme = "dark"
 			}
-			setup := chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
-				})
-				return err
-			})
+			setup := colorScheme(scheme)
 			view := chromedp.EmulateViewport(sh.width, sh.height)
 			if sh.phone {
 				view = chromedp.EmulateViewport(sh.width, sh.height, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch)
