@@ -17,20 +17,6 @@ import (
 func TestGoalsNotTickedByAccident(t *testing.T) {
 	client := lab.Input{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
 		Subject: "sent by the mail client", Body: "Hi Bob"}}
-	typed := func(lines ...string) []lab.Input {
-		var in []lab.Input
-		for _, l := range lines {
-			switch {
-			case strings.HasPrefix(l, "raw:"):
-				in = append(in, lab.Input{Raw: l[4:]})
-			case strings.HasPrefix(l, "advance:"):
-				in = append(in, lab.Input{Advance: l[8:]})
-			default:
-				in = append(in, lab.Input{Type: l})
-			}
-		}
-		return in
-	}
 	tests := []struct {
 		name   string
 		lesson string
@@ -356,24 +342,10 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
-			l := lessonNamed(t, tt.lesson)
-			scenario := cmp.Or(tt.lab, l.Scenario)
-			w, err := lab.New(scenario, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, in := range tt.inputs {
-				if _, err := w.Do(in); err != nil {
-					t.Fatalf("%+v: %v", in, err)
-				}
-			}
-			done := map[string]bool{}
-			for _, r := range goal.Check(goal.In(l.Goals, scenario, l.Scenario), w.Trace()) {
-				done[r.ID] = r.Done
-			}
+			done := goalsAfter(t, tt.lesson, tt.lab, tt.inputs)
 			for _, id := range tt.open {
 				if v, ok := done[id]; !ok {
-					t.Errorf("the lesson has no goal %q in the %s lab", id, scenario)
+					t.Errorf("the lesson has no goal %q in the %s lab", id, cmp.Or(tt.lab, "lesson's own"))
 				} else if v {
 					t.Errorf("goal %q is done, but the learner did not do it", id)
 				}
@@ -385,6 +357,47 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			}
 		})
 	}
+}
+
+// typed turns lines into the inputs of a walk: each one typed in the
+// terminal, except "raw:..." (bytes with escapes, nothing added) and
+// "advance:..." (time let pass).
+func typed(lines ...string) []lab.Input {
+	var in []lab.Input
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "raw:"):
+			in = append(in, lab.Input{Raw: l[4:]})
+		case strings.HasPrefix(l, "advance:"):
+			in = append(in, lab.Input{Advance: l[8:]})
+		default:
+			in = append(in, lab.Input{Type: l})
+		}
+	}
+	return in
+}
+
+// goalsAfter walks the inputs in a fresh world of the lesson's lab named
+// labName (the lesson's own when empty), and says which of the goals
+// reached in that lab are done, by id.
+func goalsAfter(t *testing.T, slug, labName string, inputs []lab.Input) map[string]bool {
+	t.Helper()
+	l := lessonNamed(t, slug)
+	scenario := cmp.Or(labName, l.Scenario)
+	w, err := lab.New(scenario, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range inputs {
+		if _, err := w.Do(in); err != nil {
+			t.Fatalf("%+v: %v", in, err)
+		}
+	}
+	done := map[string]bool{}
+	for _, r := range goal.Check(goal.In(l.Goals, scenario, l.Scenario), w.Trace()) {
+		done[r.ID] = r.Done
+	}
+	return done
 }
 
 // lessonNamed returns the lesson with the slug.
