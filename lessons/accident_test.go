@@ -339,6 +339,29 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			inputs: []lab.Input{client, {Advance: "1h"}},
 			open:   []string{"dane-held", "dane-delivered"}, done: []string{"downgraded"},
 		},
+		// A reply step need not answer the command step before it: a RCPT
+		// for Bob refused (or dropped with RSET), another recipient's
+		// message accepted, and a delivery to Bob made by the mail client
+		// fit "a RCPT for Bob, then a 250 to DATA, and Bob got mail".
+		{
+			name: "Bob refused before MAIL, Carol's message accepted, the mail client delivers to Bob", lesson: "01-first-session",
+			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"delivered", "recipient"}, done: []string{"greeted", "sender", "go-ahead"},
+		},
+		{
+			name: "Bob accepted, then RSET and a message for Carol, the mail client delivers to Bob", lesson: "01-first-session",
+			inputs: append(typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "RSET",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"delivered"}, done: []string{"recipient", "go-ahead"},
+		},
+		{
+			// The note says a file went, but to Carol.
+			name: "the mail client sends Carol a file, Bob a message without one", lesson: "01-first-session",
+			inputs: []lab.Input{client, {Submit: &lab.Message{From: "alice@example.com", To: []string{"carol@example.org"},
+				Subject: "a file", Body: "Hi Carol", Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("notes\n")}}}}},
+			open: []string{"attachment"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

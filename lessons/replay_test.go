@@ -65,3 +65,43 @@ func TestSolutionsReachEveryGoal(t *testing.T) {
 		})
 	}
 }
+
+// TestGoalsTickedOtherWays does what a lesson asks in another correct way
+// than its solution, and checks that the goals about it are done all the
+// same: verbs in lower case, commands pipelined in one write, a mistake
+// mended with RSET, EHLO said twice, recipients in another order.
+func TestGoalsTickedOtherWays(t *testing.T) {
+	tests := []struct {
+		name   string
+		lesson string
+		lab    string // the lab the walk happens in, when not the lesson's own
+		inputs []lab.Input
+		done   []string // goals that must be done
+	}{
+		{
+			name: "lower case, a false start dropped with RSET, the envelope pipelined", lesson: "01-first-session",
+			inputs: typed("ehlo laptop.example.com", "rcpt to:<bob@example.org>", "mail from:<alice@example.com>", "rcpt to:<carol@example.org>",
+				"rset", "ehlo laptop.example.com", `raw:mail from:<alice@example.com>\r\nrcpt to:<Bob@Example.org>\r\ndata\r\n`,
+				"subject: hi", "", "hi", ".", "quit"),
+			done: []string{"greeted", "sender", "recipient", "go-ahead", "delivered", "goodbye"},
+		},
+		{
+			name: "the mail client sends a file to Carol and Bob", lesson: "01-first-session",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"carol@example.org", "bob@example.org"},
+				Subject: "a file", Body: "Hi both", Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("notes\n")}}}}},
+			done: []string{"attachment"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
+			done := goalsAfter(t, tt.lesson, tt.lab, tt.inputs)
+			for _, id := range tt.done {
+				if v, ok := done[id]; !ok {
+					t.Errorf("the lesson has no goal %q in the %s lab", id, cmp.Or(tt.lab, "lesson's own"))
+				} else if !v {
+					t.Errorf("goal %q is not done, though the walk did it", id)
+				}
+			}
+		})
+	}
+}
