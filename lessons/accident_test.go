@@ -362,6 +362,28 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				Subject: "a file", Body: "Hi Carol", Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("notes\n")}}}}},
 			open: []string{"attachment"},
 		},
+		{
+			// Nobody's RCPT was accepted, but no message of the
+			// learner's went with it: the relay's 550 is for the mail
+			// client's.
+			name: "nobody accepted then dropped with RSET, the mail client sends to nobody", lesson: "02-reply-codes",
+			inputs: append(typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>", "RSET"),
+				lab.Input{Submit: &lab.Message{From: "alice@example.com", To: []string{"nobody@example.org"}, Subject: "hi", Body: "hi"}}),
+			open: []string{"unknown-user", "delivered"}, done: []string{"bounced"},
+		},
+		{
+			name: "Bob refused before MAIL, a message to nobody, the mail client delivers to Bob", lesson: "02-reply-codes",
+			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<nobody@example.org>", "DATA", "Subject: only nobody", "", "hi", "."), client),
+			open: []string{"unknown-user", "delivered"}, done: []string{"bad-sequence", "bounced"},
+		},
+		{
+			// Two messages, not one to both.
+			name: "one message to nobody, another to Bob", lesson: "02-reply-codes",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>", "DATA",
+				"Subject: one", "", "hi", ".", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: two", "", "hi", "."),
+			open: []string{"unknown-user"}, done: []string{"bounced"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

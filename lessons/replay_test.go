@@ -91,6 +91,13 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				Subject: "a file", Body: "Hi both", Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("notes\n")}}}}},
 			done: []string{"attachment"},
 		},
+		{
+			name: "Bob before nobody, the envelope pipelined", lesson: "02-reply-codes",
+			inputs: typed("EHLO laptop.example.com",
+				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n`,
+				"Subject: both", "", "hi", "."),
+			done: []string{"unknown-user", "delivered", "bounced"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
