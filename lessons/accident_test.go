@@ -384,6 +384,26 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"Subject: one", "", "hi", ".", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: two", "", "hi", "."),
 			open: []string{"unknown-user"}, done: []string{"bounced"},
 		},
+		{
+			name: "Bob refused before MAIL, Carol's message queued, the mail client sends to Bob", lesson: "03-mx-and-relays",
+			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"queued"},
+		},
+		{
+			// Bob's message went straight to his MX, not to the relay.
+			name: "a message typed to mx1 for Bob, the mail client hands one to the relay", lesson: "03-mx-and-relays",
+			inputs: append([]lab.Input{{Connect: "mx1.example.org:25"}}, append(typed("EHLO laptop.example.com",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: direct", "", "hi", "."), client)...),
+			open: []string{"queued"},
+		},
+		{
+			name: "on 587, Bob refused before MAIL, Carol's message taken, the mail client sends to Bob", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: append(typed("EHLO laptop.home.example", "STARTTLS", "EHLO laptop.home.example",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"submitted-from-home"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

@@ -98,6 +98,13 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				"Subject: both", "", "hi", "."),
 			done: []string{"unknown-user", "delivered", "bounced"},
 		},
+		{
+			name: "on 587, logged in with AUTH LOGIN, the envelope pipelined", lesson: "03-mx-and-relays", lab: "home-network",
+			inputs: typed("ehlo laptop.home.example", "starttls", "ehlo laptop.home.example", "auth login", "YWxpY2VAZXhhbXBsZS5jb20=",
+				"d29uZGVybGFuZA==", `raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<carol@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n`,
+				"Subject: from home", "", "hi", "."),
+			done: []string{"submitted-from-home"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
