@@ -404,6 +404,21 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
 			open: []string{"submitted-from-home"},
 		},
+		{
+			// Port 465 is encrypted from the start: no STARTTLS, and no
+			// EHLO said again once encrypted.
+			name: "encrypted on 465 instead of with STARTTLS", lesson: "04-starttls-and-auth",
+			inputs: append([]lab.Input{{Connect: "smtp.example.com:465"}}, typed("EHLO laptop.example.com",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=")...),
+			open: []string{"encrypted", "ehlo-again"}, done: []string{"logged-in"},
+		},
+		{
+			name: "Bob refused before MAIL, Carol's message taken, the mail client submits to Bob", lesson: "04-starttls-and-auth",
+			inputs: append(typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"submitted"}, done: []string{"encrypted", "ehlo-again", "logged-in"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

@@ -105,6 +105,13 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				"Subject: from home", "", "hi", "."),
 			done: []string{"submitted-from-home"},
 		},
+		{
+			name: "lower case, EHLO said twice, a wrong password first, the envelope pipelined", lesson: "04-starttls-and-auth",
+			inputs: typed("ehlo laptop.example.com", "starttls", "ehlo laptop.example.com", "ehlo laptop.example.com",
+				"auth plain AGFsaWNlQGV4YW1wbGUuY29tAHdyb25n", "auth plain AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=",
+				`raw:mail from:<alice@example.com>\r\nrcpt to:<bob@example.org>\r\ndata\r\n`, "Subject: hi", "", "hi", "."),
+			done: []string{"encrypted", "ehlo-again", "logged-in", "submitted"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
