@@ -419,6 +419,19 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
 			open: []string{"submitted"}, done: []string{"encrypted", "ehlo-again", "logged-in"},
 		},
+		{
+			name: "two messages, one to Bob, one to nobody", lesson: "05-queues-and-retries",
+			inputs: []lab.Input{client, {Submit: &lab.Message{From: "alice@example.com", To: []string{"nobody@example.org"}, Subject: "hi", Body: "hi"}},
+				{Advance: "10m"}},
+			open: []string{"accepted"}, done: []string{"greylisted", "kept", "delivered"},
+		},
+		{
+			// The 550 and the bounce are for a typo, not nobody.
+			name: "one message to Bob and to a typo", lesson: "05-queues-and-retries",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org", "nobdy@example.org"},
+				Subject: "hi", Body: "hi"}}, {Advance: "10m"}},
+			open: []string{"accepted", "bounced"}, done: []string{"greylisted", "kept", "delivered"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

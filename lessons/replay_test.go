@@ -112,6 +112,12 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				`raw:mail from:<alice@example.com>\r\nrcpt to:<bob@example.org>\r\ndata\r\n`, "Subject: hi", "", "hi", "."),
 			done: []string{"encrypted", "ehlo-again", "logged-in", "submitted"},
 		},
+		{
+			name: "one message typed to nobody, Carol and Bob", lesson: "05-queues-and-retries",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>",
+				"RCPT TO:<carol@example.org>", "RCPT TO:<bob@example.org>", "DATA", "Subject: lunch", "", "Lunch?", ".", "advance:10m"),
+			done: []string{"accepted", "greylisted", "kept", "bounced", "delivered"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
