@@ -432,6 +432,31 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				Subject: "hi", Body: "hi"}}, {Advance: "10m"}},
 			open: []string{"accepted", "bounced"}, done: []string{"greylisted", "kept", "delivered"},
 		},
+		{
+			name: "Bob refused before MAIL, a stuffed dot to Carol, the mail client delivers to Bob", lesson: "06-line-endings-and-smuggling",
+			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "..a dot", "."), client),
+			open: []string{"dot-stuffed"},
+		},
+		{
+			// The doubled dot went in a message the content filter
+			// refused; the message then delivered has none.
+			name: "a stuffed dot in a refused message, then a plain one", lesson: "06-line-endings-and-smuggling",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				"Subject: dots", "", "..a dot", mta.GTUBE, ".",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: plain", "", "no dots", "."),
+			open: []string{"dot-stuffed"},
+		},
+		{
+			// MAIL FROM and RCPT TO:<carol> follow a proper CR LF end:
+			// nothing is hidden, they are commands. The 550 5.5.2 is for
+			// a later message.
+			name: "MAIL FROM and RCPT TO for Carol after a proper end, then a bare LF", lesson: "06-line-endings-and-smuggling",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				`raw:Subject: x\r\n\r\nhi\r\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<carol@example.org>\r\n`,
+				"DATA", `raw:Subject: y\r\n\r\nbare\nLF\r\n.\r\n`),
+			open: []string{"nothing-smuggled"}, done: []string{"refused"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

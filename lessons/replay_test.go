@@ -118,6 +118,19 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				"RCPT TO:<carol@example.org>", "RCPT TO:<bob@example.org>", "DATA", "Subject: lunch", "", "Lunch?", ".", "advance:10m"),
 			done: []string{"accepted", "greylisted", "kept", "bounced", "delivered"},
 		},
+		{
+			name: "the message with its doubled dot in one raw write", lesson: "06-line-endings-and-smuggling",
+			inputs: typed("ehlo laptop.example.com", "mail from:<alice@example.com>", "rcpt to:<bob@example.org>", "data",
+				`raw:Subject: dots\r\n\r\n..a line that starts with a dot\r\n.\r\n`),
+			done: []string{"dot-stuffed"},
+		},
+		{
+			name: "the smuggling typed in three writes", lesson: "06-line-endings-and-smuggling",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				"Subject: ordinary", "", `raw:Just an ordinary message.\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\n`,
+				"Subject: Urgent", "", "Pay now.", "."),
+			done: []string{"refused", "nothing-smuggled"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
