@@ -457,6 +457,21 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"DATA", `raw:Subject: y\r\n\r\nbare\nLF\r\n.\r\n`),
 			open: []string{"nothing-smuggled"}, done: []string{"refused"},
 		},
+		{
+			name: "Bob refused before MAIL, a short message to Carol, the mail client delivers to Bob", lesson: "07-limits-and-protection",
+			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"fits"},
+		},
+		{
+			// The relay takes a message mx.example.org will refuse for
+			// its size; Bob's delivery is the mail client's.
+			name: "a long message to Bob taken by the relay, the mail client delivers a short one", lesson: "07-limits-and-protection",
+			inputs: append([]lab.Input{{Connect: "smtp.example.com:25"}}, append(typed("EHLO laptop.example.com",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: long", "",
+				strings.Repeat("A line of text that makes the message too long. ", 60), ".", "advance:1m"), client)...),
+			open: []string{"fits"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

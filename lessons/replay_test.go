@@ -131,6 +131,12 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				"Subject: Urgent", "", "Pay now.", "."),
 			done: []string{"refused", "nothing-smuggled"},
 		},
+		{
+			name: "a short message to Bob in one BDAT LAST, pipelined", lesson: "07-limits-and-protection",
+			inputs: typed("EHLO laptop.example.com",
+				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 21 LAST\r\nSubject: s\r\n\r\nshort\r\n`),
+			done: []string{"fits"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
