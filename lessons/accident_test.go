@@ -472,6 +472,26 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				strings.Repeat("A line of text that makes the message too long. ", 60), ".", "advance:1m"), client)...),
 			open: []string{"fits"},
 		},
+		{
+			// The relay's port 465 is encrypted too, but it is not
+			// mx.example.org.
+			name: "ciphertext to the relay on 465", lesson: "08-certificates-and-trust",
+			inputs: append([]lab.Input{{Connect: "smtp.example.com:465"}}, typed("EHLO laptop.example.com")...),
+			open:   []string{"upgrade", "handshake", "ciphertext", "ehlo-again"},
+		},
+		{
+			name: "with TLS, Bob refused before MAIL, Carol's message accepted, the mail client delivers to Bob", lesson: "08-certificates-and-trust",
+			inputs: append(typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com", "RCPT TO:<bob@example.org>",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			open: []string{"delivered"}, done: []string{"upgrade", "handshake", "ciphertext", "ehlo-again"},
+		},
+		{
+			// Encrypted, but to the relay, which delivers to Bob itself.
+			name: "a message for Bob typed to the relay with STARTTLS", lesson: "08-certificates-and-trust",
+			inputs: append([]lab.Input{{Connect: "smtp.example.com:25"}}, typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: via the relay", "", "hi", ".", "advance:1m")...),
+			open: []string{"delivered", "ciphertext", "ehlo-again"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

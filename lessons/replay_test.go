@@ -137,6 +137,12 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 21 LAST\r\nSubject: s\r\n\r\nshort\r\n`),
 			done: []string{"fits"},
 		},
+		{
+			name: "lower case, a recipient mended with RSET inside TLS", lesson: "08-certificates-and-trust",
+			inputs: typed("ehlo laptop.example.com", "starttls", "ehlo laptop.example.com", "mail from:<alice@example.com>",
+				"rcpt to:<bbo@example.org>", "rset", "mail from:<alice@example.com>", "rcpt to:<bob@example.org>", "data", "Subject: sealed", "", "hi", "."),
+			done: []string{"upgrade", "handshake", "ciphertext", "ehlo-again", "delivered"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
