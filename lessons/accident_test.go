@@ -492,6 +492,37 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: via the relay", "", "hi", ".", "advance:1m")...),
 			open: []string{"delivered", "ciphertext", "ehlo-again"},
 		},
+		{
+			// Refused for EICAR; the GTUBE words without the whole line
+			// are not spam.
+			name: "EICAR in the body, with the GTUBE words but not the line", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL", "", mta.EICAR, "."),
+			open: []string{"spam-refused"}, done: []string{"virus-refused"},
+		},
+		{
+			// The GTUBE words went in a message that was taken; the 554
+			// answers the next one.
+			name: "the GTUBE words in a message taken, then the GTUBE line refused", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: about EICAR-STANDARD-ANTIVIRUS-TEST-FILE", "", "hi", ".",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: spam", "", mta.GTUBE, "."),
+			open: []string{"virus-refused"}, done: []string{"spam-refused"},
+		},
+		{
+			// The filter finds EICAR in the body, before it opens any
+			// part; the file attached is harmless.
+			name: "the mail client sends EICAR in the body, with a harmless file", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "notes", Body: mta.EICAR,
+				Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("nothing bad")}}}}},
+			open: []string{"attached-virus"},
+		},
+		{
+			name: "the mail client attaches a file holding GTUBE", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "spam", Body: "Hi",
+				Attachments: []lab.Attachment{{Name: "spam.txt", Type: "application/octet-stream", Content: []byte(mta.GTUBE)}}}}},
+			open: []string{"attached-virus"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

@@ -2,9 +2,11 @@ package lessons
 
 import (
 	"cmp"
+	"strings"
 	"testing"
 
 	"smtplab/engine/lab"
+	"smtplab/engine/mta"
 	"smtplab/lessons/goal"
 )
 
@@ -142,6 +144,21 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 			inputs: typed("ehlo laptop.example.com", "starttls", "ehlo laptop.example.com", "mail from:<alice@example.com>",
 				"rcpt to:<bbo@example.org>", "rset", "mail from:<alice@example.com>", "rcpt to:<bob@example.org>", "data", "Subject: sealed", "", "hi", "."),
 			done: []string{"upgrade", "handshake", "ciphertext", "ehlo-again", "delivered"},
+		},
+		{
+			name: "each test line in a message sent in one raw write", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", `raw:Subject: spam\r\n\r\n`+mta.GTUBE+`\r\n.\r\n`,
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				`raw:Subject: virus\r\n\r\n`+strings.ReplaceAll(mta.EICAR, `\`, `\\`)+`\r\n.\r\n`),
+			done: []string{"spam-refused", "virus-refused"},
+		},
+		{
+			name: "the mail client sends the EICAR file beside a harmless one", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "files", Body: "Two files.",
+				Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("nothing bad\n")},
+					{Name: "eicar.com", Type: "application/octet-stream", Content: []byte(mta.EICAR + "\n")}}}}},
+			done: []string{"attached-virus"},
 		},
 	}
 	for _, tt := range tests {
