@@ -523,6 +523,28 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				Attachments: []lab.Attachment{{Name: "spam.txt", Type: "application/octet-stream", Content: []byte(mta.GTUBE)}}}}},
 			open: []string{"attached-virus"},
 		},
+		{
+			// The chunk went in a transaction dropped with RSET; the
+			// message was one BDAT LAST.
+			name: "a chunk dropped with RSET, then the message in one BDAT LAST", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>",
+				`raw:BDAT 7\r\nHello, `, "RSET", "MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>", `raw:BDAT 8 LAST\r\nCarol.\r\n`),
+			open: []string{"chunked"},
+		},
+		{
+			name: "two chunks to Bob, not Carol", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>",
+				`raw:BDAT 7\r\nHello, `, `raw:BDAT 6 LAST\r\nBob.\r\n`),
+			open: []string{"chunked"},
+		},
+		{
+			// ENVID labels one transaction, NOTIFY=SUCCESS asks in
+			// another.
+			name: "ENVID on a transaction dropped with RSET, NOTIFY=SUCCESS in the next", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com> ENVID=first", "RSET",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org> NOTIFY=SUCCESS"),
+			open: []string{"dsn-asked"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

@@ -160,6 +160,12 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 					{Name: "eicar.com", Type: "application/octet-stream", Content: []byte(mta.EICAR + "\n")}}}}},
 			done: []string{"attached-virus"},
 		},
+		{
+			name: "Carol beside Bob, in three chunks, typed a line at a time", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("ehlo laptop.example.com", "mail from:<alice@example.com> envid=three", "rcpt to:<bob@example.org>",
+				"rcpt to:<carol@example.org> notify=success", "raw:bdat 12\r\nSubject: x\r\n", "raw:bdat 2\r\n\r\n", "raw:bdat 4 last\r\nhi\r\n"),
+			done: []string{"chunked", "dsn-asked"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
