@@ -545,6 +545,24 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org> NOTIFY=SUCCESS"),
 			open: []string{"dsn-asked"},
 		},
+		{
+			// The envelope sender is eve@lenient.example, not Carol.
+			name: "the From: lines of shop.example and example.com behind eve@lenient.example", lesson: "12-who-really-sent-this",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<eve@lenient.example>", "RCPT TO:<bob@example.org>", "DATA",
+				"From: Shop <news@shop.example>", "", "buy now", ".", "MAIL FROM:<eve@lenient.example>", "RCPT TO:<bob@example.org>", "DATA",
+				"From: Alice <alice@example.com>", "", "pay me", "."),
+			open: []string{"quarantined", "rejected"}, done: []string{"softfail"},
+		},
+		{
+			// Carol's MAIL FROM came first, but the transaction that
+			// was judged is Eve's.
+			name: "Carol's sender dropped with RSET, then Eve's with forged From: lines", lesson: "12-who-really-sent-this",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<carol@example.net>", "RSET", "MAIL FROM:<eve@lenient.example>",
+				"RCPT TO:<bob@example.org>", "DATA", "From: Shop <news@shop.example>", "", "buy now", ".",
+				"MAIL FROM:<carol@example.net>", "RSET", "MAIL FROM:<eve@lenient.example>", "RCPT TO:<bob@example.org>", "DATA",
+				"From: Alice <alice@example.com>", "", "pay me", "."),
+			open: []string{"quarantined", "rejected"}, done: []string{"softfail"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {

@@ -166,6 +166,13 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 				"rcpt to:<carol@example.org> notify=success", "raw:bdat 12\r\nSubject: x\r\n", "raw:bdat 2\r\n\r\n", "raw:bdat 4 last\r\nhi\r\n"),
 			done: []string{"chunked", "dsn-asked"},
 		},
+		{
+			name: "lower case, Carol's sender said again after RSET", lesson: "12-who-really-sent-this",
+			inputs: typed("ehlo laptop.example.com", "mail from:<carol@example.net>", "rset", "mail from:<Carol@example.net>",
+				"rcpt to:<bob@example.org>", "data", "From: Shop <news@shop.example>", "", "buy now", ".",
+				"mail from:<carol@example.net>", "rcpt to:<bob@example.org>", "data", "From: Alice <alice@example.com>", "", "pay me", "."),
+			done: []string{"quarantined", "rejected"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
