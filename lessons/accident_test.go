@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,14 +18,14 @@ import (
 func TestGoalsNotTickedByAccident(t *testing.T) {
 	client := lab.Input{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"},
 		Subject: "sent by the mail client", Body: "Hi Bob"}}
-	tests := []struct {
-		name   string
-		lesson string
-		lab    string // the lab the walk happens in, when not the lesson's own
-		inputs []lab.Input
-		open   []string // goals that must stay open
-		done   []string // goals that must be done (the walk did get somewhere)
-	}{
+	// After the lines first: a RCPT for Bob refused (no MAIL yet), a
+	// message for Carol with the line body, and the mail client's message
+	// to Bob.
+	bobRefusedThenCarol := func(body string, first ...string) []lab.Input {
+		return append(typed(slices.Concat(first, []string{"RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
+			"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", body, "."})...), client)
+	}
+	tests := []walk{
 		{
 			name: "the mail client sends for the learner", lesson: "01-first-session",
 			inputs: []lab.Input{client, {Advance: "5m"}},
@@ -345,9 +346,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		// fit "a RCPT for Bob, then a 250 to DATA, and Bob got mail".
 		{
 			name: "Bob refused before MAIL, Carol's message accepted, the mail client delivers to Bob", lesson: "01-first-session",
-			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
-				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
-			open: []string{"delivered", "recipient"}, done: []string{"greeted", "sender", "go-ahead"},
+			inputs: bobRefusedThenCarol("hi", "EHLO laptop.example.com"),
+			open:   []string{"delivered", "recipient"}, done: []string{"greeted", "sender", "go-ahead"},
 		},
 		{
 			name: "Bob accepted, then RSET and a message for Carol, the mail client delivers to Bob", lesson: "01-first-session",
@@ -386,9 +386,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 		{
 			name: "Bob refused before MAIL, Carol's message queued, the mail client sends to Bob", lesson: "03-mx-and-relays",
-			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
-				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
-			open: []string{"queued"},
+			inputs: bobRefusedThenCarol("hi", "EHLO laptop.example.com"),
+			open:   []string{"queued"},
 		},
 		{
 			// Bob's message went straight to his MX, not to the relay.
@@ -399,9 +398,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 		{
 			name: "on 587, Bob refused before MAIL, Carol's message taken, the mail client sends to Bob", lesson: "03-mx-and-relays", lab: "home-network",
-			inputs: append(typed("EHLO laptop.home.example", "STARTTLS", "EHLO laptop.home.example",
-				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
-				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			inputs: bobRefusedThenCarol("hi", "EHLO laptop.home.example", "STARTTLS", "EHLO laptop.home.example",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ="),
 			open: []string{"submitted-from-home"},
 		},
 		{
@@ -414,9 +412,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 		{
 			name: "Bob refused before MAIL, Carol's message taken, the mail client submits to Bob", lesson: "04-starttls-and-auth",
-			inputs: append(typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
-				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
-				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
+			inputs: bobRefusedThenCarol("hi", "EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ="),
 			open: []string{"submitted"}, done: []string{"encrypted", "ehlo-again", "logged-in"},
 		},
 		{
@@ -434,9 +431,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 		{
 			name: "Bob refused before MAIL, a stuffed dot to Carol, the mail client delivers to Bob", lesson: "06-line-endings-and-smuggling",
-			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
-				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "..a dot", "."), client),
-			open: []string{"dot-stuffed"},
+			inputs: bobRefusedThenCarol("..a dot", "EHLO laptop.example.com"),
+			open:   []string{"dot-stuffed"},
 		},
 		{
 			// The doubled dot went in a message the content filter
@@ -459,9 +455,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 		{
 			name: "Bob refused before MAIL, a short message to Carol, the mail client delivers to Bob", lesson: "07-limits-and-protection",
-			inputs: append(typed("EHLO laptop.example.com", "RCPT TO:<bob@example.org>", "MAIL FROM:<alice@example.com>",
-				"RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
-			open: []string{"fits"},
+			inputs: bobRefusedThenCarol("hi", "EHLO laptop.example.com"),
+			open:   []string{"fits"},
 		},
 		{
 			// The relay takes a message mx.example.org will refuse for
@@ -481,9 +476,8 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 		{
 			name: "with TLS, Bob refused before MAIL, Carol's message accepted, the mail client delivers to Bob", lesson: "08-certificates-and-trust",
-			inputs: append(typed("EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com", "RCPT TO:<bob@example.org>",
-				"MAIL FROM:<alice@example.com>", "RCPT TO:<carol@example.org>", "DATA", "Subject: for Carol", "", "hi", "."), client),
-			open: []string{"delivered"}, done: []string{"upgrade", "handshake", "ciphertext", "ehlo-again"},
+			inputs: bobRefusedThenCarol("hi", "EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com"),
+			open:   []string{"delivered"}, done: []string{"upgrade", "handshake", "ciphertext", "ehlo-again"},
 		},
 		{
 			// Encrypted, but to the relay, which delivers to Bob itself.
@@ -565,21 +559,38 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.lesson+"/"+tt.name, func(t *testing.T) {
-			done := goalsAfter(t, tt.lesson, tt.lab, tt.inputs)
-			for _, id := range tt.open {
-				if v, ok := done[id]; !ok {
-					t.Errorf("the lesson has no goal %q in the %s lab", id, cmp.Or(tt.lab, "lesson's own"))
-				} else if v {
-					t.Errorf("goal %q is done, but the learner did not do it", id)
-				}
-			}
-			for _, id := range tt.done {
-				if !done[id] {
-					t.Errorf("goal %q is not done, though the walk did it", id)
-				}
-			}
-		})
+		t.Run(tt.lesson+"/"+tt.name, tt.check)
+	}
+}
+
+// walk is what a learner does in one lab of a lesson, and the goals that
+// must then be open and done.
+type walk struct {
+	name   string
+	lesson string
+	lab    string // the lab the walk happens in, when not the lesson's own
+	inputs []lab.Input
+	open   []string // goals that must stay open
+	done   []string // goals that must be done
+}
+
+// check walks the inputs and checks the goals named in open and done.
+func (tt walk) check(t *testing.T) {
+	done := goalsAfter(t, tt.lesson, tt.lab, tt.inputs)
+	for _, id := range slices.Concat(tt.open, tt.done) {
+		if _, ok := done[id]; !ok {
+			t.Errorf("the lesson has no goal %q in the %s lab", id, cmp.Or(tt.lab, "lesson's own"))
+		}
+	}
+	for _, id := range tt.open {
+		if done[id] {
+			t.Errorf("goal %q is done, but the learner did not do it", id)
+		}
+	}
+	for _, id := range tt.done {
+		if !done[id] {
+			t.Errorf("goal %q is not done, though the walk did it", id)
+		}
 	}
 }
 
