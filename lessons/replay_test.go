@@ -161,6 +161,12 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 			done: []string{"chunked", "dsn-asked"},
 		},
 		{
+			name: "SUCCESS second in the NOTIFY list", lesson: "11-pipelining-chunking-and-dsn",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com> ENVID=order", "RCPT TO:<bob@example.org> NOTIFY=FAILURE,SUCCESS",
+				"DATA", "Subject: report", "", "hi", ".", "advance:10m"),
+			done: []string{"dsn-asked", "report"},
+		},
+		{
 			name: "lower case, Carol's sender said again after RSET", lesson: "12-who-really-sent-this",
 			inputs: typed("ehlo laptop.example.com", "mail from:<carol@example.net>", "rset", "mail from:<Carol@example.net>",
 				"rcpt to:<bob@example.org>", "data", "From: Shop <news@shop.example>", "", "buy now", ".",
