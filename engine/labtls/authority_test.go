@@ -112,7 +112,7 @@ func TestEveryEmbeddedKeyLoads(t *testing.T) {
 	}
 }
 
-func TestParseVariantAndPolicy(t *testing.T) {
+func TestParseVariant(t *testing.T) {
 	for _, s := range []string{"good", "expired", "wrong-name", "self-signed"} {
 		if v, err := ParseVariant(s); err != nil || string(v) != s {
 			t.Errorf("ParseVariant(%q) = %q, %v", s, v, err)
@@ -120,25 +120,5 @@ func TestParseVariantAndPolicy(t *testing.T) {
 	}
 	if _, err := ParseVariant("none"); err == nil {
 		t.Error(`ParseVariant("none") succeeded: "no STARTTLS" is the server's business, not a certificate`)
-	}
-	policies := []struct {
-		in   string
-		want Policy
-		name string
-	}{
-		{"none", Policy{Mode: ModeNone}, "none"},
-		{"", Policy{Mode: ModeOpportunistic}, "opportunistic"},
-		{"opportunistic", Policy{Mode: ModeOpportunistic}, "opportunistic"},
-		{"verify", Policy{Mode: ModeOpportunistic, Verify: true}, "verify"},
-		{"required", Policy{Mode: ModeRequired, Verify: true}, "required"},
-	}
-	for _, tt := range policies {
-		got, err := ParsePolicy(tt.in)
-		if err != nil || got != tt.want || got.String() != tt.name {
-			t.Errorf("ParsePolicy(%q) = %+v (%s), %v; want %+v (%s)", tt.in, got, got, err, tt.want, tt.name)
-		}
-	}
-	if _, err := ParsePolicy("strict"); err == nil {
-		t.Error(`ParsePolicy("strict") succeeded`)
 	}
 }

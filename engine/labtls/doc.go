@@ -14,9 +14,8 @@
 // same world always has the same certificates. The variants a scenario can
 // give a host are Good, Expired, WrongName and SelfSigned; each bad one
 // breaks exactly one check. A server that offers no STARTTLS, or a man in
-// the middle who strips it, is the SMTP layers' business: Policy (none,
-// opportunistic, verify, required) is what they need to decide what a
-// client does about it.
+// the middle who strips it, is the SMTP layers' business: a relay's
+// outboundTLS setting (engine/mta) decides what its client does about it.
 //
 // # DANE
 //
