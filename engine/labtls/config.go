@@ -82,8 +82,7 @@ type Client struct {
 	// ChaCha20-Poly1305 elsewhere (WebAssembly), and no setting changes
 	// that; TLS 1.2 uses ChaCha20-Poly1305 everywhere.
 	MaxVersion uint16
-	// Now is the virtual clock (see Clock). Handshake requires it; in
-	// TLSConfig a nil Now means the real clock, for real-network drivers.
+	// Now is the virtual clock (see Clock); Handshake requires it.
 	Now func() time.Time
 	// Rand is the randomness (see NewRand); nil means crypto/rand.
 	Rand io.Reader
@@ -98,13 +97,11 @@ type Server struct {
 	Rand        io.Reader        // as in Client
 }
 
-// TLSConfig returns the client's tls.Config. Verification is the lab's
-// own (see Verify): Go's built-in check is switched off so that a failure
-// can be noted and, without Verify, accepted.
-func (c *Client) TLSConfig() *tls.Config { return c.config(nil) }
-
 // config builds the client's tls.Config; seen, when set, is told the
 // verification result and the connection state it was made on.
+// Verification is the lab's own (see Verify): Go's built-in check is
+// switched off so that a failure can be noted and, without Verify,
+// accepted.
 func (c *Client) config(seen func(Verification, tls.ConnectionState)) *tls.Config {
 	return &tls.Config{
 		ServerName:         c.ServerName,
