@@ -463,3 +463,44 @@ func TestOwnAddressLiteralIsLocal(t *testing.T) {
 		}
 	}
 }
+
+// TestNextAddressOfTheSameMX: when an MX host has two addresses, the
+// relay tries the second one at once after the first (RFC 5321 §5.1),
+// and the trace calls it the next address of that host, not the next MX.
+func TestNextAddressOfTheSameMX(t *testing.T) {
+	zone, err := dns.ParseZone(`example.org. MX 10 mx.example.org.
+mx.example.org. A 198.51.100.25
+mx.example.org. A 198.51.100.26
+smtp.example.com. A 192.0.2.25
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNetwork(simnet.New(1), dns.NewResolver(zone))
+	for _, c := range []HostConfig{
+		{Name: "laptop.example.com", Addrs: []string{"192.0.2.10"}},
+		{Name: "smtp.example.com", Addrs: []string{"192.0.2.25"}, Ports: []int{25}, Domains: []string{"example.com"},
+			Users: []string{"alice@example.com"}, RelayFrom: []string{"192.0.2.0/24"}},
+		{Name: "mx.example.org", Addrs: []string{"198.51.100.25", "198.51.100.26"}, Ports: []int{25}, Domains: []string{"example.org"},
+			Users: []string{"bob@example.org"}, Greylist: Duration(5 * time.Minute),
+			RateLimit: &RateConfig{Max: 100, Window: Duration(time.Hour), Connections: 2}},
+	} {
+		if _, err := n.AddHost(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit(t, n, "bob@example.org") // greylisted at both addresses: two connections
+	submit(t, n, "bob@example.org") // 421 at both: past the rate limit
+	n.Net.Advance(time.Minute)
+
+	moved := append(notesWith(n.Net.Log(), "turned down RCPT"), notesWith(n.Net.Log(), "failed the session")...)
+	if len(moved) != 2 {
+		t.Fatalf("want one note for the greylisted RCPT and one for the 421; trace:\n%s", dump(n.Net.Log()))
+	}
+	for _, e := range moved {
+		if !strings.Contains(e.Text, "so the next address of mx.example.org is tried at once") ||
+			!strings.Contains(e.Text, "mx.example.org[198.51.100.26]") || strings.Contains(e.Text, "next MX") {
+			t.Errorf("the note does not say the relay moved on to the host's next address: %s", e.Text)
+		}
+	}
+}

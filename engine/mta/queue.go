@@ -476,15 +476,28 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	}
 	if failedSession != "" {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-			Text: fmt.Sprintf("%s failed the session (%s), so the next MX is tried at once: %s (RFC 5321 §5.1)", hops[i], failedSession, hops[i+1])})
+			Text: fmt.Sprintf("%s failed the session (%s), so %s is tried at once: %s (RFC 5321 §5.1)", hops[i], failedSession, nextHopWords(hops, i), hops[i+1])})
 	}
 	for _, r := range notNow {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
-			Text: fmt.Sprintf("%s turned down RCPT TO:<%s> for now (%s), so the next MX is tried at once for this recipient: %s. "+
+			Text: fmt.Sprintf("%s turned down RCPT TO:<%s> for now (%s), so %s is tried at once for this recipient: %s. "+
 				"A 4xx to RCPT speaks for this server only: like Postfix, the relay keeps a recipient in the queue for a later retry only when no MX is left to try (RFC 5321 §5.1)",
-				hops[i], r.addr, firstLine(r.reply), hops[i+1])})
+				hops[i], r.addr, firstLine(r.reply), nextHopWords(hops, i), hops[i+1])})
 	}
 	h.tryHops(q, next, hops, i+1)
+}
+
+// nextHopWords names hops[i+1] as the trace's notes call it when the
+// relay moves on from hops[i]: "the next MX", or "the next address of
+// mx.example.org" when it is another address of the same host. RFC 5321
+// §5.1 has a sender try every address of an MX before the next MX, and
+// calling the second address another MX would tell the reader there are
+// two servers where DNS named one.
+func nextHopWords(hops []hop, i int) string {
+	if hops[i+1].host == hops[i].host {
+		return "the next address of " + hops[i].host
+	}
+	return "the next MX"
 }
 
 // record keeps what a session with remote decided for r: its status,
