@@ -197,6 +197,10 @@ func New(cfg Config, env Envelope, msg []byte) (*Client, error) {
 // Reset prepares c for a new session on a new connection, keeping the
 // memory it has already allocated. A mail transfer agent can keep one
 // Client per delivery worker.
+//
+// It refuses an envelope or a hostname it cannot write into a command
+// with an *Error whose Status is Bounced: trying again later would not
+// change them.
 func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 	if err := env.check(); err != nil {
 		return err
@@ -205,7 +209,9 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		cfg.Hostname = "localhost"
 	}
 	if !writable(cfg.Hostname, true) {
-		return fmt.Errorf("client: hostname %q cannot be sent with EHLO", cfg.Hostname)
+		// X.3.5: system incorrectly configured (RFC 3463 §3.4).
+		return &Error{Status: Bounced, Enhanced: "5.3.5", Reason: ReasonBadHostname,
+			Text: fmt.Sprintf("client: hostname %q cannot be sent with EHLO", cfg.Hostname)}
 	}
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = DefaultChunkSize

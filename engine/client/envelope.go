@@ -64,36 +64,48 @@ func ParseEnvelope(from string, to ...string) (Envelope, error) {
 // command), no '<', '>' or space outside a quoted local part. Full address
 // syntax is the job of whoever built the envelope (ParseEnvelope, or the
 // server that received it).
+//
+// What it refuses is a badEnvelope: no server will ever get this envelope
+// from the client, so the message fails for good rather than waiting in a
+// queue for a retry that cannot go better.
 func (env Envelope) check() error {
 	if len(env.To) == 0 {
-		return errors.New("client: the envelope has no recipient")
+		return badEnvelope("5.1.3", "client: the envelope has no recipient")
 	}
 	if env.From != (smtp.Mailbox{}) {
 		if err := checkMailbox(env.From, false); err != nil {
-			return fmt.Errorf("client: sender: %w", err)
+			return badEnvelope("5.1.7", "client: sender: "+err.Error())
 		}
 	}
 	for _, r := range env.To {
 		if err := checkMailbox(r.Mailbox, true); err != nil {
-			return fmt.Errorf("client: recipient: %w", err)
+			return badEnvelope("5.1.3", "client: recipient: "+err.Error())
 		}
 		if !isWord(r.Notify, ",") {
-			return fmt.Errorf("client: recipient %s: NOTIFY %q is not a comma list of words", r.Mailbox, r.Notify)
+			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: NOTIFY %q is not a comma list of words", r.Mailbox, r.Notify))
 		}
 		if hasControl(r.ORcpt) {
-			return fmt.Errorf("client: recipient %s: ORCPT has a control character", r.Mailbox)
+			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: ORCPT has a control character", r.Mailbox))
 		}
 		if !isWord(r.ORcptType, "-0123456789") {
-			return fmt.Errorf("client: recipient %s: ORCPT address type %q is not a name like rfc822", r.Mailbox, r.ORcptType)
+			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: ORCPT address type %q is not a name like rfc822", r.Mailbox, r.ORcptType))
 		}
 	}
 	if !isWord(env.Ret, "") {
-		return fmt.Errorf("client: RET %q is not a word", env.Ret)
+		return badEnvelope("5.5.4", fmt.Sprintf("client: RET %q is not a word", env.Ret))
 	}
 	if hasControl(env.EnvID) {
-		return errors.New("client: ENVID has a control character")
+		return badEnvelope("5.5.4", "client: ENVID has a control character")
 	}
 	return nil
+}
+
+// badEnvelope is the Error for an envelope the client cannot write, with
+// the RFC 3463 status of the part at fault: X.1.7 the sender's address,
+// X.1.3 a recipient's (or none at all), X.5.4 a DSN parameter (invalid
+// command arguments).
+func badEnvelope(enhanced, text string) *Error {
+	return &Error{Status: Bounced, Enhanced: enhanced, Reason: ReasonBadEnvelopeBytes, Text: text}
 }
 
 func checkMailbox(mb smtp.Mailbox, rcpt bool) error {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -313,23 +314,33 @@ func TestParseEHLO(t *testing.T) {
 	}
 }
 
+// TestEnvelopeChecks: the client refuses an envelope or a hostname it
+// cannot write into a command, with an Error that says the message fails
+// for good and which part is at fault (RFC 3463): X.1.7 the sender, X.1.3
+// a recipient, X.5.4 a DSN parameter, X.3.5 the client's own name.
 func TestEnvelopeChecks(t *testing.T) {
-	bad := []Envelope{
-		{},
-		{From: smtp.Mailbox{Local: "a", Domain: "x.example\r\nRSET"}, To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}}}},
-		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b>", Domain: "y.example"}}}},
-		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: ""}}}},
-		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}, Notify: "NEVER X"}}},
-		{Ret: "FULL\r\n", To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}}}},
-		{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: "y.example"}, ORcpt: "b@y.example", ORcptType: "rfc822;x"}}},
-	}
-	for i, e := range bad {
-		if _, err := New(Config{}, e, nil); err == nil {
-			t.Errorf("envelope %d accepted: %+v", i, e)
+	bob := smtp.Mailbox{Local: "b", Domain: "y.example"}
+	for _, tt := range []struct {
+		env      Envelope
+		hostname string
+		enh      string
+	}{
+		{env: Envelope{}, enh: "5.1.3"},
+		{env: Envelope{From: smtp.Mailbox{Local: "a", Domain: "x.example\r\nRSET"}, To: []Recipient{{Mailbox: bob}}}, enh: "5.1.7"},
+		{env: Envelope{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b>", Domain: "y.example"}}}}, enh: "5.1.3"},
+		{env: Envelope{To: []Recipient{{Mailbox: smtp.Mailbox{Local: "b", Domain: ""}}}}, enh: "5.1.3"},
+		{env: Envelope{To: []Recipient{{Mailbox: bob, Notify: "NEVER X"}}}, enh: "5.5.4"},
+		{env: Envelope{Ret: "FULL\r\n", To: []Recipient{{Mailbox: bob}}}, enh: "5.5.4"},
+		{env: Envelope{To: []Recipient{{Mailbox: bob, ORcpt: "b@y.example", ORcptType: "rfc822;x"}}}, enh: "5.5.4"},
+		{env: Envelope{To: []Recipient{{Mailbox: bob, ORcpt: "b\x01@y.example"}}}, enh: "5.5.4"},
+		{env: Envelope{EnvID: "id\n", To: []Recipient{{Mailbox: bob}}}, enh: "5.5.4"},
+		{env: env(t, "", "postmaster"), hostname: "a b", enh: "5.3.5"},
+	} {
+		_, err := New(Config{Hostname: tt.hostname}, tt.env, nil)
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Status != Bounced || ce.Enhanced != tt.enh || ce.Reason == "" {
+			t.Errorf("envelope %+v, hostname %q: %#v, want a bounce with %s", tt.env, tt.hostname, err, tt.enh)
 		}
-	}
-	if _, err := New(Config{Hostname: "a b"}, env(t, "", "postmaster"), nil); err == nil {
-		t.Error("hostname with a space accepted")
 	}
 	if _, err := ParseEnvelope("not an address", "b@example.org"); err == nil {
 		t.Error("ParseEnvelope accepted a bad sender")

@@ -71,7 +71,8 @@ const (
 	ReasonMalformedReply   smtp.Reason = "malformed-reply"          // the server sent something that is not a reply
 	ReasonConnectionLost   smtp.Reason = "connection-lost"          // the connection ended before the session did
 	ReasonNoAuthMechanism  smtp.Reason = "auth-no-common-mechanism" // AUTH offered, but no mechanism we know
-	ReasonBadEnvelopeBytes smtp.Reason = "bad-envelope"             // an address that cannot be written on the wire
+	ReasonBadEnvelopeBytes smtp.Reason = "bad-envelope"             // an address or DSN parameter that cannot be written on the wire
+	ReasonBadHostname      smtp.Reason = "bad-hostname"             // the client's own name cannot be written in EHLO
 	Reason8BitUnavailable  smtp.Reason = "8bitmime-unavailable"     // 8-bit content, 8BITMIME not offered
 )
 

@@ -504,3 +504,31 @@ smtp.example.com. A 192.0.2.25
 		}
 	}
 }
+
+// TestUnsendableRecipientFailsAtOnce: a queued recipient the client
+// refuses to write into a command (here its ORCPT has a control
+// character, which a server of the lab never lets in) can never be sent,
+// however often the queue tries. It fails at the first attempt, with a
+// note that says why and a DSN to the sender, instead of waiting in the
+// queue until it gives up.
+func TestUnsendableRecipientFailsAtOnce(t *testing.T) {
+	n := testNet(t, nil, nil)
+	relay, _ := n.Host("smtp.example.com")
+	relay.accept("Q1", envelope{from: "alice@example.com", rcpts: []recipient{{addr: "bob@example.org", orcpt: "rfc822;bob\x01@example.org"}}},
+		[]byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"))
+	n.Net.Advance(time.Minute)
+
+	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 0 {
+		t.Fatalf("the recipient waits for a retry: %+v", got)
+	}
+	if len(relay.QueueView()) != 0 {
+		t.Errorf("the message is still queued: %+v", relay.QueueView())
+	}
+	if why := notesWith(n.Net.Log(), "ORCPT has a control character"); len(why) != 1 || !strings.Contains(why[0].Text, "no session to 198.51.100.25") {
+		t.Errorf("want one note that says why the message cannot go to mx.example.org's address; trace:\n%s", dump(n.Net.Log()))
+	}
+	msgs := relay.Mailboxes.Messages("alice@example.com")
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.5.4") || !strings.Contains(string(msgs[0].Raw), "ORCPT has a control character") {
+		t.Fatalf("want one DSN with Status 5.5.4 that says why; trace:\n%s", dump(n.Net.Log()))
+	}
+}

@@ -37,15 +37,37 @@ type outbound struct {
 
 // Send starts a client session; its outcome arrives through req.Done as
 // the world runs.
+//
+// A session the client refuses to start (client.Client.Reset: an envelope
+// or a hostname it cannot write into a command) ends before it connects:
+// the trace says why, and every recipient fails with the client's error,
+// for good, so that a queue bounces them with that status rather than
+// retrying a message that can never go.
 func (n *Network) Send(req SendRequest) {
 	c := n.idleClient()
 	if err := c.Reset(req.Config, req.Envelope, req.Data); err != nil {
 		n.putClient(c)
-		n.Net.After(0, func() { req.Done(client.Outcome{Status: client.Bounced, Err: err}, nil) })
+		n.Net.After(0, func() {
+			n.emit(trace.Event{Kind: trace.Note, Host: req.From.cfg.Name,
+				Text: fmt.Sprintf("no session to %s: the client refused to start one (%v); "+
+					"trying again would not change that, so every recipient of this session fails for good", req.To, err)})
+			req.Done(refusedOutcome(req.Envelope, err), nil)
+		})
 		return
 	}
 	o := &outbound{n: n, req: req, c: c}
 	o.conn = n.Net.Dial(req.From.sim, req.To, req.Port, o)
+}
+
+// refusedOutcome is the outcome of a session the client refused to start
+// with err: every recipient bounced, decided by the client (Err, no
+// Reply).
+func refusedOutcome(env client.Envelope, err error) client.Outcome {
+	out := client.Outcome{Status: client.Bounced, Err: err}
+	for _, r := range env.To {
+		out.Recipients = append(out.Recipients, client.RecipientResult{Mailbox: r.Mailbox, Status: client.Bounced, Err: err})
+	}
+	return out
 }
 
 func (o *outbound) Open(c *simnet.Conn) {
