@@ -24,7 +24,8 @@
 //	                learner.submit server, or else to the terminal's (587 with STARTTLS
 //	                and AUTH when the server has it, else 25); with attachments it
 //	                writes a MIME multipart/mixed message, the files in base64
-//	                (see Attachment and its limits)
+//	                (see Attachment and its limits); a text with a line longer
+//	                than SMTP carries goes quoted-printable
 //	Advance(d)      virtual time passes: queues retry, faults heal, idle sessions time out
 //	Connect(target) the terminal hangs up and connects to "host:port" (25, 587 or 465),
 //	                waiting for the answer as connect(2) does; typing goes there from now on

@@ -2,17 +2,20 @@ package lab
 
 // The learner's mail client writes MIME (RFC 2045, 2046, 2183): a message
 // with attachments is a multipart/mixed of a text/plain part and one
-// base64 part per file. (mimeview.go reads such messages back.)
+// base64 part per file, and a text with a line too long for SMTP goes
+// quoted-printable. (mimeview.go reads such messages back.)
 //
 // The standard library's mime package would write and read the header
 // parameters, but it makes the browser's engine 68 KB larger, and the
 // page has no room for that: the little needed is here and in
-// mimeview.go, and the tests check it against package mime.
+// mimeview.go, and the tests check it against package mime. The writer
+// of mime/quotedprintable adds under 3 KB after brotli: that one is used.
 
 import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime/quotedprintable"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -145,8 +148,7 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 	// A delimiter is CRLF "--" boundary: the CRLF before it belongs to
 	// it, not to the part above (RFC 2046 §5.1.1).
 	b.WriteString("--" + boundary + "\r\n")
-	writeTextHeader(b, text)
-	b.WriteString("\r\n" + text)
+	writeText(b, text)
 	for _, a := range as {
 		ct, _ := mediaType(a.Type) // CheckAttachments let it through
 		fmt.Fprintf(b, "\r\n--%s\r\nContent-Type: %s\r\n", boundary, ct)
@@ -157,17 +159,49 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 }
 
-// writeTextHeader writes the header fields of text, the message's own
-// words in UTF-8: its Content-Type and, when text is not pure ASCII,
-// Content-Transfer-Encoding: 8bit. Without that field 7bit is assumed
-// (RFC 2045 §6.1), which 8-bit text is not; the client then sends the
-// message with BODY=8BITMIME, or not at all to a server that does not
-// offer 8BITMIME (RFC 6152 §3).
-func writeTextHeader(b *strings.Builder, text string) {
+// maxLine is the longest line a message may have: RFC 5322 §2.1.1 allows
+// 998 characters before the CRLF, which makes the 1000 octets of an SMTP
+// text line (RFC 5321 §4.5.3.1.6).
+const maxLine = 998
+
+// writeText writes text, the message's own words in UTF-8 with CRLF line
+// ends, as a text/plain entity: its header fields, a blank line and the
+// text in the transfer encoding it needs (RFC 2045 §6):
+//
+//   - none, which means 7bit (RFC 2045 §6.1), for ASCII;
+//   - 8bit for other UTF-8. The client then sends the message with
+//     BODY=8BITMIME, or not at all to a server that does not offer
+//     8BITMIME (RFC 6152 §3);
+//   - quoted-printable when a line is longer than maxLine, which neither
+//     7bit nor 8bit data may have (RFC 2045 §2.7, §2.8) and no SMTP server
+//     has to take. Its soft line breaks keep every line within 76
+//     characters (RFC 2045 §6.7), and the recipient's mail program
+//     removes them: the text reads as the learner wrote it. Every octet
+//     of it is ASCII, so the message needs no 8BITMIME either.
+func writeText(b *strings.Builder, text string) {
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
-	if !isASCII(text) {
-		b.WriteString("Content-Transfer-Encoding: 8bit\r\n")
+	switch {
+	case hasLongLine(text):
+		b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
+		qp := quotedprintable.NewWriter(b)
+		qp.Write([]byte(text)) // a strings.Builder takes everything
+		qp.Close()
+	case !isASCII(text):
+		b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n" + text)
+	default:
+		b.WriteString("\r\n" + text)
 	}
+}
+
+// hasLongLine reports whether a line of text, CRLF aside, is longer than
+// maxLine octets.
+func hasLongLine(text string) bool {
+	for line := range strings.SplitSeq(text, "\r\n") {
+		if len(line) > maxLine {
+			return true
+		}
+	}
+	return false
 }
 
 // writeDisposition writes the Content-Disposition header field of an

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net/mail"
 	"slices"
 	"strings"
@@ -391,5 +392,61 @@ func TestContentFilterReadsAttachments(t *testing.T) {
 	}
 	if !refused {
 		t.Fatalf("the EICAR attachment was not refused; trace:\n%s", dumpEvents(r.Events))
+	}
+}
+
+// TestComposeLongLine: a line longer than the 998 octets RFC 5322 §2.1.1
+// allows can go neither as 7bit nor as 8bit (RFC 2045 §2.7, §2.8), so the
+// mail client sends the text quoted-printable (RFC 2045 §6.7): lines of
+// at most 76 characters, soft line breaks where the learner had none.
+// Through a relay to Bob's mailbox, and with an attachment too, the text
+// decodes back to what the learner wrote, line for line, and the message
+// is 7-bit: no hop sends BODY=8BITMIME.
+func TestComposeLongLine(t *testing.T) {
+	body := "A short line.\n" + strings.Repeat("0123456789", 120) + "\n" + strings.Repeat("é", 600) + "\nends with a space \n"
+	want := strings.ReplaceAll(body, "\n", "\r\n")
+	for _, files := range [][]Attachment{nil, {{Name: "notes.txt", Type: "text/plain", Content: []byte("a file\n")}}} {
+		w := newWorld(t, "mx-routing")
+		if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Long", Body: body, Attachments: files}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Advance(time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		box := mailbox(w, "mx1.example.org", "bob@example.org")
+		if len(box) != 1 {
+			t.Fatalf("with %d attachments, Bob has %d messages; trace:\n%v", len(files), len(box), w.Trace())
+		}
+		raw := box[0].Raw
+		if !strings.Contains(raw, "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n") {
+			t.Errorf("the text is not declared quoted-printable:\n%s", raw)
+		}
+		_, content, _ := strings.Cut(raw, "\r\n\r\n")
+		for i, line := range strings.Split(content, "\r\n") {
+			if len(line) > 76 {
+				t.Errorf("body line %d is %d characters long (RFC 2045 §6.7: at most 76)", i+1, len(line))
+			}
+		}
+		msg, err := mail.ReadMessage(strings.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text io.Reader = quotedprintable.NewReader(msg.Body)
+		if files != nil {
+			_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+			part, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart()
+			if err != nil {
+				t.Fatal(err)
+			}
+			text = part // multipart.Reader decodes quoted-printable itself
+		}
+		if got, err := io.ReadAll(text); err != nil || string(got) != want {
+			t.Errorf("with %d attachments the text decodes to\n%q (%v), want\n%q", len(files), got, err, want)
+		}
+		for _, e := range w.Trace() {
+			if e.Kind == trace.Command && e.Verb == "MAIL" && strings.Contains(e.Text, "BODY=") {
+				t.Errorf("%s sent %q for a quoted-printable message", e.Host, e.Text)
+			}
+		}
 	}
 }

@@ -419,16 +419,15 @@ func (w *World) submit(m Message, env client.Envelope) {
 // compose writes an RFC 5322 message for m; n, the input's number, makes
 // the Message-ID unique. Without attachments the body is the whole
 // message's text/plain content; with them, the first part of a
-// multipart/mixed (see writeMixed). Either way the text declares 8bit
-// when it is not ASCII (see writeTextHeader).
+// multipart/mixed (see writeMixed). Either way the text goes in the
+// transfer encoding it needs (see writeText).
 func (w *World) compose(m Message, n int) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\n",
 		m.From, strings.Join(m.To, ", "), m.Subject, w.net.Date().Format(time.RFC1123Z), w.seed, n, w.sc.Learner.Host)
 	text := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
 	if len(m.Attachments) == 0 {
-		writeTextHeader(&b, text)
-		b.WriteString("\r\n" + text)
+		writeText(&b, text)
 	} else {
 		writeMixed(&b, boundaryFor(w.seed, n, text), text, m.Attachments)
 	}
