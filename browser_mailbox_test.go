@@ -113,3 +113,42 @@ func TestBrowserMailboxShowsJunk(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserMailboxDecodesSubject: the mail client sends a Subject
+// beyond ASCII as RFC 2047 encoded-words and a text with a line over 998
+// octets as quoted-printable. The mailbox shows the Subject as the
+// learner wrote it, as text (markup in it stays letters), and its raw
+// source shows what went over the wire.
+func TestBrowserMailboxDecodesSubject(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	const subject = `Grüße aus Köln <b>bold?</b> 日本語`
+	long := strings.Repeat("0123456789", 120)
+	do(t, ctx, "writing a message", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
+		chromedp.SetValue(chromedp.CSS(`.smtplab-compose input[name=from]`), "alice@example.com"),
+		chromedp.SetValue(chromedp.CSS(`.smtplab-compose input[name=to]`), "bob@example.org"),
+		chromedp.SetValue(chromedp.CSS(`.smtplab-compose input[name=subject]`), subject),
+		chromedp.SetValue(chromedp.CSS(`.smtplab-compose textarea`), "Short line.\n"+long+"\n"),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose button[type=submit]`)))
+	waitFor(t, ctx, "the message in Bob's mailbox", `document.querySelectorAll('.smtplab-panel-mailbox .smtplab-message').length === 1`)
+	got := eval[map[string]string](t, ctx, `(() => {
+		const m = document.querySelector('.smtplab-panel-mailbox .smtplab-message');
+		const strong = m.querySelector('strong');
+		return { shown: strong.textContent, markup: String(strong.children.length), raw: m.querySelector('.smtplab-raw').textContent };
+	})()`)
+	if got["shown"] != subject || got["markup"] != "0" {
+		t.Errorf("the mailbox shows the Subject as %q (%s elements in it), want %q as text", got["shown"], got["markup"], subject)
+	}
+	raw := got["raw"]
+	if !strings.Contains(raw, "Subject: =?utf-8?b?") || strings.Contains(raw, "Grüße") ||
+		!strings.Contains(raw, "Content-Transfer-Encoding: quoted-printable") || strings.Contains(raw, long) {
+		t.Errorf("the raw source does not show the Subject's encoded-words and the quoted-printable text:\n%s", raw)
+	}
+	for i, line := range strings.Split(raw, "\n") {
+		if len(strings.TrimSuffix(line, "\r")) > 998 {
+			t.Errorf("raw line %d is %d octets long", i+1, len(line))
+		}
+	}
+}

@@ -159,6 +159,73 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 	b.WriteString("\r\n--" + boundary + "--\r\n")
 }
 
+// writeUnstructured writes a header field of free text, such as Subject
+// (RFC 5322 §3.2.5). Printable ASCII goes as it is. Other text cannot: a
+// header is ASCII unless every hop offers SMTPUTF8 (RFC 6532), which a
+// mail client cannot know. It goes as RFC 2047 encoded-words, UTF-8 in
+// base64 (the "B" encoding, §4.1), as mail programs write it:
+//
+//	Subject: =?utf-8?b?R3LDvMOfZSBhdXMgS8O2bG4=?=
+//
+// So does ASCII with control characters, and ASCII that holds "=?": a
+// reader would take it for an encoded-word. Each encoded-word holds whole
+// characters (RFC 2047 §5) and at most 75 characters (§2), and each has a
+// line of its own, within the 78 characters RFC 5322 §2.1.1 recommends;
+// a reader drops the white space between two encoded-words (RFC 2047
+// §6.2), so the text comes back whole.
+func writeUnstructured(b *strings.Builder, name, text string) {
+	if isPrintable(text) && !strings.Contains(text, "=?") {
+		b.WriteString(name + ": " + text + "\r\n")
+		return
+	}
+	const start, end = "=?utf-8?b?", "?="
+	b.WriteString(name + ":")
+	used := len(name) + 1 // of the line, so far
+	for text != "" {
+		room := min(maxEncodedWord, maxHeaderLine-used-len(" ")) - len(start) - len(end)
+		n := wholeCharacters(text, max(room/4*3, utf8.UTFMax)) // base64 writes 3 octets as 4 characters
+		b.WriteString(" " + start + base64.StdEncoding.EncodeToString([]byte(text[:n])) + end)
+		if text = text[n:]; text != "" {
+			b.WriteString("\r\n") // folded: the next line starts with the space
+			used = 0
+		}
+	}
+	b.WriteString("\r\n")
+}
+
+// Lengths in a header: RFC 5322 §2.1.1 recommends lines of at most 78
+// characters, and RFC 2047 §2 allows an encoded-word at most 75.
+const (
+	maxHeaderLine  = 78
+	maxEncodedWord = 75
+)
+
+// wholeCharacters returns how many of the first n octets of s end on a
+// character boundary: all of s when it is shorter, and never 0 (bytes
+// that are not UTF-8 are cut anywhere).
+func wholeCharacters(s string, n int) int {
+	if len(s) <= n {
+		return len(s)
+	}
+	for i := n; i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return i
+		}
+	}
+	return n
+}
+
+// isPrintable reports whether s is printable ASCII, spaces and tabs
+// included: what a header field may hold as it is.
+func isPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' || c > '~') && c != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
 // maxLine is the longest line a message may have: RFC 5322 §2.1.1 allows
 // 998 characters before the CRLF, which makes the 1000 octets of an SMTP
 // text line (RFC 5321 §4.5.3.1.6).

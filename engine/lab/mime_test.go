@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"smtplab/engine/mimepart"
 	"smtplab/engine/mta"
@@ -446,6 +447,69 @@ func TestComposeLongLine(t *testing.T) {
 		for _, e := range w.Trace() {
 			if e.Kind == trace.Command && e.Verb == "MAIL" && strings.Contains(e.Text, "BODY=") {
 				t.Errorf("%s sent %q for a quoted-printable message", e.Host, e.Text)
+			}
+		}
+	}
+}
+
+// subjects are Subject texts that need each way of writing one: ASCII as
+// it is, and everything else as encoded-words, some over several lines.
+var subjects = []string{"", "Hello", "Grüße aus Köln", "日本語のメール", "looks encoded: =?utf-8?b?aGk=?=", "tab\tand \x01 control",
+	"Re: Einladung zur Jahresversammlung des Vereins für Heimatkunde und Brauchtumspflege – bitte bis Freitag antworten 🙂",
+	strings.Repeat("é", 200), strings.Repeat("€", 41) + "x"}
+
+// TestComposeEncodesSubject: a Subject that is not printable ASCII goes
+// as RFC 2047 encoded-words, whole characters in each, folded so that no
+// line of the header passes 78 characters (RFC 5322 §2.1.1); package
+// mime reads it back as the learner wrote it, and so do the mailbox view
+// and the delivery's trace event, while the raw message keeps the wire
+// form. The header is all ASCII, so an ASCII body needs no 8BITMIME.
+func TestComposeEncodesSubject(t *testing.T) {
+	for _, subject := range subjects {
+		w := newWorld(t, "first-session")
+		header, _, _ := strings.Cut(string(w.compose(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: subject, Body: "Hi\n"}, 1)), "\r\n\r\n")
+		if ascii := isASCII(subject) && !strings.ContainsAny(subject, "\t\x01") && !strings.Contains(subject, "=?"); ascii != strings.Contains(header, "Subject: "+subject+"\r\n") {
+			t.Errorf("%q is written as it is: %v, want %v:\n%s", subject, !ascii, ascii, header)
+		}
+		for i, line := range strings.Split(header, "\r\n") {
+			if len(line) > 78 || !isASCII(line) || strings.ContainsAny(line, "\x01") {
+				t.Errorf("%q: header line %d is %d characters long, or not printable ASCII: %q", subject, i+1, len(line), line)
+			}
+		}
+		for word := range strings.FieldsSeq(header) {
+			if strings.HasPrefix(word, "=?") && len(word) > 75 {
+				t.Errorf("%q: an encoded-word of %d characters (RFC 2047 §2: at most 75)", subject, len(word))
+			}
+			if raw, ok := strings.CutPrefix(word, "=?utf-8?b?"); ok {
+				if b, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(raw, "?=")); err != nil || !utf8.Valid(b) {
+					t.Errorf("%q: the encoded-word %s does not hold whole characters (RFC 2047 §5)", subject, word)
+				}
+			}
+		}
+		msg, err := mail.ReadMessage(strings.NewReader(header + "\r\n\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject")); err != nil || got != subject {
+			t.Errorf("package mime reads the Subject as %q (%v), want %q", got, err, subject)
+		}
+
+		if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: subject, Body: "Hi\n"}); err != nil {
+			t.Fatal(err)
+		}
+		box := mailbox(w, "mx.example.org", "bob@example.org")
+		if len(box) != 1 || box[0].Subject != subject {
+			t.Fatalf("the mailbox shows the Subject as %+v, want %q", box, subject)
+		}
+		if !isASCII(subject) && !strings.Contains(box[0].Raw, "Subject: =?utf-8?b?") {
+			t.Errorf("the raw message does not show the encoded-words:\n%s", box[0].Raw)
+		}
+		for _, e := range w.Trace() {
+			if e.Kind == trace.Delivery && e.Text != subject {
+				t.Errorf("the delivery event says %q, want %q", e.Text, subject)
+			}
+			if e.Kind == trace.Command && e.Verb == "MAIL" && strings.Contains(e.Text, "BODY=") {
+				t.Errorf("%q: %s sent %q for a 7-bit message", subject, e.Host, e.Text)
 			}
 		}
 	}

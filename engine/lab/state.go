@@ -51,7 +51,7 @@ type MessageView struct {
 	ID          string   `json:"id"`
 	From        string   `json:"from"`
 	To          string   `json:"to"`
-	Subject     string   `json:"subject"`
+	Subject     string   `json:"subject"` // as a mail program shows it: encoded-words decoded (RFC 2047); Raw has them as sent
 	DeliveredAt string   `json:"deliveredAt"`
 	Maildir     string   `json:"maildir"`  // the file name in Maildir/new
 	Received    []string `json:"received"` // the Received: chain, newest first
@@ -100,7 +100,7 @@ func (w *World) state(messages, rawBytes int, mail bool) State {
 			for _, m := range msgs {
 				hdr, _ := mimepart.Headers(m.Raw)
 				box.Messages = append(box.Messages, MessageView{
-					ID: m.ID, From: m.From, To: m.To, Subject: hdr.Get("Subject"),
+					ID: m.ID, From: m.From, To: m.To, Subject: mimepart.DecodeWords(hdr.Get("Subject")),
 					DeliveredAt: m.DeliveredAt.Format(time.RFC3339), Maildir: mta.MaildirName(m, h.Name()),
 					Received: hdr.Values("Received"), Raw: cutRaw(m.Raw, rawBytes), Attachments: attachmentsOf(m.Raw),
 				})

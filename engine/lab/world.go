@@ -417,14 +417,17 @@ func (w *World) submit(m Message, env client.Envelope) {
 }
 
 // compose writes an RFC 5322 message for m; n, the input's number, makes
-// the Message-ID unique. Without attachments the body is the whole
+// the Message-ID unique. A Subject beyond ASCII goes in encoded-words
+// (see writeUnstructured). Without attachments the body is the whole
 // message's text/plain content; with them, the first part of a
 // multipart/mixed (see writeMixed). Either way the text goes in the
 // transfer encoding it needs (see writeText).
 func (w *World) compose(m Message, n int) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\n",
-		m.From, strings.Join(m.To, ", "), m.Subject, w.net.Date().Format(time.RFC1123Z), w.seed, n, w.sc.Learner.Host)
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\n", m.From, strings.Join(m.To, ", "))
+	writeUnstructured(&b, "Subject", m.Subject)
+	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\n",
+		w.net.Date().Format(time.RFC1123Z), w.seed, n, w.sc.Learner.Host)
 	text := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
 	if len(m.Attachments) == 0 {
 		writeText(&b, text)

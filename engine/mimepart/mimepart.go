@@ -1,8 +1,9 @@
 // Package mimepart reads what a mail message is made of (RFC 2045, 2046,
-// 2183, 2231): its header fields, the parts of a multipart body, the
-// parameters of a field such as Content-Type, and the content of a part
-// under its transfer encoding. The mailbox view lists attachments with it,
-// and a content filter looks inside attachments with it.
+// 2047, 2183, 2231): its header fields, the parts of a multipart body, the
+// parameters of a field such as Content-Type, text in encoded-words, and
+// the content of a part under its transfer encoding. The mailbox view
+// lists attachments and shows subjects with it, and a content filter
+// looks inside attachments with it.
 //
 // It reads what it can and skips the rest: messages come from the
 // learner's terminal and from real mail programs through the TCP bridge,
@@ -14,10 +15,13 @@ package mimepart
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/textproto"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Headers returns the parsed header block of msg and the offset of its
@@ -292,4 +296,127 @@ func unquote(s string) (string, string) {
 		b.WriteByte(s[i])
 	}
 	return b.String(), ""
+}
+
+// DecodeWords returns the text of a header field such as Subject with its
+// encoded-words (RFC 2047) decoded, as a mail program shows it:
+//
+//	=?utf-8?b?R3LDvMOfZQ==?= aus =?utf-8?q?K=C3=B6ln?=  →  Grüße aus Köln
+//
+// The white space between two encoded-words is dropped (RFC 2047 §6.2): a
+// writer splits a long text into several of them, one to a line. v is the
+// field's value unfolded, as Headers returns it. Like package mime
+// without a CharsetReader it reads UTF-8, ISO-8859-1 and US-ASCII, and
+// what package mime decodes without an error it decodes the same way; an
+// encoded-word it cannot decode (another character set, broken base64)
+// stays as it is.
+func DecodeWords(v string) string {
+	var b strings.Builder
+	afterWord := false // the last thing written was a decoded word
+	for {
+		start := strings.Index(v, "=?")
+		if start < 0 {
+			break
+		}
+		charset, encoding, text, n, ok := cutWord(v[start:])
+		if !ok {
+			break // no whole encoded-word from here on: plain text
+		}
+		end := start + n
+		decoded, ok := decodeWord(charset, encoding, text)
+		if !ok {
+			b.WriteString(v[:end])
+			v, afterWord = v[end:], false
+			continue
+		}
+		if before := v[:start]; !afterWord || strings.Trim(before, " \t\r\n") != "" {
+			b.WriteString(before)
+		}
+		b.WriteString(decoded)
+		v, afterWord = v[end:], true
+	}
+	return b.String() + v
+}
+
+// cutWord reads the encoded-word at the start of s,
+// =?charset?encoding?text?=, into its parts and its length. ok is false
+// when s does not hold a whole one.
+func cutWord(s string) (charset string, encoding byte, text string, n int, ok bool) {
+	charset, rest, found := strings.Cut(s[len("=?"):], "?")
+	if !found || len(rest) < len("Q??=") || rest[1] != '?' {
+		return "", 0, "", 0, false
+	}
+	text, _, found = strings.Cut(rest[2:], "?=")
+	if !found {
+		return "", 0, "", 0, false
+	}
+	return charset, rest[0], text, len("=?") + len(charset) + len("?Q?") + len(text) + len("?="), true
+}
+
+// decodeWord decodes the text of an encoded-word: its octets in B
+// (base64) or Q encoding (RFC 2047 §4), then its characters in charset.
+// ok is false when either cannot be read.
+func decodeWord(charset string, encoding byte, text string) (string, bool) {
+	var octets []byte
+	var err error
+	switch encoding {
+	case 'B', 'b':
+		octets, err = base64.StdEncoding.DecodeString(text)
+	case 'Q', 'q':
+		octets, err = decodeQ(text)
+	default:
+		return "", false
+	}
+	if err != nil {
+		return "", false
+	}
+	latin1 := strings.EqualFold(charset, "iso-8859-1")
+	switch {
+	case strings.EqualFold(charset, "utf-8"):
+		return string(octets), true
+	case !latin1 && !strings.EqualFold(charset, "us-ascii"):
+		return "", false
+	}
+	// ISO-8859-1's 256 characters are Unicode's first 256; an octet past
+	// ASCII in US-ASCII is no character at all.
+	var b strings.Builder
+	for _, c := range octets {
+		switch {
+		case c < utf8.RuneSelf:
+			b.WriteByte(c)
+		case latin1:
+			b.WriteRune(rune(c))
+		default:
+			b.WriteRune(utf8.RuneError)
+		}
+	}
+	return b.String(), true
+}
+
+// decodeQ decodes the Q encoding (RFC 2047 §4.2): quoted-printable's =XX,
+// and _ for a space. Like package mime it takes lower-case hex digits
+// and white space, and refuses any other octet outside printable ASCII.
+func decodeQ(text string) ([]byte, error) {
+	out := make([]byte, 0, len(text))
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '_':
+			out = append(out, ' ')
+		case c == '=':
+			if i+2 >= len(text) {
+				return nil, errors.New("= without two hex digits")
+			}
+			n, err := strconv.ParseUint(text[i+1:i+3], 16, 8)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, byte(n))
+			i += 2
+		case c >= ' ' && c <= '~' || c == '\t' || c == '\r' || c == '\n':
+			out = append(out, c)
+		default:
+			return nil, fmt.Errorf("octet %#02x in Q-encoded text", c)
+		}
+	}
+	return out, nil
 }

@@ -98,3 +98,46 @@ func FuzzParams(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeWords: encoded-words (RFC 2047) in B and Q, in UTF-8,
+// ISO-8859-1 and US-ASCII, read as package mime reads them: the white
+// space between two of them is dropped, the white space between one and
+// plain text kept, and what is not an encoded-word (or names a character
+// set it does not know) stays as it is.
+func TestDecodeWords(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain text":               "plain text",
+		"=?utf-8?b?R3LDvMOfZQ==?=": "Grüße",
+		"=?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus?= =?utf-8?q?_K=C3=B6ln?=": "Grüße aus Köln",
+		"=?utf-8?b?5pel5pys?=\t =?utf-8?b?6Kqe?=":                "日本語",
+		"Re: =?iso-8859-1?q?caf=E9?= ok":                         "Re: café ok",
+		"=?us-ascii?q?a=FFb?=":                                   "a\uFFFDb",
+		"=?utf-8?b?not base64?=":                                 "=?utf-8?b?not base64?=",
+		"=?utf-8?q?a=ZZ?=":                                       "=?utf-8?q?a=ZZ?=",
+		"=?koi8-r?b?8NLJ18XU?=":                                  "=?koi8-r?b?8NLJ18XU?=",
+		"=?utf-8?x?abc?=":                                        "=?utf-8?x?abc?=",
+		"unclosed =?utf-8?q?abc":                                 "unclosed =?utf-8?q?abc",
+	} {
+		if got := DecodeWords(in); got != want {
+			t.Errorf("DecodeWords(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzDecodeWords: whatever package mime decodes without an error,
+// DecodeWords decodes the same; anything else it reads without failing.
+func FuzzDecodeWords(f *testing.F) {
+	for _, s := range []string{
+		"=?utf-8?b?R3LDvMOfZQ==?=", "=?UTF-8?Q?a_b=3F?= =?utf-8?q?c?=", "x =?iso-8859-1?q?=E9?=y", "=?us-ascii?b?/w==?=",
+		"=?utf-8?b?YQ?=", "=?utf-8?q?=4?=", "=??q?a?=", "=?utf-8?q??=", "a=?utf-8?q?b?=c", "=?utf-8?q?a?==?utf-8?q?b?=",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got := DecodeWords(v)
+		want, err := new(mime.WordDecoder).DecodeHeader(v)
+		if err == nil && got != want {
+			t.Errorf("DecodeWords(%q) = %q, package mime reads %q", v, got, want)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"time"
+
+	"smtplab/engine/mimepart"
 )
 
 // Received describes one hop for a Received: header (RFC 5321 §4.4).
@@ -80,15 +82,19 @@ func (r Received) Prepend(msg []byte, above ...string) []byte {
 	return append(out, msg...)
 }
 
-// Subject returns the first Subject: header of msg without parsing the
-// whole header block, for the trace of every delivery.
-func Subject(msg []byte) string { return headerValue(msg, "Subject") }
+// Subject returns the text of the first Subject: header of msg as a mail
+// program shows it (its encoded-words decoded, RFC 2047), without parsing
+// the whole header block, for the trace of every delivery.
+func Subject(msg []byte) string { return mimepart.DecodeWords(headerValue(msg, "Subject")) }
 
 // headerValue returns the value of the first header field called name in
-// msg, trimmed, or "" when there is none. It reads the header block line
-// by line without building a map: every delivery and every content check
-// asks for one field, of messages that may be large.
+// msg, unfolded (RFC 5322 §2.2.3) and trimmed, or "" when there is none.
+// It reads the header block line by line without building a map: every
+// delivery and every content check asks for one field, of messages that
+// may be large.
 func headerValue(msg []byte, name string) string {
+	var value string
+	found := false
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.Index(msg, []byte("\r\n")); i >= 0 {
@@ -96,12 +102,14 @@ func headerValue(msg []byte, name string) string {
 		} else {
 			msg = nil
 		}
-		if len(line) == 0 {
-			return "" // the end of the header
-		}
-		if len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name)) {
-			return strings.TrimSpace(string(line[len(name)+1:]))
+		switch {
+		case found && len(line) > 0 && (line[0] == ' ' || line[0] == '\t'):
+			value += string(line) // a folded field goes on
+		case found || len(line) == 0:
+			return strings.TrimSpace(value) // the next field, or the end of the header
+		case len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name)):
+			value, found = string(line[len(name)+1:]), true
 		}
 	}
-	return ""
+	return strings.TrimSpace(value)
 }

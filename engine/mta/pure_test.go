@@ -120,7 +120,9 @@ func TestSubject(t *testing.T) {
 		"SUBJECT: loud\r\n\r\n":                    "loud",
 		"From: a\r\n\r\nSubject: in the body\r\n":  "",
 		"Subject: last line, no CRLF":              "last line, no CRLF",
-		"":                                         "",
+		"Subject: =?utf-8?b?R3LDvMOfZQ==?=\r\n =?utf-8?q?_aus_K=C3=B6ln?=\r\nTo: b\r\n\r\n": "Grüße aus Köln",
+		"Subject: folded\r\n\tonce\r\n\r\n":                                                 "folded\tonce",
+		"":                                                                                  "",
 	} {
 		if got := Subject([]byte(msg)); got != want {
 			t.Errorf("Subject(%q) = %q, want %q", msg, got, want)
