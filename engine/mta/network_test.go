@@ -213,16 +213,6 @@ func dump(l *trace.Log) string {
 // changes nothing).
 func twoMXNet(t *testing.T, change1, change2 func(*HostConfig)) *Network {
 	t.Helper()
-	zone, err := dns.ParseZone(`example.org. MX 10 mx1.example.org.
-example.org. MX 20 mx2.example.org.
-mx1.example.org. A 198.51.100.25
-mx2.example.org. A 198.51.100.26
-smtp.example.com. A 192.0.2.25
-`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := NewNetwork(simnet.New(1), dns.NewResolver(zone))
 	users := []string{"bob@example.org", "carol@example.org"}
 	mx1 := HostConfig{Name: "mx1.example.org", Addrs: []string{"198.51.100.25"}, Ports: []int{25}, Domains: []string{"example.org"}, Users: users}
 	mx2 := HostConfig{Name: "mx2.example.org", Addrs: []string{"198.51.100.26"}, Ports: []int{25}, Domains: []string{"example.org"}, Users: users}
@@ -232,12 +222,27 @@ smtp.example.com. A 192.0.2.25
 	if change2 != nil {
 		change2(&mx2)
 	}
-	for _, c := range []HostConfig{
+	return relayNet(t, `example.org. MX 10 mx1.example.org.
+example.org. MX 20 mx2.example.org.
+mx1.example.org. A 198.51.100.25
+mx2.example.org. A 198.51.100.26
+`, mx1, mx2)
+}
+
+// relayNet builds laptop → smtp.example.com (relays for the laptop) →
+// the mail exchangers mxs of example.org, which zone names.
+func relayNet(t *testing.T, zone string, mxs ...HostConfig) *Network {
+	t.Helper()
+	z, err := dns.ParseZone(zone + "smtp.example.com. A 192.0.2.25\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := NewNetwork(simnet.New(1), dns.NewResolver(z))
+	for _, c := range append([]HostConfig{
 		{Name: "laptop.example.com", Addrs: []string{"192.0.2.10"}},
 		{Name: "smtp.example.com", Addrs: []string{"192.0.2.25"}, Ports: []int{25}, Domains: []string{"example.com"},
 			Users: []string{"alice@example.com"}, RelayFrom: []string{"192.0.2.0/24"}},
-		mx1, mx2,
-	} {
+	}, mxs...) {
 		if _, err := n.AddHost(c); err != nil {
 			t.Fatal(err)
 		}
@@ -468,27 +473,12 @@ func TestOwnAddressLiteralIsLocal(t *testing.T) {
 // relay tries the second one at once after the first (RFC 5321 §5.1),
 // and the trace calls it the next address of that host, not the next MX.
 func TestNextAddressOfTheSameMX(t *testing.T) {
-	zone, err := dns.ParseZone(`example.org. MX 10 mx.example.org.
+	n := relayNet(t, `example.org. MX 10 mx.example.org.
 mx.example.org. A 198.51.100.25
 mx.example.org. A 198.51.100.26
-smtp.example.com. A 192.0.2.25
-`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := NewNetwork(simnet.New(1), dns.NewResolver(zone))
-	for _, c := range []HostConfig{
-		{Name: "laptop.example.com", Addrs: []string{"192.0.2.10"}},
-		{Name: "smtp.example.com", Addrs: []string{"192.0.2.25"}, Ports: []int{25}, Domains: []string{"example.com"},
-			Users: []string{"alice@example.com"}, RelayFrom: []string{"192.0.2.0/24"}},
-		{Name: "mx.example.org", Addrs: []string{"198.51.100.25", "198.51.100.26"}, Ports: []int{25}, Domains: []string{"example.org"},
-			Users: []string{"bob@example.org"}, Greylist: Duration(5 * time.Minute),
-			RateLimit: &RateConfig{Max: 100, Window: Duration(time.Hour), Connections: 2}},
-	} {
-		if _, err := n.AddHost(c); err != nil {
-			t.Fatal(err)
-		}
-	}
+`, HostConfig{Name: "mx.example.org", Addrs: []string{"198.51.100.25", "198.51.100.26"}, Ports: []int{25}, Domains: []string{"example.org"},
+		Users: []string{"bob@example.org"}, Greylist: Duration(5 * time.Minute),
+		RateLimit: &RateConfig{Max: 100, Window: Duration(time.Hour), Connections: 2}})
 	submit(t, n, "bob@example.org") // greylisted at both addresses: two connections
 	submit(t, n, "bob@example.org") // 421 at both: past the rate limit
 	n.Net.Advance(time.Minute)
