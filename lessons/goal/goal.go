@@ -560,11 +560,14 @@ func (m Match) Matches(e trace.Event) bool {
 }
 
 // containsInOrder reports whether text contains each of parts, ignoring
-// case, each after the end of the one before.
+// case, each after the end of the one before. Both are compared in lower
+// case, which may be longer or shorter than the part as written (K, the
+// Kelvin sign, is k): the text moves on by the part in lower case.
 func containsInOrder(text string, parts []string) bool {
 	text = strings.ToLower(text)
 	for _, p := range parts {
-		i := strings.Index(text, strings.ToLower(p))
+		p = strings.ToLower(p)
+		i := strings.Index(text, p)
 		if i < 0 {
 			return false
 		}

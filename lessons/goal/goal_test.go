@@ -725,3 +725,25 @@ func TestIn(t *testing.T) {
 		t.Errorf("a scenario that is not text: %v", err)
 	}
 }
+
+// TestTextWhoseLowerCaseIsShorter: a text: part whose lower case takes
+// fewer bytes (the Kelvin sign K is 3 bytes, k is 1) is found and moved
+// past by the length of what was found, not of what was written, so a
+// part at the end of an event's text neither panics nor misses.
+func TestTextWhoseLowerCaseIsShorter(t *testing.T) {
+	for _, c := range []struct {
+		text  string
+		parts []string
+		want  bool
+	}{
+		{"ok", []string{"o", "\u212a"}, true},
+		{"k", []string{"\u212a"}, true},
+		{"\u1e9e x", []string{"\u1e9e", "x"}, true}, // ẞ is 3 bytes, ß 2
+		{"ab", []string{"\u212a"}, false},
+		{"İx", []string{"İ", "x"}, true}, // İ is 2 bytes, i̇ 3
+	} {
+		if got := containsInOrder(c.text, c.parts); got != c.want {
+			t.Errorf("containsInOrder(%q, %q) = %v, want %v", c.text, c.parts, got, c.want)
+		}
+	}
+}
