@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -130,5 +133,48 @@ func TestBrowserAttachmentsClearedWhenSent(t *testing.T) {
 	waitFor(t, ctx, "the file gone from the form", listed+` === 0 && document.querySelector('`+form+` .smtplab-attach-list').hidden`)
 	if !strings.Contains(transcript(t, ctx), `attached: "notes.txt"`) {
 		t.Errorf("the mail client did not send the file:\n%s", transcript(t, ctx))
+	}
+}
+
+// TestBrowserFileChosenWhileSendingStays: a file chosen while the mail
+// client is still taking a message was not part of it, so it stays listed
+// for the next message, while the file that went is taken off. The
+// engine's submit is held back until the second file is chosen.
+func TestBrowserFileChosenWhileSendingStays(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.txt"), filepath.Join(dir, "second.txt")
+	for _, f := range []string{first, second} {
+		if err := os.WriteFile(f, []byte("hello\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	// Hold every submit until the test lets it go.
+	do(t, ctx, "holding submit", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+globalThis.smtplabTestGate = new Promise((resolve) => { globalThis.smtplabTestRelease = resolve; });
+let held;
+Object.defineProperty(globalThis, 'smtpLab', { configurable: true, get() { return held; }, set(api) {
+  held = { ...api, submit: async (...args) => { await globalThis.smtplabTestGate; return api.submit(...args); } };
+}});`})
+		return chromedp.Void{}, err
+	})
+	openLab(t, ctx, url)
+	const form = `.smtplab-panel-mailbox form.smtplab-compose`
+	listed := `[...document.querySelectorAll('` + form + ` .smtplab-attach-list li')].map((li) => li.firstChild.textContent).join('|')`
+	do(t, ctx, "the mail client", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=from]`), "alice@example.com"),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),
+		chromedp.SetUploadFiles(chromedp.CSS(form+` input[type=file]`), []string{first}))
+	waitFor(t, ctx, "the first file listed", listed+`.includes('first.txt')`)
+	do(t, ctx, "sending, then choosing another file", chromedp.Click(chromedp.CSS(form+` button[type=submit]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(form+` input[type=file]`), []string{second}))
+	waitFor(t, ctx, "both files listed", listed+`.includes('second.txt') && `+listed+`.includes('first.txt')`)
+	eval[bool](t, ctx, `(globalThis.smtplabTestRelease(), true)`)
+	waitFor(t, ctx, "the message taken", `document.querySelector('`+form+` .smtplab-compose-status').textContent.includes('Handed to the mail client')`)
+	if got := eval[string](t, ctx, listed); got != "second.txt (6 bytes) " {
+		t.Errorf("after the send the list holds %q, want only the file chosen while it was sent", got)
 	}
 }

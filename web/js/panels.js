@@ -291,12 +291,14 @@ export class Mailbox extends Panel {
           subject: String(f.get('subject') || ''),
           body: String(f.get('body') || ''),
         };
-        const files = await attached.read();
+        const sending = [...attached.files];
+        const files = await attached.read(sending);
         if (files.length) msg.attachments = files;
         await this.session.submit(msg);
         // The mail client has the message: the next one starts without
-        // files. A message it refused keeps them, to send again once mended.
-        attached.clear();
+        // its files (a file chosen while it was sent stays). A message it
+        // refused keeps them, to send again once mended.
+        attached.remove(sending);
         status.textContent = 'Handed to the mail client: see the transcript and the timeline.';
       } catch (err) {
         status.textContent = err.message;
@@ -381,16 +383,17 @@ class Attachments {
     this.list.hidden = this.files.length === 0;
   }
 
-  clear() {
-    this.files = [];
+  // remove takes the files sent off the list.
+  remove(sent) {
+    this.files = this.files.filter((file) => !sent.includes(file));
     this.show();
   }
 
-  // read resolves to the files as the engine takes them: name, media type
+  // read resolves to files as the engine takes them: name, media type
   // and content in base64. An .eml file is message/rfc822, which MIME
   // does not allow in base64 (RFC 2045 §6.4): it goes as plain bytes.
-  read() {
-    return Promise.all(this.files.map(async (file) => ({
+  read(files) {
+    return Promise.all(files.map(async (file) => ({
       name: file.name,
       type: /^(multipart|message)\//i.test(file.type) ? 'application/octet-stream' : file.type,
       content: toBase64(new Uint8Array(await file.arrayBuffer())),
