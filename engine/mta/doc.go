@@ -12,9 +12,10 @@
 // A delivery tries the destination's mail exchangers in order of
 // preference (RFC 5321 §5.1). As Postfix does, it moves on to the next one
 // at once for a recipient when a host cannot be reached, fails the session
-// (a 421 greeting, a lost connection, ...), greets with 5xx, or answers
-// the recipient's RCPT with a 4xx; the recipient waits in the queue only
-// when no MX is left to try. A 5xx to RCPT or to the message is final.
+// (a 421 greeting, a lost connection, ...), greets with 5xx, answers the
+// recipient's RCPT with a 4xx, or answers MAIL, DATA, BDAT or the content
+// with a 4xx; the recipient waits in the queue only when no MX is left to
+// try. A 5xx to RCPT or to the message is final.
 //
 // The DSN parameters of RFC 3461 travel with a message from the session
 // that accepted it through the queue to the next hop: NOTIFY decides which

@@ -367,6 +367,40 @@ func TestNextMXAfterSoftRCPT(t *testing.T) {
 	}
 }
 
+// TestNextMXAfterSoftMessageReply: a 4xx about the whole message (here
+// mx1's rate limit, 450 to MAIL) sends it to the next MX at once, as
+// Postfix's smtp_mesg_fail does; only at the last MX does it wait in the
+// queue.
+func TestNextMXAfterSoftMessageReply(t *testing.T) {
+	oneAnHour := func(c *HostConfig) { c.RateLimit = &RateConfig{Max: 1, Window: Duration(time.Hour)} }
+	n := twoMXNet(t, oneAnHour, nil)
+	submit(t, n, "bob@example.org") // mx1's one message this hour
+	submit(t, n, "bob@example.org") // 450 to MAIL at mx1, then mx2
+	n.Net.Advance(time.Minute)
+	mx1, _ := n.Host("mx1.example.org")
+	mx2, _ := n.Host("mx2.example.org")
+	if a, b := len(mx1.Mailboxes.Messages("bob@example.org")), len(mx2.Mailboxes.Messages("bob@example.org")); a != 1 || b != 1 {
+		t.Fatalf("mx1 holds %d messages and mx2 %d, want one each; trace:\n%s", a, b, dump(n.Net.Log()))
+	}
+	moved := notesWith(n.Net.Log(), "turned the message down for now")
+	if len(moved) != 1 || !strings.Contains(moved[0].Text, "to MAIL") || !strings.Contains(moved[0].Text, "mx2.example.org[198.51.100.26]") {
+		t.Fatalf("the trace does not say why the relay moved on: %+v", moved)
+	}
+	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 0 {
+		t.Fatalf("the message waited for a retry instead of going to mx2: %+v", got)
+	}
+
+	// Both MXes at their limit: the message waits in the queue.
+	n = twoMXNet(t, oneAnHour, oneAnHour)
+	for range 3 {
+		submit(t, n, "bob@example.org")
+	}
+	n.Net.Advance(time.Minute)
+	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 1 {
+		t.Fatalf("want the third message queued for a retry once; trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
 // greetWith554 makes host's port 25 greet every connection with 554, as a
 // server does that takes no mail from anybody (RFC 5321 §3.1), and answer
 // whatever comes next with 221 and hang up.

@@ -417,10 +417,12 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 // A recipient goes on to the next hop in the same attempt when another
 // server for the domain may well take it now (RFC 5321 §5.1): when this
 // one failed the session as a whole (a 421 or 5xx greeting, a lost
-// connection, ...), or refused the recipient for now with a 4xx to its
-// RCPT. Postfix does both; it defers a recipient only when no server is
-// left to try. A 5xx to RCPT, or any reply about the message after its
-// content, is the domain's answer and is not asked again elsewhere.
+// connection, ...), refused the recipient for now with a 4xx to its RCPT,
+// or refused the whole message for now with a 4xx to MAIL, to DATA or
+// BDAT, or after the content. Postfix does all of these (smtp_rcpt_fail,
+// smtp_mesg_fail); it defers a recipient only when no server is left to
+// try. A 5xx to RCPT or to the message is the domain's answer and is not
+// asked again elsewhere.
 //
 // A 5xx greeting is skipped, not believed: the server turned the
 // connection away before it heard about the mail, so it is a failure of
@@ -441,6 +443,7 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	var next []*rcptState   // recipients for hops[i+1]
 	var notNow []*rcptState // those of next this hop refused for now at RCPT
 	failedSession := ""     // the first line of what failed the session, if it did
+	messageNotNow := ""     // the first line of a 4xx to the message (MAIL, DATA, BDAT), if one came
 	for j, res := range out.Recipients[:min(len(out.Recipients), len(rcpts))] {
 		r := rcpts[j]
 		r.record(res, target, out.DSN)
@@ -455,9 +458,16 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 			if failedSession == "" {
 				failedSession = firstLine(r.reply)
 			}
-		case res.Verb == smtp.RCPT && r.status == client.Deferred:
+		case r.status != client.Deferred:
+			// A 5xx, to RCPT or to the message, is the domain's answer.
+		case res.Verb == smtp.RCPT:
 			next = append(next, r)
 			notNow = append(notNow, r)
+		case res.Verb == smtp.MAIL || res.Verb == smtp.DATA || res.Verb == smtp.BDAT:
+			next = append(next, r)
+			if messageNotNow == "" {
+				messageNotNow = fmt.Sprintf("%s to %s", firstLine(r.reply), res.Verb)
+			}
 		}
 	}
 	if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
@@ -477,6 +487,12 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	if failedSession != "" {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: fmt.Sprintf("%s failed the session (%s), so %s is tried at once: %s (RFC 5321 §5.1)", hops[i], failedSession, nextHopWords(hops, i), hops[i+1])})
+	}
+	if messageNotNow != "" {
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+			Text: fmt.Sprintf("%s turned the message down for now (%s), so %s is tried at once: %s. "+
+				"Like Postfix, the relay keeps a message in the queue for a later retry only when no MX is left to try (RFC 5321 §5.1)",
+				hops[i], messageNotNow, nextHopWords(hops, i), hops[i+1])})
 	}
 	for _, r := range notNow {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
