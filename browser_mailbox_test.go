@@ -116,28 +116,36 @@ func TestBrowserMailboxShowsJunk(t *testing.T) {
 
 // TestBrowserMailboxDecodesSubject: the mail client sends a Subject
 // beyond ASCII as RFC 2047 encoded-words and a text with a line over 998
-// octets as quoted-printable. The mailbox shows the Subject as the
-// learner wrote it, as text (markup in it stays letters), and its raw
-// source shows what went over the wire.
+// octets as quoted-printable. The mailbox shows the Subject and, in its
+// Text view (opened with the keyboard), the text as the learner wrote
+// them, as text (markup in them stays letters), and its raw source shows
+// what went over the wire.
 func TestBrowserMailboxDecodesSubject(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)
 	openLab(t, ctx, url)
 	const subject = `Grüße aus Köln <b>bold?</b> 日本語`
 	long := strings.Repeat("0123456789", 120)
+	text := "Grüße, <i>Alice</i>.\n" + long + "\n"
 	do(t, ctx, "writing a message", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-mailbox"]`)),
 		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
 		chromedp.SetValue(chromedp.CSS(`.smtplab-compose input[name=from]`), "alice@example.com"),
 		chromedp.SetValue(chromedp.CSS(`.smtplab-compose input[name=to]`), "bob@example.org"),
 		chromedp.SetValue(chromedp.CSS(`.smtplab-compose input[name=subject]`), subject),
-		chromedp.SetValue(chromedp.CSS(`.smtplab-compose textarea`), "Short line.\n"+long+"\n"),
+		chromedp.SetValue(chromedp.CSS(`.smtplab-compose textarea`), text),
 		chromedp.Click(chromedp.CSS(`.smtplab-compose button[type=submit]`)))
 	waitFor(t, ctx, "the message in Bob's mailbox", `document.querySelectorAll('.smtplab-panel-mailbox .smtplab-message').length === 1`)
+	pressEnter(t, ctx, `.smtplab-panel-mailbox .smtplab-message details:has(.smtplab-message-text) summary`)
 	got := eval[map[string]string](t, ctx, `(() => {
 		const m = document.querySelector('.smtplab-panel-mailbox .smtplab-message');
+		const text = m.querySelector('.smtplab-message-text');
 		const strong = m.querySelector('strong');
-		return { shown: strong.textContent, markup: String(strong.children.length), raw: m.querySelector('.smtplab-raw').textContent };
+		return { shown: strong.textContent, markup: String(strong.children.length), raw: m.querySelector('.smtplab-raw').textContent,
+			text: text.textContent, textShown: String(text.getClientRects().length > 0), textMarkup: String(text.children.length) };
 	})()`)
+	if want := strings.ReplaceAll(text, "\n", "\r\n"); got["text"] != want || got["textShown"] != "true" || got["textMarkup"] != "0" {
+		t.Errorf("the Text view shows %q (shown: %s, %s elements in it), want %q as text", got["text"], got["textShown"], got["textMarkup"], want)
+	}
 	if got["shown"] != subject || got["markup"] != "0" {
 		t.Errorf("the mailbox shows the Subject as %q (%s elements in it), want %q as text", got["shown"], got["markup"], subject)
 	}

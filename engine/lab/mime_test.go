@@ -354,6 +354,39 @@ func TestAttachmentsOf(t *testing.T) {
 	}
 }
 
+// TestTextOf: the mailbox view's text of a message is its first text/plain
+// part that is no attachment, decoded from its transfer encoding and
+// charset, with a note when it is cut, in a charset the lab does not
+// read, or missing.
+func TestTextOf(t *testing.T) {
+	long := strings.Repeat("é", maxTextBytes) // twice maxTextBytes octets
+	for _, c := range []struct{ name, raw, text, note string }{
+		{"plain", "Subject: x\r\n\r\nHello\r\n", "Hello\r\n", ""},
+		{"no body", "Subject: x\r\n", "", ""},
+		{"quoted-printable", "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: Quoted-Printable\r\n\r\nGr=C3=BC=C3=9Fe, so=\r\nft broken\r\n",
+			"Grüße, soft broken\r\n", ""},
+		{"base64 in an alternative in a mixed", "Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n" +
+			"Content-Type: text/plain; name=notes.txt\r\n\r\nan attached file\r\n--m\r\n" +
+			"Content-Type: multipart/alternative; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>HTML</p>\r\n--a\r\n" +
+			"Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\nR3LDvMOfZQ==\r\n--a--\r\n--m--\r\n", "Grüße", ""},
+		{"latin-1", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=F6ln", "Köln", ""},
+		{"ascii with 8-bit octets", "Subject: x\r\n\r\nK\xf6ln", "K\uFFFDln", ""},
+		{"another charset", "Content-Type: text/plain; charset=koi8-r\r\n\r\nplain \xf0", "plain \uFFFD",
+			`The text is in the charset "koi8-r", which the lab does not read: its octets are shown as they are.`},
+		{"html only", "Content-Type: text/html\r\n\r\n<p>Hi</p>", "", "This message has no text/plain part to show."},
+		{"too deep", "Content-Type: multipart/mixed; boundary=1\r\n\r\n--1\r\nContent-Type: multipart/mixed; boundary=2\r\n\r\n--2\r\n" +
+			"Content-Type: multipart/mixed; boundary=3\r\n\r\n--3\r\nContent-Type: multipart/mixed; boundary=4\r\n\r\n--4\r\n\r\ndeep\r\n",
+			"", "This message has no text/plain part to show."},
+		{"cut", "Content-Type: text/plain; charset=utf-8\r\n\r\n" + long, long[:maxTextBytes], "Only the first 64 KiB of the text are shown."},
+		{"cut on a character", "Content-Type: text/plain; charset=utf-8\r\n\r\nx" + long, "x" + long[:maxTextBytes-2], "Only the first 64 KiB of the text are shown."},
+	} {
+		text, note := textOf([]byte(c.raw))
+		if text != c.text || note != c.note {
+			t.Errorf("%s: got %.80q (%s), want %.80q (%s)", c.name, text, note, c.text, c.note)
+		}
+	}
+}
+
 // fileNames are names that need each way of writing a parameter.
 var fileNames = []string{"notes.txt", "my notes.txt", `a "quoted" \ name`, "x=y;z.txt", "Résumé “final” €.pdf",
 	"100%*'.txt", "日本語.txt", strings.Repeat("long-", 50) + ".txt"}
@@ -443,6 +476,9 @@ func TestComposeLongLine(t *testing.T) {
 		}
 		if got, err := io.ReadAll(text); err != nil || string(got) != want {
 			t.Errorf("with %d attachments the text decodes to\n%q (%v), want\n%q", len(files), got, err, want)
+		}
+		if box[0].Text != want || box[0].TextNote != "" {
+			t.Errorf("with %d attachments the mailbox shows the text as\n%q (%s), want\n%q", len(files), box[0].Text, box[0].TextNote, want)
 		}
 		for _, e := range w.Trace() {
 			if e.Kind == trace.Command && e.Verb == "MAIL" && strings.Contains(e.Text, "BODY=") {

@@ -5,6 +5,9 @@ package lab
 // real mail program through the TCP bridge: nothing in them is trusted.
 
 import (
+	"fmt"
+	"strings"
+
 	"smtplab/engine/mimepart"
 )
 
@@ -49,4 +52,72 @@ func attachmentView(p mimepart.Part) (AttachmentView, bool) {
 		return AttachmentView{}, false
 	}
 	return AttachmentView{Name: name, Type: mt, Size: mimepart.DecodedSize(p.Body, p.Header.Get("Content-Transfer-Encoding"))}, true
+}
+
+// maxTextBytes bounds the text the mailbox view shows of one message: as
+// much as the live feed shows of its raw source.
+const maxTextBytes = 64 << 10
+
+// maxTextDepth bounds how deep textOf looks for the text: a multipart in
+// a multipart (an alternative in a mixed one) is common, more is rare, and
+// a message typed in the terminal may nest any number of them.
+const maxTextDepth = 3
+
+// textOf returns the text of a delivered message as a mail program shows
+// it: its first text/plain part that is not an attachment, or its body
+// when it is not multipart, with the transfer encoding undone (the =
+// soft line breaks and =C3=A9 of quoted-printable, base64) and its octets
+// read in its charset. note says, for the learner, what the text shown
+// is not: whole, read in its charset, or there at all.
+func textOf(raw []byte) (text, note string) {
+	hdr, start := mimepart.Headers(raw)
+	p, ok := firstText(mimepart.Part{Header: hdr, Body: raw[min(start, len(raw)):]}, maxTextDepth)
+	if !ok {
+		return "", "This message has no text/plain part to show."
+	}
+	// Every octet of text takes at most 4 in base64 or quoted-printable
+	// (soft line breaks aside): decoding more is work for nothing.
+	body, cut := p.Body, false
+	if len(body) > 4*maxTextBytes {
+		body, cut = body[:4*maxTextBytes], true
+	}
+	octets := mimepart.Decode(body, p.Header.Get("Content-Transfer-Encoding"))
+	if n := wholeCharacters(string(octets), maxTextBytes); n < len(octets) {
+		octets, cut = octets[:n], true
+	}
+	_, params := mimepart.Params(p.Header.Get("Content-Type"))
+	charset := params["charset"]
+	if charset == "" {
+		charset = "us-ascii" // RFC 2045 §5.2
+	}
+	text, ok = mimepart.DecodeCharset(octets, charset)
+	if !ok {
+		text, note = string(octets), fmt.Sprintf("The text is in the charset %q, which the lab does not read: its octets are shown as they are.", charset)
+	}
+	if cut {
+		note = strings.TrimSpace(note + fmt.Sprintf(" Only the first %d KiB of the text are shown.", maxTextBytes>>10))
+	}
+	return strings.ToValidUTF8(text, "\uFFFD"), note
+}
+
+// firstText returns the first text/plain part of p that is not an
+// attachment, p itself when it is not multipart, looking depth multiparts
+// deep. A part without a Content-Type is text/plain (RFC 2045 §5.2).
+func firstText(p mimepart.Part, depth int) (mimepart.Part, bool) {
+	mt, _ := mimepart.Params(p.Header.Get("Content-Type"))
+	if !strings.HasPrefix(mt, "multipart/") {
+		return p, mt == "" || mt == "text/plain"
+	}
+	if depth == 0 {
+		return mimepart.Part{}, false
+	}
+	for _, sub := range p.Parts(maxViewedParts) {
+		if _, attached := attachmentView(sub); attached {
+			continue
+		}
+		if t, ok := firstText(sub, depth-1); ok {
+			return t, true
+		}
+	}
+	return mimepart.Part{}, false
 }

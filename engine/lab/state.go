@@ -56,6 +56,11 @@ type MessageView struct {
 	Maildir     string   `json:"maildir"`  // the file name in Maildir/new
 	Received    []string `json:"received"` // the Received: chain, newest first
 	Raw         string   `json:"raw"`
+	// Text is the message's text as a mail program shows it (see textOf),
+	// read from the whole message even when Raw is cut; TextNote says
+	// what it is not (cut, in a charset the lab does not read, missing).
+	Text     string `json:"text"`
+	TextNote string `json:"textNote,omitempty"`
 	// Attachments lists the files the message carries (see
 	// attachmentsOf), read from the whole message even when Raw is cut.
 	Attachments []AttachmentView `json:"attachments,omitempty"`
@@ -99,10 +104,12 @@ func (w *World) state(messages, rawBytes int, mail bool) State {
 			}
 			for _, m := range msgs {
 				hdr, _ := mimepart.Headers(m.Raw)
+				text, note := textOf(m.Raw)
 				box.Messages = append(box.Messages, MessageView{
 					ID: m.ID, From: m.From, To: m.To, Subject: mimepart.DecodeWords(hdr.Get("Subject")),
 					DeliveredAt: m.DeliveredAt.Format(time.RFC3339), Maildir: mta.MaildirName(m, h.Name()),
 					Received: hdr.Values("Received"), Raw: cutRaw(m.Raw, rawBytes), Attachments: attachmentsOf(m.Raw),
+					Text: text, TextNote: note,
 				})
 			}
 			st.Mailboxes = append(st.Mailboxes, box)

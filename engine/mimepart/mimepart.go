@@ -370,6 +370,13 @@ func decodeWord(charset string, encoding byte, text string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	return DecodeCharset(octets, charset)
+}
+
+// DecodeCharset returns octets as the characters they are in charset:
+// UTF-8 (as they are), ISO-8859-1 or US-ASCII, whose octets past ASCII
+// are no character and become U+FFFD. ok is false for any other charset.
+func DecodeCharset(octets []byte, charset string) (string, bool) {
 	latin1 := strings.EqualFold(charset, "iso-8859-1")
 	switch {
 	case strings.EqualFold(charset, "utf-8"):

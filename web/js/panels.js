@@ -251,7 +251,7 @@ export class TLSPanel extends Panel {
 }
 
 // Mailbox lists delivered messages per mailbox: the Received: chain (the
-// route read bottom-up), the raw source, and a .eml download. Above them, a
+// route read bottom-up), the text, the raw source, and a .eml download. Above them, a
 // small mail client hands a whole message to the scenario's server (the
 // engine submits it: STARTTLS and AUTH on port 587 when the server has it).
 export class Mailbox extends Panel {
@@ -336,6 +336,12 @@ export class Mailbox extends Panel {
             h('ol', { class: 'smtplab-received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           m.attachments && m.attachments.length ? h('div', { class: 'smtplab-message-attachments' }, 'Attachments:',
             h('ul', {}, m.attachments.map((a) => h('li', {}, a.name || '(no name)', ` (${a.type}, ${formatSize(a.size)})`)))) : null,
+          // The text as a mail program shows it, decoded by the engine
+          // (quoted-printable, base64, the charset), beside the raw source
+          // that shows how it went over the wire.
+          h('details', {}, h('summary', {}, 'Text'),
+            m.textNote ? h('p', { class: 'smtplab-empty' }, m.textNote) : null,
+            m.text ? h('pre', { class: 'smtplab-message-text' }, m.text) : null),
           h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'smtplab-raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })),
