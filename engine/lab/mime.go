@@ -175,7 +175,7 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 // §6.2), so the text comes back whole.
 func writeUnstructured(b *strings.Builder, name, text string) {
 	if isPrintable(text) && !strings.Contains(text, "=?") {
-		b.WriteString(name + ": " + text + "\r\n")
+		writeFolded(b, name, text)
 		return
 	}
 	const start, end = "=?utf-8?b?", "?="
@@ -192,6 +192,46 @@ func writeUnstructured(b *strings.Builder, name, text string) {
 	}
 	b.WriteString("\r\n")
 }
+
+// writeFolded writes a header field of printable ASCII, folded (RFC 5322
+// §2.2.3) before a space wherever its line would pass maxHeaderLine: the
+// reader removes each CRLF before a space, and the text comes back whole.
+// It folds only before a space that a word follows, so that no line is
+// all white space, and never inside a word: a word longer than a line
+// stays whole on a line of its own (maxSubject keeps that within the 998
+// characters a line may have).
+func writeFolded(b *strings.Builder, name, text string) {
+	b.WriteString(name + ": ")
+	used := len(name) + len(": ") // of the line, so far
+	for text != "" {
+		n := foldPoint(text)
+		if text[0] == ' ' && used+n > maxHeaderLine {
+			b.WriteString("\r\n") // the next line starts with the space
+			used = 0
+		}
+		b.WriteString(text[:n])
+		used += n
+		text = text[n:]
+	}
+	b.WriteString("\r\n")
+}
+
+// foldPoint returns where writeFolded may fold text next: at its first
+// space, after the first character, that a word follows; len(text) when
+// there is none.
+func foldPoint(text string) int {
+	for i := 1; i+1 < len(text); i++ {
+		if text[i] == ' ' && text[i+1] != ' ' {
+			return i
+		}
+	}
+	return len(text)
+}
+
+// maxSubject is the longest Subject the mail client sends, in characters:
+// a Subject of one long word cannot be folded, and with "Subject: " in
+// front of it, its line must keep within maxLine (RFC 5322 §2.1.1).
+const maxSubject = maxLine - len("Subject: ")
 
 // Lengths in a header: RFC 5322 §2.1.1 recommends lines of at most 78
 // characters, and RFC 2047 §2 allows an encoded-word at most 75.

@@ -488,6 +488,53 @@ func TestComposeLongLine(t *testing.T) {
 	}
 }
 
+// TestComposeFoldsLongSubject: an ASCII Subject longer than a line is
+// folded before spaces (RFC 5322 §2.2.3), every line within 78
+// characters but a word longer than that, which gets a line of its own;
+// unfolded, it is the Subject as written, and so the mailbox shows it. A
+// Subject too long for a header line is refused, and the error says the
+// limit.
+func TestComposeFoldsLongSubject(t *testing.T) {
+	words := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 20)
+	word := strings.Repeat("x", 100)
+	for _, c := range []struct{ subject, want string }{
+		{strings.Repeat("x", 69), "Subject: " + strings.Repeat("x", 69) + "\r\n"},
+		{"Short " + word + " words after", "Subject: Short\r\n " + word + "\r\n words after\r\n"},
+		{strings.Repeat("a ", 35) + " two spaces", "Subject: " + strings.TrimSpace(strings.Repeat("a ", 34)) + "\r\n a  two spaces\r\n"},
+		{strings.TrimSpace(words), ""},
+		{strings.Repeat("y", maxSubject), "Subject: " + strings.Repeat("y", maxSubject) + "\r\n"},
+	} {
+		w := newWorld(t, "first-session")
+		header, _, _ := strings.Cut(string(w.compose(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: c.subject, Body: "Hi\n"}, 1)), "\r\n\r\n")
+		_, field, _ := strings.Cut(header, "Subject:")
+		field, _, _ = strings.Cut("Subject:"+field, "\r\nDate:")
+		field += "\r\n"
+		if c.want != "" && field != c.want {
+			t.Errorf("%.20q... is written as\n%q, want\n%q", c.subject, field, c.want)
+		}
+		if unfolded := strings.ReplaceAll(field, "\r\n ", " "); unfolded != "Subject: "+c.subject+"\r\n" {
+			t.Errorf("%.20q...: unfolded, the field is %q", c.subject, unfolded)
+		}
+		for line := range strings.SplitSeq(strings.TrimSuffix(field, "\r\n"), "\r\n") {
+			if len(line) > maxLine || len(line) > 78 && strings.Contains(strings.TrimSpace(line[len("Subject:"):]), " ") {
+				t.Errorf("%.20q...: a line of %d characters that could have been folded: %q", c.subject, len(line), line)
+			}
+		}
+		if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: c.subject, Body: "Hi\n"}); err != nil {
+			t.Fatal(err)
+		}
+		if box := mailbox(w, "mx.example.org", "bob@example.org"); len(box) != 1 || box[0].Subject != c.subject {
+			t.Errorf("the mailbox shows the Subject %.20q... as %+v", c.subject, box)
+		}
+	}
+
+	w := newWorld(t, "first-session")
+	_, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: strings.Repeat("z", maxSubject+1), Body: "Hi\n"})
+	if err == nil || !strings.Contains(err.Error(), "990 characters") || !strings.Contains(err.Error(), "at most 989") || !strings.Contains(err.Error(), "RFC 5322") {
+		t.Errorf("a Subject of %d characters: %v", maxSubject+1, err)
+	}
+}
+
 // subjects are Subject texts that need each way of writing one: ASCII as
 // it is, and everything else as encoded-words, some over several lines.
 var subjects = []string{"", "Hello", "Grüße aus Köln", "日本語のメール", "looks encoded: =?utf-8?b?aGk=?=", "tab\tand \x01 control",

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"smtplab/engine/client"
 	"smtplab/engine/dns"
@@ -360,6 +361,9 @@ func (w *World) Submit(m Message) (Result, error) {
 	env, err := client.ParseEnvelope(m.From, m.To...)
 	if err != nil {
 		return Result{}, err
+	}
+	if n := utf8.RuneCountInString(m.Subject); n > maxSubject {
+		return Result{}, fmt.Errorf("the Subject is %d characters long; the mail client sends at most %d: a header line may hold 998 (RFC 5322 §2.1.1), and a Subject without spaces cannot be folded over several lines", n, maxSubject)
 	}
 	for _, s := range append([]string{m.Subject, m.From}, m.To...) {
 		if strings.ContainsAny(s, "\r\n") {
