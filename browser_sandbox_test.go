@@ -374,3 +374,29 @@ func TestBrowserTwoTabsShareProgress(t *testing.T) {
 		t.Errorf("lesson 1's progress after b saved: %s", got)
 	}
 }
+
+// TestBrowserHintFocusAcrossTabs: progress from another tab redraws the
+// hints, and the keyboard focus stays: from the hint button that the
+// other tab's last hint disables to that hint, and on a hint while the
+// other tab reaches a goal.
+func TestBrowserHintFocusAcrossTabs(t *testing.T) {
+	url := serve(t, realSite(t))
+	a := testTab(t, 120*time.Second)
+	b := secondTab(t, a)
+	openLab(t, a, url+"/#lesson=01-first-session")
+	openLab(t, b, url+"/#lesson=01-first-session")
+	for range 3 {
+		pressEnter(t, b, "#btn-hint")
+	}
+	waitFor(t, b, "three hints in b", `document.querySelectorAll('#hint-list li').length === 3 && `+activeIs("#btn-hint"))
+
+	do(t, a, "the last hint in a", chromedp.Click(chromedp.ID("btn-hint")))
+	waitFor(t, b, "the last hint in b", `document.querySelectorAll('#hint-list li').length === 4 && document.getElementById('btn-hint').disabled`)
+	waitFor(t, b, "b's focus on the last hint", activeIs("#hint-list li:last-child"))
+
+	typeLines(t, a, "EHLO a.example")
+	waitFor(t, b, "a's goal ticked in b", `!!document.querySelector('#goal-list li.smtplab-done[data-goal="greeted"]')`)
+	if !eval[bool](t, b, activeIs("#hint-list li:last-child")) {
+		t.Errorf("b's focus left the last hint for %s", eval[string](t, b, `document.activeElement.outerHTML.slice(0, 80)`))
+	}
+}

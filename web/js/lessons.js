@@ -47,13 +47,17 @@ export class LessonPane {
   }
 
   // renderHelp shows the hints revealed so far and, if asked for before,
-  // the solution.
+  // the solution. It redraws them, also when another tab's progress comes
+  // in while the learner reads them here: the keyboard focus stays (see
+  // keepFocus).
   renderHelp(lesson) {
-    const p = this.progress.lesson(lesson.slug);
-    clear($('hint-list'));
-    for (const hint of (lesson.hints || []).slice(0, p.hints)) $('hint-list').append(h('li', {}, hint));
-    $('btn-hint').disabled = p.hints >= (lesson.hints || []).length;
-    this.showSolution(p.solution);
+    keepFocus(() => {
+      const p = this.progress.lesson(lesson.slug);
+      clear($('hint-list'));
+      for (const hint of (lesson.hints || []).slice(0, p.hints)) $('hint-list').append(h('li', {}, hint));
+      $('btn-hint').disabled = p.hints >= (lesson.hints || []).length;
+      this.showSolution(p.solution);
+    });
   }
 
   // loadHelp reads the hints and solution of a lesson the page carries
@@ -176,13 +180,10 @@ export class LessonPane {
     if (seen >= (lesson.hints || []).length) return;
     this.progress.seeHints(lesson.slug, seen + 1);
     this.renderHelp(lesson);
-    // The last hint disables the button that had the focus, which would
-    // drop it on the page's body: the hint itself takes it.
-    if ($('btn-hint').disabled) {
-      const li = $('hint-list').lastElementChild;
-      li.tabIndex = -1;
-      li.focus();
-    }
+    // The last hint disables the button that was pressed: the hint itself
+    // takes the focus (renderHelp does it too when the button had it; a
+    // click does not give it the focus in every browser).
+    if ($('btn-hint').disabled) focusOn($('hint-list').lastElementChild);
   }
 
   async solution() {
@@ -203,6 +204,39 @@ export class LessonPane {
     if (!on) return;
     for (const s of this.current.solution || []) list.append(h('li', {}, describeStep(s)));
   }
+}
+
+// FOCUSABLE are the elements of the hint and solution lists keepFocus
+// puts the focus back on: a hint (given it by focusOn) and a solution
+// step's download button.
+const FOCUSABLE = 'li, button';
+
+// keepFocus runs draw, which redraws the hint and solution lists and may
+// disable the hint and solution buttons, and puts the keyboard focus back
+// where it was, which would otherwise fall to the page's body: on the
+// same hint or solution button, redrawn, and from a button now disabled
+// on what it shows, the last hint or the solution.
+function keepFocus(draw) {
+  const was = document.activeElement;
+  const list = [$('hint-list'), $('solution-list')].find((l) => l.contains(was));
+  const index = list ? [...list.querySelectorAll(FOCUSABLE)].indexOf(was) : -1;
+  draw();
+  if (list) {
+    const items = list.querySelectorAll(FOCUSABLE);
+    focusOn(items[Math.min(index, items.length - 1)] || $('btn-hint'));
+  } else if (was === $('btn-hint') && was.disabled) {
+    focusOn($('hint-list').lastElementChild);
+  } else if (was === $('btn-solution') && was.disabled) {
+    $('solution').focus();
+  }
+}
+
+// focusOn gives el the keyboard focus, making it focusable by script
+// (not by Tab) when it is not, as a hint is not.
+function focusOn(el) {
+  if (!el) return;
+  if (el.tabIndex < 0) el.tabIndex = -1;
+  el.focus();
 }
 
 // describeFile says which file a solution step attaches, and offers it
