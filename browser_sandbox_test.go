@@ -314,6 +314,18 @@ func secondTab(tb testing.TB, ctx context.Context) context.Context {
 	return tab
 }
 
+// twoLabTabs serves the lab's page and opens it in two tabs of one
+// browser context, a on lessonA and b on lessonB.
+func twoLabTabs(t *testing.T, lessonA, lessonB string) (a, b context.Context) {
+	t.Helper()
+	url := serve(t, realSite(t))
+	a = testTab(t, 120*time.Second)
+	b = secondTab(t, a)
+	openLab(t, a, url+"/#lesson="+lessonA)
+	openLab(t, b, url+"/#lesson="+lessonB)
+	return a, b
+}
+
 // stored reads a part of the lab page's progress in localStorage, as JSON
 // (or says why it cannot).
 func stored(tb testing.TB, ctx context.Context, part string) string {
@@ -334,11 +346,7 @@ func stored(tb testing.TB, ctx context.Context, part string) string {
 // lesson it shows tick and open, and a scenario it moves to opens the
 // world the other tab saved.
 func TestBrowserTwoTabsShareProgress(t *testing.T) {
-	url := serve(t, realSite(t))
-	a := testTab(t, 120*time.Second)
-	b := secondTab(t, a)
-	openLab(t, a, url+"/#lesson=01-first-session")
-	openLab(t, b, url+"/#lesson=05-queues-and-retries")
+	a, b := twoLabTabs(t, "01-first-session", "05-queues-and-retries")
 	waitFor(t, b, "the greylisting lab", `document.getElementById('scenario-picker').value === 'greylisting'`)
 	typeLines(t, b, "EHLO b.example")
 	waitFor(t, b, "b's world saved", `(JSON.parse(localStorage.getItem('smtplab.progress.v1')).labs.greylisting?.inputs || []).length === 1`)
@@ -380,11 +388,7 @@ func TestBrowserTwoTabsShareProgress(t *testing.T) {
 // other tab's last hint disables to that hint, and on a hint while the
 // other tab reaches a goal.
 func TestBrowserHintFocusAcrossTabs(t *testing.T) {
-	url := serve(t, realSite(t))
-	a := testTab(t, 120*time.Second)
-	b := secondTab(t, a)
-	openLab(t, a, url+"/#lesson=01-first-session")
-	openLab(t, b, url+"/#lesson=01-first-session")
+	a, b := twoLabTabs(t, "01-first-session", "01-first-session")
 	for range 3 {
 		pressEnter(t, b, "#btn-hint")
 	}

@@ -377,8 +377,8 @@ func TestTextOf(t *testing.T) {
 		{"too deep", "Content-Type: multipart/mixed; boundary=1\r\n\r\n--1\r\nContent-Type: multipart/mixed; boundary=2\r\n\r\n--2\r\n" +
 			"Content-Type: multipart/mixed; boundary=3\r\n\r\n--3\r\nContent-Type: multipart/mixed; boundary=4\r\n\r\n--4\r\n\r\ndeep\r\n",
 			"", "This message has no text/plain part to show."},
-		{"cut", "Content-Type: text/plain; charset=utf-8\r\n\r\n" + long, long[:maxTextBytes], "Only the first 64 KiB of the text are shown."},
-		{"cut on a character", "Content-Type: text/plain; charset=utf-8\r\n\r\nx" + long, "x" + long[:maxTextBytes-2], "Only the first 64 KiB of the text are shown."},
+		{"cut", "Content-Type: text/plain; charset=utf-8\r\n\r\n" + long, long[:maxTextBytes], "Only the first 32 KiB of the text are shown."},
+		{"cut on a character", "Content-Type: text/plain; charset=utf-8\r\n\r\nx" + long, "x" + long[:maxTextBytes-2], "Only the first 32 KiB of the text are shown."},
 	} {
 		text, note := textOf([]byte(c.raw))
 		if text != c.text || note != c.note {

@@ -54,9 +54,10 @@ func attachmentView(p mimepart.Part) (AttachmentView, bool) {
 	return AttachmentView{Name: name, Type: mt, Size: mimepart.DecodedSize(p.Body, p.Header.Get("Content-Transfer-Encoding"))}, true
 }
 
-// maxTextBytes bounds the text the mailbox view shows of one message: as
-// much as the live feed shows of its raw source.
-const maxTextBytes = 64 << 10
+// maxTextBytes bounds the text the mailbox view shows of one message:
+// plenty for a letter, and half of what the live feed shows of a
+// message's raw source, which the same state event carries too.
+const maxTextBytes = 32 << 10
 
 // maxTextDepth bounds how deep textOf looks for the text: a multipart in
 // a multipart (an alternative in a mixed one) is common, more is rare, and
