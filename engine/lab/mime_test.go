@@ -371,6 +371,8 @@ func TestTextOf(t *testing.T) {
 			"Content-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\nR3LDvMOfZQ==\r\n--a--\r\n--m--\r\n", "Grüße", ""},
 		{"latin-1", "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=F6ln", "Köln", ""},
 		{"ascii with 8-bit octets", "Subject: x\r\n\r\nK\xf6ln", "K\uFFFDln", ""},
+		{"no charset, UTF-8 typed", "Subject: x\r\n\r\nGr\xc3\xbc\xc3\x9fe", "Grüße",
+			"The text declares no charset, so by RFC 2045 §5.2 it is US-ASCII; its octets past ASCII are read as UTF-8, as most mail programs guess."},
 		{"another charset", "Content-Type: text/plain; charset=koi8-r\r\n\r\nplain \xf0", "plain \uFFFD",
 			`The text is in the charset "koi8-r", which the lab does not read: its octets are shown as they are.`},
 		{"html only", "Content-Type: text/html\r\n\r\n<p>Hi</p>", "", "This message has no text/plain part to show."},

@@ -7,6 +7,7 @@ package lab
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"smtplab/engine/mimepart"
 )
@@ -89,7 +90,13 @@ func textOf(raw []byte) (text, note string) {
 	_, params := mimepart.Params(p.Header.Get("Content-Type"))
 	charset := params["charset"]
 	if charset == "" {
-		charset = "us-ascii" // RFC 2045 §5.2
+		// Without a charset the text is US-ASCII (RFC 2045 §5.2), but a
+		// line typed with "é" in the terminal holds UTF-8 octets, and
+		// mail programs guess so too: the learner should see the "é".
+		charset = "us-ascii"
+		if !isASCII(string(octets)) && utf8.Valid(octets) {
+			charset, note = "utf-8", "The text declares no charset, so by RFC 2045 §5.2 it is US-ASCII; its octets past ASCII are read as UTF-8, as most mail programs guess."
+		}
 	}
 	text, ok = mimepart.DecodeCharset(octets, charset)
 	if !ok {
