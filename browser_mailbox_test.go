@@ -160,3 +160,40 @@ func TestBrowserMailboxDecodesSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserMailboxKeepsOpenViews: a delivery that comes while the
+// learner reads a message's Text view rebuilds the mailbox list, and the
+// view stays open, with the keyboard focus where it was.
+func TestBrowserMailboxKeepsOpenViews(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	const form = `.smtplab-panel-mailbox form.smtplab-compose`
+	do(t, ctx, "writing a message", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
+		chromedp.SetValue(chromedp.CSS(form+` input[name=from]`), "alice@example.com"),
+		chromedp.SetValue(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),
+		chromedp.SetValue(chromedp.CSS(form+` input[name=subject]`), "first"),
+		chromedp.SetValue(chromedp.CSS(form+` textarea`), "the first one"),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)))
+	const messages = `document.querySelectorAll('.smtplab-panel-mailbox .smtplab-message')`
+	waitFor(t, ctx, "the first message delivered", messages+`.length === 1`)
+	pressEnter(t, ctx, `.smtplab-panel-mailbox .smtplab-message details:has(.smtplab-message-text) summary`)
+	// The second message goes without touching the page's focus.
+	eval[bool](t, ctx, `(() => {
+		const f = document.querySelector('`+form+`');
+		f.querySelector('input[name=subject]').value = 'second';
+		f.requestSubmit();
+		return true;
+	})()`)
+	waitFor(t, ctx, "the second message delivered", messages+`.length === 2`)
+	got := eval[map[string]bool](t, ctx, `(() => {
+		const first = [...`+messages+`].find((m) => m.querySelector('strong').textContent === 'first');
+		const text = first.querySelector('details:has(.smtplab-message-text)');
+		return { open: text.open, focused: document.activeElement === text.querySelector('summary'),
+			othersClosed: [...document.querySelectorAll('.smtplab-panel-mailbox .smtplab-message details[open]')].length === 1 };
+	})()`)
+	if !got["open"] || !got["focused"] || !got["othersClosed"] {
+		t.Errorf("after a new delivery: Text view open %v, its summary focused %v, no other view opened %v; want all true", got["open"], got["focused"], got["othersClosed"])
+	}
+}

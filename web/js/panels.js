@@ -317,6 +317,13 @@ export class Mailbox extends Panel {
       clear(this.list).append(empty('No message delivered yet.'));
       return;
     }
+    // A delivery that comes while the learner reads a message must not
+    // close what they read: the views open now (and the one with the
+    // keyboard focus) are open again after the rebuild, matched by mailbox,
+    // message and view.
+    const open = new Set([...this.list.querySelectorAll('details[open][data-view]')].map((d) => d.dataset.view));
+    const focused = this.list.contains(document.activeElement) ? document.activeElement.closest('details[data-view]') : null;
+    const refocus = focused && document.activeElement === focused.querySelector('summary') ? focused.dataset.view : null;
     const safe = (s) => s.replace(/[^\w.@-]/g, '_');
     // What each host's checks found of each message it delivered, while
     // the trace still has its delivery event.
@@ -325,6 +332,10 @@ export class Mailbox extends Panel {
     append(clear(this.list), boxes.filter((b) => b.messages.length).map((b) => section(`${b.name} (${b.host})`,
       b.messages.length > MAX_SHOWN ? h('p', { class: 'smtplab-empty' }, `The newest ${MAX_SHOWN} of ${b.messages.length} messages (the .mbox below has them all).`) : null,
       h('ol', { class: 'smtplab-messages' }, b.messages.slice(-MAX_SHOWN).map((m, i) => {
+        const view = (name) => {
+          const key = `${b.host}/${b.name}/${m.id || i}/${name}`;
+          return { 'data-view': key, open: open.has(key) };
+        };
         const received = m.received || headers(m.raw).filter(([k]) => k === 'received').map(([, v]) => v);
         const junk = junkReason(m.raw, b.host, checks.get(`${b.host} ${m.id}`));
         return h('li', { class: 'smtplab-message' },
@@ -332,20 +343,24 @@ export class Mailbox extends Panel {
             h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
             m.deliveredAt ? h('span', { class: 'smtplab-when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
           junk ? h('p', { class: 'smtplab-junk-why' }, junk) : null,
-          received.length ? h('details', {}, h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
+          received.length ? h('details', view('received'), h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
             h('ol', { class: 'smtplab-received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           m.attachments && m.attachments.length ? h('div', { class: 'smtplab-message-attachments' }, 'Attachments:',
             h('ul', {}, m.attachments.map((a) => h('li', {}, a.name || '(no name)', ` (${a.type}, ${formatSize(a.size)})`)))) : null,
           // The text as a mail program shows it, decoded by the engine
           // (quoted-printable, base64, the charset), beside the raw source
           // that shows how it went over the wire.
-          h('details', {}, h('summary', {}, 'Text'),
+          h('details', view('text'), h('summary', {}, 'Text'),
             m.textNote ? h('p', { class: 'smtplab-empty' }, m.textNote) : null,
             m.text ? h('pre', { class: 'smtplab-message-text' }, m.text) : null),
-          h('details', {}, h('summary', {}, 'Raw source'), h('pre', { class: 'smtplab-raw' }, m.raw)),
+          h('details', view('raw'), h('summary', {}, 'Raw source'), h('pre', { class: 'smtplab-raw' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })),
       b.mbox ? h('button', { type: 'button', onclick: () => download(`${safe(b.name)}.mbox`, 'application/mbox', b.mbox) }, 'Download the mailbox (.mbox)') : null)));
+    if (refocus) {
+      const summary = [...this.list.querySelectorAll('details[data-view]')].find((d) => d.dataset.view === refocus)?.querySelector('summary');
+      if (summary) summary.focus();
+    }
   }
 }
 
