@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
 	"testing"
@@ -398,6 +399,69 @@ func TestNextMXAfterSoftMessageReply(t *testing.T) {
 	n.Net.Advance(time.Minute)
 	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 1 {
 		t.Fatalf("want the third message queued for a retry once; trace:\n%s", dump(n.Net.Log()))
+	}
+}
+
+// deferAfterContent makes host's port 25 a server that takes the
+// envelope and the content but answers the final dot with 451, as a
+// server does whose disk is full for the moment (RFC 5321 §4.2.5).
+func deferAfterContent(t *testing.T, n *Network, host string) {
+	t.Helper()
+	h, _ := n.Host(host)
+	h.Sim().StopListening(25)
+	err := h.Sim().Listen(25, func(*simnet.Conn) simnet.Handler {
+		var pending []byte
+		inData := false
+		return simnet.HandlerFuncs{
+			OnOpen: func(c *simnet.Conn) { _ = c.Write([]byte("220 " + host + " ESMTP\r\n")) },
+			OnData: func(c *simnet.Conn, p []byte) {
+				pending = append(pending, p...)
+				for {
+					line, rest, ok := bytes.Cut(pending, []byte("\r\n"))
+					if !ok {
+						return
+					}
+					pending = rest
+					verb := strings.ToUpper(string(line[:min(4, len(line))]))
+					switch {
+					case inData && string(line) == ".":
+						inData = false
+						_ = c.Write([]byte("451 4.3.0 " + host + ": no room to store it just now\r\n"))
+					case inData:
+					case verb == "DATA":
+						inData = true
+						_ = c.Write([]byte("354 go ahead\r\n"))
+					case verb == "QUIT":
+						_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+						c.Close("quit")
+						return
+					default:
+						_ = c.Write([]byte("250 OK\r\n"))
+					}
+				}
+			},
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNextMXAfterSoftReplyToContent: a 451 to the content, after the
+// final dot, sends the message to the next MX at once too: that server
+// kept nothing (RFC 5321 §4.2.5), and another may take it now.
+func TestNextMXAfterSoftReplyToContent(t *testing.T) {
+	n := twoMXNet(t, nil, nil)
+	deferAfterContent(t, n, "mx1.example.org")
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Minute)
+	mx2, _ := n.Host("mx2.example.org")
+	if got := len(mx2.Mailboxes.Messages("bob@example.org")); got != 1 {
+		t.Fatalf("mx2 holds %d messages, want the one mx1 deferred after its content; trace:\n%s", got, dump(n.Net.Log()))
+	}
+	moved := notesWith(n.Net.Log(), "turned the message down for now")
+	if len(moved) != 1 || !strings.Contains(moved[0].Text, "its reply to DATA was 451 4.3.0") {
+		t.Fatalf("the trace does not say why the relay moved on: %+v", moved)
 	}
 }
 

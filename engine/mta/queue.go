@@ -466,7 +466,7 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		case res.Verb == smtp.MAIL || res.Verb == smtp.DATA || res.Verb == smtp.BDAT:
 			next = append(next, r)
 			if messageNotNow == "" {
-				messageNotNow = fmt.Sprintf("%s to %s", firstLine(r.reply), res.Verb)
+				messageNotNow = fmt.Sprintf("its reply to %s was %s", res.Verb, firstLine(r.reply))
 			}
 		}
 	}
