@@ -49,6 +49,12 @@ func TestBrowserStartTLS(t *testing.T) {
 	if !strings.Contains(text, "~> EHLO me.example.com") || !strings.Contains(text, "<~ 250") {
 		t.Errorf("no ~> / <~ marks after STARTTLS:\n%s", text)
 	}
+	// The Network panel says in words that the open connection is encrypted:
+	// a lock symbol alone showed as an empty box where no emoji font is installed.
+	live := eval[string](t, ctx, `document.querySelector('#lab .smtplab-live').textContent`)
+	if !strings.Contains(live, "mx.example.org:25, encrypted (TLS)") {
+		t.Errorf("live connections after STARTTLS: %q", live)
+	}
 	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-tls"]`)))
 	panel := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls').innerText`)
 	for _, want := range []string{"finished", "Subject", "Issuer", "EHLO me.example.com"} {

@@ -79,7 +79,7 @@ export class NetworkMap extends Panel {
       : empty('No connection yet.');
     const liveList = live.length
       ? h('ul', { class: 'smtplab-live' }, live.slice(-100).map((e) => h('li', {}, `${e.conn ? `#${e.conn} ` : ''}${e.host} ⇄ ${e.peer}:${e.port}`,
-        e.tls ? ' 🔒 TLS' : '', e.state && e.state !== 'open' ? ` (${e.state})` : '')))
+        e.tls ? ', encrypted (TLS)' : '', e.state && e.state !== 'open' ? ` (${e.state})` : '')))
       : empty('No open connection.');
     const dns = [];
     for (const e of ev) {
