@@ -32,6 +32,30 @@ func TestBrowserEmbedFromAnotherOrigin(t *testing.T) {
 	waitFor(t, ctx, "the embedded lab's greeting", `[...document.querySelectorAll('smtp-lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '220')`)
 }
 
+// TestBrowserEmbedDataAttributes: a course author who writes the scenario
+// and the seed as data- attributes, like the other options, gets that
+// scenario and seed, not the first-session lab with no word about it.
+func TestBrowserEmbedDataAttributes(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(
+		`<script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab id="plain" scenario="null-mx" seed="7"></smtp-lab><smtp-lab id="data" data-scenario="null-mx" data-seed="7"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/', true)`)
+	waitFor(t, ctx, "both labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 2`)
+	got := eval[string](t, ctx, `(async () => {
+		const out = [];
+		for (const id of ['plain', 'data']) {
+			const snap = await document.getElementById(id).snapshot();
+			out.push(document.querySelector('#' + id + ' .smtplab-status').textContent + ' seed ' + snap.seed);
+		}
+		return out.join(' | ');
+	})()`)
+	if want := "Lab: null-mx seed 7 | Lab: null-mx seed 7"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 // TestBrowserEmbedReleasesWorlds: a single-page course site that replaces
 // its lab at every visit does not run out of worlds: a lab taken out of the
 // page releases its world in the engine, which holds 64 at most.

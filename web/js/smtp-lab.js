@@ -10,7 +10,7 @@
 // [{id, text, done}], the goals written as in a lesson's front matter).
 //
 // Attributes: scenario (first-session when absent), seed (a whole number,
-// 1 when absent), panels (show the
+// 1 when absent); data-scenario and data-seed count as the same; panels (show the
 // network, timeline, TLS and mailbox tabs), and the options of labopts.js:
 // data-panels (which of those tabs), data-tab, data-height, data-prompt.
 // A name (or id) tells the lab apart from the page's other labs across
@@ -26,9 +26,18 @@ import { LabView } from './labview.js';
 import { labOptions } from './labopts.js';
 import { loadWorld, saveWorld } from './progress.js';
 
-// scenarioOf returns the scenario an <smtp-lab> element asks for.
+// scenarioOf returns the scenario an <smtp-lab> element asks for. The
+// scenario and the seed are the element's own attributes; their data-
+// spellings count too, since the other options are data- attributes and an
+// author who writes data-scenario means the same thing.
 function scenarioOf(el) {
-  return el.getAttribute('scenario') || 'first-session';
+  return el.getAttribute('scenario') || el.dataset.scenario || 'first-session';
+}
+
+// seedTextOf returns the seed an <smtp-lab> element asks for, as written,
+// or null for the default.
+function seedTextOf(el) {
+  return el.getAttribute('seed') ?? el.dataset.seed ?? null;
 }
 
 // worldKey returns the localStorage key a lab keeps its world under: the
@@ -82,7 +91,7 @@ export class SMTPLabElement extends HTMLElement {
       const options = labOptions(this);
       if (!options.panels) options.panels = this.hasAttribute('panels') || 'tab' in options;
       const view = new LabView(session, table, options);
-      const seedText = this.getAttribute('seed');
+      const seedText = seedTextOf(this);
       const seed = seedText === null ? 1 : Number(seedText);
       if (!Number.isSafeInteger(seed)) throw new Error(`the seed "${seedText}" is not a whole number`);
       // The saved world, unless the page now asks for another scenario or
