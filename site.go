@@ -17,11 +17,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/andybalholm/brotli"
 )
@@ -298,6 +300,9 @@ func (s *site) improveCompression(ctx context.Context, dir string) {
 			cached = filepath.Join(dir, hex.EncodeToString(sum[:])+".br"+strconv.Itoa(bestBrotli))
 			if b, err := os.ReadFile(cached); err == nil {
 				a.setBrotli(b)
+				// Marked as just used, so that pruneCache keeps it.
+				now := time.Now()
+				os.Chtimes(cached, now, now)
 				continue
 			}
 		}
@@ -312,6 +317,58 @@ func (s *site) improveCompression(ctx context.Context, dir string) {
 			}
 		}
 	}
+	if dir != "" {
+		pruneCache(dir, keptCompressed)
+	}
+}
+
+// keptCompressed is how many compressed files the cache keeps: every
+// `make wasm` makes a new engine of about 2 MB compressed, and a developer
+// switching between a few checkouts should not pay for compressing again.
+const keptCompressed = 8
+
+// pruneCache deletes all but the keep most recently used compressed files
+// in dir (improveCompression marks a file it reads as used), so the cache
+// does not grow with every build. Files of other names are left alone.
+func pruneCache(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		name string
+		used time.Time
+	}
+	var files []file
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isCacheName(e.Name()) {
+			continue
+		}
+		if info, err := e.Info(); err == nil {
+			files = append(files, file{e.Name(), info.ModTime()})
+		}
+	}
+	if len(files) <= keep {
+		return
+	}
+	slices.SortFunc(files, func(a, b file) int { return b.used.Compare(a.used) })
+	for _, f := range files[keep:] {
+		os.Remove(filepath.Join(dir, f.name))
+	}
+}
+
+// isCacheName reports whether name is one improveCompression gives its
+// files: the hex SHA-256 of the asset, ".br" and the quality.
+func isCacheName(name string) bool {
+	sum, quality, ok := strings.Cut(name, ".br")
+	if !ok || len(sum) != 2*sha256.Size {
+		return false
+	}
+	if _, err := hex.DecodeString(sum); err != nil {
+		return false
+	}
+	_, err := strconv.Atoi(quality)
+	return err == nil
 }
 
 // compressionCacheDir is where the best-brotli forms are kept between

@@ -5,14 +5,19 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/andybalholm/brotli"
 )
@@ -255,6 +260,47 @@ func TestImproveCompression(t *testing.T) {
 	s2.improveCompression(t.Context(), dir)
 	if got := len(*s2.assets["dist/lab.wasm"].br.Load()); got != after {
 		t.Errorf("cached form %d bytes, want %d", got, after)
+	}
+}
+
+// TestPruneCache: the compression cache keeps its most recently used files
+// and drops the rest, so it does not grow by 2 MB with every build; files
+// it did not write stay.
+func TestPruneCache(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now().Add(-time.Hour)
+	var names []string
+	for i := range 5 {
+		sum := sha256.Sum256([]byte{byte(i)})
+		name := hex.EncodeToString(sum[:]) + ".br11"
+		names = append(names, name)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// File i was last used i minutes after start: the last ones are the newest.
+		used := start.Add(time.Duration(i) * time.Minute)
+		if err := os.Chtimes(filepath.Join(dir, name), used, used); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, other := range []string{"notes.txt", ".tmp-123"} {
+		if err := os.WriteFile(filepath.Join(dir, other), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pruneCache(dir, 2)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	want := []string{".tmp-123", names[3], names[4], "notes.txt"}
+	slices.Sort(want)
+	if !slices.Equal(left, want) {
+		t.Errorf("left %q, want %q", left, want)
 	}
 }
 
