@@ -7,6 +7,7 @@ GOROOT    := $(shell $(GO) env GOROOT)
 WASM_EXEC := $(GOROOT)/lib/wasm/go_js_wasm_exec
 DIST      := web/dist
 ADDR      ?= 127.0.0.1:8080
+FLAGS     ?=
 FUZZTIME  ?= 20s
 LOG       := .test.log
 
@@ -39,9 +40,9 @@ wasm:
 
 # The server is built and run rather than `go run`: go run exits 1 when
 # Ctrl-C stops its child, so make would report an error after a clean
-# shutdown.
+# shutdown. FLAGS passes more flags, e.g. FLAGS='-smtp 127.0.0.1:2525'.
 serve: build
-	$(GO) build -o build/smtplab . && build/smtplab -addr $(ADDR)
+	$(GO) build -o build/smtplab . && build/smtplab -addr $(ADDR) $(FLAGS)
 
 vet: build
 	$(GO) vet ./...
