@@ -187,7 +187,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	// The bridge runs for as long as its process: keep its memory bounded.
-	world.KeepTrace(traceKept)
+	world.KeepTrace(traceKept, traceTextKept)
 	switch {
 	case opt.KeepMail == 0:
 		world.KeepMail(defaultKeepMail)
@@ -527,6 +527,11 @@ const defaultKeepMail = 64 << 20
 // the page's live view to catch up, bounded for a process that runs for
 // days.
 const traceKept = 200_000
+
+// traceTextKept bounds the text of the events the bridge holds (lines sent
+// and received): without it, clients sending lines of ten kilobytes made
+// the 200,000 events hold over a gigabyte.
+const traceTextKept = 64 << 20
 
 // locked runs f with the world locked, and wakes the live feeds when the
 // trace grew.

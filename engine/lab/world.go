@@ -202,11 +202,12 @@ func (w *World) Since(id int) []trace.Event { return w.net.Log().Since(id) }
 // Trace returns every event so far, in a new slice.
 func (w *World) Trace() []trace.Event { return w.net.Log().All() }
 
-// KeepTrace bounds the trace to about n of its newest events, for a world
-// that serves real clients for as long as a process runs (the TCP bridge).
+// KeepTrace bounds the trace to about its newest events events and
+// textOctets octets of their text (see trace.Log.Keep), for a world that
+// serves real clients for as long as a process runs (the TCP bridge).
 // Snapshots and determinism are about simulated worlds, which never call
 // it.
-func (w *World) KeepTrace(n int) { w.net.Log().Keep(n) }
+func (w *World) KeepTrace(events, textOctets int) { w.net.Log().Keep(events, textOctets) }
 
 // KeepMail makes every mailbox of the world keep only about its newest n
 // octets of mail (see mta.Mailboxes.KeepBytes), for the same worlds as

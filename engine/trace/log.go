@@ -23,8 +23,10 @@ import "maps"
 type Log struct {
 	chunks  []*chunk
 	n       int // id of the last event
-	dropped int // events dropped from the front (see Keep)
-	keep    int // 0: keep everything
+	dropped  int // events dropped from the front (see Keep)
+	keep     int // events to keep; 0: keep everything
+	keepText int // octets of free text to keep; 0: no bound
+	text     int // octets of free text held
 
 	strings strTable
 	recent  [numStrFields][recentPerField]recentStr // per string field, the strings it had last
@@ -57,6 +59,7 @@ const chunkSize = 4096
 type chunk struct {
 	records []record
 	texts   []string
+	text    int // octets in texts
 }
 
 // record is an Event as the Log stores it (see Log). Its ID is its place
@@ -112,10 +115,16 @@ func (t *strTable) str(id strID) string {
 }
 
 // Keep bounds the log for a process that runs for long, such as the TCP
-// bridge: once more than about n events are held, the oldest are dropped,
-// a chunk at a time. Ids go on growing; Since and Get simply no longer find
-// the dropped ones. A simulated world never calls it: its trace is whole.
-func (l *Log) Keep(n int) { l.keep = n }
+// bridge: once more than about events events, or more than textOctets
+// octets of their free text, are held, the oldest are dropped, a chunk at
+// a time (the newest chunk always stays). Both bounds are needed: a client
+// that sends ten-kilobyte lines fills memory long before it reaches any
+// sensible count of events. Zero means no bound. Ids go on growing; Since
+// and Get simply no longer find the dropped ones. A simulated world never
+// calls it: its trace is whole.
+func (l *Log) Keep(events, textOctets int) {
+	l.keep, l.keepText = events, textOctets
+}
 
 // Add appends e, giving it the next id, and returns that id.
 func (l *Log) Add(e Event) int {
@@ -143,6 +152,11 @@ func (l *Log) Add(e Event) int {
 		rtype: l.intern(8, e.RType), step: l.intern(9, e.Step), msg: l.intern(msgField, e.Msg), rcpt: l.intern(11, e.Rcpt), err: l.intern(12, e.Error),
 	})
 	c.texts = append(c.texts, e.Text)
+	c.text += len(e.Text)
+	l.text += len(e.Text)
+	for l.keepText > 0 && l.text > l.keepText && len(l.chunks) > 1 {
+		l.dropOldest()
+	}
 	if len(e.Attrs) > 0 {
 		if l.attrs == nil {
 			l.attrs = make(map[int]map[string]string)
@@ -190,6 +204,7 @@ func (l *Log) dropOldest() {
 	for id := l.dropped + 1; id <= l.dropped+chunkSize; id++ {
 		delete(l.attrs, id)
 	}
+	l.text -= l.chunks[0].text
 	l.chunks[0] = nil
 	l.chunks = append(l.chunks[:0], l.chunks[1:]...)
 	l.dropped += chunkSize

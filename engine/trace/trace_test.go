@@ -3,6 +3,7 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -46,7 +47,7 @@ func TestLogAcrossChunks(t *testing.T) {
 
 func TestLogKeepDropsTheOldest(t *testing.T) {
 	var l Log
-	l.Keep(2 * chunkSize)
+	l.Keep(2*chunkSize, 0)
 	const n = 10*chunkSize + 5
 	for i := 0; i < n; i++ {
 		l.Add(Event{Kind: Note})
@@ -69,6 +70,38 @@ func TestLogKeepDropsTheOldest(t *testing.T) {
 	}
 	if l.Len() != n {
 		t.Fatalf("Len = %d, want %d", l.Len(), n)
+	}
+}
+
+// TestLogKeepBoundsItsText: a client that sends long lines is held to the
+// bound on text, long before the bound on events: the log keeps about the
+// newest textOctets of text, and never less than the newest chunk.
+func TestLogKeepBoundsItsText(t *testing.T) {
+	var l Log
+	const budget = 1 << 20
+	l.Keep(1_000_000, budget)
+	line := strings.Repeat("A", 12<<10)
+	const n = 3 * chunkSize
+	for i := 0; i < n; i++ {
+		l.Add(Event{Kind: Bytes, Text: line})
+	}
+	// The bound holds with the newest chunk (a whole chunk of these lines
+	// is 48 MiB) whatever the budget: only full chunks are dropped.
+	if held := l.n - l.dropped; held > chunkSize {
+		t.Fatalf("%d events of 12 KiB held, want at most a chunk (%d)", held, chunkSize)
+	}
+	if l.text != (l.n-l.dropped)*len(line) {
+		t.Fatalf("text count %d for %d events held", l.text, l.n-l.dropped)
+	}
+	// Small events after the long ones: the long ones go, as the budget says.
+	for i := 0; i < 2*chunkSize; i++ {
+		l.Add(Event{Kind: Note, Text: "ok"})
+	}
+	if l.text > budget {
+		t.Fatalf("%d octets of text held, budget %d", l.text, budget)
+	}
+	if e, ok := l.Get(l.Len()); !ok || e.Text != "ok" {
+		t.Fatalf("newest event = %+v %v", e, ok)
 	}
 }
 
@@ -137,7 +170,7 @@ func TestLogStringsComeBack(t *testing.T) {
 
 func TestLogKeepBoundsItsStrings(t *testing.T) {
 	var l Log
-	l.Keep(chunkSize)
+	l.Keep(chunkSize, 0)
 	const n = 20 * chunkSize
 	for i := 0; i < n; i++ {
 		// Every message id is new, as on a long-running bridge.
