@@ -21,8 +21,8 @@ import "maps"
 // Records live in fixed-size chunks, so growing the Log never copies what
 // it already holds.
 type Log struct {
-	chunks  []*chunk
-	n       int // id of the last event
+	chunks   []*chunk
+	n        int // id of the last event
 	dropped  int // events dropped from the front (see Keep)
 	keep     int // events to keep; 0: keep everything
 	keepText int // octets of free text to keep; 0: no bound
