@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"regexp"
 	"strconv"
 	"strings"
@@ -66,6 +67,25 @@ func TestBrowserStartTLS(t *testing.T) {
 	cipher := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls .smtplab-tls-bytes').innerText`)
 	if strings.Contains(cipher, "EHLO") || !strings.Contains(cipher, "bytes on the wire") {
 		t.Errorf("ciphertext view shows:\n%s", cipher)
+	}
+}
+
+// TestBrowserAuthAnswersShownOnce: the lines a learner types in answer to
+// the server's 334 challenges show once in the transcript (they reach the
+// page both as bytes and as the server's reading of them).
+func TestBrowserAuthAnswersShownOnce(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url+"/#lesson=10-implicit-tls-logins-and-filters")
+	user := base64.StdEncoding.EncodeToString([]byte("alice@example.com"))
+	pass := base64.StdEncoding.EncodeToString([]byte("wonderland"))
+	typeLines(t, ctx, "EHLO laptop.example.com", "AUTH LOGIN", user, pass)
+	waitFor(t, ctx, "the login accepted", replyCount("235")+` > 0`)
+	text := transcript(t, ctx)
+	for _, answer := range []string{user, pass} {
+		if n := strings.Count(text, "~> "+answer+"\n"); n != 1 {
+			t.Errorf("%q shown %d times:\n%s", answer, n, text)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ export class Transcript {
 
   reset() {
     clear(this.list);
-    this.conns = new Map(); // conn id → {tls, awaiting (client text expected, not commands)}
+    this.conns = new Map(); // conn id → {tls, awaiting (message text expected, not commands)}
     this.lastConn = 0;
     this.add(this.session.events, false);
   }
@@ -85,8 +85,8 @@ export class Transcript {
         break;
       }
       case 'bytes': {
-        // Lines that are not commands: the message after DATA, answers to
-        // AUTH challenges. Commands come as smtp.command events instead,
+        // Lines that are not commands: the message after DATA. Commands
+        // and answers to AUTH challenges come as smtp.command events instead,
         // but bytes that are not clean CRLF lines (raw mode, a faulty
         // client) are shown as they were, escapes and all.
         const c = this.conn(e.conn);
@@ -105,7 +105,10 @@ export class Transcript {
       }
       case 'smtp.reply': {
         const c = this.conn(e.conn);
-        c.awaiting = e.code === 354 || e.code === 334;
+        // After 354 the client sends message text, which only bytes
+        // events carry. Answers to a 334 challenge come as smtp.command
+        // events (verb AUTH) as well as bytes: shown once, as commands.
+        c.awaiting = e.code === 354;
         this.reply(e, c, announce);
         break;
       }
