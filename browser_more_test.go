@@ -89,6 +89,42 @@ func TestBrowserAuthAnswersShownOnce(t *testing.T) {
 	}
 }
 
+// TestBrowserTerminalHintFollowsItsOwnConnection: the hint under the
+// terminal speaks of the terminal's connection. The mail client's session
+// closing beside it, or the server waiting for its message text, is not the
+// terminal's business; the terminal's own DATA and QUIT are.
+func TestBrowserTerminalHintFollowsItsOwnConnection(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	hint := func() string {
+		return eval[string](t, ctx, `document.querySelector('#lab .smtplab-terminal-hint').textContent`)
+	}
+	typeLines(t, ctx, "EHLO laptop.example.com")
+	const form = `.smtplab-panel-mailbox form.smtplab-compose`
+	do(t, ctx, "the mail client", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`.smtplab-compose-box summary`)),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=from]`), "alice@example.com"),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),
+		chromedp.SendKeys(chromedp.CSS(form+` textarea`), "From the mail client."),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)))
+	waitFor(t, ctx, "the mail client's session closed", `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-note')].some(n => n.textContent.includes('connection closed'))`)
+	if got := hint(); !strings.HasPrefix(got, "Enter sends the line.") {
+		t.Errorf("after the mail client's session the hint says %q", got)
+	}
+	typeLines(t, ctx, "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
+	if got := hint(); !strings.HasPrefix(got, "Message mode") {
+		t.Errorf("after 354 the hint says %q", got)
+	}
+	typeLines(t, ctx, "Subject: hi", "", "Hello.", ".", "QUIT")
+	waitFor(t, ctx, "the closed hint", `document.querySelector('#lab .smtplab-terminal-hint').textContent.startsWith('The connection is closed')`)
+	do(t, ctx, "raw mode", chromedp.Click(chromedp.CSS(`#lab .smtplab-terminal-box input[type=checkbox]`)))
+	typeLines(t, ctx, `EHLO again\r\n`)
+	if got := hint(); strings.Contains(got, "Tab") {
+		t.Errorf("in raw mode the hint says %q", got)
+	}
+}
+
 func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)

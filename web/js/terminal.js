@@ -163,18 +163,24 @@ export class Terminal {
     this.label.textContent = on ? 'Write raw bytes as the client (escapes: \\r \\n \\t \\0 \\\\)' : 'Type a line as the client';
     this.input.placeholder = on ? 'e.g. hi\\n.\\n' : '';
     this.input.setAttribute('aria-describedby', on ? `${this.rawHelp.id} ${this.hint.id}` : this.hint.id);
+    this.mode();
   }
 
   // mode tells the learner where the terminal is connected and what the
   // server expects now.
+  // Only the terminal's own connection counts: the relay's sessions and the
+  // mail client's go on beside it in the same trace.
   mode() {
     const status = connectionStatus(this.session.state);
     if (this.status.textContent !== status) this.status.textContent = status;
-    const last = [...this.session.events].reverse().find((e) => e.kind === 'smtp.reply' || e.kind === 'conn.close');
+    const l = this.session.state && this.session.state.learner;
+    const conn = l && l.connected ? l.conn : 0;
+    const last = conn ? [...this.session.events].reverse().find((e) => e.conn === conn && e.kind === 'smtp.reply') : null;
     this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
-    if (last && last.kind === 'conn.close') this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
+    if (l && !l.connected && !l.dialError) this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
     else if (this.expect === 'message') this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
     else if (this.expect === 'login') this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
+    else if (this.raw.checked) this.hint.textContent = 'Enter sends the bytes. ↑/↓: history.';
     else this.hint.textContent = 'Enter sends the line. ↑/↓: history. Tab: complete a command.';
   }
 
