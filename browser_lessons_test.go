@@ -82,6 +82,33 @@ func TestBrowserLessonSolutions(t *testing.T) {
 	}
 }
 
+// TestBrowserLessonHelpFitsAPhone: every lesson, with all its hints and
+// its solution shown, fits a 390-px phone: a long base64 line or raw step
+// wraps instead of pushing the page sideways.
+func TestBrowserLessonHelpFitsAPhone(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 120*time.Second)
+	do(t, ctx, "a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+	openLab(t, ctx, url)
+	slugs := eval[[]string](t, ctx, `JSON.parse(document.getElementById('lesson-data').textContent).map(l => l.slug)`)
+	for _, slug := range slugs {
+		eval[bool](t, ctx, `(location.hash = 'lesson=`+slug+`', true)`)
+		waitFor(t, ctx, slug+" shown", `!!document.querySelector('article.smtplab-lesson[data-slug="`+slug+`"]:not([hidden])') && document.querySelectorAll('#goal-list li').length > 0`)
+		// Every lesson has a solution: its button is enabled once the
+		// lesson's help has come.
+		waitFor(t, ctx, slug+"'s help", `!document.getElementById('btn-solution').disabled`)
+		waitFor(t, ctx, slug+"'s hints all shown", `(() => { const b = document.getElementById('btn-hint'); if (!b.disabled) b.click(); return b.disabled; })()`)
+		do(t, ctx, "solution", chromedp.Click(chromedp.ID("btn-solution")))
+		waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+		do(t, ctx, "confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+		waitFor(t, ctx, slug+"'s solution", `!document.getElementById('solution').hidden`)
+		if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+			wide := eval[string](t, ctx, `[...document.querySelectorAll('#hint-list *, #solution-list *')].filter(e => e.getBoundingClientRect().right > 390).map(e => e.tagName + ': ' + e.textContent.slice(0, 60)).slice(0, 3).join(' | ')`)
+			t.Errorf("%s with its help shown is %d px wide on a 390 px phone: %s", slug, w, wide)
+		}
+	}
+}
+
 // transcriptGrew is a condition: the main transcript has more lines than n.
 func transcriptGrew(n int) string {
 	return fmt.Sprintf(`document.querySelectorAll('#lab .smtplab-transcript li').length > %d`, n)
