@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -90,5 +91,20 @@ func TestResultCarriesMailOnlyWhenDelivered(t *testing.T) {
 	}
 	if len(w.State().Mailboxes) != 1 {
 		t.Fatal("State lost the mailbox")
+	}
+}
+
+// TestSubmitNeedsAFrom: the mail client refuses a message with no From
+// address, which would have gone out as the null sender <> (kept for
+// bounces) with an empty From: line, and whose bounce would be dropped.
+func TestSubmitNeedsAFrom(t *testing.T) {
+	w := newWorld(t, "first-session")
+	for _, from := range []string{"", "  "} {
+		if _, err := w.Submit(Message{From: from, To: []string{"bob@example.org"}, Subject: "s", Body: "b"}); err == nil || !strings.Contains(err.Error(), "From address") {
+			t.Errorf("From %q: err = %v", from, err)
+		}
+	}
+	if n := len(w.Snapshot().Inputs); n != 0 {
+		t.Errorf("%d inputs kept", n)
 	}
 }

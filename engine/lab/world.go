@@ -359,6 +359,13 @@ func (w *World) Submit(m Message) (Result, error) {
 		return Result{}, fmt.Errorf("this world's messages have carried %d KiB of attachments, and these %d KiB would pass its limit of %d KiB (so that it can be saved); reset it, or attach less",
 			w.attached>>10, (attached+1023)>>10, MaxWorldAttachmentBytes>>10)
 	}
+	// A mail client writes the From: header from its user's address, and
+	// RFC 5322 §3.6.2 requires one: an empty From would go out as the null
+	// sender <>, which only bounces may use (RFC 5321 §4.5.5), with an
+	// empty From: line.
+	if strings.TrimSpace(m.From) == "" {
+		return Result{}, errors.New("the mail client needs a From address: the sender's, such as alice@example.com")
+	}
 	env, err := client.ParseEnvelope(m.From, m.To...)
 	if err != nil {
 		return Result{}, err
