@@ -127,7 +127,13 @@ func TestBrowserAttachmentsClearedWhenSent(t *testing.T) {
 		t.Errorf("after a refused send %d files are listed, want the one chosen", n)
 	}
 
-	do(t, ctx, "sending to Bob", chromedp.SendKeys(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),
+	// No From: the placeholder is not a value, and the client says so.
+	eval[string](t, ctx, `document.querySelector('`+form+` input[name=from]').value = ''`)
+	do(t, ctx, "sending to Bob from nobody", chromedp.SendKeys(chromedp.CSS(form+` input[name=to]`), "bob@example.org"),
+		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)))
+	waitFor(t, ctx, "the refusal", status+`.includes('needs a From address')`)
+
+	do(t, ctx, "sending to Bob", chromedp.SendKeys(chromedp.CSS(form+` input[name=from]`), "alice@example.com"),
 		chromedp.Click(chromedp.CSS(form+` button[type=submit]`)))
 	waitFor(t, ctx, "the message taken", status+`.includes('Handed to the mail client')`)
 	waitFor(t, ctx, "the file gone from the form", listed+` === 0 && document.querySelector('`+form+` .smtplab-attach-list').hidden`)

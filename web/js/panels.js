@@ -275,8 +275,8 @@ export class Mailbox extends Panel {
     const [filesLabel, picker] = field('files', 'Attach files', { type: 'file', multiple: true });
     const attached = new Attachments(picker, status);
     const form = h('form', { class: 'smtplab-compose' },
-      field('from', 'From', { placeholder: 'alice@example.com', autocomplete: 'off', required: true }),
-      field('to', 'To (comma separated)', { placeholder: 'bob@example.org', autocomplete: 'off', required: true }),
+      field('from', 'From', { placeholder: 'alice@example.com', autocomplete: 'off' }),
+      field('to', 'To (comma separated)', { placeholder: 'bob@example.org', autocomplete: 'off' }),
       field('subject', 'Subject', { value: 'Hello' }),
       field('body', 'Text'),
       filesLabel, picker, attached.list,
