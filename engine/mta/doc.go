@@ -7,7 +7,10 @@
 // (RFC 5321 §4.4), returns a delivery status notification (RFC 3464) to the
 // sender when a message fails for good, and applies the policies real
 // servers use: relay refusal, greylisting, rate limits, a content filter,
-// quotas and unknown users.
+// quotas and unknown users. A message goes once to each distinct recipient:
+// as Postfix's cleanup does, a host drops a recipient that an earlier RCPT
+// of the message already named (the same mailbox here, the same address
+// elsewhere), though its server answered 250 to each.
 //
 // A delivery tries the destination's mail exchangers in order of
 // preference (RFC 5321 §5.1). As Postfix does, it moves on to the next one

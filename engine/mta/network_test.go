@@ -620,3 +620,68 @@ func TestUnsendableRecipientFailsAtOnce(t *testing.T) {
 		t.Fatalf("want one DSN with Status 5.5.4 that says why; trace:\n%s", dump(n.Net.Log()))
 	}
 }
+
+// TestDuplicateRecipientsGetOneCopy: a client that names bob 100 times,
+// in several cases, gets 250 to every RCPT, as Postfix's smtpd answers,
+// but bob gets the message once, as Postfix's cleanup drops duplicate
+// recipients. The relay sends on one RCPT per address (the domain's case
+// does not count, the local part's is the MX's to judge); the MX, whose
+// mailboxes take no notice of case, delivers one copy. The first RCPT's
+// NOTIFY stands.
+func TestDuplicateRecipientsGetOneCopy(t *testing.T) {
+	n := testNet(t, nil, nil)
+	var to []string
+	for range 97 {
+		to = append(to, "bob@example.org")
+	}
+	to = append(to, "bob@Example.ORG", "BOB@EXAMPLE.ORG", "BOB@EXAMPLE.ORG")
+	env, err := client.ParseEnvelope("alice@example.com", to...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.To[0].Notify = "SUCCESS"
+	for i := 1; i < len(env.To); i++ {
+		env.To[i].Notify = "NEVER"
+	}
+	if out := submitEnvelope(t, n, env); out.Status != client.Delivered {
+		t.Fatalf("submission outcome %+v", out)
+	}
+	n.Net.Advance(time.Minute)
+	log := n.Net.Log()
+
+	rcpts, oks := 0, 0
+	for _, e := range log.All() {
+		if e.Kind == trace.Command && e.Host == "laptop.example.com" && e.Verb == "RCPT" {
+			rcpts++
+		}
+		if e.Kind == trace.Reply && e.Host == "smtp.example.com" && e.Peer == "laptop.example.com" && e.Verb == "RCPT" && e.Code == 250 {
+			oks++
+		}
+	}
+	if rcpts != 100 || oks != 100 {
+		t.Errorf("the trace shows %d RCPT commands and %d 250 replies to them, want 100 of each", rcpts, oks)
+	}
+	if got := relayCommands(log, "mx.example.org", "RCPT"); got != 2 {
+		t.Errorf("the relay sent %d RCPT commands to the MX, want 2 (bob@example.org, BOB@EXAMPLE.ORG)", got)
+	}
+	mx, _ := n.Host("mx.example.org")
+	if got := len(mx.Mailboxes.Messages("bob@example.org")); got != 1 || len(kinds(log, trace.Delivery)) != 2 {
+		t.Fatalf("bob has %d messages, and the trace %d deliveries; want one, and one DSN to alice; trace:\n%s", got, len(kinds(log, trace.Delivery)), dump(log))
+	}
+	msgs := aliceMail(n)
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Final-Recipient: rfc822; bob@example.org\r\nAction: delivered\r\n") {
+		t.Fatalf("want one delivered DSN for bob@example.org, as the first RCPT's NOTIFY=SUCCESS asked; alice has %d messages; trace:\n%s", len(msgs), dump(log))
+	}
+	for host, want := range map[string]string{
+		"smtp.example.com": "named 100 recipients, 2 of them distinct",
+		"mx.example.org":   "named 2 recipients, 1 of them distinct",
+	} {
+		found := false
+		for _, e := range notesWith(log, want) {
+			found = found || e.Host == host
+		}
+		if !found {
+			t.Errorf("no note of %s says %q; trace:\n%s", host, want, dump(log))
+		}
+	}
+}

@@ -164,11 +164,10 @@ func (h *Host) accept(id string, env envelope, data []byte) {
 	n := h.net
 	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now()}
 	var local []*rcptState
-	for _, rcpt := range env.rcpts {
+	for _, rcpt := range h.distinct(id, env.rcpts) {
 		r := &rcptState{recipient: rcpt, status: client.Pending}
-		_, domain, _ := strings.Cut(rcpt.addr, "@")
-		if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(rcpt.addr, "postmaster")) {
-			h.deliverLocal(id, env, h.cfg.Mailbox(rcpt.addr), data)
+		if mailbox, ok := h.localMailbox(rcpt.addr); ok {
+			h.deliverLocal(id, env, mailbox, data)
 			r.status = client.Delivered
 			local = append(local, r)
 			continue
@@ -188,6 +187,73 @@ func (h *Host) accept(id string, env envelope, data []byte) {
 	// The queue manager picks the message up right after the session that
 	// brought it, not inside it.
 	q.timer = n.Net.After(time.Millisecond, func() { h.attempt(q) })
+}
+
+// localMailbox returns the mailbox here that addr names, and false when
+// addr is not delivered on this host but sent on.
+func (h *Host) localMailbox(addr string) (string, bool) {
+	_, domain, _ := strings.Cut(addr, "@")
+	if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(addr, "postmaster")) {
+		return h.cfg.Mailbox(addr), true
+	}
+	return "", false
+}
+
+// recipientKey is what makes two recipients of one message the same one
+// for this host: for a local recipient, the mailbox its copy lands in, as
+// Mailboxes keys it (so bob@example.org and BOB@EXAMPLE.ORG are one
+// recipient); for one sent on, its address with the domain in lower case.
+// A local part elsewhere is the business of its domain's host, which may
+// tell its cases apart (RFC 5321 §2.4); that host drops the duplicates it
+// finds.
+func (h *Host) recipientKey(addr string) string {
+	if mailbox, ok := h.localMailbox(addr); ok {
+		return strings.ToLower(mailbox)
+	}
+	local, domain, _ := strings.Cut(addr, "@")
+	return local + "@" + strings.ToLower(domain)
+}
+
+// distinct returns rcpts without the recipients an earlier one of them
+// already names (recipientKey), so that a message goes once to each, as
+// Postfix's cleanup drops duplicate recipients; the first one's DSN
+// parameters stand. A server answers 250 to every RCPT all the same, and
+// a note in the trace says which were left out. Without it, a client that
+// names bob 100 times would put 100 copies of the message into his
+// mailbox.
+func (h *Host) distinct(id string, rcpts []recipient) []recipient {
+	if len(rcpts) < 2 {
+		return rcpts
+	}
+	seen := make(map[string]bool, len(rcpts))
+	kept := make([]recipient, 0, len(rcpts))
+	var dropped []string      // the addresses left out, as written, each once
+	times := map[string]int{} // how often each of them was left out
+	for _, r := range rcpts {
+		key := h.recipientKey(r.addr)
+		if !seen[key] {
+			seen[key] = true
+			kept = append(kept, r)
+			continue
+		}
+		if times[r.addr] == 0 {
+			dropped = append(dropped, r.addr)
+		}
+		times[r.addr]++
+	}
+	if len(dropped) == 0 {
+		return rcpts
+	}
+	for i, addr := range dropped {
+		dropped[i] = "<" + addr + ">"
+		if times[addr] > 1 {
+			dropped[i] += fmt.Sprintf(" (%d times)", times[addr])
+		}
+	}
+	h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: id,
+		Text: fmt.Sprintf("the message named %d recipients, %d of them distinct, and goes once to each, as Postfix's cleanup drops duplicate recipients; "+
+			"left out as the same recipient as an earlier RCPT TO: %s", len(rcpts), len(kept), strings.Join(dropped, ", "))})
+	return kept
 }
 
 // deliverLocal puts a message into the local mailbox rcpt. Its delivery
