@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	"smtplab/engine/dkim"
@@ -129,7 +130,34 @@ func (p policy) Authenticate(c *server.ConnState, cred server.Credentials) smtp.
 	if !ok || !cred.Check(want) {
 		return smtp.Reply{}
 	}
+	// RFC 4616 §2: PLAIN's authorization identity names whom the client
+	// wants to act as, and the server must fail the exchange unless the
+	// user it authenticated may act so. Here a user may act only as
+	// themselves: the identity is empty, or their own name in any case
+	// (as the lab's mailboxes take it).
+	if cred.Identity != "" && !strings.EqualFold(cred.Identity, cred.Username) {
+		who := "that identity"
+		if printable(cred.Identity) {
+			who = cred.Identity
+		}
+		return smtp.Reply{Code: 535, Enhanced: "5.7.8", Reason: smtp.ReasonAuthFailed,
+			Lines: []string{fmt.Sprintf("Authentication failed: %s may not act as %s (the authorization identity, RFC 4616 section 2)", cred.Username, who)}}
+	}
 	return smtp.Reply{Code: 235, Enhanced: "2.7.0", Lines: []string{"Authentication successful"}, Reason: smtp.ReasonAuthOK}
+}
+
+// printable reports whether s, which a client sent, may go into a reply
+// as it is: printable ASCII, no spaces, no longer than an address may be.
+func printable(s string) bool {
+	if len(s) > 254 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func (p policy) Mail(c *server.ConnState, env *server.Envelope) smtp.Reply {
