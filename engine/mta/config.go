@@ -158,8 +158,18 @@ func (c *HostConfig) ownLiteral(domain string) bool {
 // host's own: like a Unix host that delivers user@[its address] to the
 // account user, the lab takes local@[address] for local at the first of
 // the host's domains that has that user (or that domain's postmaster).
+//
+// A local part in quotes that it does not need, such as "bob", names the
+// same mailbox as bob, and the mailbox is named without them (see
+// plainLocal).
 func (c *HostConfig) Mailbox(addr string) string {
-	local, domain, _ := strings.Cut(addr, "@")
+	local, domain, ok := splitAddress(addr)
+	if !ok {
+		return addr
+	}
+	if plain := plainLocal(local); plain != local {
+		local, addr = plain, plain+"@"+domain
+	}
 	if !c.ownLiteral(domain) {
 		return addr
 	}
@@ -174,6 +184,62 @@ func (c *HostConfig) Mailbox(addr string) string {
 	return addr
 }
 
+// splitAddress splits addr, local@domain, at its last '@': a quoted local
+// part may hold one too ("a@b"@example.org).
+func splitAddress(addr string) (local, domain string, ok bool) {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr, "", false
+	}
+	return addr[:at], addr[at+1:], true
+}
+
+// plainLocal returns the local part local without quotes it does not
+// need: a quoted local part whose content is a dot-atom, such as "bob",
+// "b\ob" or "bob.smith", is the same as that dot-atom, bob or bob.smith
+// (RFC 5321 §4.1.2, RFC 5322 §3.4.1), and Postfix too strips such quotes
+// before it looks the address up. A local part the quotes are needed for,
+// such as "bob smith", stays as it is, and so does any unquoted one.
+func plainLocal(local string) string {
+	if len(local) < 2 || local[0] != '"' || local[len(local)-1] != '"' {
+		return local
+	}
+	content := make([]byte, 0, len(local)-2)
+	for i := 1; i < len(local)-1; i++ {
+		if local[i] == '\\' && i+1 < len(local)-1 {
+			i++ // a quoted pair stands for the character after the backslash
+		}
+		content = append(content, local[i])
+	}
+	if !dotAtom(content) {
+		return local
+	}
+	return string(content)
+}
+
+// dotAtom reports whether s is a dot-atom: atoms of atext joined by single
+// dots (RFC 5322 §3.2.3). Octets beyond ASCII count as atext, as they do
+// in an address of a message sent with SMTPUTF8 (RFC 6531 §3.3); only a
+// server that took the address with SMTPUTF8 lets them in.
+func dotAtom(s []byte) bool {
+	if len(s) == 0 || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c >= 0x80:
+		case strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // BacksUp reports whether this host is a backup MX for domain.
 func (c *HostConfig) BacksUp(domain string) bool { return containsFold(c.Backup, domain) }
 
@@ -184,7 +250,7 @@ func (c *HostConfig) HasUser(addr string) bool {
 		return true
 	}
 	// postmaster must exist at every domain (RFC 5321 §4.5.1).
-	local, domain, _ := strings.Cut(addr, "@")
+	local, domain, _ := splitAddress(addr)
 	return strings.EqualFold(local, "postmaster") && (domain == "" || c.Serves(domain))
 }
 

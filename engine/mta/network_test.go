@@ -3,6 +3,7 @@ package mta
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -682,6 +683,59 @@ func TestDuplicateRecipientsGetOneCopy(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no note of %s says %q; trace:\n%s", host, want, dump(log))
+		}
+	}
+}
+
+// TestQuotedLocalPartIsTheSameMailbox: "bob"@example.org is bob@example.org
+// written with quotes it does not need (RFC 5321 §4.1.2, RFC 5322
+// §3.4.1). As Postfix does, the MX strips them before it looks bob up, so
+// the RCPT gets 250 instead of 550 5.1.1, and the message lands in bob's
+// mailbox; the trace and the envelope keep the address as the client
+// wrote it. Named beside bob@example.org, it is the same recipient, and
+// bob gets one copy. A local part that needs its quotes, "bob smith",
+// stays another address, which the MX does not know.
+func TestQuotedLocalPartIsTheSameMailbox(t *testing.T) {
+	n := testNet(t, nil, nil)
+	if out := submit(t, n, `"bob"@example.org`); out.Status != client.Delivered {
+		t.Fatalf("submission outcome %+v", out)
+	}
+	n.Net.Advance(time.Minute)
+	mx, _ := n.Host("mx.example.org")
+	msgs := mx.Mailboxes.Messages("bob@example.org")
+	if len(msgs) != 1 || len(aliceMail(n)) != 0 {
+		t.Fatalf("bob has %d messages and alice %d, want one for bob and no bounce; trace:\n%s", len(msgs), len(aliceMail(n)), dump(n.Net.Log()))
+	}
+	if got := commands(n.Net.Log(), "smtp.example.com", "mx.example.org"); !slices.Contains(got, `RCPT TO:<"bob"@example.org>`) {
+		t.Errorf("the relay's RCPT is not as the client wrote it: %q", got)
+	}
+	if !strings.Contains(string(msgs[0].Raw), `for <"bob"@example.org>;`) {
+		t.Errorf("the MX's Received: does not name the recipient as written:\n%s", msgs[0].Raw)
+	}
+
+	n = testNet(t, nil, nil)
+	submit(t, n, "bob@example.org", `"bob"@example.org`, `"b\ob"@example.org`, `"Bob"@example.org`)
+	n.Net.Advance(time.Minute)
+	mx, _ = n.Host("mx.example.org")
+	if got := len(mx.Mailboxes.Messages("bob@example.org")); got != 1 || relayCommands(n.Net.Log(), "mx.example.org", "RCPT") != 2 {
+		t.Fatalf("bob has %d messages, want 1, and the relay sent %d RCPTs, want 2 (bob, \"Bob\"); trace:\n%s",
+			got, relayCommands(n.Net.Log(), "mx.example.org", "RCPT"), dump(n.Net.Log()))
+	}
+
+	n = testNet(t, nil, nil)
+	submit(t, n, `"bob smith"@example.org`)
+	n.Net.Advance(time.Minute)
+	if msgs := aliceMail(n); len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Status: 5.1.1") {
+		t.Fatalf("want one DSN with 5.1.1 for \"bob smith\"; trace:\n%s", dump(n.Net.Log()))
+	}
+
+	for local, want := range map[string]string{
+		`"bob"`: "bob", `"b\ob"`: "bob", `"bob.smith"`: "bob.smith", `"jösé"`: "jösé", `"a+b"`: "a+b",
+		`"bob smith"`: `"bob smith"`, `".bob"`: `".bob"`, `"bob..smith"`: `"bob..smith"`, `""`: `""`,
+		`"a@b"`: `"a@b"`, `"\"bob\""`: `"\"bob\""`, `"b\ ob"`: `"b\ ob"`, "bob": "bob", "Bob": "Bob",
+	} {
+		if got := plainLocal(local); got != want {
+			t.Errorf("plainLocal(%s) = %s, want %s", local, got, want)
 		}
 	}
 }

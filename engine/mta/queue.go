@@ -192,7 +192,7 @@ func (h *Host) accept(id string, env envelope, data []byte) {
 // localMailbox returns the mailbox here that addr names, and false when
 // addr is not delivered on this host but sent on.
 func (h *Host) localMailbox(addr string) (string, bool) {
-	_, domain, _ := strings.Cut(addr, "@")
+	_, domain, _ := splitAddress(addr)
 	if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(addr, "postmaster")) {
 		return h.cfg.Mailbox(addr), true
 	}
@@ -202,16 +202,16 @@ func (h *Host) localMailbox(addr string) (string, bool) {
 // recipientKey is what makes two recipients of one message the same one
 // for this host: for a local recipient, the mailbox its copy lands in, as
 // Mailboxes keys it (so bob@example.org and BOB@EXAMPLE.ORG are one
-// recipient); for one sent on, its address with the domain in lower case.
-// A local part elsewhere is the business of its domain's host, which may
-// tell its cases apart (RFC 5321 §2.4); that host drops the duplicates it
-// finds.
+// recipient); for one sent on, its address with the domain in lower case
+// and the local part without needless quotes (plainLocal). A local part
+// elsewhere is the business of its domain's host, which may tell its cases
+// apart (RFC 5321 §2.4); that host drops the duplicates it finds.
 func (h *Host) recipientKey(addr string) string {
 	if mailbox, ok := h.localMailbox(addr); ok {
 		return strings.ToLower(mailbox)
 	}
-	local, domain, _ := strings.Cut(addr, "@")
-	return local + "@" + strings.ToLower(domain)
+	local, domain, _ := splitAddress(addr)
+	return plainLocal(local) + "@" + strings.ToLower(domain)
 }
 
 // distinct returns rcpts without the recipients an earlier one of them
