@@ -172,7 +172,7 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"bad answered step", func(l *Lesson) {
 			l.Goals[0].Cond = goal.Cond{Session: []goal.Step{{Event: reply.Event},
 				{Answered: &goal.Answered{Command: goal.Match{Kind: trace.Command, Code: "250"}, Reply: goal.Match{Kind: trace.Reply}}}}}
-		}, "goals", `"deferred": session[1].answered.command: unknown field "code"`},
+		}, "goals", `"deferred": session[2].answered.command: unknown field "code"`},
 		{"only none steps", func(l *Lesson) {
 			l.Goals[0].Cond = goal.Cond{Before: []goal.Step{{None: reply.Event}, {None: reply.Event}}}
 		}, "goals", `"deferred": before: has only none steps`},

@@ -83,10 +83,13 @@ func knownKinds() []trace.Kind {
 }
 
 // Error is a problem with one goal, in words a course author can act on.
+// Lists inside a goal count from 1, as the author does: before[1] is the
+// first step.
 type Error struct {
-	Goal string // the goal's id, or where it is ("goal #3") when it has none
-	Path string // where inside the goal: "before[1].reply.code"; empty for the goal itself
-	Msg  string
+	Goal  string // the goal's id, or where it is ("goal #3") when it has none
+	Index int    // the goal's place in the list Validate was given, from 0; -1 when decoding one goal
+	Path  string // where inside the goal: "before[1].reply.code"; empty for the goal itself
+	Msg   string
 }
 
 func (e *Error) Error() string {
@@ -156,20 +159,20 @@ func Validate(goals []Goal) []error {
 		name := goalName(g.ID, i)
 		switch {
 		case g.ID == "":
-			errs = append(errs, &Error{Goal: name, Msg: "has no id; give it a short one like \"greeted\""})
+			errs = append(errs, &Error{Goal: name, Index: i, Msg: "has no id; give it a short one like \"greeted\""})
 		case !isSimpleID(g.ID):
-			errs = append(errs, &Error{Goal: name, Msg: "id may use only letters, digits, '-', '_' and '.'"})
+			errs = append(errs, &Error{Goal: name, Index: i, Msg: "id may use only letters, digits, '-', '_' and '.'"})
 		default:
 			if j, dup := seen[g.ID]; dup {
-				errs = append(errs, &Error{Goal: name, Msg: fmt.Sprintf("id is also used by goal #%d; ids must be unique", j+1)})
+				errs = append(errs, &Error{Goal: name, Index: i, Msg: fmt.Sprintf("id is also used by goal #%d; ids must be unique", j+1)})
 			} else {
 				seen[g.ID] = i
 			}
 		}
 		if strings.TrimSpace(g.Text) == "" {
-			errs = append(errs, &Error{Goal: name, Msg: "has no text telling the learner what to do"})
+			errs = append(errs, &Error{Goal: name, Index: i, Msg: "has no text telling the learner what to do"})
 		}
-		d := decoder{goal: name}
+		d := decoder{goal: name, index: i}
 		d.cond("", g.Cond.tree(), 0)
 		errs = append(errs, d.errs...)
 	}
@@ -191,14 +194,14 @@ func isSimpleID(id string) bool {
 func decodeGoal(tree any, index int) (Goal, error) {
 	m, ok := asMap(tree)
 	if !ok {
-		return Goal{}, &Error{Goal: goalName("", index), Msg: "a goal must be a mapping with id, text and one condition, not " + describe(tree)}
+		return Goal{}, &Error{Goal: goalName("", index), Index: index, Msg: "a goal must be a mapping with id, text and one condition, not " + describe(tree)}
 	}
 	var g Goal
-	d := decoder{goal: goalName("", index)}
+	d := decoder{goal: goalName("", index), index: index}
 	rest := make(map[string]any, len(m))
 	for k, v := range m {
-		switch k {
-		case "id", "text", "scenario":
+		switch {
+		case contains(goalKeys(), k):
 			s, ok := v.(string)
 			switch {
 			case !ok:
@@ -222,12 +225,13 @@ func decodeGoal(tree any, index int) (Goal, error) {
 // decoder collects every problem it finds rather than stopping at the
 // first, so an author fixes a goal in one go.
 type decoder struct {
-	goal string
-	errs []error
+	goal  string
+	index int // the goal's place in its list, or -1
+	errs  []error
 }
 
 func (d *decoder) fail(path, msg string) {
-	d.errs = append(d.errs, &Error{Goal: d.goal, Path: path, Msg: msg})
+	d.errs = append(d.errs, &Error{Goal: d.goal, Index: d.index, Path: path, Msg: msg})
 }
 
 // cond reads a mapping holding exactly one condition.
@@ -242,7 +246,7 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		if _, ok := lookupMatcher(k); ok || isCombinator(k) {
 			known = append(known, k)
 		} else {
-			d.fail(path, fmt.Sprintf("unknown field %q (a condition is one of %s)", k, conditionKeys()))
+			d.fail(path, unknownConditionKey(path, k))
 		}
 	}
 	switch {
@@ -270,7 +274,7 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		var steps []Step
 		happens := false
 		for i, item := range list {
-			step := d.step(fmt.Sprintf("%s[%d]", at, i), item)
+			step := d.step(fmt.Sprintf("%s[%d]", at, i+1), item)
 			happens = happens || step.None == nil
 			steps = append(steps, step)
 		}
@@ -290,7 +294,7 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		list, ok := d.list(at, v, 1, "conditions")
 		var subs []Cond
 		for i, item := range list {
-			subs = append(subs, d.sub(fmt.Sprintf("%s[%d]", at, i), item, depth+1))
+			subs = append(subs, d.sub(fmt.Sprintf("%s[%d]", at, i+1), item, depth+1))
 		}
 		if !ok {
 			return Cond{}
@@ -304,6 +308,20 @@ func (d *decoder) cond(path string, m map[string]any, depth int) Cond {
 		return Cond{Not: &sub}
 	}
 }
+
+// unknownConditionKey says that k is no key of a condition at path, and
+// which keys there are: at the top of a goal (path "") these are also the
+// goal's own.
+func unknownConditionKey(path, k string) string {
+	if path == "" {
+		return fmt.Sprintf("unknown field %q (a goal has %s, and one condition: %s)", k, strings.Join(goalKeys(), ", "), conditionKeys())
+	}
+	return fmt.Sprintf("unknown field %q (a condition is one of %s)", k, conditionKeys())
+}
+
+// goalKeys lists the keys of a goal besides its condition, as decodeGoal
+// reads them.
+func goalKeys() []string { return []string{"id", "text", "scenario"} }
 
 func isCombinator(k string) bool { return contains(combinators(), k) }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -454,15 +455,15 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\ntls: {attrs: [a]}", `tls.attrs: must be a mapping`},
 		{"id: x\ntext: t\nbefore: [{reply: {code: 250}}]", `before: needs at least 2 steps`},
 		{"id: x\ntext: t\nbefore: {reply: {code: 250}}", `before: must be a list`},
-		{"id: x\ntext: t\nbefore: [{all: []}, {reply: {}}]", `before[0]: "all" is not a step; a step is an event matcher (reply, command, dns, tls, queued, delivered, bounce, event), answered or none`},
-		{"id: x\ntext: t\nbefore: [{reply: {}, command: {}}, {reply: {}}]", `before[0]: must be one step like {reply: {code: 250}}, {answered:`},
-		{"id: x\ntext: t\nbefore: [{reply: {rcpt: a}}, {reply: {}}]", `before[0].reply: unknown field "rcpt"`},
+		{"id: x\ntext: t\nbefore: [{all: []}, {reply: {}}]", `before[1]: "all" is not a step; a step is an event matcher (reply, command, dns, tls, queued, delivered, bounce, event), answered or none`},
+		{"id: x\ntext: t\nbefore: [{reply: {}, command: {}}, {reply: {}}]", `before[1]: must be one step like {reply: {code: 250}}, {answered:`},
+		{"id: x\ntext: t\nbefore: [{reply: {rcpt: a}}, {reply: {}}]", `before[1].reply: unknown field "rcpt"`},
 		{"id: x\ntext: t\ncount: {reply: {}, min: -1}", `count.min: must be a whole number`},
 		{"id: x\ntext: t\ncount: {reply: {}, min: 3, max: 2}", `max 2 is less than min 3`},
 		{"id: x\ntext: t\ncount: {reply: {}, min: 0}", `min 0 and no max always holds`},
 		{"id: x\ntext: t\ncount: {min: 2}", `count: must be one event matcher`},
 		{"id: x\ntext: t\nall: []", `all: needs at least 1 conditions`},
-		{"id: x\ntext: t\nany: [250]", `any[0]: must be a condition`},
+		{"id: x\ntext: t\nany: [250]", `any[1]: must be a condition`},
 		{"id: x\ntext: t\nnot: {}", `not: empty goal`},
 		{"id: [x]\ntext: t\nreply: {}", `id: must be text`},
 		{"text: t\nreply: {bogus: 1}", `a goal with no id: reply: unknown field "bogus"`},
@@ -475,7 +476,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\ncommand: {text: \"\"}", `command.text: is empty`},
 		{"id: x\ntext: t\nevent: {kind: bytes, starts: 3}", `event.starts: must be text`},
 		{"id: x\ntext: t\nsession: [{reply: {}}]", `session: needs at least 2 steps`},
-		{"id: x\ntext: t\nsession: [{not: {reply: {}}}, {reply: {}}]", `session[0]: "not" is not a step`},
+		{"id: x\ntext: t\nsession: [{not: {reply: {}}}, {reply: {}}]", `session[1]: "not" is not a step`},
 		{"id: x\ntext: t\nsession: [{reply: {}}, {not: {command: {}}}, {reply: {}}]", `write none: {...} between them`},
 		{"id: x\ntext: t\nanswered: {command: {verb: RCPT}}", `"x": answered: needs a reply, like reply: {code: 250}`},
 		{"id: x\ntext: t\nanswered: {reply: {code: 250}}", `"x": answered: needs a command, like command: {verb: RCPT`},
@@ -489,15 +490,17 @@ func TestDecodeErrors(t *testing.T) {
 		{"id: x\ntext: t\nanswered:", `answered: must be a mapping like`},
 		{"id: x\ntext: t\nanswered: {command: {}, reply: {}}\nreply: {}", `has 2 conditions (answered, reply)`},
 		// answered and none as steps
-		{"id: x\ntext: t\nsession: [{answered: {command: {verb: AUTH}}}, {reply: {}}]", `"x": session[0].answered: needs a reply, like reply: {code: 250}`},
-		{"id: x\ntext: t\nbefore: [{reply: {}}, {answered: {command: {code: 250}, reply: {}}}]", `before[1].answered.command: unknown field "code" (command knows verb, text, starts`},
-		{"id: x\ntext: t\nbefore: [{reply: {}}, {answered: [1]}]", `before[1].answered: must be a mapping like {command: {verb: RCPT}, reply: {code: 250}}, not a list`},
+		{"id: x\ntext: t\nsession: [{answered: {command: {verb: AUTH}}}, {reply: {}}]", `"x": session[1].answered: needs a reply, like reply: {code: 250}`},
+		{"id: x\ntext: t\nbefore: [{reply: {}}, {answered: {command: {code: 250}, reply: {}}}]", `before[2].answered.command: unknown field "code" (command knows verb, text, starts`},
+		{"id: x\ntext: t\nbefore: [{reply: {}}, {answered: [1]}]", `before[2].answered: must be a mapping like {command: {verb: RCPT}, reply: {code: 250}}, not a list`},
 		{"id: x\ntext: t\nsession: [{none: {reply: {}}}, {none: {command: {}}}]", `session: has only none steps`},
-		{"id: x\ntext: t\nsession: [{none: {}}, {reply: {}}]", `session[0].none: must be one event matcher`},
-		{"id: x\ntext: t\nsession: [{none: {answered: {command: {}, reply: {}}}}, {reply: {}}]", `session[0].none: "answered" is not an event matcher; use one of reply, command`},
-		{"id: x\ntext: t\nsession: [{reply: {}}, {none: {reply: {code: 9}}}]", `session[1].none.reply.code: 9 is not a reply code pattern`},
+		{"id: x\ntext: t\nsession: [{none: {}}, {reply: {}}]", `session[1].none: must be one event matcher`},
+		{"id: x\ntext: t\nsession: [{none: {answered: {command: {}, reply: {}}}}, {reply: {}}]", `session[1].none: "answered" is not an event matcher; use one of reply, command`},
+		{"id: x\ntext: t\nsession: [{reply: {}}, {none: {reply: {code: 9}}}]", `session[2].none.reply.code: 9 is not a reply code pattern`},
 		{"id: x\ntext: t\ncount: {answered: {command: {}, reply: {}}}", `count: "answered" is not an event matcher`},
-		{"id: x\ntext: t\nbogus: {}", `(a condition is one of reply, command, dns, tls, queued, delivered, bounce, event, answered, before,`},
+		{"id: x\ntxt: t\nreply: {}", `"x": unknown field "txt" (a goal has id, text, scenario, and one condition: reply, command,`},
+		{"id: x\ntext: t\nnot: {txt: t}", `"x": not: unknown field "txt" (a condition is one of reply,`},
+		{"id: x\ntext: t\nbogus: {}", `(a goal has id, text, scenario, and one condition: reply, command, dns, tls, queued, delivered, bounce, event, answered, before,`},
 	}
 	for _, tt := range tests {
 		var g Goal
@@ -523,8 +526,8 @@ func TestDecodeReportsEveryProblem(t *testing.T) {
 	if n := strings.Count(err.Error(), "\n") + 1; n != 2 {
 		t.Fatalf("got %d problems, want 2:\n%v", n, err)
 	}
-	if first.Goal != `"x"` || first.Path != "all[0].reply.code" {
-		t.Fatalf("first problem at %s %s, want \"x\" all[0].reply.code", first.Goal, first.Path)
+	if first.Goal != `"x"` || first.Path != "all[1].reply.code" {
+		t.Fatalf("first problem at %s %s, want \"x\" all[1].reply.code", first.Goal, first.Path)
 	}
 }
 
@@ -593,6 +596,29 @@ func TestJSONShape(t *testing.T) {
 	}
 }
 
+// TestValidateSaysWhichGoal checks that each problem Validate finds has
+// the place of its goal, as the linter needs to give its line.
+func TestValidateSaysWhichGoal(t *testing.T) {
+	ok := Cond{Event: &Match{Kind: trace.Reply, Code: "250"}}
+	errs := Validate([]Goal{{ID: "a", Text: "t", Cond: ok}, {ID: "b", Cond: ok}, {ID: "a", Text: "t", Cond: Cond{Event: &Match{Code: "250"}}}})
+	var at []int
+	for _, err := range errs {
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%v is not a goal.Error", err)
+		}
+		at = append(at, e.Index)
+	}
+	if !slices.Equal(at, []int{1, 2, 2}) {
+		t.Errorf("problems %v are at goals %v, want 1, 2, 2", errs, at)
+	}
+	var g Goal
+	var e *Error
+	if err := yaml.Unmarshal([]byte("id: x\ntext: t\nreply: {code: 9}"), &g); !errors.As(err, &e) || e.Index != -1 {
+		t.Errorf("decoding one goal: %v, want a goal.Error at index -1", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	ok := Cond{Event: &Match{Kind: trace.Reply, Code: "250"}}
 	tests := []struct {
@@ -608,7 +634,7 @@ func TestValidate(t *testing.T) {
 		{"empty", []Goal{{ID: "a", Text: "t"}}, []string{`"a": empty goal`}},
 		{"two conditions", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: ok.Event, Not: &ok}}}, []string{`"a": has 2 conditions (not, reply)`}},
 		{"kindless match", []Goal{{ID: "a", Text: "t", Cond: Cond{Event: &Match{Code: "250"}}}}, []string{`"a": event: needs a kind`}},
-		{"bad pattern", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Step{{Event: &Match{Kind: trace.Reply, Code: "2"}}, {Event: &Match{Kind: trace.Reply}}}}}}, []string{`"a": before[0].reply.code: "2" is not a reply code pattern`}},
+		{"bad pattern", []Goal{{ID: "a", Text: "t", Cond: Cond{Before: []Step{{Event: &Match{Kind: trace.Reply, Code: "2"}}, {Event: &Match{Kind: trace.Reply}}}}}}, []string{`"a": before[1].reply.code: "2" is not a reply code pattern`}},
 		{"answered", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
 			Command: Match{Kind: trace.Command, Verb: "RCPT"}, Reply: Match{Kind: trace.Reply, Code: "250"}}}}}, nil},
 		{"answered, kinds swapped", []Goal{{ID: "a", Text: "t", Cond: Cond{Answered: &Answered{
@@ -626,8 +652,8 @@ func TestValidate(t *testing.T) {
 			{None: &Match{Code: "250"}},
 			{Event: ok.Event, None: ok.Event},
 			{}}}}},
-			[]string{`"a": before[0].answered.command: unknown field "kind"`, `"a": before[1].none.event: needs a kind`,
-				`"a": before[2]: must be one step`, `"a": before[3]: must be one step`}},
+			[]string{`"a": before[1].answered.command: unknown field "kind"`, `"a": before[2].none.event: needs a kind`,
+				`"a": before[3]: must be one step`, `"a": before[4]: must be one step`}},
 		{"only none steps", []Goal{{ID: "a", Text: "t", Cond: Cond{Session: []Step{{None: ok.Event}, {None: ok.Event}}}}},
 			[]string{`"a": session: has only none steps`}},
 	}
