@@ -12,7 +12,7 @@ import (
 // Problem is one thing a course author should fix in a lesson.
 type Problem struct {
 	Lesson string `json:"lesson"` // the lesson's slug
-	Where  string `json:"where"`  // "title", "goals", "solution[3]", "smtp-lab block 2"...
+	Where  string `json:"where"`  // "title", "goals", "solution[3]", "smtp-lab block 2"...; lists count from 1
 	Msg    string `json:"msg"`
 }
 
@@ -79,7 +79,7 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 	for i, h := range l.Hints {
 		if strings.TrimSpace(h) == "" {
-			add(fmt.Sprintf("hints[%d]", i), "empty")
+			add(hintWhere(i), "empty")
 		}
 	}
 
@@ -88,7 +88,7 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 	for i, s := range l.Solution {
 		for _, msg := range lintStep(s) {
-			add(fmt.Sprintf("solution[%d]", i), "%s", msg)
+			add(stepWhere(i), "%s", msg)
 		}
 	}
 
@@ -122,7 +122,7 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 	for i, s := range l.Solution {
 		if s.Lab != "" && !hasLab(s.Lab) {
-			add(fmt.Sprintf("solution[%d]", i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
+			add(stepWhere(i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
 		}
 	}
 	for _, p := range lintConnectHosts(l) {
@@ -146,12 +146,19 @@ func lintConnectHosts(l Lesson) []Problem {
 			continue // lintStep reports a bad target
 		}
 		if sc, err := lab.LoadScenario(current); err == nil && !sc.HasHost(host) {
-			ps = append(ps, Problem{Where: fmt.Sprintf("solution[%d]", i),
+			ps = append(ps, Problem{Where: stepWhere(i),
 				Msg: fmt.Sprintf("connect: the %s lab has no host %q", current, host)})
 		}
 	}
 	return ps
 }
+
+// stepWhere and hintWhere name the i-th step of a solution and the i-th
+// hint (from 0) in a Problem, counting from 1 as authors do: solution[1]
+// is the first step, as smtp-lab block 1 is the first block and goal #1
+// the first goal.
+func stepWhere(i int) string { return fmt.Sprintf("solution[%d]", i+1) }
+func hintWhere(i int) string { return fmt.Sprintf("hints[%d]", i+1) }
 
 // goalLabel names a goal in a message: by its id, or by its place.
 func goalLabel(g goal.Goal, i int) string {
