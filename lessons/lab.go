@@ -1,7 +1,7 @@
 package lessons
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	stdhtml "html"
 	"slices"
@@ -68,9 +68,10 @@ func labOptionNames() []string { return []string{optHeight, optPanels, optPrompt
 func labPanels() []string { return []string{"network", "timeline", "tls", "mailbox"} }
 
 // checkLabOptions reports every option of lab that is unknown or has a
-// value the page cannot use, in the order of the option names.
-func checkLabOptions(lab Lab) []string {
-	var problems []string
+// value the page cannot use, in the order of the option names, each with
+// the option it is about.
+func checkLabOptions(lab Lab) []optionProblem {
+	var problems []optionProblem
 	keys := make([]string, 0, len(lab.Options))
 	for k := range lab.Options {
 		keys = append(keys, k)
@@ -78,13 +79,18 @@ func checkLabOptions(lab Lab) []string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if msg := checkLabOption(k, lab.Options[k]); msg != "" {
-			problems = append(problems, msg)
+			problems = append(problems, optionProblem{k, msg})
 		}
 	}
 	if tab, list := lab.Options[optTab], lab.Options[optPanels]; tab != "" && list != "" && !slices.Contains(splitPanels(list), tab) {
-		problems = append(problems, fmt.Sprintf("tab %q is not one of the panels the lab shows (%s)", tab, list))
+		problems = append(problems, optionProblem{optTab, fmt.Sprintf("tab %q is not one of the panels the lab shows (%s)", tab, list)})
 	}
 	return problems
+}
+
+// optionProblem is what is wrong with an option of a lab block.
+type optionProblem struct {
+	key, msg string
 }
 
 // checkLabOption checks one option; it returns "" when it is fine.
@@ -161,7 +167,22 @@ var kindLab = ast.NewNodeKind("SMTPLab")
 type labNode struct {
 	ast.BaseBlock
 	lab      Lab
-	problems []string // what was wrong with its lines; Parse reports them
+	at       labLines
+	problems []labOption // what was wrong with its lines; Parse reports them
+}
+
+// labLines says where a lab block is in its file: the line of its opening
+// fence, and of each option.
+type labLines struct {
+	fence   int
+	options map[string]int
+}
+
+// labOption is a problem with one line of a lab block: its line in the
+// file, and what is wrong.
+type labOption struct {
+	line int
+	msg  string
 }
 
 func (n *labNode) Kind() ast.NodeKind { return kindLab }
@@ -192,22 +213,35 @@ func (labTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser
 	})
 	for _, fb := range blocks {
 		var lines []string
+		var at []int
 		for i := 0; i < fb.Lines().Len(); i++ {
 			seg := fb.Lines().At(i)
 			lines = append(lines, string(seg.Value(src)))
+			at = append(at, lineOf(src, seg.Start))
 		}
 		node := &labNode{}
-		node.lab, node.problems = parseLabOptions(lines)
+		node.lab, node.at.options, node.problems = parseLabOptions(lines, at)
+		node.at.fence = lineOf(src, fb.Info.Segment.Start)
 		fb.Parent().ReplaceChild(fb.Parent(), fb, node)
 	}
 }
 
-// parseLabOptions reads the lines of a lab block.
-func parseLabOptions(lines []string) (Lab, []string) {
+// lineOf returns the line of src, from 1, that holds the byte at offset.
+func lineOf(src []byte, offset int) int {
+	return bytes.Count(src[:min(offset, len(src))], []byte("\n")) + 1
+}
+
+// parseLabOptions reads the lines of a lab block; at holds their lines in
+// the file. It returns the lab, the line of each option, and what is wrong
+// with the lines.
+func parseLabOptions(lines []string, at []int) (Lab, map[string]int, []labOption) {
 	var lab Lab
-	var problems []string
-	seen := map[string]bool{}
+	var problems []labOption
+	seen := map[string]int{}
 	for i, line := range lines {
+		fail := func(format string, args ...any) {
+			problems = append(problems, labOption{at[i], fmt.Sprintf(format, args...)})
+		}
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -216,23 +250,23 @@ func parseLabOptions(lines []string) (Lab, []string) {
 		key, value = strings.TrimSpace(key), unquote(strings.TrimSpace(value))
 		switch {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("line %d: %q is not a key: value option", i+1, line))
+			fail("%q is not a key: value option", line)
 			continue
 		case !validOptionKey(key):
-			problems = append(problems, fmt.Sprintf("line %d: %q is not an option name (lower-case letters, digits and '-', starting with a letter, at most %d)", i+1, key, maxOptionKey))
+			fail("%q is not an option name (lower-case letters, digits and '-', starting with a letter, at most %d)", key, maxOptionKey)
 			continue
-		case seen[key]:
-			problems = append(problems, fmt.Sprintf("line %d: %s is given twice", i+1, key))
+		case seen[key] > 0:
+			fail("%s is given twice (first on line %d)", key, seen[key])
 			continue
 		}
-		seen[key] = true
+		seen[key] = at[i]
 		switch key {
 		case "scenario":
 			lab.Scenario = value
 		case "seed":
 			seed, err := strconv.ParseInt(value, 10, 64)
 			if err != nil {
-				problems = append(problems, fmt.Sprintf("line %d: seed %q is not a whole number", i+1, value))
+				fail("seed %q is not a whole number", value)
 			}
 			lab.Seed = seed
 		default:
@@ -242,7 +276,7 @@ func parseLabOptions(lines []string) (Lab, []string) {
 			lab.Options[key] = value
 		}
 	}
-	return lab, problems
+	return lab, seen, problems
 }
 
 // unquote removes the quotes around a value written as a Go or YAML
@@ -267,10 +301,12 @@ func validOptionKey(k string) bool {
 }
 
 // prepareLabs gives scenario-less lab blocks the lesson's scenario and
-// returns the labs in document order, or the problems found in them.
-func prepareLabs(doc ast.Node, scenario string) ([]Lab, error) {
+// returns the labs in document order, where each is, and the problems
+// found in their lines.
+func prepareLabs(doc ast.Node, scenario string) ([]Lab, []labLines, []Problem) {
 	var labs []Lab
-	var errs []error
+	var lines []labLines
+	var ps []Problem
 	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		node, ok := n.(*labNode)
 		if !ok || !entering {
@@ -280,13 +316,17 @@ func prepareLabs(doc ast.Node, scenario string) ([]Lab, error) {
 			node.lab.Scenario = scenario
 		}
 		for _, p := range node.problems {
-			errs = append(errs, fmt.Errorf("smtp-lab block %d: %s", len(labs)+1, p))
+			ps = append(ps, Problem{Line: p.line, Where: labWhere(len(labs)), Msg: p.msg})
 		}
 		labs = append(labs, node.lab)
+		lines = append(lines, node.at)
 		return ast.WalkContinue, nil
 	})
-	return labs, errors.Join(errs...)
+	return labs, lines, ps
 }
+
+// labWhere names the i-th smtp-lab block (from 0) in a Problem.
+func labWhere(i int) string { return fmt.Sprintf("smtp-lab block %d", i+1) }
 
 // labRenderer writes a labNode as an <smtp-lab> element. It writes every
 // byte itself, so it escapes every value itself.

@@ -33,7 +33,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -44,7 +43,6 @@ import (
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 	"go.abhg.dev/goldmark/frontmatter"
-	"gopkg.in/yaml.v3"
 
 	"smtplab/lessons/goal"
 )
@@ -66,6 +64,8 @@ type Lesson struct {
 	Solution []Step      `json:"solution"`
 	HTML     string      `json:"html"` // the body, safe to insert into the page
 	Labs     []Lab       `json:"labs"` // the smtp-lab blocks in the body, in order
+
+	src *source // where the lesson was read from, for Lint's messages; nil for one built in Go
 }
 
 // frontMatter is the YAML at the top of a lesson file. Unknown fields are
@@ -87,7 +87,8 @@ func All() ([]Lesson, error) {
 }
 
 // ParseFS parses every .md file in dir of fsys as a lesson, sorted like
-// All. The lint command uses it on a course author's directory.
+// All. Its error holds every problem of every file that is not a lesson,
+// one a line.
 func ParseFS(fsys fs.FS, dir string) ([]Lesson, error) {
 	names, err := fs.Glob(fsys, path.Join(dir, "*.md"))
 	if err != nil {
@@ -101,9 +102,9 @@ func ParseFS(fsys fs.FS, dir string) ([]Lesson, error) {
 			errs = append(errs, fmt.Errorf("lessons: %w", err))
 			continue
 		}
-		l, err := Parse(strings.TrimSuffix(path.Base(name), ".md"), src)
-		if err != nil {
-			errs = append(errs, err)
+		l, _, ps := parseFile(strings.TrimSuffix(path.Base(name), ".md"), name, src)
+		if ps != nil {
+			errs = append(errs, errProblems(ps))
 			continue
 		}
 		lessons = append(lessons, l)
@@ -120,27 +121,49 @@ func ParseFS(fsys fs.FS, dir string) ([]Lesson, error) {
 // Parse reads one lesson: its front matter, its smtp-lab blocks and its
 // rendered body. It fails only when the file cannot be read as a lesson
 // at all; whether the lesson is complete and correct is Lint's business.
+// Its error tells every problem, one a line, as
+// "<slug>.md:LINE: where: what".
 func Parse(slug string, src []byte) (Lesson, error) {
+	l, _, ps := parseFile(slug, slug+".md", src)
+	if ps != nil {
+		return Lesson{}, errProblems(ps)
+	}
+	return l, nil
+}
+
+// parseFile reads the lesson in src, from file, as far as it can. It
+// returns the lesson, with every part it could read, whether it found
+// front matter to lint at all, and a problem for each part it could not
+// read. The lesson remembers the line of each part, for Lint.
+func parseFile(slug, file string, src []byte) (Lesson, bool, []Problem) {
+	s := &source{file: file, top: 1, fields: map[string]int{}, broken: map[string]bool{}}
 	md := newMarkdown()
 	ctx := parser.NewContext()
 	doc := md.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 
-	data := frontmatter.Get(ctx)
-	if data == nil {
-		return Lesson{}, fmt.Errorf("lesson %s: no front matter: start the file with a line of --- and the lesson's YAML", slug)
-	}
 	var fm frontMatter
-	if err := data.Decode(&fm); err != nil {
-		return Lesson{}, fmt.Errorf("lesson %s: front matter: %w", slug, err)
+	var ps []Problem
+	read := false
+	if data := frontmatter.Get(ctx); data == nil {
+		ps = append(ps, Problem{Line: 1, Where: "front matter", Msg: "missing; start the file with a line of --- and the lesson's YAML, and end the YAML with another"})
+	} else {
+		var raw []byte
+		_ = data.Decode(&raw) // rawYAML only hands the bytes over
+		s.top = frontMatterStart(src, raw)
+		r := frontMatterReader{src: s, offset: s.top, last: lineOf(src, len(src))}
+		read = r.read(raw, &fm)
+		ps = append(ps, r.ps...)
 	}
 
-	labs, err := prepareLabs(doc, fm.Scenario)
-	if err != nil {
-		return Lesson{}, fmt.Errorf("lesson %s: %w", slug, err)
-	}
+	labs, lines, labProblems := prepareLabs(doc, fm.Scenario)
+	s.labs = lines
+	ps = append(ps, labProblems...)
 	var body bytes.Buffer
 	if err := md.Renderer().Render(&body, src, doc); err != nil {
-		return Lesson{}, fmt.Errorf("lesson %s: rendering: %w", slug, err)
+		ps = append(ps, Problem{Line: 1, Where: "body", Msg: "rendering: " + err.Error()})
+	}
+	for i := range ps {
+		ps[i].Lesson, ps[i].File = slug, file
 	}
 	return Lesson{
 		Slug:     slug,
@@ -153,7 +176,8 @@ func Parse(slug string, src []byte) (Lesson, error) {
 		Solution: fm.Solution,
 		HTML:     body.String(),
 		Labs:     labs,
-	}, nil
+		src:      s,
+	}, read, ps
 }
 
 // newMarkdown builds the converter for one lesson. It is cheap, and
@@ -163,26 +187,26 @@ func newMarkdown() goldmark.Markdown {
 	return goldmark.New(
 		goldmark.WithExtensions(
 			extension.GFM,
-			&frontmatter.Extender{Formats: []frontmatter.Format{strictYAML()}},
+			&frontmatter.Extender{Formats: []frontmatter.Format{rawYAML()}},
 			labExtension{},
 		),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 	)
 }
 
-// strictYAML is front matter in YAML that rejects unknown fields.
-func strictYAML() frontmatter.Format {
+// rawYAML is front matter in YAML, handed over as its bytes: parseFile
+// reads them with frontMatterReader, which knows the line of each part.
+func rawYAML() frontmatter.Format {
 	return frontmatter.Format{
 		Name:  "YAML",
 		Delim: '-',
 		Unmarshal: func(b []byte, v any) error {
-			dec := yaml.NewDecoder(bytes.NewReader(b))
-			dec.KnownFields(true)
-			err := dec.Decode(v)
-			if errors.Is(err, io.EOF) {
-				return errors.New("it is empty")
+			p, ok := v.(*[]byte)
+			if !ok {
+				return errors.New("lessons: front matter is read as bytes")
 			}
-			return err
+			*p = b
+			return nil
 		},
 	}
 }

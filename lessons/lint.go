@@ -1,7 +1,11 @@
 package lessons
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,12 +15,22 @@ import (
 
 // Problem is one thing a course author should fix in a lesson.
 type Problem struct {
-	Lesson string `json:"lesson"` // the lesson's slug
-	Where  string `json:"where"`  // "title", "goals", "solution[3]", "smtp-lab block 2"...; lists count from 1
+	Lesson string `json:"lesson"`         // the lesson's slug
+	File   string `json:"file,omitempty"` // the file it was read from; empty for a lesson built in Go
+	Line   int    `json:"line,omitempty"` // the line in File, the front matter's --- being line 1; 0 if unknown
+	Where  string `json:"where"`          // "title", "goals", "solution[3]", "smtp-lab block 2"...; lists count from 1
 	Msg    string `json:"msg"`
 }
 
+// String writes the problem as "file:line: where: what", the form
+// editors jump to, or "slug: where: what" for a lesson built in Go.
 func (p Problem) String() string {
+	switch {
+	case p.File != "" && p.Line > 0:
+		return fmt.Sprintf("%s:%d: %s: %s", p.File, p.Line, p.Where, p.Msg)
+	case p.File != "":
+		return fmt.Sprintf("%s: %s: %s", p.File, p.Where, p.Msg)
+	}
 	return fmt.Sprintf("%s: %s: %s", p.Lesson, p.Where, p.Msg)
 }
 
@@ -36,11 +50,18 @@ const maxLine = 998
 
 // Lint reports what is missing or wrong in one lesson: front matter fields,
 // scenarios that do not exist, goals the goal language rejects, hints and
-// the solution. It returns nil for a lesson that is ready to ship.
+// the solution. It returns nil for a lesson that is ready to ship. For a
+// lesson parsed from a file, each problem names its file and line, and
+// the parts that file could not give (reported when it was parsed) are
+// not reported again.
 func Lint(l Lesson, knownScenarios []string) []Problem {
 	var ps []Problem
-	add := func(where, format string, args ...any) {
-		ps = append(ps, Problem{Lesson: l.Slug, Where: where, Msg: fmt.Sprintf(format, args...)})
+	src := l.src
+	add := func(line int, where, format string, args ...any) {
+		if src.isBroken(where) {
+			return
+		}
+		ps = append(ps, Problem{Lesson: l.Slug, File: src.path(), Line: line, Where: where, Msg: fmt.Sprintf(format, args...)})
 	}
 	known := func(s string) bool {
 		for _, k := range knownScenarios {
@@ -52,53 +73,58 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 
 	if strings.TrimSpace(l.Title) == "" {
-		add("title", "missing")
+		add(src.field("title"), "title", "missing")
 	}
 	if strings.TrimSpace(l.Summary) == "" {
-		add("summary", "missing")
+		add(src.field("summary"), "summary", "missing")
 	}
 	if l.Order < 1 {
-		add("order", "missing or not a whole number of 1 or more")
+		add(src.field("order"), "order", "missing or not a whole number of 1 or more")
 	}
 	switch {
 	case l.Scenario == "":
-		add("scenario", "missing")
+		add(src.field("scenario"), "scenario", "missing")
 	case !known(l.Scenario):
-		add("scenario", "%q is not a known scenario (known: %s)", l.Scenario, strings.Join(knownScenarios, ", "))
+		add(src.field("scenario"), "scenario", "%q is not a known scenario (known: %s)", l.Scenario, strings.Join(knownScenarios, ", "))
 	}
 
-	if len(l.Goals) == 0 {
-		add("goals", "none; a lesson needs at least one goal the learner can reach")
+	if len(l.Goals) == 0 && !src.lostGoal() {
+		add(src.field("goals"), "goals", "none; a lesson needs at least one goal the learner can reach")
 	}
 	for _, err := range goal.Validate(l.Goals) {
-		add("goals", "%v", err)
+		line := src.field("goals")
+		var e *goal.Error
+		if errors.As(err, &e) {
+			line = src.goal(e.Index)
+		}
+		add(line, "goals", "%v", err)
 	}
 
 	if len(l.Hints) == 0 {
-		add("hints", "none; give at least one hint for a learner who is stuck")
+		add(src.field("hints"), "hints", "none; give at least one hint for a learner who is stuck")
 	}
 	for i, h := range l.Hints {
 		if strings.TrimSpace(h) == "" {
-			add(hintWhere(i), "empty")
+			add(src.hint(i), hintWhere(i), "empty")
 		}
 	}
 
 	if len(l.Solution) == 0 {
-		add("solution", "empty; write the steps a learner would take so the tests can replay them")
+		add(src.field("solution"), "solution", "empty; write the steps a learner would take so the tests can replay them")
 	}
 	for i, s := range l.Solution {
 		for _, msg := range lintStep(s) {
-			add(stepWhere(i), "%s", msg)
+			add(src.step(i), stepWhere(i), "%s", msg)
 		}
 	}
 
 	for i, lab := range l.Labs {
-		where := fmt.Sprintf("smtp-lab block %d", i+1)
+		where := labWhere(i)
 		if !known(lab.Scenario) {
-			add(where, "%q is not a known scenario", lab.Scenario)
+			add(src.lab(i, "scenario"), where, "%q is not a known scenario", lab.Scenario)
 		}
-		for _, msg := range checkLabOptions(lab) {
-			add(where, "%s", msg)
+		for _, p := range checkLabOptions(lab) {
+			add(src.lab(i, p.key), where, "%s", p.msg)
 		}
 	}
 
@@ -117,16 +143,16 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 	for i, g := range l.Goals {
 		if g.Scenario != "" && !hasLab(g.Scenario) {
-			add("goals", "%s names scenario %q, which none of the lesson's smtp-lab blocks runs", goalLabel(g, i), g.Scenario)
+			add(src.goal(i), "goals", "%s names scenario %q, which none of the lesson's smtp-lab blocks runs", goalLabel(g, i), g.Scenario)
 		}
 	}
 	for i, s := range l.Solution {
 		if s.Lab != "" && !hasLab(s.Lab) {
-			add(stepWhere(i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
+			add(src.step(i), stepWhere(i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
 		}
 	}
 	for _, p := range lintConnectHosts(l) {
-		add(p.Where, "%s", p.Msg)
+		add(p.Line, p.Where, "%s", p.Msg)
 	}
 	return ps
 }
@@ -146,7 +172,7 @@ func lintConnectHosts(l Lesson) []Problem {
 			continue // lintStep reports a bad target
 		}
 		if sc, err := lab.LoadScenario(current); err == nil && !sc.HasHost(host) {
-			ps = append(ps, Problem{Where: stepWhere(i),
+			ps = append(ps, Problem{Line: l.src.step(i), Where: stepWhere(i),
 				Msg: fmt.Sprintf("connect: the %s lab has no host %q", current, host)})
 		}
 	}
@@ -173,15 +199,15 @@ func goalLabel(g goal.Goal, i int) string {
 func LintAll(lessons []Lesson, knownScenarios []string) []Problem {
 	var ps []Problem
 	bySlug := map[string]bool{}
-	byOrder := map[int][]string{}
+	byOrder := map[int][]Lesson{}
 	for _, l := range lessons {
 		ps = append(ps, Lint(l, knownScenarios)...)
 		if bySlug[l.Slug] {
-			ps = append(ps, Problem{Lesson: l.Slug, Where: "slug", Msg: "two lessons have this slug"})
+			ps = append(ps, Problem{Lesson: l.Slug, File: l.src.path(), Line: l.src.field(""), Where: "slug", Msg: "two lessons have this slug"})
 		}
 		bySlug[l.Slug] = true
 		if l.Order >= 1 {
-			byOrder[l.Order] = append(byOrder[l.Order], l.Slug)
+			byOrder[l.Order] = append(byOrder[l.Order], l)
 		}
 	}
 	orders := make([]int, 0, len(byOrder))
@@ -190,9 +216,14 @@ func LintAll(lessons []Lesson, knownScenarios []string) []Problem {
 	}
 	sort.Ints(orders)
 	for _, o := range orders {
-		if slugs := byOrder[o]; len(slugs) > 1 {
-			for _, s := range slugs {
-				ps = append(ps, Problem{Lesson: s, Where: "order", Msg: fmt.Sprintf("%d is also the order of %s", o, strings.Join(others(slugs, s), ", "))})
+		if same := byOrder[o]; len(same) > 1 {
+			var slugs []string
+			for _, l := range same {
+				slugs = append(slugs, l.Slug)
+			}
+			for _, l := range same {
+				ps = append(ps, Problem{Lesson: l.Slug, File: l.src.path(), Line: l.src.field("order"), Where: "order",
+					Msg: fmt.Sprintf("%d is also the order of %s", o, strings.Join(others(slugs, l.Slug), ", "))})
 			}
 		}
 	}
@@ -207,4 +238,39 @@ func others(list []string, not string) []string {
 		}
 	}
 	return out
+}
+
+// File is a lesson file for LintFiles: the path its problems name, and
+// its bytes.
+type File struct {
+	Path string
+	Src  []byte
+}
+
+// LintFiles parses and lints lesson files for a course author: it reads
+// each file as far as it can, so that one mistake does not hide the
+// others, and lints the lessons together as LintAll does. It returns how
+// many files it could read as lessons, and every problem of every file,
+// each with its file and line, in the order of the files, then of the
+// lines.
+func LintFiles(files []File, knownScenarios []string) (int, []Problem) {
+	var ps []Problem
+	var ls []Lesson
+	order := map[string]int{}
+	for i, f := range files {
+		if _, ok := order[f.Path]; !ok {
+			order[f.Path] = i
+		}
+		slug := strings.TrimSuffix(filepath.Base(f.Path), ".md")
+		l, read, fps := parseFile(slug, f.Path, f.Src)
+		ps = append(ps, fps...)
+		if read {
+			ls = append(ls, l)
+		}
+	}
+	ps = append(ps, LintAll(ls, knownScenarios)...)
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(order[a.File], order[b.File]), cmp.Compare(a.Line, b.Line))
+	})
+	return len(ls), ps
 }

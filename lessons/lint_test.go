@@ -3,6 +3,7 @@ package lessons
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -302,24 +303,37 @@ func TestLintAllCatchesClashes(t *testing.T) {
 	}
 }
 
+// TestParseErrors checks what Parse says of a file it cannot read as a
+// lesson: each problem as "file:line: where: what", in words for the
+// author (the keys there are, never a Go type).
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name, src, want string
 	}{
-		{"no front matter", "# Just a heading\n", "no front matter"},
-		{"empty front matter", "---\n---\nbody\n", "front matter: it is empty"},
-		{"unknown field", strings.Replace(good, "hints:", "hint:", 1), "field hint not found"},
-		{"wrong type", strings.Replace(good, "order: 7", "order: seven", 1), "front matter"},
-		{"bad goal", strings.Replace(good, "reply: {code: 4xx}", "reply: {rcpt: x}", 1), `"deferred": reply: unknown field "rcpt"`},
-		{"unknown step field", strings.Replace(good, "advance: 30m", "wait: 30m", 1), "field wait not found"},
-		{"unknown submit field", strings.Replace(good, "subject: Hi", "cc: [x@example.org]", 1), "field cc not found"},
-		{"submit to one address", strings.Replace(good, "to: [bob@example.org]", "to: bob@example.org", 1), "front matter"},
-		{"attachment content a list", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: [1, 2]", 1), "front matter"},
-		{"attachment bad base64", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: !!binary not*base64", 1), "invalid base64"},
-		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `smtp-lab block 1: line 1: "seed 3" is not a key: value option`},
-		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `"On-Click" is not an option name`},
-		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `seed "three" is not a whole number`},
-		{"lab twice", strings.Replace(good, "seed: 3", "seed: 3\nseed: 4", 1), "seed is given twice"},
+		{"no front matter", "# Just a heading\n", "x.md:1: front matter: missing; start the file with a line of ---"},
+		{"empty front matter", "---\n---\nbody\n", "x.md:1: front matter: it is empty"},
+		{"not YAML", strings.Replace(good, "summary: Try again later.", "summary: [Try again", 1), "x.md:5: front matter: not YAML: did not find expected ',' or ']'"},
+		{"not YAML, badly indented", strings.Replace(good, "  - Wait.", "  - Wait.\n - Or not.", 1), "x.md:11: front matter: not YAML: did not find expected key"},
+		{"not YAML, a tab", strings.Replace(good, "  - Wait.", "\t- Wait.", 1), "x.md:10: front matter: not YAML: found character that cannot start any token"},
+		{"a list", "---\n- a\n---\n", "x.md:2: front matter: must be a mapping of fields (title, order, scenario, summary, goals, hints, solution), not a list"},
+		{"unknown field", strings.Replace(good, "hints:", "hint:", 1), `x.md:9: front matter: unknown field "hint"; the front matter has: title, order, scenario, summary, goals, hints, solution`},
+		{"field twice", strings.Replace(good, "summary: Try again later.", "summary: Try again later.\ntitle: Again", 1), "x.md:6: title: given twice (first on line 2)"},
+		{"wrong type", strings.Replace(good, "order: 7", "order: seven", 1), `x.md:3: order: must be a whole number, not "seven"`},
+		{"goals not a list", strings.Replace(good, "goals:\n  - {id: deferred, text: Get a 4xx, reply: {code: 4xx}}\n  - ", "goals: ", 1), `x.md:6: goals: must be a list of goals, each starting with "- ", not a mapping`},
+		{"bad goal", strings.Replace(good, "reply: {code: 4xx}", "reply: {rcpt: x}", 1), `x.md:7: goals: "deferred": reply: unknown field "rcpt"`},
+		{"hint a mapping", strings.Replace(good, "  - Wait.", "  - Wait: an hour", 1), `x.md:10: hints[1]: must be text, not a mapping; a ": " inside text starts a mapping, so put the text in quotes`},
+		{"unknown step field", strings.Replace(good, "advance: 30m", "wait: 30m", 1), `x.md:14: solution[3]: unknown step "wait"; a step is one of: type, raw, submit, advance, connect, lab`},
+		{"unknown submit field", strings.Replace(good, "subject: Hi", "cc: [x@example.org]", 1), `x.md:16: solution[5]: submit: unknown field "cc"; a submit has: from, to, subject, body, attachments`},
+		{"submit to one address", strings.Replace(good, "to: [bob@example.org]", "to: bob@example.org", 1), `x.md:16: solution[5]: submit.to: must be a list`},
+		{"unknown attachment field", strings.Replace(good, "type: image/png", "mime: image/png", 1), `x.md:28: solution[6]: submit.attachments[2]: unknown field "mime"; an attachment has: name, type, content`},
+		{"attachment content a list", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: [1, 2]", 1), "x.md:28: solution[6]: submit.attachments[2].content: must be the file's text (content: |) or its bytes in base64 after !!binary, not a list"},
+		{"attachment bad base64", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: !!binary not*base64", 1), "x.md:28: solution[6]: submit.attachments[2].content: !!binary value contains invalid base64 data"},
+		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `x.md:35: smtp-lab block 1: "seed 3" is not a key: value option`},
+		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `x.md:35: smtp-lab block 1: "On-Click" is not an option name`},
+		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `x.md:35: smtp-lab block 1: seed "three" is not a whole number`},
+		{"lab twice", strings.Replace(good, "seed: 3", "seed: 3\nseed: 4", 1), "x.md:36: smtp-lab block 1: seed is given twice (first on line 35)"},
+		{"after a blank line", "\n" + strings.Replace(good, "order: 7", "order: seven", 1), `x.md:4: order: must be a whole number, not "seven"`},
+		{"CRLF", strings.ReplaceAll(strings.Replace(good, "order: 7", "order: seven", 1), "\n", "\r\n"), `x.md:3: order: must be a whole number, not "seven"`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("x", []byte(tt.src))
@@ -339,5 +353,78 @@ func TestStepsParse(t *testing.T) {
 		{Connect: "MX.example.org:25"}}
 	if !reflect.DeepEqual(l.Solution, want) {
 		t.Fatalf("Solution = %+v, want %+v", l.Solution, want)
+	}
+}
+
+// broken is a lesson with a mistake in nearly every part; its lines are
+// numbered as the linter counts them.
+const broken = `---
+title: Broken
+order: seven
+scenario: first-session
+summary: S
+goals:
+  - {id: g, text: T, reply: {code: 250, rcpt: x}}
+  - {id: d, delivered: {rcpt: bob@example.org}}
+hint:
+  - Say EHLO.
+solution:
+  - type: EHLO x
+  - typo: EHLO x
+  - advance: forever
+---
+Body.
+
+` + "```smtp-lab\nheigth: 9\nseed: x\n```\n"
+
+// TestLintFilesReportsEveryProblem lints files as the lint-lessons command
+// does: every problem of every file in one run, each as
+// "file:line: where: what", in the order of the files and lines.
+func TestLintFilesReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []File
+		want  []string
+	}{
+		{"a good lesson", []File{{"good.md", []byte(good)}}, nil},
+		{"several mistakes in one file", []File{{"dir/13-broken.md", []byte(broken)}}, []string{
+			"dir/13-broken.md:1: hints: none; give at least one hint for a learner who is stuck",
+			`dir/13-broken.md:3: order: must be a whole number, not "seven"`,
+			`dir/13-broken.md:7: goals: "g": reply: unknown field "rcpt" (reply knows verb, code, enhanced, reason, tls, terminal, host, peer)`,
+			`dir/13-broken.md:8: goals: "d": has no text telling the learner what to do`,
+			`dir/13-broken.md:9: front matter: unknown field "hint"; the front matter has: title, order, scenario, summary, goals, hints, solution`,
+			`dir/13-broken.md:13: solution[2]: unknown step "typo"; a step is one of: type, raw, submit, advance, connect, lab`,
+			`dir/13-broken.md:14: solution[3]: advance "forever" is not a positive duration up to 720h0m0s, like 30s, 5m or 2h`,
+			`dir/13-broken.md:19: smtp-lab block 1: unknown option "heigth" (a lab block takes scenario, seed, height, panels, prompt, tab)`,
+			`dir/13-broken.md:20: smtp-lab block 1: seed "x" is not a whole number`,
+		}},
+		{"a misspelt step key", []File{{"typo.md", []byte(strings.Replace(good, "  - advance: 30m", "  - typo: 30m", 1))}}, []string{
+			`typo.md:14: solution[3]: unknown step "typo"; a step is one of: type, raw, submit, advance, connect, lab`,
+		}},
+		{"a misspelt goal key", []File{{"goal.md", []byte(strings.Replace(good, "{id: done, text:", "{id: done, txt:", 1))}}, []string{
+			`goal.md:8: goals: "done": unknown field "txt" (a goal has id, text, scenario, and one condition: reply, command, dns, tls, queued, delivered, bounce, event, answered, before, session, count, all, any, not)`,
+		}},
+		{"problems in three files", []File{
+			{"b.md", []byte(strings.Replace(good, "  - Wait.", `  - ""`, 1))},
+			{"a.md", []byte(good)},
+			{"c.md", []byte("# No front matter\n")},
+		}, []string{
+			`b.md:3: order: 7 is also the order of a`,
+			`b.md:10: hints[1]: empty`,
+			`a.md:3: order: 7 is also the order of b`,
+			`c.md:1: front matter: missing; start the file with a line of --- and the lesson's YAML, and end the YAML with another`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ps := LintFiles(tt.files, KnownScenarios())
+			var got []string
+			for _, p := range ps {
+				got = append(got, p.String())
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
 	}
 }

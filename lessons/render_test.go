@@ -1,6 +1,7 @@
 package lessons
 
 import (
+	"bytes"
 	"fmt"
 	"html"
 	"regexp"
@@ -196,8 +197,9 @@ func TestHeadingIDs(t *testing.T) {
 	}
 }
 
-// FuzzParse feeds arbitrary lesson files to Parse: it must not panic, and
-// whatever it renders must be inert.
+// FuzzParse feeds arbitrary lesson files to Parse: it must not panic,
+// whatever it renders must be inert, and each problem it finds is on a
+// line of the file.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(hostile))
 	f.Add([]byte("---\ntitle: x\ngoals:\n  - {id: a, text: b, reply: {code: 250}}\nsolution:\n  - type: EHLO x\n---\n# Hi\n"))
@@ -206,6 +208,12 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("no front matter <script>"))
 	f.Add([]byte("---\ntitle: t\n---\n[x](&#106;avascript:alert(1)) <&#106;avascript:y>\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
+		_, _, ps := parseFile("fuzz", "fuzz.md", src)
+		for _, p := range ps {
+			if p.Line < 1 || p.Line > bytes.Count(src, []byte("\n"))+1 {
+				t.Fatalf("problem %v is on no line of the file\nsource %q", p, src)
+			}
+		}
 		l, err := Parse("fuzz", src)
 		if err != nil {
 			return

@@ -3,6 +3,7 @@ package lessons
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -135,7 +136,7 @@ func (s Step) kinds() []string {
 // lintStep returns what is wrong with one step, in words for the author.
 func lintStep(s Step) []string {
 	if set := s.kinds(); len(set) > 1 {
-		return []string{fmt.Sprintf("has both %s; a step does exactly one of type, raw, submit, advance, connect or lab", strings.Join(set, " and "))}
+		return []string{fmt.Sprintf("has both %s; a step does exactly one of: %s", strings.Join(set, " and "), strings.Join(yamlKeys(reflect.TypeFor[Step]()), ", "))}
 	}
 	switch {
 	case s.Connect != "":

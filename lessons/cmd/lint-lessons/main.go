@@ -1,18 +1,26 @@
-// Command lint-lessons checks a directory of SMTP Lab lessons the way the
-// tests check the shipped ones, so a course author hears about a missing
-// hint or a misspelt goal before a learner does.
+// Command lint-lessons checks SMTP Lab lessons the way the tests check the
+// shipped ones, so a course author hears about a missing hint or a
+// misspelt goal before a learner does.
 //
-//	go run ./lessons/cmd/lint-lessons [-scenarios a,b,c] DIR...
+//	go run ./lessons/cmd/lint-lessons [-scenarios a,b,c] DIR_OR_FILE...
 //
-// It prints one line per problem, "file: where: what", and exits with
-// status 1 if there was any. -scenarios replaces the list of scenario
-// names lessons may use.
+// Each argument is a lesson file (.md) or a directory, whose .md files are
+// the lessons (not those of its subdirectories). All of them are linted
+// together, as one course: no two may share a slug or an order.
+//
+// It prints every problem of every file in one run, one a line, as
+// "file:line: where: what" (the line counts the front matter's opening
+// --- as line 1, so an editor can jump there), and exits with status 1 if
+// there was any; with none, it prints "N lessons, no problems". It exits
+// with status 2 when an argument cannot be read. -scenarios replaces the
+// list of scenario names lessons may use.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,13 +32,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usage is the command's synopsis.
+const usage = "usage: lint-lessons [-scenarios a,b,c] DIR_OR_FILE..."
+
 // run is main without the process around it, for the tests.
 func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("lint-lessons", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	scenarios := flags.String("scenarios", strings.Join(lessons.KnownScenarios(), ","), "comma-separated scenario names lessons may use")
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: lint-lessons [-scenarios a,b,c] DIR...")
+		fmt.Fprintln(stderr, usage)
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err != nil {
@@ -42,30 +53,65 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	known := strings.Split(*scenarios, ",")
 
-	bad := false
-	var all []lessons.Lesson
-	files := map[string]string{} // slug → file, for messages
-	for _, dir := range flags.Args() {
-		ls, err := lessons.ParseFS(os.DirFS(dir), ".")
-		if err != nil {
-			// Every lesson that could not be parsed is one line of err.
-			for _, line := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintf(stdout, "%s: %s\n", dir, line)
-			}
-			bad = true
-		}
-		for _, l := range ls {
-			files[l.Slug] = filepath.Join(dir, l.Slug+".md")
-		}
-		all = append(all, ls...)
+	files, err := readLessons(flags.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "lint-lessons: %v\n", err)
+		return 2
 	}
-	problems := lessons.LintAll(all, known)
+	n, problems := lessons.LintFiles(files, known)
 	for _, p := range problems {
-		fmt.Fprintf(stdout, "%s: %s: %s\n", files[p.Lesson], p.Where, p.Msg)
+		fmt.Fprintln(stdout, p)
 	}
-	if bad || len(problems) > 0 {
+	if len(problems) > 0 {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%d lessons, no problems\n", len(all))
+	fmt.Fprintf(stdout, "%d lessons, no problems\n", n)
 	return 0
+}
+
+// readLessons reads the lesson files the arguments name: each .md file
+// given, and the .md files of each directory given, each file once.
+func readLessons(args []string) ([]lessons.File, error) {
+	var files []lessons.File
+	seen := map[string]bool{}
+	read := func(path string) error {
+		if seen[filepath.Clean(path)] {
+			return nil
+		}
+		seen[filepath.Clean(path)] = true
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, lessons.File{Path: path, Src: src})
+		return nil
+	}
+	for _, arg := range args {
+		info, err := os.Stat(arg)
+		if err != nil {
+			return nil, err
+		}
+		if !info.IsDir() {
+			if !strings.HasSuffix(arg, ".md") {
+				return nil, fmt.Errorf("%s: not a lesson: a lesson is a .md file", arg)
+			}
+			if err := read(arg); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		names, err := fs.Glob(os.DirFS(arg), "*.md")
+		if err != nil {
+			return nil, err
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("%s: no lessons (.md files) in this directory", arg)
+		}
+		for _, name := range names {
+			if err := read(filepath.Join(arg, name)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return files, nil
 }

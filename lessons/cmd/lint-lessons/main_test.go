@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -51,14 +52,86 @@ func TestReportsProblemsWithTheirFile(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out.String())
 	}
-	for _, want := range []string{
-		dir + ": lesson c: no front matter",
-		filepath.Join(dir, "b.md") + ": hints: none",
-		filepath.Join(dir, "a.md") + ": order: 1 is also the order of b",
-		filepath.Join(dir, "b.md") + ": order: 1 is also the order of a",
-	} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
+	want := []string{
+		filepath.Join(dir, "a.md") + ":3: order: 1 is also the order of b",
+		filepath.Join(dir, "b.md") + ":1: hints: none; give at least one hint for a learner who is stuck",
+		filepath.Join(dir, "b.md") + ":3: order: 1 is also the order of a",
+		filepath.Join(dir, "c.md") + ":1: front matter: missing; start the file with a line of --- and the lesson's YAML, and end the YAML with another",
+	}
+	if got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); !slices.Equal(got, want) {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+}
+
+// TestEveryProblemInOneRun gives a lesson with five mistakes, each on its
+// own line: one run reports them all, with their lines.
+func TestEveryProblemInOneRun(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "13-broken.md", `---
+title: Broken
+order: 13
+scenario: first-session
+summary: S
+goals:
+  - {id: g, text: T, reply: {code: 250, rcpt: x}}
+hints: [""]
+solution:
+  - type: EHLO x
+  - typo: EHLO x
+  - advance: soon
+---
+`+"```smtp-lab\nhieght: 9\n```\n")
+	var out, errs bytes.Buffer
+	if code := run([]string{dir}, &out, &errs); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out.String(), errs.String())
+	}
+	file := filepath.Join(dir, "13-broken.md")
+	want := []string{
+		file + `:7: goals: "g": reply: unknown field "rcpt"`,
+		file + `:8: hints[1]: empty`,
+		file + `:11: solution[2]: unknown step "typo"; a step is one of: type, raw, submit, advance, connect, lab`,
+		file + `:12: solution[3]: advance "soon" is not a positive duration`,
+		file + `:15: smtp-lab block 1: unknown option "hieght"`,
+	}
+	got := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d problems, want %d:\n%s", len(got), len(want), out.String())
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d is %q, want it to start with %q", i+1, got[i], want[i])
+		}
+	}
+}
+
+// TestFilesAndDirectories lints files and directories given together, as
+// one course, each file once.
+func TestFilesAndDirectories(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	write(t, dir, "a.md", strings.Replace(lesson, "%d", "1", 1))
+	write(t, dir, "b.md", strings.Replace(lesson, "%d", "2", 1))
+	write(t, other, "c.md", strings.Replace(lesson, "%d", "2", 1))
+
+	var out, errs bytes.Buffer
+	if code := run([]string{filepath.Join(dir, "a.md")}, &out, &errs); code != 0 || out.String() != "1 lessons, no problems\n" {
+		t.Errorf("one file: exit %d, output %q %q", code, out.String(), errs.String())
+	}
+	out.Reset()
+	if code := run([]string{dir, filepath.Join(dir, "a.md")}, &out, &errs); code != 0 || out.String() != "2 lessons, no problems\n" {
+		t.Errorf("a directory and a file in it: exit %d, output %q %q", code, out.String(), errs.String())
+	}
+	out.Reset()
+	if code := run([]string{dir, filepath.Join(other, "c.md")}, &out, &errs); code != 1 ||
+		!strings.Contains(out.String(), filepath.Join(other, "c.md")+":3: order: 2 is also the order of b") {
+		t.Errorf("a directory and a file elsewhere: exit %d, output %q", code, out.String())
+	}
+	for _, bad := range []string{filepath.Join(dir, "missing.md"), filepath.Join(dir, "notes.txt"), other + "/empty"} {
+		write(t, dir, "notes.txt", "x")
+		_ = os.Mkdir(other+"/empty", 0o755)
+		out.Reset()
+		errs.Reset()
+		if code := run([]string{bad}, &out, &errs); code != 2 || !strings.HasPrefix(errs.String(), "lint-lessons: ") {
+			t.Errorf("%s: exit %d, stderr %q, want 2 and a message", bad, code, errs.String())
 		}
 	}
 }
