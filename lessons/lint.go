@@ -50,14 +50,23 @@ const maxLine = 998
 
 // Lint reports what is missing or wrong in one lesson: front matter fields,
 // scenarios that do not exist, goals the goal language rejects, hints and
-// the solution. It returns nil for a lesson that is ready to ship. For a
+// the solution. Once the scenario, goals and solution have no problem of
+// their own, it replays the solution through the engine and reports each
+// goal it does not reach. It returns nil for a lesson that is ready to
+// ship. For a
 // lesson parsed from a file, each problem names its file and line, and
 // the parts that file could not give (reported when it was parsed) are
 // not reported again.
 func Lint(l Lesson, knownScenarios []string) []Problem {
 	var ps []Problem
 	src := l.src
+	// replayable is whether the solution can be replayed: nothing it
+	// rests on (the scenario, goals, steps, labs) is wrong.
+	replayable := !src.brokenStep()
 	add := func(line int, where, format string, args ...any) {
+		if where == "scenario" || where == "goals" || strings.HasPrefix(where, "solution") {
+			replayable = false
+		}
 		if src.isBroken(where) {
 			return
 		}
@@ -122,6 +131,7 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 		where := labWhere(i)
 		if !known(lab.Scenario) {
 			add(src.lab(i, "scenario"), where, "%q is not a known scenario", lab.Scenario)
+			replayable = false
 		}
 		for _, p := range checkLabOptions(lab) {
 			add(src.lab(i, p.key), where, "%s", p.msg)
@@ -153,6 +163,9 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 	for _, p := range lintConnectHosts(l) {
 		add(p.Line, p.Where, "%s", p.Msg)
+	}
+	if replayable {
+		ps = append(ps, replay(l)...)
 	}
 	return ps
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"smtplab/engine/lab"
@@ -132,6 +133,7 @@ solution:
             Line two
         - {name: dot.png, type: image/png, content: !!binary iVBORw0KGgo=}
   - connect: MX.example.org:25
+  - advance: 1h
 ---
 
 Body.
@@ -144,11 +146,22 @@ func parseGood(t *testing.T) Lesson {
 	if err != nil {
 		t.Fatalf("Parse(good): %v", err)
 	}
-	if ps := Lint(l, KnownScenarios()); ps != nil {
+	if ps := goodProblems(); ps != nil {
 		t.Fatalf("the good lesson has problems: %v", ps)
 	}
 	return l
 }
+
+// goodProblems lints the good lesson once: the tests that break it
+// piece by piece start from it dozens of times, and Lint replays its
+// solution each time.
+var goodProblems = sync.OnceValue(func() []Problem {
+	l, err := Parse("good", []byte(good))
+	if err != nil {
+		return []Problem{{Msg: err.Error()}}
+	}
+	return Lint(l, KnownScenarios())
+})
 
 func TestLintCatchesEachProblem(t *testing.T) {
 	reply := goal.Cond{Event: &goal.Match{Kind: trace.Reply, Code: "250"}}
@@ -180,6 +193,7 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"no hints", func(l *Lesson) { l.Hints = nil }, "hints", "none"},
 		{"empty hint", func(l *Lesson) { l.Hints = []string{"ok", " "} }, "hints[2]", "empty"},
 		{"no solution", func(l *Lesson) { l.Solution = nil }, "solution", "empty"},
+		{"a solution short of a goal", func(l *Lesson) { l.Solution = l.Solution[:1] }, "goals", `goal "done" is not done after the solution's last step`},
 		{"type and advance", func(l *Lesson) { l.Solution[0].Advance = "1m" }, "solution[1]", "both type and advance"},
 		{"raw and submit", func(l *Lesson) { l.Solution[3].Submit = &Message{To: []string{"bob@example.org"}} }, "solution[4]", "both raw and submit"},
 		{"type and raw", func(l *Lesson) { l.Solution[0].Raw = `x\r\n` }, "solution[1]", "both type and raw"},
@@ -214,7 +228,7 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"connect in a lab opened before", func(l *Lesson) {
 			l.Labs = append(l.Labs, Lab{Scenario: "home-network"})
 			l.Solution = append(l.Solution, Step{Lab: "home-network"}, Step{Connect: "smtp.example.org:587"})
-		}, "solution[9]", `connect: the home-network lab has no host "smtp.example.org"`},
+		}, "solution[10]", `connect: the home-network lab has no host "smtp.example.org"`},
 	}
 	for _, tt := range tests {
 		l := parseGood(t)
@@ -328,10 +342,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown attachment field", strings.Replace(good, "type: image/png", "mime: image/png", 1), `x.md:28: solution[6]: submit.attachments[2]: unknown field "mime"; an attachment has: name, type, content`},
 		{"attachment content a list", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: [1, 2]", 1), "x.md:28: solution[6]: submit.attachments[2].content: must be the file's text (content: |) or its bytes in base64 after !!binary, not a list"},
 		{"attachment bad base64", strings.Replace(good, "content: !!binary iVBORw0KGgo=", "content: !!binary not*base64", 1), "x.md:28: solution[6]: submit.attachments[2].content: !!binary value contains invalid base64 data"},
-		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `x.md:35: smtp-lab block 1: "seed 3" is not a key: value option`},
-		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `x.md:35: smtp-lab block 1: "On-Click" is not an option name`},
-		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `x.md:35: smtp-lab block 1: seed "three" is not a whole number`},
-		{"lab twice", strings.Replace(good, "seed: 3", "seed: 3\nseed: 4", 1), "x.md:36: smtp-lab block 1: seed is given twice (first on line 35)"},
+		{"lab line", strings.Replace(good, "seed: 3", "seed 3", 1), `x.md:36: smtp-lab block 1: "seed 3" is not a key: value option`},
+		{"lab key", strings.Replace(good, "seed: 3", "On-Click: x", 1), `x.md:36: smtp-lab block 1: "On-Click" is not an option name`},
+		{"lab seed", strings.Replace(good, "seed: 3", "seed: three", 1), `x.md:36: smtp-lab block 1: seed "three" is not a whole number`},
+		{"lab twice", strings.Replace(good, "seed: 3", "seed: 3\nseed: 4", 1), "x.md:37: smtp-lab block 1: seed is given twice (first on line 36)"},
 		{"after a blank line", "\n" + strings.Replace(good, "order: 7", "order: seven", 1), `x.md:4: order: must be a whole number, not "seven"`},
 		{"CRLF", strings.ReplaceAll(strings.Replace(good, "order: 7", "order: seven", 1), "\n", "\r\n"), `x.md:3: order: must be a whole number, not "seven"`},
 	}
@@ -350,7 +364,7 @@ func TestStepsParse(t *testing.T) {
 		{Submit: &Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "Files", Body: "See the files.",
 			Attachments: []Attachment{{Name: "notes.txt", Type: "text/plain", Content: FileContent("Line one\nLine two\n")},
 				{Name: "dot.png", Type: "image/png", Content: FileContent("\x89PNG\r\n\x1a\n")}}}},
-		{Connect: "MX.example.org:25"}}
+		{Connect: "MX.example.org:25"}, {Advance: "1h"}}
 	if !reflect.DeepEqual(l.Solution, want) {
 		t.Fatalf("Solution = %+v, want %+v", l.Solution, want)
 	}
@@ -376,6 +390,10 @@ solution:
 Body.
 
 ` + "```smtp-lab\nheigth: 9\nseed: x\n```\n"
+
+// onlyEHLO is the good lesson with a solution that reaches none of its
+// goals.
+var onlyEHLO = good[:strings.Index(good, "solution:\n")] + "solution:\n  - type: EHLO x\n---\nBody.\n"
 
 // TestLintFilesReportsEveryProblem lints files as the lint-lessons command
 // does: every problem of every file in one run, each as
@@ -403,6 +421,18 @@ func TestLintFilesReportsEveryProblem(t *testing.T) {
 		}},
 		{"a misspelt goal key", []File{{"goal.md", []byte(strings.Replace(good, "{id: done, text:", "{id: done, txt:", 1))}}, []string{
 			`goal.md:8: goals: "done": unknown field "txt" (a goal has id, text, scenario, and one condition: reply, command, dns, tls, queued, delivered, bounce, event, answered, before, session, count, all, any, not)`,
+		}},
+		{"a solution that misses its goals", []File{{"short.md", []byte(onlyEHLO)}}, []string{
+			`short.md:7: goals: goal "deferred" is not done after the solution's last step: the solution must reach every goal`,
+			`short.md:8: goals: goal "done" is not done after the solution's last step: the solution must reach every goal`,
+		}},
+		{"a goal done before the learner does anything", []File{{"early.md", []byte(strings.Replace(good,
+			"{id: deferred, text: Get a 4xx, reply: {code: 4xx}}", "{id: greeting, text: Be greeted, reply: {code: 220}}", 1))}}, []string{
+			`early.md:7: goals: "greeting" is done before the learner does anything; a goal must ask for something`,
+		}},
+		{"a goal in a lab the solution never opens", []File{{"lab.md", []byte(strings.Replace(good, "{id: done, text: Deliver,", "{id: done, text: Deliver, scenario: null-mx,", 1) +
+			"\n```smtp-lab\nscenario: null-mx\n```\n")}}, []string{
+			`lab.md:8: goals: goal "done" is reached in the null-mx lab, which the solution never opens (with a lab: null-mx step)`,
 		}},
 		{"problems in three files", []File{
 			{"b.md", []byte(strings.Replace(good, "  - Wait.", `  - ""`, 1))},

@@ -84,6 +84,20 @@ func (s *source) lab(i int, option string) int {
 // not be read, and so was reported already.
 func (s *source) isBroken(where string) bool { return s != nil && s.broken[where] }
 
+// brokenStep reports whether a step of the solution, or the solution
+// itself, could not be read.
+func (s *source) brokenStep() bool {
+	if s == nil {
+		return false
+	}
+	for where := range s.broken {
+		if strings.HasPrefix(where, "solution") {
+			return true
+		}
+	}
+	return false
+}
+
 // lostGoal reports whether a goal could not be read: the lesson's goals
 // are not all there.
 func (s *source) lostGoal() bool { return s != nil && s.lostGoals > 0 }

@@ -18,7 +18,7 @@ goals:
   - {id: g, text: T, reply: {code: 250}}
 hints: [h]
 solution:
-  - type: QUIT
+  - type: EHLO laptop.example.com
 ---
 Body.
 `
@@ -101,6 +101,18 @@ solution:
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("line %d is %q, want it to start with %q", i+1, got[i], want[i])
 		}
+	}
+}
+
+// TestSolutionIsReplayed gives a lesson whose solution does not reach its
+// goal: the linter replays it, as go test does, and says so.
+func TestSolutionIsReplayed(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.md", strings.Replace(strings.Replace(lesson, "%d", "1", 1), "type: EHLO laptop.example.com", "type: QUIT", 1))
+	var out, errs bytes.Buffer
+	if code := run([]string{dir}, &out, &errs); code != 1 ||
+		out.String() != filepath.Join(dir, "a.md")+`:7: goals: goal "g" is not done after the solution's last step: the solution must reach every goal`+"\n" {
+		t.Errorf("exit %d, output %q", code, out.String())
 	}
 }
 
