@@ -9,6 +9,8 @@ DIST      := web/dist
 ADDR      ?= 127.0.0.1:8080
 FLAGS     ?=
 FUZZTIME  ?= 20s
+# What `make lint-lessons` checks: lesson directories and .md files.
+LESSONS   ?= lessons
 LOG       := .test.log
 
 .PHONY: all build wasm serve test test-native test-wasm vet e2e bench fuzz lint-lessons clean
@@ -91,7 +93,7 @@ fuzz:
 	done
 
 lint-lessons:
-	$(GO) run ./lessons/cmd/lint-lessons lessons
+	$(GO) run ./lessons/cmd/lint-lessons $(LESSONS)
 
 clean:
 	rm -rf $(DIST) $(LOG) testdata/artifacts build

@@ -20,7 +20,8 @@
 // Goals are written in the language of package lessons/goal. The solution
 // is what a learner would do, step by step: type a line, send raw bytes,
 // submit a message from the mail client, or move the world's clock (see
-// Step); the tests replay it and expect every goal to be done.
+// Step); the tests and the linter (Lint) replay it and expect every goal
+// to be done.
 //
 // The body is rendered with goldmark and GitHub-flavoured Markdown, never
 // allowing raw HTML: a lesson is content, not code, so tags in it are

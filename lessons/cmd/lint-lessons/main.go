@@ -11,7 +11,7 @@
 // It prints every problem of every file in one run, one a line, as
 // "file:line: where: what" (the line counts the front matter's opening
 // --- as line 1, so an editor can jump there), and exits with status 1 if
-// there was any; with none, it prints "N lessons, no problems". It exits
+// there was any; with none, it prints "12 lessons, no problems". It exits
 // with status 2 when an argument cannot be read. -scenarios replaces the
 // list of scenario names lessons may use.
 package main
@@ -65,7 +65,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(problems) > 0 {
 		return 1
 	}
-	fmt.Fprintf(stdout, "%d lessons, no problems\n", n)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(stdout, "%d lesson%s, no problems\n", n, plural)
 	return 0
 }
 

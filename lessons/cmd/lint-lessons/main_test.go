@@ -125,7 +125,7 @@ func TestFilesAndDirectories(t *testing.T) {
 	write(t, other, "c.md", strings.Replace(lesson, "%d", "2", 1))
 
 	var out, errs bytes.Buffer
-	if code := run([]string{filepath.Join(dir, "a.md")}, &out, &errs); code != 0 || out.String() != "1 lessons, no problems\n" {
+	if code := run([]string{filepath.Join(dir, "a.md")}, &out, &errs); code != 0 || out.String() != "1 lesson, no problems\n" {
 		t.Errorf("one file: exit %d, output %q %q", code, out.String(), errs.String())
 	}
 	out.Reset()
