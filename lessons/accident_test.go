@@ -66,7 +66,15 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 		{
 			name: "the mail client sends", lesson: "03-mx-and-relays",
 			inputs: []lab.Input{client, {Advance: "5m"}},
-			open:   []string{"queued"},
+			open:   []string{"queued", "delivered"},
+		},
+		{
+			// Delivered by hand to Bob's MX, as the lesson shows with
+			// Connect…: no relay handed it on.
+			name: "a message typed straight to mx1 for Bob", lesson: "03-mx-and-relays",
+			inputs: append([]lab.Input{{Connect: "mx1.example.org:25"}}, typed("EHLO laptop.example.com",
+				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: by hand", "", "hi", ".", "QUIT")...),
+			open: []string{"queued", "delivered", "mx-lookup", "best-mx"},
 		},
 		{
 			// It submits on 587 with STARTTLS and AUTH, on its own
@@ -394,7 +402,7 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			name: "a message typed to mx1 for Bob, the mail client hands one to the relay", lesson: "03-mx-and-relays",
 			inputs: append([]lab.Input{{Connect: "mx1.example.org:25"}}, append(typed("EHLO laptop.example.com",
 				"MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: direct", "", "hi", "."), client)...),
-			open: []string{"queued"},
+			open: []string{"queued", "delivered"},
 		},
 		{
 			name: "on 587, Bob refused before MAIL, Carol's message taken, the mail client sends to Bob", lesson: "03-mx-and-relays", lab: "home-network",
