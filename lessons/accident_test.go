@@ -58,6 +58,13 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"unknown-user"}, done: []string{"bad-sequence", "delivered", "bounced"},
 		},
 		{
+			// Bob gets it, but no recipient was refused beside him.
+			name: "a message typed to Bob alone", lesson: "02-reply-codes",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				"Subject: only Bob", "", "hi", ".", "advance:5m"),
+			open: []string{"unknown-user", "delivered", "bounced"},
+		},
+		{
 			name: "the mail client sends to both", lesson: "02-reply-codes",
 			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org", "nobody@example.org"},
 				Subject: "two", Body: "hi"}}, {Advance: "5m"}},
@@ -390,7 +397,7 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			name: "one message to nobody, another to Bob", lesson: "02-reply-codes",
 			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<nobody@example.org>", "DATA",
 				"Subject: one", "", "hi", ".", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA", "Subject: two", "", "hi", "."),
-			open: []string{"unknown-user"}, done: []string{"bounced"},
+			open: []string{"unknown-user", "delivered"}, done: []string{"bounced"},
 		},
 		{
 			name: "Bob refused before MAIL, Carol's message queued, the mail client sends to Bob", lesson: "03-mx-and-relays",
