@@ -170,6 +170,12 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open: []string{"greylisted", "kept", "delivered"},
 		},
 		{
+			// The limit itself is allowed.
+			name: "SIZE=2048 announced", lesson: "07-limits-and-protection",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com> SIZE=2048"),
+			open:   []string{"declared"},
+		},
+		{
 			name: "the mail client sends", lesson: "07-limits-and-protection",
 			inputs: []lab.Input{client, {Advance: "5m"}},
 			open:   []string{"fits", "base64-too-big"},

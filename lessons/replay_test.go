@@ -89,6 +89,17 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 			done: []string{"refused", "nothing-smuggled"},
 		},
 		{
+			// Any size over the limit is refused before the message.
+			name: "SIZE=50000 announced", lesson: "07-limits-and-protection",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com> SIZE=50000"),
+			done:   []string{"declared"},
+		},
+		{
+			name: "SIZE=2049 announced, in lower case", lesson: "07-limits-and-protection",
+			inputs: typed("ehlo laptop.example.com", "mail from:<alice@example.com> size=2049"),
+			done:   []string{"declared"},
+		},
+		{
 			name: "a short message to Bob in one BDAT LAST, pipelined", lesson: "07-limits-and-protection",
 			inputs: typed("EHLO laptop.example.com",
 				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 21 LAST\r\nSubject: s\r\n\r\nshort\r\n`),

@@ -1,8 +1,11 @@
 package lessons
 
 import (
+	"cmp"
+	"encoding/json"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,5 +55,35 @@ func TestHintsSendLookupsToTheViewsThatShowThem(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no hint speaks of lookups; lesson 3's did")
+	}
+}
+
+// TestGoalTextsNameSizesTheyCheck checks that a size a goal's text asks
+// for, a number of four digits or more, is one the goal checks or its
+// lab's world has (a server's limit): a text that asks for 100000 bytes
+// while any size over the limit ticks the goal leads a learner who
+// announces 50000, rightly, to think the goal is wrong.
+func TestGoalTextsNameSizesTheyCheck(t *testing.T) {
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := regexp.MustCompile(`\b\d{4,}\b`)
+	for _, l := range all {
+		for _, g := range l.Goals {
+			cond, err := json.Marshal(g.Cond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			world, err := os.ReadFile("../engine/lab/scenarios/" + cmp.Or(g.Scenario, l.Scenario) + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range size.FindAllString(g.Text, -1) {
+				if !regexp.MustCompile(`\b` + n + `\b`).Match(slices.Concat(cond, world)) {
+					t.Errorf("%s, goal %q: its text names %s, which neither its condition nor its world holds: %s", l.Slug, g.ID, n, g.Text)
+				}
+			}
+		}
 	}
 }
