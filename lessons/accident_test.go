@@ -8,6 +8,7 @@ import (
 
 	"smtplab/engine/lab"
 	"smtplab/engine/mta"
+	"smtplab/engine/trace"
 	"smtplab/lessons/goal"
 )
 
@@ -670,4 +671,41 @@ func lessonNamed(t *testing.T, slug string) Lesson {
 	}
 	t.Fatalf("no lesson %q", slug)
 	return Lesson{}
+}
+
+// TestNothingSmuggledSeesCarolsDeliveryFromTheAttempt checks that lesson
+// 6's nothing-smuggled looks at Carol's mailbox while the attempt's
+// connection lasts: the lab's server never takes the hidden message, so
+// the trace of a real attempt gets, just before its connection closes,
+// the delivery to Carol that a server open to smuggling would have made.
+func TestNothingSmuggledSeesCarolsDeliveryFromTheAttempt(t *testing.T) {
+	l := lessonNamed(t, "06-line-endings-and-smuggling")
+	w, err := lab.New(l.Scenario, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+		`raw:Subject: Hi\r\n\r\nNothing to see.\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nSubject: Urgent\r\n\r\nPay.\r\n.\r\n`) {
+		if _, err := w.Do(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var g goal.Goal
+	for _, g = range l.Goals {
+		if g.ID == "nothing-smuggled" {
+			break
+		}
+	}
+	events := w.Trace()
+	if !goal.Check([]goal.Goal{g}, events)[0].Done {
+		t.Fatal("nothing-smuggled is not done after the attempt")
+	}
+	last := slices.IndexFunc(events, func(e trace.Event) bool { return e.Kind == trace.ConnClose })
+	if last < 0 {
+		t.Fatal("the server did not close the connection after its 550")
+	}
+	smuggled := trace.Event{Kind: trace.Delivery, Host: "mx.example.org", Rcpt: "carol@example.org", At: events[last].At}
+	if goal.Check([]goal.Goal{g}, slices.Insert(slices.Clone(events), last, smuggled))[0].Done {
+		t.Error("nothing-smuggled is done though Carol got a message before the attempt's connection closed")
+	}
 }

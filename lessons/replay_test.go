@@ -100,6 +100,23 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 			done:   []string{"declared"},
 		},
 		{
+			// Carol's mailbox holds a message, but not the smuggled one.
+			name: "a message to Carol first, then the smuggling", lesson: "06-line-endings-and-smuggling",
+			inputs: append([]lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"carol@example.org"},
+				Subject: "lunch", Body: "Lunch?"}}}, typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>",
+				"RCPT TO:<bob@example.org>", "DATA",
+				`raw:Subject: Hi\r\n\r\nNothing to see.\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nSubject: Urgent\r\n\r\nPay.\r\n.\r\n`)...),
+			done: []string{"refused", "nothing-smuggled"},
+		},
+		{
+			// After the attempt, Carol gets an honest message.
+			name: "the smuggling, then a message to Carol", lesson: "06-line-endings-and-smuggling",
+			inputs: append(typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+				`raw:Subject: Hi\r\n\r\nNothing to see.\n.\r\nMAIL FROM:<ceo@example.com>\r\nRCPT TO:<carol@example.org>\r\nDATA\r\nSubject: Urgent\r\n\r\nPay.\r\n.\r\n`),
+				lab.Input{Submit: &lab.Message{From: "alice@example.com", To: []string{"carol@example.org"}, Subject: "lunch", Body: "Lunch?"}}),
+			done: []string{"refused", "nothing-smuggled"},
+		},
+		{
 			name: "a short message to Bob in one BDAT LAST, pipelined", lesson: "07-limits-and-protection",
 			inputs: typed("EHLO laptop.example.com",
 				`raw:MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 21 LAST\r\nSubject: s\r\n\r\nshort\r\n`),
