@@ -226,6 +226,14 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"cram-challenge"}, done: []string{"tls-first"},
 		},
 		{
+			// The name on the AUTH LOGIN line, a wrong password; the 235
+			// answers AUTH PLAIN.
+			name: "AUTH LOGIN with the name on its line and a wrong password, then AUTH PLAIN accepted", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH LOGIN YWxpY2VAZXhhbXBsZS5jb20=", "d3Jvbmc=",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ="),
+			open: []string{"login"}, done: []string{"tls-first"},
+		},
+		{
 			// The 235 answers AUTH PLAIN; AUTH LOGIN's password was wrong.
 			name: "a wrong password to AUTH LOGIN, then AUTH PLAIN accepted", lesson: "10-implicit-tls-logins-and-filters",
 			inputs: typed("EHLO laptop.example.com", "AUTH LOGIN", "YWxpY2VAZXhhbXBsZS5jb20=", "d3Jvbmc=",

@@ -137,6 +137,13 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 			done: []string{"spam-refused", "virus-refused"},
 		},
 		{
+			// RFC 4954 lets the name come with AUTH LOGIN as its initial
+			// response: one 334, for the password.
+			name: "AUTH LOGIN with the name on its line", lesson: "10-implicit-tls-logins-and-filters",
+			inputs: typed("EHLO laptop.example.com", "AUTH LOGIN YWxpY2VAZXhhbXBsZS5jb20=", "d29uZGVybGFuZA=="),
+			done:   []string{"tls-first", "login"},
+		},
+		{
 			name: "the mail client sends the EICAR file beside a harmless one", lesson: "10-implicit-tls-logins-and-filters",
 			inputs: []lab.Input{{Submit: &lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "files", Body: "Two files.",
 				Attachments: []lab.Attachment{{Name: "notes.txt", Type: "text/plain", Content: []byte("nothing bad\n")},
