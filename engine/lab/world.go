@@ -412,20 +412,38 @@ func (w *World) submit(m Message, env client.Envelope) {
 	w.mail.Send(mta.SendRequest{From: from, To: to.Name(), Port: port, Config: cfg, Envelope: env,
 		Data: w.compose(m, n),
 		Done: func(out client.Outcome, connErr error) {
-			text := "your mail client: the message was " + out.Status.String()
-			switch {
-			case connErr != nil:
-				text = "your mail client could not connect: " + connErr.Error()
-			case out.Reply.Code != 0:
-				text += " (" + out.Reply.String() + ")"
-			case out.Err != nil:
-				text += " (" + out.Err.Error() + ")"
-			}
+			text := clientNote(out, connErr)
 			if len(m.Attachments) > 0 {
 				text += "; " + attachmentSummary(m.Attachments)
 			}
 			w.net.Emit(trace.Event{Kind: trace.Note, Host: from.Name(), Text: text})
 		}})
+}
+
+// clientNote says how the mail client's session for a message ended. A
+// permanent failure is no bounce: the server refused the message inside
+// the session, or the client never sent it (too large for the server's
+// SIZE, say). A bounce is a delivery status notification a server mails
+// back later, after it has taken the message.
+func clientNote(out client.Outcome, connErr error) string {
+	var text, why string
+	switch {
+	case connErr != nil:
+		return "your mail client could not connect: " + connErr.Error()
+	case out.Reply.Code != 0:
+		why = " (" + out.Reply.String() + ")"
+	case out.Err != nil:
+		why = " (" + out.Err.Error() + ")"
+	}
+	switch {
+	case out.Status == client.Bounced && out.Reply.Code != 0:
+		text = "the server refused the message"
+	case out.Status == client.Bounced:
+		text = "the message was not sent"
+	default:
+		text = "the message was " + out.Status.String()
+	}
+	return "your mail client: " + text + why
 }
 
 // compose writes an RFC 5322 message for m; n, the input's number, makes

@@ -176,3 +176,47 @@ func TestRawSmugglingIsRefused(t *testing.T) {
 		t.Fatal("a line break inside a typed line was accepted")
 	}
 }
+
+// TestMailClientNoteNamesARefusalNoBounce: the mail client's note says
+// the message was refused when the server said no inside the session,
+// and not sent when the client itself held it back; neither is a bounce,
+// which is a delivery status notification mailed back later (lessons 2
+// and 10 teach the difference).
+func TestMailClientNoteNamesARefusalNoBounce(t *testing.T) {
+	gtube := "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+	tests := []struct {
+		scenario string
+		m        Message
+		want     string
+	}{
+		{"first-session", Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "hi", Body: "hi"},
+			"your mail client: the message was delivered (250 "},
+		// The content filter's 554 after the content.
+		{"implicit-tls", Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "spam", Body: gtube},
+			"your mail client: the server refused the message (554 5.7.1 "},
+		// The only recipient refused at RCPT.
+		{"first-session", Message{From: "alice@example.com", To: []string{"nobody@example.org"}, Subject: "hi", Body: "hi"},
+			"your mail client: the server refused the message (550 5.1.1 "},
+		// Larger than the SIZE the server announced: never sent.
+		{"size-limit", Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "long", Body: strings.Repeat("a line of text\n", 200)},
+			"your mail client: the message was not sent (the message has "},
+	}
+	for _, tt := range tests {
+		w, err := New(tt.scenario, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Submit(tt.m); err != nil {
+			t.Fatal(err)
+		}
+		var notes []string
+		for _, e := range w.Trace() {
+			if e.Kind == trace.Note && strings.Contains(e.Text, "mail client") {
+				notes = append(notes, e.Text)
+			}
+		}
+		if len(notes) != 1 || !strings.HasPrefix(notes[0], tt.want) || strings.Contains(notes[0], "bounce") {
+			t.Errorf("%s, %q: the mail client's notes are %q, want one that starts %q and says no bounce", tt.scenario, tt.m.Subject, notes, tt.want)
+		}
+	}
+}
