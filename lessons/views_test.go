@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"smtplab/engine/lab"
+	"smtplab/engine/trace"
 )
 
 // webFile returns a file of the page's scripts, which the lessons send
@@ -85,5 +88,40 @@ func TestGoalTextsNameSizesTheyCheck(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLesson9SaysWhatTheDownPrimaryDoes checks lesson 9's words for the
+// primary MX against its world: a dial to mx1.example.org is refused at
+// once (the trace's conn.refused), so the lesson may not say that
+// nothing answers, which is what a time-out is (lesson 3's filtered port
+// 25), and says the connection is refused at once.
+func TestLesson9SaysWhatTheDownPrimaryDoes(t *testing.T) {
+	l := lessonNamed(t, "09-when-dns-or-hosts-fail")
+	w, err := lab.New(l.Scenario, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Submit(lab.Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "hi", Body: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	refused, timedOut := false, false
+	for _, e := range w.Trace() {
+		if e.Host == "smtp.example.com" && e.Peer == "mx1.example.org" {
+			refused = refused || e.Kind == trace.ConnRefused
+			timedOut = timedOut || (e.Kind == trace.ConnClose && strings.Contains(e.Text, "timeout"))
+		}
+	}
+	if !refused || timedOut {
+		t.Fatalf("the relay's dial to mx1.example.org: refused %v, timed out %v; lesson 9 says it is refused at once", refused, timedOut)
+	}
+	text := strings.Join(strings.Fields(l.HTML), " ")
+	for _, s := range []string{"nothing answers on port 25", "the machine is there"} {
+		if strings.Contains(text, s) {
+			t.Errorf("lesson 9 says %q of a host that refuses connections", s)
+		}
+	}
+	if !strings.Contains(text, "refused at once") {
+		t.Error(`lesson 9 no longer says the connections to mx1.example.org are "refused at once"`)
 	}
 }
