@@ -1,11 +1,13 @@
 package lessons
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"smtplab/engine/lab"
 	"smtplab/engine/mta"
+	"smtplab/engine/trace"
 )
 
 // TestSolutionsReachEveryGoal replays each lesson's solution through the
@@ -173,4 +175,38 @@ func TestGoalsTickedOtherWays(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.lesson+"/"+tt.name, tt.check)
 	}
+}
+
+// TestLesson7LetterIsSentAsMeant replays lesson 7's solution and checks
+// the bytes of its long letter, a raw step that YAML folds over many
+// lines: each line break in the quotes becomes a space, which must fall
+// between two words, never at the start of a line of the letter.
+func TestLesson7LetterIsSentAsMeant(t *testing.T) {
+	l := lessonNamed(t, "07-limits-and-protection")
+	w, err := lab.New(l.Scenario, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range l.Solution {
+		if step.Lab != "" {
+			break
+		}
+		if _, err := w.Do(step.Input()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "From: Alice <alice@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: A very long letter\r\n\r\n"
+	for n := 1; n <= 26; n++ {
+		want += fmt.Sprintf("Line %02d of a letter that goes on and on, far past what this small server is willing to take.\r\n", n)
+	}
+	want += ".\r\n"
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Bytes && e.Dir == "c2s" && strings.Contains(e.Text, "A very long letter") {
+			if e.Text != want {
+				t.Errorf("the letter went as\n%q\nwant\n%q", e.Text, want)
+			}
+			return
+		}
+	}
+	t.Fatal("the letter was never sent")
 }
