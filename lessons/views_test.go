@@ -125,3 +125,35 @@ func TestLesson9SaysWhatTheDownPrimaryDoes(t *testing.T) {
 		t.Error(`lesson 9 no longer says the connections to mx1.example.org are "refused at once"`)
 	}
 }
+
+// TestRawBytesIsWhereTheTextSays checks that the lessons, and the page's
+// words for a solution's raw step, put the Raw bytes box where the
+// terminal has it: in the row of the input line, beside it, not under
+// the terminal or the line.
+func TestRawBytesIsWhereTheTextSays(t *testing.T) {
+	terminal := webFile(t, "terminal.js")
+	row := regexp.MustCompile(`(?s)h\('div', \{ class: 'smtplab-prompt-row' \}.*?this\.input,.*?this\.raw, h\('label', \{ for: this\.raw\.id \}, 'Raw bytes'\)`)
+	if !row.MatchString(terminal) {
+		t.Fatal("terminal.js no longer puts the Raw bytes box in the input line's row; the words of this test and the lessons need a look")
+	}
+	texts := map[string]string{"web/js/lessons.js": webFile(t, "lessons.js")}
+	files, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.Name(), ".md") {
+			b, err := os.ReadFile(f.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts[f.Name()] = string(b)
+		}
+	}
+	under := regexp.MustCompile(`(?i)raw bytes\W{0,3}(box\s+)?under\s+the\s+\w+(\s+line)?`)
+	for name, text := range texts {
+		for _, m := range under.FindAllString(strings.Join(strings.Fields(text), " "), -1) {
+			t.Errorf("%s says %q; the box is next to the input line", name, m)
+		}
+	}
+}
