@@ -11,7 +11,8 @@ import (
 )
 
 // startAuth begins AUTH (RFC 4954) with the best mechanism both sides know,
-// unless credentials would cross the wire in plaintext against the policy.
+// unless credentials would cross the wire in plaintext, or to a server
+// whose certificate did not verify, against the policy.
 func (c *Client) startAuth() {
 	offered := c.ext.Auth
 	if c.cfg.Mechanisms != 0 {
@@ -22,6 +23,13 @@ func (c *Client) startAuth() {
 	case !c.tls && !c.cfg.AllowPlaintextAuth:
 		c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.11", Reason: smtp.ReasonAuthNeedsTLS,
 			Text: "the server asks for AUTH before TLS; the credentials are not sent in plaintext"})
+		c.quit()
+		return
+	case c.tls && c.unverified != nil && !c.cfg.AllowUnverifiedAuth:
+		// X.7.5, "cryptographic failure" (RFC 3463 §3.8), as Postfix
+		// reports a certificate that did not verify.
+		c.settleOpen(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.5", Reason: ReasonAuthUnverifiedTLS,
+			Text: fmt.Sprintf("the server's certificate did not verify (%v); the credentials are not sent to a server that may be anyone", c.unverified)})
 		c.quit()
 		return
 	case m == 0:

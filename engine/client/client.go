@@ -38,14 +38,26 @@ type Config struct {
 	TLS      TLSPolicy
 	// Auth, when set, makes the client authenticate if the server offers
 	// AUTH. A server that does not offer AUTH gets the message without it,
-	// as Postfix does: the server decides whether it needs it (530).
+	// as Postfix does: the server decides whether it needs it (530);
+	// RequireAuth says otherwise. The credentials go only over TLS whose
+	// certificate verified, unless AllowPlaintextAuth or
+	// AllowUnverifiedAuth says otherwise.
 	Auth *Credentials
+	// RequireAuth makes a server that offers no AUTH get no message: a
+	// mail program given a login expects to use it, and a message sent
+	// without it would go out unauthenticated without a word.
+	RequireAuth bool
 	// Mechanisms limits the AUTH mechanisms the client may use; 0 allows
 	// all of them (CRAM-MD5 preferred, then PLAIN, then LOGIN).
 	Mechanisms Mechanism
 	// AllowPlaintextAuth lets credentials go out before TLS. Never do
 	// this outside a lesson about why not.
 	AllowPlaintextAuth bool
+	// AllowUnverifiedAuth lets credentials go out over TLS whose
+	// certificate did not verify or was not checked (see TLSStarted):
+	// encrypted, but to whoever holds the connection, a man in the middle
+	// included. For a user who says so (smtplab send -insecure).
+	AllowUnverifiedAuth bool
 	// ChunkSize is the largest BDAT chunk; DefaultChunkSize when 0.
 	ChunkSize int
 	// NoChunking sends DATA even when the server offers CHUNKING.
@@ -165,7 +177,8 @@ type Client struct {
 
 	ext         Extensions
 	tls         bool
-	tlsDeclined bool // opportunistic STARTTLS was refused: go on in plaintext
+	unverified  error // why the certificate of the TLS session did not verify; nil when it did
+	tlsDeclined bool  // opportunistic STARTTLS was refused: go on in plaintext
 	authed      bool
 	mech        Mechanism
 	authStep    int
@@ -456,24 +469,47 @@ func (c *Client) afterHello() {
 			return
 		}
 	}
-	if c.cfg.Auth != nil && !c.authed && c.ext.AuthOffered {
-		c.startAuth()
-		return
+	if c.cfg.Auth != nil && !c.authed {
+		switch {
+		case c.ext.AuthOffered:
+			c.startAuth()
+			return
+		case c.cfg.RequireAuth:
+			// X.7.4, "security features not supported" (RFC 3463 §3.8):
+			// the login the client was told to use is not there.
+			what := "the server offers no AUTH"
+			if !c.tls {
+				what += " without TLS"
+			}
+			c.settleSession(replyRef{}, &Error{Status: Deferred, Enhanced: "4.7.4", Reason: ReasonAuthUnavailable,
+				Text: what + ", and the client was told to log in: the message is not sent unauthenticated"})
+			c.quit()
+			return
+		}
 	}
 	c.startMail()
 }
 
 // TLSStarted tells the client the driver finished the TLS handshake that
-// ActionStartTLS asked for. The client forgets the extensions it was told
-// in plaintext and says EHLO again (RFC 3207 §4.2).
-func (c *Client) TLSStarted() {
+// ActionStartTLS asked for. unverified is nil when the server's
+// certificate verified (its chain, dates and name), else why it did not
+// or that it was not checked: opportunistic TLS goes on either way (RFC
+// 7435), but credentials go only to a server whose certificate verified
+// (see Config.AllowUnverifiedAuth). The client forgets the extensions it
+// was told in plaintext and says EHLO again (RFC 3207 §4.2).
+func (c *Client) TLSStarted(unverified error) {
 	if c.action != ActionStartTLS {
 		return
 	}
 	c.action = ActionRead
 	c.tls = true
+	c.unverified = unverified
 	c.ext = Extensions{}
-	c.emit(Event{Kind: TLSStarted})
+	e := Event{Kind: TLSStarted}
+	if unverified != nil {
+		e.Text = unverified.Error()
+	}
+	c.emit(e)
 	c.hello(smtp.EHLO)
 }
 

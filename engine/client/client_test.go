@@ -14,7 +14,9 @@ import (
 type step struct {
 	server    string
 	handshake bool
-	client    string
+	// unverified, with handshake, is why the certificate did not verify.
+	unverified string
+	client     string
 }
 
 // script is a table-driven test of one session.
@@ -87,7 +89,11 @@ func (s script) play(t *testing.T, byteByByte bool) *Client {
 			if c.Action() != ActionStartTLS {
 				t.Fatalf("step %d: action %v, want start-tls", i, c.Action())
 			}
-			c.TLSStarted()
+			var unverified error
+			if st.unverified != "" {
+				unverified = errors.New(st.unverified)
+			}
+			c.TLSStarted(unverified)
 		case byteByByte:
 			for j := 0; j < len(st.server); j++ {
 				c.Feed([]byte{st.server[j]})

@@ -14,7 +14,8 @@
 //		case client.ActionRead:     // read what the server sent and Feed it
 //			c.Feed(read())
 //		case client.ActionStartTLS: // 220 to STARTTLS: handshake, then
-//			c.TLSStarted()          // (or c.TLSFailed(err))
+//			c.TLSStarted(unverified) // nil: the certificate verified
+//			                         // (or c.TLSFailed(err))
 //		case client.ActionClose:    // the session is over
 //			return c.Outcome()
 //		}
@@ -24,9 +25,10 @@
 // wait for the 220 greeting; EHLO, falling back to HELO when the server does
 // not know EHLO (500/502); STARTTLS according to the TLS policy (RFC 3207),
 // then EHLO again; AUTH with the best mechanism both sides know (RFC 4954:
-// CRAM-MD5, PLAIN, LOGIN), never before TLS unless the configuration allows
-// it; MAIL with SIZE, BODY=8BITMIME, SMTPUTF8 and DSN parameters as the
-// server offers and the message needs them (RFC 1870, 6152, 6531, 3461);
+// CRAM-MD5, PLAIN, LOGIN), never before TLS nor to a server whose
+// certificate did not verify, unless the configuration allows it; MAIL
+// with SIZE, BODY=8BITMIME, SMTPUTF8 and DSN parameters as the server
+// offers and the message needs them (RFC 1870, 6152, 6531, 3461);
 // one RCPT per recipient; the content with DATA and dot-stuffing, or with
 // BDAT chunks when the server offers CHUNKING (RFC 3030); QUIT. With
 // PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out as one batch and

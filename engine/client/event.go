@@ -19,7 +19,9 @@ const (
 	// them there to be taken as replies sent over TLS (RFC 3207 §6, the
 	// "STARTTLS command injection" of CVE-2011-0411).
 	TLSRequested
-	// TLSStarted: the driver finished the handshake; EHLO follows.
+	// TLSStarted: the driver finished the handshake; EHLO follows. Text
+	// is empty when the server's certificate verified, else why it did
+	// not (see Client.TLSStarted).
 	TLSStarted
 )
 

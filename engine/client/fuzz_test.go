@@ -35,7 +35,7 @@ func FuzzServerReplies(f *testing.F) {
 			input = input[n:]
 			c.Output()
 			if c.Action() == ActionStartTLS {
-				c.TLSStarted()
+				c.TLSStarted(nil)
 			}
 			if c.lines.Buffered() > maxReplyLine+step+1 || len(c.cur) > maxReplyLines*(maxReplyLine+2) {
 				t.Fatalf("buffers grew: %d pending, %d in the reply", c.lines.Buffered(), len(c.cur))

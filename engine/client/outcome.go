@@ -65,15 +65,17 @@ func failureOf(code int) Status {
 // smtp.Reason list (which names the replies a server gives) and, like it,
 // key the explanations a user interface shows.
 const (
-	ReasonTLSUnavailable   smtp.Reason = "starttls-unavailable"     // TLS required, STARTTLS not offered
-	ReasonTLSRefused       smtp.Reason = "starttls-refused"         // TLS required, STARTTLS answered with an error
-	ReasonTLSFailed        smtp.Reason = "tls-handshake-failed"     // the TLS handshake failed
-	ReasonMalformedReply   smtp.Reason = "malformed-reply"          // the server sent something that is not a reply
-	ReasonConnectionLost   smtp.Reason = "connection-lost"          // the connection ended before the session did
-	ReasonNoAuthMechanism  smtp.Reason = "auth-no-common-mechanism" // AUTH offered, but no mechanism we know
-	ReasonBadEnvelopeBytes smtp.Reason = "bad-envelope"             // an address or DSN parameter that cannot be written on the wire
-	ReasonBadHostname      smtp.Reason = "bad-hostname"             // the client's own name cannot be written in EHLO
-	Reason8BitUnavailable  smtp.Reason = "8bitmime-unavailable"     // 8-bit content, 8BITMIME not offered
+	ReasonTLSUnavailable    smtp.Reason = "starttls-unavailable"     // TLS required, STARTTLS not offered
+	ReasonTLSRefused        smtp.Reason = "starttls-refused"         // TLS required, STARTTLS answered with an error
+	ReasonTLSFailed         smtp.Reason = "tls-handshake-failed"     // the TLS handshake failed
+	ReasonMalformedReply    smtp.Reason = "malformed-reply"          // the server sent something that is not a reply
+	ReasonConnectionLost    smtp.Reason = "connection-lost"          // the connection ended before the session did
+	ReasonNoAuthMechanism   smtp.Reason = "auth-no-common-mechanism" // AUTH offered, but no mechanism we know
+	ReasonAuthUnavailable   smtp.Reason = "auth-unavailable"         // credentials given and required, AUTH not offered
+	ReasonAuthUnverifiedTLS smtp.Reason = "auth-unverified-tls"      // the certificate did not verify: credentials kept
+	ReasonBadEnvelopeBytes  smtp.Reason = "bad-envelope"             // an address or DSN parameter that cannot be written on the wire
+	ReasonBadHostname       smtp.Reason = "bad-hostname"             // the client's own name cannot be written in EHLO
+	Reason8BitUnavailable   smtp.Reason = "8bitmime-unavailable"     // 8-bit content, 8BITMIME not offered
 )
 
 // Error is an outcome the client decided without a server reply saying so,

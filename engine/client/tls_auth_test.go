@@ -144,6 +144,12 @@ func TestAuth(t *testing.T) {
 			{server: ehlo("PIPELINING", offer), client: rest[0].client},
 		}, rest[1:]...)
 	}
+	// unverifiedThen is tlsThen with a certificate that did not verify.
+	unverifiedThen := func(offer string, rest ...step) []step {
+		steps := tlsThen(offer, rest...)
+		steps[3].unverified = "x509: certificate signed by unknown authority"
+		return steps
+	}
 	tx := []step{
 		{server: okMail + okRcpt + goAhead, client: "x\r\n.\r\nQUIT\r\n"},
 		{server: queued + bye},
@@ -214,6 +220,47 @@ func TestAuth(t *testing.T) {
 		steps:  tlsThen("8BITMIME", append([]step{{client: batch}}, tx...)...),
 		status: Delivered,
 	}, {
+		name: "AUTH not offered, but required: no mail",
+		cfg:  Config{Hostname: "c.example", TLS: TLSRequired, Auth: creds, RequireAuth: true}, env: one, msg: "x\r\n",
+		steps: tlsThen("8BITMIME", []step{
+			{client: "QUIT\r\n"},
+			{server: bye},
+		}...),
+		status: Deferred, reason: ReasonAuthUnavailable, enhanced: "4.7.4",
+	}, {
+		name: "AUTH not offered without TLS, but required: no mail",
+		cfg:  Config{Hostname: "c.example", Auth: creds, RequireAuth: true}, env: one, msg: "x\r\n",
+		steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: ehlo("STARTTLS"), client: "QUIT\r\n"},
+			{server: bye},
+		},
+		status: Deferred, reason: ReasonAuthUnavailable,
+	}, {
+		name: "never credentials to a certificate that did not verify",
+		cfg:  Config{Hostname: "c.example", TLS: TLSOpportunistic, Auth: creds}, env: one, msg: "x\r\n",
+		steps: unverifiedThen("AUTH PLAIN LOGIN", []step{
+			{client: "QUIT\r\n"},
+			{server: bye},
+		}...),
+		status: Deferred, reason: ReasonAuthUnverifiedTLS, enhanced: "4.7.5",
+	}, {
+		name: "credentials to a certificate that did not verify when the policy allows it",
+		cfg: Config{Hostname: "c.example", TLS: TLSOpportunistic, Auth: creds, Mechanisms: PLAIN,
+			AllowUnverifiedAuth: true}, env: one, msg: "x\r\n",
+		steps: unverifiedThen("AUTH PLAIN LOGIN", append([]step{
+			{client: "AUTH PLAIN " + b64("\x00tim\x00tanstaaftanstaaf") + "\r\n"},
+			{server: "235 2.7.0 ok\r\n", client: batch},
+		}, tx...)...),
+		status: Delivered,
+	}, {
+		name: "a certificate that did not verify, no credentials: mail goes (RFC 7435)",
+		cfg:  Config{Hostname: "c.example", TLS: TLSOpportunistic}, env: one, msg: "x\r\n",
+		steps: unverifiedThen("AUTH PLAIN", append([]step{
+			{client: batch},
+		}, tx...)...),
+		status: Delivered,
+	}, {
 		name: "never credentials before TLS",
 		cfg:  Config{Hostname: "c.example", TLS: TLSOpportunistic, Auth: creds}, env: one, msg: "x\r\n",
 		steps: []step{
@@ -241,7 +288,7 @@ func TestOutcomeReportsTLSAndAuth(t *testing.T) {
 	for _, in := range []string{greeting, ehlo("STARTTLS"), "220 go\r\n"} {
 		c.Feed([]byte(in))
 	}
-	c.TLSStarted()
+	c.TLSStarted(nil)
 	for _, in := range []string{ehlo("AUTH LOGIN"), "334 x\r\n", "334 y\r\n", "235 ok\r\n", okMail, okRcpt, goAhead, queued, bye} {
 		c.Feed([]byte(in))
 	}
@@ -257,7 +304,7 @@ func TestEvents(t *testing.T) {
 	c, _ := New(cfg, env(t, "a@example.com", "b@example.org"), []byte("x\r\n"))
 	c.Feed([]byte(greeting + ehlo("STARTTLS")))
 	c.Feed([]byte("220 2.0.0 go\r\n250 forged\r\n"))
-	c.TLSStarted()
+	c.TLSStarted(nil)
 	c.Feed([]byte(ehlo("AUTH PLAIN", "PIPELINING", "ENHANCEDSTATUSCODES")))
 	c.Feed([]byte("235 2.7.0 ok\r\n" + okMail + okRcpt + goAhead + queued + bye))
 	var got []string

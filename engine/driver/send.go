@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -23,7 +24,13 @@ type SendOptions struct {
 	Client client.Config
 	// TLS is used for the client side of STARTTLS. It must be set unless
 	// Client.TLS is client.TLSNone; set its ServerName to the host the
-	// certificate must name.
+	// certificate must name, and RootCAs to the CAs to trust (the
+	// system's when nil). With client.TLSRequired a certificate that
+	// does not verify ends the handshake. With client.TLSOpportunistic
+	// it does not (RFC 7435): TLS goes on, and the client is told the
+	// certificate did not verify, so that it keeps any credentials to
+	// itself. InsecureSkipVerify checks nothing, and the client is told
+	// so too.
 	TLS *tls.Config
 	// Timeout bounds each read, write and the TLS handshake;
 	// DefaultTimeout when 0. A read or a write may be given up to an
@@ -31,6 +38,28 @@ type SendOptions struct {
 	Timeout time.Duration
 	// ReadBuffer is the size of the read buffer; 16 KiB when 0.
 	ReadBuffer int
+}
+
+// errNotChecked is what the client is told of a certificate that
+// SendOptions.TLS.InsecureSkipVerify left unchecked.
+var errNotChecked = errors.New("the certificate was not checked (InsecureSkipVerify)")
+
+// verifyPeer checks the certificate chain of a finished handshake for the
+// host name against roots (the system's when nil), as crypto/tls would
+// have done without InsecureSkipVerify.
+func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the server sent no certificate")
+	}
+	if name == "" {
+		return errors.New("no server name to check the certificate against")
+	}
+	opts := x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: x509.NewCertPool()}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := cs.PeerCertificates[0].Verify(opts)
+	return err
 }
 
 // Send delivers msg to env over conn with one SMTP client session and
@@ -127,7 +156,15 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 				c.ConnectionLost(err)
 				return fail("write", err)
 			}
-			tc := tls.Client(conn, opt.TLS)
+			cfg := opt.TLS
+			opportunistic := opt.Client.TLS == client.TLSOpportunistic && !cfg.InsecureSkipVerify
+			if opportunistic {
+				// The certificate is checked after the handshake,
+				// which must not end on it.
+				cfg = cfg.Clone()
+				cfg.InsecureSkipVerify = true
+			}
+			tc := tls.Client(conn, cfg)
 			conn.SetDeadline(time.Now().Add(timeout))
 			if err := tc.HandshakeContext(ctx); err != nil {
 				c.TLSFailed(err)
@@ -136,7 +173,14 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 			conn.SetDeadline(time.Time{})
 			rdl, w.dl = deadlines{}, deadlines{}
 			rw = tc
-			c.TLSStarted()
+			var unverified error
+			switch {
+			case opportunistic:
+				unverified = verifyPeer(tc.ConnectionState(), opt.TLS.RootCAs, opt.TLS.ServerName)
+			case cfg.InsecureSkipVerify:
+				unverified = errNotChecked
+			}
+			c.TLSStarted(unverified)
 		default:
 			rdl.read(rw, timeout)
 			n, err := rw.Read(s.buf)

@@ -20,6 +20,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"smtplab/engine/client"
+	"smtplab/engine/smtp"
 )
 
 // testTLS loads the pre-made Ed25519 certificate of mx.example.org from
@@ -287,5 +288,65 @@ func TestSenderReuse(t *testing.T) {
 	}
 	if n := len(be.Messages()); n != 3 {
 		t.Fatalf("%d messages", n)
+	}
+}
+
+// TestSendUnverifiedCertificate: opportunistic STARTTLS goes on with a
+// certificate that does not verify (RFC 7435), and the client, told so,
+// keeps its credentials from the server unless the policy allows it;
+// InsecureSkipVerify checks nothing, which counts as not verified.
+func TestSendUnverifiedCertificate(t *testing.T) {
+	serverTLS, clientTLS := testTLS(t)
+	wrongName := clientTLS.Clone()
+	wrongName.ServerName = "other.example.net"
+	insecure := &tls.Config{InsecureSkipVerify: true}
+	creds := &client.Credentials{Username: "alice", Password: "secret"}
+	env, _ := client.ParseEnvelope("a@example.com", "b@example.org")
+	for _, tc := range []struct {
+		name       string
+		cfg        client.Config
+		tls        *tls.Config
+		unverified string // in the TLSStarted event
+		logins     int
+		status     client.Status
+		reason     smtp.Reason
+	}{
+		{name: "no credentials: delivered", tls: wrongName, unverified: "other.example.net",
+			status: client.Delivered},
+		{name: "credentials kept", cfg: client.Config{Auth: creds}, tls: wrongName, unverified: "other.example.net",
+			status: client.Deferred, reason: client.ReasonAuthUnverifiedTLS},
+		{name: "InsecureSkipVerify: credentials kept", cfg: client.Config{Auth: creds}, tls: insecure, unverified: "not checked",
+			status: client.Deferred, reason: client.ReasonAuthUnverifiedTLS},
+		{name: "InsecureSkipVerify and AllowUnverifiedAuth", cfg: client.Config{Auth: creds, AllowUnverifiedAuth: true},
+			tls: insecure, unverified: "not checked", logins: 1, status: client.Delivered},
+		{name: "verified: credentials go", cfg: client.Config{Auth: creds}, tls: clientTLS, logins: 1,
+			status: client.Delivered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be := &gosmtptest.Backend{User: "alice", Password: "secret"}
+			conn := startGoSMTP(t, be, serverTLS)
+			started := false
+			var unverified string
+			tc.cfg.TLS = client.TLSOpportunistic
+			tc.cfg.Trace = func(e client.Event) {
+				if e.Kind == client.TLSStarted {
+					started, unverified = true, e.Text
+				}
+			}
+			out, err := Send(context.Background(), conn, SendOptions{Client: tc.cfg, TLS: tc.tls, Timeout: 10 * time.Second},
+				env, []byte(testMessage))
+			if err != nil || out.Status != tc.status || !out.TLS || !started {
+				t.Fatalf("%v %+v (TLS started: %v)", err, out, started)
+			}
+			if tc.reason != "" && !errors.Is(out.Err, &client.Error{Reason: tc.reason}) {
+				t.Errorf("outcome error %v, want reason %s", out.Err, tc.reason)
+			}
+			if (tc.unverified == "") != (unverified == "") || !strings.Contains(unverified, tc.unverified) {
+				t.Errorf("TLSStarted said %q, want %q", unverified, tc.unverified)
+			}
+			if got := be.Logins(); len(got) != tc.logins {
+				t.Errorf("the server got the logins %q, want %d", got, tc.logins)
+			}
+		})
 	}
 }

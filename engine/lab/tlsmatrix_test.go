@@ -68,3 +68,45 @@ func TestOutboundTLSPolicies(t *testing.T) {
 		})
 	}
 }
+
+// TestMailClientKeepsThePasswordFromBadCertificates: the learner's mail
+// client logs in to the submission server only when its certificate
+// verified; one that did not gets no AUTH, and the message waits with the
+// client, as a mail program that will not log in to an impostor would.
+func TestMailClientKeepsThePasswordFromBadCertificates(t *testing.T) {
+	for _, cert := range []string{mta.CertGood, mta.CertSelfSigned, mta.CertWrongName, mta.CertExpired} {
+		t.Run(cert, func(t *testing.T) {
+			sc, err := LoadScenario("submission-with-auth")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found bool
+			for i := range sc.Hosts {
+				if sc.Hosts[i].Name == "smtp.example.com" {
+					sc.Hosts[i].Cert, found = cert, true
+				}
+			}
+			if !found {
+				t.Fatal("submission-with-auth has no smtp.example.com")
+			}
+			w, err := build(sc, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b"}); err != nil {
+				t.Fatal(err)
+			}
+			advance(t, w, time.Minute)
+			auth := false
+			for _, e := range w.Trace() {
+				if e.Kind == trace.Command && strings.HasPrefix(strings.ToUpper(e.Text), "AUTH") {
+					auth = true
+				}
+			}
+			delivered := len(mailbox(w, "mx.example.org", "bob@example.org")) == 1
+			if want := cert == mta.CertGood; auth != want || delivered != want {
+				t.Fatalf("AUTH sent %v, delivered %v, want %v; trace:\n%s", auth, delivered, want, dumpEvents(w.Trace()))
+			}
+		})
+	}
+}

@@ -107,11 +107,12 @@ func (o *outbound) step() {
 		case client.ActionRead:
 			return
 		case client.ActionStartTLS:
-			if err := o.startTLS(); err != nil {
+			unverified, err := o.startTLS()
+			if err != nil {
 				o.c.TLSFailed(err)
 				continue
 			}
-			o.c.TLSStarted()
+			o.c.TLSStarted(unverified)
 		case client.ActionClose:
 			o.conn.Close("quit")
 			o.finish(o.c.Outcome(), nil)
@@ -119,19 +120,25 @@ func (o *outbound) step() {
 	}
 }
 
+// errUnverified is why the client is told a certificate did not verify.
+var errUnverified = errors.New("the certificate was not verified")
+
 // startTLS runs the handshake with the server end of the connection.
-func (o *outbound) startTLS() error {
+// unverified is errUnverified when the certificate did not pass the
+// check, for the client, which then keeps any credentials to itself.
+func (o *outbound) startTLS() (unverified, err error) {
 	verified, err := o.n.StartTLS(o.conn, o.req.Check)
 	if err != nil {
 		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
 			Text: "TLS handshake failed: " + err.Error()})
-		return err
+		return nil, err
 	}
 	if !verified {
 		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
 			Text: "TLS is on, but the certificate was not verified: encrypted, not authenticated (opportunistic TLS, RFC 7435)"})
+		return errUnverified, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (o *outbound) finish(out client.Outcome, connErr error) {

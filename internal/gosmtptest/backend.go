@@ -30,11 +30,21 @@ type Backend struct {
 
 	mu       sync.Mutex
 	received []Message
+	logins   []string
 }
 
 // NewSession implements gosmtp.Backend.
 func (b *Backend) NewSession(c *gosmtp.Conn) (gosmtp.Session, error) {
 	return &session{be: b, conn: c}, nil
+}
+
+// Logins returns the user names that AUTH was tried with so far, in
+// order, each followed by ":" and the password: what a server that should
+// not have been trusted would have learnt.
+func (b *Backend) Logins() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.logins...)
 }
 
 // Messages returns what was received so far.
@@ -90,6 +100,9 @@ func (s *session) AuthMechanisms() []string {
 // Auth implements gosmtp.AuthSession.
 func (s *session) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, user, pass string) error {
+		s.be.mu.Lock()
+		s.be.logins = append(s.be.logins, user+":"+pass)
+		s.be.mu.Unlock()
 		if user != s.be.User || pass != s.be.Password {
 			return errors.New("bad credentials")
 		}
