@@ -185,6 +185,13 @@ func TestOurClientToAiosmtpd(t *testing.T) {
 func startGoSMTP(t testing.TB, tlsConfig *tls.Config) (*gosmtptest.Backend, string) {
 	t.Helper()
 	be := &gosmtptest.Backend{Reject: "nobody@example.org"}
+	return be, serveGoSMTP(t, be, tlsConfig)
+}
+
+// serveGoSMTP serves be with go-smtp on loopback until the test ends and
+// returns its address.
+func serveGoSMTP(t testing.TB, be *gosmtptest.Backend, tlsConfig *tls.Config) string {
+	t.Helper()
 	s := gosmtp.NewServer(be)
 	s.Domain = "mx.example.org"
 	s.TLSConfig = tlsConfig
@@ -196,7 +203,7 @@ func startGoSMTP(t testing.TB, tlsConfig *tls.Config) (*gosmtptest.Backend, stri
 	}
 	go s.Serve(l)
 	t.Cleanup(func() { s.Close() })
-	return be, l.Addr().String()
+	return l.Addr().String()
 }
 
 type nopLogger struct{}
@@ -300,5 +307,61 @@ func TestSendCommandDefaultsReachTheBridge(t *testing.T) {
 	out, err = sendWith(t, "-sever", "x")
 	if err == nil || out != "" || !strings.Contains(err.Error(), "-sever") {
 		t.Errorf("a misspelt flag: %v, transcript %q (the error alone, once)", err, out)
+	}
+}
+
+// TestSendKeepsThePasswordFromUnverifiedServers: with -auth-user, send
+// gives the password only to a server whose certificate verified. Here
+// go-smtp offers STARTTLS with a certificate for mx.example.org from the
+// lab's CA, which neither the system roots nor the name 127.0.0.1 make
+// good, and AUTH PLAIN after it: without -cafile and -servername nothing
+// may reach it but the refusal, with -insecure the password goes as asked.
+// A server that offers no AUTH gets no message either: the user asked to
+// log in.
+func TestSendKeepsThePasswordFromUnverifiedServers(t *testing.T) {
+	p := newPeerTLS(t)
+	login := []string{"-auth-user", "alice", "-auth-password", "s3cret", "-timeout", "10s"}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		noAuth  bool   // the server offers no AUTH
+		want    string // in the error; "" for delivered
+		logins  int
+		message bool
+	}{
+		{name: "opportunistic, certificate not verified",
+			want: "not sending the password: the certificate of 127.0.0.1 did not verify: "},
+		{name: "-tls required, certificate not verified", args: []string{"-tls", "required"},
+			want: "TLS handshake"},
+		{name: "-insecure sends it anyway", args: []string{"-insecure"}, logins: 1, message: true},
+		{name: "verified with -cafile and -servername", args: []string{"-cafile", p.ca, "-servername", "mx.example.org"},
+			logins: 1, message: true},
+		{name: "verified, but no AUTH offered", args: []string{"-cafile", p.ca, "-servername", "mx.example.org"}, noAuth: true,
+			want: "offers no AUTH"},
+		{name: "no TLS, no AUTH offered", args: []string{"-tls", "none"}, noAuth: true, want: "offers no AUTH"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			be := &gosmtptest.Backend{User: "alice", Password: "s3cret"}
+			if c.noAuth {
+				be.User = ""
+			}
+			addr := serveGoSMTP(t, be, p.config)
+			out, err := sendWith(t, append(append([]string{"-server", addr}, login...), c.args...)...)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("send: %v\n%s", err, out)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("send: %v, want an error with %q\n%s", err, c.want, out)
+			}
+			if c.want != "" && strings.Contains(c.want, "password") && !strings.Contains(err.Error(), "-insecure") {
+				t.Errorf("the error names no way out: %v", err)
+			}
+			if got := be.Logins(); len(got) != c.logins {
+				t.Errorf("the server got %d logins %q, want %d\n%s", len(got), got, c.logins, out)
+			}
+			if got := len(be.Messages()); got > 0 != c.message {
+				t.Errorf("the server got %d messages\n%s", got, out)
+			}
+		})
 	}
 }

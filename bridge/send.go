@@ -39,8 +39,8 @@ func SendCommand(args []string, stdout io.Writer) error {
 		tlsMode  = fs.String("tls", "opportunistic", "TLS: none, opportunistic (STARTTLS when offered, the certificate checked but not required to pass), required (STARTTLS with a certificate that passes, or no mail), implicit (TLS from the start, port 465; the certificate must pass)")
 		tlsName  = fs.String("servername", "", "the name the server's certificate must carry (and SNI); the -server host when empty")
 		caFile   = fs.String("cafile", "", "trust only this CA (PEM), e.g. the lab's; without it the system roots")
-		insecure = fs.Bool("insecure", false, "do not check the server's certificate (its name, dates and issuer)")
-		user     = fs.String("auth-user", "", "authenticate as this user when the server offers AUTH")
+		insecure = fs.Bool("insecure", false, "do not check the server's certificate (its name, dates and issuer), and send -auth-password to it all the same")
+		user     = fs.String("auth-user", "", "authenticate as this user: the message goes only after AUTH, and the password only over TLS whose certificate verified (or with -insecure)")
 		password = fs.String("auth-password", "", "the password for -auth-user")
 		timeout  = fs.Duration("timeout", 30*time.Second, "bound on connecting and on each read, write and handshake")
 	)
@@ -96,18 +96,12 @@ func SendCommand(args []string, stdout io.Writer) error {
 		Timeout: *timeout,
 	}
 	if *user != "" {
+		// The state machine keeps the password from a server whose
+		// certificate did not verify, and the message from one that
+		// offers no AUTH: whoever gives a login means to use it.
 		opt.Client.Auth = &client.Credentials{Username: *user, Password: *password}
-	}
-	check := &certCheck{}
-	if *tlsMode == "opportunistic" && !*insecure {
-		// Opportunistic TLS encrypts whatever the certificate (RFC 7435):
-		// the check is made and reported, and does not stop the session.
-		roots, name := tlsCfg.RootCAs, tlsCfg.ServerName
-		tlsCfg.InsecureSkipVerify = true
-		tlsCfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			check.done, check.err = true, verifyPeer(cs, roots, name)
-			return nil
-		}
+		opt.Client.RequireAuth = true
+		opt.Client.AllowUnverifiedAuth = *insecure
 	}
 	implicit := false
 	switch *tlsMode {
@@ -125,35 +119,14 @@ func SendCommand(args []string, stdout io.Writer) error {
 	default:
 		return fmt.Errorf("send: -tls %q: want none, opportunistic, required or implicit", *tlsMode)
 	}
-	return send(*server, opt, implicit, check, env, msg, stdout)
-}
-
-// certCheck is what checking the server's certificate found, when it does
-// not decide whether TLS goes ahead (opportunistic TLS).
-type certCheck struct {
-	done bool
-	err  error
-}
-
-// verifyPeer checks the certificate chain of cs for name against roots
-// (the system's when nil), as crypto/tls would.
-func verifyPeer(cs tls.ConnectionState, roots *x509.CertPool, name string) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("the server sent no certificate")
-	}
-	opts := x509.VerifyOptions{DNSName: name, Roots: roots, Intermediates: x509.NewCertPool()}
-	for _, c := range cs.PeerCertificates[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	_, err := cs.PeerCertificates[0].Verify(opts)
-	return err
+	return send(*server, opt, implicit, *insecure, env, msg, stdout)
 }
 
 // send connects, runs the session and prints it.
-func send(server string, opt driver.SendOptions, implicit bool, check *certCheck, env client.Envelope, msg []byte, out io.Writer) error {
+func send(server string, opt driver.SendOptions, implicit, insecure bool, env client.Envelope, msg []byte, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*opt.Timeout)
 	defer cancel()
-	p := &transcript{w: out, check: check}
+	p := &transcript{w: out, insecure: insecure}
 	opt.Client.Trace = p.event
 	fmt.Fprintf(out, "=== Trying %s...\n", server)
 	d := net.Dialer{Timeout: opt.Timeout}
@@ -195,6 +168,13 @@ func send(server string, opt driver.SendOptions, implicit bool, check *certCheck
 		}
 		return fmt.Errorf("send: %w", err)
 	}
+	switch {
+	case errors.Is(outcome.Err, &client.Error{Reason: client.ReasonAuthUnverifiedTLS}):
+		return fmt.Errorf("send: not sending the password: the certificate of %s did not verify: %s; use -cafile/-servername, or -insecure to send anyway",
+			opt.TLS.ServerName, p.unverified)
+	case errors.Is(outcome.Err, &client.Error{Reason: client.ReasonAuthUnavailable}):
+		return fmt.Errorf("send: -auth-user: %w", outcome.Err)
+	}
 	if outcome.Status != client.Delivered {
 		return fmt.Errorf("send: the message was %s", outcome.Status)
 	}
@@ -219,10 +199,11 @@ func printCertHint(out io.Writer, err error) {
 
 // transcript prints the client's events swaks-style.
 type transcript struct {
-	w       io.Writer
-	tls     bool
-	check   *certCheck
-	replies int
+	w          io.Writer
+	tls        bool
+	insecure   bool   // -insecure: the certificate is not checked
+	unverified string // why the certificate did not verify
+	replies    int
 }
 
 func (p *transcript) arrows() (send, recv string) {
@@ -265,12 +246,14 @@ func (p *transcript) event(e client.Event) {
 	case client.TLSStarted:
 		p.tls = true
 		fmt.Fprintln(p.w, "=== TLS started; the client says EHLO again (RFC 3207 §4.2)")
-		if p.check != nil && p.check.done {
-			if p.check.err != nil {
-				fmt.Fprintf(p.w, "=== The certificate did not verify (%v): encrypted, not authenticated (opportunistic TLS, RFC 7435)\n", p.check.err)
-			} else {
-				fmt.Fprintln(p.w, "=== The certificate verified")
-			}
+		switch {
+		case e.Text == "":
+			fmt.Fprintln(p.w, "=== The certificate verified")
+		case p.insecure:
+			fmt.Fprintln(p.w, "=== The certificate was not checked (-insecure): encrypted, not authenticated")
+		default:
+			p.unverified = e.Text
+			fmt.Fprintf(p.w, "=== The certificate did not verify (%s): encrypted, not authenticated (opportunistic TLS, RFC 7435)\n", e.Text)
 		}
 	}
 }
@@ -282,6 +265,9 @@ func (p *transcript) tlsStarted(cs tls.ConnectionState) {
 	if len(cs.PeerCertificates) > 0 {
 		c := cs.PeerCertificates[0]
 		fmt.Fprintf(p.w, "=== TLS peer subject DN=\"%s\", issued by \"%s\"\n", c.Subject, c.Issuer)
+	}
+	if p.insecure {
+		fmt.Fprintln(p.w, "=== The certificate was not checked (-insecure): encrypted, not authenticated")
 	}
 }
 
