@@ -79,17 +79,25 @@ type Options struct {
 
 // RegisterFlags defines the bridge's command-line flags on fs, writing
 // into o: -smtp, -submission, -smtps, -scenario, -seed, -allow-remote,
-// -timeout-scale, -max-conns, -max-conns-per-ip, -keep-mail-mib.
+// -timeout-scale, -max-conns, -max-conns-per-ip, -keep-mail-mib. A value
+// that makes no sense (an unknown scenario, a limit below 1, a scale
+// of 0) is a parse error, so that fs reports it rather than a default
+// silently taking its place.
 func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.SMTP, "smtp", "", "serve the scenario's MX server (port 25 rules) on this TCP address, e.g. 127.0.0.1:2525")
 	fs.StringVar(&o.Submission, "submission", "", "serve the scenario's submission server (port 587: STARTTLS and AUTH required) on this address, e.g. 127.0.0.1:2587")
 	fs.StringVar(&o.SMTPS, "smtps", "", "serve the scenario's implicit-TLS server (port 465) on this address, e.g. 127.0.0.1:2465")
-	fs.StringVar(&o.Scenario, "scenario", "first-session", "the scenario whose servers answer on the SMTP ports")
+	o.Scenario = "first-session"
+	fs.Var(scenarioFlag{&o.Scenario}, "scenario", "the `name` of the scenario whose servers answer on the SMTP ports")
 	fs.Int64Var(&o.Seed, "seed", 1, "the seed of the scenario's world")
-	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow SMTP listen addresses that are not loopback")
-	fs.Float64Var(&o.TimeoutScale, "timeout-scale", 1, "multiply the RFC 5321 server timeouts by this (e.g. 0.01 for tests)")
-	fs.IntVar(&o.MaxConns, "max-conns", 100, "SMTP sessions open at once; more get 421")
-	fs.IntVar(&o.MaxConnsPerIP, "max-conns-per-ip", 20, "SMTP sessions open at once from one address; more get 421")
+	// -addr is the program's, not the bridge's, but the same rule keeps
+	// it on loopback (see CheckLoopback).
+	fs.BoolVar(&o.AllowRemote, "allow-remote", false, "allow listen addresses that are not loopback, for -addr (the page and its live feed) as for the SMTP ports")
+	o.TimeoutScale = 1
+	fs.Var(scaleFlag{&o.TimeoutScale}, "timeout-scale", fmt.Sprintf("multiply the RFC 5321 server timeouts by this `factor`, more than 0 and at most %d (e.g. 0.01 for tests)", maxTimeoutScale))
+	o.MaxConns, o.MaxConnsPerIP = 100, 20
+	fs.Var(countFlag{&o.MaxConns}, "max-conns", "allow at most `n` SMTP sessions at once (n at least 1); more get 421")
+	fs.Var(countFlag{&o.MaxConnsPerIP}, "max-conns-per-ip", "allow at most `n` SMTP sessions at once from one address (n at least 1); more get 421")
 	fs.Func("keep-mail-mib", "mebibytes of mail each mailbox keeps, its newest messages (default 64; -1 keeps everything)", func(v string) error {
 		n, err := strconv.Atoi(v)
 		switch {
@@ -104,6 +112,69 @@ func (o *Options) RegisterFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	})
+}
+
+// scenarioFlag is -scenario: the name of an embedded scenario, refused
+// with the list of them when there is none by that name.
+type scenarioFlag struct{ p *string }
+
+func (f scenarioFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return *f.p
+}
+
+func (f scenarioFlag) Set(v string) error {
+	if _, err := lab.LoadScenario(v); err != nil {
+		return err
+	}
+	*f.p = v
+	return nil
+}
+
+// countFlag is a limit of sessions: a whole number, at least 1.
+type countFlag struct{ p *int }
+
+func (f countFlag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*f.p)
+}
+
+func (f countFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return errors.New("a whole number is expected")
+	case n < 1:
+		return errors.New("at least 1 is expected")
+	}
+	*f.p = n
+	return nil
+}
+
+// scaleFlag is -timeout-scale: more than 0, at most maxTimeoutScale.
+type scaleFlag struct{ p *float64 }
+
+func (f scaleFlag) String() string {
+	if f.p == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(*f.p, 'g', -1, 64)
+}
+
+func (f scaleFlag) Set(v string) error {
+	x, err := strconv.ParseFloat(v, 64)
+	switch {
+	case err != nil:
+		return errors.New("a number is expected")
+	case !(x > 0 && x <= maxTimeoutScale): // NaN fails too
+		return fmt.Errorf("more than 0 and at most %d is expected", maxTimeoutScale)
+	}
+	*f.p = x
+	return nil
 }
 
 // maxTimeoutScale bounds -timeout-scale: a thousand times RFC 5321's five
