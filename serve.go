@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -31,35 +32,70 @@ import (
 var webFiles embed.FS
 
 func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain is the program: it reads args and returns the exit status, 0
+// when all went well (Ctrl-C included), 2 for a mistake in the command
+// line, which it explains on stderr, and 1 for any other failure.
+func realMain(args []string, stdout, stderr io.Writer) int {
 	// `go run . send ...` delivers one message to a real SMTP server with
 	// the engine's client and prints the transcript.
-	if len(os.Args) > 1 && os.Args[1] == "send" {
-		err := bridge.SendCommand(os.Args[2:], os.Stdout)
-		if err != nil && !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+	if len(args) > 0 && args[0] == "send" {
+		err := bridge.SendCommand(args[1:], stdout)
+		var usageErr *bridge.UsageError
+		switch {
+		case err == nil || errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &usageErr):
+			fmt.Fprintln(stderr, err)
+			return 2
+		default:
+			fmt.Fprintln(stderr, err)
+			return 1
 		}
-		return
 	}
-	addr := flag.String("addr", "127.0.0.1:8080", "address to serve the lab on")
+	flags := flag.NewFlagSet("smtplab", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	addr := flags.String("addr", "127.0.0.1:8080", "address to serve the lab on")
 	var smtpOpt bridge.Options
-	smtpOpt.RegisterFlags(flag.CommandLine)
+	smtpOpt.RegisterFlags(flags)
 	smtpOpt.Logf = log.Printf
-	flag.Usage = usage
-	flag.Parse()
-	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "smtplab: unexpected argument %q: every setting is a flag, and the only subcommand is send\n\n", flag.Arg(0))
-		usage()
-		os.Exit(2)
+	flags.Usage = func() { usage(flags) }
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2 // flags has said what and printed the usage
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "smtplab: unexpected argument %q: every setting is a flag, and the only subcommand is send\n\n", flags.Arg(0))
+		flags.Usage()
+		return 2
+	}
+	// The SMTP ports listen on loopback unless -allow-remote says
+	// otherwise.
+	for _, l := range []struct{ name, addr string }{
+		{"-smtp", smtpOpt.SMTP}, {"-submission", smtpOpt.Submission}, {"-smtps", smtpOpt.SMTPS},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		if err := bridge.CheckLoopback(l.name, l.addr, smtpOpt.AllowRemote); err != nil {
+			fmt.Fprintf(stderr, "smtplab: %v\n", err)
+			return 2
+		}
 	}
 	if err := run(*addr, smtpOpt); err != nil {
-		log.Fatal(err)
+		log.Print(err)
+		return 1
 	}
+	return 0
 }
 
 // usage explains the two ways to run the program, then the flags.
-func usage() {
-	out := flag.CommandLine.Output()
+func usage(flags *flag.FlagSet) {
+	out := flags.Output()
 	fmt.Fprint(out, `usage:
   smtplab [flags]             serve the lab on -addr; with -smtp, -submission or -smtps
                               also real SMTP ports whose sessions the page shows live
@@ -68,7 +104,7 @@ func usage() {
 
 flags:
 `)
-	flag.PrintDefaults()
+	flags.PrintDefaults()
 }
 
 // livePath is where the page reads the bridge's live feed, and caPath

@@ -17,12 +17,25 @@ import (
 	"smtplab/engine/driver"
 )
 
+// UsageError is a mistake in the command line of SendCommand: a flag,
+// value or argument that makes no sense. A program exits 2 for it, as the
+// flag package does for its own.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{fmt.Errorf(format, args...)}
+}
+
 // SendCommand is `smtplab send`: it delivers one message to a real SMTP
 // server with the lab's client state machine and prints the session the
 // way swaks does (=== for what happens, -> for what we send, <- for what
 // the server answers, ~> and <~ once TLS is on). args are the arguments
 // after "send". The error is set when the message was not delivered to
-// every recipient.
+// every recipient; it is a *UsageError when the command line is wrong,
+// and then nothing was tried.
 func SendCommand(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	// A parse error comes back as the error, which the caller prints once;
@@ -52,21 +65,24 @@ func SendCommand(args []string, stdout io.Writer) error {
 			fs.PrintDefaults()
 			return err
 		}
-		return fmt.Errorf("send: %w (see smtplab send -h)", err)
+		return usageErrorf("send: %w (see smtplab send -h)", err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("send: unexpected argument %q (every setting is a flag; see -h)", fs.Arg(0))
+		return usageErrorf("send: unexpected argument %q (every setting is a flag; see -h)", fs.Arg(0))
 	}
 	env, err := client.ParseEnvelope(*from, splitList(*to)...)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return usageErrorf("send: %w", err)
 	}
 	if len(env.To) == 0 {
-		return errors.New("send: -to names no recipient")
+		return usageErrorf("send: -to names no recipient")
 	}
 	host, _, err := net.SplitHostPort(*server)
 	if err != nil {
-		return fmt.Errorf("send: -server %q: %w", *server, err)
+		return usageErrorf("send: -server %q: %w", *server, err)
+	}
+	if *timeout <= 0 {
+		return usageErrorf("send: -timeout %v: want a positive duration, e.g. 30s", *timeout)
 	}
 	if *tlsName != "" {
 		host = *tlsName
@@ -117,7 +133,7 @@ func SendCommand(args []string, stdout io.Writer) error {
 		implicit = true
 		opt.Client.TLS, opt.Client.AllowPlaintextAuth = client.TLSNone, true
 	default:
-		return fmt.Errorf("send: -tls %q: want none, opportunistic, required or implicit", *tlsMode)
+		return usageErrorf("send: -tls %q: want none, opportunistic, required or implicit", *tlsMode)
 	}
 	return send(*server, opt, implicit, *insecure, env, msg, stdout)
 }
