@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"smtplab/bridge"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -57,7 +58,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	flags := flag.NewFlagSet("smtplab", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	addr := flags.String("addr", "127.0.0.1:8080", "address to serve the lab on")
+	addr := flags.String("addr", "127.0.0.1:8080", "address to serve the lab on (loopback unless -allow-remote)")
 	var smtpOpt bridge.Options
 	smtpOpt.RegisterFlags(flags)
 	smtpOpt.Logf = log.Printf
@@ -73,12 +74,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		flags.Usage()
 		return 2
 	}
-	// The SMTP ports listen on loopback unless -allow-remote says
-	// otherwise.
+	// Everything listens on loopback unless -allow-remote says otherwise:
+	// the page as much as the SMTP ports.
 	for _, l := range []struct{ name, addr string }{
-		{"-smtp", smtpOpt.SMTP}, {"-submission", smtpOpt.Submission}, {"-smtps", smtpOpt.SMTPS},
+		{"-addr", *addr}, {"-smtp", smtpOpt.SMTP}, {"-submission", smtpOpt.Submission}, {"-smtps", smtpOpt.SMTPS},
 	} {
-		if l.addr == "" {
+		if l.addr == "" && l.name != "-addr" {
 			continue
 		}
 		if err := bridge.CheckLoopback(l.name, l.addr, smtpOpt.AllowRemote); err != nil {
@@ -107,6 +108,22 @@ flags:
 	flags.PrintDefaults()
 }
 
+// pageURL is a URL a browser on this computer can open for the page on
+// a, and whether a is every interface's address (0.0.0.0 or ::), which a
+// browser cannot open: then the URL names 127.0.0.1, which such a
+// listener also answers on.
+func pageURL(a net.Addr) (url string, everywhere bool) {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String(), false
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host, everywhere = "127.0.0.1", true
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port)), everywhere
+}
+
 // livePath is where the page reads the bridge's live feed, and caPath
 // where a client that verifies certificates finds the lab's CA.
 const (
@@ -128,12 +145,11 @@ func caHandler(pem []byte) http.Handler {
 // engine's server on real TCP ports, and the page follows those sessions
 // live at /api/live.
 func run(addr string, smtpOpt bridge.Options) error {
-	if smtpOpt.Enabled() {
-		// The page's live feed shows every session the SMTP ports take,
-		// messages included: it is no more public than they are.
-		if err := bridge.CheckLoopback("-addr", addr, smtpOpt.AllowRemote); err != nil {
-			return err
-		}
+	// The page is for the learner at this computer, and with the SMTP
+	// ports its live feed shows every session they take, messages
+	// included: it is no more public than -allow-remote makes it.
+	if err := bridge.CheckLoopback("-addr", addr, smtpOpt.AllowRemote); err != nil {
+		return err
 	}
 	web, err := fs.Sub(webFiles, "web")
 	if err != nil {
@@ -190,9 +206,14 @@ func run(addr string, smtpOpt bridge.Options) error {
 	if err != nil {
 		return err
 	}
-	log.Printf("SMTP Lab on http://%s", ln.Addr())
+	url, everywhere := pageURL(ln.Addr())
+	if everywhere {
+		log.Printf("SMTP Lab on %s, listening on all interfaces (-allow-remote)", url)
+	} else {
+		log.Printf("SMTP Lab on %s", url)
+	}
 	if smtpOpt.Enabled() {
-		log.Printf("the lab's CA, for SMTP clients that verify certificates: http://%s%s", ln.Addr(), caPath)
+		log.Printf("the lab's CA, for SMTP clients that verify certificates: %s%s", url, caPath)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"smtplab/bridge"
 )
@@ -16,6 +17,43 @@ func TestRunKeepsTheLiveFeedLocal(t *testing.T) {
 	err := run("0.0.0.0:0", bridge.Options{SMTP: "127.0.0.1:0"})
 	if err == nil || !strings.Contains(err.Error(), "-allow-remote") {
 		t.Fatalf("run on 0.0.0.0 with the bridge: %v, want a refusal naming -allow-remote", err)
+	}
+}
+
+// TestRunKeepsThePageLocal: without SMTP ports too, the page listens
+// beyond loopback only when -allow-remote says so, in the words the SMTP
+// addresses get.
+func TestRunKeepsThePageLocal(t *testing.T) {
+	done := make(chan error, 1)
+	go func() { done <- run("0.0.0.0:0", bridge.Options{}) }()
+	select {
+	case err := <-done:
+		want := bridge.CheckLoopback("-addr", "0.0.0.0:0", false).Error()
+		if err == nil || err.Error() != want {
+			t.Fatalf("run on 0.0.0.0: %v, want %q", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run on 0.0.0.0 without -allow-remote is serving")
+	}
+}
+
+// TestPageURL: the log names a URL a browser here can open, 127.0.0.1
+// for a listener on every interface.
+func TestPageURL(t *testing.T) {
+	for _, c := range []struct {
+		addr       net.Addr
+		url        string
+		everywhere bool
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "http://127.0.0.1:8080", false},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8091}, "http://127.0.0.1:8091", true},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8091}, "http://127.0.0.1:8091", true},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8081}, "http://[::1]:8081", false},
+		{&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 80}, "http://192.0.2.7:80", false},
+	} {
+		if url, everywhere := pageURL(c.addr); url != c.url || everywhere != c.everywhere {
+			t.Errorf("pageURL(%v) = %q, %v; want %q, %v", c.addr, url, everywhere, c.url, c.everywhere)
+		}
 	}
 }
 
@@ -34,6 +72,7 @@ func TestMainExitCodes(t *testing.T) {
 		code int
 		want string // on stderr
 	}{
+		{[]string{"-addr", "0.0.0.0:8091"}, 2, `-addr: "0.0.0.0:8091" is not a loopback address; use 127.0.0.1 or [::1], or allow remote clients explicitly with -allow-remote`},
 		{[]string{"-addr", "127.0.0.1:0", "-smtp", "0.0.0.0:2525"}, 2, `-smtp: "0.0.0.0:2525" is not a loopback address`},
 		{[]string{"-max-conns", "0"}, 2, "-max-conns: at least 1 is expected"},
 		{[]string{"-max-conns", "-1"}, 2, "-max-conns: at least 1 is expected"},
