@@ -140,6 +140,13 @@ func caHandler(pem []byte) http.Handler {
 	})
 }
 
+// addBridge has the site answer the bridge's live feed and its CA: with
+// the headers of every response of the site.
+func addBridge(s *site, br *bridge.Bridge) {
+	s.handle(livePath, br.LiveHandler())
+	s.handle(caPath, caHandler(br.CACertificate()))
+}
+
 // run serves the lab on addr until Ctrl-C or SIGTERM, then lets requests in
 // flight finish. With -smtp, -submission or -smtps it also runs the
 // engine's server on real TCP ports, and the page follows those sessions
@@ -178,7 +185,6 @@ func run(addr string, smtpOpt bridge.Options) error {
 	// for the next start).
 	go site.improveCompression(ctx, compressionCacheDir())
 
-	var handler http.Handler = site
 	if smtpOpt.Enabled() {
 		br, err := bridge.Start(ctx, smtpOpt)
 		if err != nil {
@@ -188,15 +194,11 @@ func run(addr string, smtpOpt bridge.Options) error {
 		for _, s := range br.Servers() {
 			log.Printf("SMTP on %s: %s, the scenario's port %d", s.Addr, s.Host, s.Port)
 		}
-		mux := http.NewServeMux()
-		mux.Handle(livePath, br.LiveHandler())
-		mux.Handle(caPath, caHandler(br.CACertificate()))
-		mux.Handle("/", site)
-		handler = mux
+		addBridge(site, br)
 	}
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           handler,
+		Handler:           site,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -92,6 +95,58 @@ func TestMainExitCodes(t *testing.T) {
 		code := realMain(c.args, &stdout, &stderr)
 		if code != c.code || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("smtplab %s: exit %d, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, stderr.String(), c.code, c.want)
+		}
+	}
+}
+
+// TestEveryResponseHasTheSecurityHeaders: every response of the server
+// `go run . -smtp ...` runs carries the headers the page's own files do:
+// the live feed (streaming, refused for a foreign Host, or for a POST)
+// and the lab CA as much as every file, the page, a 404 and a 405.
+func TestEveryResponseHasTheSecurityHeaders(t *testing.T) {
+	s, err := newSite(testWeb(t), nil, siteOptions{Live: livePath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	br, err := bridge.Start(ctx, bridge.Options{SMTP: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	addBridge(s, br)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	type request struct{ method, path, host string }
+	reqs := []request{
+		{"GET", livePath, ""}, {"HEAD", livePath, ""}, {"POST", livePath, ""}, {"GET", livePath, "lab.example.com"},
+		{"GET", caPath, ""}, {"GET", "/", ""}, {"GET", "/index.html", ""}, {"POST", "/", ""}, {"GET", "/no-such-file", ""},
+	}
+	for name := range s.assets {
+		reqs = append(reqs, request{"GET", "/" + name, ""})
+	}
+	for _, r := range reqs {
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		req, err := http.NewRequestWithContext(rctx, r.method, srv.URL+r.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.host != "" {
+			req.Host = r.host
+		}
+		res, err := srv.Client().Do(req) // the live feed's headers come before its stream
+		if err != nil {
+			rcancel()
+			t.Fatalf("%s %s: %v", r.method, r.path, err)
+		}
+		h := res.Header
+		res.Body.Close()
+		rcancel()
+		if h.Get("Content-Security-Policy") != s.csp || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("Referrer-Policy") != "no-referrer" || h.Get("Cross-Origin-Opener-Policy") != "same-origin" {
+			t.Errorf("%s %s (host %q, %s): headers %v", r.method, r.path, r.host, res.Status, h)
 		}
 	}
 }

@@ -66,6 +66,19 @@ type site struct {
 	// csp is the Content-Security-Policy of every response: it names the
 	// hashes of the scripts inlined in the page (see renderPage).
 	csp string
+
+	// handlers answer the paths that are not files (the bridge's live
+	// feed and CA), by exact path; see handle.
+	handlers map[string]http.Handler
+}
+
+// handle has h answer requests for path instead of a file: the site still
+// sets the headers of every response first. Call it before serving.
+func (s *site) handle(path string, h http.Handler) {
+	if s.handlers == nil {
+		s.handlers = map[string]http.Handler{}
+	}
+	s.handlers[path] = h
 }
 
 // asset is one file ready to serve, with its precompressed forms.
@@ -485,13 +498,19 @@ type pageData struct {
 	Live       string       // the live feed's URL, or ""
 }
 
-// ServeHTTP serves the page at / and every other file under its name.
+// ServeHTTP serves the page at / and every other file under its name, or
+// hands the request to the handler of its path (see handle). Every
+// response, whoever writes it, carries the same security headers.
 func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", s.csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if handler := s.handlers[r.URL.Path]; handler != nil {
+		handler.ServeHTTP(w, r)
+		return
+	}
 
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
