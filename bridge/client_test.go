@@ -365,3 +365,41 @@ func TestSendKeepsThePasswordFromUnverifiedServers(t *testing.T) {
 		})
 	}
 }
+
+// TestSendHintsAtASilentServer: a server that says nothing, as an
+// implicit-TLS port does to a client that waits for its greeting, gets
+// the hint to use -tls implicit once, early rather than after -timeout,
+// and the error once: the caller prints it, not the transcript. On port
+// 465 the hint comes before connecting.
+func TestSendHintsAtASilentServer(t *testing.T) {
+	defer func(d time.Duration) { silenceHintAfter = d }(silenceHintAfter)
+	silenceHintAfter = 100 * time.Millisecond
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent until the test ends
+		}
+	}()
+	start := time.Now()
+	out, err := sendWith(t, "-server", l.Addr().String(), "-timeout", "1s")
+	if err == nil || !strings.Contains(err.Error(), "i/o timeout") || time.Since(start) > 5*time.Second {
+		t.Fatalf("send to a silent server: %v after %v\n%s", err, time.Since(start), out)
+	}
+	if strings.Count(out, "-tls implicit") != 1 || !strings.Contains(out, "*** No greeting after 100ms.") ||
+		strings.Contains(out, "i/o timeout") {
+		t.Errorf("want the hint once, early, and no error in the transcript:\n%s", out)
+	}
+
+	out, err = sendWith(t, "-server", "127.0.0.1:465", "-timeout", "1s")
+	if err == nil || !strings.HasPrefix(out, implicitTLSHint+"\n=== Trying") || strings.Count(out, "-tls implicit") != 1 {
+		t.Errorf("port 465 without -tls implicit: %v\n%s", err, out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"smtplab/engine/client"
@@ -144,11 +145,18 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 	defer cancel()
 	p := &transcript{w: out, insecure: insecure}
 	opt.Client.Trace = p.event
+	if _, port, _ := net.SplitHostPort(server); !implicit && (port == "465" || port == "smtps") {
+		// An implicit-TLS server waits for the client's handshake and
+		// says nothing: the session would wait out -timeout for a
+		// greeting that never comes.
+		fmt.Fprintln(out, implicitTLSHint)
+		p.hinted = true
+	}
 	fmt.Fprintf(out, "=== Trying %s...\n", server)
 	d := net.Dialer{Timeout: opt.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", server)
 	if err != nil {
-		fmt.Fprintf(out, "*** Error connecting to %s: %v\n", server, err)
+		// The caller prints the error, once.
 		return fmt.Errorf("send: %w", err)
 	}
 	fmt.Fprintf(out, "=== Connected to %s.\n", conn.RemoteAddr())
@@ -157,30 +165,38 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 		tc.SetDeadline(time.Now().Add(opt.Timeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			conn.Close()
-			fmt.Fprintf(out, "*** TLS handshake failed: %v\n", err)
 			printCertHint(out, err)
 			return fmt.Errorf("send: TLS handshake: %w", err)
 		}
 		tc.SetDeadline(time.Time{})
 		p.tlsStarted(tc.ConnectionState())
 		conn = tc
+	} else if !p.hinted && opt.Timeout > silenceHintAfter {
+		// On any other port, say so as soon as the silence is long.
+		stop := p.hintIfSilent(silenceHintAfter)
+		defer stop()
 	}
 	outcome, err := driver.Send(ctx, conn, opt, env, msg)
+	p.mu.Lock() // a silence hint being written is done, and none follows
+	p.closed = true
+	p.mu.Unlock()
 	fmt.Fprintln(out, "=== Connection closed with remote host.")
 	for _, r := range outcome.Recipients {
 		fmt.Fprintf(out, "=== %s: %s", r.Mailbox, r.Status)
-		if r.Reply.Code != 0 {
+		switch {
+		case r.Reply.Code != 0:
 			fmt.Fprintf(out, " (%s)", strings.ReplaceAll(r.Reply.String(), "\r\n", " "))
-		} else if r.Err != nil {
+		case r.Err != nil && err == nil:
 			fmt.Fprintf(out, " (%v)", r.Err)
 		}
+		// With err, the connection failed: the error, printed once by
+		// the caller, says how.
 		fmt.Fprintln(out)
 	}
 	if err != nil {
-		fmt.Fprintf(out, "*** %v\n", err)
 		printCertHint(out, err)
-		if errors.Is(err, os.ErrDeadlineExceeded) && p.replies == 0 && !implicit {
-			fmt.Fprintln(out, "*** The server said nothing. If this is an implicit-TLS port (465), it waits for a TLS handshake: use -tls implicit.")
+		if errors.Is(err, os.ErrDeadlineExceeded) && p.replies == 0 && !implicit && !p.hinted {
+			fmt.Fprintln(out, implicitTLSHint)
 		}
 		return fmt.Errorf("send: %w", err)
 	}
@@ -202,6 +218,30 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 	return nil
 }
 
+// implicitTLSHint explains a server that says nothing.
+const implicitTLSHint = "*** An implicit-TLS port (465, RFC 8314) waits for the client's TLS handshake and says nothing: if this is one, use -tls implicit."
+
+// silenceHintAfter is how long send waits for a greeting before it says
+// what a silent server may be (tests shorten it). A greeting usually
+// comes at once; some servers hold it back a few seconds on purpose
+// (Postfix's postscreen), which is why this is a hint, and the session
+// still waits up to -timeout.
+var silenceHintAfter = 3 * time.Second
+
+// hintIfSilent prints implicitTLSHint if no reply has come after d. The
+// returned function stops the timer.
+func (p *transcript) hintIfSilent(d time.Duration) (stop func()) {
+	t := time.AfterFunc(d, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.replies == 0 && !p.hinted && !p.closed {
+			fmt.Fprintf(p.w, "*** No greeting after %v. %s\n", d, strings.TrimPrefix(implicitTLSHint, "*** "))
+			p.hinted = true
+		}
+	})
+	return func() { t.Stop() }
+}
+
 // printCertHint says what to do when err is a certificate that did not
 // verify: the usual case with the lab's own servers, whose CA is the lab's.
 func printCertHint(out io.Writer, err error) {
@@ -215,6 +255,11 @@ func printCertHint(out io.Writer, err error) {
 
 // transcript prints the client's events swaks-style.
 type transcript struct {
+	// mu is held while an event is printed, and by the silence hint,
+	// which runs on a timer.
+	mu         sync.Mutex
+	hinted     bool // implicitTLSHint was printed
+	closed     bool // the session is over: no more silence hint
 	w          io.Writer
 	tls        bool
 	insecure   bool   // -insecure: the certificate is not checked
@@ -230,6 +275,8 @@ func (p *transcript) arrows() (send, recv string) {
 }
 
 func (p *transcript) event(e client.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	send, recv := p.arrows()
 	switch e.Kind {
 	case client.CommandSent:
