@@ -62,6 +62,11 @@ func (s *Session) rcpt(arg string) {
 	case !s.inMail:
 		s.fail(replyNeedMail)
 		return
+	case s.useBDAT:
+		// The first BDAT chunk started the message: its recipients are
+		// all known by then (RFC 5321 §3.3, RFC 3030 §2).
+		s.fail(replyRcptAfterBDAT)
+		return
 	case !hasPrefixFold(arg, "TO:"):
 		s.fail(replySyntaxRcpt)
 		return

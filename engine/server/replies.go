@@ -48,6 +48,7 @@ var (
 	replyTLSActive     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: TLS already active")
 	replyAuthDone      = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: already authenticated")
 	replyMixedData     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: DATA and BDAT cannot be mixed in one transaction")
+	replyRcptAfterBDAT = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: RCPT after BDAT")
 	replyNoService     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: no SMTP service here, send QUIT")
 	replyNoValidRcpts  = reply(554, "5.5.1", smtp.ReasonTransaction, "Error: no valid recipients")
 

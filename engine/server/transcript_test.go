@@ -310,6 +310,16 @@ var transcripts = []transcript{
 	{name: "BDAT syntax and mixing with DATA", input: envelope + "BDAT x\r\nBDAT 1 MORE\r\nBDAT 2\r\nabDATA\r\n",
 		want: cat(okEnvelope(), one("501 5.5.4 Syntax: BDAT count [LAST]", "501 5.5.4 Syntax: BDAT count [LAST]", "250 2.0.0 Ok: 2 octets received",
 			"503 5.5.1 Error: DATA and BDAT cannot be mixed in one transaction"))},
+	{name: "no RCPT once BDAT has started the message (RFC 3030 §2, RFC 5321 §3.3)",
+		input: envelope + "BDAT 5\r\nhelloRCPT TO:<carol@example.org>\r\nMAIL FROM:<a@example.com>\r\nBDAT 8 LAST\r\n world\r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: 5 octets received", "503 5.5.1 Error: RCPT after BDAT",
+			"503 5.5.1 Error: nested MAIL command", "250 2.0.0 Ok: queued as Q1")),
+		check: func(p *labPolicy) string {
+			if len(p.msgs) != 1 || p.msgs[0] != "hello world\r\n" {
+				return "message = " + strings.Join(p.msgs, "|")
+			}
+			return ""
+		}},
 	{name: "BDAT too big", cfg: func(c *Config) { c.Limits.MessageSize = 10 },
 		input: envelope + "BDAT 8\r\n12345678BDAT 8\r\n12345678BDAT 1 LAST\r\nxNOOP\r\n",
 		want:  cat(withSize(okEnvelope(), 10), one("250 2.0.0 Ok: 8 octets received", "552 5.3.4 Error: message file too big", "503 5.5.1 Error: need MAIL command", "250 2.0.0 Ok")),
