@@ -354,7 +354,11 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		s.fail(replyLineTooLong)
 		return
 	}
-	cmd, err := smtp.ParseCommand(line)
+	// RFC 5321 §4.1.1: a receiver SHOULD tolerate white space before
+	// the CRLF, as Postfix does. Trimmed here, once, so that no command
+	// takes it for part of its argument; the event keeps the line as it
+	// came. Message text never passes here.
+	cmd, err := smtp.ParseCommand(bytes.TrimRight(line, " \t"))
 	if err != nil {
 		event()
 		s.fail(replyBadLine)

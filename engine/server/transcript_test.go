@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,6 +153,19 @@ var transcripts = []transcript{
 			"501 5.1.3 Bad recipient address syntax: an address must be written inside angle brackets, like <bob@example.org>",
 			"501 5.5.4 Syntax error: this command takes no argument", "501 5.5.4 Syntax error: this command takes no argument",
 			"501 5.5.4 Syntax: VRFY address", "501 5.5.4 Syntax error: this command takes no argument"))},
+	{name: "trailing white space ends no command line (RFC 5321 §4.1.1), and stays in message text",
+		input: "EHLO client.example.com \r\nMAIL FROM:<alice@example.com> \r\nRCPT TO:<bob@example.org>\t\r\nBDAT 10 LAST \r\nQUIT\r\nNOOP" +
+			"RSET  \r\nNOOP\t\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA \t\r\nhi \t\r\n.\r\nQUIT  \r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: queued as Q1", "250 2.0.0 Ok", "250 2.0.0 Ok", "250 2.1.0 Ok", "250 2.1.5 Ok",
+			nullMsg, "250 2.0.0 Ok: queued as Q2", "221 2.0.0 Bye")),
+		check: func(p *labPolicy) string {
+			if len(p.msgs) != 2 || p.msgs[0] != "QUIT\r\nNOOP" || p.msgs[1] != "hi \t\r\n" {
+				return fmt.Sprintf("messages = %q", p.msgs)
+			}
+			return ""
+		}},
+	{name: "trailing white space after STARTTLS", opt: SessionOptions{TLSAvailable: true}, input: "EHLO a.example\r\nSTARTTLS \t \r\n",
+		want: cat(ehlo("250-STARTTLS"), one("220 2.0.0 Ready to start TLS"))},
 	{name: "bad address literal in HELO", input: "HELO [300.1.1.1]\r\n", want: one("501 Invalid hostname: not a valid IPv4 address literal")},
 
 	// Extensions and their parameters.
@@ -258,6 +272,9 @@ var transcripts = []transcript{
 	{name: "AUTH= where AUTH is not offered is an unknown parameter",
 		input: "EHLO a.example\r\nMAIL FROM:<a@example.com> AUTH=<>\r\n",
 		want:  cat(ehlo(), one("555 5.5.4 Unsupported option: AUTH"))},
+	{name: "AUTH PLAIN with an initial response and trailing white space", cfg: submission, opt: SessionOptions{TLS: true},
+		input: "EHLO a.example\r\nAUTH PLAIN " + b64("\x00alice\x00secret") + " \r\n",
+		want:  cat(ehlo("250-AUTH PLAIN LOGIN"), one("235 2.7.0 Authentication successful"))},
 	{name: "AUTH PLAIN after an empty challenge", cfg: submission, opt: SessionOptions{TLS: true},
 		input: "EHLO a.example\r\nAUTH PLAIN\r\n" + b64("\x00alice\x00secret") + "\r\n",
 		want:  cat(ehlo("250-AUTH PLAIN LOGIN"), one("334 ", "235 2.7.0 Authentication successful"))},
