@@ -151,18 +151,29 @@ func (s *Session) endMessage() {
 // bdat handles BDAT (RFC 3030 §2). Once its size is known the chunk's
 // octets are read whatever the reply, since the client sends them without
 // waiting; only then is the reply sent.
+//
+// The arguments may be apart by more than one space, as Postfix, which
+// splits a command into words, reads them.
 func (s *Session) bdat(arg string) {
-	sizeText, rest, _ := strings.Cut(arg, " ")
+	sizeText, rest, _ := strings.Cut(strings.TrimLeft(arg, " "), " ")
+	rest = strings.TrimLeft(rest, " ")
 	n, err := strconv.ParseInt(sizeText, 10, 64)
-	last := strings.EqualFold(rest, "LAST")
-	if err != nil || !allDigits(sizeText) || (rest != "" && !last) {
+	if err != nil || !allDigits(sizeText) {
 		// The chunk's length is unknown, so its octets cannot be skipped:
 		// they will be read as commands and fail.
 		s.fail(replySyntaxBdat)
 		return
 	}
+	last := strings.EqualFold(rest, "LAST")
 	var reject smtp.Reply
 	switch {
+	case rest != "" && !last:
+		// The count could be read, so the chunk is skipped all the same
+		// rather than read as commands. The message it belonged to has
+		// lost it: its transaction is over (RFC 3030 §2: after a refused
+		// chunk the client sends no more).
+		reject = replySyntaxBdat
+		s.endTransaction()
 	case s.conn.Hello != "" && !s.conn.ESMTP:
 		reject = replyNeedEHLO // CHUNKING is an extension: HELO did not offer it
 	case !s.inMail:
