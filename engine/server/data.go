@@ -51,7 +51,7 @@ func (s *Session) startMessage() {
 		s.body = make([]byte, 0, min(want, s.srv.cfg.Limits.MessageSize))
 	}
 	s.size = 0
-	s.tooBig, s.longLine, s.nul = false, false, false
+	s.tooBig, s.text = false, textCheck{max: s.srv.cfg.Limits.TextLine - 2}
 }
 
 // dataLine handles one line of message text after DATA's 354. Only a line
@@ -68,7 +68,7 @@ func (s *Session) dataLine(line []byte, flaw smtp.LineFlaw) {
 		s.close(replyBareCR)
 		return
 	case smtp.LineTooLong:
-		s.longLine = true // refused after the end marker, so the stream stays in sync
+		s.text.longLine = true // refused after the end marker, so the stream stays in sync
 		return
 	}
 	text, end := smtp.Unstuff(line)
@@ -76,32 +76,108 @@ func (s *Session) dataLine(line []byte, flaw smtp.LineFlaw) {
 		s.endMessage()
 		return
 	}
-	if len(text)+2 > s.srv.cfg.Limits.TextLine {
-		s.longLine = true
-		return
-	}
 	s.addText(text, true)
 }
 
-// addText adds message text, with a CRLF after it for DATA lines. Past the
-// size limit it is only counted, never stored, so memory stays bounded
-// however much a client sends.
+// addText adds message text, with a CRLF after it for DATA lines, and holds
+// it to the rules of text. Past the size limit it is only counted, never
+// stored or checked, so memory stays bounded however much a client sends.
 func (s *Session) addText(p []byte, crlf bool) {
 	n := int64(len(p))
 	if crlf {
 		n += 2
 	}
 	s.size += n
-	if bytes.IndexByte(p, 0) >= 0 {
-		s.nul = true
-	}
 	if s.size > s.srv.cfg.Limits.MessageSize {
 		s.tooBig = true
 		return
 	}
-	s.body = append(s.body, p...)
 	if crlf {
-		s.body = append(s.body, '\r', '\n')
+		s.text.line(p)
+		s.body = append(append(s.body, p...), '\r', '\n')
+		return
+	}
+	s.text.write(p)
+	s.body = append(s.body, p...)
+}
+
+// textCheck holds a message to the rules of text that DATA and BDAT share
+// (BDAT too, as this server offers no BINARYMIME: RFC 3030 §3): every line
+// ends with CRLF (RFC 5321 §2.3.8, RFC 5322 §2.1), a line holds at most
+// Limits.TextLine octets with its CRLF (RFC 5321 §4.5.3.1.6, RFC 5322
+// §2.1.1), and no octet is NUL. It takes the text in pieces cut anywhere,
+// as BDAT chunks come, and notes what is wrong; the reply waits for the
+// end of the message. DATA's line reader has already closed the session
+// on a bare LF or CR, so over DATA only the length and NUL can be wrong.
+type textCheck struct {
+	max     int  // the longest line, CRLF aside
+	lineLen int  // octets of the current line so far
+	cr      bool // the last octet was a CR: a LF may follow in the next piece
+
+	longLine, nul, bareLF, bareCR bool
+}
+
+// line checks one line of DATA text, which the line reader has found
+// ended by CRLF, and has no other CR or LF.
+func (c *textCheck) line(p []byte) {
+	if bytes.IndexByte(p, 0) >= 0 {
+		c.nul = true
+	}
+	c.addLine(len(p))
+	c.lineLen = 0
+}
+
+// write checks the next piece of BDAT text, cut anywhere.
+func (c *textCheck) write(p []byte) {
+	if bytes.IndexByte(p, 0) >= 0 {
+		c.nul = true
+	}
+	for len(p) > 0 {
+		if c.cr {
+			c.cr = false
+			if p[0] == '\n' {
+				c.lineLen, p = 0, p[1:]
+				continue
+			}
+			c.bareCR = true
+			c.addLine(1)
+		}
+		nl := bytes.IndexByte(p, '\n')
+		seg := p
+		if nl >= 0 {
+			seg = p[:nl]
+		}
+		n := len(seg)
+		if n > 0 && seg[n-1] == '\r' {
+			n-- // the CR of a CRLF, or one whose LF is still to come
+			c.cr = nl < 0
+		}
+		if bytes.IndexByte(seg[:n], '\r') >= 0 {
+			c.bareCR = true
+		}
+		c.addLine(n)
+		if nl < 0 {
+			return
+		}
+		if n == len(seg) {
+			c.bareLF = true
+		}
+		c.lineLen, p = 0, p[nl+1:]
+	}
+}
+
+func (c *textCheck) addLine(n int) {
+	c.lineLen += n
+	if c.lineLen > c.max {
+		c.longLine = true
+	}
+}
+
+// end checks the end of the text: a CR there has no LF. A last line
+// without CRLF is allowed (RFC 5322 §3.5: body ends with *998text).
+func (c *textCheck) end() {
+	if c.cr {
+		c.bareCR = true
 	}
 }
 
@@ -116,10 +192,21 @@ func (s *Session) endMessage() {
 	case s.tooBig:
 		s.send(replyDataTooBig) // RFC 5321 §4.5.3.1.9 (too much mail data), RFC 1870 §6.3
 		return
-	case s.longLine:
+	}
+	// A bare LF or CR can only be found in BDAT text: over DATA they
+	// closed the session. Counted chunks keep the stream in step, so the
+	// message is refused and the session goes on.
+	switch s.text.end(); {
+	case s.text.bareLF:
+		s.send(replyBareLF)
+		return
+	case s.text.bareCR:
+		s.send(replyBareCR)
+		return
+	case s.text.longLine:
 		s.send(replyTextTooLong) // RFC 5321 §4.5.3.1.6
 		return
-	case s.nul:
+	case s.text.nul:
 		s.send(replyNULData)
 		return
 	}

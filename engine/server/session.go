@@ -55,7 +55,8 @@ type Session struct {
 	size        int64 // octets of message text received, kept or not
 	// What is wrong with the message, found while reading it; the reply
 	// comes after its end so that the stream stays in sync.
-	tooBig, longLine, nul bool
+	tooBig bool
+	text   textCheck
 	// lent is set when an EventMessage of the current call refers to body
 	// and env.Rcpts: the next transaction of the same call must not reuse
 	// them. Reuse across calls is fine, since events only live until the
@@ -491,7 +492,7 @@ func checkHelloName(name string, lim smtp.Limits) string {
 // a message). Its buffers are kept for the next one.
 func (s *Session) endTransaction() {
 	s.inMail, s.rcptRefused, s.useBDAT = false, false, false
-	s.tooBig, s.longLine, s.nul = false, false, false
+	s.tooBig, s.text = false, textCheck{}
 	s.size = 0
 }
 

@@ -312,14 +312,42 @@ var transcripts = []transcript{
 			}
 			return ""
 		}},
-	{name: "BDAT is binary: no end marker, no line rules", input: envelope + "BDAT 16 LAST\r\na\n.\nb\r\n.\r\nQUIT\r\nNOOP\r\n",
+	{name: "BDAT has no end marker", input: envelope + "BDAT 15 LAST\r\na\r\n.\r\n.\r\nQUIT\r\nNOOP\r\n",
 		want: cat(okEnvelope(), one("250 2.0.0 Ok: queued as Q1", "250 2.0.0 Ok")),
 		check: func(p *labPolicy) string {
-			if len(p.msgs) != 1 || p.msgs[0] != "a\n.\nb\r\n.\r\nQUIT\r\n" {
+			if len(p.msgs) != 1 || p.msgs[0] != "a\r\n.\r\n.\r\nQUIT\r\n" {
 				return "message = " + strings.Join(p.msgs, "|")
 			}
 			return ""
 		}},
+	// Without BINARYMIME, what BDAT carries is still text with DATA's
+	// rules (RFC 3030 §3, RFC 5322 §2.1): refused at the end of the last
+	// chunk, with DATA's replies; the counted chunks keep the session in
+	// step, so it goes on.
+	{name: "BDAT text with a bare LF is refused, the session goes on", input: envelope + "BDAT 6 last\r\nhello\nNOOP\r\n",
+		want: cat(okEnvelope(), one("550 5.5.2 Error: bare <LF> received", "250 2.0.0 Ok")), check: queued(0)},
+	{name: "BDAT text with a bare CR is refused, even across chunks and at the end", cfg: func(c *Config) { c.Limits.MaxErrors = 3 },
+		input: envelope + "BDAT 3\r\nab\rBDAT 3 LAST\r\ncd\n" +
+			"MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 3\r\nab\rBDAT 2 LAST\r\nxy" +
+			"MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 3\r\nab\rBDAT 0 LAST\r\n" +
+			"MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 3\r\nab\rBDAT 1 LAST\r\n\nNOOP\r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: 3 octets received", "550 5.5.2 Error: bare <LF> received",
+			"250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 Ok: 3 octets received", "550 5.5.2 Error: bare <CR> received",
+			"250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 Ok: 3 octets received", "550 5.5.2 Error: bare <CR> received",
+			"250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 Ok: 3 octets received", "250 2.0.0 Ok: queued as Q1", "250 2.0.0 Ok")),
+		check: func(p *labPolicy) string {
+			if len(p.msgs) != 1 || p.msgs[0] != "ab\r\n" {
+				return "message = " + strings.Join(p.msgs, "|")
+			}
+			return ""
+		}},
+	{name: "BDAT text with a line over 1000 octets is refused as over DATA", input: envelope +
+		"BDAT 600\r\n" + strings.Repeat("x", 600) + "BDAT 401 LAST\r\n" + strings.Repeat("x", 399) + "\r\nNOOP\r\n" +
+		"MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 1000 LAST\r\n" + strings.Repeat("x", 998) + "\r\n",
+		want: cat(okEnvelope(), one("250 2.0.0 Ok: 600 octets received", "500 5.6.0 Error: message has a line longer than 1000 octets", "250 2.0.0 Ok",
+			"250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 Ok: queued as Q1")), check: queued(1)},
+	{name: "BDAT text with a NUL is refused as over DATA", input: envelope + "BDAT 5 LAST\r\na\x00b\r\n",
+		want: cat(okEnvelope(), one("550 5.6.0 Error: message contains a NUL character")), check: queued(0)},
 	{name: "BDAT 0 LAST", input: envelope + "BDAT 3\r\nabcBDAT 0 LAST\r\n",
 		want: cat(okEnvelope(), one("250 2.0.0 Ok: 3 octets received", "250 2.0.0 Ok: queued as Q1"))},
 	{name: "refused BDAT still skips its octets", input: "EHLO a.example\r\nBDAT 6 LAST\r\nQUIT\r\nNOOP\r\n",
