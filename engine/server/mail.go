@@ -240,12 +240,12 @@ func needsValue(key string) bool {
 	return false
 }
 
-// parseNotify parses "NEVER" or a comma list of SUCCESS, FAILURE and DELAY.
+// parseNotify parses "NEVER" or a comma list of SUCCESS, FAILURE and DELAY
+// (RFC 3461 §4.1), with no empty item: "SUCCESS," is as wrong as
+// "SUCCESS,,FAILURE".
 func parseNotify(v string) (Notify, bool) {
 	var n Notify
-	for v != "" {
-		var word string
-		word, v, _ = strings.Cut(v, ",")
+	for word := range strings.SplitSeq(v, ",") {
 		switch {
 		case strings.EqualFold(word, "NEVER"):
 			n |= NotifyNever

@@ -177,6 +177,12 @@ var transcripts = []transcript{
 			"501 5.5.4 Error: SMTPUTF8 takes no value", "501 5.5.4 Bad ENVID value: xtext of at most 100 printable characters", "250 2.1.0 Ok",
 			"501 5.5.4 Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY",
 			"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org", "555 5.5.4 Unsupported option: XFOO"))},
+	{name: "NOTIFY is a list without empty items (RFC 3461 §4.1)",
+		input: "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,\r\nRCPT TO:<bob@example.org> NOTIFY=,FAILURE\r\n" +
+			"RCPT TO:<bob@example.org> NOTIFY=SUCCESS,,FAILURE\r\nRCPT TO:<bob@example.org> NOTIFY=success,Delay\r\n",
+		want: cat(ehlo(), one("250 2.1.0 Ok", "501 5.5.4 Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY",
+			"501 5.5.4 Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY",
+			"501 5.5.4 Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY", "250 2.1.5 Ok"))},
 	{name: "DSN values a report could not carry", input: "EHLO a.example\r\nMAIL FROM:<a@example.com> ENVID=a+0D+0AX-Evil:1\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> ORCPT=rfc822;bob+0A@example.org\r\nRCPT TO:<bob@example.org> ORCPT=rfc(822);bob@example.org\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;bob@example.org\r\n",
 		want: cat(ehlo(), one("501 5.5.4 Bad ENVID value: xtext of at most 100 printable characters", "250 2.1.0 Ok",
 			"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org",
