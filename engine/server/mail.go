@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"smtplab/engine/smtp"
 )
@@ -217,7 +218,7 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 			// utf-8 (RFC 3464 §2.3.1); the address, decoded, must be
 			// printable for the DSN's Original-Recipient field, like ENVID.
 			typ, addr, ok := strings.Cut(p.Value, ";")
-			v, err := smtp.DecodeXtext(addr)
+			v, err := orcptAddress(typ, addr, s.env.UTF8)
 			if !ok || !isAddrType(typ) || addr == "" || err != nil || hasControl(v) {
 				return paramError("Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org")
 			}
@@ -227,6 +228,28 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 		}
 	}
 	return smtp.Reply{}
+}
+
+// orcptAddress decodes the address of an ORCPT: xtext (RFC 3461 §4.2),
+// except that with SMTPUTF8 an address of type utf-8 may be written in
+// UTF-8 itself (RFC 6533 §3, utf-8-addr-unitext), where '+' has no place.
+func orcptAddress(typ, addr string, utf8ok bool) (string, error) {
+	if utf8ok && strings.EqualFold(typ, "utf-8") && !isASCII(addr) {
+		if !utf8.ValidString(addr) || strings.IndexByte(addr, '+') >= 0 {
+			return "", errors.New("bad utf-8-addr-unitext")
+		}
+		return addr, nil
+	}
+	return smtp.DecodeXtext(addr)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // needsValue reports whether key is a parameter this server knows and that

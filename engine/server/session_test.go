@@ -253,3 +253,31 @@ func TestReplyEventAsOnTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestORcptUTF8: with SMTPUTF8, an ORCPT of type utf-8 may hold its
+// address in UTF-8 itself (RFC 6533 §3, utf-8-addr-unitext); other types,
+// and every type without SMTPUTF8, are xtext of ASCII (RFC 3461 §4.2).
+func TestORcptUTF8(t *testing.T) {
+	out, events, _ := run(testConfig(&labPolicy{}), SessionOptions{},
+		"EHLO a.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;böb@example.org\r\n"+
+			"RCPT TO:<carol@example.org> ORCPT=rfc822;cäröl@example.org\r\nRCPT TO:<carol@example.org> ORCPT=UTF-8;cär+40l@example.org\r\n"+
+			"RCPT TO:<carol@example.org> ORCPT=utf-8;car+C3+B6l@example.org\r\nDATA\r\nx\r\n.\r\n"+
+			"MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;böb@example.org\r\n", 0)
+	want := cat(ehlo(), one("250 2.1.0 Ok", "250 2.1.5 Ok",
+		"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org",
+		"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org",
+		"250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1", "250 2.1.0 Ok",
+		"501 5.5.4 Bad parameter ORCPT=utf-8;b??b@example.org: byte 0xc3 is not allowed in a parameter value"))
+	if got, want := out, lines(append([]string{greeting}, want...)...); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+	for _, e := range events {
+		if strings.HasPrefix(e, "message") {
+			if !strings.Contains(e, "[<bob@example.org>/0/utf-8;böb@example.org <carol@example.org>/0/utf-8;caröl@example.org]") {
+				t.Errorf("message event %s", e)
+			}
+			return
+		}
+	}
+	t.Fatal("no message event")
+}
