@@ -54,6 +54,7 @@ var (
 
 	replySyntaxHelo  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: HELO hostname")
 	replySyntaxEhlo  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: EHLO hostname")
+	replyHelloASCII  = reply(501, "5.5.4", smtp.ReasonSyntax, "Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)")
 	replySyntaxMail  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: MAIL FROM:<address>")
 	replySyntaxRcpt  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: RCPT TO:<address>")
 	replySyntaxNone  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax error: this command takes no argument")

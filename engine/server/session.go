@@ -436,6 +436,13 @@ func (s *Session) hello(cmd smtp.Command) {
 		s.fail(syntax)
 		return
 	}
+	if !isASCII(name) {
+		// RFC 6531 §3.7.1: even with SMTPUTF8 the client names itself
+		// with A-labels (xn--...), never U-labels; a U-label would go on
+		// into Received fields that every hop after reads as ASCII.
+		s.fail(replyHelloASCII)
+		return
+	}
 	if why := checkHelloName(name, s.srv.cfg.Limits); why != "" {
 		s.fail(reply(501, "5.5.2", smtp.ReasonSyntax, "Invalid hostname: "+why))
 		return
@@ -475,9 +482,10 @@ func (s *Session) offers() int {
 func (s *Session) offersAuth() bool { return s.srv.cfg.Role.requiresAuth() && s.conn.TLS }
 
 // checkHelloName checks the argument of HELO/EHLO: a domain or an address
-// literal (RFC 5321 §4.1.1.1). It returns "" when valid, or why not.
+// literal (RFC 5321 §4.1.1.1), in ASCII. It returns "" when valid, or why
+// not.
 func checkHelloName(name string, lim smtp.Limits) string {
-	opt := smtp.PathOptions{Limits: lim, UTF8: true}
+	opt := smtp.PathOptions{Limits: lim}
 	if name[0] != '[' {
 		return smtp.CheckDomain(name, opt)
 	}

@@ -166,6 +166,11 @@ var transcripts = []transcript{
 		}},
 	{name: "trailing white space after STARTTLS", opt: SessionOptions{TLSAvailable: true}, input: "EHLO a.example\r\nSTARTTLS \t \r\n",
 		want: cat(ehlo("250-STARTTLS"), one("220 2.0.0 Ready to start TLS"))},
+	{name: "a HELO or EHLO name in UTF-8 is refused: RFC 6531 §3.7.1 asks for its A-label",
+		input: "EHLO bücher.example\r\nHELO bücher.example\r\nEHLO xn--bcher-kva.example\r\nEHLO bücher.example\r\nMAIL FROM:<a@example.com>\r\n",
+		want: cat(one("501 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)",
+			"501 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)"), ehlo(),
+			one("501 5.5.4 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)", "250 2.1.0 Ok"))},
 	{name: "bad address literal in HELO", input: "HELO [300.1.1.1]\r\n", want: one("501 Invalid hostname: not a valid IPv4 address literal")},
 
 	// Extensions and their parameters.
