@@ -335,6 +335,8 @@ func TestEnvelopeChecks(t *testing.T) {
 		{env: Envelope{To: []Recipient{{Mailbox: bob, ORcpt: "b\x01@y.example"}}}, enh: "5.5.4"},
 		{env: Envelope{EnvID: "id\n", To: []Recipient{{Mailbox: bob}}}, enh: "5.5.4"},
 		{env: env(t, "", "postmaster"), hostname: "a b", enh: "5.3.5"},
+		// RFC 6531 §3.7.1: EHLO carries A-labels (xn--bcher-kva.example).
+		{env: env(t, "", "postmaster"), hostname: "bücher.example", enh: "5.3.5"},
 	} {
 		_, err := New(Config{Hostname: tt.hostname}, tt.env, nil)
 		var ce *Error
