@@ -87,11 +87,21 @@ func (s *Session) rcpt(arg string) {
 		return
 	}
 	r := policyAnswer(s.srv.policy.Rcpt(&s.conn, &s.env, rc), replyRcptOK)
-	s.send(r)
-	if r.Positive() {
+	switch {
+	case r.Positive():
+		s.send(r)
 		s.env.Rcpts = append(s.env.Rcpts, rc)
-	} else {
+	case r.Permanent():
+		// An unknown user or a relay refused counts as an error, so that
+		// guessing addresses ends with 421 after Limits.MaxErrors of them,
+		// as Postfix's smtpd_hard_error_limit does. A "try later" (451
+		// greylisting, 452) does not: it says nothing about the address,
+		// and a relay with many recipients meets it honestly.
 		s.rcptRefused = true
+		s.fail(r)
+	default:
+		s.rcptRefused = true
+		s.send(r)
 	}
 }
 
