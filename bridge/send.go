@@ -182,7 +182,7 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 	p.mu.Unlock()
 	fmt.Fprintln(out, "=== Connection closed with remote host.")
 	for _, r := range outcome.Recipients {
-		fmt.Fprintf(out, "=== %s: %s", r.Mailbox, r.Status)
+		fmt.Fprintf(out, "=== %s: %s", r.Mailbox, sessionWord(r.Status))
 		switch {
 		case r.Reply.Code != 0:
 			fmt.Fprintf(out, " (%s)", strings.ReplaceAll(r.Reply.String(), "\r\n", " "))
@@ -208,14 +208,29 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 		return fmt.Errorf("send: -auth-user: %w", outcome.Err)
 	}
 	if outcome.Status != client.Delivered {
-		return fmt.Errorf("send: the message was %s", outcome.Status)
+		return fmt.Errorf("send: the message was %s", sessionWord(outcome.Status))
 	}
 	for _, r := range outcome.Recipients {
 		if r.Status != client.Delivered {
-			return fmt.Errorf("send: %s was %s", r.Mailbox, r.Status)
+			return fmt.Errorf("send: %s was %s", r.Mailbox, sessionWord(r.Status))
 		}
 	}
 	return nil
+}
+
+// sessionWord names what became of a message or recipient in the
+// session itself. A server that answers 5xx refuses it there and then: no
+// bounce is mailed (that is a delivery status notification, sent later by
+// a server that took the message), so "refused" rather than the client's
+// "bounced".
+func sessionWord(s client.Status) string {
+	switch s {
+	case client.Bounced:
+		return "refused"
+	case client.Deferred:
+		return "refused for now"
+	}
+	return s.String()
 }
 
 // implicitTLSHint explains a server that says nothing.
