@@ -45,8 +45,8 @@ var (
 	replyNeedMail      = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: need MAIL command")
 	replyNeedRcpt      = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: need RCPT command")
 	replyInTransaction = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: MAIL transaction in progress")
-	replyTLSActive     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: TLS already active")
-	replyAuthDone      = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: already authenticated")
+	replyTLSActive     = reply(554, "5.5.1", smtp.ReasonTLSActive, "Error: TLS already active") // Postfix's words and code
+	replyAuthDone      = reply(503, "5.5.1", smtp.ReasonAuthDone, "Error: already authenticated")
 	replyMixedData     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: DATA and BDAT cannot be mixed in one transaction")
 	replyRcptAfterBDAT = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: RCPT after BDAT")
 	replyNoService     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: no SMTP service here, send QUIT")

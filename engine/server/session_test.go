@@ -50,7 +50,7 @@ func TestStartTLS(t *testing.T) {
 	// Everything learnt before TLS is forgotten: no EHLO, no enhanced codes.
 	step(t, s, "MAIL FROM:<alice@example.org>\r\n", "503 Error: send HELO/EHLO first")
 	step(t, s, "EHLO a.example\r\n", ehlo("250-AUTH PLAIN LOGIN")...)
-	step(t, s, "STARTTLS\r\n", "503 5.5.1 Error: TLS already active")
+	step(t, s, "STARTTLS\r\n", "554 5.5.1 Error: TLS already active")
 	step(t, s, "HELP\r\n", help(" AUTH")...)
 	step(t, s, "AUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "235 2.7.0 Authentication successful")
 	step(t, s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nhi\r\n.\r\n",

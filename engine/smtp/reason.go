@@ -46,6 +46,8 @@ const (
 	ReasonBadRecipient    Reason = "bad-recipient"          // 501 5.1.3 bad recipient address syntax
 	ReasonNotImplemented  Reason = "not-implemented"        // 502 5.5.1
 	ReasonBadSequence     Reason = "bad-sequence"           // 503 5.5.1
+	ReasonAuthDone        Reason = "auth-done"              // 503 5.5.1 already authenticated
+	ReasonTLSActive       Reason = "tls-active"             // 554 5.5.1 STARTTLS once TLS is up
 	ReasonParamNotImpl    Reason = "param-not-implemented"  // 504/555 5.5.4
 	ReasonBareLF          Reason = "bare-lf"                // 550 5.5.2 bare <LF> received
 	ReasonBareCR          Reason = "bare-cr"                // 550 5.5.2 bare <CR> received
