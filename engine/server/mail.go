@@ -49,11 +49,13 @@ func (s *Session) mail(arg string) {
 		return
 	}
 	r := policyAnswer(s.srv.policy.Mail(&s.conn, &s.env), replySenderOK)
-	s.send(r)
-	if r.Positive() {
-		s.endTransaction()
-		s.inMail = true
+	if !r.Positive() {
+		s.refuse(r)
+		return
 	}
+	s.send(r)
+	s.endTransaction()
+	s.inMail = true
 }
 
 // rcpt handles RCPT TO (RFC 5321 §4.1.1.3).
@@ -91,17 +93,9 @@ func (s *Session) rcpt(arg string) {
 	case r.Positive():
 		s.send(r)
 		s.env.Rcpts = append(s.env.Rcpts, rc)
-	case r.Permanent():
-		// An unknown user or a relay refused counts as an error, so that
-		// guessing addresses ends with 421 after Limits.MaxErrors of them,
-		// as Postfix's smtpd_hard_error_limit does. A "try later" (451
-		// greylisting, 452) does not: it says nothing about the address,
-		// and a relay with many recipients meets it honestly.
-		s.rcptRefused = true
-		s.fail(r)
 	default:
 		s.rcptRefused = true
-		s.send(r)
+		s.refuse(r)
 	}
 }
 

@@ -293,6 +293,20 @@ func (s *Session) send(r smtp.Reply) {
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
 }
 
+// refuse queues the policy's refusal of a HELO, MAIL or RCPT. A
+// permanent one (an unknown user, a relay refused, a sender blocked)
+// counts as an error, so that guessing addresses or senders ends with 421
+// after Limits.MaxErrors of them, as Postfix's smtpd_hard_error_limit
+// does. A "try later" (451 greylisting, 452) does not: it says nothing
+// about the address, and a relay with many recipients meets it honestly.
+func (s *Session) refuse(r smtp.Reply) {
+	if r.Permanent() {
+		s.fail(r)
+		return
+	}
+	s.send(r)
+}
+
 // fail queues the reply to a bad command, and gives up with 421 once the
 // client has made Limits.MaxErrors of them.
 func (s *Session) fail(r smtp.Reply) {
@@ -448,7 +462,7 @@ func (s *Session) hello(cmd smtp.Command) {
 		return
 	}
 	if r := s.srv.policy.Hello(&s.conn, name); r.Code != 0 && !r.Positive() {
-		s.send(policyAnswer(r, s.srv.helo))
+		s.refuse(policyAnswer(r, s.srv.helo))
 		return
 	}
 	s.endTransaction()
