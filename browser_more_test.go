@@ -125,6 +125,38 @@ func TestBrowserTerminalHintFollowsItsOwnConnection(t *testing.T) {
 	}
 }
 
+// TestBrowserLostReplyIsMarked: in the lost-connection lab, the MX's 250
+// to the relay's message, and its 221, went out but never arrived: the
+// transcript shows them apart from the replies the relay got, with words
+// that say so on the line and to a screen reader.
+func TestBrowserLostReplyIsMarked(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	link := eval[string](t, ctx, `(async () => {
+		const { encodeSnapshot } = await import('/js/session.js');
+		return location.origin + '/#lab=' + encodeSnapshot({ scenario: 'lost-connection', seed: 1, inputs: [
+			{ submit: { from: 'alice@example.com', to: ['bob@example.org'], subject: 'Did this arrive?', body: 'Hi Bob' } },
+			{ advance: '11m' }] });
+	})()`)
+	openLab(t, ctx, link)
+	const lostReplies = `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply.smtplab-lost')]`
+	waitFor(t, ctx, "the lost replies", lostReplies+`.length > 0`)
+	got := eval[string](t, ctx, lostReplies+`.map((r) => r.dataset.code + ': ' + r.querySelector('summary').textContent).join('\n')`)
+	want := "250: Server, encrypted, never received: <~ 250 2.0.0 Ok: queued as BF16C00001 (sent by the server, never received)\n" +
+		"221: Server, encrypted, never received: <~ 221 2.0.0 Bye (sent by the server, never received)"
+	if got != want {
+		t.Errorf("the lost replies read:\n%s\nwant:\n%s", got, want)
+	}
+	if n := eval[int](t, ctx, `[...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply:not(.smtplab-lost)')].filter((r) => r.textContent.includes('never received')).length`); n != 0 {
+		t.Errorf("%d replies that arrived say they never did", n)
+	}
+	text := transcript(t, ctx)
+	if i, j := strings.Index(text, "breaks just as mx.example.org sends its reply"), strings.Index(text, "Ok: queued as BF16C00001"); i < 0 || j < i {
+		t.Errorf("the note that the line breaks does not come before the lost 250:\n%s", text)
+	}
+}
+
 func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)

@@ -191,6 +191,44 @@ func TestScenarioLostConnection(t *testing.T) {
 	}
 }
 
+// TestLostRepliesAreNotReceived: the MX's 250 to the message, and the 221
+// to the QUIT the relay had pipelined behind it, are in the trace as
+// replies the MX sent and the relay never got (trace.AttrLost), after the
+// note that the line breaks; the replies that did arrive carry no mark.
+// Before, they read like an ordinary ending of the session, and the note
+// came only after them.
+func TestLostRepliesAreNotReceived(t *testing.T) {
+	w := newWorld(t, "lost-connection")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, 11*time.Minute)
+	cut := find(w.Trace(), trace.Fault, "breaks just as mx.example.org sends its reply")
+	if len(cut) != 1 || cut[0].Conn == 0 {
+		t.Fatalf("the cut's note: %+v", cut)
+	}
+	var lost []string
+	for _, e := range w.Trace() {
+		if e.Kind != trace.Reply || e.Conn != cut[0].Conn {
+			continue
+		}
+		if e.Attrs[trace.AttrLost] == "true" {
+			if e.ID < cut[0].ID {
+				t.Errorf("%d %s is marked lost before the line breaks", e.Code, e.Text)
+			}
+			lost = append(lost, fmt.Sprintf("%d %s", e.Code, e.Reason))
+		} else if e.ID > cut[0].ID {
+			t.Errorf("%d %s, after the break, is not marked lost", e.Code, e.Text)
+		}
+	}
+	if got := strings.Join(lost, ", "); got != "250 message-accepted, 221 closing" {
+		t.Errorf("lost replies: %s, want the 250 to the message and the 221", got)
+	}
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Reply && e.Conn != cut[0].Conn && e.Attrs[trace.AttrLost] != "" {
+			t.Errorf("a reply on connection %d is marked lost: %+v", e.Conn, e)
+		}
+	}
+}
+
 func TestScenarioGreylisting(t *testing.T) {
 	w := newWorld(t, "greylisting")
 	session(t, w, "alice@example.com", "bob@example.org")

@@ -425,27 +425,36 @@ func (in *inbound) release() {
 const maxIdleSessions = 16
 
 // flush traces the session's events, writes its output and re-arms the
-// timeout.
+// timeout. A reply that will never reach the client (an armed
+// CutBeforeReply or DropAfter fault cuts the connection first, or the
+// client is gone or cut off) is traced as sent but lost: the server did
+// what it says, the client never heard it.
 func (in *inbound) flush() {
 	n := in.h.net
 	events := in.sess.Events()
-	if n.TraceServerEvents(events, in.conn.ID(), in.client, in.h.cfg.Name, in.sess.Conn().TLS) {
+	out := in.sess.Output()
+	cut := ""
+	if len(out) > 0 && len(n.cuts) > 0 && n.cutDue(in.h.cfg.Name, in.client, events) {
+		// Whatever this host writes from now on is lost with the
+		// connection (simnet traces the cut itself).
+		n.Net.DropAfter(in.h.sim, in.conn.Remote(), in.conn.Sent())
+		cut = fmt.Sprintf("the connection to %s breaks just as %s sends its reply: the reply never arrives", in.client, in.h.cfg.Name)
+	}
+	reach := -1 // all of out arrives
+	if len(out) > 0 {
+		if r := in.conn.Reaches(len(out)); r < len(out) {
+			reach = r
+		}
+	}
+	if n.traceServerEvents(events, in.conn.ID(), in.client, in.h.cfg.Name, in.sess.Conn().TLS, reach, cut) {
 		in.pending = true
 	}
-	if out := in.sess.Output(); len(out) > 0 {
+	if len(out) > 0 {
 		if n.strip[stripKey(in.client, in.h.cfg.Name)] && bytes.Contains(out, []byte("STARTTLS\r\n")) {
 			out = bytes.ReplaceAll(out, []byte("STARTTLS\r\n"), []byte("XXXXXXXA\r\n"))
 			// Not held back (see HoldEvents): it happens on the wire, before the bytes.
 			n.Net.Emit(trace.Event{Kind: trace.Fault, Conn: in.conn.ID(), Host: in.client, Peer: in.h.cfg.Name,
 				Text: "the man in the middle rewrote STARTTLS to XXXXXXXA in " + in.h.cfg.Name + "'s reply: " + in.client + " sees no offer of TLS"})
-		}
-		if len(n.cuts) > 0 && n.cutDue(in.h.cfg.Name, in.client, events) {
-			// Whatever this host writes from now on is lost with the
-			// connection (simnet traces the cut itself). Like the reply,
-			// this is never held back (see TraceServerEvents).
-			n.Net.Emit(trace.Event{Kind: trace.Fault, Host: in.h.cfg.Name, Peer: in.client,
-				Text: fmt.Sprintf("the connection to %s breaks just as %s sends its reply: the reply never arrives", in.client, in.h.cfg.Name)})
-			n.Net.DropAfter(in.h.sim, in.conn.Remote(), in.conn.Sent())
 		}
 		_ = in.conn.Write(out)
 	}
@@ -479,8 +488,18 @@ func (in *inbound) stopTimer() {
 // handshake comes between two calls, never inside one). These events are
 // never held back (see HoldEvents): they are what the held ones follow.
 func (n *Network) TraceServerEvents(events []server.Event, conn int, client, serverName string, tls bool) (startTLS bool) {
+	return n.traceServerEvents(events, conn, client, serverName, tls, -1, "")
+}
+
+// traceServerEvents is TraceServerEvents for a session whose output only
+// partly reaches the client: reach is how many of its bytes arrive (-1:
+// all of them). Every reply that does not arrive whole is marked lost
+// (trace.AttrLost), and cut, when set, is the fault event's text that goes
+// before the first of them.
+func (n *Network) traceServerEvents(events []server.Event, conn int, client, serverName string, tls bool, reach int, cut string) (startTLS bool) {
 	holding := n.holding
 	n.holding = false
+	sent := 0 // bytes of output up to the end of this reply
 	for _, e := range events {
 		switch e.Kind {
 		case server.EventCommand, server.EventAuthResponse:
@@ -491,8 +510,21 @@ func (n *Network) TraceServerEvents(events []server.Event, conn int, client, ser
 			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: string(e.Line)})
 		case server.EventReply:
 			r := e.Reply
-			n.emit(trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
-				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: r.Text()})
+			te := trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
+				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: r.Text()}
+			if reach >= 0 {
+				// The session wrote the enhanced code exactly when the
+				// event has one (see server's Session.send).
+				sent += len(r.AppendTo(nil, r.Enhanced != ""))
+				if sent > reach {
+					if cut != "" {
+						n.emit(trace.Event{Kind: trace.Fault, Conn: conn, Host: serverName, Peer: client, Text: cut})
+						cut = ""
+					}
+					te.Attrs = map[string]string{trace.AttrLost: "true"}
+				}
+			}
+			n.emit(te)
 		case server.EventPolicy:
 			if te, ok := e.Policy.(trace.Event); ok { // see checkSPF
 				te.Conn = conn

@@ -380,6 +380,25 @@ func (c *Conn) dir() string {
 	return trace.ToClient
 }
 
+// Reaches returns how many of n bytes this end would write now reach the
+// peer, as far as the network can tell at this moment: all n, unless an
+// armed DropAfter fault cuts the connection within them (then the bytes
+// before the cut), or none when either end is closed or a host is cut off
+// (SetUnreachable). A driver that traces what it sends asks before it
+// writes, so that a message the peer never gets is not shown as received.
+// What changes while the bytes travel (a partition, the peer closing) is
+// not foreseen.
+func (c *Conn) Reaches(n int) int {
+	peer := c.peer()
+	if c.closed || !c.open || peer == nil || peer.closed || c.p.partitioned() {
+		return 0
+	}
+	if r := c.p.w.dropFor(c, n); r != nil {
+		return max(r.after-c.sent, 0)
+	}
+	return n
+}
+
 // Write sends p to the peer, who gets it after the link latency (sealed by
 // the Codec after Upgrade). It records one bytes event, now. Write copies p.
 func (c *Conn) Write(p []byte) error { return c.send("write", p, false) }

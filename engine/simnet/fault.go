@@ -56,14 +56,23 @@ func (w *World) DropAfter(from, to *Host, n int) {
 // applyDrop shortens data to what gets through before an armed drop fires
 // on c, and returns that drop (now disarmed), or data untouched and nil.
 func (w *World) applyDrop(c *Conn, data []byte) ([]byte, *dropRule) {
-	for i, r := range w.drops {
-		if r.from != c.local || (r.to != nil && r.to != c.remote) || c.sent+len(data) <= r.after {
-			continue
-		}
-		w.drops = slices.Delete(w.drops, i, i+1)
-		return data[:max(r.after-c.sent, 0)], r
+	r := w.dropFor(c, len(data))
+	if r == nil {
+		return data, nil
 	}
-	return data, nil
+	w.drops = slices.DeleteFunc(w.drops, func(x *dropRule) bool { return x == r })
+	return data[:max(r.after-c.sent, 0)], r
+}
+
+// dropFor returns the armed drop that would fire on c if it wrote n more
+// bytes now, or nil.
+func (w *World) dropFor(c *Conn, n int) *dropRule {
+	for _, r := range w.drops {
+		if r.from == c.local && (r.to == nil || r.to == c.remote) && c.sent+n > r.after {
+			return r
+		}
+	}
+	return nil
 }
 
 // fire records the drop and cuts c's connection.

@@ -253,3 +253,47 @@ func TestBlockPortFiltersOutgoingDials(t *testing.T) {
 		"outgoing connections to port 25 are allowed again",
 	})
 }
+
+// TestReachesForeseesLostBytes: a driver that traces a reply before it
+// writes it can ask how much of it will arrive: all of it on a healthy
+// link, the bytes before an armed drop, none while a host is cut off or
+// once the peer has closed. Asking does not fire or disarm the drop.
+func TestReachesForeseesLostBytes(t *testing.T) {
+	l, cli, srv := openLab(t)
+	if n := srv.Reaches(12); n != 12 {
+		t.Fatalf("healthy link: Reaches(12) = %d", n)
+	}
+	_ = srv.Write([]byte("220 hi\r\n"))
+	l.w.DropAfter(l.mx, l.client, 12)
+	if n := srv.Reaches(3); n != 3 {
+		t.Errorf("within the drop's allowance: Reaches(3) = %d, want 3", n)
+	}
+	if n := srv.Reaches(10); n != 4 {
+		t.Errorf("across the drop: Reaches(10) = %d, want the 4 bytes before the cut", n)
+	}
+	if n := cli.Reaches(10); n != 10 {
+		t.Errorf("the drop is the server's: the client's Reaches(10) = %d", n)
+	}
+	if len(eventsOf(l.w, trace.Fault)) != 0 {
+		t.Fatal("asking fired the drop")
+	}
+	_ = srv.Write([]byte("250 Ok: queued\r\n"))
+	l.w.Settle()
+	if got := string(l.cli.got); got != "220 hi\r\n250 " {
+		t.Fatalf("the client got %q", got)
+	}
+	if n := srv.Reaches(5); n != 0 {
+		t.Errorf("after the cut: Reaches(5) = %d, want 0", n)
+	}
+
+	l2, cli2, srv2 := openLab(t)
+	l2.mx.SetUnreachable(true)
+	if n := srv2.Reaches(5); n != 0 {
+		t.Errorf("host unreachable: Reaches(5) = %d, want 0", n)
+	}
+	l2.mx.SetUnreachable(false)
+	cli2.Close("quit")
+	if n := srv2.Reaches(5); n != 0 {
+		t.Errorf("peer closed: Reaches(5) = %d, want 0", n)
+	}
+}

@@ -25,7 +25,9 @@
 //	smtp.command    conn, host (client), peer (server), verb, text (the command line, no CRLF),
 //	                tls (the line came inside TLS)
 //	smtp.reply      conn, host (server), peer (client), code, enhanced, reason, text (all lines
-//	                joined by "\n"), verb (the command it answers), tls (the reply went inside TLS)
+//	                joined by "\n"), verb (the command it answers), tls (the reply went inside TLS),
+//	                attrs (lost: "true" when the server sent the reply but it never reached the
+//	                client: the connection broke, or was already closed or cut off, before it arrived)
 //	dns.query       host (resolver's host), name, rtype
 //	dns.answer      host, name, rtype, text (records, one per line) or error (NXDOMAIN, SERVFAIL,
 //	                TIMEOUT), attrs (dnssec: "secure" when a validating resolver would set the
@@ -88,6 +90,11 @@ const (
 	AttrClient     = "client"
 	ClientTerminal = "terminal"
 )
+
+// AttrLost marks an smtp.reply the server sent that never reached the
+// client (value "true"). The server did what its reply says (took the
+// message, say); the client never heard so.
+const AttrLost = "lost"
 
 // Direction of bytes on a connection, seen from the connection's client.
 const (

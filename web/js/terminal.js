@@ -175,7 +175,8 @@ export class Terminal {
     if (this.status.textContent !== status) this.status.textContent = status;
     const l = this.session.state && this.session.state.learner;
     const conn = l && l.connected ? l.conn : 0;
-    const last = conn ? [...this.session.events].reverse().find((e) => e.conn === conn && e.kind === 'smtp.reply') : null;
+    // A reply lost on the way never reached the terminal.
+    const last = conn ? [...this.session.events].reverse().find((e) => e.conn === conn && e.kind === 'smtp.reply' && !(e.attrs && e.attrs.lost === 'true')) : null;
     this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
     if (l && !l.connected && !l.dialError) this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
     else if (this.expect === 'message') this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';

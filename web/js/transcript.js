@@ -1,6 +1,8 @@
 // The transcript: the SMTP conversation swaks-style, "->" for what the
 // client sent and "<-" for what the server answered ("~>" and "<~" once
-// the connection is encrypted). Every reply opens to its explanation.
+// the connection is encrypted). Every reply opens to its explanation. A
+// reply the server sent that never reached the client (the connection
+// broke on the way) is shown faded and says so.
 
 import { h, clear } from './dom.js';
 import { explain } from './engine.js';
@@ -108,7 +110,7 @@ export class Transcript {
         // After 354 the client sends message text, which only bytes
         // events carry. Answers to a 334 challenge come as smtp.command
         // events (verb AUTH) as well as bytes: shown once, as commands.
-        c.awaiting = e.code === 354;
+        if (!lost(e)) c.awaiting = e.code === 354;
         this.reply(e, c, announce);
         break;
       }
@@ -124,11 +126,13 @@ export class Transcript {
   reply(e, c, announce) {
     const lines = replyLines(e);
     const x = explain(this.table, e.reason, e.code);
-    const cls = `smtplab-reply smtplab-r${String(e.code)[0]}`;
+    const gone = lost(e);
+    const cls = `smtplab-reply smtplab-r${String(e.code)[0]}${gone ? ' smtplab-lost' : ''}`;
     if (e.conn && this.conns.size > 1 && e.conn !== this.lastConn) this.line('', '', '', e.conn).remove();
     const mark = c.tls ? '<~' : '<-';
     const summary = h('summary', {}, lines.map((l, i) => h('span', { class: 'smtplab-rl' },
-      i === 0 ? said(mark) : null, h('span', { class: 'smtplab-mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'smtplab-text' }, l))));
+      i === 0 ? (gone ? hidden(LOST[mark]) : said(mark)) : null, h('span', { class: 'smtplab-mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'smtplab-text' }, l),
+      gone && i === lines.length - 1 ? h('span', { class: 'smtplab-lost-note' }, ` ${LOST_WORDS}`) : null)));
     const body = x ? h('dl', { class: 'smtplab-explain' },
       h('dt', {}, this.table.labels.meaning), h('dd', {}, x.meaning),
       h('dt', {}, this.table.labels.next), h('dd', {}, x.next),
@@ -138,8 +142,10 @@ export class Transcript {
     const li = h('li', { class: `smtplab-line ${cls}`, 'data-code': e.code, 'data-reason': e.reason || '' }, details);
     this.list.append(li);
     if (e.conn) this.lastConn = e.conn;
+    if (gone) li.title = `The server sent this reply, but it never reached ${e.peer || 'the client'}: the connection broke on the way.`;
     if (announce && this.live) {
-      this.live.textContent = `Server replied ${lines.join(' ')}. ${x ? x.meaning : ''}`;
+      this.live.textContent = gone ? `The server sent ${lines.join(' ')}, ${LOST_WORDS}.`
+        : `Server replied ${lines.join(' ')}. ${x ? x.meaning : ''}`;
     }
   }
 }
@@ -149,9 +155,25 @@ export class Transcript {
 // from the eye, take their place.
 const WHO = { '->': 'Client: ', '~>': 'Client, encrypted: ', '<-': 'Server: ', '<~': 'Server, encrypted: ', '*': 'Note: ' };
 
+// LOST says, for screen readers, whose reply was lost on the way, and
+// LOST_WORDS says it on the line itself.
+const LOST = { '<-': 'Server, never received: ', '<~': 'Server, encrypted, never received: ' };
+const LOST_WORDS = '(sent by the server, never received)';
+
+// lost reports whether a reply was sent but never reached the client
+// (engine/trace's attribute lost).
+export function lost(e) {
+  return !!(e.attrs && e.attrs.lost === 'true');
+}
+
 // said returns the words for a mark, for screen readers only.
 function said(mark) {
-  return WHO[mark] ? h('span', { class: 'smtplab-visually-hidden' }, WHO[mark]) : null;
+  return WHO[mark] ? hidden(WHO[mark]) : null;
+}
+
+// hidden returns words for screen readers only.
+function hidden(words) {
+  return h('span', { class: 'smtplab-visually-hidden' }, words);
 }
 
 // crlfLines splits what a client sent into lines the way a server does:
