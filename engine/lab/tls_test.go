@@ -98,6 +98,50 @@ func TestScenarioSubmissionWithAuth(t *testing.T) {
 	}
 }
 
+// TestBadCertificateBounceSaysWhatTheRelayFound: when the relay gives up
+// on a message it could not send because the certificate of
+// mx.example.org had expired, the queue, the trace's note and the bounce
+// say so in plain words, as the relay's own finding: no "host
+// mx.example.org said", since the MX said nothing, no x509 or crypto/tls
+// error chain, and a Diagnostic-Code of the lab's own type, as Postfix
+// writes X-Postfix for its own diagnoses (RFC 3464 §2.3.6).
+func TestBadCertificateBounceSaysWhatTheRelayFound(t *testing.T) {
+	w := newWorld(t, "bad-certificate")
+	session(t, w, "alice@example.com", "bob@example.org")
+	advance(t, w, time.Minute)
+	const found = "the TLS handshake failed: the certificate of mx.example.org expired on 2026-01-04"
+	retries := find(w.Trace(), trace.QueueRetry, "")
+	if len(retries) != 1 || retries[0].Text != found {
+		t.Errorf("the queue says %+v, want %q", retries, found)
+	}
+	if q := w.State().Queue; len(q) != 1 || q[0].LastError != found {
+		t.Errorf("the queue view: %+v", q)
+	}
+	if len(find(w.Trace(), trace.Note, "TLS handshake failed: the certificate of mx.example.org expired on 2026-01-04")) != 1 {
+		t.Errorf("no note in plain words; trace:\n%s", dumpEvents(w.Trace()))
+	}
+	advance(t, w, 6*24*time.Hour)
+	box := mailbox(w, "smtp.example.com", "alice@example.com")
+	if len(box) != 1 {
+		t.Fatalf("alice has %d messages, want the bounce", len(box))
+	}
+	dsn := box[0].Raw
+	for _, want := range []string{
+		"<bob@example.org>: " + found + "\r\n",
+		"Diagnostic-Code: X-SMTP-Lab; " + found + "\r\n",
+		"Status: 4.7.5\r\n",
+	} {
+		if !strings.Contains(dsn, want) {
+			t.Errorf("the bounce lacks %q:\n%s", want, dsn)
+		}
+	}
+	for _, not := range []string{"said", "x509", "labtls", "client saw", "server saw", "remote error"} {
+		if strings.Contains(dsn, not) {
+			t.Errorf("the bounce says %q:\n%s", not, dsn)
+		}
+	}
+}
+
 func TestScenarioBadCertificate(t *testing.T) {
 	w := newWorld(t, "bad-certificate")
 	session(t, w, "alice@example.com", "bob@example.org")

@@ -62,7 +62,9 @@
 //
 // A failed handshake returns a *HandshakeError saying which check failed
 // (Check), the alert that ended it and who sent it, and what each side's
-// crypto/tls returned. Facts, and Result.Event for tls.step trace events,
+// crypto/tls returned; its Error says in plain words what the client found
+// ("the certificate of mx.example.org expired on 2026-01-04"), for the
+// people who read a relay's queue and its bounces. Facts, and Result.Event for tls.step trace events,
 // tell the learner what happened: versions offered and agreed, cipher
 // suite, SNI, ALPN, the certificate's subject, issuer and dates, and the
 // verification result. Each Flight carries the steps to trace as it leaves;

@@ -123,6 +123,40 @@ func (r *Result) verifyText() string {
 	return "certificate not valid (" + why + "), accepted anyway: this client does not insist on a valid certificate"
 }
 
+// reason says in plain words why the handshake failed, naming the server
+// (HandshakeError.Reason): what the client's check found in the
+// certificate, or for another failure the alert that ended it.
+func (r *Result) reason(he *HandshakeError, server string) string {
+	f := &r.Facts
+	if server == "" {
+		server = "the server"
+	}
+	cert := "the certificate of " + server
+	switch he.Check {
+	case CheckProtocol:
+		switch {
+		case he.Alert == 0 && he.Client != nil:
+			return fmt.Sprintf("the TLS handshake with %s failed: %v", server, he.Client)
+		case he.Alert == 0:
+			return fmt.Sprintf("the TLS handshake with %s failed", server)
+		case he.AlertFrom == SideServer:
+			return fmt.Sprintf("%s ended the TLS handshake with alert %s", server, alertName(he.Alert))
+		}
+		return fmt.Sprintf("the client ended the TLS handshake with %s with alert %s", server, alertName(he.Alert))
+	case CheckExpired:
+		return fmt.Sprintf("%s expired on %s", cert, date(f.NotAfter))
+	case CheckNotYetValid:
+		return fmt.Sprintf("%s is not valid before %s", cert, date(f.NotBefore))
+	case CheckName:
+		return fmt.Sprintf("%s is for another name: %s", cert, orUnknown(strings.Join(f.Names, ", ")))
+	case CheckAuthority:
+		return fmt.Sprintf("%s is signed by an unknown authority (%s)", cert, orUnknown(f.Issuer))
+	case CheckTLSA:
+		return fmt.Sprintf("%s matches none of its TLSA records (DANE, RFC 7672 §3)", cert)
+	}
+	return fmt.Sprintf("%s is not valid: %s", cert, orUnknown(he.Detail))
+}
+
 // verifiedText says what made a certificate pass: a CA, or a TLSA record.
 func (r *Result) verifiedText() string {
 	t := r.Facts.Verify.TLSA

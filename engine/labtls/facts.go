@@ -62,6 +62,11 @@ type Facts struct {
 
 // HandshakeError is a failed handshake: which check failed, the alert that
 // ended it, and what each side's crypto/tls said.
+//
+// Its Error is Reason, what the client found in plain words, since it
+// reaches people (a relay's queue, a bounce); the crypto/tls and x509
+// errors behind it stay in Detail, Client and Server, and Unwrap gives
+// them to errors.As.
 type HandshakeError struct {
 	Check     Check          // the certificate check that failed, or CheckProtocol
 	Detail    string         // the x509 error for a certificate check
@@ -69,26 +74,19 @@ type HandshakeError struct {
 	AlertFrom Side           // who sent it
 	Client    error          // what the client's handshake returned (nil if it succeeded)
 	Server    error          // what the server's handshake returned (nil if it succeeded)
+	// Reason says in plain words why the handshake failed: "the
+	// certificate of mx.example.org expired on 2026-01-04".
+	Reason string
 }
 
 func (e *HandshakeError) Error() string {
-	var b strings.Builder
-	b.WriteString("labtls: handshake failed")
-	if e.Check != CheckProtocol {
-		fmt.Fprintf(&b, ": certificate %s", e.Check)
+	if e.Reason != "" {
+		return e.Reason
 	}
 	if e.Alert != 0 {
-		fmt.Fprintf(&b, ": %s sent alert %s", e.AlertFrom, alertName(e.Alert))
+		return fmt.Sprintf("the %s ended the TLS handshake with alert %s", e.AlertFrom, alertName(e.Alert))
 	}
-	for _, s := range []struct {
-		side Side
-		err  error
-	}{{SideClient, e.Client}, {SideServer, e.Server}} {
-		if s.err != nil {
-			fmt.Fprintf(&b, "; %s saw: %v", s.side, s.err)
-		}
-	}
-	return b.String()
+	return "the TLS handshake failed"
 }
 
 // Unwrap returns both sides' errors, so errors.As finds a *VerifyError.

@@ -104,6 +104,7 @@ func Handshake(client *Client, server *Server) (*Result, error) {
 	r.assignSteps()
 	if !facts.Complete {
 		r.failed = newHandshakeError(cerr, serr)
+		r.failed.Reason = r.reason(r.failed, client.ServerName)
 		return r, r.failed
 	}
 	r.Client, r.Server = newCodec(cconn, cmem), newCodec(sconn, smem)

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,5 +310,33 @@ func TestCloseNotify(t *testing.T) {
 	p, err := r.Server.Open(wire)
 	if string(p) != "QUIT\r\n" || !errors.Is(err, io.EOF) {
 		t.Errorf("Open = %q, %v; want QUIT and io.EOF", p, err)
+	}
+}
+
+// TestHandshakeErrorSaysWhy: a failed handshake's error says in plain
+// words what the client found, naming the server, because it reaches
+// people (a relay's queue, a bounce); the x509 and crypto/tls errors stay
+// in its fields. It had been "labtls: handshake failed: certificate
+// expired: client sent alert bad certificate (42); client saw: labtls:
+// certificate check failed: expired: x509: ...; server saw: remote error:
+// tls: bad certificate".
+func TestHandshakeErrorSaysWhy(t *testing.T) {
+	for v, want := range map[Variant]string{
+		Expired:    "the certificate of mx.example.org expired on ",
+		WrongName:  "the certificate of mx.example.org is for another name: ",
+		SelfSigned: "the certificate of mx.example.org is signed by an unknown authority (CN=",
+	} {
+		l := newLab(t, v, true)
+		_, err := Handshake(l.client, l.server)
+		var he *HandshakeError
+		if !errors.As(err, &he) {
+			t.Fatalf("%s: error %v", v, err)
+		}
+		if got := err.Error(); !strings.HasPrefix(got, want) || strings.Contains(got, "x509") || strings.Contains(got, "tls:") {
+			t.Errorf("%s: the error says %q, want it to start %q, without the Go error chain", v, got, want)
+		}
+		if he.Client == nil || he.Server == nil || !strings.Contains(he.Detail, "x509") {
+			t.Errorf("%s: the Go errors are gone from the fields: %+v", v, he)
+		}
 	}
 }

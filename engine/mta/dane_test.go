@@ -198,7 +198,7 @@ func TestDANEMismatch(t *testing.T) {
 		t.Fatalf("%d failed handshakes, want 2 and no MAIL; trace:\n%s", mismatches, dump(n.Net.Log()))
 	}
 	retries := kinds(n.Net.Log(), trace.QueueRetry)
-	if len(retries) != 1 || !strings.Contains(retries[0].Text, "tlsa-mismatch") || notes(n.Net.Log(), "DANE: mx2.example.org[198.51.100.26] failed the TLS handshake") != 1 {
+	if len(retries) != 1 || !strings.Contains(retries[0].Text, "the certificate of mx2.example.org matches none of its TLSA records") || notes(n.Net.Log(), "DANE: mx2.example.org[198.51.100.26] failed the TLS handshake") != 1 {
 		t.Fatalf("want one retry after the mismatch; trace:\n%s", dump(n.Net.Log()))
 	}
 	relay, _ := n.Host("smtp.example.com")

@@ -170,7 +170,10 @@ func (d DSN) Build() []byte {
 	return m.Bytes()
 }
 
-// explanation is the line the plain-words part gives a recipient.
+// explanation is the line the plain-words part gives a recipient. Only a
+// reply is what the remote host "said"; anything else is what this host
+// found itself (a certificate that failed its check, a connection that was
+// refused or lost), said as such, as Postfix does.
 func (r RecipientStatus) explanation() string {
 	diag := fold(r.Diagnosis)
 	switch {
@@ -178,8 +181,10 @@ func (r RecipientStatus) explanation() string {
 		return "delivered to mailbox"
 	case r.Action == ActionRelayed:
 		return fmt.Sprintf("relayed to host %s, which does not send delivery status notifications (no DSN in its EHLO reply); it said: %s", r.Remote, diag)
-	case r.Remote != "":
+	case r.Remote != "" && diagnosticType(r.Diagnosis) == "smtp":
 		return fmt.Sprintf("host %s said: %s", r.Remote, diag)
+	case r.Remote != "" && !strings.Contains(diag, r.Remote):
+		return fmt.Sprintf("%s (while talking to host %s)", diag, r.Remote)
 	}
 	return diag
 }
