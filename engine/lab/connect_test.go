@@ -223,3 +223,48 @@ func traceJSON(t *testing.T, w *World) string {
 	}
 	return string(b)
 }
+
+// TestServerHangUpSaysWho: a connection the server closes after a 421 (a
+// busy greeting, an idle client) or a 550 for a bare LF is traced as the
+// server hanging up after that reply, not as "quit", which the client's
+// QUIT alone still gives.
+func TestServerHangUpSaysWho(t *testing.T) {
+	closeText := func(events []trace.Event) string { // the last connection's
+		for i := len(events) - 1; i >= 0; i-- {
+			if events[i].Kind == trace.ConnClose {
+				return events[i].Text
+			}
+		}
+		return "(no conn.close)"
+	}
+
+	busy := newWorld(t, "busy-mx")
+	r, err := busy.Connect("mx1.example.org:25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := closeText(r.Events), "mx1.example.org hung up after replying 421 4.3.2"; got != want {
+		t.Errorf("after a busy greeting: %q, want %q", got, want)
+	}
+
+	idle := newWorld(t, "first-session")
+	typeAll(t, idle, "EHLO laptop.example.com")
+	if got, want := closeText(advance(t, idle, time.Hour)), "mx.example.org hung up after replying 421 4.4.2"; got != want {
+		t.Errorf("after the idle timeout: %q, want %q", got, want)
+	}
+
+	bare := newWorld(t, "smuggling-attempt")
+	typeAll(t, bare, "EHLO x.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA")
+	r, err = bare.TypeRaw(`Subject: one\r\n\r\nhi\n.\n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := closeText(r.Events); !strings.HasSuffix(got, " hung up after replying 550 5.5.2") {
+		t.Errorf("after a bare LF: %q, want the server hanging up after 550 5.5.2", got)
+	}
+
+	quit := newWorld(t, "first-session")
+	if got := closeText(typeAll(t, quit, "EHLO laptop.example.com", "QUIT")); got != "quit" {
+		t.Errorf("after QUIT: %q, want quit", got)
+	}
+}

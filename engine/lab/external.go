@@ -261,7 +261,7 @@ func (x *External) flush() {
 	if x.w.mail.TraceServerEvents(events, x.conn, x.client, x.host.Name(), x.sess.Conn().TLS) {
 		x.tlsWanted = true
 	}
-	settle, why := false, "quit"
+	settle := false
 	for _, e := range events {
 		switch e.Kind {
 		case server.EventCommand:
@@ -273,10 +273,6 @@ func (x *External) flush() {
 		case server.EventMessage:
 			x.accepted++
 			settle = true
-		case server.EventClose:
-			if e.Verb != "QUIT" {
-				why = "closed by the server: " + e.Reply.String()
-			}
 		}
 	}
 	if settle {
@@ -284,7 +280,7 @@ func (x *External) flush() {
 	}
 	if x.sess.Closed() && !x.ended {
 		x.ended = true
-		x.w.net.Emit(trace.Event{Kind: trace.ConnClose, Conn: x.conn, Host: x.client, Peer: x.host.Name(), Text: why})
+		x.w.net.Emit(trace.Event{Kind: trace.ConnClose, Conn: x.conn, Host: x.client, Peer: x.host.Name(), Text: mta.CloseReason(events, x.host.Name())})
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -460,7 +462,7 @@ func (in *inbound) flush() {
 	}
 	in.stopTimer()
 	if in.sess.Closed() {
-		in.conn.Close("quit")
+		in.conn.Close(CloseReason(events, in.h.cfg.Name))
 		in.release()
 		return
 	}
@@ -471,6 +473,28 @@ func (in *inbound) flush() {
 			in.flush()
 		})
 	}
+}
+
+// CloseReason is the text of the conn.close event of a session the server
+// closed, from the events of its last call: "quit" when it answered QUIT,
+// and otherwise who hung up and after which reply, "mx.example.org hung
+// up after replying 421 4.4.2", so that a 421 timeout or greeting, or a
+// 550 for a bare LF, is not mistaken for the client's QUIT.
+func CloseReason(events []server.Event, serverName string) string {
+	for _, e := range slices.Backward(events) {
+		if e.Kind != server.EventClose {
+			continue
+		}
+		if e.Verb == smtp.QUIT {
+			return "quit"
+		}
+		code := strconv.Itoa(e.Reply.Code)
+		if e.Reply.Enhanced != "" {
+			code += " " + e.Reply.Enhanced
+		}
+		return fmt.Sprintf("%s hung up after replying %s", serverName, code)
+	}
+	return serverName + " hung up"
 }
 
 func (in *inbound) stopTimer() {

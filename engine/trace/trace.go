@@ -16,7 +16,8 @@
 //	kind            fields set (besides id, at, kind)
 //	conn.open       conn, host (client), peer (server), port, text ("mx.example.org:25"),
 //	                attrs (client: "terminal" when the learner's terminal opened it)
-//	conn.close      conn, host, peer, text (why: "quit", "refused", "timeout", "dropped", ...);
+//	conn.close      conn, host, peer, text (why: "quit", "refused", "timeout", "dropped", "mx.example.org
+//	                hung up after replying 421 4.4.2", ...);
 //	                a dial that timed out has no conn, but the port it dialed and the attrs its
 //	                conn.open would have had
 //	conn.refused    host, peer, port, text, attrs (as conn.open)
