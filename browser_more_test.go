@@ -157,6 +157,23 @@ func TestBrowserLostReplyIsMarked(t *testing.T) {
 	}
 }
 
+// TestBrowserStoppedHostIsRefusing: in lesson 9's backup-mx lab the
+// network map marks mx1.example.org, whose services are stopped, as
+// "refusing", which is what the lab does with its connections, where it
+// had said "down", which is what an unreachable host looks like.
+func TestBrowserStoppedHostIsRefusing(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url+"/#lesson=09-when-dns-or-hosts-fail")
+	waitFor(t, ctx, "the backup-mx lab", `document.getElementById('scenario-picker').value === 'backup-mx'`)
+	const badge = `[...document.querySelectorAll('.smtplab-hosts li')].find((li) => li.querySelector('strong').textContent === 'mx1.example.org')`
+	waitFor(t, ctx, "mx1 on the network map", `!!`+badge)
+	got := eval[string](t, ctx, `(() => { const b = `+badge+`.querySelector('.smtplab-down'); return b ? b.textContent + ': ' + b.title : 'no badge'; })()`)
+	if want := "refusing: Its services are stopped: every connection to it is refused at once."; got != want {
+		t.Errorf("mx1's badge: %q, want %q", got, want)
+	}
+}
+
 func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 60*time.Second)

@@ -94,11 +94,14 @@ func TestConnectRefusesBadTargets(t *testing.T) {
 
 // TestConnectToAHostThatIsDown: the dial is refused as simnet traces it,
 // the terminal says it could not connect, and typing tries that host
-// again rather than the scenario's server.
+// again rather than the scenario's server. The refusal says what a refusal
+// means: the host answered, and nothing listens on the port because its
+// services are stopped (a host that is down answers nothing, and the dial
+// times out); it had said "host is down".
 func TestConnectToAHostThatIsDown(t *testing.T) {
 	w := newWorld(t, "backup-mx")
 	events := connect(t, w, "mx1.example.org:25")
-	if len(find(events, trace.ConnRefused, "host is down")) != 1 ||
+	if len(find(events, trace.ConnRefused, "nothing listens on port 25: the host's services are stopped")) != 1 ||
 		len(find(events, trace.Note, "your terminal could not connect to mx1.example.org:25: the connection was refused")) != 1 {
 		t.Fatalf("connecting to a host that is down; trace:\n%s", dumpEvents(events))
 	}

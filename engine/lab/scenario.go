@@ -53,8 +53,9 @@ type Learner struct {
 
 // Fault is something a scenario breaks on purpose.
 type Fault struct {
-	// Kind: "down" (host refuses connections), "unreachable" (connections
-	// time out), "busy" (the host greets every connection with 421 and
+	// Kind: "down" (the host's services are stopped: it refuses every
+	// connection at once, as nothing listens), "unreachable" (the host
+	// answers nothing: connections time out), "busy" (the host greets every connection with 421 and
 	// closes it), "dns" (a name answers Error), "drop" (a connection from
 	// Host to Peer is cut after AfterBytes bytes, or, with BeforeReply,
 	// just as Host's server sends Peer a reply with that reason, such as

@@ -15,12 +15,14 @@ import (
 // The reasons simnet itself gives when it closes a connection. Handlers
 // closing a connection give their own ("quit", "idle timeout", ...).
 const (
-	ReasonRefused  = "refused"   // the dial was refused: host down or nothing listening
-	ReasonTimeout  = "timeout"   // the dial got no answer within the connect timeout
-	ReasonDropped  = "dropped"   // a DropAfter fault cut the connection
-	ReasonHostDown = "host down" // one of the hosts was switched off
-	ReasonReset    = "reset"     // the dialer gave up before the answer arrived
-	ReasonTLS      = "tls error" // a Codec could not open arriving records
+	ReasonRefused = "refused"   // the dial was refused: nothing listens (or the host's services are stopped)
+	ReasonTimeout = "timeout"   // the dial got no answer within the connect timeout
+	ReasonDropped = "dropped"   // a DropAfter fault cut the connection
+	ReasonReset   = "reset"     // the dialer gave up before the answer arrived
+	ReasonTLS     = "tls error" // a Codec could not open arriving records
+	// ReasonHostDown: one of the hosts stopped its services (SetDown), and
+	// its connections were reset.
+	ReasonHostDown = "reset: the host's services stopped"
 )
 
 // Errors returned by Write, WriteRaw and Upgrade.
@@ -157,7 +159,7 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	p.timeout = w.After(w.connectTimeout, p.timedOut)
 	switch {
 	case from.down:
-		p.refuse("local host is down", 0)
+		p.refuse("the local host's services are stopped", 0)
 	case w.blocked[portBlock{from, port}]:
 		// The filter drops the connection request silently; the trace
 		// says so, and the timeout will tell the dialer.
@@ -183,7 +185,10 @@ func (p *pipe) synArrives() {
 		return // abandoned, timed out, or lost on the way
 	}
 	if p.to.down {
-		p.refuse("host is down", p.w.linkLatency(p.to, p.from))
+		// The machine is up and answers, but nothing listens: it resets
+		// the connection request (TCP RST) at once. A host that answers
+		// nothing at all is unreachable (SetUnreachable): dials time out.
+		p.refuse("nothing listens on port "+strconv.Itoa(p.port)+": the host's services are stopped", p.w.linkLatency(p.to, p.from))
 		return
 	}
 	accept := p.to.listeners[p.port]

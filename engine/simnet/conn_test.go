@@ -63,7 +63,7 @@ func TestDialOutcomes(t *testing.T) {
 			wantLines: []string{"10ms client closed refused"},
 			wantKinds: []string{"fault", "conn.refused"},
 			want: trace.Event{At: 10, Kind: trace.ConnRefused, Host: "client.example.com",
-				Peer: "mx.example.org", Port: 25, Text: "host is down"},
+				Peer: "mx.example.org", Port: 25, Text: "nothing listens on port 25: the host's services are stopped"},
 		},
 		{
 			name: "accept refuses", to: "mx.example.org", port: 2525,
@@ -81,7 +81,7 @@ func TestDialOutcomes(t *testing.T) {
 			wantLines: []string{"0s client closed refused"},
 			wantKinds: []string{"fault", "conn.refused"},
 			want: trace.Event{At: 0, Kind: trace.ConnRefused, Host: "client.example.com",
-				Peer: "mx.example.org", Port: 25, Text: "local host is down"},
+				Peer: "mx.example.org", Port: 25, Text: "the local host's services are stopped"},
 		},
 		{
 			name: "dialing host goes down while its SYN travels", to: "mx.example.org", port: 25,

@@ -40,7 +40,8 @@
 //   - accepted: the SYN reaches the server after the link latency, the
 //     server's Handler gets Open (a conn.open event is recorded), and the
 //     client's Handler gets Open one latency later;
-//   - refused: the target host is down or nothing listens on the port; the
+//   - refused: nothing listens on the port, or the target host's services
+//     are stopped (SetDown): it answers with a reset at once; the
 //     dialer gets Closed(c, ReasonRefused) one round trip after dialing and a
 //     conn.refused event is recorded;
 //   - timeout: the target is unreachable (or unknown), or a filter dropped
@@ -77,8 +78,11 @@
 // Scenarios break the network on purpose; each fault records a fault event
 // when it takes effect:
 //
-//   - Host.SetDown: the host is switched off. Dials to it are refused and its
-//     open connections are reset (both ends get Closed(c, ReasonHostDown)).
+//   - Host.SetDown: the host's services are stopped, the machine still up.
+//     Dials to it are refused at once ("nothing listens on port 25: the
+//     host's services are stopped") and its open connections are reset
+//     (both ends get Closed(c, ReasonHostDown)). A host that is really
+//     off answers nothing: that is SetUnreachable.
 //   - Host.SetUnreachable: packets to and from the host are lost. Dials to it
 //     time out; bytes on its open connections vanish, so the ends only notice
 //     through their own timeouts.

@@ -92,10 +92,11 @@ func TestHostDownResetsConnections(t *testing.T) {
 	l.mx.SetDown(true) // no change, no second event
 	l.w.Settle()
 	wantLines(t, l.j.lines, []string{
-		`10ms server closed host down`,
-		`15ms client closed host down`,
+		`10ms server closed reset: the host's services stopped`,
+		`15ms client closed reset: the host's services stopped`,
 	})
-	wantLines(t, textsOf(l.w, mark), []string{"fault: host down", "conn.close: host down"})
+	wantLines(t, textsOf(l.w, mark), []string{"fault: mx.example.org's services are stopped: connections to it are refused at once",
+		"conn.close: reset: the host's services stopped"})
 	if f := eventsOf(l.w, trace.Fault)[0]; f.Host != "mx.example.org" || f.At != 10 {
 		t.Fatalf("fault event %+v", f)
 	}
@@ -103,7 +104,7 @@ func TestHostDownResetsConnections(t *testing.T) {
 	l.mx.SetDown(false)
 	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
 	l.w.Settle()
-	if got := textsOf(l.w, l.w.Log().Len()-2); !slices.Equal(got, []string{"fault: host up", "conn.open: mx.example.org:25"}) {
+	if got := textsOf(l.w, l.w.Log().Len()-2); !slices.Equal(got, []string{"fault: mx.example.org's services are running again", "conn.open: mx.example.org:25"}) {
 		t.Fatalf("after host up: %v", got)
 	}
 }
@@ -181,8 +182,8 @@ func TestScheduledFault(t *testing.T) {
 	}
 	l.w.Advance(15 * time.Minute)
 	wantLines(t, l.j.lines, []string{
-		`10m0.01s server closed host down`,
-		`10m0.015s client closed host down`,
+		`10m0.01s server closed reset: the host's services stopped`,
+		`10m0.015s client closed reset: the host's services stopped`,
 	})
 }
 

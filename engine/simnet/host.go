@@ -126,13 +126,16 @@ func (h *Host) Ports() []int {
 	return ports
 }
 
-// SetDown switches the host off (true) or on again (false), recording a
-// fault event when that changes anything. Switching it off resets its open
-// connections: both ends get Closed(c, ReasonHostDown), the host's own at
-// once and the peer's after the bytes already in flight to it. While the
-// host is down, dials to and from it are refused.
+// SetDown stops the host's services (true) or starts them again (false),
+// recording a fault event when that changes anything. The machine stays
+// up and answers: stopping resets its open connections (both ends get
+// Closed(c, ReasonHostDown), the host's own at once and the peer's after
+// the bytes already in flight to it), and while they are stopped every
+// dial to it is refused at once, as a TCP RST from a port nobody listens
+// on, and it dials nobody. A host that answers nothing is
+// SetUnreachable's.
 func (h *Host) SetDown(down bool) {
-	if !h.switchFault(&h.down, down, "host down", "host up") || !down {
+	if !h.switchFault(&h.down, down, h.name+"'s services are stopped: connections to it are refused at once", h.name+"'s services are running again") || !down {
 		return
 	}
 	for _, p := range slices.Clone(h.w.pipes) {

@@ -70,8 +70,8 @@ export class NetworkMap extends Panel {
         h('strong', {}, hst.name),
         hst.addrs && hst.addrs.length ? h('span', { class: 'smtplab-addr' }, hst.addrs.join(', ')) : null,
         hst.ports && hst.ports.length ? h('span', { class: 'smtplab-ports' }, `ports ${hst.ports.join(', ')}`) : null,
-        hst.down ? h('span', { class: 'smtplab-down' }, 'down') : null,
-        hst.unreachable ? h('span', { class: 'smtplab-down' }, 'unreachable') : null)));
+        hst.down ? h('span', { class: 'smtplab-down', title: 'Its services are stopped: every connection to it is refused at once.' }, 'refusing') : null,
+        hst.unreachable ? h('span', { class: 'smtplab-down', title: 'It answers nothing: connections to it time out.' }, 'unreachable') : null)));
     // A live feed may see thousands of connections: the newest 100 show.
     const routeList = route.length
       ? h('ol', { class: 'smtplab-route', start: Math.max(1, route.length - 99) }, route.slice(-100).map((e) => h('li', {}, `${e.host} → ${e.peer}:${e.port}`,
