@@ -63,6 +63,16 @@ func TestBrowserStartTLS(t *testing.T) {
 			t.Errorf("TLS panel lacks %q:\n%s", want, panel)
 		}
 	}
+	// The steps say the version and the cipher once, at the server hello
+	// that chose them; the finished step had repeated them, and each step
+	// had had them again in brackets.
+	steps := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls .smtplab-tls-steps').innerText`)
+	if n := strings.Count(steps, "TLS_CHACHA20_POLY1305_SHA256"); n != 1 || strings.Count(steps, "TLS 1.3 with") != 1 {
+		t.Errorf("the handshake steps say the cipher %d times, want once, at the server hello:\n%s", n, steps)
+	}
+	if finished := eval[string](t, ctx, `[...document.querySelectorAll('.smtplab-panel-tls .smtplab-tls-steps li')].pop().innerText`); strings.Contains(finished, "TLS 1.3") {
+		t.Errorf("the finished step repeats the version: %q", finished)
+	}
 	do(t, ctx, "ciphertext toggle", chromedp.Click(chromedp.CSS(`.smtplab-panel-tls input[type=checkbox]`)))
 	cipher := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls .smtplab-tls-bytes').innerText`)
 	if strings.Contains(cipher, "EHLO") || !strings.Contains(cipher, "bytes on the wire") {

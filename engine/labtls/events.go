@@ -56,7 +56,9 @@ func (r *Result) Event(step string, conn int, client, server string) trace.Event
 		set("cipher", f.Cipher)
 		set("verify", string(f.Verify.Check))
 		set("tlsa", f.tlsaAttr())
-		e.Text = fmt.Sprintf("handshake finished: %s, %s; from here on the connection is encrypted", f.Version, f.Cipher)
+		// The server hello said the version and cipher already; they stay
+		// in the attributes.
+		e.Text = "handshake finished: from here on the connection is encrypted"
 	case StepFailed:
 		he := r.failure()
 		set("check", string(he.Check))

@@ -340,3 +340,25 @@ func TestHandshakeErrorSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestVersionAndCipherSaidOnce: the server hello's text says the version
+// and cipher it chose; the finished step's text does not repeat them (its
+// attributes keep them, for the goals and the panels).
+func TestVersionAndCipherSaidOnce(t *testing.T) {
+	l := newLab(t, Good, true)
+	r, err := Handshake(l.client, l.server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello, finished := r.Event(StepServerHello, 1, "c", "s"), r.Event(StepFinished, 1, "c", "s")
+	v, c := r.Facts.Version, r.Facts.Cipher
+	if !strings.Contains(hello.Text, v) || !strings.Contains(hello.Text, c) {
+		t.Errorf("the server hello says %q, without %s and %s", hello.Text, v, c)
+	}
+	if strings.Contains(finished.Text, v) || strings.Contains(finished.Text, c) {
+		t.Errorf("the finished step says them again: %q", finished.Text)
+	}
+	if finished.Attrs["version"] != v || finished.Attrs["cipher"] != c {
+		t.Errorf("the finished step's attributes lost them: %v", finished.Attrs)
+	}
+}

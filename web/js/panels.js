@@ -223,9 +223,10 @@ export class TLSPanel extends Panel {
       clear(this.body).append(empty('No TLS yet. Send STARTTLS (after EHLO) on a server that offers it.'));
       return;
     }
+    // Each step's text says what it brings; the version and cipher are in
+    // the server hello's (and below, under Certificate), once.
     const stepList = h('ol', { class: 'smtplab-tls-steps' }, steps.map((e) => h('li', { class: e.step === 'failed' ? 'smtplab-err' : '' },
-      h('strong', {}, e.step), e.text ? ` ${e.text}` : '',
-      e.attrs && e.attrs.version ? ` (${e.attrs.version}${e.attrs.cipher ? `, ${e.attrs.cipher}` : ''})` : '')));
+      h('strong', {}, e.step), e.text ? ` ${e.text}` : '')));
     const certStep = [...steps].reverse().find((e) => e.attrs && (e.attrs.subject || e.attrs.issuer));
     const facts = {};
     for (const e of steps) Object.assign(facts, e.attrs || {});
