@@ -231,6 +231,12 @@ func (s *Session) endMessage() {
 		*m = Message{Envelope: s.env, Data: s.body, QueueID: id}
 		s.events = append(s.events, Event{Kind: EventMessage, Verb: s.verb, Message: m})
 		s.lent = true
+		// A client that got a message through is no address guesser:
+		// its earlier mistakes are forgiven, as Postfix's smtpd forgets
+		// its error count once a message is queued, so that a list
+		// server's refused recipients over a long session do not add up
+		// to 421.
+		s.errors = 0
 	}
 	s.send(r)
 }

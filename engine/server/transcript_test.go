@@ -12,10 +12,12 @@ import (
 )
 
 const (
-	greeting  = "220 mx.example.org ESMTP SMTP Lab"
-	nullMsg   = "354 End data with <CR><LF>.<CR><LF>"
-	envelope  = "EHLO client.example.com\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\n"
-	startData = envelope + "DATA\r\n"
+	greeting = "220 mx.example.org ESMTP SMTP Lab"
+	nullMsg  = "354 End data with <CR><LF>.<CR><LF>"
+	// rcptUnknown is the test policy's answer to nobody@example.org.
+	rcptUnknown = "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"
+	envelope    = "EHLO client.example.com\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\n"
+	startData   = envelope + "DATA\r\n"
 )
 
 // ehlo is the EHLO reply with the extensions given after the common ones.
@@ -233,6 +235,13 @@ var transcripts = []transcript{
 			"550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown", "554 5.7.1 <x@elsewhere.example>: Relay access denied",
 			"451 4.7.1 Greylisted, try again later", "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown",
 			"421 4.7.0 mx.example.org Error: too many errors"))},
+	{name: "a message accepted forgives the errors before it, as Postfix's smtpd does",
+		cfg:   func(c *Config) { c.Limits.MaxErrors = 3 },
+		input: "EHLO a.example\r\n" + strings.Repeat("MAIL FROM:<a@example.com>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nhi\r\n.\r\n", 3),
+		want: cat(ehlo(), one("250 2.1.0 Ok", rcptUnknown, rcptUnknown, "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1"),
+			one("250 2.1.0 Ok", rcptUnknown, rcptUnknown, "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q2"),
+			one("250 2.1.0 Ok", rcptUnknown, rcptUnknown, "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q3")),
+		check: queued(3)},
 	{name: "a sender or a HELO name the policy refuses for good counts as an error too",
 		cfg:   func(c *Config) { c.Limits.MaxErrors = 3 },
 		input: "EHLO spammer.example\r\nEHLO a.example\r\nMAIL FROM:<a@blocked.example>\r\nMAIL FROM:<b@blocked.example>\r\nNOOP\r\n",
