@@ -10,7 +10,8 @@
 // quotas and unknown users. A message goes once to each distinct recipient:
 // as Postfix's cleanup does, a host drops a recipient that an earlier RCPT
 // of the message already named (the same mailbox here, the same address
-// elsewhere), though its server answered 250 to each.
+// elsewhere), though its server answered 250 to each; the one kept
+// answers what each of them asked for by NOTIFY.
 //
 // A delivery tries the destination's mail exchangers in order of
 // preference (RFC 5321 §5.1). As Postfix does, it moves on to the next one

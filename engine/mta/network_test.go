@@ -10,6 +10,7 @@ import (
 
 	"smtplab/engine/client"
 	"smtplab/engine/dns"
+	"smtplab/engine/server"
 	"smtplab/engine/simnet"
 	"smtplab/engine/trace"
 )
@@ -627,8 +628,9 @@ func TestUnsendableRecipientFailsAtOnce(t *testing.T) {
 // but bob gets the message once, as Postfix's cleanup drops duplicate
 // recipients. The relay sends on one RCPT per address (the domain's case
 // does not count, the local part's is the MX's to judge); the MX, whose
-// mailboxes take no notice of case, delivers one copy. The first RCPT's
-// NOTIFY stands.
+// mailboxes take no notice of case, delivers one copy. The copy answers
+// every RCPT's NOTIFY: a NOTIFY=SUCCESS after ninety-nine NEVERs still
+// gets its report.
 func TestDuplicateRecipientsGetOneCopy(t *testing.T) {
 	n := testNet(t, nil, nil)
 	var to []string
@@ -640,10 +642,11 @@ func TestDuplicateRecipientsGetOneCopy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.To[0].Notify = "SUCCESS"
-	for i := 1; i < len(env.To); i++ {
+	for i := range env.To {
 		env.To[i].Notify = "NEVER"
 	}
+	env.To[len(env.To)-1].Notify = "SUCCESS"
+
 	if out := submitEnvelope(t, n, env); out.Status != client.Delivered {
 		t.Fatalf("submission outcome %+v", out)
 	}
@@ -671,7 +674,7 @@ func TestDuplicateRecipientsGetOneCopy(t *testing.T) {
 	}
 	msgs := aliceMail(n)
 	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Raw), "Final-Recipient: rfc822; bob@example.org\r\nAction: delivered\r\n") {
-		t.Fatalf("want one delivered DSN for bob@example.org, as the first RCPT's NOTIFY=SUCCESS asked; alice has %d messages; trace:\n%s", len(msgs), dump(log))
+		t.Fatalf("want one delivered DSN for bob@example.org, as the last RCPT's NOTIFY=SUCCESS asked; alice has %d messages; trace:\n%s", len(msgs), dump(log))
 	}
 	for host, want := range map[string]string{
 		"smtp.example.com": "named 100 recipients, 2 of them distinct",
@@ -736,6 +739,31 @@ func TestQuotedLocalPartIsTheSameMailbox(t *testing.T) {
 	} {
 		if got := plainLocal(local); got != want {
 			t.Errorf("plainLocal(%s) = %s, want %s", local, got, want)
+		}
+	}
+}
+
+// TestMergeNotify: one recipient named twice answers what either RCPT
+// asked for; NEVER only when both said it.
+func TestMergeNotify(t *testing.T) {
+	const (
+		never   = server.NotifyNever
+		success = server.NotifySuccess
+		failure = server.NotifyFailure
+		delay   = server.NotifyDelay
+	)
+	for _, tc := range []struct{ a, b, want server.Notify }{
+		{0, 0, 0},
+		{never, never, never},
+		{never, success, success},
+		{success, never, success},
+		{0, success, success | failure},
+		{0, never, failure},
+		{success, delay, success | delay},
+		{success | failure, failure, success | failure},
+	} {
+		if got := mergeNotify(tc.a, tc.b); got != tc.want {
+			t.Errorf("mergeNotify(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
 	}
 }

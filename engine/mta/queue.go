@@ -216,26 +216,29 @@ func (h *Host) recipientKey(addr string) string {
 
 // distinct returns rcpts without the recipients an earlier one of them
 // already names (recipientKey), so that a message goes once to each, as
-// Postfix's cleanup drops duplicate recipients; the first one's DSN
-// parameters stand. A server answers 250 to every RCPT all the same, and
-// a note in the trace says which were left out. Without it, a client that
-// names bob 100 times would put 100 copies of the message into his
-// mailbox.
+// Postfix's cleanup drops duplicate recipients. The one kept answers what
+// each of them asked for by NOTIFY (mergeNotify), so that no RCPT's
+// request for a report goes unanswered; the first one's ORCPT stands. A
+// server answers 250 to every RCPT all the same, and a note in the trace
+// says which were left out. Without it, a client that names bob 100 times
+// would put 100 copies of the message into his mailbox.
 func (h *Host) distinct(id string, rcpts []recipient) []recipient {
 	if len(rcpts) < 2 {
 		return rcpts
 	}
-	seen := make(map[string]bool, len(rcpts))
+	seen := make(map[string]int, len(rcpts)) // key → place in kept
 	kept := make([]recipient, 0, len(rcpts))
 	var dropped []string      // the addresses left out, as written, each once
 	times := map[string]int{} // how often each of them was left out
 	for _, r := range rcpts {
 		key := h.recipientKey(r.addr)
-		if !seen[key] {
-			seen[key] = true
+		i, ok := seen[key]
+		if !ok {
+			seen[key] = len(kept)
 			kept = append(kept, r)
 			continue
 		}
+		kept[i].notify = mergeNotify(kept[i].notify, r.notify)
 		if times[r.addr] == 0 {
 			dropped = append(dropped, r.addr)
 		}
@@ -254,6 +257,26 @@ func (h *Host) distinct(id string, rcpts []recipient) []recipient {
 		Text: fmt.Sprintf("the message named %d recipients, %d of them distinct, and goes once to each, as Postfix's cleanup drops duplicate recipients; "+
 			"left out as the same recipient as an earlier RCPT TO: %s", len(rcpts), len(kept), strings.Join(dropped, ", "))})
 	return kept
+}
+
+// mergeNotify is the NOTIFY of one recipient named twice, with a and b:
+// whatever either asked for, NEVER only when both said it. A NOTIFY not
+// given asks for failures, as RFC 3461 §4.1 makes the default.
+func mergeNotify(a, b server.Notify) server.Notify {
+	if a == b {
+		return a
+	}
+	asked := func(n server.Notify) server.Notify {
+		if n == 0 {
+			return server.NotifyFailure
+		}
+		return n
+	}
+	m := asked(a) | asked(b)
+	if m != server.NotifyNever {
+		m &^= server.NotifyNever
+	}
+	return m
 }
 
 // deliverLocal puts a message into the local mailbox rcpt. Its delivery
