@@ -331,25 +331,28 @@ func (s *site) improveCompression(ctx context.Context, dir string) {
 		}
 	}
 	if dir != "" {
-		pruneCache(dir, keptCompressed)
+		pruneCache(dir, cacheBytes)
 	}
 }
 
-// keptCompressed is how many compressed files the cache keeps: every
-// `make wasm` makes a new engine of about 2 MB compressed, and a developer
-// switching between a few checkouts should not pay for compressing again.
-const keptCompressed = 8
+// cacheBytes bounds the compression cache: every `make wasm` makes a new
+// engine of about 2 MB compressed (and a start caches a few smaller
+// files beside it), so this keeps about fifteen builds, and a developer
+// switching between a few checkouts does not pay for compressing again.
+const cacheBytes = 32 << 20
 
-// pruneCache deletes all but the keep most recently used compressed files
-// in dir (improveCompression marks a file it reads as used), so the cache
-// does not grow with every build. Files of other names are left alone.
-func pruneCache(dir string, keep int) {
+// pruneCache deletes the least recently used compressed files in dir
+// (improveCompression marks a file it reads as used) until those left
+// hold at most keep bytes, so the cache does not grow with every build.
+// Files of other names are left alone.
+func pruneCache(dir string, keep int64) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	type file struct {
 		name string
+		size int64
 		used time.Time
 	}
 	var files []file
@@ -358,15 +361,16 @@ func pruneCache(dir string, keep int) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
-			files = append(files, file{e.Name(), info.ModTime()})
+			files = append(files, file{e.Name(), info.Size(), info.ModTime()})
 		}
 	}
-	if len(files) <= keep {
-		return
-	}
 	slices.SortFunc(files, func(a, b file) int { return b.used.Compare(a.used) })
-	for _, f := range files[keep:] {
-		os.Remove(filepath.Join(dir, f.name))
+	var held int64
+	for _, f := range files {
+		held += f.size
+		if held > keep {
+			os.Remove(filepath.Join(dir, f.name))
+		}
 	}
 }
 

@@ -264,8 +264,8 @@ func TestImproveCompression(t *testing.T) {
 }
 
 // TestPruneCache: the compression cache keeps its most recently used files
-// and drops the rest, so it does not grow by 2 MB with every build; files
-// it did not write stay.
+// within its size and drops the rest, so it does not grow by 2 MB with
+// every build; files it did not write stay.
 func TestPruneCache(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Hour)
@@ -274,7 +274,7 @@ func TestPruneCache(t *testing.T) {
 		sum := sha256.Sum256([]byte{byte(i)})
 		name := hex.EncodeToString(sum[:]) + ".br11"
 		names = append(names, name)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("0123456789"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		// File i was last used i minutes after start: the last ones are the newest.
@@ -288,7 +288,7 @@ func TestPruneCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pruneCache(dir, 2)
+	pruneCache(dir, 25) // room for two files of 10 bytes
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
