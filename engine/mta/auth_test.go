@@ -4,6 +4,9 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"smtplab/engine/server"
+	"smtplab/engine/smtp"
 )
 
 // TestPlainAuthorizationIdentity: AUTH PLAIN carries whom the client
@@ -36,6 +39,27 @@ func TestPlainAuthorizationIdentity(t *testing.T) {
 		}
 		if strings.HasPrefix(c.want, "535") && sess.Conn().AuthUser != "" {
 			t.Errorf("identity %q: the session acts as %q after a 535", c.identity, sess.Conn().AuthUser)
+		}
+	}
+}
+
+// TestAuthorizationRefusalIsExplainedAsSuch: the 535 for an identity the
+// user may not act as has its own reason, whose explanation says so,
+// rather than the wrong-password one.
+func TestAuthorizationRefusalIsExplainedAsSuch(t *testing.T) {
+	n := testNet(t, nil, nil)
+	relay, _ := n.Host("smtp.example.com")
+	p := policy{h: relay}
+	for _, c := range []struct {
+		identity, password string
+		want               smtp.Reason
+	}{
+		{"bob@example.org", "wonderland", smtp.ReasonAuthzDenied},
+		{"", "wrong", ""}, // the server fills in its own 535, auth-failed
+	} {
+		r := p.Authenticate(&server.ConnState{}, server.Credentials{Mechanism: "PLAIN", Identity: c.identity, Username: "alice@example.com", Password: c.password})
+		if r.Reason != c.want {
+			t.Errorf("identity %q, password %q: reason %q, want %q", c.identity, c.password, r.Reason, c.want)
 		}
 	}
 }

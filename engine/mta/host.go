@@ -142,7 +142,7 @@ func (p policy) Authenticate(c *server.ConnState, cred server.Credentials) smtp.
 		if printable(cred.Identity) {
 			who = cred.Identity
 		}
-		return smtp.Reply{Code: 535, Enhanced: "5.7.8", Reason: smtp.ReasonAuthFailed,
+		return smtp.Reply{Code: 535, Enhanced: "5.7.8", Reason: smtp.ReasonAuthzDenied,
 			Lines: []string{fmt.Sprintf("Authentication failed: %s may not act as %s (the authorization identity, RFC 4616 section 2)", cred.Username, who)}}
 	}
 	return smtp.Reply{Code: 235, Enhanced: "2.7.0", Lines: []string{"Authentication successful"}, Reason: smtp.ReasonAuthOK}

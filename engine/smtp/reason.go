@@ -55,6 +55,7 @@ const (
 	ReasonTLSRequired     Reason = "tls-required"           // 530 5.7.0 must issue STARTTLS first
 	ReasonAuthRequired    Reason = "auth-required"          // 530 5.7.0 authentication required
 	ReasonAuthFailed      Reason = "auth-failed"            // 535 5.7.8 credentials invalid
+	ReasonAuthzDenied     Reason = "authz-denied"           // 535 5.7.8 may not act as that identity
 	ReasonAuthNeedsTLS    Reason = "auth-needs-tls"         // 538 5.7.11 encryption required for mechanism
 	ReasonAuthCancelled   Reason = "auth-cancelled"         // 501 5.7.0 client cancelled
 	ReasonAuthMechanism   Reason = "auth-mechanism"         // 504 5.5.4 unknown mechanism
