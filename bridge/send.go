@@ -171,9 +171,9 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 		tc.SetDeadline(time.Time{})
 		p.tlsStarted(tc.ConnectionState())
 		conn = tc
-	} else if !p.hinted && opt.Timeout > silenceHintAfter {
+	} else if !p.hinted {
 		// On any other port, say so as soon as the silence is long.
-		stop := p.hintIfSilent(silenceHintAfter)
+		stop := p.hintIfSilent(silenceHintAfter(opt.Timeout))
 		defer stop()
 	}
 	outcome, err := driver.Send(ctx, conn, opt, env, msg)
@@ -237,11 +237,13 @@ func sessionWord(s client.Status) string {
 const implicitTLSHint = "*** An implicit-TLS port (465, RFC 8314) waits for the client's TLS handshake and says nothing: if this is one, use -tls implicit."
 
 // silenceHintAfter is how long send waits for a greeting before it says
-// what a silent server may be (tests shorten it). A greeting usually
-// comes at once; some servers hold it back a few seconds on purpose
-// (Postfix's postscreen), which is why this is a hint, and the session
-// still waits up to -timeout.
-var silenceHintAfter = 3 * time.Second
+// what a silent server may be: a tenth of the timeout, at most three
+// seconds. A greeting usually comes at once; some servers hold it back a
+// few seconds on purpose (Postfix's postscreen), which is why this is a
+// hint, and the session still waits up to the whole timeout.
+func silenceHintAfter(timeout time.Duration) time.Duration {
+	return min(3*time.Second, timeout/10)
+}
 
 // hintIfSilent prints implicitTLSHint if no reply has come after d. The
 // returned function stops the timer.

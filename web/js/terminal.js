@@ -12,6 +12,7 @@
 // and port of the world, as a client pointed elsewhere would.
 
 import { h, newId } from './dom.js';
+import { lost } from './transcript.js';
 
 export const VERBS = ['EHLO ', 'HELO ', 'MAIL FROM:<', 'RCPT TO:<', 'DATA', 'BDAT ', 'RSET', 'NOOP',
   'QUIT', 'VRFY ', 'EXPN ', 'HELP', 'STARTTLS', 'AUTH PLAIN ', 'AUTH LOGIN'];
@@ -176,7 +177,7 @@ export class Terminal {
     const l = this.session.state && this.session.state.learner;
     const conn = l && l.connected ? l.conn : 0;
     // A reply lost on the way never reached the terminal.
-    const last = conn ? [...this.session.events].reverse().find((e) => e.conn === conn && e.kind === 'smtp.reply' && !(e.attrs && e.attrs.lost === 'true')) : null;
+    const last = conn ? [...this.session.events].reverse().find((e) => e.conn === conn && e.kind === 'smtp.reply' && !lost(e)) : null;
     this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
     if (l && !l.connected && !l.dialError) this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
     else if (this.expect === 'message') this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
