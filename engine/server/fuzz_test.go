@@ -14,6 +14,8 @@ func FuzzSession(f *testing.F) {
 	}
 	f.Add(uint8(1), "EHLO a\r\nAUTH PLAIN\r\n*\r\nAUTH LOGIN YWxpY2U=\r\nc2VjcmV0\r\nMAIL FROM:<alice@example.org>\r\n")
 	f.Add(uint8(2), envelope+"BDAT 99999999999 LAST\r\n"+strings.Repeat("z", 3000))
+	f.Add(uint8(0), "EHLO a\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<b@example.org> ORCPT=utf-8;b\\x{F6}b\\x{2B}1@example.org\r\n"+
+		"RCPT TO:<c@example.org> ORCPT=utf-8;c\xc3\xa4r\\x{0F6}l@example.org\r\nDATA\r\nx\r\n.\r\n")
 	f.Fuzz(func(t *testing.T, mode uint8, input string) {
 		cfg := testConfig(&labPolicy{})
 		cfg.Limits.MessageSize = 2000

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"smtplab/engine/smtp"
 )
@@ -224,6 +223,9 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 			typ, addr, ok := strings.Cut(p.Value, ";")
 			v, err := orcptAddress(typ, addr, s.env.UTF8)
 			if !ok || !isAddrType(typ) || addr == "" || err != nil || hasControl(v) {
+				if ok && addr != "" && err != nil && strings.EqualFold(typ, "utf-8") {
+					return paramError(`Bad ORCPT value: in a utf-8 address, '+', '=', '\' and (without SMTPUTF8) non-ASCII characters are written \x{HEX}, like utf-8;j\x{F6}rg@example.org (RFC 6533 section 3)`)
+				}
 				return paramError("Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org")
 			}
 			rc.ORcpt = typ + ";" + v
@@ -235,14 +237,13 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 }
 
 // orcptAddress decodes the address of an ORCPT: xtext (RFC 3461 §4.2),
-// except that with SMTPUTF8 an address of type utf-8 may be written in
-// UTF-8 itself (RFC 6533 §3, utf-8-addr-unitext), where '+' has no place.
+// except for the type utf-8, whose address RFC 6533 §3 writes otherwise:
+// '+' is no escape but a character that must itself be escaped, and
+// \x{F6} stands for ö (utf-8-addr-xtext); with SMTPUTF8 the address may
+// also be in UTF-8 itself (utf-8-addr-unitext).
 func orcptAddress(typ, addr string, utf8ok bool) (string, error) {
-	if utf8ok && strings.EqualFold(typ, "utf-8") && !isASCII(addr) {
-		if !utf8.ValidString(addr) || strings.IndexByte(addr, '+') >= 0 {
-			return "", errors.New("bad utf-8-addr-unitext")
-		}
-		return addr, nil
+	if strings.EqualFold(typ, "utf-8") {
+		return smtp.DecodeUTF8Addr(addr, utf8ok)
 	}
 	return smtp.DecodeXtext(addr)
 }

@@ -141,8 +141,9 @@ func (n Notify) String() string {
 type Recipient struct {
 	Path   smtp.Path
 	Notify Notify // 0 when NOTIFY= was not given
-	// ORcpt is ORCPT= with its xtext decoded: "rfc822;bob@example.org"
-	// (RFC 3461 §4.2), "" when not given.
+	// ORcpt is ORCPT= with its address decoded: "rfc822;bob@example.org"
+	// from xtext (RFC 3461 §4.2), "utf-8;jörg@example.org" from
+	// utf-8;j\x{F6}rg@example.org (RFC 6533 §3); "" when not given.
 	ORcpt string
 }
 

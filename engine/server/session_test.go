@@ -254,26 +254,52 @@ func TestReplyEventAsOnTheWire(t *testing.T) {
 	}
 }
 
-// TestORcptUTF8: with SMTPUTF8, an ORCPT of type utf-8 may hold its
-// address in UTF-8 itself (RFC 6533 §3, utf-8-addr-unitext); other types,
-// and every type without SMTPUTF8, are xtext of ASCII (RFC 3461 §4.2).
+// TestORcptUTF8: the address of an ORCPT of type utf-8 is written as RFC
+// 6533 §3 has it, not as RFC 3461's xtext: \x{HEX} for a character that is
+// not printable ASCII or is '+', '=' or '\' (utf-8-addr-xtext), and, with
+// SMTPUTF8, UTF-8 itself (utf-8-addr-unitext); "+C3+B6" is no ö there, and
+// a '+' or '=' as itself is refused. Other types are xtext of ASCII.
 func TestORcptUTF8(t *testing.T) {
-	out, events, _ := run(testConfig(&labPolicy{}), SessionOptions{},
-		"EHLO a.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;böb@example.org\r\n"+
-			"RCPT TO:<carol@example.org> ORCPT=rfc822;cäröl@example.org\r\nRCPT TO:<carol@example.org> ORCPT=UTF-8;cär+40l@example.org\r\n"+
-			"RCPT TO:<carol@example.org> ORCPT=utf-8;car+C3+B6l@example.org\r\nDATA\r\nx\r\n.\r\n"+
-			"MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;böb@example.org\r\n", 0)
-	want := cat(ehlo(), one("250 2.1.0 Ok", "250 2.1.5 Ok",
-		"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org",
-		"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org",
-		"250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1", "250 2.1.0 Ok",
-		"501 5.5.4 Bad parameter ORCPT=utf-8;b??b@example.org: byte 0xc3 is not allowed in a parameter value"))
+	const badUTF8 = `501 5.5.4 Bad ORCPT value: in a utf-8 address, '+', '=', '\' and (without SMTPUTF8) non-ASCII characters are written \x{HEX}, like utf-8;j\x{F6}rg@example.org (RFC 6533 section 3)`
+	const badXtext = "501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org"
+	rcpts := []struct{ orcpt, reply string }{
+		{"utf-8;böb@example.org", "250 2.1.5 Ok"},
+		{"rfc822;cäröl@example.org", badXtext},
+		{"UTF-8;cär+40l@example.org", badUTF8},
+		{"utf-8;car+C3+B6l@example.org", badUTF8},
+		{"utf-8;car\\x{F6}l@example.org", "250 2.1.5 Ok"},
+		{"UTF-8;d\\x{e4}n\\x{2B}tag\\x{3D}1@example.org", "250 2.1.5 Ok"},
+		{"utf-8;\\x{1F600}@example.org", "250 2.1.5 Ok"},
+		{"utf-8;a=b@example.org", "501 5.5.4 Bad parameter ORCPT=utf-8;a=b@example.org: byte 0x3d is not allowed in a parameter value"},
+		{"utf-8;a\\b@example.org", badUTF8},
+		{"utf-8;a\\x{41}@example.org", badUTF8},   // 'A' stands for itself
+		{"utf-8;a\\x{0F6}@example.org", badUTF8},  // no leading zero
+		{"utf-8;a\\x{D800}@example.org", badUTF8}, // a surrogate
+		{"utf-8;a\\x{F6@example.org", badUTF8},
+		{"utf-8;a\\x{0A}@example.org", badXtext}, // a control, however written
+	}
+	input := "EHLO a.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\n"
+	want := cat(ehlo(), one("250 2.1.0 Ok"))
+	for _, r := range rcpts {
+		input += "RCPT TO:<bob@example.org> ORCPT=" + r.orcpt + "\r\n"
+		want = append(want, r.reply)
+	}
+	// Without SMTPUTF8 only the 7-bit form is taken.
+	input += "DATA\r\nx\r\n.\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;böb@example.org\r\n" +
+		"RCPT TO:<bob@example.org> ORCPT=utf-8;b\\x{F6}b@example.org\r\nRCPT TO:<bob@example.org> ORCPT=utf-8;b+C3+B6b@example.org\r\n"
+	want = append(want, nullMsg, "250 2.0.0 Ok: queued as Q1", "250 2.1.0 Ok",
+		"501 5.5.4 Bad parameter ORCPT=utf-8;b??b@example.org: byte 0xc3 is not allowed in a parameter value",
+		"250 2.1.5 Ok", badUTF8)
+	cfg := testConfig(&labPolicy{})
+	cfg.Limits.MaxErrors = 100
+	out, events, _ := run(cfg, SessionOptions{}, input, 0)
 	if got, want := out, lines(append([]string{greeting}, want...)...); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}
 	for _, e := range events {
 		if strings.HasPrefix(e, "message") {
-			if !strings.Contains(e, "[<bob@example.org>/0/utf-8;böb@example.org <carol@example.org>/0/utf-8;caröl@example.org]") {
+			if !strings.Contains(e, "[<bob@example.org>/0/utf-8;böb@example.org <bob@example.org>/0/utf-8;caröl@example.org "+
+				"<bob@example.org>/0/UTF-8;dän+tag=1@example.org <bob@example.org>/0/utf-8;😀@example.org]") {
 				t.Errorf("message event %s", e)
 			}
 			return

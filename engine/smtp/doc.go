@@ -9,7 +9,8 @@
 //
 //   - RFC 5321 §4.1.1 commands, §4.1.2 paths, §4.2 replies, §4.5.2
 //     transparency (dot-stuffing), §4.5.3.1 size limits
-//   - RFC 1869/5321 §4.1.2 ESMTP parameters, RFC 3461 §4 xtext
+//   - RFC 1869/5321 §4.1.2 ESMTP parameters, RFC 3461 §4 xtext, RFC 6533
+//     §3 utf-8 addresses (\x{HEX}) for ORCPT and DSN fields
 //   - RFC 2034 and RFC 3463 enhanced status codes
 //   - RFC 6531 internationalised (UTF-8) addresses
 package smtp
