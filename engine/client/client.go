@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"smtplab/engine/smtp"
 )
@@ -624,7 +625,14 @@ func (c *Client) sendRCPT(i int) {
 			c.out = append(c.out, "rfc822"...)
 		}
 		c.out = append(c.out, ';')
-		c.out = append(c.out, smtp.EncodeXtext(r.ORcpt)...)
+		if strings.EqualFold(r.ORcptType, "utf-8") {
+			// RFC 6533 §3: UTF-8 itself only in a transaction that uses
+			// SMTPUTF8 (utf-8-addr-unitext), else \x{F6} (utf-8-addr-xtext);
+			// never xtext's +C3+B6, which means something else there.
+			c.out = append(c.out, smtp.EncodeUTF8Addr(r.ORcpt, c.needUTF8 && c.ext.SMTPUTF8)...)
+		} else {
+			c.out = append(c.out, smtp.EncodeXtext(r.ORcpt)...)
+		}
 	}
 	c.command(start, awaited{what: awaitRCPT, verb: smtp.RCPT, rcpt: i}, false)
 }

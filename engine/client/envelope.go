@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"smtplab/engine/smtp"
 )
@@ -26,7 +27,11 @@ type Recipient struct {
 	// the special <Postmaster> every server must accept (RFC 5321 §4.5.1).
 	Mailbox smtp.Mailbox
 	Notify  string // DSN NOTIFY: "NEVER" or a comma list of SUCCESS, FAILURE, DELAY; or ""
-	ORcpt   string // DSN ORCPT: the original recipient address, sent as type;xtext; or ""
+	// ORcpt is the DSN ORCPT: the original recipient address, decoded;
+	// or "". It is sent as type;xtext (RFC 3461 §4.2), or, for the type
+	// utf-8, as RFC 6533 §3 writes it: \x{F6} for ö, or UTF-8 itself in a
+	// transaction that uses SMTPUTF8.
+	ORcpt string
 	// ORcptType is the address type of ORcpt (RFC 3461 §4.2), "rfc822"
 	// when empty. A relay passes on the type it received, such as utf-8.
 	ORcptType string
@@ -89,6 +94,9 @@ func (env Envelope) check() error {
 		}
 		if !isWord(r.ORcptType, "-0123456789") {
 			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: ORCPT address type %q is not a name like rfc822", r.Mailbox, r.ORcptType))
+		}
+		if strings.EqualFold(r.ORcptType, "utf-8") && !utf8.ValidString(r.ORcpt) {
+			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: ORCPT of type utf-8 is not UTF-8", r.Mailbox))
 		}
 	}
 	if !isWord(env.Ret, "") {

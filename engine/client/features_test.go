@@ -192,7 +192,7 @@ func TestDSNOutcome(t *testing.T) {
 		ehlo, rcpt string
 		dsn        bool
 	}{
-		{ehlo("DSN"), "RCPT TO:<b@example.org> NOTIFY=SUCCESS ORCPT=utf-8;b+C3+B6@example.org\r\n", true},
+		{ehlo("DSN"), "RCPT TO:<b@example.org> NOTIFY=SUCCESS ORCPT=utf-8;b\\x{F6}@example.org\r\n", true},
 		{ehloBare, "RCPT TO:<b@example.org>\r\n", false},
 	} {
 		s := script{cfg: Config{Hostname: "c.example"}, env: e, msg: "x\r\n", status: Bounced, steps: []step{
@@ -206,6 +206,44 @@ func TestDSNOutcome(t *testing.T) {
 			t.Errorf("EHLO %q: Outcome.DSN = %v, want %v", tc.ehlo, c.Outcome().DSN, tc.dsn)
 		}
 	}
+}
+
+// TestORcptUTF8Encoding: a relay passes an ORCPT of type utf-8 on as RFC
+// 6533 §3 writes it, not as xtext: 7-bit, with \x{HEX} for ö and for '+',
+// '=' and '\' (utf-8-addr-xtext), unless the transaction uses SMTPUTF8,
+// when ö may be itself (utf-8-addr-unitext). An rfc822 one stays xtext.
+func TestORcptUTF8Encoding(t *testing.T) {
+	ascii := env(t, "a@example.com", "b@example.org")
+	utf := env(t, "a@example.com", "bö@example.org")
+	with := func(e Envelope, typ, orcpt string) Envelope {
+		e.To = []Recipient{{Mailbox: e.To[0].Mailbox, ORcpt: orcpt, ORcptType: typ}}
+		return e
+	}
+	var scripts []script
+	for _, tt := range []struct {
+		name       string
+		env        Envelope
+		ehlo, mail string
+		rcpt       string
+	}{
+		{"7-bit: the transaction is ASCII", with(ascii, "utf-8", `bö+1=2\x@example.org`), ehlo("DSN", "SMTPUTF8"), "MAIL FROM:<a@example.com>\r\n",
+			`RCPT TO:<b@example.org> ORCPT=utf-8;b\x{F6}\x{2B}1\x{3D}2\x{5C}x@example.org` + "\r\n"},
+		{"the type as it was received", with(ascii, "UTF-8", "😀@example.org"), ehlo("DSN"), "MAIL FROM:<a@example.com>\r\n",
+			`RCPT TO:<b@example.org> ORCPT=UTF-8;\x{1F600}@example.org` + "\r\n"},
+		{"UTF-8 itself with SMTPUTF8", with(utf, "utf-8", "bö+1@example.org"), ehlo("DSN", "SMTPUTF8"), "MAIL FROM:<a@example.com> SMTPUTF8\r\n",
+			"RCPT TO:<bö@example.org> ORCPT=utf-8;bö\\x{2B}1@example.org\r\n"},
+		{"rfc822 stays xtext", with(utf, "rfc822", "bö+1@example.org"), ehlo("DSN", "SMTPUTF8"), "MAIL FROM:<a@example.com> SMTPUTF8\r\n",
+			"RCPT TO:<bö@example.org> ORCPT=rfc822;b+C3+B6+2B1@example.org\r\n"},
+	} {
+		scripts = append(scripts, script{name: tt.name, cfg: Config{Hostname: "c.example"}, env: tt.env, msg: "x\r\n", status: Bounced, steps: []step{
+			{server: greeting, client: "EHLO c.example\r\n"},
+			{server: tt.ehlo, client: tt.mail},
+			{server: okMail, client: tt.rcpt},
+			{server: "550 no\r\n", client: "QUIT\r\n"},
+			{server: bye},
+		}})
+	}
+	runScripts(t, scripts)
 }
 
 func TestChunking(t *testing.T) {
@@ -333,6 +371,7 @@ func TestEnvelopeChecks(t *testing.T) {
 		{env: Envelope{Ret: "FULL\r\n", To: []Recipient{{Mailbox: bob}}}, enh: "5.5.4"},
 		{env: Envelope{To: []Recipient{{Mailbox: bob, ORcpt: "b@y.example", ORcptType: "rfc822;x"}}}, enh: "5.5.4"},
 		{env: Envelope{To: []Recipient{{Mailbox: bob, ORcpt: "b\x01@y.example"}}}, enh: "5.5.4"},
+		{env: Envelope{To: []Recipient{{Mailbox: bob, ORcpt: "b\xff@y.example", ORcptType: "utf-8"}}}, enh: "5.5.4"},
 		{env: Envelope{EnvID: "id\n", To: []Recipient{{Mailbox: bob}}}, enh: "5.5.4"},
 		{env: env(t, "", "postmaster"), hostname: "a b", enh: "5.3.5"},
 		// RFC 6531 §3.7.1: EHLO carries A-labels (xn--bcher-kva.example).
