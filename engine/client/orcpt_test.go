@@ -55,6 +55,7 @@ func FuzzORcptThroughOurServer(f *testing.F) {
 	f.Add("bö+1=2\\x{F6}@example.org", uint8(0))
 	f.Add("😀 x@例え.jp", uint8(3))
 	f.Add("b+2B@example.org", uint8(4))
+	f.Add("a\u00a0b\u2000", uint8(1)) // spaces outside ASCII are characters of the value
 	f.Fuzz(func(t *testing.T, orcpt string, mode uint8) {
 		typ := []string{"utf-8", "UTF-8", "rfc822"}[int(mode>>1)%3]
 		rcpt := "b@example.org"

@@ -40,10 +40,12 @@ func (e *ParamError) Error() string { return fmt.Sprintf("bad parameter %q: %s",
 //	esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
 //	esmtp-value   = 1*(%d33-60 / %d62-126)   ; plus UTF-8 under SMTPUTF8
 //
-// A keyword may appear only once.
+// A keyword may appear only once. Parameters are apart by ASCII white
+// space; a space outside ASCII, such as U+00A0 or U+2000, is part of a
+// value like any other UTF-8 character.
 func ParseParams(s string, utf8ok bool) (Params, error) {
 	var ps Params
-	for field := range strings.FieldsSeq(s) {
+	for field := range strings.FieldsFuncSeq(s, isASCIISpace) {
 		key, value, set := strings.Cut(field, "=")
 		if key == "" || !isKeyword(key) {
 			return nil, &ParamError{field, "a parameter name is letters, digits and '-' and starts with a letter or digit"}
@@ -64,6 +66,10 @@ func ParseParams(s string, utf8ok bool) (Params, error) {
 		ps = append(ps, Param{Key: up, Value: value, Set: set})
 	}
 	return ps, nil
+}
+
+func isASCIISpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r'
 }
 
 func isKeyword(k string) bool {

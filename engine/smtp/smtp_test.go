@@ -207,6 +207,13 @@ func TestParseMailAndRcptArgs(t *testing.T) {
 	if _, _, err := ParseRcptArg("TO:<bøb@example.org>", lim, false); err == nil {
 		t.Error("UTF-8 recipient accepted without SMTPUTF8")
 	}
+	// Only ASCII white space separates parameters: U+00A0, U+0085 and
+	// U+2000 are characters of a UTF-8 value, kept, not cut out.
+	for _, orcpt := range []string{"utf-8;a\u00a0b@x.example", "utf-8;ab@x.example\u2000", "utf-8;\u0085ab@x.example"} {
+		if _, ps, err := ParseRcptArg("TO:<bob@example.org> ORCPT="+orcpt+" NOTIFY=NEVER", lim, true); err != nil || len(ps) != 2 || ps[0].Value != orcpt {
+			t.Errorf("ORCPT=%q read as %+v, %v", orcpt, ps, err)
+		}
+	}
 }
 
 func TestXtext(t *testing.T) {
