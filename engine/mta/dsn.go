@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"smtplab/engine/mimepart"
+	"smtplab/engine/smtp"
 )
 
 // The actions a DSN reports for a recipient (RFC 3464 §2.3.3).
@@ -24,7 +25,8 @@ const (
 type RecipientStatus struct {
 	Recipient string // the recipient as this host received it
 	// Original is the recipient's ORCPT as "addr-type;address" (RFC 3461
-	// §4.2), "" when the sender gave none.
+	// §4.2), the address decoded, "" when the sender gave none. One of
+	// type utf-8 is written \x{F6} for ö (RFC 6533 §3).
 	Original  string
 	Action    string // ActionFailed, ActionDelayed, ActionDelivered or ActionRelayed
 	Status    string // enhanced status code, e.g. "5.1.1"
@@ -134,6 +136,11 @@ func (d DSN) Build() []byte {
 		w("")
 		if r.Original != "" {
 			typ, addr, _ := strings.Cut(r.Original, ";")
+			if strings.EqualFold(typ, "utf-8") {
+				// RFC 6533 §3: in its 7-bit form, \x{F6} for ö
+				// (utf-8-addr-xtext), so this part stays ASCII.
+				addr = smtp.EncodeUTF8Addr(addr, false)
+			}
 			w("Original-Recipient: %s; %s", typ, addr)
 		}
 		w("Final-Recipient: rfc822; %s", r.Recipient)

@@ -139,6 +139,37 @@ func TestRelayPassesDSNParametersOn(t *testing.T) {
 	}
 }
 
+// TestUTF8OriginalRecipientIn7Bit: an ORCPT of type utf-8 travels in RFC
+// 6533's \x{HEX} form, and comes back in the DSN's Original-Recipient
+// written so, in 7 bits, where it had been UTF-8 in the message/delivery-
+// status part, which is ASCII (RFC 3464 §2.1; RFC 6533 §3, utf-8-addr-xtext).
+func TestUTF8OriginalRecipientIn7Bit(t *testing.T) {
+	n := testNet(t, nil, nil)
+	env := dsnEnvelope(t, "nobody@example.org", "FAILURE", "nöbody+1@example.org", "", "")
+	env.To[0].ORcptType = "utf-8"
+	submitEnvelope(t, n, env)
+	n.Net.Advance(time.Minute)
+	cmds := strings.Join(commands(n.Net.Log(), "smtp.example.com", "mx.example.org"), "\n")
+	if want := `RCPT TO:<nobody@example.org> NOTIFY=FAILURE ORCPT=utf-8;n\x{F6}body\x{2B}1@example.org` + "\n"; !strings.Contains(cmds, want) {
+		t.Errorf("the relay's commands to the MX lack %q:\n%s", want, cmds)
+	}
+	msgs := aliceMail(n)
+	if len(msgs) != 1 {
+		t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
+	}
+	raw := string(msgs[0].Raw)
+	if want := `Original-Recipient: utf-8; n\x{F6}body\x{2B}1@example.org` + "\r\nFinal-Recipient: rfc822; nobody@example.org\r\n"; !strings.Contains(raw, want) {
+		t.Errorf("the DSN lacks %q:\n%s", want, raw)
+	}
+	_, part, _ := strings.Cut(raw, "Content-Type: message/delivery-status\r\n")
+	part, _, _ = strings.Cut(part, "\r\n--")
+	for i := 0; i < len(part); i++ {
+		if part[i] >= 0x80 {
+			t.Fatalf("the message/delivery-status part is not ASCII:\n%s", part)
+		}
+	}
+}
+
 func TestRelayToHostWithoutDSNReportsRelayed(t *testing.T) {
 	n := testNet(t, func(c *HostConfig) { c.NoDSN = true }, nil)
 	submitEnvelope(t, n, dsnEnvelope(t, "bob@example.org", "SUCCESS,FAILURE", "bob@example.org", "HDRS", "lunch-2"))
