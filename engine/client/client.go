@@ -227,7 +227,7 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		return &Error{Status: Bounced, Enhanced: "5.3.5", Reason: ReasonBadHostname,
 			Text: fmt.Sprintf("client: hostname %q cannot be sent with EHLO", cfg.Hostname)}
 	}
-	if !isASCII(cfg.Hostname) {
+	if !smtp.IsASCII(cfg.Hostname) {
 		return &Error{Status: Bounced, Enhanced: "5.3.5", Reason: ReasonBadHostname,
 			Text: fmt.Sprintf("client: hostname %q must be given in its A-label form, xn--..., to be sent with EHLO (RFC 6531 section 3.7.1)", cfg.Hostname)}
 	}

@@ -163,25 +163,17 @@ func isWord(s, extra string) bool {
 // needsUTF8 reports whether an address of the envelope has a non-ASCII
 // character, which only a server offering SMTPUTF8 may receive (RFC 6531).
 func (env Envelope) needsUTF8() bool {
-	if !isASCII(env.From.Local) || !isASCII(env.From.Domain) {
+	if !smtp.IsASCII(env.From.Local) || !smtp.IsASCII(env.From.Domain) {
 		return true
 	}
 	for _, r := range env.To {
-		if !isASCII(r.Mailbox.Local) || !isASCII(r.Mailbox.Domain) {
+		if !smtp.IsASCII(r.Mailbox.Local) || !smtp.IsASCII(r.Mailbox.Domain) {
 			return true
 		}
 	}
 	return false
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
 
 // appendMailbox writes local@domain (or a bare local part, for Postmaster).
 func appendMailbox(dst []byte, mb smtp.Mailbox) []byte {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"smtplab/engine/smtp"
 )
 
 // Attachment is a file the learner's mail client sends with a message.
@@ -293,7 +295,7 @@ func writeText(b *strings.Builder, text string) {
 		qp := quotedprintable.NewWriter(b)
 		qp.Write([]byte(text)) // a strings.Builder takes everything
 		qp.Close()
-	case !isASCII(text):
+	case !smtp.IsASCII(text):
 		b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n" + text)
 	default:
 		b.WriteString("\r\n" + text)
@@ -336,7 +338,7 @@ func fileParam(name string) string {
 		return "filename=" + name
 	}
 	var b strings.Builder
-	if isASCII(name) { // and without control characters: checkFileName saw to it
+	if smtp.IsASCII(name) { // and without control characters: checkFileName saw to it
 		b.WriteString(`filename="`)
 		for i := 0; i < len(name); i++ {
 			if name[i] == '"' || name[i] == '\\' {
@@ -389,15 +391,6 @@ func boundaryFor(seed int64, n int, text string) string {
 		b = fmt.Sprintf("smtplab-boundary-%d-%d-%d", seed, n, k)
 	}
 	return b
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // attachmentSummary says what a message carried, for the mail client's

@@ -19,6 +19,8 @@ import (
 	"smtplab/engine/mta"
 	"smtplab/engine/trace"
 	"smtplab/internal/minijson"
+
+	"smtplab/engine/smtp"
 )
 
 // allBytes is a file with every octet value, twice, so that base64 has to
@@ -553,11 +555,11 @@ func TestComposeEncodesSubject(t *testing.T) {
 	for _, subject := range subjects {
 		w := newWorld(t, "first-session")
 		header, _, _ := strings.Cut(string(w.compose(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: subject, Body: "Hi\n"}, 1)), "\r\n\r\n")
-		if ascii := isASCII(subject) && !strings.ContainsAny(subject, "\t\x01") && !strings.Contains(subject, "=?"); ascii != strings.Contains(header, "Subject: "+subject+"\r\n") {
+		if ascii := smtp.IsASCII(subject) && !strings.ContainsAny(subject, "\t\x01") && !strings.Contains(subject, "=?"); ascii != strings.Contains(header, "Subject: "+subject+"\r\n") {
 			t.Errorf("%q is written as it is: %v, want %v:\n%s", subject, !ascii, ascii, header)
 		}
 		for i, line := range strings.Split(header, "\r\n") {
-			if len(line) > 78 || !isASCII(line) || strings.ContainsAny(line, "\x01") {
+			if len(line) > 78 || !smtp.IsASCII(line) || strings.ContainsAny(line, "\x01") {
 				t.Errorf("%q: header line %d is %d characters long, or not printable ASCII: %q", subject, i+1, len(line), line)
 			}
 		}
@@ -586,7 +588,7 @@ func TestComposeEncodesSubject(t *testing.T) {
 		if len(box) != 1 || box[0].Subject != subject {
 			t.Fatalf("the mailbox shows the Subject as %+v, want %q", box, subject)
 		}
-		if !isASCII(subject) && !strings.Contains(box[0].Raw, "Subject: =?utf-8?b?") {
+		if !smtp.IsASCII(subject) && !strings.Contains(box[0].Raw, "Subject: =?utf-8?b?") {
 			t.Errorf("the raw message does not show the encoded-words:\n%s", box[0].Raw)
 		}
 		for _, e := range w.Trace() {

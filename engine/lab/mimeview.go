@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"smtplab/engine/mimepart"
+
+	"smtplab/engine/smtp"
 )
 
 // AttachmentView is one attachment of a delivered message, for the
@@ -94,7 +96,7 @@ func textOf(raw []byte) (text, note string) {
 		// line typed with "é" in the terminal holds UTF-8 octets, and
 		// mail programs guess so too: the learner should see the "é".
 		charset = "us-ascii"
-		if !isASCII(string(octets)) && utf8.Valid(octets) {
+		if !smtp.IsASCII(string(octets)) && utf8.Valid(octets) {
 			charset, note = "utf-8", "The text declares no charset, so by RFC 2045 §5.2 it is US-ASCII; its octets past ASCII are read as UTF-8, as most mail programs guess."
 		}
 	}

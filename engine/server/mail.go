@@ -248,14 +248,6 @@ func orcptAddress(typ, addr string, utf8ok bool) (string, error) {
 	return smtp.DecodeXtext(addr)
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
 
 // needsValue reports whether key is a parameter this server knows and that
 // takes a value. An unknown one gets 555 whether or not it has a value

@@ -450,7 +450,7 @@ func (s *Session) hello(cmd smtp.Command) {
 		s.fail(syntax)
 		return
 	}
-	if !isASCII(name) {
+	if !smtp.IsASCII(name) {
 		// RFC 6531 §3.7.1: even with SMTPUTF8 the client names itself
 		// with A-labels (xn--...), never U-labels; a U-label would go on
 		// into Received fields that every hop after reads as ASCII.

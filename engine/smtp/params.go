@@ -154,7 +154,7 @@ func nonASCII(s string) int {
 // ASCII. The error's text stays ASCII: a reply may not carry UTF-8 to a
 // client that did not ask for it.
 func needsUTF8(path string) error {
-	if isASCII(path) {
+	if IsASCII(path) {
 		return nil
 	}
 	return &PathError{strings.TrimRight(path, " "), "utf8", "non-ASCII characters in an address need the SMTPUTF8 parameter on MAIL FROM (RFC 6531 section 3.4)"}

@@ -200,7 +200,7 @@ func checkQuoted(q string, utf8ok bool) string {
 			return fmt.Sprintf("byte 0x%02x is not allowed inside quotes", c)
 		}
 	}
-	if !utf8ok && !isASCII(body) {
+	if !utf8ok && !IsASCII(body) {
 		return "non-ASCII characters need SMTPUTF8"
 	}
 	if utf8ok && !utf8.ValidString(body) {
@@ -293,7 +293,9 @@ func checkAddressLiteral(d string) string {
 	return ""
 }
 
-func isASCII(s string) bool {
+// IsASCII reports whether s is 7-bit: SMTP without SMTPUTF8 and 8BITMIME
+// carries nothing else.
+func IsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
