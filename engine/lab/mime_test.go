@@ -17,10 +17,9 @@ import (
 
 	"smtplab/engine/mimepart"
 	"smtplab/engine/mta"
+	"smtplab/engine/smtp"
 	"smtplab/engine/trace"
 	"smtplab/internal/minijson"
-
-	"smtplab/engine/smtp"
 )
 
 // allBytes is a file with every octet value, twice, so that base64 has to

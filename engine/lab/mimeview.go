@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"smtplab/engine/mimepart"
-
 	"smtplab/engine/smtp"
 )
 
