@@ -174,7 +174,6 @@ func (env Envelope) needsUTF8() bool {
 	return false
 }
 
-
 // appendMailbox writes local@domain (or a bare local part, for Postmaster).
 func appendMailbox(dst []byte, mb smtp.Mailbox) []byte {
 	dst = append(dst, mb.Local...)

@@ -248,7 +248,6 @@ func orcptAddress(typ, addr string, utf8ok bool) (string, error) {
 	return smtp.DecodeXtext(addr)
 }
 
-
 // needsValue reports whether key is a parameter this server knows and that
 // takes a value. An unknown one gets 555 whether or not it has a value
 // (RFC 5321 §4.1.1.11), so it is not asked for one first.
