@@ -220,3 +220,26 @@ func TestMailClientNoteNamesARefusalNoBounce(t *testing.T) {
 		}
 	}
 }
+
+// TestBounceEventNamesTheStatus: the trace's bounce event says why each
+// recipient failed, in brief (the DSN's Status), so that the transcript
+// and a lesson's goal can tell a null MX's 5.1.10 from an unknown user's
+// 5.1.1 without opening the DSN.
+func TestBounceEventNamesTheStatus(t *testing.T) {
+	w, err := New("null-mx", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"dave@example.net"}, Subject: "s", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	var bounces []string
+	for _, e := range w.Trace() {
+		if e.Kind == trace.Bounce {
+			bounces = append(bounces, e.Text)
+		}
+	}
+	if len(bounces) != 1 || !strings.Contains(bounces[0], "for dave@example.net (5.1.10)") {
+		t.Errorf("bounce events %q, want one for dave@example.net (5.1.10)", bounces)
+	}
+}

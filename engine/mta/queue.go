@@ -757,7 +757,12 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 			st.RetryUntil = n.Net.Start().Add(q.arrived + time.Duration(h.retry.GiveUp))
 		}
 		told = append(told, st)
-		names = append(names, r.addr)
+		name := r.addr
+		if action == ActionFailed {
+			// Why it failed, in brief: the DSN's Status field.
+			name += " (" + st.Status + ")"
+		}
+		names = append(names, name)
 	}
 	if len(told) == 0 {
 		return
