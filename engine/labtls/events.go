@@ -137,10 +137,13 @@ func (r *Result) reason(he *HandshakeError, server string) string {
 	switch he.Check {
 	case CheckProtocol:
 		switch {
+		// Callers say "the TLS handshake failed: " before this; saying it
+		// here too read "TLS handshake failed: the TLS handshake with ...
+		// failed".
 		case he.Alert == 0 && he.Client != nil:
-			return fmt.Sprintf("the TLS handshake with %s failed: %v", server, he.Client)
+			return fmt.Sprintf("talking to %s: %v", server, he.Client)
 		case he.Alert == 0:
-			return fmt.Sprintf("the TLS handshake with %s failed", server)
+			return fmt.Sprintf("talking to %s, for no reason either side gave", server)
 		case he.AlertFrom == SideServer:
 			return fmt.Sprintf("%s ended the TLS handshake with alert %s", server, alertName(he.Alert))
 		}

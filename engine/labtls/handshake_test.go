@@ -341,6 +341,22 @@ func TestHandshakeErrorSaysWhy(t *testing.T) {
 	}
 }
 
+// TestProtocolFailureSaysItOnce: a handshake that fails for want of a
+// common protocol says what it can without repeating "the TLS handshake
+// failed", which every caller writes before it.
+func TestProtocolFailureSaysItOnce(t *testing.T) {
+	var r Result
+	for _, he := range []*HandshakeError{
+		{Check: CheckProtocol, Client: errors.New("EOF")},
+		{Check: CheckProtocol},
+	} {
+		got := r.reason(he, "mx.example.org")
+		if strings.Contains(got, "handshake") || !strings.HasPrefix(got, "talking to mx.example.org") {
+			t.Errorf("reason %q, want it to name the server without saying the handshake failed again", got)
+		}
+	}
+}
+
 // TestVersionAndCipherSaidOnce: the server hello's text says the version
 // and cipher it chose; the finished step's text does not repeat them (its
 // attributes keep them, for the goals and the panels).
