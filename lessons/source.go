@@ -202,19 +202,9 @@ func (r *frontMatterReader) read(raw []byte, fm *frontMatter) bool {
 		case "goals":
 			r.goals(val, fm)
 		case "hints":
-			r.list(val, key, "hints", hintWhere, &r.src.hints, func(item *yaml.Node) []nodeMsg {
-				var h string
-				msgs := r.decode(item, reflect.ValueOf(&h).Elem(), "")
-				fm.Hints = append(fm.Hints, h)
-				return msgs
-			})
+			r.list(val, key, "hints", hintWhere, &r.src.hints, decodeAppend(r, &fm.Hints))
 		case "solution":
-			r.list(val, key, "steps", stepWhere, &r.src.solution, func(item *yaml.Node) []nodeMsg {
-				var s Step
-				msgs := r.decode(item, reflect.ValueOf(&s).Elem(), "")
-				fm.Solution = append(fm.Solution, s)
-				return msgs
-			})
+			r.list(val, key, "steps", stepWhere, &r.src.solution, decodeAppend(r, &fm.Solution))
 		default:
 			r.tell(key, r.decode(val, v.Field(fieldIndex(v.Type(), key)), ""))
 		}
@@ -230,6 +220,18 @@ func (r *frontMatterReader) tell(where string, msgs []nodeMsg) {
 	}
 	if len(msgs) > 0 {
 		r.src.broken[where] = true
+	}
+}
+
+// decodeAppend returns the item function of r.list for a list of T:
+// each item is decoded into a new T appended to *list, what it could read
+// of it even when it tells a problem.
+func decodeAppend[T any](r *frontMatterReader, list *[]T) func(*yaml.Node) []nodeMsg {
+	return func(item *yaml.Node) []nodeMsg {
+		var x T
+		msgs := r.decode(item, reflect.ValueOf(&x).Elem(), "")
+		*list = append(*list, x)
+		return msgs
 	}
 }
 
