@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,21 @@ func step(t *testing.T, s *Session, in string, want ...string) {
 	if got := string(s.Output()); got != lines(want...) {
 		t.Fatalf("after %q:\ngot  %q\nwant %q", in, got, lines(want...))
 	}
+}
+
+// lastReason checks the reason of the last reply s gave: the page
+// explains a reply by it.
+func lastReason(t *testing.T, s *Session, want smtp.Reason) {
+	t.Helper()
+	for _, e := range slices.Backward(s.Events()) {
+		if e.Kind == EventReply {
+			if e.Reply.Reason != want {
+				t.Fatalf("the last reply %v has reason %q, want %q", e.Reply, e.Reply.Reason, want)
+			}
+			return
+		}
+	}
+	t.Fatal("no reply")
 }
 
 func TestStartTLS(t *testing.T) {
@@ -51,8 +67,11 @@ func TestStartTLS(t *testing.T) {
 	step(t, s, "MAIL FROM:<alice@example.org>\r\n", "503 Error: send HELO/EHLO first")
 	step(t, s, "EHLO a.example\r\n", ehlo("250-AUTH PLAIN LOGIN")...)
 	step(t, s, "STARTTLS\r\n", "554 5.5.1 Error: TLS already active")
+	lastReason(t, s, smtp.ReasonTLSActive)
 	step(t, s, "HELP\r\n", help(" AUTH")...)
 	step(t, s, "AUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "235 2.7.0 Authentication successful")
+	step(t, s, "AUTH PLAIN "+b64("\x00alice\x00secret")+"\r\n", "503 5.5.1 Error: already authenticated")
+	lastReason(t, s, smtp.ReasonAuthDone)
 	step(t, s, "MAIL FROM:<alice@example.org>\r\nRCPT TO:<x@elsewhere.example>\r\nDATA\r\nhi\r\n.\r\n",
 		"250 2.1.0 Ok", "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1")
 	if p.queued != 1 {
