@@ -5,7 +5,8 @@
 // It keeps a store-and-forward queue with a retry schedule in virtual time,
 // writes a Received: header at every hop and a Return-Path: at delivery
 // (RFC 5321 §4.4), returns a delivery status notification (RFC 3464) to the
-// sender when a message fails for good, and applies the policies real
+// sender when a message fails for good (a global one, RFC 6533, when a
+// recipient, a diagnosis or the returned header is UTF-8), and applies the policies real
 // servers use: relay refusal, greylisting, rate limits, a content filter,
 // quotas and unknown users. A message goes once to each distinct recipient:
 // as Postfix's cleanup does, a host drops a recipient that an earlier RCPT

@@ -25,8 +25,9 @@ const (
 type RecipientStatus struct {
 	Recipient string // the recipient as this host received it
 	// Original is the recipient's ORCPT as "addr-type;address" (RFC 3461
-	// §4.2), the address decoded, "" when the sender gave none. One of
-	// type utf-8 is written \x{F6} for ö (RFC 6533 §3).
+	// §4.2), the address decoded, "" when the sender gave none. A classic
+	// DSN writes one of type utf-8 \x{F6} for ö, a global one as it is
+	// (RFC 6533 §3).
 	Original  string
 	Action    string // ActionFailed, ActionDelayed, ActionDelivered or ActionRelayed
 	Status    string // enhanced status code, e.g. "5.1.1"
@@ -78,10 +79,37 @@ func wording(action string) (subject string, intro []string) {
 	}
 }
 
+// Global reports whether the DSN must be a global one (RFC 6533): whether
+// a recipient's address, a diagnosis or the original header is not ASCII,
+// which a message/delivery-status, a text/rfc822-headers or a
+// message/rfc822 part may not carry (RFC 3464 §2.1, RFC 6522, RFC 5322).
+// An ORCPT of type utf-8 alone does not make it one: its 7-bit form
+// (utf-8-addr-xtext, RFC 6533 §3) fits a classic report, and nor does a
+// sender that is not ASCII, which only the DSN's own envelope and To: name.
+func (d DSN) Global() bool {
+	for _, r := range d.Recipients {
+		if !smtp.IsASCII(r.Recipient) || !smtp.IsASCII(r.Diagnosis) {
+			return true
+		}
+	}
+	_, body := mimepart.Headers(d.Original)
+	return !smtp.IsASCII(string(d.Original[:body]))
+}
+
 // Build returns a delivery status notification (RFC 3464) as a
 // multipart/report message (RFC 6522): a part in plain words for people, a
 // message/delivery-status part for programs, and the original header (or,
 // with Full, the whole original message).
+//
+// When the DSN is Global it is the one of RFC 6533 instead:
+// report-type=global-delivery-status, a message/global-delivery-status part
+// whose fields may be UTF-8 (a Final-Recipient that is not ASCII has type
+// utf-8, and an address of type utf-8 is written as it is, utf-8-address,
+// §3), and message/global or message/global-headers for the original. A
+// part with octets beyond ASCII says Content-Transfer-Encoding: 8bit, so
+// the DSN needs 8BITMIME on its way, and SMTPUTF8 too when its recipient's
+// address is not ASCII, as engine/client decides from the envelope; it is
+// not converted to 7 bits for a next hop without them (RFC 6533 §6).
 // It is deterministic: the boundary is derived from the queue id.
 func (d DSN) Build() []byte {
 	boundary := "dsn-" + d.QueueID + "/" + d.ReportingMTA
@@ -93,6 +121,11 @@ func (d DSN) Build() []byte {
 		action = d.Recipients[0].Action
 	}
 	subject, intro := wording(action)
+	global := d.Global()
+	reportType, statusType, textCharset := "delivery-status", "message/delivery-status", "us-ascii"
+	if global {
+		reportType, statusType, textCharset = "global-delivery-status", "message/global-delivery-status", "utf-8"
+	}
 	var m bytes.Buffer
 	w := func(format string, args ...any) { fmt.Fprintf(&m, format+"\r\n", args...) }
 	w("From: Mail Delivery System <MAILER-DAEMON@%s>", d.ReportingMTA)
@@ -102,72 +135,93 @@ func (d DSN) Build() []byte {
 	w("Message-ID: <%s>", d.MessageID)
 	w("Auto-Submitted: auto-replied")
 	w("MIME-Version: 1.0")
-	w("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"", boundary)
+	w("Content-Type: multipart/report; report-type=%s;\r\n\tboundary=\"%s\"", reportType, boundary)
 	w("")
 	w("This is a MIME-encapsulated message.")
 	w("")
-	w("--%s", boundary)
-	w("Content-Type: text/plain; charset=us-ascii")
-	w("")
-	w("This is the mail system at host %s.", d.ReportingMTA)
-	w("")
-	for _, line := range intro {
-		w("%s", line)
+	// A part: its Content-Type, and Content-Transfer-Encoding: 8bit when
+	// its content has octets beyond ASCII (RFC 2045 §6.1), which only a
+	// global DSN's parts have.
+	part := func(contentType string, content []byte) {
+		w("--%s", boundary)
+		w("Content-Type: %s", contentType)
+		if global && !smtp.IsASCII(string(content)) {
+			w("Content-Transfer-Encoding: 8bit")
+		}
+		w("")
+		m.Write(content)
 	}
-	w("")
+	var p bytes.Buffer
+	pw := func(format string, args ...any) { fmt.Fprintf(&p, format+"\r\n", args...) }
+	pw("This is the mail system at host %s.", d.ReportingMTA)
+	pw("")
+	for _, line := range intro {
+		pw("%s", line)
+	}
+	pw("")
 	for _, r := range d.Recipients {
-		w("<%s>: %s", r.Recipient, r.explanation())
+		pw("<%s>: %s", r.Recipient, r.explanation())
 		if r.Tried > 0 && r.Action == ActionFailed {
-			w("    The mail system kept trying for %s and has now given up.", Words(r.Tried))
+			pw("    The mail system kept trying for %s and has now given up.", Words(r.Tried))
 		}
 	}
-	w("")
-	w("--%s", boundary)
-	w("Content-Type: message/delivery-status")
-	w("")
+	pw("")
+	part("text/plain; charset="+textCharset, p.Bytes())
+	p.Reset()
 	// The fields in the order of RFC 3464 §2.2 and §2.3, extensions last.
 	if d.EnvID != "" {
-		w("Original-Envelope-Id: %s", d.EnvID)
+		pw("Original-Envelope-Id: %s", d.EnvID)
 	}
-	w("Reporting-MTA: dns; %s", d.ReportingMTA)
-	w("Arrival-Date: %s", d.Arrived.UTC().Format(time.RFC1123Z))
-	w("X-Queue-ID: %s", d.QueueID)
+	pw("Reporting-MTA: dns; %s", d.ReportingMTA)
+	pw("Arrival-Date: %s", d.Arrived.UTC().Format(time.RFC1123Z))
+	pw("X-Queue-ID: %s", d.QueueID)
 	for _, r := range d.Recipients {
-		w("")
+		pw("")
 		if r.Original != "" {
 			typ, addr, _ := strings.Cut(r.Original, ";")
-			if strings.EqualFold(typ, "utf-8") {
+			if strings.EqualFold(typ, "utf-8") && !global {
 				// RFC 6533 §3: in its 7-bit form, \x{F6} for ö
-				// (utf-8-addr-xtext), so this part stays ASCII.
+				// (utf-8-addr-xtext), so this part stays ASCII. A
+				// global report has the address as it is
+				// (utf-8-address).
 				addr = smtp.EncodeUTF8Addr(addr, false)
 			}
-			w("Original-Recipient: %s; %s", typ, addr)
+			pw("Original-Recipient: %s; %s", typ, addr)
 		}
-		w("Final-Recipient: rfc822; %s", r.Recipient)
-		w("Action: %s", r.Action)
-		w("Status: %s", r.Status)
+		if smtp.IsASCII(r.Recipient) {
+			pw("Final-Recipient: rfc822; %s", r.Recipient)
+		} else {
+			// RFC 6533 §3: an address that is not ASCII has type
+			// utf-8, written as it is in a global report.
+			pw("Final-Recipient: utf-8; %s", r.Recipient)
+		}
+		pw("Action: %s", r.Action)
+		pw("Status: %s", r.Status)
 		if r.Remote != "" {
-			w("Remote-MTA: dns; %s", r.Remote)
+			pw("Remote-MTA: dns; %s", r.Remote)
 		}
 		if r.Diagnosis != "" {
-			w("Diagnostic-Code: %s; %s", diagnosticType(r.Diagnosis), fold(r.Diagnosis))
+			pw("Diagnostic-Code: %s; %s", diagnosticType(r.Diagnosis), fold(r.Diagnosis))
 		}
 		if !r.RetryUntil.IsZero() {
-			w("Will-Retry-Until: %s", r.RetryUntil.UTC().Format(time.RFC1123Z))
+			pw("Will-Retry-Until: %s", r.RetryUntil.UTC().Format(time.RFC1123Z))
 		}
 	}
-	w("")
-	w("--%s", boundary)
-	if d.Full {
-		w("Content-Type: message/rfc822")
-		w("")
-		m.Write(d.Original)
-	} else {
-		w("Content-Type: text/rfc822-headers")
-		w("")
+	pw("")
+	part(statusType, p.Bytes())
+	switch {
+	case d.Full && global:
+		part("message/global", d.Original)
+	case d.Full:
+		part("message/rfc822", d.Original)
+	default:
 		_, body := mimepart.Headers(d.Original)
-		m.Write(bytes.TrimRight(d.Original[:body], "\r\n"))
-		m.WriteString("\r\n")
+		header := append(bytes.TrimRight(d.Original[:body:body], "\r\n"), "\r\n"...)
+		if global {
+			part("message/global-headers", header)
+		} else {
+			part("text/rfc822-headers", header)
+		}
 	}
 	if !bytes.HasSuffix(m.Bytes(), []byte("\r\n")) {
 		m.WriteString("\r\n")

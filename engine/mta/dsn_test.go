@@ -300,3 +300,96 @@ func TestMultiLineReplyStaysOneField(t *testing.T) {
 		t.Fatalf("Diagnostic-Code unfolds to\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestGlobalDSNForUTF8Recipient: alice's message to böb@example.org, whom
+// the MX does not know, comes back as a global DSN (RFC 6533): its report
+// type, its message/global-delivery-status part with Final-Recipient of
+// type utf-8 written as it is, and the original as message/global (RET=FULL)
+// or message/global-headers, each part with octets past ASCII saying
+// Content-Transfer-Encoding: 8bit. An ORCPT of type utf-8 comes back as it
+// is, not in its \x{HEX} form.
+func TestGlobalDSNForUTF8Recipient(t *testing.T) {
+	for _, ret := range []string{"FULL", "HDRS"} {
+		t.Run("RET="+ret, func(t *testing.T) {
+			n := testNet(t, nil, nil)
+			env := dsnEnvelope(t, "böb@example.org", "FAILURE", "böb+1@example.org", ret, "")
+			env.To[0].ORcptType = "utf-8"
+			submitEnvelope(t, n, env)
+			n.Net.Advance(time.Minute)
+			msgs := aliceMail(n)
+			if len(msgs) != 1 {
+				t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
+			}
+			raw := string(msgs[0].Raw)
+			returned := "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+				"Received: from laptop.example.com (laptop.example.com [192.0.2.10])\r\n" +
+				"\tby smtp.example.com with UTF8SMTP id EC9CE00001\r\n" +
+				"\tfor <böb@example.org>; Mon, 05 Jan 2026 09:00:00 +0000\r\n" +
+				"From: alice@example.com\r\nSubject: lunch?\r\n\r\n--dsn-"
+			if ret == "FULL" {
+				returned = strings.Replace(returned, "global-headers", "global", 1)
+				returned = strings.Replace(returned, "\r\n\r\n--dsn-", "\r\n\r\nAt noon?\r\n\r\n--dsn-", 1)
+			}
+			for _, want := range []string{
+				"Content-Type: multipart/report; report-type=global-delivery-status;\r\n",
+				"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+				"\r\n<böb@example.org>: host mx.example.org said: 550 5.1.1 ",
+				"Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+					"Reporting-MTA: dns; smtp.example.com\r\n",
+				"\r\n\r\nOriginal-Recipient: utf-8; böb+1@example.org\r\n" +
+					"Final-Recipient: utf-8; böb@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
+					"Remote-MTA: dns; mx.example.org\r\n",
+				returned,
+			} {
+				if !strings.Contains(raw, want) {
+					t.Errorf("the DSN lacks %q:\n%s", want, raw)
+				}
+			}
+			for _, classic := range []string{"report-type=delivery-status", "message/delivery-status", "message/rfc822", "text/rfc822-headers", "charset=us-ascii", `\x{`} {
+				if strings.Contains(raw, classic) {
+					t.Errorf("the global DSN has %q:\n%s", classic, raw)
+				}
+			}
+		})
+	}
+}
+
+// TestGlobalDSNTravelsWith8BITMIME: a global DSN is 8-bit, so on its way
+// to the sender's host it goes with BODY=8BITMIME, without SMTPUTF8 when
+// its envelope and header are ASCII. A sender whose address is not ASCII
+// gets the DSN with SMTPUTF8 (its envelope recipient and To: are UTF-8),
+// a classic one when nothing it reports on is UTF-8. A bounce of an ASCII
+// message is the classic DSN, 7-bit, sent with neither.
+func TestGlobalDSNTravelsWith8BITMIME(t *testing.T) {
+	for _, c := range []struct {
+		from, to, mail string
+		global         bool
+	}{
+		{"carol@example.org", "böb@example.net", "MAIL FROM:<> SIZE=1525 BODY=8BITMIME\n", true},
+		{"cärol@example.org", "böb@example.net", "MAIL FROM:<> SIZE=1526 BODY=8BITMIME SMTPUTF8\n", true},
+		{"cärol@example.org", "bob@example.net", "MAIL FROM:<> SIZE=1411 BODY=8BITMIME SMTPUTF8\n", false},
+		{"carol@example.org", "bob@example.net", "MAIL FROM:<> SIZE=1407\n", false},
+	} {
+		t.Run(c.from+"→"+c.to, func(t *testing.T) {
+			n := testNet(t, func(mx *HostConfig) { mx.Users = append(mx.Users, c.from) }, nil)
+			env, err := client.ParseEnvelope(c.from, c.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			submitEnvelope(t, n, env)
+			n.Net.Advance(time.Minute)
+			cmds := strings.Join(commands(n.Net.Log(), "smtp.example.com", "mx.example.org"), "\n") + "\n"
+			if !strings.Contains(cmds, c.mail) {
+				t.Errorf("the relay's commands to the MX lack %q:\n%s", c.mail, cmds)
+			}
+			mx, _ := n.Host("mx.example.org")
+			msgs := mx.Mailboxes.Messages(c.from)
+			if len(msgs) != 1 {
+				t.Fatalf("%s has %d messages, want one DSN; trace:\n%s", c.from, len(msgs), dump(n.Net.Log()))
+			}
+			if got := bytes.Contains(msgs[0].Raw, []byte("report-type=global-delivery-status")); got != c.global {
+				t.Errorf("global DSN: %v, want %v:\n%s", got, c.global, msgs[0].Raw)
+			}
+		})
+	}
+}
