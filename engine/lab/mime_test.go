@@ -600,3 +600,30 @@ func TestComposeEncodesSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobalDSNInMailboxView: the mailbox view shows a global DSN (RFC
+// 6533), 8-bit and UTF-8, as it shows a classic one: its words for people
+// as the text, read as UTF-8, no attachments, and its three parts of the
+// global types to be found.
+func TestGlobalDSNInMailboxView(t *testing.T) {
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	raw := mta.DSN{ReportingMTA: "smtp.example.com", To: "alice@example.com", QueueID: "Q1", MessageID: "Q2@smtp.example.com",
+		Arrived: at, At: at, Full: true, Original: []byte("From: Jörg <alice@example.com>\r\nSubject: Grüße\r\n\r\nHallo\r\n"),
+		Recipients: []mta.RecipientStatus{{Recipient: "böb@example.org", Action: mta.ActionFailed, Status: "5.1.1",
+			Remote: "mx.example.org", Diagnosis: "550 5.1.1 <böb@example.org>: no such user"}},
+	}.Build()
+	text, note := textOf(raw)
+	if want := "\r\n<böb@example.org>: host mx.example.org said: 550 5.1.1 <böb@example.org>: no such user\r\n"; !strings.Contains(text, want) || note != "" {
+		t.Errorf("text %q (%s), want it to hold %q and no note", text, note, want)
+	}
+	if got := attachmentsOf(raw); got != nil {
+		t.Errorf("attachments %+v, want none", got)
+	}
+	var types []string
+	for _, p := range mimepart.Parts(raw, maxViewedParts) {
+		types = append(types, p.Header.Get("Content-Type")+" "+p.Header.Get("Content-Transfer-Encoding"))
+	}
+	if want := []string{"text/plain; charset=utf-8 8bit", "message/global-delivery-status 8bit", "message/global 8bit"}; !slices.Equal(types, want) {
+		t.Errorf("parts %q, want %q", types, want)
+	}
+}
