@@ -243,3 +243,42 @@ func TestBounceEventNamesTheStatus(t *testing.T) {
 		t.Errorf("bounce events %q, want one for dave@example.net (5.1.10)", bounces)
 	}
 }
+
+// TestDNSFailureIsTheRelaysOwnFinding: a DNS failure is what the relay
+// found, not a reply any server gave: its queue reason carries the status
+// code without a made-up reply code (as Postfix writes "Host or domain
+// name not found"), while a null MX's carries the 556 RFC 7504 made for
+// a relay to report it, and its DSN says so as an smtp diagnosis.
+func TestDNSFailureIsTheRelaysOwnFinding(t *testing.T) {
+	w, err := New("dns-failure", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "s", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	var retries []string
+	for _, e := range w.Trace() {
+		if e.Kind == trace.QueueRetry {
+			retries = append(retries, e.Text)
+		}
+	}
+	if len(retries) == 0 || !strings.HasPrefix(retries[0], "4.4.3 Host or domain name lookup failed for example.org") {
+		t.Errorf("queue reasons %q, want the first to start with 4.4.3 and no reply code", retries)
+	}
+
+	w, err = New("null-mx", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Submit(Message{From: "alice@example.com", To: []string{"dave@example.net"}, Subject: "s", Body: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	box := mailbox(w, "smtp.example.com", "alice@example.com")
+	if len(box) != 1 || !strings.Contains(box[0].Raw, "Diagnostic-Code: smtp; 556 5.1.10 Domain example.net does not accept mail") {
+		t.Errorf("alice's mailbox has %d messages, want the DSN with the 556 as an smtp diagnosis", len(box))
+		for _, m := range box {
+			t.Log(m.Raw)
+		}
+	}
+}

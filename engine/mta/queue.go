@@ -423,24 +423,31 @@ func addressLiteral(domain string) (string, bool) {
 }
 
 // routeFailed records a DNS failure for every recipient of the group.
+// No server said anything, so what is recorded (the queue's reason, a
+// DSN's Diagnostic-Code) is the relay's own finding, its status code and
+// words, as Postfix writes "Host or domain name not found" with no reply
+// code; a DSN then gives it as X-SMTP-Lab rather than as an smtp reply.
+// The null MX is the exception: RFC 7504 made 556 for a relay to report
+// exactly that.
 func (h *Host) routeFailed(q *queued, rcpts []*rcptState, domain string, err error) {
-	code, enh, why := 451, "4.4.3", fmt.Sprintf("Host or domain name lookup failed for %s: %v", domain, err)
+	status, enh := client.Deferred, "4.4.3"
+	reply := fmt.Sprintf("4.4.3 Host or domain name lookup failed for %s: %v", domain, err)
 	switch {
 	case errors.Is(err, dns.ErrNullMX):
-		code, enh, why = 556, "5.1.10", fmt.Sprintf("Domain %s does not accept mail (null MX)", domain)
+		status, enh = client.Bounced, "5.1.10"
+		reply = fmt.Sprintf("556 5.1.10 Domain %s does not accept mail (null MX)", domain)
 	case errors.Is(err, dns.ErrLoopsBack): // RFC 3463 §3.5: X.4.6 routing loop detected
-		code, enh, why = 554, "5.4.6", fmt.Sprintf("mail for %s loops back to myself", domain)
+		status, enh = client.Bounced, "5.4.6"
+		reply = fmt.Sprintf("5.4.6 mail for %s loops back to myself", domain)
 	case errors.Is(err, dns.ErrNoUsableMX): // X.4.4 unable to route
-		code, enh, why = 554, "5.4.4", fmt.Sprintf("no usable mail exchanger for %s: %v", domain, err)
+		status, enh = client.Bounced, "5.4.4"
+		reply = fmt.Sprintf("5.4.4 no usable mail exchanger for %s: %v", domain, err)
 	case !dns.IsTemporary(err):
-		code, enh, why = 550, "5.1.2", fmt.Sprintf("Host or domain name not found: %s: %v", domain, err)
-	}
-	status := client.Bounced
-	if code < 500 {
-		status = client.Deferred
+		status, enh = client.Bounced, "5.1.2"
+		reply = fmt.Sprintf("5.1.2 Host or domain name not found: %s: %v", domain, err)
 	}
 	for _, r := range rcpts {
-		r.status, r.reply, r.enh, r.remote = status, fmt.Sprintf("%d %s %s", code, enh, why), enh, ""
+		r.status, r.reply, r.enh, r.remote = status, reply, enh, ""
 	}
 	h.groupDone(q)
 }
