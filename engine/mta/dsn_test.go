@@ -225,32 +225,24 @@ func TestNotifyDelayWarnsOnce(t *testing.T) {
 
 // multiLineMX answers every RCPT with a refusal over two lines, as many
 // real servers do when they add a help URL.
-func multiLineMX(*simnet.Conn) simnet.Handler {
-	var pending []byte
-	return simnet.HandlerFuncs{
-		OnOpen: func(c *simnet.Conn) { _ = c.Write([]byte("220 mx.example.org ESMTP\r\n")) },
-		OnData: func(c *simnet.Conn, p []byte) {
-			pending = append(pending, p...)
-			for {
-				line, rest, ok := bytes.Cut(pending, []byte("\r\n"))
-				if !ok {
-					return
-				}
-				pending = rest
-				verb, _, _ := strings.Cut(strings.ToUpper(string(line)), " ")
-				switch verb {
-				case "EHLO":
-					_ = c.Write([]byte("250-mx.example.org\r\n250 ENHANCEDSTATUSCODES\r\n"))
-				case "RCPT":
-					_ = c.Write([]byte("550-5.1.1 <nobody@example.org>: no such user here\r\n550 5.1.1 see https://help.example.org/550\r\n"))
-				case "QUIT":
-					_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
-					c.Close("quit")
-				default:
-					_ = c.Write([]byte("250 2.0.0 Ok\r\n"))
-				}
-			}
-		},
+func multiLineMX(c *simnet.Conn) simnet.Handler {
+	return scriptedMX("220 mx.example.org ESMTP", multiLineAnswers)(c)
+}
+
+func multiLineAnswers() func(*simnet.Conn, string) {
+	return func(c *simnet.Conn, line string) {
+		verb, _, _ := strings.Cut(strings.ToUpper(line), " ")
+		switch verb {
+		case "EHLO":
+			_ = c.Write([]byte("250-mx.example.org\r\n250 ENHANCEDSTATUSCODES\r\n"))
+		case "RCPT":
+			_ = c.Write([]byte("550-5.1.1 <nobody@example.org>: no such user here\r\n550 5.1.1 see https://help.example.org/550\r\n"))
+		case "QUIT":
+			_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+			c.Close("quit")
+		default:
+			_ = c.Write([]byte("250 2.0.0 Ok\r\n"))
+		}
 	}
 }
 

@@ -404,18 +404,16 @@ func TestNextMXAfterSoftMessageReply(t *testing.T) {
 	}
 }
 
-// deferAfterContent makes host's port 25 a server that takes the
-// envelope and the content but answers the final dot with 451, as a
-// server does whose disk is full for the moment (RFC 5321 §4.2.5).
-func deferAfterContent(t *testing.T, n *Network, host string) {
-	t.Helper()
-	h, _ := n.Host(host)
-	h.Sim().StopListening(25)
-	err := h.Sim().Listen(25, func(*simnet.Conn) simnet.Handler {
+// scriptedMX is a fake SMTP server for what the lab's own server never
+// does: it greets with greeting and hands each line a client sends,
+// without its CRLF, to the answer function newSession makes for that
+// connection (which may keep state, such as being inside DATA).
+func scriptedMX(greeting string, newSession func() func(c *simnet.Conn, line string)) func(*simnet.Conn) simnet.Handler {
+	return func(*simnet.Conn) simnet.Handler {
 		var pending []byte
-		inData := false
+		answer := newSession()
 		return simnet.HandlerFuncs{
-			OnOpen: func(c *simnet.Conn) { _ = c.Write([]byte("220 " + host + " ESMTP\r\n")) },
+			OnOpen: func(c *simnet.Conn) { _ = c.Write([]byte(greeting + "\r\n")) },
 			OnData: func(c *simnet.Conn, p []byte) {
 				pending = append(pending, p...)
 				for {
@@ -424,26 +422,40 @@ func deferAfterContent(t *testing.T, n *Network, host string) {
 						return
 					}
 					pending = rest
-					verb := strings.ToUpper(string(line[:min(4, len(line))]))
-					switch {
-					case inData && string(line) == ".":
-						inData = false
-						_ = c.Write([]byte("451 4.3.0 " + host + ": no room to store it just now\r\n"))
-					case inData:
-					case verb == "DATA":
-						inData = true
-						_ = c.Write([]byte("354 go ahead\r\n"))
-					case verb == "QUIT":
-						_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
-						c.Close("quit")
-						return
-					default:
-						_ = c.Write([]byte("250 OK\r\n"))
-					}
+					answer(c, string(line))
 				}
 			},
 		}
-	})
+	}
+}
+
+// deferAfterContent makes host's port 25 a server that takes the
+// envelope and the content but answers the final dot with 451, as a
+// server does whose disk is full for the moment (RFC 5321 §4.2.5).
+func deferAfterContent(t *testing.T, n *Network, host string) {
+	t.Helper()
+	h, _ := n.Host(host)
+	h.Sim().StopListening(25)
+	err := h.Sim().Listen(25, scriptedMX("220 "+host+" ESMTP", func() func(*simnet.Conn, string) {
+		inData := false
+		return func(c *simnet.Conn, line string) {
+			verb := strings.ToUpper(line[:min(4, len(line))])
+			switch {
+			case inData && line == ".":
+				inData = false
+				_ = c.Write([]byte("451 4.3.0 " + host + ": no room to store it just now\r\n"))
+			case inData:
+			case verb == "DATA":
+				inData = true
+				_ = c.Write([]byte("354 go ahead\r\n"))
+			case verb == "QUIT":
+				_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+				c.Close("quit")
+			default:
+				_ = c.Write([]byte("250 OK\r\n"))
+			}
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
