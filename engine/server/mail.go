@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -217,6 +218,14 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 			}
 			rc.Notify = n
 		case "ORCPT":
+			// RFC 3461 §4.2 caps the value, "addr-type;address" as
+			// written, at 500 characters; they are counted as octets
+			// here, as the 500 octets RFC 3461 §5 adds to the RCPT line
+			// are, so a unitext address of UTF-8 (RFC 6533 §3) counts
+			// each octet of a character.
+			if len(p.Value) > smtp.MaxORcpt {
+				return paramError(fmt.Sprintf("Bad ORCPT value: %d characters, at most %d are allowed (RFC 3461 section 4.2)", len(p.Value), smtp.MaxORcpt))
+			}
 			// The address type is a registered name such as rfc822 or
 			// utf-8 (RFC 3464 §2.3.1); the address, decoded, must be
 			// printable for the DSN's Original-Recipient field, like ENVID.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -270,6 +271,40 @@ func TestReplyEventAsOnTheWire(t *testing.T) {
 		if e.Kind == EventReply && e.Reply.Enhanced != "" {
 			t.Errorf("after HELO: reply event %+v carries an enhanced code the wire does not (%q)", e.Reply, s.Output())
 		}
+	}
+}
+
+// TestORcptLength: an ORCPT value, "addr-type;address" as written, may
+// have at most 500 characters (RFC 3461 §4.2); a longer one gets 501 5.5.4
+// like any bad parameter, though the RCPT line is within its limit (512
+// octets and 500 more for NOTIFY and ORCPT, RFC 3461 §5). A unitext
+// address of type utf-8 counts its octets: 250 ö and "utf-8;" are 506.
+func TestORcptLength(t *testing.T) {
+	long := func(typ string, n int) string { // a value of n characters
+		return typ + ";" + strings.Repeat("a", n-len(typ)-1-len("@x.example")) + "@x.example"
+	}
+	tooLong := func(n int) string {
+		return fmt.Sprintf("501 5.5.4 Bad ORCPT value: %d characters, at most 500 are allowed (RFC 3461 section 4.2)", n)
+	}
+	rcpts := []struct{ orcpt, reply string }{
+		{long("rfc822", 500), "250 2.1.5 Ok"},
+		{long("rfc822", 501), tooLong(501)},
+		{long("utf-8", 500), "250 2.1.5 Ok"},
+		{long("utf-8", 900), tooLong(900)},
+		{"utf-8;" + strings.Repeat("ö", 246) + "@x", "250 2.1.5 Ok"},
+		{"utf-8;" + strings.Repeat("ö", 250), tooLong(506)},
+	}
+	input := "EHLO a.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\n"
+	want := cat(ehlo(), one("250 2.1.0 Ok"))
+	for _, r := range rcpts {
+		input += "RCPT TO:<bob@example.org> ORCPT=" + r.orcpt + "\r\n"
+		want = append(want, r.reply)
+	}
+	cfg := testConfig(&labPolicy{})
+	cfg.Limits.MaxErrors = 100
+	out, _, _ := run(cfg, SessionOptions{}, input, 0)
+	if got, want := out, lines(append([]string{greeting}, want...)...); got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}
 }
 

@@ -194,6 +194,12 @@ func DecodeXtext(s string) (string, error) {
 	return b.String(), nil
 }
 
+// MaxORcpt is the longest value an ORCPT parameter may have,
+// "addr-type;address" as written on the wire (RFC 3461 §4.2: 500
+// characters). A server refuses a longer one, and a client never sends
+// one.
+const MaxORcpt = 500
+
 // EncodeXtext encodes s as xtext (RFC 3461 §4).
 func EncodeXtext(s string) string {
 	const hex = "0123456789ABCDEF"
