@@ -3,7 +3,6 @@ package client
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"smtplab/engine/smtp"
 )
@@ -150,6 +149,9 @@ type recipient struct {
 	reply    replyRef
 	err      error
 	session  bool // decided by a failure of the whole session (see RecipientResult)
+	// orcptLeftOut: its ORCPT was too long to send (see
+	// RecipientResult.ORcptLeftOut).
+	orcptLeftOut bool
 }
 
 // Client is one SMTP client session. Create it with New; it is not safe
@@ -618,20 +620,21 @@ func (c *Client) sendRCPT(i int) {
 		c.out = append(c.out, r.Notify...)
 	}
 	if c.ext.DSN && r.ORcpt != "" {
-		c.out = append(c.out, " ORCPT="...)
-		if r.ORcptType != "" {
-			c.out = append(c.out, r.ORcptType...)
+		// RFC 6533 §3: a utf-8 address is UTF-8 itself only in a
+		// transaction that uses SMTPUTF8 (utf-8-addr-unitext).
+		if v := orcptValue(r, c.needUTF8 && c.ext.SMTPUTF8); len(v) <= smtp.MaxORcpt {
+			c.out = append(c.out, " ORCPT="...)
+			c.out = append(c.out, v...)
 		} else {
-			c.out = append(c.out, "rfc822"...)
-		}
-		c.out = append(c.out, ';')
-		if strings.EqualFold(r.ORcptType, "utf-8") {
-			// RFC 6533 §3: UTF-8 itself only in a transaction that uses
-			// SMTPUTF8 (utf-8-addr-unitext), else \x{F6} (utf-8-addr-xtext);
-			// never xtext's +C3+B6, which means something else there.
-			c.out = append(c.out, smtp.EncodeUTF8Addr(r.ORcpt, c.needUTF8 && c.ext.SMTPUTF8)...)
-		} else {
-			c.out = append(c.out, smtp.EncodeXtext(r.ORcpt)...)
+			// RFC 3461 §4.2 allows at most 500 characters, and an
+			// address that fits in UTF-8 may not fit in its 7-bit
+			// form, \x{F6} for ö. The ORCPT is left out rather than
+			// the message refused: it is optional, and only gives a
+			// later DSN its Original-Recipient field (RFC 3461 §4.2),
+			// whereas a refusal would bounce a message that can be
+			// delivered. A relay passing on what it received does
+			// the same, as it does for a next hop without DSN (§5.2.2).
+			c.rcpts[i].orcptLeftOut = true
 		}
 	}
 	c.command(start, awaited{what: awaitRCPT, verb: smtp.RCPT, rcpt: i}, false)

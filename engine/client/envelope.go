@@ -30,7 +30,8 @@ type Recipient struct {
 	// ORcpt is the DSN ORCPT: the original recipient address, decoded;
 	// or "". It is sent as type;xtext (RFC 3461 §4.2), or, for the type
 	// utf-8, as RFC 6533 §3 writes it: \x{F6} for ö, or UTF-8 itself in a
-	// transaction that uses SMTPUTF8.
+	// transaction that uses SMTPUTF8. A value that would pass the 500
+	// characters of RFC 3461 §4.2 is left out (RecipientResult.ORcptLeftOut).
 	ORcpt string
 	// ORcptType is the address type of ORcpt (RFC 3461 §4.2), "rfc822"
 	// when empty. A relay passes on the type it received, such as utf-8.
@@ -172,6 +173,23 @@ func (env Envelope) needsUTF8() bool {
 		}
 	}
 	return false
+}
+
+// orcptValue is the value of r's ORCPT parameter, "addr-type;address" as
+// written on the wire: the address in xtext (RFC 3461 §4.2), or, for the
+// type utf-8, as RFC 6533 §3 writes it, UTF-8 itself when unitext (the
+// transaction uses SMTPUTF8), else \x{F6} for ö; never xtext's +C3+B6,
+// which means something else there. The type goes as it was given, so a
+// relay passes on the one it received; rfc822 when none was.
+func orcptValue(r Recipient, unitext bool) string {
+	typ := r.ORcptType
+	if typ == "" {
+		typ = "rfc822"
+	}
+	if strings.EqualFold(typ, "utf-8") {
+		return typ + ";" + smtp.EncodeUTF8Addr(r.ORcpt, unitext)
+	}
+	return typ + ";" + smtp.EncodeXtext(r.ORcpt)
 }
 
 // appendMailbox writes local@domain (or a bare local part, for Postmaster).

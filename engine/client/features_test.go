@@ -246,6 +246,53 @@ func TestORcptUTF8Encoding(t *testing.T) {
 	runScripts(t, scripts)
 }
 
+// TestORcptTooLong: an ORCPT whose value would pass the 500 characters
+// RFC 3461 §4.2 allows is left out, and the outcome says so; the message
+// still goes. A utf-8 address of 100 ö fits in UTF-8 (210 octets with its
+// domain) but not in the \x{F6} form a 7-bit transaction needs (610), so
+// it goes only where the transaction uses SMTPUTF8. "rfc822;" and 494
+// octets make 501.
+func TestORcptTooLong(t *testing.T) {
+	oes := strings.Repeat("ö", 100) + "@x.example"
+	ascii := env(t, "a@example.com", "b@example.org")
+	utf := env(t, "a@example.com", "bö@example.org")
+	with := func(e Envelope, typ, orcpt string) Envelope {
+		e.To = []Recipient{{Mailbox: e.To[0].Mailbox, ORcpt: orcpt, ORcptType: typ, Notify: "FAILURE"}}
+		return e
+	}
+	for _, tt := range []struct {
+		name    string
+		env     Envelope
+		mail    string
+		rcpt    string
+		leftOut bool
+	}{
+		{"7-bit form too long", with(ascii, "utf-8", oes), "MAIL FROM:<a@example.com>\r\n",
+			"RCPT TO:<b@example.org> NOTIFY=FAILURE\r\n", true},
+		{"UTF-8 form fits", with(utf, "utf-8", oes), "MAIL FROM:<a@example.com> SMTPUTF8\r\n",
+			"RCPT TO:<bö@example.org> NOTIFY=FAILURE ORCPT=utf-8;" + oes + "\r\n", false},
+		{"xtext of 501", with(ascii, "rfc822", strings.Repeat("a", 494-len("@x.example"))+"@x.example"), "MAIL FROM:<a@example.com>\r\n",
+			"RCPT TO:<b@example.org> NOTIFY=FAILURE\r\n", true},
+		{"xtext of 500", with(ascii, "rfc822", strings.Repeat("a", 493-len("@x.example"))+"@x.example"), "MAIL FROM:<a@example.com>\r\n",
+			"RCPT TO:<b@example.org> NOTIFY=FAILURE ORCPT=rfc822;" + strings.Repeat("a", 493-len("@x.example")) + "@x.example\r\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := script{cfg: Config{Hostname: "c.example"}, env: tt.env, msg: "x\r\n", status: Delivered, steps: []step{
+				{server: greeting, client: "EHLO c.example\r\n"},
+				{server: ehlo("DSN", "SMTPUTF8"), client: tt.mail},
+				{server: okMail, client: tt.rcpt},
+				{server: okRcpt, client: "DATA\r\n"},
+				{server: goAhead, client: "x\r\n.\r\n"},
+				{server: queued, client: "QUIT\r\n"},
+				{server: bye},
+			}}.play(t, false)
+			if got := c.Outcome().Recipients[0].ORcptLeftOut; got != tt.leftOut {
+				t.Errorf("ORcptLeftOut %v, want %v", got, tt.leftOut)
+			}
+		})
+	}
+}
+
 func TestChunking(t *testing.T) {
 	one := env(t, "a@example.com", "b@example.org")
 	msg := "0123456789abcdefghij.\r\n" // 23 octets: chunks of 10, 10, 3

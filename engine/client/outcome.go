@@ -125,6 +125,11 @@ type RecipientResult struct {
 	// same domain may well take the message, so a relay tries the next MX
 	// at once (RFC 5321 §5.1), as Postfix does.
 	SessionFailure bool
+	// ORcptLeftOut reports that the recipient's ORCPT was not sent: in
+	// the form this transaction needed, it would have had more than the
+	// 500 characters RFC 3461 §4.2 allows (see smtp.MaxORcpt). A DSN
+	// about the recipient then has no Original-Recipient.
+	ORcptLeftOut bool
 }
 
 // Outcome is the result of a session.

@@ -118,7 +118,7 @@ func (c *Client) Outcome() Outcome {
 	}
 	chosen := false
 	for i, r := range c.rcpts {
-		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err, SessionFailure: r.session}
+		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err, SessionFailure: r.session, ORcptLeftOut: r.orcptLeftOut}
 		if r.reply.code != 0 {
 			res.Reply, res.Verb = buildReply(c.kept[r.reply.start:r.reply.end]), r.reply.verb
 		}

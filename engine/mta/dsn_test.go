@@ -385,3 +385,42 @@ func TestGlobalDSNTravelsWith8BITMIME(t *testing.T) {
 		})
 	}
 }
+
+// rawSubmit has the laptop send smtp.example.com:25 the session input as
+// it is, all at once, for what the lab's own client never writes, and
+// lets the world settle.
+func rawSubmit(t *testing.T, n *Network, input string) {
+	t.Helper()
+	laptop, _ := n.Host("laptop.example.com")
+	n.Net.Dial(laptop.Sim(), "smtp.example.com", 25, simnet.HandlerFuncs{
+		OnOpen: func(c *simnet.Conn) { _ = c.Write([]byte(input)) },
+	})
+	n.Net.Settle()
+}
+
+// TestRelayLeavesOutAnORcptTooLongFor7Bit: a client that said SMTPUTF8
+// with nothing in its envelope or header that needs it may send an ORCPT
+// of type utf-8 in UTF-8 itself (RFC 6533 §3, utf-8-addr-unitext): 100 ö
+// are 210 octets with the domain. The relay's own transaction is 7-bit,
+// where each ö is \x{F6}, 610 characters in all, past the 500 of RFC 3461
+// §4.2: the relay passes the message on without the ORCPT, and says so,
+// rather than send what the next hop must refuse.
+func TestRelayLeavesOutAnORcptTooLongFor7Bit(t *testing.T) {
+	n := testNet(t, nil, nil)
+	orcpt := strings.Repeat("ö", 100) + "@x.example"
+	rawSubmit(t, n, "EHLO laptop.example.com\r\nMAIL FROM:<alice@example.com> SMTPUTF8\r\n"+
+		"RCPT TO:<bob@example.org> NOTIFY=FAILURE ORCPT=utf-8;"+orcpt+"\r\nDATA\r\n"+
+		"From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n.\r\nQUIT\r\n")
+	n.Net.Advance(time.Minute)
+	cmds := strings.Join(commands(n.Net.Log(), "smtp.example.com", "mx.example.org"), "\n") + "\n"
+	if !strings.Contains(cmds, "RCPT TO:<bob@example.org> NOTIFY=FAILURE\n") {
+		t.Errorf("the relay's RCPT to the MX is not without its ORCPT:\n%s", cmds)
+	}
+	if got := notesWith(n.Net.Log(), "was not passed on to mx.example.org"); len(got) != 1 || !strings.Contains(got[0].Text, "500 characters RFC 3461 §4.2 allows") {
+		t.Errorf("notes %+v, want one that says why the ORCPT was left out", got)
+	}
+	mx, _ := n.Host("mx.example.org")
+	if got := len(mx.Mailboxes.Messages("bob@example.org")); got != 1 {
+		t.Fatalf("bob has %d messages, want 1; trace:\n%s", got, dump(n.Net.Log()))
+	}
+}

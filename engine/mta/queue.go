@@ -543,6 +543,12 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	for j, res := range out.Recipients[:min(len(out.Recipients), len(rcpts))] {
 		r := rcpts[j]
 		r.record(res, target, out.DSN)
+		if res.ORcptLeftOut {
+			h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+				Text: fmt.Sprintf("the ORCPT of <%s> was not passed on to %s: written as this transaction needs it, it would pass the %d characters RFC 3461 §4.2 allows "+
+					"(an address of type utf-8 takes six characters, \\x{F6}, for each ö outside SMTPUTF8, RFC 6533 §3); "+
+					"the message goes on without it, and a DSN about this recipient will have no Original-Recipient", r.addr, target, smtp.MaxORcpt)})
+		}
 		switch {
 		case r.status == client.Delivered:
 			h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
