@@ -43,4 +43,15 @@
 //     octets, has no end to fake, but without BINARYMIME it is held to the
 //     same rules of text (RFC 3030 §3): a bare LF or CR, a line over 1000
 //     octets or a NUL refuses the message, and the session goes on.
+//   - what it takes as it comes, as Postfix does: octets beyond ASCII in the
+//     content without BODY=8BITMIME, and raw UTF-8 in the message's header
+//     without SMTPUTF8. RFC 6532 §3 allows such a header only in an SMTPUTF8
+//     transaction (RFC 6531 §3.4), and a server could refuse it after the
+//     content with 550 5.6.9; but mail with 8-bit headers was sent long
+//     before SMTPUTF8, and Postfix takes it so as not to break those mail
+//     flows (its SMTPUTF8_README, "Compatibility with pre-SMTPUTF8
+//     environments"). Envelope.UTF8 says whether the client asked. What the
+//     lab sends on is held to the rule by package client: a relay passes
+//     such a message on with SMTPUTF8, or returns it to its sender when the
+//     next hop does not offer SMTPUTF8.
 package server

@@ -274,6 +274,32 @@ func TestReplyEventAsOnTheWire(t *testing.T) {
 	}
 }
 
+// TestUTF8HeaderWithoutSMTPUTF8IsTaken: a message whose header has raw
+// UTF-8, sent without SMTPUTF8 and without BODY=8BITMIME, is taken as it
+// is, over DATA and BDAT. RFC 6532 §3 allows such a header only in an
+// SMTPUTF8 transaction, but mail with 8-bit headers long predates it, and
+// Postfix takes it so as not to break it (see the package doc); the
+// envelope records that the client did not say SMTPUTF8, for whoever
+// passes it on (Envelope.UTF8).
+func TestUTF8HeaderWithoutSMTPUTF8IsTaken(t *testing.T) {
+	msg := "Subject: caf\xc3\xa9\r\n\r\nhi\r\n"
+	for _, tt := range []struct{ name, content string }{
+		{"DATA", "DATA\r\n" + msg + ".\r\n"},
+		{"BDAT", fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			input := "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\n" + tt.content
+			out, events, _ := run(testConfig(&labPolicy{}), SessionOptions{}, input, 0)
+			if !strings.HasSuffix(out, "250 2.0.0 Ok: queued as Q1\r\n") {
+				t.Fatalf("the message was not taken:\n%s", out)
+			}
+			if got := events[len(events)-2]; !strings.HasPrefix(got, "message Q1 ") || !strings.Contains(got, " body= ") {
+				t.Errorf("event %s, want the message, with no BODY given", got)
+			}
+		})
+	}
+}
+
 // TestORcptLength: an ORCPT value, "addr-type;address" as written, may
 // have at most 500 characters (RFC 3461 §4.2); a longer one gets 501 5.5.4
 // like any bad parameter, though the RCPT line is within its limit (512
