@@ -162,7 +162,10 @@ type Client struct {
 	msg      []byte // the message with CRLF line endings
 	norm     []byte // buffer for msg when it had to be rewritten
 	eightBit bool   // msg has bytes above 127
-	needUTF8 bool   // an address is not ASCII
+	needUTF8 bool   // an address or the header is not ASCII: the message needs SMTPUTF8
+	// utf8Header: msg's own header has octets beyond ASCII (raw UTF-8,
+	// not RFC 2047 encoded-words), one reason for needUTF8.
+	utf8Header bool
 
 	lines  smtp.LineReader
 	out    []byte
@@ -260,7 +263,8 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		c.norm = c.msg
 	}
 	c.eightBit = has8bit(c.msg)
-	c.needUTF8 = env.needsUTF8()
+	c.utf8Header = c.eightBit && has8bit(c.msg[:headerEnd(c.msg)])
+	c.needUTF8 = env.needsUTF8() || c.utf8Header
 	c.queue = append(c.queue, awaited{what: awaitGreeting})
 	return nil
 }
@@ -549,8 +553,15 @@ func (c *Client) ConnectionLost(err error) {
 // carry the content, DATA.
 func (c *Client) startMail() {
 	if c.needUTF8 && !c.ext.SMTPUTF8 {
+		// X.6.7, as Postfix reports "SMTPUTF8 is required, but was not
+		// offered" for either reason; X.6.9 is a server's, after the
+		// content; RFC 6531 registered both (RFC 5248).
+		what := "an address is not ASCII"
+		if !c.env.needsUTF8() {
+			what = "the message header has raw UTF-8 (not RFC 2047 encoded-words), which only an SMTPUTF8 transaction may carry (RFC 6532 §3)"
+		}
 		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.6.7", Reason: smtp.ReasonUTF8Required,
-			Text: "an address is not ASCII, and the server does not offer SMTPUTF8 (RFC 6531 §3.2)"})
+			Text: what + ", and the server does not offer SMTPUTF8 (RFC 6531 §3.2)"})
 		c.quit()
 		return
 	}

@@ -495,13 +495,62 @@ func TestSessionFailure(t *testing.T) {
 	}
 }
 
+// TestUTF8HeaderNeedsSMTPUTF8: a message whose own header has raw UTF-8
+// (not RFC 2047 encoded-words) needs SMTPUTF8 as an address beyond ASCII
+// does (RFC 6532 §3, RFC 6531 §3.4), though its envelope is ASCII: it goes
+// with SMTPUTF8, and to a server without it not at all, 5.6.7 as Postfix
+// reports it. UTF-8 in the body, in the header of a part or in a line that
+// follows the header without a blank line is the body's, which 8BITMIME
+// alone covers.
+func TestUTF8HeaderNeedsSMTPUTF8(t *testing.T) {
+	alice := Config{Hostname: "client.example.com"}
+	one := env(t, "alice@example.com", "bob@example.org")
+	sent := func(name, msg, mail string) script {
+		return script{name: name, cfg: alice, env: one, msg: msg, status: Delivered, steps: []step{
+			{server: greeting, client: "EHLO client.example.com\r\n"},
+			{server: ehlo("8BITMIME", "SMTPUTF8"), client: mail},
+			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+			{server: okRcpt, client: "DATA\r\n"},
+			{server: goAhead, client: msg + ".\r\n"},
+			{server: queued, client: "QUIT\r\n"},
+			{server: bye},
+		}}
+	}
+	const utf8Subject = "Subject: caf\xc3\xa9\r\n\r\nhi\r\n"
+	withUTF8 := "MAIL FROM:<alice@example.com> BODY=8BITMIME SMTPUTF8\r\n"
+	without := "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n"
+	runScripts(t, []script{
+		sent("raw UTF-8 Subject: with SMTPUTF8", utf8Subject, withUTF8),
+		sent("raw UTF-8 in a folded line", "Subject: a\r\n caf\xc3\xa9\r\n\r\nhi\r\n", withUTF8),
+		sent("encoded-word Subject, UTF-8 body", "Subject: =?utf-8?b?Y2Fmw6k=?=\r\n\r\ncaf\xc3\xa9\r\n", without),
+		sent("UTF-8 in a part's header", "Subject: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"+
+			"Content-Type: text/plain; name=caf\xc3\xa9\r\n\r\nx\r\n--b--\r\n", without),
+		sent("no header, UTF-8 text", "caf\xc3\xa9\r\n", without),
+		{
+			name: "raw UTF-8 Subject, no SMTPUTF8: returned, nothing sent",
+			cfg:  alice, env: one, msg: utf8Subject,
+			steps: []step{
+				{server: greeting, client: "EHLO client.example.com\r\n"},
+				{server: ehlo("8BITMIME"), client: "QUIT\r\n"},
+				{server: bye},
+			},
+			status: Bounced, reason: smtp.ReasonUTF8Required, enhanced: "5.6.7",
+		},
+	})
+	c, _ := New(alice, one, []byte(utf8Subject))
+	c.Feed([]byte(greeting + ehlo("8BITMIME") + bye))
+	if err := c.Outcome().Err; err == nil || !strings.Contains(err.Error(), "header has raw UTF-8") {
+		t.Errorf("the refusal says %v, want that the header has raw UTF-8", err)
+	}
+}
+
 // TestEightBitNeeds8BITMIME: RFC 6152 §3 and RFC 5321 §2.4 forbid sending
 // octets above 127 to a server that did not offer 8BITMIME; this client
 // returns such a message instead of converting it.
 func TestEightBitNeeds8BITMIME(t *testing.T) {
 	alice := Config{Hostname: "client.example.com"}
 	one := env(t, "alice@example.com", "bob@example.org")
-	msg := "Subject: caf\xc3\xa9\r\n\r\nd\xc3\xa9j\xc3\xa0 vu\r\n"
+	msg := "Subject: cafe\r\n\r\nd\xc3\xa9j\xc3\xa0 vu\r\n" // a header of UTF-8 needs SMTPUTF8: TestUTF8HeaderNeedsSMTPUTF8
 	runScripts(t, []script{{
 		name: "not offered: returned, nothing sent",
 		cfg:  alice, env: one, msg: msg,

@@ -73,3 +73,39 @@ func has8bit(msg []byte) bool {
 	}
 	return false
 }
+
+// headerEnd returns where the header of msg, a message with CRLF line
+// endings, ends: at the blank line before the body, or at the first line
+// that is neither a field ("name:") nor the continuation of one, which a
+// reader takes for the body of a message that lacks the blank line. A
+// message's own header is what RFC 6532 §3 lets carry UTF-8 only with
+// SMTPUTF8 (RFC 6531 §3.4); the header of a part or of an attached
+// message/global is body, which 8BITMIME covers.
+func headerEnd(msg []byte) int {
+	for i := 0; i < len(msg); {
+		line := msg[i:]
+		if j := bytes.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j+1]
+		}
+		folded := i > 0 && (line[0] == ' ' || line[0] == '\t')
+		if !folded && !isFieldLine(line) {
+			return i
+		}
+		i += len(line)
+	}
+	return len(msg)
+}
+
+// isFieldLine reports whether line starts a header field: a name of
+// printable ASCII but ':' (RFC 5322 §2.2), then ':'.
+func isFieldLine(line []byte) bool {
+	for k, c := range line {
+		switch {
+		case c == ':':
+			return k > 0
+		case c <= ' ' || c > '~':
+			return false
+		}
+	}
+	return false
+}

@@ -424,3 +424,57 @@ func TestRelayLeavesOutAnORcptTooLongFor7Bit(t *testing.T) {
 		t.Fatalf("bob has %d messages, want 1; trace:\n%s", got, dump(n.Net.Log()))
 	}
 }
+
+// TestRelayPassesUTF8HeaderOnWithSMTPUTF8: a message whose header has raw
+// UTF-8 comes in without SMTPUTF8, which the relay takes as Postfix does
+// (see package server). Passing it on, the relay asks for SMTPUTF8, which
+// such a header needs (RFC 6532 §3): the MX offers it, and the message
+// goes with BODY=8BITMIME SMTPUTF8. To a next hop without SMTPUTF8 the
+// message does not go at all; it comes back to its sender with 5.6.7, in a
+// global DSN (RFC 6533), as its returned header is UTF-8.
+func TestRelayPassesUTF8HeaderOnWithSMTPUTF8(t *testing.T) {
+	const input = "EHLO laptop.example.com\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n" +
+		"From: alice@example.com\r\nSubject: caf\xc3\xa9?\r\n\r\nAt noon?\r\n.\r\nQUIT\r\n"
+	t.Run("offered", func(t *testing.T) {
+		n := testNet(t, nil, nil)
+		rawSubmit(t, n, input)
+		n.Net.Advance(time.Minute)
+		cmds := strings.Join(commands(n.Net.Log(), "smtp.example.com", "mx.example.org"), "\n") + "\n"
+		if !strings.Contains(cmds, " BODY=8BITMIME SMTPUTF8\n") {
+			t.Errorf("the relay's MAIL lacks SMTPUTF8:\n%s", cmds)
+		}
+		mx, _ := n.Host("mx.example.org")
+		if got := len(mx.Mailboxes.Messages("bob@example.org")); got != 1 {
+			t.Fatalf("bob has %d messages, want 1; trace:\n%s", got, dump(n.Net.Log()))
+		}
+	})
+	t.Run("not offered", func(t *testing.T) {
+		n := testNet(t, nil, nil)
+		mx, _ := n.Host("mx.example.org")
+		mx.Sim().StopListening(25)
+		if err := mx.Sim().Listen(25, scriptedMX("220 mx.example.org ESMTP", func() func(*simnet.Conn, string) {
+			return func(c *simnet.Conn, line string) {
+				if strings.EqualFold(line, "QUIT") {
+					_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+					c.Close("quit")
+					return
+				}
+				_ = c.Write([]byte("250 mx.example.org\r\n")) // EHLO: no extension at all
+			}
+		})); err != nil {
+			t.Fatal(err)
+		}
+		rawSubmit(t, n, input)
+		n.Net.Advance(time.Minute)
+		msgs := aliceMail(n)
+		if len(msgs) != 1 {
+			t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
+		}
+		raw := string(msgs[0].Raw)
+		for _, want := range []string{"report-type=global-delivery-status", "Status: 5.6.7\r\n", "header has raw UTF-8", "Subject: caf\xc3\xa9?\r\n"} {
+			if !strings.Contains(raw, want) {
+				t.Errorf("the DSN lacks %q:\n%s", want, raw)
+			}
+		}
+	})
+}
