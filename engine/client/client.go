@@ -65,6 +65,16 @@ type Config struct {
 	// NoPipelining waits for each reply even when the server offers
 	// PIPELINING, to show the round trips it saves.
 	NoPipelining bool
+	// SevenBit, when set, is the message in 7 bits, its 8-bit parts
+	// quoted-printable or base64, sent in its place to a server that does
+	// not offer 8BITMIME or SMTPUTF8 (Outcome.SevenBit says so). Without
+	// it an 8-bit message is returned to a server without 8BITMIME: RFC
+	// 6152 §3 allows either, and this client does not convert MIME
+	// itself. Whoever wrote the message may know its 7-bit form, as a
+	// relay does for the global DSNs it writes (RFC 6533 §6 asks for that
+	// form where the return path lacks SMTPUTF8). The client keeps it and
+	// reads it while the session runs, as it does the message.
+	SevenBit []byte
 	// Trace, when set, is called with every Event of the session.
 	Trace func(Event)
 }
@@ -166,6 +176,7 @@ type Client struct {
 	// utf8Header: msg's own header has octets beyond ASCII (raw UTF-8,
 	// not RFC 2047 encoded-words), one reason for needUTF8.
 	utf8Header bool
+	sevenBit   bool // Config.SevenBit went in the message's place
 
 	lines  smtp.LineReader
 	out    []byte
@@ -564,6 +575,11 @@ func (c *Client) startMail() {
 			Text: what + ", and the server does not offer SMTPUTF8 (RFC 6531 §3.2)"})
 		c.quit()
 		return
+	}
+	if c.eightBit && c.cfg.SevenBit != nil && (!c.ext.EightBitMIME || !c.ext.SMTPUTF8) {
+		c.msg = canonical(c.cfg.SevenBit, nil)
+		c.eightBit = has8bit(c.msg)
+		c.sevenBit = true
 	}
 	if c.ext.Size > 0 && int64(len(c.msg)) > c.ext.Size {
 		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.3.4", Reason: smtp.ReasonTooLarge,

@@ -544,6 +544,39 @@ func TestUTF8HeaderNeedsSMTPUTF8(t *testing.T) {
 	}
 }
 
+// TestSevenBitForm: given the message's 7-bit form (Config.SevenBit),
+// the client sends it to a server without 8BITMIME, or without SMTPUTF8,
+// instead of returning the message, and says so; a server with both gets
+// the message itself.
+func TestSevenBitForm(t *testing.T) {
+	msg, seven := "Subject: x\r\n\r\ncaf\xc3\xa9\r\n", "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n"
+	cfg := Config{Hostname: "client.example.com", SevenBit: []byte(seven)}
+	one := env(t, "alice@example.com", "bob@example.org")
+	for _, tt := range []struct {
+		ext        []string
+		mail, sent string
+	}{
+		{nil, "MAIL FROM:<alice@example.com>\r\n", seven},
+		{[]string{"8BITMIME"}, "MAIL FROM:<alice@example.com>\r\n", seven},
+		{[]string{"8BITMIME", "SMTPUTF8"}, "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", msg},
+	} {
+		t.Run(strings.Join(tt.ext, ","), func(t *testing.T) {
+			c := script{cfg: cfg, env: one, msg: msg, status: Delivered, steps: []step{
+				{server: greeting, client: "EHLO client.example.com\r\n"},
+				{server: ehlo(tt.ext...), client: tt.mail},
+				{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
+				{server: okRcpt, client: "DATA\r\n"},
+				{server: goAhead, client: tt.sent + ".\r\n"},
+				{server: queued, client: "QUIT\r\n"},
+				{server: bye},
+			}}.play(t, false)
+			if got, want := c.Outcome().SevenBit, tt.sent == seven; got != want {
+				t.Errorf("Outcome.SevenBit %v, want %v", got, want)
+			}
+		})
+	}
+}
+
 // TestEightBitNeeds8BITMIME: RFC 6152 §3 and RFC 5321 §2.4 forbid sending
 // octets above 127 to a server that did not offer 8BITMIME; this client
 // returns such a message instead of converting it.

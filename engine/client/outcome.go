@@ -150,4 +150,7 @@ type Outcome struct {
 	// they could not, a relay reports "relayed" to a sender who asked for
 	// NOTIFY=SUCCESS (RFC 3461 §5.2.2).
 	DSN bool
+	// SevenBit reports that Config.SevenBit was sent in the message's
+	// place, the server offering no 8BITMIME or no SMTPUTF8.
+	SevenBit bool
 }

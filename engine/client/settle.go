@@ -112,7 +112,7 @@ func (c *Client) Status() Status {
 // Outcome returns what happened to every recipient so far. It is final
 // once Action is ActionClose.
 func (c *Client) Outcome() Outcome {
-	o := Outcome{Status: c.Status(), TLS: c.tls, DSN: c.ext.DSN, Recipients: make([]RecipientResult, len(c.rcpts))}
+	o := Outcome{Status: c.Status(), TLS: c.tls, DSN: c.ext.DSN, SevenBit: c.sevenBit, Recipients: make([]RecipientResult, len(c.rcpts))}
 	if c.authed {
 		o.Auth = c.mech
 	}

@@ -9,6 +9,7 @@ import (
 
 	"smtplab/engine/client"
 	"smtplab/engine/simnet"
+	"smtplab/engine/smtp"
 	"smtplab/engine/trace"
 )
 
@@ -477,4 +478,104 @@ func TestRelayPassesUTF8HeaderOnWithSMTPUTF8(t *testing.T) {
 			}
 		}
 	})
+}
+
+// recordingMX makes host's port 25 a server that offers ext in its EHLO
+// reply, takes every message and keeps what it received in *got: the
+// command lines and the content, each line without its CRLF.
+func recordingMX(t *testing.T, n *Network, host string, ext ...string) *[]string {
+	t.Helper()
+	got := new([]string)
+	h, _ := n.Host(host)
+	h.Sim().StopListening(25)
+	err := h.Sim().Listen(25, scriptedMX("220 "+host+" ESMTP", func() func(*simnet.Conn, string) {
+		inData := false
+		return func(c *simnet.Conn, line string) {
+			*got = append(*got, line)
+			verb := strings.ToUpper(line[:min(4, len(line))])
+			switch {
+			case inData && line == ".":
+				inData = false
+				_ = c.Write([]byte("250 2.0.0 queued\r\n"))
+			case inData:
+			case verb == "EHLO":
+				lines := append([]string{host}, ext...)
+				for i, l := range lines {
+					sep := "-"
+					if i == len(lines)-1 {
+						sep = " "
+					}
+					_ = c.Write([]byte("250" + sep + l + "\r\n"))
+				}
+			case verb == "DATA":
+				inData = true
+				_ = c.Write([]byte("354 go ahead\r\n"))
+			case verb == "QUIT":
+				_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
+				c.Close("quit")
+			default:
+				_ = c.Write([]byte("250 OK\r\n"))
+			}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestGlobalDSNIn7BitToAHopWithout8BITMIME: carol's message to böb at a
+// null MX bounces at once, and the relay writes her a global DSN, 8-bit.
+// To an MX without 8BITMIME, or without SMTPUTF8, it goes in its 7-bit
+// form, each part beyond ASCII quoted-printable (RFC 6533 §6), where it
+// had been refused and, as a DSN, dropped. A DSN whose own envelope needs
+// SMTPUTF8 (to cärol) still fails at such an MX (RFC 6531 §3.2).
+func TestGlobalDSNIn7BitToAHopWithout8BITMIME(t *testing.T) {
+	for _, c := range []struct {
+		name, from string
+		ext        []string
+		sent       bool
+	}{
+		{"no extension", "carol@example.org", nil, true},
+		{"8BITMIME, no SMTPUTF8", "carol@example.org", []string{"8BITMIME"}, true},
+		{"UTF-8 sender, no SMTPUTF8", "cärol@example.org", []string{"8BITMIME"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := testNet(t, nil, nil)
+			got := recordingMX(t, n, "mx.example.org", c.ext...)
+			env, err := client.ParseEnvelope(c.from, "böb@example.net")
+			if err != nil {
+				t.Fatal(err)
+			}
+			submitEnvelope(t, n, env)
+			n.Net.Advance(time.Minute)
+			wire := strings.Join(*got, "\r\n")
+			if !c.sent {
+				if strings.Contains(wire, "MAIL FROM") {
+					t.Errorf("the DSN to %s was sent:\n%s", c.from, wire)
+				}
+				if len(notesWith(n.Net.Log(), "bounces are never bounced")) != 1 {
+					t.Errorf("no note that the DSN was dropped; trace:\n%s", dump(n.Net.Log()))
+				}
+				return
+			}
+			for _, want := range []string{
+				"MAIL FROM:<>\r\n",
+				"Content-Type: multipart/report; report-type=global-delivery-status;",
+				"Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+				"Final-Recipient: utf-8; b=C3=B6b@example.net\r\n",
+				"Content-Type: message/global-headers\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n",
+			} {
+				if !strings.Contains(wire, want) {
+					t.Errorf("what the MX received lacks %q:\n%s", want, wire)
+				}
+			}
+			if !smtp.IsASCII(wire) {
+				t.Errorf("the MX received 8-bit octets:\n%s", wire)
+			}
+			if len(notesWith(n.Net.Log(), "this global DSN went in its 7-bit form")) != 1 {
+				t.Errorf("no note says the DSN went in 7 bits; trace:\n%s", dump(n.Net.Log()))
+			}
+		})
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"smtplab/engine/mimepart"
+	"smtplab/engine/smtp"
 )
 
 var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -353,5 +354,53 @@ func TestScanSinglePartBase64(t *testing.T) {
 	attached := "From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n" + single + "--b--\r\n"
 	if why := Scan([]byte(attached)); why == "" {
 		t.Error("EICAR in an attached single-part base64 message was not found")
+	}
+}
+
+// TestGlobalDSNIn7Bit: Build7Bit is the global DSN of Build with each
+// 8-bit part quoted-printable (RFC 6533 §6; message/global may be so
+// encoded, RFC 6532 §3.5): 7-bit all through, the same header, the same
+// parts, which decode to what Build has. A classic DSN, 7-bit already,
+// has none.
+func TestGlobalDSNIn7Bit(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		b := DSN{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", MessageID: "Q7.dsn@mail.example.com",
+			Arrived: t0, At: t0.Add(time.Minute), Full: full,
+			Original: []byte("From: alice@example.com\r\nSubject: caf\xc3\xa9\r\n\r\n" + strings.Repeat("d\xc3\xa9j\xc3\xa0 vu ", 20) + "\r\n"),
+			Recipients: []RecipientStatus{{Recipient: "n\xc3\xb6body@example.org", Original: "utf-8;n\xc3\xb6body@example.org", Status: "5.1.1",
+				Remote: "mx.example.org", Diagnosis: "550 5.1.1 no such user", Action: "failed"}}}
+		eight, seven := b.Build(), b.Build7Bit()
+		if !smtp.IsASCII(string(seven)) {
+			t.Fatalf("Full=%v: Build7Bit is not 7-bit:\n%s", full, seven)
+		}
+		if string(b.Build7Bit()) != string(seven) {
+			t.Error("Build7Bit is not deterministic")
+		}
+		_, ebody := mimepart.Headers(eight)
+		_, sbody := mimepart.Headers(seven)
+		if string(eight[:ebody]) != string(seven[:sbody]) {
+			t.Errorf("Full=%v: the headers differ:\n%s\n%s", full, eight[:ebody], seven[:sbody])
+		}
+		eparts, sparts := mimepart.Parts(eight, 10), mimepart.Parts(seven, 10)
+		if len(eparts) != 3 || len(sparts) != 3 {
+			t.Fatalf("Full=%v: %d and %d parts, want 3 and 3", full, len(eparts), len(sparts))
+		}
+		for i := range eparts {
+			ct := eparts[i].Header.Get("Content-Type")
+			if got := sparts[i].Header.Get("Content-Type"); got != ct {
+				t.Errorf("part %d: Content-Type %q, want %q", i, got, ct)
+			}
+			if cte := sparts[i].Header.Get("Content-Transfer-Encoding"); cte != "quoted-printable" {
+				t.Errorf("part %d (%s): Content-Transfer-Encoding %q, want quoted-printable", i, ct, cte)
+			}
+			if got, want := mimepart.Decode(sparts[i].Body, "quoted-printable"), eparts[i].Body; string(got) != string(want) {
+				t.Errorf("part %d (%s) decodes to\n%q\nwant\n%q", i, ct, got, want)
+			}
+		}
+	}
+	b := DSN{ReportingMTA: "mail.example.com", To: "alice@example.com", QueueID: "Q7", Original: []byte("Subject: lunch\r\n\r\nhi\r\n"),
+		Recipients: []RecipientStatus{{Recipient: "nobody@example.org", Status: "5.1.1", Action: "failed"}}}
+	if got := b.Build7Bit(); got != nil {
+		t.Errorf("a classic DSN has a 7-bit form of its own:\n%s", got)
 	}
 }
