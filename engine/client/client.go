@@ -173,8 +173,9 @@ type Client struct {
 	norm     []byte // buffer for msg when it had to be rewritten
 	eightBit bool   // msg has bytes above 127
 	needUTF8 bool   // an address or the header is not ASCII: the message needs SMTPUTF8
-	// utf8Header: msg's own header has octets beyond ASCII (raw UTF-8,
-	// not RFC 2047 encoded-words), one reason for needUTF8.
+	// utf8Header: a header of msg, at any level of its MIME structure,
+	// has octets beyond ASCII (raw UTF-8, not RFC 2047 encoded-words),
+	// one reason for needUTF8.
 	utf8Header bool
 	sevenBit   bool // Config.SevenBit went in the message's place
 
@@ -273,11 +274,17 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 	if len(c.msg) > 0 && len(msg) > 0 && &c.msg[0] != &msg[0] {
 		c.norm = c.msg
 	}
-	c.eightBit = has8bit(c.msg)
-	c.utf8Header = c.eightBit && has8bit(c.msg[:headerEnd(c.msg)])
-	c.needUTF8 = env.needsUTF8() || c.utf8Header
+	c.examine()
 	c.queue = append(c.queue, awaited{what: awaitGreeting})
 	return nil
+}
+
+// examine notes what c.msg, with c.env, needs of the server: 8BITMIME,
+// SMTPUTF8.
+func (c *Client) examine() {
+	c.eightBit = has8bit(c.msg)
+	c.utf8Header = c.eightBit && hasUTF8Header(c.msg)
+	c.needUTF8 = c.env.needsUTF8() || c.utf8Header
 }
 
 // Output returns the bytes to send to the server, and forgets them. The
@@ -563,23 +570,24 @@ func (c *Client) ConnectionLost(err error) {
 // then sends MAIL; with PIPELINING also every RCPT and, unless BDAT will
 // carry the content, DATA.
 func (c *Client) startMail() {
+	if c.eightBit && c.cfg.SevenBit != nil && (!c.ext.EightBitMIME || !c.ext.SMTPUTF8) {
+		// The 7-bit form first: it may need neither extension.
+		c.msg = canonical(c.cfg.SevenBit, nil)
+		c.examine()
+		c.sevenBit = true
+	}
 	if c.needUTF8 && !c.ext.SMTPUTF8 {
 		// X.6.7, as Postfix reports "SMTPUTF8 is required, but was not
 		// offered" for either reason; X.6.9 is a server's, after the
 		// content; RFC 6531 registered both (RFC 5248).
 		what := "an address is not ASCII"
 		if !c.env.needsUTF8() {
-			what = "the message header has raw UTF-8 (not RFC 2047 encoded-words), which only an SMTPUTF8 transaction may carry (RFC 6532 §3)"
+			what = "a header in the message has raw UTF-8 (not RFC 2047 encoded-words), which only an SMTPUTF8 transaction may carry, at any level of the MIME structure (RFC 6531 §3.2, RFC 6532 §3)"
 		}
 		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.6.7", Reason: smtp.ReasonUTF8Required,
 			Text: what + ", and the server does not offer SMTPUTF8 (RFC 6531 §3.2)"})
 		c.quit()
 		return
-	}
-	if c.eightBit && c.cfg.SevenBit != nil && (!c.ext.EightBitMIME || !c.ext.SMTPUTF8) {
-		c.msg = canonical(c.cfg.SevenBit, nil)
-		c.eightBit = has8bit(c.msg)
-		c.sevenBit = true
 	}
 	if c.ext.Size > 0 && int64(len(c.msg)) > c.ext.Size {
 		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.3.4", Reason: smtp.ReasonTooLarge,

@@ -495,13 +495,14 @@ func TestSessionFailure(t *testing.T) {
 	}
 }
 
-// TestUTF8HeaderNeedsSMTPUTF8: a message whose own header has raw UTF-8
-// (not RFC 2047 encoded-words) needs SMTPUTF8 as an address beyond ASCII
-// does (RFC 6532 §3, RFC 6531 §3.4), though its envelope is ASCII: it goes
-// with SMTPUTF8, and to a server without it not at all, 5.6.7 as Postfix
-// reports it. UTF-8 in the body, in the header of a part or in a line that
-// follows the header without a blank line is the body's, which 8BITMIME
-// alone covers.
+// TestUTF8HeaderNeedsSMTPUTF8: a message with a header of raw UTF-8 (not
+// RFC 2047 encoded-words), its own or one at any level of its MIME
+// structure, needs SMTPUTF8 as an address beyond ASCII does (RFC 6531
+// §3.2, RFC 6532 §3), though its envelope is ASCII: it goes with SMTPUTF8,
+// and to a server without it not at all, 5.6.7 as Postfix reports it.
+// UTF-8 in the text of the body or a part, in a line that follows the
+// header without a blank line, or in a part encoded in base64, needs
+// 8BITMIME alone.
 func TestUTF8HeaderNeedsSMTPUTF8(t *testing.T) {
 	alice := Config{Hostname: "client.example.com"}
 	one := env(t, "alice@example.com", "bob@example.org")
@@ -517,14 +518,23 @@ func TestUTF8HeaderNeedsSMTPUTF8(t *testing.T) {
 		}}
 	}
 	const utf8Subject = "Subject: caf\xc3\xa9\r\n\r\nhi\r\n"
+	multipart := func(part string) string {
+		return "Subject: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" + part + "--b--\r\n"
+	}
 	withUTF8 := "MAIL FROM:<alice@example.com> BODY=8BITMIME SMTPUTF8\r\n"
 	without := "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n"
 	runScripts(t, []script{
 		sent("raw UTF-8 Subject: with SMTPUTF8", utf8Subject, withUTF8),
 		sent("raw UTF-8 in a folded line", "Subject: a\r\n caf\xc3\xa9\r\n\r\nhi\r\n", withUTF8),
 		sent("encoded-word Subject, UTF-8 body", "Subject: =?utf-8?b?Y2Fmw6k=?=\r\n\r\ncaf\xc3\xa9\r\n", without),
-		sent("UTF-8 in a part's header", "Subject: a\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"+
-			"Content-Type: text/plain; name=caf\xc3\xa9\r\n\r\nx\r\n--b--\r\n", without),
+		// RFC 6531 §3.2: "at any level within its MIME structure".
+		sent("UTF-8 in a part's header", multipart("Content-Type: text/plain; name=caf\xc3\xa9\r\n\r\nx\r\n"), withUTF8),
+		sent("UTF-8 in a nested part's header", multipart("Content-Type: multipart/alternative; boundary=c\r\n\r\n"+
+			"--c\r\nContent-Type: text/plain\r\nX-Note: caf\xc3\xa9\r\n\r\nx\r\n--c--\r\n"), withUTF8),
+		sent("UTF-8 in an attached message's header", multipart("Content-Type: message/global\r\n\r\nSubject: caf\xc3\xa9\r\n\r\nx\r\n"), withUTF8),
+		sent("UTF-8 header of an attached message in base64", multipart("Content-Type: message/global\r\n"+
+			"Content-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogY2Fmw6k=\r\n\xc3\xa9\r\n"), without),
+		sent("UTF-8 in a part's text only", multipart("Content-Type: text/plain\r\n\r\ncaf\xc3\xa9\r\n"), without),
 		sent("no header, UTF-8 text", "caf\xc3\xa9\r\n", without),
 		{
 			name: "raw UTF-8 Subject, no SMTPUTF8: returned, nothing sent",
@@ -539,7 +549,7 @@ func TestUTF8HeaderNeedsSMTPUTF8(t *testing.T) {
 	})
 	c, _ := New(alice, one, []byte(utf8Subject))
 	c.Feed([]byte(greeting + ehlo("8BITMIME") + bye))
-	if err := c.Outcome().Err; err == nil || !strings.Contains(err.Error(), "header has raw UTF-8") {
+	if err := c.Outcome().Err; err == nil || !strings.Contains(err.Error(), "header in the message has raw UTF-8") {
 		t.Errorf("the refusal says %v, want that the header has raw UTF-8", err)
 	}
 }

@@ -59,3 +59,23 @@ func FuzzServerReplies(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHasUTF8Header reads random messages for a header of raw UTF-8 at any
+// level of their MIME structure: it must never panic, must find none in a
+// message that is all ASCII, and must find the one in a message's own
+// header.
+func FuzzHasUTF8Header(f *testing.F) {
+	f.Add([]byte("Subject: caf\xc3\xa9\r\n\r\nhi\r\n"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/global\r\n\r\nSubject: \xc3\xa9\r\n\r\nx\r\n--b--\r\n"))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n\xc3\xa9\r\n--b--\r\n"))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		msg = canonical(msg[:min(len(msg), 64<<10)], nil)
+		got := hasUTF8Header(msg)
+		if !has8bit(msg) && got {
+			t.Errorf("found a UTF-8 header in an ASCII message: %q", msg)
+		}
+		if has8bit(msg[:headerEnd(msg)]) && !got {
+			t.Errorf("missed the message's own UTF-8 header: %q", msg)
+		}
+	})
+}

@@ -3,6 +3,11 @@ package client
 import (
 	"bytes"
 	"encoding/binary"
+	"net/textproto"
+	"slices"
+	"strings"
+
+	"smtplab/engine/mimepart"
 )
 
 // canonical returns msg with every line ending as CRLF and a CRLF at the
@@ -74,13 +79,72 @@ func has8bit(msg []byte) bool {
 	return false
 }
 
+// hasUTF8Header reports whether msg has a header with octets beyond ASCII
+// (raw UTF-8, not RFC 2047 encoded-words) at any level of its MIME
+// structure: its own header, a body part's, or the header of a message
+// carried whole inside it (message/global, message/rfc822) in a transfer
+// encoding that leaves it as it is. RFC 6531 §3.2 lets only a transaction
+// that uses SMTPUTF8 carry such a message, "at any level within its MIME
+// structure"; UTF-8 in content needs 8BITMIME only (RFC 6152).
+func hasUTF8Header(msg []byte) bool {
+	end := headerEnd(msg)
+	if has8bit(msg[:end]) {
+		return true
+	}
+	body := msg[end:]
+	if !has8bit(body) {
+		return false
+	}
+	hdr, _ := mimepart.Headers(msg[:end])
+	return nestedUTF8Header(mimepart.Part{Header: hdr, Body: bytes.TrimPrefix(body, []byte("\r\n"))}, maxMIMEDepth)
+}
+
+// MIME structure deeper or wider than these is not opened: a message
+// that needs it is rare, and one built to be costly to read must not be.
+const (
+	maxMIMEDepth = 8
+	maxMIMEParts = 100
+)
+
+// nestedUTF8Header reports whether a header inside part p, whose own
+// header has been looked at, has octets beyond ASCII (see hasUTF8Header),
+// opening at most depth levels.
+func nestedUTF8Header(p mimepart.Part, depth int) bool {
+	if depth == 0 || !has8bit(p.Body) {
+		return false
+	}
+	inner := func(hdr textproto.MIMEHeader, body []byte) bool {
+		for name, values := range hdr {
+			if has8bit([]byte(name)) || slices.ContainsFunc(values, func(v string) bool { return has8bit([]byte(v)) }) {
+				return true
+			}
+		}
+		return nestedUTF8Header(mimepart.Part{Header: hdr, Body: body}, depth-1)
+	}
+	mediaType, _ := mimepart.Params(p.Header.Get("Content-Type"))
+	switch mediaType {
+	case "message/global", "message/rfc822", "message/global-headers":
+		switch strings.ToLower(p.Header.Get("Content-Transfer-Encoding")) {
+		case "", "7bit", "8bit", "binary":
+			hdr, start := mimepart.Headers(p.Body)
+			return inner(hdr, p.Body[min(start, len(p.Body)):])
+		}
+		return false // base64 or quoted-printable: 7-bit on the wire
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		for _, part := range p.Parts(maxMIMEParts) {
+			if inner(part.Header, part.Body) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // headerEnd returns where the header of msg, a message with CRLF line
 // endings, ends: at the blank line before the body, or at the first line
 // that is neither a field ("name:") nor the continuation of one, which a
-// reader takes for the body of a message that lacks the blank line. A
-// message's own header is what RFC 6532 §3 lets carry UTF-8 only with
-// SMTPUTF8 (RFC 6531 §3.4); the header of a part or of an attached
-// message/global is body, which 8BITMIME covers.
+// reader takes for the body of a message that lacks the blank line.
 func headerEnd(msg []byte) int {
 	for i := 0; i < len(msg); {
 		line := msg[i:]

@@ -109,8 +109,9 @@ func (d DSN) Global() bool {
 // §3), and message/global or message/global-headers for the original. A
 // part with octets beyond ASCII says Content-Transfer-Encoding: 8bit, so
 // the DSN needs 8BITMIME on its way, and SMTPUTF8 too when its recipient's
-// address is not ASCII, as engine/client decides from the envelope. For a
-// next hop without 8BITMIME or SMTPUTF8 there is Build7Bit.
+// address or the original's header it returns is not ASCII (a header at any
+// level of the MIME structure, RFC 6531 §3.2), as engine/client decides.
+// For a next hop without 8BITMIME or SMTPUTF8 there is Build7Bit.
 // It is deterministic: the boundary is derived from the queue id.
 func (d DSN) Build() []byte { return d.build(false) }
 

@@ -348,17 +348,19 @@ func TestGlobalDSNForUTF8Recipient(t *testing.T) {
 }
 
 // TestGlobalDSNTravelsWith8BITMIME: a global DSN is 8-bit, so on its way
-// to the sender's host it goes with BODY=8BITMIME, without SMTPUTF8 when
-// its envelope and header are ASCII. A sender whose address is not ASCII
-// gets the DSN with SMTPUTF8 (its envelope recipient and To: are UTF-8),
-// a classic one when nothing it reports on is UTF-8. A bounce of an ASCII
-// message is the classic DSN, 7-bit, sent with neither.
+// to the sender's host it goes with BODY=8BITMIME, and with SMTPUTF8 when
+// the original's header it returns (message/global-headers) is UTF-8, as
+// RFC 6531 §3.2 asks of a header at any level of the MIME structure. A
+// sender whose address is not ASCII gets the DSN with SMTPUTF8 (its
+// envelope recipient and To: are UTF-8), a classic one when nothing it
+// reports on is UTF-8. A bounce of an ASCII message is the classic DSN,
+// 7-bit, sent with neither.
 func TestGlobalDSNTravelsWith8BITMIME(t *testing.T) {
 	for _, c := range []struct {
 		from, to, mail string
 		global         bool
 	}{
-		{"carol@example.org", "böb@example.net", "MAIL FROM:<> SIZE=1525 BODY=8BITMIME\n", true},
+		{"carol@example.org", "böb@example.net", "MAIL FROM:<> SIZE=1525 BODY=8BITMIME SMTPUTF8\n", true},
 		{"cärol@example.org", "böb@example.net", "MAIL FROM:<> SIZE=1526 BODY=8BITMIME SMTPUTF8\n", true},
 		{"cärol@example.org", "bob@example.net", "MAIL FROM:<> SIZE=1411 BODY=8BITMIME SMTPUTF8\n", false},
 		{"carol@example.org", "bob@example.net", "MAIL FROM:<> SIZE=1407\n", false},
@@ -472,7 +474,7 @@ func TestRelayPassesUTF8HeaderOnWithSMTPUTF8(t *testing.T) {
 			t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
 		}
 		raw := string(msgs[0].Raw)
-		for _, want := range []string{"report-type=global-delivery-status", "Status: 5.6.7\r\n", "header has raw UTF-8", "Subject: caf\xc3\xa9?\r\n"} {
+		for _, want := range []string{"report-type=global-delivery-status", "Status: 5.6.7\r\n", "header in the message has raw UTF-8", "Subject: caf\xc3\xa9?\r\n"} {
 			if !strings.Contains(raw, want) {
 				t.Errorf("the DSN lacks %q:\n%s", want, raw)
 			}
