@@ -109,14 +109,14 @@ func (s *Session) authResponse(b64 string) {
 	case "PLAIN": // RFC 4616: authzid NUL authcid NUL passwd
 		parts := bytes.Split(raw, []byte{0})
 		if len(parts) != 3 || len(parts[1]) == 0 {
-			s.fail(replyAuthDecode)
+			s.fail(replyPlainParts)
 			return
 		}
 		s.authCheck(Credentials{Mechanism: "PLAIN", Identity: string(parts[0]), Username: string(parts[1]), Password: string(parts[2])})
 	case "LOGIN":
 		if s.authUser == "" {
 			if len(raw) == 0 {
-				s.fail(replyAuthDecode)
+				s.fail(replyLoginEmpty)
 				return
 			}
 			s.authUser = string(raw)
@@ -127,7 +127,7 @@ func (s *Session) authResponse(b64 string) {
 	case "CRAM-MD5": // RFC 2195: "user hexdigest"
 		i := bytes.LastIndexByte(raw, ' ')
 		if i <= 0 {
-			s.fail(replyAuthDecode)
+			s.fail(replyCRAMParts)
 			return
 		}
 		s.authCheck(Credentials{Mechanism: "CRAM-MD5", Username: string(raw[:i]), Challenge: s.challenge, Digest: string(raw[i+1:])})

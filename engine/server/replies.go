@@ -61,12 +61,18 @@ var (
 	replySyntaxVrfy  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: VRFY address")
 	replySyntaxBdat  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: BDAT count [LAST]")
 	replySyntaxAuth  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: AUTH mechanism [initial-response]")
-	replyAuthDecode  = reply(501, "5.5.2", smtp.ReasonSyntax, "Cannot decode response")
+	replyAuthDecode  = reply(501, "5.5.2", smtp.ReasonAuthDecode, "Cannot decode response")
 	replyAuthCancel  = reply(501, "5.7.0", smtp.ReasonAuthCancelled, "Authentication cancelled")
 	replyAuthMech    = reply(504, "5.5.4", smtp.ReasonAuthMechanism, "Unrecognized authentication type")
 	replyTLSRequired = reply(530, "5.7.0", smtp.ReasonTLSRequired, "Must issue a STARTTLS command first")
 	replyAuthNeeded  = reply(530, "5.7.0", smtp.ReasonAuthRequired, "Authentication required")
 	replyAuthFailed  = reply(535, "5.7.8", smtp.ReasonAuthFailed, "Authentication credentials invalid")
+	// A response that is base64 but not what the mechanism takes fails
+	// the login (RFC 4954 §6), as Dovecot's and Cyrus's PLAIN fail it
+	// behind Postfix; 501 5.5.2 is for base64 that does not decode.
+	replyPlainParts  = reply(535, "5.7.8", smtp.ReasonAuthMalformed, "Authentication failed: PLAIN takes an authorization identity, a user name and a password, separated by NUL bytes (RFC 4616 section 2)")
+	replyLoginEmpty  = reply(535, "5.7.8", smtp.ReasonAuthMalformed, "Authentication failed: the user name is empty")
+	replyCRAMParts   = reply(535, "5.7.8", smtp.ReasonAuthMalformed, "Authentication failed: CRAM-MD5 takes the user name, a space and the digest (RFC 2195 section 2)")
 	replyAuthNeedTLS = reply(538, "5.7.11", smtp.ReasonAuthNeedsTLS, "Encryption required for requested authentication mechanism")
 	replyMailTooBig  = reply(552, "5.3.4", smtp.ReasonTooLarge, "Message size exceeds fixed maximum message size")
 	replyDataTooBig  = reply(552, "5.3.4", smtp.ReasonTooLarge, "Error: message file too big")

@@ -80,6 +80,34 @@ func TestStartTLS(t *testing.T) {
 	}
 }
 
+// TestAuthResponseFaults: an AUTH response that is not base64 gets 501
+// 5.5.2 (RFC 4954 §4), and one that decodes but not into what the
+// mechanism takes fails the login with 535 5.7.8, saying what it takes;
+// each has its own reason, so the page explains base64 or the parts
+// instead of a MAIL FROM syntax error. A PLAIN text without its leading
+// NUL (printf 'alice\0secret') is the mistake lesson 4's learners make.
+func TestAuthResponseFaults(t *testing.T) {
+	srv := New(Config{Hostname: "mx.example.org", Role: RoleSubmission, Policy: &labPolicy{}})
+	s := srv.NewSession(SessionOptions{TLS: true, Nonce: "1"})
+	step(t, s, "EHLO a.example\r\n", ehlo("250-AUTH PLAIN LOGIN CRAM-MD5")...)
+	const plainParts = "535 5.7.8 Authentication failed: PLAIN takes an authorization identity, a user name and a password, separated by NUL bytes (RFC 4616 section 2)"
+	tests := []struct {
+		in     string
+		want   []string
+		reason smtp.Reason
+	}{
+		{"AUTH PLAIN AGFsaWNl!\r\n", []string{"501 5.5.2 Cannot decode response"}, smtp.ReasonAuthDecode},
+		{"AUTH PLAIN " + b64("alice\x00secret") + "\r\n", []string{plainParts}, smtp.ReasonAuthMalformed},
+		{"AUTH PLAIN\r\n" + b64("\x00\x00secret") + "\r\n", []string{"334 ", plainParts}, smtp.ReasonAuthMalformed},
+		{"AUTH LOGIN\r\n=\r\n", []string{"334 VXNlcm5hbWU6", "535 5.7.8 Authentication failed: the user name is empty"}, smtp.ReasonAuthMalformed},
+		{"AUTH CRAM-MD5\r\n" + b64("alice") + "\r\n", []string{"334 " + b64("<1@mx.example.org>"), "535 5.7.8 Authentication failed: CRAM-MD5 takes the user name, a space and the digest (RFC 2195 section 2)"}, smtp.ReasonAuthMalformed},
+	}
+	for _, tt := range tests {
+		step(t, s, tt.in, tt.want...)
+		lastReason(t, s, tt.reason)
+	}
+}
+
 func TestTimeouts(t *testing.T) {
 	srv := New(Config{Hostname: "mx.example.org", Policy: &labPolicy{}})
 	s := srv.NewSession(SessionOptions{})

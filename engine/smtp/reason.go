@@ -56,8 +56,10 @@ const (
 	ReasonAuthRequired    Reason = "auth-required"          // 530 5.7.0 authentication required
 	ReasonAuthFailed      Reason = "auth-failed"            // 535 5.7.8 credentials invalid
 	ReasonAuthzDenied     Reason = "authz-denied"           // 535 5.7.8 may not act as that identity
+	ReasonAuthMalformed   Reason = "auth-malformed"         // 535 5.7.8 decodes, but not to what the mechanism takes
 	ReasonAuthNeedsTLS    Reason = "auth-needs-tls"         // 538 5.7.11 encryption required for mechanism
 	ReasonAuthCancelled   Reason = "auth-cancelled"         // 501 5.7.0 client cancelled
+	ReasonAuthDecode      Reason = "auth-decode"            // 501 5.5.2 an AUTH response that is not base64
 	ReasonAuthMechanism   Reason = "auth-mechanism"         // 504 5.5.4 unknown mechanism
 	ReasonRelayDenied     Reason = "relay-denied"           // 554 5.7.1 relay access denied
 	ReasonUnknownUser     Reason = "unknown-user"           // 550 5.1.1 no such user
