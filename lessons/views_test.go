@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -154,6 +155,55 @@ func TestRawBytesIsWhereTheTextSays(t *testing.T) {
 	for name, text := range texts {
 		for _, m := range under.FindAllString(strings.Join(strings.Fields(text), " "), -1) {
 			t.Errorf("%s says %q; the box is next to the input line", name, m)
+		}
+	}
+}
+
+// TestLesson4HintNamesWhatEachSlipGets makes each login slip lesson 4's
+// hints speak of and checks that the hints name the reply code the server
+// gives it, and no code that none of them gets: a learner who reads "535
+// means the base64 text is not quite right" and gets 501 for base64 that
+// does not decode is sent looking for the wrong mistake.
+func TestLesson4HintNamesWhatEachSlipGets(t *testing.T) {
+	l := lessonNamed(t, "04-starttls-and-auth")
+	encrypted := []string{"EHLO laptop.example.com", "STARTTLS", "EHLO laptop.example.com"}
+	slips := []struct {
+		name  string
+		lines []string
+	}{
+		{"base64 cut short", append(slices.Clone(encrypted), "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbm")},
+		{"the first zero byte left out", append(slices.Clone(encrypted), "AUTH PLAIN YWxpY2VAZXhhbXBsZS5jb20Ad29uZGVybGFuZA==")},
+		{"a wrong password", append(slices.Clone(encrypted), "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdyb25n")},
+		{"a login before STARTTLS", []string{"EHLO laptop.example.com", "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ="}},
+		{"a message before the login", append(slices.Clone(encrypted), "MAIL FROM:<alice@example.com>")},
+		{"a message before STARTTLS", []string{"EHLO laptop.example.com", "MAIL FROM:<alice@example.com>"}},
+	}
+	hints := strings.Join(l.Hints, " ")
+	got := map[string]bool{}
+	for _, s := range slips {
+		w, err := lab.New(l.Scenario, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range s.lines {
+			if _, err := w.Type(line); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code := ""
+		for _, e := range w.Trace() {
+			if e.Kind == trace.Reply && e.Host == "smtp.example.com" {
+				code = strconv.Itoa(e.Code)
+			}
+		}
+		got[code] = true
+		if !strings.Contains(hints, code) {
+			t.Errorf("%s gets %s, which lesson 4's hints do not name", s.name, code)
+		}
+	}
+	for _, code := range regexp.MustCompile(`\b5\d\d\b`).FindAllString(hints, -1) {
+		if !got[code] {
+			t.Errorf("lesson 4's hints name %s, which none of the slips gets", code)
 		}
 	}
 }
