@@ -430,3 +430,35 @@ func TestBrowserEmbedIdsArePrefixed(t *testing.T) {
 		t.Error(p)
 	}
 }
+
+// TestBrowserEmbedPlainAttributes: a course author who follows README's
+// <smtp-lab scenario="greylisting" seed="1" panels> and writes the other
+// options the same way (panels="network, mailbox", tab, height) gets
+// them, as data-scenario gets the scenario; a bare panels beside
+// data-panels does not hide the list.
+func TestBrowserEmbedPlainAttributes(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(
+		`<link rel="stylesheet" href="`+labURL+`/css/lab.css"><script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab id="plain" scenario="greylisting" panels="network, mailbox" tab="mailbox" height="8"></smtp-lab>`+
+			`<smtp-lab id="both" scenario="greylisting" panels data-panels="tls"></smtp-lab>`+
+			`<smtp-lab id="bare" scenario="greylisting" panels></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/', true)`)
+	waitFor(t, ctx, "the labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 3`)
+	got := eval[map[string]string](t, ctx, `Object.fromEntries(['plain', 'both', 'bare'].map(id => [id,
+		[...document.querySelectorAll('#' + id + ' [role=tab]')].map(b => b.textContent + (b.getAttribute('aria-selected') === 'true' ? '*' : '')).join('|')]))`)
+	want := map[string]string{"plain": "Network|Mailbox*", "both": "TLS*", "bare": "Network*|Timeline & queue|TLS|Mailbox"}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("lab %s shows the tabs %q, want %q", id, got[id], w)
+		}
+	}
+	lines := eval[float64](t, ctx, `(() => {
+		const tr = document.querySelector('#plain .smtplab-transcript');
+		return tr.clientHeight / parseFloat(getComputedStyle(tr).lineHeight);
+	})()`)
+	if lines < 7.5 || lines > 8.5 {
+		t.Errorf("the transcript is %.1f lines high, want 8 (height=\"8\")", lines)
+	}
+}

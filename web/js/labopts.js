@@ -1,5 +1,7 @@
 // The options of a lab, as a lesson's ```smtp-lab block writes them: the
-// data- attributes of its <smtp-lab> element. lessons/lab.go defines and
+// data- attributes of its <smtp-lab> element, or the same names without
+// data- (a course author who writes panels="mailbox" after README's
+// <smtp-lab ... panels> means the same thing). lessons/lab.go defines and
 // checks the same set (make lint-lessons), README.md explains them:
 //
 //   data-tab     the view open at first: network, timeline, tls or mailbox
@@ -19,10 +21,17 @@ const MIN_HEIGHT = 4;
 const MAX_HEIGHT = 60;
 const MAX_PROMPT = 998; // the longest line SMTP allows (RFC 5321 §4.5.3.1.6)
 
+// attribute returns an element's attribute name, else its data- spelling,
+// whichever is first not empty, or undefined. An empty one does not count:
+// <smtp-lab panels data-panels="mailbox"> names the mailbox.
+export function attribute(el, name) {
+  return el.getAttribute(name) || el.dataset[name] || undefined;
+}
+
 // labOptions reads an element's options into {tab, panels, height,
 // prompt}, leaving out each one that is absent or unusable.
 export function labOptions(el) {
-  const d = el.dataset;
+  const d = { tab: attribute(el, 'tab'), panels: attribute(el, 'panels'), height: attribute(el, 'height'), prompt: attribute(el, 'prompt') };
   const opts = {};
   if (PANELS.includes(d.tab)) opts.tab = d.tab;
   if (d.panels === 'none') {

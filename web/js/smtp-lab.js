@@ -10,9 +10,10 @@
 // [{id, text, done}], the goals written as in a lesson's front matter).
 //
 // Attributes: scenario (first-session when absent), seed (a whole number,
-// 1 when absent); data-scenario and data-seed count as the same; panels (show the
-// network, timeline, TLS and mailbox tabs), and the options of labopts.js:
-// data-panels (which of those tabs), data-tab, data-height, data-prompt.
+// 1 when absent); panels alone shows the network, timeline, TLS and mailbox
+// tabs; and the options of labopts.js: panels="network, mailbox" (which of
+// those tabs), tab, height, prompt. Each may be written with data- too
+// (data-scenario, data-panels...), as a lesson's block writes them.
 // A name (or id) tells the lab apart from the page's other labs across
 // reloads (see worldKey).
 //
@@ -23,21 +24,20 @@ import { h, clear, confirmDialog } from './dom.js';
 import { loadEngine, loadExplanations } from './engine.js';
 import { Session } from './session.js';
 import { LabView } from './labview.js';
-import { labOptions } from './labopts.js';
+import { attribute, labOptions } from './labopts.js';
 import { loadWorld, saveWorld } from './progress.js';
 
 // scenarioOf returns the scenario an <smtp-lab> element asks for. The
 // scenario and the seed are the element's own attributes; their data-
-// spellings count too, since the other options are data- attributes and an
-// author who writes data-scenario means the same thing.
+// spellings count too, as every option may be written either way.
 function scenarioOf(el) {
-  return el.getAttribute('scenario') || el.dataset.scenario || 'first-session';
+  return attribute(el, 'scenario') || 'first-session';
 }
 
 // seedTextOf returns the seed an <smtp-lab> element asks for, as written,
 // or null for the default.
 function seedTextOf(el) {
-  return el.getAttribute('seed') ?? el.dataset.seed ?? null;
+  return attribute(el, 'seed') ?? null;
 }
 
 // worldKey returns the localStorage key a lab keeps its world under: the
@@ -86,8 +86,8 @@ export class SMTPLabElement extends HTMLElement {
       // What the learner does, for the page around the lab.
       session.addEventListener('events', (e) => this.dispatchEvent(new CustomEvent('smtplab-events', { bubbles: true, detail: e.detail })));
       session.addEventListener('reset', () => this.dispatchEvent(new CustomEvent('smtplab-reset', { bubbles: true })));
-      // Without data-panels, the views show when asked for with the panels
-      // attribute or by naming the one to open.
+      // Without a list of panels, the views show when asked for with a bare
+      // panels attribute or by naming the one to open.
       const options = labOptions(this);
       if (!options.panels) options.panels = this.hasAttribute('panels') || 'tab' in options;
       const view = new LabView(session, table, options);
