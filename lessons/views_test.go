@@ -207,3 +207,40 @@ func TestLesson4HintNamesWhatEachSlipGets(t *testing.T) {
 		}
 	}
 }
+
+// TestLesson12SaysWhereTheJunkMarkIs delivers lesson 12's quarantined
+// message and checks that the lesson names the field the X-Spam-Flag:
+// line follows: it had said the message starts with it, where
+// Return-Path: comes first, as in every delivered message.
+func TestLesson12SaysWhereTheJunkMarkIs(t *testing.T) {
+	l := lessonNamed(t, "12-who-really-sent-this")
+	w, err := lab.New(l.Scenario, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"EHLO laptop.example.com", "MAIL FROM:<carol@example.net>", "RCPT TO:<bob@example.org>", "DATA",
+		"From: Shop <news@shop.example>", "Subject: Half price", "", "buy", "."} {
+		if _, err := w.Type(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var raw string
+	for _, mb := range w.State().Mailboxes {
+		for _, m := range mb.Messages {
+			if strings.Contains(m.Raw, "news@shop.example") {
+				raw = m.Raw
+			}
+		}
+	}
+	header, _, _ := strings.Cut(raw, "\r\n\r\n")
+	lines := strings.Split(header, "\r\n")
+	at := slices.IndexFunc(lines, func(s string) bool { return strings.HasPrefix(s, "X-Spam-Flag: YES") })
+	if at < 1 {
+		t.Fatalf("the quarantined message has X-Spam-Flag: YES at line %d:\n%s", at, header)
+	}
+	before, _, _ := strings.Cut(lines[at-1], ":")
+	text := strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(l.HTML, "")), " ")
+	if want := "X-Spam-Flag: YES just below " + before + ":"; !strings.Contains(text, want) {
+		t.Errorf("lesson 12 does not say %q, where the message has it", want)
+	}
+}
