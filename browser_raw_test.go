@@ -168,3 +168,40 @@ func TestBrowserRawBytesLineLooksLikeTheTerminal(t *testing.T) {
 		t.Errorf("the line of raw bytes looks like %q, the line the server read like %q", got[0], got[1])
 	}
 }
+
+// TestBrowserBDATChunksShown: the octets of a BDAT chunk show under their
+// BDAT, as a message's lines show under DATA's 354, whether they came in
+// the BDAT's write (lesson 11's two chunks), in a write of their own, or
+// as clean lines, which the transcript had shown nowhere: the learner saw
+// "BDAT 8 LAST" and its 250, but not "Carol.".
+func TestBrowserBDATChunksShown(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, permalink(t, url, map[string]any{"scenario": "mx-routing", "seed": 1, "inputs": []any{
+		map[string]any{"type": "EHLO laptop.example.com"},
+		map[string]any{"raw": `MAIL FROM:<alice@example.com>\r\nRCPT TO:<carol@example.org>\r\n`},
+		map[string]any{"raw": `BDAT 30\r\nSubject: Two pieces\r\n\r\nHello, `},
+		map[string]any{"raw": `BDAT 8 LAST\r\nCarol.\r\n`},
+		map[string]any{"raw": `MAIL FROM:<alice@example.com>\r\nRCPT TO:<carol@example.org>\r\nBDAT 8 LAST\r\n`},
+		map[string]any{"raw": `Hi, é\r\n`}, // 8 octets: é is two in UTF-8
+		map[string]any{"type": "QUIT"},
+	}}))
+	waitFor(t, ctx, "the goodbye", replyCount("221")+` >= 1`)
+	got := eval[string](t, ctx, `(() => {
+		const lines = [...document.querySelectorAll('#lab .smtplab-transcript .smtplab-line')];
+		const first = lines.findIndex(l => l.textContent.includes('BDAT 30'));
+		return lines.slice(first).filter(l => l.classList.contains('smtplab-client'))
+			.map(l => l.querySelector('.smtplab-text').textContent + (l.classList.contains('smtplab-open') ? '[open]' : '')).join('|');
+	})()`)
+	// The relay's own sessions come in between: each chunk is checked
+	// under its BDAT.
+	for _, want := range []string{"|BDAT 30|Subject: Two pieces||Hello, [open]|BDAT 8 LAST|Carol.|", "|BDAT 8 LAST|Hi, é|"} {
+		if !strings.Contains("|"+got+"|", want) {
+			t.Errorf("the client's lines lack %q:\n%s", want, got)
+		}
+	}
+	title := eval[string](t, ctx, `document.querySelector('#lab .smtplab-transcript .smtplab-open').title`)
+	if !strings.Contains(title, "chunk") {
+		t.Errorf("the line a chunk ends inside says %q", title)
+	}
+}

@@ -23,7 +23,7 @@ export class Transcript {
 
   reset() {
     clear(this.list);
-    this.conns = new Map(); // conn id → {tls, awaiting (message text expected, not commands)}
+    this.conns = new Map(); // conn id → {tls, awaiting (message text expected, not commands), BDAT chunks (see chunks)}
     this.lastConn = 0;
     this.add(this.session.events, false);
   }
@@ -33,7 +33,7 @@ export class Transcript {
       // A live feed sees connection after connection: forget closed ones
       // once there are many.
       if (this.conns.size >= 1000) for (const [k, c] of this.conns) if (c.closed) this.conns.delete(k);
-      this.conns.set(id, { tls: false, awaiting: false, closed: false, host: '', peer: '' });
+      this.conns.set(id, { tls: false, awaiting: false, closed: false, host: '', peer: '', chunkLeft: 0, chunks: [] });
     }
     return this.conns.get(id);
   }
@@ -83,7 +83,11 @@ export class Transcript {
       }
       case 'smtp.command': {
         const c = this.conn(e.conn);
-        this.line('smtplab-client', c.tls ? '~>' : '->', e.text || '', e.conn);
+        const mark = c.tls ? '~>' : '->';
+        this.line('smtplab-client', mark, e.text || '', e.conn);
+        // The chunk that came with this BDAT, under it, as DATA's text
+        // comes under the 354.
+        if (e.verb === 'BDAT' && c.chunks.length) this.dataLines(c.chunks.shift(), mark, e.conn, CHUNK_ENDS);
         break;
       }
       case 'bytes': {
@@ -96,11 +100,11 @@ export class Transcript {
         if (e.dir !== 'c2s' || (e.tls && !(e.attrs && e.attrs.plain_size))) break;
         const mark = c.tls ? '~>' : '->';
         if (c.awaiting) {
-          for (const l of crlfLines(e.text)) {
-            const li = this.line(`smtplab-client smtplab-data${l.bare ? ' smtplab-bare' : ''}${l.open ? ' smtplab-open' : ''}`, mark, visible(l.text), e.conn);
-            if (l.open) li.title = 'no CR LF yet: the server waits for the end of this line';
-          }
-        } else if (!isCleanLines(e.text) && !(e.attrs && e.attrs.truncated)) {
+          this.dataLines(e.text, mark, e.conn, 'no CR LF yet: the server waits for the end of this line');
+          break;
+        }
+        const commands = this.chunks(c, e, mark);
+        if (commands !== '' && !isCleanLines(commands) && !(e.attrs && e.attrs.truncated)) {
           this.line('smtplab-client smtplab-raw-bytes', mark, ['bytes: ', visible(e.text)], e.conn);
         }
         break;
@@ -121,6 +125,55 @@ export class Transcript {
       default:
         break;
     }
+  }
+
+  // dataLines shows text the server reads as a message's content, line by
+  // line; a last line without its CR LF says why in its title.
+  dataLines(text, mark, conn, openTitle) {
+    for (const l of crlfLines(text)) {
+      const li = this.line(`smtplab-client smtplab-data${l.bare ? ' smtplab-bare' : ''}${l.open ? ' smtplab-open' : ''}`, mark, visible(l.text), conn);
+      if (l.open) li.title = openTitle;
+    }
+  }
+
+  // chunks takes the BDAT chunks out of bytes a client sent where the
+  // server reads commands, and returns the rest, the command lines. A
+  // chunk is the count of octets its BDAT names (RFC 3030 §2), which no
+  // command event carries: each waits in c.chunks until its BDAT is shown,
+  // and a chunk whose BDAT came in an earlier write shows at once. The
+  // count is of octets, so the text is measured as UTF-8; octets a long
+  // write's event left out are taken as chunk octets.
+  chunks(c, e, mark) {
+    const truncated = Boolean(e.attrs && e.attrs.truncated);
+    const bytes = UTF8.encode(truncated ? String(e.text || '').replace(/…$/, '') : String(e.text || ''));
+    let commands = '';
+    let i = 0;
+    while (i < bytes.length) {
+      if (c.chunkLeft > 0) {
+        const part = DECODE(bytes.subarray(i, i + c.chunkLeft));
+        const n = Math.min(c.chunkLeft, bytes.length - i);
+        c.chunkLeft -= n;
+        i += n;
+        if (c.chunks.length) c.chunks[c.chunks.length - 1] += part;
+        else this.dataLines(part, mark, e.conn, CHUNK_ENDS);
+        continue;
+      }
+      let end = bytes.indexOf(0x0a, i);
+      end = end < 0 ? bytes.length : end + 1;
+      const line = DECODE(bytes.subarray(i, end));
+      commands += line;
+      i = end;
+      const bdat = /^BDAT +(\d+)( +LAST)? *\r\n$/i.exec(line);
+      if (bdat) {
+        c.chunkLeft = Number(bdat[1]);
+        c.chunks.push('');
+      }
+    }
+    if (truncated) {
+      const size = Number((e.attrs && e.attrs.plain_size) || e.size) || 0;
+      c.chunkLeft = Math.max(0, c.chunkLeft - Math.max(0, size - bytes.length));
+    }
+    return commands;
   }
 
   reply(e, c, announce) {
@@ -186,6 +239,14 @@ export function crlfLines(text) {
   if (tail !== '') out.push({ text: tail, bare: /[\r\n\0]/.test(tail), open: true });
   return out;
 }
+
+// CHUNK_ENDS is the title of a chunk's last line when the chunk ends
+// inside it: BDAT counts octets, not lines.
+const CHUNK_ENDS = 'the chunk ends here, inside a line: the next chunk goes on with it';
+
+// UTF8 and DECODE turn text into the octets BDAT counts and back.
+const UTF8 = new TextEncoder();
+const DECODE = (b) => new TextDecoder().decode(b);
 
 // isCleanLines reports whether text is whole lines ending in CR LF, with no
 // bare CR, bare LF or NUL: what a well-behaved client sends.
