@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -215,8 +216,13 @@ func (a *api) check(args []minijson.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A course author copies goals from a lesson's YAML: say that check
+	// takes them as a list of objects, not YAML text or a single goal.
+	if len(args) > 1 && !bytes.HasPrefix(bytes.TrimSpace(args[1]), []byte("[")) && string(args[1]) != "null" {
+		return nil, errors.New("the goals must be a list of goal objects, as a lesson's goals: written in JavaScript, such as [{id: 'tls', text: 'Say STARTTLS', reply: {verb: 'STARTTLS', code: 220}}]")
+	}
 	var goals []goal.Goal
-	if err := arg(args, 1, "the goals", &goals); err != nil {
+	if err := arg(args, 1, "the list of goals", &goals); err != nil {
 		return nil, err
 	}
 	return goal.Check(goals, w.Since(0)), nil

@@ -398,7 +398,10 @@ func TestBridgeErrors(t *testing.T) {
 		{"type", []any{w, 42}, "not valid"},
 		{"type", []any{w, "EHLO a\r\nRSET"}, "line break"},
 		{"advance", []any{w, -5}, "forward"},
-		{"check", []any{w, jsValue(t, `[{"id":"x","text":"y","nonsense":{}}]`)}, "not valid"},
+		{"check", []any{w, jsValue(t, `[{"id":"x","text":"y","nonsense":{}}]`)}, "the list of goals is not valid"},
+		// Goals copied from a lesson's YAML as text, or one goal alone.
+		{"check", []any{w, "- id: x\n  text: y\n  reply: {code: 220}"}, "a list of goal objects"},
+		{"check", []any{w, jsValue(t, `{"id":"x","text":"y","reply":{"code":220}}`)}, "a list of goal objects"},
 		{"restore", []any{jsValue(t, `{"scenario":"first-session","seed":1,"inputs":[{"advance":"soon"}]}`)}, "advance"},
 		{"advance", []any{w, math.NaN()}, "(a finite number) is missing"},
 		{"advance", []any{w, 1e-12}, "a millisecond at least"},
