@@ -102,6 +102,15 @@ func TestBrowserRawSmuggling(t *testing.T) {
 	// Undo takes the raw bytes back: the server waits for the message again.
 	do(t, ctx, "undo", chromedp.Click(chromedp.ID("btn-undo")))
 	waitFor(t, ctx, "the raw input undone", replyCount("550")+` === 0 && `+replyCount("354")+` === 1`)
+	// Undo keeps raw mode on, for the next try of the same experiment.
+	if !eval[bool](t, ctx, `document.querySelector('#lab .smtplab-raw-toggle').checked`) {
+		t.Error("undo turned raw mode off")
+	}
+
+	// Another scenario (the next lesson's lab) starts with lines again: in
+	// raw mode its EHLO would go without CR LF, and the server would wait.
+	eval[bool](t, ctx, `(() => { const p = document.getElementById('scenario-picker'); p.value = 'first-session'; p.dispatchEvent(new Event('change')); return true; })()`)
+	waitFor(t, ctx, "raw mode off in another scenario", `document.querySelector('#lab .smtplab-terminal-hint').textContent.startsWith('Enter sends the line') && !document.querySelector('#lab .smtplab-raw-toggle').checked && document.querySelector('#lab .smtplab-raw-help').hidden`)
 }
 
 // TestBrowserRawHelpers checks the pure helpers of raw mode, solution

@@ -35,7 +35,7 @@ export class Session extends EventTarget {
     return p;
   }
 
-  replace(res) {
+  replace(res, why) {
     // The engine keeps every world until told: forget the one replaced.
     if (this.world !== null && this.world !== res.world && this.api.release) {
       this.api.release(this.world).catch(() => {});
@@ -43,7 +43,7 @@ export class Session extends EventTarget {
     this.world = res.world;
     this.events = res.events || [];
     this.state = res.state || null;
-    this.dispatchEvent(new CustomEvent('reset'));
+    this.dispatchEvent(new CustomEvent('reset', { detail: { why } }));
   }
 
   add(res, input) {
@@ -66,7 +66,7 @@ export class Session extends EventTarget {
       this.scenario = scenario;
       this.seed = seed;
       this.inputs = 0;
-      this.replace(res);
+      this.replace(res, 'create');
       return res;
     });
   }
@@ -98,7 +98,7 @@ export class Session extends EventTarget {
     return this.run(async () => {
       const res = await this.api.undo(this.world);
       this.inputs = Math.max(0, this.inputs - 1);
-      this.replace(res);
+      this.replace(res, 'undo');
       return res;
     });
   }
@@ -113,7 +113,7 @@ export class Session extends EventTarget {
       this.scenario = snap.scenario;
       this.seed = snap.seed;
       this.inputs = (snap.inputs || []).length;
-      this.replace(res);
+      this.replace(res, 'restore');
       return res;
     });
   }

@@ -105,7 +105,16 @@ export class Terminal {
       h('div', { class: 'smtplab-conn-row' }, this.status, this.connectControl()), this.form);
     this.input.addEventListener('keydown', (e) => this.key(e));
     this.input.addEventListener('paste', (e) => this.paste(e));
-    session.addEventListener('reset', () => this.mode());
+    // Raw mode is for one experiment: a new world, or another scenario
+    // (the next lesson's), starts with lines again, or its EHLO would go
+    // out without CR LF and the server would wait for the end of it.
+    let scenario = session.scenario;
+    session.addEventListener('reset', (e) => {
+      const fresh = e.detail && e.detail.why === 'create';
+      if (this.raw.checked && (fresh || session.scenario !== scenario)) this.setRaw(false);
+      scenario = session.scenario;
+      this.mode();
+    });
     session.addEventListener('events', () => this.mode());
   }
 
