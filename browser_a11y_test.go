@@ -5,6 +5,7 @@ package main
 // where the keyboard focus goes and how it shows.
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -89,5 +90,46 @@ func TestBrowserTextContrast(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// listen has the page record what each live region the selector finds
+// says from now on: its text after each change, the way a screen reader
+// hears it. heard returns what was recorded.
+func listen(tb testing.TB, ctx context.Context, selector string) {
+	tb.Helper()
+	eval[bool](tb, ctx, `(() => {
+		const el = document.querySelector(`+jsString(selector)+`);
+		window.heard = [];
+		new MutationObserver(() => window.heard.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+		return true;
+	})()`)
+}
+
+func heard(tb testing.TB, ctx context.Context) []string {
+	tb.Helper()
+	return eval[[]string](tb, ctx, `window.heard`)
+}
+
+// TestBrowserClockSpeaksWhenTimeMoves: the timeline's clock is a live
+// region, so it must change only when the time does. Redrawn with the same
+// words after every line typed, it had a screen reader repeat "Virtual
+// time: 0:00:00 since the start" after each reply.
+func TestBrowserClockSpeaksWhenTimeMoves(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "timeline tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-timeline"]`)))
+	const clock = "#lab .smtplab-panel-timeline .smtplab-clock"
+	waitFor(t, ctx, "the clock", `document.querySelector(`+jsString(clock)+`).textContent.includes('0:00:00')`)
+	listen(t, ctx, clock)
+	typeLines(t, ctx, "EHLO me.example.com", "NOOP")
+	if got := heard(t, ctx); len(got) != 0 {
+		t.Errorf("the clock spoke while time stood still: %q", got)
+	}
+	pressEnter(t, ctx, `#lab .smtplab-panel-timeline button[data-seconds="60"]`)
+	waitFor(t, ctx, "a minute later", `document.querySelector(`+jsString(clock)+`).textContent.includes('0:01:00')`)
+	if got := heard(t, ctx); len(got) != 1 {
+		t.Errorf("the clock said %q when a minute passed, want it once", got)
 	}
 }

@@ -143,7 +143,10 @@ export class Timeline extends Panel {
 
   render() {
     const date = this.session.state && this.session.state.date;
-    this.clock.textContent = `Virtual time: ${formatTime(this.now())} since the start${date ? ` (${date.replace('T', ' ').replace('Z', ' UTC')})` : ''}`;
+    // The clock is a live region: rewritten with the same words, it would
+    // be read out again after every reply.
+    const clock = `Virtual time: ${formatTime(this.now())} since the start${date ? ` (${date.replace('T', ' ').replace('Z', ' UTC')})` : ''}`;
+    if (this.clock.textContent !== clock) this.clock.textContent = clock;
     const queue = (this.session.state && this.session.state.queue) || [];
     // The table scrolls sideways within its box on a narrow screen, where
     // its addresses and errors do not fit.
