@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +133,41 @@ func TestBrowserClockSpeaksWhenTimeMoves(t *testing.T) {
 	waitFor(t, ctx, "a minute later", `document.querySelector(`+jsString(clock)+`).textContent.includes('0:01:00')`)
 	if got := heard(t, ctx); len(got) != 1 {
 		t.Errorf("the clock said %q when a minute passed, want it once", got)
+	}
+}
+
+// TestBrowserLiveRegionSaysWhoReplied: the transcript's live region reads
+// out the reply to a line the learner typed, with its meaning, and after
+// an action that brings other hosts' sessions at once (the mail client's,
+// a relay's retry) it counts their replies and says the last one and who
+// sent it. It had said "Server replied 221 2.0.0 Bye. The server says
+// goodbye ..." after a message sent with the mail client, as if the
+// terminal's server had hung up.
+func TestBrowserLiveRegionSaysWhoReplied(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	const live = "#lab .smtplab-lab-main > [aria-live]"
+	said := func() string { return eval[string](t, ctx, `document.querySelector(`+jsString(live)+`).textContent`) }
+
+	typeLines(t, ctx, "EHLO me.example.com")
+	if got := said(); !strings.HasPrefix(got, "Server replied 250-mx.example.org ") {
+		t.Errorf("after EHLO the live region says %q", got)
+	}
+	do(t, ctx, "mailbox tab", chromedp.Click(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-mailbox"]`)),
+		chromedp.Click(chromedp.CSS(`#lab .smtplab-compose-box summary`)),
+		chromedp.SendKeys(chromedp.CSS(`#lab .smtplab-compose input[name=from]`), "alice@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#lab .smtplab-compose input[name=to]`), "bob@example.org"))
+	listen(t, ctx, live)
+	pressEnter(t, ctx, `#lab .smtplab-compose button[type=submit]`)
+	waitFor(t, ctx, "the mail client's session", `window.heard.length > 0`)
+	got := heard(t, ctx)
+	if len(got) != 1 || !regexp.MustCompile(`^\d+ replies in the transcript; the last from \S+ to \S+: 221 `).MatchString(got[0]) {
+		t.Errorf("after the mail client's session the live region said %q", got)
+	}
+	// The terminal's own connection is still the one it speaks of first.
+	typeLines(t, ctx, "QUIT")
+	if got := said(); !strings.HasPrefix(got, "Server replied 221 ") {
+		t.Errorf("after QUIT the live region says %q", got)
 	}
 }

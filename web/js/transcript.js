@@ -25,6 +25,7 @@ export class Transcript {
     clear(this.list);
     this.conns = new Map(); // conn id → {tls, awaiting (message text expected, not commands), BDAT chunks (see chunks)}
     this.lastConn = 0;
+    this.terminalConn = 0; // the terminal's connection, as of the last events
     this.add(this.session.events, false);
   }
 
@@ -39,9 +40,21 @@ export class Transcript {
   }
 
   add(events, announce) {
-    for (const e of events) this.event(e, announce);
+    const replies = [];
+    for (const e of events) {
+      const r = this.event(e);
+      if (r) replies.push(r);
+    }
     if (this.max) while (this.list.childElementCount > this.max) this.list.firstElementChild.remove();
     this.el.scrollTop = this.el.scrollHeight;
+    // The terminal's replies came on the connection it had before these
+    // events (a QUIT's 221 closes it) or on the one it has now (a line
+    // that connected first).
+    const l = this.session.state && this.session.state.learner;
+    const now = l && l.connected ? l.conn : 0;
+    const terminal = new Set([this.terminalConn, now].filter(Boolean));
+    this.terminalConn = now;
+    if (announce && this.live && replies.length) this.live.textContent = say(replies, terminal);
   }
 
   line(cls, mark, text, conn) {
@@ -59,7 +72,8 @@ export class Transcript {
     return this.line('smtplab-note', '*', text, conn);
   }
 
-  event(e, announce) {
+  // event shows one trace event; for a reply it returns what say needs.
+  event(e) {
     switch (e.kind) {
       case 'conn.open': {
         const c = this.conn(e.conn);
@@ -115,8 +129,7 @@ export class Transcript {
         // events carry. Answers to a 334 challenge come as smtp.command
         // events (verb AUTH) as well as bytes: shown once, as commands.
         if (!lost(e)) c.awaiting = e.code === 354;
-        this.reply(e, c, announce);
-        break;
+        return this.reply(e, c);
       }
       case 'note':
       case 'fault':
@@ -176,7 +189,7 @@ export class Transcript {
     return commands;
   }
 
-  reply(e, c, announce) {
+  reply(e, c) {
     const lines = replyLines(e);
     const x = explain(this.table, e.reason, e.code);
     const gone = lost(e);
@@ -196,11 +209,33 @@ export class Transcript {
     this.list.append(li);
     if (e.conn) this.lastConn = e.conn;
     if (gone) li.title = `The server sent this reply, but it never reached ${e.peer || 'the client'}: the connection broke on the way.`;
-    if (announce && this.live) {
-      this.live.textContent = gone ? `The server sent ${lines.join(' ')}, ${LOST_WORDS}.`
-        : `Server replied ${lines.join(' ')}. ${x ? x.meaning : ''}`;
-    }
+    return { e, lines, x, gone };
   }
+}
+
+// say puts the replies some events brought into words for the live
+// region: the last one on the terminal's connection in full, with its
+// meaning, which is what a learner who typed a line waits for; the others
+// (the mail client's session, a relay's, all at once) counted, with the
+// last of them and who sent it. Read one by one they would bury the reply
+// that matters, and the transcript has them all.
+function say(replies, terminal) {
+  const own = replies.filter((r) => terminal.has(r.e.conn));
+  const others = replies.filter((r) => !terminal.has(r.e.conn));
+  const words = [];
+  const mine = own[own.length - 1];
+  if (mine) {
+    words.push(mine.gone ? `The server sent ${mine.lines.join(' ')}, ${LOST_WORDS}.`
+      : `Server replied ${mine.lines.join(' ')}. ${mine.x ? mine.x.meaning : ''}`);
+  }
+  const last = others[others.length - 1];
+  if (last) {
+    const from = last.e.host ? ` from ${last.e.host}${last.e.peer ? ` to ${last.e.peer}` : ''}` : '';
+    const what = `${last.lines[last.lines.length - 1]}${last.gone ? `, ${LOST_WORDS}` : ''}`;
+    const where = mine ? 'in other sessions' : 'in the transcript';
+    words.push(others.length === 1 ? `A reply ${where}${from}: ${what}.` : `${others.length} replies ${where}; the last${from}: ${what}.`);
+  }
+  return words.join(' ');
 }
 
 // WHO says in words who a direction mark stands for. The marks are hidden
