@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // lowContrast is a JavaScript expression: the texts the page shows now
@@ -169,5 +170,29 @@ func TestBrowserLiveRegionSaysWhoReplied(t *testing.T) {
 	typeLines(t, ctx, "QUIT")
 	if got := said(); !strings.HasPrefix(got, "Server replied 221 ") {
 		t.Errorf("after QUIT the live region says %q", got)
+	}
+}
+
+// TestBrowserTabLeavesTheTerminal: Tab on a verb that could be several
+// lists them in the hint, and the next Tab moves the focus on, as Tab does
+// everywhere else. It had kept the focus in the terminal for as long as
+// the line held "HE", one Tab after another.
+func TestBrowserTabLeavesTheTerminal(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "HE and Tab", chromedp.SendKeys(chromedp.ID("terminal-input"), "HE\t"))
+	if got := eval[string](t, ctx, `document.activeElement.id + ' ' + document.getElementById('terminal-input').value`); got != "terminal-input HE" {
+		t.Errorf("after the first Tab: %q", got)
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#lab .smtplab-terminal-hint').textContent`); got != "Could be: HELO, HELP" {
+		t.Errorf("the hint says %q", got)
+	}
+	do(t, ctx, "Tab again", chromedp.KeyEvent(kb.Tab))
+	waitFor(t, ctx, "the focus on the raw bytes switch", activeIs("#lab .smtplab-raw-toggle"))
+	// Where Tab completes, it still does.
+	do(t, ctx, "back and EHL", chromedp.Focus(chromedp.ID("terminal-input")), chromedp.SendKeys(chromedp.ID("terminal-input"), kb.Backspace+kb.Backspace+"EHL\t"))
+	if got := eval[string](t, ctx, `document.activeElement.id + ' ' + document.getElementById('terminal-input').value`); got != "terminal-input EHLO " {
+		t.Errorf("Tab after EHL: %q", got)
 	}
 }

@@ -78,6 +78,7 @@ export class Terminal {
     this.history = [];
     this.pos = 0;
     this.draft = ''; // the line being typed while ↑/↓ walk the history
+    this.offered = null; // the line as Tab last left it
     this.expect = 'command'; // what the server waits for: command, message or login
     this.pending = [];
     this.hint = h('p', { class: 'smtplab-terminal-hint', id: newId('terminal-hint') }, 'Waiting for the engine…');
@@ -212,9 +213,13 @@ export class Terminal {
       // Only where the server reads commands: a message's text or a login
       // answer is the learner's own, not a verb to complete.
       const c = complete(this.input.value);
-      if (!c) return; // let Tab move the focus on
+      // Tab moves the focus on when there is nothing to complete, and on
+      // the second Tab at a verb it cannot choose: the hint lists the
+      // verbs it could be, and Tab must never hold the focus in the line.
+      if (!c || (c.text === this.input.value && this.offered === c.text)) return;
       e.preventDefault();
       this.input.value = c.text;
+      this.offered = c.text;
       if (c.options.length > 1) this.hint.textContent = `Could be: ${c.options.map((o) => o.trim()).join(', ')}`;
     }
   }
