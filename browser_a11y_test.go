@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +195,36 @@ func TestBrowserTabLeavesTheTerminal(t *testing.T) {
 	do(t, ctx, "back and EHL", chromedp.Focus(chromedp.ID("terminal-input")), chromedp.SendKeys(chromedp.ID("terminal-input"), kb.Backspace+kb.Backspace+"EHL\t"))
 	if got := eval[string](t, ctx, `document.activeElement.id + ' ' + document.getElementById('terminal-input').value`); got != "terminal-input EHLO " {
 		t.Errorf("Tab after EHL: %q", got)
+	}
+}
+
+// TestBrowserTerminalHintIsSpoken: the hint under the terminal is read out
+// when it changes (the verbs Tab could complete to, message mode after
+// 354, a closed connection), and only then. As a description of the line
+// only, a screen reader user heard none of it while typing.
+func TestBrowserTerminalHintIsSpoken(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	const hint = "#lab .smtplab-terminal-hint"
+	if got := eval[string](t, ctx, `document.querySelector(`+jsString(hint)+`).closest('[aria-live]')?.getAttribute('aria-live') || 'none'`); got != "polite" {
+		t.Fatalf("the hint's live region: %s", got)
+	}
+	listen(t, ctx, hint)
+	typeLines(t, ctx, "EHLO me.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>")
+	if got := heard(t, ctx); len(got) != 0 {
+		t.Errorf("the hint spoke while it stayed the same: %q", got)
+	}
+	do(t, ctx, "HE and Tab", chromedp.SendKeys(chromedp.ID("terminal-input"), "HE\t"))
+	eval[string](t, ctx, `document.getElementById('terminal-input').value = ''`)
+	typeLines(t, ctx, "DATA", ".", "QUIT")
+	want := []string{
+		"Could be: HELO, HELP",
+		`Message mode: type or paste the message; a line with only "." ends it.`,
+		"Enter sends the line. ↑/↓: history. Tab: complete a command.",
+		"The connection is closed: the next line you type opens a new one.",
+	}
+	if got := heard(t, ctx); !slices.Equal(got, want) {
+		t.Errorf("the hint said %q, want %q", got, want)
 	}
 }

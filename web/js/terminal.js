@@ -81,7 +81,10 @@ export class Terminal {
     this.offered = null; // the line as Tab last left it
     this.expect = 'command'; // what the server waits for: command, message or login
     this.pending = [];
-    this.hint = h('p', { class: 'smtplab-terminal-hint', id: newId('terminal-hint') }, 'Waiting for the engine…');
+    // The hint describes the line, and is read out when it changes (what
+    // the server now expects, the verbs Tab could complete to): a screen
+    // reader user typing in the line hears it (setHint writes it only then).
+    this.hint = h('p', { class: 'smtplab-terminal-hint', id: newId('terminal-hint'), 'aria-live': 'polite' }, 'Waiting for the engine…');
     this.input = h('input', {
       id, type: 'text', class: 'smtplab-terminal-input', autocomplete: 'off', autocapitalize: 'off',
       spellcheck: 'false', disabled: true, 'aria-describedby': this.hint.id, enterkeyhint: 'send',
@@ -189,11 +192,17 @@ export class Terminal {
     // A reply lost on the way never reached the terminal.
     const last = conn ? [...this.session.events].reverse().find((e) => e.conn === conn && e.kind === 'smtp.reply' && !lost(e)) : null;
     this.expect = last && last.code === 354 ? 'message' : last && last.code === 334 ? 'login' : 'command';
-    if (l && !l.connected && !l.dialError) this.hint.textContent = 'The connection is closed: the next line you type opens a new one.';
-    else if (this.expect === 'message') this.hint.textContent = 'Message mode: type or paste the message; a line with only "." ends it.';
-    else if (this.expect === 'login') this.hint.textContent = 'Login: answer the challenge in base64, or "*" to cancel.';
-    else if (this.raw.checked) this.hint.textContent = 'Enter sends the bytes. ↑/↓: history.';
-    else this.hint.textContent = 'Enter sends the line. ↑/↓: history. Tab: complete a command.';
+    if (l && !l.connected && !l.dialError) this.setHint('The connection is closed: the next line you type opens a new one.');
+    else if (this.expect === 'message') this.setHint('Message mode: type or paste the message; a line with only "." ends it.');
+    else if (this.expect === 'login') this.setHint('Login: answer the challenge in base64, or "*" to cancel.');
+    else if (this.raw.checked) this.setHint('Enter sends the bytes. ↑/↓: history.');
+    else this.setHint('Enter sends the line. ↑/↓: history. Tab: complete a command.');
+  }
+
+  // setHint changes the hint, a live region: the same words written again
+  // would be read out again after every reply.
+  setHint(text) {
+    if (this.hint.textContent !== text) this.hint.textContent = text;
   }
 
   key(e) {
@@ -220,7 +229,7 @@ export class Terminal {
       e.preventDefault();
       this.input.value = c.text;
       this.offered = c.text;
-      if (c.options.length > 1) this.hint.textContent = `Could be: ${c.options.map((o) => o.trim()).join(', ')}`;
+      if (c.options.length > 1) this.setHint(`Could be: ${c.options.map((o) => o.trim()).join(', ')}`);
     }
   }
 
@@ -247,7 +256,7 @@ export class Terminal {
       if (line === '') return;
       this.input.value = '';
       this.remember(line);
-      this.session.typeRaw(line).catch((err) => { this.hint.textContent = err.message; });
+      this.session.typeRaw(line).catch((err) => { this.setHint(err.message); });
       return;
     }
     this.input.value = '';
@@ -265,7 +274,7 @@ export class Terminal {
       try {
         await this.session.type(line);
       } catch (err) {
-        this.hint.textContent = err.message;
+        this.setHint(err.message);
         return;
       }
     }
