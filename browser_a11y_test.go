@@ -16,14 +16,11 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// lowContrast is a JavaScript expression: the texts the page shows now
-// whose contrast with what is behind them is under WCAG 2.2 AA's (4.5:1,
-// 3:1 for large text), each as "ratio need: text (element)". The colour
-// behind a text is the backgrounds of its element and its ancestors laid
-// over each other, opacity included; a placeholder counts as the text of
-// its field. Disabled controls are exempt (WCAG 1.4.3), and so is text
-// hidden from the eye for screen readers.
-const lowContrast = `(() => {
+// colorJS defines, for the expressions below, how the page's colours are
+// read and compared: rgba parses a computed colour, over lays one on
+// another, ratio is WCAG's contrast ratio, and behind is the colour behind
+// an element: its background and its ancestors' laid over each other.
+const colorJS = `
 	const rgba = (c) => { const p = c.match(/[\d.]+/g).map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
 	const over = (top, under) => { const m = (k) => top[k] * top.a + under[k] * (1 - top.a); return { r: m('r'), g: m('g'), b: m('b'), a: 1 }; };
 	const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
@@ -36,7 +33,16 @@ const lowContrast = `(() => {
 			if (c.a === 1) break;
 		}
 		return layers.reduceRight((bg, c) => over(c, bg), { r: 255, g: 255, b: 255, a: 1 });
-	};
+	};`
+
+// lowContrast is a JavaScript expression: the texts the page shows now
+// whose contrast with what is behind them is under WCAG 2.2 AA's (4.5:1,
+// 3:1 for large text), each as "ratio need: text (element)". The colour
+// behind a text is the backgrounds of its element and its ancestors laid
+// over each other, opacity included; a placeholder counts as the text of
+// its field. Disabled controls are exempt (WCAG 1.4.3), and so is text
+// hidden from the eye for screen readers.
+const lowContrast = `(() => {` + colorJS + `
 	const opacity = (el) => { let o = 1; for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity); return o; };
 	const out = [];
 	const check = (el, style, text) => {
@@ -226,5 +232,63 @@ func TestBrowserTerminalHintIsSpoken(t *testing.T) {
 	}
 	if got := heard(t, ctx); !slices.Equal(got, want) {
 		t.Errorf("the hint said %q, want %q", got, want)
+	}
+}
+
+// hiddenFocus is a JavaScript expression: the controls of the page whose
+// keyboard focus ring does not show whole, each with why. A ring must
+// stand out from what is behind it by 3:1 (WCAG 1.4.11), and a box that
+// clips its overflow (a scrolling transcript, the lab's column) must not
+// cut off its sides. Call it after a key press: the ring is the
+// :focus-visible one.
+const hiddenFocus = `(() => {` + colorJS + `
+	const out = [];
+	const controls = document.querySelectorAll('a[href], button, input, select, summary, textarea, [tabindex]');
+	for (const el of controls) {
+		if (el.disabled || el.tabIndex < 0 || el.matches('.smtplab-visually-hidden') || !el.checkVisibility()) continue;
+		el.focus();
+		const name = el.tagName.toLowerCase() + '.' + el.className + ' "' + (el.getAttribute('aria-label') || el.textContent).trim().slice(0, 30) + '"';
+		const s = getComputedStyle(el);
+		if (!el.matches(':focus-visible') || s.outlineStyle === 'none') { out.push(name + ': no ring'); continue; }
+		const got = ratio(rgba(s.outlineColor), behind(el.parentElement));
+		if (got < 3) out.push(name + ': ring contrast ' + got.toFixed(2));
+		const reach = Math.max(0, parseFloat(s.outlineOffset) + parseFloat(s.outlineWidth)); // how far the ring reaches out of the box
+		const r = el.getBoundingClientRect();
+		for (let a = el.parentElement; a; a = a.parentElement) {
+			if (getComputedStyle(a).overflowX === 'visible' || a === document.documentElement || a === document.body) continue;
+			const box = a.getBoundingClientRect();
+			const left = box.left + a.clientLeft, right = left + a.clientWidth;
+			if (r.left - reach < left - 0.5 || r.right + reach > right + 0.5) {
+				out.push(name + ': ring cut off by ' + a.tagName.toLowerCase() + '.' + a.className);
+				break;
+			}
+		}
+	}
+	return out;
+})()`
+
+// TestBrowserFocusRingsShowWhole tabs into the page and checks every
+// control's focus ring, in light and dark, with a reply's explanation and
+// the mail client open.
+func TestBrowserFocusRingsShowWhole(t *testing.T) {
+	url := serve(t, realSite(t))
+	for _, scheme := range []string{"light", "dark"} {
+		t.Run(scheme, func(t *testing.T) {
+			ctx := testTab(t, 60*time.Second)
+			do(t, ctx, "emulating "+scheme, colorScheme(scheme))
+			openLab(t, ctx, url)
+			typeLines(t, ctx, "EHLO me.example.com", "NOOP")
+			pressEnter(t, ctx, "#lab .smtplab-transcript .smtplab-reply:last-child summary")
+			// The first tab, at the lab's left edge, and then the last
+			// tab's panel with the mail client open.
+			for _, hidden := range eval[[]string](t, ctx, hiddenFocus) {
+				t.Errorf("%s: %s", scheme, hidden)
+			}
+			do(t, ctx, "mailbox tab", chromedp.Focus(chromedp.CSS(`#lab [role=tab][id^="smtplab-tab-network"]`)), chromedp.KeyEvent(kb.End))
+			pressEnter(t, ctx, "#lab .smtplab-compose-box summary")
+			for _, hidden := range eval[[]string](t, ctx, hiddenFocus) {
+				t.Errorf("%s, mailbox tab: %s", scheme, hidden)
+			}
+		})
 	}
 }
