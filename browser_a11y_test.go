@@ -292,3 +292,37 @@ func TestBrowserFocusRingsShowWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserHeadingsOutlineThePage: a screen reader user moves through a
+// page by its headings. The page's outline skips no level, and a heading
+// leads to the lab: the lab had none, and its views' headings (Hosts,
+// Queue...) were h4s under the lesson's last h2.
+func TestBrowserHeadingsOutlineThePage(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	type heading struct {
+		Level int
+		Text  string
+		InLab bool
+	}
+	outline := eval[[]heading](t, ctx, `[...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+		.filter((h) => !h.closest('[hidden]'))
+		.map((h) => ({ level: Number(h.tagName[1]), text: h.textContent.trim(), inLab: !!h.closest('#lab') }))`)
+	if len(outline) == 0 || outline[0].Level != 1 {
+		t.Fatalf("the page's outline does not start with an h1: %+v", outline)
+	}
+	lab := false
+	for i, h := range outline[1:] {
+		if h.Level > outline[i].Level+1 {
+			t.Errorf("h%d %q follows h%d %q", h.Level, h.Text, outline[i].Level, outline[i].Text)
+		}
+		lab = lab || h.InLab
+	}
+	if !lab {
+		t.Error("no heading in the lab")
+	}
+	if got := eval[string](t, ctx, `(() => { const h = document.querySelector('#lab h2'); return h ? h.tagName + ' ' + h.textContent + ' ' + document.getElementById('lab').getAttribute('aria-labelledby') + '=' + h.id : 'none'; })()`); got != "H2 Lab lab-title=lab-title" {
+		t.Errorf("the lab's heading: %s", got)
+	}
+}

@@ -34,8 +34,10 @@ class Panel {
   render() {}
 }
 
+// section is a part of a view with its heading: an h3, under the lab's h2
+// (the page's, or the live view's).
 function section(title, ...body) {
-  return h('section', { class: 'smtplab-sub' }, h('h4', {}, title), ...body);
+  return h('section', { class: 'smtplab-sub' }, h('h3', {}, title), ...body);
 }
 
 function empty(text) {
