@@ -326,3 +326,28 @@ func TestBrowserHeadingsOutlineThePage(t *testing.T) {
 		t.Errorf("the lab's heading: %s", got)
 	}
 }
+
+// TestBrowserUndoAndResetSaySo: Undo and Reset rebuild the transcript
+// without a reply to read out, and Undo keeps the focus while lines remain:
+// the page's status line, a live region, says what they did. A screen
+// reader user pressing Undo had heard nothing at all.
+func TestBrowserUndoAndResetSaySo(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	const status = `document.getElementById('engine-status')`
+	if got := eval[string](t, ctx, status+`.getAttribute('role')`); got != "status" {
+		t.Fatalf("the status line's role is %q", got)
+	}
+	typeLines(t, ctx, "EHLO me.example.com", "NOOP")
+	pressEnter(t, ctx, "#btn-undo")
+	waitFor(t, ctx, "the NOOP undone", `!`+hasClientLine("NOOP"))
+	waitFor(t, ctx, "the status saying so", status+`.textContent === 'Undone: the lab replayed your inputs but the last (NOOP).'`)
+	if !eval[bool](t, ctx, activeIs("#btn-undo")) {
+		t.Error("the focus left Undo while there is more to undo")
+	}
+	pressEnter(t, ctx, "#btn-reset")
+	waitFor(t, ctx, "the question", `document.getElementById('confirm-dialog').open`)
+	pressEnter(t, ctx, "#confirm-ok")
+	waitFor(t, ctx, "the status saying so", status+`.textContent === 'Started first-session again.'`)
+}

@@ -67,8 +67,16 @@ async function boot() {
   session.addEventListener('reset', save);
 
 
+  // Undo and Reset redraw the transcript with no reply to read out, and
+  // Undo keeps the focus: the status line, a live region, says what they
+  // did.
   $('btn-undo').addEventListener('click', async () => {
-    await session.undo().catch(() => {});
+    const before = await session.snapshot().catch(() => null);
+    try {
+      await session.undo();
+      const last = before && before.inputs && before.inputs[before.inputs.length - 1];
+      say(`Undone: the lab replayed your inputs but the last${last ? ` (${inputWords(last)})` : ''}.`);
+    } catch { /* the lab shows the error */ }
     // Undoing the last input disables the button, which would drop the
     // focus on the page's body: the terminal is where to go on.
     if (session.inputs === 0) {
@@ -78,7 +86,7 @@ async function boot() {
   });
   $('btn-reset').addEventListener('click', async () => {
     if (await confirmDialog('Start this scenario again from the beginning? What you typed is lost (undo cannot bring it back).', 'Reset')) {
-      await session.create(session.scenario).catch(() => {});
+      await session.create(session.scenario).then(() => say(`Started ${session.scenario} again.`), () => {});
       $('terminal-input').focus();
     }
   });
@@ -200,6 +208,16 @@ async function boot() {
     if (slug) pane.show(slug);
     if (params.has('lab')) openLab().catch(() => {});
   });
+}
+
+// inputWords names one of a world's inputs (engine/lab's Input) in a few
+// words.
+function inputWords(input) {
+  if (input.raw) return `raw bytes ${input.raw}`;
+  if (input.submit) return 'a message sent with the mail client';
+  if (input.advance) return `letting ${input.advance} pass`;
+  if (input.connect) return `connecting to ${input.connect}`;
+  return input.type || 'an empty line';
 }
 
 boot().catch((err) => {
