@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/smtp"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -217,5 +219,35 @@ func TestBrowserNoBridgeNoLive(t *testing.T) {
 		if v {
 			t.Errorf("without a bridge the page has %s", k)
 		}
+	}
+}
+
+// TestBrowserLiveViewSpeaksSparingly: twenty sessions from real clients in
+// a burst have the live view's live region speak a few times, each time
+// counting the replies since the last, not once for every batch the feed
+// brings, which would keep a screen reader reading for minutes.
+func TestBrowserLiveViewSpeaksSparingly(t *testing.T) {
+	br, url := liveSite(t)
+	addr := br.Addr(25).String()
+	ctx := testTab(t, 90*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
+	waitFor(t, ctx, "the live feed's hello", `document.querySelector('#live .smtplab-live-servers').textContent.includes('`+addr+`')`)
+	const live = "#live .smtplab-lab-main > [aria-live]"
+	listen(t, ctx, live)
+	start := time.Now()
+	const sessions = 20
+	for i := 0; i < sessions; i++ {
+		sendPlain(t, addr, "alice@example.com", "bob@example.org", fmt.Sprintf("Subject: burst %d\r\n\r\nhi\r\n", i), nil)
+	}
+	waitFor(t, ctx, "every session in the live transcript", fmt.Sprintf(`document.querySelectorAll('#live .smtplab-transcript .smtplab-reply[data-code="221"]').length === %d`, sessions))
+	waitFor(t, ctx, "the last replies said", `window.heard.length > 0 && / 221 /.test(window.heard.at(-1))`)
+	got := heard(t, ctx)
+	// One at once, then at most one every 3 s.
+	if most := 2 + int(time.Since(start)/(3*time.Second)); len(got) > most {
+		t.Errorf("the live region spoke %d times in %v, at most %d expected: %q", len(got), time.Since(start).Round(time.Millisecond), most, got)
+	}
+	if !regexp.MustCompile(`^\d+ replies in the transcript; the last from \S+ to \S+: 221 `).MatchString(got[len(got)-1]) {
+		t.Errorf("the last thing said: %q", got[len(got)-1])
 	}
 }

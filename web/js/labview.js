@@ -21,13 +21,15 @@ const makePanel = {
 export class LabView {
   // Options: panels (true for the usual four, a list of their names, or a
   // list of panels), tab (the name of the panel open at first), inputId
-  // (the terminal's id, which the lab makes when not given), terminal (false for none), maxLines (transcript
-  // lines kept; 0 keeps all), height (the transcript's height in lines),
-  // prompt (a line already typed in the terminal).
-  constructor(session, table, { panels = true, tab, inputId, terminal = true, maxLines = 0, height, prompt } = {}) {
+  // (the terminal's id, which the lab makes when not given), terminal
+  // (false for none), maxLines (transcript lines kept; 0 keeps all),
+  // height (the transcript's height in lines), prompt (a line already
+  // typed in the terminal), announceEvery (the least time in ms between
+  // two things the live region says; 0: after every action).
+  constructor(session, table, { panels = true, tab, inputId, terminal = true, maxLines = 0, height, prompt, announceEvery = 0 } = {}) {
     this.session = session;
     this.live = h('div', { class: 'smtplab-visually-hidden', 'aria-live': 'polite', role: 'status' });
-    this.transcript = new Transcript(session, table, { live: this.live, max: maxLines });
+    this.transcript = new Transcript(session, table, { live: this.live, max: maxLines, announceEvery });
     this.terminal = terminal ? new Terminal(session, { id: inputId }) : null;
     this.error = h('p', { class: 'smtplab-error', role: 'alert', hidden: true });
     session.addEventListener('error', (e) => {

@@ -98,6 +98,10 @@ const PORT_RULES = {
   465: 'implicit TLS from the first byte (RFC 8314)',
 };
 
+// LIVE_ANNOUNCE_EVERY is the least time between two things the live
+// view's live region says: real clients may bring many sessions a second.
+const LIVE_ANNOUNCE_EVERY = 3000;
+
 // LiveView shows a LiveFeed: what is listening and how to reach it, the
 // transcript of every session with its explanations, the mailboxes, the
 // network and TLS.
@@ -107,7 +111,7 @@ export class LiveView {
     this.status = h('p', { class: 'smtplab-live-status', role: 'status' }, STATUS[feed.status]);
     this.servers = h('div', { class: 'smtplab-live-servers' });
     this.view = new LabView(feed, table, {
-      terminal: false, maxLines: 2000,
+      terminal: false, maxLines: 2000, announceEvery: LIVE_ANNOUNCE_EVERY,
       panels: [new Mailbox(feed, { compose: false }), new NetworkMap(feed), new TLSPanel(feed)],
     });
     const title = h('h2', { id: newId('live-title') }, 'Live: real SMTP clients');

@@ -8,11 +8,17 @@ import { h, clear } from './dom.js';
 import { explain } from './engine.js';
 
 export class Transcript {
-  constructor(session, table, { live, max = 0 } = {}) {
+  constructor(session, table, { live, max = 0, announceEvery = 0 } = {}) {
     this.session = session;
     this.table = table;
     this.live = live; // an aria-live element announcing new replies
     this.max = max; // lines kept (the oldest go first); 0 keeps all
+    // The live region speaks at most once every announceEvery ms (see
+    // announce); 0 speaks after every action.
+    this.announceEvery = announceEvery;
+    this.pending = null;
+    this.timer = 0;
+    this.saidAt = -Infinity;
     this.el = h('div', { class: 'smtplab-transcript', role: 'region', 'aria-label': 'Transcript', tabindex: '0' });
     this.list = h('ol', { class: 'smtplab-lines' });
     this.el.append(this.list);
@@ -22,6 +28,9 @@ export class Transcript {
   }
 
   reset() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.pending = null;
     clear(this.list);
     this.conns = new Map(); // conn id → {tls, awaiting (message text expected, not commands), BDAT chunks (see chunks)}
     this.lastConn = 0;
@@ -54,7 +63,34 @@ export class Transcript {
     const now = l && l.connected ? l.conn : 0;
     const terminal = new Set([this.terminalConn, now].filter(Boolean));
     this.terminalConn = now;
-    if (announce && this.live && replies.length) this.live.textContent = say(replies, terminal);
+    if (announce && this.live && replies.length) this.announce(replies, terminal);
+  }
+
+  // announce has the live region say what replies an action brought: the
+  // last on the terminal's connection in full, the others counted. A feed
+  // of real sessions brings batch after batch under load, and a screen
+  // reader that read each would read nothing else; with announceEvery it
+  // speaks at most that often, summing up what came in between.
+  announce(replies, terminal) {
+    const p = this.pending || (this.pending = { mine: null, others: 0, last: null });
+    for (const r of replies) {
+      if (terminal.has(r.e.conn)) p.mine = r;
+      else {
+        p.others++;
+        p.last = r;
+      }
+    }
+    if (this.timer) return;
+    const wait = this.saidAt + this.announceEvery - performance.now();
+    if (wait > 0) this.timer = setTimeout(() => this.speak(), wait);
+    else this.speak();
+  }
+
+  speak() {
+    this.timer = 0;
+    this.saidAt = performance.now();
+    if (this.pending) this.live.textContent = say(this.pending);
+    this.pending = null;
   }
 
   line(cls, mark, text, conn) {
@@ -219,21 +255,17 @@ export class Transcript {
 // (the mail client's session, a relay's, all at once) counted, with the
 // last of them and who sent it. Read one by one they would bury the reply
 // that matters, and the transcript has them all.
-function say(replies, terminal) {
-  const own = replies.filter((r) => terminal.has(r.e.conn));
-  const others = replies.filter((r) => !terminal.has(r.e.conn));
+function say({ mine, others, last }) {
   const words = [];
-  const mine = own[own.length - 1];
   if (mine) {
     words.push(mine.gone ? `The server sent ${mine.lines.join(' ')}, ${LOST_WORDS}.`
       : `Server replied ${mine.lines.join(' ')}. ${mine.x ? mine.x.meaning : ''}`);
   }
-  const last = others[others.length - 1];
   if (last) {
     const from = last.e.host ? ` from ${last.e.host}${last.e.peer ? ` to ${last.e.peer}` : ''}` : '';
     const what = `${last.lines[last.lines.length - 1]}${last.gone ? `, ${LOST_WORDS}` : ''}`;
     const where = mine ? 'in other sessions' : 'in the transcript';
-    words.push(others.length === 1 ? `A reply ${where}${from}: ${what}.` : `${others.length} replies ${where}; the last${from}: ${what}.`);
+    words.push(others === 1 ? `A reply ${where}${from}: ${what}.` : `${others} replies ${where}; the last${from}: ${what}.`);
   }
   return words.join(' ');
 }
