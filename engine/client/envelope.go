@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -96,8 +97,14 @@ func (env Envelope) check() error {
 		if !isWord(r.ORcptType, "-0123456789") {
 			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: ORCPT address type %q is not a name like rfc822", r.Mailbox, r.ORcptType))
 		}
-		if strings.EqualFold(r.ORcptType, "utf-8") && !utf8.ValidString(r.ORcpt) {
+		utf8Type := strings.EqualFold(r.ORcptType, "utf-8")
+		if utf8Type && !utf8.ValidString(r.ORcpt) {
 			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: ORCPT of type utf-8 is not UTF-8", r.Mailbox))
+		}
+		// RFC 3461 §4.2: printable ASCII before the xtext; an address
+		// beyond ASCII has the type utf-8 (RFC 6533 §3).
+		if !utf8Type && !smtp.IsASCII(r.ORcpt) {
+			return badEnvelope("5.5.4", fmt.Sprintf("client: recipient %s: an ORCPT beyond ASCII must have the type utf-8, not %s (RFC 3461 §4.2, RFC 6533 §3)", r.Mailbox, cmp.Or(r.ORcptType, "rfc822")))
 		}
 	}
 	if !isWord(env.Ret, "") {

@@ -7,6 +7,7 @@ import (
 
 	"smtplab/engine/client"
 	"smtplab/engine/server"
+	"smtplab/engine/smtp"
 )
 
 // orcptThrough sends one message whose recipient has the ORCPT typ;orcpt
@@ -36,7 +37,7 @@ func TestORcptThroughOurServer(t *testing.T) {
 		{"b@example.org", "utf-8", `bö+1=2\x{F6}@example.org`},
 		{"bö@example.org", "utf-8", `bö+1=2\x{F6}@例え.jp`},
 		{"b@example.org", "UTF-8", "😀 x@example.org"},
-		{"bö@example.org", "rfc822", "bö+1=2@example.org"},
+		{"bö@example.org", "rfc822", "b+1=2@example.org"},
 		{"b@example.org", "", "b+1=2@example.org"},
 	} {
 		want := tt.typ + ";" + tt.orcpt
@@ -46,6 +47,15 @@ func TestORcptThroughOurServer(t *testing.T) {
 		if got := orcptThrough(t, tt.rcpt, tt.typ, tt.orcpt); got != want {
 			t.Errorf("to <%s>, ORCPT %q reached the server as %q", tt.rcpt, want, got)
 		}
+	}
+	// RFC 3461 §4.2: an ORCPT of another type is ASCII before its xtext.
+	env, err := client.ParseEnvelope("alice@example.com", "bö@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.To[0].ORcpt = "bö@example.org"
+	if _, err := client.New(client.Config{}, env, []byte("x\r\n")); err == nil || !strings.Contains(err.Error(), "type utf-8") {
+		t.Errorf("an rfc822 ORCPT beyond ASCII: %v", err)
 	}
 }
 
@@ -62,10 +72,11 @@ func FuzzORcptThroughOurServer(f *testing.F) {
 		if mode&1 == 1 {
 			rcpt = "bö@example.org"
 		}
-		// The client refuses controls, and UTF-8 that is not, in a
-		// utf-8 ORCPT; RFC 3461 §4.2 allows at most 500 characters.
+		// The client refuses controls, UTF-8 that is not in a utf-8
+		// ORCPT, and anything beyond ASCII in an rfc822 one; RFC 3461
+		// §4.2 allows at most 500 characters.
 		if orcpt == "" || len(orcpt) > 40 || strings.ContainsFunc(orcpt, func(r rune) bool { return r < 0x20 || r == 0x7f }) ||
-			(typ != "rfc822" && !utf8.ValidString(orcpt)) {
+			(typ != "rfc822" && !utf8.ValidString(orcpt)) || (typ == "rfc822" && !smtp.IsASCII(orcpt)) {
 			return
 		}
 		if got := orcptThrough(t, rcpt, typ, orcpt); got != typ+";"+orcpt {

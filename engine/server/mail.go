@@ -228,9 +228,14 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 			}
 			// The address type is a registered name such as rfc822 or
 			// utf-8 (RFC 3464 §2.3.1); the address, decoded, must be
-			// printable for the DSN's Original-Recipient field, like ENVID.
+			// printable for the DSN's Original-Recipient field, like
+			// ENVID: printable ASCII unless the type is utf-8 (RFC 3461
+			// §4.2: "+C3+B6" decodes to octets, not to an ö).
 			typ, addr, ok := strings.Cut(p.Value, ";")
 			v, err := orcptAddress(typ, addr, s.env.UTF8)
+			if err == nil && !strings.EqualFold(typ, "utf-8") && !smtp.IsASCII(v) {
+				return paramError(`Bad ORCPT value: an address of type ` + typ + ` is ASCII; write one beyond ASCII as utf-8;j\x{F6}rg@example.org (RFC 3461 section 4.2, RFC 6533 section 3)`)
+			}
 			if !ok || !isAddrType(typ) || addr == "" || err != nil || hasControl(v) {
 				if ok && addr != "" && err != nil && strings.EqualFold(typ, "utf-8") {
 					return paramError(`Bad ORCPT value: in a utf-8 address, '+', '=', '\' and (without SMTPUTF8) non-ASCII characters are written \x{HEX}, like utf-8;j\x{F6}rg@example.org (RFC 6533 section 3)`)

@@ -366,10 +366,12 @@ func TestORcptLength(t *testing.T) {
 // 6533 §3 has it, not as RFC 3461's xtext: \x{HEX} for a character that is
 // not printable ASCII or is '+', '=' or '\' (utf-8-addr-xtext), and, with
 // SMTPUTF8, UTF-8 itself (utf-8-addr-unitext); "+C3+B6" is no ö there, and
-// a '+' or '=' as itself is refused. Other types are xtext of ASCII.
+// a '+' or '=' as itself is refused. Other types are xtext of printable
+// ASCII, so "+C3+B6" is refused there too (RFC 3461 §4.2).
 func TestORcptUTF8(t *testing.T) {
 	const badUTF8 = `501 5.5.4 Bad ORCPT value: in a utf-8 address, '+', '=', '\' and (without SMTPUTF8) non-ASCII characters are written \x{HEX}, like utf-8;j\x{F6}rg@example.org (RFC 6533 section 3)`
 	const badXtext = "501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org"
+	const badASCII = `501 5.5.4 Bad ORCPT value: an address of type rfc822 is ASCII; write one beyond ASCII as utf-8;j\x{F6}rg@example.org (RFC 3461 section 4.2, RFC 6533 section 3)`
 	rcpts := []struct{ orcpt, reply string }{
 		{"utf-8;böb@example.org", "250 2.1.5 Ok"},
 		{"rfc822;cäröl@example.org", badXtext},
@@ -385,6 +387,7 @@ func TestORcptUTF8(t *testing.T) {
 		{"utf-8;a\\x{D800}@example.org", badUTF8}, // a surrogate
 		{"utf-8;a\\x{F6@example.org", badUTF8},
 		{"utf-8;a\\x{0A}@example.org", badXtext}, // a control, however written
+		{"rfc822;b+C3+B6b@example.org", badASCII},
 	}
 	input := "EHLO a.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\n"
 	want := cat(ehlo(), one("250 2.1.0 Ok"))
