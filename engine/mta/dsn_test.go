@@ -482,50 +482,6 @@ func TestRelayPassesUTF8HeaderOnWithSMTPUTF8(t *testing.T) {
 	})
 }
 
-// recordingMX makes host's port 25 a server that offers ext in its EHLO
-// reply, takes every message and keeps what it received in *got: the
-// command lines and the content, each line without its CRLF.
-func recordingMX(t *testing.T, n *Network, host string, ext ...string) *[]string {
-	t.Helper()
-	got := new([]string)
-	h, _ := n.Host(host)
-	h.Sim().StopListening(25)
-	err := h.Sim().Listen(25, scriptedMX("220 "+host+" ESMTP", func() func(*simnet.Conn, string) {
-		inData := false
-		return func(c *simnet.Conn, line string) {
-			*got = append(*got, line)
-			verb := strings.ToUpper(line[:min(4, len(line))])
-			switch {
-			case inData && line == ".":
-				inData = false
-				_ = c.Write([]byte("250 2.0.0 queued\r\n"))
-			case inData:
-			case verb == "EHLO":
-				lines := append([]string{host}, ext...)
-				for i, l := range lines {
-					sep := "-"
-					if i == len(lines)-1 {
-						sep = " "
-					}
-					_ = c.Write([]byte("250" + sep + l + "\r\n"))
-				}
-			case verb == "DATA":
-				inData = true
-				_ = c.Write([]byte("354 go ahead\r\n"))
-			case verb == "QUIT":
-				_ = c.Write([]byte("221 2.0.0 Bye\r\n"))
-				c.Close("quit")
-			default:
-				_ = c.Write([]byte("250 OK\r\n"))
-			}
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
-}
-
 // TestGlobalDSNIn7BitToAHopWithout8BITMIME: carol's message to böb at a
 // null MX bounces at once, and the relay writes her a global DSN, 8-bit.
 // To an MX without 8BITMIME, or without SMTPUTF8, it goes in its 7-bit
@@ -544,7 +500,7 @@ func TestGlobalDSNIn7BitToAHopWithout8BITMIME(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := testNet(t, nil, nil)
-			got := recordingMX(t, n, "mx.example.org", c.ext...)
+			got := fakeMX(t, n, "mx.example.org", "250 2.0.0 queued", c.ext...)
 			env, err := client.ParseEnvelope(c.from, "böb@example.net")
 			if err != nil {
 				t.Fatal(err)

@@ -429,22 +429,35 @@ func scriptedMX(greeting string, newSession func() func(c *simnet.Conn, line str
 	}
 }
 
-// deferAfterContent makes host's port 25 a server that takes the
-// envelope and the content but answers the final dot with 451, as a
-// server does whose disk is full for the moment (RFC 5321 §4.2.5).
-func deferAfterContent(t *testing.T, n *Network, host string) {
+// fakeMX makes host's port 25 a server that offers ext in its EHLO
+// reply, takes every command and the content, answers the content's final
+// dot with atDot, and keeps what it read in *got: the command lines and
+// the content, each line without its CRLF. With a 451 it is a server whose
+// disk is full for the moment (RFC 5321 §4.2.5).
+func fakeMX(t *testing.T, n *Network, host, atDot string, ext ...string) *[]string {
 	t.Helper()
+	got := new([]string)
 	h, _ := n.Host(host)
 	h.Sim().StopListening(25)
 	err := h.Sim().Listen(25, scriptedMX("220 "+host+" ESMTP", func() func(*simnet.Conn, string) {
 		inData := false
 		return func(c *simnet.Conn, line string) {
+			*got = append(*got, line)
 			verb := strings.ToUpper(line[:min(4, len(line))])
 			switch {
 			case inData && line == ".":
 				inData = false
-				_ = c.Write([]byte("451 4.3.0 " + host + ": no room to store it just now\r\n"))
+				_ = c.Write([]byte(atDot + "\r\n"))
 			case inData:
+			case verb == "EHLO":
+				lines := append([]string{host}, ext...)
+				for i, l := range lines {
+					sep := "-"
+					if i == len(lines)-1 {
+						sep = " "
+					}
+					_ = c.Write([]byte("250" + sep + l + "\r\n"))
+				}
 			case verb == "DATA":
 				inData = true
 				_ = c.Write([]byte("354 go ahead\r\n"))
@@ -459,6 +472,7 @@ func deferAfterContent(t *testing.T, n *Network, host string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
 }
 
 // TestNextMXAfterSoftReplyToContent: a 451 to the content, after the
@@ -466,7 +480,7 @@ func deferAfterContent(t *testing.T, n *Network, host string) {
 // kept nothing (RFC 5321 §4.2.5), and another may take it now.
 func TestNextMXAfterSoftReplyToContent(t *testing.T) {
 	n := twoMXNet(t, nil, nil)
-	deferAfterContent(t, n, "mx1.example.org")
+	fakeMX(t, n, "mx1.example.org", "451 4.3.0 mx1.example.org: no room to store it just now")
 	submit(t, n, "bob@example.org")
 	n.Net.Advance(time.Minute)
 	mx2, _ := n.Host("mx2.example.org")
