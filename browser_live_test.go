@@ -116,13 +116,21 @@ func sendPlain(t *testing.T, addr, from, to, msg string, startTLS *tls.Config) {
 	}
 }
 
-func TestBrowserLiveBridge(t *testing.T) {
+// openLive opens the page of a live site (liveSite) in a new tab, in its
+// live view, once the feed has said hello.
+func openLive(t *testing.T) (br *bridge.Bridge, ctx context.Context, addr string) {
+	t.Helper()
 	br, url := liveSite(t)
-	addr := br.Addr(25).String()
-	ctx := testTab(t, 90*time.Second)
+	addr = br.Addr(25).String()
+	ctx = testTab(t, 90*time.Second)
 	openLab(t, ctx, url)
 	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
 	waitFor(t, ctx, "the live feed's hello", `document.querySelector('#live .smtplab-live-servers').textContent.includes('`+addr+`')`)
+	return br, ctx, addr
+}
+
+func TestBrowserLiveBridge(t *testing.T) {
+	br, ctx, addr := openLive(t)
 	if !eval[bool](t, ctx, `document.getElementById('lab').hidden && !document.getElementById('live').hidden`) {
 		t.Fatal("the live view does not take the lab's place")
 	}
@@ -227,12 +235,7 @@ func TestBrowserNoBridgeNoLive(t *testing.T) {
 // counting the replies since the last, not once for every batch the feed
 // brings, which would keep a screen reader reading for minutes.
 func TestBrowserLiveViewSpeaksSparingly(t *testing.T) {
-	br, url := liveSite(t)
-	addr := br.Addr(25).String()
-	ctx := testTab(t, 90*time.Second)
-	openLab(t, ctx, url)
-	do(t, ctx, "the live view", chromedp.Click(chromedp.ID("btn-view-live")))
-	waitFor(t, ctx, "the live feed's hello", `document.querySelector('#live .smtplab-live-servers').textContent.includes('`+addr+`')`)
+	_, ctx, addr := openLive(t)
 	const live = "#live .smtplab-lab-main > [aria-live]"
 	listen(t, ctx, live)
 	start := time.Now()
