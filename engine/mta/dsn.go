@@ -133,16 +133,11 @@ func (d DSN) Build7Bit() []byte {
 
 // build writes the DSN; sevenBit encodes its 8-bit parts (Build7Bit).
 func (d DSN) build(sevenBit bool) []byte {
+	global := d.Global()
 	boundary := "dsn-" + d.QueueID + "/" + d.ReportingMTA
 	for bytes.Contains(d.Original, []byte(boundary)) {
 		boundary += "_" // it may not occur in a part it separates (RFC 2046 §5.1.1)
 	}
-	action := ActionFailed
-	if len(d.Recipients) > 0 {
-		action = d.Recipients[0].Action
-	}
-	subject, intro := wording(action)
-	global := d.Global()
 	reportType, statusType, textCharset := "delivery-status", "message/delivery-status", "us-ascii"
 	if global {
 		reportType, statusType, textCharset = "global-delivery-status", "message/global-delivery-status", "utf-8"
@@ -151,7 +146,7 @@ func (d DSN) build(sevenBit bool) []byte {
 	w := func(format string, args ...any) { fmt.Fprintf(&m, format+"\r\n", args...) }
 	w("From: Mail Delivery System <MAILER-DAEMON@%s>", d.ReportingMTA)
 	w("To: <%s>", d.To)
-	w("Subject: %s", subject)
+	w("Subject: %s", d.subject())
 	w("Date: %s", d.At.UTC().Format(time.RFC1123Z))
 	w("Message-ID: <%s>", d.MessageID)
 	w("Auto-Submitted: auto-replied")
@@ -182,10 +177,40 @@ func (d DSN) build(sevenBit bool) []byte {
 			m.Write(content)
 		}
 	}
+	part("text/plain; charset="+textCharset, d.forPeople())
+	part(statusType, d.forPrograms(global))
+	part(d.returned(global))
+	if !bytes.HasSuffix(m.Bytes(), []byte("\r\n")) {
+		m.WriteString("\r\n")
+	}
+	m.WriteString("\r\n") // the CRLF before a boundary belongs to the boundary
+	w("--%s--", boundary)
+	return m.Bytes()
+}
+
+// action is what the DSN reports: its first recipient's action, as every
+// recipient of one DSN has the same (Host.report writes one for each).
+func (d DSN) action() string {
+	if len(d.Recipients) > 0 {
+		return d.Recipients[0].Action
+	}
+	return ActionFailed
+}
+
+// subject is the DSN's Subject.
+func (d DSN) subject() string {
+	subject, _ := wording(d.action())
+	return subject
+}
+
+// forPeople is the first part, in plain words: what happened to each
+// recipient, as Postfix writes it.
+func (d DSN) forPeople() []byte {
 	var p bytes.Buffer
 	pw := func(format string, args ...any) { fmt.Fprintf(&p, format+"\r\n", args...) }
 	pw("This is the mail system at host %s.", d.ReportingMTA)
 	pw("")
+	_, intro := wording(d.action())
 	for _, line := range intro {
 		pw("%s", line)
 	}
@@ -197,9 +222,15 @@ func (d DSN) build(sevenBit bool) []byte {
 		}
 	}
 	pw("")
-	part("text/plain; charset="+textCharset, p.Bytes())
-	p.Reset()
-	// The fields in the order of RFC 3464 §2.2 and §2.3, extensions last.
+	return p.Bytes()
+}
+
+// forPrograms is the second part, the delivery-status fields (RFC 3464
+// §2.2 and §2.3, in that order, extensions last): global, those of RFC
+// 6533, where an address beyond ASCII is written as it is.
+func (d DSN) forPrograms(global bool) []byte {
+	var p bytes.Buffer
+	pw := func(format string, args ...any) { fmt.Fprintf(&p, format+"\r\n", args...) }
 	if d.EnvID != "" {
 		pw("Original-Envelope-Id: %s", d.EnvID)
 	}
@@ -239,27 +270,24 @@ func (d DSN) build(sevenBit bool) []byte {
 		}
 	}
 	pw("")
-	part(statusType, p.Bytes())
+	return p.Bytes()
+}
+
+// returned is the third part, its type and content: the original message
+// with Full (RET=FULL), else its header alone.
+func (d DSN) returned(global bool) (contentType string, content []byte) {
 	switch {
 	case d.Full && global:
-		part("message/global", d.Original)
+		return "message/global", d.Original
 	case d.Full:
-		part("message/rfc822", d.Original)
-	default:
-		_, body := mimepart.Headers(d.Original)
-		header := append(bytes.TrimRight(d.Original[:body:body], "\r\n"), "\r\n"...)
-		if global {
-			part("message/global-headers", header)
-		} else {
-			part("text/rfc822-headers", header)
-		}
+		return "message/rfc822", d.Original
 	}
-	if !bytes.HasSuffix(m.Bytes(), []byte("\r\n")) {
-		m.WriteString("\r\n")
+	_, body := mimepart.Headers(d.Original)
+	header := append(bytes.TrimRight(d.Original[:body:body], "\r\n"), "\r\n"...)
+	if global {
+		return "message/global-headers", header
 	}
-	m.WriteString("\r\n") // the CRLF before a boundary belongs to the boundary
-	w("--%s--", boundary)
-	return m.Bytes()
+	return "text/rfc822-headers", header
 }
 
 // explanation is the line the plain-words part gives a recipient. Only a
