@@ -156,30 +156,13 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 				c.ConnectionLost(err)
 				return fail("write", err)
 			}
-			cfg := opt.TLS
-			opportunistic := opt.Client.TLS == client.TLSOpportunistic && !cfg.InsecureSkipVerify
-			if opportunistic {
-				// The certificate is checked after the handshake,
-				// which must not end on it.
-				cfg = cfg.Clone()
-				cfg.InsecureSkipVerify = true
-			}
-			tc := tls.Client(conn, cfg)
-			conn.SetDeadline(time.Now().Add(timeout))
-			if err := tc.HandshakeContext(ctx); err != nil {
+			tc, unverified, err := startTLS(ctx, conn, opt, timeout)
+			if err != nil {
 				c.TLSFailed(err)
 				return fail("TLS handshake", err)
 			}
-			conn.SetDeadline(time.Time{})
 			rdl, w.dl = deadlines{}, deadlines{}
 			rw = tc
-			var unverified error
-			switch {
-			case opportunistic:
-				unverified = verifyPeer(tc.ConnectionState(), opt.TLS.RootCAs, opt.TLS.ServerName)
-			case cfg.InsecureSkipVerify:
-				unverified = errNotChecked
-			}
 			c.TLSStarted(unverified)
 		default:
 			rdl.read(rw, timeout)
@@ -209,6 +192,33 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 			}
 		}
 	}
+}
+
+// startTLS runs the client side of the handshake after the server's 220
+// to STARTTLS, bounded by timeout. unverified says why the certificate
+// does not count as verified (nil when it does): with the opportunistic
+// policy it is checked after the handshake, which must not end on it (RFC
+// 7435), and with InsecureSkipVerify it is not checked at all.
+func startTLS(ctx context.Context, conn net.Conn, opt SendOptions, timeout time.Duration) (tc *tls.Conn, unverified, err error) {
+	cfg := opt.TLS
+	opportunistic := opt.Client.TLS == client.TLSOpportunistic && !cfg.InsecureSkipVerify
+	if opportunistic {
+		cfg = cfg.Clone()
+		cfg.InsecureSkipVerify = true
+	}
+	tc = tls.Client(conn, cfg)
+	conn.SetDeadline(time.Now().Add(timeout))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, nil, err
+	}
+	conn.SetDeadline(time.Time{})
+	switch {
+	case opportunistic:
+		unverified = verifyPeer(tc.ConnectionState(), opt.TLS.RootCAs, opt.TLS.ServerName)
+	case cfg.InsecureSkipVerify:
+		unverified = errNotChecked
+	}
+	return tc, unverified, nil
 }
 
 // writer writes on its own goroutine, in order. Each write is copied into
