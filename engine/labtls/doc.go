@@ -82,7 +82,14 @@
 //     and record and the hello randoms, but not the key shares, hence not
 //     one encrypted byte.
 //   - With GODEBUG cryptocustomrand=1 the bytes on the wire repeat exactly
-//     for the same seeds (TestDeterminism checks both). Declare it once for
+//     for the same seeds on the same kind of machine (TestDeterminism
+//     checks both). Across machines they do not: Go's client lists the
+//     TLS 1.3 cipher suites in the order the hardware favours, AES-GCM
+//     first where the CPU has AES instructions and ChaCha20-Poly1305
+//     first in WebAssembly, with no setting to change it, so the
+//     ClientHello and every key after it differ between the page and a
+//     native run, though the suite chosen and every size are the same
+//     (engine/lab's TestTracesMatchGolden compares all the rest). Declare it once for
 //     the whole module with a `godebug cryptocustomrand=1` line in go.mod
 //     (SMTP Lab's has it), which covers every main package and test binary
 //     built in the module, or with
