@@ -196,7 +196,10 @@ type Bridge struct {
 	// liveWrite bounds each write to a live feed (liveWriteTime; tests
 	// shorten it).
 	liveWrite time.Duration
-	caPEM     []byte
+	// liveMax is how many live feeds are served at once (liveFeeds; tests
+	// lower it).
+	liveMax int
+	caPEM   []byte
 	// instance names this run of the bridge in the live feed's event ids,
 	// so that a page whose feed reconnects to a restarted bridge (a new
 	// world, whose ids start again at 1) starts over instead of waiting
@@ -270,7 +273,7 @@ func Start(ctx context.Context, opt Options) (*Bridge, error) {
 		changed: make(chan struct{}),
 		conns:   map[*session]struct{}{}, perIP: map[netip.Addr]int{},
 		idle: make(chan *session), refusing: make(chan struct{}, maxTLSRefusals),
-		stopped: make(chan struct{}), certTime: time.Now(), liveWrite: liveWriteTime,
+		stopped: make(chan struct{}), certTime: time.Now(), liveWrite: liveWriteTime, liveMax: liveFeeds,
 	}
 	b.instance = strconv.FormatInt(b.certTime.UnixNano(), 36)
 	b.buffers.New = func() any { p := make([]byte, readSize); return &p }

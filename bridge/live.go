@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,13 @@ const (
 	// reading is dropped after it, instead of holding a goroutine and the
 	// server's shutdown for good.
 	liveWriteTime = 10 * time.Second
+	// liveFeeds is how many feeds are served at once. Each holds a
+	// goroutine and a connection and, every second the world changes,
+	// builds the mailboxes' state (megabytes) under the world's lock, which
+	// the SMTP sessions wait for: without a bound, a program on this
+	// machine opening feeds by the thousand slowed every session and took
+	// gigabytes. A learner has a tab or a few open.
+	liveFeeds = 32
 )
 
 // Hello is the first message of the live feed: what is being served.
@@ -73,6 +81,10 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the live feed answers requests for localhost or a loopback address only", http.StatusForbidden)
 		return
 	}
+	if !sameOrigin(r) {
+		http.Error(w, "the live feed is read by the lab's own page only", http.StatusForbidden)
+		return
+	}
 	since := 0
 	// An event id is "N-instance" (see Bridge.instance): one from another
 	// run of the bridge means nothing in this world.
@@ -89,16 +101,23 @@ func (b *Bridge) serveLive(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Now().Add(b.liveWrite))
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
+	if r.Method != http.MethodHead {
+		if n := b.watchers.Add(1); int(n) > b.liveMax {
+			b.watchers.Add(-1)
+			h.Set("Retry-After", "10")
+			http.Error(w, fmt.Sprintf("the live feed is open %d times already, its limit: close a page that shows it", b.liveMax), http.StatusServiceUnavailable)
+			return
+		}
+		defer b.watchers.Add(-1)
+	}
+	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
 
-	b.watchers.Add(1)
-	defer b.watchers.Add(-1)
 	// A short retry: a page should find a restarted bridge quickly.
 	if _, err := fmt.Fprintf(w, "retry: %d\n\n", liveRetry.Milliseconds()); err != nil {
 		return
@@ -218,6 +237,21 @@ func loopbackHost(hostport string) bool {
 	}
 	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
 	return err == nil && ip.IsLoopback()
+}
+
+// sameOrigin reports whether a request comes from a page of the origin it
+// asks (or from no page at all: a browser sends no Origin with a
+// same-origin EventSource, nor does curl). A page on another site may make
+// a browser open the feed; CORS keeps it from reading what comes, but the
+// feed would still be built and sent to it, every second, for as long as
+// that page stays open. It is refused before anything is sent.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && strings.EqualFold(u.Host, r.Host)
 }
 
 // sendEvent writes one server-sent event. JSON never holds a raw line

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -214,4 +215,100 @@ func TestStartRefusesBadOptions(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the bridge did not close when its context ended")
 	}
+}
+
+// TestLiveFeedRefusesOtherSites: the feed shows every real session,
+// messages included, so only the lab's own page may read it. A site that
+// points its own name at 127.0.0.1 (DNS rebinding) sends that name as
+// Host; a page of another site that has the browser open the feed sends
+// its Origin. Both are refused before a byte of the world is sent.
+func TestLiveFeedRefusesOtherSites(t *testing.T) {
+	b := startBridge(t, Options{})
+	srv := httptest.NewServer(b.LiveHandler())
+	t.Cleanup(srv.Close) // after the streams getOnce leaves open are cut
+	self := srv.URL      // http://127.0.0.1:port, what the page's origin is
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, c := range []struct {
+		name       string
+		host       string // "" leaves the URL's
+		origin     string
+		wantStatus int
+	}{
+		{"no Origin, as a same-origin EventSource or curl", "", "", 200},
+		{"the page's own origin", "", self, 200},
+		{"localhost", "localhost:" + port, "http://localhost:" + port, 200},
+		{"a rebound name", "rebind.example:80", "", 403},
+		{"a rebound name with its own origin", "rebind.example", "http://rebind.example", 403},
+		{"another site's page", "", "https://course.example", 403},
+		{"another port of this machine", "", "http://127.0.0.1:1", 403},
+		{"an opaque origin", "", "null", 403},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			if c.host != "" {
+				req.Host = c.host
+			}
+			if c.origin != "" {
+				req.Header.Set("Origin", c.origin)
+			}
+			resp := getOnce(t, req)
+			if resp.StatusCode != c.wantStatus {
+				t.Fatalf("status %s, want %d", resp.Status, c.wantStatus)
+			}
+			if c.wantStatus != 200 && resp.Header.Get("Content-Type") == "text/event-stream" {
+				t.Fatal("a refused request got the stream")
+			}
+		})
+	}
+}
+
+// TestLiveFeedsAreBounded: every feed costs a goroutine, a connection and
+// the state built under the world's lock every second; past liveMax a
+// request gets 503 and a Retry-After, and a place is free again once a
+// feed closes.
+func TestLiveFeedsAreBounded(t *testing.T) {
+	b := startBridge(t, Options{})
+	b.liveMax = 2
+	srv := httptest.NewServer(b.LiveHandler())
+	t.Cleanup(srv.Close) // after the streams getOnce leaves open are cut
+	first, stop1 := openLive(t, srv.URL, nil)
+	defer stop1() // closed again: once is what the test does, this is for a failure
+	first.next()
+	second, stop2 := openLive(t, srv.URL, nil)
+	defer stop2()
+	second.next()
+
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp := getOnce(t, req)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third feed: %s, Retry-After %q", resp.Status, resp.Header.Get("Retry-After"))
+	}
+	// HEAD holds no place: it gets the headers and no stream.
+	if resp, err := http.Head(srv.URL); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("HEAD: %v %v", resp, err)
+	}
+
+	stop1()
+	deadline := time.Now().Add(5 * time.Second)
+	for b.watchers.Load() >= 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	third, stop3 := openLive(t, srv.URL, nil)
+	defer stop3()
+	if e := third.next(); e.name != "hello" {
+		t.Fatalf("after a feed closed: %+v", e)
+	}
+}
+
+// getOnce sends req and returns the response, whose body (a stream, when
+// the feed answers) is cut when the test ends.
+func getOnce(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	t.Cleanup(cancel)
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }

@@ -89,7 +89,7 @@ const STATUS = {
   connecting: 'Connecting to the bridge…',
   open: 'Listening: sessions from real clients appear here as they happen.',
   reconnecting: 'The live feed was cut; reconnecting…',
-  closed: 'The live feed has stopped (the server is gone). Reload the page to try again.',
+  closed: 'The live feed has stopped (the server is gone, or serves as many live views as it can: close another tab that shows one). Reload the page to try again.',
 };
 
 const PORT_RULES = {
