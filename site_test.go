@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"html/template"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +22,8 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+
+	"smtplab/lessons"
 )
 
 // testWeb is a small web/ folder: the real page template, a fake engine
@@ -463,5 +467,77 @@ func TestSiteInlineScript(t *testing.T) {
 	}
 	if got := get(t, s, "/").Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("the page allows other origins to read it: %q", got)
+	}
+}
+
+// TestLessonHeadingsKeepThePageIDs: a lesson's headings get ids, and its
+// HTML goes into the page beside the page's own elements, which the
+// scripts find by id. A course author's "## Lab" or "## Lesson data" must
+// not take the id of the lab's section or of the lessons' JSON (the page
+// would put the lab inside the heading, or fail to start), nor two
+// lessons' "## What to take away" share one. So every id in the page and
+// its lessons is given once, and none of the lessons' is one the scripts
+// look for.
+func TestLessonHeadingsKeepThePageIDs(t *testing.T) {
+	web := testWeb(t)
+	idRE := regexp.MustCompile(`\bid="([^"]+)"`)
+	scriptRE := regexp.MustCompile(`(?:\$|getElementById)\('([^']+)'\)|\bid: '([^']+)'`)
+	scriptIDs := map[string]bool{}
+	err := fs.WalkDir(web, "js", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(web, name)
+		for _, m := range scriptRE.FindAllStringSubmatch(string(b), -1) {
+			scriptIDs[m[1]+m[2]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := fs.ReadFile(web, "index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := maps.Clone(scriptIDs)
+	for _, m := range idRE.FindAllStringSubmatch(string(page), -1) {
+		taken[m[1]] = true
+	}
+	if !taken["lab"] || !taken["lesson-data"] || !taken["terminal-input"] {
+		t.Fatalf("the page's ids were not found: %v", taken)
+	}
+	// A heading for every id the page and its scripts use, in two lessons.
+	var md strings.Builder
+	md.WriteString("---\ntitle: Headings\n---\n\n## What to take away\n\n")
+	for id := range taken {
+		md.WriteString("## " + strings.ReplaceAll(id, "-", " ") + "\n\ntext\n\n")
+	}
+	var views []lessonView
+	for _, slug := range []string{"first", "second"} {
+		l, err := lessons.Parse(slug, []byte(md.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		views = append(views, lessonView{Slug: slug, Title: l.Title, HTML: template.HTML(l.HTML),
+			Data: lessonData{Slug: slug, Title: l.Title, Scenario: "first-session"}})
+	}
+	s, err := newSite(web, views, siteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	// The first lesson is in the page; the second comes from its file.
+	for _, name := range []string{"", "lessons/second.html"} {
+		for _, m := range idRE.FindAllStringSubmatch(string(s.assets[name].raw), -1) {
+			id := m[1]
+			if where, ok := seen[id]; ok {
+				t.Errorf("id %q is in %q and in %q", id, where, name)
+			}
+			seen[id] = name
+			if name != "" && scriptIDs[id] {
+				t.Errorf("a heading of %q takes the id %q the scripts look for", name, id)
+			}
+		}
 	}
 }

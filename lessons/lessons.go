@@ -40,6 +40,7 @@ import (
 	"strings"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
@@ -139,7 +140,7 @@ func Parse(slug string, src []byte) (Lesson, error) {
 func parseFile(slug, file string, src []byte) (Lesson, bool, []Problem) {
 	s := &source{file: file, top: 1, fields: map[string]int{}, broken: map[string]bool{}}
 	md := newMarkdown()
-	ctx := parser.NewContext()
+	ctx := parser.NewContext(parser.WithIDs(headingIDs{parser.NewContext().IDs(), "smtplab-lesson-" + slug + "--"}))
 	doc := md.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
 
 	var fm frontMatter
@@ -179,6 +180,23 @@ func parseFile(slug, file string, src []byte) (Lesson, bool, []Problem) {
 		Labs:     labs,
 		src:      s,
 	}, read, ps
+}
+
+// headingIDs gives a lesson's headings goldmark's ids ("## What now?" is
+// what-now) after a prefix of the lab's own and the lesson's slug. The
+// lesson's HTML goes into the lab's page beside the page's elements, which
+// its scripts find by id, and beside the other lessons: unprefixed, an
+// author's "## Lab" took the id of the lab's section (the page then put the
+// lab inside the heading) and "## Lesson data" that of the lessons' JSON
+// (the page did not start), and three lessons' "## What to take away"
+// shared one id.
+type headingIDs struct {
+	parser.IDs // goldmark's own, which keeps each id unique in the lesson
+	prefix     string
+}
+
+func (h headingIDs) Generate(value []byte, kind ast.NodeKind) []byte {
+	return append([]byte(h.prefix), h.IDs.Generate(value, kind)...)
 }
 
 // newMarkdown builds the converter for one lesson. It is cheap, and

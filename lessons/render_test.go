@@ -103,7 +103,7 @@ func TestHostileLessonRendersInert(t *testing.T) {
 		t.Fatalf("rendered HTML is not inert: %s\n%s", p, l.HTML)
 	}
 	for _, want := range []string{
-		`<h2 id="heading-with-btagsb--quotes">Heading with <!-- raw HTML omitted -->tags<!-- raw HTML omitted --> &amp; &quot;quotes&quot;</h2>`,
+		`<h2 id="smtplab-lesson-hostile--heading-with-btagsb--quotes">Heading with <!-- raw HTML omitted -->tags<!-- raw HTML omitted --> &amp; &quot;quotes&quot;</h2>`,
 		`<a href="">a markdown link</a>`,
 		`<a href="">another</a>`,
 		`<a href="https://example.org/?a=1&amp;b=2">ok</a>`,
@@ -190,7 +190,7 @@ func TestHeadingIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`<h2 id="reply-codes">`, `<h2 id="reply-codes-1">`, `<h3 id="what-now">`} {
+	for _, want := range []string{`<h2 id="smtplab-lesson-h--reply-codes">`, `<h2 id="smtplab-lesson-h--reply-codes-1">`, `<h3 id="smtplab-lesson-h--what-now">`} {
 		if !strings.Contains(l.HTML, want) {
 			t.Errorf("HTML lacks %s:\n%s", want, l.HTML)
 		}
