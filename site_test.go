@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -540,4 +541,44 @@ func TestLessonHeadingsKeepThePageIDs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestImproveCompressionChecksTheCache: a cached file is served as the
+// asset only if it decompresses to the asset. A file cut short by a full
+// disk, damaged, or written by something else in the cache folder, had
+// been served as the engine, for good, to every page: now it is compressed
+// again and the file replaced.
+func TestImproveCompressionChecksTheCache(t *testing.T) {
+	raw := testSite(t).assets["dist/lab.wasm"].raw
+	sum := sha256.Sum256(raw)
+	dir := t.TempDir()
+	cached := filepath.Join(dir, hex.EncodeToString(sum[:])+".br"+strconv.Itoa(bestBrotli))
+	for name, b := range map[string][]byte{
+		"another file's brotli": compressBest([]byte("not the engine")),
+		"not brotli":            []byte("garbage"),
+		"cut short":             compressBest(raw)[:40],
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := testSite(t)
+			if err := os.WriteFile(cached, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s.improveCompression(t.Context(), dir)
+			got := body(t, get(t, s, "/dist/lab.wasm", "Accept-Encoding", "br"))
+			if !bytes.Equal(got, raw) {
+				t.Fatalf("the engine served is %d bytes %q..., not the engine", len(got), got[:min(len(got), 16)])
+			}
+			if kept, err := os.ReadFile(cached); err != nil || bytes.Equal(kept, b) {
+				t.Fatalf("the bad cache file is still there (%v)", err)
+			}
+		})
+	}
+}
+
+func compressBest(b []byte) []byte {
+	var buf bytes.Buffer
+	w := brotli.NewWriterLevel(&buf, bestBrotli)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
 }
