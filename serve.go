@@ -134,6 +134,11 @@ const (
 // caHandler serves the lab CA's certificate, made when the bridge started.
 func caHandler(pem []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "the lab's CA is read with GET", http.StatusMethodNotAllowed)
+			return
+		}
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		w.Header().Set("Cache-Control", "no-store") // a new CA each time the bridge starts
 		w.Write(pem)
@@ -145,6 +150,22 @@ func caHandler(pem []byte) http.Handler {
 func addBridge(s *site, br *bridge.Bridge) {
 	s.handle(livePath, br.LiveHandler())
 	s.handle(caPath, caHandler(br.CACertificate()))
+}
+
+// newHTTPServer returns the server of the page: no request may take long
+// to arrive or hold a connection idle for long, and none may send more
+// header than a browser does (a megabyte each, by net/http's default).
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// Browsers send a few kilobytes, cookies of every other server on
+		// localhost included (cookies do not tell ports apart).
+		MaxHeaderBytes: 64 << 10,
+	}
 }
 
 // run serves the lab on addr until Ctrl-C or SIGTERM, then lets requests in
@@ -196,14 +217,7 @@ func run(addr string, smtpOpt bridge.Options) error {
 		}
 		addBridge(site, br)
 	}
-	srv := &http.Server{
-		Addr:              addr,
-		Handler:           site,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := newHTTPServer(site)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -150,3 +150,44 @@ func TestEveryResponseHasTheSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestLabCAIsReadOnly: the lab CA answers GET and HEAD, as every other
+// path of the site does; a POST or a DELETE had got the certificate too.
+func TestLabCAIsReadOnly(t *testing.T) {
+	h := caHandler([]byte("-----BEGIN CERTIFICATE-----\n"))
+	for method, want := range map[string]int{"GET": 200, "HEAD": 200, "POST": 405, "DELETE": 405, "PUT": 405} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, caPath, nil))
+		if rec.Code != want {
+			t.Errorf("%s %s: %d, want %d", method, caPath, rec.Code, want)
+		}
+		if want == 405 && (rec.Header().Get("Allow") != "GET, HEAD" || strings.Contains(rec.Body.String(), "CERTIFICATE")) {
+			t.Errorf("%s %s: Allow %q, body %q", method, caPath, rec.Header().Get("Allow"), rec.Body)
+		}
+	}
+}
+
+// TestServerBoundsHeaders: a request's header is read whole into memory
+// before any handler sees it, so its size is bounded far below net/http's
+// default megabyte, and far above what a browser sends.
+func TestServerBoundsHeaders(t *testing.T) {
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	for size, want := range map[int]int{8 << 10: 200, 256 << 10: http.StatusRequestHeaderFieldsTooLarge} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
+		req.Header.Set("Cookie", "other-app="+strings.Repeat("x", size))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("a header of %d KiB: %s, want %d", size>>10, res.Status, want)
+		}
+	}
+}
