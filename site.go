@@ -360,8 +360,9 @@ const cacheBytes = 32 << 20
 
 // pruneCache deletes the least recently used compressed files in dir
 // (improveCompression marks a file it reads as used) until those left
-// hold at most keep bytes, so the cache does not grow with every build.
-// Files of other names are left alone.
+// hold at most keep bytes, so the cache does not grow with every build,
+// and the temporary files runs killed while writing left. Files of other
+// names are left alone.
 func pruneCache(dir string, keep int64) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -374,7 +375,19 @@ func pruneCache(dir string, keep int64) {
 	}
 	var files []file
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !isCacheName(e.Name()) {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), tmpPrefix) {
+			// writeFileAtomic removes its temporary file, unless the run
+			// was killed while writing: each such file would stay for
+			// good. One of a run writing now is younger than this.
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
+		if !isCacheName(e.Name()) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
@@ -415,11 +428,16 @@ func compressionCacheDir() string {
 	return filepath.Join(dir, "smtplab")
 }
 
+// tmpPrefix starts the names of writeFileAtomic's temporary files.
+const tmpPrefix = ".tmp-"
+
+// writeFileAtomic writes name whole or not at all: a run reading it at the
+// same moment sees the old file or the new one.
 func writeFileAtomic(name string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	tmp, err := os.CreateTemp(filepath.Dir(name), tmpPrefix+"*")
 	if err != nil {
 		return err
 	}

@@ -270,7 +270,8 @@ func TestImproveCompression(t *testing.T) {
 
 // TestPruneCache: the compression cache keeps its most recently used files
 // within its size and drops the rest, so it does not grow by 2 MB with
-// every build; files it did not write stay.
+// every build; files it did not write stay, and so do temporary files but
+// those a crashed run left behind.
 func TestPruneCache(t *testing.T) {
 	dir := t.TempDir()
 	start := time.Now().Add(-time.Hour)
@@ -288,10 +289,16 @@ func TestPruneCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, other := range []string{"notes.txt", ".tmp-123"} {
+	for _, other := range []string{"notes.txt", ".tmp-123", ".tmp-456"} {
 		if err := os.WriteFile(filepath.Join(dir, other), nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A temporary file of a run that crashed while writing, a day ago: it
+	// goes. .tmp-123 may be another run's, writing now: it stays.
+	crashed := time.Now().Add(-24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, ".tmp-456"), crashed, crashed); err != nil {
+		t.Fatal(err)
 	}
 	pruneCache(dir, 25) // room for two files of 10 bytes
 	entries, err := os.ReadDir(dir)
