@@ -30,10 +30,11 @@ const (
 	liveWriteTime = 10 * time.Second
 	// liveFeeds is how many feeds are served at once. Each holds a
 	// goroutine and a connection and, every second the world changes,
-	// builds the mailboxes' state (megabytes) under the world's lock, which
-	// the SMTP sessions wait for: without a bound, a program on this
-	// machine opening feeds by the thousand slowed every session and took
-	// gigabytes. A learner has a tab or a few open.
+	// builds the mailboxes' state (up to liveMessages of liveRawBytes per
+	// mailbox: megabytes) under the world's lock, which the SMTP sessions
+	// wait for: without a bound, a program on this machine opening feeds
+	// by the thousand would have every session wait and gigabytes built
+	// each second. A learner has a tab or a few open.
 	liveFeeds = 32
 )
 
