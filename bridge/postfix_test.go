@@ -29,6 +29,17 @@ type postfixServer struct {
 	log      string // maillog_file
 }
 
+// postfixConfig is what a test asks of its Postfix beyond startPostfix's
+// defaults.
+type postfixConfig struct {
+	// relay, when set, makes Postfix send every message on (see
+	// postfixRelay) rather than deliver example.org's itself.
+	relay *postfixRelay
+	// main holds more main.cf settings, one a line, for parameters the
+	// defaults leave unset (Postfix warns about a parameter set twice).
+	main string
+}
+
 // postfixRelay makes Postfix a relay: it accepts mail for any domain from
 // 127.0.0.1 and sends it on with its own SMTP client to the server at
 // addr, with STARTTLS required and the certificate checked against ca for
@@ -40,12 +51,12 @@ type postfixRelay struct {
 // startPostfix runs Postfix from a private directory until the test ends:
 // two SMTP servers on free loopback ports, one with STARTTLS (the lab's
 // certificate p) and one without, that accept mail from 127.0.0.1. Mail
-// for bob@ and carol@example.org goes to their Maildirs, or, with relay,
-// every message goes on to relay's server.
+// for bob@ and carol@example.org goes to their Maildirs, or, with
+// cfg.relay, every message goes on to the relay's server.
 //
 // Postfix's master process must start as root (it binds the ports and then
 // runs its daemons as the postfix user), as CI does.
-func startPostfix(t *testing.T, p peerTLS, relay *postfixRelay) *postfixServer {
+func startPostfix(t *testing.T, p peerTLS, cfg postfixConfig) *postfixServer {
 	t.Helper()
 	need(t, postfixPath, "postfix")
 	if os.Geteuid() != 0 {
@@ -117,13 +128,14 @@ smtpd_tls_key_file = %[6]s
 smtp_dns_support_level = disabled
 biff = no
 `, dir, s.log, s.mail, nobody, p.cert, p.key)
-	if relay == nil {
+	if relay := cfg.relay; relay == nil {
 		mainCF += "virtual_mailbox_domains = example.org\n"
 	} else {
 		host, port, _ := net.SplitHostPort(relay.addr)
 		mainCF += fmt.Sprintf("relayhost = [%s]:%s\nsmtp_tls_security_level = secure\nsmtp_tls_loglevel = 1\n"+
 			"smtp_tls_secure_cert_match = %s\nsmtp_tls_CAfile = %s\n", host, port, relay.host, relay.ca)
 	}
+	mainCF += cfg.main
 	// Only the services these tests need, none chrooted (the default
 	// master.cf's chroot needs a prepared jail).
 	masterCF := s.plain + ` inet n - n - - smtpd -o smtpd_tls_security_level=none
@@ -239,7 +251,7 @@ Received: from localhost \(unknown \[127\.0\.0\.1\]\)
 
 func TestOurClientToPostfix(t *testing.T) {
 	p := newPeerTLS(t)
-	s := startPostfix(t, p, nil)
+	s := startPostfix(t, p, postfixConfig{})
 	// Postfix stores messages with LF line ends; the rest must be exactly
 	// what was sent, the line that starts with a dot included.
 	want := strings.ReplaceAll(clientMessage, "\r\n", "\n")
@@ -297,7 +309,7 @@ func TestOurClientToPostfix(t *testing.T) {
 func TestPostfixRelaysToBridge(t *testing.T) {
 	b := startBridge(t, Options{})
 	relay := &postfixRelay{addr: addr(b, 25), ca: caFile(t, b), host: "mx.example.org"}
-	s := startPostfix(t, newPeerTLS(t), relay)
+	s := startPostfix(t, newPeerTLS(t), postfixConfig{relay: relay})
 	before := mailCounts(b, "mx.example.org", []string{"bob@example.org", "carol@example.org"})
 	out, err := sendWith(t, "-server", s.plain, "-tls", "none", "-from", "alice@example.com",
 		"-to", "bob@example.org,carol@example.org", "-data", messageFile(t, clientMessage), "-timeout", "10s")
