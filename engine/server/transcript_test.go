@@ -178,12 +178,17 @@ var transcripts = []transcript{
 	// Extensions and their parameters.
 	{name: "SIZE over the limit at MAIL", input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=10485761\r\nMAIL FROM:<a@example.com> SIZE=10485760\r\n",
 		want: cat(ehlo(), one("552 5.3.4 Message size exceeds fixed maximum message size", "250 2.1.0 Ok"))},
-	{name: "bad and unknown parameters", cfg: func(c *Config) { c.Limits.MaxErrors = 20 }, input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=ten\r\nMAIL FROM:<a@example.com> SIZE\r\nMAIL FROM:<a@example.com> FOO=1\r\nMAIL FROM:<a@example.com> BODY=BINARYMIME\r\nMAIL FROM:<a@example.com> RET=ALL\r\nMAIL FROM:<a@example.com> SMTPUTF8=yes\r\nMAIL FROM:<a@example.com> ENVID=a+zz\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> NOTIFY=NEVER,DELAY\r\nRCPT TO:<bob@example.org> ORCPT=bob@example.org\r\nRCPT TO:<bob@example.org> XFOO=1\r\n",
+	{name: "bad and unknown parameters", cfg: func(c *Config) { c.Limits.MaxErrors = 20 }, input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=ten\r\nMAIL FROM:<a@example.com> SIZE\r\nMAIL FROM:<a@example.com> FOO=1\r\nMAIL FROM:<a@example.com> BODY=9BIT\r\nMAIL FROM:<a@example.com> RET=ALL\r\nMAIL FROM:<a@example.com> SMTPUTF8=yes\r\nMAIL FROM:<a@example.com> ENVID=a+zz\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> NOTIFY=NEVER,DELAY\r\nRCPT TO:<bob@example.org> ORCPT=bob@example.org\r\nRCPT TO:<bob@example.org> XFOO=1\r\n",
 		want: cat(ehlo(), one("501 5.5.4 Bad SIZE syntax: a number of octets is expected", "501 5.5.4 Error: SIZE needs a value",
 			"555 5.5.4 Unsupported option: FOO", "501 5.5.4 Unsupported BODY type: 7BIT or 8BITMIME", "501 5.5.4 Bad RET value: FULL or HDRS",
 			"501 5.5.4 Error: SMTPUTF8 takes no value", "501 5.5.4 Bad ENVID value: xtext of at most 100 printable characters", "250 2.1.0 Ok",
 			"501 5.5.4 Bad NOTIFY value: NEVER, or a list of SUCCESS, FAILURE, DELAY",
 			"501 5.5.4 Bad ORCPT value: addr-type;xtext expected, like rfc822;bob@example.org", "555 5.5.4 Unsupported option: XFOO"))},
+	{name: "BODY=BINARYMIME, a value of an extension this server does not offer, is not implemented here (RFC 5321 §4.1.1.11, RFC 3030 §3); a value no extension defines is bad syntax",
+		input: "EHLO a.example\r\nMAIL FROM:<a@example.com> BODY=BINARYMIME\r\nMAIL FROM:<a@example.com> BODY=binarymime\r\nMAIL FROM:<a@example.com> BODY=9BIT\r\nMAIL FROM:<a@example.com> BODY=8bitmime\r\n",
+		want: cat(ehlo(), one("555 5.5.4 Unsupported option: BODY=BINARYMIME, this server offers no BINARYMIME",
+			"555 5.5.4 Unsupported option: BODY=BINARYMIME, this server offers no BINARYMIME",
+			"501 5.5.4 Unsupported BODY type: 7BIT or 8BITMIME", "250 2.1.0 Ok"))},
 	{name: "NOTIFY is a list without empty items (RFC 3461 §4.1)",
 		input: "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,\r\nRCPT TO:<bob@example.org> NOTIFY=,FAILURE\r\n" +
 			"RCPT TO:<bob@example.org> NOTIFY=SUCCESS,,FAILURE\r\nRCPT TO:<bob@example.org> NOTIFY=success,Delay\r\n",
