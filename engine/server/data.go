@@ -58,7 +58,10 @@ func (s *Session) startMessage() {
 // holding a single "." after a CRLF ends the message: a bare LF or bare CR
 // could make this server see an end (and a next command) where the server
 // that relayed the message saw none — the 2023 SMTP smuggling attacks — so
-// the session ends right there, as Postfix's smtpd_forbid_bare_newline does.
+// the session ends right there: after such a line the server cannot tell
+// where the client thinks the message ends. (Postfix's
+// smtpd_forbid_bare_newline = reject reads on to CRLF.CRLF instead and
+// refuses the message there.)
 func (s *Session) dataLine(line []byte, flaw smtp.LineFlaw) {
 	switch flaw {
 	case smtp.LineBareLF:

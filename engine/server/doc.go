@@ -38,8 +38,11 @@
 //     RFC 3461 DSN, RFC 3207 STARTTLS, RFC 4954 AUTH (RFC 4616 PLAIN,
 //     RFC 2195 CRAM-MD5, and the de facto LOGIN)
 //   - the 2023 "SMTP smuggling" attacks: only CRLF.CRLF ends a message, and
-//     a bare LF or bare CR in a command or after DATA closes the session the
-//     way Postfix's smtpd_forbid_bare_newline does. BDAT text, counted in
+//     a bare LF or bare CR in a command or after DATA closes the session.
+//     Postfix's smtpd_forbid_bare_newline = reject closes too on a bare LF
+//     in a command, but reads message text on to CRLF.CRLF and refuses the
+//     message there; it has no check for bare CR (bridge's
+//     TestPostfixDifferential shows both). BDAT text, counted in
 //     octets, has no end to fake, but without BINARYMIME it is held to the
 //     same rules of text (RFC 3030 §3): a bare LF or CR, a line over 1000
 //     octets or a NUL refuses the message, and the session goes on.
