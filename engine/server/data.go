@@ -255,9 +255,9 @@ func (s *Session) bdat(arg string) {
 	rest = strings.TrimLeft(rest, " ")
 	n, err := strconv.ParseInt(sizeText, 10, 64)
 	if err != nil || !allDigits(sizeText) {
-		// The chunk's length is unknown, so its octets cannot be skipped:
-		// they will be read as commands and fail.
-		s.fail(replySyntaxBdat)
+		// The chunk's length is unknown, so its octets cannot be skipped
+		// (replyBdatCount).
+		s.close(replyBdatCount)
 		return
 	}
 	last := strings.EqualFold(rest, "LAST")

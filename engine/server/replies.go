@@ -52,14 +52,19 @@ var (
 	replyNoService     = reply(503, "5.5.1", smtp.ReasonBadSequence, "Error: no SMTP service here, send QUIT")
 	replyNoValidRcpts  = reply(554, "5.5.1", smtp.ReasonTransaction, "Error: no valid recipients")
 
-	replySyntaxHelo  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: HELO hostname")
-	replySyntaxEhlo  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: EHLO hostname")
-	replyHelloASCII  = reply(501, "5.5.4", smtp.ReasonSyntax, "Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)")
-	replySyntaxMail  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: MAIL FROM:<address>")
-	replySyntaxRcpt  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: RCPT TO:<address>")
-	replySyntaxNone  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax error: this command takes no argument")
-	replySyntaxVrfy  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: VRFY address")
-	replySyntaxBdat  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: BDAT count [LAST]")
+	replySyntaxHelo = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: HELO hostname")
+	replySyntaxEhlo = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: EHLO hostname")
+	replyHelloASCII = reply(501, "5.5.4", smtp.ReasonSyntax, "Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)")
+	replySyntaxMail = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: MAIL FROM:<address>")
+	replySyntaxRcpt = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: RCPT TO:<address>")
+	replySyntaxNone = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax error: this command takes no argument")
+	replySyntaxVrfy = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: VRFY address")
+	replySyntaxBdat = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: BDAT count [LAST]")
+	// A BDAT whose count cannot be read leaves the server not knowing where
+	// its chunk ends: read as commands, the chunk's octets could be taken
+	// for a client's (SMTP smuggling), so the server hangs up, as Postfix
+	// does, with its reply.
+	replyBdatCount   = reply(521, "5.5.4", smtp.ReasonBDATCount, "Syntax: BDAT count [LAST]")
 	replySyntaxAuth  = reply(501, "5.5.4", smtp.ReasonSyntax, "Syntax: AUTH mechanism [initial-response]")
 	replyAuthDecode  = reply(501, "5.5.2", smtp.ReasonAuthDecode, "Cannot decode response")
 	replyAuthCancel  = reply(501, "5.7.0", smtp.ReasonAuthCancelled, "Authentication cancelled")

@@ -42,6 +42,7 @@ const (
 	ReasonUnknownCommand  Reason = "unknown-command"        // 500 5.5.1 (or 5.5.2)
 	ReasonLineTooLong     Reason = "line-too-long"          // 500 5.5.2 (5.6.0 in a message, 5.5.6 in AUTH)
 	ReasonSyntax          Reason = "syntax"                 // 501 5.5.4 bad arguments
+	ReasonBDATCount       Reason = "bdat-count"             // 521 5.5.4 a BDAT whose count cannot be read: the server hangs up
 	ReasonBadSender       Reason = "bad-sender"             // 501 5.1.7 bad sender address syntax
 	ReasonBadRecipient    Reason = "bad-recipient"          // 501 5.1.3 bad recipient address syntax
 	ReasonNotImplemented  Reason = "not-implemented"        // 502 5.5.1
