@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"smtplab/engine/mimepart"
 	"smtplab/engine/smtp"
 )
 
@@ -65,16 +66,6 @@ type Config struct {
 	// NoPipelining waits for each reply even when the server offers
 	// PIPELINING, to show the round trips it saves.
 	NoPipelining bool
-	// SevenBit, when set, is the message in 7 bits, its 8-bit parts
-	// quoted-printable or base64, sent in its place to a server that does
-	// not offer 8BITMIME or SMTPUTF8 (Outcome.SevenBit says so). Without
-	// it an 8-bit message is returned to a server without 8BITMIME: RFC
-	// 6152 §3 allows either, and this client does not convert MIME
-	// itself. Whoever wrote the message may know its 7-bit form, as a
-	// relay does for the global DSNs it writes (RFC 6533 §6 asks for that
-	// form where the return path lacks SMTPUTF8). The client keeps it and
-	// reads it while the session runs, as it does the message.
-	SevenBit []byte
 	// Trace, when set, is called with every Event of the session.
 	Trace func(Event)
 }
@@ -177,7 +168,11 @@ type Client struct {
 	// has octets beyond ASCII (raw UTF-8, not RFC 2047 encoded-words),
 	// one reason for needUTF8.
 	utf8Header bool
-	sevenBit   bool // Config.SevenBit went in the message's place
+	// sevenBit: msg is the message converted to 7 bits, in seven (see
+	// convert); notSevenBit, why it could not be.
+	sevenBit    bool
+	seven       []byte
+	notSevenBit error
 
 	lines  smtp.LineReader
 	out    []byte
@@ -262,6 +257,7 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		cfg:     cfg,
 		env:     env,
 		norm:    c.norm,
+		seven:   c.seven,
 		lines:   lines,
 		out:     c.out[:0],
 		queue:   c.queue[:0],
@@ -570,12 +566,7 @@ func (c *Client) ConnectionLost(err error) {
 // then sends MAIL; with PIPELINING also every RCPT and, unless BDAT will
 // carry the content, DATA.
 func (c *Client) startMail() {
-	if c.eightBit && c.cfg.SevenBit != nil && (!c.ext.EightBitMIME || !c.ext.SMTPUTF8) {
-		// The 7-bit form first: it may need neither extension.
-		c.msg = canonical(c.cfg.SevenBit, nil)
-		c.examine()
-		c.sevenBit = true
-	}
+	c.convert()
 	if c.needUTF8 && !c.ext.SMTPUTF8 {
 		// X.6.7, as Postfix reports "SMTPUTF8 is required, but was not
 		// offered" for either reason; X.6.9 is a server's, after the
@@ -597,9 +588,10 @@ func (c *Client) startMail() {
 	}
 	if c.eightBit && !c.ext.EightBitMIME {
 		// RFC 6152 §3: without 8BITMIME the content must be converted to
-		// 7 bits or returned; this client does not convert.
+		// 7 bits or returned; convert could not convert it.
 		c.settleOpen(replyRef{}, &Error{Status: Bounced, Enhanced: "5.6.3", Reason: Reason8BitUnavailable,
-			Text: "the message has 8-bit octets, and the server does not offer 8BITMIME (RFC 6152 §3; RFC 5321 §2.4)"})
+			Text: fmt.Sprintf("the message has 8-bit octets, and the server does not offer 8BITMIME (RFC 6152 §3; RFC 5321 §2.4); "+
+				"it cannot be converted to 7 bits: %v", c.notSevenBit)})
 		c.quit()
 		return
 	}
@@ -613,6 +605,30 @@ func (c *Client) startMail() {
 	if !c.chunking() {
 		c.sendDATA()
 	}
+}
+
+// convert puts the message in 7 bits, quoted-printable where it has 8
+// (mimepart.AppendSevenBit), when the server cannot take it as it is but
+// may so: RFC 6152 §3 lets a client facing a server without 8BITMIME
+// "convert the message to 7 bits" rather than return it, as Postfix does.
+// The same serves a message whose only header beyond ASCII is inside
+// message/global or message/global-headers, such as a global DSN, for a
+// server without SMTPUTF8: encoded, that part needs no SMTPUTF8 (RFC 6533
+// §6). What the message needs is then examined again in the form that is
+// sent. An envelope beyond ASCII needs SMTPUTF8 whatever the message's
+// form: then nothing is converted.
+func (c *Client) convert() {
+	needs := !c.ext.EightBitMIME || c.utf8Header && !c.ext.SMTPUTF8
+	if !c.eightBit || !needs || c.env.needsUTF8() && !c.ext.SMTPUTF8 {
+		return
+	}
+	seven, err := mimepart.AppendSevenBit(c.seven[:0], c.msg)
+	if err != nil {
+		c.notSevenBit = err
+		return
+	}
+	c.seven, c.msg, c.sevenBit = seven, seven, true
+	c.examine()
 }
 
 func (c *Client) pipelining() bool { return c.ext.Pipelining && !c.cfg.NoPipelining }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -554,24 +555,38 @@ func TestUTF8HeaderNeedsSMTPUTF8(t *testing.T) {
 	}
 }
 
-// TestSevenBitForm: given the message's 7-bit form (Config.SevenBit),
-// the client sends it to a server without 8BITMIME, or without SMTPUTF8,
-// instead of returning the message, and says so; a server with both gets
-// the message itself.
+// TestSevenBitForm: an 8-bit message goes to a server without 8BITMIME
+// converted to 7 bits, its 8-bit text quoted-printable (RFC 6152 §3,
+// "convert the message to 7 bits", as Postfix does), with the SIZE of
+// what is sent, and the Outcome says so; a server with 8BITMIME gets the
+// message itself. A message whose UTF-8 header is inside message/global
+// needs SMTPUTF8 as it is, and none once that part is encoded (RFC 6533
+// §6): a server with 8BITMIME but no SMTPUTF8 gets it converted, and the
+// client decides SMTPUTF8 from the form it sends.
 func TestSevenBitForm(t *testing.T) {
-	msg, seven := "Subject: x\r\n\r\ncaf\xc3\xa9\r\n", "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n"
-	cfg := Config{Hostname: "client.example.com", SevenBit: []byte(seven)}
+	const (
+		msg   = "Subject: x\r\n\r\ncaf\xc3\xa9\r\n"
+		seven = "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\ncaf=C3=A9\r\n"
+		// global has a header of UTF-8 inside message/global.
+		global      = "MIME-Version: 1.0\r\nContent-Type: message/global\r\n\r\nSubject: caf\xc3\xa9\r\n\r\nhi\r\n"
+		globalSeven = "MIME-Version: 1.0\r\nContent-Type: message/global\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSubject: caf=C3=A9\r\n\r\nhi\r\n"
+	)
+	cfg := Config{Hostname: "client.example.com"}
 	one := env(t, "alice@example.com", "bob@example.org")
 	for _, tt := range []struct {
+		name, msg  string
 		ext        []string
 		mail, sent string
+		converted  bool
 	}{
-		{nil, "MAIL FROM:<alice@example.com>\r\n", seven},
-		{[]string{"8BITMIME"}, "MAIL FROM:<alice@example.com>\r\n", seven},
-		{[]string{"8BITMIME", "SMTPUTF8"}, "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", msg},
+		{"no 8BITMIME", msg, []string{"SIZE"}, fmt.Sprintf("MAIL FROM:<alice@example.com> SIZE=%d\r\n", len(seven)), seven, true},
+		{"8BITMIME", msg, []string{"8BITMIME"}, "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", msg, false},
+		{"message/global, no extension", global, nil, "MAIL FROM:<alice@example.com>\r\n", globalSeven, true},
+		{"message/global, 8BITMIME, no SMTPUTF8", global, []string{"8BITMIME"}, "MAIL FROM:<alice@example.com>\r\n", globalSeven, true},
+		{"message/global, 8BITMIME and SMTPUTF8", global, []string{"8BITMIME", "SMTPUTF8"}, "MAIL FROM:<alice@example.com> BODY=8BITMIME SMTPUTF8\r\n", global, false},
 	} {
-		t.Run(strings.Join(tt.ext, ","), func(t *testing.T) {
-			c := script{cfg: cfg, env: one, msg: msg, status: Delivered, steps: []step{
+		t.Run(tt.name, func(t *testing.T) {
+			c := script{cfg: cfg, env: one, msg: tt.msg, status: Delivered, steps: []step{
 				{server: greeting, client: "EHLO client.example.com\r\n"},
 				{server: ehlo(tt.ext...), client: tt.mail},
 				{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
@@ -580,8 +595,8 @@ func TestSevenBitForm(t *testing.T) {
 				{server: queued, client: "QUIT\r\n"},
 				{server: bye},
 			}}.play(t, false)
-			if got, want := c.Outcome().SevenBit, tt.sent == seven; got != want {
-				t.Errorf("Outcome.SevenBit %v, want %v", got, want)
+			if got := c.Outcome().SevenBit; got != tt.converted {
+				t.Errorf("Outcome.SevenBit %v, want %v", got, tt.converted)
 			}
 		})
 	}
@@ -589,32 +604,32 @@ func TestSevenBitForm(t *testing.T) {
 
 // TestEightBitNeeds8BITMIME: RFC 6152 §3 and RFC 5321 §2.4 forbid sending
 // octets above 127 to a server that did not offer 8BITMIME; this client
-// returns such a message instead of converting it.
+// converts such a message to 7 bits (TestSevenBitForm), and returns it,
+// 5.6.3, only when that cannot be done: a header of UTF-8 (to a server
+// that offers SMTPUTF8 and, against RFC 6531 §3.1, not 8BITMIME), a
+// preamble of 8 bits, which no transfer encoding reaches.
 func TestEightBitNeeds8BITMIME(t *testing.T) {
 	alice := Config{Hostname: "client.example.com"}
 	one := env(t, "alice@example.com", "bob@example.org")
-	msg := "Subject: cafe\r\n\r\nd\xc3\xa9j\xc3\xa0 vu\r\n" // a header of UTF-8 needs SMTPUTF8: TestUTF8HeaderNeedsSMTPUTF8
-	runScripts(t, []script{{
-		name: "not offered: returned, nothing sent",
-		cfg:  alice, env: one, msg: msg,
-		steps: []step{
-			{server: greeting, client: "EHLO client.example.com\r\n"},
-			{server: ehlo("SIZE 1000"), client: "QUIT\r\n"},
-			{server: bye},
-		},
-		status: Bounced, reason: Reason8BitUnavailable,
-	}, {
-		name: "offered: sent with BODY=8BITMIME",
-		cfg:  alice, env: one, msg: msg,
-		steps: []step{
-			{server: greeting, client: "EHLO client.example.com\r\n"},
-			{server: ehlo("8BITMIME"), client: "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n"},
-			{server: okMail, client: "RCPT TO:<bob@example.org>\r\n"},
-			{server: okRcpt, client: "DATA\r\n"},
-			{server: goAhead, client: msg + ".\r\n"},
-			{server: queued, client: "QUIT\r\n"},
-			{server: bye},
-		},
-		status: Delivered,
-	}})
+	for _, tt := range []struct {
+		name, msg, ext, why string
+	}{
+		{"UTF-8 header, SMTPUTF8 without 8BITMIME", "Subject: caf\xc3\xa9\r\n\r\nhi\r\n", "SMTPUTF8", "the message has octets beyond ASCII in its header"},
+		{"8-bit preamble", "Content-Type: multipart/mixed; boundary=b\r\n\r\n\xc3\xa9\r\n--b\r\n\r\nhi\r\n--b--\r\n", "SIZE 1000", "has a preamble that is not 7-bit"},
+	} {
+		s := script{
+			name: tt.name, cfg: alice, env: one, msg: tt.msg,
+			steps: []step{
+				{server: greeting, client: "EHLO client.example.com\r\n"},
+				{server: ehlo(tt.ext), client: "QUIT\r\n"},
+				{server: bye},
+			},
+			status: Bounced, reason: Reason8BitUnavailable, enhanced: "5.6.3",
+		}
+		runScripts(t, []script{s})
+		err := s.play(t, false).Outcome().Err
+		if err == nil || !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "does not offer 8BITMIME") {
+			t.Errorf("%s: the refusal says %v, want that the server does not offer 8BITMIME and that %s", tt.name, err, tt.why)
+		}
+	}
 }

@@ -150,7 +150,9 @@ type Outcome struct {
 	// they could not, a relay reports "relayed" to a sender who asked for
 	// NOTIFY=SUCCESS (RFC 3461 §5.2.2).
 	DSN bool
-	// SevenBit reports that Config.SevenBit was sent in the message's
-	// place, the server offering no 8BITMIME or no SMTPUTF8.
+	// SevenBit reports that the message was sent converted to 7 bits,
+	// its 8-bit parts quoted-printable (RFC 6152 §3): the server offered
+	// no 8BITMIME, or no SMTPUTF8 for a message whose only header beyond
+	// ASCII is inside message/global (RFC 6533 §6).
 	SevenBit bool
 }

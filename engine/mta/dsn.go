@@ -3,7 +3,6 @@ package mta
 import (
 	"bytes"
 	"fmt"
-	"mime/quotedprintable"
 	"strings"
 	"time"
 
@@ -111,28 +110,13 @@ func (d DSN) Global() bool {
 // the DSN needs 8BITMIME on its way, and SMTPUTF8 too when its recipient's
 // address or the original's header it returns is not ASCII (a header at any
 // level of the MIME structure, RFC 6531 §3.2), as engine/client decides.
-// For a next hop without 8BITMIME or SMTPUTF8 there is Build7Bit.
+// A next hop without 8BITMIME or SMTPUTF8 gets it from engine/client
+// converted to 7 bits, each of its 8-bit parts quoted-printable, as RFC
+// 6533 §6 allows and asks for where the return path lacks SMTPUTF8
+// (message/global may be so encoded, RFC 6532 §3.5): a DSN refused would
+// be lost, as bounces are never bounced (RFC 5321 §6.1).
 // It is deterministic: the boundary is derived from the queue id.
-func (d DSN) Build() []byte { return d.build(false) }
-
-// Build7Bit returns the DSN of Build with every part that has octets
-// beyond ASCII quoted-printable, all of it 7-bit; nil when the DSN is not
-// Global, as Build's is 7-bit then. RFC 6533 §6 lets the parts of a global
-// DSN be sent so over a 7-bit transport, and asks for it where the return
-// path does not offer SMTPUTF8; message/global, unlike message/rfc822,
-// may have any transfer encoding (RFC 6532 §3.5). A relay sends this form
-// to a next hop without 8BITMIME or SMTPUTF8, where the 8-bit DSN would be
-// refused, and a DSN refused is lost: it is never bounced (RFC 5321 §6.1).
-// Quoted-printable, not base64, keeps the ASCII of each part readable.
-func (d DSN) Build7Bit() []byte {
-	if !d.Global() {
-		return nil
-	}
-	return d.build(true)
-}
-
-// build writes the DSN; sevenBit encodes its 8-bit parts (Build7Bit).
-func (d DSN) build(sevenBit bool) []byte {
+func (d DSN) Build() []byte {
 	global := d.Global()
 	boundary := "dsn-" + d.QueueID + "/" + d.ReportingMTA
 	for bytes.Contains(d.Original, []byte(boundary)) {
@@ -157,25 +141,15 @@ func (d DSN) build(sevenBit bool) []byte {
 	w("")
 	// A part: its Content-Type, and Content-Transfer-Encoding: 8bit when
 	// its content has octets beyond ASCII (RFC 2045 §6.1), which only a
-	// global DSN's parts have; quoted-printable in the 7-bit form.
+	// global DSN's parts have.
 	part := func(contentType string, content []byte) {
 		w("--%s", boundary)
 		w("Content-Type: %s", contentType)
-		switch {
-		case !global || smtp.IsASCII(string(content)):
-			w("")
-			m.Write(content)
-		case sevenBit:
-			w("Content-Transfer-Encoding: quoted-printable")
-			w("")
-			qp := quotedprintable.NewWriter(&m)
-			qp.Write(content) // a bytes.Buffer takes everything
-			qp.Close()
-		default:
+		if global && !smtp.IsASCII(string(content)) {
 			w("Content-Transfer-Encoding: 8bit")
-			w("")
-			m.Write(content)
 		}
+		w("")
+		m.Write(content)
 	}
 	part("text/plain; charset="+textCharset, d.forPeople())
 	part(statusType, d.forPrograms(global))

@@ -482,12 +482,47 @@ func TestRelayPassesUTF8HeaderOnWithSMTPUTF8(t *testing.T) {
 	})
 }
 
+// TestRelayConverts8BitToAHopWithout8BITMIME: alice's message with 8-bit
+// text goes to an MX without 8BITMIME converted to 7 bits, its text
+// quoted-printable, as Postfix does (RFC 6152 §3), where it had been
+// returned to her with 5.6.3; the trace says so.
+func TestRelayConverts8BitToAHopWithout8BITMIME(t *testing.T) {
+	n := testNet(t, nil, nil)
+	got := fakeMX(t, n, "mx.example.org", "250 2.0.0 queued")
+	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitMessage(t, n, env, "From: alice@example.com\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+		"Content-Transfer-Encoding: 8bit\r\nSubject: lunch\r\n\r\nD\xc3\xa9j\xc3\xa0 midi ?\r\n")
+	n.Net.Advance(time.Minute)
+	wire := strings.Join(*got, "\r\n")
+	for _, want := range []string{
+		"MAIL FROM:<alice@example.com>\r\n",
+		"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\nSubject: lunch\r\n\r\nD=C3=A9j=C3=A0 midi ?\r\n.",
+	} {
+		if !strings.Contains(wire, want) {
+			t.Errorf("what the MX received lacks %q:\n%s", want, wire)
+		}
+	}
+	if !smtp.IsASCII(wire) {
+		t.Errorf("the MX received 8-bit octets:\n%s", wire)
+	}
+	if len(notesWith(n.Net.Log(), "so it went converted to 7 bits")) != 1 {
+		t.Errorf("no note says the message went in 7 bits; trace:\n%s", dump(n.Net.Log()))
+	}
+	if b := kinds(n.Net.Log(), trace.Bounce); len(b) != 0 {
+		t.Errorf("the message bounced: %v", b)
+	}
+}
+
 // TestGlobalDSNIn7BitToAHopWithout8BITMIME: carol's message to böb at a
 // null MX bounces at once, and the relay writes her a global DSN, 8-bit.
-// To an MX without 8BITMIME, or without SMTPUTF8, it goes in its 7-bit
-// form, each part beyond ASCII quoted-printable (RFC 6533 §6), where it
-// had been refused and, as a DSN, dropped. A DSN whose own envelope needs
-// SMTPUTF8 (to cärol) still fails at such an MX (RFC 6531 §3.2).
+// To an MX without 8BITMIME, or without SMTPUTF8, engine/client converts
+// it to 7 bits, each part beyond ASCII quoted-printable (RFC 6533 §6),
+// where it had been refused and, as a DSN, dropped. A DSN whose own
+// envelope needs SMTPUTF8 (to cärol) still fails at such an MX (RFC 6531
+// §3.2).
 func TestGlobalDSNIn7BitToAHopWithout8BITMIME(t *testing.T) {
 	for _, c := range []struct {
 		name, from string
@@ -531,7 +566,7 @@ func TestGlobalDSNIn7BitToAHopWithout8BITMIME(t *testing.T) {
 			if !smtp.IsASCII(wire) {
 				t.Errorf("the MX received 8-bit octets:\n%s", wire)
 			}
-			if len(notesWith(n.Net.Log(), "this global DSN went in its 7-bit form")) != 1 {
+			if len(notesWith(n.Net.Log(), "so it went converted to 7 bits")) != 1 {
 				t.Errorf("no note says the DSN went in 7 bits; trace:\n%s", dump(n.Net.Log()))
 			}
 		})

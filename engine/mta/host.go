@@ -250,7 +250,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if r := h.checkRoom(env, len(stored)); r.Code != 0 {
 		return "", r
 	}
-	h.accept(id, kept, stored, nil)
+	h.accept(id, kept, stored)
 	return id, smtp.Reply{}
 }
 

@@ -67,10 +67,16 @@ func submit(t *testing.T, n *Network, to ...string) client.Outcome {
 // with DSN parameters.
 func submitEnvelope(t *testing.T, n *Network, env client.Envelope) client.Outcome {
 	t.Helper()
+	return submitMessage(t, n, env, "From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n")
+}
+
+// submitMessage is submitEnvelope with a message of the test's own.
+func submitMessage(t *testing.T, n *Network, env client.Envelope, msg string) client.Outcome {
+	t.Helper()
 	laptop, _ := n.Host("laptop.example.com")
 	var got *client.Outcome
 	n.Send(SendRequest{From: laptop, To: "smtp.example.com", Port: 25, Config: client.Config{Hostname: "laptop.example.com"},
-		Envelope: env, Data: []byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"),
+		Envelope: env, Data: []byte(msg),
 		Done: func(out client.Outcome, err error) {
 			if err != nil {
 				t.Fatalf("connect: %v", err)
@@ -631,7 +637,7 @@ func TestUnsendableRecipientFailsAtOnce(t *testing.T) {
 	n := testNet(t, nil, nil)
 	relay, _ := n.Host("smtp.example.com")
 	relay.accept("Q1", envelope{from: "alice@example.com", rcpts: []recipient{{addr: "bob@example.org", orcpt: "rfc822;bob\x01@example.org"}}},
-		[]byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"), nil)
+		[]byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"))
 	n.Net.Advance(time.Minute)
 
 	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 0 {

@@ -66,10 +66,6 @@ type queued struct {
 	timer    *simnet.Timer
 	inFlight int // delivery groups of the current attempt still running
 	place    int // index in the host's messageQueue; -1 once it left
-	// sevenBit is data in 7 bits, for a next hop without 8BITMIME or
-	// SMTPUTF8 (client.Config.SevenBit): a global DSN this host wrote
-	// (DSN.Build7Bit); nil for any other message.
-	sevenBit []byte
 }
 
 // messageQueue holds a host's queued messages in the order they arrived.
@@ -163,11 +159,10 @@ func (h *Host) QueueView() []QueueView {
 }
 
 // accept takes responsibility for a message: local recipients get it in
-// their mailbox at once, remote ones through the queue. sevenBit is the
-// message in 7 bits when this host has one (queued.sevenBit), else nil.
-func (h *Host) accept(id string, env envelope, data, sevenBit []byte) {
+// their mailbox at once, remote ones through the queue.
+func (h *Host) accept(id string, env envelope, data []byte) {
 	n := h.net
-	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, sevenBit: sevenBit, arrived: n.Net.Now(), next: n.Net.Now()}
+	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now()}
 	var local []*rcptState
 	for _, rcpt := range h.distinct(id, env.rcpts) {
 		r := &rcptState{recipient: rcpt, status: client.Pending}
@@ -506,7 +501,7 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 		env.To = append(env.To, to)
 	}
 	h.net.Send(SendRequest{
-		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode, SevenBit: q.sevenBit}, Check: tls.check,
+		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode}, Check: tls.check,
 		Envelope: env, Data: q.data,
 		Done: func(out client.Outcome, connErr error) { h.sessionDone(q, rcpts, hops, i, tls, out, connErr) },
 	})
@@ -578,9 +573,12 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		}
 	}
 	if out.SevenBit {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
-			Text: fmt.Sprintf("%s does not offer both 8BITMIME and SMTPUTF8, so this global DSN went in its 7-bit form: each part beyond ASCII quoted-printable, "+
-				"as RFC 6533 §6 allows, where the 8-bit DSN would have been refused and, being a DSN, dropped (RFC 6152 §3)", hops[i])})
+		text := fmt.Sprintf("%s does not offer what this message needs as it is (8BITMIME, or SMTPUTF8 for a header of UTF-8 inside message/global), "+
+			"so it went converted to 7 bits: each part with octets beyond ASCII quoted-printable, as RFC 6152 §3 allows and Postfix does, where it would have been returned", hops[i])
+		if q.from == "" {
+			text += "; a DSN returned is dropped, as bounces are never bounced (RFC 5321 §6.1), and RFC 6533 §6 asks for a global DSN's parts so encoded"
+		}
+		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: text})
 	}
 	if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
 		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
@@ -819,7 +817,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	}
 	n.emit(trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
 		Attrs: map[string]string{"action": action}})
-	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build(), dsn.Build7Bit())
+	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build())
 }
 
 // silentFailure says why a recipient that failed gets no DSN: its sender
