@@ -279,8 +279,8 @@ const maxLine = 998
 //
 //   - none, which means 7bit (RFC 2045 §6.1), for ASCII;
 //   - 8bit for other UTF-8. The client then sends the message with
-//     BODY=8BITMIME, or not at all to a server that does not offer
-//     8BITMIME (RFC 6152 §3);
+//     BODY=8BITMIME, or converted to quoted-printable to a server that
+//     does not offer 8BITMIME (RFC 6152 §3, mimepart.AppendSevenBit);
 //   - quoted-printable when a line is longer than maxLine, which neither
 //     7bit nor 8bit data may have (RFC 2045 §2.7, §2.8) and no SMTP server
 //     has to take. Its soft line breaks keep every line within 76

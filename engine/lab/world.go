@@ -443,6 +443,10 @@ func clientNote(out client.Outcome, connErr error) string {
 	default:
 		text = "the message was " + out.Status.String()
 	}
+	if out.SevenBit {
+		// engine/client converted it (RFC 6152 §3), as the relays' notes say.
+		text += ", converted to 7 bits (its 8-bit parts quoted-printable) for a server that could not take it as it was (RFC 6152 §3)"
+	}
 	return "your mail client: " + text + why
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"smtplab/engine/client"
+	"smtplab/engine/smtp"
 	"smtplab/engine/trace"
 )
 
@@ -280,5 +282,19 @@ func TestDNSFailureIsTheRelaysOwnFinding(t *testing.T) {
 		for _, m := range box {
 			t.Log(m.Raw)
 		}
+	}
+}
+
+// TestClientNoteSaysConverted: the note on the learner's mail client says
+// when the message went converted to 7 bits, the server offering no
+// 8BITMIME (RFC 6152 §3), as the relays' notes do.
+func TestClientNoteSaysConverted(t *testing.T) {
+	out := client.Outcome{Status: client.Delivered, SevenBit: true, Reply: smtp.Reply{Code: 250, Lines: []string{"2.0.0 queued"}}}
+	if got := clientNote(out, nil); !strings.Contains(got, "the message was delivered") || !strings.Contains(got, "converted to 7 bits") {
+		t.Errorf("the note says %q, want that it was delivered converted to 7 bits", got)
+	}
+	out.SevenBit = false
+	if got := clientNote(out, nil); strings.Contains(got, "7 bits") {
+		t.Errorf("the note on a message sent as it was says %q", got)
 	}
 }
