@@ -140,12 +140,13 @@ func (d DSN) Build() []byte {
 	w("This is a MIME-encapsulated message.")
 	w("")
 	// A part: its Content-Type, and Content-Transfer-Encoding: 8bit when
-	// its content has octets beyond ASCII (RFC 2045 §6.1), which only a
-	// global DSN's parts have.
+	// its content has octets beyond ASCII (RFC 2045 §6.1): a global DSN's
+	// parts, or a classic DSN's message/rfc822 returning an 8-bit body,
+	// which must say so (RFC 2046 §5.2.1).
 	part := func(contentType string, content []byte) {
 		w("--%s", boundary)
 		w("Content-Type: %s", contentType)
-		if global && !smtp.IsASCII(string(content)) {
+		if !smtp.IsASCII(string(content)) {
 			w("Content-Transfer-Encoding: 8bit")
 		}
 		w("")

@@ -94,6 +94,26 @@ func TestNotifySuccessGivesDeliveredDSN(t *testing.T) {
 	}
 }
 
+// TestClassicDSNLabels8BitOriginal: a classic DSN returning a message
+// whose body is 8-bit (its header ASCII) says Content-Transfer-Encoding:
+// 8bit on the message/rfc822 part, which without it would claim 7bit
+// (RFC 2045 §6.1, RFC 2046 §5.2.1); the other parts, ASCII, say nothing.
+func TestClassicDSNLabels8BitOriginal(t *testing.T) {
+	d := DSN{ReportingMTA: "smtp.example.com", To: "alice@example.com", QueueID: "Q1", MessageID: "d@smtp.example.com",
+		Recipients: []RecipientStatus{{Recipient: "bob@example.org", Action: ActionFailed, Status: "5.1.1", Diagnosis: "550 5.1.1 no such user"}},
+		Original:   []byte("Subject: lunch\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAu caf\xc3\xa9 ?\r\n"), Full: true}
+	if d.Global() {
+		t.Fatal("the DSN is global: its header and recipient are ASCII")
+	}
+	raw := string(d.Build())
+	if !strings.Contains(raw, "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSubject: lunch") {
+		t.Errorf("the message/rfc822 part is not labelled 8bit:\n%s", raw)
+	}
+	if n := strings.Count(raw, "Content-Transfer-Encoding"); n != 1 {
+		t.Errorf("%d Content-Transfer-Encoding fields, want the one:\n%s", n, raw)
+	}
+}
+
 func TestRETAndOriginalFieldsInFailureDSN(t *testing.T) {
 	for _, ret := range []string{"FULL", "HDRS", ""} {
 		t.Run("RET="+ret, func(t *testing.T) {
