@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"smtplab/internal/gosmtptest"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,8 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 
 	"smtplab/engine/lab"
+	"smtplab/engine/smtp"
+	"smtplab/internal/gosmtptest"
 )
 
 // peerTLS is a certificate for mx.example.org from the lab CA, as files
@@ -400,5 +401,63 @@ func TestSendHintsAtASilentServer(t *testing.T) {
 	out, err = sendWith(t, "-server", "127.0.0.1:465", "-timeout", "1s")
 	if err == nil || !strings.HasPrefix(out, implicitTLSHint+"\n=== Trying") || strings.Count(out, "-tls implicit") != 1 {
 		t.Errorf("port 465 without -tls implicit: %v\n%s", err, out)
+	}
+}
+
+// TestSendConvertsFor7BitServers: to a server that offers no 8BITMIME,
+// send's 8-bit body goes in quoted-printable, 7 bits on the wire, and the
+// transcript says so, where the message was returned unsent.
+func TestSendConvertsFor7BitServers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	received := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		var text strings.Builder
+		inData := false
+		io.WriteString(c, "220 old.example ESMTP\r\n")
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch verb := strings.ToUpper(line[:min(4, len(line))]); {
+			case inData && line == ".\r\n":
+				inData = false
+				received <- text.String()
+				io.WriteString(c, "250 queued\r\n")
+			case inData:
+				text.WriteString(line)
+			case verb == "DATA":
+				inData = true
+				io.WriteString(c, "354 go ahead\r\n")
+			case verb == "QUIT":
+				io.WriteString(c, "221 bye\r\n")
+				return
+			default: // EHLO gets one line: no extension at all
+				io.WriteString(c, "250 ok\r\n")
+			}
+		}
+	}()
+	out, err := sendWith(t, "-server", l.Addr().String(), "-from", "alice@example.com", "-to", "bob@example.org",
+		"-body", "Au caf\u00e9 ?", "-timeout", "5s")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(out, "went converted to 7 bits") || !strings.Contains(out, "=== bob@example.org: delivered") {
+		t.Errorf("the transcript:\n%s", out)
+	}
+	text := <-received
+	if !smtp.IsASCII(text) || !strings.Contains(text, "Content-Transfer-Encoding: quoted-printable\r\n") || !strings.Contains(text, "Au caf=C3=A9 ?") {
+		t.Errorf("the server received:\n%s", text)
 	}
 }

@@ -181,6 +181,9 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 	p.closed = true
 	p.mu.Unlock()
 	fmt.Fprintln(out, "=== Connection closed with remote host.")
+	if outcome.SevenBit {
+		fmt.Fprintln(out, "=== The server does not offer 8BITMIME: the message went converted to 7 bits, its 8-bit text quoted-printable (RFC 6152 §3)")
+	}
 	for _, r := range outcome.Recipients {
 		fmt.Fprintf(out, "=== %s: %s", r.Mailbox, sessionWord(r.Status))
 		switch {
