@@ -296,6 +296,9 @@ func (w *World) Do(in Input) (Result, error) {
 // connected to, adding CRLF. When the connection was closed it first opens
 // a new one and waits for the greeting.
 func (w *World) Type(line string) (Result, error) {
+	if err := textOnly("a typed line", line); err != nil {
+		return Result{}, err
+	}
 	if strings.ContainsAny(line, "\r\n") {
 		return Result{}, errors.New("a typed line cannot contain a line break; type the lines one by one")
 	}
@@ -305,6 +308,9 @@ func (w *World) Type(line string) (Result, error) {
 // TypeRaw sends bytes written with escapes (\r, \n, \t, \0, \\) exactly as
 // they are, with nothing added: the way to try bare LFs and smuggling.
 func (w *World) TypeRaw(s string) (Result, error) {
+	if err := textOnly("raw input", s); err != nil {
+		return Result{}, err
+	}
 	b, err := unescape(s)
 	if err != nil {
 		return Result{}, err
@@ -315,6 +321,20 @@ func (w *World) TypeRaw(s string) (Result, error) {
 		return Result{}, errors.New("there is nothing to send")
 	}
 	return w.send(Input{Raw: s}, b)
+}
+
+// textOnly refuses what is not UTF-8. A world is its inputs, kept as JSON
+// (snapshots, permalinks, saved progress), which holds only text: a byte
+// that is not UTF-8 would come back as U+FFFD, and the world replayed from
+// its snapshot would not be this one. The page sends only text; Go callers
+// might not.
+func textOnly(what string, texts ...string) error {
+	for _, s := range texts {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("%s must be text (UTF-8): %q is not", what, s)
+		}
+	}
+	return nil
 }
 
 // roomForInput refuses an input past MaxInputs: a world is its inputs, and
@@ -345,6 +365,10 @@ func (w *World) send(in Input, b []byte) (Result, error) {
 // terminal is connected now: a mail client keeps its settings): on port 587
 // with STARTTLS and AUTH when the server listens there, else on port 25.
 func (w *World) Submit(m Message) (Result, error) {
+	// CheckAttachments holds the files' names to the same rule.
+	if err := textOnly("a message's addresses, subject and text", append([]string{m.From, m.Subject, m.Body}, m.To...)...); err != nil {
+		return Result{}, err
+	}
 	if len(m.To) == 0 || len(m.To) > maxRecipients {
 		return Result{}, fmt.Errorf("a message needs 1 to %d recipients", maxRecipients)
 	}

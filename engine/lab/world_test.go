@@ -298,3 +298,27 @@ func TestClientNoteSaysConverted(t *testing.T) {
 		t.Errorf("the note on a message sent as it was says %q", got)
 	}
 }
+
+// TestInputsAreText: a world's inputs travel as JSON, which holds only
+// text, so an input that is not UTF-8 is refused rather than kept: kept,
+// it would come back from a snapshot as U+FFFD, and the restored world
+// would not be this one (FuzzWorldReplay found it with a typed 0xFF).
+func TestInputsAreText(t *testing.T) {
+	w := newWorld(t, "first-session")
+	if _, err := w.Type("EHLO caf\xe9"); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("a typed line with the byte 0xE9: %v", err)
+	}
+	if _, err := w.TypeRaw("EHLO \xff\\r\\n"); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("raw input with the byte 0xFF: %v", err)
+	}
+	m := Message{From: "alice@example.com", To: []string{"bob@example.org"}, Subject: "caf\xe9", Body: "hi"}
+	if _, err := w.Submit(m); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("a Subject with the byte 0xE9: %v", err)
+	}
+	if n := len(w.Snapshot().Inputs); n != 0 {
+		t.Errorf("%d inputs kept, want none", n)
+	}
+	if _, err := w.Type("EHLO café"); err != nil {
+		t.Errorf("UTF-8 itself: %v", err)
+	}
+}
