@@ -240,7 +240,7 @@ func (s *Session) rcptParams(rc *Recipient, params smtp.Params) smtp.Reply {
 			// §4.2: "+C3+B6" decodes to octets, not to an ö).
 			typ, addr, ok := strings.Cut(p.Value, ";")
 			v, err := orcptAddress(typ, addr, s.env.UTF8)
-			if err == nil && !strings.EqualFold(typ, "utf-8") && !smtp.IsASCII(v) {
+			if ok && isAddrType(typ) && err == nil && !strings.EqualFold(typ, "utf-8") && !smtp.IsASCII(v) {
 				return paramError(`Bad ORCPT value: an address of type ` + typ + ` is ASCII; write one beyond ASCII as utf-8;j\x{F6}rg@example.org (RFC 3461 section 4.2, RFC 6533 section 3)`)
 			}
 			if !ok || !isAddrType(typ) || addr == "" || err != nil || hasControl(v) {

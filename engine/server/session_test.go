@@ -388,6 +388,10 @@ func TestORcptUTF8(t *testing.T) {
 		{"utf-8;a\\x{F6@example.org", badUTF8},
 		{"utf-8;a\\x{0A}@example.org", badXtext}, // a control, however written
 		{"rfc822;b+C3+B6b@example.org", badASCII},
+		// A type that is no name is bad syntax, whatever its address,
+		// and is not echoed as if it were one.
+		{"rfc822+;b+C3+B6b@example.org", badXtext},
+		{"\xc3\xb6;b+C3+B6b@example.org", badXtext},
 	}
 	input := "EHLO a.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\n"
 	want := cat(ehlo(), one("250 2.1.0 Ok"))
