@@ -182,7 +182,9 @@ func send(server string, opt driver.SendOptions, implicit, insecure bool, env cl
 	p.mu.Unlock()
 	fmt.Fprintln(out, "=== Connection closed with remote host.")
 	if outcome.SevenBit {
-		fmt.Fprintln(out, "=== The server does not offer 8BITMIME: the message went converted to 7 bits, its 8-bit text quoted-printable (RFC 6152 §3)")
+		// Outcome.SevenBit: no 8BITMIME, or no SMTPUTF8 for a message
+		// whose only UTF-8 header is inside message/global (a -data file).
+		fmt.Fprintln(out, "=== The server could not take the message as it was (it offers no 8BITMIME, or no SMTPUTF8 for a UTF-8 header inside message/global): it went converted to 7 bits, its 8-bit parts quoted-printable (RFC 6152 §3, RFC 6533 §6)")
 	}
 	for _, r := range outcome.Recipients {
 		fmt.Fprintf(out, "=== %s: %s", r.Mailbox, sessionWord(r.Status))
