@@ -212,7 +212,10 @@ export class Transcript {
       const line = DECODE(bytes.subarray(i, end));
       commands += line;
       i = end;
-      const bdat = /^BDAT +(\d+)( +LAST)? *\r\n$/i.exec(line);
+      // Whatever follows the count, LAST or not: the server skips the
+      // chunk of a BDAT whose count it could read, even one it refuses
+      // (engine/server's bdat).
+      const bdat = /^BDAT +(\d+)(?: [^\r\n]*)?\r\n$/i.exec(line);
       if (bdat) {
         c.chunkLeft = Number(bdat[1]);
         c.chunks.push('');
