@@ -197,6 +197,12 @@ func TestBrowserTabLeavesTheTerminal(t *testing.T) {
 	}
 	do(t, ctx, "Tab again", chromedp.KeyEvent(kb.Tab))
 	waitFor(t, ctx, "the focus on the raw bytes switch", activeIs("#lab .smtplab-raw-toggle"))
+	// "HE" typed again is a new line: its first Tab lists the verbs again.
+	eval[bool](t, ctx, `(() => { document.getElementById('terminal-input').value = ''; return true; })()`)
+	do(t, ctx, "HE again", chromedp.Focus(chromedp.ID("terminal-input")), chromedp.SendKeys(chromedp.ID("terminal-input"), "HE\t"))
+	if got := eval[string](t, ctx, `document.activeElement.id + ' ' + document.getElementById('terminal-input').value`); got != "terminal-input HE" {
+		t.Errorf("the first Tab after HE typed again: %q", got)
+	}
 	// Where Tab completes, it still does.
 	do(t, ctx, "back and EHL", chromedp.Focus(chromedp.ID("terminal-input")), chromedp.SendKeys(chromedp.ID("terminal-input"), kb.Backspace+kb.Backspace+"EHL\t"))
 	if got := eval[string](t, ctx, `document.activeElement.id + ' ' + document.getElementById('terminal-input').value`); got != "terminal-input EHLO " {

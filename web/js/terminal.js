@@ -108,6 +108,8 @@ export class Terminal {
     this.el = h('div', { class: 'smtplab-terminal-box' },
       h('div', { class: 'smtplab-conn-row' }, this.status, this.connectControl()), this.form);
     this.input.addEventListener('keydown', (e) => this.key(e));
+    // A line typed again is new to Tab: its first press lists the verbs.
+    this.input.addEventListener('input', () => { this.offered = null; });
     this.input.addEventListener('paste', (e) => this.paste(e));
     // Raw mode is for one experiment: a new world, or another scenario
     // (the next lesson's), starts with lines again, or its EHLO would go
