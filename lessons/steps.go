@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -171,6 +172,9 @@ func lintStep(s Step) []string {
 // written as escapes, so the step reads the same in YAML, JSON and the
 // terminal.
 func rawLength(s string) (int, error) {
+	if !utf8.ValidString(s) {
+		return 0, errors.New("not text (UTF-8), which the lab takes only") // see lab's textOnly
+	}
 	n := 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
