@@ -41,8 +41,9 @@ const qpLine = 76
 // message/global and message/global-headers are leaves, encoded whole, as
 // RFC 6532 §3.5 and RFC 6533 §6 allow: that is how a global DSN, with a
 // UTF-8 header inside, travels without SMTPUTF8. A message that had no
-// MIME-Version gets one, as its new Content-Transfer-Encoding field means
-// nothing without it (RFC 2045 §4).
+// MIME-Version, the whole one or one inside message/rfc822, gets one with
+// its new Content-Transfer-Encoding field, which means nothing without it
+// (RFC 2045 §4).
 //
 // It cannot convert a header with octets beyond ASCII, the message's own
 // or a part's, which only an SMTPUTF8 transaction may carry (RFC 6531
@@ -74,7 +75,7 @@ type sevenBit struct {
 // message, "2.1" for the first part of its second part, as IMAP numbers
 // them); depth is how many more levels may be opened; defaultType is its
 // type when it has no Content-Type (RFC 2046 §5.1.5 for multipart/digest).
-func (c *sevenBit) entity(e []byte, path string, depth int, defaultType string, top bool) error {
+func (c *sevenBit) entity(e []byte, path string, depth int, defaultType string, message bool) error {
 	c.parts++
 	if c.parts > MaxSevenBitParts {
 		return fmt.Errorf("%s: more than %d MIME parts", c.name(path), MaxSevenBitParts)
@@ -116,7 +117,10 @@ func (c *sevenBit) entity(e []byte, path string, depth int, defaultType string, 
 	case container:
 		newCTE = ""
 	}
-	mimeVersion := top && hdr.Get("Mime-Version") == ""
+	// A message, the whole one or one carried in message/rfc822, claims
+	// MIME once something in it is encoded, and must say so; a body part
+	// need not (RFC 2045 §4).
+	mimeVersion := message && hdr.Get("Mime-Version") == ""
 	c.out = appendHeader(c.out, header, newCTE, mimeVersion)
 	if hasBody {
 		c.out = append(c.out, "\r\n"...)
@@ -133,7 +137,7 @@ func (c *sevenBit) entity(e []byte, path string, depth int, defaultType string, 
 		return c.multipart(body, params["boundary"], path, depth-1, inner)
 	case mediaType == "message/rfc822":
 		// Its content is a message, with a header of its own.
-		return c.entity(body, c.sub(path, 1), depth-1, "text/plain", false)
+		return c.entity(body, c.sub(path, 1), depth-1, "text/plain", true)
 	}
 	c.out = appendQuotedPrintable(c.out, body)
 	return nil

@@ -40,17 +40,17 @@ func TestAppendSevenBit(t *testing.T) {
 			"--b \t\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nd=C3=A9j=C3=A0\r\n" +
 			"--b--\r\nepilogue\r\n",
 	}, {
-		name: "message/rfc822 walked into, binary becomes 7bit",
+		name: "message/rfc822 walked into, binary becomes 7bit; the message inside, now MIME, says so (RFC 2045 §4)",
 		in: "MIME-Version: 1.0\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
 			"Subject: inner\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xc3\xb6\r\n",
 		want: "MIME-Version: 1.0\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" +
-			"Subject: inner\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=B6\r\n",
+			"Subject: inner\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\n=C3=B6\r\n",
 	}, {
 		name: "multipart/digest: a part without Content-Type is message/rfc822 (RFC 2046 §5.1.5)",
 		in: "MIME-Version: 1.0\r\nContent-Type: multipart/digest; boundary=d\r\n\r\n" +
 			"--d\r\n\r\nSubject: one\r\n\r\n\xc3\xb6\r\n--d--\r\n",
 		want: "MIME-Version: 1.0\r\nContent-Type: multipart/digest; boundary=d\r\n\r\n" +
-			"--d\r\n\r\nSubject: one\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=C3=B6\r\n--d--\r\n",
+			"--d\r\n\r\nSubject: one\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\n=C3=B6\r\n--d--\r\n",
 	}, {
 		name: "message/global and message/global-headers, UTF-8 headers inside, encoded whole",
 		in: "MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=global-delivery-status; boundary=r\r\n\r\n" +
