@@ -330,8 +330,10 @@ func (w *World) TypeRaw(s string) (Result, error) {
 // might not.
 func textOnly(what string, texts ...string) error {
 	for _, s := range texts {
-		if !utf8.ValidString(s) {
-			return fmt.Errorf("%s must be text (UTF-8): %q is not", what, s)
+		for i, r := range s {
+			if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
+				return fmt.Errorf("%s must be text (UTF-8): the byte %#02x at %d is not", what, s[i], i)
+			}
 		}
 	}
 	return nil
