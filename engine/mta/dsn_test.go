@@ -32,6 +32,17 @@ func aliceMail(n *Network) []StoredMessage {
 	return relay.Mailboxes.Messages("alice@example.com")
 }
 
+// aliceDSN returns the one message in alice's mailbox, a DSN, as it was
+// stored; it fails t unless there is exactly one.
+func aliceDSN(t *testing.T, n *Network) string {
+	t.Helper()
+	msgs := aliceMail(n)
+	if len(msgs) != 1 {
+		t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
+	}
+	return string(msgs[0].Raw)
+}
+
 // commands returns the command lines host sent to peer, from the trace.
 func commands(log *trace.Log, host, peer string) []string {
 	var out []string
@@ -120,11 +131,7 @@ func TestRETAndOriginalFieldsInFailureDSN(t *testing.T) {
 			n := testNet(t, nil, nil)
 			submitEnvelope(t, n, dsnEnvelope(t, "nobody@example.org", "FAILURE", "Nobody@Example.org", ret, "lunch+42"))
 			n.Net.Advance(time.Minute)
-			msgs := aliceMail(n)
-			if len(msgs) != 1 {
-				t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
-			}
-			raw := string(msgs[0].Raw)
+			raw := aliceDSN(t, n)
 			for _, want := range []string{
 				"Original-Envelope-Id: lunch+42\r\n",
 				"Original-Recipient: rfc822; Nobody@Example.org\r\nFinal-Recipient: rfc822; nobody@example.org\r\nAction: failed\r\n",
@@ -174,11 +181,7 @@ func TestUTF8OriginalRecipientIn7Bit(t *testing.T) {
 	if want := `RCPT TO:<nobody@example.org> NOTIFY=FAILURE ORCPT=utf-8;n\x{F6}body\x{2B}1@example.org` + "\n"; !strings.Contains(cmds, want) {
 		t.Errorf("the relay's commands to the MX lack %q:\n%s", want, cmds)
 	}
-	msgs := aliceMail(n)
-	if len(msgs) != 1 {
-		t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
-	}
-	raw := string(msgs[0].Raw)
+	raw := aliceDSN(t, n)
 	if want := `Original-Recipient: utf-8; n\x{F6}body\x{2B}1@example.org` + "\r\nFinal-Recipient: rfc822; nobody@example.org\r\n"; !strings.Contains(raw, want) {
 		t.Errorf("the DSN lacks %q:\n%s", want, raw)
 	}
@@ -279,11 +282,7 @@ func TestMultiLineReplyStaysOneField(t *testing.T) {
 	}
 	submit(t, n, "nobody@example.org")
 	n.Net.Advance(time.Minute)
-	msgs := aliceMail(n)
-	if len(msgs) != 1 {
-		t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
-	}
-	raw := string(msgs[0].Raw)
+	raw := aliceDSN(t, n)
 	_, status, ok := strings.Cut(raw, "Content-Type: message/delivery-status\r\n\r\n")
 	status, _, ok2 := strings.Cut(status, "\r\n--dsn-")
 	if !ok || !ok2 {
@@ -329,11 +328,7 @@ func TestGlobalDSNForUTF8Recipient(t *testing.T) {
 			env.To[0].ORcptType = "utf-8"
 			submitEnvelope(t, n, env)
 			n.Net.Advance(time.Minute)
-			msgs := aliceMail(n)
-			if len(msgs) != 1 {
-				t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
-			}
-			raw := string(msgs[0].Raw)
+			raw := aliceDSN(t, n)
 			returned := "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
 				"Received: from laptop.example.com (laptop.example.com [192.0.2.10])\r\n" +
 				"\tby smtp.example.com with UTF8SMTP id EC9CE00001\r\n" +
@@ -489,11 +484,7 @@ func TestRelayPassesUTF8HeaderOnWithSMTPUTF8(t *testing.T) {
 		}
 		rawSubmit(t, n, input)
 		n.Net.Advance(time.Minute)
-		msgs := aliceMail(n)
-		if len(msgs) != 1 {
-			t.Fatalf("alice has %d messages, want one DSN; trace:\n%s", len(msgs), dump(n.Net.Log()))
-		}
-		raw := string(msgs[0].Raw)
+		raw := aliceDSN(t, n)
 		for _, want := range []string{"report-type=global-delivery-status", "Status: 5.6.7\r\n", "header in the message has raw UTF-8", "Subject: caf\xc3\xa9?\r\n"} {
 			if !strings.Contains(raw, want) {
 				t.Errorf("the DSN lacks %q:\n%s", want, raw)
