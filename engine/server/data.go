@@ -3,15 +3,14 @@ package server
 import (
 	"bytes"
 	"strconv"
-	"strings"
 
 	"smtplab/engine/smtp"
 )
 
 // data handles DATA (RFC 5321 §4.1.1.4).
-func (s *Session) data(arg string) {
+func (s *Session) data(arg []byte) {
 	switch {
-	case arg != "":
+	case len(arg) > 0:
 		s.fail(replySyntaxNone)
 	case !s.inMail:
 		s.fail(replyNeedMail)
@@ -250,20 +249,22 @@ func (s *Session) endMessage() {
 //
 // The arguments may be apart by more than one space, as Postfix, which
 // splits a command into words, reads them.
-func (s *Session) bdat(arg string) {
-	sizeText, rest, _ := strings.Cut(strings.TrimLeft(arg, " "), " ")
-	rest = strings.TrimLeft(rest, " ")
-	n, err := strconv.ParseInt(sizeText, 10, 64)
-	if err != nil || !allDigits(sizeText) {
+func (s *Session) bdat(arg []byte) {
+	sizeText, rest, _ := bytes.Cut(bytes.TrimLeft(arg, " "), []byte{' '})
+	rest = bytes.TrimLeft(rest, " ")
+	// string(sizeText) does not escape ParseInt, so a count that fits in
+	// 32 octets is not copied to the heap.
+	n, err := strconv.ParseInt(string(sizeText), 10, 64)
+	if err != nil || !allDigits(string(sizeText)) {
 		// The chunk's length is unknown, so its octets cannot be skipped
 		// (replyBdatCount).
 		s.close(replyBdatCount)
 		return
 	}
-	last := strings.EqualFold(rest, "LAST")
+	last := bytes.EqualFold(rest, []byte("LAST"))
 	var reject smtp.Reply
 	switch {
-	case rest != "" && !last:
+	case len(rest) > 0 && !last:
 		// The count could be read, so the chunk is skipped all the same
 		// rather than read as commands. The message it belonged to has
 		// lost it: its transaction is over (RFC 3030 §2: after a refused

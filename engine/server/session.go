@@ -42,6 +42,7 @@ type Session struct {
 	message    Message
 	verb       smtp.Verb // the command being answered
 	errors     int       // bad commands so far (Limits.MaxErrors)
+	recent     recentArgs
 
 	// refused is set after a 554 greeting: only QUIT is answered normally.
 	refused bool
@@ -90,7 +91,7 @@ func (srv *Server) NewSession(opt SessionOptions) *Session {
 // benchmarks). Everything the previous session returned becomes invalid.
 func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	clear(s.events) // drop references to the old session's lines and messages
-	lr, out, events, body, rcpts := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0]
+	lr, out, events, body, rcpts, recent := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0], s.recent
 	// Cleared in place and then filled in, rather than assigned a
 	// composite literal: a Session is a few kilobytes, and the literal
 	// would be built on the stack first, growing the stack of every new
@@ -98,7 +99,7 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	*s = Session{}
 	s.srv, s.opt = srv, opt
 	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS, session: s}
-	s.lr, s.out, s.events, s.body, s.env.Rcpts = lr, out, events, body, rcpts
+	s.lr, s.out, s.events, s.body, s.env.Rcpts, s.recent = lr, out, events, body, rcpts, recent
 	if s.out == nil { // a new Session: use the fixed arrays
 		s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]
 		// Feeding and discarding a block sizes the line reader's buffer
@@ -373,35 +374,39 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	// the CRLF, as Postfix does. Trimmed here, once, so that no command
 	// takes it for part of its argument; the event keeps the line as it
 	// came. Message text never passes here.
-	cmd, err := smtp.ParseCommand(bytes.TrimRight(line, " \t"))
+	verb, arg, err := smtp.CutVerb(trimBlanksRight(line))
 	if err != nil {
 		event()
 		s.fail(replyBadLine)
 		return
 	}
-	s.verb = cmd.Verb
+	s.verb = verb
 	event()
-	if cmd.Verb != smtp.BDAT {
+	if verb != smtp.BDAT {
 		s.chunksDiscarded = false
 	}
 	switch {
-	case s.refused && cmd.Verb != smtp.QUIT:
+	case s.refused && verb != smtp.QUIT:
 		s.fail(replyNoService)
 		return
 	}
-	switch cmd.Verb {
+	// The argument is made a string only for the commands that keep it
+	// (the name of HELO/EHLO, the paths of MAIL and RCPT, see
+	// recentArgs) or parse it with strings (AUTH); the others read the
+	// bytes.
+	switch verb {
 	case smtp.HELO, smtp.EHLO:
-		s.hello(cmd)
+		s.hello(verb, s.recent.hello.of(arg))
 	case smtp.MAIL:
-		s.mail(cmd.Arg)
+		s.mail(s.recent.mail.of(arg))
 	case smtp.RCPT:
-		s.rcpt(cmd.Arg)
+		s.rcpt(s.recent.rcpt.of(arg))
 	case smtp.DATA:
-		s.data(cmd.Arg)
+		s.data(arg)
 	case smtp.BDAT:
-		s.bdat(cmd.Arg)
+		s.bdat(arg)
 	case smtp.RSET:
-		if cmd.Arg != "" {
+		if len(arg) > 0 {
 			s.fail(replySyntaxNone)
 			return
 		}
@@ -410,13 +415,13 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	case smtp.NOOP:
 		s.send(replyOK) // an argument is allowed and ignored (RFC 5321 §4.1.1.9)
 	case smtp.QUIT:
-		if cmd.Arg != "" {
+		if len(arg) > 0 {
 			s.fail(replySyntaxNone)
 			return
 		}
 		s.close(replyClosing)
 	case smtp.VRFY:
-		if cmd.Arg == "" {
+		if len(arg) == 0 {
 			s.fail(replySyntaxVrfy)
 			return
 		}
@@ -426,9 +431,9 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	case smtp.HELP:
 		s.send(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
 	case smtp.STARTTLS:
-		s.startTLS(cmd.Arg)
+		s.startTLS(arg)
 	case smtp.AUTH:
-		s.auth(cmd.Arg)
+		s.auth(string(arg))
 	case "TURN", "ETRN", "ATRN", "SEND", "SOML", "SAML", "VERB":
 		// Real SMTP verbs, obsolete or optional, that this server does not
 		// do: 502, where an unknown word gets 500 (RFC 5321 §4.2.4).
@@ -438,14 +443,45 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	}
 }
 
+// trimBlanksRight drops the spaces and tabs at the end of line.
+func trimBlanksRight(line []byte) []byte {
+	for len(line) > 0 && (line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+		line = line[:len(line)-1]
+	}
+	return line
+}
+
+// recentArgs keeps the last argument of HELO/EHLO, of MAIL and of RCPT as
+// strings, through the transactions of a session and across the sessions
+// of a Session that is Reset for the next connection. The same argument
+// sent again, as a client's EHLO name on every connection or a relay's
+// sender and recipients are, then costs no new string: these are the
+// arguments a session keeps (ConnState.Hello, the paths of the Envelope),
+// and their strings were a good part of all it allocated.
+type recentArgs struct {
+	hello, mail, rcpt recentArg
+}
+
+// recentArg is the last argument of one command, as a string.
+type recentArg struct{ s string }
+
+// of returns arg as a string: the one kept when it is the same, else a new
+// one, which is kept in its place. Strings do not change, so sharing one
+// with what an earlier command made of it is safe.
+func (r *recentArg) of(arg []byte) string {
+	if string(arg) != r.s { // a comparison: no conversion is made
+		r.s = string(arg)
+	}
+	return r.s
+}
+
 // hello handles HELO and EHLO (RFC 5321 §4.1.1.1). Either one ends any
 // mail transaction, like RSET.
-func (s *Session) hello(cmd smtp.Command) {
+func (s *Session) hello(verb smtp.Verb, name string) {
 	syntax := replySyntaxHelo
-	if cmd.Verb == smtp.EHLO {
+	if verb == smtp.EHLO {
 		syntax = replySyntaxEhlo
 	}
-	name := cmd.Arg
 	if name == "" || strings.IndexByte(name, ' ') >= 0 {
 		s.fail(syntax)
 		return
@@ -467,7 +503,7 @@ func (s *Session) hello(cmd smtp.Command) {
 	}
 	s.endTransaction()
 	s.conn.Hello = name
-	s.conn.ESMTP = cmd.Verb == smtp.EHLO
+	s.conn.ESMTP = verb == smtp.EHLO
 	if !s.conn.ESMTP {
 		s.send(s.srv.helo)
 		return
@@ -519,9 +555,9 @@ func (s *Session) endTransaction() {
 }
 
 // startTLS handles STARTTLS (RFC 3207).
-func (s *Session) startTLS(arg string) {
+func (s *Session) startTLS(arg []byte) {
 	switch {
-	case arg != "":
+	case len(arg) > 0:
 		s.fail(replySyntaxNone)
 	case s.conn.TLS:
 		s.fail(replyTLSActive)

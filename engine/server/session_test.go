@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -421,4 +422,27 @@ func TestORcptUTF8(t *testing.T) {
 		}
 	}
 	t.Fatal("no message event")
+}
+
+// TestSessionAllocations: a Session Reset for the next connection of the
+// same client, which sends the same EHLO name, sender and recipient, makes
+// none of their strings again (recentArgs); what it allocates is the
+// parameter list of MAIL and the text of the 250 with the queue id.
+func TestSessionAllocations(t *testing.T) {
+	srv := New(Config{Hostname: "mx.example.org", Policy: &countingPolicy{}})
+	msg := "Subject: hi\r\n\r\nHello.\r\n"
+	input := []byte("EHLO client.example.com\r\nMAIL FROM:<alice@example.com> SIZE=23\r\nRCPT TO:<bob@example.org>\r\n" +
+		"BDAT 23 LAST\r\n" + msg + "QUIT\r\n")
+	s := srv.NewSession(SessionOptions{})
+	session := func() {
+		s.Reset(srv, SessionOptions{})
+		s.Feed(input)
+		if !s.Closed() || !bytes.Contains(s.Output(), []byte("250 2.0.0 Ok: queued as 4A2B\r\n")) {
+			t.Fatalf("the session did not end as expected: %q", s.Output())
+		}
+	}
+	session()
+	if got := testing.AllocsPerRun(100, session); got > 2 {
+		t.Errorf("a repeated session allocates %v times, want at most 2", got)
+	}
 }

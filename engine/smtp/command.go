@@ -28,10 +28,6 @@ const (
 	AUTH     Verb = "AUTH"
 )
 
-// knownVerbs lets ParseCommand return the constant strings above instead of
-// allocating a new string for every command.
-var knownVerbs = [...]Verb{HELO, EHLO, MAIL, RCPT, DATA, BDAT, RSET, NOOP, QUIT, VRFY, EXPN, HELP, STARTTLS, AUTH}
-
 // Command is one parsed command line.
 type Command struct {
 	Verb Verb   // upper case; may be a verb the server does not know
@@ -46,12 +42,28 @@ var ErrEmptyCommand = errors.New("empty command line")
 // verb; anything else makes the line unrecognisable (500). The argument is
 // kept as sent: each command checks its own syntax.
 func ParseCommand(line []byte) (Command, error) {
+	verb, arg, err := CutVerb(line)
+	if err != nil {
+		return Command{}, err
+	}
+	cmd := Command{Verb: verb}
+	if len(arg) > 0 {
+		cmd.Arg = string(arg)
+	}
+	return cmd, nil
+}
+
+// CutVerb is ParseCommand without the copy of the argument: it returns the
+// verb and the rest of line after the verb and one space, which shares
+// line's memory. A server that keeps only some arguments, or already holds
+// the same one as a string, need not make a new string of each.
+func CutVerb(line []byte) (Verb, []byte, error) {
 	verb, arg, _ := bytes.Cut(line, []byte{' '})
 	if len(verb) == 0 {
-		return Command{}, ErrEmptyCommand
+		return "", nil, ErrEmptyCommand
 	}
 	if len(verb) > 16 {
-		return Command{}, fmt.Errorf("command verb of %d characters is not SMTP", len(verb))
+		return "", nil, fmt.Errorf("command verb of %d characters is not SMTP", len(verb))
 	}
 	var up [16]byte
 	for i, c := range verb {
@@ -59,33 +71,55 @@ func ParseCommand(line []byte) (Command, error) {
 			c -= 'a' - 'A'
 		}
 		if c < 'A' || c > 'Z' {
-			return Command{}, fmt.Errorf("command verb %q has a character that is not a letter", verb)
+			return "", nil, fmt.Errorf("command verb %q has a character that is not a letter", verb)
 		}
 		up[i] = c
 	}
 	v := up[:len(verb)]
-	var cmd Command
-	for _, k := range knownVerbs {
-		if string(v) == string(k) {
-			cmd.Verb = k
-			break
-		}
+	if k := knownVerb(string(v)); k != "" {
+		return k, arg, nil
 	}
-	if cmd.Verb == "" { // only an unknown verb costs a new string
-		cmd.Verb = Verb(v)
+	return Verb(v), arg, nil // only an unknown verb costs a new string
+}
+
+// knownVerb returns the constant above that the upper-case verb v names,
+// or "" for a verb this package does not define. Returning the constant
+// saves a new string for every command; a switch on strings compiles to a
+// search by length and value, fewer comparisons than trying each verb in
+// turn, and v does not escape, so string(v) at the call costs nothing.
+func knownVerb(v string) Verb {
+	switch Verb(v) {
+	case HELO:
+		return HELO
+	case EHLO:
+		return EHLO
+	case MAIL:
+		return MAIL
+	case RCPT:
+		return RCPT
+	case DATA:
+		return DATA
+	case BDAT:
+		return BDAT
+	case RSET:
+		return RSET
+	case NOOP:
+		return NOOP
+	case QUIT:
+		return QUIT
+	case VRFY:
+		return VRFY
+	case EXPN:
+		return EXPN
+	case HELP:
+		return HELP
+	case STARTTLS:
+		return STARTTLS
+	case AUTH:
+		return AUTH
 	}
-	if len(arg) > 0 {
-		cmd.Arg = string(arg)
-	}
-	return cmd, nil
+	return ""
 }
 
 // Known reports whether v is one of the verbs this package defines.
-func (v Verb) Known() bool {
-	for _, k := range knownVerbs {
-		if v == k {
-			return true
-		}
-	}
-	return false
-}
+func (v Verb) Known() bool { return knownVerb(string(v)) != "" }

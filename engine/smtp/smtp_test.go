@@ -116,8 +116,13 @@ func TestParseCommand(t *testing.T) {
 			t.Errorf("ParseCommand(%q) = %+v, want verb %q arg %q", tt.line, cmd, tt.verb, tt.arg)
 		}
 	}
-	if !EHLO.Known() || Verb("XYZZY").Known() {
+	if !EHLO.Known() || Verb("XYZZY").Known() || !Verb("STARTTLS").Known() || Verb("ehlo").Known() {
 		t.Error("Known() is wrong")
+	}
+	line := []byte("RCPT TO:<bob@example.org>")
+	verb, arg, err := CutVerb(line)
+	if err != nil || verb != RCPT || string(arg) != "TO:<bob@example.org>" || &arg[0] != &line[5] {
+		t.Errorf("CutVerb(%q) = %q, %q, %v; want RCPT and the rest of the line itself", line, verb, arg, err)
 	}
 }
 
@@ -469,6 +474,7 @@ func TestParseAllocations(t *testing.T) {
 	}{
 		{"known verb", 1, func() { _, _ = ParseCommand(rcpt) }},
 		{"verb alone", 0, func() { _, _ = ParseCommand(quit) }},
+		{"verb cut", 0, func() { _, _, _ = CutVerb(rcpt) }},
 		{"MAIL with a parameter", 1, func() { _, _, _ = ParseMailArg("FROM:<alice@mail.example.com> SIZE=1000", lim) }},
 		{"RCPT", 0, func() { _, _, _ = ParseRcptArg("TO:<bob.smith@example.org>", lim, false) }},
 		{"domain", 0, func() { _ = CheckDomain("client.example.com", PathOptions{Limits: lim}) }},
