@@ -38,7 +38,12 @@ func (r Reply) Text() string { return strings.Join(r.Lines, "\n") }
 
 // String returns the reply as it appears on the wire, without the final CRLF.
 func (r Reply) String() string {
-	return strings.TrimSuffix(string(r.AppendTo(nil, r.Enhanced != "")), "\r\n")
+	// Written into an array on the stack first, which holds most replies,
+	// so that the string is the only allocation: the text grown from nil
+	// took three.
+	var buf [256]byte
+	wire := r.AppendTo(buf[:0], r.Enhanced != "")
+	return string(wire[:len(wire)-len("\r\n")])
 }
 
 // WireSafe returns r as it may go on the wire: each line of printable ASCII
@@ -195,22 +200,21 @@ func (rr *ReplyReader) Reset() { rr.cur, rr.started = Reply{}, false }
 
 // splitEnhanced moves an enhanced status code that prefixes every line into
 // the Enhanced field. The class digit must match the reply code's (RFC 3463
-// §2); otherwise the text is left as it is.
+// §2); otherwise the text is left as it is. The lines are cut in place:
+// they belong to the reply being completed.
 func splitEnhanced(code int, lines []string) (string, []string) {
 	var enh string
 	for i, line := range lines {
-		e, rest, ok := cutEnhanced(line)
+		e, _, ok := cutEnhanced(line)
 		if !ok || int(e[0]-'0') != code/100 || (i > 0 && e != enh) {
 			return "", lines
 		}
 		enh = e
-		_ = rest
 	}
-	out := make([]string, len(lines))
 	for i, line := range lines {
-		_, out[i], _ = cutEnhanced(line)
+		_, lines[i], _ = cutEnhanced(line)
 	}
-	return enh, out
+	return enh, lines
 }
 
 // cutEnhanced splits "2.1.5 rest" into "2.1.5" and "rest".

@@ -463,10 +463,11 @@ func FuzzLineReader(f *testing.F) {
 }
 
 // The parsers run for every command of every session: a valid command must
-// cost no allocation beyond the strings it returns.
+// cost no allocation beyond the strings it returns. So do the replies.
 func TestParseAllocations(t *testing.T) {
 	lim := DefaultLimits()
 	rcpt, quit := []byte("RCPT TO:<bob@example.org>"), []byte("quit")
+	ok, okLine := Reply{Code: 250, Enhanced: "2.1.5", Lines: []string{"Ok"}}, []byte("250 2.1.5 Ok")
 	tests := []struct {
 		name string
 		max  float64
@@ -478,6 +479,8 @@ func TestParseAllocations(t *testing.T) {
 		{"MAIL with a parameter", 1, func() { _, _, _ = ParseMailArg("FROM:<alice@mail.example.com> SIZE=1000", lim) }},
 		{"RCPT", 0, func() { _, _, _ = ParseRcptArg("TO:<bob.smith@example.org>", lim, false) }},
 		{"domain", 0, func() { _ = CheckDomain("client.example.com", PathOptions{Limits: lim}) }},
+		{"reply as text", 1, func() { _ = ok.String() }},
+		{"reply read", 2, func() { var rr ReplyReader; _, _, _ = rr.Feed(okLine) }}, // its text and its list of lines
 	}
 	for _, tt := range tests {
 		if got := testing.AllocsPerRun(100, tt.f); got > tt.max {
