@@ -351,6 +351,42 @@ func TestIsCanonical(t *testing.T) {
 		}
 		return true
 	}
+	for _, m := range lineEndingMessages() {
+		if got, want := isCanonical([]byte(m)), naive([]byte(m)); got != want {
+			t.Errorf("isCanonical(%q) = %v, want %v", m, got, want)
+		}
+	}
+}
+
+// TestCanonical compares canonical with the rule it implements, byte by
+// byte: a LF without a CR before it, or a CR without a LF after it, ends
+// a line, written CRLF, and the message ends with CRLF.
+func TestCanonical(t *testing.T) {
+	naive := func(msg []byte) []byte {
+		var out []byte
+		for i, c := range msg {
+			switch {
+			case c == '\n' && (i == 0 || msg[i-1] != '\r'), c == '\r' && (i+1 == len(msg) || msg[i+1] != '\n'):
+				out = append(out, "\r\n"...)
+			default:
+				out = append(out, c)
+			}
+		}
+		if len(out) > 0 && !strings.HasSuffix(string(out), "\r\n") {
+			out = append(out, "\r\n"...)
+		}
+		return out
+	}
+	for _, m := range lineEndingMessages() {
+		if got, want := canonical([]byte(m), nil), naive([]byte(m)); string(got) != string(want) {
+			t.Errorf("canonical(%q) = %q, want %q", m, got, want)
+		}
+	}
+}
+
+// lineEndingMessages returns short messages with every kind of line
+// ending in every place.
+func lineEndingMessages() []string {
 	parts := []string{"a", "\r\n", "\n", "\r", "\r\r\n", "\n\r", "bc"}
 	var msgs []string
 	var build func(prefix string, depth int)
@@ -364,11 +400,7 @@ func TestIsCanonical(t *testing.T) {
 		}
 	}
 	build("", 4)
-	for _, m := range msgs {
-		if got, want := isCanonical([]byte(m)), naive([]byte(m)); got != want {
-			t.Errorf("isCanonical(%q) = %v, want %v", m, got, want)
-		}
-	}
+	return msgs
 }
 
 // TestNothingHandedOverIsNotDelivered: only the reply to the content hands

@@ -20,15 +20,27 @@ func canonical(msg, buf []byte) []byte {
 		return msg
 	}
 	buf = buf[:0]
-	for i := 0; i < len(msg); i++ {
-		switch c := msg[i]; {
-		case c == '\n' && (i == 0 || msg[i-1] != '\r'):
-			buf = append(buf, '\r', '\n')
-		case c == '\r' && (i+1 == len(msg) || msg[i+1] != '\n'):
-			buf = append(buf, '\r', '\n') // a bare CR ends a line too
-		default:
-			buf = append(buf, c)
+	for len(msg) > 0 {
+		// The text up to the first CR or LF goes in one piece: two
+		// vectorised searches, the LF and a CR before it, instead of a
+		// test of every byte. A bare CR ends a line too.
+		line := msg
+		if nl := bytes.IndexByte(msg, '\n'); nl >= 0 {
+			line = msg[:nl]
 		}
+		if cr := bytes.IndexByte(line, '\r'); cr >= 0 {
+			line = msg[:cr]
+		}
+		buf = append(buf, line...)
+		if len(line) == len(msg) {
+			break // the last line has no line ending
+		}
+		buf = append(buf, crlf...)
+		end := len(line) + 1
+		if msg[len(line)] == '\r' && end < len(msg) && msg[end] == '\n' {
+			end++ // a CRLF
+		}
+		msg = msg[end:]
 	}
 	if !bytes.HasSuffix(buf, []byte(crlf)) {
 		buf = append(buf, crlf...)
