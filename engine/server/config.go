@@ -158,17 +158,21 @@ func New(cfg Config) *Server {
 	if s.policy == nil {
 		s.policy = DefaultPolicy{}
 	}
+	// The replies that carry the configured hostname are held to the
+	// wire's rules here, once, rather than for every session
+	// (Session.sendSafe).
+	safe := func(r smtp.Reply) smtp.Reply { return r.WireSafe(l.ReplyLine) }
 	h := cfg.Hostname
-	s.greeting = smtp.Reply{Code: 220, Lines: []string{h + " ESMTP " + cfg.Software}, Reason: smtp.ReasonGreeting}
-	s.helo = smtp.Reply{Code: 250, Lines: []string{h}, Reason: smtp.ReasonHello}
-	s.timeout = smtp.Reply{Code: 421, Enhanced: "4.4.2", Lines: []string{h + " Error: timeout exceeded"}, Reason: smtp.ReasonTimeout}
-	s.tooManyErrors = smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{h + " Error: too many errors"}, Reason: smtp.ReasonTooManyErrors}
-	s.shutdown = smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{h + " Service shutting down"}, Reason: smtp.ReasonShutdown}
+	s.greeting = safe(smtp.Reply{Code: 220, Lines: []string{h + " ESMTP " + cfg.Software}, Reason: smtp.ReasonGreeting})
+	s.helo = safe(smtp.Reply{Code: 250, Lines: []string{h}, Reason: smtp.ReasonHello})
+	s.timeout = safe(smtp.Reply{Code: 421, Enhanced: "4.4.2", Lines: []string{h + " Error: timeout exceeded"}, Reason: smtp.ReasonTimeout})
+	s.tooManyErrors = safe(smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{h + " Error: too many errors"}, Reason: smtp.ReasonTooManyErrors})
+	s.shutdown = safe(smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{h + " Service shutting down"}, Reason: smtp.ReasonShutdown})
 	for i := range s.ehlo {
-		s.ehlo[i] = s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0)
+		s.ehlo[i] = safe(s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0))
 	}
 	for i := range s.help {
-		s.help[i] = helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0)
+		s.help[i] = safe(helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0))
 	}
 	return s
 }

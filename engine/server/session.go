@@ -111,7 +111,7 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	r := srv.policy.Connect(&s.conn)
 	switch {
 	case r.Code == 0:
-		s.send(srv.greeting)
+		s.sendSafe(srv.greeting)
 	case r.Transient():
 		s.close(policyAnswer(r, srv.greeting))
 	case r.Permanent():
@@ -284,7 +284,14 @@ func (s *Session) send(r smtp.Reply) {
 	// Replies can echo what the client sent (a parameter, an address) and
 	// policies write their own: hold every one to the wire's rules here,
 	// so the trace shows the reply exactly as it went out.
-	r = r.WireSafe(s.srv.cfg.Limits.ReplyLine)
+	s.sendSafe(r.WireSafe(s.srv.cfg.Limits.ReplyLine))
+}
+
+// sendSafe is send for a reply that keeps the wire's rules already: one
+// the Server prepared, which New held to them once. The greeting and the
+// EHLO reply are most of the octets a session sends, and checking them
+// again octet by octet for every session was a cost for nothing.
+func (s *Session) sendSafe(r smtp.Reply) {
 	if !s.conn.ESMTP {
 		// No enhanced code before EHLO (RFC 2034 §3): not on the wire,
 		// so not in the event either.
@@ -429,7 +436,7 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	case smtp.EXPN:
 		s.send(replyExpn) // RFC 5321 §7.3: list expansion may be disabled
 	case smtp.HELP:
-		s.send(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
+		s.sendSafe(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
 	case smtp.STARTTLS:
 		s.startTLS(arg)
 	case smtp.AUTH:
@@ -505,10 +512,10 @@ func (s *Session) hello(verb smtp.Verb, name string) {
 	s.conn.Hello = name
 	s.conn.ESMTP = verb == smtp.EHLO
 	if !s.conn.ESMTP {
-		s.send(s.srv.helo)
+		s.sendSafe(s.srv.helo)
 		return
 	}
-	s.send(s.srv.ehlo[s.offers()])
+	s.sendSafe(s.srv.ehlo[s.offers()])
 }
 
 // offers says, as bits of an index into Server.ehlo, what EHLO advertises

@@ -446,3 +446,31 @@ func TestSessionAllocations(t *testing.T) {
 		t.Errorf("a repeated session allocates %v times, want at most 2", got)
 	}
 }
+
+// TestHostnameHeldToTheWire: the replies a Server prepares with its
+// hostname (the greeting, EHLO's, HELO's) go out as printable ASCII in
+// lines that fit, whatever the configuration holds, as every reply does.
+func TestHostnameHeldToTheWire(t *testing.T) {
+	name := "m\u00f6\r\nx." + strings.Repeat("a", 600)
+	srv := New(Config{Hostname: name})
+	s := srv.NewSession(SessionOptions{})
+	wire := string(s.Output())
+	for _, cmd := range []string{"EHLO client.example.com\r\n", "HELO client.example.com\r\n"} {
+		s.Feed([]byte(cmd))
+		wire += string(s.Output())
+	}
+	lines := strings.Split(strings.TrimSuffix(wire, "\r\n"), "\r\n")
+	if len(lines) != 10 || !strings.HasPrefix(lines[0], "220 m????x.aaa") || !strings.HasPrefix(lines[1], "250-m????x.aaa") {
+		t.Fatalf("replies: %q", lines)
+	}
+	for _, line := range lines {
+		if len(line)+2 > 512 {
+			t.Errorf("a line of %d octets with CRLF: %q", len(line)+2, line)
+		}
+		for _, c := range []byte(line) {
+			if c < ' ' || c > '~' {
+				t.Fatalf("byte 0x%02x on the wire: %q", c, line)
+			}
+		}
+	}
+}
