@@ -163,11 +163,17 @@ func checkLocalPart(local string, opt PathOptions) string {
 		return checkQuoted(local, opt.UTF8)
 	}
 	// Dot-string = Atom *("." Atom)
-	for atom := range strings.SplitSeq(local, ".") {
+	for rest, more := local, true; more; {
+		var atom string
+		atom, rest, more = strings.Cut(rest, ".")
 		if atom == "" {
 			return "a dot may not start or end the local part or follow another dot"
 		}
 		for i := 0; i < len(atom); {
+			if c := atom[i]; c < utf8.RuneSelf && isAlnum(c) { // most of an address: no rune to decode
+				i++
+				continue
+			}
 			r, size := utf8.DecodeRuneInString(atom[i:])
 			if !isAtext(r, opt.UTF8) {
 				return fmt.Sprintf("%+q is not allowed in an unquoted local part", r)
@@ -176,6 +182,11 @@ func checkLocalPart(local string, opt PathOptions) string {
 		}
 	}
 	return ""
+}
+
+// isAlnum reports whether c is an ASCII letter or digit.
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // checkQuoted checks Quoted-string = DQUOTE *QcontentSMTP DQUOTE.
@@ -240,7 +251,9 @@ func CheckDomain(d string, opt PathOptions) string {
 	if opt.Limits.Domain > 0 && len(d) > opt.Limits.Domain {
 		return fmt.Sprintf("a domain may be at most %d octets (RFC 5321 section 4.5.3.1.2)", opt.Limits.Domain)
 	}
-	for label := range strings.SplitSeq(d, ".") {
+	for rest, more := d, true; more; {
+		var label string
+		label, rest, more = strings.Cut(rest, ".")
 		if label == "" {
 			return "a domain may not have an empty label (two dots, or a dot at an end)"
 		}
@@ -250,12 +263,16 @@ func CheckDomain(d string, opt PathOptions) string {
 		if label[0] == '-' || label[len(label)-1] == '-' {
 			return "a domain label may not start or end with '-'"
 		}
-		for _, r := range label {
-			ok := r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
-				(opt.UTF8 && r >= 0x80 && r != utf8.RuneError)
-			if !ok {
+		for i := 0; i < len(label); {
+			if c := label[i]; c < utf8.RuneSelf && (c == '-' || isAlnum(c)) { // no rune to decode
+				i++
+				continue
+			}
+			r, size := utf8.DecodeRuneInString(label[i:])
+			if !opt.UTF8 || r < utf8.RuneSelf || r == utf8.RuneError {
 				return fmt.Sprintf("%+q is not allowed in a domain", r)
 			}
+			i += size
 		}
 	}
 	return ""

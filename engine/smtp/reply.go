@@ -111,8 +111,10 @@ func (r Reply) AppendTo(dst []byte, enhanced bool) []byte {
 	if len(lines) == 0 {
 		lines = []string{""}
 	}
+	var buf [20]byte
+	code := strconv.AppendInt(buf[:0], int64(r.Code), 10) // once, not for every line
 	for i, line := range lines {
-		dst = strconv.AppendInt(dst, int64(r.Code), 10)
+		dst = append(dst, code...)
 		if i < len(lines)-1 {
 			dst = append(dst, '-')
 		} else {
@@ -152,13 +154,14 @@ func ParseReplyLine(line []byte) (ReplyLine, error) {
 	if len(line) == 3 {
 		return ReplyLine{Code: code}, nil
 	}
-	switch line[3] {
-	case ' ':
-		return ReplyLine{Code: code, Text: string(line[4:])}, nil
-	case '-':
-		return ReplyLine{Code: code, More: true, Text: string(line[4:])}, nil
+	if line[3] != ' ' && line[3] != '-' {
+		return ReplyLine{}, fmt.Errorf("%w: %q has %q after the code", ErrBadReply, line, line[3])
 	}
-	return ReplyLine{}, fmt.Errorf("%w: %q has %q after the code", ErrBadReply, line, line[3])
+	rl := ReplyLine{Code: code, More: line[3] == '-'}
+	if len(line) > 4 { // a client that reads only the code and its separator makes no string
+		rl.Text = string(line[4:])
+	}
+	return rl, nil
 }
 
 // ReplyReader assembles multi-line replies from lines, for a client.
