@@ -86,31 +86,37 @@ func parseEHLO(raw []byte) Extensions {
 		if end < 0 {
 			end = len(raw) - 1
 		}
-		line := bytes.TrimRight(raw[:end], "\r")
+		line := raw[:end]
+		for len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
 		raw = raw[end+1:]
 		if first || len(line) < 5 {
 			continue
 		}
-		keyword, params := line[4:], []byte(nil)
-		// A loop rather than bytes.IndexAny, which costs more in setting
-		// up its search than a keyword takes to read.
-		for i, c := range keyword {
-			if c == ' ' || c == '=' { // "AUTH=LOGIN PLAIN" is how some old servers wrote AUTH
-				keyword, params = keyword[:i], keyword[i+1:]
-				break
-			}
-		}
+		// The keyword ends at a space, or at an '=' as some old servers
+		// wrote AUTH ("AUTH=LOGIN PLAIN"). It is upper-cased into up as
+		// it is read, in one pass; one too long for up is none this
+		// client knows.
+		text := line[4:]
 		var up [24]byte
-		if len(keyword) > len(up) {
-			continue
-		}
-		for i, c := range keyword {
+		n := 0
+		for ; n < len(text) && n < len(up) && text[n] != ' ' && text[n] != '='; n++ {
+			c := text[n]
 			if c >= 'a' && c <= 'z' {
 				c -= 'a' - 'A'
 			}
-			up[i] = c
+			up[n] = c
 		}
-		switch string(up[:len(keyword)]) {
+		var params []byte
+		switch {
+		case n == len(text):
+		case text[n] == ' ' || text[n] == '=':
+			params = text[n+1:]
+		default:
+			continue
+		}
+		switch string(up[:n]) {
 		case "SIZE":
 			x.SizeOffered = true
 			x.Size = parseSize(bytes.TrimSpace(params))
