@@ -260,6 +260,14 @@ const (
 	rcptParamsRoom = 500
 )
 
+// tooLong reports whether line, CRLF included, is longer than the command
+// it holds may be. Every command may have Limits.CommandLine octets, so
+// the verb is only looked at for a line longer than that.
+func (s *Session) tooLong(line []byte) bool {
+	n := len(line) + 2
+	return n > s.srv.cfg.Limits.CommandLine && n > s.commandLimit(line)
+}
+
 // commandLimit is the longest line, CRLF included, allowed for the command
 // that line holds. Only the first five octets are looked at: the verb is
 // not parsed yet.
@@ -372,7 +380,7 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		s.fail(replyNULCommand)
 		return
 	}
-	if len(line)+2 > s.commandLimit(line) {
+	if s.tooLong(line) {
 		event()
 		s.fail(replyLineTooLong)
 		return
