@@ -665,3 +665,22 @@ func TestEightBitNeeds8BITMIME(t *testing.T) {
 		}
 	}
 }
+
+// TestHas8bit puts one octet above 127 at every place of messages of every
+// length up to a few words, where has8bit reads words of eight octets and
+// groups of four words.
+func TestHas8bit(t *testing.T) {
+	for n := 0; n <= 80; n++ {
+		msg := []byte(strings.Repeat("a", n))
+		if has8bit(msg) {
+			t.Fatalf("has8bit of %d ASCII octets = true", n)
+		}
+		for i := range msg {
+			msg[i] = 0x80
+			if !has8bit(msg) {
+				t.Fatalf("has8bit of %d octets with 0x80 at %d = false", n, i)
+			}
+			msg[i] = 'a'
+		}
+	}
+}

@@ -74,9 +74,18 @@ func isCanonical(msg []byte) bool {
 }
 
 // has8bit reports whether msg has a byte above 127, so it needs
-// BODY=8BITMIME (RFC 6152). It looks at eight bytes at a time.
+// BODY=8BITMIME (RFC 6152). It looks at eight bytes at a time, and tests
+// four of those words at once, as every session of a relay reads the
+// whole message.
 func has8bit(msg []byte) bool {
 	const high = 0x8080808080808080
+	le := binary.LittleEndian
+	for len(msg) >= 32 {
+		if (le.Uint64(msg)|le.Uint64(msg[8:])|le.Uint64(msg[16:])|le.Uint64(msg[24:]))&high != 0 {
+			return true
+		}
+		msg = msg[32:]
+	}
 	for len(msg) >= 8 {
 		if binary.LittleEndian.Uint64(msg)&high != 0 {
 			return true
