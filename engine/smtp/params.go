@@ -45,7 +45,21 @@ func (e *ParamError) Error() string { return fmt.Sprintf("bad parameter %q: %s",
 // value like any other UTF-8 character.
 func ParseParams(s string, utf8ok bool) (Params, error) {
 	var ps Params
-	for field := range strings.FieldsFuncSeq(s, isASCIISpace) {
+	for {
+		// The next field, between runs of ASCII white space, found octet
+		// by octet: no octet of a UTF-8 character beyond ASCII is one.
+		for len(s) > 0 && isASCIISpace(s[0]) {
+			s = s[1:]
+		}
+		if s == "" {
+			break
+		}
+		end := 1
+		for end < len(s) && !isASCIISpace(s[end]) {
+			end++
+		}
+		field := s[:end]
+		s = s[end:]
 		key, value, set := strings.Cut(field, "=")
 		if key == "" || !isKeyword(key) {
 			return nil, &ParamError{field, "a parameter name is letters, digits and '-' and starts with a letter or digit"}
@@ -68,8 +82,8 @@ func ParseParams(s string, utf8ok bool) (Params, error) {
 	return ps, nil
 }
 
-func isASCIISpace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r'
+func isASCIISpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 func isKeyword(k string) bool {
