@@ -32,13 +32,15 @@ type Session struct {
 
 	out    []byte
 	events []Event
-	// Fixed backing arrays for out, events, env.Rcpts and the queued
-	// reply's line, so that a typical session allocates little beyond the
-	// Session itself.
+	// Fixed backing arrays for out, events, env.Rcpts, the queued
+	// reply's line and the parameters of the MAIL or RCPT being read
+	// (which only live while it is), so that a typical session allocates
+	// little beyond the Session itself.
 	outBuf     [512]byte
 	eventBuf   [6]Event
 	rcptBuf    [4]Recipient
 	queuedLine [1]string
+	paramBuf   [4]smtp.Param
 	message    Message
 	verb       smtp.Verb // the command being answered
 	errors     int       // bad commands so far (Limits.MaxErrors)

@@ -44,7 +44,12 @@ func (e *ParamError) Error() string { return fmt.Sprintf("bad parameter %q: %s",
 // space; a space outside ASCII, such as U+00A0 or U+2000, is part of a
 // value like any other UTF-8 character.
 func ParseParams(s string, utf8ok bool) (Params, error) {
-	var ps Params
+	return appendParams(nil, s, utf8ok)
+}
+
+// appendParams is ParseParams appending the parameters to dst.
+func appendParams(dst Params, s string, utf8ok bool) (Params, error) {
+	ps := dst
 	for {
 		// The next field, between runs of ASCII white space, found octet
 		// by octet: no octet of a UTF-8 character beyond ASCII is one.
@@ -74,7 +79,7 @@ func ParseParams(s string, utf8ok bool) (Params, error) {
 			}
 		}
 		up := strings.ToUpper(key)
-		if _, dup := ps.Get(up); dup {
+		if _, dup := ps[len(dst):].Get(up); dup {
 			return nil, &ParamError{field, "the parameter is given twice"}
 		}
 		ps = append(ps, Param{Key: up, Value: value, Set: set})
@@ -103,6 +108,13 @@ func isKeyword(k string) bool {
 // parameter (RFC 6531 §3.4); without it the error is a *PathError whose
 // Field is "utf8".
 func ParseMailArg(arg string, lim Limits) (Path, Params, error) {
+	return AppendMailArg(nil, arg, lim)
+}
+
+// AppendMailArg is ParseMailArg that appends the parameters to dst and
+// returns the extended list, for a server that reads every MAIL's
+// parameters into the same array rather than a new one each time.
+func AppendMailArg(dst Params, arg string, lim Limits) (Path, Params, error) {
 	rest, ok := cutPrefixFold(arg, "FROM:")
 	if !ok {
 		return Path{}, nil, &ParamError{arg, `MAIL must be followed by "FROM:<address>"`}
@@ -115,10 +127,11 @@ func ParseMailArg(arg string, lim Limits) (Path, Params, error) {
 	if err != nil {
 		return Path{}, nil, err
 	}
-	ps, err := ParseParams(tail, true)
+	all, err := appendParams(dst, tail, true)
 	if err != nil {
 		return Path{}, nil, err
 	}
+	ps := all[len(dst):] // this command's
 	if _, utf8ok := ps.Get("SMTPUTF8"); !utf8ok {
 		if err := needsUTF8(rest[:len(rest)-len(tail)]); err != nil {
 			return Path{}, nil, err
@@ -129,13 +142,19 @@ func ParseMailArg(arg string, lim Limits) (Path, Params, error) {
 			}
 		}
 	}
-	return p, ps, nil
+	return p, all, nil
 }
 
 // ParseRcptArg parses the argument of RCPT: "TO:<path> [params]". utf8ok says
 // whether the transaction's MAIL carried SMTPUTF8; without it, UTF-8 in the
 // path is a *PathError whose Field is "utf8".
 func ParseRcptArg(arg string, lim Limits, utf8ok bool) (Path, Params, error) {
+	return AppendRcptArg(nil, arg, lim, utf8ok)
+}
+
+// AppendRcptArg is ParseRcptArg that appends the parameters to dst and
+// returns the extended list (see AppendMailArg).
+func AppendRcptArg(dst Params, arg string, lim Limits, utf8ok bool) (Path, Params, error) {
 	rest, ok := cutPrefixFold(arg, "TO:")
 	if !ok {
 		return Path{}, nil, &ParamError{arg, `RCPT must be followed by "TO:<address>"`}
@@ -150,7 +169,7 @@ func ParseRcptArg(arg string, lim Limits, utf8ok bool) (Path, Params, error) {
 			return Path{}, nil, err
 		}
 	}
-	ps, err := ParseParams(tail, utf8ok)
+	ps, err := appendParams(dst, tail, utf8ok)
 	return p, ps, err
 }
 

@@ -212,6 +212,15 @@ func TestParseMailAndRcptArgs(t *testing.T) {
 	if _, _, err := ParseRcptArg("TO:<bøb@example.org>", lim, false); err == nil {
 		t.Error("UTF-8 recipient accepted without SMTPUTF8")
 	}
+	// The Append forms add to what the list holds; a parameter given
+	// twice is one given twice in the same command.
+	dst := Params{{Key: "SIZE", Value: "1", Set: true}}
+	if _, ps, err := AppendMailArg(dst, "FROM:<a@b.c> SIZE=2 SMTPUTF8", lim); err != nil || len(ps) != 3 || ps[0] != dst[0] || ps[1].Value != "2" {
+		t.Errorf("AppendMailArg = %+v, %v", ps, err)
+	}
+	if _, ps, err := AppendRcptArg(dst, "TO:<a@b.c> NOTIFY=NEVER", lim, false); err != nil || len(ps) != 2 || ps[0] != dst[0] || ps[1].Key != "NOTIFY" {
+		t.Errorf("AppendRcptArg = %+v, %v", ps, err)
+	}
 	// Only ASCII white space separates parameters: U+00A0, U+0085 and
 	// U+2000 are characters of a UTF-8 value, kept, not cut out.
 	for _, orcpt := range []string{"utf-8;a\u00a0b@x.example", "utf-8;ab@x.example\u2000", "utf-8;\u0085ab@x.example"} {
@@ -468,6 +477,7 @@ func TestParseAllocations(t *testing.T) {
 	lim := DefaultLimits()
 	rcpt, quit := []byte("RCPT TO:<bob@example.org>"), []byte("quit")
 	ok, okLine := Reply{Code: 250, Enhanced: "2.1.5", Lines: []string{"Ok"}}, []byte("250 2.1.5 Ok")
+	params := make(Params, 0, 4)
 	tests := []struct {
 		name string
 		max  float64
@@ -478,6 +488,7 @@ func TestParseAllocations(t *testing.T) {
 		{"verb cut", 0, func() { _, _, _ = CutVerb(rcpt) }},
 		{"MAIL with a parameter", 1, func() { _, _, _ = ParseMailArg("FROM:<alice@mail.example.com> SIZE=1000", lim) }},
 		{"RCPT", 0, func() { _, _, _ = ParseRcptArg("TO:<bob.smith@example.org>", lim, false) }},
+		{"MAIL into a list", 0, func() { _, _, _ = AppendMailArg(params[:0], "FROM:<a@example.com> SIZE=1 BODY=7BIT", lim) }},
 		{"domain", 0, func() { _ = CheckDomain("client.example.com", PathOptions{Limits: lim}) }},
 		{"reply as text", 1, func() { _ = ok.String() }},
 		{"reply read", 2, func() { var rr ReplyReader; _, _, _ = rr.Feed(okLine) }}, // its text and its list of lines
