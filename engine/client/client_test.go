@@ -684,3 +684,18 @@ func TestHas8bit(t *testing.T) {
 		}
 	}
 }
+
+// TestWritable holds writable to its rule for every octet: no control,
+// and when strict no space, '<' or '>'.
+func TestWritable(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		s := "a" + string([]byte{byte(c)}) + "b"
+		control := c < 0x20 || c == 0x7f
+		for _, strict := range []bool{false, true} {
+			want := !control && !(strict && (c == ' ' || c == '<' || c == '>'))
+			if got := writable(s, strict); got != want {
+				t.Errorf("writable(%q, %v) = %v, want %v", s, strict, got, want)
+			}
+		}
+	}
+}

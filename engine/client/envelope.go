@@ -144,10 +144,11 @@ func checkMailbox(mb smtp.Mailbox, rcpt bool) error {
 // space, '<' or '>' either: the bytes that would end a path or a command.
 func writable(s string, strict bool) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c == 0x7f:
-			return false
-		case strict && (c == ' ' || c == '<' || c == '>'):
+		c := s[i]
+		if c > '>' && c != 0x7f {
+			continue // letters, '@' and beyond: most of an address, one test
+		}
+		if c < 0x20 || c == 0x7f || strict && (c == ' ' || c == '<' || c == '>') {
 			return false
 		}
 	}

@@ -16,8 +16,16 @@ import (
 // need the form that goes on the wire; DATA's dot-stuffing would make the
 // same change on its own.
 func canonical(msg, buf []byte) []byte {
-	if len(msg) == 0 || isCanonical(msg) {
+	if len(msg) == 0 {
 		return msg
+	}
+	if onlyCRLF(msg) {
+		if bytes.HasSuffix(msg, []byte(crlf)) {
+			return msg
+		}
+		// All it lacks is the CRLF at the end, as a text typed or made
+		// without a last line break does: copied whole.
+		return append(append(buf[:0], msg...), crlf...)
 	}
 	buf = buf[:0]
 	for len(msg) > 0 {
@@ -51,14 +59,17 @@ func canonical(msg, buf []byte) []byte {
 const crlf = "\r\n"
 
 // isCanonical reports whether every CR and every LF of msg is part of a
-// CRLF and msg ends with one: each CR is followed by an LF, and there are
-// no more LFs than CRs. It reads msg twice, both times with the vectorised
-// helpers of package bytes, as messages can be large and every hop's
-// client checks the message it relays.
+// CRLF and msg ends with one.
 func isCanonical(msg []byte) bool {
-	if !bytes.HasSuffix(msg, []byte(crlf)) {
-		return false
-	}
+	return bytes.HasSuffix(msg, []byte(crlf)) && onlyCRLF(msg)
+}
+
+// onlyCRLF reports whether every CR and every LF of msg is part of a
+// CRLF: each CR is followed by an LF, and there are no more LFs than CRs.
+// It reads msg twice, both times with the vectorised helpers of package
+// bytes, as messages can be large and every hop's client checks the
+// message it relays.
+func onlyCRLF(msg []byte) bool {
 	crs := 0
 	for rest := msg; ; crs++ {
 		i := bytes.IndexByte(rest, '\r')
