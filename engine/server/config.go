@@ -109,13 +109,28 @@ type Server struct {
 	cfg    Config
 	policy Policy
 
-	greeting      smtp.Reply
-	helo          smtp.Reply
-	ehlo          [8]smtp.Reply // indexed by Session.offers
+	greeting      prepared
+	helo          prepared
+	ehlo          [8]prepared   // indexed by Session.offers
 	help          [4]smtp.Reply // indexed by Session.offers, without ehloCRAM
 	timeout       smtp.Reply
 	tooManyErrors smtp.Reply
 	shutdown      smtp.Reply
+}
+
+// prepared is a reply New makes for every session, held to the wire's
+// rules (smtp.Reply.WireSafe) and written out once: a session appends the
+// octets of the greeting and of the EHLO reply, the most it sends, rather
+// than check and write them again. They go out the same before and after
+// EHLO, since none of them has an enhanced status code (RFC 2034 §3).
+type prepared struct {
+	smtp.Reply
+	wire []byte
+}
+
+func prepare(r smtp.Reply, maxLine int) prepared {
+	r = r.WireSafe(maxLine)
+	return prepared{Reply: r, wire: r.AppendTo(nil, false)}
 }
 
 // authLineMax is the longest AUTH command or response line the server
@@ -158,21 +173,17 @@ func New(cfg Config) *Server {
 	if s.policy == nil {
 		s.policy = DefaultPolicy{}
 	}
-	// The replies that carry the configured hostname are held to the
-	// wire's rules here, once, rather than for every session
-	// (Session.sendSafe).
-	safe := func(r smtp.Reply) smtp.Reply { return r.WireSafe(l.ReplyLine) }
 	h := cfg.Hostname
-	s.greeting = safe(smtp.Reply{Code: 220, Lines: []string{h + " ESMTP " + cfg.Software}, Reason: smtp.ReasonGreeting})
-	s.helo = safe(smtp.Reply{Code: 250, Lines: []string{h}, Reason: smtp.ReasonHello})
-	s.timeout = safe(smtp.Reply{Code: 421, Enhanced: "4.4.2", Lines: []string{h + " Error: timeout exceeded"}, Reason: smtp.ReasonTimeout})
-	s.tooManyErrors = safe(smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{h + " Error: too many errors"}, Reason: smtp.ReasonTooManyErrors})
-	s.shutdown = safe(smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{h + " Service shutting down"}, Reason: smtp.ReasonShutdown})
+	s.greeting = prepare(smtp.Reply{Code: 220, Lines: []string{h + " ESMTP " + cfg.Software}, Reason: smtp.ReasonGreeting}, l.ReplyLine)
+	s.helo = prepare(smtp.Reply{Code: 250, Lines: []string{h}, Reason: smtp.ReasonHello}, l.ReplyLine)
+	s.timeout = smtp.Reply{Code: 421, Enhanced: "4.4.2", Lines: []string{h + " Error: timeout exceeded"}, Reason: smtp.ReasonTimeout}
+	s.tooManyErrors = smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{h + " Error: too many errors"}, Reason: smtp.ReasonTooManyErrors}
+	s.shutdown = smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{h + " Service shutting down"}, Reason: smtp.ReasonShutdown}
 	for i := range s.ehlo {
-		s.ehlo[i] = safe(s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0))
+		s.ehlo[i] = prepare(s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0), l.ReplyLine)
 	}
 	for i := range s.help {
-		s.help[i] = safe(helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0))
+		s.help[i] = helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0)
 	}
 	return s
 }

@@ -113,14 +113,14 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	r := srv.policy.Connect(&s.conn)
 	switch {
 	case r.Code == 0:
-		s.sendSafe(srv.greeting)
+		s.sendPrepared(srv.greeting)
 	case r.Transient():
-		s.close(policyAnswer(r, srv.greeting))
+		s.close(policyAnswer(r, srv.greeting.Reply))
 	case r.Permanent():
 		s.refused = true
-		s.send(policyAnswer(r, srv.greeting))
+		s.send(policyAnswer(r, srv.greeting.Reply))
 	default:
-		s.send(policyAnswer(r, srv.greeting))
+		s.send(policyAnswer(r, srv.greeting.Reply))
 	}
 }
 
@@ -294,14 +294,7 @@ func (s *Session) send(r smtp.Reply) {
 	// Replies can echo what the client sent (a parameter, an address) and
 	// policies write their own: hold every one to the wire's rules here,
 	// so the trace shows the reply exactly as it went out.
-	s.sendSafe(r.WireSafe(s.srv.cfg.Limits.ReplyLine))
-}
-
-// sendSafe is send for a reply that keeps the wire's rules already: one
-// the Server prepared, which New held to them once. The greeting and the
-// EHLO reply are most of the octets a session sends, and checking them
-// again octet by octet for every session was a cost for nothing.
-func (s *Session) sendSafe(r smtp.Reply) {
+	r = r.WireSafe(s.srv.cfg.Limits.ReplyLine)
 	if !s.conn.ESMTP {
 		// No enhanced code before EHLO (RFC 2034 §3): not on the wire,
 		// so not in the event either.
@@ -309,6 +302,12 @@ func (s *Session) sendSafe(r smtp.Reply) {
 	}
 	s.out = r.AppendTo(s.out, s.conn.ESMTP)
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
+}
+
+// sendPrepared queues one of the replies New prepared.
+func (s *Session) sendPrepared(p prepared) {
+	s.out = append(s.out, p.wire...)
+	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: p.Reply})
 }
 
 // refuse queues the policy's refusal of a HELO, MAIL or RCPT. A
@@ -446,7 +445,7 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 	case smtp.EXPN:
 		s.send(replyExpn) // RFC 5321 §7.3: list expansion may be disabled
 	case smtp.HELP:
-		s.sendSafe(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
+		s.send(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
 	case smtp.STARTTLS:
 		s.startTLS(arg)
 	case smtp.AUTH:
@@ -515,17 +514,17 @@ func (s *Session) hello(verb smtp.Verb, name string) {
 		return
 	}
 	if r := s.srv.policy.Hello(&s.conn, name); r.Code != 0 && !r.Positive() {
-		s.refuse(policyAnswer(r, s.srv.helo))
+		s.refuse(policyAnswer(r, s.srv.helo.Reply))
 		return
 	}
 	s.endTransaction()
 	s.conn.Hello = name
 	s.conn.ESMTP = verb == smtp.EHLO
 	if !s.conn.ESMTP {
-		s.sendSafe(s.srv.helo)
+		s.sendPrepared(s.srv.helo)
 		return
 	}
-	s.sendSafe(s.srv.ehlo[s.offers()])
+	s.sendPrepared(s.srv.ehlo[s.offers()])
 }
 
 // offers says, as bits of an index into Server.ehlo, what EHLO advertises
