@@ -215,7 +215,7 @@ func splitEnhanced(code int, lines []string) (string, []string) {
 		enh = e
 	}
 	for i, line := range lines {
-		_, lines[i], _ = cutEnhanced(line)
+		lines[i] = strings.TrimPrefix(line[len(enh):], " ") // every line starts with enh, as checked
 	}
 	return enh, lines
 }
