@@ -216,7 +216,7 @@ func (s *Session) endMessage() {
 	if r.Code == 0 {
 		r = replyQueued
 		if id != "" {
-			line := s.queuedLine[:]
+			line := s.buf.queuedLine[:]
 			if s.lent { // an earlier reply of this call still shows its own id
 				line = make([]string, 1)
 			}
@@ -226,7 +226,7 @@ func (s *Session) endMessage() {
 	}
 	r = policyAnswer(r, replyQueued)
 	if r.Positive() {
-		m := &s.message
+		m := &s.buf.message
 		if s.lent {
 			m = new(Message)
 		}

@@ -30,7 +30,7 @@ func (s *Session) mail(arg string) {
 		s.fail(replySyntaxMail)
 		return
 	}
-	from, params, err := smtp.AppendMailArg(s.paramBuf[:0], arg, lim)
+	from, params, err := smtp.AppendMailArg(s.buf.params[:0], arg, lim)
 	if err != nil {
 		s.fail(argError(err, 550, "5.1.7", smtp.ReasonBadSender, "Bad sender address syntax: "))
 		return
@@ -74,7 +74,7 @@ func (s *Session) rcpt(arg string) {
 		s.fail(replySyntaxRcpt)
 		return
 	}
-	to, params, err := smtp.AppendRcptArg(s.paramBuf[:0], arg, lim, s.env.UTF8)
+	to, params, err := smtp.AppendRcptArg(s.buf.params[:0], arg, lim, s.env.UTF8)
 	if err != nil {
 		s.fail(argError(err, 553, "5.1.3", smtp.ReasonBadRecipient, "Bad recipient address syntax: "))
 		return

@@ -32,19 +32,10 @@ type Session struct {
 
 	out    []byte
 	events []Event
-	// Fixed backing arrays for out, events, env.Rcpts, the queued
-	// reply's line and the parameters of the MAIL or RCPT being read
-	// (which only live while it is), so that a typical session allocates
-	// little beyond the Session itself.
-	outBuf     [512]byte
-	eventBuf   [6]Event
-	rcptBuf    [4]Recipient
-	queuedLine [1]string
-	paramBuf   [4]smtp.Param
-	message    Message
-	verb       smtp.Verb // the command being answered
-	errors     int       // bad commands so far (Limits.MaxErrors)
-	recent     recentArgs
+	buf    *sessionBuffers // kept by Reset
+	verb   smtp.Verb       // the command being answered
+	errors int             // bad commands so far (Limits.MaxErrors)
+	recent recentArgs
 
 	// refused is set after a 554 greeting: only QUIT is answered normally.
 	refused bool
@@ -80,6 +71,24 @@ type Session struct {
 	challenge string // CRAM-MD5: the challenge sent
 }
 
+// sessionBuffers are fixed backing arrays for a Session's out, events and
+// env.Rcpts, the queued reply's line, the parameters of the MAIL or RCPT
+// being read (which only live while it is) and the message its
+// EventMessage shows, so that a typical session allocates little beyond
+// the Session itself. They sit behind a pointer so that Reset, which
+// clears the Session, leaves them be: clearing memory that holds pointers
+// costs a write barrier for each while the garbage collector is marking,
+// and these arrays are most of a Session. What they still refer to is
+// overwritten by the next session.
+type sessionBuffers struct {
+	out        [512]byte
+	events     [6]Event
+	rcpts      [4]Recipient
+	queuedLine [1]string
+	params     [4]smtp.Param
+	message    Message
+}
+
 // NewSession starts a session: Output holds the greeting (or the Policy's
 // refusal).
 func (srv *Server) NewSession(opt SessionOptions) *Session {
@@ -93,20 +102,20 @@ func (srv *Server) NewSession(opt SessionOptions) *Session {
 // benchmarks). Everything the previous session returned becomes invalid.
 func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	clear(s.events) // drop references to the old session's lines and messages
-	lr, out, events, body, rcpts, recent := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0], s.recent
+	lr, out, events, body, rcpts, recent, buf := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0], s.recent, s.buf
 	// Cleared in place and then filled in, rather than assigned a
-	// composite literal: a Session is a few kilobytes, and the literal
-	// would be built on the stack first, growing the stack of every new
-	// connection's goroutine.
+	// composite literal, which would be built on the stack first,
+	// growing the stack of every new connection's goroutine.
 	*s = Session{}
 	s.srv, s.opt = srv, opt
 	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS, session: s}
-	s.lr, s.out, s.events, s.body, s.env.Rcpts, s.recent = lr, out, events, body, rcpts, recent
-	if s.out == nil { // a new Session: use the fixed arrays
-		s.out, s.events, s.env.Rcpts = s.outBuf[:0], s.eventBuf[:0], s.rcptBuf[:0]
+	s.lr, s.out, s.events, s.body, s.env.Rcpts, s.recent, s.buf = lr, out, events, body, rcpts, recent, buf
+	if s.buf == nil { // a new Session: use the fixed arrays
+		s.buf = new(sessionBuffers)
+		s.out, s.events, s.env.Rcpts = s.buf.out[:0], s.buf.events[:0], s.buf.rcpts[:0]
 		// Feeding and discarding a block sizes the line reader's buffer
 		// once, instead of letting it grow with each longer command.
-		s.lr.Feed(s.outBuf[:])
+		s.lr.Feed(s.buf.out[:])
 	}
 	s.lr.Discard()
 	s.lr.SetMax(s.commandMax())

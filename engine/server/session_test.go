@@ -427,7 +427,7 @@ func TestORcptUTF8(t *testing.T) {
 // TestSessionAllocations: a Session Reset for the next connection of the
 // same client, which sends the same EHLO name, sender and recipient, makes
 // none of their strings again (recentArgs), nor a list for the parameters
-// of MAIL (paramBuf); what it allocates is the text of the 250 with the
+// of MAIL (sessionBuffers); what it allocates is the text of the 250 with the
 // queue id.
 func TestSessionAllocations(t *testing.T) {
 	srv := New(Config{Hostname: "mx.example.org", Policy: &countingPolicy{}})
