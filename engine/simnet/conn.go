@@ -109,14 +109,19 @@ type pipe struct {
 	id         int // 0 until the server accepts
 	port       int
 	target     string // what the dialer asked for: a name or an address
+	dialedAddr bool   // target is an address (serverAddr)
 	from, to   *Host  // to is nil when target names no host
 	clientAddr netip.Addr
 	serverAddr netip.Addr
 	client     *Conn
 	server     *Conn // nil until the server accepts
 	state      connState
-	timeout    *Timer            // the dial's connect timeout
+	timeout    Timer             // the dial's connect timeout
 	attrs      map[string]string // the dialer's label (see Conn.Label)
+
+	// ends holds the Conns client and server point to, so that a
+	// connection is one allocation rather than three.
+	ends [2]Conn
 }
 
 // A Conn is one end of a connection: the client's (returned by Dial) or the
@@ -143,20 +148,21 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	if h == nil {
 		h = HandlerFuncs{}
 	}
-	server, _ := w.Host(to)
-	p := &pipe{w: w, port: port, target: to, from: from, to: server}
+	p := &pipe{w: w, port: port, target: to, from: from}
 	p.clientAddr = firstAddr(from)
 	if a, ok := parseAddr(to); ok {
-		p.serverAddr = a
-	} else if server != nil {
-		p.target = server.name
-		p.serverAddr = firstAddr(server)
+		p.to, p.serverAddr, p.dialedAddr = w.byAddr[a], a, true
+	} else if p.to = w.byName[canonicalName(to)]; p.to != nil {
+		p.target = p.to.name
+		p.serverAddr = firstAddr(p.to)
 	}
-	c := &Conn{p: p, local: from, remote: server, isClient: true, h: h}
+	c := &p.ends[0]
+	*c = Conn{p: p, local: from, remote: p.to, isClient: true, h: h}
 	c.port = 49152 + w.rng.IntN(16384)
 	p.client = c
 	w.pipes = append(w.pipes, p)
-	p.timeout = w.After(w.connectTimeout, p.timedOut)
+	p.timeout = Timer{w: w, timer: true, action: action{op: opTimeout, c: c}}
+	w.enqueue((*event)(&p.timeout), w.now+w.connectTimeout, false)
 	switch {
 	case from.down:
 		p.refuse("the local host's services are stopped", 0)
@@ -165,8 +171,8 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 		// says so, and the timeout will tell the dialer.
 		w.Emit(trace.Event{Kind: trace.Fault, Host: from.name, Peer: p.peerName(), Port: port,
 			Text: fmt.Sprintf("a filter on %s's network dropped its connection request to %s", from.name, p.targetPort())})
-	case server != nil:
-		w.schedule(w.now+w.linkLatency(from, server), true, p.synArrives)
+	case p.to != nil:
+		w.queueAction(w.now+w.linkLatency(from, p.to), true, action{op: opSyn, c: c})
 	}
 	// An unknown target answers nothing: the timeout will tell the dialer.
 	return c
@@ -196,7 +202,8 @@ func (p *pipe) synArrives() {
 		p.refuse("nothing listens on port "+strconv.Itoa(p.port), p.w.linkLatency(p.to, p.from))
 		return
 	}
-	s := &Conn{p: p, local: p.to, remote: p.from, port: p.port}
+	s := &p.ends[1]
+	*s = Conn{p: p, local: p.to, remote: p.from, port: p.port}
 	h := accept(s)
 	if h == nil {
 		p.refuse("connection rejected by the server", p.w.linkLatency(p.to, p.from))
@@ -210,7 +217,7 @@ func (p *pipe) synArrives() {
 		Port: p.port, Text: p.targetPort(), Attrs: p.attrs})
 	// The answer travels back; schedule it before the server's Open can
 	// write, so the client is open before the server's first bytes arrive.
-	s.toPeer(p.clientOpens)
+	s.toPeer(action{op: opAnswer, c: p.client})
 	h.Open(s)
 }
 
@@ -227,18 +234,21 @@ func (p *pipe) clientOpens() {
 
 // refuse sends the refusal back to the dialer, who learns of it after delay.
 func (p *pipe) refuse(why string, delay time.Duration) {
-	p.w.schedule(p.w.now+delay, true, func() {
-		c := p.client
-		if c.closed {
-			return
-		}
-		p.timeout.Stop()
-		c.closed, p.state = true, stateClosed
-		p.w.removePipe(p)
-		p.w.Emit(trace.Event{Kind: trace.ConnRefused, Host: p.from.name, Peer: p.peerName(),
-			Port: p.port, Text: why, Attrs: p.attrs})
-		c.h.Closed(c, ReasonRefused)
-	})
+	p.w.queueAction(p.w.now+delay, true, action{op: opRefused, c: p.client, why: why})
+}
+
+// refused is the refusal reaching the dialer.
+func (p *pipe) refused(why string) {
+	c := p.client
+	if c.closed {
+		return
+	}
+	p.timeout.Stop()
+	c.closed, p.state = true, stateClosed
+	p.w.removePipe(p)
+	p.w.Emit(trace.Event{Kind: trace.ConnRefused, Host: p.from.name, Peer: p.peerName(),
+		Port: p.port, Text: why, Attrs: p.attrs})
+	c.h.Closed(c, ReasonRefused)
 }
 
 // timedOut is the connect timeout firing before any answer arrived.
@@ -288,10 +298,10 @@ func (p *pipe) cut(origin *Conn, why string) {
 	p.finish(why)
 	if !origin.closed {
 		origin.closed = true
-		p.w.schedule(p.w.now, true, func() { origin.h.Closed(origin, why) })
+		p.w.queueAction(p.w.now, true, action{op: opClosed, c: origin, why: why})
 	}
 	if peer := origin.peer(); peer != nil && !peer.closed {
-		origin.toPeer(func() { peer.peerClosed(why) })
+		origin.toPeer(action{op: opPeerClosed, c: peer, why: why})
 	}
 }
 
@@ -308,8 +318,8 @@ func (p *pipe) peerName() string {
 
 // targetPort is "name:port" or "addr:port", as the dialer asked.
 func (p *pipe) targetPort() string {
-	if a, ok := parseAddr(p.target); ok {
-		return netip.AddrPortFrom(a, uint16(p.port)).String()
+	if p.dialedAddr {
+		return netip.AddrPortFrom(p.serverAddr, uint16(p.port)).String()
 	}
 	return p.target + ":" + strconv.Itoa(p.port)
 }
@@ -446,7 +456,7 @@ func (c *Conn) Close(why string) {
 	}
 	p.finish(why)
 	if peer := c.peer(); peer != nil && !peer.closed {
-		c.toPeer(func() { peer.peerClosed(why) })
+		c.toPeer(action{op: opPeerClosed, c: peer, why: why})
 	}
 }
 
@@ -507,31 +517,18 @@ func hexPreview(wire []byte) string {
 	return fmt.Sprintf("%x", wire[:min(n, len(wire))])
 }
 
-// toPeer schedules f at the moment a packet this end sends now reaches the
+// toPeer schedules a at the moment a packet this end sends now reaches the
 // peer: after the link latency, and never before a packet sent earlier.
-func (c *Conn) toPeer(f func()) {
+func (c *Conn) toPeer(a action) {
 	w := c.p.w
 	at := max(w.now+w.linkLatency(c.local, c.remote), c.lastArrival)
 	c.lastArrival = at
-	w.schedule(at, true, f)
+	w.queueAction(at, true, a)
 }
 
-// sendPacket schedules the arrival of wire at the peer, as toPeer does.
-// It is toPeer without a closure: one packet per write makes this the
-// busiest path of a simulation, and its queue entries are reused.
+// sendPacket sends wire to the peer (see toPeer).
 func (c *Conn) sendPacket(wire []byte, raw bool) {
-	w := c.p.w
-	at := max(w.now+w.linkLatency(c.local, c.remote), c.lastArrival)
-	c.lastArrival = at
-	ev := w.push(at, true, false)
-	ev.packet = packet{to: c.peer(), wire: wire, raw: raw}
-}
-
-// packet is bytes on their way to a connection's end.
-type packet struct {
-	to   *Conn
-	wire []byte
-	raw  bool // not for the TLS codec: handshake flights (see Raw)
+	c.toPeer(action{op: opPacket, c: c.peer(), wire: wire, raw: raw})
 }
 
 // receive is a packet from the peer arriving at this end.

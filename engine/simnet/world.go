@@ -1,7 +1,6 @@
 package simnet
 
 import (
-	"container/heap"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -137,7 +136,9 @@ type Timer event
 // After schedules f to run when the virtual clock reaches Now()+d. A
 // negative d counts as zero; f then runs after everything already due now.
 func (w *World) After(d time.Duration, f func()) *Timer {
-	return (*Timer)(w.schedule(w.now+max(d, 0), false, f))
+	ev := w.push(w.now+max(d, 0), false, true)
+	ev.action = action{op: opCall, run: f}
+	return (*Timer)(ev)
 }
 
 // Stop cancels the timer. It reports whether the timer was still pending;
@@ -146,7 +147,7 @@ func (t *Timer) Stop() bool {
 	if t == nil || t.index < 0 {
 		return false
 	}
-	heap.Remove(&t.w.queue, t.index)
+	t.w.queue.remove(t.index)
 	if t.network {
 		t.w.inFlight--
 	}
@@ -205,7 +206,7 @@ func (w *World) Settle() int {
 	quietUntil := w.now + w.horizon
 	n := 0
 	for len(w.queue) > 0 {
-		next := w.queue[0]
+		next := w.queue[0].ev
 		if w.inFlight == 0 && next.at > quietUntil {
 			break
 		}
@@ -216,6 +217,11 @@ func (w *World) Settle() int {
 		}
 		w.runNext()
 		n++
+		// next is read after it ran, as Settle always did: by then it
+		// may be back in use as the first event its callback queued (see
+		// push), and it is that event's network flag that counts.
+		// Traces depend on it: reading it before the run would let some
+		// worlds settle longer.
 		if next.network {
 			quietUntil = max(quietUntil, w.now+w.horizon)
 		}
@@ -232,13 +238,17 @@ func (w *World) enter(what string) {
 
 func (w *World) leave() { w.running = false }
 
-// schedule queues f at virtual time at. Network deliveries are marked so
-// that Settle knows the network is not quiet yet; everything else
-// scheduled here is a Timer.
-func (w *World) schedule(at time.Duration, network bool, f func()) *event {
-	ev := w.push(at, network, !network)
-	ev.run = f
-	return ev
+// schedule queues f at virtual time at, as a network delivery (Settle
+// waits for those) or not. The network's own deliveries are actions
+// (see queueAction); this is for the tests.
+func (w *World) schedule(at time.Duration, network bool, f func()) {
+	w.queueAction(at, network, action{op: opCall, run: f})
+}
+
+// queueAction queues a at virtual time at. Network deliveries are marked
+// so that Settle knows the network is not quiet yet.
+func (w *World) queueAction(at time.Duration, network bool, a action) {
+	w.push(at, network, false).action = a
 }
 
 // EmitAfter adds e to the trace once d has passed, as Emit would then. It
@@ -246,6 +256,7 @@ func (w *World) schedule(at time.Duration, network bool, f func()) *event {
 // such as the queries and answers of a DNS lookup (it is a dns.Recorder).
 func (w *World) EmitAfter(e trace.Event, d time.Duration) {
 	ev := w.push(w.now+max(d, 0), false, false)
+	ev.op = opNote
 	if ev.note == nil {
 		ev.note = new(trace.Event)
 	}
@@ -257,24 +268,30 @@ func (w *World) EmitAfter(e trace.Event, d time.Duration) {
 // each connection, each delayed trace event) is kept once it has run and
 // used again, since a busy world makes hundreds of them per message.
 func (w *World) push(at time.Duration, network, timer bool) *event {
-	w.seq++
 	var ev *event
 	if n := len(w.spare); !timer && n > 0 {
 		ev, w.spare = w.spare[n-1], w.spare[:n-1]
 	} else {
 		ev = &event{w: w}
 	}
-	ev.at, ev.seq, ev.network, ev.timer = at, w.seq, network, timer
-	heap.Push(&w.queue, ev)
+	ev.timer = timer
+	w.enqueue(ev, at, network)
+	return ev
+}
+
+// enqueue puts ev, which is not queued, in the queue at virtual time at.
+func (w *World) enqueue(ev *event, at time.Duration, network bool) {
+	w.seq++
+	ev.at, ev.seq, ev.network = at, w.seq, network
+	w.queue.push(ev)
 	if network {
 		w.inFlight++
 	}
-	return ev
 }
 
 // runNext pops the earliest event, moves the clock to it and runs it.
 func (w *World) runNext() {
-	ev := heap.Pop(&w.queue).(*event)
+	ev := w.queue.pop()
 	if ev.network {
 		w.inFlight--
 	}
@@ -282,75 +299,170 @@ func (w *World) runNext() {
 		w.now = ev.at
 	}
 	if ev.timer {
-		ev.run()
+		w.do(ev.action)
 		return
 	}
 	// Take what the event does out of it first: it goes back to the spares
 	// at once, and what runs may schedule more.
-	run, pkt := ev.run, ev.packet
+	a := ev.action
+	ev.action = action{}
 	var note trace.Event
-	if run == nil && pkt.to == nil {
+	if a.op == opNote {
 		note, *ev.note = *ev.note, trace.Event{}
 	}
-	ev.run, ev.packet = nil, packet{}
 	w.spare = append(w.spare, ev)
-	switch {
-	case run != nil:
-		run()
-	case pkt.to != nil:
-		pkt.to.receive(pkt.wire, pkt.raw)
-	default:
+	if a.op == opNote {
 		w.Emit(note)
+		return
 	}
+	w.do(a)
 }
 
-// event is one entry of the queue.
-//
-// What it does is one of: run a callback, deliver a packet (sendPacket),
-// or trace a note (EmitAfter).
+// event is one entry of the queue: an action and when it is due.
 type event struct {
+	action
 	w       *World
-	timer   bool         // the event of a Timer (see push)
-	packet  packet       // for sendPacket, when run is nil
-	note    *trace.Event // for EmitAfter, when run is nil and there is no packet
+	note    *trace.Event // for an opNote action (EmitAfter), kept for reuse
 	at      time.Duration
 	seq     uint64 // scheduling order: ties at the same time run first-in first-out
 	index   int    // position in the heap, -1 once it left the queue
 	network bool
-	run     func()
+	timer   bool // the event of a Timer (see push)
 }
 
-// eventQueue is a min-heap of events ordered by (at, seq), driven through
-// container/heap.
-type eventQueue []*event
+// action is what an event does when it runs. Its op says which; the
+// connection's own steps are ops rather than closures because a closure
+// is an allocation, and a simulation takes several of those steps for
+// every connection and every write.
+type action struct {
+	op   op
+	raw  bool   // opPacket: raw TLS records, not for the codec (see Raw)
+	c    *Conn  // the end it happens to (all but opCall and opNote)
+	why  string // opRefused, opClosed, opPeerClosed: the reason
+	wire []byte // opPacket: the bytes arriving
+	run  func() // opCall
+}
 
-func (q eventQueue) Len() int { return len(q) }
+// op is what an action does.
+type op uint8
 
-func (q eventQueue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
+const (
+	opCall       op = iota // call run: a Timer or a test's callback
+	opNote                 // trace the event's note (EmitAfter)
+	opPacket               // wire arrives at c (sendPacket)
+	opSyn                  // c's connection request reaches the server's host (Dial)
+	opAnswer               // the server's acceptance reaches the client c (synArrives)
+	opRefused              // the refusal reaches the client c (refuse)
+	opTimeout              // the connect timeout of client c's dial fires
+	opPeerClosed           // the peer's close reaches c
+	opClosed               // c's own handler learns that c was cut (cut)
+)
+
+// do carries out a.
+func (w *World) do(a action) {
+	switch a.op {
+	case opCall:
+		a.run()
+	case opPacket:
+		a.c.receive(a.wire, a.raw)
+	case opSyn:
+		a.c.p.synArrives()
+	case opAnswer:
+		a.c.p.clientOpens()
+	case opRefused:
+		a.c.p.refused(a.why)
+	case opTimeout:
+		a.c.p.timedOut()
+	case opPeerClosed:
+		a.c.peerClosed(a.why)
+	case opClosed:
+		a.c.h.Closed(a.c, a.why)
 	}
-	return q[i].seq < q[j].seq
 }
 
-func (q eventQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].index = i
-	q[j].index = j
+// eventQueue is a min-heap of events ordered by (at, seq), the order they
+// run in. The keys are kept beside the event pointers, so that comparing
+// two entries reads no event. It is written out rather than driven through
+// container/heap, whose calls through an interface (Less, Swap, Push, Pop)
+// cost a twentieth of a whole simulation.
+type eventQueue []queued
+
+// queued is an entry of an eventQueue.
+type queued struct {
+	at  time.Duration
+	seq uint64
+	ev  *event
 }
 
-func (q *eventQueue) Push(x any) {
-	ev := x.(*event)
-	ev.index = len(*q)
-	*q = append(*q, ev)
+func (a queued) before(b queued) bool {
+	return a.at < b.at || a.at == b.at && a.seq < b.seq
 }
 
-func (q *eventQueue) Pop() any {
+// set puts e at place i of the heap.
+func (q eventQueue) set(i int, e queued) {
+	q[i] = e
+	e.ev.index = i
+}
+
+func (q *eventQueue) push(ev *event) {
+	*q = append(*q, queued{})
+	q.up(len(*q)-1, queued{ev.at, ev.seq, ev})
+}
+
+// pop removes the earliest event and returns it.
+func (q *eventQueue) pop() *event {
+	return q.remove(0)
+}
+
+// remove removes the event at place i and returns it.
+func (q *eventQueue) remove(i int) *event {
 	old := *q
+	ev := old[i].ev
 	n := len(old) - 1
-	ev := old[n]
-	old[n] = nil
-	ev.index = -1
+	last := old[n]
+	old[n] = queued{}
 	*q = old[:n]
+	if i < n {
+		// The last entry fills the hole, then moves to where it belongs.
+		if i > 0 && last.before(old[(i-1)/2]) {
+			q.up(i, last)
+		} else {
+			q.down(i, last)
+		}
+	}
+	ev.index = -1
 	return ev
+}
+
+// up puts e at hole i, or above it as far as it must go.
+func (q eventQueue) up(i int, e queued) {
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !e.before(q[parent]) {
+			break
+		}
+		q.set(i, q[parent])
+		i = parent
+	}
+	q.set(i, e)
+}
+
+// down puts e at hole i, or below it as far as it must go.
+func (q eventQueue) down(i int, e queued) {
+	n := len(q)
+	for {
+		child := 2*i + 1
+		if child >= n {
+			break
+		}
+		if right := child + 1; right < n && q[right].before(q[child]) {
+			child = right
+		}
+		if !q[child].before(e) {
+			break
+		}
+		q.set(i, q[child])
+		i = child
+	}
+	q.set(i, e)
 }
