@@ -477,7 +477,11 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 		if !raw && c.codec != nil {
 			wire, sealed = c.codec.Seal(data), true
 		}
-		w.Emit(c.bytesEvent(data, wire, raw, sealed))
+		if e, text := c.bytesEvent(data, wire, raw, sealed); text != nil {
+			w.emitText(e, text)
+		} else {
+			w.Emit(e)
+		}
 		c.sendPacket(wire, raw)
 	}
 	if drop != nil {
@@ -487,28 +491,28 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 }
 
 // bytesEvent describes one write as the trace schema says: plaintext as
-// text, and for TLS the ciphertext's size and a hex preview of it.
-func (c *Conn) bytesEvent(plain, wire []byte, raw, sealed bool) trace.Event {
-	e := trace.Event{Kind: trace.Bytes, Conn: c.p.id, Host: c.local.name, Peer: c.remote.name,
+// text, and for TLS the ciphertext's size and a hex preview of it. The
+// text is e.Text, or when text is not nil, text (see trace.Log.AddText).
+func (c *Conn) bytesEvent(plain, wire []byte, raw, sealed bool) (e trace.Event, text []byte) {
+	e = trace.Event{Kind: trace.Bytes, Conn: c.p.id, Host: c.local.name, Peer: c.remote.name,
 		Dir: c.dir(), Size: len(wire), TLS: raw || sealed}
 	switch {
 	case raw:
 		e.Text = hexPreview(wire)
 		e.Attrs = map[string]string{"cipher_hex": e.Text}
+		return e, nil
 	case sealed:
 		e.Attrs = map[string]string{"cipher_hex": hexPreview(wire), "plain_size": strconv.Itoa(len(plain))}
-		fallthrough
-	default:
-		e.Text = string(plain)
-		if len(plain) > maxTraceText {
-			e.Text = string(plain[:maxTraceText]) + "…"
-			if e.Attrs == nil {
-				e.Attrs = map[string]string{}
-			}
-			e.Attrs["truncated"] = "true"
-		}
 	}
-	return e
+	if len(plain) > maxTraceText {
+		e.Text = string(plain[:maxTraceText]) + "…"
+		if e.Attrs == nil {
+			e.Attrs = map[string]string{}
+		}
+		e.Attrs["truncated"] = "true"
+		return e, nil
+	}
+	return e, plain
 }
 
 // hexPreview is the first 32 bytes of ciphertext in hex.

@@ -129,6 +129,13 @@ func (w *World) Emit(e trace.Event) int {
 	return w.log.Add(e)
 }
 
+// emitText is Emit for an event whose text is the octets text, which
+// need not be made a string first (see trace.Log.AddText).
+func (w *World) emitText(e trace.Event, text []byte) int {
+	e.At = int64(w.now / time.Millisecond)
+	return w.log.AddText(e, text)
+}
+
 // A Timer is a callback scheduled with After: the queue's own entry, so
 // scheduling one costs a single allocation.
 type Timer event

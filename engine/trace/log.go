@@ -1,6 +1,9 @@
 package trace
 
-import "maps"
+import (
+	"maps"
+	"strings"
+)
 
 // Log is an append-only list of events. IDs start at 1 and grow by one, so
 // "everything since id N" is a slice, not a search.
@@ -14,9 +17,14 @@ import "maps"
 // Log keeps each event as a record instead: every short string field
 // (host, verb, reason, ...) becomes the number of that string in a table
 // of the distinct strings seen, so records hold no pointers and are never
-// scanned. Only the free text is kept as a string beside the record:
-// numbering it too would hash every line of every message. Get and Since
-// turn records back into Events.
+// scanned. The free text is not numbered (that would hash every line of
+// every message): each chunk of records appends the texts of its events
+// to one strings.Builder, and a record says where its text ends there.
+// That keeps the texts of a million events out of the collector's way
+// too, and lets a write's bytes go into the trace without first being
+// made a string of their own (AddText). Get and Since turn records back
+// into Events; their texts are pieces of the chunk's text, so they cost
+// nothing to give back, though an Event kept keeps its chunk's texts.
 //
 // Records live in fixed-size chunks, so growing the Log never copies what
 // it already holds.
@@ -55,11 +63,13 @@ type recentStr struct {
 // chunkSize is how many events one chunk holds.
 const chunkSize = 4096
 
+// maxTextReserve bounds the room for text a new chunk reserves (see add).
+const maxTextReserve = 1 << 20
+
 // chunk holds chunkSize events, or fewer for the last one.
 type chunk struct {
 	records []record
-	texts   []string
-	text    int // octets in texts
+	text    strings.Builder // the texts of the records, one after the other
 }
 
 // record is an Event as the Log stores it (see Log). Its ID is its place
@@ -71,6 +81,7 @@ type record struct {
 	port int32
 	code int32
 	tls  bool
+	text int // where its text ends in the chunk's text; it starts where the previous one's ends
 
 	kind, host, peer, dir, verb, enhanced, reason, name, rtype, step, msg, rcpt, err strID
 }
@@ -128,32 +139,71 @@ func (l *Log) Keep(events, textOctets int) {
 
 // Add appends e, giving it the next id, and returns that id.
 func (l *Log) Add(e Event) int {
+	c := l.add(&e, len(e.Text))
+	c.text.WriteString(e.Text)
+	return l.added(c, &e)
+}
+
+// AddText is Add for an event whose text is the octets text (e.Text is
+// not read): what a connection carries is bytes, and they go into the
+// trace without being made a string first.
+func (l *Log) AddText(e Event, text []byte) int {
+	c := l.add(&e, len(text))
+	c.text.Write(text)
+	return l.added(c, &e)
+}
+
+// add appends the record of e, but not its text, and returns its chunk,
+// with room for textLen more octets of text. The caller appends the text,
+// then calls added.
+func (l *Log) add(e *Event, textLen int) *chunk {
 	last := len(l.chunks) - 1
 	if last < 0 || len(l.chunks[last].records) == chunkSize {
-		if l.keep > 0 && l.n-l.dropped >= l.keep+chunkSize {
-			l.dropOldest()
-		}
-		// The first chunk grows as needed, so a small world (a learner
-		// typing) does not pay for thousands of empty events; later ones
-		// are made full size at once.
-		size := chunkSize
-		if len(l.chunks) == 0 && l.n == 0 {
-			size = 64
-		}
-		l.chunks = append(l.chunks, &chunk{records: make([]record, 0, size), texts: make([]string, 0, size)})
+		l.chunks = append(l.chunks, l.newChunk())
 		last = len(l.chunks) - 1
 	}
 	l.n++
 	c := l.chunks[last]
+	// Grow doubles the room when it must grow; appending alone would
+	// grow a long text by a quarter at a time, copying it again and again.
+	c.text.Grow(textLen)
 	c.records = append(c.records, record{
 		at: e.At, conn: e.Conn, size: e.Size, port: int32(e.Port), code: int32(e.Code), tls: e.TLS,
 		kind: l.intern(0, string(e.Kind)), host: l.intern(1, e.Host), peer: l.intern(2, e.Peer), dir: l.intern(3, e.Dir),
 		verb: l.intern(4, e.Verb), enhanced: l.intern(5, e.Enhanced), reason: l.intern(6, e.Reason), name: l.intern(7, e.Name),
 		rtype: l.intern(8, e.RType), step: l.intern(9, e.Step), msg: l.intern(msgField, e.Msg), rcpt: l.intern(11, e.Rcpt), err: l.intern(12, e.Error),
 	})
-	c.texts = append(c.texts, e.Text)
-	c.text += len(e.Text)
-	l.text += len(e.Text)
+	return c
+}
+
+// newChunk returns an empty chunk to follow the last, once the oldest
+// were dropped if Keep says so.
+func (l *Log) newChunk() *chunk {
+	if l.keep > 0 && l.n-l.dropped >= l.keep+chunkSize {
+		l.dropOldest()
+	}
+	// The first chunk grows as needed, so a small world (a learner typing)
+	// does not pay for thousands of empty events; later ones are made full
+	// size at once, with room for as much text as the chunk before held,
+	// up to a limit: a burst of long lines need not make every later chunk
+	// reserve as much.
+	size := chunkSize
+	if l.n == 0 {
+		size = 64
+	}
+	c := &chunk{records: make([]record, 0, size)}
+	if n := len(l.chunks); n > 0 {
+		c.text.Grow(min(l.chunks[n-1].text.Len(), maxTextReserve))
+	}
+	return c
+}
+
+// added finishes adding e, whose text c now ends with, and returns its id.
+func (l *Log) added(c *chunk, e *Event) int {
+	r := &c.records[len(c.records)-1]
+	start := c.textStart(len(c.records) - 1)
+	r.text = c.text.Len()
+	l.text += r.text - start
 	for l.keepText > 0 && l.text > l.keepText && len(l.chunks) > 1 {
 		l.dropOldest()
 	}
@@ -164,6 +214,14 @@ func (l *Log) Add(e Event) int {
 		l.attrs[l.n] = e.Attrs
 	}
 	return l.n
+}
+
+// textStart returns where the text of record i starts in c's text.
+func (c *chunk) textStart(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return c.records[i-1].text
 }
 
 // intern returns the number of s, the value of string field number field
@@ -204,7 +262,7 @@ func (l *Log) dropOldest() {
 	for id := l.dropped + 1; id <= l.dropped+chunkSize; id++ {
 		delete(l.attrs, id)
 	}
-	l.text -= l.chunks[0].text
+	l.text -= l.chunks[0].text.Len()
 	l.chunks[0] = nil
 	l.chunks = append(l.chunks[:0], l.chunks[1:]...)
 	l.dropped += chunkSize
@@ -245,7 +303,7 @@ func (l *Log) event(c *chunk, i, id int) Event {
 		Host: t.str(r.host), Peer: t.str(r.peer), Port: int(r.port), Dir: t.str(r.dir), TLS: r.tls,
 		Size: r.size, Verb: t.str(r.verb), Code: int(r.code), Enhanced: t.str(r.enhanced),
 		Reason: t.str(r.reason), Name: t.str(r.name), RType: t.str(r.rtype), Step: t.str(r.step),
-		Msg: t.str(r.msg), Rcpt: t.str(r.rcpt), Error: t.str(r.err), Text: c.texts[i],
+		Msg: t.str(r.msg), Rcpt: t.str(r.rcpt), Error: t.str(r.err), Text: c.text.String()[c.textStart(i):r.text],
 		Attrs: maps.Clone(l.attrs[id]), // the caller's to change
 	}
 }

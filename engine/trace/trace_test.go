@@ -216,3 +216,19 @@ func BenchmarkLogAdd(b *testing.B) {
 		}
 	}
 }
+
+// TestLogAddText: an event added with its text as bytes comes back as if
+// the text had been its Text, and the bytes may change afterwards.
+func TestLogAddText(t *testing.T) {
+	var l Log
+	buf := []byte("MAIL FROM:<a@example.org>\r\n")
+	id := l.AddText(Event{Kind: Bytes, Text: "ignored"}, buf)
+	copy(buf, "XXXX")
+	l.Add(Event{Kind: Note, Text: "after"})
+	if e, _ := l.Get(id); e.Text != "MAIL FROM:<a@example.org>\r\n" {
+		t.Fatalf("text = %q", e.Text)
+	}
+	if e, _ := l.Get(id + 1); e.Text != "after" {
+		t.Fatalf("next text = %q", e.Text)
+	}
+}
