@@ -37,28 +37,11 @@ type Log struct {
 	text     int // octets of free text held
 
 	strings strTable
-	recent  [numStrFields][recentPerField]recentStr // per string field, the strings it had last
-	attrs   map[int]map[string]string               // by event id; few events have attributes
+	attrs   map[int]map[string]string // by event id; few events have attributes
 }
 
 // numStrFields is how many string fields a record has (see strFields).
 const numStrFields = 13
-
-// msgField is the number of the Msg field, whose strings are message ids
-// (see intern).
-const msgField = 10
-
-// recentPerField is how many of a field's latest strings intern compares
-// with before it hashes. Four hold a transaction's round: its verbs (MAIL,
-// RCPT, BDAT) and reasons come back with the next transaction, after the
-// delivery between them, which two did not survive.
-const recentPerField = 4
-
-// recentStr is a string and its number in the Log's strTable.
-type recentStr struct {
-	s  string
-	id strID
-}
 
 // chunkSize is how many events one chunk holds.
 const chunkSize = 4096
@@ -90,24 +73,100 @@ type record struct {
 type strID uint32
 
 // strTable gives each distinct string a number.
+//
+// A Log numbers several strings of every event it adds, and hashing each
+// of them into ids, which in a long trace is too big for the processor's
+// cache, was a tenth of the cost of a big simulation. But a field mostly
+// has one of a few values (the kinds, the hosts, the verbs and reasons of
+// a transaction come round again and again), so the table first looks in
+// a small cache of the strings it numbered lately, found by a hash of a
+// few of their octets, a couple of instructions. Message ids are new more
+// often than not, and are not looked up at all (see msgID).
 type strTable struct {
 	ids  map[string]strID
 	strs []string // strs[id-1] is the string numbered id
+	sets [cacheSets]cacheSet
+	msgs [recentMsgs]strID // the latest message ids, a ring (see msgID)
+	msg  int               // where in msgs the next one goes
 }
 
-// id returns the number of s, giving it one if it is new.
-func (t *strTable) id(s string) strID {
+// cacheSets is how many sets the cache of a strTable has: 128 keep the
+// forty-odd strings of a three-hop world apart.
+const (
+	cacheBits = 7
+	cacheSets = 1 << cacheBits
+)
+
+// cacheSet holds two of the strings whose octets hash to the same set, by
+// number: numbers are not pointers, so keeping them costs the collector
+// nothing.
+type cacheSet struct {
+	ids   [2]strID
+	older uint8 // which of ids goes when a third string comes
+}
+
+// recentMsgs is how many of the latest message ids msgID compares with: a
+// message's id comes back in the few events that follow its queue.add.
+const recentMsgs = 4
+
+// number returns the number of s, giving it one if it is new. It is
+// small enough to be inlined: most fields of most events are empty.
+func (t *strTable) number(s string) strID {
 	if s == "" {
 		return 0
 	}
-	if id, ok := t.ids[s]; ok {
-		return id
+	return t.lookup(s)
+}
+
+// lookup is number for a string that is not empty.
+func (t *strTable) lookup(s string) strID {
+	set := &t.sets[setOf(s)]
+	for i, id := range set.ids {
+		if id != 0 && t.strs[id-1] == s {
+			set.older = uint8(1 - i)
+			return id
+		}
 	}
-	if t.ids == nil {
-		t.ids = make(map[string]strID)
+	id, ok := t.ids[s]
+	if !ok {
+		if t.ids == nil {
+			t.ids = make(map[string]strID)
+		}
+		id = t.add(s)
+		t.ids[s] = id
+	}
+	set.ids[set.older] = id
+	set.older ^= 1
+	return id
+}
+
+// setOf returns which set of the cache holds s, which is not empty:
+// a hash of its length and its first, third and last octets, enough to
+// tell apart "mx1.example.org" and "mx2.example.org".
+func setOf(s string) int {
+	h := uint32(len(s)) | uint32(s[0])<<8 | uint32(s[len(s)-1])<<16
+	if len(s) > 2 {
+		h ^= uint32(s[2]) << 24
+	}
+	return int((h * 0x9e3779b1) >> (32 - cacheBits)) // Fibonacci hashing: the top bits mix all of h
+}
+
+// msgID returns a number for the message id s. An id is compared with the
+// latest few only: finding out that it is new would miss the processor's
+// cache in a map that holds every id of the run. An id that comes back
+// after those moved on takes a second number, sixteen bytes.
+func (t *strTable) msgID(s string) strID {
+	if s == "" {
+		return 0
+	}
+	for _, id := range t.msgs {
+		if id != 0 && t.strs[id-1] == s {
+			return id
+		}
 	}
 	id := t.add(s)
-	t.ids[s] = id
+	t.msgs[t.msg] = id
+	t.msg = (t.msg + 1) % recentMsgs
 	return id
 }
 
@@ -167,11 +226,12 @@ func (l *Log) add(e *Event, textLen int) *chunk {
 	// Grow doubles the room when it must grow; appending alone would
 	// grow a long text by a quarter at a time, copying it again and again.
 	c.text.Grow(textLen)
+	t := &l.strings
 	c.records = append(c.records, record{
 		at: e.At, conn: e.Conn, size: e.Size, port: int32(e.Port), code: int32(e.Code), tls: e.TLS,
-		kind: l.intern(0, string(e.Kind)), host: l.intern(1, e.Host), peer: l.intern(2, e.Peer), dir: l.intern(3, e.Dir),
-		verb: l.intern(4, e.Verb), enhanced: l.intern(5, e.Enhanced), reason: l.intern(6, e.Reason), name: l.intern(7, e.Name),
-		rtype: l.intern(8, e.RType), step: l.intern(9, e.Step), msg: l.intern(msgField, e.Msg), rcpt: l.intern(11, e.Rcpt), err: l.intern(12, e.Error),
+		kind: t.number(string(e.Kind)), host: t.number(e.Host), peer: t.number(e.Peer), dir: t.number(e.Dir),
+		verb: t.number(e.Verb), enhanced: t.number(e.Enhanced), reason: t.number(e.Reason), name: t.number(e.Name),
+		rtype: t.number(e.RType), step: t.number(e.Step), msg: t.msgID(e.Msg), rcpt: t.number(e.Rcpt), err: t.number(e.Error),
 	})
 	return c
 }
@@ -224,36 +284,6 @@ func (c *chunk) textStart(i int) int {
 	return c.records[i-1].text
 }
 
-// intern returns the number of s, the value of string field number field
-// of a new event. A field mostly has one of the values it had in the last
-// few events (the two hosts of a connection take turns as Host and Peer,
-// the verbs of a transaction come round again with the next one), and
-// comparing with those is cheaper than hashing s into the table, which in
-// a long trace holds every message id and is too big for the cache.
-func (l *Log) intern(field int, s string) strID {
-	if s == "" {
-		return 0
-	}
-	r := &l.recent[field]
-	for i := range r {
-		if r[i].s == s {
-			return r[i].id
-		}
-	}
-	// The oldest goes; the others move down one place.
-	copy(r[1:], r[:len(r)-1])
-	if field == msgField {
-		// A message id is new to the table more often than not, and
-		// finding that out misses the cache in a table that holds every
-		// id of the run. It is added as it is: an id that comes back after
-		// the recent ones moved on takes a second number, sixteen bytes.
-		r[0] = recentStr{s, l.strings.add(s)}
-	} else {
-		r[0] = recentStr{s, l.strings.id(s)}
-	}
-	return r[0].id
-}
-
 // dropOldest drops the first chunk (see Keep). The string table would
 // otherwise grow for ever in a long-running process, since message ids and
 // recipients keep changing, so once it holds far more strings than the
@@ -275,8 +305,7 @@ func (l *Log) dropOldest() {
 func (l *Log) rebuildStrings() {
 	old := l.strings
 	l.strings = strTable{}
-	l.recent = [numStrFields][recentPerField]recentStr{}
-	move := func(id *strID) { *id = l.strings.id(old.str(*id)) }
+	move := func(id *strID) { *id = l.strings.number(old.str(*id)) }
 	for _, c := range l.chunks {
 		for i := range c.records {
 			r := &c.records[i]
