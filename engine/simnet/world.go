@@ -313,15 +313,14 @@ func (w *World) runNext() {
 	// at once, and what runs may schedule more.
 	a := ev.action
 	ev.action = action{}
-	var note trace.Event
 	if a.op == opNote {
-		note, *ev.note = *ev.note, trace.Event{}
-	}
-	w.spare = append(w.spare, ev)
-	if a.op == opNote {
+		note := *ev.note
+		*ev.note = trace.Event{}
+		w.spare = append(w.spare, ev)
 		w.Emit(note)
 		return
 	}
+	w.spare = append(w.spare, ev)
 	w.do(a)
 }
 

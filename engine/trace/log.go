@@ -227,12 +227,14 @@ func (l *Log) add(e *Event, textLen int) *chunk {
 	// grow a long text by a quarter at a time, copying it again and again.
 	c.text.Grow(textLen)
 	t := &l.strings
-	c.records = append(c.records, record{
-		at: e.At, conn: e.Conn, size: e.Size, port: int32(e.Port), code: int32(e.Code), tls: e.TLS,
-		kind: t.number(string(e.Kind)), host: t.number(e.Host), peer: t.number(e.Peer), dir: t.number(e.Dir),
-		verb: t.number(e.Verb), enhanced: t.number(e.Enhanced), reason: t.number(e.Reason), name: t.number(e.Name),
-		rtype: t.number(e.RType), step: t.number(e.Step), msg: t.msgID(e.Msg), rcpt: t.number(e.Rcpt), err: t.number(e.Error),
-	})
+	// The record is written in place: building it aside and appending it
+	// copied its ninety-six octets once more.
+	c.records = append(c.records, record{})
+	r := &c.records[len(c.records)-1]
+	r.at, r.conn, r.size, r.port, r.code, r.tls = e.At, e.Conn, e.Size, int32(e.Port), int32(e.Code), e.TLS
+	r.kind, r.host, r.peer, r.dir = t.number(string(e.Kind)), t.number(e.Host), t.number(e.Peer), t.number(e.Dir)
+	r.verb, r.enhanced, r.reason, r.name = t.number(e.Verb), t.number(e.Enhanced), t.number(e.Reason), t.number(e.Name)
+	r.rtype, r.step, r.msg, r.rcpt, r.err = t.number(e.RType), t.number(e.Step), t.msgID(e.Msg), t.number(e.Rcpt), t.number(e.Error)
 	return c
 }
 
