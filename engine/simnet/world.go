@@ -161,6 +161,17 @@ func (t *Timer) Stop() bool {
 	return true
 }
 
+// Reset makes the timer due d from now (a negative d counts as zero) to
+// run its function again, whether it was pending, had run, or was stopped:
+// it is Stop then After with the same function, and takes its turn among
+// events due at the same time as that After would, but it allocates
+// nothing. A driver that re-arms a timeout after every command (a
+// server's idle timeout) keeps one Timer and resets it.
+func (t *Timer) Reset(d time.Duration) {
+	t.Stop()
+	t.w.enqueue((*event)(t), t.w.now+max(d, 0), false)
+}
+
 // Pending reports whether the timer has neither run nor been stopped.
 func (t *Timer) Pending() bool { return t != nil && t.index >= 0 }
 

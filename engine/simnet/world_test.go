@@ -317,3 +317,33 @@ func TestQueueOrderWithStops(t *testing.T) {
 		t.Fatalf("ran %d timers in the order\n%v\nwant %d in\n%v", len(ran), ran, len(want), want)
 	}
 }
+
+// TestTimerReset: a reset timer runs again, or later, or after being
+// stopped, and takes its turn among events due at the same time as Stop
+// then After would.
+func TestTimerReset(t *testing.T) {
+	w := New(1)
+	var ran []string
+	tmr := w.After(time.Second, func() { ran = append(ran, "t") })
+	w.After(2*time.Second, func() { ran = append(ran, "a") })
+	tmr.Reset(2 * time.Second) // moves behind a, which was scheduled first
+	w.After(2*time.Second, func() { ran = append(ran, "b") })
+	if tmr.When() != 2*time.Second || !tmr.Pending() {
+		t.Fatalf("after Reset: when %v, pending %v", tmr.When(), tmr.Pending())
+	}
+	w.Advance(3 * time.Second)
+	if want := []string{"a", "t", "b"}; !slices.Equal(ran, want) {
+		t.Fatalf("ran %v, want %v", ran, want)
+	}
+	tmr.Reset(time.Second) // after it ran
+	w.Advance(2 * time.Second)
+	tmr.Stop()
+	tmr.Reset(-time.Second) // after Stop; negative is now
+	w.Advance(0)
+	if want := []string{"a", "t", "b", "t", "t"}; !slices.Equal(ran, want) {
+		t.Fatalf("ran %v, want %v", ran, want)
+	}
+	if tmr.Pending() || w.Pending() != 0 {
+		t.Fatalf("pending %v, queue %d", tmr.Pending(), w.Pending())
+	}
+}
