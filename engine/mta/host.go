@@ -62,6 +62,9 @@ type Host struct {
 	servers   map[int]*server.Server
 	idle      []*server.Session      // sessions of closed connections, for reuse
 	signers   map[string]dkim.Signer // DKIM signers by lower-case domain (see DKIMSelector)
+	// relayhost is the one hop of every delivery when the host has a
+	// Relayhost, nil otherwise: made once, as deliveries only read it.
+	relayhost []hop
 }
 
 // Name returns the host's name.
@@ -73,10 +76,35 @@ func (h *Host) Config() HostConfig { return h.cfg }
 // Sim returns the host on the simulated network.
 func (h *Host) Sim() *simnet.Host { return h.sim }
 
-// newID returns the next queue id of this host.
+// newID returns the next queue id of this host: its prefix and the
+// number in upper-case hexadecimal, at least five digits, as fmt's %05X
+// writes it. Every message takes one or more, so it is written by hand
+// into one string.
 func (h *Host) newID() string {
 	h.nextID++
-	return fmt.Sprintf("%s%05X", h.idPrefix, h.nextID)
+	var b [32]byte
+	var digits [16]byte
+	hex := strconv.AppendUint(digits[:0], uint64(h.nextID), 16)
+	id := append(b[:0], h.idPrefix...)
+	for range 5 - len(hex) {
+		id = append(id, '0')
+	}
+	for _, c := range hex {
+		if c >= 'a' {
+			c -= 'a' - 'A'
+		}
+		id = append(id, c)
+	}
+	return string(id)
+}
+
+// nonce is the CRAM-MD5 nonce of a session, "sessions.random", built
+// without fmt as newID is: every connection makes one.
+func nonce(sessions int, random uint32) string {
+	var b [32]byte
+	n := strconv.AppendInt(b[:0], int64(sessions), 10)
+	n = append(n, '.')
+	return string(strconv.AppendUint(n, uint64(random), 10))
 }
 
 // roleOf maps a listening port to the rules it follows (RFC 8314, RFC 6409).
@@ -327,6 +355,9 @@ type inbound struct {
 	client  string // the client's host name, for the trace
 	pending bool   // a STARTTLS (or implicit TLS) handshake is due
 	port    int
+	// onTimeout is timedOut, made once for the connection rather than at
+	// every flush, which re-arms the timer after each batch of commands.
+	onTimeout func()
 }
 
 // listener returns the accept function of a listening port.
@@ -335,11 +366,12 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	return func(c *simnet.Conn) simnet.Handler {
 		h.sessions++
 		in := &inbound{h: h, conn: c, port: port, client: h.net.nameOf(c.RemoteAddr().Addr().String())}
+		in.onTimeout = in.timedOut
 		opt := server.SessionOptions{
 			Remote:       c.RemoteAddr().String(),
 			TLS:          port == 465,
 			TLSAvailable: h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name),
-			Nonce:        fmt.Sprintf("%d.%d", h.sessions, h.net.Net.Rand().Uint32()),
+			Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),
 		}
 		if n := len(h.idle); n > 0 {
 			in.sess, h.idle = h.idle[n-1], h.idle[:n-1]
@@ -452,7 +484,7 @@ func (in *inbound) flush() {
 		in.pending = true
 	}
 	if len(out) > 0 {
-		if n.strip[stripKey(in.client, in.h.cfg.Name)] && bytes.Contains(out, []byte("STARTTLS\r\n")) {
+		if len(n.strip) > 0 && n.strip[stripKey(in.client, in.h.cfg.Name)] && bytes.Contains(out, []byte("STARTTLS\r\n")) {
 			out = bytes.ReplaceAll(out, []byte("STARTTLS\r\n"), []byte("XXXXXXXA\r\n"))
 			// Not held back (see HoldEvents): it happens on the wire, before the bytes.
 			n.Net.Emit(trace.Event{Kind: trace.Fault, Conn: in.conn.ID(), Host: in.client, Peer: in.h.cfg.Name,
@@ -467,12 +499,15 @@ func (in *inbound) flush() {
 		return
 	}
 	if d := in.sess.Deadline(); d > 0 {
-		in.timer = n.Net.After(d, func() {
-			in.timer = nil
-			in.sess.Timeout()
-			in.flush()
-		})
+		in.timer = n.Net.After(d, in.onTimeout)
 	}
+}
+
+// timedOut tells the session its client has been silent too long.
+func (in *inbound) timedOut() {
+	in.timer = nil
+	in.sess.Timeout()
+	in.flush()
 }
 
 // CloseReason is the text of the conn.close event of a session the server
@@ -531,11 +566,11 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 			if e.Kind == server.EventAuthResponse {
 				verb = "AUTH"
 			}
-			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: string(e.Line)})
+			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: n.texts.text(e.Line)})
 		case server.EventReply:
 			r := e.Reply
 			te := trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
-				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: r.Text()}
+				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: n.texts.joined(r.Lines)}
 			if reach >= 0 {
 				// The session wrote the enhanced code exactly when the
 				// event has one (see server's Session.send).
@@ -577,7 +612,7 @@ func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *serv
 		Remote:       remote,
 		TLS:          port == 465,
 		TLSAvailable: tlsAvailable,
-		Nonce:        fmt.Sprintf("%d.%d", h.sessions, h.net.Net.Rand().Uint32()),
+		Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),
 	})
 }
 

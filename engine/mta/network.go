@@ -35,6 +35,7 @@ type Network struct {
 	strip   map[[2]string]bool // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
 	cuts    []replyCut         // armed by CutBeforeReply
 	clients []*client.Client   // client sessions of finished deliveries, for reuse
+	texts   textTable          // the texts of the server sessions' commands and replies
 
 	// While a server session is fed, what the hosts do because of it (a
 	// message queued or delivered, a DSN) is held back, so the trace shows
@@ -145,6 +146,9 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 		h.retry = *cfg.Retry
 	}
 	h.idPrefix = idPrefix(cfg.Name)
+	if cfg.Relayhost != "" {
+		h.relayhost = []hop{{host: cfg.Relayhost}}
+	}
 	for addr, n := range cfg.QuotaBytes {
 		h.Mailboxes.SetByteQuota(addr, n)
 	}

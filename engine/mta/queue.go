@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -297,6 +298,40 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, data []byte) {
 func (h *Host) attempt(q *queued) {
 	q.timer = nil
 	q.attempts++
+	if domain, ok := soleDomain(q.rcpts); ok {
+		// The common case, every recipient waiting and all at one domain:
+		// the group is the message's list of recipients itself.
+		q.inFlight = 1
+		h.deliverGroup(q, domain, q.rcpts)
+	} else {
+		h.deliverGroups(q)
+	}
+	if q.inFlight == 0 {
+		h.settle(q)
+	}
+}
+
+// soleDomain returns the domain of rcpts, in lower case, when every one of
+// them is waiting to be delivered and all are at that domain.
+func soleDomain(rcpts []*rcptState) (string, bool) {
+	var domain string
+	for i, r := range rcpts {
+		if r.status != client.Pending && r.status != client.Deferred {
+			return "", false
+		}
+		_, d, _ := strings.Cut(r.addr, "@")
+		if d = strings.ToLower(d); i == 0 {
+			domain = d
+		} else if d != domain {
+			return "", false
+		}
+	}
+	return domain, len(rcpts) > 0
+}
+
+// deliverGroups starts the delivery of every waiting recipient of q, one
+// group per destination domain, in the order the domains first appear.
+func (h *Host) deliverGroups(q *queued) {
 	groups := map[string][]*rcptState{}
 	var order []string
 	for _, r := range q.rcpts {
@@ -313,9 +348,6 @@ func (h *Host) attempt(q *queued) {
 	q.inFlight = len(order)
 	for _, domain := range order {
 		h.deliverGroup(q, domain, groups[domain])
-	}
-	if q.inFlight == 0 {
-		h.settle(q)
 	}
 }
 
@@ -356,8 +388,8 @@ func (p hop) String() string {
 // literal as it is, or the addresses of the domain's mail exchangers.
 func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 	n := h.net
-	if h.cfg.Relayhost != "" {
-		h.tryHops(q, rcpts, []hop{{host: h.cfg.Relayhost}}, 0)
+	if h.relayhost != nil {
+		h.tryHops(q, rcpts, h.relayhost, 0)
 		return
 	}
 	if lit, ok := addressLiteral(domain); ok {
@@ -374,7 +406,11 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 			h.routeFailed(q, rcpts, domain, err)
 			return
 		}
-		var hops []hop
+		count := 0
+		for _, t := range route.Targets {
+			count += len(t.Addrs)
+		}
+		hops := make([]hop, 0, count)
 		for _, t := range route.Targets {
 			for _, a := range t.Addrs {
 				hops = append(hops, hop{host: t.Host, addr: a, mx: true})
@@ -528,7 +564,7 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS, out client.Outcome, connErr error) {
 	target := hops[i].host
 	if connErr != nil {
-		deferAll(rcpts, target, "4.4.1", fmt.Sprintf("connect to %s: %v", hops[i], connErr))
+		deferAll(rcpts, target, "4.4.1", "connect to "+hops[i].String()+": "+connErr.Error())
 		h.tryHops(q, rcpts, hops, i+1)
 		return
 	}
@@ -551,8 +587,12 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		}
 		switch {
 		case r.status == client.Delivered:
+			reply := r.reply // record wrote the reply there
+			if res.Reply.Code == 0 {
+				reply = res.Reply.String()
+			}
 			h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
-				Text: fmt.Sprintf("delivered to %s: %s", target, res.Reply.String())})
+				Text: "delivered to " + target + ": " + reply})
 		case !hopsLeft:
 			// The last hop's answer stands; settle decides what follows.
 		case res.SessionFailure:
@@ -635,7 +675,7 @@ func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) 
 	r.relayed = res.Status == client.Delivered && !dsn
 	switch {
 	case res.Reply.Code != 0:
-		r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
+		r.reply, r.enh = replyString(res.Reply), res.Reply.Enhanced
 	case res.Err != nil:
 		r.reply = res.Err.Error()
 		var ce *client.Error
@@ -646,6 +686,14 @@ func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) 
 	if refusedToTalk(res) {
 		r.status, r.enh = client.Deferred, transientStatus(r.enh)
 	}
+}
+
+// replyString is r.String() made in one allocation, where String grows
+// its buffer as it goes: the relay keeps the reply to every recipient of
+// every session it runs.
+func replyString(r smtp.Reply) string {
+	var buf [256]byte
+	return string(bytes.TrimSuffix(r.AppendTo(buf[:0], r.Enhanced != ""), []byte("\r\n")))
 }
 
 // firstLine returns the first line of a reply, which may have several.

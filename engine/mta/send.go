@@ -47,16 +47,24 @@ func (n *Network) Send(req SendRequest) {
 	c := n.idleClient()
 	if err := c.Reset(req.Config, req.Envelope, req.Data); err != nil {
 		n.putClient(c)
-		n.Net.After(0, func() {
-			n.emit(trace.Event{Kind: trace.Note, Host: req.From.cfg.Name,
-				Text: fmt.Sprintf("no session to %s: the client refused to start one (%v); "+
-					"trying again would not change that, so every recipient of this session fails for good", req.To, err)})
-			req.Done(refusedOutcome(req.Envelope, err), nil)
-		})
+		n.refuse(req, err)
 		return
 	}
 	o := &outbound{n: n, req: req, c: c}
 	o.conn = n.Net.Dial(req.From.sim, req.To, req.Port, o)
+}
+
+// refuse ends the session of req that the client refused to start, with
+// err, once the current event is done (see Send). It is a function of its
+// own so that only a refused request is captured by a closure and moved
+// to the heap, not every one Send gets.
+func (n *Network) refuse(req SendRequest, err error) {
+	n.Net.After(0, func() {
+		n.emit(trace.Event{Kind: trace.Note, Host: req.From.cfg.Name,
+			Text: fmt.Sprintf("no session to %s: the client refused to start one (%v); "+
+				"trying again would not change that, so every recipient of this session fails for good", req.To, err)})
+		req.Done(refusedOutcome(req.Envelope, err), nil)
+	})
 }
 
 // refusedOutcome is the outcome of a session the client refused to start

@@ -1,0 +1,57 @@
+package mta
+
+import "strings"
+
+// textTable hands out the strings the trace's command and reply events
+// carry. A world's sessions say the same few things over and over (the
+// same EHLO and its reply, MAIL FROM and RCPT TO for every message of a
+// run), and each event would otherwise copy its line into a new string: a
+// text met before is given out again instead. Only short texts are kept,
+// and the table is emptied when it fills, so that a client that never
+// repeats itself cannot make it grow.
+type textTable struct {
+	texts map[string]string
+}
+
+// The bounds of a textTable: how long a text it keeps may be, and how
+// many it keeps.
+const (
+	maxKeptText  = 512
+	maxKeptTexts = 1024
+)
+
+// text returns b as a string.
+func (t *textTable) text(b []byte) string {
+	if len(b) > maxKeptText {
+		return string(b)
+	}
+	if s, ok := t.texts[string(b)]; ok { // no copy: the compiler looks up b as it is
+		return s
+	}
+	if t.texts == nil || len(t.texts) == maxKeptTexts {
+		t.texts = make(map[string]string)
+	}
+	s := string(b)
+	t.texts[s] = s
+	return s
+}
+
+// joined returns lines joined by newlines, as strings.Join(lines, "\n")
+// does: the text of a reply of several lines, such as an EHLO reply.
+func (t *textTable) joined(lines []string) string {
+	if len(lines) == 1 {
+		return lines[0]
+	}
+	var buf [maxKeptText]byte
+	b := buf[:0]
+	for i, line := range lines {
+		if len(b)+1+len(line) > len(buf) {
+			return strings.Join(lines, "\n")
+		}
+		if i > 0 {
+			b = append(b, '\n')
+		}
+		b = append(b, line...)
+	}
+	return t.text(b)
+}
