@@ -63,7 +63,7 @@ func (h *Host) usesDANE(p hop) bool { return h.cfg.OutboundTLS == TLSDANE && p.m
 func (h *Host) lookupTLSA(q *queued, p hop, next func(hopTLS, error)) {
 	n := h.net
 	name := tlsaName(p.host)
-	ans, err := n.Resolver.Lookup(dns.Caller{Host: h.cfg.Name, Record: n.Net.EmitAfter}, name, dns.TLSA)
+	ans, err := n.Resolver.Lookup(h.dns, name, dns.TLSA)
 	n.Net.After(ans.Cost+time.Millisecond, func() {
 		tls, why, err := daneVerdict(p.host, ans, err, n.Resolver.Signed(name), h.outboundTLS())
 		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})

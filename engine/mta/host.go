@@ -60,11 +60,15 @@ type Host struct {
 	nextID    int
 	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
 	servers   map[int]*server.Server
-	idle      []*server.Session      // sessions of closed connections, for reuse
+	idle      []*inbound             // the server ends of closed connections, for reuse
 	signers   map[string]dkim.Signer // DKIM signers by lower-case domain (see DKIMSelector)
 	// relayhost is the one hop of every delivery when the host has a
 	// Relayhost, nil otherwise: made once, as deliveries only read it.
 	relayhost []hop
+	relayFrom relayNets // RelayFrom, parsed
+	// dns is how the host asks the resolver, its events traced at their
+	// time: made once, as the method value in it is an allocation.
+	dns dns.Caller
 }
 
 // Name returns the host's name.
@@ -204,13 +208,13 @@ func (p policy) Mail(c *server.ConnState, env *server.Envelope) smtp.Reply {
 
 func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Recipient) smtp.Reply {
 	h := p.h
-	addr := rcpt.Path.Mailbox.String()
 	if rcpt.Path.Postmaster && rcpt.Path.Mailbox.Domain == "" {
 		return smtp.Reply{} // RFC 5321 §4.5.1: <Postmaster> is always accepted
 	}
 	domain := rcpt.Path.Mailbox.Domain
 	switch {
 	case h.cfg.Serves(domain):
+		addr := rcpt.Path.Mailbox.String()
 		if !h.cfg.HasUser(addr) {
 			return smtp.Reply{Code: 550, Enhanced: "5.1.1", Reason: smtp.ReasonUnknownUser,
 				Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", addr)}}
@@ -225,9 +229,13 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 		return smtp.Reply{} // relaying for an authenticated user or a trusted network
 	default:
 		return smtp.Reply{Code: 554, Enhanced: "5.7.1", Reason: smtp.ReasonRelayDenied,
-			Lines: []string{fmt.Sprintf("<%s>: Relay access denied", addr)}}
+			Lines: []string{fmt.Sprintf("<%s>: Relay access denied", rcpt.Path.Mailbox.String())}}
 	}
-	if h.greylist != nil && !h.greylist.Check(clientIP(c.Remote), env.From.Mailbox.String(), addr, h.net.Net.Now()) {
+	if h.greylist == nil {
+		return smtp.Reply{}
+	}
+	addr := rcpt.Path.Mailbox.String()
+	if !h.greylist.Check(clientIP(c.Remote), env.From.Mailbox.String(), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
 			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, Words(time.Duration(h.cfg.Greylist)))}}
 	}
@@ -255,11 +263,13 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if tx != nil {
 		kept.checks = tx.results
 	}
+	kept.rcpts = make([]recipient, 0, len(env.Rcpts))
 	for _, r := range env.Rcpts {
 		kept.rcpts = append(kept.rcpts, recipient{addr: r.Path.Mailbox.String(), notify: r.Notify, orcpt: r.ORcpt})
 	}
+	ip := clientIP(c.Remote)
 	rec := Received{
-		FromHelo: c.Hello, FromHost: h.net.nameOf(clientIP(c.Remote)), FromAddr: clientIP(c.Remote),
+		FromHelo: c.Hello, FromHost: h.net.nameOf(ip), FromAddr: ip,
 		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != "", env.UTF8), ID: id, At: h.net.Net.Date(),
 	}
 	if len(kept.rcpts) == 1 {
@@ -275,7 +285,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 		above = append(above, field)
 	}
 	stored := rec.Prepend(msg, above...)
-	if r := h.checkRoom(env, len(stored)); r.Code != 0 {
+	if r := h.checkRoom(env, kept, len(stored)); r.Code != 0 {
 		return "", r
 	}
 	h.accept(id, kept, stored)
@@ -289,14 +299,15 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 // refused; the sender can send it again to the others.
 //
 // size is the message as this host would keep it, its own header fields on
-// top; delivery adds Return-Path.
-func (h *Host) checkRoom(env *server.Envelope, size int) smtp.Reply {
-	need := size + len("Return-Path: <>\r\n") + len(env.From.Mailbox.String())
-	for _, r := range env.Rcpts {
-		addr := r.Path.Mailbox.String()
+// top; delivery adds Return-Path. kept is env as the host keeps it, its
+// addresses already written out.
+func (h *Host) checkRoom(env *server.Envelope, kept envelope, size int) smtp.Reply {
+	need := size + len("Return-Path: <>\r\n") + len(kept.from)
+	for i, r := range env.Rcpts {
 		if !h.cfg.Serves(r.Path.Mailbox.Domain) {
 			continue
 		}
+		addr := kept.rcpts[i].addr
 		if room, limited := h.Mailboxes.Room(h.cfg.Mailbox(addr)); limited && need > room {
 			return smtp.Reply{Code: 552, Enhanced: "5.2.2", Reason: smtp.ReasonMailboxFull,
 				Lines: []string{fmt.Sprintf("<%s>: Mailbox full: the message (%d octets) exceeds the %d left of its storage allocation", addr, need, room)}}
@@ -311,15 +322,38 @@ func (h *Host) relayAllowed(remote string) bool {
 	if err != nil {
 		return false
 	}
-	for _, r := range h.cfg.RelayFrom {
-		if pfx, err := netip.ParsePrefix(r); err == nil && pfx.Contains(ip) {
-			return true
+	return h.relayFrom.allows(ip)
+}
+
+// relayNets is HostConfig.RelayFrom parsed, once for the host rather than
+// at every RCPT of every client: its prefixes and its single addresses.
+// An entry that is neither is left out, as it matches no client.
+type relayNets struct {
+	prefixes []netip.Prefix
+	addrs    []netip.Addr
+}
+
+func parseRelayNets(list []string) relayNets {
+	var nets relayNets
+	for _, r := range list {
+		if pfx, err := netip.ParsePrefix(r); err == nil {
+			nets.prefixes = append(nets.prefixes, pfx)
 		}
-		if a, err := netip.ParseAddr(r); err == nil && a == ip {
+		if a, err := netip.ParseAddr(r); err == nil {
+			nets.addrs = append(nets.addrs, a)
+		}
+	}
+	return nets
+}
+
+// allows reports whether ip is in one of the networks.
+func (nets relayNets) allows(ip netip.Addr) bool {
+	for _, pfx := range nets.prefixes {
+		if pfx.Contains(ip) {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(nets.addrs, ip)
 }
 
 // clientIP strips the port from "addr:port". Remotes come from simnet or
@@ -345,8 +379,24 @@ func (n *Network) nameOf(ip string) string {
 	return "unknown"
 }
 
+// clientName is nameOf the client's address on c, the server's end of a
+// connection, without writing the address out to look it up: the client's
+// address is one of its own host's, and addresses belong to one host.
+func (n *Network) clientName(c *simnet.Conn) string {
+	if h := c.Remote(); h != nil && c.RemoteAddr().Addr().IsValid() {
+		return h.Name()
+	}
+	return n.nameOf(c.RemoteAddr().Addr().String())
+}
+
 // inbound is the server end of one SMTP connection: it feeds arriving bytes
 // to the server state machine, writes its replies and traces what it says.
+//
+// Once its connection is over, an inbound and its session serve a later
+// connection of the same host (see release): a busy world opens thousands.
+// The connection it served before may still call it (a Closed the network
+// had queued), so every call from a connection that is not its own is
+// ignored.
 type inbound struct {
 	h       *Host
 	conn    *simnet.Conn
@@ -365,20 +415,22 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	srv := h.server(port)
 	return func(c *simnet.Conn) simnet.Handler {
 		h.sessions++
-		in := &inbound{h: h, conn: c, port: port, client: h.net.nameOf(c.RemoteAddr().Addr().String())}
-		in.onTimeout = in.timedOut
+		client := h.net.clientName(c)
 		opt := server.SessionOptions{
 			Remote:       c.RemoteAddr().String(),
 			TLS:          port == 465,
 			TLSAvailable: h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name),
 			Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),
 		}
+		var in *inbound
 		if n := len(h.idle); n > 0 {
-			in.sess, h.idle = h.idle[n-1], h.idle[:n-1]
+			in, h.idle = h.idle[n-1], h.idle[:n-1]
 			in.sess.Reset(srv, opt)
 		} else {
-			in.sess = srv.NewSession(opt)
+			in = &inbound{h: h, sess: srv.NewSession(opt)}
+			in.onTimeout = in.timedOut
 		}
+		in.conn, in.port, in.client, in.pending = c, port, client, false
 		return in
 	}
 }
@@ -428,7 +480,7 @@ func (in *inbound) Open(c *simnet.Conn) {
 
 // Data feeds the bytes to the session.
 func (in *inbound) Data(c *simnet.Conn, p []byte) {
-	if in.sess == nil {
+	if c != in.conn {
 		return
 	}
 	n := in.h.net
@@ -439,23 +491,27 @@ func (in *inbound) Data(c *simnet.Conn, p []byte) {
 }
 
 // Closed forgets the connection.
-func (in *inbound) Closed(c *simnet.Conn, why string) { in.release() }
+func (in *inbound) Closed(c *simnet.Conn, why string) {
+	if c == in.conn {
+		in.release()
+	}
+}
 
-// release forgets the connection and keeps its session's memory for the
-// next connection: a busy world opens thousands of them.
+// release forgets the connection and keeps in, with its session's
+// memory, for the next connection.
 func (in *inbound) release() {
-	if in.sess == nil {
+	if in.conn == nil {
 		return
 	}
 	in.stopTimer()
 	delete(in.h.net.servers, in.conn.ID())
+	in.conn = nil
 	if len(in.h.idle) < maxIdleSessions {
-		in.h.idle = append(in.h.idle, in.sess)
+		in.h.idle = append(in.h.idle, in)
 	}
-	in.sess = nil
 }
 
-// maxIdleSessions bounds the sessions a host keeps for reuse.
+// maxIdleSessions bounds the server ends a host keeps for reuse.
 const maxIdleSessions = 16
 
 // flush traces the session's events, writes its output and re-arms the

@@ -29,13 +29,14 @@ type Network struct {
 	// with a DKIMSelector; nil means no host can sign.
 	DKIMKeys func(domain string) (ed25519.PrivateKey, error)
 
-	hosts   map[string]*Host   // by lower-case name
-	order   []*Host            // in the order they were added
-	servers map[int]*inbound   // server ends of open SMTP connections, by conn id
-	strip   map[[2]string]bool // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
-	cuts    []replyCut         // armed by CutBeforeReply
-	clients []*client.Client   // client sessions of finished deliveries, for reuse
-	texts   textTable          // the texts of the server sessions' commands and replies
+	hosts     map[string]*Host   // by lower-case name
+	order     []*Host            // in the order they were added
+	servers   map[int]*inbound   // server ends of open SMTP connections, by conn id
+	strip     map[[2]string]bool // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
+	cuts      []replyCut         // armed by CutBeforeReply
+	clients   []*client.Client   // client sessions of finished deliveries, for reuse
+	outbounds []*outbound        // their drivers, for reuse (see outbound.release)
+	texts     textTable          // the texts of the server sessions' commands and replies
 
 	// While a server session is fed, what the hosts do because of it (a
 	// message queued or delivered, a DSN) is held back, so the trace shows
@@ -146,6 +147,8 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 		h.retry = *cfg.Retry
 	}
 	h.idPrefix = idPrefix(cfg.Name)
+	h.relayFrom = parseRelayNets(cfg.RelayFrom)
+	h.dns = dns.Caller{Host: cfg.Name, Record: n.Net.EmitAfter}
 	if cfg.Relayhost != "" {
 		h.relayhost = []hop{{host: cfg.Relayhost}}
 	}

@@ -39,16 +39,19 @@ func (s RetrySchedule) Next(attempt int) time.Duration {
 // fires once does not (the technique of Evan Harris, 2003).
 type Greylist struct {
 	Delay time.Duration
-	seen  map[string]time.Duration // triplet → first seen (virtual time)
+	seen  map[triplet]time.Duration // first seen (virtual time)
 }
+
+// triplet is what a Greylist tells apart, the addresses in lower case.
+type triplet struct{ client, sender, rcpt string }
 
 // Check reports whether the triplet may pass now; the first sighting is
 // remembered.
 func (g *Greylist) Check(client, sender, rcpt string, now time.Duration) bool {
 	if g.seen == nil {
-		g.seen = map[string]time.Duration{}
+		g.seen = map[triplet]time.Duration{}
 	}
-	key := client + "\x00" + strings.ToLower(sender) + "\x00" + strings.ToLower(rcpt)
+	key := triplet{client, strings.ToLower(sender), strings.ToLower(rcpt)}
 	first, ok := g.seen[key]
 	if !ok {
 		g.seen[key] = now

@@ -163,20 +163,23 @@ func (h *Host) QueueView() []QueueView {
 // their mailbox at once, remote ones through the queue.
 func (h *Host) accept(id string, env envelope, data []byte) {
 	n := h.net
-	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now()}
-	var local []*rcptState
+	var local, remote []*rcptState
 	for _, rcpt := range h.distinct(id, env.rcpts) {
-		r := &rcptState{recipient: rcpt, status: client.Pending}
 		if mailbox, ok := h.localMailbox(rcpt.addr); ok {
 			h.deliverLocal(id, env, mailbox, data)
-			r.status = client.Delivered
-			local = append(local, r)
+			if rcpt.wants(ActionDelivered) {
+				local = append(local, &rcptState{recipient: rcpt, status: client.Delivered})
+			}
 			continue
 		}
-		q.rcpts = append(q.rcpts, r)
+		remote = append(remote, &rcptState{recipient: rcpt, status: client.Pending})
 	}
-	// This host is the last one: it reports the deliveries its sender
-	// asked to hear about (RFC 3461 §6.2).
+	if len(local) == 0 && len(remote) == 0 {
+		return // delivered here, and nobody asked to hear of it
+	}
+	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now(), rcpts: remote}
+	// This host is the last one for the local recipients: it reports the
+	// deliveries their sender asked to hear about (RFC 3461 §6.2).
 	h.report(q, ActionDelivered, local)
 	if len(q.rcpts) == 0 {
 		return
@@ -399,7 +402,7 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 		n.Net.After(time.Millisecond, func() { h.tryHops(q, rcpts, []hop{{host: domain, addr: lit}}, 0) })
 		return
 	}
-	route, err := n.Resolver.SelectMX(dns.Caller{Host: h.cfg.Name, Record: n.Net.EmitAfter}, domain, n.Net.Rand())
+	route, err := n.Resolver.SelectMX(h.dns, domain, n.Net.Rand())
 	n.Net.After(route.Cost+time.Millisecond, func() {
 		h.traceRoute(q, route)
 		if err != nil {

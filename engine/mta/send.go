@@ -26,6 +26,10 @@ type SendRequest struct {
 }
 
 // outbound drives a client state machine over a simulated connection.
+//
+// Once its session is over, an outbound serves a later one (see release).
+// The connection it drove before may still call it, so every call from a
+// connection that is not its own is ignored.
 type outbound struct {
 	n      *Network
 	req    SendRequest
@@ -50,7 +54,8 @@ func (n *Network) Send(req SendRequest) {
 		n.refuse(req, err)
 		return
 	}
-	o := &outbound{n: n, req: req, c: c}
+	o := n.idleOutbound()
+	o.req, o.c = req, c
 	o.conn = n.Net.Dial(req.From.sim, req.To, req.Port, o)
 }
 
@@ -79,6 +84,9 @@ func refusedOutcome(env client.Envelope, err error) client.Outcome {
 }
 
 func (o *outbound) Open(c *simnet.Conn) {
+	if c != o.conn {
+		return
+	}
 	o.opened = true
 	if o.req.Port == 465 {
 		o.startTLS()
@@ -86,23 +94,25 @@ func (o *outbound) Open(c *simnet.Conn) {
 }
 
 func (o *outbound) Data(c *simnet.Conn, p []byte) {
-	if o.done {
+	if c != o.conn || o.done {
 		return
 	}
 	o.c.Feed(p)
 	o.step()
+	o.release()
 }
 
 func (o *outbound) Closed(c *simnet.Conn, why string) {
-	if o.done {
+	if c != o.conn || o.done {
 		return
 	}
 	if !o.opened {
 		o.finish(client.Outcome{}, errors.New(why))
-		return
+	} else {
+		o.c.ConnectionLost(fmt.Errorf("connection closed: %s", why))
+		o.step()
 	}
-	o.c.ConnectionLost(fmt.Errorf("connection closed: %s", why))
-	o.step()
+	o.release()
 }
 
 // step writes what the client wants sent and does what it asks next.
@@ -156,6 +166,32 @@ func (o *outbound) finish(out client.Outcome, connErr error) {
 	// session.
 	o.n.putClient(o.c)
 	o.c = nil
+}
+
+// release hands o back to the Network for a later session once its own is
+// over. It is called last by the connection's calls into o, not by finish:
+// the Done that finish calls may start the next session at once, and o is
+// still in use until the call that finished it returns.
+func (o *outbound) release() {
+	if !o.done {
+		return
+	}
+	n := o.n
+	*o = outbound{n: n} // nothing of the old session is kept alive
+	if len(n.outbounds) < maxIdleClients {
+		n.outbounds = append(n.outbounds, o)
+	}
+}
+
+// idleOutbound returns an outbound to start a session with: one kept by
+// release, or a new one.
+func (n *Network) idleOutbound() *outbound {
+	if k := len(n.outbounds); k > 0 {
+		o := n.outbounds[k-1]
+		n.outbounds = n.outbounds[:k-1]
+		return o
+	}
+	return &outbound{n: n}
 }
 
 // putClient keeps c for reuse, up to maxIdleClients.
