@@ -74,7 +74,10 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 	if err != nil {
 		return route, err
 	}
-	mxs := slices.Clone(ans.Records)
+	// A copy to sort and prune (the answer's records are the zone's own),
+	// on the stack when there are only a few, as there mostly are.
+	var room [4]Record
+	mxs := append(room[:0], ans.Records...)
 	if len(mxs) == 0 {
 		// RFC 5321 §5.1: "an empty list of MXs" means an implicit MX.
 		route.Implicit = true
@@ -96,6 +99,9 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 				firstTemp = err
 			}
 			continue
+		}
+		if route.Targets == nil {
+			route.Targets = make([]Target, 0, len(mxs)) // room for every one, in one allocation
 		}
 		route.Targets = append(route.Targets, t)
 	}

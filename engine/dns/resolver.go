@@ -3,6 +3,7 @@ package dns
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -189,6 +190,8 @@ func (r *Resolver) Lookup(c Caller, name string, t Type) (Answer, error) {
 	s := &session{r: r, c: c}
 	ans, err := s.lookup(name, Type(strings.ToUpper(string(t))))
 	ans.Cost = s.elapsed
+	// The records are the zone's own (see rrset): the caller gets its copy.
+	ans.Records = slices.Clone(ans.Records)
 	return ans, err
 }
 
@@ -242,14 +245,17 @@ func (s *session) lookup(name string, t Type) (Answer, error) {
 // query sends one query and traces it and its answer.
 func (s *session) query(name string, t Type) ([]Record, error) {
 	s.record(trace.Event{Kind: trace.DNSQuery, Host: s.c.Host, Name: name, RType: string(t)})
-	fail, ok := s.r.faults[faultKey{name, t}]
-	if !ok {
-		fail = s.r.faults[faultKey{name, ""}]
+	var fail Failure
+	if len(s.r.faults) > 0 {
+		var ok bool
+		if fail, ok = s.r.faults[faultKey{name, t}]; !ok {
+			fail = s.r.faults[faultKey{name, ""}]
+		}
 	}
-	var records []Record
+	var set rrset
 	if fail == "" {
 		var exists bool
-		if records, exists = s.r.zone.lookup(name, t); !exists {
+		if set, exists = s.r.zone.lookup(name, t); !exists {
 			fail = NXDomain
 		}
 	}
@@ -263,16 +269,12 @@ func (s *session) query(name string, t Type) ([]Record, error) {
 		// Records or their absence, validated: the AD bit is set.
 		answer.Attrs = map[string]string{AttrDNSSEC: DNSSECSecure}
 	}
-	lines := make([]string, len(records))
-	for i, rec := range records {
-		lines[i] = s.r.zone.text(rec)
-	}
-	answer.Text = strings.Join(lines, "\n")
+	answer.Text = set.text
 	s.record(answer)
 	if fail != "" {
 		return nil, &Error{Name: name, Type: t, Err: fail.err()}
 	}
-	return records, nil
+	return set.records, nil
 }
 
 func (s *session) record(e trace.Event) {

@@ -244,3 +244,22 @@ func TestSignedDomains(t *testing.T) {
 		}
 	}
 }
+
+// The zone shares its record sets with every answer it gives (see rrset):
+// an answer a caller of Lookup changes must not change the next one.
+func TestLookupGivesACopy(t *testing.T) {
+	res := newResolver(t, worldZone)
+	ans, err := res.Lookup(Caller{}, "example.org", MX)
+	if err != nil || len(ans.Records) != 2 {
+		t.Fatalf("Lookup = %v, %v; want the two MX records", ans.Records, err)
+	}
+	ans.Records[0].Target = "changed.example.org"
+	again, _ := res.Lookup(Caller{}, "example.org", MX)
+	if again.Records[0].Target != "mx1.example.org" {
+		t.Errorf("a caller's change reached the zone: %v", again.Records)
+	}
+	route, err := res.SelectMX(Caller{}, "example.org", nil)
+	if err != nil || route.Targets[0].Host != "mx1.example.org" {
+		t.Errorf("SelectMX after the change = %v, %v", route.Targets, err)
+	}
+}

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -25,10 +26,26 @@ type Zone struct {
 	exists  map[string]bool     // owners and all their ancestors
 	signed  map[string]bool     // apexes of the domains signed with DNSSEC
 
-	// texts holds every record in zone-file form. Each answer is traced
-	// as text, and a busy world asks the same few questions thousands of
-	// times, so each record is formatted once, when it is added.
-	texts map[Record]string
+	// sets holds the records of each name and type, with the answer's
+	// text. Each answer is traced as text, and a busy world asks the same
+	// few questions thousands of times, so each record set is gathered
+	// and formatted once, when a record is added.
+	sets map[setKey]rrset
+}
+
+// setKey names a record set: an owner name and a type.
+type setKey struct {
+	name string
+	t    Type
+}
+
+// rrset is the records of one name and type, in the order they were
+// added, and their zone-file lines joined by newlines, as a dns.answer
+// event shows them. Its records are shared by every answer: no one may
+// change them (see Resolver.Lookup, which hands out copies).
+type rrset struct {
+	records []Record
+	text    string
 }
 
 // NewZone returns a zone holding records. It fails on the first record
@@ -130,28 +147,18 @@ func (z *Zone) Signed(name string) bool {
 }
 
 // lookup returns name's records of type t, or its CNAME when it has one and
-// t is not CNAME. exists is false when name is not in the zone at all.
-func (z *Zone) lookup(name string, t Type) (records []Record, exists bool) {
+// t is not CNAME (a CNAME is alone at its name: see Add). exists is false
+// when name is not in the zone at all.
+func (z *Zone) lookup(name string, t Type) (set rrset, exists bool) {
 	if z == nil {
-		return nil, false
+		return rrset{}, false
 	}
-	for _, r := range z.byName[name] {
-		if r.Type == t || (r.Type == CNAME && t != CNAME) {
-			records = append(records, r)
+	if t != CNAME {
+		if alias, ok := z.sets[setKey{name, CNAME}]; ok {
+			return alias, true
 		}
 	}
-	return records, z.exists[name]
-}
-
-// text returns r in zone-file form, as Record.String does.
-func (z *Zone) text(r Record) string {
-	if z == nil {
-		return r.String()
-	}
-	if s, ok := z.texts[r]; ok {
-		return s
-	}
-	return r.String()
+	return z.sets[setKey{name, t}], z.exists[name]
 }
 
 // sameData reports whether r and o are the same record, ignoring the TTL.
@@ -163,7 +170,7 @@ func (r Record) sameData(o Record) bool {
 func (z *Zone) reindex() {
 	z.byName = make(map[string][]Record)
 	z.exists = make(map[string]bool)
-	z.texts = make(map[Record]string)
+	z.sets = make(map[setKey]rrset)
 	for _, r := range z.records {
 		z.index(r)
 	}
@@ -171,7 +178,15 @@ func (z *Zone) reindex() {
 
 func (z *Zone) index(r Record) {
 	z.byName[r.Name] = append(z.byName[r.Name], r)
-	z.texts[r] = r.String()
+	key := setKey{r.Name, r.Type}
+	set := z.sets[key]
+	if set.text != "" {
+		set.text += "\n"
+	}
+	// Clipped, so that an append to an answer's records copies them.
+	set.records = slices.Clip(append(set.records, r))
+	set.text += r.String()
+	z.sets[key] = set
 	for name := r.Name; !z.exists[name]; {
 		z.exists[name] = true
 		i := strings.IndexByte(name, '.')

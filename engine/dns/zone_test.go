@@ -74,7 +74,7 @@ func TestZoneLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, exists := z.lookup(tt.name, tt.t)
-		if len(got) != tt.want || exists != tt.exists {
+		if len(got.records) != tt.want || exists != tt.exists {
 			t.Errorf("lookup(%s, %s) = %v, %v; want %d records, exists %v", tt.name, tt.t, got, exists, tt.want, tt.exists)
 		}
 	}
