@@ -17,6 +17,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"iter"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -25,32 +26,123 @@ import (
 )
 
 // Headers returns the parsed header block of msg and the offset of its
-// body. A message without a blank line is all header.
+// body. A message without a blank line is all header. A line that starts
+// with white space continues the field before it, joined to it by one
+// space (RFC 5322 §2.2.3); a line without a colon is skipped.
 func Headers(msg []byte) (textproto.MIMEHeader, int) {
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	body := end + 4
-	if end < 0 {
-		end, body = len(msg), len(msg)
-	}
+	end, body := headerEnd(msg)
+	block := string(msg[:end]) // one copy, which every value is a piece of
 	h := textproto.MIMEHeader{}
 	var key string
-	for _, line := range strings.Split(string(msg[:end]), "\r\n") {
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && key != "" {
+	for l := range fieldLines(msg[:end]) {
+		if l.colon < 0 {
 			vals := h[key]
-			vals[len(vals)-1] += " " + strings.TrimSpace(line)
+			vals[len(vals)-1] += " " + strings.TrimSpace(block[l.start:l.end])
 			continue
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
-		h[key] = append(h[key], strings.TrimSpace(value))
+		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(block[l.start:l.colon]))
+		h[key] = append(h[key], strings.TrimSpace(block[l.colon+1:l.end]))
 	}
 	return h, body
+}
+
+// Field returns the first value of the header field name in msg, as
+// Headers(msg).Get(name) does, without reading the other fields into a
+// map: a content filter asks for one or two of them in every message.
+// name is a field name as RFC 5322 writes them, such as Content-Type:
+// letters, digits and hyphens.
+func Field(msg []byte, name string) string {
+	end, _ := headerEnd(msg)
+	block := msg[:end]
+	var value string
+	found := false
+	for l := range fieldLines(block) {
+		switch {
+		case l.colon < 0:
+			if found {
+				value += " " + string(bytes.TrimSpace(block[l.start:l.end]))
+			}
+		case found:
+			return value // the next field
+		case equalFoldASCII(bytes.TrimSpace(block[l.start:l.colon]), name):
+			// The same field for Get, whose canonical form of a name
+			// made of letters, digits and hyphens differs from another's
+			// just when they differ in more than case.
+			value, found = string(bytes.TrimSpace(block[l.colon+1:l.end])), true
+		}
+	}
+	return value
+}
+
+// headerEnd returns where the header block of msg ends and where its body
+// starts: at the first blank line, or both at the end of a message that
+// has none.
+func headerEnd(msg []byte) (end, body int) {
+	end = bytes.Index(msg, []byte("\r\n\r\n"))
+	if end < 0 {
+		return len(msg), len(msg)
+	}
+	return end, end + 4
+}
+
+// fieldLine is a line of a header block that holds a field or part of
+// one: block[start:end], its first colon at colon, or colon -1 for a line
+// that continues the field before it.
+type fieldLine struct{ start, colon, end int }
+
+// fieldLines yields the lines of a header block, split at CRLF, that
+// Headers reads: a line that starts a field (it has a colon), and a line
+// that starts with white space after a field with a name, which continues
+// that field. Other lines, empty ones or without a colon, are skipped.
+func fieldLines(block []byte) iter.Seq[fieldLine] {
+	return func(yield func(fieldLine) bool) {
+		named := false // the last field had a name: white space continues it
+		for start := 0; start <= len(block); {
+			end := start + bytes.Index(block[start:], []byte("\r\n"))
+			if end < start {
+				end = len(block)
+			}
+			line := block[start:end]
+			l := fieldLine{start: start, colon: -1, end: end}
+			start = end + 2
+			switch {
+			case len(line) == 0:
+				continue
+			case (line[0] == ' ' || line[0] == '\t') && named:
+			default:
+				colon := bytes.IndexByte(line, ':')
+				if colon < 0 {
+					continue
+				}
+				l.colon = l.start + colon
+				named = len(bytes.TrimSpace(line[:colon])) > 0
+			}
+			if !yield(l) {
+				return
+			}
+		}
+	}
+}
+
+// equalFoldASCII reports whether b and s are the same but for the case of
+// ASCII letters.
+func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		x, y := b[i], s[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // Part is one body part of a multipart message.
@@ -127,6 +219,17 @@ func DecodedSize(content []byte, cte string) int {
 	return len(content)
 }
 
+// Encoded reports whether the transfer encoding cte is one that Decode
+// decodes, base64 or quoted-printable. Content in any other (7bit, 8bit,
+// binary) is what it says, and Decode returns it as it is.
+func Encoded(cte string) bool {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64", "quoted-printable":
+		return true
+	}
+	return false
+}
+
 // Decode returns content decoded from the transfer encoding cte: base64
 // or quoted-printable; anything else (7bit, 8bit, binary) as it is. Like a
 // mail program it reads past what it cannot decode: characters outside
@@ -187,7 +290,7 @@ func Decode(content []byte, cte string) []byte {
 // It reads what it can (text it cannot read ends the parameters), and
 // what package mime reads without an error it reads the same way.
 func Params(v string) (string, map[string]string) {
-	value, rest, _ := strings.Cut(v, ";")
+	_, rest, _ := strings.Cut(v, ";")
 	written := map[string]string{} // as written: "filename*0*" -> "utf-8''%C3%A9t%C3%A9"
 	for {
 		name, after, ok := strings.Cut(rest, "=")
@@ -220,7 +323,15 @@ func Params(v string) (string, map[string]string) {
 			}
 		}
 	}
-	return strings.ToLower(strings.TrimSpace(value)), params
+	return MediaType(v), params
+}
+
+// MediaType returns the value of a header field with parameters, such as
+// Content-Type, without them and in lower case: what Params returns
+// first, without reading the parameters.
+func MediaType(v string) string {
+	value, _, _ := strings.Cut(v, ";")
+	return strings.ToLower(strings.TrimSpace(value))
 }
 
 // joinSections returns the value of the RFC 2231 parameter base, if it

@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
+	"net/textproto"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -140,4 +142,76 @@ func FuzzDecodeWords(f *testing.F) {
 			t.Errorf("DecodeWords(%q) = %q, package mime reads %q", v, got, want)
 		}
 	})
+}
+
+// splitHeaders is Headers as it was first written, splitting a copy of
+// the header block at CRLF, for FuzzHeaders to hold the line reader that
+// Headers and Field share to it.
+func splitHeaders(msg []byte) (textproto.MIMEHeader, int) {
+	end := bytes.Index(msg, []byte("\r\n\r\n"))
+	body := end + 4
+	if end < 0 {
+		end, body = len(msg), len(msg)
+	}
+	h := textproto.MIMEHeader{}
+	var key string
+	for _, line := range strings.Split(string(msg[:end]), "\r\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && key != "" {
+			vals := h[key]
+			vals[len(vals)-1] += " " + strings.TrimSpace(line)
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+		h[key] = append(h[key], strings.TrimSpace(value))
+	}
+	return h, body
+}
+
+// FuzzHeaders: Headers reads every header block as splitHeaders does,
+// and Field finds what Get finds in it.
+func FuzzHeaders(f *testing.F) {
+	for _, s := range []string{
+		"Content-Type: text/plain\r\n\r\nbody",
+		"content-TYPE :  multipart/mixed;\r\n\tboundary=\"a b\"\r\n  \r\nX: y\r\n\r\n",
+		" Content-Type: first\r\nContent-Type: second\r\n",
+		": no name\r\n continued\r\nno colon\r\n\tContent-Type: inside\r\nContent-Type:\u00a0x\u00a0\r\n",
+		"Content-Type: a\r\nbroken line\r\n more\r\nContent-Transfer-Encoding: BASE64 \r\n\r\n",
+		"Content-Tranſfer-Encoding: x\r\nContent-Type\r\n\r\n",
+		"\r\n\r\nContent-Type: in the body",
+		"",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		want, wantBody := splitHeaders(msg)
+		got, body := Headers(msg)
+		if body != wantBody || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Headers(%q) = %q, %d; want %q, %d", msg, got, body, want, wantBody)
+		}
+		for _, name := range []string{"Content-Type", "Content-Transfer-Encoding", "X-Spam-Flag"} {
+			if got, want := Field(msg, name), want.Get(name); got != want {
+				t.Errorf("Field(%q, %s) = %q, want %q", msg, name, got, want)
+			}
+		}
+	})
+}
+
+// TestEncoded: the encodings Decode decodes, and only those.
+func TestEncoded(t *testing.T) {
+	for cte, want := range map[string]bool{"base64": true, " Quoted-Printable ": true, "BASE64": true,
+		"7bit": false, "8bit": false, "binary": false, "": false, "baſe64": false, "x-uuencode": false} {
+		if got := Encoded(cte); got != want {
+			t.Errorf("Encoded(%q) = %v, want %v", cte, got, want)
+		}
+		if decoded := Decode([]byte("=41"), cte); (string(decoded) != "=41") != want {
+			t.Errorf("Decode under %q disagrees with Encoded", cte)
+		}
+	}
 }

@@ -106,6 +106,13 @@ func Scan(msg []byte) string {
 	if strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
 		return "spam detected: X-Spam-Flag is YES"
 	}
+	// Most messages are one part, not encoded: its text was scanned
+	// above, and there is nothing else to look at, so the header need not
+	// be read into a map.
+	if mt := mimepart.MediaType(mimepart.Field(msg, "Content-Type")); !strings.HasPrefix(mt, "multipart/") && mt != "message/rfc822" &&
+		!mimepart.Encoded(mimepart.Field(msg, "Content-Transfer-Encoding")) {
+		return ""
+	}
 	hdr, start := mimepart.Headers(msg)
 	budget := maxScannedParts
 	return scanParts(mimepart.Part{Header: hdr, Body: msg[start:]}, 0, &budget)
@@ -118,21 +125,41 @@ const (
 	maxScannedParts = 100
 )
 
-// scanText looks for the test strings in text.
+// scanText looks for the test strings in text: EICAR first, wherever
+// each is, as a virus is worse news than spam. Both begin with an X, so
+// one pass from X to X finds them both.
 func scanText(text []byte) string {
-	switch {
-	case bytes.Contains(text, []byte(EICAR)):
-		return "virus found: EICAR test file"
-	case bytes.Contains(text, []byte(GTUBE)):
+	gtube := false
+	for i := bytes.IndexByte(text, 'X'); i >= 0; i = nextX(text, i) {
+		switch rest := text[i:]; {
+		case bytes.HasPrefix(rest, []byte(EICAR)):
+			return "virus found: EICAR test file"
+		case bytes.HasPrefix(rest, []byte(GTUBE)):
+			gtube = true
+		}
+	}
+	if gtube {
 		return "spam detected: GTUBE test string"
 	}
 	return ""
+}
+
+// nextX returns the index of the first X in text after i, or -1.
+func nextX(text []byte, i int) int {
+	if j := bytes.IndexByte(text[i+1:], 'X'); j >= 0 {
+		return i + 1 + j
+	}
+	return -1
 }
 
 // scanParts scans p: a multipart by its parts, any other part by its
 // content decoded from its transfer encoding, and an attached message
 // (message/rfc822) by what is inside it too, while budget lasts. Each part
 // is decoded once.
+//
+// p's body is always a piece of text scanned before: the message, or the
+// decoded content of a part that held it. Content that is not encoded is
+// that same text, so only decoded content is scanned again.
 func scanParts(p mimepart.Part, depth int, budget *int) string {
 	if depth == maxScanDepth {
 		return ""
@@ -151,9 +178,12 @@ func scanParts(p mimepart.Part, depth int, budget *int) string {
 	}
 	// One part: its body may be base64 or quoted-printable, and may be a
 	// whole message of its own.
-	content := mimepart.Decode(p.Body, p.Header.Get("Content-Transfer-Encoding"))
-	if why := scanText(content); why != "" {
-		return why + " in a MIME part"
+	cte := p.Header.Get("Content-Transfer-Encoding")
+	content := mimepart.Decode(p.Body, cte)
+	if mimepart.Encoded(cte) { // content as it was written was scanned already (see above)
+		if why := scanText(content); why != "" {
+			return why + " in a MIME part"
+		}
 	}
 	if mt == "message/rfc822" {
 		hdr, start := mimepart.Headers(content)

@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -57,6 +58,8 @@ func TestScan(t *testing.T) {
 		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                "spam detected: GTUBE test string",
 		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":  "spam detected: X-Spam-Flag is YES",
 		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n": "",
+		"Subject: X\r\n\r\n" + GTUBE + "X" + EICAR[1:] + EICAR: "virus found: EICAR test file", // a virus is worse news
+		"Subject: hi\r\n\r\n" + GTUBE[:40] + EICAR[:40] + "XX" + GTUBE: "spam detected: GTUBE test string",
 	}
 	// Inside MIME parts, as a mail program attaches files: in base64 (in
 	// lines of 76, so the string is cut across lines), in
@@ -330,17 +333,74 @@ func TestUpperFirstKeepsNames(t *testing.T) {
 }
 
 // FuzzScan: whatever a client sends, Scan returns (its walk through MIME
-// parts is bounded) and finds a test string that is there in clear.
+// parts is bounded) and finds a test string that is there in clear; and
+// it finds what scanEveryPart finds, which reads every header and scans
+// every part's content again, encoded or not.
 func FuzzScan(f *testing.F) {
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b--\r\n"))
 	f.Add([]byte("Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n--x--\r\n"))
+	f.Add([]byte("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nX5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE=\r\n!$H+H*\r\n"))
+	f.Add([]byte("Content-Type: Message/RFC822\r\nContent-Transfer-Encoding: base64\r\n\r\nQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluDQoNCkdUVUJF\r\n"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		msg = msg[:min(len(msg), 64<<10)]
-		Scan(msg)
+		budget := maxScannedParts
+		if got, want := Scan(msg), scanEveryPart(msg, &budget); got != want {
+			t.Fatalf("Scan(%q) = %q, scanning every part gives %q", msg, got, want)
+		}
 		if got := Scan(append(msg, EICAR...)); got == "" {
 			t.Fatalf("EICAR in clear after %q was not found", msg)
 		}
 	})
+}
+
+// scanEveryPart is Scan without its shortcuts: it reads the whole header
+// of every message and scans the content of every part, whether or not
+// it was decoded, for each test string in turn.
+func scanEveryPart(msg []byte, budget *int) string {
+	scanText := func(text []byte) string {
+		switch {
+		case bytes.Contains(text, []byte(EICAR)):
+			return "virus found: EICAR test file"
+		case bytes.Contains(text, []byte(GTUBE)):
+			return "spam detected: GTUBE test string"
+		}
+		return ""
+	}
+	if why := scanText(msg); why != "" {
+		return why
+	}
+	if strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
+		return "spam detected: X-Spam-Flag is YES"
+	}
+	hdr, start := mimepart.Headers(msg)
+	var scan func(p mimepart.Part, depth int) string
+	scan = func(p mimepart.Part, depth int) string {
+		if depth == maxScanDepth {
+			return ""
+		}
+		mt, _ := mimepart.Params(p.Header.Get("Content-Type"))
+		if strings.HasPrefix(mt, "multipart/") {
+			for _, part := range p.Parts(*budget) {
+				if *budget--; *budget < 0 {
+					return ""
+				}
+				if why := scan(part, depth+1); why != "" {
+					return why
+				}
+			}
+			return ""
+		}
+		content := mimepart.Decode(p.Body, p.Header.Get("Content-Transfer-Encoding"))
+		if why := scanText(content); why != "" {
+			return why + " in a MIME part"
+		}
+		if mt == "message/rfc822" {
+			hdr, start := mimepart.Headers(content)
+			return scan(mimepart.Part{Header: hdr, Body: content[start:]}, depth+1)
+		}
+		return ""
+	}
+	return scan(mimepart.Part{Header: hdr, Body: msg[start:]}, 0)
 }
 
 // TestScanSinglePartBase64: a message that is one base64 body, not
