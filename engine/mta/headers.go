@@ -46,13 +46,19 @@ func (r Received) String() string { return string(r.AppendTo(nil)) }
 
 // AppendTo appends the header line (see String) to b. Every hop of every
 // message writes one, so it is built without fmt.
-func (r Received) AppendTo(b []byte) []byte {
-	addr := r.FromAddr
-	if strings.Contains(addr, ":") {
-		addr = "IPv6:" + addr // an address literal carries its tag (RFC 5321 §4.1.3, §4.4)
+func (r Received) AppendTo(b []byte) []byte { return r.appendTo(b, nil) }
+
+// appendTo is AppendTo, with the date from dates when it is not nil.
+func (r Received) appendTo(b []byte, dates *dateCache) []byte {
+	b = append(b, "Received: from "...)
+	b = append(b, r.FromHelo...)
+	b = append(b, " ("...)
+	b = append(b, r.FromHost...)
+	b = append(b, " ["...)
+	if strings.Contains(r.FromAddr, ":") {
+		b = append(b, "IPv6:"...) // an address literal carries its tag (RFC 5321 §4.1.3, §4.4)
 	}
-	for _, part := range [...]string{"Received: from ", r.FromHelo, " (", r.FromHost, " [", addr,
-		"])\r\n\tby ", r.By, " with ", r.With, " id ", r.ID} {
+	for _, part := range [...]string{r.FromAddr, "])\r\n\tby ", r.By, " with ", r.With, " id ", r.ID} {
 		b = append(b, part...)
 	}
 	if r.For != "" {
@@ -61,7 +67,7 @@ func (r Received) AppendTo(b []byte) []byte {
 		b = append(b, '>')
 	}
 	b = append(b, "; "...)
-	b = r.At.UTC().AppendFormat(b, time.RFC1123Z)
+	b = dates.append(b, r.At)
 	return append(b, "\r\n"...)
 }
 
@@ -70,16 +76,54 @@ func (r Received) AppendTo(b []byte) []byte {
 // below. above are the hop's other trace fields (without CRLF), newest
 // first, which go on top of its Received (Received-SPF: RFC 7208 §9.1).
 func (r Received) Prepend(msg []byte, above ...string) []byte {
-	size := 256 + len(msg)
+	_, stored := r.stamp(msg, above, "", nil)
+	return stored
+}
+
+// stamp returns what Prepend does, stored, and the same with the
+// Return-Path line of a delivery from sender on top (see
+// Mailboxes.Deliver), delivered, in one allocation that fits them
+// exactly: stored is the end of delivered. The host keeps stored, and a
+// local recipient gets delivered, so that the last hop of a message does
+// not copy all of it once more to add one line. The date comes from dates
+// when it is not nil.
+func (r Received) stamp(msg []byte, above []string, sender string, dates *dateCache) (delivered, stored []byte) {
+	var room [512]byte
+	received := r.appendTo(room[:0], dates)
+	head := len("Return-Path: <>\r\n") + len(sender)
+	size := head + len(received) + len(msg)
 	for _, f := range above {
 		size += len(f) + 2
 	}
-	out := make([]byte, 0, size)
+	out := returnPath(make([]byte, 0, size), sender)
 	for _, f := range above {
 		out = append(append(out, f...), '\r', '\n')
 	}
-	out = r.AppendTo(out)
-	return append(out, msg...)
+	out = append(append(out, received...), msg...)
+	return out, out[head:]
+}
+
+// dateCache holds the date of the last Received: header written, in the
+// form of time.RFC1123Z: a busy world stamps many in the same second of
+// its clock, and formatting a time costs more than all the rest of the
+// header.
+type dateCache struct {
+	unix int64 // the second it is of
+	text []byte
+}
+
+// append appends t, in UTC, as time.RFC1123Z writes it. A nil cache
+// formats it each time.
+func (c *dateCache) append(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if c == nil {
+		return t.AppendFormat(b, time.RFC1123Z)
+	}
+	// The layout shows nothing finer than seconds, and always UTC here.
+	if u := t.Unix(); c.text == nil || u != c.unix {
+		c.unix, c.text = u, t.AppendFormat(c.text[:0], time.RFC1123Z)
+	}
+	return append(b, c.text...)
 }
 
 // Subject returns the text of the first Subject: header of msg as a mail

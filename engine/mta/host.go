@@ -284,11 +284,11 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if field := h.sign(c, msg); field != "" {
 		above = append(above, field)
 	}
-	stored := rec.Prepend(msg, above...)
+	delivered, stored := rec.stamp(msg, above, kept.from, &h.net.dates)
 	if r := h.checkRoom(env, kept, len(stored)); r.Code != 0 {
 		return "", r
 	}
-	h.accept(id, kept, stored)
+	h.accept(id, kept, stored, delivered)
 	return id, smtp.Reply{}
 }
 

@@ -91,12 +91,24 @@ func (m *Mailboxes) Full(addr string) bool {
 // that RFC 5321 §4.4 says the final delivery adds. It returns the message as
 // stored and how many old messages it pushed out (see KeepBytes).
 func (m *Mailboxes) Deliver(msg StoredMessage) (stored StoredMessage, removed int) {
+	raw := returnPath(make([]byte, 0, len("Return-Path: <>\r\n")+len(msg.From)+len(msg.Raw)), msg.From)
+	msg.Raw = append(raw, msg.Raw...)
+	return m.store(msg)
+}
+
+// returnPath appends the Return-Path line that delivery adds on top of a
+// message from sender.
+func returnPath(b []byte, sender string) []byte {
+	return append(append(append(b, "Return-Path: <"...), sender...), ">\r\n"...)
+}
+
+// store is Deliver for a message that has its Return-Path line already:
+// msg.Raw is kept as it is, and may be shared with other mailboxes, as no
+// one changes a stored message.
+func (m *Mailboxes) store(msg StoredMessage) (stored StoredMessage, removed int) {
 	if m.boxes == nil {
 		m.boxes = map[string][]StoredMessage{}
 	}
-	raw := make([]byte, 0, len("Return-Path: <>\r\n")+len(msg.From)+len(msg.Raw))
-	raw = append(append(append(raw, "Return-Path: <"...), msg.From...), ">\r\n"...)
-	msg.Raw = append(raw, msg.Raw...)
 	key := strings.ToLower(msg.To)
 	box := m.boxes[key]
 	if len(box) == cap(box) {

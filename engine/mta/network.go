@@ -37,6 +37,7 @@ type Network struct {
 	clients   []*client.Client   // client sessions of finished deliveries, for reuse
 	outbounds []*outbound        // their drivers, for reuse (see outbound.release)
 	texts     textTable          // the texts of the server sessions' commands and replies
+	dates     dateCache          // the date of the last Received: header
 
 	// While a server session is fed, what the hosts do because of it (a
 	// message queued or delivered, a DSN) is held back, so the trace shows

@@ -53,12 +53,12 @@ func TestRateLimit(t *testing.T) {
 
 func TestScan(t *testing.T) {
 	tests := map[string]string{
-		"Subject: hi\r\n\r\nhello\r\n":                        "",
-		"Subject: hi\r\n\r\n" + EICAR + "\r\n":                "virus found: EICAR test file",
-		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                "spam detected: GTUBE test string",
-		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":  "spam detected: X-Spam-Flag is YES",
-		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n": "",
-		"Subject: X\r\n\r\n" + GTUBE + "X" + EICAR[1:] + EICAR: "virus found: EICAR test file", // a virus is worse news
+		"Subject: hi\r\n\r\nhello\r\n":                                 "",
+		"Subject: hi\r\n\r\n" + EICAR + "\r\n":                         "virus found: EICAR test file",
+		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                         "spam detected: GTUBE test string",
+		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":           "spam detected: X-Spam-Flag is YES",
+		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n":          "",
+		"Subject: X\r\n\r\n" + GTUBE + "X" + EICAR[1:] + EICAR:         "virus found: EICAR test file", // a virus is worse news
 		"Subject: hi\r\n\r\n" + GTUBE[:40] + EICAR[:40] + "XX" + GTUBE: "spam detected: GTUBE test string",
 	}
 	// Inside MIME parts, as a mail program attaches files: in base64 (in
@@ -104,6 +104,23 @@ func TestReceivedAndHeaders(t *testing.T) {
 	msg = r.Prepend([]byte("Subject: hi\r\n\r\nbody\r\n"), "Authentication-Results: x", "Received-SPF: pass")
 	if want := "Authentication-Results: x\r\nReceived-SPF: pass\r\n" + want + "Subject: hi\r\n\r\nbody\r\n"; string(msg) != want {
 		t.Fatalf("with trace fields:\n%q\nwant\n%q", msg, want)
+	}
+	// What a host keeps and what a local mailbox gets, in one piece: the
+	// same as Prepend, and that with the Return-Path line Deliver adds.
+	var dates dateCache
+	delivered, stored := r.stamp([]byte("Subject: hi\r\n\r\nbody\r\n"), []string{"Received-SPF: pass"}, "alice@example.com", &dates)
+	if string(stored) != string(r.Prepend([]byte("Subject: hi\r\n\r\nbody\r\n"), "Received-SPF: pass")) ||
+		string(delivered) != "Return-Path: <alice@example.com>\r\n"+string(stored) || cap(delivered) != len(delivered) {
+		t.Fatalf("stamp = %q, %q", delivered, stored)
+	}
+	var box Mailboxes
+	if got, _ := box.Deliver(StoredMessage{From: "alice@example.com", To: "bob@example.org", Raw: stored}); string(got.Raw) != string(delivered) {
+		t.Fatalf("Deliver stored %q, stamp %q", got.Raw, delivered)
+	}
+	for _, at := range []time.Time{t0, t0.Add(300 * time.Millisecond), t0.Add(time.Second), t0.Add(36 * time.Hour), t0.In(time.FixedZone("X", 3600))} {
+		if got, want := string(dates.append(nil, at)), at.UTC().Format(time.RFC1123Z); got != want {
+			t.Errorf("dateCache: %s, want %s", got, want)
+		}
 	}
 	for _, tt := range []struct {
 		ehlo, tls, auth, utf8 bool

@@ -160,13 +160,15 @@ func (h *Host) QueueView() []QueueView {
 }
 
 // accept takes responsibility for a message: local recipients get it in
-// their mailbox at once, remote ones through the queue.
-func (h *Host) accept(id string, env envelope, data []byte) {
+// their mailbox at once, remote ones through the queue. delivered, when
+// not nil, is data with the Return-Path line on top that local delivery
+// adds (see Received.stamp).
+func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 	n := h.net
 	var local, remote []*rcptState
 	for _, rcpt := range h.distinct(id, env.rcpts) {
 		if mailbox, ok := h.localMailbox(rcpt.addr); ok {
-			h.deliverLocal(id, env, mailbox, data)
+			h.deliverLocal(id, env, mailbox, data, delivered)
 			if rcpt.wants(ActionDelivered) {
 				local = append(local, &rcptState{recipient: rcpt, status: client.Delivered})
 			}
@@ -283,11 +285,21 @@ func mergeNotify(a, b server.Notify) server.Notify {
 	return m
 }
 
-// deliverLocal puts a message into the local mailbox rcpt. Its delivery
-// event carries what the sender checks found, so that a lesson or a
-// grader can see how a message was judged, not only that it arrived.
-func (h *Host) deliverLocal(id string, env envelope, rcpt string, data []byte) {
-	stored, removed := h.Mailboxes.Deliver(StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data})
+// deliverLocal puts a message into the local mailbox rcpt: data, or
+// delivered when it is not nil, which is data with its Return-Path line
+// already. Its delivery event carries what the sender checks found, so
+// that a lesson or a grader can see how a message was judged, not only
+// that it arrived.
+func (h *Host) deliverLocal(id string, env envelope, rcpt string, data, delivered []byte) {
+	msg := StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data}
+	var stored StoredMessage
+	var removed int
+	if delivered != nil {
+		msg.Raw = delivered
+		stored, removed = h.Mailboxes.store(msg)
+	} else {
+		stored, removed = h.Mailboxes.Deliver(msg)
+	}
 	h.net.emit(trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
 		Size: len(stored.Raw), Text: Subject(data), Attrs: env.checks})
 	if removed > 0 {
@@ -868,7 +880,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	}
 	n.emit(trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
 		Attrs: map[string]string{"action": action}})
-	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build())
+	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build(), nil)
 }
 
 // silentFailure says why a recipient that failed gets no DSN: its sender
