@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -451,29 +452,36 @@ func (w *World) submit(m Message, env client.Envelope) {
 // the session, or the client never sent it (too large for the server's
 // SIZE, say). A bounce is a delivery status notification a server mails
 // back later, after it has taken the message.
+//
+// Every message sent has one, so it is written into one buffer, the reply
+// with it, rather than put together from strings.
 func clientNote(out client.Outcome, connErr error) string {
-	var text, why string
-	switch {
-	case connErr != nil:
+	if connErr != nil {
 		return "your mail client could not connect: " + connErr.Error()
-	case out.Reply.Code != 0:
-		why = " (" + out.Reply.String() + ")"
-	case out.Err != nil:
-		why = " (" + out.Err.Error() + ")"
 	}
+	var room [256]byte
+	note := append(room[:0], "your mail client: "...)
 	switch {
 	case out.Status == client.Bounced && out.Reply.Code != 0:
-		text = "the server refused the message"
+		note = append(note, "the server refused the message"...)
 	case out.Status == client.Bounced:
-		text = "the message was not sent"
+		note = append(note, "the message was not sent"...)
 	default:
-		text = "the message was " + out.Status.String()
+		note = append(append(note, "the message was "...), out.Status.String()...)
 	}
 	if out.SevenBit {
 		// engine/client converted it (RFC 6152 §3), as the relays' notes say.
-		text += ", converted to 7 bits (its 8-bit parts quoted-printable) for a server that could not take it as it was (RFC 6152 §3)"
+		note = append(note, ", converted to 7 bits (its 8-bit parts quoted-printable) for a server that could not take it as it was (RFC 6152 §3)"...)
 	}
-	return "your mail client: " + text + why
+	switch {
+	case out.Reply.Code != 0:
+		// The reply as its String method gives it: without the last CRLF.
+		note = bytes.TrimSuffix(out.Reply.AppendTo(append(note, " ("...), out.Reply.Enhanced != ""), []byte("\r\n"))
+		note = append(note, ')')
+	case out.Err != nil:
+		note = append(append(append(note, " ("...), out.Err.Error()...), ')')
+	}
+	return string(note)
 }
 
 // compose writes an RFC 5322 message for m; n, the input's number, makes
@@ -483,12 +491,26 @@ func clientNote(out client.Outcome, connErr error) string {
 // multipart/mixed (see writeMixed). Either way the text goes in the
 // transfer encoding it needs (see writeText).
 func (w *World) compose(m Message, n int) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\n", m.From, strings.Join(m.To, ", "))
-	writeUnstructured(&b, "Subject", m.Subject)
-	fmt.Fprintf(&b, "Date: %s\r\nMessage-ID: <%d.%d@%s>\r\nMIME-Version: 1.0\r\n",
-		w.net.Date().Format(time.RFC1123Z), w.seed, n, w.sc.Learner.Host)
+	to := strings.Join(m.To, ", ")
 	text := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
+	// Room for all but attachments at once, where the builder would grow
+	// a few times over: every message sent is composed here.
+	var b strings.Builder
+	b.Grow(len("From: \r\nTo: \r\n") + len(m.From) + len(to) + 2*len(m.Subject) + 256 + len(w.sc.Learner.Host) + len(text))
+	for _, s := range [...]string{"From: ", m.From, "\r\nTo: ", to, "\r\n"} {
+		b.WriteString(s)
+	}
+	writeUnstructured(&b, "Subject", m.Subject)
+	var room [64]byte
+	b.WriteString("Date: ")
+	b.Write(w.net.Date().AppendFormat(room[:0], time.RFC1123Z))
+	b.WriteString("\r\nMessage-ID: <")
+	b.Write(strconv.AppendInt(room[:0], w.seed, 10))
+	b.WriteByte('.')
+	b.Write(strconv.AppendInt(room[:0], int64(n), 10))
+	for _, s := range [...]string{"@", w.sc.Learner.Host, ">\r\nMIME-Version: 1.0\r\n"} {
+		b.WriteString(s)
+	}
 	if len(m.Attachments) == 0 {
 		writeText(&b, text)
 	} else {
