@@ -214,7 +214,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 	domain := rcpt.Path.Mailbox.Domain
 	switch {
 	case h.cfg.Serves(domain):
-		addr := rcpt.Path.Mailbox.String()
+		addr := h.net.texts.address(rcpt.Path.Mailbox)
 		if !h.cfg.HasUser(addr) {
 			return smtp.Reply{Code: 550, Enhanced: "5.1.1", Reason: smtp.ReasonUnknownUser,
 				Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", addr)}}
@@ -234,8 +234,8 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 	if h.greylist == nil {
 		return smtp.Reply{}
 	}
-	addr := rcpt.Path.Mailbox.String()
-	if !h.greylist.Check(clientIP(c.Remote), env.From.Mailbox.String(), addr, h.net.Net.Now()) {
+	addr := h.net.texts.address(rcpt.Path.Mailbox)
+	if !h.greylist.Check(clientIP(c.Remote), h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
 			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, Words(time.Duration(h.cfg.Greylist)))}}
 	}
@@ -259,13 +259,13 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 		}
 	}
 	id := h.newID()
-	kept := envelope{from: env.From.Mailbox.String(), ret: env.Ret, envid: env.EnvID}
+	kept := envelope{from: h.net.texts.address(env.From.Mailbox), ret: env.Ret, envid: env.EnvID}
 	if tx != nil {
 		kept.checks = tx.results
 	}
 	kept.rcpts = make([]recipient, 0, len(env.Rcpts))
 	for _, r := range env.Rcpts {
-		kept.rcpts = append(kept.rcpts, recipient{addr: r.Path.Mailbox.String(), notify: r.Notify, orcpt: r.ORcpt})
+		kept.rcpts = append(kept.rcpts, recipient{addr: h.net.texts.address(r.Path.Mailbox), notify: r.Notify, orcpt: r.ORcpt})
 	}
 	ip := clientIP(c.Remote)
 	rec := Received{

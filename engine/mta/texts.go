@@ -1,12 +1,17 @@
 package mta
 
-import "strings"
+import (
+	"strings"
+
+	"smtplab/engine/smtp"
+)
 
 // textTable hands out the strings the trace's command and reply events
-// carry. A world's sessions say the same few things over and over (the
-// same EHLO and its reply, MAIL FROM and RCPT TO for every message of a
-// run), and each event would otherwise copy its line into a new string: a
-// text met before is given out again instead. Only short texts are kept,
+// carry, and the addresses a host keeps of each message it takes. A
+// world's sessions say the same few things over and over (the same EHLO
+// and its reply, MAIL FROM and RCPT TO for every message of a run, from
+// and to the same few people), and each would otherwise be copied into a
+// new string: a text met before is given out again instead. Only short texts are kept,
 // and the table is emptied when it fills, so that a client that never
 // repeats itself cannot make it grow.
 type textTable struct {
@@ -39,7 +44,10 @@ func (t *textTable) text(b []byte) string {
 // joined returns lines joined by newlines, as strings.Join(lines, "\n")
 // does: the text of a reply of several lines, such as an EHLO reply.
 func (t *textTable) joined(lines []string) string {
-	if len(lines) == 1 {
+	switch len(lines) {
+	case 0:
+		return ""
+	case 1:
 		return lines[0]
 	}
 	var buf [maxKeptText]byte
@@ -54,4 +62,13 @@ func (t *textTable) joined(lines []string) string {
 		b = append(b, line...)
 	}
 	return t.text(b)
+}
+
+// address returns m.String(), local@domain.
+func (t *textTable) address(m smtp.Mailbox) string {
+	if m.Domain == "" || len(m.Local)+len("@")+len(m.Domain) > maxKeptText {
+		return m.String()
+	}
+	var room [maxKeptText]byte
+	return t.text(append(append(append(room[:0], m.Local...), '@'), m.Domain...))
 }
