@@ -31,6 +31,9 @@ type Zone struct {
 	// few questions thousands of times, so each record set is gathered
 	// and formatted once, when a record is added.
 	sets map[setKey]rrset
+	// aliased reports whether any name has a CNAME: most zones have none,
+	// and their queries need not look for one.
+	aliased bool
 }
 
 // setKey names a record set: an owner name and a type.
@@ -153,12 +156,15 @@ func (z *Zone) lookup(name string, t Type) (set rrset, exists bool) {
 	if z == nil {
 		return rrset{}, false
 	}
-	if t != CNAME {
+	if t != CNAME && z.aliased {
 		if alias, ok := z.sets[setKey{name, CNAME}]; ok {
 			return alias, true
 		}
 	}
-	return z.sets[setKey{name, t}], z.exists[name]
+	if set, ok := z.sets[setKey{name, t}]; ok {
+		return set, true // a name with records exists
+	}
+	return rrset{}, z.exists[name]
 }
 
 // sameData reports whether r and o are the same record, ignoring the TTL.
@@ -171,6 +177,7 @@ func (z *Zone) reindex() {
 	z.byName = make(map[string][]Record)
 	z.exists = make(map[string]bool)
 	z.sets = make(map[setKey]rrset)
+	z.aliased = false
 	for _, r := range z.records {
 		z.index(r)
 	}
@@ -178,6 +185,7 @@ func (z *Zone) reindex() {
 
 func (z *Zone) index(r Record) {
 	z.byName[r.Name] = append(z.byName[r.Name], r)
+	z.aliased = z.aliased || r.Type == CNAME
 	key := setKey{r.Name, r.Type}
 	set := z.sets[key]
 	if set.text != "" {

@@ -615,7 +615,8 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 	holding := n.holding
 	n.holding = false
 	sent := 0 // bytes of output up to the end of this reply
-	for _, e := range events {
+	for i := range events {
+		e := &events[i] // not copied: a session makes a few events per command
 		switch e.Kind {
 		case server.EventCommand, server.EventAuthResponse:
 			verb := string(e.Verb)

@@ -56,9 +56,10 @@ func (r recipient) wants(action string) bool {
 // host's queue while remote recipients wait to be delivered.
 type queued struct {
 	id       string
-	from     string // "" for a DSN
-	ret      string // the sender's RET
-	envid    string // the sender's ENVID
+	from     string       // "" for a DSN
+	sender   smtp.Mailbox // from parsed, once for every session that sends the message
+	ret      string       // the sender's RET
+	envid    string       // the sender's ENVID
 	data     []byte
 	arrived  time.Duration
 	rcpts    []*rcptState
@@ -116,10 +117,13 @@ func (mq *messageQueue) all(yield func(*queued) bool) {
 // rcptState is where one recipient of a queued message stands.
 type rcptState struct {
 	recipient
-	status client.Status
-	reply  string // the last reply or error, in the words a DSN reports
-	enh    string // its enhanced status code
-	remote string // the host that gave it
+	// mailbox is addr parsed, once, for the RCPT TO of every session
+	// that tries to deliver it.
+	mailbox smtp.Mailbox
+	status  client.Status
+	reply   string // the last reply or error, in the words a DSN reports
+	enh     string // its enhanced status code
+	remote  string // the host that gave it
 	// relayed: delivered to a host that does not advertise DSN, so the
 	// sender's NOTIFY stopped here (RFC 3461 §5.2.2).
 	relayed  bool
@@ -174,12 +178,15 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 			}
 			continue
 		}
-		remote = append(remote, &rcptState{recipient: rcpt, status: client.Pending})
+		remote = append(remote, &rcptState{recipient: rcpt, status: client.Pending, mailbox: parseAddress(rcpt.addr)})
 	}
 	if len(local) == 0 && len(remote) == 0 {
 		return // delivered here, and nobody asked to hear of it
 	}
 	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now(), rcpts: remote}
+	if q.from != "" {
+		q.sender = parseAddress(q.from)
+	}
 	// This host is the last one for the local recipients: it reports the
 	// deliveries their sender asked to hear about (RFC 3461 §6.2).
 	h.report(q, ActionDelivered, local)
@@ -534,18 +541,22 @@ func deferAll(rcpts []*rcptState, remote, enh, why string) {
 	}
 }
 
+// parseAddress parses an address the host keeps, for the sessions that
+// send the message on; one it cannot parse is the zero Mailbox, and the
+// client's Reset judges it.
+func parseAddress(addr string) smtp.Mailbox {
+	mb, _ := smtp.ParseMailbox(addr, smtp.PathOptions{UTF8: true})
+	return mb
+}
+
 // sendHop runs one SMTP session to hops[i] with tls.
 func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS) {
 	// The DSN parameters go on with the message (RFC 3461 §5.2.1); the
 	// client leaves them out if the next hop does not advertise DSN.
-	env := client.Envelope{Ret: q.ret, EnvID: q.envid}
-	if q.from != "" {
-		from, _ := smtp.ParseMailbox(q.from, smtp.PathOptions{UTF8: true})
-		env.From = from
-	}
+	env := client.Envelope{Ret: q.ret, EnvID: q.envid, From: q.sender}
+	env.To = make([]client.Recipient, 0, len(rcpts))
 	for _, r := range rcpts {
-		mb, _ := smtp.ParseMailbox(r.addr, smtp.PathOptions{UTF8: true})
-		to := client.Recipient{Mailbox: mb, Notify: r.notify.String()}
+		to := client.Recipient{Mailbox: r.mailbox, Notify: r.notify.String()}
 		if typ, addr, ok := strings.Cut(r.orcpt, ";"); ok {
 			to.ORcptType, to.ORcpt = typ, addr
 		}
