@@ -52,8 +52,7 @@ func Headers(msg []byte) (textproto.MIMEHeader, int) {
 // name is a field name as RFC 5322 writes them, such as Content-Type:
 // letters, digits and hyphens.
 func Field(msg []byte, name string) string {
-	end, _ := headerEnd(msg)
-	block := msg[:end]
+	block := msg // fieldLines stops where the header does (see headerEnd)
 	var value string
 	found := false
 	for l := range fieldLines(block) {
@@ -94,18 +93,22 @@ type fieldLine struct{ start, colon, end int }
 // Headers reads: a line that starts a field (it has a colon), and a line
 // that starts with white space after a field with a name, which continues
 // that field. Other lines, empty ones or without a colon, are skipped.
+// Given a whole message, it stops where headerEnd says the header does:
+// at an empty line between two CRLFs.
 func fieldLines(block []byte) iter.Seq[fieldLine] {
 	return func(yield func(fieldLine) bool) {
 		named := false // the last field had a name: white space continues it
-		for start := 0; start <= len(block); {
+		next := 0      // where the line after this one starts
+		for start := 0; start <= len(block); start = next {
 			end := start + bytes.Index(block[start:], []byte("\r\n"))
 			if end < start {
 				end = len(block)
 			}
-			line := block[start:end]
-			l := fieldLine{start: start, colon: -1, end: end}
-			start = end + 2
+			line, l := block[start:end], fieldLine{start: start, colon: -1, end: end}
+			next = end + 2
 			switch {
+			case len(line) == 0 && start > 0 && end < len(block):
+				return // the blank line after the header
 			case len(line) == 0:
 				continue
 			case (line[0] == ' ' || line[0] == '\t') && named:

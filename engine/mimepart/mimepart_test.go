@@ -185,6 +185,8 @@ func FuzzHeaders(f *testing.F) {
 		"Content-Type: a\r\nbroken line\r\n more\r\nContent-Transfer-Encoding: BASE64 \r\n\r\n",
 		"Content-Tranſfer-Encoding: x\r\nContent-Type\r\n\r\n",
 		"\r\n\r\nContent-Type: in the body",
+		"\r\nContent-Type: after a first empty line\r\n\r\nContent-Type: in the body\r\n",
+		"Content-Type: a\r\n",
 		"",
 	} {
 		f.Add([]byte(s))
