@@ -88,7 +88,7 @@ func (r Received) Prepend(msg []byte, above ...string) []byte {
 // not copy all of it once more to add one line. The date comes from dates
 // when it is not nil.
 func (r Received) stamp(msg []byte, above []string, sender string, dates *dateCache) (delivered, stored []byte) {
-	var room [512]byte
+	var room [512]byte // the Received: line first, to know the size
 	received := r.appendTo(room[:0], dates)
 	head := len("Return-Path: <>\r\n") + len(sender)
 	size := head + len(received) + len(msg)

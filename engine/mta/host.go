@@ -333,6 +333,7 @@ type relayNets struct {
 	addrs    []netip.Addr
 }
 
+// parseRelayNets parses RelayFrom.
 func parseRelayNets(list []string) relayNets {
 	var nets relayNets
 	for _, r := range list {

@@ -36,7 +36,7 @@ type Network struct {
 	cuts      []replyCut         // armed by CutBeforeReply
 	clients   []*client.Client   // client sessions of finished deliveries, for reuse
 	outbounds []*outbound        // their drivers, for reuse (see outbound.release)
-	texts     textTable          // the texts of the server sessions' commands and replies
+	texts     textTable          // texts the trace and the hosts keep, shared where they repeat
 	dates     dateCache          // the date of the last Received: header
 
 	// While a server session is fed, what the hosts do because of it (a

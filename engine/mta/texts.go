@@ -11,9 +11,9 @@ import (
 // world's sessions say the same few things over and over (the same EHLO
 // and its reply, MAIL FROM and RCPT TO for every message of a run, from
 // and to the same few people), and each would otherwise be copied into a
-// new string: a text met before is given out again instead. Only short texts are kept,
-// and the table is emptied when it fills, so that a client that never
-// repeats itself cannot make it grow.
+// new string: a text met before is given out again instead. Only short
+// texts are kept, and the table is emptied when it fills, so that a
+// client that never repeats itself cannot make it grow.
 type textTable struct {
 	texts map[string]string
 }
