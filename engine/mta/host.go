@@ -399,16 +399,16 @@ func (n *Network) clientName(c *simnet.Conn) string {
 // had queued), so every call from a connection that is not its own is
 // ignored.
 type inbound struct {
-	h       *Host
-	conn    *simnet.Conn
-	sess    *server.Session
+	h    *Host
+	conn *simnet.Conn
+	sess *server.Session
+	// timer is the session's timeout, made the first time it is armed
+	// and reset after every batch of commands (simnet.Timer.Reset), for
+	// this connection and the later ones it serves.
 	timer   *simnet.Timer
 	client  string // the client's host name, for the trace
 	pending bool   // a STARTTLS (or implicit TLS) handshake is due
 	port    int
-	// onTimeout is timedOut, made once for the connection rather than at
-	// every flush, which re-arms the timer after each batch of commands.
-	onTimeout func()
 }
 
 // listener returns the accept function of a listening port.
@@ -429,7 +429,6 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 			in.sess.Reset(srv, opt)
 		} else {
 			in = &inbound{h: h, sess: srv.NewSession(opt)}
-			in.onTimeout = in.timedOut
 		}
 		in.conn, in.port, in.client, in.pending = c, port, client, false
 		return in
@@ -556,13 +555,16 @@ func (in *inbound) flush() {
 		return
 	}
 	if d := in.sess.Deadline(); d > 0 {
-		in.timer = n.Net.After(d, in.onTimeout)
+		if in.timer == nil {
+			in.timer = n.Net.After(d, in.timedOut)
+		} else {
+			in.timer.Reset(d)
+		}
 	}
 }
 
 // timedOut tells the session its client has been silent too long.
 func (in *inbound) timedOut() {
-	in.timer = nil
 	in.sess.Timeout()
 	in.flush()
 }
@@ -591,8 +593,7 @@ func CloseReason(events []server.Event, serverName string) string {
 
 func (in *inbound) stopTimer() {
 	if in.timer != nil {
-		in.timer.Stop()
-		in.timer = nil
+		in.timer.Stop() // kept, to be reset
 	}
 }
 

@@ -1,7 +1,6 @@
 package mta
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -701,7 +700,7 @@ func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) 
 	r.relayed = res.Status == client.Delivered && !dsn
 	switch {
 	case res.Reply.Code != 0:
-		r.reply, r.enh = replyString(res.Reply), res.Reply.Enhanced
+		r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
 	case res.Err != nil:
 		r.reply = res.Err.Error()
 		var ce *client.Error
@@ -712,14 +711,6 @@ func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) 
 	if refusedToTalk(res) {
 		r.status, r.enh = client.Deferred, transientStatus(r.enh)
 	}
-}
-
-// replyString is r.String() made in one allocation, where String grows
-// its buffer as it goes: the relay keeps the reply to every recipient of
-// every session it runs.
-func replyString(r smtp.Reply) string {
-	var buf [256]byte
-	return string(bytes.TrimSuffix(r.AppendTo(buf[:0], r.Enhanced != ""), []byte("\r\n")))
 }
 
 // firstLine returns the first line of a reply, which may have several.
