@@ -64,9 +64,9 @@ type queued struct {
 	rcpts    []*rcptState
 	attempts int
 	next     time.Duration // virtual time of the next attempt
-	timer    *simnet.Timer
-	inFlight int // delivery groups of the current attempt still running
-	place    int // index in the host's messageQueue; -1 once it left
+	timer    *simnet.Timer // its next attempt: made when it is queued, reset for each retry
+	inFlight int           // delivery groups of the current attempt still running
+	place    int           // index in the host's messageQueue; -1 once it left
 }
 
 // messageQueue holds a host's queued messages in the order they arrived.
@@ -317,7 +317,6 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, data, delivere
 // attempt tries to deliver every waiting recipient of q, one session per
 // destination domain.
 func (h *Host) attempt(q *queued) {
-	q.timer = nil
 	q.attempts++
 	if domain, ok := soleDomain(q.rcpts); ok {
 		// The common case, every recipient waiting and all at one domain:
@@ -800,7 +799,7 @@ func (h *Host) settle(q *queued) {
 				Attrs: map[string]string{"attempt": fmt.Sprint(q.attempts), "next": wait.String()}})
 		}
 	}
-	q.timer = n.Net.After(wait, func() { h.attempt(q) })
+	q.timer.Reset(wait)
 }
 
 // dsnStatus is what a DSN with action says about r. A temporary failure
