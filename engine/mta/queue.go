@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,6 +63,9 @@ type queued struct {
 	data     []byte
 	arrived  time.Duration
 	rcpts    []*rcptState
+	first    rcptState          // the first recipient's state (see add)
+	firstRef [1]*rcptState      // rcpts while it is the only one
+	to       []client.Recipient // RCPT TO for every recipient (see recipientsFor)
 	attempts int
 	next     time.Duration // virtual time of the next attempt
 	timer    *simnet.Timer // its next attempt: made when it is queued, reset for each retry
@@ -168,7 +172,8 @@ func (h *Host) QueueView() []QueueView {
 // adds (see Received.stamp).
 func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 	n := h.net
-	var local, remote []*rcptState
+	var q *queued // made for the first recipient sent on, or for a report
+	var local []*rcptState
 	for _, rcpt := range h.distinct(id, env.rcpts) {
 		if mailbox, ok := h.localMailbox(rcpt.addr); ok {
 			h.deliverLocal(id, env, mailbox, data, delivered)
@@ -177,19 +182,20 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 			}
 			continue
 		}
-		remote = append(remote, &rcptState{recipient: rcpt, status: client.Pending, mailbox: parseAddress(rcpt.addr)})
+		if q == nil {
+			q = newQueued(id, env, data, n.Net.Now())
+		}
+		q.add(rcptState{recipient: rcpt, status: client.Pending, mailbox: parseAddress(rcpt.addr)})
 	}
-	if len(local) == 0 && len(remote) == 0 {
-		return // delivered here, and nobody asked to hear of it
+	if len(local) > 0 {
+		if q == nil {
+			q = newQueued(id, env, data, n.Net.Now())
+		}
+		// This host is the last one for the local recipients: it reports
+		// the deliveries their sender asked to hear about (RFC 3461 §6.2).
+		h.report(q, ActionDelivered, local)
 	}
-	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: n.Net.Now(), next: n.Net.Now(), rcpts: remote}
-	if q.from != "" {
-		q.sender = parseAddress(q.from)
-	}
-	// This host is the last one for the local recipients: it reports the
-	// deliveries their sender asked to hear about (RFC 3461 §6.2).
-	h.report(q, ActionDelivered, local)
-	if len(q.rcpts) == 0 {
+	if q == nil || len(q.rcpts) == 0 {
 		return
 	}
 	h.queue.add(q)
@@ -199,6 +205,53 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 	// The queue manager picks the message up right after the session that
 	// brought it, not inside it.
 	q.timer = n.Net.After(time.Millisecond, func() { h.attempt(q) })
+}
+
+// newQueued returns the queue entry of a message that arrived now, with
+// no recipients yet (see add).
+func newQueued(id string, env envelope, data []byte, now time.Duration) *queued {
+	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: now, next: now}
+	if q.from != "" {
+		q.sender = parseAddress(q.from)
+	}
+	return q
+}
+
+// add makes r the state of one more recipient of q. The first one's
+// lives in q itself: most messages have one recipient, and so need no
+// allocations for it of their own.
+func (q *queued) add(r rcptState) {
+	if q.rcpts == nil {
+		q.first, q.firstRef[0] = r, &q.first
+		q.rcpts = q.firstRef[:] // its capacity is 1: a second recipient moves the list out
+		return
+	}
+	more := new(rcptState) // not &r, which would move every r to the heap
+	*more = r
+	q.rcpts = append(q.rcpts, more)
+}
+
+// recipientsFor returns what a session to deliver rcpts sends as RCPT TO.
+// The list for every recipient of q, which nearly every session of q
+// sends (each hop and each retry), is made once and kept: the client only
+// reads it.
+func (q *queued) recipientsFor(rcpts []*rcptState) []client.Recipient {
+	all := slices.Equal(rcpts, q.rcpts)
+	if all && q.to != nil {
+		return q.to
+	}
+	to := make([]client.Recipient, 0, len(rcpts))
+	for _, r := range rcpts {
+		t := client.Recipient{Mailbox: r.mailbox, Notify: r.notify.String()}
+		if typ, addr, ok := strings.Cut(r.orcpt, ";"); ok {
+			t.ORcptType, t.ORcpt = typ, addr
+		}
+		to = append(to, t)
+	}
+	if all {
+		q.to = to
+	}
+	return to
 }
 
 // localMailbox returns the mailbox here that addr names, and false when
@@ -551,15 +604,7 @@ func parseAddress(addr string) smtp.Mailbox {
 func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS) {
 	// The DSN parameters go on with the message (RFC 3461 §5.2.1); the
 	// client leaves them out if the next hop does not advertise DSN.
-	env := client.Envelope{Ret: q.ret, EnvID: q.envid, From: q.sender}
-	env.To = make([]client.Recipient, 0, len(rcpts))
-	for _, r := range rcpts {
-		to := client.Recipient{Mailbox: r.mailbox, Notify: r.notify.String()}
-		if typ, addr, ok := strings.Cut(r.orcpt, ";"); ok {
-			to.ORcptType, to.ORcpt = typ, addr
-		}
-		env.To = append(env.To, to)
-	}
+	env := client.Envelope{Ret: q.ret, EnvID: q.envid, From: q.sender, To: q.recipientsFor(rcpts)}
 	h.net.Send(SendRequest{
 		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode}, Check: tls.check,
 		Envelope: env, Data: q.data,
