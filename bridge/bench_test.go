@@ -164,13 +164,13 @@ func keptOpenSession(addr string, count int, body []byte, bdat bool) error {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.reply("220 "); err != nil {
+	if err := c.reply("220 "); err != nil {
 		return err
 	}
 	if _, err := c.Write([]byte("EHLO bench.test\r\n")); err != nil {
 		return err
 	}
-	if _, err := c.reply("250 "); err != nil {
+	if err := c.reply("250 "); err != nil {
 		return err
 	}
 	envelope := []byte("MAIL FROM:<bench@bench.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n")
@@ -183,7 +183,7 @@ func keptOpenSession(addr string, count int, body []byte, bdat bool) error {
 				return err
 			}
 			for _, want := range []string{"250 ", "250 ", "250 "} {
-				if _, err := c.reply(want); err != nil {
+				if err := c.reply(want); err != nil {
 					return err
 				}
 			}
@@ -195,20 +195,20 @@ func keptOpenSession(addr string, count int, body []byte, bdat bool) error {
 			return err
 		}
 		for _, want := range []string{"250 ", "250 ", "354 "} {
-			if _, err := c.reply(want); err != nil {
+			if err := c.reply(want); err != nil {
 				return err
 			}
 		}
 		if _, err := c.Write(content); err != nil {
 			return err
 		}
-		if _, err := c.reply("250 "); err != nil {
+		if err := c.reply("250 "); err != nil {
 			return err
 		}
 	}
 	if _, err := c.Write([]byte("QUIT\r\n")); err != nil {
 		return err
 	}
-	_, err = c.reply("221 ")
+	err = c.reply("221 ")
 	return err
 }
