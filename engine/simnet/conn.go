@@ -41,7 +41,9 @@ type Handler interface {
 	// Open is called once the connection is established at this end.
 	Open(c *Conn)
 	// Data is called with bytes from the peer, in the order they were
-	// written (opened by the Codec after Upgrade). The handler may keep p.
+	// written (opened by the Codec after Upgrade). p is the handler's
+	// only during the call: it must copy what it keeps, as the world
+	// reuses the buffer for later packets (see World.packetBuf).
 	Data(c *Conn, p []byte)
 	// Closed is called once when the connection ends for a reason this end
 	// did not ask for: the peer closed it, a fault cut it, or the dial
@@ -53,6 +55,7 @@ type Handler interface {
 // RawHandler is implemented by handlers that want the records the peer put
 // on the wire with WriteRaw. Handlers that do not implement it never see
 // them: the handshake they belong to was already done by engine/labtls.
+// Raw may keep p.
 type RawHandler interface {
 	Raw(c *Conn, p []byte)
 }
@@ -473,16 +476,22 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 	data, drop := w.applyDrop(c, data)
 	if len(data) > 0 {
 		c.sent += len(data)
-		wire, sealed := bytes.Clone(data), false
-		if !raw && c.codec != nil {
-			wire, sealed = c.codec.Seal(data), true
+		var wire []byte
+		sealed, reuse := !raw && c.codec != nil, false
+		switch {
+		case sealed:
+			wire = c.codec.Seal(data)
+		case raw:
+			wire = bytes.Clone(data) // a RawHandler may keep it
+		default:
+			wire, reuse = append(w.packetBuf(len(data)), data...), true
 		}
 		if e, text := c.bytesEvent(data, wire, raw, sealed); text != nil {
 			w.emitText(e, text)
 		} else {
 			w.Emit(e)
 		}
-		c.sendPacket(wire, raw)
+		c.sendPacket(wire, raw, reuse)
 	}
 	if drop != nil {
 		drop.fire(c)
@@ -530,13 +539,19 @@ func (c *Conn) toPeer(a action) {
 	w.queueAction(at, true, a)
 }
 
-// sendPacket sends wire to the peer (see toPeer).
-func (c *Conn) sendPacket(wire []byte, raw bool) {
-	c.toPeer(action{op: opPacket, c: c.peer(), wire: wire, raw: raw})
+// sendPacket sends wire to the peer (see toPeer). reuse says that wire
+// is a buffer of World.packetBuf, to be given back once it arrived.
+func (c *Conn) sendPacket(wire []byte, raw, reuse bool) {
+	c.toPeer(action{op: opPacket, c: c.peer(), wire: wire, raw: raw, reuse: reuse})
 }
 
-// receive is a packet from the peer arriving at this end.
-func (c *Conn) receive(wire []byte, raw bool) {
+// receive is a packet from the peer arriving at this end. A buffer to
+// reuse goes back to the world once the handler returned, unless this
+// end opens it with a Codec, which might hand back parts of it.
+func (c *Conn) receive(wire []byte, raw, reuse bool) {
+	if reuse && c.codec == nil {
+		defer c.p.w.reusePacketBuf(wire)
+	}
 	if c.closed || c.p.partitioned() {
 		return
 	}

@@ -45,6 +45,7 @@ type World struct {
 	inFlight int      // network deliveries in the queue (see Settle)
 	running  bool     // inside Advance or Settle
 	spare    []*event // events that ran, kept for reuse (see push)
+	bufs     [][]byte // packet buffers that arrived, kept for reuse (see packetBuf)
 
 	latency        time.Duration
 	connectTimeout time.Duration
@@ -335,6 +336,39 @@ func (w *World) runNext() {
 	w.do(a)
 }
 
+// packetBuf returns an empty buffer with room for n octets, for a packet
+// on its way: one that arrived already if it is big enough. Every write
+// is copied, since the writer may change its slice once Write returns,
+// and a copy of its own for each was a quarter of the allocations of a
+// simulation; but a handler does not keep what Data gives it (see
+// Handler), so once a packet arrived its buffer can carry the next.
+func (w *World) packetBuf(n int) []byte {
+	if k := len(w.bufs); k > 0 && cap(w.bufs[k-1]) >= n {
+		b := w.bufs[k-1]
+		w.bufs = w.bufs[:k-1]
+		return b[:0]
+	}
+	return make([]byte, 0, max(n, minPacketBuf))
+}
+
+// reusePacketBuf takes back a buffer of packetBuf that arrived, unless it
+// is big enough to be worth giving back to the collector.
+func (w *World) reusePacketBuf(b []byte) {
+	if cap(b) <= maxPacketBuf && len(w.bufs) < maxPacketBufs {
+		w.bufs = append(w.bufs, b)
+	}
+}
+
+// The bounds of the packet buffers a World reuses (see packetBuf): one
+// holds at least a small message, as mail is most of what is written, so
+// that a command's buffer can then carry a message; a buffer of a big
+// message is not kept, nor more than a few connections keep in flight.
+const (
+	minPacketBuf  = 2 << 10
+	maxPacketBuf  = 64 << 10
+	maxPacketBufs = 64
+)
+
 // event is one entry of the queue: an action and when it is due.
 type event struct {
 	action
@@ -352,12 +386,13 @@ type event struct {
 // is an allocation, and a simulation takes several of those steps for
 // every connection and every write.
 type action struct {
-	op   op
-	raw  bool   // opPacket: raw TLS records, not for the codec (see Raw)
-	c    *Conn  // the end it happens to (all but opCall and opNote)
-	why  string // opRefused, opClosed, opPeerClosed: the reason
-	wire []byte // opPacket: the bytes arriving
-	run  func() // opCall
+	op    op
+	raw   bool   // opPacket: raw TLS records, not for the codec (see Raw)
+	reuse bool   // opPacket: wire is a buffer of packetBuf
+	c     *Conn  // the end it happens to (all but opCall and opNote)
+	why   string // opRefused, opClosed, opPeerClosed: the reason
+	wire  []byte // opPacket: the bytes arriving
+	run   func() // opCall
 }
 
 // op is what an action does.
@@ -381,7 +416,7 @@ func (w *World) do(a action) {
 	case opCall:
 		a.run()
 	case opPacket:
-		a.c.receive(a.wire, a.raw)
+		a.c.receive(a.wire, a.raw, a.reuse)
 	case opSyn:
 		a.c.p.synArrives()
 	case opAnswer:
