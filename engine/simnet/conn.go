@@ -197,12 +197,18 @@ func (p *pipe) synArrives() {
 		// The machine is up and answers, but nothing listens: it resets
 		// the connection request (TCP RST) at once. A host that answers
 		// nothing at all is unreachable (SetUnreachable): dials time out.
-		p.refuse("nothing listens on port "+strconv.Itoa(p.port)+": the host's services are stopped", p.w.linkLatency(p.to, p.from))
+		why := p.to.portText(textStopped, netip.Addr{}, p.port, func() string {
+			return "nothing listens on port " + strconv.Itoa(p.port) + ": the host's services are stopped"
+		})
+		p.refuse(why, p.w.linkLatency(p.to, p.from))
 		return
 	}
 	accept := p.to.listeners[p.port]
 	if accept == nil {
-		p.refuse("nothing listens on port "+strconv.Itoa(p.port), p.w.linkLatency(p.to, p.from))
+		why := p.to.portText(textNoListener, netip.Addr{}, p.port, func() string {
+			return "nothing listens on port " + strconv.Itoa(p.port)
+		})
+		p.refuse(why, p.w.linkLatency(p.to, p.from))
 		return
 	}
 	s := &p.ends[1]
@@ -319,8 +325,20 @@ func (p *pipe) peerName() string {
 	return p.target
 }
 
-// targetPort is "name:port" or "addr:port", as the dialer asked.
+// targetPort is "name:port" or "addr:port", as the dialer asked. A known
+// host keeps it (see Host.portText).
 func (p *pipe) targetPort() string {
+	switch {
+	case p.dialedAddr && p.to != nil:
+		return p.to.portText(textAddrPort, p.serverAddr, p.port, p.makeTargetPort)
+	case p.to != nil:
+		return p.to.portText(textNamePort, netip.Addr{}, p.port, p.makeTargetPort)
+	}
+	return p.makeTargetPort()
+}
+
+// makeTargetPort makes the text of targetPort.
+func (p *pipe) makeTargetPort() string {
 	if p.dialedAddr {
 		return netip.AddrPortFrom(p.serverAddr, uint16(p.port)).String()
 	}

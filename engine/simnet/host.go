@@ -19,6 +19,42 @@ type Host struct {
 	listeners   map[int]func(c *Conn) Handler
 	down        bool
 	unreachable bool
+	texts       []portText // see portText
+}
+
+// portText is a text about one of a host's ports that the trace repeats
+// for every connection to it, such as the "mx.example.org:25" of each
+// conn.open: a host keeps the ones it was given, since making each anew
+// was two allocations a connection.
+type portText struct {
+	kind textKind
+	addr netip.Addr // the address dialed, for textAddrPort
+	port int
+	text string
+}
+
+// textKind says which text about a port a portText holds.
+type textKind uint8
+
+const (
+	textNamePort   textKind = iota // "name:port", a dial by name
+	textAddrPort                   // "addr:port", a dial by address
+	textNoListener                 // why a dial to a port nobody listens on is refused
+	textStopped                    // why a dial to a host whose services are stopped is refused
+)
+
+// portText returns the text of kind about port (and addr) of h, made by
+// build the first time. A world's hosts have few ports, and only ports
+// dialed ask for texts, so the list stays short.
+func (h *Host) portText(kind textKind, addr netip.Addr, port int, build func() string) string {
+	for _, t := range h.texts {
+		if t.kind == kind && t.port == port && t.addr == addr {
+			return t.text
+		}
+	}
+	text := build()
+	h.texts = append(h.texts, portText{kind, addr, port, text})
+	return text
 }
 
 // AddHost adds a host with a name (compared without case and without a
