@@ -504,8 +504,9 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 		default:
 			wire, reuse = append(w.packetBuf(len(data)), data...), true
 		}
-		if e, text := c.bytesEvent(data, wire, raw, sealed); text != nil {
-			w.emitText(e, text)
+		var e trace.Event
+		if text := c.bytesEvent(&e, data, wire, raw, sealed); text != nil {
+			w.emitText(&e, text)
 		} else {
 			w.Emit(e)
 		}
@@ -517,17 +518,19 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 	return nil
 }
 
-// bytesEvent describes one write as the trace schema says: plaintext as
-// text, and for TLS the ciphertext's size and a hex preview of it. The
-// text is e.Text, or when text is not nil, text (see trace.Log.AddText).
-func (c *Conn) bytesEvent(plain, wire []byte, raw, sealed bool) (e trace.Event, text []byte) {
-	e = trace.Event{Kind: trace.Bytes, Conn: c.p.id, Host: c.local.name, Peer: c.remote.name,
-		Dir: c.dir(), Size: len(wire), TLS: raw || sealed}
+// bytesEvent describes one write in *e, which is empty, as the trace
+// schema says: plaintext as text, and for TLS the ciphertext's size and a
+// hex preview of it. The text is e.Text, or when text is not nil, text
+// (see trace.Log.AddText). It fills the caller's Event rather than
+// returning one, as every write would otherwise copy one more time.
+func (c *Conn) bytesEvent(e *trace.Event, plain, wire []byte, raw, sealed bool) (text []byte) {
+	e.Kind, e.Conn, e.Host, e.Peer = trace.Bytes, c.p.id, c.local.name, c.remote.name
+	e.Dir, e.Size, e.TLS = c.dir(), len(wire), raw || sealed
 	switch {
 	case raw:
 		e.Text = hexPreview(wire)
 		e.Attrs = map[string]string{"cipher_hex": e.Text}
-		return e, nil
+		return nil
 	case sealed:
 		e.Attrs = map[string]string{"cipher_hex": hexPreview(wire), "plain_size": strconv.Itoa(len(plain))}
 	}
@@ -537,9 +540,9 @@ func (c *Conn) bytesEvent(plain, wire []byte, raw, sealed bool) (e trace.Event, 
 			e.Attrs = map[string]string{}
 		}
 		e.Attrs["truncated"] = "true"
-		return e, nil
+		return nil
 	}
-	return e, plain
+	return plain
 }
 
 // hexPreview is the first 32 bytes of ciphertext in hex.

@@ -132,7 +132,7 @@ func (w *World) Emit(e trace.Event) int {
 
 // emitText is Emit for an event whose text is the octets text, which
 // need not be made a string first (see trace.Log.AddText).
-func (w *World) emitText(e trace.Event, text []byte) int {
+func (w *World) emitText(e *trace.Event, text []byte) int {
 	e.At = int64(w.now / time.Millisecond)
 	return w.log.AddText(e, text)
 }

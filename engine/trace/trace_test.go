@@ -222,7 +222,7 @@ func BenchmarkLogAdd(b *testing.B) {
 func TestLogAddText(t *testing.T) {
 	var l Log
 	buf := []byte("MAIL FROM:<a@example.org>\r\n")
-	id := l.AddText(Event{Kind: Bytes, Text: "ignored"}, buf)
+	id := l.AddText(&Event{Kind: Bytes, Text: "ignored"}, buf)
 	copy(buf, "XXXX")
 	l.Add(Event{Kind: Note, Text: "after"})
 	if e, _ := l.Get(id); e.Text != "MAIL FROM:<a@example.org>\r\n" {
