@@ -126,8 +126,14 @@ func (w *World) Log() *trace.Log { return &w.log }
 // schema says), appends it to the trace and returns its id. Every package
 // that acts in a world records its events through here.
 func (w *World) Emit(e trace.Event) int {
+	return w.emit(&e)
+}
+
+// emit is Emit for an event the world holds itself: it is stamped and
+// traced in place (see trace.Log.AddEvent).
+func (w *World) emit(e *trace.Event) int {
 	e.At = int64(w.now / time.Millisecond)
-	return w.log.Add(e)
+	return w.log.AddEvent(e)
 }
 
 // emitText is Emit for an event whose text is the octets text, which
@@ -326,10 +332,11 @@ func (w *World) runNext() {
 	a := ev.action
 	ev.action = action{}
 	if a.op == opNote {
-		note := *ev.note
+		// Tracing schedules nothing, so the note is traced from where it
+		// is, then emptied for the event's next use.
+		w.emit(ev.note)
 		*ev.note = trace.Event{}
 		w.spare = append(w.spare, ev)
-		w.Emit(note)
 		return
 	}
 	w.spare = append(w.spare, ev)
