@@ -88,6 +88,11 @@ type strTable struct {
 	sets [cacheSets]cacheSet
 	msgs [recentMsgs]strID // the latest message ids, a ring (see msgID)
 	msg  int               // where in msgs the next one goes
+
+	// The host and peer of the last event, and their numbers (see
+	// hostPeer).
+	host, peer     string
+	hostID, peerID strID
 }
 
 // cacheSets is how many sets the cache of a strTable has: 128 keep the
@@ -146,6 +151,23 @@ func (t *strTable) lookup(s string) strID {
 	set.s[1], set.id[1] = set.s[0], set.id[0]
 	set.s[0], set.id[0] = s, id
 	return id
+}
+
+// hostPeer numbers the host and the peer of an event. The events of a
+// connection come in runs (a command and its bytes, a reply and its
+// bytes), so most name the two hosts the event before named, one way
+// round or the other: comparing with those is cheaper than two looks in
+// the cache.
+func (t *strTable) hostPeer(host, peer string) (strID, strID) {
+	switch {
+	case host == t.host && peer == t.peer:
+		return t.hostID, t.peerID
+	case host == t.peer && peer == t.host:
+		return t.peerID, t.hostID
+	}
+	t.host, t.peer = host, peer
+	t.hostID, t.peerID = t.number(host), t.number(peer)
+	return t.hostID, t.peerID
 }
 
 // setOf returns which set of the cache holds s, which is not empty:
@@ -247,7 +269,8 @@ func (l *Log) add(e *Event, textLen int) *chunk {
 	c.records = append(c.records, record{})
 	r := &c.records[len(c.records)-1]
 	r.at, r.conn, r.size, r.port, r.code, r.tls = e.At, e.Conn, e.Size, int32(e.Port), int32(e.Code), e.TLS
-	r.kind, r.host, r.peer, r.dir = t.number(string(e.Kind)), t.number(e.Host), t.number(e.Peer), t.number(e.Dir)
+	r.host, r.peer = t.hostPeer(e.Host, e.Peer)
+	r.kind, r.dir = t.number(string(e.Kind)), t.number(e.Dir)
 	r.verb, r.enhanced, r.reason, r.name = t.number(e.Verb), t.number(e.Enhanced), t.number(e.Reason), t.number(e.Name)
 	r.rtype, r.step, r.msg, r.rcpt, r.err = t.number(e.RType), t.number(e.Step), t.msgID(e.Msg), t.number(e.Rcpt), t.number(e.Error)
 	return c
