@@ -440,3 +440,34 @@ func TestHostLookup(t *testing.T) {
 		t.Errorf("host = %s %v, hosts %d", mx.Name(), mx.Addrs(), len(w.Hosts()))
 	}
 }
+
+// TestPacketBuffersAreReused: packets in flight together each keep their
+// own bytes, though the writer changes its slice after Write and the
+// buffers of packets that arrived carry later ones, also ones written
+// from inside Data.
+func TestPacketBuffersAreReused(t *testing.T) {
+	l := newLab(t)
+	var got []string
+	l.srv.onData = func(c *Conn, p []byte) {
+		got = append(got, string(p))
+		_ = c.Write([]byte("echo " + string(p)))
+	}
+	l.cli.onOpen = func(c *Conn) {
+		buf := []byte("one")
+		_ = c.Write(buf)
+		copy(buf, "two")
+		_ = c.Write(buf)
+		_ = c.Write([]byte("three"))
+	}
+	l.w.Dial(l.client, "mx.example.org", 25, l.cli)
+	l.w.Settle()
+	if want := []string{"one", "two", "three"}; !slices.Equal(got, want) {
+		t.Fatalf("server got %q, want %q", got, want)
+	}
+	if want := "echo oneecho twoecho three"; string(l.cli.got) != want {
+		t.Fatalf("client got %q, want %q", l.cli.got, want)
+	}
+	if len(l.w.bufs) == 0 {
+		t.Fatal("no packet buffer was kept for reuse")
+	}
+}
