@@ -189,6 +189,7 @@ type Client struct {
 	answers smtp.Verb
 
 	ext         Extensions
+	ehlos       ehloMemo // kept by Reset
 	tls         bool
 	unverified  error // why the certificate of the TLS session did not verify; nil when it did
 	tlsDeclined bool  // opportunistic STARTTLS was refused: go on in plaintext
@@ -265,6 +266,7 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		scratch: c.scratch[:0],
 		kept:    c.kept[:0],
 		rcpts:   rcpts,
+		ehlos:   c.ehlos,
 	}
 	c.msg = canonical(msg, c.norm)
 	if len(c.msg) > 0 && len(msg) > 0 && &c.msg[0] != &msg[0] {
@@ -395,7 +397,7 @@ func (c *Client) reply(code int, raw []byte) {
 	case awaitEHLO:
 		switch {
 		case code/100 == 2:
-			c.ext = parseEHLO(raw)
+			c.ext = c.ehlos.parse(raw)
 			c.afterHello()
 		case code == 500 || code == 502:
 			// An old server that does not know EHLO (RFC 5321 §3.2).

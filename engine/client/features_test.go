@@ -384,6 +384,25 @@ func TestChunking(t *testing.T) {
 	}})
 }
 
+// TestEHLOMemo checks that a memo gives what parseEHLO gives, for replies
+// seen before, for new ones that push the oldest out, and for a reply whose
+// keyword lines are those of another after a different first line.
+func TestEHLOMemo(t *testing.T) {
+	replies := []string{
+		ehlo("SIZE 100", "PIPELINING"), ehlo("SIZE 200", "PIPELINING"), ehlo("8BITMIME"), ehlo("DSN"),
+		ehlo("CHUNKING"), ehlo("STARTTLS"), "250 mx.example.org\r\n",
+		strings.Replace(ehlo("SIZE 100", "PIPELINING"), "mx.example.org", "other.example", 1),
+	}
+	var m ehloMemo
+	for round := range 3 {
+		for i, r := range replies {
+			if got, want := m.parse([]byte(r)), parseEHLO([]byte(r)); got != want {
+				t.Fatalf("round %d, reply %d: got %+v, want %+v", round, i, got, want)
+			}
+		}
+	}
+}
+
 func TestParseEHLO(t *testing.T) {
 	x := parseEHLO([]byte(ehlo("size 2048", "Pipelining", "8BITMIME", "SMTPUTF8", "CHUNKING", "DSN",
 		"STARTTLS", "ENHANCEDSTATUSCODES", "AUTH PLAIN XOAUTH2 login", "AUTH=CRAM-MD5", "X-UNKNOWN 1")))
