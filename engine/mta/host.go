@@ -150,11 +150,11 @@ func (p policy) Connect(c *server.ConnState) smtp.Reply {
 		return smtp.Reply{Code: 421, Enhanced: "4.3.2", Reason: smtp.ReasonTooManyConns,
 			Lines: []string{h.cfg.Name + " Error: too many connections, try again later"}}
 	}
-	if h.connRate != nil && !h.connRate.Allow(clientIP(c.Remote), h.net.Net.Now()) {
+	if h.connRate != nil && !h.connRate.Allow(h.net.peerOf(c).ip, h.net.Net.Now()) {
 		// A transient refusal at the greeting: the server closes the
 		// connection (RFC 5321 §3.1, §4.2.2).
 		return smtp.Reply{Code: 421, Enhanced: "4.7.0", Reason: smtp.ReasonRateLimited,
-			Lines: []string{fmt.Sprintf("%s Error: too many connections from %s, try again later", h.cfg.Name, clientIP(c.Remote))}}
+			Lines: []string{fmt.Sprintf("%s Error: too many connections from %s, try again later", h.cfg.Name, h.net.peerOf(c).ip)}}
 	}
 	return smtp.Reply{}
 }
@@ -196,9 +196,9 @@ func printable(s string) bool {
 
 func (p policy) Mail(c *server.ConnState, env *server.Envelope) smtp.Reply {
 	h := p.h
-	if h.rate != nil && !h.rate.Allow(clientIP(c.Remote), h.net.Net.Now()) {
+	if h.rate != nil && !h.rate.Allow(h.net.peerOf(c).ip, h.net.Net.Now()) {
 		return smtp.Reply{Code: 450, Enhanced: "4.7.1", Reason: smtp.ReasonRateLimited,
-			Lines: []string{fmt.Sprintf("Error: too much mail from %s, slow down and try again later", clientIP(c.Remote))}}
+			Lines: []string{fmt.Sprintf("Error: too much mail from %s, slow down and try again later", h.net.peerOf(c).ip)}}
 	}
 	if h.cfg.CheckSPF && c.Role == server.RoleMX && c.AuthUser == "" {
 		return h.checkSPF(c, env)
@@ -225,7 +225,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 		}
 	case h.cfg.BacksUp(domain):
 		// A backup MX takes mail for the domain and forwards it later.
-	case c.AuthUser != "" || h.relayAllowed(c.Remote):
+	case c.AuthUser != "" || h.relayAllowed(c):
 		return smtp.Reply{} // relaying for an authenticated user or a trusted network
 	default:
 		return smtp.Reply{Code: 554, Enhanced: "5.7.1", Reason: smtp.ReasonRelayDenied,
@@ -235,7 +235,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 		return smtp.Reply{}
 	}
 	addr := h.net.texts.address(rcpt.Path.Mailbox)
-	if !h.greylist.Check(clientIP(c.Remote), h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
+	if !h.greylist.Check(h.net.peerOf(c).ip, h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
 			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, Words(time.Duration(h.cfg.Greylist)))}}
 	}
@@ -267,9 +267,9 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	for _, r := range env.Rcpts {
 		kept.rcpts = append(kept.rcpts, recipient{addr: h.net.texts.address(r.Path.Mailbox), notify: r.Notify, orcpt: r.ORcpt})
 	}
-	ip := clientIP(c.Remote)
+	client := h.net.peerOf(c)
 	rec := Received{
-		FromHelo: c.Hello, FromHost: h.net.nameOf(ip), FromAddr: ip,
+		FromHelo: c.Hello, FromHost: client.name, FromAddr: client.ip,
 		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != "", env.UTF8), ID: id, At: h.net.Net.Date(),
 	}
 	if len(kept.rcpts) == 1 {
@@ -317,12 +317,50 @@ func (h *Host) checkRoom(env *server.Envelope, kept envelope, size int) smtp.Rep
 }
 
 // relayAllowed reports whether the client address is in RelayFrom.
-func (h *Host) relayAllowed(remote string) bool {
-	ip, err := netip.ParseAddr(clientIP(remote))
-	if err != nil {
-		return false
+func (h *Host) relayAllowed(c *server.ConnState) bool {
+	ip, ok := clientAddr(c)
+	return ok && h.relayFrom.allows(ip)
+}
+
+// clientAddr returns the client's address on c: the one the driver gave
+// parsed (SessionOptions.Addr), as a simulated connection does, or else the
+// one in Remote.
+func clientAddr(c *server.ConnState) (netip.Addr, bool) {
+	if c.Addr.IsValid() {
+		return c.Addr, true
 	}
-	return h.relayFrom.allows(ip)
+	ip, err := netip.ParseAddr(clientIP(c.Remote))
+	return ip, err == nil
+}
+
+// peer is a client's address as text and the name of its host, which the
+// policies of a server end read at several commands of every session (the
+// greylist, the Received: field). They are kept for each address a
+// connection came from (peerOf), rather than parsed out of Remote and
+// looked up again each time: an address belongs to one host for good.
+type peer struct{ ip, name string }
+
+// notePeer keeps the text of addr, the client's address on a new
+// connection, and name, its host's, for peerOf.
+func (n *Network) notePeer(addr netip.Addr, name string) {
+	if _, ok := n.peers[addr]; ok || !addr.IsValid() {
+		return
+	}
+	if n.peers == nil {
+		n.peers = map[netip.Addr]peer{}
+	}
+	n.peers[addr] = peer{ip: addr.String(), name: name}
+}
+
+// peerOf returns the client's address on c as text, and its host's name:
+// kept by notePeer for a simulated connection; for one from outside the
+// world (ExternalSession), from Remote.
+func (n *Network) peerOf(c *server.ConnState) peer {
+	if p, ok := n.peers[c.Addr]; ok && c.Addr.IsValid() {
+		return p
+	}
+	ip := clientIP(c.Remote)
+	return peer{ip: ip, name: n.nameOf(ip)}
 }
 
 // relayNets is HostConfig.RelayFrom parsed, once for the host rather than
@@ -417,8 +455,11 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	return func(c *simnet.Conn) simnet.Handler {
 		h.sessions++
 		client := h.net.clientName(c)
+		addr := c.RemoteAddr()
+		h.net.notePeer(addr.Addr(), client)
 		opt := server.SessionOptions{
-			Remote:       c.RemoteAddr().String(),
+			Remote:       addr.String(),
+			Addr:         addr.Addr(),
 			TLS:          port == 465,
 			TLSAvailable: h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name),
 			Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),

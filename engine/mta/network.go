@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 	"hash/fnv"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -29,15 +30,16 @@ type Network struct {
 	// with a DKIMSelector; nil means no host can sign.
 	DKIMKeys func(domain string) (ed25519.PrivateKey, error)
 
-	hosts     map[string]*Host   // by lower-case name
-	order     []*Host            // in the order they were added
-	servers   map[int]*inbound   // server ends of open SMTP connections, by conn id
-	strip     map[[2]string]bool // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
-	cuts      []replyCut         // armed by CutBeforeReply
-	clients   []*client.Client   // client sessions of finished deliveries, for reuse
-	outbounds []*outbound        // their drivers, for reuse (see outbound.release)
-	texts     textTable          // texts the trace and the hosts keep, shared where they repeat
-	dates     dateCache          // the date of the last Received: header
+	hosts     map[string]*Host    // by lower-case name
+	order     []*Host             // in the order they were added
+	servers   map[int]*inbound    // server ends of open SMTP connections, by conn id
+	strip     map[[2]string]bool  // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
+	cuts      []replyCut          // armed by CutBeforeReply
+	clients   []*client.Client    // client sessions of finished deliveries, for reuse
+	outbounds []*outbound         // their drivers, for reuse (see outbound.release)
+	texts     textTable           // texts the trace and the hosts keep, shared where they repeat
+	dates     dateCache           // the date of the last Received: header
+	peers     map[netip.Addr]peer // every client address a server end has seen (see peerOf)
 
 	// While a server session is fed, what the hosts do because of it (a
 	// message queued or delivered, a DSN) is held back, so the trace shows

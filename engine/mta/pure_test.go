@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"smtplab/engine/mimepart"
+	"smtplab/engine/server"
+	"smtplab/engine/simnet"
 	"smtplab/engine/smtp"
 )
 
@@ -238,6 +241,29 @@ func TestClientIP(t *testing.T) {
 		if got := clientIP(remote); got != want {
 			t.Errorf("clientIP(%q) = %q, want %q", remote, got, want)
 		}
+	}
+}
+
+// TestPeerOf: a server end's policies read the same client address and
+// host name whether the driver gave the address parsed (a simulated
+// connection, noted at accept) or only as Remote (the bridge's).
+func TestPeerOf(t *testing.T) {
+	n := &Network{Net: simnet.New(1)}
+	n.Net.AddHost("laptop.example", "192.0.2.5")
+	addr := netip.MustParseAddr("192.0.2.5")
+	n.notePeer(addr, "laptop.example")
+	parsed := &server.ConnState{Remote: "192.0.2.5:40000", Addr: addr}
+	remote := &server.ConnState{Remote: "192.0.2.5:40001"}
+	for _, c := range []*server.ConnState{parsed, remote} {
+		if p := n.peerOf(c); p != (peer{ip: "192.0.2.5", name: "laptop.example"}) {
+			t.Errorf("peerOf(%+v) = %+v", c, p)
+		}
+		if a, ok := clientAddr(c); !ok || a != addr {
+			t.Errorf("clientAddr(%+v) = %v, %v", c, a, ok)
+		}
+	}
+	if p := n.peerOf(&server.ConnState{Remote: "unknown"}); p != (peer{ip: "unknown", name: "unknown"}) {
+		t.Errorf("peerOf(unknown) = %+v", p)
 	}
 }
 

@@ -3,7 +3,6 @@ package mta
 import (
 	"crypto/ed25519"
 	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -26,8 +25,8 @@ import (
 // so the trace shows them between MAIL and its reply: in the order that
 // decided.
 func (h *Host) checkSPF(c *server.ConnState, env *server.Envelope) smtp.Reply {
-	ip, err := netip.ParseAddr(clientIP(c.Remote))
-	if err != nil {
+	ip, ok := clientAddr(c)
+	if !ok {
 		return smtp.Reply{}
 	}
 	// The null sender of a bounce has no domain: SPF then checks the HELO
@@ -241,7 +240,7 @@ func (h *Host) setUpDKIM() error {
 // HostConfig.DKIMSelector); otherwise "". The signature's note goes in the
 // trace beside the DATA reply.
 func (h *Host) sign(c *server.ConnState, msg []byte) string {
-	if h.signers == nil || (c.AuthUser == "" && !h.relayAllowed(c.Remote)) {
+	if h.signers == nil || (c.AuthUser == "" && !h.relayAllowed(c)) {
 		return ""
 	}
 	s, ok := h.signers[strings.ToLower(fromDomain(headerValue(msg, "From")))]

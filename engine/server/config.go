@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -87,6 +88,11 @@ type SessionOptions struct {
 	// Remote is the client's address as the driver sees it, for the
 	// Policy (e.g. "192.0.2.7:53124").
 	Remote string
+	// Addr is the client's IP address, when the driver has it parsed
+	// already (a simulated connection has), so that a Policy need not
+	// parse it back out of Remote at every command. The zero Addr means
+	// the driver left it to Remote.
+	Addr netip.Addr
 	// TLS is true when the connection is already encrypted: implicit TLS
 	// on port 465.
 	TLS bool

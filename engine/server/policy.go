@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"crypto/subtle"
 	"encoding/hex"
+	"net/netip"
 	"strings"
 
 	"smtplab/engine/smtp"
@@ -66,8 +67,9 @@ func (DefaultPolicy) Authenticate(*ConnState, Credentials) smtp.Reply { return s
 // ConnState is what the server knows about the connection, for the Policy.
 type ConnState struct {
 	Role   Role
-	Remote string // SessionOptions.Remote
-	TLS    bool   // the connection is encrypted (STARTTLS done, or implicit TLS)
+	Remote string     // SessionOptions.Remote
+	Addr   netip.Addr // SessionOptions.Addr: the zero Addr when not given
+	TLS    bool       // the connection is encrypted (STARTTLS done, or implicit TLS)
 	// Hello is the name given with the last HELO or EHLO ("" before one).
 	Hello string
 	// ESMTP is true after EHLO, false after HELO.

@@ -108,7 +108,7 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	// growing the stack of every new connection's goroutine.
 	*s = Session{}
 	s.srv, s.opt = srv, opt
-	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, TLS: opt.TLS, session: s}
+	s.conn = ConnState{Role: srv.cfg.Role, Remote: opt.Remote, Addr: opt.Addr, TLS: opt.TLS, session: s}
 	s.lr, s.out, s.events, s.body, s.env.Rcpts, s.recent, s.buf = lr, out, events, body, rcpts, recent, buf
 	if s.buf == nil { // a new Session: use the fixed arrays
 		s.buf = new(sessionBuffers)
