@@ -514,3 +514,24 @@ func TestGlobalDSNIn7Bit(t *testing.T) {
 		t.Errorf("a classic DSN changed in 7 bits (%v):\n%s", err, got)
 	}
 }
+
+// TestTextTableJoined: joined gives strings.Join(lines, "\n") for replies
+// met before, for more replies than it keeps, and for a slice its caller
+// filled again with other lines.
+func TestTextTableJoined(t *testing.T) {
+	var tt textTable
+	replies := [][]string{{"a", "b"}, {"mx", "SIZE 10", "DSN"}, {"a", "c"}, {"x", "y"}, {"p", "q"}, {"", ""}}
+	for round := range 3 {
+		for i, lines := range replies {
+			if got, want := tt.joined(lines), strings.Join(lines, "\n"); got != want {
+				t.Fatalf("round %d, reply %d: got %q, want %q", round, i, got, want)
+			}
+		}
+	}
+	reused := []string{"a", "b"}
+	tt.joined(reused)
+	reused[1] = "changed"
+	if got := tt.joined(reused); got != "a\nchanged" {
+		t.Fatalf("a reused slice: got %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package mta
 
 import (
+	"slices"
 	"strings"
 
 	"smtplab/engine/smtp"
@@ -16,6 +17,19 @@ import (
 // client that never repeats itself cannot make it grow.
 type textTable struct {
 	texts map[string]string
+	// joins holds the last few replies of several lines that were
+	// joined, and their texts: those are the EHLO replies of the few
+	// servers of a world, the same lines at every session, and comparing
+	// lines with those kept (mostly the very same strings, which compare
+	// at once) costs less than copying them out and hashing the copy.
+	joins    [4]joinedLines
+	nextJoin int // the entry of joins the next new reply replaces
+}
+
+// joinedLines is one entry of textTable.joins.
+type joinedLines struct {
+	lines []string // a copy: a caller may reuse the slice it gave
+	text  string
 }
 
 // The bounds of a textTable: how long a text it keeps may be, and how
@@ -50,6 +64,20 @@ func (t *textTable) joined(lines []string) string {
 	case 1:
 		return lines[0]
 	}
+	for i := range t.joins {
+		if j := &t.joins[i]; slices.Equal(j.lines, lines) {
+			return j.text
+		}
+	}
+	j := &t.joins[t.nextJoin]
+	t.nextJoin = (t.nextJoin + 1) % len(t.joins)
+	j.lines = append(j.lines[:0], lines...)
+	j.text = t.join(lines)
+	return j.text
+}
+
+// join is joined without looking at the replies joined before.
+func (t *textTable) join(lines []string) string {
 	var buf [maxKeptText]byte
 	b := buf[:0]
 	for i, line := range lines {
