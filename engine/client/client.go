@@ -189,7 +189,7 @@ type Client struct {
 	answers smtp.Verb
 
 	ext         Extensions
-	ehlos       ehloMemo // kept by Reset
+	ehlos       *ehloMemo // kept by Reset; made at the first EHLO reply
 	tls         bool
 	unverified  error // why the certificate of the TLS session did not verify; nil when it did
 	tlsDeclined bool  // opportunistic STARTTLS was refused: go on in plaintext
@@ -397,6 +397,9 @@ func (c *Client) reply(code int, raw []byte) {
 	case awaitEHLO:
 		switch {
 		case code/100 == 2:
+			if c.ehlos == nil {
+				c.ehlos = new(ehloMemo)
+			}
 			c.ext = c.ehlos.parse(raw)
 			c.afterHello()
 		case code == 500 || code == 502:
