@@ -578,3 +578,22 @@ func TestReplyWireSafe(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckDomain checks that CheckDomain, with its one pass for a plain
+// domain, says what checkLabels, the check label by label, says of every
+// domain, with and without SMTPUTF8.
+func FuzzCheckDomain(f *testing.F) {
+	for _, d := range []string{"example.org", "a", "a.b-c.d", "-a.b", "a-.b", "a..b", ".a", "a.", "",
+		"xn--bcher-kva.example", strings.Repeat("a", 64) + ".org", strings.Repeat("a", 63), "bücher.example",
+		"a_b.example", "-ä.example", "a.-"} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, d string) {
+		for _, utf8 := range []bool{false, true} {
+			opt := PathOptions{UTF8: utf8}
+			if got, want := CheckDomain(d, opt), checkLabels(d, opt); got != want {
+				t.Fatalf("CheckDomain(%q, utf8 %v) = %q, checkLabels says %q", d, utf8, got, want)
+			}
+		}
+	})
+}
