@@ -66,7 +66,7 @@ func (h *Host) lookupTLSA(q *queued, p hop, next func(hopTLS, error)) {
 	ans, err := n.Resolver.Lookup(h.dns, name, dns.TLSA)
 	n.Net.After(ans.Cost+time.Millisecond, func() {
 		tls, why, err := daneVerdict(p.host, ans, err, n.Resolver.Signed(name), h.outboundTLS())
-		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
+		n.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
 		next(tls, err)
 	})
 }

@@ -141,7 +141,7 @@ func (h *Host) SetBusy(busy bool) {
 	if !busy {
 		text = "host no longer busy"
 	}
-	h.net.emit(trace.Event{Kind: trace.Fault, Host: h.cfg.Name, Text: text})
+	h.net.emit(&trace.Event{Kind: trace.Fault, Host: h.cfg.Name, Text: text})
 }
 
 func (p policy) Connect(c *server.ConnState) smtp.Reply {
@@ -666,7 +666,7 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 			if e.Kind == server.EventAuthResponse {
 				verb = "AUTH"
 			}
-			n.emit(trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: n.texts.text(e.Line)})
+			n.emit(&trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: n.texts.text(e.Line)})
 		case server.EventReply:
 			r := e.Reply
 			te := trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
@@ -677,22 +677,22 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 				sent += len(r.AppendTo(nil, r.Enhanced != ""))
 				if sent > reach {
 					if cut != "" {
-						n.emit(trace.Event{Kind: trace.Fault, Conn: conn, Host: serverName, Peer: client, Text: cut})
+						n.emit(&trace.Event{Kind: trace.Fault, Conn: conn, Host: serverName, Peer: client, Text: cut})
 						cut = ""
 					}
 					te.Attrs = map[string]string{trace.AttrLost: "true"}
 				}
 			}
-			n.emit(te)
+			n.emit(&te)
 		case server.EventPolicy:
 			if te, ok := e.Policy.(trace.Event); ok { // see checkSPF
 				te.Conn = conn
-				n.emit(te)
+				n.emit(&te)
 			}
 		case server.EventStartTLS:
 			startTLS = true
 			if e.Discarded > 0 {
-				n.emit(trace.Event{Kind: trace.Note, Conn: conn, Host: serverName,
+				n.emit(&trace.Event{Kind: trace.Note, Conn: conn, Host: serverName,
 					Text: fmt.Sprintf("discarded %d bytes that were pipelined behind STARTTLS (CVE-2011-0411)", e.Discarded)})
 			}
 		}

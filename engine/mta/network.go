@@ -81,7 +81,7 @@ func (n *Network) StripSTARTTLS(client, server string, on bool) {
 		delete(n.strip, key)
 		text = "the man in the middle between " + client + " and " + server + " is gone"
 	}
-	n.emit(trace.Event{Kind: trace.Fault, Host: client, Peer: server, Text: text})
+	n.emit(&trace.Event{Kind: trace.Fault, Host: client, Peer: server, Text: text})
 }
 
 // stripKey is the key of a pair of hosts in Network.strip: their names in
@@ -192,13 +192,16 @@ func (n *Network) Host(name string) (*Host, bool) {
 // Hosts returns every host in the order they were added.
 func (n *Network) Hosts() []*Host { return n.order }
 
-// emit records e in the world's trace, now.
-func (n *Network) emit(e trace.Event) {
+// emit records e in the world's trace, now. It takes a pointer, where the
+// trace takes an Event, so that the large Event is copied once, into the
+// trace, rather than once more on the way: a world emits several events for
+// every command.
+func (n *Network) emit(e *trace.Event) {
 	if n.holding {
-		n.held = append(n.held, e)
+		n.held = append(n.held, *e)
 		return
 	}
-	n.Net.Emit(e)
+	n.Net.Emit(*e)
 }
 
 // QueueEntries lists every message waiting in any queue, for the UI.

@@ -200,7 +200,7 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 	}
 	h.queue.add(q)
 	for _, r := range q.rcpts {
-		n.emit(trace.Event{Kind: trace.QueueAdd, Host: h.cfg.Name, Msg: id, Rcpt: r.addr, Text: "queued for delivery"})
+		n.emit(&trace.Event{Kind: trace.QueueAdd, Host: h.cfg.Name, Msg: id, Rcpt: r.addr, Text: "queued for delivery"})
 	}
 	// The queue manager picks the message up right after the session that
 	// brought it, not inside it.
@@ -318,7 +318,7 @@ func (h *Host) distinct(id string, rcpts []recipient) []recipient {
 			dropped[i] += fmt.Sprintf(" (%d times)", times[addr])
 		}
 	}
-	h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: id,
+	h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: id,
 		Text: fmt.Sprintf("the message named %d recipients, %d of them distinct, and goes once to each, as Postfix's cleanup drops duplicate recipients; "+
 			"left out as the same recipient as an earlier RCPT TO: %s", len(rcpts), len(kept), strings.Join(dropped, ", "))})
 	return kept
@@ -359,10 +359,10 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, data, delivere
 	} else {
 		stored, removed = h.Mailboxes.Deliver(msg)
 	}
-	h.net.emit(trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
+	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
 		Size: len(stored.Raw), Text: Subject(data), Attrs: env.checks})
 	if removed > 0 {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: strings.ToLower(rcpt),
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: strings.ToLower(rcpt),
 			Text: fmt.Sprintf("the oldest %d message(s) of this mailbox were removed: it keeps only its newest %d octets, so that the server's memory stays bounded", removed, h.Mailboxes.keepBytes)})
 	}
 }
@@ -467,7 +467,7 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 	}
 	if lit, ok := addressLiteral(domain); ok {
 		// RFC 5321 §5.1: a literal is where to connect; DNS has no say.
-		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+		n.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: fmt.Sprintf("%s is an address literal: the mail goes straight to that address, with no DNS lookup (RFC 5321 §5.1)", domain)})
 		n.Net.After(time.Millisecond, func() { h.tryHops(q, rcpts, []hop{{host: domain, addr: lit}}, 0) })
 		return
@@ -497,7 +497,7 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 // answers themselves: an implicit MX, targets left out and why, odd ones.
 func (h *Host) traceRoute(q *queued, route dns.Route) {
 	note := func(text string) {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: text})
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: text})
 	}
 	if route.Implicit && len(route.Targets) > 0 {
 		note(fmt.Sprintf("%s has no MX records: its own address is its mail host (the implicit MX, RFC 5321 §5.1)", route.Domain))
@@ -638,7 +638,7 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		return
 	}
 	if why := daneRefusal(tls, hops[i], out); why != "" {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
 	}
 	hopsLeft := i+1 < len(hops)
 	var next []*rcptState   // recipients for hops[i+1]
@@ -649,7 +649,7 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		r := rcpts[j]
 		r.record(res, target, out.DSN)
 		if res.ORcptLeftOut {
-			h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+			h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: fmt.Sprintf("the ORCPT of <%s> was not passed on to %s: written as this transaction needs it, it would pass the %d characters RFC 3461 §4.2 allows "+
 					"(an address of type utf-8 takes six characters, \\x{F6}, for each ö outside SMTPUTF8, RFC 6533 §3); "+
 					"the message goes on without it, and a DSN about this recipient will have no Original-Recipient", r.addr, target, smtp.MaxORcpt)})
@@ -660,7 +660,7 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 			if res.Reply.Code == 0 {
 				reply = res.Reply.String()
 			}
-			h.net.emit(trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+			h.net.emit(&trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: "delivered to " + target + ": " + reply})
 		case !hopsLeft:
 			// The last hop's answer stands; settle decides what follows.
@@ -687,15 +687,15 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		if q.from == "" {
 			text += "; a DSN returned is dropped, as bounces are never bounced (RFC 5321 §6.1), and RFC 6533 §6 asks for a global DSN's parts so encoded"
 		}
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: text})
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: text})
 	}
 	if !out.DSN && out.Status == client.Delivered && asksDSN(q, rcpts) {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: target + " does not advertise DSN, so the sender's NOTIFY, ORCPT, RET and ENVID were not passed on (RFC 3461 §5.2.2)"})
 	}
 	// A 5xx greeting decides every recipient alike.
 	if !hopsLeft && len(out.Recipients) > 0 && refusedToTalk(out.Recipients[0]) {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: fmt.Sprintf("%s refused the session in its greeting (%s, RFC 5321 §3.1). Like Postfix (smtp_skip_5xx_greeting), the relay skips such a server "+
 				"rather than bouncing the mail on its word; with no other host left to try, the message waits in the queue", hops[i], firstLine(rcpts[0].reply))})
 	}
@@ -704,17 +704,17 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		return
 	}
 	if failedSession != "" {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: fmt.Sprintf("%s failed the session (%s), so %s is tried at once: %s (RFC 5321 §5.1)", hops[i], failedSession, nextHopWords(hops, i), hops[i+1])})
 	}
 	if messageNotNow != "" {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id,
 			Text: fmt.Sprintf("%s turned the message down for now (%s), so %s is tried at once: %s. "+
 				"Like Postfix, the relay keeps a message in the queue for a later retry only when no MX is left to try (RFC 5321 §5.1)",
 				hops[i], messageNotNow, nextHopWords(hops, i), hops[i+1])})
 	}
 	for _, r := range notNow {
-		h.net.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 			Text: fmt.Sprintf("%s turned down RCPT TO:<%s> for now (%s), so %s is tried at once for this recipient: %s. "+
 				"A 4xx to RCPT speaks for this server only: like Postfix, the relay keeps a recipient in the queue for a later retry only when no MX is left to try (RFC 5321 §5.1)",
 				hops[i], r.addr, firstLine(r.reply), nextHopWords(hops, i), hops[i+1])})
@@ -817,7 +817,7 @@ func (h *Host) settle(q *queued) {
 			r.reported = true
 		case giveUp: // deferred or pending for too long
 			r.tried = (now - q.arrived).Round(time.Second)
-			n.emit(trace.Event{Kind: trace.QueueGiveUp, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
+			n.emit(&trace.Event{Kind: trace.QueueGiveUp, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: fmt.Sprintf("gave up after %s in the queue: %s", r.tried, r.reply)})
 			r.status, r.reported = client.Bounced, true
 			failed = append(failed, r)
@@ -840,7 +840,7 @@ func (h *Host) settle(q *queued) {
 	q.next = now + wait
 	for _, r := range q.rcpts {
 		if r.status == client.Deferred || r.status == client.Pending {
-			n.emit(trace.Event{Kind: trace.QueueRetry, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: r.reply,
+			n.emit(&trace.Event{Kind: trace.QueueRetry, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: r.reply,
 				Attrs: map[string]string{"attempt": fmt.Sprint(q.attempts), "next": wait.String()}})
 		}
 	}
@@ -878,7 +878,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	for _, r := range rcpts {
 		if !r.wants(action) {
 			if action == ActionFailed {
-				n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: silentFailure(r.notify)})
+				n.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: silentFailure(r.notify)})
 			}
 			continue
 		}
@@ -902,7 +902,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 		if action != ActionFailed {
 			why = fmt.Sprintf("no %s DSN: the message has the null sender <>, so it is a DSN itself, and DSNs are never reported on (RFC 3461 §6.2)", action)
 		}
-		n.emit(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
+		n.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Text: why})
 		return
 	}
 	id := h.newID()
@@ -924,7 +924,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	case dsn.Full:
 		text += ", returning the whole message (RET=FULL)"
 	}
-	n.emit(trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
+	n.emit(&trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
 		Attrs: map[string]string{"action": action}})
 	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build(), nil)
 }

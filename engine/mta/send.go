@@ -65,7 +65,7 @@ func (n *Network) Send(req SendRequest) {
 // to the heap, not every one Send gets.
 func (n *Network) refuse(req SendRequest, err error) {
 	n.Net.After(0, func() {
-		n.emit(trace.Event{Kind: trace.Note, Host: req.From.cfg.Name,
+		n.emit(&trace.Event{Kind: trace.Note, Host: req.From.cfg.Name,
 			Text: fmt.Sprintf("no session to %s: the client refused to start one (%v); "+
 				"trying again would not change that, so every recipient of this session fails for good", req.To, err)})
 		req.Done(refusedOutcome(req.Envelope, err), nil)
@@ -147,12 +147,12 @@ var errUnverified = errors.New("the certificate was not verified")
 func (o *outbound) startTLS() (unverified, err error) {
 	verified, err := o.n.StartTLS(o.conn, o.req.Check)
 	if err != nil {
-		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
+		o.n.emit(&trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
 			Text: "TLS handshake failed: " + err.Error()})
 		return nil, err
 	}
 	if !verified {
-		o.n.emit(trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
+		o.n.emit(&trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name,
 			Text: "TLS is on, but the certificate was not verified: encrypted, not authenticated (opportunistic TLS, RFC 7435)"})
 		return errUnverified, nil
 	}
