@@ -326,25 +326,21 @@ func (c *Client) Feed(p []byte) {
 // readLine adds one reply line to the reply being read.
 func (c *Client) readLine(line []byte) {
 	// Only the code and the character after it decide the protocol, so
-	// only those four bytes are parsed; the text stays in bytes, and is
+	// only those four bytes are read; the text stays in bytes, and is
 	// turned into strings only for a reply somebody asks to see.
-	head := line
-	if len(head) > 4 {
-		head = head[:4]
-	}
-	rl, err := smtp.ParseReplyLine(head)
-	if err != nil || (c.curLines > 0 && rl.Code != c.curCode) || c.curLines == maxReplyLines {
+	code, more, ok := smtp.ReplyCode(line)
+	if !ok || (c.curLines > 0 && code != c.curCode) || c.curLines == maxReplyLines {
 		c.protocolError(line)
 		return
 	}
-	c.curCode = rl.Code
+	c.curCode = code
 	c.curLines++
 	c.cur = append(c.cur, line...)
 	c.cur = append(c.cur, '\r', '\n')
-	if rl.More {
+	if more {
 		return
 	}
-	code, raw := c.curCode, c.cur
+	raw := c.cur
 	c.cur, c.curLines = c.cur[:0], 0
 	c.reply(code, raw)
 }

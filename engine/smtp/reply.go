@@ -144,24 +144,45 @@ var ErrBadReply = errors.New("malformed reply line")
 
 // ParseReplyLine parses one reply line (without its CRLF), RFC 5321 §4.2.
 func ParseReplyLine(line []byte) (ReplyLine, error) {
-	if len(line) < 3 {
-		return ReplyLine{}, fmt.Errorf("%w: %q is shorter than a code", ErrBadReply, line)
+	code, more, ok := ReplyCode(line)
+	if !ok {
+		return ReplyLine{}, badReplyLine(line)
 	}
-	if line[0] < '2' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]) {
-		return ReplyLine{}, fmt.Errorf("%w: %q does not start with a code 200-599", ErrBadReply, line)
-	}
-	code := int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
-	if len(line) == 3 {
-		return ReplyLine{Code: code}, nil
-	}
-	if line[3] != ' ' && line[3] != '-' {
-		return ReplyLine{}, fmt.Errorf("%w: %q has %q after the code", ErrBadReply, line, line[3])
-	}
-	rl := ReplyLine{Code: code, More: line[3] == '-'}
+	rl := ReplyLine{Code: code, More: more}
 	if len(line) > 4 { // a client that reads only the code and its separator makes no string
 		rl.Text = string(line[4:])
 	}
 	return rl, nil
+}
+
+// ReplyCode reads what ParseReplyLine reads of a reply line but its text:
+// the code, and whether more lines follow ("ddd-"). ok is false where
+// ParseReplyLine returns an error. A client reads every line of every
+// reply with it, the many lines of EHLO's too, and it returns only
+// numbers, which cost less to hand back than a ReplyLine.
+func ReplyCode(line []byte) (code int, more, ok bool) {
+	if len(line) < 3 || line[0] < '2' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]) {
+		return 0, false, false
+	}
+	code = int(line[0]-'0')*100 + int(line[1]-'0')*10 + int(line[2]-'0')
+	if len(line) == 3 {
+		return code, false, true
+	}
+	if line[3] != ' ' && line[3] != '-' {
+		return 0, false, false
+	}
+	return code, line[3] == '-', true
+}
+
+// badReplyLine says what is wrong with a line ReplyCode refused.
+func badReplyLine(line []byte) error {
+	switch {
+	case len(line) < 3:
+		return fmt.Errorf("%w: %q is shorter than a code", ErrBadReply, line)
+	case line[0] < '2' || line[0] > '5' || !isDigit(line[1]) || !isDigit(line[2]):
+		return fmt.Errorf("%w: %q does not start with a code 200-599", ErrBadReply, line)
+	}
+	return fmt.Errorf("%w: %q has %q after the code", ErrBadReply, line, line[3])
 }
 
 // ReplyReader assembles multi-line replies from lines, for a client.

@@ -597,3 +597,18 @@ func FuzzCheckDomain(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReplyCode checks that ReplyCode reads what ParseReplyLine reads, and
+// refuses what it refuses.
+func FuzzReplyCode(f *testing.F) {
+	for _, l := range []string{"250", "250 ok", "250-ok", "250-", "25", "", "199 x", "600 x", "2a0 x", "250x", "550 5.1.1 no"} {
+		f.Add([]byte(l))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		rl, err := ParseReplyLine(line)
+		code, more, ok := ReplyCode(line)
+		if ok != (err == nil) || ok && (code != rl.Code || more != rl.More) {
+			t.Fatalf("%q: ReplyCode = %d, %v, %v; ParseReplyLine = %+v, %v", line, code, more, ok, rl, err)
+		}
+	})
+}
