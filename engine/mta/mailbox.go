@@ -55,7 +55,7 @@ func (m *Mailboxes) SetQuota(addr string, messages int) {
 	if m.quota == nil {
 		m.quota = map[string]int{}
 	}
-	m.quota[strings.ToLower(addr)] = messages
+	m.quota[lower(addr)] = messages
 }
 
 // SetByteQuota limits how many octets of mail the mailbox of addr may hold.
@@ -63,13 +63,13 @@ func (m *Mailboxes) SetByteQuota(addr string, octets int) {
 	if m.bytes == nil {
 		m.bytes = map[string]int{}
 	}
-	m.bytes[strings.ToLower(addr)] = octets
+	m.bytes[lower(addr)] = octets
 }
 
 // Room returns how many more octets the mailbox of addr may take, and false
 // when it has no byte quota. The Return-Path line delivery adds counts.
 func (m *Mailboxes) Room(addr string) (int, bool) {
-	addr = strings.ToLower(addr)
+	addr = lower(addr)
 	q, limited := m.bytes[addr]
 	if !limited {
 		return 0, false
@@ -82,7 +82,7 @@ func (m *Mailboxes) Room(addr string) (int, bool) {
 
 // Full reports whether the mailbox of addr has reached its quota.
 func (m *Mailboxes) Full(addr string) bool {
-	addr = strings.ToLower(addr)
+	addr = lower(addr)
 	q, limited := m.quota[addr]
 	return limited && len(m.boxes[addr]) >= q
 }
@@ -109,7 +109,7 @@ func (m *Mailboxes) store(msg StoredMessage) (stored StoredMessage, removed int)
 	if m.boxes == nil {
 		m.boxes = map[string][]StoredMessage{}
 	}
-	key := strings.ToLower(msg.To)
+	key := lower(msg.To)
 	box := m.boxes[key]
 	if len(box) == cap(box) {
 		// Twice the room, where append would add a quarter once a mailbox
@@ -145,7 +145,7 @@ func (m *Mailboxes) Owners() []string {
 
 // Messages returns the messages of addr in delivery order.
 func (m *Mailboxes) Messages(addr string) []StoredMessage {
-	return m.boxes[strings.ToLower(addr)]
+	return m.boxes[lower(addr)]
 }
 
 // MaildirName returns the file name a Maildir (new/) would give msg:

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"smtplab/engine/client"
@@ -87,7 +86,7 @@ func (n *Network) StripSTARTTLS(client, server string, on bool) {
 // stripKey is the key of a pair of hosts in Network.strip: their names in
 // lower case, the client first.
 func stripKey(client, server string) [2]string {
-	return [2]string{strings.ToLower(client), strings.ToLower(server)}
+	return [2]string{lower(client), lower(server)}
 }
 
 // replyCut is a fault armed by CutBeforeReply.
@@ -104,7 +103,7 @@ type replyCut struct {
 // later, and the recipient gets it twice (RFC 1047, RFC 5321 §6.1). The
 // fault fires once.
 func (n *Network) CutBeforeReply(server, client string, reason smtp.Reason) {
-	n.cuts = append(n.cuts, replyCut{server: strings.ToLower(server), client: strings.ToLower(client), reason: reason})
+	n.cuts = append(n.cuts, replyCut{server: lower(server), client: lower(client), reason: reason})
 }
 
 // cutDue reports whether an armed CutBeforeReply fault fires for one of
@@ -112,7 +111,7 @@ func (n *Network) CutBeforeReply(server, client string, reason smtp.Reason) {
 // client to, and disarms it if so.
 func (n *Network) cutDue(from, to string, events []server.Event) bool {
 	for i, c := range n.cuts {
-		if c.server != strings.ToLower(from) || c.client != strings.ToLower(to) {
+		if c.server != lower(from) || c.client != lower(to) {
 			continue
 		}
 		for _, e := range events {
@@ -136,7 +135,7 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	key := strings.ToLower(cfg.Name)
+	key := lower(cfg.Name)
 	if _, dup := n.hosts[key]; dup {
 		return nil, fmt.Errorf("host %s is defined twice", cfg.Name)
 	}
@@ -185,7 +184,7 @@ func (n *Network) AddHost(cfg HostConfig) (*Host, error) {
 
 // Host returns the mail host called name.
 func (n *Network) Host(name string) (*Host, bool) {
-	h, ok := n.hosts[strings.ToLower(name)]
+	h, ok := n.hosts[lower(name)]
 	return h, ok
 }
 
@@ -218,6 +217,6 @@ func (n *Network) QueueEntries() []QueueView {
 // a world and read like Postfix's hexadecimal ones.
 func idPrefix(name string) string {
 	h := fnv.New32a()
-	h.Write([]byte(strings.ToLower(name)))
+	h.Write([]byte(lower(name)))
 	return fmt.Sprintf("%05X", h.Sum32()&0xFFFFF)
 }

@@ -51,7 +51,7 @@ func (g *Greylist) Check(client, sender, rcpt string, now time.Duration) bool {
 	if g.seen == nil {
 		g.seen = map[triplet]time.Duration{}
 	}
-	key := triplet{client, strings.ToLower(sender), strings.ToLower(rcpt)}
+	key := triplet{client, lower(sender), lower(rcpt)}
 	first, ok := g.seen[key]
 	if !ok {
 		g.seen[key] = now

@@ -535,3 +535,16 @@ func TestTextTableJoined(t *testing.T) {
 		t.Fatalf("a reused slice: got %q", got)
 	}
 }
+
+// FuzzLower holds lower to strings.ToLower.
+func FuzzLower(f *testing.F) {
+	for _, s := range []string{"", "bob@example.org", "Bob@Example.ORG", "abcdefghZ", "@[\\]^_`{", "jörg@example.org", "JÖRG@EXAMPLE.ORG",
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefgh\x80", "\xff\xfe", "12345678@AZaz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := lower(s), strings.ToLower(s); got != want {
+			t.Fatalf("lower(%q) = %q, want %q", s, got, want)
+		}
+	})
+}

@@ -273,10 +273,10 @@ func (h *Host) localMailbox(addr string) (string, bool) {
 // apart (RFC 5321 §2.4); that host drops the duplicates it finds.
 func (h *Host) recipientKey(addr string) string {
 	if mailbox, ok := h.localMailbox(addr); ok {
-		return strings.ToLower(mailbox)
+		return lower(mailbox)
 	}
 	local, domain, _ := splitAddress(addr)
-	return plainLocal(local) + "@" + strings.ToLower(domain)
+	return plainLocal(local) + "@" + lower(domain)
 }
 
 // distinct returns rcpts without the recipients an earlier one of them
@@ -359,10 +359,10 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, data, delivere
 	} else {
 		stored, removed = h.Mailboxes.Deliver(msg)
 	}
-	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: strings.ToLower(rcpt),
+	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
 		Size: len(stored.Raw), Text: Subject(data), Attrs: env.checks})
 	if removed > 0 {
-		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: strings.ToLower(rcpt),
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: lower(rcpt),
 			Text: fmt.Sprintf("the oldest %d message(s) of this mailbox were removed: it keeps only its newest %d octets, so that the server's memory stays bounded", removed, h.Mailboxes.keepBytes)})
 	}
 }
@@ -393,7 +393,7 @@ func soleDomain(rcpts []*rcptState) (string, bool) {
 			return "", false
 		}
 		_, d, _ := strings.Cut(r.addr, "@")
-		if d = strings.ToLower(d); i == 0 {
+		if d = lower(d); i == 0 {
 			domain = d
 		} else if d != domain {
 			return "", false
@@ -412,7 +412,7 @@ func (h *Host) deliverGroups(q *queued) {
 			continue
 		}
 		_, domain, _ := strings.Cut(r.addr, "@")
-		domain = strings.ToLower(domain)
+		domain = lower(domain)
 		if _, seen := groups[domain]; !seen {
 			order = append(order, domain)
 		}

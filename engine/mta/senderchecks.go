@@ -221,7 +221,7 @@ func (h *Host) setUpDKIM() error {
 		if err != nil {
 			return fmt.Errorf("host %s: DKIM key of %s: %w", h.cfg.Name, domain, err)
 		}
-		h.signers[strings.ToLower(domain)] = dkim.Signer{Domain: domain, Selector: selector, Key: key}
+		h.signers[lower(domain)] = dkim.Signer{Domain: domain, Selector: selector, Key: key}
 		name := dkim.KeyName(selector, domain)
 		if hasTXT(zone, name) {
 			continue // the scenario publishes its own record
@@ -243,7 +243,7 @@ func (h *Host) sign(c *server.ConnState, msg []byte) string {
 	if h.signers == nil || (c.AuthUser == "" && !h.relayAllowed(c)) {
 		return ""
 	}
-	s, ok := h.signers[strings.ToLower(fromDomain(headerValue(msg, "From")))]
+	s, ok := h.signers[lower(fromDomain(headerValue(msg, "From")))]
 	if !ok {
 		return ""
 	}

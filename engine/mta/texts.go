@@ -3,6 +3,7 @@ package mta
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"smtplab/engine/smtp"
 )
@@ -99,4 +100,34 @@ func (t *textTable) address(m smtp.Mailbox) string {
 	}
 	var room [maxKeptText]byte
 	return t.text(append(append(append(room[:0], m.Local...), '@'), m.Domain...))
+}
+
+// lower returns strings.ToLower(s). The addresses, domains and host names
+// a host keys its maps with are nearly always lower-case ASCII already,
+// and lower finds that out eight octets at a time, where ToLower tests
+// every octet: a message passes several such keys at every hop.
+func lower(s string) string {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	rest := s
+	for len(rest) >= 8 {
+		w := uint64(rest[0]) | uint64(rest[1])<<8 | uint64(rest[2])<<16 | uint64(rest[3])<<24 |
+			uint64(rest[4])<<32 | uint64(rest[5])<<40 | uint64(rest[6])<<48 | uint64(rest[7])<<56
+		// With every octet below 0x80, adding 0x80-'A' sets an octet's
+		// high bit when it is 'A' or more, and adding 0x80-'Z'-1 when it
+		// is beyond 'Z'; no sum carries into the next octet.
+		upper := (w + (0x80-'A')*ones) &^ (w + (0x80-'Z'-1)*ones)
+		if (w|upper)&high != 0 {
+			return strings.ToLower(s)
+		}
+		rest = rest[8:]
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
 }
