@@ -307,6 +307,9 @@ func (c *Client) Feed(p []byte) {
 	}
 	c.lines.Feed(p)
 	for c.action == ActionRead {
+		if c.knownEHLO() {
+			continue
+		}
 		line, _, ok := c.lines.Next()
 		if !ok {
 			break
@@ -343,6 +346,26 @@ func (c *Client) readLine(line []byte) {
 	raw := c.cur
 	c.cur, c.curLines = c.cur[:0], 0
 	c.reply(code, raw)
+}
+
+// knownEHLO reads the rest of an EHLO reply whose first line has been read
+// at once, when the bytes that follow are keyword lines the client met
+// before (ehloMemo), and reports whether it did. The lines of the same
+// server's EHLO reply, most of every reply it reads, are then not split
+// and checked one by one: they were, the first time, and held.
+func (c *Client) knownEHLO() bool {
+	if c.curLines != 1 || c.ehlos == nil || c.head == len(c.queue) || c.queue[c.head].what != awaitEHLO {
+		return false
+	}
+	keywords := c.ehlos.known(c.lines.Pending(), c.cur[:3])
+	if keywords == nil {
+		return false
+	}
+	c.lines.Take(len(keywords))
+	raw := append(c.cur, keywords...)
+	c.cur, c.curLines = raw[:0], 0
+	c.reply(c.curCode, raw)
+	return true
 }
 
 // protocolError ends a session whose server sent something that is not a

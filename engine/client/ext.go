@@ -183,6 +183,19 @@ func (m *ehloMemo) parse(raw []byte) Extensions {
 	return e.ext
 }
 
+// known returns the keyword lines of a reply in the memo that pending
+// starts with, those of a reply with the given code (its three digits), or
+// nil. They were read whole and held to the rules of a reply when they
+// came first (see Client.knownEHLO).
+func (m *ehloMemo) known(pending, code []byte) []byte {
+	for i := range m.entries {
+		if e := &m.entries[i]; len(e.keywords) > 0 && bytes.HasPrefix(pending, e.keywords) && bytes.HasPrefix(e.keywords, code) {
+			return e.keywords
+		}
+	}
+	return nil
+}
+
 // parseSize reads the decimal limit after SIZE; anything else (no number,
 // a sign, an overflow) counts as "no limit given".
 func parseSize(b []byte) int64 {

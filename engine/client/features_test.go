@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -480,5 +481,70 @@ func TestKeptRepliesBounded(t *testing.T) {
 	}
 	if first := o.Recipients[0].Reply; len(first.Lines) != 51 {
 		t.Fatalf("first reply has %d lines", len(first.Lines))
+	}
+}
+
+// TestKnownEHLO: a client reused for session after session with the same
+// server reads an EHLO reply whose keyword lines it met before at once
+// (knownEHLO); what it sends, traces and decides must be what a new client
+// does, however the reply is cut into pieces, whatever its first line says,
+// and when the same keyword lines come with another code or nothing awaits
+// them.
+func TestKnownEHLO(t *testing.T) {
+	cfg := Config{Hostname: "client.example.com"}
+	to := env(t, "alice@example.com", "bob@example.org")
+	keywords := "250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250 DSN\r\n"
+	replies := []string{
+		"250-mx.example.org\r\n" + keywords,
+		"250-mx.example.org Hello again\r\n" + keywords,
+		"251-mx.example.org\r\n" + keywords, // another code: not a reply the client met before
+		"250-mx.example.org\r\n250-PIPELINING\r\n250 SIZE 1000\r\n",
+		"250-mx.example.org\n" + keywords,
+	}
+	session := func(c *Client, server []string) string {
+		var b strings.Builder
+		for _, p := range server {
+			c.Feed([]byte(p))
+			fmt.Fprintf(&b, "%q %v|", c.Output(), c.Action())
+		}
+		fmt.Fprintf(&b, "%+v", c.Outcome())
+		return b.String()
+	}
+	reused := new(Client)
+	for round := range 2 {
+		for i, reply := range replies {
+			for cut := 0; cut <= len(reply); cut++ {
+				server := []string{greeting, reply[:cut], reply[cut:] + okMail + okRcpt, queued, bye}
+				var want, got []Event
+				fresh, err := New(Config{Hostname: cfg.Hostname, Trace: func(e Event) { want = append(want, e) }}, to, []byte("x\r\n"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantOut := session(fresh, server)
+				if err := reused.Reset(Config{Hostname: cfg.Hostname, Trace: func(e Event) { got = append(got, e) }}, to, []byte("x\r\n")); err != nil {
+					t.Fatal(err)
+				}
+				if gotOut := session(reused, server); gotOut != wantOut {
+					t.Fatalf("round %d, reply %d cut at %d:\n got %s\nwant %s", round, i, cut, gotOut, wantOut)
+				}
+				if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
+					t.Fatalf("round %d, reply %d cut at %d: events\n got %s\nwant %s", round, i, cut, g, w)
+				}
+			}
+		}
+	}
+	// Keyword lines the client knows, again and again, answering commands
+	// that are not EHLO, and then with nothing left to answer.
+	server := []string{greeting, replies[0] + replies[0] + replies[0] + replies[0] + replies[0] + replies[0] + replies[0]}
+	fresh, err := New(cfg, to, []byte("x\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session(fresh, server)
+	if err := reused.Reset(cfg, to, []byte("x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := session(reused, server); got != want {
+		t.Fatalf("EHLO replies that answer other commands:\n got %s\nwant %s", got, want)
 	}
 }

@@ -132,6 +132,12 @@ func (r *LineReader) Discard() int {
 	return n
 }
 
+// Pending returns the bytes buffered after the last line returned, without
+// taking them: a client that knows what is likely to come (the same EHLO
+// reply from the same server) compares them, and Takes them whole. The
+// slice is only valid until the next Feed.
+func (r *LineReader) Pending() []byte { return r.buf[r.start:] }
+
 // Take removes and returns up to n buffered bytes, for BDAT chunks, which
 // are counted in octets rather than lines (RFC 3030 §2). The slice is only
 // valid until the next Feed.
