@@ -30,7 +30,9 @@ func (s *Session) mail(arg string) {
 		s.fail(replySyntaxMail)
 		return
 	}
-	from, params, err := smtp.AppendMailArg(s.buf.params[:0], arg, lim)
+	from, params, err := s.buf.mailArg.parse(arg, lim, false, func(dst smtp.Params) (smtp.Path, smtp.Params, error) {
+		return smtp.AppendMailArg(dst, arg, lim)
+	})
 	if err != nil {
 		s.fail(argError(err, 550, "5.1.7", smtp.ReasonBadSender, "Bad sender address syntax: "))
 		return
@@ -58,6 +60,37 @@ func (s *Session) mail(arg string) {
 	s.inMail = true
 }
 
+// parsedArg is the last argument of MAIL, or of RCPT, that parsed, with
+// the rules it was parsed under and what it gave. A relay sends the same
+// sender and recipients in transaction after transaction, each a path and
+// parameters checked octet by octet: the same argument under the same
+// rules is taken from here rather than parsed again. Like recentArgs, it
+// lasts across the sessions of a Session that is Reset.
+type parsedArg struct {
+	arg    string
+	lim    smtp.Limits
+	utf8   bool // RCPT's: the transaction's SMTPUTF8
+	path   smtp.Path
+	params smtp.Params // in array, the parameters of the last argument parsed
+	array  [4]smtp.Param
+}
+
+// parse returns what parse, given an empty list to append the parameters
+// to, makes of arg under lim and utf8: from the last time when arg, lim
+// and utf8 are the same. The parameters are valid until the next call.
+func (p *parsedArg) parse(arg string, lim smtp.Limits, utf8 bool, parse func(dst smtp.Params) (smtp.Path, smtp.Params, error)) (smtp.Path, smtp.Params, error) {
+	if p.arg != "" && p.arg == arg && p.lim == lim && p.utf8 == utf8 {
+		return p.path, p.params, nil
+	}
+	p.arg = "" // until parse succeeds, as it writes into the array
+	path, params, err := parse(p.array[:0])
+	if err != nil {
+		return path, params, err
+	}
+	p.arg, p.lim, p.utf8, p.path, p.params = arg, lim, utf8, path, params
+	return path, params, nil
+}
+
 // rcpt handles RCPT TO (RFC 5321 §4.1.1.3).
 func (s *Session) rcpt(arg string) {
 	lim := s.srv.cfg.Limits
@@ -74,7 +107,9 @@ func (s *Session) rcpt(arg string) {
 		s.fail(replySyntaxRcpt)
 		return
 	}
-	to, params, err := smtp.AppendRcptArg(s.buf.params[:0], arg, lim, s.env.UTF8)
+	to, params, err := s.buf.rcptArg.parse(arg, lim, s.env.UTF8, func(dst smtp.Params) (smtp.Path, smtp.Params, error) {
+		return smtp.AppendRcptArg(dst, arg, lim, s.env.UTF8)
+	})
 	if err != nil {
 		s.fail(argError(err, 553, "5.1.3", smtp.ReasonBadRecipient, "Bad recipient address syntax: "))
 		return

@@ -85,8 +85,10 @@ type sessionBuffers struct {
 	events     [6]Event
 	rcpts      [4]Recipient
 	queuedLine [1]string
-	params     [4]smtp.Param
 	message    Message
+	// The last arguments of MAIL and RCPT parsed, kept for the next
+	// transaction and the next session.
+	mailArg, rcptArg parsedArg
 }
 
 // NewSession starts a session: Output holds the greeting (or the Policy's

@@ -475,3 +475,46 @@ func TestHostnameHeldToTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestParsedArgs: a Session reused for session after session takes a MAIL
+// or RCPT argument it parsed before from parsedArg, and must answer as a
+// new session does, under other limits, and for a recipient that needs
+// the SMTPUTF8 of one transaction and lacks it in the next.
+func TestParsedArgs(t *testing.T) {
+	script := "EHLO a.example\r\n" +
+		"MAIL FROM:<a@example.com> SIZE=100\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS\r\nRSET\r\n" +
+		"MAIL FROM:<a@example.com> SIZE=100\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS\r\nRCPT TO:<jörg@example.org>\r\nRSET\r\n" +
+		"MAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<jörg@example.org>\r\nRSET\r\n" +
+		"MAIL FROM:<a@example.com>\r\nRCPT TO:<jörg@example.org>\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS\r\n" +
+		"DATA\r\nx\r\n.\r\nQUIT\r\n"
+	config := func(i int) Config { // each its own policy, which counts the messages
+		cfg := testConfig(&labPolicy{})
+		if i == 1 {
+			cfg.Limits.LocalPart = 2 // "a" passes, "bob" does not
+		}
+		return cfg
+	}
+	var reused *Session
+	for i := range 4 {
+		wantOut, wantEvents, _ := run(config(i), SessionOptions{}, script, 0)
+		srv := New(config(i))
+		if reused == nil {
+			reused = srv.NewSession(SessionOptions{})
+		} else {
+			reused.Reset(srv, SessionOptions{})
+		}
+		out := string(reused.Output())
+		var events []string
+		for _, ev := range reused.Events() {
+			events = append(events, summarize(ev))
+		}
+		reused.Feed([]byte(script))
+		out += string(reused.Output())
+		for _, ev := range reused.Events() {
+			events = append(events, summarize(ev))
+		}
+		if out != wantOut || strings.Join(events, "\n") != strings.Join(wantEvents, "\n") {
+			t.Fatalf("session %d:\ngot  %q\n%s\nwant %q\n%s", i, out, strings.Join(events, "\n"), wantOut, strings.Join(wantEvents, "\n"))
+		}
+	}
+}
