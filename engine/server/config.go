@@ -122,6 +122,7 @@ type Server struct {
 	timeout       smtp.Reply
 	tooManyErrors smtp.Reply
 	shutdown      smtp.Reply
+	fixed         []preparedFixed // see send
 }
 
 // prepared is a reply New makes for every session, held to the wire's
@@ -137,6 +138,34 @@ type prepared struct {
 func prepare(r smtp.Reply, maxLine int) prepared {
 	r = r.WireSafe(maxLine)
 	return prepared{Reply: r, wire: r.AppendTo(nil, false)}
+}
+
+// preparedFixed is one of the fixed replies a session sends the most
+// (replies.go: to MAIL, RCPT, QUIT, ...) prepared in the two forms send
+// writes: after EHLO, with its enhanced status code, and before, without
+// (RFC 2034 §3).
+type preparedFixed struct {
+	reply        smtp.Reply // the fixed reply, as send recognises it (see is)
+	esmtp, plain prepared
+}
+
+func prepareFixed(r smtp.Reply, maxLine int) preparedFixed {
+	safe := r.WireSafe(maxLine)
+	plain := safe
+	plain.Enhanced = ""
+	return preparedFixed{
+		reply: r,
+		esmtp: prepared{Reply: safe, wire: safe.AppendTo(nil, true)},
+		plain: prepared{Reply: plain, wire: plain.AppendTo(nil, false)},
+	}
+}
+
+// is reports whether r is the fixed reply p was prepared from. The fixed
+// replies are never modified, so a reply whose lines are theirs, the same
+// array, has their text: it is not read again.
+func (p *preparedFixed) is(r smtp.Reply) bool {
+	return len(r.Lines) == 1 && len(p.reply.Lines) == 1 && &r.Lines[0] == &p.reply.Lines[0] &&
+		r.Code == p.reply.Code && r.Enhanced == p.reply.Enhanced && r.Reason == p.reply.Reason
 }
 
 // authLineMax is the longest AUTH command or response line the server
@@ -187,6 +216,9 @@ func New(cfg Config) *Server {
 	s.shutdown = smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{h + " Service shutting down"}, Reason: smtp.ReasonShutdown}
 	for i := range s.ehlo {
 		s.ehlo[i] = prepare(s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0), l.ReplyLine)
+	}
+	for _, r := range []smtp.Reply{replySenderOK, replyRcptOK, replyClosing, replyOK, replyReset, replyStartData} {
+		s.fixed = append(s.fixed, prepareFixed(r, l.ReplyLine))
 	}
 	for i := range s.help {
 		s.help[i] = helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0)

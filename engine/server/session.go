@@ -302,6 +302,16 @@ func (s *Session) commandLimit(line []byte) int {
 // send queues a reply. Enhanced status codes are written only once EHLO
 // advertised ENHANCEDSTATUSCODES (RFC 2034 §3).
 func (s *Session) send(r smtp.Reply) {
+	for i := range s.srv.fixed {
+		if p := &s.srv.fixed[i]; p.is(r) { // prepared in New
+			if s.conn.ESMTP {
+				s.sendPrepared(p.esmtp)
+			} else {
+				s.sendPrepared(p.plain)
+			}
+			return
+		}
+	}
 	// Replies can echo what the client sent (a parameter, an address) and
 	// policies write their own: hold every one to the wire's rules here,
 	// so the trace shows the reply exactly as it went out.

@@ -518,3 +518,38 @@ func TestParsedArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparedFixed: a fixed reply send finds prepared goes out, and into
+// its event, as send writes any other reply, before and after EHLO and
+// under a reply line limit that cuts it; a reply with the same lines and
+// another reason is not taken for it.
+func TestPreparedFixed(t *testing.T) {
+	for _, limit := range []int{0, 12} {
+		cfg := testConfig(&labPolicy{})
+		cfg.Limits.ReplyLine = limit
+		srv := New(cfg)
+		for _, p := range srv.fixed {
+			for _, esmtp := range []bool{false, true} {
+				r := p.reply.WireSafe(srv.cfg.Limits.ReplyLine)
+				if !esmtp {
+					r.Enhanced = ""
+				}
+				got := p.plain
+				if esmtp {
+					got = p.esmtp
+				}
+				if want := r.AppendTo(nil, esmtp); string(got.wire) != string(want) || fmt.Sprint(got.Reply) != fmt.Sprint(r) {
+					t.Errorf("limit %d, esmtp %v: prepared %q %+v, want %q %+v", limit, esmtp, got.wire, got.Reply, want, r)
+				}
+			}
+		}
+	}
+	other := replyOK
+	other.Reason = smtp.ReasonReset
+	srv := New(testConfig(&labPolicy{}))
+	for _, p := range srv.fixed {
+		if p.is(other) && p.reply.Reason != smtp.ReasonReset {
+			t.Errorf("%+v taken for %+v", other, p.reply)
+		}
+	}
+}
