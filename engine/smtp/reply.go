@@ -254,27 +254,29 @@ func cutEnhanced(s string) (code, rest string, ok bool) {
 }
 
 // ValidEnhanced reports whether s is class.subject.detail per RFC 3463 §2:
-// class is 2, 4 or 5; subject is 1-3 digits; detail is 1-3 digits.
+// class is 2, 4 or 5; subject is 1-3 digits; detail is 1-3 digits. It
+// reads s once, octet by octet: a client checks the enhanced code of every
+// reply it keeps.
 func ValidEnhanced(s string) bool {
-	class, rest, ok := strings.Cut(s, ".")
-	if !ok || (class != "2" && class != "4" && class != "5") {
+	if len(s) < len("2.0.0") || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.' {
 		return false
 	}
-	subject, detail, ok := strings.Cut(rest, ".")
-	return ok && threeDigitsAtMost(subject) && threeDigitsAtMost(detail)
+	subject := leadingDigits(s[2:])
+	if subject == 0 || subject > 3 || 2+subject == len(s) || s[2+subject] != '.' {
+		return false
+	}
+	detail := s[3+subject:]
+	n := leadingDigits(detail)
+	return n > 0 && n <= 3 && n == len(detail)
 }
 
-// threeDigitsAtMost reports whether s is 1 to 3 decimal digits.
-func threeDigitsAtMost(s string) bool {
-	if len(s) == 0 || len(s) > 3 {
-		return false
+// leadingDigits counts the decimal digits s starts with, up to four.
+func leadingDigits(s string) int {
+	n := 0
+	for n < len(s) && n < 4 && isDigit(s[n]) {
+		n++
 	}
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return false
-		}
-	}
-	return true
+	return n
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -612,3 +612,37 @@ func FuzzReplyCode(f *testing.F) {
 		}
 	})
 }
+
+// validEnhancedByCuts is ValidEnhanced as it was written first, by cutting
+// s at its dots: FuzzValidEnhanced holds the one-pass version to it.
+func validEnhancedByCuts(s string) bool {
+	class, rest, ok := strings.Cut(s, ".")
+	if !ok || (class != "2" && class != "4" && class != "5") {
+		return false
+	}
+	subject, detail, ok := strings.Cut(rest, ".")
+	digits := func(s string) bool {
+		if len(s) == 0 || len(s) > 3 {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			if !isDigit(s[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return ok && digits(subject) && digits(detail)
+}
+
+func FuzzValidEnhanced(f *testing.F) {
+	for _, s := range []string{"2.0.0", "5.7.1", "4.4.2", "2.1.5", "3.0.0", "2.000.999", "2.0000.0", "2.0.0000", "2..0", "2.0.", "2.0", "2.0.0.0",
+		"25.0.0", "", "2", "2.", "5.7.11", "x.1.1", "2.a.1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidEnhanced(s), validEnhancedByCuts(s); got != want {
+			t.Fatalf("ValidEnhanced(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
