@@ -89,6 +89,12 @@ type sessionBuffers struct {
 	// The last arguments of MAIL and RCPT parsed, kept for the next
 	// transaction and the next session.
 	mailArg, rcptArg parsedArg
+	// The last HELO or EHLO name found valid, and the limits it was
+	// checked under (see checkHello).
+	hello struct {
+		name string
+		lim  smtp.Limits
+	}
 }
 
 // NewSession starts a session: Output holds the greeting (or the Policy's
@@ -519,19 +525,8 @@ func (s *Session) hello(verb smtp.Verb, name string) {
 	if verb == smtp.EHLO {
 		syntax = replySyntaxEhlo
 	}
-	if name == "" || strings.IndexByte(name, ' ') >= 0 {
-		s.fail(syntax)
-		return
-	}
-	if !smtp.IsASCII(name) {
-		// RFC 6531 §3.7.1: even with SMTPUTF8 the client names itself
-		// with A-labels (xn--...), never U-labels; a U-label would go on
-		// into Received fields that every hop after reads as ASCII.
-		s.fail(replyHelloASCII)
-		return
-	}
-	if why := checkHelloName(name, s.srv.cfg.Limits); why != "" {
-		s.fail(reply(501, "5.5.2", smtp.ReasonSyntax, "Invalid hostname: "+why))
+	if r := s.checkHello(name, syntax); r.Code != 0 {
+		s.fail(r)
 		return
 	}
 	if r := s.srv.policy.Hello(&s.conn, name); r.Code != 0 && !r.Positive() {
@@ -546,6 +541,31 @@ func (s *Session) hello(verb smtp.Verb, name string) {
 		return
 	}
 	s.sendPrepared(s.srv.ehlo[s.offers()])
+}
+
+// checkHello returns the reply that refuses name, the argument of HELO or
+// EHLO, or the zero Reply when it is a valid name. The last valid name and
+// the limits it was checked under are kept (sessionBuffers.hello): a
+// client names itself the same on every connection.
+func (s *Session) checkHello(name string, syntax smtp.Reply) smtp.Reply {
+	lim := s.srv.cfg.Limits
+	if last := &s.buf.hello; name == last.name && name != "" && lim == last.lim {
+		return smtp.Reply{}
+	}
+	if name == "" || strings.IndexByte(name, ' ') >= 0 {
+		return syntax
+	}
+	if !smtp.IsASCII(name) {
+		// RFC 6531 §3.7.1: even with SMTPUTF8 the client names itself
+		// with A-labels (xn--...), never U-labels; a U-label would go on
+		// into Received fields that every hop after reads as ASCII.
+		return replyHelloASCII
+	}
+	if why := checkHelloName(name, lim); why != "" {
+		return reply(501, "5.5.2", smtp.ReasonSyntax, "Invalid hostname: "+why)
+	}
+	s.buf.hello.name, s.buf.hello.lim = name, lim
+	return smtp.Reply{}
 }
 
 // offers says, as bits of an index into Server.ehlo, what EHLO advertises

@@ -477,8 +477,8 @@ func TestHostnameHeldToTheWire(t *testing.T) {
 }
 
 // TestParsedArgs: a Session reused for session after session takes a MAIL
-// or RCPT argument it parsed before from parsedArg, and must answer as a
-// new session does, under other limits, and for a recipient that needs
+// or RCPT argument it parsed before from parsedArg, and an EHLO name it
+// found valid from checkHello, and must answer as a new session does, under other limits, and for a recipient that needs
 // the SMTPUTF8 of one transaction and lacks it in the next.
 func TestParsedArgs(t *testing.T) {
 	script := "EHLO a.example\r\n" +
@@ -489,13 +489,16 @@ func TestParsedArgs(t *testing.T) {
 		"DATA\r\nx\r\n.\r\nQUIT\r\n"
 	config := func(i int) Config { // each its own policy, which counts the messages
 		cfg := testConfig(&labPolicy{})
-		if i == 1 {
+		switch i {
+		case 1:
 			cfg.Limits.LocalPart = 2 // "a" passes, "bob" does not
+		case 2:
+			cfg.Limits.Domain = 5 // nor does the EHLO name a.example (checkHello)
 		}
 		return cfg
 	}
 	var reused *Session
-	for i := range 4 {
+	for i := range 5 {
 		wantOut, wantEvents, _ := run(config(i), SessionOptions{}, script, 0)
 		srv := New(config(i))
 		if reused == nil {
