@@ -129,11 +129,16 @@ func (c *textCheck) line(p []byte) {
 	c.lineLen = 0
 }
 
-// write checks the next piece of BDAT text, cut anywhere.
+// write checks the next piece of BDAT text, cut anywhere. The CRs of the
+// piece are counted once, with bytes.Count, rather than looked for in
+// every line: a piece holds one for each line it ends with CRLF, and one
+// more when it ends with a CR whose LF is still to come; any other CR is
+// bare.
 func (c *textCheck) write(p []byte) {
 	if bytes.IndexByte(p, 0) >= 0 {
 		c.nul = true
 	}
+	crs := bytes.Count(p, []byte{'\r'}) // those not found at the end of a line yet
 	for len(p) > 0 {
 		if c.cr {
 			c.cr = false
@@ -152,19 +157,20 @@ func (c *textCheck) write(p []byte) {
 		n := len(seg)
 		if n > 0 && seg[n-1] == '\r' {
 			n-- // the CR of a CRLF, or one whose LF is still to come
+			crs--
 			c.cr = nl < 0
-		}
-		if bytes.IndexByte(seg[:n], '\r') >= 0 {
-			c.bareCR = true
 		}
 		c.addLine(n)
 		if nl < 0 {
-			return
+			break
 		}
 		if n == len(seg) {
 			c.bareLF = true
 		}
 		c.lineLen, p = 0, p[nl+1:]
+	}
+	if crs > 0 {
+		c.bareCR = true
 	}
 }
 
