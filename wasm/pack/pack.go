@@ -42,13 +42,14 @@ type segment struct {
 // octets, up to 100,000 segments. Each segment's header (its offset above
 // all) is a few octets that compress badly, while a run of zeros costs
 // almost nothing once compressed. For the lab's engine, merging takes
-// 100,000 segments down to 44 and the engine down by 106 KB with brotli
-// (5.5%), though it grows by 9% raw: the browser decodes a megabyte more
-// of zeros, which costs less than the 106 KB it no longer downloads and
-// decodes (BenchmarkPageLoad with SMTPLAB_BENCH_REF).
+// 100,000 segments down to a few dozen and the engine down by about 106 KB
+// with brotli (5.5%), though it grows by 9% raw: the browser decodes a
+// megabyte more of zeros, and the page still reached its greeting sooner
+// (BenchmarkPageLoad with SMTPLAB_BENCH_REF, paired loads).
 //
 // A module it cannot read, or whose segments are not what Go writes
-// (active, in memory 0, at increasing constant offsets), is an error.
+// (active, in memory 0, at constant offsets, none overlapping another),
+// is an error.
 func packDataSegments(module []byte, maxGap int) ([]byte, packStats, error) {
 	stats := packStats{sizeBefore: len(module)}
 	sections, err := readSections(module)
