@@ -62,8 +62,13 @@ func packFile(path string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if info, err := os.Stat(path); err == nil {
-		os.Chmod(tmp.Name(), info.Mode().Perm())
+	// The packed file keeps the mode go build gave the module.
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), info.Mode().Perm()); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
