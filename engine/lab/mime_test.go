@@ -364,6 +364,9 @@ func TestTextOf(t *testing.T) {
 	for _, c := range []struct{ name, raw, text, note string }{
 		{"plain", "Subject: x\r\n\r\nHello\r\n", "Hello\r\n", ""},
 		{"no body", "Subject: x\r\n", "", ""},
+		{"typed without the blank line", "Subject: x\r\nHello\r\n", "Hello\r\n", ""},
+		{"no header at all", "Gr\xc3\xbc\xc3\x9fe\r\n", "Grüße\r\n",
+			"The text declares no charset, so by RFC 2045 §5.2 it is US-ASCII; its octets past ASCII are read as UTF-8, as most mail programs guess."},
 		{"quoted-printable", "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: Quoted-Printable\r\n\r\nGr=C3=BC=C3=9Fe, so=\r\nft broken\r\n",
 			"Grüße, soft broken\r\n", ""},
 		{"base64 in an alternative in a mixed", "Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\n" +

@@ -51,6 +51,26 @@ var firstSession = []string{
 	"QUIT",
 }
 
+// TestMessageTypedWithoutBlankLine: a learner who forgets the empty line
+// between the header and the text still sees the text in Bob's mailbox,
+// and the Subject above it, as a mail reader would show them: the header
+// ends at the first line that is not a field (RFC 5322 §2.1, §2.2).
+func TestMessageTypedWithoutBlankLine(t *testing.T) {
+	w, err := New("first-session", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typeAll(t, w, "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<bob@example.org>", "DATA",
+		"Subject: No blank line", "Hello Bob, the text starts here.", "Second line.", ".", "QUIT")
+	box := mailbox(w, "mx.example.org", "bob@example.org")
+	if len(box) != 1 {
+		t.Fatalf("Bob has %d messages, want 1", len(box))
+	}
+	if box[0].Subject != "No blank line" || box[0].Text != "Hello Bob, the text starts here.\r\nSecond line.\r\n" {
+		t.Errorf("the mailbox shows subject %q and text %q", box[0].Subject, box[0].Text)
+	}
+}
+
 func TestFirstSessionDeliversToBob(t *testing.T) {
 	w, err := New("first-session", 1)
 	if err != nil {

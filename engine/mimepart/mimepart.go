@@ -26,11 +26,11 @@ import (
 )
 
 // Headers returns the parsed header block of msg and the offset of its
-// body. A message without a blank line is all header. A line that starts
-// with white space continues the field before it, joined to it by one
-// space (RFC 5322 §2.2.3); a line without a colon is skipped.
+// body, where HeaderEnd says they are. A line that starts with white
+// space continues the field before it, joined to it by one space (RFC
+// 5322 §2.2.3).
 func Headers(msg []byte) (textproto.MIMEHeader, int) {
-	end, body := headerEnd(msg)
+	end, body := HeaderEnd(msg)
 	block := string(msg[:end]) // one copy, which every value is a piece of
 	h := textproto.MIMEHeader{}
 	var key string
@@ -52,36 +52,40 @@ func Headers(msg []byte) (textproto.MIMEHeader, int) {
 // name is a field name as RFC 5322 writes them, such as Content-Type:
 // letters, digits and hyphens.
 func Field(msg []byte, name string) string {
-	block := msg // fieldLines stops where the header does (see headerEnd)
 	var value string
 	found := false
-	for l := range fieldLines(block) {
+	for l := range fieldLines(msg) { // it stops where the header does
 		switch {
 		case l.colon < 0:
 			if found {
-				value += " " + string(bytes.TrimSpace(block[l.start:l.end]))
+				value += " " + string(bytes.TrimSpace(msg[l.start:l.end]))
 			}
 		case found:
 			return value // the next field
-		case equalFoldASCII(bytes.TrimSpace(block[l.start:l.colon]), name):
+		case equalFoldASCII(bytes.TrimSpace(msg[l.start:l.colon]), name):
 			// The same field for Get, whose canonical form of a name
 			// made of letters, digits and hyphens differs from another's
 			// just when they differ in more than case.
-			value, found = string(bytes.TrimSpace(block[l.colon+1:l.end])), true
+			value, found = string(bytes.TrimSpace(msg[l.colon+1:l.end])), true
 		}
 	}
 	return value
 }
 
-// headerEnd returns where the header block of msg ends and where its body
-// starts: at the first blank line, or both at the end of a message that
-// has none.
-func headerEnd(msg []byte) (end, body int) {
-	end = bytes.Index(msg, []byte("\r\n\r\n"))
-	if end < 0 {
-		return len(msg), len(msg)
-	}
-	return end, end + 4
+// HeaderEnd returns where the header of msg, a message or a body part with
+// CRLF line endings, ends, and where its content starts.
+//
+// The header ends at the first empty line, and the content starts after
+// it (RFC 5322 §2.1). A message typed without that line, as learners often
+// do, has its content start at the first line that is neither a field
+// (a name of printable ASCII, then ":", RFC 5322 §2.2, white space before
+// the colon allowed as in §4.5) nor the continuation of one (a line that
+// starts with white space): that is how mail readers and Postfix take it,
+// and it keeps a first line of text such as "café" out of the header,
+// where octets beyond ASCII would ask for SMTPUTF8. A message whose every
+// line is a field is all header: both offsets are then len(msg).
+func HeaderEnd(msg []byte) (end, body int) {
+	return scanHeader(msg, nil)
 }
 
 // fieldLine is a line of a header block that holds a field or part of
@@ -89,42 +93,68 @@ func headerEnd(msg []byte) (end, body int) {
 // that continues the field before it.
 type fieldLine struct{ start, colon, end int }
 
-// fieldLines yields the lines of a header block, split at CRLF, that
-// Headers reads: a line that starts a field (it has a colon), and a line
-// that starts with white space after a field with a name, which continues
-// that field. Other lines, empty ones or without a colon, are skipped.
-// Given a whole message, it stops where headerEnd says the header does:
-// at an empty line between two CRLFs.
-func fieldLines(block []byte) iter.Seq[fieldLine] {
-	return func(yield func(fieldLine) bool) {
-		named := false // the last field had a name: white space continues it
-		next := 0      // where the line after this one starts
-		for start := 0; start <= len(block); start = next {
-			end := start + bytes.Index(block[start:], []byte("\r\n"))
-			if end < start {
-				end = len(block)
-			}
-			line, l := block[start:end], fieldLine{start: start, colon: -1, end: end}
+// fieldLines yields the lines of msg's header (see HeaderEnd), split at
+// CRLF: the lines that start a field and those that continue one.
+func fieldLines(msg []byte) iter.Seq[fieldLine] {
+	return func(yield func(fieldLine) bool) { scanHeader(msg, yield) }
+}
+
+// scanHeader walks the header of msg line by line, hands each line that
+// starts or continues a field to yield (when yield is not nil), and
+// returns what HeaderEnd does. It stops early, its results then
+// meaningless, when yield returns false.
+func scanHeader(msg []byte, yield func(fieldLine) bool) (end, body int) {
+	for start := 0; start < len(msg); {
+		end, next := start+bytes.Index(msg[start:], []byte("\r\n")), 0
+		if end < start {
+			end, next = len(msg), len(msg)
+		} else {
 			next = end + 2
-			switch {
-			case len(line) == 0 && start > 0 && end < len(block):
-				return // the blank line after the header
-			case len(line) == 0:
-				continue
-			case (line[0] == ' ' || line[0] == '\t') && named:
-			default:
-				colon := bytes.IndexByte(line, ':')
-				if colon < 0 {
-					continue
-				}
-				l.colon = l.start + colon
-				named = len(bytes.TrimSpace(line[:colon])) > 0
-			}
-			if !yield(l) {
-				return
-			}
 		}
+		l := fieldLine{start: start, colon: -1, end: end}
+		line := msg[start:end]
+		switch {
+		case len(line) == 0:
+			return start, next // the blank line before the content
+		case line[0] == ' ' || line[0] == '\t':
+			if start == 0 {
+				return start, start // nothing before it to continue
+			}
+		default:
+			colon := fieldColon(line)
+			if colon < 0 {
+				return start, start // the content's first line
+			}
+			l.colon = start + colon
+		}
+		if yield != nil && !yield(l) {
+			return -1, -1
+		}
+		start = next
 	}
+	return len(msg), len(msg)
+}
+
+// fieldColon returns where the colon of line is when line starts a header
+// field: a name of printable ASCII but the colon, then the colon, with
+// white space between them allowed (obs-optional, RFC 5322 §4.5). It
+// returns -1 for any other line.
+func fieldColon(line []byte) int {
+	name := 0
+	for name < len(line) && line[name] > ' ' && line[name] <= '~' && line[name] != ':' {
+		name++
+	}
+	if name == 0 {
+		return -1
+	}
+	colon := name
+	for colon < len(line) && (line[colon] == ' ' || line[colon] == '\t') {
+		colon++
+	}
+	if colon == len(line) || line[colon] != ':' {
+		return -1
+	}
+	return colon
 }
 
 // equalFoldASCII reports whether b and s are the same but for the case of
@@ -189,10 +219,7 @@ func (p Part) Parts(limit int) []Part {
 		if j := bytes.Index(rest, delim); j >= 0 {
 			part = rest[:j]
 		}
-		hdr, start := textproto.MIMEHeader{}, 2 // a part may have no header fields
-		if !bytes.HasPrefix(part, []byte("\r\n")) {
-			hdr, start = Headers(part)
-		}
+		hdr, start := Headers(part) // a part may have no fields: it then starts with CRLF
 		out = append(out, Part{Header: hdr, Body: part[min(start, len(part)):]})
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"mime/quotedprintable"
 	"net/textproto"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -144,35 +145,40 @@ func FuzzDecodeWords(f *testing.F) {
 	})
 }
 
-// splitHeaders is Headers as it was first written, splitting a copy of
-// the header block at CRLF, for FuzzHeaders to hold the line reader that
-// Headers and Field share to it.
+// splitHeaders is Headers written the plain way, for FuzzHeaders to hold
+// the line walker that Headers, Field and HeaderEnd share to it: split a
+// copy of the message at CRLF, then read fields until the blank line or
+// the first line that is neither a field nor a continuation.
 func splitHeaders(msg []byte) (textproto.MIMEHeader, int) {
-	end := bytes.Index(msg, []byte("\r\n\r\n"))
-	body := end + 4
-	if end < 0 {
-		end, body = len(msg), len(msg)
-	}
 	h := textproto.MIMEHeader{}
 	var key string
-	for _, line := range strings.Split(string(msg[:end]), "\r\n") {
-		if line == "" {
-			continue
-		}
-		if (line[0] == ' ' || line[0] == '\t') && key != "" {
+	offset := 0 // where line starts in msg
+	lines := strings.Split(string(msg), "\r\n")
+	for i, line := range lines {
+		last := i == len(lines)-1 // no CRLF after it
+		switch {
+		case line == "" && !last:
+			return h, offset + 2
+		case (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) && i > 0:
 			vals := h[key]
 			vals[len(vals)-1] += " " + strings.TrimSpace(line)
-			continue
+		case fieldStart.MatchString(line):
+			name, value, _ := strings.Cut(line, ":")
+			key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
+			h[key] = append(h[key], strings.TrimSpace(value))
+		case line == "" && last:
+			return h, len(msg) // the message ended with its last field's CRLF
+		default:
+			return h, offset
 		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))
-		h[key] = append(h[key], strings.TrimSpace(value))
+		offset += len(line) + 2
 	}
-	return h, body
+	return h, len(msg)
 }
+
+// fieldStart matches a line that starts a header field (RFC 5322 §2.2,
+// §4.5): a name of printable ASCII but the colon, white space, the colon.
+var fieldStart = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
 
 // FuzzHeaders: Headers reads every header block as splitHeaders does,
 // and Field finds what Get finds in it.
@@ -187,6 +193,10 @@ func FuzzHeaders(f *testing.F) {
 		"\r\n\r\nContent-Type: in the body",
 		"\r\nContent-Type: after a first empty line\r\n\r\nContent-Type: in the body\r\n",
 		"Content-Type: a\r\n",
+		"Subject: typed without the blank line\r\nHello Bob\r\nContent-Type: in the body\r\n",
+		"Subject: x\r\ncaf\xc3\xa9\r\n",
+		"caf\xc3\xa9\r\n",
+		"Subject :  space before the colon\r\n\tfolded\r\n\r\nbody",
 		"",
 	} {
 		f.Add([]byte(s))

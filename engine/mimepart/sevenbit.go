@@ -217,18 +217,13 @@ func (c *sevenBit) verbatim(b []byte, path, what string) error {
 }
 
 // splitEntity cuts e into its header (each field line with its CRLF) and
-// its content, after the blank line; a part with no fields starts with
-// the blank line. Like Headers, it takes an entity without a blank line
-// for all header, without content.
+// its content, where HeaderEnd says: after the blank line, or from the
+// first line that is not a field when the blank line is missing (which
+// entity then writes back). A part with no fields starts with the blank
+// line; an entity that is all fields has no content.
 func splitEntity(e []byte) (header, body []byte, hasBody bool) {
-	if bytes.HasPrefix(e, []byte("\r\n")) {
-		return e[:0], e[2:], true
-	}
-	i := bytes.Index(e, []byte("\r\n\r\n"))
-	if i < 0 {
-		return e, nil, false
-	}
-	return e[:i+2], e[i+4:], true
+	end, start := HeaderEnd(e)
+	return e[:end], e[start:], end < len(e)
 }
 
 // not7bit reports where b is not 7-bit, and ok false, when it is not: an
@@ -292,8 +287,11 @@ func appendHeader(dst, header []byte, cte string, mimeVersion bool) []byte {
 // each CRLF a line break of the encoding; every other octet outside
 // printable ASCII, and "=", as =XX; a space or tab before a line break or
 // at the end (where the CRLF of a delimiter follows) as =XX too, as a
-// mail system may strip it; lines of at most 76 characters, with soft
-// line breaks, "=" CRLF, where they would be longer.
+// mail system may strip it; a "-" that starts a line as =2D, so that no
+// line of the encoding can be taken for a multipart delimiter ("--" and
+// the boundary, RFC 2046 §5.1.1) whatever the content held; lines of at
+// most 76 characters, with soft line breaks, "=" CRLF, where they would
+// be longer.
 func appendQuotedPrintable(dst, content []byte) []byte {
 	const hex = "0123456789ABCDEF"
 	col := 0
@@ -320,6 +318,9 @@ func appendQuotedPrintable(dst, content []byte) []byte {
 		if col+width > room {
 			dst = append(dst, "=\r\n"...)
 			col = 0
+		}
+		if o == '-' && col == 0 {
+			literal, width = false, 3
 		}
 		if literal {
 			dst = append(dst, o)

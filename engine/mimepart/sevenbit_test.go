@@ -24,6 +24,14 @@ func TestAppendSevenBit(t *testing.T) {
 		in:   "Subject: x\r\n\r\ncaf\xc3\xa9\r\n",
 		want: "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\ncaf=C3=A9\r\n",
 	}, {
+		name: "typed without the blank line: the text starts at its first line that is no field, and gets the blank line",
+		in:   "Subject: x\r\ncaf\xc3\xa9\r\n",
+		want: "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\ncaf=C3=A9\r\n",
+	}, {
+		name: "a line of the text that starts with a hyphen, which could start a delimiter",
+		in:   "Subject: x\r\n\r\n--caf\xc3\xa9\r\n",
+		want: "Subject: x\r\nContent-Transfer-Encoding: quoted-printable\r\nMIME-Version: 1.0\r\n\r\n=2D-caf=C3=A9\r\n",
+	}, {
 		name: "the field in its place, folded lines too; =, trailing white space, a long line",
 		in: "MIME-Version: 1.0\r\nContent-Transfer-Encoding:\r\n 8bit\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
 			"a=b \r\n\xc3\xa9\t\r\n" + strings.Repeat("x", 80) + "\r\n",
