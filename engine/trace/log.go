@@ -2,6 +2,7 @@ package trace
 
 import (
 	"maps"
+	"math"
 	"strings"
 )
 
@@ -17,14 +18,20 @@ import (
 // Log keeps each event as a record instead: every short string field
 // (host, verb, reason, ...) becomes the number of that string in a table
 // of the distinct strings seen, so records hold no pointers and are never
-// scanned. The free text is not numbered (that would hash every line of
-// every message): each chunk of records appends the texts of its events
-// to one strings.Builder, and a record says where its text ends there.
+// scanned. A record is also small (see record), since a world keeps
+// every one: under WebAssembly each time the heap grows costs more the
+// bigger it is already. The free text is not numbered (that would hash
+// every line of every message): each chunk of records appends the texts
+// of its events to one strings.Builder, and a record says where its text
+// is there.
 // That keeps the texts of a million events out of the collector's way
 // too, and lets a write's bytes go into the trace without first being
-// made a string of their own (AddText). Get and Since turn records back
-// into Events; their texts are pieces of the chunk's text, so they cost
-// nothing to give back, though an Event kept keeps its chunk's texts.
+// made a string of their own (AddText). Most texts come round again (an
+// EHLO reply, a DNS answer, "Ok"): a text equal to one the chunk holds
+// already is found through a small cache and not written twice (see
+// putText). Get and Since turn records back into Events; their texts are
+// pieces of the chunk's text, so they cost nothing to give back, though
+// an Event kept keeps its chunk's texts.
 //
 // Records live in fixed-size chunks, so growing the Log never copies what
 // it already holds.
@@ -38,10 +45,8 @@ type Log struct {
 
 	strings strTable
 	attrs   map[int]map[string]string // by event id; few events have attributes
+	spilled map[int]*Event            // by event id: the events no record can hold (see record)
 }
-
-// numStrFields is how many string fields a record has (see strFields).
-const numStrFields = 13
 
 // chunkSize is how many events one chunk holds.
 const chunkSize = 4096
@@ -52,22 +57,71 @@ const maxTextReserve = 1 << 20
 // chunk holds chunkSize events, or fewer for the last one.
 type chunk struct {
 	records []record
-	text    strings.Builder // the texts of the records, one after the other
+	text    strings.Builder // the texts of the records, each written once
+	held    int             // octets of text of its records, a shared text counted for each (see Keep)
+	recent  [textSlots]span // texts written lately, by a hash of a few of their octets (see putText)
 }
+
+// span is where a text is in its chunk's text. A chunk's text stays far
+// below 4 GiB: it is the texts of 4096 events, and a bytes event's text
+// is cut at 64 KiB (simnet's maxTraceText). putText panics rather than
+// let it pass.
+type span struct{ start, end uint32 }
+
+// textSlots is how many texts a chunk's cache remembers: enough for the
+// thirty-odd texts that come back in every message of a three-hop world.
+const (
+	textSlotBits = 7
+	textSlots    = 1 << textSlotBits
+)
 
 // record is an Event as the Log stores it (see Log). Its ID is its place
 // in the Log and its Attrs are kept aside.
+//
+// An event sets few of its fields: besides its kind, host and peer, a
+// bytes event has a direction, a reply a verb, an enhanced code and a
+// reason, a DNS answer a name and a type. So a record has room for three
+// of the ten other string fields, in extra, and mask says which they
+// are; its numbers are as narrow as the values they hold in practice.
+// That makes it 56 octets where a field for each was 96. An event that
+// does not fit (four of those strings, a port past 65535, a size past 4
+// GiB) is kept whole in the Log's spilled map instead, so nothing is
+// ever cut short; its record holds only its time and text, and n says
+// it spilled.
 type record struct {
-	at   int64
-	conn int
-	size int
-	port int32
-	code int32
-	tls  bool
-	text int // where its text ends in the chunk's text; it starts where the previous one's ends
-
-	kind, host, peer, dir, verb, enhanced, reason, name, rtype, step, msg, rcpt, err strID
+	at               int64
+	text             span // where its text is in the chunk's text
+	conn, size       uint32
+	kind, host, peer strID
+	extra            [maxExtra]strID
+	port, code       uint16
+	mask             uint16 // bit f: extra holds optional field f (see optional)
+	n                uint8  // how many places of extra are taken
+	tls              bool
 }
+
+// maxExtra is how many optional string fields a record holds, and a
+// record's n is inSpilled when its event is in the Log's spilled map.
+const (
+	maxExtra  = 3
+	inSpilled = math.MaxUint8
+)
+
+// The optional string fields of an Event, by their bit in a record's mask
+// and their place in extra, in this order.
+const (
+	optDir = iota
+	optVerb
+	optEnhanced
+	optReason
+	optName
+	optRType
+	optStep
+	optMsg
+	optRcpt
+	optErr
+	numOptional
+)
 
 // strID is the number of a string in a strTable; 0 is the empty string.
 type strID uint32
@@ -234,9 +288,9 @@ func (l *Log) Add(e Event) int { return l.AddEvent(&e) }
 // hundred octets and a simulation adds close to a million: a World hands
 // its events on by pointer so as not to copy each once more.
 func (l *Log) AddEvent(e *Event) int {
-	c := l.add(e, len(e.Text))
-	c.text.WriteString(e.Text)
-	return l.added(c, e)
+	c, r := l.add(e)
+	r.text = putText(c, e.Text)
+	return l.added(c, r, e)
 }
 
 // AddText is Add for an event whose text is the octets text (e.Text is
@@ -244,15 +298,14 @@ func (l *Log) AddEvent(e *Event) int {
 // trace without being made a string first. Like AddEvent, it reads *e
 // and keeps nothing of it but its Attrs map.
 func (l *Log) AddText(e *Event, text []byte) int {
-	c := l.add(e, len(text))
-	c.text.Write(text)
-	return l.added(c, e)
+	c, r := l.add(e)
+	r.text = putText(c, text)
+	return l.added(c, r, e)
 }
 
-// add appends the record of e, but not its text, and returns its chunk,
-// with room for textLen more octets of text. The caller appends the text,
-// then calls added.
-func (l *Log) add(e *Event, textLen int) *chunk {
+// add appends the record of e, but not its text, and returns its chunk
+// and the record. The caller puts the text, then calls added.
+func (l *Log) add(e *Event) (*chunk, *record) {
 	last := len(l.chunks) - 1
 	if last < 0 || len(l.chunks[last].records) == chunkSize {
 		l.chunks = append(l.chunks, l.newChunk())
@@ -260,24 +313,112 @@ func (l *Log) add(e *Event, textLen int) *chunk {
 	}
 	l.n++
 	c := l.chunks[last]
+	c.records = append(c.records, record{})
+	r := &c.records[len(c.records)-1] // written in place: building it aside copied it once more
+	r.at = e.At
+	if !l.fill(r, e) {
+		*r = record{at: e.At, n: inSpilled}
+		kept := *e
+		kept.Text, kept.Attrs = "", nil
+		if l.spilled == nil {
+			l.spilled = make(map[int]*Event)
+		}
+		l.spilled[l.n] = &kept
+	}
+	return c, r
+}
+
+// fill writes e, but for its time and text, into r, which is empty, and
+// reports whether it fits (see record).
+func (l *Log) fill(r *record, e *Event) bool {
+	if uint(e.Conn) > math.MaxUint32 || uint(e.Size) > math.MaxUint32 ||
+		uint(e.Port) > math.MaxUint16 || uint(e.Code) > math.MaxUint16 {
+		return false
+	}
+	t := &l.strings
+	r.conn, r.size, r.port, r.code, r.tls = uint32(e.Conn), uint32(e.Size), uint16(e.Port), uint16(e.Code), e.TLS
+	r.host, r.peer = t.hostPeer(e.Host, e.Peer)
+	r.kind = t.number(string(e.Kind))
+	// Each optional field that is set takes the next place of extra. This
+	// runs ten times for every event, so it is written out: an empty
+	// field costs a comparison, and place is inlined with f a constant.
+	return (e.Dir == "" || r.place(optDir, t.lookup(e.Dir))) &&
+		(e.Verb == "" || r.place(optVerb, t.lookup(e.Verb))) &&
+		(e.Enhanced == "" || r.place(optEnhanced, t.lookup(e.Enhanced))) &&
+		(e.Reason == "" || r.place(optReason, t.lookup(e.Reason))) &&
+		(e.Name == "" || r.place(optName, t.lookup(e.Name))) &&
+		(e.RType == "" || r.place(optRType, t.lookup(e.RType))) &&
+		(e.Step == "" || r.place(optStep, t.lookup(e.Step))) &&
+		(e.Msg == "" || r.place(optMsg, t.msgID(e.Msg))) &&
+		(e.Rcpt == "" || r.place(optRcpt, t.lookup(e.Rcpt))) &&
+		(e.Error == "" || r.place(optErr, t.lookup(e.Error)))
+}
+
+// place puts id, the number of the optional field f, into the next place
+// of r.extra, and reports false when there is no room left.
+func (r *record) place(f uint, id strID) bool {
+	if r.n >= maxExtra {
+		return false
+	}
+	r.extra[r.n], r.mask = id, r.mask|1<<f
+	r.n++
+	return true
+}
+
+// optional returns the optional string fields of r, by their number.
+func (r *record) optional(t *strTable) (fields [numOptional]string) {
+	n := 0
+	for f := range numOptional {
+		if r.mask&(1<<f) != 0 {
+			fields[f] = t.str(r.extra[n])
+			n++
+		}
+	}
+	return fields
+}
+
+// putText returns where text is in c's text, writing it there unless the
+// cache finds it was written already. Comparing with the one text the
+// cache holds for its octets costs about what writing it would; what it
+// saves is memory: two texts in three of a simulation come round again,
+// and under WebAssembly every octet the heap grows by costs.
+func putText[T string | []byte](c *chunk, text T) span {
+	n := len(text)
+	c.held += n
+	if n == 0 {
+		return span{}
+	}
+	slot := &c.recent[textSlot(n, text[0], text[n/2], text[n-1])]
+	if int(slot.end-slot.start) == n && c.text.String()[slot.start:slot.end] == string(text) {
+		return *slot
+	}
 	// Grow doubles the room when it must grow; appending alone would
 	// grow a long text by a quarter at a time, copying it again and again.
 	// It is only called when it must grow: the call itself, for every
 	// event, cost more than the test.
-	if c.text.Cap()-c.text.Len() < textLen {
-		c.text.Grow(textLen)
+	if c.text.Cap()-c.text.Len() < n {
+		c.text.Grow(n)
 	}
-	t := &l.strings
-	// The record is written in place: building it aside and appending it
-	// copied its ninety-six octets once more.
-	c.records = append(c.records, record{})
-	r := &c.records[len(c.records)-1]
-	r.at, r.conn, r.size, r.port, r.code, r.tls = e.At, e.Conn, e.Size, int32(e.Port), int32(e.Code), e.TLS
-	r.host, r.peer = t.hostPeer(e.Host, e.Peer)
-	r.kind, r.dir = t.number(string(e.Kind)), t.number(e.Dir)
-	r.verb, r.enhanced, r.reason, r.name = t.number(e.Verb), t.number(e.Enhanced), t.number(e.Reason), t.number(e.Name)
-	r.rtype, r.step, r.msg, r.rcpt, r.err = t.number(e.RType), t.number(e.Step), t.msgID(e.Msg), t.number(e.Rcpt), t.number(e.Error)
-	return c
+	start := c.text.Len()
+	if uint64(start)+uint64(n) > math.MaxUint32 {
+		panic("trace: the texts of a chunk of events passed 4 GiB")
+	}
+	switch t := any(text).(type) { // no allocation: each T has its own code
+	case string:
+		c.text.WriteString(t)
+	case []byte:
+		c.text.Write(t)
+	}
+	*slot = span{uint32(start), uint32(start + n)}
+	return *slot
+}
+
+// textSlot returns which slot of a chunk's cache holds a text of n octets
+// whose first, middle and last octets are given: enough to tell apart
+// "SIZE=392" from "SIZE=560", or "message 996" from "message 997".
+func textSlot(n int, first, middle, last byte) int {
+	h := uint32(n) ^ uint32(first)<<8 ^ uint32(middle)<<16 ^ uint32(last)<<24
+	return int((h * 0x9e3779b1) >> (32 - textSlotBits)) // Fibonacci hashing: the top bits mix all of h
 }
 
 // newChunk returns an empty chunk to follow the last, once the oldest
@@ -302,12 +443,10 @@ func (l *Log) newChunk() *chunk {
 	return c
 }
 
-// added finishes adding e, whose text c now ends with, and returns its id.
-func (l *Log) added(c *chunk, e *Event) int {
-	r := &c.records[len(c.records)-1]
-	start := c.textStart(len(c.records) - 1)
-	r.text = c.text.Len()
-	l.text += r.text - start
+// added finishes adding e, whose record is r in c, its text put, and
+// returns its id.
+func (l *Log) added(c *chunk, r *record, e *Event) int {
+	l.text += int(r.text.end - r.text.start)
 	for l.keepText > 0 && l.text > l.keepText && len(l.chunks) > 1 {
 		l.dropOldest()
 	}
@@ -320,14 +459,6 @@ func (l *Log) added(c *chunk, e *Event) int {
 	return l.n
 }
 
-// textStart returns where the text of record i starts in c's text.
-func (c *chunk) textStart(i int) int {
-	if i == 0 {
-		return 0
-	}
-	return c.records[i-1].text
-}
-
 // dropOldest drops the first chunk (see Keep). The string table would
 // otherwise grow for ever in a long-running process, since message ids and
 // recipients keep changing, so once it holds far more strings than the
@@ -335,8 +466,9 @@ func (c *chunk) textStart(i int) int {
 func (l *Log) dropOldest() {
 	for id := l.dropped + 1; id <= l.dropped+chunkSize; id++ {
 		delete(l.attrs, id)
+		delete(l.spilled, id)
 	}
-	l.text -= l.chunks[0].text.Len()
+	l.text -= l.chunks[0].held
 	l.chunks[0] = nil
 	l.chunks = append(l.chunks[:0], l.chunks[1:]...)
 	l.dropped += chunkSize
@@ -353,31 +485,35 @@ func (l *Log) rebuildStrings() {
 	for _, c := range l.chunks {
 		for i := range c.records {
 			r := &c.records[i]
-			for _, f := range r.strFields() {
-				move(f)
+			move(&r.kind)
+			move(&r.host)
+			move(&r.peer)
+			for j := range min(r.n, maxExtra) {
+				move(&r.extra[j])
 			}
 		}
 	}
-}
-
-// strFields lists the string fields of r, for rebuildStrings.
-func (r *record) strFields() [numStrFields]*strID {
-	return [numStrFields]*strID{&r.kind, &r.host, &r.peer, &r.dir, &r.verb, &r.enhanced, &r.reason,
-		&r.name, &r.rtype, &r.step, &r.msg, &r.rcpt, &r.err}
 }
 
 // event turns the record at place i of chunk c, whose id is id, back into
 // an Event.
 func (l *Log) event(c *chunk, i, id int) Event {
 	r := &c.records[i]
+	text := c.text.String()[r.text.start:r.text.end]
+	attrs := maps.Clone(l.attrs[id]) // the caller's to change
+	if r.n == inSpilled {
+		e := *l.spilled[id]
+		e.ID, e.Text, e.Attrs = id, text, attrs
+		return e
+	}
 	t := &l.strings
+	o := r.optional(t)
 	return Event{
-		ID: id, At: r.at, Kind: Kind(t.str(r.kind)), Conn: r.conn,
-		Host: t.str(r.host), Peer: t.str(r.peer), Port: int(r.port), Dir: t.str(r.dir), TLS: r.tls,
-		Size: r.size, Verb: t.str(r.verb), Code: int(r.code), Enhanced: t.str(r.enhanced),
-		Reason: t.str(r.reason), Name: t.str(r.name), RType: t.str(r.rtype), Step: t.str(r.step),
-		Msg: t.str(r.msg), Rcpt: t.str(r.rcpt), Error: t.str(r.err), Text: c.text.String()[c.textStart(i):r.text],
-		Attrs: maps.Clone(l.attrs[id]), // the caller's to change
+		ID: id, At: r.at, Kind: Kind(t.str(r.kind)), Conn: int(r.conn),
+		Host: t.str(r.host), Peer: t.str(r.peer), Port: int(r.port), Dir: o[optDir], TLS: r.tls,
+		Size: int(r.size), Verb: o[optVerb], Code: int(r.code), Enhanced: o[optEnhanced],
+		Reason: o[optReason], Name: o[optName], RType: o[optRType], Step: o[optStep],
+		Msg: o[optMsg], Rcpt: o[optRcpt], Error: o[optErr], Text: text, Attrs: attrs,
 	}
 }
 

@@ -120,21 +120,39 @@ func TestEventJSONIsStable(t *testing.T) {
 	}
 }
 
+// TestLogGivesBackEveryField: an event comes back as it was added, whether
+// its record holds it (three optional strings at most, numbers that fit)
+// or it is kept whole: every field set, four optional strings, a port, a
+// code, a size or a connection number too big or negative for a record.
 func TestLogGivesBackEveryField(t *testing.T) {
 	var l Log
-	in := Event{At: 7, Kind: TLSStep, Conn: 3, Host: "a", Peer: "b", Port: 25, Dir: ToServer, TLS: true,
+	all := Event{At: 7, Kind: TLSStep, Conn: 3, Host: "a", Peer: "b", Port: 25, Dir: ToServer, TLS: true,
 		Size: 12, Verb: "EHLO", Code: 250, Enhanced: "2.0.0", Reason: "ok", Name: "n", RType: "MX",
 		Step: "verify", Msg: "m1", Rcpt: "r@x", Error: "e", Text: "hello", Attrs: map[string]string{"k": "v"}}
-	id := l.Add(in)
-	in.ID = id
-	got, ok := l.Get(id)
-	if !ok {
-		t.Fatal("Get found nothing")
+	three := Event{At: 8, Kind: Reply, Conn: 4, Host: "b", Peer: "a", Code: 250, Verb: "RCPT", Enhanced: "2.1.5", Reason: "recipient-ok", Text: "Ok"}
+	four := three
+	four.Rcpt = "r@x"
+	last := Event{At: 9, Kind: QueueDone, Host: "a", Msg: "m2", Rcpt: "r@y", Error: "e2"}
+	events := []Event{all, three, four, last}
+	for _, big := range []Event{{Port: 70000}, {Code: -1}, {Size: 5 << 30}, {Conn: -1}, {Conn: 1 << 33}} {
+		big.Kind, big.Host = Bytes, "a"
+		events = append(events, big)
 	}
-	a, _ := json.Marshal(in)
-	b, _ := json.Marshal(got)
-	if string(a) != string(b) {
-		t.Fatalf("stored and given back differ:\n%s\n%s", a, b)
+	for _, in := range events {
+		id := l.Add(in)
+		in.ID = id
+		got, ok := l.Get(id)
+		if !ok {
+			t.Fatal("Get found nothing")
+		}
+		a, _ := json.Marshal(in)
+		b, _ := json.Marshal(got)
+		if string(a) != string(b) {
+			t.Fatalf("stored and given back differ:\n%s\n%s", a, b)
+		}
+	}
+	if len(l.spilled) != 7 {
+		t.Errorf("%d events kept whole, want 7 (every field, four strings, five numbers)", len(l.spilled))
 	}
 }
 
@@ -230,5 +248,38 @@ func TestLogAddText(t *testing.T) {
 	}
 	if e, _ := l.Get(id + 1); e.Text != "after" {
 		t.Fatalf("next text = %q", e.Text)
+	}
+}
+
+// TestLogSharesTexts: texts that come round again, as strings or as
+// bytes changed once added, some of one length that share a slot of the
+// cache, are each given back as they were added, and a text met again is
+// not written again.
+func TestLogSharesTexts(t *testing.T) {
+	var l Log
+	texts := []string{"Ok", "SIZE=392", "SIZE=560", "SIZE=561", "message 996", "message 997", "", "250 2.1.5 Ok\r\n"}
+	var want []string
+	buf := make([]byte, 0, 64)
+	for i := range 3 * chunkSize {
+		text := texts[i*7%len(texts)]
+		if i%2 == 0 {
+			l.Add(Event{Kind: Note, Text: text})
+		} else {
+			buf = append(buf[:0], text...)
+			l.AddText(&Event{Kind: Bytes}, buf)
+			copy(buf, "XXXXXXXX")
+		}
+		want = append(want, text)
+	}
+	for i, e := range l.All() {
+		if e.Text != want[i] {
+			t.Fatalf("event %d: text %q, want %q", i+1, e.Text, want[i])
+		}
+	}
+	if n := l.chunks[1].text.Len(); n > 64 {
+		t.Errorf("a chunk of %d events holds %d octets of text, want each of the texts once", chunkSize, n)
+	}
+	if l.text != len(strings.Join(want, "")) {
+		t.Errorf("text count %d, want %d: each event counts its text", l.text, len(strings.Join(want, "")))
 	}
 }
