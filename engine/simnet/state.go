@@ -53,7 +53,7 @@ func (w *World) State() State {
 		Hosts:   make([]HostState, 0, len(w.hosts)),
 		Conns:   make([]ConnState, 0, len(w.pipes)),
 		Links:   make([]LinkState, 0, len(w.links)),
-		Pending: len(w.queue),
+		Pending: w.queue.len(),
 	}
 	for _, h := range w.hosts {
 		hs := HostState{Name: h.name, Addrs: make([]string, len(h.addrs)), Ports: h.Ports(),

@@ -40,7 +40,7 @@ type World struct {
 	start time.Time
 
 	now      time.Duration
-	queue    eventQueue
+	queue    schedule
 	seq      uint64
 	inFlight int      // network deliveries in the queue (see Settle)
 	running  bool     // inside Advance or Settle
@@ -161,7 +161,7 @@ func (t *Timer) Stop() bool {
 	if t == nil || t.index < 0 {
 		return false
 	}
-	t.w.queue.remove(t.index)
+	t.w.queue.remove((*event)(t))
 	if t.network {
 		t.w.inFlight--
 	}
@@ -186,15 +186,15 @@ func (t *Timer) Pending() bool { return t != nil && t.index >= 0 }
 func (t *Timer) When() time.Duration { return t.at }
 
 // Pending returns how many events are queued.
-func (w *World) Pending() int { return len(w.queue) }
+func (w *World) Pending() int { return w.queue.len() }
 
 // NextEventAt returns when the next queued event is due, so a driver can
 // offer "wait until something happens" as Advance(next - Now()).
 func (w *World) NextEventAt() (time.Duration, bool) {
-	if len(w.queue) == 0 {
-		return 0, false
+	if next, ok := w.queue.first(); ok {
+		return next.at, true
 	}
-	return w.queue[0].at, true
+	return 0, false
 }
 
 // Advance runs, in order, every event due at or before Now()+d, including
@@ -208,7 +208,7 @@ func (w *World) Advance(d time.Duration) int {
 	d = max(d, 0)
 	end := w.now + d
 	n := 0
-	for len(w.queue) > 0 && w.queue[0].at <= end {
+	for next, ok := w.queue.first(); ok && next.at <= end; next, ok = w.queue.first() {
 		w.runNext()
 		n++
 	}
@@ -230,8 +230,8 @@ func (w *World) Settle() int {
 	defer w.leave()
 	quietUntil := w.now + w.horizon
 	n := 0
-	for len(w.queue) > 0 {
-		next := w.queue[0].ev
+	for first, ok := w.queue.first(); ok; first, ok = w.queue.first() {
+		next := first.ev
 		if w.inFlight == 0 && next.at > quietUntil {
 			break
 		}
@@ -438,6 +438,58 @@ func (w *World) do(a action) {
 		a.c.h.Closed(a.c, a.why)
 	}
 }
+
+// schedule is the world's queue of events: two heaps, one for timers
+// and one for the rest (deliveries over the network, delayed notes). A
+// world holds a timer for every message waiting in a queue and every
+// session waiting for its peer, thousands in a big world, while the
+// packets of a session come and go by the dozen, each taken off the
+// queue as soon as it is due: kept apart from the timers, a packet is
+// pushed into and popped from a heap of a few entries rather than sifted
+// through a dozen levels of timers. The next event is the earlier of the
+// two heaps' first ones, so the order is (at, seq) across both, as with
+// one heap.
+type schedule struct {
+	soon   eventQueue // events that are not timers
+	timers eventQueue // the events of Timers (see event.timer)
+}
+
+// of returns the heap that holds, or will hold, ev.
+func (s *schedule) of(ev *event) *eventQueue {
+	if ev.timer {
+		return &s.timers
+	}
+	return &s.soon
+}
+
+func (s *schedule) len() int { return len(s.soon) + len(s.timers) }
+
+func (s *schedule) push(ev *event) { s.of(ev).push(ev) }
+
+// first returns the entry of the next event, if any, without taking it.
+func (s *schedule) first() (queued, bool) {
+	switch {
+	case len(s.timers) == 0:
+		if len(s.soon) == 0 {
+			return queued{}, false
+		}
+		return s.soon[0], true
+	case len(s.soon) == 0 || s.timers[0].before(s.soon[0]):
+		return s.timers[0], true
+	}
+	return s.soon[0], true
+}
+
+// pop removes the next event, which must exist, and returns it.
+func (s *schedule) pop() *event {
+	if len(s.soon) == 0 || len(s.timers) > 0 && s.timers[0].before(s.soon[0]) {
+		return s.timers.pop()
+	}
+	return s.soon.pop()
+}
+
+// remove removes ev, which is queued.
+func (s *schedule) remove(ev *event) { s.of(ev).remove(ev.index) }
 
 // eventQueue is a min-heap of events ordered by (at, seq), the order they
 // run in. The keys are kept beside the event pointers, so that comparing

@@ -347,3 +347,45 @@ func TestTimerReset(t *testing.T) {
 		t.Fatalf("pending %v, queue %d", tmr.Pending(), w.Pending())
 	}
 }
+
+// TestTimersAndOtherEventsKeepOneOrder: timers and the network's own
+// events wait in heaps of their own (see schedule), yet run in one order,
+// by time and then by when they were scheduled, stopped timers left out.
+func TestTimersAndOtherEventsKeepOneOrder(t *testing.T) {
+	w := New(1)
+	rng := w.Rand()
+	type entry struct {
+		at  time.Duration
+		n   int
+		tmr *Timer
+	}
+	var all []*entry
+	var ran []int
+	for n := range 600 {
+		e := &entry{at: time.Duration(rng.IntN(8)) * time.Millisecond, n: n}
+		if rng.IntN(2) == 0 {
+			e.tmr = w.After(e.at, func() { ran = append(ran, e.n) })
+		} else {
+			w.schedule(e.at, rng.IntN(2) == 0, func() { ran = append(ran, e.n) })
+		}
+		all = append(all, e)
+	}
+	stopped := map[int]bool{}
+	for _, e := range all {
+		if e.tmr != nil && rng.IntN(4) == 0 {
+			e.tmr.Stop()
+			stopped[e.n] = true
+		}
+	}
+	w.Advance(time.Second)
+	var want []int
+	slices.SortStableFunc(all, func(a, b *entry) int { return int(a.at - b.at) })
+	for _, e := range all {
+		if !stopped[e.n] {
+			want = append(want, e.n)
+		}
+	}
+	if !slices.Equal(ran, want) {
+		t.Fatalf("ran %d events in the order\n%v\nwant %d in\n%v", len(ran), ran, len(want), want)
+	}
+}
