@@ -39,6 +39,8 @@ type Network struct {
 	texts     textTable           // texts the trace and the hosts keep, shared where they repeat
 	dates     dateCache           // the date of the last Received: header
 	peers     map[netip.Addr]peer // every client address a server end has seen (see peerOf)
+	dialErrs  map[string]error    // why a dial failed, as an error (see dialError)
+	connFails map[connFail]string // why a hop could not be reached, as a recipient's reply (see connectFailure)
 
 	// While a server session is fed, what the hosts do because of it (a
 	// message queued or delivered, a DSN) is held back, so the trace shows

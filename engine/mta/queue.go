@@ -585,6 +585,30 @@ func (h *Host) tryHops(q *queued, rcpts []*rcptState, hops []hop, i int) {
 	})
 }
 
+// connFail is a hop that could not be reached and why (see
+// Network.connectFailure).
+type connFail struct {
+	hop hop
+	why string
+}
+
+// connectFailure returns what a recipient is deferred with when the
+// connection to p failed with err: "connect to mx1.example.org[...]:
+// nothing listens ...". A queue meets the same few failures for every
+// message it retries (a dead MX), so each text is made once.
+func (n *Network) connectFailure(p hop, err error) string {
+	key := connFail{p, err.Error()}
+	text, ok := n.connFails[key]
+	if !ok {
+		if n.connFails == nil {
+			n.connFails = make(map[connFail]string)
+		}
+		text = "connect to " + p.String() + ": " + key.why
+		n.connFails[key] = text
+	}
+	return text
+}
+
 // deferAll marks every recipient of rcpts deferred by remote, for why.
 func deferAll(rcpts []*rcptState, remote, enh, why string) {
 	for _, r := range rcpts {
@@ -633,7 +657,7 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls hopTLS, out client.Outcome, connErr error) {
 	target := hops[i].host
 	if connErr != nil {
-		deferAll(rcpts, target, "4.4.1", "connect to "+hops[i].String()+": "+connErr.Error())
+		deferAll(rcpts, target, "4.4.1", h.net.connectFailure(hops[i], connErr))
 		h.tryHops(q, rcpts, hops, i+1)
 		return
 	}

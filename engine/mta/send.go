@@ -107,7 +107,7 @@ func (o *outbound) Closed(c *simnet.Conn, why string) {
 		return
 	}
 	if !o.opened {
-		o.finish(client.Outcome{}, errors.New(why))
+		o.finish(client.Outcome{}, o.n.dialError(why))
 	} else {
 		o.c.ConnectionLost(fmt.Errorf("connection closed: %s", why))
 		o.step()
@@ -136,6 +136,22 @@ func (o *outbound) step() {
 			o.finish(o.c.Outcome(), nil)
 		}
 	}
+}
+
+// dialError returns why, the reason a dial failed, as an error. A
+// relay meets the same few reasons again and again (a dead MX refuses
+// every message of a queue), so each is made once; they are simnet's
+// few reasons, naming at most a host and port of the world.
+func (n *Network) dialError(why string) error {
+	err, ok := n.dialErrs[why]
+	if !ok {
+		if n.dialErrs == nil {
+			n.dialErrs = make(map[string]error)
+		}
+		err = errors.New(why)
+		n.dialErrs[why] = err
+	}
+	return err
 }
 
 // errUnverified is why the client is told a certificate did not verify.
