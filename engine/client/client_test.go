@@ -602,6 +602,9 @@ func TestSevenBitForm(t *testing.T) {
 		// global has a header of UTF-8 inside message/global.
 		global      = "MIME-Version: 1.0\r\nContent-Type: message/global\r\n\r\nSubject: caf\xc3\xa9\r\n\r\nhi\r\n"
 		globalSeven = "MIME-Version: 1.0\r\nContent-Type: message/global\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nSubject: caf=C3=A9\r\n\r\nhi\r\n"
+		// noBlank lacks the empty line after its header: its text starts
+		// at its first line that is no field, and gets the empty line.
+		noBlank = "Subject: x\r\ncaf\xc3\xa9\r\n"
 	)
 	cfg := Config{Hostname: "client.example.com"}
 	one := env(t, "alice@example.com", "bob@example.org")
@@ -613,6 +616,7 @@ func TestSevenBitForm(t *testing.T) {
 	}{
 		{"no 8BITMIME", msg, []string{"SIZE"}, fmt.Sprintf("MAIL FROM:<alice@example.com> SIZE=%d\r\n", len(seven)), seven, true},
 		{"8BITMIME", msg, []string{"8BITMIME"}, "MAIL FROM:<alice@example.com> BODY=8BITMIME\r\n", msg, false},
+		{"no 8BITMIME, no empty line after the header", noBlank, []string{"SIZE"}, fmt.Sprintf("MAIL FROM:<alice@example.com> SIZE=%d\r\n", len(seven)), seven, true},
 		{"message/global, no extension", global, nil, "MAIL FROM:<alice@example.com>\r\n", globalSeven, true},
 		{"message/global, 8BITMIME, no SMTPUTF8", global, []string{"8BITMIME"}, "MAIL FROM:<alice@example.com>\r\n", globalSeven, true},
 		{"message/global, 8BITMIME and SMTPUTF8", global, []string{"8BITMIME", "SMTPUTF8"}, "MAIL FROM:<alice@example.com> BODY=8BITMIME SMTPUTF8\r\n", global, false},

@@ -3,6 +3,7 @@ package client
 import (
 	"testing"
 
+	"smtplab/engine/mimepart"
 	"smtplab/engine/smtp"
 )
 
@@ -74,7 +75,7 @@ func FuzzHasUTF8Header(f *testing.F) {
 		if !has8bit(msg) && got {
 			t.Errorf("found a UTF-8 header in an ASCII message: %q", msg)
 		}
-		if has8bit(msg[:headerEnd(msg)]) && !got {
+		if end, _ := mimepart.HeaderEnd(msg); has8bit(msg[:end]) && !got {
 			t.Errorf("missed the message's own UTF-8 header: %q", msg)
 		}
 	})

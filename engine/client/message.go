@@ -119,16 +119,19 @@ func has8bit(msg []byte) bool {
 // that uses SMTPUTF8 carry such a message, "at any level within its MIME
 // structure"; UTF-8 in content needs 8BITMIME only (RFC 6152).
 func hasUTF8Header(msg []byte) bool {
-	end := headerEnd(msg)
+	// Where the header ends is mimepart's rule, the one every reader in
+	// the lab uses: the mailbox view, the content filter, the 7-bit
+	// conversion.
+	end, start := mimepart.HeaderEnd(msg)
 	if has8bit(msg[:end]) {
 		return true
 	}
-	body := msg[end:]
+	body := msg[start:]
 	if !has8bit(body) {
 		return false
 	}
 	hdr, _ := mimepart.Headers(msg[:end])
-	return nestedUTF8Header(mimepart.Part{Header: hdr, Body: bytes.TrimPrefix(body, []byte("\r\n"))}, maxMIMEDepth)
+	return nestedUTF8Header(mimepart.Part{Header: hdr, Body: body}, maxMIMEDepth)
 }
 
 // MIME structure deeper or wider than these is not opened: a message
@@ -168,39 +171,6 @@ func nestedUTF8Header(p mimepart.Part, depth int) bool {
 			if inner(part.Header, part.Body) {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// headerEnd returns where the header of msg, a message with CRLF line
-// endings, ends: at the blank line before the body, or at the first line
-// that is neither a field ("name:") nor the continuation of one, which a
-// reader takes for the body of a message that lacks the blank line.
-func headerEnd(msg []byte) int {
-	for i := 0; i < len(msg); {
-		line := msg[i:]
-		if j := bytes.IndexByte(line, '\n'); j >= 0 {
-			line = line[:j+1]
-		}
-		folded := i > 0 && (line[0] == ' ' || line[0] == '\t')
-		if !folded && !isFieldLine(line) {
-			return i
-		}
-		i += len(line)
-	}
-	return len(msg)
-}
-
-// isFieldLine reports whether line starts a header field: a name of
-// printable ASCII but ':' (RFC 5322 §2.2), then ':'.
-func isFieldLine(line []byte) bool {
-	for k, c := range line {
-		switch {
-		case c == ':':
-			return k > 0
-		case c <= ' ' || c > '~':
-			return false
 		}
 	}
 	return false
