@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 
 	"smtplab/engine/smtp"
@@ -79,6 +80,27 @@ func (s *Session) dataLine(line []byte, flaw smtp.LineFlaw) {
 		return
 	}
 	s.addText(text, true)
+}
+
+// takeText takes the plain lines of message text buffered after DATA's 354
+// at once (see smtp.LineReader.TextLines): what dataLine and addText would
+// do with them one by one comes down to counting them, looking for a NUL and
+// keeping them. The line that ends the message, and any line that is not
+// plain or would pass the size limit, is left for dataLine.
+func (s *Session) takeText() {
+	room := s.srv.cfg.Limits.MessageSize - s.size
+	if room <= 0 {
+		return
+	}
+	text, _ := s.lr.TextLines(s.text.max, int(min(room, int64(math.MaxInt))))
+	if len(text) == 0 {
+		return
+	}
+	s.size += int64(len(text))
+	if bytes.IndexByte(text, 0) >= 0 {
+		s.text.nul = true
+	}
+	s.body = append(s.body, text...)
 }
 
 // addText adds message text, with a CRLF after it for DATA lines, and holds

@@ -239,7 +239,7 @@ func (s *Session) begin() {
 func (s *Session) drain() {
 	for {
 		switch s.phase {
-		case phaseCommand, phaseData, phaseAuth:
+		case phaseCommand, phaseAuth:
 		case phaseChunk:
 			n := s.lr.Buffered()
 			if n == 0 {
@@ -247,6 +247,8 @@ func (s *Session) drain() {
 			}
 			s.chunk(s.lr.Take(int(min(int64(n), s.chunkLeft))))
 			continue
+		case phaseData:
+			s.takeText()
 		default:
 			return
 		}

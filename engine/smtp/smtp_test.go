@@ -646,3 +646,56 @@ func FuzzValidEnhanced(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTextLines holds TextLines to Next: fed the same bytes in the same
+// chunks, a reader that takes text lines in blocks between its calls to
+// Next must see the same lines as one that only calls Next, and a block
+// must hold only plain lines, within its bounds.
+func FuzzTextLines(f *testing.F) {
+	for _, s := range []string{"a\r\nb\r\n.\r\nc\r\n", "a\r\nb\rc\r\nd\r\n", "ab\r\n\nc\r\n", "x\r\n..y\r\n" + strings.Repeat("z", 70) + "\r\nw\r\n"} {
+		f.Add([]byte(s), uint8(3), uint8(8), uint8(200))
+	}
+	f.Fuzz(func(t *testing.T, b []byte, chunk, maxLine, room uint8) {
+		n := int(chunk%16) + 1
+		byNext, byBlocks := NewLineReader(64), NewLineReader(64)
+		var want, got []string
+		next := func(r *LineReader, out *[]string) {
+			for {
+				line, flaw, ok := r.Next()
+				if !ok {
+					return
+				}
+				*out = append(*out, flaw.String()+":"+string(line))
+			}
+		}
+		for i := 0; i < len(b); i += n {
+			p := b[i:min(i+n, len(b))]
+			byNext.Feed(p)
+			next(byNext, &want)
+			byBlocks.Feed(p)
+			for {
+				text, lines := byBlocks.TextLines(int(maxLine), int(room))
+				if len(text) > int(room) || bytes.Count(text, []byte("\r\n")) != lines {
+					t.Fatalf("%d lines in %q, room %d", lines, text, room)
+				}
+				for _, line := range bytes.SplitAfter(text, []byte("\r\n")) {
+					if len(line) == 0 {
+						continue
+					}
+					if line[0] == '.' || len(line)-2 > int(maxLine) {
+						t.Fatalf("took %q (longest %d)", line, maxLine)
+					}
+					got = append(got, "ok:"+string(line[:len(line)-2]))
+				}
+				line, flaw, ok := byBlocks.Next()
+				if !ok {
+					break
+				}
+				got = append(got, flaw.String()+":"+string(line))
+			}
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("in blocks:\n%q\nby Next:\n%q", got, want)
+		}
+	})
+}
