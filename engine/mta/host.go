@@ -69,6 +69,8 @@ type Host struct {
 	// dns is how the host asks the resolver, its events traced at their
 	// time: made once, as the method value in it is an allocation.
 	dns dns.Caller
+	// outside is the last client from outside the world (see peerOf).
+	outside outsidePeer
 }
 
 // Name returns the host's name.
@@ -150,11 +152,11 @@ func (p policy) Connect(c *server.ConnState) smtp.Reply {
 		return smtp.Reply{Code: 421, Enhanced: "4.3.2", Reason: smtp.ReasonTooManyConns,
 			Lines: []string{h.cfg.Name + " Error: too many connections, try again later"}}
 	}
-	if h.connRate != nil && !h.connRate.Allow(h.net.peerOf(c).ip, h.net.Net.Now()) {
+	if h.connRate != nil && !h.connRate.Allow(h.peerOf(c).ip, h.net.Net.Now()) {
 		// A transient refusal at the greeting: the server closes the
 		// connection (RFC 5321 §3.1, §4.2.2).
 		return smtp.Reply{Code: 421, Enhanced: "4.7.0", Reason: smtp.ReasonRateLimited,
-			Lines: []string{fmt.Sprintf("%s Error: too many connections from %s, try again later", h.cfg.Name, h.net.peerOf(c).ip)}}
+			Lines: []string{fmt.Sprintf("%s Error: too many connections from %s, try again later", h.cfg.Name, h.peerOf(c).ip)}}
 	}
 	return smtp.Reply{}
 }
@@ -196,9 +198,9 @@ func printable(s string) bool {
 
 func (p policy) Mail(c *server.ConnState, env *server.Envelope) smtp.Reply {
 	h := p.h
-	if h.rate != nil && !h.rate.Allow(h.net.peerOf(c).ip, h.net.Net.Now()) {
+	if h.rate != nil && !h.rate.Allow(h.peerOf(c).ip, h.net.Net.Now()) {
 		return smtp.Reply{Code: 450, Enhanced: "4.7.1", Reason: smtp.ReasonRateLimited,
-			Lines: []string{fmt.Sprintf("Error: too much mail from %s, slow down and try again later", h.net.peerOf(c).ip)}}
+			Lines: []string{fmt.Sprintf("Error: too much mail from %s, slow down and try again later", h.peerOf(c).ip)}}
 	}
 	if h.cfg.CheckSPF && c.Role == server.RoleMX && c.AuthUser == "" {
 		return h.checkSPF(c, env)
@@ -235,7 +237,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 		return smtp.Reply{}
 	}
 	addr := h.net.texts.address(rcpt.Path.Mailbox)
-	if !h.greylist.Check(h.net.peerOf(c).ip, h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
+	if !h.greylist.Check(h.peerOf(c).ip, h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
 			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, Words(time.Duration(h.cfg.Greylist)))}}
 	}
@@ -267,7 +269,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	for _, r := range env.Rcpts {
 		kept.rcpts = append(kept.rcpts, recipient{addr: h.net.texts.address(r.Path.Mailbox), notify: r.Notify, orcpt: r.ORcpt})
 	}
-	client := h.net.peerOf(c)
+	client := h.peerOf(c)
 	rec := Received{
 		FromHelo: c.Hello, FromHost: client.name, FromAddr: client.ip,
 		By: h.cfg.Name, With: Protocol(c.ESMTP, c.TLS, c.AuthUser != "", env.UTF8), ID: id, At: h.net.Net.Date(),
@@ -354,13 +356,29 @@ func (n *Network) notePeer(addr netip.Addr, name string) {
 
 // peerOf returns the client's address on c as text, and its host's name:
 // kept by notePeer for a simulated connection; for one from outside the
-// world (ExternalSession), from Remote.
-func (n *Network) peerOf(c *server.ConnState) peer {
-	if p, ok := n.peers[c.Addr]; ok && c.Addr.IsValid() {
+// world (ExternalSession), from Remote, kept for as long as the same Remote
+// asks (see outsidePeer).
+func (h *Host) peerOf(c *server.ConnState) peer {
+	if p, ok := h.net.peers[c.Addr]; ok && c.Addr.IsValid() {
 		return p
 	}
-	ip := clientIP(c.Remote)
-	return peer{ip: ip, name: n.nameOf(ip)}
+	if o := &h.outside; !o.ok || c.Remote != o.remote {
+		ip := clientIP(c.Remote)
+		*o = outsidePeer{remote: c.Remote, ok: true, peer: peer{ip: ip, name: h.net.nameOf(ip)}}
+	}
+	return h.outside.peer
+}
+
+// outsidePeer is the peer of the last client from outside the world that a
+// host's policies asked about, and the Remote it was read from. The
+// messages of a connection from outside ask with the same Remote every time
+// (RCPT, DATA), and reading it cost more than the rest of the Received:
+// field. One is kept, not a map of them: clients from outside come from
+// addresses without end, and the world must not grow with them.
+type outsidePeer struct {
+	remote string
+	ok     bool
+	peer
 }
 
 // relayNets is HostConfig.RelayFrom parsed, once for the host rather than

@@ -246,24 +246,33 @@ func TestClientIP(t *testing.T) {
 
 // TestPeerOf: a server end's policies read the same client address and
 // host name whether the driver gave the address parsed (a simulated
-// connection, noted at accept) or only as Remote (the bridge's).
+// connection, noted at accept) or only as Remote (the bridge's), and the
+// one kept of the last Remote does not outlive it.
 func TestPeerOf(t *testing.T) {
 	n := &Network{Net: simnet.New(1)}
+	h := &Host{net: n}
 	n.Net.AddHost("laptop.example", "192.0.2.5")
 	addr := netip.MustParseAddr("192.0.2.5")
 	n.notePeer(addr, "laptop.example")
 	parsed := &server.ConnState{Remote: "192.0.2.5:40000", Addr: addr}
 	remote := &server.ConnState{Remote: "192.0.2.5:40001"}
-	for _, c := range []*server.ConnState{parsed, remote} {
-		if p := n.peerOf(c); p != (peer{ip: "192.0.2.5", name: "laptop.example"}) {
+	for _, c := range []*server.ConnState{parsed, remote, remote} {
+		if p := h.peerOf(c); p != (peer{ip: "192.0.2.5", name: "laptop.example"}) {
 			t.Errorf("peerOf(%+v) = %+v", c, p)
 		}
 		if a, ok := clientAddr(c); !ok || a != addr {
 			t.Errorf("clientAddr(%+v) = %v, %v", c, a, ok)
 		}
 	}
-	if p := n.peerOf(&server.ConnState{Remote: "unknown"}); p != (peer{ip: "unknown", name: "unknown"}) {
-		t.Errorf("peerOf(unknown) = %+v", p)
+	for _, c := range []struct{ remote, ip, name string }{
+		{"unknown", "unknown", "unknown"},
+		{"", "", "unknown"},
+		{"[2001:db8::1]:25", "2001:db8::1", "unknown"},
+		{"192.0.2.5:40001", "192.0.2.5", "laptop.example"},
+	} {
+		if p := h.peerOf(&server.ConnState{Remote: c.remote}); p != (peer{ip: c.ip, name: c.name}) {
+			t.Errorf("peerOf(%q) = %+v", c.remote, p)
+		}
 	}
 }
 
