@@ -171,3 +171,45 @@ func indexCRLF(b []byte) int {
 		}
 	}
 }
+
+// headerBlock returns the start of msg that holds its header, up to and
+// including the first empty line (all of msg when there is none): neither
+// headerValue nor mimepart's readers look for a field further on.
+func headerBlock(msg []byte) []byte {
+	if end := bytes.Index(msg, []byte("\r\n\r\n")); end >= 0 {
+		return msg[:end+4]
+	}
+	return msg
+}
+
+// holdsFold reports whether b holds s, ASCII letters compared without
+// their case. s is lower-case and holds a hyphen: a hyphen has no case,
+// so it is looked for with IndexByte, and s only where one stands.
+func holdsFold(b []byte, s string) bool {
+	k := strings.IndexByte(s, '-')
+	for i := k; i < len(b); i++ {
+		j := bytes.IndexByte(b[i:], '-')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if start := i - k; start+len(s) <= len(b) && lowerEquals(b[start:start+len(s)], s) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerEquals reports whether b, its ASCII letters made lower-case, is s.
+func lowerEquals(b []byte, s string) bool {
+	for i := range len(s) {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -103,12 +103,19 @@ func Scan(msg []byte) string {
 	if why := scanText(msg); why != "" {
 		return why
 	}
-	if strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
+	// The fields looked for below are read only from a header that holds
+	// their names: reading a header field by field costs more than
+	// looking through it once for a word, which most messages do not hold.
+	header := headerBlock(msg)
+	if holdsFold(header, "x-spam-flag") && strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
 		return "spam detected: X-Spam-Flag is YES"
 	}
 	// Most messages are one part, not encoded: its text was scanned
 	// above, and there is nothing else to look at, so the header need not
 	// be read into a map.
+	if !holdsFold(header, "content-") {
+		return "" // no Content-Type, no Content-Transfer-Encoding: plain text
+	}
 	if mt := mimepart.MediaType(mimepart.Field(msg, "Content-Type")); !strings.HasPrefix(mt, "multipart/") && mt != "message/rfc822" &&
 		!mimepart.Encoded(mimepart.Field(msg, "Content-Transfer-Encoding")) {
 		return ""

@@ -393,6 +393,8 @@ func FuzzScan(f *testing.F) {
 	f.Add([]byte("Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n--x--\r\n"))
 	f.Add([]byte("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nX5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE=\r\n!$H+H*\r\n"))
 	f.Add([]byte("Content-Type: Message/RFC822\r\nContent-Transfer-Encoding: base64\r\n\r\nQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluDQoNCkdUVUJF\r\n"))
+	f.Add([]byte("\r\nx-SPAM-flag: yes\r\nCONTENT-type:multipart/mixed;boundary=b\r\n\r\n--b\r\ncontent-transfer-encoding: BASE64\r\n\r\nQUJD\r\n--b--\r\n"))
+	f.Add([]byte("Subject: no fields of note\r\n\r\nContent-Type: multipart/mixed\r\nX-Spam-Flag: YES\r\n"))
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		msg = msg[:min(len(msg), 64<<10)]
 		budget := maxScannedParts
