@@ -356,28 +356,33 @@ func (n *Network) notePeer(addr netip.Addr, name string) {
 
 // peerOf returns the client's address on c as text, and its host's name:
 // kept by notePeer for a simulated connection; for one from outside the
-// world (ExternalSession), from Remote, kept for as long as the same Remote
-// asks (see outsidePeer).
+// world (ExternalSession), from its address, kept for as long as clients
+// from the same address ask (see outsidePeer).
 func (h *Host) peerOf(c *server.ConnState) peer {
-	if p, ok := h.net.peers[c.Addr]; ok && c.Addr.IsValid() {
+	if !c.Addr.IsValid() {
+		ip := clientIP(c.Remote)
+		return peer{ip: ip, name: h.net.nameOf(ip)}
+	}
+	if o := &h.outside; o.addr == c.Addr {
+		return o.peer
+	}
+	if p, ok := h.net.peers[c.Addr]; ok {
 		return p
 	}
-	if o := &h.outside; !o.ok || c.Remote != o.remote {
-		ip := clientIP(c.Remote)
-		*o = outsidePeer{remote: c.Remote, ok: true, peer: peer{ip: ip, name: h.net.nameOf(ip)}}
-	}
+	ip := c.Addr.String() // as Remote writes it: see ExternalSession
+	h.outside = outsidePeer{addr: c.Addr, peer: peer{ip: ip, name: h.net.nameOf(ip)}}
 	return h.outside.peer
 }
 
-// outsidePeer is the peer of the last client from outside the world that a
-// host's policies asked about, and the Remote it was read from. The
-// messages of a connection from outside ask with the same Remote every time
-// (RCPT, DATA), and reading it cost more than the rest of the Received:
-// field. One is kept, not a map of them: clients from outside come from
-// addresses without end, and the world must not grow with them.
+// outsidePeer is the peer of the last client address from outside the
+// world that a host's policies asked about (an address has the same peer
+// whoever notes it, so it is looked at before the peers noted). The messages from outside ask
+// about the same few addresses every time (at RCPT, at DATA), and reading
+// Remote cost more than the rest of the Received: field. One is kept, not a
+// map of them: clients from outside come from addresses without end, and
+// the world must not grow with them.
 type outsidePeer struct {
-	remote string
-	ok     bool
+	addr netip.Addr
 	peer
 }
 
@@ -724,10 +729,22 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 // real clients talk to a scenario's server. Messages it accepts go into
 // this host's mailboxes and queue like any other. The Network is not safe
 // for concurrent use: the caller serialises every call into it.
+//
+// The session is given its client's address parsed (SessionOptions.Addr)
+// when Remote writes it as netip does, as Go's net package does, so that
+// the policies need not read Remote again and the address's text is the
+// same from either (see peerOf).
 func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *server.Session {
 	h.sessions++
+	var addr netip.Addr
+	if text := clientIP(remote); text != remote {
+		if a, err := netip.ParseAddr(text); err == nil && a.String() == text {
+			addr = a
+		}
+	}
 	return h.server(port).NewSession(server.SessionOptions{
 		Remote:       remote,
+		Addr:         addr,
 		TLS:          port == 465,
 		TLSAvailable: tlsAvailable,
 		Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),

@@ -246,8 +246,9 @@ func TestClientIP(t *testing.T) {
 
 // TestPeerOf: a server end's policies read the same client address and
 // host name whether the driver gave the address parsed (a simulated
-// connection, noted at accept) or only as Remote (the bridge's), and the
-// one kept of the last Remote does not outlive it.
+// connection, noted at accept; a session from outside whose Remote is
+// written as netip writes it) or only as Remote, and the one kept of the
+// last address from outside does not outlive it.
 func TestPeerOf(t *testing.T) {
 	n := &Network{Net: simnet.New(1)}
 	h := &Host{net: n}
@@ -256,7 +257,7 @@ func TestPeerOf(t *testing.T) {
 	n.notePeer(addr, "laptop.example")
 	parsed := &server.ConnState{Remote: "192.0.2.5:40000", Addr: addr}
 	remote := &server.ConnState{Remote: "192.0.2.5:40001"}
-	for _, c := range []*server.ConnState{parsed, remote, remote} {
+	for _, c := range []*server.ConnState{parsed, remote} {
 		if p := h.peerOf(c); p != (peer{ip: "192.0.2.5", name: "laptop.example"}) {
 			t.Errorf("peerOf(%+v) = %+v", c, p)
 		}
@@ -264,14 +265,15 @@ func TestPeerOf(t *testing.T) {
 			t.Errorf("clientAddr(%+v) = %v, %v", c, a, ok)
 		}
 	}
-	for _, c := range []struct{ remote, ip, name string }{
-		{"unknown", "unknown", "unknown"},
-		{"", "", "unknown"},
-		{"[2001:db8::1]:25", "2001:db8::1", "unknown"},
-		{"192.0.2.5:40001", "192.0.2.5", "laptop.example"},
-	} {
-		if p := h.peerOf(&server.ConnState{Remote: c.remote}); p != (peer{ip: c.ip, name: c.name}) {
-			t.Errorf("peerOf(%q) = %+v", c.remote, p)
+	for _, remote := range []string{"unknown", "", "mx.example.org:25", "[2001:db8::1]:25", "[2001:db8:0::1]:25", "192.0.2.5:40001", "203.0.113.9:1", "[2001:db8::1]:26", "203.0.113.9:2"} {
+		want := peer{ip: clientIP(remote)}
+		want.name = n.nameOf(want.ip)
+		c := h.ExternalSession(25, remote, false).Conn()
+		if got := h.peerOf(&c); got != want {
+			t.Errorf("peerOf(%q) = %+v, want %+v", remote, got, want)
+		}
+		if got, ok := clientAddr(&c); ok != (want.ip != remote) || ok && got.String() != netip.MustParseAddr(want.ip).String() {
+			t.Errorf("clientAddr(%q) = %v, %v", remote, got, ok)
 		}
 	}
 }
