@@ -68,6 +68,7 @@ func (s *session) run() {
 	defer s.b.buffers.Put(buf)
 	s.buf = *buf
 	s.loop()
+	s.b.locked(func(*lab.World) { s.x.Release() })
 }
 
 // loop writes the session's replies and feeds it what the client sends,

@@ -176,6 +176,17 @@ func (w *World) ServeExternal(c ExternalConn) (*External, error) {
 	return x, nil
 }
 
+// Release tells the world the driver is done with x: its connection is
+// closed, and neither x nor anything it returned is used again. A later
+// session from outside then reuses the memory of x's. A session whose end
+// was not recorded (neither Closed nor Disconnected) is not reused.
+func (x *External) Release() {
+	if x.ended && x.sess != nil {
+		x.host.ReleaseExternal(x.sess)
+	}
+	x.sess = nil
+}
+
 // Conn returns the connection's number in the trace.
 func (x *External) Conn() int { return x.conn }
 

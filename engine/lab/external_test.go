@@ -82,6 +82,59 @@ func TestExternalSessionDeliversAndTraces(t *testing.T) {
 	}
 }
 
+// TestExternalReleaseReuses: sessions from outside whose memory is reused
+// (Release) answer and trace what new ones do, whatever the session before
+// left behind: a message, a timeout, another port or client.
+func TestExternalReleaseReuses(t *testing.T) {
+	type conn struct {
+		c     ExternalConn
+		lines []string
+		end   func(x *External)
+	}
+	conns := []conn{
+		{ExternalConn{Port: 25, Remote: "127.0.0.1:40000"}, []string{"EHLO client.test", "MAIL FROM:<a@client.test>", "RCPT TO:<bob@example.org>", "DATA", "Subject: hi", "", "body", ".", "QUIT"}, nil},
+		{ExternalConn{Port: 25, Remote: "[::1]:40001"}, []string{"HELO other.test", "MAIL FROM:<b@other.test>", "DATA"}, (*External).Timeout},
+		{ExternalConn{Port: 587, Remote: "127.0.0.1:40002"}, []string{"EHLO client.test", "MAIL FROM:<a@client.test>"}, func(x *External) { x.Disconnected("gone") }},
+		{ExternalConn{Port: 25, Remote: "127.0.0.1:40003"}, []string{"EHLO client.test", "MAIL FROM:<a@client.test>", "RCPT TO:<bob@example.org>", "BDAT 3 LAST", "x\r\n", "QUIT"}, nil},
+	}
+	run := func(release bool) (string, []trace.Event) {
+		w, err := New("first-session", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for _, c := range conns {
+			x, err := w.ServeExternal(c.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out.Write(x.Output())
+			out.WriteString(feed(x, c.lines...))
+			if c.end != nil {
+				c.end(x)
+				out.Write(x.Output())
+			}
+			if release {
+				x.Release()
+			}
+		}
+		return out.String(), w.Trace()
+	}
+	fresh, freshTrace := run(false)
+	reused, reusedTrace := run(true)
+	if reused != fresh {
+		t.Fatalf("reused sessions said\n%s\nnew ones\n%s", reused, fresh)
+	}
+	if len(reusedTrace) != len(freshTrace) {
+		t.Fatalf("%d events, new sessions made %d", len(reusedTrace), len(freshTrace))
+	}
+	for i := range freshTrace {
+		if a, b := reusedTrace[i], freshTrace[i]; a.Kind != b.Kind || a.Text != b.Text || a.Conn != b.Conn || a.Code != b.Code {
+			t.Fatalf("event %d: %+v, new sessions: %+v", i, a, b)
+		}
+	}
+}
+
 func TestExternalRelayedMailMovesOn(t *testing.T) {
 	// smtp.example.com relays for 192.0.2.0/24: a message for example.org is
 	// queued and then delivered to mx.example.org inside the same Feed.

@@ -71,6 +71,9 @@ type Host struct {
 	dns dns.Caller
 	// outside is the last client from outside the world (see peerOf).
 	outside outsidePeer
+	// outsideIdle are the sessions of connections from outside the world
+	// that ended, for reuse (see ReleaseExternal).
+	outsideIdle []*server.Session
 }
 
 // Name returns the host's name.
@@ -742,13 +745,31 @@ func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *serv
 			addr = a
 		}
 	}
-	return h.server(port).NewSession(server.SessionOptions{
+	opt := server.SessionOptions{
 		Remote:       remote,
 		Addr:         addr,
 		TLS:          port == 465,
 		TLSAvailable: tlsAvailable,
 		Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),
-	})
+	}
+	if n := len(h.outsideIdle); n > 0 {
+		s := h.outsideIdle[n-1]
+		h.outsideIdle = h.outsideIdle[:n-1]
+		s.Reset(h.server(port), opt)
+		return s
+	}
+	return h.server(port).NewSession(opt)
+}
+
+// ReleaseExternal hands back a session that ExternalSession made, once its
+// connection is over and nothing the session returned is used any more: a
+// later connection from outside reuses its memory, as the server ends of
+// simulated connections do (most of what a new session costs is its
+// buffers).
+func (h *Host) ReleaseExternal(s *server.Session) {
+	if len(h.outsideIdle) < maxIdleSessions {
+		h.outsideIdle = append(h.outsideIdle, s)
+	}
 }
 
 // StartTLS runs the handshake a client asked for with STARTTLS on conn
