@@ -278,15 +278,10 @@ func TestEmitAfterTracesInTimeAndOrder(t *testing.T) {
 func TestQueueOrderWithStops(t *testing.T) {
 	w := New(1)
 	rng := w.Rand()
-	type entry struct {
-		at  time.Duration
-		n   int
-		tmr *Timer
-	}
-	var all []*entry
+	var all []*orderEntry
 	var ran []int
 	for n := range 500 {
-		e := &entry{at: time.Duration(rng.IntN(20)) * time.Second, n: n}
+		e := &orderEntry{at: time.Duration(rng.IntN(20)) * time.Second, n: n}
 		e.tmr = w.After(e.at, func() { ran = append(ran, e.n) })
 		all = append(all, e)
 	}
@@ -306,16 +301,7 @@ func TestQueueOrderWithStops(t *testing.T) {
 		}
 	}
 	w.Advance(time.Minute)
-	var want []int
-	slices.SortStableFunc(all, func(a, b *entry) int { return int(a.at - b.at) })
-	for _, e := range all {
-		if !stopped[e.n] {
-			want = append(want, e.n)
-		}
-	}
-	if !slices.Equal(ran, want) {
-		t.Fatalf("ran %d timers in the order\n%v\nwant %d in\n%v", len(ran), ran, len(want), want)
-	}
+	checkOrder(t, all, stopped, ran)
 }
 
 // TestTimerReset: a reset timer runs again, or later, or after being
@@ -354,15 +340,10 @@ func TestTimerReset(t *testing.T) {
 func TestTimersAndOtherEventsKeepOneOrder(t *testing.T) {
 	w := New(1)
 	rng := w.Rand()
-	type entry struct {
-		at  time.Duration
-		n   int
-		tmr *Timer
-	}
-	var all []*entry
+	var all []*orderEntry
 	var ran []int
 	for n := range 600 {
-		e := &entry{at: time.Duration(rng.IntN(8)) * time.Millisecond, n: n}
+		e := &orderEntry{at: time.Duration(rng.IntN(8)) * time.Millisecond, n: n}
 		if rng.IntN(2) == 0 {
 			e.tmr = w.After(e.at, func() { ran = append(ran, e.n) })
 		} else {
@@ -378,8 +359,25 @@ func TestTimersAndOtherEventsKeepOneOrder(t *testing.T) {
 		}
 	}
 	w.Advance(time.Second)
+	checkOrder(t, all, stopped, ran)
+}
+
+// orderEntry is one event the order tests schedule: when, its number in
+// scheduling order, and its timer, if it is one.
+type orderEntry struct {
+	at  time.Duration
+	n   int
+	tmr *Timer
+}
+
+// checkOrder fails t unless ran, the numbers of the events that ran, are
+// those of all but the stopped ones, by time and then in the order they
+// were scheduled.
+func checkOrder(t *testing.T, all []*orderEntry, stopped map[int]bool, ran []int) {
+	t.Helper()
+	all = slices.Clone(all)
+	slices.SortStableFunc(all, func(a, b *orderEntry) int { return int(a.at - b.at) })
 	var want []int
-	slices.SortStableFunc(all, func(a, b *entry) int { return int(a.at - b.at) })
 	for _, e := range all {
 		if !stopped[e.n] {
 			want = append(want, e.n)
