@@ -107,8 +107,23 @@ func (h *Host) newID() string {
 	return string(id)
 }
 
+// sessionNonce counts a new session of the host on port and returns its
+// CRAM-MD5 nonce, "sessions.random". The random number is drawn for every
+// session, so that the world's random sequence is the same whatever the
+// ports, but written out only where a client may use it: an MX port never
+// offers AUTH (server.RoleMX), and most sessions of a world are relays',
+// so that most connections were making a text no one read.
+func (h *Host) sessionNonce(port int) string {
+	h.sessions++
+	random := h.net.Net.Rand().Uint32()
+	if roleOf(port) == server.RoleMX {
+		return ""
+	}
+	return nonce(h.sessions, random)
+}
+
 // nonce is the CRAM-MD5 nonce of a session, "sessions.random", built
-// without fmt as newID is: every connection makes one.
+// without fmt as newID is.
 func nonce(sessions int, random uint32) string {
 	var b [32]byte
 	n := strconv.AppendInt(b[:0], int64(sessions), 10)
@@ -479,16 +494,19 @@ type inbound struct {
 func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	srv := h.server(port)
 	return func(c *simnet.Conn) simnet.Handler {
-		h.sessions++
 		client := h.net.clientName(c)
 		addr := c.RemoteAddr()
 		h.net.notePeer(addr.Addr(), client)
 		opt := server.SessionOptions{
-			Remote:       addr.String(),
 			Addr:         addr.Addr(),
 			TLS:          port == 465,
 			TLSAvailable: h.net.TLS != nil && h.net.TLS.CanServe(h.cfg.Name),
-			Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),
+			Nonce:        h.sessionNonce(port),
+		}
+		if !opt.Addr.IsValid() {
+			// The policies read the address parsed (peerOf), so Remote,
+			// a text for every connection, is written only without it.
+			opt.Remote = addr.String()
 		}
 		var in *inbound
 		if n := len(h.idle); n > 0 {
@@ -738,7 +756,6 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 // the policies need not read Remote again and the address's text is the
 // same from either (see peerOf).
 func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *server.Session {
-	h.sessions++
 	var addr netip.Addr
 	if text := clientIP(remote); text != remote {
 		if a, err := netip.ParseAddr(text); err == nil && a.String() == text {
@@ -750,7 +767,7 @@ func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *serv
 		Addr:         addr,
 		TLS:          port == 465,
 		TLSAvailable: tlsAvailable,
-		Nonce:        nonce(h.sessions, h.net.Net.Rand().Uint32()),
+		Nonce:        h.sessionNonce(port),
 	}
 	if n := len(h.outsideIdle); n > 0 {
 		s := h.outsideIdle[n-1]

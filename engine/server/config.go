@@ -86,7 +86,9 @@ type Config struct {
 // SessionOptions are what the driver knows about one connection.
 type SessionOptions struct {
 	// Remote is the client's address as the driver sees it, for the
-	// Policy (e.g. "192.0.2.7:53124").
+	// Policy (e.g. "192.0.2.7:53124"). A driver that gives Addr may leave
+	// it empty, as the simulated world does: writing it for every
+	// connection cost an allocation that no policy of its read.
 	Remote string
 	// Addr is the client's IP address, when the driver has it parsed
 	// already (a simulated connection has), so that a Policy need not
