@@ -632,8 +632,24 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 	h.net.Send(SendRequest{
 		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode}, Check: tls.check,
 		Envelope: env, Data: q.data,
-		Done: func(out client.Outcome, connErr error) { h.sessionDone(q, rcpts, hops, i, tls, out, connErr) },
+		hop: hopSession{h: h, q: q, rcpts: rcpts, hops: hops, i: i, tls: tls},
 	})
+}
+
+// hopSession is one session of a queue's delivery, to hops[i] with tls,
+// as SendRequest carries it (see SendRequest.hop).
+type hopSession struct {
+	h     *Host
+	q     *queued
+	rcpts []*rcptState
+	hops  []hop
+	i     int
+	tls   hopTLS
+}
+
+// done carries on with the delivery once the session is over.
+func (s *hopSession) done(out client.Outcome, connErr error) {
+	s.h.sessionDone(s.q, s.rcpts, s.hops, s.i, s.tls, out, connErr)
 }
 
 // sessionDone records how the session to hops[i] went for each recipient

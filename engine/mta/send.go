@@ -23,6 +23,22 @@ type SendRequest struct {
 	// Done is called once: with the session's outcome, or with connErr
 	// when no connection could be made (refused, timed out).
 	Done func(out client.Outcome, connErr error)
+	// hop, set instead of Done by a queue (sendHop), is the delivery the
+	// session is part of, which it hands its outcome to. Most sessions of
+	// a world are a queue's, and the request is copied into a reused
+	// outbound, so this costs nothing, where a Done closure holding the
+	// same was an allocation for every session.
+	hop hopSession
+}
+
+// done hands the session's outcome to Done, or to the delivery it is
+// part of.
+func (req *SendRequest) done(out client.Outcome, connErr error) {
+	if req.Done == nil {
+		req.hop.done(out, connErr)
+		return
+	}
+	req.Done(out, connErr)
 }
 
 // outbound drives a client state machine over a simulated connection.
@@ -68,7 +84,7 @@ func (n *Network) refuse(req SendRequest, err error) {
 		n.emit(&trace.Event{Kind: trace.Note, Host: req.From.cfg.Name,
 			Text: fmt.Sprintf("no session to %s: the client refused to start one (%v); "+
 				"trying again would not change that, so every recipient of this session fails for good", req.To, err)})
-		req.Done(refusedOutcome(req.Envelope, err), nil)
+		req.done(refusedOutcome(req.Envelope, err), nil)
 	})
 }
 
@@ -177,7 +193,7 @@ func (o *outbound) startTLS() (unverified, err error) {
 
 func (o *outbound) finish(out client.Outcome, connErr error) {
 	o.done = true
-	o.req.Done(out, connErr)
+	o.req.done(out, connErr)
 	// Done has used the outcome: the client's memory can serve the next
 	// session.
 	o.n.putClient(o.c)
