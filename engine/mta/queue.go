@@ -687,7 +687,7 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 	messageNotNow := ""     // the first line of a 4xx to the message (MAIL, DATA, BDAT), if one came
 	for j, res := range out.Recipients[:min(len(out.Recipients), len(rcpts))] {
 		r := rcpts[j]
-		r.record(res, target, out.DSN)
+		delivered := r.record(res, target, out.DSN)
 		if res.ORcptLeftOut {
 			h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
 				Text: fmt.Sprintf("the ORCPT of <%s> was not passed on to %s: written as this transaction needs it, it would pass the %d characters RFC 3461 §4.2 allows "+
@@ -696,12 +696,10 @@ func (h *Host) sessionDone(q *queued, rcpts []*rcptState, hops []hop, i int, tls
 		}
 		switch {
 		case r.status == client.Delivered:
-			reply := r.reply // record wrote the reply there
-			if res.Reply.Code == 0 {
-				reply = res.Reply.String()
+			if delivered == "" { // decided without a reply
+				delivered = "delivered to " + target + ": " + res.Reply.String()
 			}
-			h.net.emit(&trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr,
-				Text: "delivered to " + target + ": " + reply})
+			h.net.emit(&trace.Event{Kind: trace.QueueDone, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: delivered})
 		case !hopsLeft:
 			// The last hop's answer stands; settle decides what follows.
 		case res.SessionFailure:
@@ -779,10 +777,17 @@ func nextHopWords(hops []hop, i int) string {
 // and the reply or error that decided it in the words a DSN reports. dsn
 // says whether remote advertised DSN. A 5xx greeting defers r: see
 // sessionDone.
-func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) {
+//
+// For a recipient delivered with a reply, it returns the trace's text
+// too, "delivered to <remote>: <reply>", and keeps the reply as the end of
+// that text: every delivery made the two apart, one string more.
+func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) (delivered string) {
 	r.status, r.remote = res.Status, remote
 	r.relayed = res.Status == client.Delivered && !dsn
 	switch {
+	case res.Reply.Code != 0 && res.Status == client.Delivered:
+		delivered = deliveredText(remote, res.Reply)
+		r.reply, r.enh = delivered[len("delivered to ")+len(remote)+len(": "):], res.Reply.Enhanced
 	case res.Reply.Code != 0:
 		r.reply, r.enh = res.Reply.String(), res.Reply.Enhanced
 	case res.Err != nil:
@@ -795,6 +800,17 @@ func (r *rcptState) record(res client.RecipientResult, remote string, dsn bool) 
 	if refusedToTalk(res) {
 		r.status, r.enh = client.Deferred, transientStatus(r.enh)
 	}
+	return delivered
+}
+
+// deliveredText returns "delivered to <remote>: <reply>", the reply as
+// smtp.Reply.String writes it, built on the stack and made a string once.
+func deliveredText(remote string, reply smtp.Reply) string {
+	var buf [256]byte
+	b := append(buf[:0], "delivered to "...)
+	b = append(append(b, remote...), ": "...)
+	b = reply.AppendTo(b, reply.Enhanced != "")
+	return string(b[:len(b)-len("\r\n")])
 }
 
 // firstLine returns the first line of a reply, which may have several.
