@@ -69,6 +69,10 @@ type Host struct {
 	// dns is how the host asks the resolver, its events traced at their
 	// time: made once, as the method value in it is an allocation.
 	dns dns.Caller
+	// rcpts is where policy.Data lists the recipients of the message it
+	// takes, reused from one message to the next, as accept copies what
+	// it keeps of them. It holds as many as the most a message had.
+	rcpts []recipient
 	// outside is the last client from outside the world (see peerOf).
 	outside outsidePeer
 	// outsideIdle are the sessions of connections from outside the world
@@ -283,7 +287,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if tx != nil {
 		kept.checks = tx.results
 	}
-	kept.rcpts = make([]recipient, 0, len(env.Rcpts))
+	kept.rcpts = h.rcpts[:0]
 	for _, r := range env.Rcpts {
 		kept.rcpts = append(kept.rcpts, recipient{addr: h.net.texts.address(r.Path.Mailbox), notify: r.Notify, orcpt: r.ORcpt})
 	}
@@ -308,6 +312,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	if r := h.checkRoom(env, kept, len(stored)); r.Code != 0 {
 		return "", r
 	}
+	h.rcpts = kept.rcpts
 	h.accept(id, kept, stored, delivered)
 	return id, smtp.Reply{}
 }
