@@ -63,9 +63,10 @@ type queued struct {
 	data     []byte
 	arrived  time.Duration
 	rcpts    []*rcptState
-	first    rcptState          // the first recipient's state (see add)
-	firstRef [1]*rcptState      // rcpts while it is the only one
-	to       []client.Recipient // RCPT TO for every recipient (see recipientsFor)
+	first    rcptState           // the first recipient's state (see add)
+	firstRef [1]*rcptState       // rcpts while it is the only one
+	to       []client.Recipient  // RCPT TO for every recipient (see recipientsFor)
+	firstTo  [1]client.Recipient // to while there is one recipient, as first is
 	attempts int
 	next     time.Duration // virtual time of the next attempt
 	timer    *simnet.Timer // its next attempt: made when it is queued, reset for each retry
@@ -240,7 +241,12 @@ func (q *queued) recipientsFor(rcpts []*rcptState) []client.Recipient {
 	if all && q.to != nil {
 		return q.to
 	}
-	to := make([]client.Recipient, 0, len(rcpts))
+	var to []client.Recipient
+	if all && len(rcpts) == 1 {
+		to = q.firstTo[:0]
+	} else {
+		to = make([]client.Recipient, 0, len(rcpts))
+	}
 	for _, r := range rcpts {
 		t := client.Recipient{Mailbox: r.mailbox, Notify: r.notify.String()}
 		if typ, addr, ok := strings.Cut(r.orcpt, ";"); ok {
