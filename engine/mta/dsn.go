@@ -3,6 +3,7 @@ package mta
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -291,25 +292,31 @@ func Words(d time.Duration) string {
 	if d < time.Second {
 		return "less than a second"
 	}
-	units := []struct {
+	units := [...]struct {
 		size time.Duration
 		name string
 	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}}
-	var parts []string
+	// Written into an array on the stack, the string the only allocation:
+	// a greylisting server says it in every reply that defers a client.
+	var buf [64]byte
+	b, parts := buf[:0], 0
 	for _, u := range units {
-		if d >= u.size && len(parts) < 2 {
+		if d >= u.size && parts < 2 {
 			n := int(d / u.size)
 			d -= time.Duration(n) * u.size
-			name := u.name
-			if n != 1 {
-				name += "s"
+			if parts++; parts == 2 {
+				b = append(b, ' ')
 			}
-			parts = append(parts, fmt.Sprintf("%d %s", n, name))
-		} else if len(parts) > 0 {
+			b = append(strconv.AppendInt(b, int64(n), 10), ' ')
+			b = append(b, u.name...)
+			if n != 1 {
+				b = append(b, 's')
+			}
+		} else if parts > 0 {
 			break // "1 day 3 seconds" says less than "1 day"
 		}
 	}
-	return strings.Join(parts, " ")
+	return string(b)
 }
 
 // fold writes a diagnosis of several lines, such as a multi-line SMTP

@@ -261,7 +261,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 	addr := h.net.texts.address(rcpt.Path.Mailbox)
 	if !h.greylist.Check(h.peerOf(c).ip, h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
-			Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, please try again in %s", addr, Words(time.Duration(h.cfg.Greylist)))}}
+			Lines: []string{"<" + addr + ">: Recipient address rejected: Greylisted, please try again in " + Words(time.Duration(h.cfg.Greylist))}}
 	}
 	return smtp.Reply{}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -903,7 +904,7 @@ func (h *Host) settle(q *queued) {
 	for _, r := range q.rcpts {
 		if r.status == client.Deferred || r.status == client.Pending {
 			n.emit(&trace.Event{Kind: trace.QueueRetry, Host: h.cfg.Name, Msg: q.id, Rcpt: r.addr, Text: r.reply,
-				Attrs: map[string]string{"attempt": fmt.Sprint(q.attempts), "next": wait.String()}})
+				Attrs: map[string]string{"attempt": strconv.Itoa(q.attempts), "next": wait.String()}})
 		}
 	}
 	q.timer.Reset(wait)
