@@ -205,6 +205,13 @@ func (rr *ReplyReader) Feed(line []byte) (Reply, bool, error) {
 		rr.Reset()
 		return Reply{}, false, fmt.Errorf("%w: code %d inside a %d reply", ErrBadReply, rl.Code, rr.cur.Code)
 	}
+	if !rr.started && !rl.More {
+		// A reply of one line, as most are: its list of lines made at its
+		// size, where appending to none went through growslice.
+		r := Reply{Code: rl.Code, Lines: []string{rl.Text}}
+		r.Enhanced, r.Lines = splitEnhanced(r.Code, r.Lines)
+		return r, true, nil
+	}
 	if !rr.started {
 		rr.cur = Reply{Code: rl.Code}
 		rr.started = true
