@@ -66,6 +66,7 @@ type Host struct {
 	// Relayhost, nil otherwise: made once, as deliveries only read it.
 	relayhost []hop
 	relayFrom relayNets // RelayFrom, parsed
+	lastHops  []hop     // the hops of the last route from DNS (see hopsOf)
 	// dns is how the host asks the resolver, its events traced at their
 	// time: made once, as the method value in it is an allocation.
 	dns dns.Caller

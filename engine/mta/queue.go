@@ -486,18 +486,46 @@ func (h *Host) deliverGroup(q *queued, domain string, rcpts []*rcptState) {
 			h.routeFailed(q, rcpts, domain, err)
 			return
 		}
-		count := 0
-		for _, t := range route.Targets {
-			count += len(t.Addrs)
-		}
-		hops := make([]hop, 0, count)
-		for _, t := range route.Targets {
-			for _, a := range t.Addrs {
-				hops = append(hops, hop{host: t.Host, addr: a, mx: true})
-			}
-		}
-		h.tryHops(q, rcpts, hops, 0)
+		h.tryHops(q, rcpts, h.hopsOf(route), 0)
 	})
+}
+
+// hopsOf returns the hops of route: every address of every target, in
+// order. The hops of the last route are kept and given again while the
+// route stays the same, as a relay's route to the next hop nearly always
+// does, where each message made a list of its own; sessions only read
+// it. One list is kept, not one per domain, so that a host that sends to
+// many domains keeps no more.
+func (h *Host) hopsOf(route dns.Route) []hop {
+	if sameHops(h.lastHops, route) {
+		return h.lastHops
+	}
+	count := 0
+	for _, t := range route.Targets {
+		count += len(t.Addrs)
+	}
+	hops := make([]hop, 0, count)
+	for _, t := range route.Targets {
+		for _, a := range t.Addrs {
+			hops = append(hops, hop{host: t.Host, addr: a, mx: true})
+		}
+	}
+	h.lastHops = hops
+	return hops
+}
+
+// sameHops reports whether hops are those of route (see hopsOf).
+func sameHops(hops []hop, route dns.Route) bool {
+	i := 0
+	for _, t := range route.Targets {
+		for _, a := range t.Addrs {
+			if i == len(hops) || hops[i].host != t.Host || hops[i].addr != a {
+				return false
+			}
+			i++
+		}
+	}
+	return i == len(hops) && hops != nil
 }
 
 // traceRoute tells the trace what MX selection worked out beyond the DNS
