@@ -25,6 +25,19 @@ type textTable struct {
 	// at once) costs less than copying them out and hashing the copy.
 	joins    [4]joinedLines
 	nextJoin int // the entry of joins the next new reply replaces
+	// addrs are the last two addresses written (see address): every
+	// transaction asks for its sender's and its recipient's at RCPT and
+	// at DATA, at every hop, and mostly of the same people, and two
+	// comparisons of a few octets cost less than writing the address out
+	// and hashing it to look it up.
+	addrs    [2]keptAddress
+	nextAddr int // the entry of addrs the next new address replaces
+}
+
+// keptAddress is one entry of textTable.addrs.
+type keptAddress struct {
+	m    smtp.Mailbox
+	text string
 }
 
 // joinedLines is one entry of textTable.joins.
@@ -98,8 +111,16 @@ func (t *textTable) address(m smtp.Mailbox) string {
 	if m.Domain == "" || len(m.Local)+len("@")+len(m.Domain) > maxKeptText {
 		return m.String()
 	}
+	for _, a := range t.addrs {
+		if a.m == m {
+			return a.text
+		}
+	}
 	var room [maxKeptText]byte
-	return t.text(append(append(append(room[:0], m.Local...), '@'), m.Domain...))
+	text := t.text(append(append(append(room[:0], m.Local...), '@'), m.Domain...))
+	t.addrs[t.nextAddr] = keptAddress{m, text}
+	t.nextAddr = (t.nextAddr + 1) % len(t.addrs)
+	return text
 }
 
 // lower returns strings.ToLower(s). The addresses, domains and host names
