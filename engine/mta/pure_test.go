@@ -561,3 +561,26 @@ func FuzzLower(f *testing.F) {
 		}
 	})
 }
+
+// TestSessionNonce: a session on a port that offers AUTH gets a CRAM-MD5
+// nonce, "sessions.random"; one on an MX port gets none, yet draws its
+// random number all the same, so that the world's random sequence, and
+// the nonces of the sessions after it, do not depend on the ports.
+func TestSessionNonce(t *testing.T) {
+	nonces := func(ports ...int) []string {
+		h := &Host{net: &Network{Net: simnet.New(1)}}
+		var out []string
+		for _, p := range ports {
+			out = append(out, h.sessionNonce(p))
+		}
+		return out
+	}
+	all := nonces(587, 465, 587)
+	mixed := nonces(25, 465, 25)
+	if mixed[0] != "" || mixed[2] != "" {
+		t.Errorf("MX sessions got nonces %q", mixed)
+	}
+	if mixed[1] != all[1] || !strings.HasPrefix(all[1], "2.") {
+		t.Errorf("the second session's nonce is %q after an MX session, %q after a submission one", mixed[1], all[1])
+	}
+}
