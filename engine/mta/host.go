@@ -402,12 +402,12 @@ func (h *Host) peerOf(c *server.ConnState) peer {
 }
 
 // outsidePeer is the peer of the last client address from outside the
-// world that a host's policies asked about (an address has the same peer
-// whoever notes it, so it is looked at before the peers noted). The messages from outside ask
-// about the same few addresses every time (at RCPT, at DATA), and reading
-// Remote cost more than the rest of the Received: field. One is kept, not a
-// map of them: clients from outside come from addresses without end, and
-// the world must not grow with them.
+// world that a host's policies asked about. It is looked at before the
+// peers noted, as an address has the same peer whoever notes it. Messages
+// from outside ask about the same few addresses every time (at RCPT, at
+// DATA), and reading Remote cost more than the rest of the Received:
+// field. One is kept, not a map of them: clients from outside come from
+// addresses without end, and the world must not grow with them.
 type outsidePeer struct {
 	addr netip.Addr
 	peer
