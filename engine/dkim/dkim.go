@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"smtplab/engine/dns"
+	"smtplab/engine/mimepart"
 )
 
 // Status is the outcome of verifying one signature, as RFC 8601 names it
@@ -268,15 +269,12 @@ func fetchKey(name, alg string, lookup Lookup) (crypto.PublicKey, Status, string
 }
 
 // split cuts msg into its header (with the CRLF of its last field) and its
-// body, after the empty line.
+// body where every reader in the lab does (mimepart.HeaderEnd): after the
+// empty line, or from the first line that is no field in a message
+// written without one, whose text the body hash must then cover.
 func split(msg []byte) (header, body []byte) {
-	if bytes.HasPrefix(msg, []byte("\r\n")) {
-		return nil, msg[2:]
-	}
-	if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
-		return msg[:i+2], msg[i+4:]
-	}
-	return msg, nil
+	end, start := mimepart.HeaderEnd(msg)
+	return msg[:end], msg[start:]
 }
 
 // parseFields splits a header into its fields, each with its folding and

@@ -121,6 +121,22 @@ func TestWhatBreaksASignature(t *testing.T) {
 	}
 }
 
+// TestMessageWithoutEmptyLine: in a message written without the empty
+// line after its header, the text starts at its first line that is no
+// field, as the mailbox shows it, and the body hash covers it: changing it
+// breaks the signature.
+func TestMessageWithoutEmptyLine(t *testing.T) {
+	s := testSigner()
+	msg := signed(t, s, "From: alice@example.com\r\nSubject: no empty line\r\nHello Bob, see you at noon.\r\n")
+	if got := Verify([]byte(msg), keys(s)); len(got) != 1 || got[0].Status != Pass {
+		t.Fatalf("Verify = %+v, want a pass", got)
+	}
+	changed := strings.Replace(msg, "noon", "nine", 1)
+	if got := Verify([]byte(changed), keys(s)); len(got) != 1 || got[0].Status != Fail || !strings.Contains(got[0].Why, "body hash") {
+		t.Errorf("with its text changed: %+v, want a failed body hash", got)
+	}
+}
+
 func TestKeyProblems(t *testing.T) {
 	s := testSigner()
 	msg := []byte(signed(t, s, message))
