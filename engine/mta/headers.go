@@ -137,6 +137,7 @@ func Subject(msg []byte) string { return mimepart.DecodeWords(headerValue(msg, "
 // delivery and every content check asks for one field, of messages that
 // may be large.
 func headerValue(msg []byte, name string) string {
+	msg = headerBlock(msg)
 	var value string
 	found := false
 	for len(msg) > 0 {
@@ -172,14 +173,13 @@ func indexCRLF(b []byte) int {
 	}
 }
 
-// headerBlock returns the start of msg that holds its header, up to and
-// including the first empty line (all of msg when there is none): neither
-// headerValue nor mimepart's readers look for a field further on.
+// headerBlock returns the start of msg that holds its header, where every
+// reader in the lab ends it (mimepart.HeaderEnd): a line of a message's
+// text is never read as a field, by the content filter or the sender
+// checks, when a mail program would show it as text.
 func headerBlock(msg []byte) []byte {
-	if end := bytes.Index(msg, []byte("\r\n\r\n")); end >= 0 {
-		return msg[:end+4]
-	}
-	return msg
+	end, _ := mimepart.HeaderEnd(msg)
+	return msg[:end]
 }
 
 // holdsFold reports whether b holds s, ASCII letters compared without

@@ -56,11 +56,14 @@ func TestRateLimit(t *testing.T) {
 
 func TestScan(t *testing.T) {
 	tests := map[string]string{
-		"Subject: hi\r\n\r\nhello\r\n":                                 "",
-		"Subject: hi\r\n\r\n" + EICAR + "\r\n":                         "virus found: EICAR test file",
-		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                         "spam detected: GTUBE test string",
-		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":           "spam detected: X-Spam-Flag is YES",
-		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n":          "",
+		"Subject: hi\r\n\r\nhello\r\n":                        "",
+		"Subject: hi\r\n\r\n" + EICAR + "\r\n":                "virus found: EICAR test file",
+		"Subject: hi\r\n\r\n" + GTUBE + "\r\n":                "spam detected: GTUBE test string",
+		"X-Spam-Flag: yes\r\nSubject: hi\r\n\r\nbuy now\r\n":  "spam detected: X-Spam-Flag is YES",
+		"Subject: hi\r\n\r\nX-Spam-Flag: YES in the body\r\n": "",
+		// Typed without the empty line: the text starts at "Hello", so the
+		// flag below it is text, as a mail program shows it.
+		"Subject: hi\r\nHello Bob\r\nX-Spam-Flag: YES\r\n":             "",
 		"Subject: X\r\n\r\n" + GTUBE + "X" + EICAR[1:] + EICAR:         "virus found: EICAR test file", // a virus is worse news
 		"Subject: hi\r\n\r\n" + GTUBE[:40] + EICAR[:40] + "XX" + GTUBE: "spam detected: GTUBE test string",
 	}
