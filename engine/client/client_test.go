@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -137,6 +138,19 @@ func (s script) play(t *testing.T, byteByByte bool) *Client {
 	}
 	if s.code != 0 && o.Reply.Code != s.code {
 		t.Errorf("outcome reply %+v, want code %d", o.Reply, s.code)
+	}
+	// OutcomeInto gives the same outcome in the list it is handed,
+	// whatever that held before, and a new list when it is too short.
+	stale := []RecipientResult{{Status: Bounced, Verb: smtp.QUIT, Err: errors.New("stale"), SessionFailure: true}, {ORcptLeftOut: true}, {Status: Deferred}}
+	into := c.OutcomeInto(stale)
+	if !reflect.DeepEqual(into, o) {
+		t.Errorf("OutcomeInto gave\n%+v\nwhere Outcome gave\n%+v", into, o)
+	}
+	if len(o.Recipients) > 0 {
+		inStale, fits := &into.Recipients[0] == &stale[0], len(o.Recipients) <= len(stale)
+		if inStale != fits {
+			t.Errorf("OutcomeInto wrote %d recipients into the list of %d handed in: %v, want %v", len(o.Recipients), len(stale), inStale, fits)
+		}
 	}
 	return c
 }

@@ -110,9 +110,26 @@ func (c *Client) Status() Status {
 }
 
 // Outcome returns what happened to every recipient so far. It is final
-// once Action is ActionClose.
-func (c *Client) Outcome() Outcome {
-	o := Outcome{Status: c.Status(), TLS: c.tls, DSN: c.ext.DSN, SevenBit: c.sevenBit, Recipients: make([]RecipientResult, len(c.rcpts))}
+// once Action is ActionClose. The Outcome is the caller's: the client
+// keeps no part of it, and a later session changes nothing in it.
+func (c *Client) Outcome() Outcome { return c.OutcomeInto(nil) }
+
+// OutcomeInto is Outcome with its Recipients written into recipients
+// (from its start; a new list when it is too short), where Outcome makes
+// a new list for every session. It is for a caller that is done with an
+// outcome before it asks for the next one, and hands the same list in
+// again: engine/mta's outbound sessions do, a list of their own for every
+// queue's session, since the queue copies what it keeps of each
+// recipient's result and a busy world runs thousands of sessions. Only
+// that list is shared with the caller; everything else in the Outcome
+// (the replies and their lines, the errors) is its own, as with Outcome.
+// With a nil recipients it is Outcome.
+func (c *Client) OutcomeInto(recipients []RecipientResult) Outcome {
+	if recipients == nil || cap(recipients) < len(c.rcpts) {
+		recipients = make([]RecipientResult, len(c.rcpts)) // never nil, as Outcome's list always was
+	}
+	recipients = recipients[:len(c.rcpts)]
+	o := Outcome{Status: c.Status(), TLS: c.tls, DSN: c.ext.DSN, SevenBit: c.sevenBit, Recipients: recipients}
 	if c.authed {
 		o.Auth = c.mech
 	}

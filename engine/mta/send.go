@@ -53,6 +53,9 @@ type outbound struct {
 	conn   *simnet.Conn
 	opened bool
 	done   bool
+	// results is the list of recipients' results of the last outcome
+	// handed to a queue (see outcome), kept through release for the next.
+	results []client.RecipientResult
 }
 
 // Send starts a client session; its outcome arrives through req.Done as
@@ -149,7 +152,7 @@ func (o *outbound) step() {
 			o.c.TLSStarted(unverified)
 		case client.ActionClose:
 			o.conn.Close("quit")
-			o.finish(o.c.Outcome(), nil)
+			o.finish(o.outcome(), nil)
 		}
 	}
 }
@@ -191,6 +194,20 @@ func (o *outbound) startTLS() (unverified, err error) {
 	return nil, nil
 }
 
+// outcome returns the session's outcome. A queue's session (req.hop) is
+// given it in o's own list of results, used again by o's next session: the
+// queue reads the outcome in sessionDone and copies what it keeps of each
+// recipient's result, and o is not used again before that call returns
+// (see release). Done, which may keep the outcome, gets one of its own.
+func (o *outbound) outcome() client.Outcome {
+	if o.req.Done != nil {
+		return o.c.Outcome()
+	}
+	out := o.c.OutcomeInto(o.results)
+	o.results = out.Recipients
+	return out
+}
+
 func (o *outbound) finish(out client.Outcome, connErr error) {
 	o.done = true
 	o.req.done(out, connErr)
@@ -209,7 +226,10 @@ func (o *outbound) release() {
 		return
 	}
 	n := o.n
-	*o = outbound{n: n} // nothing of the old session is kept alive
+	// Nothing of the old session is kept alive: the results are cleared,
+	// and only their list's memory is kept.
+	clear(o.results)
+	*o = outbound{n: n, results: o.results[:0]}
 	if len(n.outbounds) < maxIdleClients {
 		n.outbounds = append(n.outbounds, o)
 	}
