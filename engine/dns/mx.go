@@ -91,8 +91,15 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 		return route, &Error{Name: route.Domain, Type: MX, Err: err}
 	}
 	var firstTemp error
+	// The targets' addresses are gathered on the stack, then copied into
+	// one list they share, each its own part of it (see shareAddrs): a
+	// route to two exchangers made a list for each.
+	var addrRoom [8]string
+	var endRoom [4]int
+	addrs, ends := addrRoom[:0], endRoom[:0] // ends[i]: where the addresses of route.Targets[i] end
 	for _, mx := range mxs {
-		t, err := s.target(mx)
+		var t Target
+		t, addrs, err = s.target(mx, addrs)
 		if err != nil {
 			route.Skipped = append(route.Skipped, Skipped{Host: mx.Target, Pref: mx.Pref, Reason: err.Error(), Temporary: IsTemporary(err)})
 			if firstTemp == nil && IsTemporary(err) {
@@ -104,7 +111,9 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 			route.Targets = make([]Target, 0, len(mxs)) // room for every one, in one allocation
 		}
 		route.Targets = append(route.Targets, t)
+		ends = append(ends, len(addrs))
 	}
+	shareAddrs(route.Targets, addrs, ends)
 	switch {
 	case len(route.Targets) > 0:
 		return route, nil
@@ -154,16 +163,36 @@ func dropSelf(mxs []Record, self string) ([]Record, error) {
 	return kept, nil
 }
 
+// shareAddrs gives each target its addresses, addrs[ends[i-1]:ends[i]],
+// from one copy of addrs: a single allocation for the route. Each target's
+// list is capped at its end, so that appending to it makes a new list
+// rather than writing over the next target's addresses.
+func shareAddrs(targets []Target, addrs []string, ends []int) {
+	if len(addrs) == 0 {
+		return
+	}
+	all := slices.Clone(addrs)
+	start := 0
+	for i, end := range ends {
+		targets[i].Addrs = all[start:end:end]
+		start = end
+	}
+}
+
 // target resolves one exchanger's addresses: A, then AAAA unless the A
-// lookup already showed that the name does not exist.
-func (s *session) target(mx Record) (Target, error) {
+// lookup already showed that the name does not exist. It appends them to
+// addrs, where selectMX gathers those of every target (see shareAddrs),
+// and leaves the Target's Addrs to it; a target it returns an error for
+// has none.
+func (s *session) target(mx Record, addrs []string) (Target, []string, error) {
 	t := Target{Host: mx.Target, Pref: mx.Pref}
 	if mx.Target == Root {
-		return t, errors.New(`target "." is a null MX, which must be a domain's only MX (RFC 7505 §3)`)
+		return t, addrs, errors.New(`target "." is a null MX, which must be a domain's only MX (RFC 7505 §3)`)
 	}
 	var notes []string
 	var firstErr error
 	aliased := false
+	start := len(addrs)
 	for _, rtype := range []Type{A, AAAA} {
 		ans, err := s.lookup(mx.Target, rtype)
 		if err != nil {
@@ -179,15 +208,15 @@ func (s *session) target(mx Record) (Target, error) {
 			notes = append(notes, fmt.Sprintf("%s is an alias of %s: MX targets must not be CNAMEs (RFC 2181 §10.3)", mx.Target, ans.Canonical))
 		}
 		for _, rec := range ans.Records {
-			t.Addrs = append(t.Addrs, rec.Addr)
+			addrs = append(addrs, rec.Addr)
 		}
 	}
-	if len(t.Addrs) == 0 {
+	if len(addrs) == start {
 		if firstErr != nil {
-			return t, firstErr
+			return t, addrs, firstErr
 		}
-		return t, &Error{Name: mx.Target, Type: A, Err: ErrNoAddress}
+		return t, addrs, &Error{Name: mx.Target, Type: A, Err: ErrNoAddress}
 	}
 	t.Note = strings.Join(notes, "; ")
-	return t, nil
+	return t, addrs, nil
 }

@@ -268,3 +268,20 @@ func FuzzSelectMX(f *testing.F) {
 		}
 	})
 }
+
+// TestSelectMXTargetsOwnTheirAddresses holds the targets of a route, whose
+// addresses share one list (shareAddrs), to lists of their own: appending
+// to one target's addresses changes no other's.
+func TestSelectMXTargetsOwnTheirAddresses(t *testing.T) {
+	r := newResolver(t, mxZone)
+	route, err := r.SelectMX(Caller{Host: "client.example"}, "example.org", nil)
+	if err != nil || len(route.Targets) != 2 {
+		t.Fatalf("route %+v, err %v; want two targets", route, err)
+	}
+	before := hosts(route)
+	route.Targets[0].Addrs = append(route.Targets[0].Addrs, "192.0.2.99")
+	route.Targets[0].Addrs = route.Targets[0].Addrs[:len(route.Targets[0].Addrs)-1]
+	if got := hosts(route); got != before {
+		t.Errorf("appending to the first target's addresses made the route %s, was %s", got, before)
+	}
+}
