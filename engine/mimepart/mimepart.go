@@ -121,7 +121,7 @@ func scanHeader(msg []byte, yield func(fieldLine) bool) (end, body int) {
 				return start, start // nothing before it to continue
 			}
 		default:
-			colon := fieldColon(line)
+			colon := FieldColon(line)
 			if colon < 0 {
 				return start, start // the content's first line
 			}
@@ -135,11 +135,12 @@ func scanHeader(msg []byte, yield func(fieldLine) bool) (end, body int) {
 	return len(msg), len(msg)
 }
 
-// fieldColon returns where the colon of line is when line starts a header
+// FieldColon returns where the colon of line is when line starts a header
 // field: a name of printable ASCII but the colon, then the colon, with
 // white space between them allowed (obs-optional, RFC 5322 §4.5). It
-// returns -1 for any other line.
-func fieldColon(line []byte) int {
+// returns -1 for any other line, which, but for the continuation of a
+// field, ends the header (see HeaderEnd).
+func FieldColon(line []byte) int {
 	name := 0
 	for name < len(line) && line[name] > ' ' && line[name] <= '~' && line[name] != ':' {
 		name++

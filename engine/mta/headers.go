@@ -136,24 +136,32 @@ func Subject(msg []byte) string { return mimepart.DecodeWords(headerValue(msg, "
 // It reads the header block line by line without building a map: every
 // delivery and every content check asks for one field, of messages that
 // may be large.
+//
+// The header ends where every reader in the lab ends it (see
+// mimepart.HeaderEnd): at the empty line, or at the first line that is
+// neither a field nor the continuation of one, so that a line of a
+// message's text is never read as a field, by the content filter or the
+// sender checks, when a mail program would show it as text.
 func headerValue(msg []byte, name string) string {
-	msg = headerBlock(msg)
 	var value string
 	found := false
-	for len(msg) > 0 {
+	for lines := 0; len(msg) > 0; lines++ {
 		line := msg
 		if i := indexCRLF(msg); i >= 0 {
 			line, msg = msg[:i], msg[i+2:]
 		} else {
 			msg = nil
 		}
+		folded := len(line) > 0 && (line[0] == ' ' || line[0] == '\t') && lines > 0
 		switch {
-		case found && len(line) > 0 && (line[0] == ' ' || line[0] == '\t'):
+		case found && folded:
 			value += string(line) // a folded field goes on
 		case found || len(line) == 0:
 			return strings.TrimSpace(value) // the next field, or the end of the header
 		case len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name)):
 			value, found = string(line[len(name)+1:]), true
+		case !folded && mimepart.FieldColon(line) < 0:
+			return "" // the first line of the text
 		}
 	}
 	return strings.TrimSpace(value)
