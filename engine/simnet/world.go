@@ -466,27 +466,29 @@ func (s *schedule) len() int { return len(s.soon) + len(s.timers) }
 
 func (s *schedule) push(ev *event) { s.of(ev).push(ev) }
 
+// next returns the heap whose first event runs next: the earlier of the
+// two heaps' first ones. It returns nil when both are empty.
+func (s *schedule) next() *eventQueue {
+	switch {
+	case len(s.soon) == 0 && len(s.timers) == 0:
+		return nil
+	case len(s.soon) == 0 || len(s.timers) > 0 && s.timers[0].before(s.soon[0]):
+		return &s.timers
+	}
+	return &s.soon
+}
+
 // first returns the entry of the next event, if any, without taking it.
 func (s *schedule) first() (queued, bool) {
-	switch {
-	case len(s.timers) == 0:
-		if len(s.soon) == 0 {
-			return queued{}, false
-		}
-		return s.soon[0], true
-	case len(s.soon) == 0 || s.timers[0].before(s.soon[0]):
-		return s.timers[0], true
+	q := s.next()
+	if q == nil {
+		return queued{}, false
 	}
-	return s.soon[0], true
+	return (*q)[0], true
 }
 
 // pop removes the next event, which must exist, and returns it.
-func (s *schedule) pop() *event {
-	if len(s.soon) == 0 || len(s.timers) > 0 && s.timers[0].before(s.soon[0]) {
-		return s.timers.pop()
-	}
-	return s.soon.pop()
-}
+func (s *schedule) pop() *event { return s.next().pop() }
 
 // remove removes ev, which is queued.
 func (s *schedule) remove(ev *event) { s.of(ev).remove(ev.index) }
