@@ -24,6 +24,7 @@ var header = []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 type packStats struct {
 	segmentsBefore, segmentsAfter int
 	sizeBefore, sizeAfter         int
+	buckets                       int // of the function table a start function writes instead (0: none)
 }
 
 // segment is an active data segment of memory 0 whose offset is a constant:
@@ -56,20 +57,30 @@ func packDataSegments(module []byte, maxGap int) ([]byte, packStats, error) {
 	if err != nil {
 		return nil, stats, err
 	}
-	var merged []segment
+	var segs []segment
 	for _, s := range sections {
 		if s.id == sectionData {
-			segs, err := readSegments(s.body)
-			if err != nil {
+			if segs, err = readSegments(s.body); err != nil {
 				return nil, stats, fmt.Errorf("data section: %w", err)
 			}
-			merged = mergeSegments(segs, maxGap)
-			stats.segmentsBefore, stats.segmentsAfter = len(segs), len(merged)
 		}
 	}
-	if merged == nil {
+	if len(segs) == 0 {
 		return nil, stats, errors.New("no data segments")
 	}
+	stats.segmentsBefore = len(segs)
+	// The runtime's table of function buckets is written by a start
+	// function instead, when the module has it and can take one (see
+	// buckets.go); otherwise it stays in the segments.
+	if t, ok := findBucketTable(segs); ok {
+		if withFill, err := addStartFunction(sections, t.fillBody()); err == nil {
+			sections = withFill
+			segs = cutSegments(segs, t.offset, t.offset+uint32(t.count*bucketSize))
+			stats.buckets = t.count
+		}
+	}
+	merged := mergeSegments(segs, maxGap)
+	stats.segmentsAfter = len(merged)
 	out := append(make([]byte, 0, len(module)), header...)
 	for _, s := range sections {
 		switch s.id {
