@@ -11,6 +11,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdpio "github.com/chromedp/cdproto/io"
+	"github.com/chromedp/cdproto/tracing"
+	"github.com/chromedp/chromedp"
 )
 
 // loadFigures is what one fresh load of the page measured, in the page's
@@ -122,6 +127,8 @@ func (w *countingWriter) Write(b []byte) (int, error) {
 // main after `make wasm`, say), each load of this page is paired with a
 // load of that one, and both medians and the median difference are
 // reported. SMTPLAB_BENCH_LOADS changes the number of loads (or pairs).
+// SMTPLAB_BENCH_TRACE names a file for a Chromium trace of one more load,
+// of every process (see traceLoad), to open in Perfetto or chrome://tracing.
 func BenchmarkPageLoad(b *testing.B) {
 	s := realSite(b)
 	s.improveCompression(context.Background(), compressionCacheDir())
@@ -133,6 +140,9 @@ func BenchmarkPageLoad(b *testing.B) {
 	loads := 5
 	if n, err := strconv.Atoi(os.Getenv("SMTPLAB_BENCH_LOADS")); err == nil && n > 0 {
 		loads = n
+	}
+	if path := os.Getenv("SMTPLAB_BENCH_TRACE"); path != "" {
+		traceLoad(b, srv, path)
 	}
 	for b.Loop() {
 		var this, ref []loadFigures
@@ -165,6 +175,68 @@ func BenchmarkPageLoad(b *testing.B) {
 				medianOf(ref, loadFigures.lesson), medianOf(ref, loadFigures.ready), medianOf(ref, loadFigures.greeting), ref[len(ref)-1].Encoded, median(diff), loads)
 		}
 	}
+}
+
+// traceLoad records a Chromium trace of one fresh load of the page, up to
+// the greeting, into path. The trace is the browser's, so it has every
+// process: the page's renderer (its main thread, the worker that compiles
+// the engine, V8's compile threads), the browser, the network service that
+// decodes the engine, the GPU process. The page's marks (smtplab-*) are
+// in it. Tracing slows every process down: its times say where the work
+// goes, not how long a load takes.
+func traceLoad(tb testing.TB, srv *countingServer, path string) {
+	tb.Helper()
+	ctx := testTab(tb, 60*time.Second)
+	categories := []string{
+		"devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing", "loading",
+		"toplevel", "v8", "v8.execute", "v8.wasm", "disabled-by-default-v8.wasm.detailed", "netlog",
+	}
+	if _, err := chromedp.CallBrowser(ctx, tracing.Start, tracing.StartParams{
+		TransferMode: tracing.StartTransferModeReturnAsStream,
+		TraceConfig:  &tracing.TraceConfig{IncludedCategories: categories},
+	}); err != nil {
+		tb.Fatalf("starting the trace: %v", err)
+	}
+	openLab(tb, ctx, srv.URL)
+	complete := make(chan tracing.EventTracingComplete, 1)
+	go func() {
+		for ev, err := range chromedp.BrowserEvents(ctx, tracing.TracingComplete) {
+			if err == nil {
+				complete <- ev
+			}
+			return
+		}
+	}()
+	if _, err := chromedp.CallBrowser(ctx, tracing.End, cdp.Empty{}); err != nil {
+		tb.Fatalf("ending the trace: %v", err)
+	}
+	var ev tracing.EventTracingComplete
+	select {
+	case ev = <-complete:
+	case <-ctx.Done():
+		tb.Fatalf("waiting for the trace: %v", ctx.Err())
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	for {
+		r, err := chromedp.CallBrowser(ctx, cdpio.Read, cdpio.ReadParams{Handle: ev.Stream, Size: 1 << 20})
+		if err != nil {
+			tb.Fatalf("reading the trace: %v", err)
+		}
+		if _, err := f.Write(r.Data); err != nil {
+			tb.Fatal(err)
+		}
+		if r.EOF {
+			break
+		}
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("trace of one load in %s", path)
 }
 
 // referenceSite builds the site from another build's web/ folder, with
