@@ -149,15 +149,15 @@ type strTable struct {
 	hostID, peerID strID
 }
 
-// cacheSets is how many sets the cache of a strTable has: 128 keep the
-// forty-odd strings of a three-hop world apart.
+// cacheSets is how many sets the cache of a strTable has: with two
+// places in each, 128 keep the forty-odd strings of a three-hop world.
 const (
 	cacheBits = 7
 	cacheSets = 1 << cacheBits
 )
 
 // cacheSet holds two of the strings whose octets hash to the same set,
-// the one numbered last first. A set keeps the strings themselves, not
+// the one the cache took last first. A set keeps the strings themselves, not
 // their numbers: comparing with one is then a comparison of lengths and,
 // as the string mostly comes from the same constant or host name as the
 // one cached, of two equal pointers, without first finding the string
@@ -181,17 +181,29 @@ func (t *strTable) number(s string) strID {
 	return t.lookup(s)
 }
 
-// lookup is number for a string that is not empty. The two places of its
-// set are compared one after the other rather than in a loop, and a hit
-// changes nothing: this runs four times for every event.
+// lookup is number for a string that is not empty.
 func (t *strTable) lookup(s string) strID {
+	if id, ok := t.cached(s); ok {
+		return id
+	}
+	return t.lookupMiss(s)
+}
+
+// cached returns the number of s, which is not empty, and true when the
+// cache holds s, as it mostly does. A hit changes nothing. It is small
+// enough to be inlined: fill looks for several strings of every event.
+func (t *strTable) cached(s string) (strID, bool) {
 	set := &t.sets[setOf(s)]
 	if set.s[0] == s {
-		return set.id[0]
+		return set.id[0], true
 	}
-	if set.s[1] == s {
-		return set.id[1]
-	}
+	return set.id[1], set.s[1] == s
+}
+
+// lookupMiss is lookup for a string the cache does not hold: the map
+// numbers it, and it goes first in its set while the first moves second,
+// so that two strings of one set that take turns both stay.
+func (t *strTable) lookupMiss(s string) strID {
 	id, ok := t.ids[s]
 	if !ok {
 		if t.ids == nil {
@@ -200,8 +212,7 @@ func (t *strTable) lookup(s string) strID {
 		id = t.add(s)
 		t.ids[s] = id
 	}
-	// The newcomer goes first and the first moves second, so two strings
-	// of one set that take turns both stay.
+	set := &t.sets[setOf(s)]
 	set.s[1], set.id[1] = set.s[0], set.id[0]
 	set.s[0], set.id[0] = s, id
 	return id
@@ -224,14 +235,12 @@ func (t *strTable) hostPeer(host, peer string) (strID, strID) {
 	return t.hostID, t.peerID
 }
 
-// setOf returns which set of the cache holds s, which is not empty:
-// a hash of its length and its first, third and last octets, enough to
-// tell apart "mx1.example.org" and "mx2.example.org".
+// setOf returns which set of the cache holds s, which is not empty: a
+// hash of its length and its first, middle and last octets, enough to
+// tell apart "2.0.0" and "2.1.0" (and to put "mx1.example.org" and
+// "mx2.example.org" in one set, which holds both).
 func setOf(s string) int {
-	h := uint32(len(s)) | uint32(s[0])<<8 | uint32(s[len(s)-1])<<16
-	if len(s) > 2 {
-		h ^= uint32(s[2]) << 24
-	}
+	h := uint32(len(s))<<16 ^ uint32(s[0])<<8 ^ uint32(s[len(s)-1]) ^ uint32(s[len(s)/2])<<24
 	return int((h * 0x9e3779b1) >> (32 - cacheBits)) // Fibonacci hashing: the top bits mix all of h
 }
 
@@ -338,10 +347,71 @@ func (l *Log) fill(r *record, e *Event) bool {
 	t := &l.strings
 	r.conn, r.size, r.port, r.code, r.tls = uint32(e.Conn), uint32(e.Size), uint16(e.Port), uint16(e.Code), e.TLS
 	r.host, r.peer = t.hostPeer(e.Host, e.Peer)
+	// The kind and the optional fields that are set are mostly found in
+	// the cache at once, and this runs for every event: it is written
+	// out, with cached and place inlined, so that an empty field costs a
+	// comparison and a string found costs no call. Should a string not
+	// be there, or the fields not fit, fillRest does it all again the
+	// slower way.
+	kind, ok := strID(0), true
+	if e.Kind != "" {
+		kind, ok = t.cached(string(e.Kind))
+	}
+	r.kind = kind
+	var id strID
+	var hit bool
+	if e.Dir != "" {
+		id, hit = t.cached(e.Dir)
+		ok = ok && hit && r.place(optDir, id)
+	}
+	if e.Verb != "" {
+		id, hit = t.cached(e.Verb)
+		ok = ok && hit && r.place(optVerb, id)
+	}
+	if e.Enhanced != "" {
+		id, hit = t.cached(e.Enhanced)
+		ok = ok && hit && r.place(optEnhanced, id)
+	}
+	if e.Reason != "" {
+		id, hit = t.cached(e.Reason)
+		ok = ok && hit && r.place(optReason, id)
+	}
+	if e.Name != "" {
+		id, hit = t.cached(e.Name)
+		ok = ok && hit && r.place(optName, id)
+	}
+	if e.RType != "" {
+		id, hit = t.cached(e.RType)
+		ok = ok && hit && r.place(optRType, id)
+	}
+	if e.Step != "" {
+		id, hit = t.cached(e.Step)
+		ok = ok && hit && r.place(optStep, id)
+	}
+	if e.Msg != "" {
+		ok = ok && r.place(optMsg, t.msgID(e.Msg))
+	}
+	if e.Rcpt != "" {
+		id, hit = t.cached(e.Rcpt)
+		ok = ok && hit && r.place(optRcpt, id)
+	}
+	if e.Error != "" {
+		id, hit = t.cached(e.Error)
+		ok = ok && hit && r.place(optErr, id)
+	}
+	if !ok {
+		r.mask, r.n = 0, 0
+		return l.fillRest(r, e)
+	}
+	return true
+}
+
+// fillRest is the end of fill for an event whose strings are not all in
+// the first places of the cache: it numbers the kind and the optional
+// fields into r, whose host and peer are numbered.
+func (l *Log) fillRest(r *record, e *Event) bool {
+	t := &l.strings
 	r.kind = t.number(string(e.Kind))
-	// Each optional field that is set takes the next place of extra. This
-	// runs ten times for every event, so it is written out: an empty
-	// field costs a comparison, and place is inlined with f a constant.
 	return (e.Dir == "" || r.place(optDir, t.lookup(e.Dir))) &&
 		(e.Verb == "" || r.place(optVerb, t.lookup(e.Verb))) &&
 		(e.Enhanced == "" || r.place(optEnhanced, t.lookup(e.Enhanced))) &&
