@@ -383,7 +383,7 @@ type event struct {
 	note    *trace.Event // for an opNote action (EmitAfter), kept for reuse
 	at      time.Duration
 	seq     uint64 // scheduling order: ties at the same time run first-in first-out
-	index   int    // position in the heap, -1 once it left the queue
+	index   int    // a timer's position in its heap; -1 once it left the queue
 	network bool
 	timer   bool // the event of a Timer (see push)
 }
@@ -439,59 +439,107 @@ func (w *World) do(a action) {
 	}
 }
 
-// schedule is the world's queue of events: two heaps, one for timers
-// and one for the rest (deliveries over the network, delayed notes). A
-// world holds a timer for every message waiting in a queue and every
-// session waiting for its peer, thousands in a big world, while the
-// packets of a session come and go by the dozen, each taken off the
-// queue as soon as it is due: kept apart from the timers, a packet is
-// pushed into and popped from a heap of a few entries rather than sifted
-// through a dozen levels of timers. The next event is the earlier of the
-// two heaps' first ones, so the order is (at, seq) across both, as with
-// one heap.
+// schedule is the world's queue of events: the timers in a heap, and
+// the rest (deliveries over the network, delayed notes) in a list of
+// their own. A world holds a timer for every message waiting in a queue
+// and every session waiting for its peer, thousands in a big world,
+// while the packets of a session come and go by the dozen, each taken off
+// the queue as soon as it is due: kept apart from the timers, a packet is
+// not sifted through a dozen levels of them. The next event is the
+// earlier of the two's first ones, so the order is (at, seq) across
+// both, as with one heap.
 type schedule struct {
-	soon   eventQueue // events that are not timers
+	soon   soonQueue  // events that are not timers
 	timers eventQueue // the events of Timers (see event.timer)
 }
 
-// of returns the heap that holds, or will hold, ev.
-func (s *schedule) of(ev *event) *eventQueue {
+func (s *schedule) len() int { return s.soon.len() + len(s.timers) }
+
+func (s *schedule) push(ev *event) {
 	if ev.timer {
-		return &s.timers
+		s.timers.push(ev)
+		return
 	}
-	return &s.soon
+	s.soon.push(ev)
 }
 
-func (s *schedule) len() int { return len(s.soon) + len(s.timers) }
-
-func (s *schedule) push(ev *event) { s.of(ev).push(ev) }
-
-// next returns the heap whose first event runs next: the earlier of the
-// two heaps' first ones. It returns nil when both are empty.
-func (s *schedule) next() *eventQueue {
-	switch {
-	case len(s.soon) == 0 && len(s.timers) == 0:
-		return nil
-	case len(s.soon) == 0 || len(s.timers) > 0 && s.timers[0].before(s.soon[0]):
-		return &s.timers
-	}
-	return &s.soon
-}
-
-// first returns the entry of the next event, if any, without taking it.
+// first returns the entry of the next event, if any, without taking it:
+// the earlier of the two queues' first ones.
 func (s *schedule) first() (queued, bool) {
-	q := s.next()
-	if q == nil {
-		return queued{}, false
+	soon, ok := s.soon.first()
+	switch {
+	case len(s.timers) > 0 && (!ok || s.timers[0].before(soon)):
+		return s.timers[0], true
+	case ok:
+		return soon, true
 	}
-	return (*q)[0], true
+	return queued{}, false
 }
 
 // pop removes the next event, which must exist, and returns it.
-func (s *schedule) pop() *event { return s.next().pop() }
+func (s *schedule) pop() *event {
+	if soon, ok := s.soon.first(); !ok || len(s.timers) > 0 && s.timers[0].before(soon) {
+		return s.timers.pop()
+	}
+	return s.soon.pop()
+}
 
-// remove removes ev, which is queued.
-func (s *schedule) remove(ev *event) { s.of(ev).remove(ev.index) }
+// remove removes ev, a timer's event, which is queued. Only timers are
+// stopped: the other events always run.
+func (s *schedule) remove(ev *event) { s.timers.remove(ev.index) }
+
+// soonQueue holds the events that are not timers, in the order they
+// run: sorted by (at, seq), the first at head. Nearly every event queued
+// here is due after all those queued already (a packet arrives one
+// latency after it was sent, and the packets before it were sent
+// earlier), so it is appended, and moved forward past the few, if any,
+// due later: a push and a pop cost a few instructions each, where a heap
+// sifted every entry up and down.
+type soonQueue struct {
+	q    []queued // q[head:] are queued
+	head int
+}
+
+func (s *soonQueue) len() int { return len(s.q) - s.head }
+
+// first returns the entry of the next event, if any.
+func (s *soonQueue) first() (queued, bool) {
+	if s.head == len(s.q) {
+		return queued{}, false
+	}
+	return s.q[s.head], true
+}
+
+// push queues ev in its place. The events of the queue are not Timers
+// and are never removed but by pop: their index says only that they are
+// queued.
+func (s *soonQueue) push(ev *event) {
+	e := queued{ev.at, ev.seq, ev}
+	s.q = append(s.q, e)
+	for i := len(s.q) - 1; i > s.head && e.before(s.q[i-1]); i-- {
+		s.q[i], s.q[i-1] = s.q[i-1], e
+	}
+	ev.index = 0
+}
+
+// pop removes the first event, which must exist, and returns it. The
+// list starts again at its front whenever it is empty, and most of the
+// time it soon is; should it never be, its first half is let go once
+// the head passes it, so that it does not grow for ever.
+func (s *soonQueue) pop() *event {
+	ev := s.q[s.head].ev
+	s.q[s.head] = queued{}
+	s.head++
+	if s.head == len(s.q) {
+		s.q, s.head = s.q[:0], 0
+	} else if s.head >= 1024 && s.head > len(s.q)/2 {
+		n := copy(s.q, s.q[s.head:])
+		clear(s.q[n:])
+		s.q, s.head = s.q[:n], 0
+	}
+	ev.index = -1
+	return ev
+}
 
 // eventQueue is a min-heap of events ordered by (at, seq), the order they
 // run in. The keys are kept beside the event pointers, so that comparing

@@ -335,7 +335,7 @@ func TestTimerReset(t *testing.T) {
 }
 
 // TestTimersAndOtherEventsKeepOneOrder: timers and the network's own
-// events wait in heaps of their own (see schedule), yet run in one order,
+// events wait in queues of their own (see schedule), yet run in one order,
 // by time and then by when they were scheduled, stopped timers left out.
 func TestTimersAndOtherEventsKeepOneOrder(t *testing.T) {
 	w := New(1)
@@ -360,6 +360,39 @@ func TestTimersAndOtherEventsKeepOneOrder(t *testing.T) {
 	}
 	w.Advance(time.Second)
 	checkOrder(t, all, stopped, ran)
+}
+
+// TestBusyQueueKeepsItsOrder: network events that keep the queue from
+// emptying for thousands of runs, each queueing another at a random time
+// close ahead, as packets do, still run by time and then in the order they
+// were queued (soonQueue lets go of the front of a list that never
+// empties).
+func TestBusyQueueKeepsItsOrder(t *testing.T) {
+	w := New(1)
+	rng := w.Rand()
+	var all []*orderEntry
+	var ran []int
+	var queue func()
+	queue = func() {
+		e := &orderEntry{at: w.Now() + time.Duration(rng.IntN(4))*time.Millisecond, n: len(all)}
+		all = append(all, e)
+		w.schedule(e.at, true, func() {
+			ran = append(ran, e.n)
+			for range rng.IntN(3) {
+				if len(all) < 5000 {
+					queue()
+				}
+			}
+		})
+	}
+	for range 20 {
+		queue()
+	}
+	w.Settle()
+	if len(ran) < 2000 {
+		t.Fatalf("only %d events ran", len(ran))
+	}
+	checkOrder(t, all, nil, ran)
 }
 
 // orderEntry is one event the order tests schedule: when, its number in
