@@ -62,8 +62,8 @@ func (n *Network) HoldEvents() { n.holding = true }
 // holding.
 func (n *Network) EmitHeld() {
 	n.holding = false
-	for _, e := range n.held {
-		n.Net.Emit(e)
+	for i := range n.held {
+		n.Net.EmitEvent(&n.held[i])
 	}
 	clear(n.held)
 	n.held = n.held[:0]
@@ -193,16 +193,15 @@ func (n *Network) Host(name string) (*Host, bool) {
 // Hosts returns every host in the order they were added.
 func (n *Network) Hosts() []*Host { return n.order }
 
-// emit records e in the world's trace, now. It takes a pointer, where the
-// trace takes an Event, so that the large Event is copied once, into the
-// trace, rather than once more on the way: a world emits several events for
-// every command.
+// emit records e in the world's trace, now. It takes a pointer, and so
+// does the world (simnet.World.EmitEvent), so that the large Event is not
+// copied on the way: a world emits several events for every command.
 func (n *Network) emit(e *trace.Event) {
 	if n.holding {
 		n.held = append(n.held, *e)
 		return
 	}
-	n.Net.Emit(*e)
+	n.Net.EmitEvent(e)
 }
 
 // QueueEntries lists every message waiting in any queue, for the UI.

@@ -126,12 +126,14 @@ func (w *World) Log() *trace.Log { return &w.log }
 // schema says), appends it to the trace and returns its id. Every package
 // that acts in a world records its events through here.
 func (w *World) Emit(e trace.Event) int {
-	return w.emit(&e)
+	return w.EmitEvent(&e)
 }
 
-// emit is Emit for an event the world holds itself: it is stamped and
-// traced in place (see trace.Log.AddEvent).
-func (w *World) emit(e *trace.Event) int {
+// EmitEvent is Emit for an event given by pointer: it stamps *e and
+// traces it from where it is, keeping nothing of it but its Attrs map (see
+// trace.Log.AddEvent). An Event is nearly three hundred octets: a caller
+// that holds one already passes it on without copying it once more.
+func (w *World) EmitEvent(e *trace.Event) int {
 	e.At = int64(w.now / time.Millisecond)
 	return w.log.AddEvent(e)
 }
@@ -333,9 +335,10 @@ func (w *World) runNext() {
 	ev.action = action{}
 	if a.op == opNote {
 		// Tracing schedules nothing, so the note is traced from where it
-		// is, then emptied for the event's next use.
-		w.emit(ev.note)
-		*ev.note = trace.Event{}
+		// is. It is not emptied: the next EmitAfter that takes the event
+		// writes every field of it, and until then it keeps alive only
+		// what a few spare events' notes name.
+		w.EmitEvent(ev.note)
 		w.spare = append(w.spare, ev)
 		return
 	}
