@@ -151,14 +151,9 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	if h == nil {
 		h = HandlerFuncs{}
 	}
-	p := &pipe{w: w, port: port, target: to, from: from}
+	t := w.resolve(to)
+	p := &pipe{w: w, port: port, target: t.target, from: from, to: t.to, serverAddr: t.addr, dialedAddr: t.isAddr}
 	p.clientAddr = firstAddr(from)
-	if a, ok := parseAddr(to); ok {
-		p.to, p.serverAddr, p.dialedAddr = w.byAddr[a], a, true
-	} else if p.to = w.byName[canonicalName(to)]; p.to != nil {
-		p.target = p.to.name
-		p.serverAddr = firstAddr(p.to)
-	}
 	c := &p.ends[0]
 	*c = Conn{p: p, local: from, remote: p.to, isClient: true, h: h}
 	c.port = 49152 + w.rng.IntN(16384)
@@ -179,6 +174,45 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	}
 	// An unknown target answers nothing: the timeout will tell the dialer.
 	return c
+}
+
+// dialTarget is what the target of a dial names (see World.resolve).
+type dialTarget struct {
+	text   string     // the target as the dialer gave it
+	target string     // the target as the trace names it: a known host's own name
+	to     *Host      // nil when it names no host
+	addr   netip.Addr // the address dialed: the target's, or the host's first
+	isAddr bool       // the target is an address
+}
+
+// resolve finds the host, if any, that to names: by address when it is
+// one, else by name. A world dials the same few targets over and over
+// (the MX addresses a relay finds in DNS, the host a mail client submits
+// to, a relay host), so the last few are kept, found again by comparing
+// strings, mostly of different lengths or at the same place in memory:
+// parsing an address, or lower-casing a name, and looking it up cost more.
+// AddHost forgets them, as a new host may be what a target names.
+func (w *World) resolve(to string) dialTarget {
+	for i := range w.targets {
+		if t := &w.targets[i]; t.text == to && to != "" {
+			return *t
+		}
+	}
+	t := dialTarget{text: to, target: to}
+	if a, ok := parseAddr(to); ok {
+		t.to, t.addr, t.isAddr = w.byAddr[a], a, true
+	} else {
+		h := w.byName[to] // a host's own name, as most dials give it
+		if h == nil {
+			h = w.byName[canonicalName(to)]
+		}
+		if h != nil {
+			t.to, t.target, t.addr = h, h.name, firstAddr(h)
+		}
+	}
+	w.targets[w.nextTarget] = t
+	w.nextTarget = (w.nextTarget + 1) % len(w.targets)
+	return t
 }
 
 func firstAddr(h *Host) netip.Addr {

@@ -441,6 +441,54 @@ func TestHostLookup(t *testing.T) {
 	}
 }
 
+// TestDialTargetsComeBack: a world keeps the last targets dialed (see
+// resolve): dialed again, by address, by name in any case, or before and
+// after a host that a target names is added, each reaches the host it
+// names then, and the trace names it as it did.
+func TestDialTargetsComeBack(t *testing.T) {
+	w := New(1)
+	client := w.AddHost("client.example", "192.0.2.10")
+	mx := w.AddHost("mx.example.org", "198.51.100.25")
+	var accepted []string
+	accept := func(name string) func(c *Conn) Handler {
+		return func(c *Conn) Handler { accepted = append(accepted, name); return HandlerFuncs{} }
+	}
+	if err := mx.Listen(25, accept("mx")); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(to string) *Conn {
+		c := w.Dial(client, to, 25, HandlerFuncs{})
+		w.Settle()
+		return c
+	}
+	for _, to := range []string{"mx.example.org", "198.51.100.25", "MX.Example.org.", "mx.example.org", "198.51.100.25", "late.example"} {
+		if c := dial(to); to != "late.example" && (c.Remote() != mx || !c.Established()) {
+			t.Fatalf("dial %q reached %v, open %v", to, c.Remote(), c.Established())
+		}
+	}
+	late := w.AddHost("late.example", "198.51.100.99")
+	if err := late.Listen(25, accept("late")); err != nil {
+		t.Fatal(err)
+	}
+	if c := dial("late.example"); c.Remote() != late || !c.Established() {
+		t.Fatalf("dial after AddHost reached %v", c.Remote())
+	}
+	if want := []string{"mx", "mx", "mx", "mx", "mx", "late"}; !slices.Equal(accepted, want) {
+		t.Fatalf("accepted %v, want %v", accepted, want)
+	}
+	var opened []string
+	for _, e := range w.Log().All() {
+		if e.Kind == trace.ConnOpen {
+			opened = append(opened, e.Peer+" "+e.Text)
+		}
+	}
+	want := []string{"mx.example.org mx.example.org:25", "mx.example.org 198.51.100.25:25", "mx.example.org mx.example.org:25",
+		"mx.example.org mx.example.org:25", "mx.example.org 198.51.100.25:25", "late.example late.example:25"}
+	if !slices.Equal(opened, want) {
+		t.Fatalf("conn.open events\n%q\nwant\n%q", opened, want)
+	}
+}
+
 // TestPacketBuffersAreReused: packets in flight together each keep their
 // own bytes, though the writer changes its slice after Write and the
 // buffers of packets that arrived carry later ones, also ones written

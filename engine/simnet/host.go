@@ -84,6 +84,7 @@ func (w *World) AddHost(name string, addrs ...string) *Host {
 	}
 	w.byName[key] = h
 	w.hosts = append(w.hosts, h)
+	w.targets = [len(w.targets)]dialTarget{} // one may name h now
 	return h
 }
 

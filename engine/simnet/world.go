@@ -60,6 +60,9 @@ type World struct {
 	blocked  map[portBlock]bool // filtered outgoing ports (see BlockPort)
 	pipes    []*pipe            // connecting or open, in the order they were dialed
 	lastConn int                // the last connection id handed out
+
+	targets    [8]dialTarget // the last targets dialed (see resolve)
+	nextTarget int           // the entry of targets the next new one replaces
 }
 
 // An Option changes a World's defaults in New.
