@@ -49,7 +49,7 @@ func (r Received) String() string { return string(r.AppendTo(nil)) }
 func (r Received) AppendTo(b []byte) []byte { return r.appendTo(b, nil) }
 
 // appendTo is AppendTo, with the date from dates when it is not nil.
-func (r Received) appendTo(b []byte, dates *dateCache) []byte {
+func (r Received) appendTo(b []byte, dates *DateCache) []byte {
 	b = append(b, "Received: from "...)
 	b = append(b, r.FromHelo...)
 	b = append(b, " ("...)
@@ -67,7 +67,7 @@ func (r Received) appendTo(b []byte, dates *dateCache) []byte {
 		b = append(b, '>')
 	}
 	b = append(b, "; "...)
-	b = dates.append(b, r.At)
+	b = dates.Append(b, r.At.UTC())
 	return append(b, "\r\n"...)
 }
 
@@ -87,7 +87,7 @@ func (r Received) Prepend(msg []byte, above ...string) []byte {
 // local recipient gets delivered, so that the last hop of a message does
 // not copy all of it once more to add one line. The date comes from dates
 // when it is not nil.
-func (r Received) stamp(msg []byte, above []string, sender string, dates *dateCache) (delivered, stored []byte) {
+func (r Received) stamp(msg []byte, above []string, sender string, dates *DateCache) (delivered, stored []byte) {
 	var room [512]byte // the Received: line first, to know the size
 	received := r.appendTo(room[:0], dates)
 	head := len("Return-Path: <>\r\n") + len(sender)
@@ -103,25 +103,25 @@ func (r Received) stamp(msg []byte, above []string, sender string, dates *dateCa
 	return out, out[head:]
 }
 
-// dateCache holds the date of the last Received: header written, in the
-// form of time.RFC1123Z: a busy world stamps many in the same second of
-// its clock, and formatting a time costs more than all the rest of the
-// header.
-type dateCache struct {
-	unix int64 // the second it is of
+// DateCache holds the last date it wrote, in the form of time.RFC1123Z
+// (the form of the Date: and Received: headers): a busy world stamps many
+// a message in the same second of its clock, and formatting a time costs
+// more than all the rest of the header.
+type DateCache struct {
+	unix int64          // the second it is of
+	loc  *time.Location // and the zone it is written in
 	text []byte
 }
 
-// append appends t, in UTC, as time.RFC1123Z writes it. A nil cache
-// formats it each time.
-func (c *dateCache) append(b []byte, t time.Time) []byte {
-	t = t.UTC()
+// Append appends t as time.RFC1123Z writes it. A nil cache formats it
+// each time.
+func (c *DateCache) Append(b []byte, t time.Time) []byte {
 	if c == nil {
 		return t.AppendFormat(b, time.RFC1123Z)
 	}
-	// The layout shows nothing finer than seconds, and always UTC here.
-	if u := t.Unix(); c.text == nil || u != c.unix {
-		c.unix, c.text = u, t.AppendFormat(c.text[:0], time.RFC1123Z)
+	// The layout shows nothing finer than seconds.
+	if u, loc := t.Unix(), t.Location(); c.text == nil || u != c.unix || loc != c.loc {
+		c.unix, c.loc, c.text = u, loc, t.AppendFormat(c.text[:0], time.RFC1123Z)
 	}
 	return append(b, c.text...)
 }

@@ -37,7 +37,7 @@ type Network struct {
 	clients   []*client.Client    // client sessions of finished deliveries, for reuse
 	outbounds []*outbound         // their drivers, for reuse (see outbound.release)
 	texts     textTable           // texts the trace and the hosts keep, shared where they repeat
-	dates     dateCache           // the date of the last Received: header
+	dates     DateCache           // the date of the last Received: header
 	peers     map[netip.Addr]peer // every client address a server end has seen (see peerOf)
 	dialErrs  map[string]error    // why a dial failed, as an error (see dialError)
 	connFails map[connFail]string // why a hop could not be reached, as a recipient's reply (see connectFailure)

@@ -113,7 +113,7 @@ func TestReceivedAndHeaders(t *testing.T) {
 	}
 	// What a host keeps and what a local mailbox gets, in one piece: the
 	// same as Prepend, and that with the Return-Path line Deliver adds.
-	var dates dateCache
+	var dates DateCache
 	delivered, stored := r.stamp([]byte("Subject: hi\r\n\r\nbody\r\n"), []string{"Received-SPF: pass"}, "alice@example.com", &dates)
 	if string(stored) != string(r.Prepend([]byte("Subject: hi\r\n\r\nbody\r\n"), "Received-SPF: pass")) ||
 		string(delivered) != "Return-Path: <alice@example.com>\r\n"+string(stored) || cap(delivered) != len(delivered) {
@@ -123,9 +123,11 @@ func TestReceivedAndHeaders(t *testing.T) {
 	if got, _ := box.Deliver(StoredMessage{From: "alice@example.com", To: "bob@example.org", Raw: stored}); string(got.Raw) != string(delivered) {
 		t.Fatalf("Deliver stored %q, stamp %q", got.Raw, delivered)
 	}
-	for _, at := range []time.Time{t0, t0.Add(300 * time.Millisecond), t0.Add(time.Second), t0.Add(36 * time.Hour), t0.In(time.FixedZone("X", 3600))} {
-		if got, want := string(dates.append(nil, at)), at.UTC().Format(time.RFC1123Z); got != want {
-			t.Errorf("dateCache: %s, want %s", got, want)
+	// The same second in another zone is written again, in that zone.
+	for _, at := range []time.Time{t0, t0.Add(300 * time.Millisecond), t0.Add(time.Second), t0.Add(36 * time.Hour),
+		t0.Add(36 * time.Hour).In(time.FixedZone("X", 3600)), t0.In(time.FixedZone("X", 3600)), t0} {
+		if got, want := string(dates.Append(nil, at)), at.Format(time.RFC1123Z); got != want {
+			t.Errorf("DateCache: %s, want %s", got, want)
 		}
 	}
 	for _, tt := range []struct {
