@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Root is the name of the DNS root. As an MX target it means "no mail
@@ -16,11 +17,34 @@ const Root = "."
 // absolute. The root stays ".". Normalize does not check the name; a name
 // that cannot exist simply is not found.
 func Normalize(name string) string {
+	if isNormal(name) {
+		return name
+	}
 	name = strings.ToLower(strings.TrimSpace(name))
 	if name == "" || name == Root {
 		return Root
 	}
 	return strings.TrimSuffix(name, ".")
+}
+
+// isNormal reports whether name is in the form Normalize gives it, as
+// the names a resolver is asked about mostly are already (the zone's own
+// MX targets, a host's name): plain ASCII without upper case, not empty,
+// and no white space or dot at either end, but for the root. One look at
+// each octet costs less than the trimming and lower-casing it spares.
+func isNormal(name string) bool {
+	if name == Root {
+		return true
+	}
+	if name == "" || name[0] <= ' ' || name[len(name)-1] <= ' ' || name[len(name)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // checkName reports why a normalised owner or target name is not a valid

@@ -43,8 +43,16 @@ func newHandshaker(net *simnet.World, hosts []mta.HostConfig) (*handshaker, erro
 	return h, nil
 }
 
-// CanServe reports whether host has a certificate.
+// CanServe reports whether host has a certificate. Every session asks,
+// with the host's own name, which is in lower case: it is looked up as it
+// is before it is lower-cased.
 func (h *handshaker) CanServe(host string) bool {
+	if len(h.certs) == 0 {
+		return false
+	}
+	if _, ok := h.certs[host]; ok {
+		return true
+	}
 	_, ok := h.certs[strings.ToLower(host)]
 	return ok
 }
