@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"smtplab/engine/mimepart"
+	"smtplab/engine/smtp"
 )
 
 // canonical returns msg with every line ending as CRLF and a CRLF at the
@@ -65,23 +66,11 @@ func isCanonical(msg []byte) bool {
 }
 
 // onlyCRLF reports whether every CR and every LF of msg is part of a
-// CRLF: each CR is followed by an LF, and there are no more LFs than CRs.
-// It reads msg twice, both times with the vectorised helpers of package
-// bytes, as messages can be large and every hop's client checks the
-// message it relays.
+// CRLF. It reads msg a word at a time (smtp.ScanLineEnds), as messages
+// can be large and every hop's client checks the message it relays.
 func onlyCRLF(msg []byte) bool {
-	crs := 0
-	for rest := msg; ; crs++ {
-		i := bytes.IndexByte(rest, '\r')
-		if i < 0 {
-			break
-		}
-		if i+1 == len(rest) || rest[i+1] != '\n' {
-			return false
-		}
-		rest = rest[i+2:]
-	}
-	return bytes.Count(msg, []byte{'\n'}) == crs
+	ends := smtp.ScanLineEnds(smtp.LineEnds{NUL: true}, msg) // NULs do not matter here: not looked for
+	return !ends.BareCR && !ends.BareLF && !ends.CR
 }
 
 // has8bit reports whether msg has a byte above 127, so it needs

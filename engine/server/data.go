@@ -151,12 +151,43 @@ func (c *textCheck) line(p []byte) {
 	c.lineLen = 0
 }
 
-// write checks the next piece of BDAT text, cut anywhere. The CRs of the
-// piece are counted once, with bytes.Count, rather than looked for in
-// every line: a piece holds one for each line it ends with CRLF, and one
-// more when it ends with a CR whose LF is still to come; any other CR is
-// bare.
+// write checks the next piece of BDAT text, cut anywhere. Its line ends
+// and NULs are found a word at a time (smtp.ScanLineEnds); the length of
+// its lines only needs looking at when one of them could be too long,
+// which a piece shorter than the longest line allowed cannot make: then
+// only the length of its last line is counted, from its last LF.
 func (c *textCheck) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if c.lineLen+1+len(p) > c.max { // +1: a CR of the piece before may count
+		c.writeLines(p)
+		return
+	}
+	ends := smtp.ScanLineEnds(smtp.LineEnds{CR: c.cr}, p)
+	c.nul = c.nul || ends.NUL
+	c.bareCR = c.bareCR || ends.BareCR
+	c.bareLF = c.bareLF || ends.BareLF
+	if nl := bytes.LastIndexByte(p, '\n'); nl >= 0 {
+		c.lineLen = len(p) - nl - 1
+	} else {
+		if c.cr { // not followed by an LF, which would be p's: bare, so text
+			c.lineLen++
+		}
+		c.lineLen += len(p)
+	}
+	if ends.CR {
+		c.lineLen-- // the CR of a CRLF, or one whose LF is still to come
+	}
+	c.cr = ends.CR
+}
+
+// writeLines is write for a piece that may hold a line too long: it
+// looks at each line. The CRs of the piece are counted once, with
+// bytes.Count, rather than looked for in every line: a piece holds one
+// for each line it ends with CRLF, and one more when it ends with a CR
+// whose LF is still to come; any other CR is bare.
+func (c *textCheck) writeLines(p []byte) {
 	if bytes.IndexByte(p, 0) >= 0 {
 		c.nul = true
 	}

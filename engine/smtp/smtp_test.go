@@ -699,3 +699,44 @@ func FuzzTextLines(f *testing.F) {
 		}
 	})
 }
+
+// scanLineEndsByOctet is ScanLineEnds an octet at a time.
+func scanLineEndsByOctet(ends LineEnds, p []byte) LineEnds {
+	for _, c := range p {
+		switch {
+		case ends.CR && c != '\n':
+			ends.BareCR = true
+		case !ends.CR && c == '\n':
+			ends.BareLF = true
+		}
+		ends.CR = c == '\r'
+		ends.NUL = ends.NUL || c == 0
+	}
+	return ends
+}
+
+// FuzzScanLineEnds feeds a text cut at two places to both ways of
+// ScanLineEnds, searching and a word at a time, and to a reading an octet
+// at a time, and wants the same verdicts after each piece.
+func FuzzScanLineEnds(f *testing.F) {
+	for _, s := range []string{"a\r\nb\r\n", "a\rb\r\n", "a\nb", "a\r", "\r\r\n", "x\x00y\r\n", "\r", "\n",
+		"abcdefg\r\nabcdefgh\r\n", "abcdefgh\rabcdefgh\n", "0123456\r\n0123456\r", "\x0d\x0a\x0d\x0a\x0d\x0a\x0d\x0a\x0d", "\x0c\x0e\x0b\x09\x01\x80\xff\x8d\x8a"} {
+		f.Add([]byte(s), uint8(1), uint8(9))
+	}
+	f.Fuzz(func(t *testing.T, text []byte, cut1, cut2 uint8) {
+		i, j := int(cut1)%(len(text)+1), int(cut2)%(len(text)+1)
+		if i > j {
+			i, j = j, i
+		}
+		var searching, words, want LineEnds
+		for _, piece := range [][]byte{text[:i], text[i:j], text[j:]} {
+			want = scanLineEndsByOctet(want, piece)
+			if len(piece) > 0 {
+				searching, words = scanSearching(searching, piece), scanWords(words, piece)
+			}
+			if searching != want || words != want {
+				t.Fatalf("%q cut at %d and %d, after %q: searching %+v, words %+v, want %+v", text, i, j, piece, searching, words, want)
+			}
+		}
+	})
+}
