@@ -3,6 +3,7 @@ package trace
 import (
 	"maps"
 	"math"
+	"runtime"
 	"strings"
 )
 
@@ -459,7 +460,7 @@ func putText[T string | []byte](c *chunk, text T) span {
 		return span{}
 	}
 	slot := &c.recent[textSlot(n, text[0], text[n/2], text[n-1])]
-	if int(slot.end-slot.start) == n && c.text.String()[slot.start:slot.end] == string(text) {
+	if int(slot.end-slot.start) == n && sameText(c.text.String()[slot.start:slot.end], text) {
 		return *slot
 	}
 	// Grow doubles the room when it must grow; appending alone would
@@ -481,6 +482,46 @@ func putText[T string | []byte](c *chunk, text T) span {
 	}
 	*slot = span{uint32(start), uint32(start + n)}
 	return *slot
+}
+
+// sameText reports whether a and b, of one length, hold the same octets.
+// Under WebAssembly, where the runtime compares two strings an octet at a
+// time, it compares eight at a time (sameWords): a text met again is
+// compared whole, and texts are the lines and replies of a session, tens
+// of octets each.
+func sameText[T string | []byte](a string, b T) bool {
+	if wordsAtATime {
+		return sameWords(a, b)
+	}
+	return a == string(b) // no copy: the compiler compares b as it is
+}
+
+// sameWords is sameText eight octets at a time, read as words (the
+// compiler makes one load of each).
+func sameWords[T string | []byte](a string, b T) bool {
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		if word(a[i:]) != word(b[i:]) {
+			return false
+		}
+	}
+	for ; i < len(a); i++ {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// wordsAtATime: sameText compares words rather than leave it to the
+// runtime.
+const wordsAtATime = runtime.GOARCH == "wasm"
+
+// word returns the first eight octets of s as a little-endian word.
+func word[T string | []byte](s T) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // textSlot returns which slot of a chunk's cache holds a text of n octets

@@ -283,3 +283,25 @@ func TestLogSharesTexts(t *testing.T) {
 		t.Errorf("text count %d, want %d: each event counts its text", l.text, len(strings.Join(want, "")))
 	}
 }
+
+// TestSameWords holds sameWords, which compares texts eight octets at a
+// time under WebAssembly, to ==: texts of every length up to a few words,
+// the same or one octet apart anywhere.
+func TestSameWords(t *testing.T) {
+	base := []byte("250-mx2.example.org\r\n250-PIPELINING\r\n250-SIZE")
+	for n := range len(base) + 1 {
+		a := string(base[:n])
+		for i := -1; i < n; i++ {
+			b := []byte(a)
+			if i >= 0 {
+				b[i] ^= 0x20
+			}
+			if got, want := sameWords(a, b), a == string(b); got != want {
+				t.Fatalf("sameWords(%q, %q) = %v", a, b, got)
+			}
+			if got, want := sameWords(a, string(b)), a == string(b); got != want {
+				t.Fatalf("sameWords(%q, %q) as strings = %v", a, b, got)
+			}
+		}
+	}
+}
