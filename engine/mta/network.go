@@ -65,7 +65,8 @@ func (n *Network) EmitHeld() {
 	for i := range n.held {
 		n.Net.EmitEvent(&n.held[i])
 	}
-	clear(n.held)
+	// Not cleared, only forgotten: the next held events are written over
+	// these, which keep only a few short strings alive until then.
 	n.held = n.held[:0]
 }
 

@@ -109,7 +109,6 @@ func (srv *Server) NewSession(opt SessionOptions) *Session {
 // for a driver that serves one connection after another (and for
 // benchmarks). Everything the previous session returned becomes invalid.
 func (s *Session) Reset(srv *Server, opt SessionOptions) {
-	clear(s.events) // drop references to the old session's lines and messages
 	lr, out, events, body, rcpts, recent, buf := s.lr, s.out[:0], s.events[:0], s.body[:0], s.env.Rcpts[:0], s.recent, s.buf
 	// Cleared in place and then filled in, rather than assigned a
 	// composite literal, which would be built on the stack first,
@@ -227,9 +226,13 @@ func (s *Session) Feed(p []byte) {
 }
 
 // begin starts a call: the previous call's output and events are done.
+// The events are not cleared, only forgotten: the next ones are written
+// over them, and what they hold until then is the session's own (its
+// line buffer, its message; see sessionBuffers) or small (a reply's
+// lines, a policy's note), where clearing them, which a driver does for
+// every command it feeds, costs a write for each of their pointers.
 func (s *Session) begin() {
 	s.out = s.out[:0]
-	clear(s.events) // drop references to old lines and messages
 	s.events = s.events[:0]
 	s.lent = false
 }
