@@ -188,7 +188,7 @@ type Answer struct {
 // Answer.Cost is set on failure too.
 func (r *Resolver) Lookup(c Caller, name string, t Type) (Answer, error) {
 	s := &session{r: r, c: c}
-	ans, err := s.lookup(name, Type(strings.ToUpper(string(t))))
+	ans, err := s.lookup(Normalize(name), Type(strings.ToUpper(string(t))))
 	ans.Cost = s.elapsed
 	// The records are the zone's own (see rrset): the caller gets its copy.
 	ans.Records = slices.Clone(ans.Records)
@@ -220,8 +220,10 @@ type session struct {
 	elapsed time.Duration
 }
 
+// lookup looks name up, which is normalised (see Normalize): a name the
+// caller normalised, or one from the zone, whose records are.
 func (s *session) lookup(name string, t Type) (Answer, error) {
-	ans := Answer{Name: Normalize(name), Type: t, Secure: true}
+	ans := Answer{Name: name, Type: t, Secure: true}
 	qname := ans.Name
 	for hops := 0; ; hops++ {
 		records, err := s.query(qname, t)
