@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"smtplab/engine/mimepart"
+	"smtplab/engine/smtp"
 )
 
 // Received describes one hop for a Received: header (RFC 5321 §4.4).
@@ -167,11 +168,12 @@ func headerValue(msg []byte, name string) string {
 	return strings.TrimSpace(value)
 }
 
-// indexCRLF is bytes.Index(b, []byte("\r\n")), by way of IndexByte: over
-// the short lines of a header, bytes.Index costs several times more.
+// indexCRLF is bytes.Index(b, []byte("\r\n")), by way of IndexByte
+// (smtp's, which under WebAssembly reads words): over the short lines of a
+// header, bytes.Index costs several times more.
 func indexCRLF(b []byte) int {
 	for i := 0; ; i++ {
-		j := bytes.IndexByte(b[i:], '\n')
+		j := smtp.IndexByte(b[i:], '\n')
 		if j < 0 {
 			return -1
 		}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"strings"
 	"time"
 
@@ -408,7 +407,7 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		s.fail(replyLineTooLong)
 		return
 	}
-	if bytes.IndexByte(line, 0) >= 0 {
+	if smtp.IndexByte(line, 0) >= 0 {
 		event()
 		s.fail(replyNULCommand)
 		return

@@ -67,8 +67,8 @@ func (r *LineReader) Feed(p []byte) {
 // dropOverlong enforces the limit on a line whose end has not arrived yet.
 func (r *LineReader) dropOverlong() {
 	pending := r.buf[r.start:]
-	if bytes.IndexByte(pending, '\n') >= 0 || len(pending) <= r.max {
-		return
+	if len(pending) <= r.max || IndexByte(pending, '\n') >= 0 {
+		return // the length first: it is mostly enough
 	}
 	r.tooLong = true
 	// Keep the first max bytes, so the caller sees the same start of the line
@@ -85,7 +85,7 @@ func (r *LineReader) dropOverlong() {
 // buffered.
 func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 	pending := r.buf[r.start:]
-	nl := bytes.IndexByte(pending, '\n')
+	nl := IndexByte(pending, '\n')
 	if nl < 0 {
 		return nil, LineOK, false
 	}
@@ -100,7 +100,7 @@ func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 	default:
 		flaw = LineBareLF
 	}
-	if flaw == LineOK && bytes.IndexByte(line, '\r') >= 0 {
+	if flaw == LineOK && IndexByte(line, '\r') >= 0 {
 		flaw = LineBareCR
 	}
 	if r.tooLong || len(line)+2 > r.max {
@@ -140,7 +140,7 @@ func (r *LineReader) TextLines(max, room int) (text []byte, lines int) {
 	pending := r.buf[r.start:]
 	n := 0 // octets of pending taken
 	for {
-		nl := bytes.IndexByte(pending[n:], '\n')
+		nl := IndexByte(pending[n:], '\n')
 		if nl < 1 || nl-1 > max || n+nl+1 > room || pending[n] == '.' || pending[n+nl-1] != '\r' {
 			break
 		}

@@ -740,3 +740,16 @@ func FuzzScanLineEnds(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIndexByte holds indexByteWords, IndexByte under WebAssembly, to
+// bytes.IndexByte.
+func FuzzIndexByte(f *testing.F) {
+	for _, s := range []string{"", "\n", "abc\r\n", "0123456\n", "01234567\n", "0123456789abcdef\r", "\x00\x01\xff\n\n"} {
+		f.Add([]byte(s), byte('\n'))
+	}
+	f.Fuzz(func(t *testing.T, p []byte, c byte) {
+		if got, want := indexByteWords(p, c), bytes.IndexByte(p, c); got != want {
+			t.Fatalf("indexByteWords(%q, %q) = %d, want %d", p, c, got, want)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"runtime"
 )
 
@@ -43,6 +44,35 @@ func ScanLineEnds(ends LineEnds, p []byte) LineEnds {
 
 // wordsAtATime: ScanLineEnds reads words rather than use package bytes.
 const wordsAtATime = runtime.GOARCH == "wasm"
+
+// IndexByte is bytes.IndexByte, which under WebAssembly looks at one
+// octet at a time: there it reads eight at a time (indexByteWords). The
+// line readers of every session search each line for its end with it.
+func IndexByte(p []byte, c byte) int {
+	if wordsAtATime {
+		return indexByteWords(p, c)
+	}
+	return bytes.IndexByte(p, c)
+}
+
+// indexByteWords is IndexByte eight octets at a time, read as words.
+func indexByteWords(p []byte, c byte) int {
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		w := binary.LittleEndian.Uint64(p[i:]) ^ ones*uint64(c) // the octets equal to c are zero
+		// The lowest top bit this sets is that of the first zero octet
+		// (the borrow may set some above it, never below).
+		if zeros := (w - ones) &^ w & highs; zeros != 0 {
+			return i + bits.TrailingZeros64(zeros)/8
+		}
+	}
+	for ; i < len(p); i++ {
+		if p[i] == c {
+			return i
+		}
+	}
+	return -1
+}
 
 // scanSearching is ScanLineEnds with the searches of package bytes: one
 // for the NULs, one for each CR, to see what follows it, and a count of
