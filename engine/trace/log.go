@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"unsafe"
 )
 
 // Log is an append-only list of events. IDs start at 1 and grow by one, so
@@ -157,12 +158,11 @@ const (
 	cacheSets = 1 << cacheBits
 )
 
-// cacheSet holds two of the strings whose octets hash to the same set,
-// the one the cache took last first. A set keeps the strings themselves, not
-// their numbers: comparing with one is then a comparison of lengths and,
-// as the string mostly comes from the same constant or host name as the
-// one cached, of two equal pointers, without first finding the string
-// in strs. The cache is a few kilobytes of pointers the collector scans,
+// cacheSet holds two of the strings whose places in memory hash to the
+// same set, the one the cache took last first. A set keeps the strings
+// themselves, not their numbers: comparing with one is then a comparison
+// of lengths and of two pointers, without first finding the string in
+// strs. The cache is a few kilobytes of pointers the collector scans,
 // where a million records would be a million.
 type cacheSet struct {
 	s  [2]string
@@ -191,14 +191,16 @@ func (t *strTable) lookup(s string) strID {
 }
 
 // cached returns the number of s, which is not empty, and true when the
-// cache holds s, as it mostly does. A hit changes nothing. It is small
-// enough to be inlined: fill looks for several strings of every event.
+// cache holds s itself, the string at the same place in memory, as it
+// mostly does (see setOf): then no octet need be compared. A hit changes
+// nothing. It is small enough to be inlined: fill looks for several
+// strings of every event.
 func (t *strTable) cached(s string) (strID, bool) {
 	set := &t.sets[setOf(s)]
-	if set.s[0] == s {
+	if identical(set.s[0], s) {
 		return set.id[0], true
 	}
-	return set.id[1], set.s[1] == s
+	return set.id[1], identical(set.s[1], s)
 }
 
 // lookupMiss is lookup for a string the cache does not hold: the map
@@ -226,9 +228,9 @@ func (t *strTable) lookupMiss(s string) strID {
 // the cache.
 func (t *strTable) hostPeer(host, peer string) (strID, strID) {
 	switch {
-	case host == t.host && peer == t.peer:
+	case same(host, t.host) && same(peer, t.peer):
 		return t.hostID, t.peerID
-	case host == t.peer && peer == t.host:
+	case same(host, t.peer) && same(peer, t.host):
 		return t.peerID, t.hostID
 	}
 	t.host, t.peer = host, peer
@@ -236,13 +238,27 @@ func (t *strTable) hostPeer(host, peer string) (strID, strID) {
 	return t.hostID, t.peerID
 }
 
+// same reports whether a == b, finding identical strings equal without
+// comparing their octets: the strings a log compares are mostly the very
+// ones it holds, from the same constant or host name, and comparing them
+// calls the runtime (under WebAssembly, twice), several times for every
+// event.
+func same(a, b string) bool { return identical(a, b) || a == b }
+
+// identical reports whether a and b are the same octets in memory.
+func identical(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
 // setOf returns which set of the cache holds s, which is not empty: a
-// hash of its length and its first, middle and last octets, enough to
-// tell apart "2.0.0" and "2.1.0" (and to put "mx1.example.org" and
-// "mx2.example.org" in one set, which holds both).
+// hash of where its octets are, as the strings of events are mostly the
+// very constants and host names met before. A string equal to one cached
+// but elsewhere in memory (a name parsed from a command, say) is looked
+// for in another set, and found in the map: the cache is only a shortcut,
+// and which set a string goes to changes no number.
 func setOf(s string) int {
-	h := uint32(len(s))<<16 ^ uint32(s[0])<<8 ^ uint32(s[len(s)-1]) ^ uint32(s[len(s)/2])<<24
-	return int((h * 0x9e3779b1) >> (32 - cacheBits)) // Fibonacci hashing: the top bits mix all of h
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))
+	return int((p * 0x9e3779b97f4a7c15) >> (64 - cacheBits)) // Fibonacci hashing: the top bits mix all of p
 }
 
 // msgID returns a number for the message id s. An id is compared with the
@@ -254,7 +270,7 @@ func (t *strTable) msgID(s string) strID {
 		return 0
 	}
 	for _, id := range t.msgs {
-		if id != 0 && t.strs[id-1] == s {
+		if id != 0 && same(t.strs[id-1], s) {
 			return id
 		}
 	}
