@@ -151,10 +151,13 @@ type strTable struct {
 	hostID, peerID strID
 }
 
-// cacheSets is how many sets the cache of a strTable has: with two
-// places in each, 128 keep the forty-odd strings of a three-hop world.
+// cacheSets is how many sets the cache of a strTable has. The forty-odd
+// strings of a three-hop world go to sets by where they are in memory,
+// which each build of the program changes (see setOf): with two places in
+// each of 512 sets, three of them rarely share one, where with 128 they
+// often did, and took turns missing.
 const (
-	cacheBits = 7
+	cacheBits = 9
 	cacheSets = 1 << cacheBits
 )
 
@@ -162,7 +165,7 @@ const (
 // same set, the one the cache took last first. A set keeps the strings
 // themselves, not their numbers: comparing with one is then a comparison
 // of lengths and of two pointers, without first finding the string in
-// strs. The cache is a few kilobytes of pointers the collector scans,
+// strs. The cache is twenty kilobytes of pointers the collector scans,
 // where a million records would be a million.
 type cacheSet struct {
 	s  [2]string
