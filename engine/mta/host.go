@@ -719,7 +719,9 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 			if e.Kind == server.EventAuthResponse {
 				verb = "AUTH"
 			}
-			n.emit(&trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls, Text: n.texts.text(e.Line)})
+			// Its text goes into the trace as the octets of the line,
+			// not made a string first: these events are never held.
+			n.Net.EmitText(&trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls}, e.Line)
 		case server.EventReply:
 			r := e.Reply
 			te := trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,

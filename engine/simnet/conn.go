@@ -540,7 +540,7 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 		}
 		var e trace.Event
 		if text := c.bytesEvent(&e, data, wire, raw, sealed); text != nil {
-			w.emitText(&e, text)
+			w.EmitText(&e, text)
 		} else {
 			w.Emit(e)
 		}

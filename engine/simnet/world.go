@@ -141,9 +141,10 @@ func (w *World) EmitEvent(e *trace.Event) int {
 	return w.log.AddEvent(e)
 }
 
-// emitText is Emit for an event whose text is the octets text, which
-// need not be made a string first (see trace.Log.AddText).
-func (w *World) emitText(e *trace.Event, text []byte) int {
+// EmitText is EmitEvent for an event whose text is the octets text (its
+// Text is not read), which need not be made a string first: what crosses
+// a connection is bytes (see trace.Log.AddText). The trace keeps a copy.
+func (w *World) EmitText(e *trace.Event, text []byte) int {
 	e.At = int64(w.now / time.Millisecond)
 	return w.log.AddText(e, text)
 }
