@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -58,6 +59,16 @@ func ParseCommand(line []byte) (Command, error) {
 // line's memory. A server that keeps only some arguments, or already holds
 // the same one as a string, need not make a new string of each.
 func CutVerb(line []byte) (Verb, []byte, error) {
+	// Every verb but STARTTLS has four letters, and nearly every line a
+	// server reads starts with one: those are read at once, as a word.
+	if len(line) == 4 || len(line) > 4 && line[4] == ' ' {
+		if v := fourLetterVerb(line); v != "" {
+			if len(line) == 4 {
+				return v, nil, nil
+			}
+			return v, line[5:], nil
+		}
+	}
 	verb, arg, _ := bytes.Cut(line, []byte{' '})
 	if len(verb) == 0 {
 		return "", nil, ErrEmptyCommand
@@ -80,6 +91,43 @@ func CutVerb(line []byte) (Verb, []byte, error) {
 		return k, arg, nil
 	}
 	return Verb(v), arg, nil // only an unknown verb costs a new string
+}
+
+// fourLetterVerb returns the verb of four letters that p starts with, in
+// upper or lower case, or "" when it starts with none this package
+// defines. Clearing the bit of each octet that tells a lower-case letter
+// from its upper case leaves every other octet something other than an
+// upper-case letter, so only a verb's letters, in any case, give its word.
+func fourLetterVerb(p []byte) Verb {
+	switch binary.LittleEndian.Uint32(p) &^ 0x20202020 {
+	case 'H' | 'E'<<8 | 'L'<<16 | 'O'<<24:
+		return HELO
+	case 'E' | 'H'<<8 | 'L'<<16 | 'O'<<24:
+		return EHLO
+	case 'M' | 'A'<<8 | 'I'<<16 | 'L'<<24:
+		return MAIL
+	case 'R' | 'C'<<8 | 'P'<<16 | 'T'<<24:
+		return RCPT
+	case 'D' | 'A'<<8 | 'T'<<16 | 'A'<<24:
+		return DATA
+	case 'B' | 'D'<<8 | 'A'<<16 | 'T'<<24:
+		return BDAT
+	case 'R' | 'S'<<8 | 'E'<<16 | 'T'<<24:
+		return RSET
+	case 'N' | 'O'<<8 | 'O'<<16 | 'P'<<24:
+		return NOOP
+	case 'Q' | 'U'<<8 | 'I'<<16 | 'T'<<24:
+		return QUIT
+	case 'V' | 'R'<<8 | 'F'<<16 | 'Y'<<24:
+		return VRFY
+	case 'E' | 'X'<<8 | 'P'<<16 | 'N'<<24:
+		return EXPN
+	case 'H' | 'E'<<8 | 'L'<<16 | 'P'<<24:
+		return HELP
+	case 'A' | 'U'<<8 | 'T'<<16 | 'H'<<24:
+		return AUTH
+	}
+	return ""
 }
 
 // knownVerb returns the constant above that the upper-case verb v names,

@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -750,6 +751,44 @@ func FuzzIndexByte(f *testing.F) {
 	f.Fuzz(func(t *testing.T, p []byte, c byte) {
 		if got, want := indexByteWords(p, c), bytes.IndexByte(p, c); got != want {
 			t.Fatalf("indexByteWords(%q, %q) = %d, want %d", p, c, got, want)
+		}
+	})
+}
+
+// cutVerbSlowly is CutVerb without its shortcut for verbs of four letters.
+func cutVerbSlowly(line []byte) (Verb, []byte, error) {
+	verb, arg, _ := bytes.Cut(line, []byte{' '})
+	if len(verb) == 0 {
+		return "", nil, ErrEmptyCommand
+	}
+	if len(verb) > 16 {
+		return "", nil, fmt.Errorf("command verb of %d characters is not SMTP", len(verb))
+	}
+	up := make([]byte, len(verb))
+	for i, c := range verb {
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c < 'A' || c > 'Z' {
+			return "", nil, fmt.Errorf("command verb %q has a character that is not a letter", verb)
+		}
+		up[i] = c
+	}
+	return Verb(up), arg, nil
+}
+
+// FuzzCutVerb holds CutVerb, which reads a verb of four letters as a word,
+// to cutting the line at its first space and upper-casing the verb.
+func FuzzCutVerb(f *testing.F) {
+	for _, s := range []string{"MAIL FROM:<a@b>", "mail", "QUIT", "quit ", "Rcpt TO:<x>", "STARTTLS", "MAI{ x", "M@IL x",
+		"HELO", "help me", "AUTH PLAIN", "XXXX", "DATA\x00", "noop", "EhLo x.y", "BDAT 5 LAST", "ma1l x", "", " MAIL"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		verb, arg, err := CutVerb(line)
+		wantVerb, wantArg, wantErr := cutVerbSlowly(line)
+		if verb != wantVerb || !bytes.Equal(arg, wantArg) || (arg == nil) != (wantArg == nil) || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("CutVerb(%q) = %q, %q, %v; want %q, %q, %v", line, verb, arg, err, wantVerb, wantArg, wantErr)
 		}
 	})
 }
