@@ -98,7 +98,7 @@ type Codec interface {
 	Open(records []byte) ([]byte, error)
 }
 
-type connState int
+type connState uint8
 
 const (
 	stateConnecting connState = iota // dialed, no answer yet
@@ -106,21 +106,23 @@ const (
 	stateClosed                      // closed, refused or timed out
 )
 
-// pipe is one connection: its two ends and what they share.
+// pipe is one connection: its two ends and what they share. A simulation
+// makes one for every connection, tens of thousands in a big world: it
+// holds no more than it must (the client's address is its host's first,
+// the connect timeout a spare event while it is pending).
 type pipe struct {
 	w          *World
 	id         int // 0 until the server accepts
 	port       int
 	target     string // what the dialer asked for: a name or an address
-	dialedAddr bool   // target is an address (serverAddr)
 	from, to   *Host  // to is nil when target names no host
-	clientAddr netip.Addr
 	serverAddr netip.Addr
 	client     *Conn
-	server     *Conn // nil until the server accepts
-	state      connState
-	timeout    Timer             // the dial's connect timeout
+	server     *Conn             // nil until the server accepts
+	timeout    *Timer            // the dial's connect timeout while it is pending (see World.spareTimer)
 	attrs      map[string]string // the dialer's label (see Conn.Label)
+	state      connState
+	dialedAddr bool // target is an address (serverAddr)
 
 	// ends holds the Conns client and server point to, so that a
 	// connection is one allocation rather than three.
@@ -133,14 +135,14 @@ type Conn struct {
 	p           *pipe
 	local       *Host
 	remote      *Host // nil for a dial to an unknown target
-	isClient    bool
-	port        int // this end's port: ephemeral for the client
 	h           Handler
 	codec       Codec
-	open        bool
-	closed      bool
+	port        int           // this end's port: ephemeral for the client
 	sent        int           // bytes handed to Write and WriteRaw
 	lastArrival time.Duration // when this end's last packet reaches the peer
+	isClient    bool
+	open        bool
+	closed      bool
 }
 
 // Dial starts a connection from host from to port on to, a host name or an
@@ -153,14 +155,12 @@ func (w *World) Dial(from *Host, to string, port int, h Handler) *Conn {
 	}
 	t := w.resolve(to)
 	p := &pipe{w: w, port: port, target: t.target, from: from, to: t.to, serverAddr: t.addr, dialedAddr: t.isAddr}
-	p.clientAddr = firstAddr(from)
 	c := &p.ends[0]
 	*c = Conn{p: p, local: from, remote: p.to, isClient: true, h: h}
 	c.port = 49152 + w.rng.IntN(16384)
 	p.client = c
 	w.pipes = append(w.pipes, p)
-	p.timeout = Timer{w: w, timer: true, action: action{op: opTimeout, c: c}}
-	w.enqueue((*event)(&p.timeout), w.now+w.connectTimeout, false)
+	p.timeout = w.spareTimer(w.now+w.connectTimeout, action{op: opTimeout, c: c})
 	switch {
 	case from.down:
 		p.refuse("the local host's services are stopped", 0)
@@ -270,7 +270,7 @@ func (p *pipe) clientOpens() {
 	if c.closed || p.partitioned() {
 		return
 	}
-	p.timeout.Stop()
+	p.stopTimeout()
 	c.open = true
 	c.h.Open(c)
 }
@@ -286,7 +286,7 @@ func (p *pipe) refused(why string) {
 	if c.closed {
 		return
 	}
-	p.timeout.Stop()
+	p.stopTimeout()
 	c.closed, p.state = true, stateClosed
 	p.w.removePipe(p)
 	p.w.Emit(trace.Event{Kind: trace.ConnRefused, Host: p.from.name, Peer: p.peerName(),
@@ -296,6 +296,7 @@ func (p *pipe) refused(why string) {
 
 // timedOut is the connect timeout firing before any answer arrived.
 func (p *pipe) timedOut() {
+	p.stopTimeout() // fired: its event goes back to the spares
 	c := p.client
 	if c.open || c.closed {
 		return
@@ -323,13 +324,22 @@ func (c *Conn) DialDeadline() (time.Duration, bool) {
 	return c.p.timeout.When(), true
 }
 
+// stopTimeout stops the dial's connect timeout, or notes that it fired,
+// and gives its event back for reuse.
+func (p *pipe) stopTimeout() {
+	if p.timeout != nil {
+		p.w.freeTimer(p.timeout)
+		p.timeout = nil
+	}
+}
+
 // finish marks the connection closed and records conn.close, once.
 func (p *pipe) finish(why string) {
 	if p.state == stateClosed {
 		return
 	}
 	p.state = stateClosed
-	p.timeout.Stop()
+	p.stopTimeout()
 	p.w.removePipe(p)
 	p.w.Emit(trace.Event{Kind: trace.ConnClose, Conn: p.id, Host: p.from.name, Peer: p.peerName(), Text: why})
 }
@@ -410,7 +420,7 @@ func (c *Conn) IsClient() bool { return c.isClient }
 // LocalAddr returns this end's address and port.
 func (c *Conn) LocalAddr() netip.AddrPort {
 	if c.isClient {
-		return netip.AddrPortFrom(c.p.clientAddr, uint16(c.port))
+		return netip.AddrPortFrom(firstAddr(c.p.from), uint16(c.port))
 	}
 	return netip.AddrPortFrom(c.p.serverAddr, uint16(c.port))
 }
@@ -420,7 +430,7 @@ func (c *Conn) RemoteAddr() netip.AddrPort {
 	if c.isClient {
 		return netip.AddrPortFrom(c.p.serverAddr, uint16(c.p.port))
 	}
-	return netip.AddrPortFrom(c.p.clientAddr, uint16(c.p.client.port))
+	return netip.AddrPortFrom(firstAddr(c.p.from), uint16(c.p.client.port))
 }
 
 // Established reports whether this end is open: Open was called and
@@ -503,7 +513,7 @@ func (c *Conn) Close(why string) {
 	c.closed = true
 	p := c.p
 	if p.state == stateConnecting {
-		p.timeout.Stop()
+		p.stopTimeout()
 		p.state = stateClosed
 		p.w.removePipe(p)
 		p.w.Emit(trace.Event{Kind: trace.ConnClose, Host: p.from.name, Peer: p.peerName(), Text: why})

@@ -489,6 +489,53 @@ func TestDialTargetsComeBack(t *testing.T) {
 	}
 }
 
+// TestConnectTimeoutsAreReused: a dial's connect timeout lives in an event
+// given back once it fired or was stopped (World.spareTimer), and the next
+// dial's takes it: one after another, dials that time out, are refused or
+// are answered each end as they should, a timeout stopped never fires, and
+// DialDeadline says when each one waiting gives up.
+func TestConnectTimeoutsAreReused(t *testing.T) {
+	w := New(1)
+	client := w.AddHost("client.example", "192.0.2.10")
+	mx := w.AddHost("mx.example.org", "198.51.100.25")
+	if err := mx.Listen(25, func(c *Conn) Handler { return HandlerFuncs{} }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	dial := func(to string, port int) *Conn {
+		return w.Dial(client, to, port, HandlerFuncs{
+			OnOpen:   func(*Conn) { got = append(got, to+" open") },
+			OnClosed: func(_ *Conn, why string) { got = append(got, to+" "+why) },
+		})
+	}
+	var want []string
+	for i := range 4 {
+		start := w.Now()
+		lost := dial("nobody.example", 25)
+		if at, waiting := lost.DialDeadline(); !waiting || at != start+DefaultConnectTimeout {
+			t.Fatalf("round %d: deadline %v %v, want %v", i, at, waiting, start+DefaultConnectTimeout)
+		}
+		refused := dial("mx.example.org", 587)
+		open := dial("mx.example.org", 25)
+		w.Advance(time.Second)
+		if _, waiting := open.DialDeadline(); waiting || !open.Established() || !refused.IsClosed() {
+			t.Fatalf("round %d: answered dials: open %v, refused closed %v", i, open.Established(), refused.IsClosed())
+		}
+		w.Advance(DefaultConnectTimeout)
+		if _, waiting := lost.DialDeadline(); waiting || !lost.IsClosed() {
+			t.Fatalf("round %d: the lost dial is still waiting", i)
+		}
+		open.Close("quit")
+		want = append(want, "mx.example.org refused", "mx.example.org open", "nobody.example timeout")
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("handlers saw\n%q\nwant\n%q", got, want)
+	}
+	if n := len(w.spareTimers); n > 3 {
+		t.Fatalf("%d timeouts kept for three dials at a time", n)
+	}
+}
+
 // TestPacketBuffersAreReused: packets in flight together each keep their
 // own bytes, though the writer changes its slice after Write and the
 // buffers of packets that arrived carry later ones, also ones written

@@ -45,7 +45,9 @@ type World struct {
 	inFlight int      // network deliveries in the queue (see Settle)
 	running  bool     // inside Advance or Settle
 	spare    []*event // events that ran, kept for reuse (see push)
-	bufs     [][]byte // packet buffers that arrived, kept for reuse (see packetBuf)
+	// spareTimers are the events of Timers given back (see spareTimer).
+	spareTimers []*event
+	bufs        [][]byte // packet buffers that arrived, kept for reuse (see packetBuf)
 
 	latency        time.Duration
 	connectTimeout time.Duration
@@ -308,6 +310,31 @@ func (w *World) push(at time.Duration, network, timer bool) *event {
 	ev.timer = timer
 	w.enqueue(ev, at, network)
 	return ev
+}
+
+// spareTimer queues a as a Timer due at virtual time at, in an event that
+// a Timer had before rather than a new one, for a Timer its owner gives
+// back once it fired or was stopped (freeTimer): the connect timeout of
+// every dial. They are kept apart from the other spare events (see push):
+// those are reused in an order that Settle depends on.
+func (w *World) spareTimer(at time.Duration, a action) *Timer {
+	var ev *event
+	if n := len(w.spareTimers); n > 0 {
+		ev, w.spareTimers = w.spareTimers[n-1], w.spareTimers[:n-1]
+	} else {
+		ev = &event{w: w, timer: true}
+	}
+	ev.action = a
+	w.enqueue(ev, at, false)
+	return (*Timer)(ev)
+}
+
+// freeTimer stops t, a Timer of spareTimer, if it is pending, and keeps
+// its event for reuse: its owner must not use t again.
+func (w *World) freeTimer(t *Timer) {
+	t.Stop()
+	t.action = action{}
+	w.spareTimers = append(w.spareTimers, (*event)(t))
 }
 
 // enqueue puts ev, which is not queued, in the queue at virtual time at.
