@@ -144,11 +144,6 @@ type strTable struct {
 	sets [cacheSets]cacheSet
 	msgs [recentMsgs]strID // the latest message ids, a ring (see msgID)
 	msg  int               // where in msgs the next one goes
-
-	// The host and peer of the last event, and their numbers (see
-	// hostPeer).
-	host, peer     string
-	hostID, peerID strID
 }
 
 // cacheSets is how many sets the cache of a strTable has. The forty-odd
@@ -222,23 +217,6 @@ func (t *strTable) lookupMiss(s string) strID {
 	set.s[1], set.id[1] = set.s[0], set.id[0]
 	set.s[0], set.id[0] = s, id
 	return id
-}
-
-// hostPeer numbers the host and the peer of an event. The events of a
-// connection come in runs (a command and its bytes, a reply and its
-// bytes), so most name the two hosts the event before named, one way
-// round or the other: comparing with those is cheaper than two looks in
-// the cache.
-func (t *strTable) hostPeer(host, peer string) (strID, strID) {
-	switch {
-	case same(host, t.host) && same(peer, t.peer):
-		return t.hostID, t.peerID
-	case same(host, t.peer) && same(peer, t.host):
-		return t.peerID, t.hostID
-	}
-	t.host, t.peer = host, peer
-	t.hostID, t.peerID = t.number(host), t.number(peer)
-	return t.hostID, t.peerID
 }
 
 // same reports whether a == b, finding identical strings equal without
@@ -366,20 +344,26 @@ func (l *Log) fill(r *record, e *Event) bool {
 	}
 	t := &l.strings
 	r.conn, r.size, r.port, r.code, r.tls = uint32(e.Conn), uint32(e.Size), uint16(e.Port), uint16(e.Code), e.TLS
-	r.host, r.peer = t.hostPeer(e.Host, e.Peer)
-	// The kind and the optional fields that are set are mostly found in
-	// the cache at once, and this runs for every event: it is written
-	// out, with cached and place inlined, so that an empty field costs a
-	// comparison and a string found costs no call. Should a string not
-	// be there, or the fields not fit, fillRest does it all again the
-	// slower way.
-	kind, ok := strID(0), true
-	if e.Kind != "" {
-		kind, ok = t.cached(string(e.Kind))
-	}
-	r.kind = kind
+	// The strings of an event are mostly found in the cache at once, and
+	// this runs for every event: it is written out, with cached and place
+	// inlined, so that an empty field costs a comparison and a string
+	// found costs no call. Should a string not be there, or the fields
+	// not fit, fillRest does it all again the slower way.
+	ok := true
 	var id strID
 	var hit bool
+	if e.Host != "" {
+		r.host, hit = t.cached(e.Host)
+		ok = hit
+	}
+	if e.Peer != "" {
+		r.peer, hit = t.cached(e.Peer)
+		ok = ok && hit
+	}
+	if e.Kind != "" {
+		r.kind, hit = t.cached(string(e.Kind))
+		ok = ok && hit
+	}
 	if e.Dir != "" {
 		id, hit = t.cached(e.Dir)
 		ok = ok && hit && r.place(optDir, id)
@@ -426,12 +410,12 @@ func (l *Log) fill(r *record, e *Event) bool {
 	return true
 }
 
-// fillRest is the end of fill for an event whose strings are not all in
-// the first places of the cache: it numbers the kind and the optional
-// fields into r, whose host and peer are numbered.
+// fillRest is fill, but for its numbers, for an event whose strings are
+// not all in the cache, or that holds too many: it numbers its strings
+// into r, whose optional fields are empty, and reports whether they fit.
 func (l *Log) fillRest(r *record, e *Event) bool {
 	t := &l.strings
-	r.kind = t.number(string(e.Kind))
+	r.host, r.peer, r.kind = t.number(e.Host), t.number(e.Peer), t.number(string(e.Kind))
 	return (e.Dir == "" || r.place(optDir, t.lookup(e.Dir))) &&
 		(e.Verb == "" || r.place(optVerb, t.lookup(e.Verb))) &&
 		(e.Enhanced == "" || r.place(optEnhanced, t.lookup(e.Enhanced))) &&
