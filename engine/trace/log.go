@@ -39,11 +39,12 @@ import (
 // it already holds.
 type Log struct {
 	chunks   []*chunk
-	n        int // id of the last event
-	dropped  int // events dropped from the front (see Keep)
-	keep     int // events to keep; 0: keep everything
-	keepText int // octets of free text to keep; 0: no bound
-	text     int // octets of free text held
+	last     *chunk // the newest of chunks, where events are added
+	n        int    // id of the last event
+	dropped  int    // events dropped from the front (see Keep)
+	keep     int    // events to keep; 0: keep everything
+	keepText int    // octets of free text to keep; 0: no bound
+	text     int    // octets of free text held
 
 	strings strTable
 	attrs   map[int]map[string]string // by event id; few events have attributes
@@ -313,15 +314,23 @@ func (l *Log) AddText(e *Event, text []byte) int {
 // add appends the record of e, but not its text, and returns its chunk
 // and the record. The caller puts the text, then calls added.
 func (l *Log) add(e *Event) (*chunk, *record) {
-	last := len(l.chunks) - 1
-	if last < 0 || len(l.chunks[last].records) == chunkSize {
-		l.chunks = append(l.chunks, l.newChunk())
-		last = len(l.chunks) - 1
+	c := l.last
+	if c == nil || len(c.records) == chunkSize {
+		c = l.newChunk()
+		l.chunks = append(l.chunks, c)
+		l.last = c
 	}
 	l.n++
-	c := l.chunks[last]
-	c.records = append(c.records, record{})
-	r := &c.records[len(c.records)-1] // written in place: building it aside copied it once more
+	// The record is written in place: building it aside copied it once
+	// more. Its room was made zero, and no record is written twice, so it
+	// is taken as it is, but in the first chunk, which grows.
+	n := len(c.records)
+	if n < cap(c.records) {
+		c.records = c.records[:n+1]
+	} else {
+		c.records = append(c.records, record{})
+	}
+	r := &c.records[n]
 	r.at = e.At
 	if !l.fill(r, e) {
 		*r = record{at: e.At, n: inSpilled}
