@@ -217,7 +217,7 @@ func (w *World) Advance(d time.Duration) int {
 	end := w.now + d
 	n := 0
 	for next, ok := w.queue.first(); ok && next.at <= end; next, ok = w.queue.first() {
-		w.runNext()
+		w.runNext(next)
 		n++
 	}
 	w.now = end
@@ -248,7 +248,7 @@ func (w *World) Settle() int {
 				"simnet: stopped settling after %d events: the network never went quiet", n)})
 			break
 		}
-		w.runNext()
+		w.runNext(first)
 		n++
 		// next is read after it ran, as Settle always did: by then it
 		// may be back in use as the first event its callback queued (see
@@ -347,9 +347,10 @@ func (w *World) enqueue(ev *event, at time.Duration, network bool) {
 	}
 }
 
-// runNext pops the earliest event, moves the clock to it and runs it.
-func (w *World) runNext() {
-	ev := w.queue.pop()
+// runNext pops the earliest event, whose entry first is, moves the clock
+// to it and runs it.
+func (w *World) runNext(first queued) {
+	ev := w.queue.pop(first)
 	if ev.network {
 		w.inFlight--
 	}
@@ -510,9 +511,9 @@ func (s *schedule) first() (queued, bool) {
 	return queued{}, false
 }
 
-// pop removes the next event, which must exist, and returns it.
-func (s *schedule) pop() *event {
-	if soon, ok := s.soon.first(); !ok || len(s.timers) > 0 && s.timers[0].before(soon) {
+// pop removes the next event, whose entry first returned, and returns it.
+func (s *schedule) pop(first queued) *event {
+	if first.ev.timer {
 		return s.timers.pop()
 	}
 	return s.soon.pop()
