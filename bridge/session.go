@@ -68,6 +68,9 @@ func (s *session) run() {
 	defer s.b.buffers.Put(buf)
 	s.buf = *buf
 	s.loop()
+	// The last reply may wait in the kernel for the close (see loop):
+	// close before waiting for the lock.
+	s.nc.Close()
 	s.b.locked(func(*lab.World) { s.x.Release() })
 }
 
@@ -85,7 +88,10 @@ func (s *session) loop() {
 	var msgStart time.Time
 	for {
 		if s.x.Closed() {
+			// The session's last reply: it and the end of the
+			// connection go out together when run closes it.
 			s.b.freeSlot(s)
+			holdForClose(s.nc)
 		}
 		if out := s.x.Output(); len(out) > 0 {
 			if !s.write(out, now) {
