@@ -47,6 +47,7 @@ func (s *session) run() {
 	defer s.b.release(s)
 	defer s.nc.Close()
 	s.rw = s.nc
+	delayAcks(s.nc)
 	conn := lab.ExternalConn{Host: s.l.host, Port: s.l.port, Remote: s.nc.RemoteAddr().String(), TLSAvailable: s.l.tls != nil}
 	if s.l.port == 465 {
 		// Implicit TLS: the handshake comes first (RFC 8314 §3.3), bounded

@@ -4,6 +4,7 @@ package bridge
 
 import "net"
 
-// holdForClose only saves a packet, with an option of Linux's TCP (see
-// tcp_linux.go); elsewhere it does nothing.
+// delayAcks and holdForClose only save packets, with options of Linux's
+// TCP (see tcp_linux.go); elsewhere they do nothing.
+func delayAcks(net.Conn)    {}
 func holdForClose(net.Conn) {}
