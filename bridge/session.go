@@ -84,9 +84,10 @@ func (s *session) run() {
 // but the whole message must arrive within MessageTime. So a client that
 // trickles a byte now and then is cut off like one that says nothing.
 func (s *session) loop() {
-	now := time.Now()   // when the last read or write ended: the clock is read only then
+	now := time.Now()   // when the last read of data or write ended: the clock is read only then
 	var since time.Time // when the current budget started: the last reply
 	var msgStart time.Time
+	fresh := true // Output holds replies not written yet
 	for {
 		if s.x.Closed() {
 			// The session's last reply: it and the end of the
@@ -94,13 +95,14 @@ func (s *session) loop() {
 			s.b.freeSlot(s)
 			holdForClose(s.nc)
 		}
-		if out := s.x.Output(); len(out) > 0 {
+		if out := s.x.Output(); fresh && len(out) > 0 {
 			if !s.write(out, now) {
 				return
 			}
 			now = time.Now()
 			since = now
 		}
+		fresh = false
 		if s.x.Closed() {
 			return
 		}
@@ -111,32 +113,38 @@ func (s *session) loop() {
 				return
 			}
 			s.b.locked(func(*lab.World) { s.x.TLSStarted(cs) })
-			now = time.Now()
+			now, fresh = time.Now(), true
 			continue
 		}
 		budget := s.scaled(s.x.Deadline())
+		var until, end time.Time // when this wait's budget is spent; a hard end
 		if s.x.InMessage() {
 			if msgStart.IsZero() {
 				msgStart = since
 			}
-			s.readBy.arm(s.nc.SetReadDeadline, now.Add(budget), msgStart.Add(s.scaled(s.b.opt.MessageTime)), budget)
+			until, end = now.Add(budget), msgStart.Add(s.scaled(s.b.opt.MessageTime))
+			if end.Before(until) {
+				until = end
+			}
 		} else {
 			msgStart = time.Time{}
-			s.readBy.arm(s.nc.SetReadDeadline, since.Add(budget), time.Time{}, budget)
+			until = since.Add(budget)
 		}
+		s.readBy.arm(s.nc.SetReadDeadline, until, end, budget, true)
 		if s.stopping.Load() { // Close came before this deadline was set
 			s.end((*lab.External).Shutdown)
 			return
 		}
 		n, err := s.rw.Read(s.buf)
-		now = time.Now()
 		if n > 0 {
+			now = time.Now()
 			p := s.buf[:n]
 			s.b.locked(func(*lab.World) {
 				before := s.x.Accepted()
 				s.x.Feed(p)
 				s.b.accepted.Add(int64(s.x.Accepted() - before))
 			})
+			fresh = true
 			continue // an error, if any, comes back with the next Read
 		}
 		switch {
@@ -144,6 +152,10 @@ func (s *session) loop() {
 		case s.stopping.Load():
 			s.end((*lab.External).Shutdown)
 			return
+		case errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(until):
+			// A deadline kept from an earlier wait came first (see
+			// deadline): this wait's budget is not spent yet.
+			s.readBy = deadline{}
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			s.end((*lab.External).Timeout)
 			return
@@ -163,15 +175,22 @@ func (s *session) loop() {
 // Setting a deadline arms a runtime timer and reads the clock twice, which
 // for a message sent over a kept-open connection costs more than the rest
 // of the bridge's own work. So a deadline is moved only when it must be: it
-// may come up to an eighth of its timeout later than its budget says, never
-// sooner, so every timeout is at least what RFC 5321 §4.5.3.2 asks, and a
-// deadline set for one command usually serves the next ones too. A hard
-// end (MessageTime) is kept exactly.
+// may come up to an eighth of its timeout later than its budget says, so
+// that a deadline set for one command usually serves the next ones too,
+// and a hard end (MessageTime) is kept exactly. A write deadline never
+// comes sooner than its budget, so every timeout is at least what RFC 5321
+// §4.5.3.2 asks. A read deadline may: when it passes, the session looks at
+// its budget and, if time is left, sets the right deadline and reads on
+// (see loop). So message text, whose budget is shorter, and the commands
+// around it, whose budget starts later, share one deadline instead of
+// moving it back and forth for every message.
 type deadline struct{ at time.Time }
 
-// arm makes the deadline fall between want and want plus an eighth of
-// timeout, and never after end when end is not zero; set applies a new one.
-func (d *deadline) arm(set func(time.Time) error, want, end time.Time, timeout time.Duration) {
+// arm makes the deadline fall no later than want plus an eighth of
+// timeout, and never after end when end is not zero; set applies a new
+// one. A deadline that falls before want is moved as well, unless sooner
+// says it may stay.
+func (d *deadline) arm(set func(time.Time) error, want, end time.Time, timeout time.Duration, sooner bool) {
 	late := want.Add(timeout / 8)
 	if !end.IsZero() && end.Before(late) {
 		late = end
@@ -179,7 +198,7 @@ func (d *deadline) arm(set func(time.Time) error, want, end time.Time, timeout t
 			want = end
 		}
 	}
-	if d.at.Before(want) || d.at.After(late) {
+	if d.at.IsZero() || d.at.After(late) || (!sooner && d.at.Before(want)) {
 		d.at = late
 		set(late)
 	}
@@ -198,7 +217,7 @@ func (s *session) end(last func(*lab.External)) {
 // they answer was read), is given up on.
 func (s *session) write(p []byte, now time.Time) bool {
 	timeout := s.scaled(5 * time.Minute)
-	s.writeBy.arm(s.nc.SetWriteDeadline, now.Add(timeout), time.Time{}, timeout)
+	s.writeBy.arm(s.nc.SetWriteDeadline, now.Add(timeout), time.Time{}, timeout, false)
 	if s.stopping.Load() { // a client that is not reading must not hold up Close
 		s.nc.SetWriteDeadline(time.Now().Add(time.Second))
 		s.writeBy = deadline{}
