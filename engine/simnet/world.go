@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"smtplab/engine/trace"
@@ -63,6 +64,7 @@ type World struct {
 	pipes    []*pipe            // connecting or open, in the order they were dialed
 	lastConn int                // the last connection id handed out
 
+	ran        int           // events run, under WebAssembly (see yields)
 	targets    [8]dialTarget // the last targets dialed (see resolve)
 	nextTarget int           // the entry of targets the next new one replaces
 }
@@ -350,6 +352,11 @@ func (w *World) enqueue(ev *event, at time.Duration, network bool) {
 // runNext pops the earliest event, whose entry first is, moves the clock
 // to it and runs it.
 func (w *World) runNext(first queued) {
+	if yields {
+		if w.ran++; w.ran%yieldEvery == 0 {
+			runtime.Gosched()
+		}
+	}
 	ev := w.queue.pop(first)
 	if ev.network {
 		w.inFlight--
@@ -377,6 +384,20 @@ func (w *World) runNext(first queued) {
 	w.spare = append(w.spare, ev)
 	w.do(a)
 }
+
+// Under WebAssembly the runtime has one thread and nothing that preempts
+// a goroutine, so a garbage collection's background marking runs only
+// when the running goroutine yields, which a long simulation never does:
+// the collection's mark phase then lasts until allocations alone have
+// done its work, a tenth of a second and more, and all that time every
+// pointer the simulation writes goes through the collector's write
+// barrier. A world running events there yields now and then (runNext),
+// which lets the marking end in a few milliseconds. Elsewhere the
+// runtime preempts on its own.
+const (
+	yields     = runtime.GOARCH == "wasm"
+	yieldEvery = 1024 // events run between two yields
+)
 
 // packetBuf returns an empty buffer with room for n octets, for a packet
 // on its way: one that arrived already if it is big enough. Every write
