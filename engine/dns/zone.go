@@ -34,6 +34,23 @@ type Zone struct {
 	// aliased reports whether any name has a CNAME: most zones have none,
 	// and their queries need not look for one.
 	aliased bool
+
+	// recent holds the answers of the last few lookups: a relay asks the
+	// same few questions for every message (its next hop's MX, and the
+	// addresses of the targets), and comparing a name, mostly of another
+	// length or the zone's own string, costs less than hashing it and its
+	// type into sets. Adding or removing records empties it (see index).
+	recent     [8]zoneAnswer
+	nextRecent int // the entry of recent the next new answer replaces
+}
+
+// zoneAnswer is an entry of Zone.recent: what lookup returned for a name
+// and type.
+type zoneAnswer struct {
+	name   string
+	t      Type
+	set    rrset
+	exists bool
 }
 
 // setKey names a record set: an owner name and a type.
@@ -156,6 +173,19 @@ func (z *Zone) lookup(name string, t Type) (set rrset, exists bool) {
 	if z == nil {
 		return rrset{}, false
 	}
+	for i := range z.recent {
+		if a := &z.recent[i]; a.name == name && a.t == t && name != "" {
+			return a.set, a.exists
+		}
+	}
+	set, exists = z.find(name, t)
+	z.recent[z.nextRecent] = zoneAnswer{name, t, set, exists}
+	z.nextRecent = (z.nextRecent + 1) % len(z.recent)
+	return set, exists
+}
+
+// find is lookup without the answers kept in recent.
+func (z *Zone) find(name string, t Type) (set rrset, exists bool) {
 	if t != CNAME && z.aliased {
 		if alias, ok := z.sets[setKey{name, CNAME}]; ok {
 			return alias, true
@@ -174,6 +204,7 @@ func (r Record) sameData(o Record) bool {
 }
 
 func (z *Zone) reindex() {
+	z.recent = [len(z.recent)]zoneAnswer{} // answers may change
 	z.byName = make(map[string][]Record)
 	z.exists = make(map[string]bool)
 	z.sets = make(map[setKey]rrset)
@@ -184,6 +215,7 @@ func (z *Zone) reindex() {
 }
 
 func (z *Zone) index(r Record) {
+	z.recent = [len(z.recent)]zoneAnswer{} // answers may change
 	z.byName[r.Name] = append(z.byName[r.Name], r)
 	z.aliased = z.aliased || r.Type == CNAME
 	key := setKey{r.Name, r.Type}

@@ -139,3 +139,37 @@ func TestRecordEncodings(t *testing.T) {
 		t.Errorf("YAML records:\n got %+v\nwant %+v", z.Records(), want)
 	}
 }
+
+// TestZoneAnswersFollowChanges: the answers a zone keeps of its last
+// lookups (Zone.recent) give way to what Add and Remove change.
+func TestZoneAnswersFollowChanges(t *testing.T) {
+	z, err := ParseZone("mx.example.org. A 198.51.100.25\nexample.org. MX 10 mx.example.org.\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(name string, typ Type) (int, bool) {
+		set, exists := z.lookup(name, typ)
+		return len(set.records), exists
+	}
+	for range 2 { // the second time from recent
+		if n, ok := count("mx.example.org", A); n != 1 || !ok {
+			t.Fatalf("A of mx: %d records, exists %v", n, ok)
+		}
+		if n, ok := count("new.example.org", A); n != 0 || ok {
+			t.Fatalf("A of new: %d records, exists %v", n, ok)
+		}
+	}
+	z.Remove("mx.example.org", A)
+	if n, ok := count("mx.example.org", A); n != 0 || ok {
+		t.Fatalf("A of mx after Remove: %d records, exists %v", n, ok)
+	}
+	if err := z.Add(Record{Name: "new.example.org", Type: A, Addr: "198.51.100.26"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := count("new.example.org", A); n != 1 || !ok {
+		t.Fatalf("A of new after Add: %d records, exists %v", n, ok)
+	}
+	if n, ok := count("example.org", MX); n != 1 || !ok {
+		t.Fatalf("MX of example.org: %d records, exists %v", n, ok)
+	}
+}
