@@ -298,7 +298,7 @@ func (c *HostConfig) Validate() error {
 
 func containsFold(list []string, s string) bool {
 	for _, x := range list {
-		if strings.EqualFold(x, s) {
+		if x == s || strings.EqualFold(x, s) { // mostly written alike: compared at once
 			return true
 		}
 	}

@@ -723,7 +723,7 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 			// not made a string first: these events are never held.
 			n.Net.EmitText(&trace.Event{Kind: trace.Command, Conn: conn, Host: client, Peer: serverName, Verb: verb, TLS: tls}, e.Line)
 		case server.EventReply:
-			r := e.Reply
+			r := &e.Reply
 			te := trace.Event{Kind: trace.Reply, Conn: conn, Host: serverName, Peer: client,
 				Verb: string(e.Verb), Code: r.Code, Enhanced: r.Enhanced, Reason: string(r.Reason), TLS: tls, Text: n.texts.joined(r.Lines)}
 			if reach >= 0 {
