@@ -135,10 +135,11 @@ type strID uint32
 // of them into ids, which in a long trace is too big for the processor's
 // cache, was a tenth of the cost of a big simulation. But a field mostly
 // has one of a few values (the kinds, the hosts, the verbs and reasons of
-// a transaction come round again and again), so the table first looks in
-// a small cache of the strings it numbered lately, found by a hash of a
-// few of their octets, a couple of instructions. Message ids are new more
-// often than not, and are not looked up at all (see msgID).
+// a transaction come round again and again, mostly as the very same
+// strings: constants, host names), so the table first looks in a small
+// cache of the strings it numbered lately, found by where they are in
+// memory, a few instructions (see setOf). Message ids are new more often
+// than not, and are not looked up at all (see msgID).
 type strTable struct {
 	ids  map[string]strID
 	strs []string // strs[id-1] is the string numbered id
