@@ -160,6 +160,8 @@ type recipient struct {
 type Client struct {
 	cfg      Config
 	env      Envelope
+	given    []byte // the message as Reset was given it
+	prepared bool   // msg and what it needs are known (see prepareMessage)
 	msg      []byte // the message with CRLF line endings
 	norm     []byte // buffer for msg when it had to be rewritten
 	eightBit bool   // msg has bytes above 127
@@ -268,13 +270,26 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		rcpts:   rcpts,
 		ehlos:   c.ehlos,
 	}
-	c.msg = canonical(msg, c.norm)
-	if len(c.msg) > 0 && len(msg) > 0 && &c.msg[0] != &msg[0] {
+	c.given = msg
+	c.queue = append(c.queue, awaited{what: awaitGreeting})
+	return nil
+}
+
+// prepareMessage makes the message canonical (see canonical) and notes
+// what it needs of the server (see examine). A session does it when it
+// first needs the message, before MAIL: one that never gets that far (a
+// dial to a dead MX, a greeting that refuses) reads none of the message,
+// which may be large, and a relay tries a dead MX for every message.
+func (c *Client) prepareMessage() {
+	if c.prepared {
+		return
+	}
+	c.prepared = true
+	c.msg = canonical(c.given, c.norm)
+	if len(c.msg) > 0 && len(c.given) > 0 && &c.msg[0] != &c.given[0] {
 		c.norm = c.msg
 	}
 	c.examine()
-	c.queue = append(c.queue, awaited{what: awaitGreeting})
-	return nil
 }
 
 // examine notes what c.msg, with c.env, needs of the server: 8BITMIME,
@@ -590,6 +605,7 @@ func (c *Client) ConnectionLost(err error) {
 // then sends MAIL; with PIPELINING also every RCPT and, unless BDAT will
 // carry the content, DATA.
 func (c *Client) startMail() {
+	c.prepareMessage()
 	c.convert()
 	if c.needUTF8 && !c.ext.SMTPUTF8 {
 		// X.6.7, as Postfix reports "SMTPUTF8 is required, but was not
