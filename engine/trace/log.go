@@ -60,6 +60,7 @@ const maxTextReserve = 1 << 20
 // chunk holds chunkSize events, or fewer for the last one.
 type chunk struct {
 	records []record
+	base    int64           // the time of its first event, which its records' times are counted from
 	text    strings.Builder // the texts of the records, each written once
 	held    int             // octets of text of its records, a shared text counted for each (see Keep)
 	recent  [textSlots]span // texts written lately, by a hash of a few of their octets (see putText)
@@ -86,15 +87,21 @@ const (
 // reason, a DNS answer a name and a type. So a record has room for three
 // of the ten other string fields, in extra, and mask says which they
 // are; its numbers are as narrow as the values they hold in practice.
-// That makes it 56 octets where a field for each was 96. An event that
-// does not fit (four of those strings, a port past 65535, a size past 4
-// GiB) is kept whole in the Log's spilled map instead, so nothing is
-// ever cut short; its record holds only its time and text, and n says
+// Its time is counted in milliseconds from its chunk's first, which
+// takes 32 bits where the time itself took 64. Most events have no size,
+// and a bytes event's is the length of its text, which a bit of mask
+// says (sizeIsText); any other size takes a place in extra, after the
+// strings (optSize). That makes it 48 octets where a field for each was
+// 96: a world keeps every record, and under WebAssembly every octet the
+// heap grows by costs. An event that does not fit (four of those
+// strings, a port past 65535, a size past 4 GiB, a time 49 days past its
+// chunk's first) is kept whole in the Log's spilled map instead, so
+// nothing is ever cut short; its record holds only its text, and n says
 // it spilled.
 type record struct {
-	at               int64
-	text             span // where its text is in the chunk's text
-	conn, size       uint32
+	at               uint32 // milliseconds after its chunk's base
+	text             span   // where its text is in the chunk's text
+	conn             uint32
 	kind, host, peer strID
 	extra            [maxExtra]strID
 	port, code       uint16
@@ -124,6 +131,14 @@ const (
 	optRcpt
 	optErr
 	numOptional
+)
+
+// Bits of a record's mask past the optional strings, for its size: in
+// extra after the strings (optSize), or the length of its text
+// (sizeIsText).
+const (
+	optSize = numOptional + iota
+	sizeIsText
 )
 
 // strID is the number of a string in a strTable; 0 is the empty string.
@@ -297,7 +312,7 @@ func (l *Log) Add(e Event) int { return l.AddEvent(&e) }
 // hundred octets and a simulation adds close to a million: a World hands
 // its events on by pointer so as not to copy each once more.
 func (l *Log) AddEvent(e *Event) int {
-	c, r := l.add(e)
+	c, r := l.add(e, len(e.Text))
 	r.text = putText(c, e.Text)
 	return l.added(c, r, e)
 }
@@ -307,14 +322,15 @@ func (l *Log) AddEvent(e *Event) int {
 // trace without being made a string first. Like AddEvent, it reads *e
 // and keeps nothing of it but its Attrs map.
 func (l *Log) AddText(e *Event, text []byte) int {
-	c, r := l.add(e)
+	c, r := l.add(e, len(text))
 	r.text = putText(c, text)
 	return l.added(c, r, e)
 }
 
-// add appends the record of e, but not its text, and returns its chunk
-// and the record. The caller puts the text, then calls added.
-func (l *Log) add(e *Event) (*chunk, *record) {
+// add appends the record of e, whose text is textLen octets, but not its
+// text, and returns its chunk and the record. The caller puts the text,
+// then calls added.
+func (l *Log) add(e *Event, textLen int) (*chunk, *record) {
 	c := l.last
 	if c == nil || len(c.records) == chunkSize {
 		c = l.newChunk()
@@ -332,9 +348,13 @@ func (l *Log) add(e *Event) (*chunk, *record) {
 		c.records = append(c.records, record{})
 	}
 	r := &c.records[n]
-	r.at = e.At
-	if !l.fill(r, e) {
-		*r = record{at: e.At, n: inSpilled}
+	if n == 0 {
+		c.base = e.At
+	}
+	at := e.At - c.base
+	r.at = uint32(at)
+	if uint64(at) > math.MaxUint32 || !l.fill(r, e, textLen) {
+		*r = record{n: inSpilled}
 		kept := *e
 		kept.Text, kept.Attrs = "", nil
 		if l.spilled == nil {
@@ -345,15 +365,15 @@ func (l *Log) add(e *Event) (*chunk, *record) {
 	return c, r
 }
 
-// fill writes e, but for its time and text, into r, which is empty, and
-// reports whether it fits (see record).
-func (l *Log) fill(r *record, e *Event) bool {
+// fill writes e, whose text is textLen octets, but for its time and
+// text, into r, which is empty, and reports whether it fits (see record).
+func (l *Log) fill(r *record, e *Event, textLen int) bool {
 	if uint(e.Conn) > math.MaxUint32 || uint(e.Size) > math.MaxUint32 ||
 		uint(e.Port) > math.MaxUint16 || uint(e.Code) > math.MaxUint16 {
 		return false
 	}
 	t := &l.strings
-	r.conn, r.size, r.port, r.code, r.tls = uint32(e.Conn), uint32(e.Size), uint16(e.Port), uint16(e.Code), e.TLS
+	r.conn, r.port, r.code, r.tls = uint32(e.Conn), uint16(e.Port), uint16(e.Code), e.TLS
 	// The strings of an event are mostly found in the cache at once, and
 	// this runs for every event: it is written out, with cached and place
 	// inlined, so that an empty field costs a comparison and a string
@@ -415,15 +435,15 @@ func (l *Log) fill(r *record, e *Event) bool {
 	}
 	if !ok {
 		r.mask, r.n = 0, 0
-		return l.fillRest(r, e)
+		return l.fillRest(r, e, textLen)
 	}
-	return true
+	return e.Size == 0 || r.placeSize(e.Size, textLen)
 }
 
 // fillRest is fill, but for its numbers, for an event whose strings are
 // not all in the cache, or that holds too many: it numbers its strings
 // into r, whose optional fields are empty, and reports whether they fit.
-func (l *Log) fillRest(r *record, e *Event) bool {
+func (l *Log) fillRest(r *record, e *Event, textLen int) bool {
 	t := &l.strings
 	r.host, r.peer, r.kind = t.number(e.Host), t.number(e.Peer), t.number(string(e.Kind))
 	return (e.Dir == "" || r.place(optDir, t.lookup(e.Dir))) &&
@@ -435,7 +455,8 @@ func (l *Log) fillRest(r *record, e *Event) bool {
 		(e.Step == "" || r.place(optStep, t.lookup(e.Step))) &&
 		(e.Msg == "" || r.place(optMsg, t.msgID(e.Msg))) &&
 		(e.Rcpt == "" || r.place(optRcpt, t.lookup(e.Rcpt))) &&
-		(e.Error == "" || r.place(optErr, t.lookup(e.Error)))
+		(e.Error == "" || r.place(optErr, t.lookup(e.Error))) &&
+		(e.Size == 0 || r.placeSize(e.Size, textLen))
 }
 
 // place puts id, the number of the optional field f, into the next place
@@ -449,8 +470,29 @@ func (r *record) place(f uint, id strID) bool {
 	return true
 }
 
-// optional returns the optional string fields of r, by their number.
-func (r *record) optional(t *strTable) (fields [numOptional]string) {
+// placeSize puts size, which is not zero and fits 32 bits, into r, whose
+// text is textLen octets, after its strings, and reports false when there
+// is no room left.
+func (r *record) placeSize(size, textLen int) bool {
+	if size == textLen {
+		r.mask |= 1 << sizeIsText
+		return true
+	}
+	return r.place(optSize, strID(size))
+}
+
+// strings returns how many places of r's extra hold strings.
+func (r *record) strings() int {
+	n := int(min(r.n, maxExtra))
+	if r.mask&(1<<optSize) != 0 {
+		n--
+	}
+	return n
+}
+
+// optional returns the optional string fields of r, by their number, and
+// its size.
+func (r *record) optional(t *strTable) (fields [numOptional]string, size int) {
 	n := 0
 	for f := range numOptional {
 		if r.mask&(1<<f) != 0 {
@@ -458,7 +500,13 @@ func (r *record) optional(t *strTable) (fields [numOptional]string) {
 			n++
 		}
 	}
-	return fields
+	switch {
+	case r.mask&(1<<optSize) != 0:
+		size = int(r.extra[n])
+	case r.mask&(1<<sizeIsText) != 0:
+		size = int(r.text.end - r.text.start)
+	}
+	return fields, size
 }
 
 // putText returns where text is in c's text, writing it there unless the
@@ -612,7 +660,7 @@ func (l *Log) rebuildStrings() {
 			move(&r.kind)
 			move(&r.host)
 			move(&r.peer)
-			for j := range min(r.n, maxExtra) {
+			for j := range r.strings() {
 				move(&r.extra[j])
 			}
 		}
@@ -631,11 +679,11 @@ func (l *Log) event(c *chunk, i, id int) Event {
 		return e
 	}
 	t := &l.strings
-	o := r.optional(t)
+	o, size := r.optional(t)
 	return Event{
-		ID: id, At: r.at, Kind: Kind(t.str(r.kind)), Conn: int(r.conn),
+		ID: id, At: c.base + int64(r.at), Kind: Kind(t.str(r.kind)), Conn: int(r.conn),
 		Host: t.str(r.host), Peer: t.str(r.peer), Port: int(r.port), Dir: o[optDir], TLS: r.tls,
-		Size: int(r.size), Verb: o[optVerb], Code: int(r.code), Enhanced: o[optEnhanced],
+		Size: size, Verb: o[optVerb], Code: int(r.code), Enhanced: o[optEnhanced],
 		Reason: o[optReason], Name: o[optName], RType: o[optRType], Step: o[optStep],
 		Msg: o[optMsg], Rcpt: o[optRcpt], Error: o[optErr], Text: text, Attrs: attrs,
 	}

@@ -3,6 +3,7 @@ package trace
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -121,9 +122,11 @@ func TestEventJSONIsStable(t *testing.T) {
 }
 
 // TestLogGivesBackEveryField: an event comes back as it was added, whether
-// its record holds it (three optional strings at most, numbers that fit)
-// or it is kept whole: every field set, four optional strings, a port, a
-// code, a size or a connection number too big or negative for a record.
+// its record holds it (three optional strings at most, numbers that fit, a
+// size that is its text's length or one besides its strings) or it is
+// kept whole: every field set, four optional strings, a port, a code, a
+// size or a connection number too big or negative for a record, a time
+// before its chunk's first or 49 days past it.
 func TestLogGivesBackEveryField(t *testing.T) {
 	var l Log
 	all := Event{At: 7, Kind: TLSStep, Conn: 3, Host: "a", Peer: "b", Port: 25, Dir: ToServer, TLS: true,
@@ -133,7 +136,14 @@ func TestLogGivesBackEveryField(t *testing.T) {
 	four := three
 	four.Rcpt = "r@x"
 	last := Event{At: 9, Kind: QueueDone, Host: "a", Msg: "m2", Rcpt: "r@y", Error: "e2"}
-	events := []Event{all, three, four, last}
+	bytes := Event{At: 10, Kind: Bytes, Conn: 5, Host: "a", Peer: "b", Dir: ToClient, Size: 4, Text: "Ok\r\n"}
+	cut := bytes
+	cut.Size = 70000
+	delivery := Event{At: 11, Kind: Delivery, Host: "b", Msg: "m3", Rcpt: "r@y", Size: 300, Text: "subject"}
+	sized := delivery
+	sized.Verb = "DATA" // three strings and a size: four places
+	events := []Event{all, three, four, last, bytes, cut, delivery, sized,
+		{At: 8 + math.MaxUint32, Kind: Note}, {At: 6, Kind: Note}, {At: 7 + math.MaxUint32, Kind: Note}}
 	for _, big := range []Event{{Port: 70000}, {Code: -1}, {Size: 5 << 30}, {Conn: -1}, {Conn: 1 << 33}} {
 		big.Kind, big.Host = Bytes, "a"
 		events = append(events, big)
@@ -151,8 +161,8 @@ func TestLogGivesBackEveryField(t *testing.T) {
 			t.Fatalf("stored and given back differ:\n%s\n%s", a, b)
 		}
 	}
-	if len(l.spilled) != 7 {
-		t.Errorf("%d events kept whole, want 7 (every field, four strings, five numbers)", len(l.spilled))
+	if len(l.spilled) != 10 {
+		t.Errorf("%d events kept whole, want 10 (every field, four strings twice, two times, five numbers)", len(l.spilled))
 	}
 }
 
