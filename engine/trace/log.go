@@ -39,12 +39,13 @@ import (
 // it already holds.
 type Log struct {
 	chunks   []*chunk
-	last     *chunk // the newest of chunks, where events are added
-	n        int    // id of the last event
-	dropped  int    // events dropped from the front (see Keep)
-	keep     int    // events to keep; 0: keep everything
-	keepText int    // octets of free text to keep; 0: no bound
-	text     int    // octets of free text held
+	last     *chunk   // the newest of chunks, where events are added
+	slab     []record // room made for the records of chunks to come (see newChunk)
+	n        int      // id of the last event
+	dropped  int      // events dropped from the front (see Keep)
+	keep     int      // events to keep; 0: keep everything
+	keepText int      // octets of free text to keep; 0: no bound
+	text     int      // octets of free text held
 
 	strings strTable
 	attrs   map[int]map[string]string // by event id; few events have attributes
@@ -604,16 +605,34 @@ func (l *Log) newChunk() *chunk {
 	// size at once, with room for as much text as the chunk before held,
 	// up to a limit: a burst of long lines need not make every later chunk
 	// reserve as much.
-	size := chunkSize
-	if l.n == 0 {
-		size = 64
+	c := &chunk{}
+	n := len(l.chunks)
+	if n == 0 {
+		c.records = make([]record, 0, 64)
+		return c
 	}
-	c := &chunk{records: make([]record, 0, size)}
-	if n := len(l.chunks); n > 0 {
-		c.text.Grow(min(l.chunks[n-1].text.Len(), maxTextReserve))
+	// The records of a log that grows are made room for several chunks
+	// at a time, as many as it holds already, up to maxSlabChunks: under
+	// WebAssembly the runtime grows its memory half a megabyte at a time
+	// for small objects, and each growth of a WebAssembly memory costs
+	// Node a garbage collection of its own, where one big object grows
+	// it at once. A log that drops its oldest chunks (see Keep) makes
+	// room for one at a time, so that a dropped chunk's records are freed.
+	if len(l.slab) == 0 {
+		chunks := min(n, maxSlabChunks)
+		if l.keep > 0 || l.keepText > 0 {
+			chunks = 1
+		}
+		l.slab = make([]record, chunks*chunkSize)
 	}
+	c.records, l.slab = l.slab[:0:chunkSize], l.slab[chunkSize:]
+	c.text.Grow(min(l.chunks[n-1].text.Len(), maxTextReserve))
 	return c
 }
+
+// maxSlabChunks is how many chunks' records newChunk makes room for at
+// most at once: three megabytes.
+const maxSlabChunks = 16
 
 // added finishes adding e, whose record is r in c, its text put, and
 // returns its id.

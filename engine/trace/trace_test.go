@@ -46,6 +46,31 @@ func TestLogAcrossChunks(t *testing.T) {
 	}
 }
 
+// TestLogMakesRoomForChunksAtOnce: a log past maxSlabChunks chunks, whose
+// records are made room for several chunks at a time, gives back every
+// event as it was added; a log that drops its oldest chunks makes room
+// for one chunk at a time, so that dropping one frees its records.
+func TestLogMakesRoomForChunksAtOnce(t *testing.T) {
+	var l Log
+	n := (2*maxSlabChunks+3)*chunkSize + 9
+	for i := range n {
+		l.Add(Event{At: int64(i), Kind: Bytes, Conn: i, Size: i % 7, Text: fmt.Sprint(i)})
+	}
+	for i, e := range l.All() {
+		if e.ID != i+1 || e.At != int64(i) || e.Conn != i || e.Size != i%7 || e.Text != fmt.Sprint(i) {
+			t.Fatalf("event %d given back as %+v", i+1, e)
+		}
+	}
+	var kept Log
+	kept.Keep(2*chunkSize, 0)
+	for range 8 * chunkSize {
+		kept.Add(Event{Kind: Note})
+		if len(kept.slab) != 0 {
+			t.Fatalf("a log that drops chunks made room for %d records ahead", len(kept.slab))
+		}
+	}
+}
+
 func TestLogKeepDropsTheOldest(t *testing.T) {
 	var l Log
 	l.Keep(2*chunkSize, 0)
