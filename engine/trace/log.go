@@ -4,7 +4,6 @@ import (
 	"maps"
 	"math"
 	"runtime"
-	"strings"
 	"unsafe"
 )
 
@@ -24,7 +23,7 @@ import (
 // every one: under WebAssembly each time the heap grows costs more the
 // bigger it is already. The free text is not numbered (that would hash
 // every line of every message): each chunk of records appends the texts
-// of its events to one strings.Builder, and a record says where its text
+// of its events to one buffer of octets, and a record says where its text
 // is there.
 // That keeps the texts of a million events out of the collector's way
 // too, and lets a write's bytes go into the trace without first being
@@ -62,7 +61,7 @@ const maxTextReserve = 1 << 20
 type chunk struct {
 	records []record
 	base    int64           // the time of its first event, which its records' times are counted from
-	text    strings.Builder // the texts of the records, each written once
+	text    []byte          // the texts of the records, each written once, never written over
 	held    int             // octets of text of its records, a shared text counted for each (see Keep)
 	recent  [textSlots]span // texts written lately, by a hash of a few of their octets (see putText)
 }
@@ -522,28 +521,41 @@ func putText[T string | []byte](c *chunk, text T) span {
 		return span{}
 	}
 	slot := &c.recent[textSlot(n, text[0], text[n/2], text[n-1])]
-	if int(slot.end-slot.start) == n && sameText(c.text.String()[slot.start:slot.end], text) {
+	if int(slot.end-slot.start) == n && sameText(c.textAt(*slot), text) {
 		return *slot
 	}
-	// Grow doubles the room when it must grow; appending alone would
-	// grow a long text by a quarter at a time, copying it again and again.
-	// It is only called when it must grow: the call itself, for every
-	// event, cost more than the test.
-	if c.text.Cap()-c.text.Len() < n {
-		c.text.Grow(n)
+	// growText is only called when the text must grow: the call itself,
+	// for every event, cost more than the test.
+	if cap(c.text)-len(c.text) < n {
+		c.growText(n)
 	}
-	start := c.text.Len()
+	start := len(c.text)
 	if uint64(start)+uint64(n) > math.MaxUint32 {
 		panic("trace: the texts of a chunk of events passed 4 GiB")
 	}
-	switch t := any(text).(type) { // no allocation: each T has its own code
-	case string:
-		c.text.WriteString(t)
-	case []byte:
-		c.text.Write(t)
-	}
+	c.text = append(c.text, text...)
 	*slot = span{uint32(start), uint32(start + n)}
 	return *slot
+}
+
+// growText makes room for n more octets of text in c, twice what it
+// holds: appending alone would grow a long text by a quarter at a time,
+// copying it again and again. What c's text held stays where it was, for
+// the events given back already (see textAt).
+func (c *chunk) growText(n int) {
+	grown := make([]byte, len(c.text), 2*len(c.text)+n)
+	copy(grown, c.text)
+	c.text = grown
+}
+
+// textAt returns the text of c at s. It shares c's octets, which are
+// never written over, rather than copy them: an event given back costs
+// nothing for its text.
+func (c *chunk) textAt(s span) string {
+	if s.start == s.end {
+		return ""
+	}
+	return unsafe.String(&c.text[s.start], s.end-s.start)
 }
 
 // sameText reports whether a and b, of one length, hold the same octets.
@@ -611,22 +623,30 @@ func (l *Log) newChunk() *chunk {
 		c.records = make([]record, 0, 64)
 		return c
 	}
-	// The records of a log that grows are made room for several chunks
-	// at a time, as many as it holds already, up to maxSlabChunks: under
-	// WebAssembly the runtime grows its memory half a megabyte at a time
-	// for small objects, and each growth of a WebAssembly memory costs
-	// Node a garbage collection of its own, where one big object grows
-	// it at once. A log that drops its oldest chunks (see Keep) makes
-	// room for one at a time, so that a dropped chunk's records are freed.
+	// The records and texts of a log that grows are made room for
+	// several chunks at a time, as many as it holds already, up to
+	// maxSlabChunks: under WebAssembly the runtime grows its memory half
+	// a megabyte at a time for small objects, and each growth of a
+	// WebAssembly memory costs Node a garbage collection of its own,
+	// where one big object grows it at once. A chunk's text takes what
+	// room the chunk before left, as long as it is room enough. A log
+	// that drops its oldest chunks (see Keep) makes room for one at a
+	// time, so that a dropped chunk's records and texts are freed.
+	chunks := min(n, maxSlabChunks)
+	if l.keep > 0 || l.keepText > 0 {
+		chunks = 1
+	}
 	if len(l.slab) == 0 {
-		chunks := min(n, maxSlabChunks)
-		if l.keep > 0 || l.keepText > 0 {
-			chunks = 1
-		}
 		l.slab = make([]record, chunks*chunkSize)
 	}
 	c.records, l.slab = l.slab[:0:chunkSize], l.slab[chunkSize:]
-	c.text.Grow(min(l.chunks[n-1].text.Len(), maxTextReserve))
+	prev := l.chunks[n-1]
+	room := min(len(prev.text), maxTextReserve)
+	c.text = prev.text[len(prev.text):]
+	prev.text = prev.text[:len(prev.text):len(prev.text)] // its room is c's now
+	if chunks == 1 || cap(c.text) < room {
+		c.text = make([]byte, 0, chunks*room)
+	}
 	return c
 }
 
@@ -690,7 +710,7 @@ func (l *Log) rebuildStrings() {
 // an Event.
 func (l *Log) event(c *chunk, i, id int) Event {
 	r := &c.records[i]
-	text := c.text.String()[r.text.start:r.text.end]
+	text := c.textAt(r.text)
 	attrs := maps.Clone(l.attrs[id]) // the caller's to change
 	if r.n == inSpilled {
 		e := *l.spilled[id]
