@@ -410,28 +410,32 @@ func (l *Log) fill(r *record, e *Event, textLen int) bool {
 		id, hit = t.cached(e.Reason)
 		ok = ok && hit && r.place(optReason, id)
 	}
-	if e.Name != "" {
-		id, hit = t.cached(e.Name)
-		ok = ok && hit && r.place(optName, id)
-	}
-	if e.RType != "" {
-		id, hit = t.cached(e.RType)
-		ok = ok && hit && r.place(optRType, id)
-	}
-	if e.Step != "" {
-		id, hit = t.cached(e.Step)
-		ok = ok && hit && r.place(optStep, id)
-	}
-	if e.Msg != "" {
-		ok = ok && r.place(optMsg, t.msgID(e.Msg))
-	}
-	if e.Rcpt != "" {
-		id, hit = t.cached(e.Rcpt)
-		ok = ok && hit && r.place(optRcpt, id)
-	}
-	if e.Error != "" {
-		id, hit = t.cached(e.Error)
-		ok = ok && hit && r.place(optErr, id)
+	// The fields of DNS and queue events, which most events leave empty,
+	// are looked at one by one only when one of them is set.
+	if len(e.Name)|len(e.RType)|len(e.Step)|len(e.Msg)|len(e.Rcpt)|len(e.Error) != 0 {
+		if e.Name != "" {
+			id, hit = t.cached(e.Name)
+			ok = ok && hit && r.place(optName, id)
+		}
+		if e.RType != "" {
+			id, hit = t.cached(e.RType)
+			ok = ok && hit && r.place(optRType, id)
+		}
+		if e.Step != "" {
+			id, hit = t.cached(e.Step)
+			ok = ok && hit && r.place(optStep, id)
+		}
+		if e.Msg != "" {
+			ok = ok && r.place(optMsg, t.msgID(e.Msg))
+		}
+		if e.Rcpt != "" {
+			id, hit = t.cached(e.Rcpt)
+			ok = ok && hit && r.place(optRcpt, id)
+		}
+		if e.Error != "" {
+			id, hit = t.cached(e.Error)
+			ok = ok && hit && r.place(optErr, id)
+		}
 	}
 	if !ok {
 		r.mask, r.n = 0, 0
