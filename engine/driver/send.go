@@ -132,13 +132,9 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 	c := &s.c
 	rw := conn // becomes the TLS connection after STARTTLS
 	var rdl deadlines
-	// Writes go out on their own goroutine while this one keeps reading.
-	// With PIPELINING the server may answer the first commands of a batch,
-	// or the first BDAT chunks, while the rest is still being written; a
-	// client that only reads once its write is done would wait for a
-	// server that waits for it (RFC 2920 §3.1 warns of this deadlock). Over
-	// TCP the kernel's buffers usually hide it; over net.Pipe they do not.
-	w := s.startWriter(timeout)
+	// Writes go out on their own goroutine while this one keeps reading
+	// (see writer), but for short ones over TCP.
+	w := &writer{tcp: isTCP(conn), timeout: timeout, bufs: &s.wbufs}
 	defer w.stop()
 	for {
 		if out := c.Output(); len(out) > 0 {
@@ -221,10 +217,25 @@ func startTLS(ctx context.Context, conn net.Conn, opt SendOptions, timeout time.
 	return tc, unverified, nil
 }
 
-// writer writes on its own goroutine, in order. Each write is copied into
-// one of two buffers first, because the client reuses its output buffer as
-// soon as it is fed again.
+// writer writes what the client sends. With PIPELINING the server may
+// answer the first commands of a batch, or the first BDAT chunks, while the
+// rest is still being written; a client that only reads once its write is
+// done would wait for a server that waits for it (RFC 2920 §3.1 warns of
+// this deadlock). So a write goes out on a goroutine of its own while Send
+// keeps reading, and is copied into one of two buffers first, because the
+// client reuses its output buffer as soon as it is fed again.
+//
+// Over TCP a short write is made at once instead, when no other is under
+// way: the kernel's buffers take it whole without waiting for the server
+// to read. It could only wait if the server had stopped reading because
+// its own buffers were full of replies the client has not read, tens of
+// kilobytes of them, which a client that reads between its writes, and
+// writes a few kilobytes at a time, never leaves. Most writes of a
+// session are short (EHLO, the envelope, a small message, QUIT), and a
+// session that has only those starts no goroutine: handing each write to
+// one and waiting for it to end cost more than the write itself.
 type writer struct {
+	tcp      bool // the connection is TCP: short writes are made at once
 	reqs     chan writeReq
 	done     chan error
 	timeout  time.Duration
@@ -235,13 +246,26 @@ type writer struct {
 	err      error
 }
 
+// directWrite is the longest write made at once over TCP (see writer):
+// far less than what a TCP connection buffers in each direction, on
+// Linux 16 KiB to send and 128 KiB to receive at the least.
+const directWrite = 4 << 10
+
 type writeReq struct {
 	conn net.Conn
 	p    []byte
 }
 
-func (s *Sender) startWriter(timeout time.Duration) *writer {
-	w := &writer{reqs: make(chan writeReq, 2), done: make(chan error, 2), timeout: timeout, bufs: &s.wbufs}
+// isTCP reports whether conn is a TCP connection, whose kernel buffers
+// take a short write without the peer reading it.
+func isTCP(conn net.Conn) bool {
+	_, ok := conn.(*net.TCPConn)
+	return ok
+}
+
+// start starts the goroutine that writes what send queues.
+func (w *writer) start() {
+	w.reqs, w.done = make(chan writeReq, 2), make(chan error, 2)
 	go func() {
 		for r := range w.reqs {
 			w.dl.write(r.conn, w.timeout)
@@ -249,12 +273,24 @@ func (s *Sender) startWriter(timeout time.Duration) *writer {
 			w.done <- err
 		}
 	}()
-	return w
 }
 
-// send queues p for writing, waiting for a buffer if both are in use. It
-// returns the error of an earlier write, if any.
+// send writes p, or queues it for writing, waiting for a buffer if both
+// are in use. It returns the error of an earlier write, if any: that of
+// p, even one made at once, comes later, as it would from the goroutine,
+// so that a reply the server sent before it closed is read first.
 func (w *writer) send(conn net.Conn, p []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.tcp && w.inflight == 0 && len(p) <= directWrite {
+		w.dl.write(conn, w.timeout)
+		_, w.err = conn.Write(p)
+		return nil
+	}
+	if w.reqs == nil {
+		w.start()
+	}
 	if w.inflight == len(w.bufs) {
 		w.collect(<-w.done)
 	}
@@ -297,10 +333,13 @@ func (w *writer) wait() error {
 	return w.err
 }
 
-// stop ends the goroutine; run closes the connection after it, which ends
-// a write still blocked. The buffers of such a write stay with it: the
-// Sender gets new ones.
+// stop ends the goroutine, if one was started; run closes the connection
+// after it, which ends a write still blocked. The buffers of such a write
+// stay with it: the Sender gets new ones.
 func (w *writer) stop() {
+	if w.reqs == nil {
+		return
+	}
 	close(w.reqs)
 	if w.inflight > 0 {
 		*w.bufs = [2][]byte{}
