@@ -103,10 +103,10 @@ func Scan(msg []byte) string {
 	if why := scanText(msg); why != "" {
 		return why
 	}
-	// The fields looked for below are read only from a header that holds
-	// their names: reading a header field by field costs more than
+	// The fields looked for below are read only from a header that may
+	// hold their names: reading a header field by field costs more than
 	// looking through it once for a word, which most messages do not hold.
-	header := headerBlock(msg)
+	header := headerBound(msg)
 	if holdsFold(header, "x-spam-flag") && strings.EqualFold(headerValue(msg, "X-Spam-Flag"), "YES") {
 		return "spam detected: X-Spam-Flag is YES"
 	}

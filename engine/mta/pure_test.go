@@ -151,6 +151,7 @@ func TestSubject(t *testing.T) {
 		"Subject: last line, no CRLF":              "last line, no CRLF",
 		"Subject: =?utf-8?b?R3LDvMOfZQ==?=\r\n =?utf-8?q?_aus_K=C3=B6ln?=\r\nTo: b\r\n\r\n": "Grüße aus Köln",
 		"Subject: folded\r\n\tonce\r\n\r\n":                                                 "folded\tonce",
+		"Subject: folded\r\n twice\r\n over\r\nTo: b\r\n\r\n":                               "folded twice over",
 		// Without the empty line the text starts at the first line that is
 		// no field (mimepart.HeaderEnd): what follows it is text.
 		"From: a\r\nHello Bob\r\nSubject: in the text\r\n":   "",
