@@ -125,6 +125,29 @@ type Server struct {
 	tooManyErrors smtp.Reply
 	shutdown      smtp.Reply
 	fixed         []preparedFixed // see send
+	queuedAs      queuedAsPrefix  // see sendQueuedAs
+}
+
+// queuedAsPrefix is the reply to an accepted message with a queue id
+// (sendQueuedAs) as far as the id, in the two forms send would write it,
+// and how long an id may be for the line to fit the reply line limit
+// unchanged (smtp.Reply.WireSafe).
+type queuedAsPrefix struct {
+	esmtp, plain []byte
+	room         int
+}
+
+func prepareQueuedAs(maxLine int) queuedAsPrefix {
+	r := replyQueued
+	r.Lines = []string{queuedAsText}
+	esmtp := r.AppendTo(nil, true)
+	plain := r.AppendTo(nil, false)
+	return queuedAsPrefix{
+		esmtp: esmtp[:len(esmtp)-2], // without the CRLF, which follows the id
+		plain: plain[:len(plain)-2],
+		// WireSafe counts the enhanced code in before and after EHLO.
+		room: maxLine - len("ddd ") - len(r.Enhanced) - len(" ") - len(queuedAsText) - len("\r\n"),
+	}
 }
 
 // prepared is a reply New makes for every session, held to the wire's
@@ -222,6 +245,7 @@ func New(cfg Config) *Server {
 	for _, r := range []smtp.Reply{replySenderOK, replyRcptOK, replyClosing, replyOK, replyReset, replyStartData} {
 		s.fixed = append(s.fixed, prepareFixed(r, l.ReplyLine))
 	}
+	s.queuedAs = prepareQueuedAs(l.ReplyLine)
 	for i := range s.help {
 		s.help[i] = helpReply(i&ehloStartTLS != 0, i&ehloAuth != 0)
 	}

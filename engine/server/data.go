@@ -272,6 +272,7 @@ func (s *Session) endMessage() {
 		return
 	}
 	id, r := s.srv.policy.Data(&s.conn, &s.env, s.body)
+	queuedAs := r.Code == 0 && id != ""
 	if r.Code == 0 {
 		r = replyQueued
 		if id != "" {
@@ -279,7 +280,7 @@ func (s *Session) endMessage() {
 			if s.lent { // an earlier reply of this call still shows its own id
 				line = make([]string, 1)
 			}
-			line[0] = "Ok: queued as " + id
+			line[0] = queuedAsText + id
 			r.Lines = line
 		}
 	}
@@ -299,7 +300,47 @@ func (s *Session) endMessage() {
 		// to 421.
 		s.errors = 0
 	}
+	if queuedAs {
+		s.sendQueuedAs(r, id)
+		return
+	}
 	s.send(r)
+}
+
+// queuedAsText starts the line of the reply to a message the policy gave
+// a queue id: "Ok: queued as <id>", as Postfix says.
+const queuedAsText = "Ok: queued as "
+
+// sendQueuedAs queues r, replyQueued with the queue id the policy gave,
+// the reply nearly every message gets. An id of printable ASCII that fits
+// in the reply line needs nothing of what send does but writing it out:
+// the rest of the line, its code and enhanced code, New wrote once. Any
+// other id goes through send, which holds it to the wire's rules.
+func (s *Session) sendQueuedAs(r smtp.Reply, id string) {
+	q := &s.srv.queuedAs
+	if len(id) > q.room || !printable(id) {
+		s.send(r)
+		return
+	}
+	if s.conn.ESMTP {
+		s.out = append(s.out, q.esmtp...)
+	} else {
+		s.out = append(s.out, q.plain...)
+		r.Enhanced = "" // as send leaves it out before EHLO
+	}
+	s.out = append(append(s.out, id...), '\r', '\n')
+	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
+}
+
+// printable reports whether s is text a reply line may carry as it is:
+// printable ASCII and HT (see smtp.Reply.WireSafe).
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // bdat handles BDAT (RFC 3030 §2). Once its size is known the chunk's

@@ -556,3 +556,39 @@ func TestPreparedFixed(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuedAs: the reply to an accepted message with a queue id goes out,
+// and into its event, as send writes it, before and after EHLO, for ids
+// that fit the reply line as they are and for those send must mend (too
+// long, not printable ASCII).
+func TestQueuedAs(t *testing.T) {
+	for _, limit := range []int{0, 30, 40, 12} {
+		cfg := testConfig(&labPolicy{})
+		cfg.Limits.ReplyLine = limit
+		srv := New(cfg)
+		ids := []string{"Q1", "4A2B9C", "Q\x01", "Qé", "Q\tR", strings.Repeat("Q", 600)}
+		for n := 1; n < 20; n++ { // about as long as the line allows under the limits above
+			ids = append(ids, strings.Repeat("Q", n))
+		}
+		for _, id := range ids {
+			for _, esmtp := range []bool{false, true} {
+				r := replyQueued
+				r.Lines = []string{queuedAsText + id}
+				var out [2]string
+				var events [2]string
+				for i, send := range []func(s *Session){
+					func(s *Session) { s.send(r) },
+					func(s *Session) { s.sendQueuedAs(r, id) },
+				} {
+					s := srv.NewSession(SessionOptions{Remote: "192.0.2.1:1025"})
+					s.out, s.events, s.conn.ESMTP = s.out[:0], s.events[:0], esmtp
+					send(s)
+					out[i], events[i] = string(s.Output()), fmt.Sprintf("%+v", s.Events())
+				}
+				if out[1] != out[0] || events[1] != events[0] {
+					t.Errorf("limit %d, esmtp %v, id %q: sendQueuedAs wrote %q %s, send %q %s", limit, esmtp, id, out[1], events[1], out[0], events[0])
+				}
+			}
+		}
+	}
+}
