@@ -242,7 +242,8 @@ func New(cfg Config) *Server {
 	for i := range s.ehlo {
 		s.ehlo[i] = prepare(s.ehloReply(i&ehloStartTLS != 0, i&ehloAuth != 0, i&ehloCRAM != 0), l.ReplyLine)
 	}
-	for _, r := range []smtp.Reply{replySenderOK, replyRcptOK, replyClosing, replyOK, replyReset, replyStartData} {
+	// In the order of a transaction, as send looks them up in turn.
+	for _, r := range []smtp.Reply{replySenderOK, replyRcptOK, replyStartData, replyClosing, replyOK, replyReset} {
 		s.fixed = append(s.fixed, prepareFixed(r, l.ReplyLine))
 	}
 	s.queuedAs = prepareQueuedAs(l.ReplyLine)
