@@ -82,6 +82,9 @@ func (m *Mailboxes) Room(addr string) (int, bool) {
 
 // Full reports whether the mailbox of addr has reached its quota.
 func (m *Mailboxes) Full(addr string) bool {
+	if len(m.quota) == 0 {
+		return false // no mailbox here has a quota, as most hosts: nothing to look up
+	}
 	addr = lower(addr)
 	q, limited := m.quota[addr]
 	return limited && len(m.boxes[addr]) >= q
