@@ -273,8 +273,8 @@ func (x *External) flush() {
 		x.tlsWanted = true
 	}
 	settle := false
-	for _, e := range events {
-		switch e.Kind {
+	for i := range events {
+		switch e := &events[i]; e.Kind { // not copied: an Event is large, and a message makes ten
 		case server.EventCommand:
 			if e.Verb == "BDAT" {
 				x.inMessage = true
