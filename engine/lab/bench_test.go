@@ -123,3 +123,45 @@ func BenchmarkExternalTransaction(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExternalSession is the engine's share of what the TCP bridge
+// does for a connection that brings one message (bridge's
+// BenchmarkLoopback, without sockets or locks): the session from the
+// greeting to QUIT, EHLO, the envelope pipelined with DATA, a 1 KiB
+// message, and the session's release.
+func BenchmarkExternalSession(b *testing.B) {
+	var text strings.Builder
+	text.WriteString("From: bench@bench.test\r\nTo: bob@example.org\r\nSubject: benchmark\r\n\r\n")
+	for text.Len() < 1<<10 {
+		text.WriteString("The quick brown fox jumps over the lazy dog, again and again.\r\n")
+	}
+	input := [][]byte{
+		[]byte("EHLO bench.test\r\n"),
+		[]byte("MAIL FROM:<bench@bench.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"),
+		[]byte(text.String() + ".\r\n"),
+		[]byte("QUIT\r\n"),
+	}
+	w, err := New("first-session", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	host, err := w.ExternalHost(25)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		x, err := w.ServeExternal(ExternalConn{Host: host, Port: 25, Remote: "127.0.0.1:5555"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range input {
+			x.Output()
+			x.Feed(p)
+		}
+		if !x.Closed() || x.Accepted() != 1 {
+			b.Fatalf("the session did not end with its message accepted: %q", x.Output())
+		}
+		x.Release()
+	}
+}

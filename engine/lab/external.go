@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"time"
 
 	"smtplab/engine/labtls"
@@ -164,16 +165,26 @@ func (w *World) ServeExternal(c ExternalConn) (*External, error) {
 	x := &External{
 		w: w, host: h, port: c.Port,
 		conn:   ExternalConnBase + w.net.Log().Len() + 1,
-		client: "[" + ap.Addr().Unmap().String() + "]",
+		client: addressLiteral(ap.Addr()),
 	}
+	// Every connection from outside opens with this event, so its text is
+	// put together without fmt.
+	var port [8]byte
 	w.net.Emit(trace.Event{Kind: trace.ConnOpen, Conn: x.conn, Host: x.client, Peer: h.Name(), Port: c.Port,
-		Text: fmt.Sprintf("%s:%d, from %s over real TCP", h.Name(), c.Port, c.Remote)})
+		Text: h.Name() + ":" + string(strconv.AppendInt(port[:0], int64(c.Port), 10)) + ", from " + c.Remote + " over real TCP"})
 	if c.TLS != nil {
 		x.traceTLS(*c.TLS)
 	}
 	x.sess = h.ExternalSession(c.Port, c.Remote, c.TLSAvailable)
 	x.flush()
 	return x, nil
+}
+
+// addressLiteral returns how the trace names a client by its address,
+// "[127.0.0.1]", in one allocation.
+func addressLiteral(addr netip.Addr) string {
+	var b [len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%zone]")]byte
+	return string(append(addr.Unmap().AppendTo(append(b[:0], '[')), ']'))
 }
 
 // Release tells the world the driver is done with x: its connection is
@@ -314,7 +325,7 @@ func (x *External) traceTLS(cs tls.ConnectionState) {
 func (w *World) RefuseExternal(c ExternalConn, reply string) {
 	client := c.Remote
 	if ap, err := netip.ParseAddrPort(c.Remote); err == nil {
-		client = "[" + ap.Addr().Unmap().String() + "]"
+		client = addressLiteral(ap.Addr())
 	}
 	w.net.Emit(trace.Event{Kind: trace.ConnRefused, Host: client, Peer: c.Host, Port: c.Port,
 		Text: fmt.Sprintf("refused %s: %s", c.Remote, reply)})
