@@ -148,7 +148,11 @@ func headerValue(msg []byte, name string) string {
 	found := false
 	for lines := 0; len(msg) > 0; lines++ {
 		line := msg
-		if i := indexCRLF(msg); i >= 0 {
+		// The first LF usually ends a CRLF: found here, rather than by
+		// indexCRLF, which is not inlined and which only a stray LF needs.
+		if i := smtp.IndexByte(msg, '\n'); i > 0 && msg[i-1] == '\r' {
+			line, msg = msg[:i-1], msg[i+1:]
+		} else if i = indexCRLF(msg); i >= 0 {
 			line, msg = msg[:i], msg[i+2:]
 		} else {
 			msg = nil

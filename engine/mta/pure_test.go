@@ -157,7 +157,12 @@ func TestSubject(t *testing.T) {
 		"From: a\r\nHello Bob\r\nSubject: in the text\r\n":   "",
 		"Subject: first\r\nHello: a field after all\r\n":     "first",
 		" Subject: a first line cannot continue a field\r\n": "",
-		"": "",
+		// A stray LF is part of its line, which only CRLF ends.
+		"Subject: a\nb\r\n\r\n":              "a\nb",
+		"From: x\ny\r\nSubject: s\r\n\r\n":   "s",
+		"\nSubject: s\r\n\r\n":               "",
+		"Subject: s\r\n\tnext\nline\r\n\r\n": "s\tnext\nline",
+		"":                                   "",
 	} {
 		if got := Subject([]byte(msg)); got != want {
 			t.Errorf("Subject(%q) = %q, want %q", msg, got, want)
