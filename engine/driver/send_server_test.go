@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -127,5 +128,48 @@ func TestSendLargePipelined(t *testing.T) {
 		if got := <-p.got; string(got) != string(msg) {
 			t.Fatalf("%+v: the server got %d octets, want %d", cfg, len(got), len(msg))
 		}
+	}
+}
+
+// TestSendOverTCP runs a Sender against Serve over loopback TCP, where a
+// short write is made at once and a long one on the writer's goroutine:
+// messages of both kinds, with DATA and with BDAT, one after the other on
+// new connections, all arrive whole.
+func TestSendOverTCP(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no loopback TCP here: %v", err)
+	}
+	policy := userPolicy{got: make(chan []byte, 8)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- ServeListener(ctx, l, server.New(server.Config{Hostname: "mx.example.org", Policy: policy}), ServeOptions{}, nil)
+	}()
+	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Sender
+	for _, size := range []int{100, 3 << 10, 5 << 10, 300 << 10} {
+		for _, cfg := range []client.Config{{Hostname: "client.example.com"}, {Hostname: "client.example.com", NoChunking: true}} {
+			msg := benchMessage(size)
+			conn, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := s.Send(context.Background(), conn, SendOptions{Client: cfg, Timeout: 10 * time.Second}, env, msg)
+			if err != nil || out.Status != client.Delivered {
+				t.Fatalf("%d octets, DATA %v: %v %+v", size, cfg.NoChunking, err, out)
+			}
+			if got := <-policy.got; string(got) != string(msg) {
+				t.Fatalf("%d octets, DATA %v: the server got %d octets, not the message", size, cfg.NoChunking, len(got))
+			}
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("ServeListener: %v", err)
 	}
 }
