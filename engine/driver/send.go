@@ -166,12 +166,11 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 			if n > 0 {
 				c.Feed(s.buf[:n])
 			}
-			var ne net.Error
 			switch {
 			case err == nil:
 			case c.Action() == client.ActionClose:
 				return nil // the server closed right after its last reply
-			case errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil && w.busy():
+			case isTimeout(err) && ctx.Err() == nil && w.busy():
 				// No reply while a long write is still going: the reply
 				// timer starts once everything is sent.
 				if err := w.wait(); err != nil {
@@ -188,6 +187,14 @@ func (s *Sender) run(ctx context.Context, conn net.Conn, opt SendOptions, env cl
 			}
 		}
 	}
+}
+
+// isTimeout reports whether err is a timeout. The net.Error it looks for
+// goes to the heap (errors.As takes a pointer to it), so it is made only
+// for an error, not for every read.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // startTLS runs the client side of the handshake after the server's 220
