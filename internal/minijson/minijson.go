@@ -131,7 +131,7 @@ func (e *encoder) value(v reflect.Value) error {
 		return nil
 	}
 	t := v.Type()
-	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && v.CanAddr() && reflect.PointerTo(t).Implements(marshalerType) {
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && v.CanAddr() && mayHaveMethods(t) && reflect.PointerTo(t).Implements(marshalerType) {
 		v = v.Addr()
 		t = v.Type()
 	}
@@ -713,6 +713,15 @@ func (p *parser) hex4(at int) (rune, bool) {
 	return rune(n), err == nil
 }
 
+// mayHaveMethods reports whether t or *t may have methods: only types
+// declared in a package do, and unnamed structs, through embedded fields.
+// Asking before reflect.PointerTo spares the search through every type of
+// the program that PointerTo makes for a pointer type the program never
+// names (a *[]string, a *map[string]int), the first time it meets it.
+func mayHaveMethods(t reflect.Type) bool {
+	return t.PkgPath() != "" || t.Kind() == reflect.Struct
+}
+
 // bytesLike says whether a slice type is written as a base64 string, as
 // encoding/json writes []byte: its elements are bytes that do not write
 // their own JSON.
@@ -736,7 +745,7 @@ var (
 )
 
 func (d *assigner) assign(tree any, v reflect.Value) error {
-	if v.CanAddr() {
+	if v.CanAddr() && mayHaveMethods(v.Type()) {
 		pt := reflect.PointerTo(v.Type())
 		if pt.Implements(unmarshalerType) {
 			// The method gets the value's text again; numbers keep theirs.
@@ -835,7 +844,11 @@ func (d *assigner) assign(tree any, v reflect.Value) error {
 				if err := d.assign(t.vals[i], elem); err != nil {
 					return err
 				}
-				v.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), elem)
+				// SetString, not Convert: the key's type is of string kind,
+				// and Convert's general machinery is a large first call.
+				key := reflect.New(v.Type().Key()).Elem()
+				key.SetString(k)
+				v.SetMapIndex(key, elem)
 			}
 		default:
 			return mismatch(tree, v.Type())

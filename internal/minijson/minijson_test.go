@@ -189,11 +189,13 @@ func TestUnmarshalValues(t *testing.T) {
 		D  mta.Duration        `json:"d"`
 		R  minijson.RawMessage `json:"r"`
 		Nm minijson.Number     `json:"nm"`
+		// A map whose keys are a named string type.
+		K map[minijson.Number]int `json:"k"`
 	}
-	if err := minijson.Unmarshal([]byte(`{"b": "AP8K\r\nYQ==", "i": -7, "m": {"x": 1}, "d": "5m", "r": [1, {"a": 2}], "nm": 12.50}`), &n); err != nil {
+	if err := minijson.Unmarshal([]byte(`{"b": "AP8K\r\nYQ==", "i": -7, "m": {"x": 1}, "d": "5m", "r": [1, {"a": 2}], "nm": 12.50, "k": {"7": 8}}`), &n); err != nil {
 		t.Fatal(err)
 	}
-	if string(n.B) != "\x00\xff\na" || n.I != -7 || n.M["x"] != 1.0 || n.D != mta.Duration(5*time.Minute) || string(n.R) != `[1,{"a":2}]` || n.Nm != "12.50" {
+	if string(n.B) != "\x00\xff\na" || n.I != -7 || n.M["x"] != 1.0 || n.D != mta.Duration(5*time.Minute) || string(n.R) != `[1,{"a":2}]` || n.Nm != "12.50" || n.K["7"] != 8 {
 		t.Errorf("decoded %+v", n)
 	}
 	for _, bad := range []string{`{"i": 300}`, `{"i": "7"}`, `{"i": 1.5}`, `{"m": []}`, `{"d": "soon"}`, `{"b": "not base64!"}`, `{"b": 7}`} {
