@@ -20,8 +20,15 @@ func TestScenariosAreValid(t *testing.T) {
 		if infos[i].Name != name {
 			t.Errorf("scenario %d is %q, want %q", i, infos[i].Name, name)
 		}
-		if _, err := LoadScenario(name); err != nil {
+		// LoadScenario trusts the embedded files to be valid: this is
+		// where they are checked.
+		sc, err := LoadScenario(name)
+		if err != nil {
 			t.Errorf("LoadScenario(%q): %v", name, err)
+			continue
+		}
+		if err := sc.Validate(); err != nil {
+			t.Errorf("scenario %s: %v", name, err)
 		}
 	}
 }
