@@ -286,10 +286,19 @@ func isEmpty(v reflect.Value) bool {
 	switch v.Kind() {
 	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
 		return v.Len() == 0
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
-		return v.IsZero()
+	// Kind by kind, as encoding/json's isEmptyValue reads them (-0 is
+	// empty too), rather than v.IsZero, which handles every kind and is a
+	// large first call on the way to the page's first world.
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
 	}
 	return false
 }
@@ -380,7 +389,7 @@ func fieldsOf(t reflect.Type) []field {
 		if !sf.IsExported() || sf.Anonymous {
 			continue
 		}
-		tag := sf.Tag.Get("json")
+		tag := jsonTag(sf.Tag)
 		if tag == "-" {
 			continue
 		}
@@ -391,6 +400,19 @@ func fieldsOf(t reflect.Type) []field {
 		out = append(out, field{name: name, index: i, omitEmpty: hasOption(opts, "omitempty")})
 	}
 	return out
+}
+
+// jsonTag returns the json key's value in tag, as tag.Get("json") does.
+// The usual tag, json:"..." first and without escapes, is read here:
+// StructTag.Get unquotes every value with strconv.Unquote, one more large
+// first call on the way to the page's first world.
+func jsonTag(tag reflect.StructTag) string {
+	if rest, ok := strings.CutPrefix(string(tag), `json:"`); ok {
+		if i := strings.IndexAny(rest, `"\`); i >= 0 && rest[i] == '"' {
+			return rest[:i]
+		}
+	}
+	return tag.Get("json")
 }
 
 func hasOption(opts, want string) bool {

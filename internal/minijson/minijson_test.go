@@ -116,6 +116,27 @@ func TestMarshalValues(t *testing.T) {
 	sameAsEncodingJSON(t, "raw text with HTML", struct {
 		R minijson.RawMessage
 	}{minijson.RawMessage("{ \"a\" : \"<b>&\u2028\u2029\\\"\" }")})
+	// omitempty on every kind it reads, each empty and not: -0 is empty
+	// too, as encoding/json has it.
+	type omitted struct {
+		B   bool    `json:"b,omitempty"`
+		I   int64   `json:"i,omitempty"`
+		U   uint16  `json:"u,omitempty"`
+		F   float64 `json:"f,omitempty"`
+		F32 float32 `json:"f32,omitempty"`
+		A   any     `json:"a,omitempty"`
+		P   *int    `json:"p,omitempty"`
+	}
+	one := 1
+	sameAsEncodingJSON(t, "omitempty, empty", omitted{})
+	sameAsEncodingJSON(t, "omitempty, set", omitted{B: true, I: -1, U: 1, F: 0.5, F32: 2, A: 0, P: &one})
+	sameAsEncodingJSON(t, "omitempty, -0", omitted{F: math.Copysign(0, -1), F32: float32(math.Copysign(0, -1))})
+	sameAsEncodingJSON(t, "tags with more than a json key", struct {
+		First  int `json:"first,omitempty" yaml:"one"`
+		Second int `yaml:"two" json:"second"`
+		Third  int `json:"th\u0069rd"`
+	}{1, 2, 3})
+	sameAsEncodingJSON(t, "map with keys of a named string type", map[minijson.Number]int{"b": 1, "a": 2, "": 3})
 	sameAsEncodingJSON(t, "nil", nil)
 	sameAsEncodingJSON(t, "nil map", map[string]int(nil))
 	if _, err := minijson.Marshal(math.Inf(1)); err == nil {
