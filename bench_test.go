@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	cdpio "github.com/chromedp/cdproto/io"
+	"github.com/chromedp/cdproto/systeminfo"
 	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 )
@@ -37,8 +38,8 @@ type loadFigures struct {
 // (empty cache) and reads the times from the Performance API and the
 // bytes from srv.
 //
-// The load starts once the new tab has settled, and the tab is closed
-// after it. A fresh context opens a new window, and Chromium starts the
+// The load starts once the new tab has settled (see settle), and the tab
+// is closed after it. A fresh context opens a new window, and Chromium starts the
 // window's own pages (its omnibox popup, for one) alongside it: navigating
 // at once, the page shared this machine's two cores with about 170 ms of
 // the browser's work, and with the closing of the previous load's tab,
@@ -51,7 +52,7 @@ func measureLoad(tb testing.TB, srv *countingServer) loadFigures {
 	if err := chromedp.Do(tab); err != nil {
 		tb.Fatal(err)
 	}
-	time.Sleep(tabSettle)
+	settle(tb, tab)
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
 	srv.reset()
@@ -73,8 +74,43 @@ func measureLoad(tb testing.TB, srv *countingServer) loadFigures {
 	return f
 }
 
-// tabSettle is how long a new tab is left to settle before a load.
-const tabSettle = 500 * time.Millisecond
+// settle waits until the browser's processes, all of them, have used
+// next to no processor time for settleQuiet, polling every settlePoll, but
+// no longer than settleMax. A new window's own pages take from 300 ms to
+// well over half a second of both cores to start, longer on a busy
+// machine: a fixed wait either wasted time or let a load share the cores
+// with them.
+func settle(tb testing.TB, ctx context.Context) {
+	tb.Helper()
+	deadline := time.Now().Add(settleMax)
+	last, quiet := -1.0, time.Duration(0)
+	for quiet < settleQuiet && time.Now().Before(deadline) {
+		r, err := chromedp.CallBrowser(ctx, systeminfo.GetProcessInfo, cdp.Empty{})
+		if err != nil {
+			tb.Fatalf("asking the browser how busy its processes are: %v", err)
+		}
+		cpu := 0.0 // seconds, summed over the processes
+		for _, p := range r.ProcessInfo {
+			cpu += p.CPUTime
+		}
+		if last >= 0 && cpu-last <= settleBusy.Seconds() {
+			quiet += settlePoll
+		} else {
+			quiet = 0
+		}
+		last = cpu
+		time.Sleep(settlePoll)
+	}
+}
+
+// The browser counts processor time in ticks of 10 ms, so settleBusy is
+// one tick in a poll: a fifth of one core at most.
+const (
+	settlePoll  = 50 * time.Millisecond
+	settleBusy  = 10 * time.Millisecond
+	settleQuiet = 200 * time.Millisecond
+	settleMax   = 5 * time.Second
+)
 
 // countingServer serves a site and counts the bytes of what it sends. The
 // page's own Resource Timing cannot do it: the engine is downloaded by a
