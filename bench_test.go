@@ -241,6 +241,7 @@ func BenchmarkPageLoad(b *testing.B) {
 func traceLoad(tb testing.TB, srv *countingServer, path string) {
 	tb.Helper()
 	ctx := testTab(tb, 60*time.Second)
+	settle(tb, ctx) // as measureLoad does: the trace is of the page's load alone
 	categories := []string{
 		"devtools.timeline", "disabled-by-default-devtools.timeline", "blink.user_timing", "loading",
 		"toplevel", "v8", "v8.execute", "v8.wasm", "disabled-by-default-v8.wasm.detailed", "netlog",
