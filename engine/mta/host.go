@@ -57,8 +57,8 @@ type Host struct {
 	connRate  *RateLimit // connections per client
 	busy      bool       // every connection gets 421 (SetBusy)
 	idPrefix  string
-	nextID    int
-	sessions  int // SMTP sessions accepted, for CRAM-MD5 nonces
+	lastID    []byte // the last queue id given, its prefix and number (see newID)
+	sessions  int    // SMTP sessions accepted, for CRAM-MD5 nonces
 	servers   map[int]*server.Server
 	idle      []*inbound             // the server ends of closed connections, for reuse
 	signers   map[string]dkim.Signer // DKIM signers by lower-case domain (see DKIMSelector)
@@ -74,8 +74,9 @@ type Host struct {
 	// takes, reused from one message to the next, as accept copies what
 	// it keeps of them. It holds as many as the most a message had.
 	rcpts []recipient
-	// outside is the last client from outside the world (see peerOf).
-	outside outsidePeer
+	// outside is the last client from outside the world (see peerOf),
+	// noted the last client of a simulated connection (see notePeerOf).
+	outside, noted keptPeer
 	// outsideIdle are the sessions of connections from outside the world
 	// that ended, for reuse (see ReleaseExternal).
 	outsideIdle []*server.Session
@@ -92,24 +93,37 @@ func (h *Host) Sim() *simnet.Host { return h.sim }
 
 // newID returns the next queue id of this host: its prefix and the
 // number in upper-case hexadecimal, at least five digits, as fmt's %05X
-// writes it. Every message takes one or more, so it is written by hand
-// into one string.
+// writes it. Every message takes one or more, so the id is kept written
+// out (lastID) and counted up in place, a digit or two, rather than
+// written out again from the number.
 func (h *Host) newID() string {
-	h.nextID++
-	var b [32]byte
-	var digits [16]byte
-	hex := strconv.AppendUint(digits[:0], uint64(h.nextID), 16)
-	id := append(b[:0], h.idPrefix...)
-	for range 5 - len(hex) {
-		id = append(id, '0')
+	if h.lastID == nil {
+		h.lastID = append([]byte(h.idPrefix), "00000"...)
 	}
-	for _, c := range hex {
-		if c >= 'a' {
-			c -= 'a' - 'A'
+	h.lastID = countUp(h.lastID, len(h.idPrefix))
+	return string(h.lastID)
+}
+
+// countUp adds one to the upper-case hexadecimal number in id[from:],
+// carrying from digit to digit, and returns id, one digit longer when the
+// number needs it.
+func countUp(id []byte, from int) []byte {
+	for i := len(id) - 1; i >= from; i-- {
+		switch id[i] {
+		case 'F':
+			id[i] = '0' // and carry one
+		case '9':
+			id[i] = 'A'
+			return id
+		default:
+			id[i]++
+			return id
 		}
-		id = append(id, c)
 	}
-	return string(id)
+	id = append(id, 0)
+	copy(id[from+1:], id[from:])
+	id[from] = '1'
+	return id
 }
 
 // sessionNonce counts a new session of the host on port and returns its
@@ -370,15 +384,30 @@ func clientAddr(c *server.ConnState) (netip.Addr, bool) {
 type peer struct{ ip, name string }
 
 // notePeer keeps the text of addr, the client's address on a new
-// connection, and name, its host's, for peerOf.
-func (n *Network) notePeer(addr netip.Addr, name string) {
-	if _, ok := n.peers[addr]; ok || !addr.IsValid() {
-		return
+// connection, and name, its host's, for peerOf, unless addr has its peer
+// already, and returns the peer kept for addr.
+func (n *Network) notePeer(addr netip.Addr, name string) peer {
+	if p, ok := n.peers[addr]; ok {
+		return p
 	}
 	if n.peers == nil {
 		n.peers = map[netip.Addr]peer{}
 	}
-	n.peers[addr] = peer{ip: addr.String(), name: name}
+	p := peer{ip: addr.String(), name: name}
+	n.peers[addr] = p
+	return p
+}
+
+// notePeerOf is notePeer for a connection the host accepts. The peer of
+// its last such connection is kept on the host (noted): a host mostly
+// hears from the same client again and again (a relay from the mail
+// client, a mail store from its MX), and its policies ask for the peer
+// at several commands of every session, where the map costs a hash.
+func (h *Host) notePeerOf(addr netip.Addr, name string) {
+	if !addr.IsValid() || h.noted.addr == addr {
+		return
+	}
+	h.noted = keptPeer{addr: addr, peer: h.net.notePeer(addr, name)}
 }
 
 // peerOf returns the client's address on c as text, and its host's name:
@@ -393,22 +422,28 @@ func (h *Host) peerOf(c *server.ConnState) peer {
 	if o := &h.outside; o.addr == c.Addr {
 		return o.peer
 	}
+	if o := &h.noted; o.addr == c.Addr {
+		return o.peer
+	}
 	if p, ok := h.net.peers[c.Addr]; ok {
 		return p
 	}
 	ip := c.Addr.String() // as Remote writes it: see ExternalSession
-	h.outside = outsidePeer{addr: c.Addr, peer: peer{ip: ip, name: h.net.nameOf(ip)}}
+	h.outside = keptPeer{addr: c.Addr, peer: peer{ip: ip, name: h.net.nameOf(ip)}}
 	return h.outside.peer
 }
 
-// outsidePeer is the peer of the last client address from outside the
-// world that a host's policies asked about. It is looked at before the
-// peers noted, as an address has the same peer whoever notes it. Messages
-// from outside ask about the same few addresses every time (at RCPT, at
-// DATA), and reading Remote cost more than the rest of the Received:
-// field. One is kept, not a map of them: clients from outside come from
-// addresses without end, and the world must not grow with them.
-type outsidePeer struct {
+// keptPeer is the peer of one client address, kept on a host (see
+// notePeerOf and peerOf).
+//
+// For outside, it is the last client address from outside the world that
+// a host's policies asked about. It is looked at before the peers noted,
+// as an address has the same peer whoever notes it. Messages from outside
+// ask about the same few addresses every time (at RCPT, at DATA), and
+// reading Remote cost more than the rest of the Received: field. One is
+// kept, not a map of them: clients from outside come from addresses
+// without end, and the world must not grow with them.
+type keptPeer struct {
 	addr netip.Addr
 	peer
 }
@@ -505,7 +540,7 @@ func (h *Host) listener(port int) func(c *simnet.Conn) simnet.Handler {
 	return func(c *simnet.Conn) simnet.Handler {
 		client := h.net.clientName(c)
 		addr := c.RemoteAddr()
-		h.net.notePeer(addr.Addr(), client)
+		h.notePeerOf(addr.Addr(), client)
 		opt := server.SessionOptions{
 			Addr:         addr.Addr(),
 			TLS:          port == 465,

@@ -185,13 +185,13 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 			continue
 		}
 		if q == nil {
-			q = newQueued(id, env, data, n.Net.Now())
+			q = n.newQueued(id, env, data)
 		}
-		q.add(rcptState{recipient: rcpt, status: client.Pending, mailbox: parseAddress(rcpt.addr)})
+		q.add(rcptState{recipient: rcpt, status: client.Pending, mailbox: n.texts.mailbox(rcpt.addr)})
 	}
 	if len(local) > 0 {
 		if q == nil {
-			q = newQueued(id, env, data, n.Net.Now())
+			q = n.newQueued(id, env, data)
 		}
 		// This host is the last one for the local recipients: it reports
 		// the deliveries their sender asked to hear about (RFC 3461 §6.2).
@@ -211,10 +211,11 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 
 // newQueued returns the queue entry of a message that arrived now, with
 // no recipients yet (see add).
-func newQueued(id string, env envelope, data []byte, now time.Duration) *queued {
+func (n *Network) newQueued(id string, env envelope, data []byte) *queued {
+	now := n.Net.Now()
 	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: now, next: now}
 	if q.from != "" {
-		q.sender = parseAddress(q.from)
+		q.sender = n.texts.mailbox(q.from)
 	}
 	return q
 }

@@ -38,6 +38,10 @@ type textTable struct {
 type keptAddress struct {
 	m    smtp.Mailbox
 	text string
+	// parsed is text read back as parseAddress reads it, once asked for
+	// (see mailbox); it need not be m.
+	parsed     smtp.Mailbox
+	parsedDone bool
 }
 
 // joinedLines is one entry of textTable.joins.
@@ -118,9 +122,25 @@ func (t *textTable) address(m smtp.Mailbox) string {
 	}
 	var room [maxKeptText]byte
 	text := t.text(append(append(append(room[:0], m.Local...), '@'), m.Domain...))
-	t.addrs[t.nextAddr] = keptAddress{m, text}
+	t.addrs[t.nextAddr] = keptAddress{m: m, text: text}
 	t.nextAddr = (t.nextAddr + 1) % len(t.addrs)
 	return text
+}
+
+// mailbox returns parseAddress(addr). An address the queue takes in is
+// mostly one that address wrote lately (the sender's, a recipient's), and
+// parsing it again at every hop cost more than finding it there: what it
+// parsed to is kept with it.
+func (t *textTable) mailbox(addr string) smtp.Mailbox {
+	for i := range t.addrs {
+		if a := &t.addrs[i]; a.text == addr && addr != "" {
+			if !a.parsedDone {
+				a.parsed, a.parsedDone = parseAddress(addr), true
+			}
+			return a.parsed
+		}
+	}
+	return parseAddress(addr)
 }
 
 // lower returns strings.ToLower(s). The addresses, domains and host names
