@@ -531,6 +531,7 @@ type inbound struct {
 	timer   *simnet.Timer
 	client  string // the client's host name, for the trace
 	pending bool   // a STARTTLS (or implicit TLS) handshake is due
+	open    bool   // Open was called for conn
 	port    int
 }
 
@@ -599,7 +600,7 @@ func (h *Host) limits() smtp.Limits {
 // Open sends the greeting the session prepared; on port 465 the greeting
 // waits for the TLS handshake the client starts at once (RFC 8314 §3.3).
 func (in *inbound) Open(c *simnet.Conn) {
-	in.h.net.servers[c.ID()] = in
+	in.open = true
 	if in.port == 465 {
 		in.pending = true
 		return
@@ -633,8 +634,7 @@ func (in *inbound) release() {
 		return
 	}
 	in.stopTimer()
-	delete(in.h.net.servers, in.conn.ID())
-	in.conn = nil
+	in.conn, in.open = nil, false
 	if len(in.h.idle) < maxIdleSessions {
 		in.h.idle = append(in.h.idle, in)
 	}
@@ -835,12 +835,27 @@ func (h *Host) ReleaseExternal(s *server.Session) {
 	}
 }
 
+// serverEnd returns the server end of the open SMTP connection whose
+// client's end is client. It is found through the connection rather than
+// kept in a map by connection: adding every connection to one and taking
+// it out again cost more than the rest of opening and closing it.
+func serverEnd(client *simnet.Conn) (*inbound, bool) {
+	srv := client.Peer()
+	if srv == nil {
+		return nil, false
+	}
+	// An inbound serves one connection after another: it is this one's
+	// only while it holds it, and open.
+	in, ok := srv.Handler().(*inbound)
+	return in, ok && in.conn == srv && in.open
+}
+
 // StartTLS runs the handshake a client asked for with STARTTLS on conn
 // (the client's end), once the server's 220 has reached it. check says how
 // the client checks the certificate. It upgrades both ends and tells the
 // server session.
 func (n *Network) StartTLS(client *simnet.Conn, check CertCheck) (verified bool, err error) {
-	in, ok := n.servers[client.ID()]
+	in, ok := serverEnd(client)
 	if !ok || !in.pending || n.TLS == nil {
 		return false, fmt.Errorf("the server is not waiting for a TLS handshake")
 	}

@@ -31,7 +31,6 @@ type Network struct {
 
 	hosts     map[string]*Host    // by lower-case name
 	order     []*Host             // in the order they were added
-	servers   map[int]*inbound    // server ends of open SMTP connections, by conn id
 	strip     map[[2]string]bool  // pairs of hosts with a man in the middle who hides STARTTLS (see stripKey)
 	cuts      []replyCut          // armed by CutBeforeReply
 	clients   []*client.Client    // client sessions of finished deliveries, for reuse
@@ -129,7 +128,7 @@ func (n *Network) cutDue(from, to string, events []server.Event) bool {
 
 // NewNetwork returns an empty mail network over net and resolver.
 func NewNetwork(net *simnet.World, resolver *dns.Resolver) *Network {
-	return &Network{Net: net, Resolver: resolver, hosts: map[string]*Host{}, servers: map[int]*inbound{}, strip: map[[2]string]bool{}}
+	return &Network{Net: net, Resolver: resolver, hosts: map[string]*Host{}, strip: map[[2]string]bool{}}
 }
 
 // AddHost adds a host to the simulated network and starts its SMTP

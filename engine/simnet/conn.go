@@ -446,6 +446,14 @@ func (c *Conn) TLS() bool { return c.codec != nil }
 // Sent returns how many bytes this end handed to Write and WriteRaw.
 func (c *Conn) Sent() int { return c.sent }
 
+// Peer returns the other end of the connection: for the client's end,
+// nil until a server accepted it.
+func (c *Conn) Peer() *Conn { return c.peer() }
+
+// Handler returns the handler of this end: for a server's end, the one
+// its listener gave.
+func (c *Conn) Handler() Handler { return c.h }
+
 func (c *Conn) peer() *Conn {
 	if c.isClient {
 		return c.p.server
