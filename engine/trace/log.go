@@ -314,7 +314,8 @@ func (l *Log) Add(e Event) int { return l.AddEvent(&e) }
 func (l *Log) AddEvent(e *Event) int {
 	c, r := l.add(e, len(e.Text))
 	r.text = putText(c, e.Text)
-	return l.added(c, r, e)
+	l.added(r.text, e)
+	return l.n
 }
 
 // AddText is Add for an event whose text is the octets text (e.Text is
@@ -324,7 +325,8 @@ func (l *Log) AddEvent(e *Event) int {
 func (l *Log) AddText(e *Event, text []byte) int {
 	c, r := l.add(e, len(text))
 	r.text = putText(c, text)
-	return l.added(c, r, e)
+	l.added(r.text, e)
+	return l.n
 }
 
 // add appends the record of e, whose text is textLen octets, but not its
@@ -658,10 +660,19 @@ func (l *Log) newChunk() *chunk {
 // most at once: three megabytes.
 const maxSlabChunks = 16
 
-// added finishes adding e, whose record is r in c, its text put, and
-// returns its id.
-func (l *Log) added(c *chunk, r *record, e *Event) int {
-	l.text += int(r.text.end - r.text.start)
+// added finishes adding e, its text put at text. It is small enough to be
+// inlined: most logs keep every event, and most events have no
+// attributes, so most need nothing more.
+func (l *Log) added(text span, e *Event) {
+	l.text += int(text.end - text.start)
+	if l.keepText|len(e.Attrs) != 0 { // a bound (see Keep) or attributes
+		l.addedRest(e)
+	}
+}
+
+// addedRest is the rest of added, for a log that bounds its text or an
+// event with attributes.
+func (l *Log) addedRest(e *Event) {
 	for l.keepText > 0 && l.text > l.keepText && len(l.chunks) > 1 {
 		l.dropOldest()
 	}
@@ -671,7 +682,6 @@ func (l *Log) added(c *chunk, r *record, e *Event) int {
 		}
 		l.attrs[l.n] = e.Attrs
 	}
-	return l.n
 }
 
 // dropOldest drops the first chunk (see Keep). The string table would
