@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"unsafe"
 )
 
@@ -311,60 +312,73 @@ func (l *Log) Add(e Event) int { return l.AddEvent(&e) }
 // nothing of it but its Attrs map, as Add does. An Event is nearly three
 // hundred octets and a simulation adds close to a million: a World hands
 // its events on by pointer so as not to copy each once more.
-func (l *Log) AddEvent(e *Event) int {
-	c, r := l.add(e, len(e.Text))
-	r.text = putText(c, e.Text)
-	l.added(r.text, e)
-	return l.n
-}
+func (l *Log) AddEvent(e *Event) int { return l.addEvent(e, e.Text) }
 
 // AddText is Add for an event whose text is the octets text (e.Text is
 // not read): what a connection carries is bytes, and they go into the
 // trace without being made a string first. Like AddEvent, it reads *e
 // and keeps nothing of it but its Attrs map.
 func (l *Log) AddText(e *Event, text []byte) int {
-	c, r := l.add(e, len(text))
-	r.text = putText(c, text)
-	l.added(r.text, e)
-	return l.n
+	// Seen as a string, not copied: putText only reads it, to compare it
+	// and to copy it into the chunk's text.
+	return l.addEvent(e, unsafe.String(unsafe.SliceData(text), len(text)))
 }
 
-// add appends the record of e, whose text is textLen octets, but not its
-// text, and returns its chunk and the record. The caller puts the text,
-// then calls added.
-func (l *Log) add(e *Event, textLen int) (*chunk, *record) {
+// addEvent appends the record of e, whose text is text, and returns its
+// id. A simulation adds close to a million events, so the steps every
+// one takes are written out here, or inlined (added), or called from here
+// (fill, putText) rather than from one another: each call cost an event
+// about twenty instructions. (It is not generic over the text's type: the
+// compiler then let every caller's Event escape to the heap.)
+func (l *Log) addEvent(e *Event, text string) int {
 	c := l.last
-	if c == nil || len(c.records) == chunkSize {
-		c = l.newChunk()
-		l.chunks = append(l.chunks, c)
-		l.last = c
+	if c == nil || len(c.records) == chunkSize || len(c.records) == cap(c.records) {
+		c = l.grow()
 	}
 	l.n++
 	// The record is written in place: building it aside copied it once
 	// more. Its room was made zero, and no record is written twice, so it
-	// is taken as it is, but in the first chunk, which grows.
+	// is taken as it is.
 	n := len(c.records)
-	if n < cap(c.records) {
-		c.records = c.records[:n+1]
-	} else {
-		c.records = append(c.records, record{})
-	}
+	c.records = c.records[:n+1]
 	r := &c.records[n]
 	if n == 0 {
 		c.base = e.At
 	}
 	at := e.At - c.base
 	r.at = uint32(at)
-	if uint64(at) > math.MaxUint32 || !l.fill(r, e, textLen) {
-		*r = record{n: inSpilled}
-		kept := *e
-		kept.Text, kept.Attrs = "", nil
-		if l.spilled == nil {
-			l.spilled = make(map[int]*Event)
-		}
-		l.spilled[l.n] = &kept
+	if uint64(at) > math.MaxUint32 || !l.fill(r, e, len(text)) {
+		l.spill(r, e)
 	}
-	return c, r
+	r.text = putText(c, text)
+	l.added(r.text, e)
+	return l.n
+}
+
+// grow returns the chunk the next event goes in when the last one has no
+// room left: a new chunk, or the first one grown.
+func (l *Log) grow() *chunk {
+	c := l.last
+	if c == nil || len(c.records) == chunkSize {
+		c = l.newChunk()
+		l.chunks = append(l.chunks, c)
+		l.last = c
+		return c
+	}
+	c.records = slices.Grow(c.records, 1)
+	return c
+}
+
+// spill keeps e whole in the Log's spilled map, as its record r cannot
+// hold it (see record), and leaves in r only that it did.
+func (l *Log) spill(r *record, e *Event) {
+	*r = record{n: inSpilled}
+	kept := *e
+	kept.Text, kept.Attrs = "", nil
+	if l.spilled == nil {
+		l.spilled = make(map[int]*Event)
+	}
+	l.spilled[l.n] = &kept
 }
 
 // fill writes e, whose text is textLen octets, but for its time and
@@ -520,7 +534,7 @@ func (r *record) optional(t *strTable) (fields [numOptional]string, size int) {
 // cache holds for its octets costs about what writing it would; what it
 // saves is memory: two texts in three of a simulation come round again,
 // and under WebAssembly every octet the heap grows by costs.
-func putText[T string | []byte](c *chunk, text T) span {
+func putText(c *chunk, text string) span {
 	n := len(text)
 	c.held += n
 	if n == 0 {
