@@ -175,7 +175,7 @@ func (w *World) ServeExternal(c ExternalConn) (*External, error) {
 	if c.TLS != nil {
 		x.traceTLS(*c.TLS)
 	}
-	x.sess = h.ExternalSession(c.Port, c.Remote, c.TLSAvailable)
+	x.sess = h.ExternalSessionAt(c.Port, c.Remote, ap.Addr(), c.TLSAvailable)
 	x.flush()
 	return x, nil
 }

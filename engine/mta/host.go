@@ -808,6 +808,31 @@ func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *serv
 			addr = a
 		}
 	}
+	return h.externalSession(port, remote, addr, tlsAvailable)
+}
+
+// ExternalSessionAt is ExternalSession for a caller that parsed remote
+// already, addr being its address, rather than have it parsed again for
+// every connection.
+func (h *Host) ExternalSessionAt(port int, remote string, addr netip.Addr, tlsAvailable bool) *server.Session {
+	if addr.IsValid() && !writtenAs(addr, remote) {
+		addr = netip.Addr{}
+	}
+	return h.externalSession(port, remote, addr, tlsAvailable)
+}
+
+// writtenAs reports whether remote, "addr:port", writes addr as netip
+// does (see peerOf): ExternalSession leaves an address written otherwise
+// to be read from Remote.
+func writtenAs(addr netip.Addr, remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	var room [64]byte
+	return err == nil && host == string(addr.AppendTo(room[:0])) // a comparison: no conversion is made
+}
+
+// externalSession is ExternalSession, addr being the address in remote
+// (see ExternalSession), or none.
+func (h *Host) externalSession(port int, remote string, addr netip.Addr, tlsAvailable bool) *server.Session {
 	opt := server.SessionOptions{
 		Remote:       remote,
 		Addr:         addr,

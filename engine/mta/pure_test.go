@@ -263,8 +263,9 @@ func TestClientIP(t *testing.T) {
 // TestPeerOf: a server end's policies read the same client address and
 // host name whether the driver gave the address parsed (a simulated
 // connection, noted at accept; a session from outside whose Remote is
-// written as netip writes it) or only as Remote, and the one kept of the
-// last address from outside does not outlive it.
+// written as netip writes it, by ExternalSession or ExternalSessionAt) or
+// only as Remote, and the one kept of the last address from outside does
+// not outlive it.
 func TestPeerOf(t *testing.T) {
 	n := &Network{Net: simnet.New(1)}
 	h := &Host{net: n}
@@ -290,6 +291,12 @@ func TestPeerOf(t *testing.T) {
 		}
 		if got, ok := clientAddr(&c); ok != (want.ip != remote) || ok && got.String() != netip.MustParseAddr(want.ip).String() {
 			t.Errorf("clientAddr(%q) = %v, %v", remote, got, ok)
+		}
+		// A caller that parsed Remote already gets the same session.
+		if ap, err := netip.ParseAddrPort(remote); err == nil {
+			if at := h.ExternalSessionAt(25, remote, ap.Addr(), false).Conn(); at.Addr != c.Addr || at.Remote != c.Remote {
+				t.Errorf("ExternalSessionAt(%q): address %v, remote %q; ExternalSession: %v, %q", remote, at.Addr, at.Remote, c.Addr, c.Remote)
+			}
 		}
 	}
 }
