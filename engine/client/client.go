@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 
@@ -68,6 +69,12 @@ type Config struct {
 	NoPipelining bool
 	// Trace, when set, is called with every Event of the session.
 	Trace func(Event)
+	// CRLFOnly says that the caller knows every CR and LF of the message
+	// to be part of a CRLF, as a relay knows of what its own server took
+	// (which refused anything else): the client does not read the whole
+	// message for them once more, only looks for the CRLF at its end. A
+	// message it is wrong about goes out as it is.
+	CRLFOnly bool
 }
 
 // DefaultChunkSize is the BDAT chunk size when Config.ChunkSize is 0: big
@@ -285,7 +292,11 @@ func (c *Client) prepareMessage() {
 		return
 	}
 	c.prepared = true
-	c.msg = canonical(c.given, c.norm)
+	if c.cfg.CRLFOnly && bytes.HasSuffix(c.given, []byte(crlf)) {
+		c.msg = c.given // canonical already (see Config.CRLFOnly)
+	} else {
+		c.msg = canonical(c.given, c.norm)
+	}
 	if len(c.msg) > 0 && len(c.given) > 0 && &c.msg[0] != &c.given[0] {
 		c.norm = c.msg
 	}

@@ -124,3 +124,35 @@ func TestAgainstOurServer(t *testing.T) {
 		}
 	}
 }
+
+// TestCRLFOnly: a client told that every CR and LF of the message is part
+// of a CRLF sends it as it is, only adding the CRLF at its end that it
+// lacks, as it sends a message it has read itself; told so wrongly, it
+// sends a bare LF, which our server refuses.
+func TestCRLFOnly(t *testing.T) {
+	srv := server.New(server.Config{Hostname: "mx.example.org"})
+	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		msg, want string
+		status    client.Status
+	}{
+		{"Subject: x\r\n\r\nbody\r\n", "Subject: x\r\n\r\nbody\r\n", client.Delivered},
+		{"Subject: x\r\n\r\nbody", "Subject: x\r\n\r\nbody\r\n", client.Delivered},
+		{"Subject: x\r\n\r\nbare\nLF\r\n", "", client.Bounced},
+	} {
+		out, msgs := converse(t, srv, client.Config{Hostname: "laptop.example.com", CRLFOnly: true}, env, tc.msg, 1<<20)
+		if out.Status != tc.status {
+			t.Errorf("%q: %v, want %v (%v)", tc.msg, out.Status, tc.status, out.Reply)
+		}
+		got := "" // nothing taken
+		if len(msgs) > 0 {
+			got = string(msgs[0].Data)
+		}
+		if got != tc.want {
+			t.Errorf("%q: the server took %q, want %q", tc.msg, got, tc.want)
+		}
+	}
+}

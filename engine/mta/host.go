@@ -328,7 +328,14 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 		return "", r
 	}
 	h.rcpts = kept.rcpts
-	h.accept(id, kept, stored, delivered)
+	// The server took only text whose every CR and LF is part of a CRLF
+	// (see server.Policy), and the Received: line is written so: the
+	// message stays so unless a field above says otherwise.
+	crlfOnly := true
+	for _, f := range above {
+		crlfOnly = crlfOnly && !strings.ContainsAny(f, "\r\n")
+	}
+	h.accept(id, kept, stored, delivered, crlfOnly)
 	return id, smtp.Reply{}
 }
 

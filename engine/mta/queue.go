@@ -62,6 +62,7 @@ type queued struct {
 	ret      string       // the sender's RET
 	envid    string       // the sender's ENVID
 	data     []byte
+	crlfOnly bool // every CR and LF of data is part of a CRLF (see client.Config.CRLFOnly)
 	arrived  time.Duration
 	rcpts    []*rcptState
 	first    rcptState           // the first recipient's state (see add)
@@ -172,7 +173,7 @@ func (h *Host) QueueView() []QueueView {
 // their mailbox at once, remote ones through the queue. delivered, when
 // not nil, is data with the Return-Path line on top that local delivery
 // adds (see Received.stamp).
-func (h *Host) accept(id string, env envelope, data, delivered []byte) {
+func (h *Host) accept(id string, env envelope, data, delivered []byte, crlfOnly bool) {
 	n := h.net
 	var q *queued // made for the first recipient sent on, or for a report
 	var local []*rcptState
@@ -185,13 +186,13 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 			continue
 		}
 		if q == nil {
-			q = n.newQueued(id, env, data)
+			q = n.newQueued(id, env, data, crlfOnly)
 		}
 		q.add(rcptState{recipient: rcpt, status: client.Pending, mailbox: n.texts.mailbox(rcpt.addr)})
 	}
 	if len(local) > 0 {
 		if q == nil {
-			q = n.newQueued(id, env, data)
+			q = n.newQueued(id, env, data, crlfOnly)
 		}
 		// This host is the last one for the local recipients: it reports
 		// the deliveries their sender asked to hear about (RFC 3461 §6.2).
@@ -211,9 +212,9 @@ func (h *Host) accept(id string, env envelope, data, delivered []byte) {
 
 // newQueued returns the queue entry of a message that arrived now, with
 // no recipients yet (see add).
-func (n *Network) newQueued(id string, env envelope, data []byte) *queued {
+func (n *Network) newQueued(id string, env envelope, data []byte, crlfOnly bool) *queued {
 	now := n.Net.Now()
-	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, arrived: now, next: now}
+	q := &queued{id: id, from: env.from, ret: env.ret, envid: env.envid, data: data, crlfOnly: crlfOnly, arrived: now, next: now}
 	if q.from != "" {
 		q.sender = n.texts.mailbox(q.from)
 	}
@@ -666,7 +667,7 @@ func (h *Host) sendHop(q *queued, rcpts []*rcptState, hops []hop, i int, tls hop
 	// client leaves them out if the next hop does not advertise DSN.
 	env := client.Envelope{Ret: q.ret, EnvID: q.envid, From: q.sender, To: q.recipientsFor(rcpts)}
 	h.net.Send(SendRequest{
-		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode}, Check: tls.check,
+		From: h, To: hops[i].dialTarget(), Port: 25, Config: client.Config{Hostname: h.cfg.Name, TLS: tls.mode, CRLFOnly: q.crlfOnly}, Check: tls.check,
 		Envelope: env, Data: q.data,
 		hop: hopSession{h: h, q: q, rcpts: rcpts, hops: hops, i: i, tls: tls},
 	})
@@ -1018,7 +1019,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	}
 	n.emit(&trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
 		Attrs: map[string]string{"action": action}})
-	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build(), nil)
+	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build(), nil, false)
 }
 
 // silentFailure says why a recipient that failed gets no DSN: its sender

@@ -42,7 +42,9 @@ type Policy interface {
 	// rcpt is a local user, or a remote one that c.AuthUser may send to.
 	Rcpt(c *ConnState, env *Envelope, rcpt Recipient) smtp.Reply
 	// Data is asked once the whole message has arrived, without its end
-	// marker and dot-stuffing, with CRLF line ends. queueID names the
+	// marker and dot-stuffing, with CRLF line ends: every CR and LF of msg
+	// is part of a CRLF, and no octet is NUL, as the session refuses any
+	// other text before it asks. queueID names the
 	// message in the 250 reply ("Ok: queued as <queueID>").
 	Data(c *ConnState, env *Envelope, msg []byte) (queueID string, reply smtp.Reply)
 	// Authenticate checks credentials from AUTH (RFC 4954). Only a 2xx
