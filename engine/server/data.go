@@ -352,10 +352,10 @@ func printable(s string) bool {
 func (s *Session) bdat(arg []byte) {
 	sizeText, rest, _ := bytes.Cut(bytes.TrimLeft(arg, " "), []byte{' '})
 	rest = bytes.TrimLeft(rest, " ")
-	// string(sizeText) does not escape ParseInt, so a count that fits in
+	// string(sizeText) does not escape decimal, so a count that fits in
 	// 32 octets is not copied to the heap.
-	n, err := strconv.ParseInt(string(sizeText), 10, 64)
-	if err != nil || !allDigits(string(sizeText)) {
+	n, ok := decimal(string(sizeText))
+	if !ok {
 		// The chunk's length is unknown, so its octets cannot be skipped
 		// (replyBdatCount).
 		s.close(replyBdatCount)

@@ -179,8 +179,8 @@ func (s *Session) mailParams(params smtp.Params) smtp.Reply {
 			if len(p.Value) > 20 || !allDigits(p.Value) {
 				return paramError("Bad SIZE syntax: a number of octets is expected")
 			}
-			n, err := strconv.ParseInt(p.Value, 10, 64)
-			if err != nil {
+			n, ok := decimal(p.Value)
+			if !ok {
 				n = math.MaxInt64 // 20 digits may not fit, and are certainly too many
 			}
 			env.Size = n
@@ -376,6 +376,27 @@ func allDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// decimal returns the number s writes in decimal digits, and false when s
+// is not one or more digits or the number does not fit 64 bits. The
+// counts of BDAT and SIZE are read with it, a few digits for every
+// message: up to 18 digits cannot overflow, and are added up here rather
+// than by strconv, which also reads signs and reports errors.
+func decimal(s string) (int64, bool) {
+	if len(s) > 18 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		return n, err == nil && allDigits(s)
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	return n, s != ""
 }
 
 // oneOf returns the keyword among choices that v names, ignoring case as

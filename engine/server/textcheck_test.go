@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
 )
 
@@ -67,4 +68,17 @@ func FuzzTextCheck(f *testing.F) {
 			t.Fatalf("%q cut at %d and %d: got %+v, want %+v", text, i, j, got, want)
 		}
 	})
+}
+
+// TestDecimal: decimal reads the counts of BDAT and SIZE as strconv does
+// the digits it is given, and takes nothing else.
+func TestDecimal(t *testing.T) {
+	for _, s := range []string{"", "0", "7", "0042", "1024", "-1", "+1", "1 ", " 1", "12a", "a",
+		"999999999999999999", "9223372036854775807", "9223372036854775808", "99999999999999999999", "1_000"} {
+		n, ok := decimal(s)
+		want, err := strconv.ParseInt(s, 10, 64)
+		if wantOK := err == nil && allDigits(s); ok != wantOK || ok && n != want {
+			t.Errorf("decimal(%q) = %d, %v, want %d, %v", s, n, ok, want, wantOK)
+		}
+	}
 }
