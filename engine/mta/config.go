@@ -244,8 +244,10 @@ func dotAtom(s []byte) bool {
 func (c *HostConfig) BacksUp(domain string) bool { return containsFold(c.Backup, domain) }
 
 // HasUser reports whether addr is a mailbox here.
-func (c *HostConfig) HasUser(addr string) bool {
-	addr = c.Mailbox(addr)
+func (c *HostConfig) HasUser(addr string) bool { return c.hasMailbox(c.Mailbox(addr)) }
+
+// hasMailbox is HasUser for addr's mailbox (see Mailbox).
+func (c *HostConfig) hasMailbox(addr string) bool {
 	if containsFold(c.Users, addr) {
 		return true
 	}

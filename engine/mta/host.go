@@ -58,10 +58,13 @@ type Host struct {
 	busy      bool       // every connection gets 421 (SetBusy)
 	idPrefix  string
 	lastID    []byte // the last queue id given, its prefix and number (see newID)
-	sessions  int    // SMTP sessions accepted, for CRAM-MD5 nonces
-	servers   map[int]*server.Server
-	idle      []*inbound             // the server ends of closed connections, for reuse
-	signers   map[string]dkim.Signer // DKIM signers by lower-case domain (see DKIMSelector)
+	// lastMailbox is the last address mailbox was asked about, and its
+	// answer.
+	lastMailbox struct{ addr, mailbox string }
+	sessions    int // SMTP sessions accepted, for CRAM-MD5 nonces
+	servers     map[int]*server.Server
+	idle        []*inbound             // the server ends of closed connections, for reuse
+	signers     map[string]dkim.Signer // DKIM signers by lower-case domain (see DKIMSelector)
 	// relayhost is the one hop of every delivery when the host has a
 	// Relayhost, nil otherwise: made once, as deliveries only read it.
 	relayhost []hop
@@ -254,11 +257,12 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 	switch {
 	case h.cfg.Serves(domain):
 		addr := h.net.texts.address(rcpt.Path.Mailbox)
-		if !h.cfg.HasUser(addr) {
+		mailbox := h.mailbox(addr)
+		if !h.cfg.hasMailbox(mailbox) {
 			return smtp.Reply{Code: 550, Enhanced: "5.1.1", Reason: smtp.ReasonUnknownUser,
 				Lines: []string{fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", addr)}}
 		}
-		if h.Mailboxes.Full(h.cfg.Mailbox(addr)) {
+		if h.Mailboxes.Full(mailbox) {
 			return smtp.Reply{Code: 452, Enhanced: "4.2.2", Reason: smtp.ReasonMailboxFullTemp,
 				Lines: []string{fmt.Sprintf("<%s>: Mailbox full, try again later", addr)}}
 		}
@@ -358,12 +362,24 @@ func (h *Host) checkRoom(env *server.Envelope, kept envelope, size int) smtp.Rep
 			continue
 		}
 		addr := kept.rcpts[i].addr
-		if room, limited := h.Mailboxes.Room(h.cfg.Mailbox(addr)); limited && need > room {
+		if room, limited := h.Mailboxes.Room(h.mailbox(addr)); limited && need > room {
 			return smtp.Reply{Code: 552, Enhanced: "5.2.2", Reason: smtp.ReasonMailboxFull,
 				Lines: []string{fmt.Sprintf("<%s>: Mailbox full: the message (%d octets) exceeds the %d left of its storage allocation", addr, need, room)}}
 		}
 	}
 	return smtp.Reply{}
+}
+
+// mailbox returns h.cfg.Mailbox(addr). A message's recipient is asked
+// about at RCPT, at its delivery and maybe for its room, each time the
+// same text (see textTable.address): the last answer is kept.
+func (h *Host) mailbox(addr string) string {
+	if last := &h.lastMailbox; addr == last.addr && addr != "" {
+		return last.mailbox
+	}
+	mailbox := h.cfg.Mailbox(addr)
+	h.lastMailbox.addr, h.lastMailbox.mailbox = addr, mailbox
+	return mailbox
 }
 
 // relayAllowed reports whether the client address is in RelayFrom.

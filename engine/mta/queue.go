@@ -268,7 +268,7 @@ func (q *queued) recipientsFor(rcpts []*rcptState) []client.Recipient {
 func (h *Host) localMailbox(addr string) (string, bool) {
 	_, domain, _ := splitAddress(addr)
 	if h.cfg.Serves(domain) || (domain == "" && strings.EqualFold(addr, "postmaster")) {
-		return h.cfg.Mailbox(addr), true
+		return h.mailbox(addr), true
 	}
 	return "", false
 }
