@@ -339,7 +339,7 @@ func (p policy) Data(c *server.ConnState, env *server.Envelope, msg []byte) (str
 	for _, f := range above {
 		crlfOnly = crlfOnly && !strings.ContainsAny(f, "\r\n")
 	}
-	h.accept(id, kept, stored, delivered, crlfOnly)
+	h.accept(id, kept, taken{data: stored, delivered: delivered, own: len(stored) - len(msg), crlfOnly: crlfOnly})
 	return id, smtp.Reply{}
 }
 

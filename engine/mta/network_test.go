@@ -637,7 +637,7 @@ func TestUnsendableRecipientFailsAtOnce(t *testing.T) {
 	n := testNet(t, nil, nil)
 	relay, _ := n.Host("smtp.example.com")
 	relay.accept("Q1", envelope{from: "alice@example.com", rcpts: []recipient{{addr: "bob@example.org", orcpt: "rfc822;bob\x01@example.org"}}},
-		[]byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n"), nil, false)
+		taken{data: []byte("From: alice@example.com\r\nSubject: lunch?\r\n\r\nAt noon?\r\n")})
 	n.Net.Advance(time.Minute)
 
 	if got := kinds(n.Net.Log(), trace.QueueRetry); len(got) != 0 {

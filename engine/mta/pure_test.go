@@ -607,3 +607,29 @@ func TestSessionNonce(t *testing.T) {
 		t.Errorf("the second session's nonce is %q after an MX session, %q after a submission one", mixed[1], all[1])
 	}
 }
+
+// TestSubjectOf: the Subject of a message a host took is the same read
+// from below the host's own fields as read with them, however its text
+// starts.
+func TestSubjectOf(t *testing.T) {
+	own := Received{FromHelo: "laptop", FromHost: "laptop.example", FromAddr: "192.0.2.5", By: "mx.example.org",
+		With: "ESMTP", ID: "Q1", For: "bob@example.org"}
+	for _, text := range []string{
+		"Subject: lunch?\r\n\r\nAt noon?\r\n",
+		"From: alice@example.com\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n folded\r\n\r\n",
+		" folded first\r\nSubject: hidden?\r\n\r\n",
+		"\tSubject: folded\r\nSubject: x\r\n\r\n",
+		"not a field\r\nSubject: x\r\n\r\n",
+		"\r\nSubject: in the body\r\n",
+		"Subject: no end",
+		"",
+	} {
+		for _, above := range [][]string{nil, {"Authentication-Results: mx.example.org; spf=pass"}} {
+			stored := own.Prepend([]byte(text), above...)
+			got := taken{data: stored, own: len(stored) - len(text)}.subjectOf()
+			if want := Subject(stored); got != want {
+				t.Errorf("subjectOf(%q) = %q, want %q", stored, got, want)
+			}
+		}
+	}
+}

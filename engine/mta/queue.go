@@ -169,30 +169,54 @@ func (h *Host) QueueView() []QueueView {
 	return out
 }
 
+// taken is the text of a message a host takes, as it keeps it.
+type taken struct {
+	data []byte
+	// delivered, when not nil, is data with the Return-Path line on top
+	// that local delivery adds (see Received.stamp).
+	delivered []byte
+	// own is how many octets on top of data are the host's own trace
+	// fields, above the text it took (see subjectOf).
+	own int
+	// crlfOnly: every CR and LF of data is part of a CRLF (see
+	// client.Config.CRLFOnly).
+	crlfOnly bool
+}
+
+// subjectOf returns Subject(t.data). It reads the header from below the
+// host's own fields, which are no Subject: they are a good part of the
+// header of a message from outside, read at every delivery. Only a text
+// that starts with a folded line is read with them, as in data that line
+// continues the last of them.
+func (t taken) subjectOf() string {
+	if text := t.data[t.own:]; t.own > 0 && len(text) > 0 && text[0] != ' ' && text[0] != '\t' {
+		return Subject(text)
+	}
+	return Subject(t.data)
+}
+
 // accept takes responsibility for a message: local recipients get it in
-// their mailbox at once, remote ones through the queue. delivered, when
-// not nil, is data with the Return-Path line on top that local delivery
-// adds (see Received.stamp).
-func (h *Host) accept(id string, env envelope, data, delivered []byte, crlfOnly bool) {
+// their mailbox at once, remote ones through the queue.
+func (h *Host) accept(id string, env envelope, text taken) {
 	n := h.net
 	var q *queued // made for the first recipient sent on, or for a report
 	var local []*rcptState
 	for _, rcpt := range h.distinct(id, env.rcpts) {
 		if mailbox, ok := h.localMailbox(rcpt.addr); ok {
-			h.deliverLocal(id, env, mailbox, data, delivered)
+			h.deliverLocal(id, env, mailbox, text)
 			if rcpt.wants(ActionDelivered) {
 				local = append(local, &rcptState{recipient: rcpt, status: client.Delivered})
 			}
 			continue
 		}
 		if q == nil {
-			q = n.newQueued(id, env, data, crlfOnly)
+			q = n.newQueued(id, env, text.data, text.crlfOnly)
 		}
 		q.add(rcptState{recipient: rcpt, status: client.Pending, mailbox: n.texts.mailbox(rcpt.addr)})
 	}
 	if len(local) > 0 {
 		if q == nil {
-			q = n.newQueued(id, env, data, crlfOnly)
+			q = n.newQueued(id, env, text.data, text.crlfOnly)
 		}
 		// This host is the last one for the local recipients: it reports
 		// the deliveries their sender asked to hear about (RFC 3461 §6.2).
@@ -353,23 +377,23 @@ func mergeNotify(a, b server.Notify) server.Notify {
 	return m
 }
 
-// deliverLocal puts a message into the local mailbox rcpt: data, or
-// delivered when it is not nil, which is data with its Return-Path line
-// already. Its delivery event carries what the sender checks found, so
+// deliverLocal puts a message into the local mailbox rcpt: text.data, or
+// text.delivered when it is not nil, which is data with its Return-Path
+// line already. Its delivery event carries what the sender checks found, so
 // that a lesson or a grader can see how a message was judged, not only
 // that it arrived.
-func (h *Host) deliverLocal(id string, env envelope, rcpt string, data, delivered []byte) {
-	msg := StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: data}
+func (h *Host) deliverLocal(id string, env envelope, rcpt string, text taken) {
+	msg := StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: text.data}
 	var stored StoredMessage
 	var removed int
-	if delivered != nil {
-		msg.Raw = delivered
+	if text.delivered != nil {
+		msg.Raw = text.delivered
 		stored, removed = h.Mailboxes.store(msg)
 	} else {
 		stored, removed = h.Mailboxes.Deliver(msg)
 	}
 	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
-		Size: len(stored.Raw), Text: Subject(data), Attrs: env.checks})
+		Size: len(stored.Raw), Text: text.subjectOf(), Attrs: env.checks})
 	if removed > 0 {
 		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: lower(rcpt),
 			Text: fmt.Sprintf("the oldest %d message(s) of this mailbox were removed: it keeps only its newest %d octets, so that the server's memory stays bounded", removed, h.Mailboxes.keepBytes)})
@@ -1019,7 +1043,7 @@ func (h *Host) report(q *queued, action string, rcpts []*rcptState) {
 	}
 	n.emit(&trace.Event{Kind: trace.Bounce, Host: h.cfg.Name, Msg: q.id, Rcpt: q.from, Text: text,
 		Attrs: map[string]string{"action": action}})
-	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, dsn.Build(), nil, false)
+	h.accept(id, envelope{rcpts: []recipient{{addr: q.from}}}, taken{data: dsn.Build()})
 }
 
 // silentFailure says why a recipient that failed gets no DSN: its sender
