@@ -543,7 +543,10 @@ func (c *Conn) send(op string, data []byte, raw bool) error {
 		return nil
 	}
 	w := c.p.w
-	data, drop := w.applyDrop(c, data)
+	var drop *dropRule
+	if len(w.drops) > 0 { // armed faults are rare: most writes need not look
+		data, drop = w.applyDrop(c, data)
+	}
 	if len(data) > 0 {
 		c.sent += len(data)
 		var wire []byte
