@@ -700,18 +700,19 @@ func (in *inbound) flush() {
 		}
 		_ = in.conn.Write(out)
 	}
-	in.stopTimer()
 	if in.sess.Closed() {
+		in.stopTimer()
 		in.conn.Close(CloseReason(events, in.h.cfg.Name))
 		in.release()
 		return
 	}
-	if d := in.sess.Deadline(); d > 0 {
-		if in.timer == nil {
-			in.timer = n.Net.After(d, in.timedOut)
-		} else {
-			in.timer.Reset(d)
-		}
+	switch d := in.sess.Deadline(); {
+	case d <= 0:
+		in.stopTimer()
+	case in.timer == nil:
+		in.timer = n.Net.After(d, in.timedOut)
+	default:
+		in.timer.Reset(d) // moved, not taken out and queued again
 	}
 }
 

@@ -185,8 +185,18 @@ func (t *Timer) Stop() bool {
 // nothing. A driver that re-arms a timeout after every command (a
 // server's idle timeout) keeps one Timer and resets it.
 func (t *Timer) Reset(d time.Duration) {
-	t.Stop()
-	t.w.enqueue((*event)(t), t.w.now+max(d, 0), false)
+	w, ev := t.w, (*event)(t)
+	if t.index < 0 || !t.timer || t.network {
+		t.Stop()
+		w.enqueue(ev, w.now+max(d, 0), false)
+		return
+	}
+	// Still queued, as a session's timer is when it is reset after every
+	// command: it moves in the heap to where taking it out and queuing it
+	// again would put it, with the next sequence number.
+	w.seq++
+	ev.at, ev.seq = w.now+max(d, 0), w.seq
+	w.queue.timers.fix(t.index, queued{ev.at, ev.seq, ev})
 }
 
 // Pending reports whether the timer has neither run nor been stopped.
@@ -640,18 +650,22 @@ func (q *eventQueue) remove(i int) *event {
 	old[n] = queued{}
 	*q = old[:n]
 	if i < n {
-		// The last entry fills the hole, then moves to where it belongs.
-		if i > 0 && last.before(old[(i-1)/2]) {
-			q.up(i, last)
-		} else {
-			q.down(i, last)
-		}
+		q.fix(i, last) // the last entry fills the hole
 	}
 	ev.index = -1
 	return ev
 }
 
 // up puts e at hole i, or above it as far as it must go.
+// fix puts e, the entry at place i with a new key, where it belongs.
+func (q eventQueue) fix(i int, e queued) {
+	if i > 0 && e.before(q[(i-1)/2]) {
+		q.up(i, e)
+	} else {
+		q.down(i, e)
+	}
+}
+
 func (q eventQueue) up(i int, e queued) {
 	for i > 0 {
 		parent := (i - 1) / 2

@@ -1,7 +1,9 @@
 package simnet
 
 import (
+	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -331,6 +333,42 @@ func TestTimerReset(t *testing.T) {
 	}
 	if tmr.Pending() || w.Pending() != 0 {
 		t.Fatalf("pending %v, queue %d", tmr.Pending(), w.Pending())
+	}
+}
+
+// TestTimerResetWhileQueued: timers reset while they wait, to earlier and
+// later times, run in the order Stop then After would give them: by time,
+// then by when each was last scheduled.
+func TestTimerResetWhileQueued(t *testing.T) {
+	w := New(1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	type due struct {
+		at  time.Duration
+		seq int
+	}
+	timers := make([]*Timer, 50)
+	dues := make([]due, len(timers))
+	var ran []int
+	for i := range timers {
+		d := time.Duration(rng.IntN(10)) * time.Second
+		timers[i] = w.After(d, func() { ran = append(ran, i) })
+		dues[i] = due{d, i}
+	}
+	for seq := len(timers); seq < 300; seq++ {
+		i, d := rng.IntN(len(timers)), time.Duration(rng.IntN(10))*time.Second
+		timers[i].Reset(d)
+		dues[i] = due{d, seq}
+	}
+	w.Advance(time.Minute)
+	want := make([]int, len(timers))
+	for i := range want {
+		want[i] = i
+	}
+	slices.SortFunc(want, func(a, b int) int {
+		return cmp.Or(cmp.Compare(dues[a].at, dues[b].at), cmp.Compare(dues[a].seq, dues[b].seq))
+	})
+	if !slices.Equal(ran, want) {
+		t.Fatalf("ran %v, want %v", ran, want)
 	}
 }
 
