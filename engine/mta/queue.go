@@ -62,7 +62,6 @@ type queued struct {
 	ret      string       // the sender's RET
 	envid    string       // the sender's ENVID
 	data     []byte
-	crlfOnly bool // every CR and LF of data is part of a CRLF (see client.Config.CRLFOnly)
 	arrived  time.Duration
 	rcpts    []*rcptState
 	first    rcptState           // the first recipient's state (see add)
@@ -73,7 +72,8 @@ type queued struct {
 	next     time.Duration // virtual time of the next attempt
 	timer    *simnet.Timer // its next attempt: made when it is queued, reset for each retry
 	inFlight int           // delivery groups of the current attempt still running
-	place    int           // index in the host's messageQueue; -1 once it left
+	place    int32         // index in the host's messageQueue; -1 once it left
+	crlfOnly bool          // every CR and LF of data is part of a CRLF (see client.Config.CRLFOnly)
 }
 
 // messageQueue holds a host's queued messages in the order they arrived.
@@ -88,7 +88,7 @@ type messageQueue struct {
 }
 
 func (mq *messageQueue) add(q *queued) {
-	q.place = len(mq.msgs)
+	q.place = int32(len(mq.msgs))
 	mq.msgs = append(mq.msgs, q)
 }
 
@@ -102,7 +102,7 @@ func (mq *messageQueue) remove(q *queued) {
 		kept := mq.msgs[:0]
 		for _, x := range mq.msgs {
 			if x != nil {
-				x.place = len(kept)
+				x.place = int32(len(kept))
 				kept = append(kept, x)
 			}
 		}

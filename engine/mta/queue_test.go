@@ -40,7 +40,7 @@ func TestMessageQueueKeepsArrivalOrder(t *testing.T) {
 		t.Fatalf("queue holds %d messages out of order or wrong; want %d", len(got), len(want))
 	}
 	for i, q := range mq.msgs {
-		if q != nil && q.place != i {
+		if q != nil && int(q.place) != i {
 			t.Fatalf("message %s is at %d but thinks it is at %d", q.id, i, q.place)
 		}
 	}
