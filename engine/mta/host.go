@@ -797,7 +797,7 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 					te.Attrs = map[string]string{trace.AttrLost: "true"}
 				}
 			}
-			n.emit(&te)
+			n.Net.EmitEvent(&te) // as emit does: nothing is held here
 		case server.EventPolicy:
 			if te, ok := e.Policy.(trace.Event); ok { // see checkSPF
 				te.Conn = conn
