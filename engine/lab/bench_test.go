@@ -84,14 +84,7 @@ func BenchmarkExternalTransaction(b *testing.B) {
 		{"BDAT", []string{envelope + fmt.Sprintf("BDAT %d LAST\r\n", len(text)) + text}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			w, err := New("first-session", 1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			host, err := w.ExternalHost(25)
-			if err != nil {
-				b.Fatal(err)
-			}
+			w, host := externalWorld(b)
 			x, err := w.ServeExternal(ExternalConn{Host: host, Port: 25, Remote: "127.0.0.1:5555"})
 			if err != nil {
 				b.Fatal(err)
@@ -133,14 +126,7 @@ func BenchmarkExternalSession(b *testing.B) {
 		[]byte(text + ".\r\n"),
 		[]byte("QUIT\r\n"),
 	}
-	w, err := New("first-session", 1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	host, err := w.ExternalHost(25)
-	if err != nil {
-		b.Fatal(err)
-	}
+	w, host := externalWorld(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		x, err := w.ServeExternal(ExternalConn{Host: host, Port: 25, Remote: "127.0.0.1:5555"})
@@ -167,4 +153,19 @@ func benchText() string {
 		text.WriteString("The quick brown fox jumps over the lazy dog, again and again.\r\n")
 	}
 	return text.String()
+}
+
+// externalWorld returns the world of the External benchmarks and the host
+// in it that takes connections from outside on port 25, as the bridge's
+// benchmarks use them.
+func externalWorld(b *testing.B) (*World, string) {
+	w, err := New("first-session", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	host, err := w.ExternalHost(25)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w, host
 }
