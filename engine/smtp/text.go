@@ -56,15 +56,24 @@ func IndexByte(p []byte, c byte) int {
 }
 
 // indexByteWords is IndexByte eight octets at a time, read as words.
+// What is left past the last whole word is read as the word that ends
+// p, when p holds one, rather than an octet at a time: under WebAssembly
+// every turn of a loop costs far more than the test in it, and a line
+// reader's search mostly ends in those last few octets.
 func indexByteWords(p []byte, c byte) int {
 	i := 0
 	for ; i+8 <= len(p); i += 8 {
-		w := binary.LittleEndian.Uint64(p[i:]) ^ ones*uint64(c) // the octets equal to c are zero
-		// The lowest top bit this sets is that of the first zero octet
-		// (the borrow may set some above it, never below).
-		if zeros := (w - ones) &^ w & highs; zeros != 0 {
-			return i + bits.TrailingZeros64(zeros)/8
+		if at, ok := firstOctet(binary.LittleEndian.Uint64(p[i:]), c); ok {
+			return i + at
 		}
+	}
+	if i < len(p) && len(p) >= 8 {
+		// The octets this word shares with the one before hold no c.
+		i = len(p) - 8
+		if at, ok := firstOctet(binary.LittleEndian.Uint64(p[i:]), c); ok {
+			return i + at
+		}
+		return -1
 	}
 	for ; i < len(p); i++ {
 		if p[i] == c {
@@ -153,6 +162,16 @@ func (ends *LineEnds) word(w uint64, n int, carry uint64) uint64 {
 	ends.BareLF = ends.BareLF || lf&^want != 0
 	ends.BareCR = ends.BareCR || want&^lf != 0
 	return cr >> (8 * (n - 1)) & 0x80
+}
+
+// firstOctet returns the place of the first octet of w, read as a
+// little-endian word, that is c, and whether there is one.
+func firstOctet(w uint64, c byte) (int, bool) {
+	w ^= ones * uint64(c) // the octets equal to c are zero
+	// The lowest top bit this sets is that of the first zero octet (the
+	// borrow may set some above it, never below).
+	zeros := (w - ones) &^ w & highs
+	return bits.TrailingZeros64(zeros) / 8, zeros != 0
 }
 
 // The constants of the word tests: each octet 1, and each octet's top bit.

@@ -591,13 +591,20 @@ func sameText[T string | []byte](a string, b T) bool {
 }
 
 // sameWords is sameText eight octets at a time, read as words (the
-// compiler makes one load of each).
+// compiler makes one load of each). The octets past the last whole word
+// are compared as the words that end a and b, when they are that long,
+// rather than one at a time: under WebAssembly each turn of a loop costs
+// far more than its comparison.
 func sameWords[T string | []byte](a string, b T) bool {
 	i := 0
 	for ; i+8 <= len(a); i += 8 {
 		if word(a[i:]) != word(b[i:]) {
 			return false
 		}
+	}
+	if i < len(a) && len(a) >= 8 {
+		last := len(a) - 8
+		return word(a[last:]) == word(b[last:])
 	}
 	for ; i < len(a); i++ {
 		if a[i] != b[i] {
