@@ -85,7 +85,7 @@ func (r *LineReader) dropOverlong() {
 // buffered.
 func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 	pending := r.buf[r.start:]
-	nl := IndexByte(pending, '\n')
+	nl, strayCR := lineEnd(pending)
 	if nl < 0 {
 		return nil, LineOK, false
 	}
@@ -97,11 +97,11 @@ func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 	switch {
 	case len(line) > 0 && line[len(line)-1] == '\r':
 		line = line[:len(line)-1]
+		if strayCR {
+			flaw = LineBareCR
+		}
 	default:
 		flaw = LineBareLF
-	}
-	if flaw == LineOK && IndexByte(line, '\r') >= 0 {
-		flaw = LineBareCR
 	}
 	if r.tooLong || len(line)+2 > r.max {
 		r.tooLong = false

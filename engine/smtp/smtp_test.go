@@ -755,6 +755,21 @@ func FuzzIndexByte(f *testing.F) {
 	})
 }
 
+// FuzzLineEnd holds lineEndWords, lineEnd under WebAssembly, to the
+// searches of package bytes.
+func FuzzLineEnd(f *testing.F) {
+	for _, s := range []string{"", "\n", "\r", "\r\n", "abc\r\n", "a\rb\r\n", "0123456\r\n", "01234567\n", "0123456789abcde\r", "0123456789abcdef\r\n", "01234\r6789abcdef\r\n", "\x00\x0d\x0a\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		wantNL := bytes.IndexByte(p, '\n')
+		wantCR := wantNL > 0 && bytes.IndexByte(p[:wantNL-1], '\r') >= 0
+		if nl, cr := lineEndWords(p); nl != wantNL || nl >= 0 && cr != wantCR {
+			t.Fatalf("lineEndWords(%q) = %d, %v, want %d, %v", p, nl, cr, wantNL, wantCR)
+		}
+	})
+}
+
 // cutVerbSlowly is CutVerb without its shortcut for verbs of four letters.
 func cutVerbSlowly(line []byte) (Verb, []byte, error) {
 	verb, arg, _ := bytes.Cut(line, []byte{' '})

@@ -55,6 +55,70 @@ func IndexByte(p []byte, c byte) int {
 	return bytes.IndexByte(p, c)
 }
 
+// lineEnd returns where the first line of p ends, the place of its LF,
+// or -1 when p holds no LF; and strayCR, whether a CR comes before that LF
+// other than right before it. Under WebAssembly it reads p once, eight
+// octets at a time, for either octet (crOrLFWords); elsewhere it searches
+// for the LF, then the line before it for a CR.
+func lineEnd(p []byte) (nl int, strayCR bool) {
+	if !wordsAtATime {
+		nl = bytes.IndexByte(p, '\n')
+		return nl, nl > 0 && bytes.IndexByte(p[:nl-1], '\r') >= 0
+	}
+	return lineEndWords(p)
+}
+
+// lineEndWords is lineEnd under WebAssembly.
+func lineEndWords(p []byte) (nl int, strayCR bool) {
+	i := crOrLFWords(p)
+	switch {
+	case i < 0:
+		return -1, false
+	case p[i] == '\n':
+		return i, false
+	case i+1 < len(p) && p[i+1] == '\n':
+		return i + 1, false // the CR of a CRLF
+	}
+	if nl = indexByteWords(p[i+1:], '\n'); nl < 0 {
+		return -1, false
+	}
+	return i + 1 + nl, true
+}
+
+// crOrLFWords returns the place of the first CR or LF of p, or -1, reading
+// eight octets at a time as indexByteWords does.
+func crOrLFWords(p []byte) int {
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		if at, ok := firstCROrLF(binary.LittleEndian.Uint64(p[i:])); ok {
+			return i + at
+		}
+	}
+	if i < len(p) && len(p) >= 8 {
+		// The octets this word shares with the one before hold neither.
+		i = len(p) - 8
+		if at, ok := firstCROrLF(binary.LittleEndian.Uint64(p[i:])); ok {
+			return i + at
+		}
+		return -1
+	}
+	for ; i < len(p); i++ {
+		if p[i] == '\r' || p[i] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// firstCROrLF is firstOctet for either octet, CR or LF: the lowest top bit
+// of each test is that of its first match, so the lowest of both is the
+// first of either.
+func firstCROrLF(w uint64) (int, bool) {
+	cr, lf := w^(ones*'\r'), w^(ones*'\n')
+	zeros := ((cr-ones)&^cr | (lf-ones)&^lf) & highs
+	return bits.TrailingZeros64(zeros) / 8, zeros != 0
+}
+
 // indexByteWords is IndexByte eight octets at a time, read as words.
 // What is left past the last whole word is read as the word that ends
 // p, when p holds one, rather than an octet at a time: under WebAssembly
