@@ -237,13 +237,6 @@ func (t *strTable) lookupMiss(s string) strID {
 	return id
 }
 
-// same reports whether a == b, finding identical strings equal without
-// comparing their octets: the strings a log compares are mostly the very
-// ones it holds, from the same constant or host name, and comparing them
-// calls the runtime (under WebAssembly, twice), several times for every
-// event.
-func same(a, b string) bool { return identical(a, b) || a == b }
-
 // identical reports whether a and b are the same octets in memory.
 func identical(a, b string) bool {
 	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
@@ -264,12 +257,20 @@ func setOf(s string) int {
 // latest few only: finding out that it is new would miss the processor's
 // cache in a map that holds every id of the run. An id that comes back
 // after those moved on takes a second number, sixteen bytes.
+//
+// The ids of a host are its prefix and a count, all of one length: two
+// of them differ in their last octets, which are compared first, so that
+// telling them apart does not read the whole prefix of each.
 func (t *strTable) msgID(s string) strID {
 	if s == "" {
 		return 0
 	}
+	last := s[len(s)-1]
 	for _, id := range t.msgs {
-		if id != 0 && same(t.strs[id-1], s) {
+		if id == 0 {
+			continue
+		}
+		if m := t.strs[id-1]; identical(m, s) || len(m) == len(s) && m[len(m)-1] == last && m == s {
 			return id
 		}
 	}
