@@ -85,7 +85,13 @@ func (r *LineReader) dropOverlong() {
 // buffered.
 func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 	pending := r.buf[r.start:]
-	nl, strayCR := lineEnd(pending)
+	var nl int
+	var strayCR bool // known only under WebAssembly: elsewhere the line is searched
+	if wordsAtATime {
+		nl, strayCR = lineEndWords(pending)
+	} else {
+		nl = bytes.IndexByte(pending, '\n')
+	}
 	if nl < 0 {
 		return nil, LineOK, false
 	}
@@ -97,7 +103,7 @@ func (r *LineReader) Next() (line []byte, flaw LineFlaw, ok bool) {
 	switch {
 	case len(line) > 0 && line[len(line)-1] == '\r':
 		line = line[:len(line)-1]
-		if strayCR {
+		if strayCR || !wordsAtATime && bytes.IndexByte(line, '\r') >= 0 {
 			flaw = LineBareCR
 		}
 	default:

@@ -755,7 +755,7 @@ func FuzzIndexByte(f *testing.F) {
 	})
 }
 
-// FuzzLineEnd holds lineEndWords, lineEnd under WebAssembly, to the
+// FuzzLineEnd holds lineEndWords, what Next uses under WebAssembly, to the
 // searches of package bytes.
 func FuzzLineEnd(f *testing.F) {
 	for _, s := range []string{"", "\n", "\r", "\r\n", "abc\r\n", "a\rb\r\n", "0123456\r\n", "01234567\n", "0123456789abcde\r", "0123456789abcdef\r\n", "01234\r6789abcdef\r\n", "\x00\x0d\x0a\n"} {

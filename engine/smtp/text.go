@@ -55,20 +55,13 @@ func IndexByte(p []byte, c byte) int {
 	return bytes.IndexByte(p, c)
 }
 
-// lineEnd returns where the first line of p ends, the place of its LF,
-// or -1 when p holds no LF; and strayCR, whether a CR comes before that LF
-// other than right before it. Under WebAssembly it reads p once, eight
-// octets at a time, for either octet (crOrLFWords); elsewhere it searches
-// for the LF, then the line before it for a CR.
-func lineEnd(p []byte) (nl int, strayCR bool) {
-	if !wordsAtATime {
-		nl = bytes.IndexByte(p, '\n')
-		return nl, nl > 0 && bytes.IndexByte(p[:nl-1], '\r') >= 0
-	}
-	return lineEndWords(p)
-}
-
-// lineEndWords is lineEnd under WebAssembly.
+// lineEndWords returns where the first line of p ends, the place of its
+// LF, or -1 when p holds no LF; and strayCR, whether a CR comes before that
+// LF other than right before it. It reads p once, eight octets at a time,
+// for either octet (crOrLFWords), where Next elsewhere searches for the LF,
+// then the line before it for a CR: under WebAssembly, where a search is
+// a loop of its own, the second search of every line cost as much as the
+// first.
 func lineEndWords(p []byte) (nl int, strayCR bool) {
 	i := crOrLFWords(p)
 	switch {
