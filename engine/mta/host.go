@@ -827,12 +827,10 @@ func (n *Network) traceServerEvents(events []server.Event, conn int, client, ser
 // same from either (see peerOf).
 func (h *Host) ExternalSession(port int, remote string, tlsAvailable bool) *server.Session {
 	var addr netip.Addr
-	if text := clientIP(remote); text != remote {
-		if a, err := netip.ParseAddr(text); err == nil && a.String() == text {
-			addr = a
-		}
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		addr, _ = netip.ParseAddr(host) // none when host is not an address
 	}
-	return h.externalSession(port, remote, addr, tlsAvailable)
+	return h.ExternalSessionAt(port, remote, addr, tlsAvailable)
 }
 
 // ExternalSessionAt is ExternalSession for a caller that parsed remote
@@ -842,21 +840,6 @@ func (h *Host) ExternalSessionAt(port int, remote string, addr netip.Addr, tlsAv
 	if addr.IsValid() && !writtenAs(addr, remote) {
 		addr = netip.Addr{}
 	}
-	return h.externalSession(port, remote, addr, tlsAvailable)
-}
-
-// writtenAs reports whether remote, "addr:port", writes addr as netip
-// does (see peerOf): ExternalSession leaves an address written otherwise
-// to be read from Remote.
-func writtenAs(addr netip.Addr, remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	var room [64]byte
-	return err == nil && host == string(addr.AppendTo(room[:0])) // a comparison: no conversion is made
-}
-
-// externalSession is ExternalSession, addr being the address in remote
-// (see ExternalSession), or none.
-func (h *Host) externalSession(port int, remote string, addr netip.Addr, tlsAvailable bool) *server.Session {
 	opt := server.SessionOptions{
 		Remote:       remote,
 		Addr:         addr,
@@ -871,6 +854,15 @@ func (h *Host) externalSession(port int, remote string, addr netip.Addr, tlsAvai
 		return s
 	}
 	return h.server(port).NewSession(opt)
+}
+
+// writtenAs reports whether remote, "addr:port", writes addr as netip
+// does (see peerOf): ExternalSession leaves an address written otherwise
+// to be read from Remote.
+func writtenAs(addr netip.Addr, remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	var room [64]byte
+	return err == nil && host == string(addr.AppendTo(room[:0])) // a comparison: no conversion is made
 }
 
 // ReleaseExternal hands back a session that ExternalSession made, once its
