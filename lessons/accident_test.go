@@ -51,6 +51,13 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"bad-sequence", "syntax"},
 		},
 		{
+			// VRFY with no address is a syntax error (501), not the 252
+			// the goal asks for; a mail client never says VRFY or EXPN.
+			name: "VRFY without an address, then the mail client sends", lesson: "02-reply-codes",
+			inputs: append(typed("EHLO laptop.example.com", "VRFY"), client),
+			open:   []string{"vrfy", "expn"},
+		},
+		{
 			// mx.example.org's 550 5.1.1 is for a typo, and the RCPT for
 			// nobody was refused before MAIL.
 			name: "nobody before MAIL, then a typo refused by the MX", lesson: "02-reply-codes",
