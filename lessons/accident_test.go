@@ -33,6 +33,13 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			open:   []string{"greeted", "sender", "recipient", "go-ahead", "delivered", "goodbye", "attachment"},
 		},
 		{
+			// The 555 comes after an EHLO that followed the HELO: an
+			// unknown parameter, not one HELO switched off.
+			name: "HELO, then EHLO, then a parameter the server does not know", lesson: "01-first-session",
+			inputs: typed("HELO laptop.example.com", "EHLO laptop.example.com", "MAIL FROM:<alice@example.com> FOO=BAR"),
+			open:   []string{"helo-no-extensions"}, done: []string{"helo", "greeted"},
+		},
+		{
 			name: "another recipient accepted, not Bob", lesson: "01-first-session",
 			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "RCPT TO:<postmaster@example.org>"),
 			open:   []string{"recipient"}, done: []string{"greeted", "sender"},
