@@ -137,7 +137,14 @@ func TestGoalsNotTickedByAccident(t *testing.T) {
 			// and AUTH CRAM-MD5: none of it is the learner's.
 			name: "the mail client submits", lesson: "04-starttls-and-auth",
 			inputs: []lab.Input{client, {Advance: "5m"}},
-			open:   []string{"encrypted", "ehlo-again", "logged-in", "submitted"},
+			open:   []string{"encrypted", "ehlo-again", "login-required", "logged-in", "submitted"},
+		},
+		{
+			// The 530 before STARTTLS asks for TLS, not for a login.
+			name: "MAIL FROM before STARTTLS, then after the login", lesson: "04-starttls-and-auth",
+			inputs: typed("EHLO laptop.example.com", "MAIL FROM:<alice@example.com>", "STARTTLS", "EHLO laptop.example.com",
+				"AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHdvbmRlcmxhbmQ=", "MAIL FROM:<alice@example.com>"),
+			open: []string{"login-required"}, done: []string{"encrypted", "ehlo-again", "logged-in"},
 		},
 		{
 			name: "STARTTLS, QUIT, then EHLO and AUTH on a new plain connection", lesson: "04-starttls-and-auth",
