@@ -94,6 +94,16 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// listenError explains a page address that cannot be listened on. The
+// usual one is a port another program (often another SMTP Lab) holds:
+// the answer is another port, and the message says how to ask for one.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s is already in use, by another program or another SMTP Lab: stop it, or serve the lab on another port with -addr 127.0.0.1:8081 (make serve ADDR=127.0.0.1:8081): %w", addr, err)
+	}
+	return err
+}
+
 // usage explains the two ways to run the program, then the flags.
 func usage(flags *flag.FlagSet) {
 	out := flags.Output()
@@ -220,7 +230,7 @@ func run(addr string, smtpOpt bridge.Options) error {
 	srv := newHTTPServer(site)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return listenError(addr, err)
 	}
 	url, everywhere := pageURL(ln.Addr())
 	if everywhere {

@@ -40,6 +40,28 @@ func TestRunKeepsThePageLocal(t *testing.T) {
 	}
 }
 
+// TestRunSaysWhenThePortIsTaken: a page address another program holds
+// (another SMTP Lab, most often) is refused in words that say how to pick
+// another port. It had been Go's "bind: address already in use" alone.
+func TestRunSaysWhenThePortIsTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	done := make(chan error, 1)
+	go func() { done <- run(addr, bridge.Options{}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), addr+" is already in use") || !strings.Contains(err.Error(), "make serve ADDR=") {
+			t.Fatalf("run on a taken port: %v, want it to say the port is in use and how to choose another", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run on a taken port is serving")
+	}
+}
+
 // TestPageURL: the log names a URL a browser here can open, 127.0.0.1
 // for a listener on every interface.
 func TestPageURL(t *testing.T) {
