@@ -74,7 +74,8 @@ func hasClientLine(text string) string {
 
 // TestBrowserScenarioPickerKeepsWork: choosing another scenario and
 // coming back (with the arrow keys on the closed picker, which choose as
-// they move) finds what was typed, in the page and in localStorage.
+// they move) finds what was typed, in the page and in localStorage, and
+// the status line says which world opened.
 func TestBrowserScenarioPickerKeepsWork(t *testing.T) {
 	url := serve(t, realSite(t))
 	ctx := testTab(t, 90*time.Second)
@@ -88,10 +89,15 @@ func TestBrowserScenarioPickerKeepsWork(t *testing.T) {
 	do(t, ctx, "↓ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowDown))
 	waitFor(t, ctx, "another scenario", `document.getElementById('scenario-picker').value !== 'first-session' && !`+hasClientLine("MAIL FROM"))
 	other := eval[string](t, ctx, `document.getElementById('scenario-picker').value`)
+	// The status line says what opened (a screen reader hears it), rather
+	// than go on with what happened in the world before.
+	title := eval[string](t, ctx, `document.getElementById('scenario-picker').selectedOptions[0].textContent`)
+	waitFor(t, ctx, "the status naming the new world", `document.getElementById('engine-status').textContent === `+jsString("Opened the scenario “"+title+"”."))
 	typeLines(t, ctx, "NOOP")
 	waitFor(t, ctx, "NOOP saved", savedInputs(other)+` === 1`)
 	do(t, ctx, "↑ on the picker", chromedp.Focus(chromedp.ID("scenario-picker")), chromedp.KeyEvent(kb.ArrowUp))
 	waitFor(t, ctx, "the first scenario's work back", `document.getElementById('scenario-picker').value === 'first-session' && `+hasClientLine("MAIL FROM:<alice@example.com>"))
+	waitFor(t, ctx, "the status saying the work is back", `document.getElementById('engine-status').textContent === 'Opened the scenario “Your first SMTP session”, as you left it.'`)
 	if n := eval[int](t, ctx, savedInputs("first-session")); n != 2 {
 		t.Errorf("first-session's saved world has %d inputs after going away and back, want 2", n)
 	}

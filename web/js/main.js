@@ -145,12 +145,26 @@ async function boot() {
     if (saved && (seed === undefined || saved.seed === seed)) {
       try {
         await session.restore(saved);
+        opened(scenario, mine, saved.inputs?.length > 0);
         return;
       } catch { /* an old or broken save: start fresh */ }
     }
     // A restore that failed must not replace what a newer call opened.
     if (mine !== opening) return;
     await session.create(want, seed ?? 1);
+    opened(scenario, mine, false);
+  }
+  // opened says which world a change of scenario (the picker, a lesson, a
+  // lab block's button) opened, and whether it is the learner's earlier
+  // work: the status line had gone on saying what happened in the world
+  // before ("Undone: ...") with another one in view, and a screen reader
+  // heard nothing of the change. The first world and an import say their
+  // own words.
+  function opened(scenario, mine, saved) {
+    if (!scenario || mine !== opening) return;
+    const option = [...$('scenario-picker').options].find((o) => o.value === scenario);
+    const name = option ? `“${option.textContent}”` : scenario;
+    say(saved ? `Opened the scenario ${name}, as you left it.` : `Opened the scenario ${name}.`);
   }
   pane.onScenario = (scenario) => { if (scenario && scenario !== session.scenario) openLab(scenario).catch(() => {}); };
   // A lab block's button: its scenario in the lab, the tab it names open
