@@ -199,6 +199,26 @@ func TestBrowserKeyboardTabsAndTime(t *testing.T) {
 	do(t, ctx, "+30 min by keyboard", chromedp.Focus(chromedp.CSS(`.smtplab-panel-timeline button[data-seconds="1800"]`)),
 		chromedp.SendKeys(chromedp.CSS(`.smtplab-panel-timeline button[data-seconds="1800"]`), kb.Enter))
 	waitFor(t, ctx, "the clock at 30 minutes", `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent.includes('0:30:00')`)
+
+	// A time the lab cannot use marks the "Let pass" field and is its
+	// description; typing again clears the mark, and a good time moves the
+	// clock.
+	const field = `.smtplab-panel-timeline .smtplab-advance-for`
+	state := `(() => { const f = document.querySelector('` + field + `'); const d = f.getAttribute('aria-describedby'); return (f.getAttribute('aria-invalid') || 'valid') + ' | ' + (d ? document.getElementById(d).textContent : ''); })()`
+	do(t, ctx, "a time that is not one", chromedp.Focus(chromedp.CSS(field)), chromedp.KeyEvent("soon"), chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the field marked", state+` === 'true | Write a time like 90s, 10m or 1h30m.'`)
+	if !eval[bool](t, ctx, `getComputedStyle(document.querySelector('`+field+`')).borderTopColor === getComputedStyle(document.querySelector('.smtplab-panel-timeline .smtplab-advance-status')).color`) {
+		t.Errorf("the marked field's border is not the error's colour")
+	}
+	eval[string](t, ctx, `document.querySelector('`+field+`').select(), ''`)
+	do(t, ctx, "ten minutes", chromedp.KeyEvent("10m"))
+	if got := eval[string](t, ctx, state); got != "valid | " {
+		t.Errorf("after typing again the field is %q", got)
+	}
+	do(t, ctx, "Enter", chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the clock at 40 minutes", `document.querySelector('.smtplab-panel-timeline .smtplab-clock').textContent.includes('0:40:00')`)
+	do(t, ctx, "too long a time", chromedp.KeyEvent("9999h"), chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the engine's refusal on the field", state+`.startsWith('true | ') && `+state+`.length > 'true | '.length`)
 }
 
 // TestBrowserConnectByKeyboard: "Connect…" above the terminal opens with

@@ -117,18 +117,32 @@ export class Timeline extends Panel {
       onclick: () => this.session.advance(seconds).catch(() => {}),
     }, label);
     this.wait = h('input', { type: 'text', id: newId('advance'), class: 'smtplab-advance-for', size: 6, placeholder: '10m', autocomplete: 'off', spellcheck: 'false' });
-    this.waitStatus = h('span', { class: 'smtplab-advance-status', role: 'status' });
+    this.waitStatus = h('span', { class: 'smtplab-advance-status', role: 'status', id: newId('advance-status') });
+    // A time the lab cannot use marks the field itself (aria-invalid, and
+    // its border) and names the status as its description, so that coming
+    // back to the field says what was wrong; changing it clears the mark.
+    const invalid = (text) => {
+      this.waitStatus.textContent = text;
+      this.wait.setAttribute('aria-invalid', 'true');
+      this.wait.setAttribute('aria-describedby', this.waitStatus.id);
+    };
+    const valid = () => {
+      this.wait.removeAttribute('aria-invalid');
+      this.wait.removeAttribute('aria-describedby');
+    };
+    this.wait.addEventListener('input', valid);
     const custom = h('form', { class: 'smtplab-advance-custom' }, h('label', { for: this.wait.id }, 'Let pass'), ' ', this.wait, ' ',
       h('button', { type: 'submit' }, 'Go'), ' ', this.waitStatus);
     custom.addEventListener('submit', (e) => {
       e.preventDefault();
       const seconds = parseDuration(this.wait.value);
       if (!seconds) {
-        this.waitStatus.textContent = 'Write a time like 90s, 10m or 1h30m.';
+        invalid('Write a time like 90s, 10m or 1h30m.');
         return;
       }
       this.waitStatus.textContent = '';
-      this.session.advance(seconds).then(() => { this.wait.value = ''; }, (err) => { this.waitStatus.textContent = err.message; });
+      valid();
+      this.session.advance(seconds).then(() => { this.wait.value = ''; }, (err) => invalid(err.message));
     });
     this.buttons = h('div', { class: 'smtplab-advance-row', role: 'group', 'aria-label': 'Let time pass' },
       btn('+1 min', 60), btn('+30 min', 1800), btn('+4 h', 14400), custom);
