@@ -462,3 +462,32 @@ func TestBrowserEmbedPlainAttributes(t *testing.T) {
 		t.Errorf("the transcript is %.1f lines high, want 8 (height=\"8\")", lines)
 	}
 }
+
+// TestBrowserEmbedWarnsOfUnusableOptions: a course page's <smtp-lab> with
+// an option the lab cannot use still gets a working lab without it, and
+// the console tells the page's author which option was left out and why
+// (a page written by hand has no linter). The lab had ignored tab="tsl"
+// and height="200" without a word.
+func TestBrowserEmbedWarnsOfUnusableOptions(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(
+		`<script>window.warned = []; console.warn = (...a) => window.warned.push(a.join(' '));</script>`+
+			`<link rel="stylesheet" href="`+labURL+`/css/lab.css"><script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab id="bad" scenario="starttls" tab="tsl" height="200" panels="network, mailbx" prompt=""></smtp-lab>`+
+			`<smtp-lab id="good" scenario="starttls" tab="tls" height="8" panels="tls" data-prompt="EHLO x"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/', true)`)
+	waitFor(t, ctx, "both labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 2`)
+	got := eval[[]string](t, ctx, `window.warned`)
+	want := []string{
+		`<smtp-lab scenario="starttls">: tab="tsl" is not a view (network, timeline, tls, mailbox): it is left out`,
+		`<smtp-lab scenario="starttls">: panels="network, mailbx" names "mailbx", not a view (network, timeline, tls, mailbox, or none): it is left out`,
+		`<smtp-lab scenario="starttls">: height="200" is not a whole number of lines from 4 to 60: it is left out`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the console says\n%q\nwant\n%q", got, want)
+	}
+	if tabs := eval[string](t, ctx, `[...document.querySelectorAll('#bad [role=tab]')].map(b => b.textContent).join('|')`); tabs != "Network" {
+		t.Errorf("the lab with unusable options shows the tabs %q, want the one it could use", tabs)
+	}
+}

@@ -31,18 +31,38 @@ export function attribute(el, name) {
 // labOptions reads an element's options into {tab, panels, height,
 // prompt}, leaving out each one that is absent or unusable.
 export function labOptions(el) {
+  return readOptions(el).opts;
+}
+
+// optionProblems says, one sentence each, which of an element's options
+// the lab could not use and left out: a course page writing <smtp-lab>
+// by hand has no linter, and its author would otherwise see a lab that
+// silently ignores tab="tsl" or height="200".
+export function optionProblems(el) {
+  return readOptions(el).problems;
+}
+
+function readOptions(el) {
   const d = { tab: attribute(el, 'tab'), panels: attribute(el, 'panels'), height: attribute(el, 'height'), prompt: attribute(el, 'prompt') };
   const opts = {};
+  const problems = [];
+  const views = PANELS.join(', ');
   if (PANELS.includes(d.tab)) opts.tab = d.tab;
+  else if (d.tab) problems.push(`tab="${d.tab}" is not a view (${views}): it is left out`);
   if (d.panels === 'none') {
     opts.panels = [];
   } else if (d.panels) {
-    const list = d.panels.split(',').map((p) => p.trim()).filter((p) => PANELS.includes(p));
+    const names = d.panels.split(',').map((p) => p.trim());
+    const list = names.filter((p) => PANELS.includes(p));
+    const unknown = names.filter((p) => p && !PANELS.includes(p));
+    if (unknown.length) problems.push(`panels="${d.panels}" names ${unknown.map((p) => `"${p}"`).join(', ')}, not a view (${views}, or none): ${unknown.length > 1 ? 'they are' : 'it is'} left out`);
     if (list.length) opts.panels = list;
   }
   const height = Number(d.height);
   if (Number.isInteger(height) && height >= MIN_HEIGHT && height <= MAX_HEIGHT) opts.height = height;
+  else if (d.height) problems.push(`height="${d.height}" is not a whole number of lines from ${MIN_HEIGHT} to ${MAX_HEIGHT}: it is left out`);
   // eslint-disable-next-line no-control-regex
   if (d.prompt && d.prompt.length <= MAX_PROMPT && !/[\u0000-\u001f\u007f]/.test(d.prompt)) opts.prompt = d.prompt;
-  return opts;
+  else if (d.prompt) problems.push(`prompt is not one line of at most ${MAX_PROMPT} characters: it is left out`);
+  return { opts, problems };
 }

@@ -24,7 +24,7 @@ import { h, clear, confirmDialog } from './dom.js';
 import { loadEngine, loadExplanations } from './engine.js';
 import { Session } from './session.js';
 import { LabView } from './labview.js';
-import { attribute, labOptions } from './labopts.js';
+import { attribute, labOptions, optionProblems } from './labopts.js';
 import { loadWorld, saveWorld } from './progress.js';
 
 // scenarioOf returns the scenario an <smtp-lab> element asks for. The
@@ -89,6 +89,9 @@ export class SMTPLabElement extends HTMLElement {
       // Without a list of panels, the views show when asked for with a bare
       // panels attribute or by naming the one to open.
       const options = labOptions(this);
+      // The reader still gets a working lab; the page's author, reading
+      // the console, learns which option it left out and why.
+      for (const problem of optionProblems(this)) console.warn(`<smtp-lab scenario="${scenario}">: ${problem}`);
       if (!options.panels) options.panels = this.hasAttribute('panels') || 'tab' in options;
       const view = new LabView(session, table, options);
       const seedText = seedTextOf(this);
