@@ -636,6 +636,21 @@ func TestBrowserScreenshots(t *testing.T) {
 					t.Errorf("page is %d px wide on a %d px phone", w, sh.width)
 				}
 			}
+			// The line the learner types in is most of the terminal's
+			// width: on a phone "Raw bytes" and Send go under it rather
+			// than leave it some 20 characters (it had been 176 px of
+			// 340); where there is room they stay beside it.
+			row := eval[map[string]float64](t, ctx, `(() => {
+				const r = (sel) => document.querySelector('#lab ' + sel).getBoundingClientRect();
+				return { input: r('.smtplab-terminal-input').width, row: r('.smtplab-prompt-row').width, inputTop: r('.smtplab-terminal-input').top, sendTop: r('.smtplab-send').top };
+			})()`)
+			if row["input"] < 0.7*row["row"] {
+				t.Errorf("the terminal's line is %.0f px of its %.0f px row", row["input"], row["row"])
+			}
+			if beside := row["sendTop"] < row["inputTop"]+5; beside == sh.phone {
+				where := map[bool]string{true: "beside", false: "under"}[beside]
+				t.Errorf("Send is %s the terminal's line in a %d px wide window", where, sh.width)
+			}
 			// What the screen shows (a full-page capture stretches the
 			// viewport, and the lab's heights follow the viewport).
 			shoot := chromedp.CaptureScreenshot()
