@@ -491,3 +491,27 @@ func TestBrowserEmbedWarnsOfUnusableOptions(t *testing.T) {
 		t.Errorf("the lab with unusable options shows the tabs %q, want the one it could use", tabs)
 	}
 }
+
+// TestBrowserEmbedSaysWhyItDidNotStart: a lab whose scenario or seed the
+// engine cannot use says why, in the error's colour and with enough
+// contrast (it had been the grey of "Loading the lab…"), and the page's
+// other labs start all the same.
+func TestBrowserEmbedSaysWhyItDidNotStart(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(
+		`<link rel="stylesheet" href="`+labURL+`/css/lab.css"><script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab id="typo" scenario="greylistng"></smtp-lab><smtp-lab id="seed" scenario="greylisting" seed="one"></smtp-lab><smtp-lab id="good" scenario="greylisting"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = '`+url+`/', true)`)
+	waitFor(t, ctx, "the good lab started", `/^Lab:/.test(document.querySelector('#good .smtplab-status')?.textContent)`)
+	for _, id := range []string{"typo", "seed"} {
+		waitFor(t, ctx, id+" refused", `!!document.querySelector('#`+id+` .smtplab-status')?.textContent.startsWith('The lab could not start: ')`)
+		got := eval[string](t, ctx, `(() => { const s = document.querySelector('#`+id+` .smtplab-status'); return s.classList.contains('smtplab-error') + ' ' + (getComputedStyle(s).color === getComputedStyle(document.querySelector('#good .smtplab-status')).color ? 'grey' : 'coloured'); })()`)
+		if got != "true coloured" {
+			t.Errorf("lab %s's refusal: error class and colour %q, want \"true coloured\"", id, got)
+		}
+	}
+	if low := eval[[]string](t, ctx, lowContrast); len(low) > 0 {
+		t.Errorf("texts under the contrast needed: %q", low)
+	}
+}

@@ -127,7 +127,10 @@ export class SMTPLabElement extends HTMLElement {
       this.append(view.el);
       view.enable(true);
     } catch (err) {
+      // In the error's colour, as the lab page's own problems are: grey
+      // like "Loading the lab…", it read as a note, not a lab that failed.
       status.textContent = `The lab could not start: ${err.message}`;
+      status.classList.add('smtplab-error');
     }
   }
 
