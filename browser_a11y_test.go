@@ -357,3 +357,32 @@ func TestBrowserUndoAndResetSaySo(t *testing.T) {
 	pressEnter(t, ctx, "#confirm-ok")
 	waitFor(t, ctx, "the status saying so", status+`.textContent === 'Started first-session again.'`)
 }
+
+// TestBrowserSkipLinkSendsNothing: Enter on "Skip to the terminal" puts
+// the focus in the terminal and sends nothing. The link moves the focus on
+// the keydown of that Enter, and the keystroke's keypress, landing in the
+// line, had submitted it: an empty line to the server, whose 500 reply
+// was the first thing a keyboard user saw.
+func TestBrowserSkipLinkSendsNothing(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	do(t, ctx, "Tab to the skip link", chromedp.KeyEvent(kb.Tab))
+	waitFor(t, ctx, "the focus on the skip link", activeIs(".smtplab-skip"))
+	lines := eval[int](t, ctx, `document.querySelectorAll('#lab .smtplab-transcript li').length`)
+	do(t, ctx, "Enter on it", chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the focus in the terminal", activeIs("#terminal-input"))
+	time.Sleep(300 * time.Millisecond) // what a line sent would take to show
+	if got := eval[int](t, ctx, `document.querySelectorAll('#lab .smtplab-transcript li').length`); got != lines {
+		t.Errorf("the transcript went from %d lines to %d: %s", lines, got, transcript(t, ctx))
+	}
+	if !eval[bool](t, ctx, `document.getElementById('btn-undo').disabled`) {
+		t.Error("there is an input to undo")
+	}
+	// Enter typed in the line still sends it, an empty one too.
+	do(t, ctx, "NOOP and Enter", chromedp.KeyEvent("NOOP"), chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the NOOP answered", hasClientLine("NOOP")+` && [...document.querySelectorAll('#lab .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '250')`)
+	before := eval[int](t, ctx, `document.querySelectorAll('#lab .smtplab-transcript li').length`)
+	do(t, ctx, "Enter on an empty line", chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the empty line answered", transcriptGrew(before+1))
+}

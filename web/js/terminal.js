@@ -107,7 +107,21 @@ export class Terminal {
     this.status = h('p', { class: 'smtplab-conn-status', role: 'status' });
     this.el = h('div', { class: 'smtplab-terminal-box' },
       h('div', { class: 'smtplab-conn-row' }, this.status, this.connectControl()), this.form);
-    this.input.addEventListener('keydown', (e) => this.key(e));
+    // Enter sends only when it was pressed in the line. A link or control
+    // that moves the focus here on the keydown of its Enter ("Skip to the
+    // terminal" does) leaves the rest of that keystroke, its keypress, to
+    // the line, where it would submit the form: an empty line to the
+    // server, and a 500 reply the learner never typed.
+    this.enterHere = false;
+    this.input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') this.enterHere = true;
+      this.key(e);
+    });
+    this.input.addEventListener('keypress', (e) => {
+      if (e.key !== 'Enter') return;
+      if (!this.enterHere) e.preventDefault();
+      this.enterHere = false;
+    });
     // A line typed again is new to Tab: its first press lists the verbs.
     this.input.addEventListener('input', () => { this.offered = null; });
     this.input.addEventListener('paste', (e) => this.paste(e));
