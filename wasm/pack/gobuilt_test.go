@@ -106,6 +106,17 @@ func main() {
 	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
 		t.Errorf("left behind in the directory: %v", entries)
 	}
+	// A second make wasm finds the packed module (go build leaves an
+	// up-to-date output alone): packing it again changes nothing.
+	if again, _, err := packDataSegments(out, maxGap); err != nil || !bytes.Equal(again, out) {
+		t.Errorf("packing a packed module changed it (err %v)", err)
+	}
+	if err := packFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, out) {
+		t.Error("packFile changed a packed module")
+	}
 
 	node, err := exec.LookPath("node")
 	if err != nil {

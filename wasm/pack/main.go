@@ -14,6 +14,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,12 @@ func packFile(path string) error {
 	packed, stats, err := packDataSegments(module, maxGap)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "pack: %s left as it is: %v\n", path, err)
+		return nil
+	}
+	if bytes.Equal(packed, module) {
+		// go build leaves an up-to-date output alone, so a second
+		// make wasm finds the module it packed last time.
+		fmt.Printf("pack: %s is packed already\n", path)
 		return nil
 	}
 	// Written beside it and renamed, so that an interrupted run never
