@@ -404,6 +404,13 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		return
 	case smtp.LineTooLong:
 		event()
+		if s.offersAuth() && hasPrefixFold(string(line[:min(len(line), 5)]), "AUTH ") {
+			// An initial response longer than the 12288 octets a server
+			// must take: RFC 4954 §6 names this failure 500 5.5.6, as
+			// for a response line too long after a 334.
+			s.fail(replyAuthTooLong)
+			return
+		}
 		s.fail(replyLineTooLong)
 		return
 	}

@@ -102,6 +102,12 @@ func TestAuthResponseFaults(t *testing.T) {
 		{"AUTH PLAIN\r\n" + b64("\x00\x00secret") + "\r\n", []string{"334 ", plainParts}, smtp.ReasonAuthMalformed},
 		{"AUTH LOGIN\r\n=\r\n", []string{"334 VXNlcm5hbWU6", "535 5.7.8 Authentication failed: the user name is empty"}, smtp.ReasonAuthMalformed},
 		{"AUTH CRAM-MD5\r\n" + b64("alice") + "\r\n", []string{"334 " + b64("<1@mx.example.org>"), "535 5.7.8 Authentication failed: CRAM-MD5 takes the user name, a space and the digest (RFC 2195 section 2)"}, smtp.ReasonAuthMalformed},
+		// RFC 4954 §4 asks a server to take 12288 octets of AUTH; past
+		// them, §6 names the failure 500 5.5.6, for an initial response
+		// as for a line after a 334.
+		{"AUTH PLAIN " + strings.Repeat("A", 13000) + "\r\n", []string{"500 5.5.6 Authentication exchange line is too long"}, smtp.ReasonLineTooLong},
+		{"AUTH PLAIN\r\n" + strings.Repeat("A", 13000) + "\r\n", []string{"334 ", "500 5.5.6 Authentication exchange line is too long"}, smtp.ReasonLineTooLong},
+		{"NOOP " + strings.Repeat("A", 13000) + "\r\n", []string{"500 5.5.2 Error: line too long"}, smtp.ReasonLineTooLong},
 	}
 	for _, tt := range tests {
 		step(t, s, tt.in, tt.want...)
