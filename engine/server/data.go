@@ -36,8 +36,17 @@ func (s *Session) data(arg []byte) {
 // client did not declare the message's SIZE.
 const firstBody = 4096
 
+// maxDeclaredBody is the most a declared SIZE reserves before the text
+// arrives. SIZE is only the client's word (RFC 1870 §3): a buffer of the
+// whole limit for every session that declares it and then sends nothing
+// after the 354 would let a few hundred octets of commands hold
+// Limits.MessageSize of memory per connection. A larger message grows
+// its buffer as its octets come in.
+const maxDeclaredBody = 64 << 10
+
 // startMessage readies the body buffer. A declared SIZE within the limit
-// sizes it at once, so the text is copied in without regrowing.
+// sizes it at once, up to maxDeclaredBody, so the text of most messages is
+// copied in without regrowing.
 func (s *Session) startMessage() {
 	s.body = s.body[:0]
 	if s.lent {
@@ -47,8 +56,8 @@ func (s *Session) startMessage() {
 	if want == 0 {
 		want = firstBody
 	}
-	if want > int64(cap(s.body)) {
-		s.body = make([]byte, 0, min(want, s.srv.cfg.Limits.MessageSize))
+	if want = min(want, s.srv.cfg.Limits.MessageSize, maxDeclaredBody); want > int64(cap(s.body)) {
+		s.body = make([]byte, 0, want)
 	}
 	s.size = 0
 	s.tooBig, s.text = false, textCheck{max: s.srv.cfg.Limits.TextLine - 2}

@@ -598,3 +598,22 @@ func TestQueuedAs(t *testing.T) {
 		}
 	}
 }
+
+// A declared SIZE is the client's word: it reserves at most
+// maxDeclaredBody before the text comes, however large, so that sessions
+// idle after the 354 hold little memory; a message larger than that still
+// arrives whole.
+func TestDeclaredSizeReservesLittle(t *testing.T) {
+	p := &labPolicy{}
+	srv := New(Config{Hostname: "mx.example.org", Policy: p})
+	s := srv.NewSession(SessionOptions{})
+	s.Feed([]byte("EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=10485760\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"))
+	if c := cap(s.body); c > maxDeclaredBody {
+		t.Fatalf("after DATA with SIZE=10485760 the message buffer holds %d octets, want at most %d", c, maxDeclaredBody)
+	}
+	text := strings.Repeat(strings.Repeat("x", 98)+"\r\n", 3000) // 300000 octets
+	step(t, s, text+".\r\n", "250 2.0.0 Ok: queued as Q1")
+	if len(p.msgs) != 1 || p.msgs[0] != text {
+		t.Fatalf("the message arrived with %d octets, want %d", len(p.msgs[0]), len(text))
+	}
+}
