@@ -90,7 +90,7 @@ func TestShutdownSays421ToEverySession(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("Close took %v", d)
 	}
-	greeted.expect("421 mx.example.org Service shutting down") // no EHLO: no enhanced code
+	greeted.expect("421 4.3.2 mx.example.org Service shutting down") // before EHLO too (RFC 2034 §4)
 	inData.expect("421 4.3.2 mx.example.org Service shutting down")
 	submission.expect("421 4.3.2 smtp.example.com Service shutting down")
 	for _, c := range []*rawConn{greeted, inData, submission} {
@@ -118,7 +118,7 @@ func TestFaultyClients(t *testing.T) {
 		{"stall mid-command", func(c *rawConn) {
 			c.expect("220 ")
 			c.send("MAIL FROM:<stalled")
-			c.expect("421 mx.example.org Error: timeout exceeded") // after 300 ms; no EHLO, no enhanced code
+			c.expect("421 4.4.2 mx.example.org Error: timeout exceeded") // after 300 ms
 			c.closed()
 		}},
 		{"trickle a command (slowloris)", func(c *rawConn) {
@@ -132,7 +132,7 @@ func TestFaultyClients(t *testing.T) {
 					time.Sleep(50 * time.Millisecond)
 				}
 			}()
-			c.expect("421 mx.example.org Error: timeout exceeded")
+			c.expect("421 4.4.2 mx.example.org Error: timeout exceeded")
 			if d := time.Since(start); d > 1500*time.Millisecond {
 				c.t.Errorf("a trickling client kept its session for %v", d)
 			}
@@ -162,13 +162,13 @@ func TestFaultyClients(t *testing.T) {
 		{"bare LF ends a command", func(c *rawConn) {
 			c.expect("220 ")
 			c.send("EHLO lf.test\n")
-			c.expect("550 Error: bare <LF> received")
+			c.expect("550 5.5.2 Error: bare <LF> received")
 			c.closed()
 		}},
 		{"bare CR in a command", func(c *rawConn) {
 			c.expect("220 ")
 			c.send("EHLO cr.test\rNOOP\r\n")
-			c.expect("550 Error: bare <CR> received")
+			c.expect("550 5.5.2 Error: bare <CR> received")
 			c.closed()
 		}},
 		{"bare LF in the message", func(c *rawConn) {
@@ -179,14 +179,14 @@ func TestFaultyClients(t *testing.T) {
 		{"overlong command line", func(c *rawConn) {
 			c.expect("220 ")
 			c.send("EHLO " + strings.Repeat("a", 20000) + "\r\n")
-			c.expect("500 Error: line too long")
+			c.expect("500 5.5.2 Error: line too long")
 			c.send("NOOP\r\n")
 			c.expect("250 ") // the session goes on
 		}},
 		{"NUL bytes", func(c *rawConn) {
 			c.expect("220 ")
 			c.send("NOOP\x00\x00\r\n")
-			c.expect("500 Error: NUL character in command line")
+			c.expect("500 5.5.2 Error: NUL character in command line")
 			c.send("NOOP\r\n")
 			c.expect("250 ")
 		}},

@@ -248,9 +248,9 @@ func TestServeStartTLSDiscardsInjectedCommands(t *testing.T) {
 	// Had the injected MAIL been kept, this would be a nested MAIL (503
 	// 5.5.1 nested); instead the session starts over and wants EHLO.
 	c.send("MAIL FROM:<alice@example.com>\r\n")
-	c.expect("503 Error: send HELO/EHLO first")
+	c.expect("503 5.5.1 Error: send HELO/EHLO first")
 	c.send("QUIT\r\n")
-	c.expect("221 Bye")
+	c.expect("221 2.0.0 Bye")
 	if err := wait(t, done); err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
@@ -265,9 +265,9 @@ func TestServeTimeoutInData(t *testing.T) {
 	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn)}
 	c.expect("220 mx.example.org ESMTP SMTP Lab")
 	c.send("HELO a.example\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n")
-	c.expect("250 mx.example.org", "250 Ok", "250 Ok", "354 End data with <CR><LF>.<CR><LF>")
+	c.expect("250 mx.example.org", "250 2.1.0 Ok", "250 2.1.5 Ok", "354 End data with <CR><LF>.<CR><LF>")
 	c.send("Subject: the rest never comes\r\n")
-	c.expect("421 mx.example.org Error: timeout exceeded")
+	c.expect("421 4.4.2 mx.example.org Error: timeout exceeded")
 	if _, err := c.r.ReadByte(); err != io.EOF {
 		t.Fatalf("after the 421: %v, want EOF", err)
 	}
@@ -282,7 +282,7 @@ func TestServeShutdown(t *testing.T) {
 	c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn)}
 	c.expect("220 mx.example.org ESMTP SMTP Lab")
 	cancel()
-	c.expect("421 mx.example.org Service shutting down")
+	c.expect("421 4.3.2 mx.example.org Service shutting down")
 	if err := wait(t, done); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Serve: %v, want context.Canceled", err)
 	}
@@ -340,7 +340,7 @@ func TestServeListener(t *testing.T) {
 		c := &rawClient{t: t, conn: conn, r: bufio.NewReader(conn)}
 		c.expect("220 mx.example.org ESMTP SMTP Lab")
 		c.send("QUIT\r\n")
-		c.expect("221 Bye")
+		c.expect("221 2.0.0 Bye")
 		conn.Close()
 	}
 	cancel()

@@ -174,10 +174,10 @@ func TestExternalPhasesTimeoutsAndShutdown(t *testing.T) {
 		t.Fatal("a message cut off mid-DATA was stored")
 	}
 
-	// Before EHLO there are no enhanced status codes (RFC 2034 §3).
+	// Before EHLO too replies carry enhanced status codes (RFC 2034 §4).
 	_, z, _ := serveExternal(t, "first-session", ExternalConn{Port: 25, Remote: "127.0.0.1:2"})
 	z.Shutdown()
-	if out := string(z.Output()); !strings.HasPrefix(out, "421 mx.example.org Service shutting down") || !z.Closed() {
+	if out := string(z.Output()); !strings.HasPrefix(out, "421 4.3.2 mx.example.org Service shutting down") || !z.Closed() {
 		t.Fatalf("shutdown: %q", out)
 	}
 }

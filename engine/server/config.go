@@ -129,23 +129,20 @@ type Server struct {
 }
 
 // queuedAsPrefix is the reply to an accepted message with a queue id
-// (sendQueuedAs) as far as the id, in the two forms send would write it,
-// and how long an id may be for the line to fit the reply line limit
-// unchanged (smtp.Reply.WireSafe).
+// (sendQueuedAs) as far as the id, as send would write it, and how long an
+// id may be for the line to fit the reply line limit unchanged
+// (smtp.Reply.WireSafe).
 type queuedAsPrefix struct {
-	esmtp, plain []byte
-	room         int
+	wire []byte
+	room int
 }
 
 func prepareQueuedAs(maxLine int) queuedAsPrefix {
 	r := replyQueued
 	r.Lines = []string{queuedAsText}
-	esmtp := r.AppendTo(nil, true)
-	plain := r.AppendTo(nil, false)
+	wire := r.AppendTo(nil, true)
 	return queuedAsPrefix{
-		esmtp: esmtp[:len(esmtp)-2], // without the CRLF, which follows the id
-		plain: plain[:len(plain)-2],
-		// WireSafe counts the enhanced code in before and after EHLO.
+		wire: wire[:len(wire)-2], // without the CRLF, which follows the id
 		room: maxLine - len("ddd ") - len(r.Enhanced) - len(" ") - len(queuedAsText) - len("\r\n"),
 	}
 }
@@ -153,8 +150,9 @@ func prepareQueuedAs(maxLine int) queuedAsPrefix {
 // prepared is a reply New makes for every session, held to the wire's
 // rules (smtp.Reply.WireSafe) and written out once: a session appends the
 // octets of the greeting and of the EHLO reply, the most it sends, rather
-// than check and write them again. They go out the same before and after
-// EHLO, since none of them has an enhanced status code (RFC 2034 §3).
+// than check and write them again. None of them has an enhanced status
+// code (RFC 2034 §3 (4): not the greeting, nor the replies to HELO and
+// EHLO).
 type prepared struct {
 	smtp.Reply
 	wire []byte
@@ -166,23 +164,16 @@ func prepare(r smtp.Reply, maxLine int) prepared {
 }
 
 // preparedFixed is one of the fixed replies a session sends the most
-// (replies.go: to MAIL, RCPT, QUIT, ...) prepared in the two forms send
-// writes: after EHLO, with its enhanced status code, and before, without
-// (RFC 2034 §3).
+// (replies.go: to MAIL, RCPT, QUIT, ...) prepared as send writes it, with
+// its enhanced status code.
 type preparedFixed struct {
-	reply        smtp.Reply // the fixed reply, as send recognises it (see is)
-	esmtp, plain prepared
+	reply smtp.Reply // the fixed reply, as send recognises it (see is)
+	prepared
 }
 
 func prepareFixed(r smtp.Reply, maxLine int) preparedFixed {
 	safe := r.WireSafe(maxLine)
-	plain := safe
-	plain.Enhanced = ""
-	return preparedFixed{
-		reply: r,
-		esmtp: prepared{Reply: safe, wire: safe.AppendTo(nil, true)},
-		plain: prepared{Reply: plain, wire: plain.AppendTo(nil, false)},
-	}
+	return preparedFixed{reply: r, prepared: prepared{Reply: safe, wire: safe.AppendTo(nil, true)}}
 }
 
 // is reports whether r is the fixed reply p was prepared from. The fixed

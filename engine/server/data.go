@@ -331,13 +331,8 @@ func (s *Session) sendQueuedAs(r smtp.Reply, id string) {
 		s.send(r)
 		return
 	}
-	if s.conn.ESMTP {
-		s.out = append(s.out, q.esmtp...)
-	} else {
-		s.out = append(s.out, q.plain...)
-		r.Enhanced = "" // as send leaves it out before EHLO
-	}
-	s.out = append(append(s.out, id...), '\r', '\n')
+	s.out = append(append(s.out, q.wire...), id...)
+	s.out = append(s.out, '\r', '\n')
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
 }
 

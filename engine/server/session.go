@@ -38,6 +38,9 @@ type Session struct {
 
 	// refused is set after a 554 greeting: only QUIT is answered normally.
 	refused bool
+	// greeting is set while Reset sends the greeting, which has no
+	// enhanced status code (see send).
+	greeting bool
 
 	// The mail transaction (RFC 5321 §3.3).
 	inMail      bool
@@ -126,6 +129,9 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	s.lr.Discard()
 	s.lr.SetMax(s.commandMax())
 	r := srv.policy.Connect(&s.conn)
+	// The greeting, even a refusal, has no enhanced status code (RFC
+	// 2034 §3 (4)).
+	s.greeting = true
 	switch {
 	case r.Code == 0:
 		s.sendPrepared(srv.greeting)
@@ -137,6 +143,7 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	default:
 		s.send(policyAnswer(r, srv.greeting.Reply))
 	}
+	s.greeting = false
 }
 
 // Output returns the bytes to send to the client, produced by the last
@@ -309,16 +316,16 @@ func (s *Session) commandLimit(line []byte) int {
 	return limit
 }
 
-// send queues a reply. Enhanced status codes are written only once EHLO
-// advertised ENHANCEDSTATUSCODES (RFC 2034 §3).
+// send queues a reply, with its enhanced status code whether or not the
+// client said EHLO: RFC 2034 §4 has a server that supports
+// ENHANCEDSTATUSCODES "attach enhanced status codes to their responses
+// regardless of whether or not EHLO is employed by the client", as
+// Postfix does. Only the greeting goes without (RFC 2034 §3 (4)), which
+// Reset sees to.
 func (s *Session) send(r smtp.Reply) {
 	for i := range s.srv.fixed {
 		if p := &s.srv.fixed[i]; p.is(r) { // prepared in New
-			if s.conn.ESMTP {
-				s.sendPrepared(p.esmtp)
-			} else {
-				s.sendPrepared(p.plain)
-			}
+			s.sendPrepared(p.prepared)
 			return
 		}
 	}
@@ -326,12 +333,10 @@ func (s *Session) send(r smtp.Reply) {
 	// policies write their own: hold every one to the wire's rules here,
 	// so the trace shows the reply exactly as it went out.
 	r = r.WireSafe(s.srv.cfg.Limits.ReplyLine)
-	if !s.conn.ESMTP {
-		// No enhanced code before EHLO (RFC 2034 §3): not on the wire,
-		// so not in the event either.
-		r.Enhanced = ""
+	if s.greeting {
+		r.Enhanced = "" // not on the wire, so not in the event either
 	}
-	s.out = r.AppendTo(s.out, s.conn.ESMTP)
+	s.out = r.AppendTo(s.out, true)
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
 }
 

@@ -65,8 +65,8 @@ func TestStartTLS(t *testing.T) {
 	if c := s.Conn(); !c.TLS || c.Hello != "" || c.ESMTP {
 		t.Fatalf("after TLS the state must be reset: %+v", c)
 	}
-	// Everything learnt before TLS is forgotten: no EHLO, no enhanced codes.
-	step(t, s, "MAIL FROM:<alice@example.org>\r\n", "503 Error: send HELO/EHLO first")
+	// Everything learnt before TLS is forgotten: the client must say EHLO again.
+	step(t, s, "MAIL FROM:<alice@example.org>\r\n", "503 5.5.1 Error: send HELO/EHLO first")
 	step(t, s, "EHLO a.example\r\n", ehlo("250-AUTH PLAIN LOGIN")...)
 	step(t, s, "STARTTLS\r\n", "554 5.5.1 Error: TLS already active")
 	lastReason(t, s, smtp.ReasonTLSActive)
@@ -175,7 +175,7 @@ func TestConnectRefused(t *testing.T) {
 		t.Fatalf("greeting %q %+v", got, s.Events())
 	}
 	step(t, s, "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nQUIT\r\n",
-		"503 Error: no SMTP service here, send QUIT", "503 Error: no SMTP service here, send QUIT", "221 Bye")
+		"503 5.5.1 Error: no SMTP service here, send QUIT", "503 5.5.1 Error: no SMTP service here, send QUIT", "221 2.0.0 Bye")
 
 	srv = New(Config{Hostname: "mx.example.org", Policy: connectPolicy{reply: smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{"Too many connections"}, Reason: smtp.ReasonTooManyConns}}})
 	s = srv.NewSession(SessionOptions{})
@@ -281,16 +281,17 @@ func TestReset(t *testing.T) {
 	if got := string(s.Output()); got != greeting+"\r\n" {
 		t.Fatalf("greeting after Reset: %q", got)
 	}
-	step(t, s, "MAIL FROM:<a@example.com>\r\n", "503 Error: send HELO/EHLO first")
+	step(t, s, "MAIL FROM:<a@example.com>\r\n", "503 5.5.1 Error: send HELO/EHLO first")
 	step(t, s, startData+"hi\r\n.\r\n", cat(okEnvelope(), one(nullMsg, "250 2.0.0 Ok: queued as Q1"))...)
 	if c := s.Conn(); c.TLS || c.Hello != "client.example.com" {
 		t.Fatalf("conn after Reset: %+v", c)
 	}
 }
 
-// TestReplyEventAsOnTheWire: before EHLO no enhanced status code goes on
-// the wire (RFC 2034 §3: only after the server said ENHANCEDSTATUSCODES),
-// and the reply event, which the trace shows, must not claim one either.
+// TestReplyEventAsOnTheWire: the greeting, even a refusal, has no
+// enhanced status code on the wire (RFC 2034 §3 (4)), and the reply event,
+// which the trace shows, must not claim one either; every later reply has
+// its code, also without EHLO (RFC 2034 §4).
 func TestReplyEventAsOnTheWire(t *testing.T) {
 	srv := New(Config{Hostname: "mx.example.org", Policy: connectPolicy{reply: smtp.Reply{Code: 421, Enhanced: "4.3.2", Lines: []string{"mx.example.org busy"}, Reason: smtp.ReasonTooManyConns}}})
 	s := srv.NewSession(SessionOptions{})
@@ -300,12 +301,15 @@ func TestReplyEventAsOnTheWire(t *testing.T) {
 	if e := s.Events()[0]; e.Reply.Enhanced != "" || e.Reply.Reason != smtp.ReasonTooManyConns {
 		t.Fatalf("greeting event %+v, want no enhanced code as on the wire", e.Reply)
 	}
+	// After HELO too the enhanced code is on the wire (RFC 2034 §4), and
+	// so in the event.
 	s = New(Config{Hostname: "mx.example.org"}).NewSession(SessionOptions{})
 	s.Feed([]byte("HELO a.example\r\nNOOP\r\n"))
-	for _, e := range s.Events() {
-		if e.Kind == EventReply && e.Reply.Enhanced != "" {
-			t.Errorf("after HELO: reply event %+v carries an enhanced code the wire does not (%q)", e.Reply, s.Output())
-		}
+	if got := string(s.Output()); got != "250 mx.example.org\r\n250 2.0.0 Ok\r\n" {
+		t.Fatalf("after HELO: %q", got)
+	}
+	if e := s.Events()[len(s.Events())-1]; e.Reply.Enhanced != "2.0.0" {
+		t.Errorf("after HELO: reply event %+v, want the enhanced code the wire shows", e.Reply)
 	}
 }
 
@@ -529,27 +533,18 @@ func TestParsedArgs(t *testing.T) {
 }
 
 // TestPreparedFixed: a fixed reply send finds prepared goes out, and into
-// its event, as send writes any other reply, before and after EHLO and
-// under a reply line limit that cuts it; a reply with the same lines and
-// another reason is not taken for it.
+// its event, as send writes any other reply, also under a reply line limit
+// that cuts it; a reply with the same lines and another reason is not
+// taken for it.
 func TestPreparedFixed(t *testing.T) {
 	for _, limit := range []int{0, 12} {
 		cfg := testConfig(&labPolicy{})
 		cfg.Limits.ReplyLine = limit
 		srv := New(cfg)
 		for _, p := range srv.fixed {
-			for _, esmtp := range []bool{false, true} {
-				r := p.reply.WireSafe(srv.cfg.Limits.ReplyLine)
-				if !esmtp {
-					r.Enhanced = ""
-				}
-				got := p.plain
-				if esmtp {
-					got = p.esmtp
-				}
-				if want := r.AppendTo(nil, esmtp); string(got.wire) != string(want) || fmt.Sprint(got.Reply) != fmt.Sprint(r) {
-					t.Errorf("limit %d, esmtp %v: prepared %q %+v, want %q %+v", limit, esmtp, got.wire, got.Reply, want, r)
-				}
+			r := p.reply.WireSafe(srv.cfg.Limits.ReplyLine)
+			if want := r.AppendTo(nil, true); string(p.wire) != string(want) || fmt.Sprint(p.Reply) != fmt.Sprint(r) {
+				t.Errorf("limit %d: prepared %q %+v, want %q %+v", limit, p.wire, p.Reply, want, r)
 			}
 		}
 	}

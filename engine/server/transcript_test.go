@@ -117,11 +117,14 @@ var transcripts = []transcript{
 			}
 			return ""
 		}},
-	{name: "HELO session has no enhanced codes", input: "HELO client.example.com\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nHi\r\n.\r\nVRFY bob\r\nFOO\r\nQUIT\r\n",
-		want: one("250 mx.example.org", "250 Ok", "250 Ok", nullMsg, "250 Ok: queued as Q1",
-			"252 Cannot VRFY user, but will accept message and attempt delivery", "500 Error: command not recognized", "221 Bye")},
-	{name: "HELO after EHLO drops enhanced codes", input: "EHLO a.example\r\nNOOP\r\nHELO a.example\r\nNOOP\r\n",
-		want: cat(ehlo(), one("250 2.0.0 Ok", "250 mx.example.org", "250 Ok"))},
+	// RFC 2034 §4: a server that supports enhanced status codes attaches
+	// them "regardless of whether or not EHLO is employed by the client";
+	// only the greeting and the replies to HELO and EHLO go without (§3).
+	{name: "a HELO session has enhanced codes too", input: "HELO client.example.com\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nHi\r\n.\r\nVRFY bob\r\nFOO\r\nQUIT\r\n",
+		want: one("250 mx.example.org", "250 2.1.0 Ok", "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1",
+			"252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery", "500 5.5.1 Error: command not recognized", "221 2.0.0 Bye")},
+	{name: "HELO after EHLO keeps enhanced codes", input: "EHLO a.example\r\nNOOP\r\nHELO a.example\r\nNOOP\r\n",
+		want: cat(ehlo(), one("250 2.0.0 Ok", "250 mx.example.org", "250 2.0.0 Ok"))},
 	{name: "noop rset vrfy expn help", input: "EHLO a.example\r\nNOOP anything\r\nRSET\r\nVRFY bob\r\nEXPN staff\r\nHELP\r\n",
 		want: cat(ehlo(), one("250 2.0.0 Ok", "250 2.0.0 Ok", "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery",
 			"502 5.5.1 Error: EXPN is disabled",
@@ -130,11 +133,11 @@ var transcripts = []transcript{
 			"214 2.0.0 See RFC 5321 section 4.1 for what each command does"))},
 	{name: "lower case verbs", input: "ehlo a.example\r\nmail from:<a@example.com>\r\nrcpt to:<bob@example.org>\r\nquit\r\n",
 		want: cat(okEnvelope(), one("221 2.0.0 Bye"))},
-	{name: "input after QUIT is ignored", input: "QUIT\r\nNOOP\r\n", want: one("221 Bye")},
+	{name: "input after QUIT is ignored", input: "QUIT\r\nNOOP\r\n", want: one("221 2.0.0 Bye")},
 
 	// Sequencing, RFC 5321 §4.3.2 and §3.3.
 	{name: "MAIL RCPT DATA before HELO", input: "MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nBDAT 3 LAST\r\nabc",
-		want: one("503 Error: send HELO/EHLO first", "503 Error: need MAIL command", "503 Error: need MAIL command", "503 Error: need MAIL command")},
+		want: one("503 5.5.1 Error: send HELO/EHLO first", "503 5.5.1 Error: need MAIL command", "503 5.5.1 Error: need MAIL command", "503 5.5.1 Error: need MAIL command")},
 	{name: "nested MAIL and DATA without RCPT", input: "EHLO a.example\r\nRCPT TO:<bob@example.org>\r\nMAIL FROM:<a@example.com>\r\nMAIL FROM:<a@example.com>\r\nDATA\r\nRSET\r\nRCPT TO:<bob@example.org>\r\n",
 		want: cat(ehlo(), one("503 5.5.1 Error: need MAIL command", "250 2.1.0 Ok", "503 5.5.1 Error: nested MAIL command",
 			"503 5.5.1 Error: need RCPT command", "250 2.0.0 Ok", "503 5.5.1 Error: need MAIL command"))},
@@ -149,8 +152,8 @@ var transcripts = []transcript{
 			"500 5.5.2 Error: bad syntax, a command is a verb of letters and its arguments",
 			"500 5.5.2 Error: bad syntax, a command is a verb of letters and its arguments"))},
 	{name: "syntax errors", cfg: func(c *Config) { c.Limits.MaxErrors = 20 }, input: "EHLO\r\nEHLO bad..example\r\nEHLO a b\r\nEHLO [192.0.2.1]\r\nMAIL TO:<a@example.com>\r\nMAIL FROM:<alice>\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:bob@example.org\r\nDATA now\r\nRSET x\r\nVRFY\r\nQUIT now\r\n",
-		want: cat(one("501 Syntax: EHLO hostname", "501 Invalid hostname: a domain may not have an empty label (two dots, or a dot at an end)",
-			"501 Syntax: EHLO hostname"), ehlo(), one("501 5.5.4 Syntax: MAIL FROM:<address>",
+		want: cat(one("501 5.5.4 Syntax: EHLO hostname", "501 5.5.2 Invalid hostname: a domain may not have an empty label (two dots, or a dot at an end)",
+			"501 5.5.4 Syntax: EHLO hostname"), ehlo(), one("501 5.5.4 Syntax: MAIL FROM:<address>",
 			"501 5.1.7 Bad sender address syntax: the '@' and a domain are missing", "250 2.1.0 Ok",
 			"501 5.1.3 Bad recipient address syntax: an address must be written inside angle brackets, like <bob@example.org>",
 			"501 5.5.4 Syntax error: this command takes no argument", "501 5.5.4 Syntax error: this command takes no argument",
@@ -170,10 +173,10 @@ var transcripts = []transcript{
 		want: cat(ehlo("250-STARTTLS"), one("220 2.0.0 Ready to start TLS"))},
 	{name: "a HELO or EHLO name in UTF-8 is refused: RFC 6531 §3.7.1 asks for its A-label",
 		input: "EHLO bücher.example\r\nHELO bücher.example\r\nEHLO xn--bcher-kva.example\r\nEHLO bücher.example\r\nMAIL FROM:<a@example.com>\r\n",
-		want: cat(one("501 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)",
-			"501 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)"), ehlo(),
+		want: cat(one("501 5.5.4 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)",
+			"501 5.5.4 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)"), ehlo(),
 			one("501 5.5.4 Invalid hostname: a name that is not ASCII must be sent in its A-label form, xn--... (RFC 6531 section 3.7.1)", "250 2.1.0 Ok"))},
-	{name: "bad address literal in HELO", input: "HELO [300.1.1.1]\r\n", want: one("501 Invalid hostname: not a valid IPv4 address literal")},
+	{name: "bad address literal in HELO", input: "HELO [300.1.1.1]\r\n", want: one("501 5.5.2 Invalid hostname: not a valid IPv4 address literal")},
 
 	// Extensions and their parameters.
 	{name: "SIZE over the limit at MAIL", input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=10485761\r\nMAIL FROM:<a@example.com> SIZE=10485760\r\n",
@@ -204,7 +207,7 @@ var transcripts = []transcript{
 		want: cat(ehlo()[:len(ehlo())-2], one("250 CHUNKING"), one("555 5.5.4 Unsupported option: RET", "555 5.5.4 Unsupported option: ENVID", "250 2.1.0 Ok",
 			"555 5.5.4 Unsupported option: NOTIFY", "555 5.5.4 Unsupported option: ORCPT", "250 2.1.5 Ok"))},
 	{name: "parameters and BDAT need EHLO", input: "HELO a.example\r\nMAIL FROM:<a@example.com> SIZE=10\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nBDAT 4 LAST\r\nQUITNOOP\r\n",
-		want: one("250 mx.example.org", "555 Error: parameters need EHLO, not HELO", "250 Ok", "250 Ok", "503 Error: send EHLO first", "250 Ok")},
+		want: one("250 mx.example.org", "555 5.5.4 Error: parameters need EHLO, not HELO", "250 2.1.0 Ok", "250 2.1.5 Ok", "503 5.5.1 Error: send EHLO first", "250 2.0.0 Ok")},
 	{name: "DSN, 8BITMIME and SIZE pass into the envelope",
 		input: "EHLO a.example\r\nMAIL FROM:<a@example.com> SIZE=4 BODY=8bitmime RET=HDRS ENVID=id+2B1\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40example.org\r\nRCPT TO:<carol@example.org> NOTIFY=NEVER\r\nDATA\r\nx\r\n.\r\n",
 		want:  cat(ehlo(), one("250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.1.5 Ok", nullMsg, "250 2.0.0 Ok: queued as Q1"))},
@@ -250,7 +253,7 @@ var transcripts = []transcript{
 	{name: "a sender or a HELO name the policy refuses for good counts as an error too",
 		cfg:   func(c *Config) { c.Limits.MaxErrors = 3 },
 		input: "EHLO spammer.example\r\nEHLO a.example\r\nMAIL FROM:<a@blocked.example>\r\nMAIL FROM:<b@blocked.example>\r\nNOOP\r\n",
-		want:  cat(one("550 Go away"), ehlo(), one("550 5.7.1 Sender blocked", "550 5.7.1 Sender blocked", "421 4.7.0 mx.example.org Error: too many errors"))},
+		want:  cat(one("550 5.7.1 Go away"), ehlo(), one("550 5.7.1 Sender blocked", "550 5.7.1 Sender blocked", "421 4.7.0 mx.example.org Error: too many errors"))},
 	{name: "command line too long", input: "EHLO a.example\r\n" + strings.Repeat("X", 600) + "\r\nMAIL FROM:<" + strings.Repeat("a", 1200) + "@example.com>\r\nNOOP\r\n",
 		want: cat(ehlo(), one("500 5.5.2 Error: line too long", "500 5.5.2 Error: line too long", "250 2.0.0 Ok"))},
 	{name: "message too big, stream stays in sync", cfg: func(c *Config) { c.Limits.MessageSize = 20 },
@@ -278,7 +281,7 @@ var transcripts = []transcript{
 
 	// Policy answers.
 	{name: "policy refusals", input: "EHLO spammer.example\r\nEHLO a.example\r\nMAIL FROM:<x@blocked.example>\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<x@elsewhere.example>\r\nRCPT TO:<grey@example.org>\r\nRCPT TO:<full@example.org>\r\nRCPT TO:<Postmaster>\r\nDATA\r\nGTUBE\r\n.\r\n",
-		want: cat(one("550 Go away"), ehlo(), one("550 5.7.1 Sender blocked", "250 2.1.0 Ok", "554 5.7.1 <x@elsewhere.example>: Relay access denied",
+		want: cat(one("550 5.7.1 Go away"), ehlo(), one("550 5.7.1 Sender blocked", "250 2.1.0 Ok", "554 5.7.1 <x@elsewhere.example>: Relay access denied",
 			"451 4.7.1 Greylisted, try again later", "452 4.2.2 Mailbox full", "250 2.1.5 Ok", nullMsg, "554 5.7.1 Spam detected")),
 		check: queued(0)},
 
@@ -286,7 +289,7 @@ var transcripts = []transcript{
 	smuggle("\n.\n", "LF"), smuggle("\r.\r", "CR"), smuggle("\r\n.\n", "LF"), smuggle("\n.\r\n", "LF"),
 	smuggle("\r.\r\n", "CR"), smuggle("\r\n.\r", "CR"), smuggle("\n.\r", "LF"), smuggle("\r.\n", "LF"),
 	smuggle("\r\n\x00.\r\n", "NUL"), smuggle("\r\n..\r\n", "text"), smuggle("\r\n .\r\n", "text"),
-	{name: "bare LF in a command line", input: "EHLO a.example\nNOOP\r\n", want: one("550 Error: bare <LF> received")},
+	{name: "bare LF in a command line", input: "EHLO a.example\nNOOP\r\n", want: one("550 5.5.2 Error: bare <LF> received")},
 	{name: "bare CR in a command line", input: "EHLO a.example\r\nNO\rOP\r\n", want: cat(ehlo(), one("550 5.5.2 Error: bare <CR> received"))},
 	{name: "bare LF at the end of an overlong line", input: startData + strings.Repeat("x", 1500) + "\n.\r\nMAIL FROM:<evil@example.com>\r\n",
 		want: cat(okEnvelope(), one(nullMsg, "550 5.5.2 Error: bare <LF> received")), check: queued(0)},
@@ -294,7 +297,7 @@ var transcripts = []transcript{
 	// STARTTLS refusals (the handshake itself is in TestStartTLS).
 	{name: "STARTTLS not available", input: "EHLO a.example\r\nSTARTTLS\r\n", want: cat(ehlo(), one("502 5.5.1 Error: STARTTLS is not available here"))},
 	{name: "STARTTLS needs EHLO", opt: SessionOptions{TLSAvailable: true}, input: "STARTTLS\r\nHELO a.example\r\nSTARTTLS\r\nEHLO a.example\r\nSTARTTLS now\r\nMAIL FROM:<a@example.com>\r\nSTARTTLS\r\n",
-		want: cat(one("503 Error: send EHLO first", "250 mx.example.org", "503 Error: send EHLO first"), ehlo("250-STARTTLS"),
+		want: cat(one("503 5.5.1 Error: send EHLO first", "250 mx.example.org", "503 5.5.1 Error: send EHLO first"), ehlo("250-STARTTLS"),
 			one("501 5.5.4 Syntax error: this command takes no argument", "250 2.1.0 Ok", "503 5.5.1 Error: MAIL transaction in progress"))},
 
 	// AUTH (RFC 4954) on a submission server with implicit TLS.
@@ -328,7 +331,7 @@ var transcripts = []transcript{
 		want:  cat(ehlo("250-AUTH PLAIN LOGIN CRAM-MD5"), one("334 "+b64("<1@mx.example.org>"), "535 5.7.8 Authentication credentials invalid"))},
 	{name: "AUTH cancelled, undecodable, unknown, a PLAIN text without its NULs", cfg: submission, opt: SessionOptions{TLS: true},
 		input: "AUTH PLAIN\r\nEHLO a.example\r\nAUTH PLAIN\r\n*\r\nAUTH LOGIN\r\n!!!\r\nAUTH GSSAPI\r\nAUTH CRAM-MD5\r\nAUTH\r\nAUTH PLAIN " + b64("no-nuls") + "\r\n",
-		want: cat(one("503 Error: send EHLO first"), ehlo("250-AUTH PLAIN LOGIN"), one("334 ", "501 5.7.0 Authentication cancelled", "334 VXNlcm5hbWU6",
+		want: cat(one("503 5.5.1 Error: send EHLO first"), ehlo("250-AUTH PLAIN LOGIN"), one("334 ", "501 5.7.0 Authentication cancelled", "334 VXNlcm5hbWU6",
 			"501 5.5.2 Cannot decode response", "504 5.5.4 Unrecognized authentication type", "504 5.5.4 Unrecognized authentication type",
 			"501 5.5.4 Syntax: AUTH mechanism [initial-response]",
 			"535 5.7.8 Authentication failed: PLAIN takes an authorization identity, a user name and a password, separated by NUL bytes (RFC 4616 section 2)"))},
