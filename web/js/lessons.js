@@ -4,7 +4,7 @@
 // raw HTML omitted); the first is in the page, the others are fetched from
 // the same server when first opened.
 
-import { h, clear, confirmDialog, download, formatSize, fromBase64 } from './dom.js';
+import { h, append, clear, confirmDialog, download, formatSize, fromBase64 } from './dom.js';
 import { labOptions } from './labopts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -17,7 +17,12 @@ export class LessonPane {
     this.session = null;
     this.onScenario = null; // called with the scenario of each lesson shown
     this.onOpenLab = null; // called with a lab block's scenario and options when its button is pressed
+    this.shown = null; // the lesson and the goals renderGoals last showed done: what is news
     $('btn-hint').addEventListener('click', () => this.hint());
+    // The goals in brief beside the lab (on a phone, where the lesson is
+    // under the lab): pressing it takes the focus to the goals.
+    const bar = $('goal-progress');
+    if (bar) bar.addEventListener('click', () => focusOn($('goals')));
     $('btn-solution').addEventListener('click', () => this.solution());
     // Goals reached, hints and the solution seen in another tab of the
     // lab show here too.
@@ -171,6 +176,31 @@ export class LessonPane {
     const summary = results.length === 0 ? '' : done === results.length
       ? `All ${done} goals done. Well done!` : `${done} of ${results.length} goals done.`;
     if ($('goal-summary').textContent !== summary) $('goal-summary').textContent = summary;
+    this.renderBar(results, done);
+    // The one live region for goals: it speaks when one is reached (here,
+    // in another tab, by a line typed or by time let pass), naming it, and
+    // says nothing when a lesson is opened or its goals redrawn.
+    const was = this.shown && this.shown.slug === lesson.slug ? this.shown.done : null;
+    const news = was ? results.filter((r) => r.done && !was.has(r.id)) : [];
+    this.shown = { slug: lesson.slug, done: new Set(results.filter((r) => r.done).map((r) => r.id)) };
+    if (news.length) {
+      const names = news.map((r) => r.text.replace(/[.!?]+$/, '')).join('; ');
+      $('goal-news').textContent = `${news.length === 1 ? 'Goal' : 'Goals'} reached: ${names}. ${summary}`;
+    }
+  }
+
+  // renderBar shows the goals in brief, "Goals 2 of 5 · next: …", in the
+  // button beside the lab's terminal (lab.css shows it on a narrow screen
+  // only, where the goals themselves are under the whole lab). It is not
+  // a live region: goal-news speaks for both.
+  renderBar(results, done) {
+    const bar = $('goal-progress');
+    if (!bar) return;
+    bar.hidden = results.length === 0;
+    const next = results.find((r) => !r.done);
+    append(clear(bar),
+      h('span', { class: 'smtplab-goal-count' }, done === results.length ? [`Goals: all ${done} done `, h('span', { 'aria-hidden': 'true' }, '✓')] : `Goals ${done} of ${results.length}`),
+      next ? [' · ', h('span', { class: 'smtplab-goal-next' }, 'next: ', next.text, next.lab ? ` (in the ${next.lab} lab)` : '')] : null);
   }
 
   hint() {

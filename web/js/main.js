@@ -38,6 +38,7 @@ async function boot() {
   const progress = new Progress(storage, progressKey());
   if (progress.problem) say(progress.problem, true);
   const pane = new LessonPane(lessons, progress);
+  lessonsAfterLabOnAPhone();
   pane.show(hashParams().get('lesson') || progress.data.lesson || (lessons[0] && lessons[0].slug));
 
   // The lab's views are built while the engine downloads (the terminal
@@ -49,6 +50,8 @@ async function boot() {
     session = new Session(engine);
     view = new LabView(session, table, { panels: true, inputId: 'terminal-input' });
     $('lab').append(view.el);
+    // The goals in brief right under the terminal, before the views' tabs.
+    view.el.querySelector('.smtplab-lab-main').after($('goal-progress'));
     api = await engine;
   } catch (err) {
     say(`The engine could not start: ${err.message}`, true);
@@ -222,6 +225,28 @@ async function boot() {
     if (slug) pane.show(slug);
     if (params.has('lab')) openLab().catch(() => {});
   });
+}
+
+// lessonsAfterLabOnAPhone puts the lesson pane after the lab in the page
+// on a narrow screen, where lab.css shows it under the lab, and back
+// before it on a wide one, where it is the column on the left: the Tab key
+// then goes the way the eye does (on a phone it had gone through the whole
+// lesson, two screens down, before reaching the lab at the top). A focus
+// inside the pane stays where it was.
+function lessonsAfterLabOnAPhone() {
+  const narrow = window.matchMedia('(max-width: 800px)');
+  const place = () => {
+    const pane = document.querySelector('.smtplab-lessons');
+    const lab = $('lab');
+    if (!pane || !lab) return;
+    const after = narrow.matches;
+    if (after === !!(lab.compareDocumentPosition(pane) & Node.DOCUMENT_POSITION_FOLLOWING)) return;
+    const focus = pane.contains(document.activeElement) ? document.activeElement : null;
+    if (after) lab.parentNode.append(pane); else lab.parentNode.prepend(pane);
+    if (focus) focus.focus({ preventScroll: true });
+  };
+  place();
+  narrow.addEventListener('change', place);
 }
 
 // inputWords names one of a world's inputs (engine/lab's Input) in a few
