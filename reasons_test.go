@@ -6,8 +6,10 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -110,6 +112,121 @@ func TestExplanationsCoverReasons(t *testing.T) {
 			if table.Labels[label] == "" {
 				t.Errorf("%s: no label for %q", name, label)
 			}
+		}
+	}
+}
+
+// reasonSites counts, for each Reason constant, the places in the server
+// and the mail transfer agent (engine/server, engine/mta) that give a reply
+// with it: each its own text, so each a cause of its own. A reason handed
+// to argError counts twice: the text after its prefix is the parser's,
+// one of many causes.
+func reasonSites(t *testing.T) map[string]int {
+	t.Helper()
+	consts := map[string]string{} // constant name → value
+	for v, name := range engineReasons(t) {
+		consts[name] = v
+	}
+	sites := map[string]int{}
+	for _, dir := range []string{"engine/server", "engine/mta"} {
+		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi fs.FileInfo) bool {
+			return !strings.HasSuffix(fi.Name(), "_test.go")
+		}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range pkgs {
+			for _, f := range pkg.Files {
+				ast.Inspect(f, func(n ast.Node) bool {
+					switch n := n.(type) {
+					case *ast.CallExpr:
+						if fn, ok := n.Fun.(*ast.Ident); ok && fn.Name == "argError" {
+							for _, a := range n.Args {
+								if v := reasonOf(a, consts); v != "" {
+									sites[v]++ // and once more below, as any use
+								}
+							}
+						}
+					case *ast.SelectorExpr:
+						if v := reasonOf(n, consts); v != "" {
+							sites[v]++
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+	return sites
+}
+
+// reasonOf returns the value of smtp.ReasonX when e is one, else "".
+func reasonOf(e ast.Expr, consts map[string]string) string {
+	sel, ok := e.(*ast.SelectorExpr)
+	if !ok {
+		return ""
+	}
+	if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "smtp" {
+		return ""
+	}
+	return consts[sel.Sel.Name]
+}
+
+// oneMeaning lists the reasons given for more than one reply whose
+// explanation is right for each without sending the learner to the reply's
+// own words, and why.
+var oneMeaning = map[string]string{
+	"hello":             "the 250 to HELO and the one to EHLO; the explanation tells them apart",
+	"auth-ok":           "235 from the server and from the MTA's password check: the same success",
+	"auth-challenge":    "the 334s of PLAIN, LOGIN (user name, password) and CRAM-MD5, each named",
+	"auth-malformed":    "PLAIN, LOGIN and CRAM-MD5, each named with what it takes",
+	"nul-byte":          "a NUL in a command and in the message text: one rule",
+	"message-too-large": "SIZE= too large on MAIL and a message found too large: both said",
+}
+
+// TestExplanationsFitEveryCause: a reason the engine gives for several
+// replies, each with its own cause in its text, is explained so that it is
+// right for all of them: it sends the learner to the reply's own words,
+// which name the cause (or oneMeaning says why it need not). The
+// explanation of 501 5.1.3 "Bad recipient address syntax: local part longer
+// than 64 octets" had said to write the address in angle brackets.
+func TestExplanationsFitEveryCause(t *testing.T) {
+	b, err := fs.ReadFile(webFiles, "web/i18n/reasons.en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table explanationTable
+	if err := json.Unmarshal(b, &table); err != nil {
+		t.Fatal(err)
+	}
+	pointsAtReply := regexp.MustCompile(`(?i)reply text|the reply names|reply (says|gives|names)|words after`)
+	for v, n := range reasonSites(t) {
+		if n < 2 {
+			continue
+		}
+		x := table.Reasons[v]
+		if _, ok := oneMeaning[v]; ok {
+			if pointsAtReply.MatchString(x.Meaning + " " + x.Next) {
+				t.Errorf("%s: in oneMeaning, but its explanation sends the learner to the reply's words: take it out of oneMeaning", v)
+			}
+			continue
+		}
+		if !pointsAtReply.MatchString(x.Meaning + " " + x.Next) {
+			t.Errorf("%s is given for %d replies of their own causes; its explanation %q / %q does not send the learner to the reply's words that name the cause", v, n, x.Meaning, x.Next)
+		}
+	}
+	// Where it is written: RFC numbers and section signs, in one form.
+	const section = `§\d+(\.\d+)*( \([^)]+\))?`
+	const ref = `RFC \d+( ` + section + `(, ` + section + `)*)?( \([^)]+\))?`
+	rfc := regexp.MustCompile(`^` + ref + `(; ` + ref + `)*$`)
+	for k, x := range table.Reasons {
+		if !rfc.MatchString(x.RFC) {
+			t.Errorf("reason %s: rfc %q is not of the form \"RFC 5321 §4.1.1, §4.2; RFC 3463 §3.2 (5.1.3)\"", k, x.RFC)
+		}
+	}
+	for k, x := range table.Classes {
+		if !rfc.MatchString(x.RFC) {
+			t.Errorf("class %s: rfc %q is not of the form \"RFC 5321 §4.2.1\"", k, x.RFC)
 		}
 	}
 }
