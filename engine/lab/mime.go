@@ -12,10 +12,12 @@ package lab
 // of mime/quotedprintable adds under 3 KB after brotli: that one is used.
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"mime/quotedprintable"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -144,8 +146,8 @@ func isToken(s string) bool {
 // MIME-Version: the multipart/mixed Content-Type, a line for mail programs
 // that know no MIME (RFC 2046 §5.1.1's preamble), the text as the first
 // part and each file as a base64 part. text has CRLF line ends already.
-func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
-	fmt.Fprintf(b, "Content-Type: multipart/mixed; boundary=%q\r\n\r\n", boundary)
+func writeMixed(b *bytes.Buffer, boundary, text string, as []Attachment) {
+	b.WriteString("Content-Type: multipart/mixed; boundary=" + strconv.Quote(boundary) + "\r\n\r\n")
 	b.WriteString("This is a message in MIME format: a mail program shows its parts.\r\n")
 	// A delimiter is CRLF "--" boundary: the CRLF before it belongs to
 	// it, not to the part above (RFC 2046 §5.1.1).
@@ -153,7 +155,7 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 	writeText(b, text)
 	for _, a := range as {
 		ct, _ := mediaType(a.Type) // CheckAttachments let it through
-		fmt.Fprintf(b, "\r\n--%s\r\nContent-Type: %s\r\n", boundary, ct)
+		b.WriteString("\r\n--" + boundary + "\r\nContent-Type: " + ct + "\r\n")
 		writeDisposition(b, a.Name)
 		b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
 		writeBase64(b, a.Content)
@@ -175,7 +177,7 @@ func writeMixed(b *strings.Builder, boundary, text string, as []Attachment) {
 // line of its own, within the 78 characters RFC 5322 §2.1.1 recommends;
 // a reader drops the white space between two encoded-words (RFC 2047
 // §6.2), so the text comes back whole.
-func writeUnstructured(b *strings.Builder, name, text string) {
+func writeUnstructured(b *bytes.Buffer, name, text string) {
 	if isPrintable(text) && !strings.Contains(text, "=?") {
 		writeFolded(b, name, text)
 		return
@@ -202,7 +204,7 @@ func writeUnstructured(b *strings.Builder, name, text string) {
 // all white space, and never inside a word: a word longer than a line
 // stays whole on a line of its own (maxSubject keeps that within the 998
 // characters a line may have).
-func writeFolded(b *strings.Builder, name, text string) {
+func writeFolded(b *bytes.Buffer, name, text string) {
 	b.WriteString(name + ": ")
 	used := len(name) + len(": ") // of the line, so far
 	for text != "" {
@@ -287,18 +289,25 @@ const maxLine = 998
 //     characters (RFC 2045 §6.7), and the recipient's mail program
 //     removes them: the text reads as the learner wrote it. Every octet
 //     of it is ASCII, so the message needs no 8BITMIME either.
-func writeText(b *strings.Builder, text string) {
+func writeText(b *bytes.Buffer, text string) {
 	b.WriteString("Content-Type: text/plain; charset=utf-8\r\n")
 	switch {
 	case hasLongLine(text):
 		b.WriteString("Content-Transfer-Encoding: quoted-printable\r\n\r\n")
-		qp := quotedprintable.NewWriter(b)
-		qp.Write([]byte(text)) // a strings.Builder takes everything
+		// The encoder writes into a buffer of its own: handed b, as an
+		// io.Writer, it would make every message's buffer escape to the
+		// heap (see World.compose).
+		var encoded bytes.Buffer
+		qp := quotedprintable.NewWriter(&encoded)
+		qp.Write([]byte(text)) // a bytes.Buffer takes everything
 		qp.Close()
+		b.Write(encoded.Bytes())
 	case !smtp.IsASCII(text):
-		b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n" + text)
+		b.WriteString("Content-Transfer-Encoding: 8bit\r\n\r\n")
+		b.WriteString(text)
 	default:
-		b.WriteString("\r\n" + text)
+		b.WriteString("\r\n")
+		b.WriteString(text)
 	}
 }
 
@@ -316,7 +325,7 @@ func hasLongLine(text string) bool {
 // writeDisposition writes the Content-Disposition header field of an
 // attachment (RFC 2183), folded before its parameter when the line would
 // pass the 78 characters RFC 5322 §2.1.1 recommends.
-func writeDisposition(b *strings.Builder, name string) {
+func writeDisposition(b *bytes.Buffer, name string) {
 	param, sep := fileParam(name), " "
 	if len("Content-Disposition: attachment; ")+len(param) > 78 {
 		sep = "\r\n "
@@ -362,7 +371,7 @@ func fileParam(name string) string {
 
 // writeBase64 writes content in base64 lines of at most base64Line
 // characters, each but the last followed by CRLF.
-func writeBase64(b *strings.Builder, content []byte) {
+func writeBase64(b *bytes.Buffer, content []byte) {
 	enc := base64.StdEncoding.EncodeToString(content)
 	for len(enc) > base64Line {
 		b.WriteString(enc[:base64Line] + "\r\n")

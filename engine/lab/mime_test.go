@@ -405,7 +405,7 @@ func TestFileParamAsPackageMime(t *testing.T) {
 		if got := "attachment; " + fileParam(name); got != want {
 			t.Errorf("%q: %s, package mime writes %s", name, got, want)
 		}
-		var b strings.Builder
+		var b bytes.Buffer
 		writeDisposition(&b, name)
 		field, _ := strings.CutPrefix(b.String(), "Content-Disposition: ")
 		if d, params := mimepart.Params(field); d != "attachment" || params["filename"] != name {

@@ -442,28 +442,30 @@ func (w *World) submit(m Message, env client.Envelope) {
 	w.mail.Send(mta.SendRequest{From: from, To: to.Name(), Port: port, Config: cfg, Envelope: env,
 		Data: w.compose(m, n),
 		Done: func(out client.Outcome, connErr error) {
-			text := clientNote(out, connErr)
+			var room [256]byte
+			note := appendClientNote(room[:0], out, connErr)
 			if len(m.Attachments) > 0 {
-				text += "; " + attachmentSummary(m.Attachments)
+				note = append(append(note, "; "...), attachmentSummary(m.Attachments)...)
 			}
-			w.net.Emit(trace.Event{Kind: trace.Note, Host: from.Name(), Text: text})
+			w.net.EmitText(&trace.Event{Kind: trace.Note, Host: from.Name()}, note)
 		}})
 }
 
-// clientNote says how the mail client's session for a message ended. A
+// appendClientNote appends to note how the mail client's session for a
+// message ended. A
 // permanent failure is no bounce: the server refused the message inside
 // the session, or the client never sent it (too large for the server's
 // SIZE, say). A bounce is a delivery status notification a server mails
 // back later, after it has taken the message.
 //
 // Every message sent has one, so it is written into one buffer, the reply
-// with it, rather than put together from strings.
-func clientNote(out client.Outcome, connErr error) string {
+// with it, rather than put together from strings, and traced from there
+// (simnet.World.EmitText) without being made a string.
+func appendClientNote(note []byte, out client.Outcome, connErr error) []byte {
 	if connErr != nil {
-		return "your mail client could not connect: " + connErr.Error()
+		return append(append(note, "your mail client could not connect: "...), connErr.Error()...)
 	}
-	var room [256]byte
-	note := append(room[:0], "your mail client: "...)
+	note = append(note, "your mail client: "...)
 	switch {
 	case out.Status == client.Bounced && out.Reply.Code != 0:
 		note = append(note, "the server refused the message"...)
@@ -484,7 +486,7 @@ func clientNote(out client.Outcome, connErr error) string {
 	case out.Err != nil:
 		note = append(append(append(note, " ("...), out.Err.Error()...), ')')
 	}
-	return string(note)
+	return note
 }
 
 // compose writes an RFC 5322 message for m; n, the input's number, makes
@@ -496,9 +498,11 @@ func clientNote(out client.Outcome, connErr error) string {
 func (w *World) compose(m Message, n int) []byte {
 	to := strings.Join(m.To, ", ")
 	text := strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n")
-	// Room for all but attachments at once, where the builder would grow
-	// a few times over: every message sent is composed here.
-	var b strings.Builder
+	// Room for all but attachments at once, where the buffer would grow
+	// a few times over: every message sent is composed here. The buffer
+	// is the message: it does not escape, so its octets are the one
+	// allocation, not copied once more out of a strings.Builder.
+	var b bytes.Buffer
 	b.Grow(len("From: \r\nTo: \r\n") + len(m.From) + len(to) + 2*len(m.Subject) + 256 + len(w.sc.Learner.Host) + len(text))
 	for _, s := range [...]string{"From: ", m.From, "\r\nTo: ", to, "\r\n"} {
 		b.WriteString(s)
@@ -519,7 +523,7 @@ func (w *World) compose(m Message, n int) []byte {
 	} else {
 		writeMixed(&b, boundaryFor(w.seed, n, text), text, m.Attachments)
 	}
-	return []byte(b.String())
+	return b.Bytes()
 }
 
 // Connect hangs up the terminal's connection, as a client that closes its

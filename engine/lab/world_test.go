@@ -310,11 +310,11 @@ func TestDNSFailureIsTheRelaysOwnFinding(t *testing.T) {
 // 8BITMIME (RFC 6152 §3), as the relays' notes do.
 func TestClientNoteSaysConverted(t *testing.T) {
 	out := client.Outcome{Status: client.Delivered, SevenBit: true, Reply: smtp.Reply{Code: 250, Lines: []string{"2.0.0 queued"}}}
-	if got := clientNote(out, nil); !strings.Contains(got, "the message was delivered") || !strings.Contains(got, "converted to 7 bits") {
+	if got := string(appendClientNote(nil, out, nil)); !strings.Contains(got, "the message was delivered") || !strings.Contains(got, "converted to 7 bits") {
 		t.Errorf("the note says %q, want that it was delivered converted to 7 bits", got)
 	}
 	out.SevenBit = false
-	if got := clientNote(out, nil); strings.Contains(got, "7 bits") {
+	if got := string(appendClientNote(nil, out, nil)); strings.Contains(got, "7 bits") {
 		t.Errorf("the note on a message sent as it was says %q", got)
 	}
 }
