@@ -65,7 +65,7 @@ func (w *World) State() State {
 	}
 	for _, p := range w.pipes {
 		cs := ConnState{ID: p.id, Client: p.from.name, Server: p.peerName(), Port: p.port,
-			ClientPort: p.client.port, State: "connecting", SentC2S: p.client.sent}
+			ClientPort: int(p.client.port), State: "connecting", SentC2S: p.client.sent}
 		if p.state == stateOpen {
 			cs.State = "open"
 			cs.SentS2C = p.server.sent
