@@ -83,6 +83,12 @@ type Host struct {
 	// outsideIdle are the sessions of connections from outside the world
 	// that ended, for reuse (see ReleaseExternal).
 	outsideIdle []*server.Session
+	// lastGreylisted is the last line of greylisting's reply and what it
+	// was written for (see greylistedLine).
+	lastGreylisted struct {
+		addr, line string
+		wait       time.Duration
+	}
 }
 
 // Name returns the host's name.
@@ -280,7 +286,7 @@ func (p policy) Rcpt(c *server.ConnState, env *server.Envelope, rcpt server.Reci
 	addr := h.net.texts.address(rcpt.Path.Mailbox)
 	if !h.greylist.Check(h.peerOf(c).ip, h.net.texts.address(env.From.Mailbox), addr, h.net.Net.Now()) {
 		return smtp.Reply{Code: 451, Enhanced: "4.7.1", Reason: smtp.ReasonGreylisted,
-			Lines: []string{"<" + addr + ">: Recipient address rejected: Greylisted, please try again in " + Words(time.Duration(h.cfg.Greylist))}}
+			Lines: []string{h.greylistedLine(addr)}}
 	}
 	return smtp.Reply{}
 }
@@ -368,6 +374,19 @@ func (h *Host) checkRoom(env *server.Envelope, kept envelope, size int) smtp.Rep
 		}
 	}
 	return smtp.Reply{}
+}
+
+// greylistedLine returns the line of the reply that greylists addr. A
+// greylisting host gives it to every new sender and recipient, mostly the
+// same recipient over and over: the last line is kept.
+func (h *Host) greylistedLine(addr string) string {
+	wait := time.Duration(h.cfg.Greylist)
+	if last := &h.lastGreylisted; addr == last.addr && wait == last.wait && last.line != "" {
+		return last.line
+	}
+	line := "<" + addr + ">: Recipient address rejected: Greylisted, please try again in " + Words(wait)
+	h.lastGreylisted.addr, h.lastGreylisted.line, h.lastGreylisted.wait = addr, line, wait
+	return line
 }
 
 // mailbox returns h.cfg.Mailbox(addr). A message's recipient is asked
