@@ -208,6 +208,7 @@ type Client struct {
 	scratch     []byte
 
 	kept     []byte // raw replies that decided a recipient, read by Outcome
+	texts    []byte // the texts of the replies handed out, kept by Reset (see buildReply)
 	rcpts    []recipient
 	mailOK   bool
 	accepted int  // recipients with a 2xx to RCPT
@@ -274,6 +275,7 @@ func (c *Client) Reset(cfg Config, env Envelope, msg []byte) error {
 		cur:     c.cur[:0],
 		scratch: c.scratch[:0],
 		kept:    c.kept[:0],
+		texts:   c.texts,
 		rcpts:   rcpts,
 		ehlos:   c.ehlos,
 	}
@@ -423,7 +425,7 @@ func (c *Client) reply(code int, raw []byte) {
 	}
 	c.answers = a.verb
 	if c.cfg.Trace != nil {
-		c.cfg.Trace(Event{Kind: ReplyReceived, Verb: a.verb, Reply: buildReply(raw)})
+		c.cfg.Trace(Event{Kind: ReplyReceived, Verb: a.verb, Reply: c.buildReply(raw)})
 	}
 	if code == 421 && a.what != awaitQUIT {
 		// The server is closing the connection (RFC 5321 §3.8): whatever is

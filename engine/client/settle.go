@@ -2,6 +2,8 @@ package client
 
 import (
 	"bytes"
+	"strings"
+	"unsafe"
 
 	"smtplab/engine/smtp"
 )
@@ -73,18 +75,44 @@ func (c *Client) settleAccepted(raw []byte, code int, st Status) {
 
 // buildReply parses raw reply lines, each ending in CRLF and already
 // checked by readLine, with smtp.ReplyReader.
-func buildReply(raw []byte) smtp.Reply {
+//
+// The texts of its lines are pieces of one copy of raw in c.texts, not a
+// string each: a mail transfer agent's client builds the replies that
+// decided its recipients after every session, and a busy world runs
+// thousands. c.texts is only appended to, never written over, so a reply
+// handed out stays as it was; a Reply kept keeps the few kilobytes of
+// c.texts it is in.
+func (c *Client) buildReply(raw []byte) smtp.Reply {
+	text := c.text(raw)
 	var rr smtp.ReplyReader
-	for len(raw) > 0 {
-		line, rest, _ := bytes.Cut(raw, []byte{'\n'})
-		raw = rest
-		r, done, err := rr.Feed(bytes.TrimSuffix(line, []byte{'\r'}))
+	for len(text) > 0 {
+		line, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		r, done, err := rr.FeedString(strings.TrimSuffix(line, "\r"))
 		if done && err == nil {
 			return r
 		}
 	}
 	return smtp.Reply{}
 }
+
+// text returns a copy of raw in c.texts (see buildReply), which is made
+// anew, textsRoom at a time, once it has no room left for raw.
+func (c *Client) text(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	if cap(c.texts)-len(c.texts) < len(raw) {
+		c.texts = make([]byte, 0, max(textsRoom, len(raw)))
+	}
+	start := len(c.texts)
+	c.texts = append(c.texts, raw...)
+	return unsafe.String(&c.texts[start], len(raw))
+}
+
+// textsRoom is how many octets of reply texts c.texts makes room for at
+// a time: those of some fifty replies of one line.
+const textsRoom = 4096
 
 // Status returns the status of the message as a whole, as Outcome does,
 // without building the replies.
@@ -137,7 +165,7 @@ func (c *Client) OutcomeInto(recipients []RecipientResult) Outcome {
 	for i, r := range c.rcpts {
 		res := RecipientResult{Mailbox: c.env.To[i].Mailbox, Status: r.status, Err: r.err, SessionFailure: r.session, ORcptLeftOut: r.orcptLeftOut}
 		if r.reply.code != 0 {
-			res.Reply, res.Verb = buildReply(c.kept[r.reply.start:r.reply.end]), r.reply.verb
+			res.Reply, res.Verb = c.buildReply(c.kept[r.reply.start:r.reply.end]), r.reply.verb
 		}
 		if !chosen && r.status == o.Status {
 			o.Reply, o.Err, chosen = res.Reply, res.Err, true

@@ -143,8 +143,13 @@ type ReplyLine struct {
 var ErrBadReply = errors.New("malformed reply line")
 
 // ParseReplyLine parses one reply line (without its CRLF), RFC 5321 §4.2.
-func ParseReplyLine(line []byte) (ReplyLine, error) {
-	code, more, ok := ReplyCode(line)
+func ParseReplyLine(line []byte) (ReplyLine, error) { return parseReplyLine(line) }
+
+// parseReplyLine is ParseReplyLine for a line of octets or of text: the
+// Text of a line given as a string is a piece of it, not a copy.
+func parseReplyLine[T string | []byte](line T) (ReplyLine, error) {
+	var head [4]byte // as much of the line as ReplyCode reads
+	code, more, ok := ReplyCode(head[:copy(head[:], line)])
 	if !ok {
 		return ReplyLine{}, badReplyLine(line)
 	}
@@ -175,7 +180,7 @@ func ReplyCode(line []byte) (code int, more, ok bool) {
 }
 
 // badReplyLine says what is wrong with a line ReplyCode refused.
-func badReplyLine(line []byte) error {
+func badReplyLine[T string | []byte](line T) error {
 	switch {
 	case len(line) < 3:
 		return fmt.Errorf("%w: %q is shorter than a code", ErrBadReply, line)
@@ -197,6 +202,21 @@ type ReplyReader struct {
 // of the same reply is an error (RFC 5321 §4.2.1: all lines share the code).
 func (rr *ReplyReader) Feed(line []byte) (Reply, bool, error) {
 	rl, err := ParseReplyLine(line)
+	return rr.add(rl, err)
+}
+
+// FeedString is Feed for a line held as a string. The reply's lines are
+// pieces of it, not copies: a client that keeps the texts of its replies
+// in memory of its own makes no string for each line.
+func (rr *ReplyReader) FeedString(line string) (Reply, bool, error) {
+	rl, err := parseReplyLine(line)
+	return rr.add(rl, err)
+}
+
+// add is the rest of Feed and FeedString, for the line parsed as rl, or
+// not, with err. It is no generic function of the line: a caller in
+// another package could then not keep its ReplyReader on the stack.
+func (rr *ReplyReader) add(rl ReplyLine, err error) (Reply, bool, error) {
 	if err != nil {
 		rr.Reset()
 		return Reply{}, false, err
