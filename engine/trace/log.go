@@ -156,13 +156,34 @@ type strID uint32
 // cache of the strings it numbered lately, found by where they are in
 // memory, a few instructions (see setOf). Message ids are new more often
 // than not, and are not looked up at all (see msgID).
+//
+// The table keeps the octets of every string it numbered in text, and
+// strs says where, rather than keep the strings: a world's trace numbers
+// every message id of every host, tens of thousands of strings, and a
+// list of them is as many pointers for the garbage collector to follow
+// at every cycle (more so under WebAssembly, where it has no second core
+// to run on). Their octets are a few large blocks with no pointers.
 type strTable struct {
 	ids  map[string]strID
-	strs []string // strs[id-1] is the string numbered id
+	strs []textRef // strs[id-1] is where the string numbered id is
+	text [][]byte  // the octets of the strings, each block only appended to (see add)
 	sets [cacheSets]cacheSet
-	msgs [recentMsgs]strID // the latest message ids, a ring (see msgID)
-	msg  int               // where in msgs the next one goes
+	msgs [recentMsgs]recentMsg // the latest message ids, a ring (see msgID)
+	msg  int                   // where in msgs the next one goes
 }
+
+// textRef is where a string of a strTable is: in block, from start to end.
+type textRef struct{ block, start, end uint32 }
+
+// recentMsg is a message id msgID gave a number lately, as it was given.
+type recentMsg struct {
+	s  string
+	id strID
+}
+
+// textBlock is how many octets a strTable's block of text holds: those of
+// some five hundred message ids.
+const textBlock = 8 << 10
 
 // cacheSets is how many sets the cache of a strTable has. The forty-odd
 // strings of a three-hop world go to sets by where they are in memory,
@@ -229,7 +250,7 @@ func (t *strTable) lookupMiss(s string) strID {
 			t.ids = make(map[string]strID)
 		}
 		id = t.add(s)
-		t.ids[s] = id
+		t.ids[t.str(id)] = id // the table's copy: s itself may be a piece of a bigger text
 	}
 	set := &t.sets[setOf(s)]
 	set.s[1], set.id[1] = set.s[0], set.id[0]
@@ -266,23 +287,30 @@ func (t *strTable) msgID(s string) strID {
 		return 0
 	}
 	last := s[len(s)-1]
-	for _, id := range t.msgs {
-		if id == 0 {
-			continue
-		}
-		if m := t.strs[id-1]; identical(m, s) || len(m) == len(s) && m[len(m)-1] == last && m == s {
-			return id
+	for _, r := range t.msgs {
+		if m := r.s; r.id != 0 && (identical(m, s) || len(m) == len(s) && m[len(m)-1] == last && m == s) {
+			return r.id
 		}
 	}
 	id := t.add(s)
-	t.msgs[t.msg] = id
+	t.msgs[t.msg] = recentMsg{s, id}
 	t.msg = (t.msg + 1) % recentMsgs
 	return id
 }
 
-// add gives s a new number, whether or not it has one already.
+// add gives s, which is not empty, a new number, whether or not it has
+// one already, and copies it to the last block of text, or to a new one
+// when the last has no room left. A block's octets are never written
+// over: the strings str gives out are pieces of them.
 func (t *strTable) add(s string) strID {
-	t.strs = append(t.strs, s)
+	k := len(t.text) - 1
+	if k < 0 || cap(t.text[k])-len(t.text[k]) < len(s) {
+		t.text = append(t.text, make([]byte, 0, max(textBlock, len(s))))
+		k++
+	}
+	start := len(t.text[k])
+	t.text[k] = append(t.text[k], s...)
+	t.strs = append(t.strs, textRef{uint32(k), uint32(start), uint32(len(t.text[k]))})
 	return strID(len(t.strs))
 }
 
@@ -291,7 +319,9 @@ func (t *strTable) str(id strID) string {
 	if id == 0 {
 		return ""
 	}
-	return t.strs[id-1]
+	r := t.strs[id-1]
+	b := t.text[r.block][r.start:r.end]
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // Keep bounds the log for a process that runs for long, such as the TCP
