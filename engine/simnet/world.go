@@ -137,7 +137,7 @@ func (w *World) Emit(e trace.Event) int {
 }
 
 // EmitEvent is Emit for an event given by pointer: it stamps *e and
-// traces it from where it is, keeping nothing of it but its Attrs map (see
+// traces it from where it is, keeping nothing of it (see
 // trace.Log.AddEvent). An Event is nearly three hundred octets: a caller
 // that holds one already passes it on without copying it once more.
 func (w *World) EmitEvent(e *trace.Event) int {

@@ -1,7 +1,7 @@
 package trace
 
 import (
-	"maps"
+	"encoding/binary"
 	"math"
 	"runtime"
 	"slices"
@@ -48,8 +48,8 @@ type Log struct {
 	text     int      // octets of free text held
 
 	strings strTable
-	attrs   map[int]map[string]string // by event id; few events have attributes
-	spilled map[int]*Event            // by event id: the events no record can hold (see record)
+	attrs   map[int]span   // by event id: where its attributes are in its chunk's text (see putAttrs); few events have any
+	spilled map[int]*Event // by event id: the events no record can hold (see record)
 }
 
 // chunkSize is how many events one chunk holds.
@@ -340,7 +340,7 @@ func (l *Log) Keep(events, textOctets int) {
 func (l *Log) Add(e Event) int { return l.AddEvent(&e) }
 
 // AddEvent is Add for an event given by pointer. It reads *e and keeps
-// nothing of it but its Attrs map, as Add does. An Event is nearly three
+// nothing of it, as Add does, unless it spills (see record). An Event is nearly three
 // hundred octets and a simulation adds close to a million: a World hands
 // its events on by pointer so as not to copy each once more.
 func (l *Log) AddEvent(e *Event) int { return l.addEvent(e, e.Text) }
@@ -348,7 +348,7 @@ func (l *Log) AddEvent(e *Event) int { return l.addEvent(e, e.Text) }
 // AddText is Add for an event whose text is the octets text (e.Text is
 // not read): what a connection carries is bytes, and they go into the
 // trace without being made a string first. Like AddEvent, it reads *e
-// and keeps nothing of it but its Attrs map.
+// and keeps nothing of it unless it spills.
 func (l *Log) AddText(e *Event, text []byte) int {
 	// Seen as a string, not copied: putText only reads it, to compare it
 	// and to copy it into the chunk's text.
@@ -730,10 +730,53 @@ func (l *Log) addedRest(e *Event) {
 	}
 	if len(e.Attrs) > 0 {
 		if l.attrs == nil {
-			l.attrs = make(map[int]map[string]string)
+			l.attrs = make(map[int]span)
 		}
-		l.attrs[l.n] = e.Attrs
+		l.attrs[l.n] = l.last.putAttrs(e.Attrs)
 	}
+}
+
+// putAttrs writes attrs, the attributes of an event of c, in c's text and
+// returns where: each key and value its length (binary.AppendUvarint)
+// and its octets. The Log keeps them so, not as the event's map, so that
+// the thousands of events with attributes in a long trace (each retry of
+// a queue, say) are not as many maps for the garbage collector to follow
+// at every cycle: Get and Since make each event a map of its own anyway.
+// They are not counted as free text (see Keep), nor shared (see putText).
+func (c *chunk) putAttrs(attrs map[string]string) span {
+	n := 0
+	for k, v := range attrs {
+		n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	if cap(c.text)-len(c.text) < n {
+		c.growText(n)
+	}
+	start := len(c.text)
+	for k, v := range attrs {
+		c.text = append(binary.AppendUvarint(c.text, uint64(len(k))), k...)
+		c.text = append(binary.AppendUvarint(c.text, uint64(len(v))), v...)
+	}
+	if uint64(len(c.text)) > math.MaxUint32 {
+		panic("trace: the texts of a chunk of events passed 4 GiB")
+	}
+	return span{uint32(start), uint32(len(c.text))}
+}
+
+// attrsAt returns the attributes putAttrs wrote at s, in a new map. Its
+// keys and values are pieces of c's text, as an event's text is.
+func (c *chunk) attrsAt(s span) map[string]string {
+	b := c.text[s.start:s.end]
+	attrs := make(map[string]string)
+	for len(b) > 0 {
+		var kv [2]string
+		for i := range kv {
+			n, w := binary.Uvarint(b)
+			kv[i] = unsafe.String(unsafe.SliceData(b[w:]), int(n))
+			b = b[w+int(n):]
+		}
+		attrs[kv[0]] = kv[1]
+	}
+	return attrs
 }
 
 // dropOldest drops the first chunk (see Keep). The string table would
@@ -777,7 +820,10 @@ func (l *Log) rebuildStrings() {
 func (l *Log) event(c *chunk, i, id int) Event {
 	r := &c.records[i]
 	text := c.textAt(r.text)
-	attrs := maps.Clone(l.attrs[id]) // the caller's to change
+	var attrs map[string]string // the caller's to change
+	if s, ok := l.attrs[id]; ok {
+		attrs = c.attrsAt(s)
+	}
 	if r.n == inSpilled {
 		e := *l.spilled[id]
 		e.ID, e.Text, e.Attrs = id, text, attrs
