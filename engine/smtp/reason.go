@@ -29,13 +29,11 @@ const (
 	ReasonShutdown        Reason = "shutdown"            // 421 4.3.2 server going down
 	ReasonTooManyErrors   Reason = "too-many-errors"     // 421 4.7.0 closing after repeated errors
 	ReasonTimeout         Reason = "timeout"             // 421 4.4.2 idle too long
-	ReasonTooManyConns    Reason = "too-many-conns"      // 421 4.7.0 connection limit
+	ReasonTooManyConns    Reason = "too-many-conns"      // 421 4.3.2 connection limit
 	ReasonRateLimited     Reason = "rate-limited"        // 421/450 4.7.x slow down
 	ReasonGreylisted      Reason = "greylisted"          // 451 4.7.1 try again later
-	ReasonLocalError      Reason = "local-error"         // 451 4.3.0
 	ReasonTooManyRcpts    Reason = "too-many-recipients" // 452 4.5.3
 	ReasonMailboxFullTemp Reason = "mailbox-full"        // 452 4.2.2
-	ReasonTempDNS         Reason = "dns-temporary"       // 451 4.4.3 DNS lookup failed for now
 	ReasonSPFTemp         Reason = "spf-temperror"       // 451 4.7.24 SPF could not be checked for now
 
 	// 5xx: permanent
@@ -67,12 +65,10 @@ const (
 	ReasonMailboxFull     Reason = "mailbox-full-permanent" // 552 5.2.2
 	ReasonTooLarge        Reason = "message-too-large"      // 552 5.3.4
 	ReasonContentRejected Reason = "content-rejected"       // 554 5.7.1 spam or virus
-	ReasonNullMX          Reason = "null-mx"                // 556 5.1.10 domain accepts no mail
-	ReasonNoSuchDomain    Reason = "no-such-domain"         // 550 5.1.2 / 5.4.4
 	ReasonUTF8Required    Reason = "smtputf8-required"      // 553 5.6.7
 	ReasonPolicy          Reason = "policy"                 // 550 5.7.1 refused by local policy
 	ReasonSPFFail         Reason = "spf-fail"               // 550 5.7.23 the sender's domain does not allow this client
 	ReasonSPFError        Reason = "spf-permerror"          // 550 5.7.24 the sender's SPF record is broken
 	ReasonDMARCReject     Reason = "dmarc-reject"           // 550 5.7.1 the From: domain's DMARC policy rejects it
-	ReasonTransaction     Reason = "transaction-failed"     // 554 5.0.0
+	ReasonTransaction     Reason = "transaction-failed"     // 554 5.5.1 DATA with no recipient accepted
 )
