@@ -17,7 +17,10 @@
 // trickles one byte at a time (slowloris) is cut off as surely as a silent
 // one (each timeout fires up to an eighth of itself late, never early, so
 // that a deadline need not be reset for every read), and on shutdown a 421
-// to every open session. A message answered 250 after DATA is already in a
+// to every open session. The engine's server adds its own: 421 after ten
+// bad commands, where past a hundred commands that move no mail (NOOP,
+// RSET, ...) between two messages each more one counts as bad, so that no
+// client holds a place for ever by answering every timeout with NOOP. A message answered 250 after DATA is already in a
 // mailbox or queue of the world when that reply is written.
 //
 // SendCommand is the other direction: it delivers a message to a real SMTP

@@ -199,7 +199,7 @@ func New(cfg Config) *Server {
 	}{
 		{&l.CommandLine, def.CommandLine}, {&l.TextLine, def.TextLine}, {&l.ReplyLine, def.ReplyLine},
 		{&l.LocalPart, def.LocalPart}, {&l.Domain, def.Domain}, {&l.Path, def.Path},
-		{&l.Recipients, def.Recipients}, {&l.MaxErrors, def.MaxErrors},
+		{&l.Recipients, def.Recipients}, {&l.MaxErrors, def.MaxErrors}, {&l.MaxJunk, def.MaxJunk},
 	} {
 		if *f.v <= 0 {
 			*f.v = f.d

@@ -306,8 +306,9 @@ func (s *Session) endMessage() {
 		// its earlier mistakes are forgiven, as Postfix's smtpd forgets
 		// its error count once a message is queued, so that a list
 		// server's refused recipients over a long session do not add up
-		// to 421.
-		s.errors = 0
+		// to 421. Nor is it only keeping the connection busy: its count
+		// of commands that move no mail starts again too.
+		s.errors, s.junk = 0, 0
 	}
 	if queuedAs {
 		s.sendQueuedAs(r, id)

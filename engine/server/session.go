@@ -34,6 +34,7 @@ type Session struct {
 	buf    *sessionBuffers // kept by Reset
 	verb   smtp.Verb       // the command being answered
 	errors int             // bad commands so far (Limits.MaxErrors)
+	junk   int             // commands that moved no mail since the last message (Limits.MaxJunk)
 	recent recentArgs
 
 	// refused is set after a 554 greeting: only QUIT is answered normally.
@@ -370,6 +371,19 @@ func (s *Session) fail(r smtp.Reply) {
 	}
 }
 
+// junkCommand queues the reply to a command that moves no mail. Past
+// Limits.MaxJunk of them since the last message, each also counts as a
+// bad command (see fail), so that a client that only keeps the connection
+// busy, with NOOP after NOOP within every timeout, is let go with 421 in
+// the end.
+func (s *Session) junkCommand(r smtp.Reply) {
+	if s.junk++; s.junk > s.srv.cfg.Limits.MaxJunk {
+		s.fail(r)
+		return
+	}
+	s.send(r)
+}
+
 // close queues a last reply and ends the session.
 func (s *Session) close(r smtp.Reply) {
 	s.send(r)
@@ -470,9 +484,9 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 			return
 		}
 		s.endTransaction()
-		s.send(replyReset)
+		s.junkCommand(replyReset)
 	case smtp.NOOP:
-		s.send(replyOK) // an argument is allowed and ignored (RFC 5321 §4.1.1.9)
+		s.junkCommand(replyOK) // an argument is allowed and ignored (RFC 5321 §4.1.1.9)
 	case smtp.QUIT:
 		if len(arg) > 0 {
 			s.fail(replySyntaxNone)
@@ -484,11 +498,11 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 			s.fail(replySyntaxVrfy)
 			return
 		}
-		s.send(replyVerify) // RFC 5321 §3.5.3: 252 rather than give out who exists
+		s.junkCommand(replyVerify) // RFC 5321 §3.5.3: 252 rather than give out who exists
 	case smtp.EXPN:
-		s.send(replyExpn) // RFC 5321 §7.3: list expansion may be disabled
+		s.junkCommand(replyExpn) // RFC 5321 §7.3: list expansion may be disabled
 	case smtp.HELP:
-		s.send(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
+		s.junkCommand(s.srv.help[s.offers()&(ehloStartTLS|ehloAuth)])
 	case smtp.STARTTLS:
 		s.startTLS(arg)
 	case smtp.AUTH:

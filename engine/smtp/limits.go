@@ -13,10 +13,17 @@ type Limits struct {
 	Recipients  int   // §4.5.3.1.8: at least 100 recipients per message
 	MessageSize int64 // RFC 1870: advertised with SIZE; 0 means no limit
 	MaxErrors   int   // bad commands before the server gives up with 421
+	// MaxJunk is how many commands that move no mail (NOOP, RSET, VRFY,
+	// EXPN, HELP) a client may send between two messages before each
+	// more one counts as a bad command too, as Postfix's
+	// smtpd_junk_command_limit does: a client that only keeps a
+	// connection busy is let go like one that only makes mistakes.
+	MaxJunk int
 }
 
-// DefaultLimits returns the RFC minimums, a 10 MiB message limit and a
-// tolerance of 10 bad commands.
+// DefaultLimits returns the RFC minimums, a 10 MiB message limit, a
+// tolerance of 10 bad commands and, as Postfix, of 100 commands that move
+// no mail.
 func DefaultLimits() Limits {
 	return Limits{
 		CommandLine: 512,
@@ -28,5 +35,6 @@ func DefaultLimits() Limits {
 		Recipients:  100,
 		MessageSize: 10 << 20,
 		MaxErrors:   10,
+		MaxJunk:     100,
 	}
 }
