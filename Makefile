@@ -13,7 +13,7 @@ FUZZTIME  ?= 20s
 LESSONS   ?= lessons
 LOG       := .test.log
 
-.PHONY: all build wasm serve test test-native test-wasm vet e2e bench fuzz lint-lessons clean
+.PHONY: all build wasm serve test test-native test-wasm vet e2e bench bench-run fuzz lint-lessons clean
 
 all: build
 
@@ -86,7 +86,15 @@ BENCH_NODE_VERSION := 26.10.0
 BENCH_NODE_BIN     := build/node-$(BENCH_NODE_VERSION)/node_modules/.bin
 WASM_BENCH         := GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench ThreeHops -benchmem -exec="$(WASM_EXEC)" ./engine/lab/
 
+#
+# Everything is kept in build/bench.log, and internal/benchsummary ends the
+# run with the figures the speed targets are about, each beside the reference
+# it is measured against in the same run.
 bench: build $(BENCH_NODE_BIN)/node
+	@mkdir -p build; set -o pipefail; $(MAKE) --no-print-directory bench-run 2>&1 | tee build/bench.log
+	@$(GO) run ./internal/benchsummary < build/bench.log
+
+bench-run:
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
 	node --version && $(WASM_BENCH) -benchtime 1x && $(WASM_BENCH) -benchtime 2x
 	export PATH="$(CURDIR)/$(BENCH_NODE_BIN):$$PATH" && node --version && $(WASM_BENCH) -benchtime 1x && $(WASM_BENCH) -benchtime 2x
