@@ -195,13 +195,14 @@ func (h *Host) SetBusy(busy bool) {
 func (p policy) Connect(c *server.ConnState) smtp.Reply {
 	h := p.h
 	if h.busy {
-		return smtp.Reply{Code: 421, Enhanced: "4.3.2", Reason: smtp.ReasonTooManyConns,
+		return smtp.Reply{Code: 421, Reason: smtp.ReasonTooManyConns,
 			Lines: []string{h.cfg.Name + " Error: too many connections, try again later"}}
 	}
 	if h.connRate != nil && !h.connRate.Allow(h.peerOf(c).ip, h.net.Net.Now()) {
 		// A transient refusal at the greeting: the server closes the
-		// connection (RFC 5321 §3.1, §4.2.2).
-		return smtp.Reply{Code: 421, Enhanced: "4.7.0", Reason: smtp.ReasonRateLimited,
+		// connection (RFC 5321 §3.1, §4.2.2). A greeting has no enhanced
+		// status code (RFC 2034 §3).
+		return smtp.Reply{Code: 421, Reason: smtp.ReasonRateLimited,
 			Lines: []string{fmt.Sprintf("%s Error: too many connections from %s, try again later", h.cfg.Name, h.peerOf(c).ip)}}
 	}
 	return smtp.Reply{}

@@ -39,9 +39,6 @@ type Session struct {
 
 	// refused is set after a 554 greeting: only QUIT is answered normally.
 	refused bool
-	// greeting is set while Reset sends the greeting, which has no
-	// enhanced status code (see send).
-	greeting bool
 
 	// The mail transaction (RFC 5321 §3.3).
 	inMail      bool
@@ -131,8 +128,9 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	s.lr.SetMax(s.commandMax())
 	r := srv.policy.Connect(&s.conn)
 	// The greeting, even a refusal, has no enhanced status code (RFC
-	// 2034 §3 (4)).
-	s.greeting = true
+	// 2034 §3 (4)): a policy's is dropped here, so that neither the wire
+	// nor any event (the reply, the close after a 421) shows one.
+	r.Enhanced = ""
 	switch {
 	case r.Code == 0:
 		s.sendPrepared(srv.greeting)
@@ -144,7 +142,6 @@ func (s *Session) Reset(srv *Server, opt SessionOptions) {
 	default:
 		s.send(policyAnswer(r, srv.greeting.Reply))
 	}
-	s.greeting = false
 }
 
 // Output returns the bytes to send to the client, produced by the last
@@ -334,9 +331,6 @@ func (s *Session) send(r smtp.Reply) {
 	// policies write their own: hold every one to the wire's rules here,
 	// so the trace shows the reply exactly as it went out.
 	r = r.WireSafe(s.srv.cfg.Limits.ReplyLine)
-	if s.greeting {
-		r.Enhanced = "" // not on the wire, so not in the event either
-	}
 	s.out = r.AppendTo(s.out, true)
 	s.events = append(s.events, Event{Kind: EventReply, Verb: s.verb, Reply: r})
 }

@@ -29,7 +29,7 @@ const (
 	ReasonShutdown        Reason = "shutdown"            // 421 4.3.2 server going down
 	ReasonTooManyErrors   Reason = "too-many-errors"     // 421 4.7.0 closing after repeated errors
 	ReasonTimeout         Reason = "timeout"             // 421 4.4.2 idle too long
-	ReasonTooManyConns    Reason = "too-many-conns"      // 421 4.3.2 connection limit
+	ReasonTooManyConns    Reason = "too-many-conns"      // 421 connection limit, as the greeting
 	ReasonRateLimited     Reason = "rate-limited"        // 421/450 4.7.x slow down
 	ReasonGreylisted      Reason = "greylisted"          // 451 4.7.1 try again later
 	ReasonTooManyRcpts    Reason = "too-many-recipients" // 452 4.5.3
