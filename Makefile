@@ -13,7 +13,7 @@ FUZZTIME  ?= 20s
 LESSONS   ?= lessons
 LOG       := .test.log
 
-.PHONY: all build wasm serve test test-native test-wasm vet e2e bench bench-run fuzz lint-lessons clean
+.PHONY: all build wasm axe serve test test-native test-wasm vet e2e bench bench-run fuzz lint-lessons clean
 
 all: build
 
@@ -54,9 +54,21 @@ vet: build
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./engine/... ./lessons/... ./wasm/... ./internal/minijson/
 
+# axe installs axe-core, which TestBrowserAxe injects into the page, from the
+# npm registry into tools/a11y/node_modules: the version package.json pins
+# and package-lock.json's checksum, and nothing else. Without it that test
+# fails, as the browser tests do without Chromium.
+AXE := tools/a11y/node_modules/axe-core/axe.min.js
+
+axe: $(AXE)
+
+$(AXE): tools/a11y/package.json tools/a11y/package-lock.json
+	npm ci --prefix tools/a11y --no-audit --no-fund
+	@touch $@
+
 # test runs vet, every native test (browser tests included), then the engine and
 # lesson tests again as js/wasm under Node. The last line is the summary.
-test: vet
+test: vet axe
 	@set -o pipefail; rm -f $(LOG); \
 	$(GO) test -count=1 -v ./... 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; native=$$?; \
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -v -exec="$(WASM_EXEC)" ./engine/... ./lessons/... ./wasm/... ./internal/minijson/ 2>&1 | tee -a $(LOG) | grep -E '^(ok|FAIL|---|panic|\s+--- FAIL)' ; wasm=$$?; \
@@ -64,7 +76,7 @@ test: vet
 	echo "tests: $$pass passed, $$fail failed, $$skip skipped"; \
 	test $$native -eq 0 -a $$wasm -eq 0 -a $$fail -eq 0
 
-e2e: build
+e2e: build axe
 	$(GO) test -count=1 -v -run 'TestBrowser' .
 
 # bench prints every benchmark: the protocol machines against go-smtp, the
@@ -128,4 +140,4 @@ lint-lessons:
 	$(GO) run ./lessons/cmd/lint-lessons $(LESSONS)
 
 clean:
-	rm -rf $(DIST) $(LOG) testdata/artifacts build
+	rm -rf $(DIST) $(LOG) testdata/artifacts build tools/a11y/node_modules
