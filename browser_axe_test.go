@@ -68,6 +68,10 @@ type axeViolation struct {
 // the page as it is now, each with the elements it found it on.
 func checkAxe(tb testing.TB, ctx context.Context, state string) {
 	tb.Helper()
+	// What a change of size has set going (a lesson's code block made a
+	// tab stop when it overflows, by a ResizeObserver) is done by the
+	// second frame.
+	eval[bool](tb, ctx, `new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))`)
 	if !eval[bool](tb, ctx, `typeof window.axe === 'object'`) {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](axeSource(tb))); err != nil {
 			tb.Fatalf("%s: injecting axe-core: %v", state, err)
@@ -103,9 +107,10 @@ func checkAxe(tb testing.TB, ctx context.Context, state string) {
 // among them, with a reply's explanation open, raw mode on and the Connect
 // form open; in each view tab with everything in it unfolded (a minute
 // let pass in the timeline, the ciphertext shown in the TLS tab); with the
-// mail client open, and with a message sent and opened in the mailbox; with
-// the dialog that asks before the solution shows, and with the solution
-// shown. Then on a phone (390x844): loaded, and after a few commands.
+// mail client open, and with a long message sent and opened in the
+// mailbox; with the dialog that asks before the solution shows, and with the solution
+// shown. Then on a phone (390x844): loaded, after a few commands, and
+// with each other lesson open.
 func TestBrowserAxe(t *testing.T) {
 	axeSource(t)
 	url := serve(t, realSite(t))
@@ -148,8 +153,10 @@ func TestBrowserAxe(t *testing.T) {
 			if !eval[bool](t, ctx, `document.querySelector('#lab .smtplab-compose-box').open && !document.querySelector('#lab .smtplab-compose').closest('[hidden]')`) {
 				t.Fatal("the mail client was not in sight")
 			}
+			// A message longer than its boxes in the mailbox, which scroll.
 			do(t, ctx, "a message", chromedp.SendKeys(chromedp.CSS(`#lab .smtplab-compose input[name=from]`), "alice@example.com"),
 				chromedp.SendKeys(chromedp.CSS(`#lab .smtplab-compose input[name=to]`), "bob@example.org"),
+				chromedp.SetValue(chromedp.CSS(`#lab .smtplab-compose textarea`), strings.Repeat("A line of a long message.\n", 60)),
 				chromedp.Click(chromedp.CSS(`#lab .smtplab-compose button[type=submit]`)))
 			waitFor(t, ctx, "the message in the mailbox", `document.querySelectorAll('#lab .smtplab-message').length > 0`)
 			eval[bool](t, ctx, unfold)
@@ -171,5 +178,12 @@ func TestBrowserAxe(t *testing.T) {
 		typeLines(t, ctx, "EHLO me.example.com", "NOOP")
 		pressEnter(t, ctx, "#lab .smtplab-transcript .smtplab-reply:last-child summary")
 		checkAxe(t, ctx, "phone, commands typed")
+		// Every lesson: on a phone their code blocks and tables scroll
+		// sideways.
+		for _, slug := range eval[[]string](t, ctx, `JSON.parse(document.getElementById('lesson-data').textContent).map((l) => l.slug)`)[1:] {
+			eval[bool](t, ctx, `(location.hash = 'lesson=`+slug+`', true)`)
+			waitFor(t, ctx, slug+" shown", `document.querySelector('article.smtplab-lesson[data-slug="`+slug+`"]:not([hidden])')?.dataset.loaded === 'yes'`)
+			checkAxe(t, ctx, "phone, "+slug)
+		}
 	})
 }

@@ -117,3 +117,45 @@ export function confirmDialog(question, okLabel = 'OK', within = document.body) 
     dlg.showModal();
   });
 }
+
+// reachByKeyboard makes a box that may scroll its content sideways (a
+// lesson's code block or table wider than the pane) reachable by keyboard,
+// as WCAG 2.1.1 asks: with no control inside it, only a mouse or a finger
+// could scroll it. While its content overflows, the box is a tab stop,
+// where the arrow keys scroll it; one that is no table is also a region
+// named by label, so that a screen reader says what the focus landed on.
+// A box that fits again, the window widened, loses the tab stop: a
+// needless one is a stop too many. It is for boxes that stay in the page
+// (a lesson's), watched until they leave it; one built afresh at each
+// redraw is better made a tab stop for good.
+const scrollWatch = typeof ResizeObserver === 'function'
+  ? new ResizeObserver((entries) => entries.forEach((e) => {
+    if (e.target.isConnected) reachIfScrolls(e.target); else scrollWatch.unobserve(e.target);
+  }))
+  : null;
+
+export function reachByKeyboard(box, label) {
+  box.dataset.smtplabScrollLabel = label;
+  if (scrollWatch) scrollWatch.observe(box);
+  else reachIfScrolls(box);
+  return box;
+}
+
+function reachIfScrolls(box) {
+  const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+  const reachable = box.hasAttribute('data-smtplab-reachable');
+  if (scrolls === reachable) return;
+  if (scrolls && box.querySelector('a[href], button, input, select, summary, textarea, [tabindex]')) return; // reachable already
+  box.toggleAttribute('data-smtplab-reachable', scrolls);
+  if (scrolls) {
+    box.tabIndex = 0;
+    if (box.tagName !== 'TABLE') {
+      box.setAttribute('role', 'region');
+      box.setAttribute('aria-label', box.dataset.smtplabScrollLabel);
+    }
+  } else {
+    box.removeAttribute('tabindex');
+    box.removeAttribute('role');
+    box.removeAttribute('aria-label');
+  }
+}

@@ -4,7 +4,7 @@
 // raw HTML omitted); the first is in the page, the others are fetched from
 // the same server when first opened.
 
-import { h, append, clear, confirmDialog, download, formatSize, fromBase64 } from './dom.js';
+import { h, append, clear, confirmDialog, download, formatSize, fromBase64, reachByKeyboard } from './dom.js';
 import { labOptions } from './labopts.js';
 
 const $ = (id) => document.getElementById(id);
@@ -107,6 +107,10 @@ export class LessonPane {
       }
     }
     this.embeds(article);
+    // A code block or a table wider than the pane scrolls inside itself
+    // (lab.css): the keyboard must reach it too.
+    for (const box of article.querySelectorAll('pre')) reachByKeyboard(box, 'Code, scrolls sideways');
+    for (const box of article.querySelectorAll('table')) reachByKeyboard(box, 'Table, scrolls sideways');
   }
 
   // embeds turns the lesson's ```smtp-lab blocks into buttons that open

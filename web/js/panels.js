@@ -369,11 +369,14 @@ export class Mailbox extends Panel {
             h('ul', {}, m.attachments.map((a) => h('li', {}, a.name || '(no name)', ` (${a.type}, ${formatSize(a.size)})`)))) : null,
           // The text as a mail program shows it, decoded by the engine
           // (quoted-printable, base64, the charset), beside the raw source
-          // that shows how it went over the wire.
+          // that shows how it went over the wire. Each box scrolls a long
+          // message inside itself (lab.css), so it is a tab stop, as the
+          // queue is: the keyboard scrolls it too (WCAG 2.1.1).
           h('details', view('text'), h('summary', {}, 'Text'),
             m.textNote ? h('p', { class: 'smtplab-empty' }, m.textNote) : null,
-            m.text ? h('pre', { class: 'smtplab-message-text' }, m.text) : null),
-          h('details', view('raw'), h('summary', {}, 'Raw source'), h('pre', { class: 'smtplab-raw' }, m.raw)),
+            m.text ? h('pre', { class: 'smtplab-message-text', role: 'region', 'aria-label': 'Text of the message', tabindex: '0' }, m.text) : null),
+          h('details', view('raw'), h('summary', {}, 'Raw source'),
+            h('pre', { class: 'smtplab-raw', role: 'region', 'aria-label': 'Raw source of the message', tabindex: '0' }, m.raw)),
           h('button', { type: 'button', onclick: () => download(`${safe(b.name)}-${safe(m.id || String(i + 1))}.eml`, 'message/rfc822', m.raw) }, 'Download .eml'));
       })),
       b.mbox ? h('button', { type: 'button', onclick: () => download(`${safe(b.name)}.mbox`, 'application/mbox', b.mbox) }, 'Download the mailbox (.mbox)') : null)));
