@@ -110,7 +110,8 @@ func checkAxe(tb testing.TB, ctx context.Context, state string) {
 // mail client open, and with a long message sent and opened in the
 // mailbox; with the dialog that asks before the solution shows, and with the solution
 // shown. Then on a phone (390x844): loaded, after a few commands, and
-// with each other lesson open.
+// with each other lesson open. Last the live view of real clients'
+// sessions, in each of its tabs.
 func TestBrowserAxe(t *testing.T) {
 	axeSource(t)
 	url := serve(t, realSite(t))
@@ -184,6 +185,19 @@ func TestBrowserAxe(t *testing.T) {
 			eval[bool](t, ctx, `(location.hash = 'lesson=`+slug+`', true)`)
 			waitFor(t, ctx, slug+" shown", `document.querySelector('article.smtplab-lesson[data-slug="`+slug+`"]:not([hidden])')?.dataset.loaded === 'yes'`)
 			checkAxe(t, ctx, "phone, "+slug)
+		}
+	})
+	// The live view of real clients' sessions (make serve FLAGS=-smtp ...),
+	// after a session, in each of its tabs.
+	t.Run("live", func(t *testing.T) {
+		_, ctx, addr := openLive(t)
+		sendPlain(t, addr, "alice@example.com", "bob@example.org", "Subject: hi\r\n\r\nHello Bob.\r\n", nil)
+		waitFor(t, ctx, "the session in the live view", `document.querySelectorAll('#live .smtplab-transcript .smtplab-reply[data-code="221"]').length === 1`)
+		checkAxe(t, ctx, "live view")
+		for _, id := range eval[[]string](t, ctx, `[...document.querySelectorAll('#live [role=tab]')].map((b) => b.id)`) {
+			do(t, ctx, id, chromedp.Click(chromedp.ID(id)))
+			eval[bool](t, ctx, `(() => { document.querySelectorAll('#live details').forEach((d) => { d.open = true; }); return true; })()`)
+			checkAxe(t, ctx, "live view, "+id)
 		}
 	})
 }
