@@ -108,8 +108,8 @@ func checkAxe(tb testing.TB, ctx context.Context, state string) {
 // form open; in each view tab with everything in it unfolded (a minute
 // let pass in the timeline, the ciphertext shown in the TLS tab); with the
 // mail client open, and with a long message sent and opened in the
-// mailbox; with the dialog that asks before the solution shows, and with the solution
-// shown. Then on a phone (390x844): loaded, after a few commands, and
+// mailbox; with the dialog that asks before the solution shows, and with
+// the solution shown. Then on a phone (390x844): loaded, after a few commands, and
 // with each other lesson open. Last the live view of real clients'
 // sessions, in each of its tabs.
 func TestBrowserAxe(t *testing.T) {
