@@ -55,15 +55,15 @@ vet: build
 	GOOS=js GOARCH=wasm $(GO) vet ./engine/... ./lessons/... ./wasm/... ./internal/minijson/
 
 # axe installs axe-core, which TestBrowserAxe injects into the page, from the
-# npm registry into tools/a11y/node_modules: the version package.json pins
+# npm registry into testdata/a11y/node_modules: the version package.json pins
 # and package-lock.json's checksum, and nothing else. Without it that test
 # fails, as the browser tests do without Chromium.
-AXE := tools/a11y/node_modules/axe-core/axe.min.js
+AXE := testdata/a11y/node_modules/axe-core/axe.min.js
 
 axe: $(AXE)
 
-$(AXE): tools/a11y/package.json tools/a11y/package-lock.json
-	npm ci --prefix tools/a11y --no-audit --no-fund
+$(AXE): testdata/a11y/package.json testdata/a11y/package-lock.json
+	npm ci --prefix testdata/a11y --no-audit --no-fund
 	@touch $@
 
 # test runs vet, every native test (browser tests included), then the engine and
@@ -140,4 +140,4 @@ lint-lessons:
 	$(GO) run ./lessons/cmd/lint-lessons $(LESSONS)
 
 clean:
-	rm -rf $(DIST) $(LOG) testdata/artifacts build tools/a11y/node_modules
+	rm -rf $(DIST) $(LOG) testdata/artifacts build testdata/a11y/node_modules

@@ -2,7 +2,7 @@ package main
 
 // The page checked by axe-core, the accessibility engine of the npm package
 // axe-core, in the states a learner sees. Its version is pinned in
-// tools/a11y/package.json (and package-lock.json); `make axe`, which
+// testdata/a11y/package.json (and package-lock.json); `make axe`, which
 // `make test` and .ci/run run, installs it. A missing axe-core fails the
 // test, as a missing Chromium does: it is never skipped.
 
@@ -19,8 +19,8 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// axePath is where `make axe` (npm ci --prefix tools/a11y) puts axe-core.
-const axePath = "tools/a11y/node_modules/axe-core/axe.min.js"
+// axePath is where `make axe` (npm ci --prefix testdata/a11y) puts axe-core.
+const axePath = "testdata/a11y/node_modules/axe-core/axe.min.js"
 
 var axeScript struct {
 	once sync.Once
@@ -34,7 +34,7 @@ func axeSource(tb testing.TB) string {
 	axeScript.once.Do(func() {
 		b, err := os.ReadFile(filepath.FromSlash(axePath))
 		if err != nil {
-			axeScript.err = fmt.Errorf("no axe-core at %s: run `make axe` (or `npm ci --prefix tools/a11y`) first: %w", axePath, err)
+			axeScript.err = fmt.Errorf("no axe-core at %s: run `make axe` (or `npm ci --prefix testdata/a11y`) first: %w", axePath, err)
 			return
 		}
 		axeScript.src = string(b)
