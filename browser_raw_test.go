@@ -144,7 +144,7 @@ func TestBrowserRawHelpers(t *testing.T) {
 		"clean":     "true,false,false,false",
 		"visible":   `a\r\nb\nc\0`,
 		"bareCount": "2",
-		"raw":       `Raw bytes (tick “Raw bytes” beside the line you type in): hi\n.\n`,
+		"raw":       `Raw bytes (tick “Raw bytes” next to the line you type in): hi\n.\n`,
 		"submit":    "Send with the mail client (Mailbox tab): from alice@example.com to bob@example.org, subject “Hi”text",
 		"advance":   "Let 30m pass (Timeline & queue tab)",
 		"type":      "EHLO x",

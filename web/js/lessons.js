@@ -290,7 +290,7 @@ export function describeStep(s) {
   if (s.lab) return [h('span', { class: 'smtplab-step-kind' }, 'Open another lab: '), `${s.lab} (its “Try it in the lab” button in the lesson)`];
   if (s.advance) return `Let ${s.advance} pass (Timeline & queue tab)`;
   if (s.connect) return [h('span', { class: 'smtplab-step-kind' }, 'Connect the terminal (“Connect…” above it) to: '), h('code', {}, s.connect)];
-  if (s.raw) return [h('span', { class: 'smtplab-step-kind' }, 'Raw bytes (tick “Raw bytes” beside the line you type in): '), h('code', {}, s.raw)];
+  if (s.raw) return [h('span', { class: 'smtplab-step-kind' }, 'Raw bytes (tick “Raw bytes” next to the line you type in): '), h('code', {}, s.raw)];
   if (s.submit) {
     const m = s.submit;
     const to = Array.isArray(m.to) ? m.to.join(', ') : String(m.to || '');

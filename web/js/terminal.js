@@ -3,7 +3,7 @@
 // several lines (a whole message after DATA) sends them one by one. The
 // engine ends every line with CRLF, as SMTP requires.
 //
-// Raw mode (a checkbox under the line, or Alt+R) sends exactly the bytes
+// Raw mode (a checkbox next to the line, or Alt+R) sends exactly the bytes
 // written, with escapes for the invisible ones and nothing added: the way
 // to try a bare LF, a lone CR or a NUL, and SMTP smuggling.
 //
