@@ -298,8 +298,13 @@ func TestReplyEventAsOnTheWire(t *testing.T) {
 	if got := string(s.Output()); got != "421 mx.example.org busy\r\n" {
 		t.Fatalf("greeting %q", got)
 	}
-	if e := s.Events()[0]; e.Reply.Enhanced != "" || e.Reply.Reason != smtp.ReasonTooManyConns {
-		t.Fatalf("greeting event %+v, want no enhanced code as on the wire", e.Reply)
+	for _, e := range s.Events() { // the reply, and the close after it
+		if e.Reply.Enhanced != "" || e.Reply.Reason != smtp.ReasonTooManyConns {
+			t.Fatalf("%v event %+v, want no enhanced code as on the wire", e.Kind, e.Reply)
+		}
+	}
+	if evs := s.Events(); len(evs) != 2 || evs[1].Kind != EventClose {
+		t.Fatalf("events of a refusing greeting: %+v, want its reply and the close", evs)
 	}
 	// After HELO too the enhanced code is on the wire (RFC 2034 §4), and
 	// so in the event.
