@@ -87,7 +87,10 @@ e2e: build axe
 # the native ThreeHops figure is a warm one. Under Node that first run is also
 # when V8 compiles the engine's functions, lazily and then optimised: the
 # -benchtime 1x lines show that cold run, the 2x lines a warm one taken after
-# it, which is the one to set beside the native figure.
+# it, which is the one to set beside the native figure. The simulation runs
+# on one thread either way, but natively Go's garbage collector also works
+# on a second core, which js/wasm has not: a native run on one core (-cpu 1)
+# shows how much of the gap that is.
 #
 # Both are taken under two Nodes: the one the tests run under (Debian 12's
 # Node 20), and the Node LTS of today, from the npm registry, which bench
@@ -108,6 +111,7 @@ bench: build $(BENCH_NODE_BIN)/node
 
 bench-run:
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/...
+	$(GO) test -run '^$$' -bench ThreeHops -benchmem -cpu 1 ./engine/lab/
 	node --version && $(WASM_BENCH) -benchtime 1x && $(WASM_BENCH) -benchtime 2x
 	export PATH="$(CURDIR)/$(BENCH_NODE_BIN):$$PATH" && node --version && $(WASM_BENCH) -benchtime 1x && $(WASM_BENCH) -benchtime 2x
 	$(GO) test -run '^$$' -bench 'Loopback$$' -benchtime 8000x ./bridge/
