@@ -245,8 +245,21 @@ func loopbackHost(hostport string) bool {
 // same-origin EventSource, nor does curl). A page on another site may make
 // a browser open the feed; CORS keeps it from reading what comes, but the
 // feed would still be built and sent to it, every second, for as long as
-// that page stays open. It is refused before anything is sent.
+// that page stays open, and each such request holds one of the liveMax
+// places the learner's own page needs. It is refused before anything is
+// sent.
+//
+// Origin alone does not tell: an <img>, a <script>, an <iframe> or a
+// no-cors fetch of another site's page sends none. Browsers say where
+// every request comes from in Sec-Fetch-Site: the lab's own page sends
+// same-origin, an address typed by hand none; anything else (same-site
+// is another port of this machine) is another page's.
 func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true

@@ -221,7 +221,9 @@ func TestStartRefusesBadOptions(t *testing.T) {
 // messages included, so only the lab's own page may read it. A site that
 // points its own name at 127.0.0.1 (DNS rebinding) sends that name as
 // Host; a page of another site that has the browser open the feed sends
-// its Origin. Both are refused before a byte of the world is sent.
+// its Origin, or, for an <img>, <script>, <iframe> or no-cors fetch that
+// sends no Origin, its Sec-Fetch-Site. All are refused before a byte of
+// the world is sent.
 func TestLiveFeedRefusesOtherSites(t *testing.T) {
 	b := startBridge(t, Options{})
 	srv := httptest.NewServer(b.LiveHandler())
@@ -232,16 +234,21 @@ func TestLiveFeedRefusesOtherSites(t *testing.T) {
 		name       string
 		host       string // "" leaves the URL's
 		origin     string
+		fetchSite  string // Sec-Fetch-Site, "" for none
 		wantStatus int
 	}{
-		{"no Origin, as a same-origin EventSource or curl", "", "", 200},
-		{"the page's own origin", "", self, 200},
-		{"localhost", "localhost:" + port, "http://localhost:" + port, 200},
-		{"a rebound name", "rebind.example:80", "", 403},
-		{"a rebound name with its own origin", "rebind.example", "http://rebind.example", 403},
-		{"another site's page", "", "https://course.example", 403},
-		{"another port of this machine", "", "http://127.0.0.1:1", 403},
-		{"an opaque origin", "", "null", 403},
+		{"no Origin, as curl", "", "", "", 200},
+		{"the page's own EventSource", "", "", "same-origin", 200},
+		{"the page's own origin", "", self, "same-origin", 200},
+		{"the address typed by hand", "", "", "none", 200},
+		{"localhost", "localhost:" + port, "http://localhost:" + port, "", 200},
+		{"a rebound name", "rebind.example:80", "", "", 403},
+		{"a rebound name with its own origin", "rebind.example", "http://rebind.example", "", 403},
+		{"another site's page", "", "https://course.example", "cross-site", 403},
+		{"another site's <img> or <iframe>, no Origin", "", "", "cross-site", 403},
+		{"another port of this machine, no Origin", "", "", "same-site", 403},
+		{"another port of this machine", "", "http://127.0.0.1:1", "", 403},
+		{"an opaque origin", "", "null", "", 403},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			req, _ := http.NewRequest("GET", srv.URL, nil)
@@ -250,6 +257,9 @@ func TestLiveFeedRefusesOtherSites(t *testing.T) {
 			}
 			if c.origin != "" {
 				req.Header.Set("Origin", c.origin)
+			}
+			if c.fetchSite != "" {
+				req.Header.Set("Sec-Fetch-Site", c.fetchSite)
 			}
 			resp := getOnce(t, req)
 			if resp.StatusCode != c.wantStatus {
