@@ -1,9 +1,15 @@
 package main
 
 import (
+	"encoding/base64"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 )
 
 // These tests attack the page as a stranger would: another site's page in
@@ -42,5 +48,104 @@ func TestBrowserLiveFeedRefusesOtherSitesPages(t *testing.T) {
 	if len(log.seen) != 4 || len(log.failed) != 4 {
 		t.Errorf("of the other site's %d requests for the feed (%q), %d were refused (%q): want all 4 refused",
 			len(log.seen), log.seen, len(log.failed), log.failed)
+	}
+}
+
+// TestBrowserLiveShowsWhatClientsSendAsText: a real client's lines, the
+// headers, HTML part and attachments of its message are the client's to
+// choose; in the live view every one of them is text, whatever markup
+// it holds, and a right-to-left override in a Subject does not turn the
+// sender shown after it around.
+func TestBrowserLiveShowsWhatClientsSendAsText(t *testing.T) {
+	_, ctx, addr := openLive(t)
+	var mu sync.Mutex
+	var dialogs []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			mu.Lock()
+			dialogs = append(dialogs, d.Message)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	const (
+		evilHelo = `<img src=x onerror=alert(1)>`
+		evilFrom = `<svg/onload=alert(2)>@example.com`
+		subject  = "Invoice \u202E<b>fdp.exe</b>"
+	)
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	message := strings.Join([]string{
+		"From: <script>alert(3)</script> <alice@example.com>",
+		"Subject: =?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(subject)) + "?=",
+		`Content-Type: multipart/mixed; boundary="b"`,
+		"",
+		"--b",
+		"Content-Type: text/html",
+		"",
+		`<img src=y onerror=alert(4)><script>alert(5)</script><a href="javascript:alert(6)">click</a>`,
+		"--b",
+		`Content-Type: text/x-<svg onload=alert(7)>; name="<img src=z onerror=alert(8)>.exe"`,
+		`Content-Disposition: attachment; filename="<img src=z onerror=alert(8)>.exe"`,
+		"Content-Transfer-Encoding: base64",
+		"",
+		"aGk=",
+		"--b--",
+		".",
+		"",
+	}, "\r\n")
+	if _, err := c.Write([]byte("EHLO " + evilHelo + "\r\nEHLO app.example.net\r\nMAIL FROM:<" + evilFrom + ">\r\n" +
+		"MAIL FROM:<alice@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n" + message + "QUIT\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the session's end in the live transcript", `[...document.querySelectorAll('#live .smtplab-transcript .smtplab-reply')].some(r => r.dataset.code === '221')`)
+	waitFor(t, ctx, "the message in the live mailbox", `document.querySelector('#live .smtplab-panel-mailbox').textContent.includes('fdp.exe')`)
+	// Open every view of the message, so its text and raw source are in
+	// the page as they would be for a learner reading them.
+	eval[bool](t, ctx, `(document.querySelectorAll('#live details').forEach((d) => { d.open = true; }), true)`)
+	time.Sleep(300 * time.Millisecond) // an error handler, were there one, has run
+
+	live := eval[string](t, ctx, `document.getElementById('live').textContent`)
+	for _, want := range []string{"EHLO " + evilHelo, "MAIL FROM:<" + evilFrom + ">", "<script>alert(5)</script>", "<img src=z onerror=alert(8)>.exe", "<b>fdp.exe</b>"} {
+		if !strings.Contains(live, want) {
+			t.Errorf("the live view does not show %q as text", want)
+		}
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#live img, #live svg, #live script, #live b, #live a[href^="javascript"], #live iframe').length`); n != 0 {
+		t.Errorf("what the client sent became %d elements in the live view", n)
+	}
+	// The Subject's override stays inside the Subject: the sender and the
+	// attachment's type after it read left to right, as sent. Each text
+	// the client chose is in an element that isolates it.
+	if got := eval[[]string](t, ctx, `(() => {
+		const m = [...document.querySelectorAll('#live .smtplab-message')].find((e) => e.textContent.includes('fdp.exe'));
+		if (!m) return ['no message'];
+		const walk = document.createTreeWalker(m.querySelector('p'), NodeFilter.SHOW_TEXT);
+		const lines = [...m.querySelectorAll('.smtplab-message-attachments li')];
+		const nodes = [];
+		for (let n = walk.nextNode(); n; n = walk.nextNode()) nodes.push(n);
+		for (const li of lines) for (const n of li.childNodes) nodes.push(n.nodeType === Node.TEXT_NODE ? n : n.firstChild);
+		// An inline element between the text and its line's block that
+		// isolates it (the block itself isolates the whole line only).
+		const isolated = (n) => {
+			for (let e = n.parentElement; e && getComputedStyle(e).display === 'inline'; e = e.parentElement) {
+				if (getComputedStyle(e).unicodeBidi === 'isolate') return true;
+			}
+			return false;
+		};
+		return nodes.filter((n) => /fdp|alice|x-|onerror/.test(n.textContent) && !isolated(n)).map((n) => n.textContent);
+	})()`); len(got) > 0 {
+		t.Errorf("the client's %q are not isolated: a right-to-left override in one turns the text after it around", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialogs) > 0 {
+		t.Errorf("what the client sent opened dialogs: %q", dialogs)
 	}
 }

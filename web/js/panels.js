@@ -360,13 +360,16 @@ export class Mailbox extends Panel {
         const junk = junkReason(m.raw, b.host, checks.get(`${b.host} ${m.id}`));
         return h('li', { class: 'smtplab-message' },
           h('p', {}, junk ? [h('span', { class: 'smtplab-junk-badge' }, 'Junk'), ' '] : null,
-            h('strong', {}, m.subject || '(no subject)'), ` from ${m.from || '<>'}`,
+            // The sender's words, each isolated (<bdi>): a right-to-left
+            // override in a Subject would turn the sender and the date
+            // after it around.
+            h('bdi', {}, h('strong', {}, m.subject || '(no subject)')), ' from ', h('bdi', {}, m.from || '<>'),
             m.deliveredAt ? h('span', { class: 'smtplab-when' }, `, delivered ${m.deliveredAt.replace('T', ' ').replace('Z', ' UTC')}`) : ''),
           junk ? h('p', { class: 'smtplab-junk-why' }, junk) : null,
           received.length ? h('details', view('received'), h('summary', {}, `Received: chain (${received.length} ${received.length === 1 ? 'hop' : 'hops'}, newest first)`),
             h('ol', { class: 'smtplab-received' }, received.map((v) => h('li', {}, h('code', {}, v))))) : null,
           m.attachments && m.attachments.length ? h('div', { class: 'smtplab-message-attachments' }, 'Attachments:',
-            h('ul', {}, m.attachments.map((a) => h('li', {}, a.name || '(no name)', ` (${a.type}, ${formatSize(a.size)})`)))) : null,
+            h('ul', {}, m.attachments.map((a) => h('li', {}, h('bdi', {}, a.name || '(no name)'), ' (', h('bdi', {}, a.type), `, ${formatSize(a.size)})`)))) : null,
           // The text as a mail program shows it, decoded by the engine
           // (quoted-printable, base64, the charset), beside the raw source
           // that shows how it went over the wire. Each box scrolls a long
