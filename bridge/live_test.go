@@ -193,6 +193,10 @@ func TestStartRefusesBadOptions(t *testing.T) {
 	for _, o := range []Options{
 		{},
 		{SMTP: "0.0.0.0:0"},
+		{SMTP: ":0"},     // every interface, as Go reads an empty host
+		{SMTP: "[::]:0"}, // every IPv6 interface
+		{SMTP: "127.0.0.1:0", Submission: ":0"},
+		{SMTP: "127.1:0"}, // 127.0.0.1 to inet_aton, not an address to netip: refused, not guessed
 		{SMTP: "192.0.2.1:2525"},
 		{SMTP: "no-port"},
 		{SMTP: "127.0.0.1:0", Scenario: "no-such-scenario"},
