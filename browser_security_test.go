@@ -143,6 +143,11 @@ func TestBrowserLiveShowsWhatClientsSendAsText(t *testing.T) {
 	})()`); len(got) > 0 {
 		t.Errorf("the client's %q are not isolated: a right-to-left override in one turns the text after it around", got)
 	}
+	// So is the text of every line of the transcript, the marks and notes
+	// around it the lab's.
+	if n := eval[int](t, ctx, `[...document.querySelectorAll('#live .smtplab-transcript .smtplab-text')].filter((e) => getComputedStyle(e).unicodeBidi !== 'isolate').length`); n != 0 {
+		t.Errorf("%d lines of the live transcript do not isolate their text", n)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(dialogs) > 0 {
