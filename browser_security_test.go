@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"net"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -152,5 +153,46 @@ func TestBrowserLiveShowsWhatClientsSendAsText(t *testing.T) {
 	defer mu.Unlock()
 	if len(dialogs) > 0 {
 		t.Errorf("what the client sent opened dialogs: %q", dialogs)
+	}
+}
+
+// TestBrowserHostileLinksAreText: a permalink is anyone's to write and
+// send. One whose lesson, scenario and inputs hold markup opens nothing
+// of it as markup: the reason it could not open is text, and a link to a
+// real scenario replays its markup inputs into the transcript as text.
+func TestBrowserHostileLinksAreText(t *testing.T) {
+	url := serve(t, realSite(t))
+	const (
+		evilScenario = `<img src=x onerror="window.__pwned=1">`
+		evilLine     = `EHLO <svg onload="window.__pwned=2"></svg>`
+		evilRaw      = "MAIL FROM:<a@b>\u202e<img src=y onerror=\"window.__pwned=3\">\r\n"
+	)
+	for name, link := range map[string]string{
+		"unknown scenario": strings.Replace(permalink(t, url, map[string]any{"scenario": evilScenario, "seed": 1,
+			"inputs": []any{map[string]string{"type": evilLine}}}), "/#", "/#lesson="+neturl.QueryEscape(evilScenario)+"&", 1),
+		"real scenario": permalink(t, url, map[string]any{"scenario": "first-session", "seed": 1,
+			"inputs": []any{map[string]string{"type": evilLine}, map[string]string{"raw": evilRaw}}}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := testTab(t, 60*time.Second)
+			openLab(t, ctx, link)
+			waitFor(t, ctx, "a world", replyCount("220")+` >= 1`)
+			time.Sleep(300 * time.Millisecond) // an error handler, were there one, has run
+			if n := eval[int](t, ctx, `document.querySelectorAll('main img, main svg, header img, header svg').length`); n != 0 {
+				t.Errorf("the link's markup became %d elements", n)
+			}
+			if eval[bool](t, ctx, `window.__pwned !== undefined`) {
+				t.Error("the link's markup ran a script")
+			}
+			status := eval[string](t, ctx, `document.getElementById('engine-status').textContent`)
+			text := transcript(t, ctx)
+			if name == "real scenario" {
+				if !strings.Contains(text, evilLine) || !strings.Contains(text, `<img src=y onerror="window.__pwned=3">`) {
+					t.Errorf("the link's inputs are not in the transcript as text:\n%s", text)
+				}
+			} else if !strings.Contains(status, "The link could not be opened") {
+				t.Errorf("status %q, want why the link could not be opened", status)
+			}
+		})
 	}
 }
