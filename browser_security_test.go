@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/base64"
+	"html/template"
+	"io/fs"
 	"net"
 	neturl "net/url"
 	"strings"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"smtplab/lessons"
 )
 
 // These tests attack the page as a stranger would: another site's page in
@@ -194,5 +198,89 @@ func TestBrowserHostileLinksAreText(t *testing.T) {
 				t.Errorf("status %q, want why the link could not be opened", status)
 			}
 		})
+	}
+}
+
+// hostileLesson is a lesson whose author tries every way Markdown has of
+// getting markup, script URLs or attributes into the page: raw HTML,
+// script URLs behind entities, control characters and tabs (which a
+// browser's URL parser drops where a string check sees them), autolinks,
+// images, heading attributes and a lab block's options.
+const hostileLesson = `---
+title: Hostile <img src=x onerror="window.__pwned='title'">
+order: 1
+scenario: first-session
+summary: s
+---
+
+## Heading {#x onclick="window.__pwned='heading'"}
+
+<script>window.__pwned = 'script'</script>
+<img src=x onerror="window.__pwned='img'"> <svg onload="window.__pwned='svg'"></svg>
+<iframe src="javascript:window.__pwned='frame'"></iframe>
+
+[a](javascript:window.__pwned='a') [b](JaVaScRiPt:x) [c](&#106;avascript:x) [d](<` + "\x01" + `javascript:x>)
+[e](&#1;javascript:x) [f](<` + "\t" + `javascript:x>) [g](<java` + "\t" + `script:x>) [h](java&#x0A;script:x)
+[i](&Tab;javascript:x) [j](javascript&colon;x) [k](data:text/html,<script>x</script>) [l](vbscript:x)
+<javascript:x> <https://example.org/"onmouseover="window.__pwned='auto'>
+![m](javascript:x) ![n](data:image/svg+xml,<svg onload=x>) ![o](https://tracker.example/p.png)
+[p](x "t\"onclick=\"window.__pwned='title-attr'")
+
+| <b onclick=x>cell</b> | [q](javascript:x) |
+|---|---|
+| ` + "`<i>`" + ` | y |
+
+` + "```smtp-lab\nscenario: first-session\nprompt: \"><img src=x onerror=\"window.__pwned='lab'\">\n```\n"
+
+// TestBrowserHostileLessonIsInert: whatever a lesson's Markdown says, the
+// page that shows it, whether in the page itself (the first lesson) or
+// fetched when opened (the others), has no element that runs script, no
+// event handler attribute and no link or image whose URL, as the browser
+// reads it, is a script or a document.
+func TestBrowserHostileLessonIsInert(t *testing.T) {
+	var views []lessonView
+	for _, slug := range []string{"01-hostile", "02-hostile"} {
+		l, err := lessons.Parse(slug, []byte(hostileLesson))
+		if err != nil {
+			t.Fatal(err)
+		}
+		views = append(views, lessonView{Slug: l.Slug, Title: l.Title, HTML: template.HTML(l.HTML),
+			Data: lessonData{Slug: l.Slug, Title: l.Title, Scenario: l.Scenario, Summary: l.Summary}})
+	}
+	web, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newSite(web, views, siteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, s)
+	ctx := testTab(t, 60*time.Second)
+	for _, slug := range []string{"01-hostile", "02-hostile"} {
+		eval[bool](t, ctx, `(location.href = `+jsString(url+"/#lesson="+slug)+`, true)`)
+		waitFor(t, ctx, "the lesson "+slug, `(() => { const a = document.getElementById('lesson-`+slug+`'); return a && !a.hidden && !!a.querySelector('h2'); })()`)
+		time.Sleep(300 * time.Millisecond) // an error handler, were there one, has run
+		got := eval[[]string](t, ctx, `(() => {
+			const bad = [];
+			const a = document.getElementById('lesson-`+slug+`');
+			for (const e of a.querySelectorAll('script, iframe, object, embed, svg, style, link, form, base, meta')) bad.push('element ' + e.tagName);
+			for (const e of a.querySelectorAll('*')) {
+				for (const at of e.attributes) if (/^on/i.test(at.name)) bad.push(e.tagName + ' ' + at.name);
+			}
+			for (const e of a.querySelectorAll('a[href]')) if (!/^(https?|mailto):$/.test(e.protocol)) bad.push('link ' + e.protocol + ' ' + e.getAttribute('href'));
+			for (const e of a.querySelectorAll('img[src]')) {
+				const u = new URL(e.getAttribute('src'), location.href);
+				if (!/^https?:$/.test(u.protocol) && !/^data:image\/(png|gif|jpeg|webp)/.test(u.href)) bad.push('image ' + u.href);
+			}
+			if (window.__pwned !== undefined) bad.push('script ran: ' + window.__pwned);
+			return bad;
+		})()`)
+		if len(got) > 0 {
+			t.Errorf("lesson %s: %q", slug, got)
+		}
+	}
+	if title := eval[string](t, ctx, `document.querySelector('#lesson-list a').textContent`); !strings.Contains(title, `<img src=x`) {
+		t.Errorf("the lesson's title is not shown as text: %q", title)
 	}
 }
