@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gosmtp "github.com/emersion/go-smtp"
 
@@ -459,5 +462,90 @@ func TestSendConvertsFor7BitServers(t *testing.T) {
 	text := <-received
 	if !smtp.IsASCII(text) || !strings.Contains(text, "Content-Transfer-Encoding: quoted-printable\r\n") || !strings.Contains(text, "Au caf=C3=A9 ?") {
 		t.Errorf("the server received:\n%s", text)
+	}
+}
+
+// TestSendShowsWhatServersSendAsText: a server's replies reach the
+// terminal that runs send, and a server may put escape sequences in them
+// that clear or rewrite the lines above, set the clipboard or the window
+// title, or a carriage return that writes over its own line. Each shows
+// as its escape, and the transcript's own lines stay as they are.
+func TestSendShowsWhatServersSendAsText(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "220 evil.example \x1b]0;title\x07\x1b[2J\r\n")
+		rd := bufio.NewReader(c)
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
+			case "EHLO":
+				io.WriteString(c, "250-evil.example \u202edelivered\r\n250 8BITMIME\r\n")
+			case "DATA":
+				io.WriteString(c, "354 go on\r\n")
+				for line != ".\r\n" && err == nil {
+					line, err = rd.ReadString('\n')
+				}
+				io.WriteString(c, "250 queued\rrefused \x1b]52;c;ZXZpbA==\x07 \xff\u0085\r\n")
+			case "QUIT":
+				io.WriteString(c, "221 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "250 ok \x08\x08\x1b[1A\r\n")
+			}
+		}
+	}()
+	out, err := sendWith(t, "-server", l.Addr().String(), "-tls", "none", "-timeout", "5s")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`<-  220 evil.example \x1b]0;title\x07\x1b[2J`,
+		`<-  250-evil.example \u202edelivered`,
+		`<-  250 ok \x08\x08\x1b[1A`,
+		`<-  250 queued\x0drefused \x1b]52;c;ZXZpbA==\x07 \xff\u0085`,
+		"=== bob@example.org: delivered (250 queued\\x0drefused",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the transcript has no %q", want)
+		}
+	}
+	for i, r := range out {
+		if r == utf8.RuneError || (r < ' ' && r != '\n') || (r >= 0x7f && r <= 0x9f) || r == '\u202e' {
+			t.Fatalf("the transcript holds %U at %d, which a terminal obeys:\n%s", r, i, out)
+		}
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"250 plain\n":                "250 plain\n",
+		"tab\there":                  "tab\there",
+		"bare\rCR and NUL\x00":       `bare\x0dCR and NUL\x00`,
+		"\x1b[31mred\x7f":            `\x1b[31mred\x7f`,
+		"C1 CSI \u009b2J":            `C1 CSI \u009b2J`,
+		"not UTF-8 \xc3":             `not UTF-8 \xc3`,
+		"bidi \u202e\u2066 \u2028":   `bidi \u202e\u2066 \u2028`,
+		"déjà vu, 日本, 📬, nbsp\u00a0": "déjà vu, 日本, 📬, nbsp\u00a0",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	err := printableError{fmt.Errorf("send: x509: certificate is valid for \x1b]52;c;eA==\x07.example: %w", io.EOF)}
+	if got := err.Error(); strings.ContainsRune(got, 0x1b) || !errors.Is(err, io.EOF) {
+		t.Errorf("printableError: %q, Is(io.EOF) %v", got, errors.Is(err, io.EOF))
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"smtplab/engine/client"
 	"smtplab/engine/driver"
@@ -136,8 +138,69 @@ func SendCommand(args []string, stdout io.Writer) error {
 	default:
 		return usageErrorf("send: -tls %q: want none, opportunistic, required or implicit", *tlsMode)
 	}
-	return send(*server, opt, implicit, *insecure, env, msg, stdout)
+	if err := send(*server, opt, implicit, *insecure, env, msg, printableWriter{stdout}); err != nil {
+		return printableError{err}
+	}
+	return nil
 }
+
+// printable returns s with each control character, byte that is not
+// UTF-8 and invisible format character (a bidi override, a line separator)
+// written as its Go escape (\x1b, \u202e): text a terminal shows rather
+// than obeys. What a server sends is printed to a terminal, and a server
+// may send anything: escape sequences that recolour, clear or rewrite the
+// lines above (a "refused" turned into "delivered"), set the window title
+// or the clipboard (OSC 52); a carriage return that writes over its own
+// line; a right-to-left override. Its replies, and its certificate's names
+// in the error that says why it did not verify, go through printable, so
+// they show the way the lab shows a bare CR or a NUL. Line feeds and tabs
+// stay: the line feeds are the transcript's own, and a tab only moves
+// the cursor right.
+func printable(s string) string {
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		clean = s[i] >= ' ' && s[i] < 0x7f || s[i] == '\n' || s[i] == '\t'
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || r == '\t' || unicode.IsGraphic(r):
+			b.WriteString(s[i : i+size])
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// printableWriter writes through printable. Each Write is a whole line or
+// more (one fmt call), so no character is split between two.
+type printableWriter struct{ w io.Writer }
+
+func (p printableWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, printable(string(b))); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// printableError is an error whose text goes through printable: the
+// caller prints it, and it may quote the server (a certificate's names).
+type printableError struct{ err error }
+
+func (e printableError) Error() string { return printable(e.err.Error()) }
+func (e printableError) Unwrap() error { return e.err }
 
 // send connects, runs the session and prints it.
 func send(server string, opt driver.SendOptions, implicit, insecure bool, env client.Envelope, msg []byte, out io.Writer) error {
