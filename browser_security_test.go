@@ -14,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"smtplab/engine/lab"
+	"smtplab/engine/trace"
 	"smtplab/lessons"
 )
 
@@ -282,5 +284,45 @@ func TestBrowserHostileLessonIsInert(t *testing.T) {
 	}
 	if title := eval[string](t, ctx, `document.querySelector('#lesson-list a').textContent`); !strings.Contains(title, `<img src=x`) {
 		t.Errorf("the lesson's title is not shown as text: %q", title)
+	}
+}
+
+// TestBrowserOtherSitesCannotMailThroughTheBridge: a browser refuses to
+// send HTTP to ports 25, 465 and 587, but not to the bridge's 2525, 2587
+// and 2465. A page of another site can have it POST SMTP commands there
+// as a form's or a fetch's body (a cross-protocol request). The request's
+// line and header lines come first, each a bad command to the server,
+// which closes the session after ten (421) before the body's commands
+// arrive: nothing is delivered.
+func TestBrowserOtherSitesCannotMailThroughTheBridge(t *testing.T) {
+	br := startBridge(t)
+	smtpURL := "http://" + br.Addr(25).String() + "/"
+	commands := "\r\nEHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: via the browser\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+	page := strings.Replace(serve(t, coursePage("",
+		`<form id="f" method="post" enctype="text/plain" action="`+smtpURL+`"><input name="x" value="`+
+			strings.ReplaceAll(commands, "\r\n", "&#13;&#10;")+`"></form>`)), "127.0.0.1", "localhost", 1)
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = `+jsString(page+"/")+`, true)`)
+	waitFor(t, ctx, "the other site's page", `location.hostname === 'localhost' && document.readyState !== 'loading'`)
+	eval[bool](t, ctx, `(fetch(`+jsString(smtpURL)+`, { method: 'POST', mode: 'no-cors', body: `+jsString(commands)+` }).catch(() => {}), true)`)
+	eval[bool](t, ctx, `(document.getElementById('f').submit(), true)`)
+
+	// Both requests reach the bridge and are shown the door.
+	var closed, mail int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && closed < 2; time.Sleep(50 * time.Millisecond) {
+		closed, mail = 0, 0
+		br.World(func(w *lab.World) {
+			for _, e := range w.Since(0) {
+				switch {
+				case e.Kind == trace.Reply && e.Code == 421:
+					closed++
+				case e.Kind == trace.Command && e.Verb == "MAIL", e.Kind == trace.Delivery:
+					mail++
+				}
+			}
+		})
+	}
+	if closed != 2 || mail != 0 {
+		t.Errorf("the browser's two requests to the SMTP port: %d closed with 421, %d MAIL commands or deliveries (want 2 and 0)", closed, mail)
 	}
 }
