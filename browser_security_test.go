@@ -326,3 +326,31 @@ func TestBrowserOtherSitesCannotMailThroughTheBridge(t *testing.T) {
 		t.Errorf("the browser's two requests to the SMTP port: %d closed with 421, %d MAIL commands or deliveries (want 2 and 0)", closed, mail)
 	}
 }
+
+// TestBrowserEmbedAttributesAreText: a course platform may let its users
+// write <smtp-lab> in their pages, so every attribute of the element is a
+// stranger's: none becomes markup in the lab, whether the lab starts with
+// it or says why it cannot.
+func TestBrowserEmbedAttributesAreText(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	const evil = `<img src=x onerror="window.__pwned=1">`
+	url := serve(t, coursePage(
+		`<script>console.warn = () => {};</script>`+
+			`<link rel="stylesheet" href="`+labURL+`/css/lab.css"><script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab id="bad" scenario='`+evil+`' seed='`+evil+`'></smtp-lab>`+
+			`<smtp-lab id="good" scenario="first-session" tab='`+evil+`' panels='`+evil+`' height='`+evil+`' prompt='`+evil+`'></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	eval[bool](t, ctx, `(location.href = `+jsString(url+"/")+`, true)`)
+	waitFor(t, ctx, "the good lab started", `/^Lab:/.test(document.querySelector('#good .smtplab-status')?.textContent)`)
+	waitFor(t, ctx, "the bad lab refused", `!!document.querySelector('#bad .smtplab-status')?.textContent.startsWith('The lab could not start: ')`)
+	time.Sleep(300 * time.Millisecond) // an error handler, were there one, has run
+	if n := eval[int](t, ctx, `document.querySelectorAll('smtp-lab img, smtp-lab svg').length`); n != 0 {
+		t.Errorf("the attributes became %d elements", n)
+	}
+	if eval[bool](t, ctx, `window.__pwned !== undefined`) {
+		t.Error("an attribute ran a script")
+	}
+	if got := eval[string](t, ctx, `document.querySelector('#good input[type=text], #good textarea, #good input:not([type])')?.value ?? ''`); got != evil {
+		t.Errorf("the prompt is %q in the terminal, want the attribute as text", got)
+	}
+}
