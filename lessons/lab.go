@@ -152,6 +152,10 @@ type Lab struct {
 	Options  map[string]string `json:"options,omitempty"` // everything but scenario and seed
 }
 
+// maxSeed bounds a lab's seed: the page holds it as a JavaScript number,
+// which is a whole number only up to 2^53 - 1.
+const maxSeed = 1<<53 - 1
+
 // labBlockInfo is the info string that marks a lab block.
 const labBlockInfo = "smtp-lab"
 
@@ -265,8 +269,8 @@ func parseLabOptions(lines []string, at []int) (Lab, map[string]int, []labOption
 			lab.Scenario = value
 		case "seed":
 			seed, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				fail("seed %q is not a whole number", value)
+			if err != nil || seed < -maxSeed || seed > maxSeed {
+				fail("seed %q is not a whole number from %d to %d", value, -maxSeed, maxSeed)
 			}
 			lab.Seed = seed
 		default:
@@ -340,10 +344,13 @@ func renderLab(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkS
 	if !entering {
 		return ast.WalkContinue, nil
 	}
-	lab := n.(*labNode).lab
+	node := n.(*labNode)
+	lab := node.lab
 	esc := stdhtml.EscapeString
 	_, _ = w.WriteString(`<smtp-lab scenario="` + esc(lab.Scenario) + `"`)
-	if lab.Seed != 0 {
+	// A seed written in the block, 0 included, is the lab's; without one
+	// the page takes its default, 1.
+	if _, written := node.at.options["seed"]; written || lab.Seed != 0 {
 		_, _ = w.WriteString(` seed="` + strconv.FormatInt(lab.Seed, 10) + `"`)
 	}
 	keys := make([]string, 0, len(lab.Options))

@@ -161,6 +161,12 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 			add(src.step(i), stepWhere(i), "lab %q is not the scenario of the lesson or of one of its smtp-lab blocks", s.Lab)
 		}
 	}
+	if src != nil {
+		for _, h := range src.rawHTML {
+			add(h.line, "body", "%s is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, "+
+				"such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ```smtp-lab block", h.text)
+		}
+	}
 	for _, p := range lintConnectHosts(l) {
 		add(p.Line, p.Where, "%s", p.Msg)
 	}

@@ -414,7 +414,7 @@ func TestLintFilesReportsEveryProblem(t *testing.T) {
 			`dir/13-broken.md:13: solution[2]: unknown step "typo"; a step is one of: type, raw, submit, advance, connect, lab`,
 			`dir/13-broken.md:14: solution[3]: advance "forever" is not a positive duration up to 720h0m0s, like 30s, 5m or 2h`,
 			`dir/13-broken.md:19: smtp-lab block 1: unknown option "heigth" (a lab block takes scenario, seed, height, panels, prompt, tab)`,
-			`dir/13-broken.md:20: smtp-lab block 1: seed "x" is not a whole number`,
+			`dir/13-broken.md:20: smtp-lab block 1: seed "x" is not a whole number from -9007199254740991 to 9007199254740991`,
 		}},
 		{"a misspelt step key", []File{{"typo.md", []byte(strings.Replace(good, "  - advance: 30m", "  - typo: 30m", 1))}}, []string{
 			`typo.md:14: solution[3]: unknown step "typo"; a step is one of: type, raw, submit, advance, connect, lab`,
@@ -433,6 +433,13 @@ func TestLintFilesReportsEveryProblem(t *testing.T) {
 		{"a goal in a lab the solution never opens", []File{{"lab.md", []byte(strings.Replace(good, "{id: done, text: Deliver,", "{id: done, text: Deliver, scenario: null-mx,", 1) +
 			"\n```smtp-lab\nscenario: null-mx\n```\n")}}, []string{
 			`lab.md:8: goals: goal "done" is reached in the null-mx lab, which the solution never opens (with a lab: null-mx step)`,
+		}},
+		{"HTML in the body", []File{{"html.md", []byte(strings.Replace(good, "\nBody.\n", "\nBody <b>bold</b> and RCPT TO:<bob>.\n\n<div class=\"note\">\nA note.\n</div>\n\n<!-- a comment for authors -->\n", 1))}}, []string{
+			"html.md:33: body: <b> is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ```smtp-lab block",
+			`html.md:35: body: <div class="note"> is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ` + "```smtp-lab block",
+		}},
+		{"a seed the page cannot hold", []File{{"seed.md", []byte(strings.Replace(good, "seed: 3", "seed: 9007199254740993", 1))}}, []string{
+			`seed.md:36: smtp-lab block 1: seed "9007199254740993" is not a whole number from -9007199254740991 to 9007199254740991`,
 		}},
 		{"problems in three files", []File{
 			{"b.md", []byte(strings.Replace(good, "  - Wait.", `  - ""`, 1))},

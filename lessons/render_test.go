@@ -159,13 +159,14 @@ scenario: greylisting
 summary: s
 ---
 
-` + "```smtp-lab\n# a comment\n\nseed: 42\nheight: \"24\"\n```\n\n```smtp-lab\nscenario: backup-mx\n```\n\n```go\nscenario: not a lab\n```\n"
+` + "```smtp-lab\n# a comment\n\nseed: 42\nheight: \"24\"\n```\n\n```smtp-lab\nscenario: backup-mx\n```\n\n```go\nscenario: not a lab\n```\n" +
+		"\n```smtp-lab\nscenario: null-mx\nseed: 0\n```\n"
 	l, err := Parse("labs", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Labs) != 2 {
-		t.Fatalf("Labs = %+v, want 2", l.Labs)
+	if len(l.Labs) != 3 {
+		t.Fatalf("Labs = %+v, want 3", l.Labs)
 	}
 	if got := l.Labs[0]; got.Scenario != "greylisting" || got.Seed != 42 || got.Options["height"] != "24" {
 		t.Errorf("first lab = %+v, want the lesson's scenario, seed 42, height 24", got)
@@ -176,6 +177,8 @@ summary: s
 	for _, want := range []string{
 		`<smtp-lab scenario="greylisting" seed="42" data-height="24">`,
 		`<smtp-lab scenario="backup-mx">`,
+		// Seed 0 is a world of its own, not the page's default seed 1.
+		`<smtp-lab scenario="null-mx" seed="0">`,
 		`<code class="language-go">scenario: not a lab`,
 	} {
 		if !strings.Contains(l.HTML, want) {
