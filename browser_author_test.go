@@ -165,3 +165,19 @@ func TestBrowserEmbedTakenAwayWhileStarting(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestBrowserEmbedSeedTooLargeSaysSo: a seed past what a JavaScript
+// number holds exactly is refused with the range a seed may take: "not a
+// whole number" left the author looking at a whole number.
+func TestBrowserEmbedSeedTooLargeSaysSo(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(`<script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab scenario="greylisting" seed="9007199254740993"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	do(t, ctx, "loading the course page", chromedp.Navigate(url+"/"))
+	waitFor(t, ctx, "the refusal", `!!document.querySelector('smtp-lab .smtplab-status.smtplab-error')`)
+	got := eval[string](t, ctx, `document.querySelector('smtp-lab .smtplab-status').textContent`)
+	if want := `The lab could not start: the seed "9007199254740993" is not a whole number from -9007199254740991 to 9007199254740991`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -9,10 +9,11 @@
 // inputs}, which smtpLab.restore replays) and check(goals) (a promise of
 // [{id, text, done}], the goals written as in a lesson's front matter).
 //
-// Attributes: scenario (first-session when absent), seed (a whole number,
-// 1 when absent); panels alone shows the network, timeline, TLS and mailbox
-// tabs; and the options of labopts.js: panels="network, mailbox" (which of
-// those tabs), tab, height, prompt. Each may be written with data- too
+// Attributes: scenario (first-session when absent), seed (a whole number
+// from -(2^53 - 1) to 2^53 - 1, 1 when absent); panels alone shows the
+// network, timeline, TLS and mailbox tabs; and the options of labopts.js:
+// panels="network, mailbox" (which of those tabs), tab, height, prompt.
+// Each may be written with data- too
 // (data-scenario, data-panels...), as a lesson's block writes them.
 // A name (or id) tells the lab apart from the page's other labs across
 // reloads (see worldKey).
@@ -87,7 +88,9 @@ export class SMTPLabElement extends HTMLElement {
     try {
       const seedText = seedTextOf(this);
       const seed = seedText === null ? 1 : Number(seedText);
-      if (!Number.isSafeInteger(seed)) throw new Error(`the seed "${seedText}" is not a whole number`);
+      // Beyond 2^53 - 1 a JavaScript number is no longer every whole number.
+      const most = Number.MAX_SAFE_INTEGER;
+      if (!Number.isSafeInteger(seed)) throw new Error(`the seed "${seedText}" is not a whole number from -${most} to ${most}`);
       const [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
       if (this.start !== start) return; // taken away while the engine loaded
       const session = new Session(api);
