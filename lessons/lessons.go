@@ -151,10 +151,18 @@ func parseFile(slug, file string, src []byte) (Lesson, bool, []Problem) {
 	} else {
 		var raw []byte
 		_ = data.Decode(&raw) // rawYAML only hands the bytes over
-		s.top = frontMatterStart(src, raw)
-		r := frontMatterReader{src: s, offset: s.top, last: lineOf(src, len(src))}
-		read = r.read(raw, &fm)
-		ps = append(ps, r.ps...)
+		var closed bool
+		s.top, closed = frontMatterStart(src, raw)
+		if closed {
+			r := frontMatterReader{src: s, offset: s.top, last: lineOf(src, len(src))}
+			read = r.read(raw, &fm)
+			ps = append(ps, r.ps...)
+		} else {
+			// The lesson's text read as YAML would only give puzzles
+			// such as "found character that cannot start any token".
+			ps = append(ps, Problem{Line: s.top, Where: "front matter", Msg: "no line of --- ends it, so the whole file is read as front matter; " +
+				"end the YAML with a line of as many dashes as the one it starts with"})
+		}
 	}
 
 	labs, lines, labProblems := prepareLabs(doc, fm.Scenario)

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -105,8 +106,10 @@ func (s *source) lostGoal() bool { return s != nil && s.lostGoals > 0 }
 
 // frontMatterStart returns the number of lines in src before raw, the
 // front matter goldmark found after its opening ---: raw starts on the
-// line after the first line of dashes it follows.
-func frontMatterStart(src, raw []byte) int {
+// line after the first line of dashes it follows. It also returns whether
+// a closing line follows raw: without one, goldmark takes the whole file
+// for front matter.
+func frontMatterStart(src, raw []byte) (top int, closed bool) {
 	for off := 0; off < len(src); {
 		nl := bytes.IndexByte(src[off:], '\n')
 		if nl < 0 {
@@ -115,10 +118,10 @@ func frontMatterStart(src, raw []byte) int {
 		line := bytes.TrimSuffix(src[off:off+nl], []byte("\r"))
 		off += nl + 1
 		if len(line) >= 3 && len(bytes.Trim(line, "-")) == 0 && bytes.HasPrefix(src[off:], raw) {
-			return bytes.Count(src[:off], []byte("\n"))
+			return bytes.Count(src[:off], []byte("\n")), len(bytes.TrimSpace(src[off+len(raw):])) > 0
 		}
 	}
-	return 1
+	return 1, true
 }
 
 // maxFrontMatterNodes bounds the YAML nodes the reader visits, so aliases
@@ -158,6 +161,53 @@ func yamlParserErrors() []string {
 		"found duplicate %YAML directive", "found incompatible YAML document", "found duplicate %TAG directive"}
 }
 
+// firstFailingLine returns the line of the YAML in raw where it stops
+// being YAML, for an error yaml.v3's parser placed at line. The parser
+// names the line where the list or mapping it was reading began (the
+// "goals:" of a goal indented one space too few), not the line that
+// broke it: that is the first line whose YAML up to it fails with the
+// same error. Once the YAML up to a line fails, the YAML up to any later
+// line fails the same way, so a binary search finds it in a few parses.
+func firstFailingLine(raw []byte, failure string, line int) int {
+	lines := bytes.SplitAfter(raw, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return line
+	}
+	n := len(lines) - line + 1
+	i := sort.Search(n, func(i int) bool {
+		var doc yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:line+i], nil), &doc)
+		return err != nil && err.Error() == failure
+	})
+	if i == n {
+		return line
+	}
+	return line + i
+}
+
+// yamlAdvice says what to do about the commonest ways YAML goes wrong
+// (indentation, a tab, a ": " inside text), after yaml.v3's own words for
+// what it found at line of raw; "" when it has nothing to add.
+func yamlAdvice(msg string, raw []byte, line int) string {
+	var text []byte
+	if lines := bytes.Split(raw, []byte("\n")); line >= 1 && line <= len(lines) {
+		text = lines[line-1]
+	}
+	switch {
+	case bytes.ContainsRune(text, '\t'):
+		return "; this line holds a tab: YAML indents with spaces only"
+	case msg == "did not find expected key" || msg == "did not find expected '-' indicator":
+		return "; this line is not indented like the lines above it (an item of a list starts with \"- \" under the one before)"
+	case msg == "mapping values are not allowed in this context":
+		return "; a \": \" inside text starts a mapping, so put the text in quotes (or the line is indented more than the one above)"
+	case msg == "found unexpected end of stream":
+		return "; a quote (or bracket) opened on this line is not closed"
+	case msg == "did not find expected ',' or ']'" || msg == "did not find expected ',' or '}'":
+		return "; a [ or { opened on this line is not closed where it should be"
+	}
+	return ""
+}
+
 // read reads the front matter in raw into fm. It returns false when there
 // is no lesson to lint at all: the YAML is not a mapping, or not YAML.
 func (r *frontMatterReader) read(raw []byte, fm *frontMatter) bool {
@@ -169,10 +219,10 @@ func (r *frontMatterReader) read(raw []byte, fm *frontMatter) bool {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 			if slices.Contains(yamlParserErrors(), msg) {
-				line++
+				line = firstFailingLine(raw, err.Error(), line+1)
 			}
 		}
-		r.add(line, "front matter", "not YAML: "+msg)
+		r.add(line, "front matter", "not YAML: "+msg+yamlAdvice(msg, raw, line))
 		return false
 	}
 	if len(doc.Content) == 0 {
