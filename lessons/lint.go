@@ -81,6 +81,11 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 		return false
 	}
 
+	if !validSlug(l.Slug) {
+		add(src.field(""), "slug", "the file name %q is not one the lab can serve: its name without .md is the lesson's address "+
+			"(#lesson=%s) and the name of its files on the server; use letters, digits and '-', starting with a letter or digit, as in 13-my-lesson.md",
+			l.Slug+".md", l.Slug)
+	}
 	if strings.TrimSpace(l.Title) == "" {
 		add(src.field("title"), "title", "missing")
 	}
@@ -196,6 +201,23 @@ func lintConnectHosts(l Lesson) []Problem {
 		}
 	}
 	return ps
+}
+
+// validSlug reports whether a lesson's slug, its file name without .md,
+// can be its address in the page and on the server: a "#" or "?" in it
+// would end the path of its files, and go:embed leaves out a file whose
+// name starts with "_" or ".".
+func validSlug(slug string) bool {
+	if slug == "" {
+		return false
+	}
+	for i, c := range slug {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !letter && (i == 0 || c != '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // stepWhere and hintWhere name the i-th step of a solution and the i-th

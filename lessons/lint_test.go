@@ -450,6 +450,10 @@ func TestLintFilesReportsEveryProblem(t *testing.T) {
 		{"a seed the page cannot hold", []File{{"seed.md", []byte(strings.Replace(good, "seed: 3", "seed: 9007199254740993", 1))}}, []string{
 			`seed.md:36: smtp-lab block 1: seed "9007199254740993" is not a whole number from -9007199254740991 to 9007199254740991`,
 		}},
+		{"file names the lab cannot serve", []File{{"dir/My lesson #2.md", []byte(good)}, {"_draft.md", []byte(strings.Replace(good, "order: 7", "order: 8", 1))}}, []string{
+			`dir/My lesson #2.md:1: slug: the file name "My lesson #2.md" is not one the lab can serve: its name without .md is the lesson's address (#lesson=My lesson #2) and the name of its files on the server; use letters, digits and '-', starting with a letter or digit, as in 13-my-lesson.md`,
+			`_draft.md:1: slug: the file name "_draft.md" is not one the lab can serve: its name without .md is the lesson's address (#lesson=_draft) and the name of its files on the server; use letters, digits and '-', starting with a letter or digit, as in 13-my-lesson.md`,
+		}},
 		{"problems in three files", []File{
 			{"b.md", []byte(strings.Replace(good, "  - Wait.", `  - ""`, 1))},
 			{"a.md", []byte(good)},
