@@ -167,7 +167,7 @@ func parseFile(slug, file string, src []byte) (Lesson, bool, []Problem) {
 
 	labs, lines, labProblems := prepareLabs(doc, fm.Scenario)
 	s.labs = lines
-	s.rawHTML = findRawHTML(doc, src)
+	s.body = lintBody(doc, src)
 	ps = append(ps, labProblems...)
 	var body bytes.Buffer
 	if err := md.Renderer().Render(&body, src, doc); err != nil {
@@ -237,48 +237,4 @@ func rawYAML() frontmatter.Format {
 			return nil
 		},
 	}
-}
-
-// rawHTML is a piece of HTML written in a lesson's Markdown, which the
-// page leaves out: its line, and how it starts.
-type rawHTML struct {
-	line int
-	text string
-}
-
-// findRawHTML returns the HTML written in the body, one piece a line, for
-// Lint to tell the author that the page leaves it out. Comments are not
-// in it: the page leaves them out, as a reader of the file expects.
-func findRawHTML(doc ast.Node, src []byte) []rawHTML {
-	var found []rawHTML
-	add := func(seg text.Segment) {
-		line := lineOf(src, seg.Start)
-		tag := strings.TrimSpace(string(seg.Value(src)))
-		if strings.HasPrefix(tag, "<!--") || len(found) > 0 && found[len(found)-1].line == line {
-			return
-		}
-		if first, _, _ := strings.Cut(tag, "\n"); len(first) > 40 {
-			tag = first[:40] + "…"
-		} else {
-			tag = first
-		}
-		found = append(found, rawHTML{line, tag})
-	}
-	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
-		if !entering {
-			return ast.WalkContinue, nil
-		}
-		switch n := n.(type) {
-		case *ast.HTMLBlock:
-			if n.Lines().Len() > 0 {
-				add(n.Lines().At(0))
-			}
-		case *ast.RawHTML:
-			if n.Segments.Len() > 0 {
-				add(n.Segments.At(0))
-			}
-		}
-		return ast.WalkContinue, nil
-	})
-	return found
 }

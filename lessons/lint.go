@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+
 	"smtplab/engine/lab"
 	"smtplab/lessons/goal"
 )
@@ -167,9 +170,8 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 		}
 	}
 	if src != nil {
-		for _, h := range src.rawHTML {
-			add(h.line, "body", "%s is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, "+
-				"such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ```smtp-lab block", h.text)
+		for _, p := range src.body {
+			add(p.line, "body", "%s", p.msg)
 		}
 	}
 	for _, p := range lintConnectHosts(l) {
@@ -314,4 +316,74 @@ func LintFiles(files []File, knownScenarios []string) (int, []Problem) {
 		return cmp.Or(cmp.Compare(order[a.File], order[b.File]), cmp.Compare(a.Line, b.Line))
 	})
 	return len(ls), ps
+}
+
+// bodyProblem is something in a lesson's body the page cannot show: its
+// line, and what to do.
+type bodyProblem struct {
+	line int
+	msg  string
+}
+
+// lintBody finds what the page cannot show of a lesson's body, for Lint
+// to tell the author: HTML, which the page leaves out (one piece a line
+// is enough; comments are left out as a reader of the file expects), and
+// images from another site, which the page's Content-Security-Policy
+// does not load.
+func lintBody(doc ast.Node, src []byte) []bodyProblem {
+	var found []bodyProblem
+	html := func(seg text.Segment) {
+		line := lineOf(src, seg.Start)
+		tag := strings.TrimSpace(string(seg.Value(src)))
+		if strings.HasPrefix(tag, "<!--") || len(found) > 0 && found[len(found)-1].line == line {
+			return
+		}
+		tag, _, _ = strings.Cut(tag, "\n")
+		if len(tag) > 40 {
+			tag = tag[:40] + "…"
+		}
+		found = append(found, bodyProblem{line, tag + " is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, " +
+			"such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ```smtp-lab block"})
+	}
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.HTMLBlock:
+			if n.Lines().Len() > 0 {
+				html(n.Lines().At(0))
+			}
+		case *ast.RawHTML:
+			if n.Segments.Len() > 0 {
+				html(n.Segments.At(0))
+			}
+		case *ast.Image:
+			if dest := string(n.Destination); offSite(dest) {
+				line := 0 // the line of its alt text, else of the paragraph it is in
+				if t, ok := n.FirstChild().(*ast.Text); ok {
+					line = lineOf(src, t.Segment.Start)
+				}
+				for p := n.Parent(); line == 0 && p != nil; p = p.Parent() {
+					if p.Type() == ast.TypeBlock && p.Lines().Len() > 0 {
+						line = lineOf(src, p.Lines().At(0).Start)
+					}
+				}
+				found = append(found, bodyProblem{line, fmt.Sprintf("the image %q is not on the lab's server, and the page shows images from there only "+
+					"(its Content-Security-Policy): put the file in web/ and write its path, as /img/diagram.png", dest)})
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return found
+}
+
+// offSite reports whether a URL names another site (or a scheme such as
+// data:) rather than a path on the lab's own server.
+func offSite(url string) bool {
+	if strings.HasPrefix(url, "//") {
+		return true
+	}
+	scheme, _, ok := strings.Cut(url, ":")
+	return ok && !strings.ContainsAny(scheme, "/?#")
 }

@@ -447,6 +447,10 @@ func TestLintFilesReportsEveryProblem(t *testing.T) {
 			"html.md:33: body: <b> is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ```smtp-lab block",
 			`html.md:35: body: <div class="note"> is HTML, which the page leaves out (a lesson is Markdown only): write it in Markdown, such as **bold**, *italics* or [a link](https://example.org/), and a lab as a ` + "```smtp-lab block",
 		}},
+		{"images from another site", []File{{"img.md", []byte(strings.Replace(good, "\nBody.\n", "\nBody ![a diagram](https://example.org/d.png).\n\n![](//cdn.example.org/e.png) ![ours](/img/f.png) ![](g.png)\n", 1))}}, []string{
+			`img.md:33: body: the image "https://example.org/d.png" is not on the lab's server, and the page shows images from there only (its Content-Security-Policy): put the file in web/ and write its path, as /img/diagram.png`,
+			`img.md:35: body: the image "//cdn.example.org/e.png" is not on the lab's server, and the page shows images from there only (its Content-Security-Policy): put the file in web/ and write its path, as /img/diagram.png`,
+		}},
 		{"a seed the page cannot hold", []File{{"seed.md", []byte(strings.Replace(good, "seed: 3", "seed: 9007199254740993", 1))}}, []string{
 			`seed.md:36: smtp-lab block 1: seed "9007199254740993" is not a whole number from -9007199254740991 to 9007199254740991`,
 		}},

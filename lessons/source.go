@@ -28,7 +28,7 @@ type source struct {
 	hints     []int           // the line of each hint
 	solution  []int           // the line of each step
 	labs      []labLines      // where each smtp-lab block is
-	rawHTML   []rawHTML       // the HTML written in the body, which the page leaves out
+	body      []bodyProblem   // what the page cannot show of the body (see lintBody)
 	broken    map[string]bool // parts that could not be read, by Problem.Where: their problem is told already
 }
 
