@@ -100,7 +100,7 @@ func Lint(l Lesson, knownScenarios []string) []Problem {
 	}
 	switch {
 	case l.Scenario == "":
-		add(src.field("scenario"), "scenario", "missing")
+		add(src.field("scenario"), "scenario", "missing; name the world the lesson's lab runs (one of: %s)", strings.Join(knownScenarios, ", "))
 	case !known(l.Scenario):
 		add(src.field("scenario"), "scenario", "%q is not a known scenario (known: %s)", l.Scenario, strings.Join(knownScenarios, ", "))
 	}

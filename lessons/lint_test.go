@@ -174,7 +174,7 @@ func TestLintCatchesEachProblem(t *testing.T) {
 		{"no title", func(l *Lesson) { l.Title = " " }, "title", "missing"},
 		{"no summary", func(l *Lesson) { l.Summary = "" }, "summary", "missing"},
 		{"no order", func(l *Lesson) { l.Order = 0 }, "order", "missing"},
-		{"no scenario", func(l *Lesson) { l.Scenario = "" }, "scenario", "missing"},
+		{"no scenario", func(l *Lesson) { l.Scenario = "" }, "scenario", "missing; name the world the lesson's lab runs (one of: backup-mx, bad-certificate,"},
 		{"unknown scenario", func(l *Lesson) { l.Scenario = "greylist" }, "scenario", `"greylist" is not a known scenario`},
 		{"no goals", func(l *Lesson) { l.Goals = nil }, "goals", "none"},
 		{"goal without id", func(l *Lesson) { l.Goals[0].ID = "" }, "goals", "goal #1: has no id"},
