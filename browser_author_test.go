@@ -181,3 +181,28 @@ func TestBrowserEmbedSeedTooLargeSaysSo(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestBrowserEmbedCheckKeepsGoalsToTheirLab: a grader that hands a lab
+// the goals of a lesson with more labs (as lesson 9's) hears a goal of
+// another lab's scenario as not done, however this lab's trace looks: it
+// was checked against this lab's trace, and a greeting in the greylisting
+// lab counted as one in the starttls lab.
+func TestBrowserEmbedCheckKeepsGoalsToTheirLab(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(`<script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab scenario="greylisting"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	do(t, ctx, "loading the course page", chromedp.Navigate(url+"/"))
+	waitFor(t, ctx, "the lab started", `/^Lab:/.test((document.querySelector('smtp-lab .smtplab-status') || {}).textContent)`)
+	got := eval[string](t, ctx, `(async () => {
+		const results = await document.querySelector('smtp-lab').check([
+			{ id: 'here', text: 'Be greeted', reply: { code: 220 } },
+			{ id: 'named', text: 'Be greeted here', scenario: 'greylisting', reply: { code: 220 } },
+			{ id: 'there', text: 'Be greeted in the starttls lab', scenario: 'starttls', reply: { code: 220 } },
+		]);
+		return results.map((r) => r.id + '=' + r.done).join(' ');
+	})()`)
+	if want := "here=true named=true there=false"; got != want {
+		t.Errorf("check says %q, want %q", got, want)
+	}
+}

@@ -7,7 +7,8 @@
 // "smtplab-reset" (a new world, or its saved world back), both bubbling, and has three methods:
 // trace() (every event so far), snapshot() (a promise of {scenario, seed,
 // inputs}, which smtpLab.restore replays) and check(goals) (a promise of
-// [{id, text, done}], the goals written as in a lesson's front matter).
+// [{id, text, done}], the goals written as in a lesson's front matter; a
+// goal with another lab's scenario is not done in this one).
 //
 // Attributes: scenario (first-session when absent), seed (a whole number
 // from -(2^53 - 1) to 2^53 - 1, 1 when absent); panels alone shows the
@@ -152,9 +153,18 @@ export class SMTPLabElement extends HTMLElement {
     return this.session ? this.session.snapshot() : Promise.reject(new Error('the lab has not started'));
   }
 
-  // check resolves to each goal and whether the trace shows it done.
-  check(goals) {
-    return this.session ? this.session.check(goals) : Promise.reject(new Error('the lab has not started'));
+  // check resolves to each goal and whether the trace shows it done. A
+  // goal that names another scenario (a lesson with more labs) is another
+  // lab's: it is never done in this one, whatever this lab's trace holds,
+  // as the lesson page checks each goal in its own lab only.
+  async check(goals) {
+    const session = this.session;
+    if (!session) throw new Error('the lab has not started');
+    const results = await session.check(goals);
+    return results.map((r, i) => {
+      const other = goals[i] && goals[i].scenario && goals[i].scenario !== session.scenario;
+      return other ? { ...r, done: false } : r;
+    });
   }
 
   // A page that takes the lab away (a single-page course moving on) must not
