@@ -226,8 +226,35 @@ func (labTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser
 		node := &labNode{}
 		node.lab, node.at.options, node.problems = parseLabOptions(lines, at)
 		node.at.fence = lineOf(src, fb.Info.Segment.Start)
+		if !closedFence(src, fb) {
+			// The rest of the lesson became the block's lines: what
+			// they say as options means nothing.
+			node.lab = Lab{Scenario: node.lab.Scenario}
+			node.problems = []labOption{{node.at.fence, "no line of ``` closes this block, so the rest of the lesson is read as its options; end it with a line of ```"}}
+		}
 		fb.Parent().ReplaceChild(fb.Parent(), fb, node)
 	}
+}
+
+// closedFence reports whether a fenced block ends with a closing fence.
+// Without one goldmark ends it where the document (or the list or quote
+// it is in) ends.
+func closedFence(src []byte, fb *ast.FencedCodeBlock) bool {
+	end := fb.Info.Segment.Stop
+	if n := fb.Lines().Len(); n > 0 {
+		end = fb.Lines().At(n - 1).Stop
+	}
+	// The line after the block's last line.
+	if end > 0 && end <= len(src) && src[end-1] != '\n' {
+		nl := bytes.IndexByte(src[end:], '\n')
+		if nl < 0 {
+			return false
+		}
+		end += nl + 1
+	}
+	next, _, _ := bytes.Cut(src[min(end, len(src)):], []byte("\n"))
+	next = bytes.TrimLeft(next, " \t>")
+	return bytes.HasPrefix(next, []byte("```")) || bytes.HasPrefix(next, []byte("~~~"))
 }
 
 // lineOf returns the line of src, from 1, that holds the byte at offset.

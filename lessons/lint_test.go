@@ -451,6 +451,10 @@ func TestLintFilesReportsEveryProblem(t *testing.T) {
 			`img.md:33: body: the image "https://example.org/d.png" is not on the lab's server, and the page shows images from there only (its Content-Security-Policy): put the file in web/ and write its path, as /img/diagram.png`,
 			`img.md:35: body: the image "//cdn.example.org/e.png" is not on the lab's server, and the page shows images from there only (its Content-Security-Policy): put the file in web/ and write its path, as /img/diagram.png`,
 		}},
+		{"a lab block left open", []File{{"open.md", []byte(strings.TrimSuffix(good, "```\n") + "\n## Next\n\nMore text: with a colon.\n\n- a list\n")}}, []string{
+			"open.md:35: smtp-lab block 1: no line of ``` closes this block, so the rest of the lesson is read as its options; end it with a line of ```",
+		}},
+		{"a good lesson with CRLF line ends", []File{{"crlf.md", []byte(strings.ReplaceAll(good, "\n", "\r\n"))}}, nil},
 		{"a seed the page cannot hold", []File{{"seed.md", []byte(strings.Replace(good, "seed: 3", "seed: 9007199254740993", 1))}}, []string{
 			`seed.md:36: smtp-lab block 1: seed "9007199254740993" is not a whole number from -9007199254740991 to 9007199254740991`,
 		}},
