@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,5 +205,30 @@ func TestBrowserEmbedCheckKeepsGoalsToTheirLab(t *testing.T) {
 	})()`)
 	if want := "here=true named=true there=false"; got != want {
 		t.Errorf("check says %q, want %q", got, want)
+	}
+}
+
+// TestBrowserEmbedWarnsOfMisspeltOptions: a course page that writes an
+// option of <smtp-lab> by hand with a typo (heigth, sead) hears about it
+// in the console, as make lint-lessons tells a lesson's author, rather
+// than getting a lab that silently ignores it; attributes any element
+// may have, and the page's own data- attributes, pass without a word.
+func TestBrowserEmbedWarnsOfMisspeltOptions(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(
+		`<script>window.warned = []; console.warn = (...a) => window.warned.push(a.join(' '));</script>`+
+			`<script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab name="typos" scenario="starttls" heigth="12" sead="3" tab="tls"></smtp-lab>`+
+			`<smtp-lab id="fine" name="fine" class="wide" title="A lab" aria-label="A lab" lang="en" data-week="1" scenario="starttls" seed="2" height="12" panels="tls" data-prompt="EHLO x"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	do(t, ctx, "loading the course page", chromedp.Navigate(url+"/"))
+	waitFor(t, ctx, "both labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 2`)
+	got := eval[[]string](t, ctx, `window.warned`)
+	want := []string{
+		`<smtp-lab scenario="starttls">: heigth="12" is not an option (scenario, seed, name, tab, panels, height, prompt): it is left out`,
+		`<smtp-lab scenario="starttls">: sead="3" is not an option (scenario, seed, name, tab, panels, height, prompt): it is left out`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the console says\n%q\nwant\n%q", got, want)
 	}
 }

@@ -42,11 +42,35 @@ export function optionProblems(el) {
   return readOptions(el).problems;
 }
 
+// OWN_ATTRIBUTES are the attributes an <smtp-lab> reads besides its
+// options (see smtp-lab.js).
+const OWN_ATTRIBUTES = ['scenario', 'seed', 'name'];
+
+// GLOBAL_ATTRIBUTES are the attributes HTML lets any element have: a page
+// may give them to a lab for its own reasons.
+const GLOBAL_ATTRIBUTES = new Set(['accesskey', 'autocapitalize', 'autofocus', 'class', 'contenteditable', 'dir',
+  'draggable', 'enterkeyhint', 'hidden', 'id', 'inert', 'inputmode', 'is', 'itemid', 'itemprop', 'itemref',
+  'itemscope', 'itemtype', 'lang', 'nonce', 'part', 'popover', 'role', 'slot', 'spellcheck', 'style', 'tabindex',
+  'title', 'translate', 'writingsuggestions']);
+
+// unknownAttributes lists the attributes of el that are neither its
+// options nor attributes any element may have: a misspelt option
+// (heigth="12") would otherwise be left out without a word. data-
+// attributes other than the options' are the page's own business.
+function unknownAttributes(el, options) {
+  const known = new Set([...OWN_ATTRIBUTES, ...options]);
+  return el.getAttributeNames().filter((name) => !known.has(name) && !GLOBAL_ATTRIBUTES.has(name) &&
+    !name.startsWith('data-') && !name.startsWith('aria-') && !name.startsWith('on'));
+}
+
 function readOptions(el) {
   const d = { tab: attribute(el, 'tab'), panels: attribute(el, 'panels'), height: attribute(el, 'height'), prompt: attribute(el, 'prompt') };
   const opts = {};
   const problems = [];
   const views = PANELS.join(', ');
+  for (const name of unknownAttributes(el, Object.keys(d))) {
+    problems.push(`${name}="${el.getAttribute(name)}" is not an option (${[...OWN_ATTRIBUTES, ...Object.keys(d)].join(', ')}): it is left out`);
+  }
   if (PANELS.includes(d.tab)) opts.tab = d.tab;
   else if (d.tab) problems.push(`tab="${d.tab}" is not a view (${views}): it is left out`);
   if (d.panels === 'none') {
