@@ -431,6 +431,12 @@ func diffRows() []diffRow {
 			why:     whyLongCommand},
 		{name: "an empty line", steps: []diffStep{ehlo, cmd(""), quit},
 			want: "220 | 250 | 500 5.5 | 221 2.0 | closed"},
+		{name: "an HTTP request", steps: []diffStep{raw("POST / HTTP/1.1\r\nHost: 127.0.0.1:2525\r\nContent-Length: 0\r\n\r\n", 1)},
+			want: "220 | 221 2.7 | closed"},
+		{name: "GET in a session", steps: []diffStep{ehlo, cmd("GET / HTTP/1.0"), quit},
+			want: "220 | 250 | 221 2.7 | closed"},
+		{name: "CONNECT in a transaction", steps: []diffStep{ehlo, mail, cmd("CONNECT 127.0.0.1:443 HTTP/1.1"), quit},
+			want: "220 | 250 | 250 2.1 | 221 2.7 | closed"},
 		{name: "ten bad commands", steps: []diffStep{ehlo, raw(strings.Repeat("FOO\r\n", 10), 11), quit},
 			want: "220 | 250 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 500 5.5 | 421 4.7 | closed"},
 

@@ -46,6 +46,11 @@
 //     octets, has no end to fake, but without BINARYMIME it is held to the
 //     same rules of text (RFC 3030 §3): a bare LF or CR, a line over 1000
 //     octets or a NUL refuses the message, and the session goes on.
+//   - cross-protocol requests: a command line that starts as a web request
+//     (GET, POST, CONNECT) is answered 221 2.7.0 and the session ends at
+//     once, as Postfix's smtpd_forbidden_commands does, so that the header
+//     lines and the body a web page had a browser send are never read as
+//     commands.
 //   - what it takes as it comes, as Postfix does: octets beyond ASCII in the
 //     content without BODY=8BITMIME, and raw UTF-8 in the message's header
 //     without SMTPUTF8. RFC 6532 §3 allows such a header only in an SMTPUTF8

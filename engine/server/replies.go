@@ -20,6 +20,13 @@ var (
 	replyQueued    = reply(250, "2.0.0", smtp.ReasonMessageAccepted, "Ok: queued")
 	replyVerify    = reply(252, "2.5.0", smtp.ReasonVerify, "Cannot VRFY user, but will accept message and attempt delivery")
 	replyClosing   = reply(221, "2.0.0", smtp.ReasonClosing, "Bye")
+	// A line that starts as a web request does: an HTTP client, or a web
+	// page that had the browser send a request to the mail port, so that
+	// the lines of its headers and body are taken for commands (a
+	// cross-protocol attack). Postfix's smtpd_forbidden_commands hangs up
+	// at once, with 221 2.7.0, rather than answer each line; the code and
+	// enhanced code are Postfix's, the words the lab's.
+	replyNotSMTP   = reply(221, "2.7.0", smtp.ReasonNotSMTP, "Error: this is a mail server, not a web server. Goodbye")
 	replyStartTLS  = reply(220, "2.0.0", smtp.ReasonStartTLS, "Ready to start TLS")
 	replyAuthOK    = reply(235, "2.7.0", smtp.ReasonAuthOK, "Authentication successful")
 	replyAuthPlain = reply(334, "", smtp.ReasonAuthChallenge, "")

@@ -453,6 +453,9 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		s.chunksDiscarded = false
 	}
 	switch {
+	case verb == "GET" || verb == "POST" || verb == "CONNECT":
+		s.close(replyNotSMTP) // a web request, whatever came before (see replyNotSMTP)
+		return
 	case s.refused && verb != smtp.QUIT:
 		s.fail(replyNoService)
 		return

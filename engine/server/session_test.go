@@ -176,6 +176,14 @@ func TestConnectRefused(t *testing.T) {
 	}
 	step(t, s, "EHLO a.example\r\nMAIL FROM:<a@example.com>\r\nQUIT\r\n",
 		"503 5.5.1 Error: no SMTP service here, send QUIT", "503 5.5.1 Error: no SMTP service here, send QUIT", "221 2.0.0 Bye")
+	// A web request is hung up on at once, refused or not: its other
+	// lines get no 503 each.
+	s = srv.NewSession(SessionOptions{Remote: "192.0.2.9"})
+	step(t, s, "POST / HTTP/1.1\r\nHost: mx.example.org\r\n", "221 2.7.0 Error: this is a mail server, not a web server. Goodbye")
+	if !s.Closed() {
+		t.Fatal("the session goes on after a web request")
+	}
+	lastReason(t, s, smtp.ReasonNotSMTP)
 
 	srv = New(Config{Hostname: "mx.example.org", Policy: connectPolicy{reply: smtp.Reply{Code: 421, Enhanced: "4.7.0", Lines: []string{"Too many connections"}, Reason: smtp.ReasonTooManyConns}}})
 	s = srv.NewSession(SessionOptions{})

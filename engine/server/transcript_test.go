@@ -264,6 +264,15 @@ var transcripts = []transcript{
 		cfg:   func(c *Config) { c.Limits.MaxErrors = 3 },
 		input: "EHLO spammer.example\r\nEHLO a.example\r\nMAIL FROM:<a@blocked.example>\r\nMAIL FROM:<b@blocked.example>\r\nNOOP\r\n",
 		want:  cat(one("550 5.7.1 Go away"), ehlo(), one("550 5.7.1 Sender blocked", "550 5.7.1 Sender blocked", "421 4.7.0 mx.example.org Error: too many errors"))},
+	// A web request to the mail port (Postfix: smtpd_forbidden_commands):
+	// hung up on at its first line, so that none of the lines after it,
+	// headers or a body a web page wrote, is read as a command.
+	{name: "an HTTP request is hung up on at once", input: "POST / HTTP/1.1\r\nHost: mx.example.org:25\r\nContent-Type: text/plain\r\n\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\n",
+		want: one("221 2.7.0 Error: this is a mail server, not a web server. Goodbye")},
+	{name: "GET and CONNECT, in any case, in the middle of a session", input: "EHLO a.example\r\nget / HTTP/1.0\r\nNOOP\r\n",
+		want: cat(ehlo(), one("221 2.7.0 Error: this is a mail server, not a web server. Goodbye"))},
+	{name: "CONNECT after a transaction began", input: envelope + "CONNECT mx.example.org:443 HTTP/1.1\r\nDATA\r\n",
+		want: cat(okEnvelope(), one("221 2.7.0 Error: this is a mail server, not a web server. Goodbye"))},
 	{name: "command line too long", input: "EHLO a.example\r\n" + strings.Repeat("X", 600) + "\r\nMAIL FROM:<" + strings.Repeat("a", 1200) + "@example.com>\r\nNOOP\r\n",
 		want: cat(ehlo(), one("500 5.5.2 Error: line too long", "500 5.5.2 Error: line too long", "250 2.0.0 Ok"))},
 	{name: "message too big, stream stays in sync", cfg: func(c *Config) { c.Limits.MessageSize = 20 },

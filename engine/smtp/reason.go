@@ -24,6 +24,7 @@ const (
 	ReasonStartTLS        Reason = "starttls-ready"   // 220 2.0.0 ready to start TLS
 	ReasonAuthChallenge   Reason = "auth-challenge"   // 334
 	ReasonAuthOK          Reason = "auth-ok"          // 235 2.7.0
+	ReasonNotSMTP         Reason = "not-smtp"         // 221 2.7.0 a web request (GET, POST, CONNECT): the server hangs up at once
 
 	// 4xx: transient, try again later
 	ReasonShutdown        Reason = "shutdown"            // 421 4.3.2 server going down
