@@ -242,7 +242,7 @@ func run(addr string, smtpOpt bridge.Options) error {
 		log.Printf("the lab's CA, for SMTP clients that verify certificates: %s%s", url, caPath)
 	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	go func() { done <- srv.Serve(limitConns(ln, maxHTTPConns)) }()
 
 	select {
 	case err := <-done:

@@ -22,7 +22,7 @@ func startHTTP(t *testing.T, h http.Handler) (addr string, srv *http.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
+	go srv.Serve(limitConns(ln, maxHTTPConns))
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), srv
 }
@@ -140,5 +140,71 @@ func TestSlowHeadersAreCut(t *testing.T) {
 	}
 	if n != clients {
 		t.Errorf("%d of %d slow clients were cut off; the others kept their connection for %v", n, clients, limit+3*time.Second)
+	}
+}
+
+// TestConnectionsAreLimited: past its bound of open connections, the
+// page's server takes no more until one closes, and then serves the one
+// that waited; closing the server ends an Accept that waits for room.
+func TestConnectionsAreLimited(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hi") }))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(limitConns(ln, 2)) }()
+	addr := ln.Addr().String()
+
+	// Two connections that say nothing take both places.
+	var idle []net.Conn
+	for range 2 {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		idle = append(idle, c)
+	}
+	// The third is connected by the kernel but not served...
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if n, err := c.Read(make([]byte, 1)); n > 0 || err == nil {
+		t.Fatal("a third connection was served while two held both places")
+	}
+	// ...until one of the two goes.
+	idle[0].Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the waiting connection, once a place was free: %v", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	res.Body.Close()
+
+	// Both places taken again, and the server closed: Serve returns.
+	c2, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	time.Sleep(100 * time.Millisecond) // Accept takes c2 and waits for room
+	srv.Close()
+	select {
+	case err := <-served:
+		if err != http.ErrServerClosed {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still waits for room after the server was closed")
 	}
 }
