@@ -131,6 +131,8 @@ func TestBrowserRawHelpers(t *testing.T) {
 			clean: [isCleanLines('EHLO x\r\nMAIL FROM:<>\r\n'), isCleanLines('NOOP\n'), isCleanLines('NO'), isCleanLines('A\0\r\n')].join(','),
 			visible: text(visible('a\r\nb\nc\0')),
 			bareCount: String(visible('a\r\nb\nc\0').filter((n) => n instanceof Node && n.classList.contains('smtplab-bare')).length),
+			hidden: text(visible('EHLO \x1b[31mx\u202eexe.txt\t\u00e9\u200b')),
+			hiddenCount: String(visible('EHLO \x1b[31mx\u202eexe.txt\t\u00e9\u200b').filter((n) => n instanceof Node && n.matches('.smtplab-esc:not(.smtplab-bare)')).length),
 			raw: text(describeStep({ raw: 'hi\\n.\\n' })),
 			submit: text(describeStep({ submit: { from: 'alice@example.com', to: ['bob@example.org'], subject: 'Hi', body: 'text' } })),
 			advance: text(describeStep({ advance: '30m' })),
@@ -144,11 +146,15 @@ func TestBrowserRawHelpers(t *testing.T) {
 		"clean":     "true,false,false,false",
 		"visible":   `a\r\nb\nc\0`,
 		"bareCount": "2",
-		"raw":       `Raw bytes (tick “Raw bytes” next to the line you type in): hi\n.\n`,
-		"submit":    "Send with the mail client (Mailbox tab): from alice@example.com to bob@example.org, subject “Hi”text",
-		"advance":   "Let 30m pass (Timeline & queue tab)",
-		"type":      "EHLO x",
-		"durations": "600,5400,90,172800,14400,0,0,0,0",
+		// ESC, a right-to-left override and a zero-width space show as
+		// escapes; a tab and a letter beyond ASCII stay as they are.
+		"hidden":      "EHLO \\x1b[31mx\\u202eexe.txt\té\\u200b",
+		"hiddenCount": "3",
+		"raw":         `Raw bytes (tick “Raw bytes” next to the line you type in): hi\n.\n`,
+		"submit":      "Send with the mail client (Mailbox tab): from alice@example.com to bob@example.org, subject “Hi”text",
+		"advance":     "Let 30m pass (Timeline & queue tab)",
+		"type":        "EHLO x",
+		"durations":   "600,5400,90,172800,14400,0,0,0,0",
 	}
 	for k, w := range want {
 		if got[k] != w {

@@ -134,7 +134,7 @@ export class Transcript {
       case 'smtp.command': {
         const c = this.conn(e.conn);
         const mark = c.tls ? '~>' : '->';
-        this.line('smtplab-client', mark, e.text || '', e.conn);
+        this.line('smtplab-client', mark, visible(e.text), e.conn);
         // The chunk that came with this BDAT, under it, as DATA's text
         // comes under the 354.
         if (e.verb === 'BDAT' && c.chunks.length) this.dataLines(c.chunks.shift(), mark, e.conn, CHUNK_ENDS);
@@ -236,7 +236,7 @@ export class Transcript {
     if (e.conn && this.conns.size > 1 && e.conn !== this.lastConn) this.line('', '', '', e.conn).remove();
     const mark = c.tls ? '<~' : '<-';
     const summary = h('summary', {}, lines.map((l, i) => h('span', { class: 'smtplab-rl' },
-      i === 0 ? (gone ? hidden(LOST[mark]) : said(mark)) : null, h('span', { class: 'smtplab-mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'smtplab-text' }, l),
+      i === 0 ? (gone ? hidden(LOST[mark]) : said(mark)) : null, h('span', { class: 'smtplab-mark', 'aria-hidden': 'true' }, mark), ' ', h('span', { class: 'smtplab-text' }, visible(l)),
       gone && i === lines.length - 1 ? h('span', { class: 'smtplab-lost-note' }, ` ${LOST_WORDS}`) : null)));
     const body = x ? h('dl', { class: 'smtplab-explain' },
       h('dt', {}, this.table.labels.meaning), h('dd', {}, x.meaning),
@@ -328,9 +328,25 @@ export function isCleanLines(text) {
 // ESCAPES name the invisible bytes the way raw mode writes them.
 const ESCAPES = { '\r': ['\\r', 'a bare carriage return (CR)'], '\n': ['\\n', 'a bare line feed (LF)'], '\0': ['\\0', 'a NUL byte'] };
 
+// HIDDEN matches a character that shows as nothing, or that moves the
+// text around it, so that a line would not show what was sent: a control
+// character other than TAB, CR, LF and NUL (ESC, which a terminal obeys,
+// say), DEL, a C1 control, or one of Unicode's invisible formatting
+// characters (zero-width spaces and joiners, the marks, embeddings,
+// overrides and isolates of bidirectional text, the byte order mark).
+const HIDDEN = /[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+
+// hiddenEscape returns how visible shows a character HIDDEN matches: as
+// JavaScript writes it in a string, \x1b or \u202e.
+function hiddenEscape(c) {
+  const n = c.charCodeAt(0);
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+}
+
 // visible returns text as nodes where the invisible bytes show as raw
-// mode's escapes: a CR LF pair as \r\n, and a bare CR, bare LF or NUL
-// highlighted as the fault it is.
+// mode's escapes: a CR LF pair as \r\n, a bare CR, bare LF or NUL
+// highlighted as the fault it is, and any other character that shows as
+// nothing (see HIDDEN) as its escape.
 export function visible(text) {
   const t = String(text || '');
   const out = [];
@@ -344,6 +360,10 @@ export function visible(text) {
     } else if (ESCAPES[t[i]]) {
       flush();
       out.push(h('span', { class: 'smtplab-esc smtplab-bare', title: ESCAPES[t[i]][1] }, ESCAPES[t[i]][0]));
+    } else if (HIDDEN.test(t[i])) {
+      flush();
+      const code = `U+${t.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')}`;
+      out.push(h('span', { class: 'smtplab-esc', title: `${code}, a character that shows as nothing or moves the text around it` }, hiddenEscape(t[i])));
     } else {
       plain += t[i];
     }
