@@ -88,8 +88,10 @@ export class SMTPLabElement extends HTMLElement {
     clear(this).append(h('div', { class: 'smtplab-head' }, status, again));
     try {
       const seedText = seedTextOf(this);
-      const seed = seedText === null ? 1 : Number(seedText);
-      // Beyond 2^53 - 1 a JavaScript number is no longer every whole number.
+      // Digits only, as make lint-lessons takes them: Number alone would
+      // read "1e3" as 1000 and "0x10" as 16. Beyond 2^53 - 1 a
+      // JavaScript number is no longer every whole number.
+      const seed = seedText === null ? 1 : /^\s*[+-]?\d+\s*$/.test(seedText) ? Number(seedText) : NaN;
       const most = Number.MAX_SAFE_INTEGER;
       if (!Number.isSafeInteger(seed)) throw new Error(`the seed "${seedText}" is not a whole number from -${most} to ${most}`);
       const [api, table] = await Promise.all([loadEngine(), loadExplanations()]);
