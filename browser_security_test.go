@@ -7,12 +7,8 @@ import (
 	"net"
 	neturl "net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/chromedp"
 
 	"smtplab/engine/lab"
 	"smtplab/engine/smtp"
@@ -66,17 +62,7 @@ func TestBrowserLiveFeedRefusesOtherSitesPages(t *testing.T) {
 // sender shown after it around.
 func TestBrowserLiveShowsWhatClientsSendAsText(t *testing.T) {
 	_, ctx, addr := openLive(t)
-	var mu sync.Mutex
-	var dialogs []string
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if d, ok := ev.(*page.EventJavascriptDialogOpening); ok {
-			mu.Lock()
-			dialogs = append(dialogs, d.Message)
-			mu.Unlock()
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	dialogs := recordDialogs(t, ctx)
 
 	const (
 		evilHelo = `<img src=x onerror=alert(1)>`
@@ -156,10 +142,8 @@ func TestBrowserLiveShowsWhatClientsSendAsText(t *testing.T) {
 	if n := eval[int](t, ctx, `[...document.querySelectorAll('#live .smtplab-transcript .smtplab-text')].filter((e) => getComputedStyle(e).unicodeBidi !== 'isolate').length`); n != 0 {
 		t.Errorf("%d lines of the live transcript do not isolate their text", n)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dialogs) > 0 {
-		t.Errorf("what the client sent opened dialogs: %q", dialogs)
+	if d := dialogs(); len(d) > 0 {
+		t.Errorf("what the client sent opened dialogs: %q", d)
 	}
 }
 

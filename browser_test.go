@@ -531,9 +531,11 @@ func TestBrowserUndoAndPermalink(t *testing.T) {
 	}
 }
 
-func TestBrowserTypedMarkupIsText(t *testing.T) {
-	url := serve(t, realSite(t))
-	ctx := testTab(t, 60*time.Second)
+// recordDialogs records what the JavaScript dialogs (alert, confirm,
+// prompt) of the page in ctx say from now on, and returns a function that
+// gives them: markup that ran a script would most likely open one.
+func recordDialogs(t *testing.T, ctx context.Context) func() []string {
+	t.Helper()
 	var mu sync.Mutex
 	var dialogs []string
 	if err := chromedp.Listen(ctx, func(ev any) {
@@ -545,6 +547,17 @@ func TestBrowserTypedMarkupIsText(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(dialogs)
+	}
+}
+
+func TestBrowserTypedMarkupIsText(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	dialogs := recordDialogs(t, ctx)
 	openLab(t, ctx, url)
 	const evil = `<img src=x onerror=alert(1)>`
 	const evil2 = `<svg onload="window.__pwned=1"></svg><b>bold</b>`
@@ -560,10 +573,8 @@ func TestBrowserTypedMarkupIsText(t *testing.T) {
 	if eval[bool](t, ctx, `window.__pwned === 1`) {
 		t.Error("typed markup ran a script")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dialogs) > 0 {
-		t.Errorf("typed markup opened dialogs: %q", dialogs)
+	if d := dialogs(); len(d) > 0 {
+		t.Errorf("typed markup opened dialogs: %q", d)
 	}
 }
 
