@@ -45,6 +45,14 @@ c.tie.example.        A     192.0.2.3
 d.tie.example.        A     192.0.2.4
 first.tie.example.    A     192.0.2.5
 last.tie.example.     A     192.0.2.6
+loopmx.example.       MX    10 loop1.example.org.
+loopmx.example.       MX    20 mx2.example.org.
+chainmx.example.      MX    10 CNAME1.Example.
+cname1.example.       CNAME cname2.example.
+cname2.example.       CNAME mx2.example.org.
+selftie.example.      MX    10 mx1.example.org.
+selftie.example.      MX    10 mx2.example.org.
+selftie.example.      MX    5  first.tie.example.
 `
 
 // hosts prints a route's targets as "host(pref)=addr,addr ..." and its
@@ -109,6 +117,14 @@ func TestSelectMX(t *testing.T) {
 		{name: "backup MX relays only to better ones", domain: "example.org", self: "MX2.example.org.",
 			want: "mx1.example.org(10)=192.0.2.10,2001:db8::10"},
 		{name: "best MX loops back", domain: "example.org", self: "mx1.example.org", err: ErrLoopsBack},
+		{name: "an exchanger tied with this host goes too", domain: "selftie.example", self: "mx2.example.org",
+			want: "first.tie.example(5)=192.0.2.5"},
+		{name: "the domain is a CNAME loop: temporary, as a resolver's SERVFAIL", domain: "loop1.example.org",
+			err: ErrCNAMELoop, temporary: true},
+		{name: "a target in a CNAME loop is skipped, the next one used", domain: "loopmx.example",
+			want: "mx2.example.org(20)=192.0.2.20 -loop1.example.org"},
+		{name: "a target behind two CNAMEs, named in capitals", domain: "CHAINMX.example.",
+			want: "cname1.example(10)=192.0.2.20", note: "cname1.example is an alias of mx2.example.org"},
 	}
 	for _, tt := range tests {
 		res := newResolver(t, mxZone)
