@@ -66,6 +66,13 @@ func allOr(m Mechanism) Mechanism {
 // challenge the mechanism does not expect is answered with "*", which
 // cancels the exchange (RFC 4954 §4).
 func (c *Client) authContinue(raw []byte) {
+	if c.authCancelled {
+		// RFC 4954 §4: the server MUST answer "*" with 501. One that
+		// challenges again would be answered "*" for as long as it went
+		// on: it is not speaking the protocol.
+		c.protocolError(raw[:len(raw)-2])
+		return
+	}
 	challenge, ok := decodeChallenge(raw, c.scratch[:0])
 	start := len(c.out)
 	answer, respond := c.scratch[:0], true
@@ -87,6 +94,7 @@ func (c *Client) authContinue(raw []byte) {
 		respond = false
 	}
 	if !respond {
+		c.authCancelled = true
 		c.out = append(c.out, '*')
 		c.command(start, awaited{what: awaitAUTH, verb: smtp.AUTH}, false)
 		return

@@ -205,7 +205,10 @@ type Client struct {
 	authed      bool
 	mech        Mechanism
 	authStep    int
-	scratch     []byte
+	// authCancelled: the client answered a challenge with "*" (see
+	// authContinue), to which the server must say 501.
+	authCancelled bool
+	scratch       []byte
 
 	kept     []byte // raw replies that decided a recipient, read by Outcome
 	texts    []byte // the texts of the replies handed out, kept by Reset (see buildReply)

@@ -198,6 +198,20 @@ func TestAuth(t *testing.T) {
 		}...),
 		status: Bounced, code: 501,
 	}, {
+		// RFC 4954 §4: the server MUST answer "*" with 501. One that
+		// challenges again would have the client answer "*" for as long
+		// as it liked.
+		name: "a challenge after the client cancelled: the session ends",
+		cfg:  cfg(LOGIN), env: one, msg: "x\r\n",
+		steps: tlsThen("AUTH LOGIN", []step{
+			{client: "AUTH LOGIN\r\n"},
+			{server: "334 VXNlcm5hbWU6\r\n", client: b64("tim") + "\r\n"},
+			{server: "334 UGFzc3dvcmQ6\r\n", client: b64("tanstaaftanstaaf") + "\r\n"},
+			{server: "334 TW9yZTo=\r\n", client: "*\r\n"},
+			{server: "334 TW9yZTo=\r\n"},
+		}...),
+		status: Deferred, reason: ReasonMalformedReply, session: []bool{true},
+	}, {
 		name: "credentials refused",
 		cfg:  cfg(PLAIN), env: one, msg: "x\r\n",
 		steps: tlsThen("AUTH PLAIN CRAM-MD5", []step{
