@@ -223,8 +223,13 @@ func TestOurClientToGoSMTPServer(t *testing.T) {
 		tls     *tls.Config
 		args    []string
 		wantTLS bool
+		// noTLS: the transcript says the message went in clear because
+		// the server offered no STARTTLS, as when a man in the middle
+		// struck it out: the arrows alone would not say why.
+		noTLS bool
 	}{
 		{name: "plaintext", args: []string{"-tls", "none"}},
+		{name: "opportunistic, not offered", args: []string{"-tls", "opportunistic"}, noTLS: true},
 		{name: "STARTTLS required and verified", tls: p.config, wantTLS: true,
 			args: []string{"-tls", "required", "-cafile", p.ca, "-servername", "mx.example.org"}},
 	} {
@@ -240,6 +245,9 @@ func TestOurClientToGoSMTPServer(t *testing.T) {
 			if len(got) != 1 || string(got[0].Data) != clientMessage || got[0].TLS != c.wantTLS ||
 				strings.Join(got[0].To, ",") != "bob@example.org" {
 				t.Fatalf("go-smtp received %+v\n%s", got, out)
+			}
+			if note := "=== No TLS: the server does not offer STARTTLS"; strings.Contains(out, note) != c.noTLS {
+				t.Errorf("%q in the transcript: %v, want %v\n%s", note, !c.noTLS, c.noTLS, out)
 			}
 		})
 	}

@@ -391,6 +391,10 @@ func (p *transcript) event(e client.Event) {
 		}
 	case client.TLSRequested:
 		fmt.Fprintln(p.w, "=== STARTTLS accepted: TLS handshake")
+	case client.TLSSkipped:
+		// Nothing on the wire shows a STARTTLS struck from the EHLO
+		// reply on the way: say that the message goes in clear.
+		fmt.Fprintf(p.w, "=== No TLS: %s (-tls opportunistic; with -tls required nothing would be sent)\n", e.Text)
 	case client.TLSStarted:
 		p.tls = true
 		fmt.Fprintln(p.w, "=== TLS started; the client says EHLO again (RFC 3207 §4.2)")

@@ -474,6 +474,8 @@ func (c *Client) reply(code int, raw []byte) {
 				Text: fmt.Sprintf("TLS is required, and the server answered %d to STARTTLS", code)})
 		default:
 			c.tlsDeclined = true
+			c.emit(Event{Kind: TLSSkipped, Verb: smtp.STARTTLS,
+				Text: fmt.Sprintf("the server answered %d to STARTTLS: the session goes on in plaintext", code)})
 			c.afterHello()
 		}
 	case awaitAUTH:
@@ -539,6 +541,8 @@ func (c *Client) afterHello() {
 			c.out = append(c.out, smtp.STARTTLS...)
 			c.command(start, awaited{what: awaitSTARTTLS, verb: smtp.STARTTLS}, false)
 			return
+		case c.cfg.TLS == TLSOpportunistic:
+			c.emit(Event{Kind: TLSSkipped, Text: "the server does not offer STARTTLS: the session goes on in plaintext"})
 		case c.cfg.TLS == TLSRequired:
 			// X.7.4, "security features not supported": the security
 			// the client asked for is not there (RFC 3463 §3.8), as

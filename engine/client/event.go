@@ -23,6 +23,13 @@ const (
 	// is empty when the server's certificate verified, else why it did
 	// not (see Client.TLSStarted).
 	TLSStarted
+	// TLSSkipped: the policy is opportunistic and the session goes on in
+	// plaintext, because the server did not offer STARTTLS or refused it
+	// (Text says which). Nothing on the wire shows a man in the middle
+	// who struck STARTTLS from the EHLO reply: this event is how the one
+	// reading the trace learns the message went in clear (RFC 7435 §3,
+	// RFC 3207 §6). TLSRequired defers the message instead.
+	TLSSkipped
 )
 
 func (k EventKind) String() string {
@@ -37,6 +44,8 @@ func (k EventKind) String() string {
 		return "tls-requested"
 	case TLSStarted:
 		return "tls-started"
+	case TLSSkipped:
+		return "tls-skipped"
 	}
 	return "unknown"
 }

@@ -368,3 +368,50 @@ func TestEvents(t *testing.T) {
 		t.Fatalf("reply event %+v", e.Reply)
 	}
 }
+
+// TestTLSSkippedIsTraced: under the opportunistic policy a session that
+// goes on in plaintext says so in the trace, once, whether the server did
+// not offer STARTTLS (as when a man in the middle struck it out of the
+// EHLO reply) or refused it; the wire alone would not show it. The other
+// policies never say it: TLSNone did not want TLS, TLSRequired defers.
+func TestTLSSkippedIsTraced(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		policy TLSPolicy
+		in     []string
+		want   string // the TLSSkipped event's text, "" for none
+	}{
+		{"not offered", TLSOpportunistic, []string{greeting, ehlo("PIPELINING")}, "does not offer STARTTLS"},
+		{"HELO server", TLSOpportunistic, []string{greeting, "502 no\r\n", "250 hi\r\n"}, "does not offer STARTTLS"},
+		{"refused", TLSOpportunistic, []string{greeting, ehlo("STARTTLS"), "454 4.7.0 not now\r\n"}, "answered 454 to STARTTLS"},
+		{"policy none", TLSNone, []string{greeting, ehlo("STARTTLS")}, ""},
+		{"policy required", TLSRequired, []string{greeting, ehlo("PIPELINING")}, ""},
+		{"TLS on", TLSOpportunistic, []string{greeting, ehlo("STARTTLS"), "220 go\r\n", "TLS", ehlo("PIPELINING")}, ""},
+	} {
+		var skipped []Event
+		cfg := Config{TLS: tt.policy, Trace: func(e Event) {
+			if e.Kind == TLSSkipped {
+				skipped = append(skipped, e)
+			}
+		}}
+		c, err := New(cfg, env(t, "a@example.com", "b@example.org"), []byte("x\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range tt.in {
+			if in == "TLS" {
+				c.TLSStarted(nil)
+			} else {
+				c.Feed([]byte(in))
+			}
+			c.Output()
+		}
+		c.Feed([]byte(okMail + okRcpt + goAhead + queued + bye))
+		switch {
+		case tt.want == "" && len(skipped) > 0:
+			t.Errorf("%s: %+v, want no tls-skipped event", tt.name, skipped)
+		case tt.want != "" && (len(skipped) != 1 || !strings.Contains(skipped[0].Text, tt.want)):
+			t.Errorf("%s: %+v, want one tls-skipped event saying %q", tt.name, skipped, tt.want)
+		}
+	}
+}
