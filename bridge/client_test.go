@@ -557,3 +557,78 @@ func TestPrintable(t *testing.T) {
 		t.Errorf("printableError: %q, Is(io.EOF) %v", got, errors.Is(err, io.EOF))
 	}
 }
+
+// TestSendDiscardsWhatCameBehindTheSTARTTLSReply: a server (or a man in
+// the middle) that puts forged replies behind its "220" to STARTTLS, in
+// the same write, hopes the client takes them for the first replies over
+// TLS (CVE-2011-0411 and its kin, RFC 3207 §6). Over a real socket, send
+// must throw them away unread: the session goes on with the EHLO reply
+// that comes over TLS, and the forged text shows nowhere. Should the
+// bytes come apart on the way, the handshake reads them and fails, which
+// is safe too; either way they are never a reply.
+func TestSendDiscardsWhatCameBehindTheSTARTTLSReply(t *testing.T) {
+	p := newPeerTLS(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		raw, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer raw.Close()
+		raw.SetDeadline(time.Now().Add(10 * time.Second))
+		var c net.Conn = raw
+		rd := bufio.NewReader(c)
+		io.WriteString(c, "220 mx.example.org ESMTP\r\n")
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				return
+			}
+			switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
+			case "EHLO":
+				if c == raw {
+					io.WriteString(c, "250-mx.example.org\r\n250 STARTTLS\r\n")
+				} else {
+					io.WriteString(c, "250-mx.example.org\r\n250 8BITMIME\r\n")
+				}
+			case "STARTTLS":
+				io.WriteString(c, "220 2.0.0 ready\r\n250-forged.example\r\n250 FORGED-EXTENSION\r\n")
+				tc := tls.Server(raw, p.config)
+				if tc.Handshake() != nil {
+					return
+				}
+				c, rd = tc, bufio.NewReader(tc)
+			case "DATA":
+				io.WriteString(c, "354 go on\r\n")
+				for line != ".\r\n" && err == nil {
+					line, err = rd.ReadString('\n')
+				}
+				io.WriteString(c, "250 2.0.0 queued\r\n")
+			case "QUIT":
+				io.WriteString(c, "221 2.0.0 bye\r\n")
+				return
+			default:
+				io.WriteString(c, "250 2.0.0 ok\r\n")
+			}
+		}
+	}()
+	out, err := sendWith(t, "-server", l.Addr().String(), "-tls", "required", "-cafile", p.ca,
+		"-servername", "mx.example.org", "-timeout", "5s")
+	if strings.Contains(strings.ToLower(out), "forged") {
+		t.Fatalf("the forged replies were read:\n%s", out)
+	}
+	if err == nil && !strings.Contains(out, "<~  250 8BITMIME") {
+		t.Fatalf("delivered without the EHLO reply that came over TLS:\n%s", out)
+	}
+	forged := len("250-forged.example\r\n250 FORGED-EXTENSION\r\n")
+	if note := fmt.Sprintf("=== %d bytes that came behind the 220", forged); err == nil && !strings.Contains(out, note) {
+		t.Errorf("the transcript does not say %q:\n%s", note, out)
+	}
+	if err != nil && !strings.Contains(out, "TLS") {
+		t.Fatalf("failed, and not in the handshake: %v\n%s", err, out)
+	}
+}

@@ -391,6 +391,11 @@ func (p *transcript) event(e client.Event) {
 		}
 	case client.TLSRequested:
 		fmt.Fprintln(p.w, "=== STARTTLS accepted: TLS handshake")
+		if e.Size > 0 {
+			// Plaintext behind the 220 is what a STARTTLS injection
+			// looks like (CVE-2011-0411): say it was not read.
+			fmt.Fprintf(p.w, "=== %d bytes that came behind the 220, in plaintext, were thrown away unread (RFC 3207 §6)\n", e.Size)
+		}
 	case client.TLSSkipped:
 		// Nothing on the wire shows a STARTTLS struck from the EHLO
 		// reply on the way: say that the message goes in clear.
