@@ -84,12 +84,13 @@ func wording(action string) (subject string, intro []string) {
 // a recipient's address, a diagnosis or the original header is not ASCII,
 // which a message/delivery-status, a text/rfc822-headers or a
 // message/rfc822 part may not carry (RFC 3464 §2.1, RFC 6522, RFC 5322).
-// An ORCPT of type utf-8 alone does not make it one: its 7-bit form
+// The lab's own words in a diagnosis do not make it one either (see
+// RecipientStatus.diagnosis). An ORCPT of type utf-8 alone does not: its 7-bit form
 // (utf-8-addr-xtext, RFC 6533 §3) fits a classic report, and nor does a
 // sender that is not ASCII, which only the DSN's own envelope and To: name.
 func (d DSN) Global() bool {
 	for _, r := range d.Recipients {
-		if !smtp.IsASCII(r.Recipient) || !smtp.IsASCII(r.Diagnosis) {
+		if !smtp.IsASCII(r.Recipient) || !smtp.IsASCII(r.diagnosis()) {
 			return true
 		}
 	}
@@ -239,7 +240,7 @@ func (d DSN) forPrograms(global bool) []byte {
 			pw("Remote-MTA: dns; %s", r.Remote)
 		}
 		if r.Diagnosis != "" {
-			pw("Diagnostic-Code: %s; %s", diagnosticType(r.Diagnosis), fold(r.Diagnosis))
+			pw("Diagnostic-Code: %s; %s", diagnosticType(r.Diagnosis), fold(r.diagnosis()))
 		}
 		if !r.RetryUntil.IsZero() {
 			pw("Will-Retry-Until: %s", r.RetryUntil.UTC().Format(time.RFC1123Z))
@@ -271,7 +272,7 @@ func (d DSN) returned(global bool) (contentType string, content []byte) {
 // found itself (a certificate that failed its check, a connection that was
 // refused or lost), said as such, as Postfix does.
 func (r RecipientStatus) explanation() string {
-	diag := fold(r.Diagnosis)
+	diag := fold(r.diagnosis())
 	switch {
 	case r.Action == ActionDelivered && diag == "":
 		return "delivered to mailbox"
@@ -283,6 +284,20 @@ func (r RecipientStatus) explanation() string {
 		return fmt.Sprintf("%s (while talking to host %s)", diag, r.Remote)
 	}
 	return diag
+}
+
+// diagnosis is r.Diagnosis as the DSN writes it. A server's reply is
+// quoted as it came. The lab's own words (a failure no server replied,
+// typed X-SMTP-Lab) cite RFC sections with "§", the one character beyond
+// ASCII they hold, which alone would make the report a global one (RFC
+// 6533) with 8-bit parts, where a real MTA writes a classic report for
+// a message and addresses in ASCII: there it is written "section".
+func (r RecipientStatus) diagnosis() string {
+	if diagnosticType(r.Diagnosis) == "smtp" || smtp.IsASCII(r.Diagnosis) {
+		return r.Diagnosis
+	}
+	// "§5.1" and "§ 5.1" alike become "section 5.1".
+	return strings.ReplaceAll(strings.ReplaceAll(r.Diagnosis, "§ ", "§"), "§", "section ")
 }
 
 // Words writes a duration the way a person would say it: "5 minutes",

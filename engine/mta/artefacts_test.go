@@ -1,0 +1,124 @@
+package mta
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"smtplab/engine/smtp"
+)
+
+// reportParts reads raw, a DSN, as a mail reader does, with the standard
+// library's parsers alone (net/mail, mime, mime/multipart): its
+// report-type and its parts, each with its header and content.
+func reportParts(t *testing.T, raw []byte) (reportType string, parts []*multipart.Part, contents [][]byte) {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("net/mail cannot read the DSN: %v\n%s", err, raw)
+	}
+	media, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || media != "multipart/report" {
+		t.Fatalf("Content-Type %q (%v), want multipart/report", m.Header.Get("Content-Type"), err)
+	}
+	r := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := r.NextRawPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("mime/multipart: %v\n%s", err, raw)
+		}
+		b, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatalf("mime/multipart: %v", err)
+		}
+		parts, contents = append(parts, p), append(contents, b)
+	}
+	return params["report-type"], parts, contents
+}
+
+// statusGroups reads the content of a message/delivery-status part as RFC
+// 3464 §2.1 lays it out, groups of fields apart by empty lines: the
+// per-message fields, then one group per recipient.
+func statusGroups(t *testing.T, content []byte) []textproto.MIMEHeader {
+	t.Helper()
+	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(content)))
+	var groups []textproto.MIMEHeader
+	for {
+		h, err := r.ReadMIMEHeader()
+		if len(h) > 0 {
+			groups = append(groups, h)
+		}
+		if err == io.EOF {
+			return groups
+		}
+		if err != nil {
+			t.Fatalf("the delivery-status fields do not parse: %v\n%s", err, content)
+		}
+	}
+}
+
+// TestOwnWordsKeepADSNClassic: a failure no server replied, in the lab's
+// own words, cites its RFC with "§" ("no usable mail exchanger (RFC 5321
+// §5.1)", a DANE or TLS failure). That one character made the report a
+// global one (RFC 6533: message/global-delivery-status, message/global,
+// 8-bit parts needing 8BITMIME) for a message and an address in ASCII,
+// where Postfix writes a classic one; the report now writes it
+// "section", and a reply from a server is still quoted as it came.
+func TestOwnWordsKeepADSNClassic(t *testing.T) {
+	d := DSN{ReportingMTA: "smtp.example.com", To: "alice@example.com", QueueID: "Q7", MessageID: "Q8@smtp.example.com",
+		Arrived: t0, At: t0.Add(time.Minute), Full: true, Original: []byte("From: alice@example.com\r\nSubject: hi\r\n\r\nhello\r\n"),
+		Recipients: []RecipientStatus{
+			{Recipient: "dave@example.net", Action: ActionFailed, Status: "5.4.4",
+				Diagnosis: "5.4.4 no usable mail exchanger for example.net: dns: example.net MX: no usable mail exchanger (RFC 5321 §5.1)"},
+			{Recipient: "erin@example.net", Action: ActionFailed, Status: "4.7.5", Remote: "mx.example.net",
+				Diagnosis: "DANE: mx.example.net offered no STARTTLS (RFC 7672 § 2.2)"},
+		}}
+	if d.Global() {
+		t.Fatal("Global() for ASCII addresses and message: only the lab's own words hold a §")
+	}
+	raw := d.Build()
+	if !smtp.IsASCII(string(raw)) {
+		t.Fatalf("the DSN is not ASCII:\n%s", raw)
+	}
+	reportType, parts, contents := reportParts(t, raw)
+	if reportType != "delivery-status" || len(parts) != 3 {
+		t.Fatalf("report-type %q with %d parts, want delivery-status with 3", reportType, len(parts))
+	}
+	for i, want := range []string{"text/plain; charset=us-ascii", "message/delivery-status", "message/rfc822"} {
+		if got := parts[i].Header.Get("Content-Type"); got != want {
+			t.Errorf("part %d is %q, want %q", i+1, got, want)
+		}
+	}
+	groups := statusGroups(t, contents[1])
+	if len(groups) != 3 {
+		t.Fatalf("%d groups of fields, want 3", len(groups))
+	}
+	for i, want := range []string{
+		"X-SMTP-Lab; 5.4.4 no usable mail exchanger for example.net: dns: example.net MX: no usable mail exchanger (RFC 5321 section 5.1)",
+		"X-SMTP-Lab; DANE: mx.example.net offered no STARTTLS (RFC 7672 section 2.2)",
+	} {
+		if got := groups[i+1].Get("Diagnostic-Code"); got != want {
+			t.Errorf("recipient %d: Diagnostic-Code %q, want %q", i+1, got, want)
+		}
+	}
+	if !bytes.Contains(contents[0], []byte("(RFC 5321 section 5.1)")) {
+		t.Errorf("the part for people keeps the §:\n%s", contents[0])
+	}
+	// A server's reply beyond ASCII (after SMTPUTF8) is its own: quoted as
+	// it came, in a global report.
+	d.Recipients[0] = RecipientStatus{Recipient: "dave@example.net", Action: ActionFailed, Status: "5.1.1", Remote: "mx.example.net",
+		Diagnosis: "550 5.1.1 <dave@example.net>: unbekannter Empfänger"}
+	if !d.Global() || !strings.Contains(string(d.Build()), "Diagnostic-Code: smtp; 550 5.1.1 <dave@example.net>: unbekannter Empfänger\r\n") {
+		t.Errorf("a server's UTF-8 reply is not quoted as it came in a global DSN:\n%s", d.Build())
+	}
+}
