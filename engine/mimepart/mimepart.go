@@ -72,6 +72,36 @@ func Field(msg []byte, name string) string {
 	return value
 }
 
+// Without returns msg without its header fields called name, each with
+// the lines that continue it, and whether it had any; msg itself when it
+// had none. name is a field name as RFC 5322 writes them, as for Field.
+func Without(msg []byte, name string) ([]byte, bool) {
+	var drop [][2]int // the spans of msg to leave out, in order
+	dropping := false
+	for l := range fieldLines(msg) {
+		if l.colon >= 0 {
+			dropping = equalFoldASCII(bytes.TrimSpace(msg[l.start:l.colon]), name)
+		}
+		if !dropping {
+			continue
+		}
+		next := min(l.end+2, len(msg)) // with its CRLF
+		if n := len(drop); n > 0 && drop[n-1][1] == l.start {
+			drop[n-1][1] = next
+		} else {
+			drop = append(drop, [2]int{l.start, next})
+		}
+	}
+	if len(drop) == 0 {
+		return msg, false
+	}
+	out, at := make([]byte, 0, len(msg)), 0
+	for _, d := range drop {
+		out, at = append(out, msg[at:d[0]]...), d[1]
+	}
+	return append(out, msg[at:]...), true
+}
+
 // HeaderEnd returns where the header of msg, a message or a body part with
 // CRLF line endings, ends, and where its content starts.
 //

@@ -227,3 +227,22 @@ func TestEncoded(t *testing.T) {
 		}
 	}
 }
+
+// TestWithout drops every field of a name, folded lines and all, in any
+// case, and nothing of the body, where a line that looks like the field
+// is text.
+func TestWithout(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Return-Path: <a@x>\r\nSubject: s\r\n\r\nReturn-Path: <body@x>\r\n", "Subject: s\r\n\r\nReturn-Path: <body@x>\r\n"},
+		{"Subject: s\r\nreturn-path : <a@x>\r\n\t(folded)\r\nTo: b\r\nRETURN-PATH: <c@x>\r\n\r\nhi\r\n", "Subject: s\r\nTo: b\r\n\r\nhi\r\n"},
+		{"Return-Path: <a@x>\r\nReturn-Path: <b@x>\r\n", ""},
+		{"Return-Path: <a@x>", ""},
+		{"Subject: s\r\nReturn-Path-X: kept\r\n\r\n", "Subject: s\r\nReturn-Path-X: kept\r\n\r\n"},
+		{"Subject: s\r\nno field here\r\nReturn-Path: <text@x>\r\n", "Subject: s\r\nno field here\r\nReturn-Path: <text@x>\r\n"},
+	} {
+		got, dropped := Without([]byte(c.in), "Return-Path")
+		if string(got) != c.want || dropped != (c.want != c.in) {
+			t.Errorf("Without(%q) = %q, %v; want %q", c.in, got, dropped, c.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"smtplab/engine/client"
 	"smtplab/engine/smtp"
 )
 
@@ -120,5 +121,45 @@ func TestOwnWordsKeepADSNClassic(t *testing.T) {
 		Diagnosis: "550 5.1.1 <dave@example.net>: unbekannter Empfänger"}
 	if !d.Global() || !strings.Contains(string(d.Build()), "Diagnostic-Code: smtp; 550 5.1.1 <dave@example.net>: unbekannter Empfänger\r\n") {
 		t.Errorf("a server's UTF-8 reply is not quoted as it came in a global DSN:\n%s", d.Build())
+	}
+}
+
+// TestDeliveryReplacesACarriedReturnPath: a message that comes with a
+// Return-Path: field of its own (typed by whoever wrote it) is delivered
+// with one Return-Path only, the envelope sender's, on top: the last hop
+// removes the others, as RFC 5321 §4.4 allows and Postfix and Exim do, and
+// says so in the trace. A relay passes the message on as it came: the MX
+// finds the field there. A line of the body that reads like one stays.
+func TestDeliveryReplacesACarriedReturnPath(t *testing.T) {
+	n := testNet(t, nil, nil)
+	env, err := client.ParseEnvelope("alice@example.com", "bob@example.org", "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitMessage(t, n, env, "Return-Path: <bank@example.net>\r\nFrom: alice@example.com\r\nreturn-path:\r\n <other@example.net>\r\nSubject: hi\r\n\r\nReturn-Path: <text@example.net>\r\n")
+	n.Net.Advance(time.Minute)
+	mx, _ := n.Host("mx.example.org")
+	relay, _ := n.Host("smtp.example.com")
+	for _, box := range [][]StoredMessage{mx.Mailboxes.Messages("bob@example.org"), relay.Mailboxes.Messages("alice@example.com")} {
+		if len(box) != 1 {
+			t.Fatalf("%d messages, want 1; trace:\n%s", len(box), dump(n.Net.Log()))
+		}
+		m, err := mail.ReadMessage(bytes.NewReader(box[0].Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Header["Return-Path"]; len(got) != 1 || got[0] != "<alice@example.com>" || !bytes.HasPrefix(box[0].Raw, []byte("Return-Path: <alice@example.com>\r\nReceived: ")) {
+			t.Errorf("Return-Path fields %q, want the envelope sender's alone, on top:\n%s", got, box[0].Raw)
+		}
+		if body, _ := io.ReadAll(m.Body); string(body) != "Return-Path: <text@example.net>\r\n" {
+			t.Errorf("body %q", body)
+		}
+	}
+	var by []string
+	for _, e := range notesWith(n.Net.Log(), "carried a Return-Path: field") {
+		by = append(by, e.Host+" "+e.Rcpt)
+	}
+	if strings.Join(by, ", ") != "smtp.example.com alice@example.com, mx.example.org bob@example.org" {
+		t.Errorf("notes of a replaced Return-Path: %q", by)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"smtplab/engine/mimepart"
 )
 
 // StoredMessage is one message delivered into a local mailbox.
@@ -91,12 +93,28 @@ func (m *Mailboxes) Full(addr string) bool {
 }
 
 // Deliver stores msg in the mailbox msg.To, adding the Return-Path header
-// that RFC 5321 §4.4 says the final delivery adds. It returns the message as
+// that RFC 5321 §4.4 says the final delivery adds, in place of any the
+// message carried (see withoutReturnPath). It returns the message as
 // stored and how many old messages it pushed out (see KeepBytes).
 func (m *Mailboxes) Deliver(msg StoredMessage) (stored StoredMessage, removed int) {
-	raw := returnPath(make([]byte, 0, len("Return-Path: <>\r\n")+len(msg.From)+len(msg.Raw)), msg.From)
-	msg.Raw = append(raw, msg.Raw...)
+	text, _ := withoutReturnPath(msg.Raw)
+	raw := returnPath(make([]byte, 0, len("Return-Path: <>\r\n")+len(msg.From)+len(text)), msg.From)
+	msg.Raw = append(raw, text...)
 	return m.store(msg)
+}
+
+// withoutReturnPath returns msg without the Return-Path fields its header
+// holds, and whether it held any. The one a delivery adds is the envelope
+// sender; one that came in the message is whatever its writer typed, and
+// under it a mail reader, which takes the first, or a person, could take
+// either. RFC 5321 §4.4 lets the final delivery remove them, and Postfix
+// (cleanup) and Exim (return_path_remove) do; a relay leaves the message
+// as it is.
+func withoutReturnPath(msg []byte) ([]byte, bool) {
+	if !holdsFold(headerBound(msg), "return-path") {
+		return msg, false // the common case, told by one search
+	}
+	return mimepart.Without(msg, "Return-Path")
 }
 
 // returnPath appends the Return-Path line that delivery adds on top of a

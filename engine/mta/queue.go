@@ -386,11 +386,16 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, text taken) {
 	msg := StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: text.data}
 	var stored StoredMessage
 	var removed int
-	if text.delivered != nil {
+	_, forged := withoutReturnPath(text.data[text.own:])
+	if text.delivered != nil && !forged {
 		msg.Raw = text.delivered
 		stored, removed = h.Mailboxes.store(msg)
 	} else {
 		stored, removed = h.Mailboxes.Deliver(msg)
+	}
+	if forged {
+		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
+			Text: "the message carried a Return-Path: field of its own; delivery replaced it with the envelope sender, as RFC 5321 §4.4 allows and Postfix and Exim do"})
 	}
 	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
 		Size: len(stored.Raw), Text: text.subjectOf(), Attrs: env.checks})
