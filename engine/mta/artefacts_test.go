@@ -8,12 +8,14 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"smtplab/engine/client"
 	"smtplab/engine/smtp"
+	"smtplab/engine/trace"
 )
 
 // reportParts reads raw, a DSN, as a mail reader does, with the standard
@@ -161,5 +163,67 @@ func TestDeliveryReplacesACarriedReturnPath(t *testing.T) {
 	}
 	if strings.Join(by, ", ") != "smtp.example.com alice@example.com, mx.example.org bob@example.org" {
 		t.Errorf("notes of a replaced Return-Path: %q", by)
+	}
+}
+
+// TestDefaultScheduleInQueueAndTrace follows a message Bob's full mailbox
+// defers (452 4.2.2) under the default schedule, the numbers of Postfix's
+// minimal_backoff_time (300 s), maximal_backoff_time (4000 s) and
+// maximal_queue_lifetime (5 days): after each attempt the queue view and
+// the trace's queue.retry say the same (attempts, next attempt, last
+// error), the waits double from 5 minutes up to 4000 s, and the first
+// attempt after 5 days gives up and returns a failure DSN that keeps the
+// 4.2.2 (RFC 3463 §3.1, a persistent transient failure).
+func TestDefaultScheduleInQueueAndTrace(t *testing.T) {
+	n := testNet(t, func(c *HostConfig) { c.Quota = map[string]int{"bob@example.org": 0} }, nil)
+	submit(t, n, "bob@example.org")
+	n.Net.Advance(time.Second)
+	var waits []time.Duration
+	var last int64 // virtual ms of the last attempt that was deferred
+	for len(kinds(n.Net.Log(), trace.QueueGiveUp)) == 0 {
+		retries := kinds(n.Net.Log(), trace.QueueRetry)
+		if len(retries) != len(waits)+1 {
+			t.Fatalf("%d queue.retry events after %d waits; trace:\n%s", len(retries), len(waits), dump(n.Net.Log()))
+		}
+		e := retries[len(waits)]
+		wait, err := time.ParseDuration(e.Attrs["next"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		views := n.QueueEntries()
+		if len(views) != 1 {
+			t.Fatalf("queue view %+v, want the relay's one message", views)
+		}
+		v := views[0]
+		if v.NextRetry != e.At+wait.Milliseconds() || strconv.Itoa(v.Attempts) != e.Attrs["attempt"] || v.LastError != e.Text {
+			t.Fatalf("queue view %+v, trace %d %v %q", v, e.At, e.Attrs, e.Text)
+		}
+		waits, last = append(waits, wait), e.At
+		n.Net.Advance(time.Duration(v.NextRetry-e.At)*time.Millisecond + time.Second)
+	}
+	want := []time.Duration{5 * time.Minute, 10 * time.Minute, 20 * time.Minute, 40 * time.Minute, 4000 * time.Second, 4000 * time.Second}
+	for i, w := range want {
+		if waits[i] != w {
+			t.Errorf("wait %d: %v, want %v (all: %v)", i+1, waits[i], w, waits[:len(want)])
+		}
+	}
+	for _, w := range waits[len(want):] {
+		if w != 4000*time.Second {
+			t.Fatalf("a wait of %v past the maximal backoff", w)
+		}
+	}
+	fiveDays := (5 * 24 * time.Hour).Milliseconds()
+	gaveUp := kinds(n.Net.Log(), trace.QueueGiveUp)[0]
+	if last >= fiveDays || gaveUp.At < fiveDays || gaveUp.At > last+(4000*time.Second).Milliseconds()+2000 {
+		t.Errorf("last deferral at %v, gave up at %v: want the first attempt after 5 days", time.Duration(last)*time.Millisecond, time.Duration(gaveUp.At)*time.Millisecond)
+	}
+	_, parts, contents := reportParts(t, []byte(aliceDSN(t, n)))
+	groups := statusGroups(t, contents[1])
+	if len(parts) != 3 || len(groups) != 2 || groups[1].Get("Action") != "failed" || groups[1].Get("Status") != "4.2.2" ||
+		!bytes.Contains(contents[0], []byte("kept trying for 5 days")) {
+		t.Errorf("the DSN after giving up:\n%s", aliceDSN(t, n))
+	}
+	if len(n.QueueEntries()) != 0 {
+		t.Errorf("the queue still holds %+v", n.QueueEntries())
 	}
 }

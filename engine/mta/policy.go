@@ -11,6 +11,14 @@ import (
 // RetrySchedule says when a deferred message is tried again, in the spirit
 // of Postfix: the first retry after First, then twice the previous wait up to
 // Max, and the message is bounced once it has been queued for GiveUp.
+// Postfix's own rule differs in one step: it waits as long as the message
+// has been queued, bounded by the same two numbers, which gives 5, 5, 10,
+// 20, 40 minutes where this gives 5, 10, 20, 40; both reach the maximum
+// after about two hours. Bounces share the schedule, as they share
+// Postfix's 5 days (bounce_queue_lifetime). A delay warning goes out only
+// to a sender who asked with NOTIFY=DELAY, after the first deferral, where
+// Postfix sends none unless delay_warning_time is set (it is off by
+// default).
 type RetrySchedule struct {
 	First  Duration `json:"first"`
 	Max    Duration `json:"max"`
