@@ -70,6 +70,8 @@ func TestMailArtefacts(t *testing.T) {
 	dir := t.TempDir()
 	kinds := map[string]bool{}
 	for _, scenario := range []string{"unknown-user-bounce", "mailbox-full", "null-mx", "size-limit", "spf-check"} {
+		returned := map[string][]byte{} // a DSN's message/rfc822, by its Subject
+		var delivered []MessageView
 		for _, box := range artefactWorld(t, scenario).State().Mailboxes {
 			where := scenario + " " + box.Host + " " + box.Owner
 			names := map[string]bool{}
@@ -78,8 +80,15 @@ func TestMailArtefacts(t *testing.T) {
 					t.Errorf("%s: Maildir name %q is not time.unique.host, or not unique", where, m.Maildir)
 				}
 				names[m.Maildir] = true
-				for _, k := range checkMessage(t, where+" "+m.Maildir, []byte(m.Raw), m.From) {
+				ks, original := checkMessage(t, where+" "+m.Maildir, []byte(m.Raw), m.From)
+				for _, k := range ks {
 					kinds[k] = true
+				}
+				if original != nil {
+					o, _ := mail.ReadMessage(bytes.NewReader(original))
+					returned[o.Header.Get("Subject")] = original
+				} else if m.From != "" {
+					delivered = append(delivered, m)
 				}
 			}
 			checkMbox(t, where, box)
@@ -88,6 +97,7 @@ func TestMailArtefacts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		checkTrace(t, scenario, returned, delivered)
 	}
 	for _, want := range []string{
 		"failed 5.1.1 smtp message/rfc822 ORCPT ENVID", // unknown user, RET=FULL
@@ -118,10 +128,39 @@ var maildirName = regexp.MustCompile(`^[0-9]+\.[0-9A-Za-z]+\.[a-z0-9.-]+$`)
 // of RFC 3848 and RFC 6531 §3.7.3.
 var receivedField = regexp.MustCompile(`^from (\S+) \(\S+ \[(IPv6:)?[0-9A-Fa-f.:]+\]\) by \S+ with (E?SMTPS?A?|UTF8SMTPS?A?) id [0-9A-Z]+( for <[^<>\s]+>)?; (.+)$`)
 
+// checkTrace: a message the relay returned whole in a DSN (RET=FULL) is
+// the relay's copy, its own Received: on top; the MX delivered the same
+// session's message to Bob. Bob's copy must be the relay's with only the
+// MX's trace fields (its Received:, and where it checks senders
+// Received-SPF: and Authentication-Results:) and the Return-Path: above
+// it: each hop adds its trace fields on top and rewrites none below (RFC
+// 5321 §4.4).
+func checkTrace(t *testing.T, scenario string, returned map[string][]byte, delivered []MessageView) {
+	t.Helper()
+	for _, m := range delivered {
+		relayCopy, ok := returned[m.Subject]
+		if !ok || m.To != "bob@example.org" {
+			continue
+		}
+		above, found := strings.CutSuffix(m.Raw, string(relayCopy))
+		if !found || !strings.HasPrefix(above, "Return-Path: <"+m.From+">\r\n") || strings.Count(above, "Received:") != 1 ||
+			!strings.Contains(above, "\nReceived: from smtp.example.com ") {
+			t.Errorf("%s: Bob's copy is not the relay's with the MX's trace fields (one Received:) and the Return-Path: on top:\n%s\nthe relay's:\n%s", scenario, m.Raw, relayCopy)
+		}
+		returned[m.Subject] = nil // compared
+	}
+	for subject, r := range returned {
+		if r != nil && strings.Contains(subject, "ENVID") && scenario == "unknown-user-bounce" {
+			t.Errorf("%s: no copy of %q delivered to Bob to compare with the relay's", scenario, subject)
+		}
+	}
+}
+
 // checkMessage checks one delivered message, whose envelope sender was
 // from, and returns its DSN's kind, "action status diagnostic-type
-// third-part [ORCPT] [ENVID]", for each recipient a DSN reports on.
-func checkMessage(t *testing.T, where string, raw []byte, from string) (kinds []string) {
+// third-part [ORCPT] [ENVID]", for each recipient a DSN reports on, and
+// the message it returns whole (RET=FULL), if any.
+func checkMessage(t *testing.T, where string, raw []byte, from string) (kinds []string, original []byte) {
 	t.Helper()
 	for i, line := range bytes.Split(raw, []byte("\r\n")) {
 		if len(line) > 998 || bytes.ContainsAny(line, "\r\n") {
@@ -151,7 +190,7 @@ func checkMessage(t *testing.T, where string, raw []byte, from string) (kinds []
 	}
 	media, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
 	if media != "multipart/report" {
-		return nil
+		return nil, nil
 	}
 	// A DSN: from the null sender, marked auto-replied (RFC 3834 §5), with
 	// a Date and a Message-ID (RFC 5322 §3.6), in three parts (RFC 6522).
@@ -182,14 +221,17 @@ func checkMessage(t *testing.T, where string, raw []byte, from string) (kinds []
 	if len(types) != 3 || types[0] != "text/plain" || types[1] != "message/delivery-status" {
 		t.Fatalf("%s: parts %q, want text/plain, message/delivery-status and the original", where, types)
 	}
-	original, err := mail.ReadMessage(bytes.NewReader(contents[2]))
+	returned, err := mail.ReadMessage(bytes.NewReader(contents[2]))
 	if err != nil {
 		t.Fatalf("%s: the returned %s does not parse: %v", where, types[2], err)
 	}
-	if body, _ := io.ReadAll(original.Body); types[2] == "text/rfc822-headers" && len(body) > 0 {
+	if body, _ := io.ReadAll(returned.Body); types[2] == "text/rfc822-headers" && len(body) > 0 {
 		t.Errorf("%s: text/rfc822-headers returns a body", where)
 	}
-	asked := original.Header.Get("Subject") // the MAIL command of the session
+	if types[2] == "message/rfc822" {
+		original = contents[2]
+	}
+	asked := returned.Header.Get("Subject") // the MAIL command of the session
 	groups := fieldGroups(t, where, contents[1])
 	if len(groups) < 2 || !strings.HasPrefix(groups[0].Get("Reporting-MTA"), "dns; ") {
 		t.Fatalf("%s: the delivery-status part has no Reporting-MTA or no recipient:\n%s", where, contents[1])
@@ -236,7 +278,7 @@ func checkMessage(t *testing.T, where string, raw []byte, from string) (kinds []
 		}
 		kinds = append(kinds, kind)
 	}
-	return kinds
+	return kinds, original
 }
 
 // fieldGroups reads a message/delivery-status part as RFC 3464 §2.1 lays
