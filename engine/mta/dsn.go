@@ -84,9 +84,9 @@ func wording(action string) (subject string, intro []string) {
 // a recipient's address, a diagnosis or the original header is not ASCII,
 // which a message/delivery-status, a text/rfc822-headers or a
 // message/rfc822 part may not carry (RFC 3464 §2.1, RFC 6522, RFC 5322).
-// The lab's own words in a diagnosis do not make it one either (see
-// RecipientStatus.diagnosis). An ORCPT of type utf-8 alone does not: its 7-bit form
-// (utf-8-addr-xtext, RFC 6533 §3) fits a classic report, and nor does a
+// The lab's own words in a diagnosis do not make it one (see
+// RecipientStatus.diagnosis). Nor does an ORCPT of type utf-8 alone: its
+// 7-bit form (utf-8-addr-xtext, RFC 6533 §3) fits a classic report; nor a
 // sender that is not ASCII, which only the DSN's own envelope and To: name.
 func (d DSN) Global() bool {
 	for _, r := range d.Recipients {

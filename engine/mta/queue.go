@@ -379,9 +379,10 @@ func mergeNotify(a, b server.Notify) server.Notify {
 
 // deliverLocal puts a message into the local mailbox rcpt: text.data, or
 // text.delivered when it is not nil, which is data with its Return-Path
-// line already. Its delivery event carries what the sender checks found, so
-// that a lesson or a grader can see how a message was judged, not only
-// that it arrived.
+// line already, unless the text carried Return-Path fields of its own,
+// which go (see withoutReturnPath). Its delivery event carries what the
+// sender checks found, so that a lesson or a grader can see how a message
+// was judged, not only that it arrived.
 func (h *Host) deliverLocal(id string, env envelope, rcpt string, text taken) {
 	msg := StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: text.data}
 	var stored StoredMessage
@@ -393,12 +394,12 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, text taken) {
 	} else {
 		stored, removed = h.Mailboxes.Deliver(msg)
 	}
+	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
+		Size: len(stored.Raw), Text: text.subjectOf(), Attrs: env.checks})
 	if forged {
 		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
 			Text: "the message carried a Return-Path: field of its own; delivery replaced it with the envelope sender, as RFC 5321 §4.4 allows and Postfix and Exim do"})
 	}
-	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
-		Size: len(stored.Raw), Text: text.subjectOf(), Attrs: env.checks})
 	if removed > 0 {
 		h.net.emit(&trace.Event{Kind: trace.Note, Host: h.cfg.Name, Rcpt: lower(rcpt),
 			Text: fmt.Sprintf("the oldest %d message(s) of this mailbox were removed: it keeps only its newest %d octets, so that the server's memory stays bounded", removed, h.Mailboxes.keepBytes)})
