@@ -202,6 +202,9 @@ type Client struct {
 	tls         bool
 	unverified  error // why the certificate of the TLS session did not verify; nil when it did
 	tlsDeclined bool  // opportunistic STARTTLS was refused: go on in plaintext
+	// plaintext says why the session went on without TLS (the Text of its
+	// TLSSkipped event) until TLSSkipped hands it out.
+	plaintext string
 	authed      bool
 	mech        Mechanism
 	authStep    int
@@ -474,8 +477,7 @@ func (c *Client) reply(code int, raw []byte) {
 				Text: fmt.Sprintf("TLS is required, and the server answered %d to STARTTLS", code)})
 		default:
 			c.tlsDeclined = true
-			c.emit(Event{Kind: TLSSkipped, Verb: smtp.STARTTLS,
-				Text: fmt.Sprintf("the server answered %d to STARTTLS: the session goes on in plaintext", code)})
+			c.skipTLS(smtp.STARTTLS, fmt.Sprintf("the server answered %d to STARTTLS: the session goes on in plaintext", code))
 			c.afterHello()
 		}
 	case awaitAUTH:
@@ -542,7 +544,7 @@ func (c *Client) afterHello() {
 			c.command(start, awaited{what: awaitSTARTTLS, verb: smtp.STARTTLS}, false)
 			return
 		case c.cfg.TLS == TLSOpportunistic:
-			c.emit(Event{Kind: TLSSkipped, Text: "the server does not offer STARTTLS: the session goes on in plaintext"})
+			c.skipTLS("", "the server does not offer STARTTLS: the session goes on in plaintext")
 		case c.cfg.TLS == TLSRequired:
 			// X.7.4, "security features not supported": the security
 			// the client asked for is not there (RFC 3463 §3.8), as
@@ -899,6 +901,24 @@ func (c *Client) command(start int, a awaited, secret bool) {
 	}
 	c.out = append(c.out, '\r', '\n')
 	c.queue = append(c.queue, a)
+}
+
+// skipTLS notes that an opportunistic session goes on in plaintext, and
+// why: in a TLSSkipped event, and for TLSSkipped.
+func (c *Client) skipTLS(verb smtp.Verb, why string) {
+	c.plaintext = why
+	c.emit(Event{Kind: TLSSkipped, Verb: verb, Text: why})
+}
+
+// TLSSkipped returns, once, why the session went on in plaintext when its
+// policy is opportunistic and the server did not offer STARTTLS or
+// refused it, and "" otherwise: a driver that keeps no Trace of the
+// client's events (a relay of the simulated world, say) can still say at
+// once that a message is about to go in clear (RFC 7435 §3).
+func (c *Client) TLSSkipped() string {
+	why := c.plaintext
+	c.plaintext = ""
+	return why
 }
 
 func (c *Client) emit(e Event) {

@@ -406,6 +406,15 @@ func TestTLSSkippedIsTraced(t *testing.T) {
 			}
 			c.Output()
 		}
+		// TLSSkipped says it too, for a driver that keeps no Trace, and
+		// once: asked again, it has nothing more to say.
+		why := c.TLSSkipped()
+		if why != "" && (len(skipped) != 1 || why != skipped[0].Text) || c.TLSSkipped() != "" {
+			t.Errorf("%s: TLSSkipped said %q, then %q; the events: %+v", tt.name, why, c.TLSSkipped(), skipped)
+		}
+		if tt.want != "" && why == "" {
+			t.Errorf("%s: TLSSkipped said nothing", tt.name)
+		}
 		c.Feed([]byte(okMail + okRcpt + goAhead + queued + bye))
 		switch {
 		case tt.want == "" && len(skipped) > 0:

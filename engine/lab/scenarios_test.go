@@ -715,6 +715,12 @@ func TestScenarioSTARTTLSDowngrade(t *testing.T) {
 		len(find(events, trace.Note, "DANE: mx.example.net[203.0.113.25] did not offer STARTTLS")) != 1 {
 		t.Fatalf("the trace does not explain the two decisions; trace:\n%s", dumpEvents(events))
 	}
+	// The relay says where it goes on in clear: nothing on the wire shows
+	// the offer was struck. Towards mx.example.net it does not go on.
+	if clear := find(events, trace.Note, "no TLS with "); len(clear) != 1 || clear[0].Peer != "mx.example.org" ||
+		!strings.Contains(clear[0].Text, "does not offer STARTTLS: the session goes on in plaintext (opportunistic TLS, RFC 7435)") {
+		t.Fatalf("the relay's notes of going on in plaintext: %+v, want one, for mx.example.org", clear)
+	}
 	retries := find(events, trace.QueueRetry, "TLS is required")
 	if len(mailbox(w, "mx.example.net", "dave@example.net")) != 0 || len(retries) != 1 || retries[0].Rcpt != "dave@example.net" {
 		t.Fatalf("dave's copy is not waiting in the queue: %+v", retries)

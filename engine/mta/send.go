@@ -137,6 +137,13 @@ func (o *outbound) Closed(c *simnet.Conn, why string) {
 // step writes what the client wants sent and does what it asks next.
 func (o *outbound) step() {
 	for !o.done {
+		if why := o.c.TLSSkipped(); why != "" {
+			// Nothing on the wire shows that a man in the middle struck
+			// the offer: the relay's note is where the trace says the
+			// message goes in clear.
+			o.n.emit(&trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name, Peer: o.conn.Remote().Name(),
+				Text: "no TLS with " + o.conn.Remote().Name() + ": " + why + " (opportunistic TLS, RFC 7435)"})
+		}
 		if out := o.c.Output(); len(out) > 0 {
 			_ = o.conn.Write(out)
 		}
