@@ -137,10 +137,12 @@ func (o *outbound) Closed(c *simnet.Conn, why string) {
 // step writes what the client wants sent and does what it asks next.
 func (o *outbound) step() {
 	for !o.done {
-		if why := o.c.TLSSkipped(); why != "" {
+		if why := o.c.TLSSkipped(); why != "" && o.req.Done == nil {
 			// Nothing on the wire shows that a man in the middle struck
 			// the offer: the relay's note is where the trace says the
-			// message goes in clear.
+			// message goes in clear. (Only a queue's session, a relay's,
+			// says it: the lab's mail client, which Done marks, shows
+			// its own session in the learner's transcript.)
 			o.n.emit(&trace.Event{Kind: trace.Note, Conn: o.conn.ID(), Host: o.req.From.cfg.Name, Peer: o.conn.Remote().Name(),
 				Text: "no TLS with " + o.conn.Remote().Name() + ": " + why + " (opportunistic TLS, RFC 7435)"})
 		}
