@@ -205,9 +205,9 @@ type Client struct {
 	// plaintext says why the session went on without TLS (the Text of its
 	// TLSSkipped event) until TLSSkipped hands it out.
 	plaintext string
-	authed      bool
-	mech        Mechanism
-	authStep    int
+	authed    bool
+	mech      Mechanism
+	authStep  int
 	// authCancelled: the client answered a challenge with "*" (see
 	// authContinue), to which the server must say 501.
 	authCancelled bool
@@ -915,9 +915,10 @@ func (c *Client) skipTLS(verb smtp.Verb, why string) {
 // refused it, and "" otherwise: a driver that keeps no Trace of the
 // client's events (a relay of the simulated world, say) can still say at
 // once that a message is about to go in clear (RFC 7435 §3).
-func (c *Client) TLSSkipped() string {
-	why := c.plaintext
-	c.plaintext = ""
+func (c *Client) TLSSkipped() (why string) {
+	if c.plaintext != "" { // mostly not: a relay asks after every step
+		why, c.plaintext = c.plaintext, ""
+	}
 	return why
 }
 

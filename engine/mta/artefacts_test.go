@@ -227,3 +227,28 @@ func TestDefaultScheduleInQueueAndTrace(t *testing.T) {
 		t.Errorf("the queue still holds %+v", n.QueueEntries())
 	}
 }
+
+// TestLineStartsFold: the quick look for a field finds its name at the
+// start of a line of the header, in any case, and nowhere else: not inside
+// another field's name or value, not on a line that continues a field, not
+// in the body.
+func TestLineStartsFold(t *testing.T) {
+	for _, tt := range []struct {
+		msg  string
+		want bool
+	}{
+		{"Return-Path: <a@example.com>\r\nSubject: x\r\n\r\nhi\r\n", true},
+		{"Subject: x\r\nRETURN-PATH: <a@example.com>\r\n\r\n", true},
+		{"Subject: x\r\nReturn-Path : <a@example.com>\r\n\r\n", true}, // obsolete space before the colon (RFC 5322 §4.5.3)
+		{"Subject: x\r\nX-Original-Return-Path: <a@example.com>\r\n\r\n", false},
+		{"Subject: see Return-Path: <a@example.com>\r\n\r\n", false},
+		{"Subject: x\r\n return-path: folded\r\n\r\n", false},
+		{"Subject: x\r\n\r\nReturn-Path: <in the body>\r\n", false},
+		{"Subject: x", false},
+		{"", false},
+	} {
+		if got := lineStartsFold([]byte(tt.msg), "return-path"); got != tt.want {
+			t.Errorf("%q: %v, want %v", tt.msg, got, tt.want)
+		}
+	}
+}

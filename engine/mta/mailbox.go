@@ -111,8 +111,8 @@ func (m *Mailboxes) Deliver(msg StoredMessage) (stored StoredMessage, removed in
 // (cleanup) and Exim (return_path_remove) do; a relay leaves the message
 // as it is.
 func withoutReturnPath(msg []byte) ([]byte, bool) {
-	if !holdsFold(headerBound(msg), "return-path") {
-		return msg, false // the common case, told by one search
+	if !lineStartsFold(msg, "return-path") {
+		return msg, false // the common case, told by a look at the start of each line
 	}
 	return mimepart.Without(msg, "Return-Path")
 }

@@ -453,8 +453,8 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		s.chunksDiscarded = false
 	}
 	switch {
-	case verb == "GET" || verb == "POST" || verb == "CONNECT":
-		s.close(replyNotSMTP) // a web request, whatever came before (see replyNotSMTP)
+	case s.refused && webRequest(verb):
+		s.close(replyNotSMTP)
 		return
 	case s.refused && verb != smtp.QUIT:
 		s.fail(replyNoService)
@@ -509,8 +509,19 @@ func (s *Session) command(line []byte, flaw smtp.LineFlaw) {
 		// do: 502, where an unknown word gets 500 (RFC 5321 §4.2.4).
 		s.fail(replyNotImpl)
 	default:
+		if webRequest(verb) {
+			s.close(replyNotSMTP)
+			return
+		}
 		s.fail(replyUnknown)
 	}
+}
+
+// webRequest reports whether verb starts a web request (see
+// replyNotSMTP), which no SMTP verb does: the session hangs up at once,
+// whatever came before.
+func webRequest(verb smtp.Verb) bool {
+	return verb == "GET" || verb == "POST" || verb == "CONNECT"
 }
 
 // trimBlanksRight drops the spaces and tabs at the end of line.
