@@ -73,6 +73,29 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// serveOnce listens on a loopback port until the test ends and hands the
+// first connection it accepts to serve, in a goroutine, with ten seconds
+// to live: a server written for one test, that stops by itself. It
+// returns the port's address.
+func serveOnce(t *testing.T, serve func(c net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		serve(c)
+	}()
+	return l.Addr().String()
+}
+
 // startAiosmtpd runs testdata/aiosmtpd_server.py on a loopback port, with
 // STARTTLS when p is set, until the test ends. Messages land in the
 // returned directory.
@@ -419,19 +442,8 @@ func TestSendHintsAtASilentServer(t *testing.T) {
 // send's 8-bit body goes in quoted-printable, 7 bits on the wire, and the
 // transcript says so, where the message was returned unsent.
 func TestSendConvertsFor7BitServers(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	received := make(chan string, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+	addr := serveOnce(t, func(c net.Conn) {
 		r := bufio.NewReader(c)
 		var text strings.Builder
 		inData := false
@@ -458,8 +470,8 @@ func TestSendConvertsFor7BitServers(t *testing.T) {
 				io.WriteString(c, "250 ok\r\n")
 			}
 		}
-	}()
-	out, err := sendWith(t, "-server", l.Addr().String(), "-from", "alice@example.com", "-to", "bob@example.org",
+	})
+	out, err := sendWith(t, "-server", addr, "-from", "alice@example.com", "-to", "bob@example.org",
 		"-body", "Au caf\u00e9 ?", "-timeout", "5s")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -479,18 +491,7 @@ func TestSendConvertsFor7BitServers(t *testing.T) {
 // title, or a carriage return that writes over its own line. Each shows
 // as its escape, and the transcript's own lines stay as they are.
 func TestSendShowsWhatServersSendAsText(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+	addr := serveOnce(t, func(c net.Conn) {
 		io.WriteString(c, "220 evil.example \x1b]0;title\x07\x1b[2J\r\n")
 		rd := bufio.NewReader(c)
 		for {
@@ -514,8 +515,8 @@ func TestSendShowsWhatServersSendAsText(t *testing.T) {
 				io.WriteString(c, "250 ok \x08\x08\x1b[1A\r\n")
 			}
 		}
-	}()
-	out, err := sendWith(t, "-server", l.Addr().String(), "-tls", "none", "-timeout", "5s")
+	})
+	out, err := sendWith(t, "-server", addr, "-tls", "none", "-timeout", "5s")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -568,18 +569,7 @@ func TestPrintable(t *testing.T) {
 // is safe too; either way they are never a reply.
 func TestSendDiscardsWhatCameBehindTheSTARTTLSReply(t *testing.T) {
 	p := newPeerTLS(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		raw, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer raw.Close()
-		raw.SetDeadline(time.Now().Add(10 * time.Second))
+	addr := serveOnce(t, func(raw net.Conn) {
 		var c net.Conn = raw
 		rd := bufio.NewReader(c)
 		io.WriteString(c, "220 mx.example.org ESMTP\r\n")
@@ -615,8 +605,8 @@ func TestSendDiscardsWhatCameBehindTheSTARTTLSReply(t *testing.T) {
 				io.WriteString(c, "250 2.0.0 ok\r\n")
 			}
 		}
-	}()
-	out, err := sendWith(t, "-server", l.Addr().String(), "-tls", "required", "-cafile", p.ca,
+	})
+	out, err := sendWith(t, "-server", addr, "-tls", "required", "-cafile", p.ca,
 		"-servername", "mx.example.org", "-timeout", "5s")
 	if strings.Contains(strings.ToLower(out), "forged") {
 		t.Fatalf("the forged replies were read:\n%s", out)
