@@ -87,6 +87,7 @@ func (s *session) selectMX(domain string, rng *rand.Rand) (Route, error) {
 		return route, &Error{Name: route.Domain, Type: MX, Err: ErrNullMX}
 	}
 	order(mxs, rng)
+	mxs = dropRepeats(mxs)
 	if mxs, err = dropSelf(mxs, Normalize(s.c.Host)); err != nil {
 		return route, &Error{Name: route.Domain, Type: MX, Err: err}
 	}
@@ -145,6 +146,24 @@ func order(mxs []Record, rng *rand.Rand) {
 		rng.Shuffle(len(run), func(a, b int) { run[a], run[b] = run[b], run[a] })
 		i = j
 	}
+}
+
+// dropRepeats keeps, of the records in mxs (in order of preference) that
+// name one exchanger, the first: a zone may list a host at two
+// preferences, and trying it again after it failed would fail again, a
+// connection and a timeout spent for nothing.
+func dropRepeats(mxs []Record) []Record {
+	kept := mxs[:0]
+	for _, mx := range mxs {
+		seen := false
+		for _, k := range kept {
+			seen = seen || k.Target == mx.Target
+		}
+		if !seen {
+			kept = append(kept, mx)
+		}
+	}
+	return kept
 }
 
 // dropSelf applies the relay rule of RFC 5321 §5.1: when the sending host

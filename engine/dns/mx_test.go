@@ -53,6 +53,9 @@ cname2.example.       CNAME mx2.example.org.
 selftie.example.      MX    10 mx1.example.org.
 selftie.example.      MX    10 mx2.example.org.
 selftie.example.      MX    5  first.tie.example.
+twice.example.        MX    10 mx2.example.org.
+twice.example.        MX    20 mx1.example.org.
+twice.example.        MX    30 MX2.Example.ORG.
 `
 
 // hosts prints a route's targets as "host(pref)=addr,addr ..." and its
@@ -123,6 +126,8 @@ func TestSelectMX(t *testing.T) {
 			err: ErrCNAMELoop, temporary: true},
 		{name: "a target in a CNAME loop is skipped, the next one used", domain: "loopmx.example",
 			want: "mx2.example.org(20)=192.0.2.20 -loop1.example.org"},
+		{name: "an exchanger named twice is tried once, at its better preference", domain: "twice.example",
+			want: "mx2.example.org(10)=192.0.2.20 mx1.example.org(20)=192.0.2.10,2001:db8::10"},
 		{name: "a target behind two CNAMEs, named in capitals", domain: "CHAINMX.example.",
 			want: "cname1.example(10)=192.0.2.20", note: "cname1.example is an alias of mx2.example.org"},
 	}
