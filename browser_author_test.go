@@ -240,8 +240,8 @@ func TestBrowserEmbedWarnsOfMisspeltOptions(t *testing.T) {
 	waitFor(t, ctx, "both labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 2`)
 	got := eval[[]string](t, ctx, `window.warned`)
 	want := []string{
-		`<smtp-lab scenario="starttls">: heigth="12" is not an option (scenario, seed, name, tab, panels, height, prompt): it is left out`,
-		`<smtp-lab scenario="starttls">: sead="3" is not an option (scenario, seed, name, tab, panels, height, prompt): it is left out`,
+		`<smtp-lab name="typos" scenario="starttls">: heigth="12" is not an option (scenario, seed, name, tab, panels, height, prompt): it is left out`,
+		`<smtp-lab name="typos" scenario="starttls">: sead="3" is not an option (scenario, seed, name, tab, panels, height, prompt): it is left out`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("the console says\n%q\nwant\n%q", got, want)

@@ -480,9 +480,9 @@ func TestBrowserEmbedWarnsOfUnusableOptions(t *testing.T) {
 	waitFor(t, ctx, "both labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 2`)
 	got := eval[[]string](t, ctx, `window.warned`)
 	want := []string{
-		`<smtp-lab scenario="starttls">: tab="tsl" is not a view (network, timeline, tls, mailbox): it is left out`,
-		`<smtp-lab scenario="starttls">: panels="network, mailbx" names "mailbx", not a view (network, timeline, tls, mailbox, or none): it is left out`,
-		`<smtp-lab scenario="starttls">: height="200" is not a whole number of lines from 4 to 60: it is left out`,
+		`<smtp-lab id="bad" scenario="starttls">: tab="tsl" is not a view (network, timeline, tls, mailbox): it is left out`,
+		`<smtp-lab id="bad" scenario="starttls">: panels="network, mailbx" names "mailbx", not a view (network, timeline, tls, mailbox, or none): it is left out`,
+		`<smtp-lab id="bad" scenario="starttls">: height="200" is not a whole number of lines from 4 to 60: it is left out`,
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("the console says\n%q\nwant\n%q", got, want)

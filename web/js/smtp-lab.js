@@ -109,7 +109,10 @@ export class SMTPLabElement extends HTMLElement {
       const options = labOptions(this);
       // The reader still gets a working lab; the page's author, reading
       // the console, learns which option it left out and why.
-      for (const problem of optionProblems(this)) console.warn(`<smtp-lab scenario="${scenario}">: ${problem}`);
+      // The element is named by its id and name too, those it has: a
+      // page may hold several labs of one scenario.
+      const named = ['id', 'name'].filter((a) => this.getAttribute(a)).map((a) => `${a}="${this.getAttribute(a)}" `).join('');
+      for (const problem of optionProblems(this)) console.warn(`<smtp-lab ${named}scenario="${scenario}">: ${problem}`);
       if (!options.panels) options.panels = this.hasAttribute('panels') || 'tab' in options;
       const view = new LabView(session, table, options);
       // The saved world, unless the page now asks for another scenario or
