@@ -247,3 +247,31 @@ func TestBrowserEmbedWarnsOfMisspeltOptions(t *testing.T) {
 		t.Errorf("the console says\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestBrowserEmbedCountsThePromptAsTheLinterDoes: a prompt written by hand
+// is held to the rule make lint-lessons holds a lesson's to, one SMTP line:
+// at most 998 octets of UTF-8, as it goes on the wire (500 "é" are 1000,
+// though JavaScript counts 500), and no control character, C1 included.
+func TestBrowserEmbedCountsThePromptAsTheLinterDoes(t *testing.T) {
+	labURL := serve(t, realSite(t))
+	url := serve(t, coursePage(
+		`<script>window.warned = []; console.warn = (...a) => window.warned.push(a.join(' '));</script>`+
+			`<script type="module" src="`+labURL+`/js/smtp-lab.js"></script>`,
+		`<smtp-lab id="wide" scenario="starttls" prompt="`+strings.Repeat("é", 500)+`"></smtp-lab>`+
+			`<smtp-lab id="c1" scenario="starttls" prompt="EHLO a`+"\u0085"+`b"></smtp-lab>`+
+			`<smtp-lab id="full" scenario="starttls" prompt="`+strings.Repeat("x", 998)+`"></smtp-lab>`))
+	ctx := testTab(t, 60*time.Second)
+	do(t, ctx, "loading the course page", chromedp.Navigate(url+"/"))
+	waitFor(t, ctx, "the labs started", `[...document.querySelectorAll('smtp-lab .smtplab-status')].filter(s => /^Lab:/.test(s.textContent)).length === 3`)
+	got := eval[[]string](t, ctx, `window.warned`)
+	want := []string{
+		`<smtp-lab id="wide" scenario="starttls">: prompt is not one line of at most 998 bytes: it is left out`,
+		`<smtp-lab id="c1" scenario="starttls">: prompt is not one line of at most 998 bytes: it is left out`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the console says\n%q\nwant\n%q", got, want)
+	}
+	if n := eval[int](t, ctx, `document.querySelector('#full input[type=text], #full textarea, #full input:not([type])').value.length`); n != 998 {
+		t.Errorf("a prompt of 998 octets is %d characters in the terminal, want all 998", n)
+	}
+}

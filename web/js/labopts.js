@@ -20,6 +20,7 @@ export const PANELS = ['network', 'timeline', 'tls', 'mailbox'];
 const MIN_HEIGHT = 4;
 const MAX_HEIGHT = 60;
 const MAX_PROMPT = 998; // the longest line SMTP allows (RFC 5321 §4.5.3.1.6)
+const UTF8 = new TextEncoder();
 
 // attribute returns an element's attribute name, else its data- spelling,
 // whichever is first not empty, or undefined. An empty one does not count:
@@ -86,7 +87,9 @@ function readOptions(el) {
   if (Number.isInteger(height) && height >= MIN_HEIGHT && height <= MAX_HEIGHT) opts.height = height;
   else if (d.height) problems.push(`height="${d.height}" is not a whole number of lines from ${MIN_HEIGHT} to ${MAX_HEIGHT}: it is left out`);
   // eslint-disable-next-line no-control-regex
-  if (d.prompt && d.prompt.length <= MAX_PROMPT && !/[\u0000-\u001f\u007f]/.test(d.prompt)) opts.prompt = d.prompt;
-  else if (d.prompt) problems.push(`prompt is not one line of at most ${MAX_PROMPT} characters: it is left out`);
+  // As make lint-lessons counts: octets of UTF-8, as the line goes on the
+  // wire, and no control character, C1 included.
+  if (d.prompt && UTF8.encode(d.prompt).length <= MAX_PROMPT && !/[\u0000-\u001f\u007f-\u009f]/.test(d.prompt)) opts.prompt = d.prompt;
+  else if (d.prompt) problems.push(`prompt is not one line of at most ${MAX_PROMPT} bytes: it is left out`);
   return { opts, problems };
 }
