@@ -15,9 +15,10 @@
 // Like the rest of the engine, Check does no I/O: DNS comes through the
 // Lookup it is given, so in the lab the queries land in the trace.
 //
-// What the lab leaves out: macros (%{i} and friends, RFC 7208 §7) give a
-// permerror saying so, the deprecated ptr mechanism never matches, and
-// exp= explanations are not fetched.
+// What the lab leaves out: macros (%{i} and friends, RFC 7208 §7) in a
+// mechanism or redirect= give a permerror saying so, the deprecated ptr
+// mechanism never matches, and exp= explanations are not fetched (so
+// macros in them are no error: they never change the result).
 package spf
 
 import (
@@ -98,7 +99,7 @@ func (c *checker) check(domain string) Verdict {
 	}
 	v.Record = record
 	terms := strings.Fields(record)[1:]
-	redirect := ""
+	redirect, exps := "", 0
 	// A syntax error anywhere makes the whole record a permerror before
 	// any of it is evaluated (§4.6).
 	for _, t := range terms {
@@ -106,12 +107,26 @@ func (c *checker) check(domain string) Verdict {
 			switch {
 			case name == "redirect" && redirect != "":
 				return c.perm(v, "the record has two redirect= modifiers")
+			case name == "redirect" && strings.Contains(value, "%"):
+				return c.perm(v, fmt.Sprintf("%q uses macros (%%{...}), which this lab does not evaluate", t))
 			case name == "redirect":
+				if err := validDomain(value); err != nil {
+					return c.perm(v, fmt.Sprintf("%q: %v", t, err))
+				}
 				redirect = value
+			case name == "exp":
+				// Its explanation matters only to a fail's reply, which the
+				// lab does not fetch, so its macros are no error here.
+				if exps++; exps > 1 {
+					return c.perm(v, "the record has two exp= modifiers")
+				}
 			}
 			continue // exp= and unknown modifiers are ignored (§6)
 		}
 		_, mech := qualifier(t)
+		if strings.Contains(mech, "%") {
+			return c.perm(v, fmt.Sprintf("%q uses macros (%%{...}), which this lab does not evaluate", t))
+		}
 		if err := validate(mech, domain); err != nil {
 			return c.perm(v, fmt.Sprintf("%q: %v", t, err))
 		}
@@ -181,9 +196,6 @@ func (c *checker) record(domain string) (string, Result, string) {
 	case 0:
 		return "", None, domain + " publishes no SPF record (no TXT record starting with v=spf1)"
 	case 1:
-		if strings.Contains(found[0], "%") {
-			return "", PermError, "the record uses macros (%{...}), which this lab does not evaluate"
-		}
 		return found[0], "", ""
 	}
 	return "", PermError, domain + " publishes more than one SPF record"
@@ -327,7 +339,14 @@ func validate(mech, domain string) error {
 		if arg == "" || !strings.HasPrefix(rest, ":") {
 			return fmt.Errorf("%s needs a domain", name)
 		}
+		return validDomain(arg)
 	case "ptr":
+		if rest != "" {
+			if !strings.HasPrefix(rest, ":") {
+				return errors.New("ptr takes no prefix length")
+			}
+			return validDomain(arg)
+		}
 	default:
 		return fmt.Errorf("unknown mechanism %q", name)
 	}
@@ -392,9 +411,13 @@ func targetAndLengths(rest, domain string) (target string, v4, v6 int, err error
 	if i := strings.IndexByte(rest, '/'); i >= 0 {
 		rest, cidr = rest[:i], rest[i:]
 	}
-	target = strings.TrimPrefix(rest, ":")
-	if target == "" {
-		target = domain
+	target = domain
+	if rest != "" {
+		// "a:" with nothing after the colon is no shorthand for "a".
+		target = strings.TrimPrefix(rest, ":")
+		if err := validDomain(target); err != nil {
+			return "", 0, 0, err
+		}
 	}
 	ip4, ip6 := "", ""
 	if strings.HasPrefix(cidr, "//") {
@@ -416,6 +439,40 @@ func targetAndLengths(rest, domain string) (target string, v4, v6 int, err error
 		return "", 0, 0, fmt.Errorf("bad prefix length %q", cidr)
 	}
 	return target, v4, v6, nil
+}
+
+// validDomain checks a domain named in a term (a domain-spec without
+// macros, §7.1): labels that are not empty, and a last one that could be a
+// top-level domain, which rules out "a:192.0.2.1", an address where the
+// record needed ip4:. Such a term is a syntax error, not a name to look up.
+func validDomain(name string) error {
+	trimmed := strings.TrimSuffix(name, ".")
+	if trimmed == "" || len(trimmed) > 253 {
+		return fmt.Errorf("%q is not a domain", name)
+	}
+	labels := strings.Split(trimmed, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 {
+			return fmt.Errorf("%q is not a domain: it has an empty or overlong label", name)
+		}
+	}
+	top := labels[len(labels)-1]
+	digits := true
+	for i, r := range top {
+		switch {
+		case r >= '0' && r <= '9':
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			digits = false
+		case r == '-' && i > 0 && i < len(top)-1:
+			digits = false
+		default:
+			return fmt.Errorf("%q is not a domain: %q cannot end a domain name", name, top)
+		}
+	}
+	if len(labels) < 2 || digits {
+		return fmt.Errorf("%q is not a domain: %q cannot end a domain name", name, top)
+	}
+	return nil
 }
 
 // parseNetwork reads the argument of ip4 or ip6: an address, with an

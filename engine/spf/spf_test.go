@@ -34,6 +34,29 @@ exists.example.     TXT  "v=spf1 exists:ok.exists.example -all"
 ok.exists.example.  A    127.0.0.2
 noexists.example.   TXT  "v=spf1 exists:no.exists.example ptr -all"
 nowhere.example.    TXT  "v=spf1 redirect=plain.example"
+explained.example.  TXT  "v=spf1 ip4:192.0.2.25 -all exp=explain._spf.%{d}"
+twoexp.example.     TXT  "v=spf1 -all exp=a.example exp=b.example"
+addr.example.       TXT  "v=spf1 a:192.0.2.25 -all"
+emptya.example.     TXT  "v=spf1 a: -all"
+emptya.example.     A    192.0.2.25
+single.example.     TXT  "v=spf1 include:localhost -all"
+redirall.example.   TXT  "v=spf1 -all redirect=flaky.example"
+macroredir.example. TXT  "v=spf1 redirect=%{d}.spf.example"
+upper.example.      TXT  "V=SPF1 IP4:192.0.2.25 Redirect=EXAMPLE.COM"
+spaces.example.     TXT  "v=spf1 ip4:192.0.2.25   -all   "
+spf10.example.      TXT  "v=spf10 +all"
+incbroken.example.  TXT  "v=spf1 include:typo.example +all"
+incfail.example.    TXT  "v=spf1 include:example.com ~all"
+ten.example.        TXT  "v=spf1 a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example mx:ten.example exists:nx.ten.example include:ok.ten.example ptr a -all"
+eleven.example.     TXT  "v=spf1 a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example mx:ten.example exists:nx.ten.example include:ok.ten.example ptr a a -all"
+eleven.example.     A    192.0.2.99
+ten.example.        A    192.0.2.99
+ten.example.        MX   10 h.ten.example.
+h.ten.example.      A    192.0.2.99
+ok.ten.example.     TXT  "v=spf1 ip4:192.0.2.99 -all"
+twovoids.example.   TXT  "v=spf1 a:n1.example a:n2.example -all"
+v6.example.         TXT  "v=spf1 ip6:2001:db8:aa::/48 -all"
+mxcidr.example.     TXT  "v=spf1 mx:example.com/24 -all"
 `
 
 func testLookup(t *testing.T) Lookup {
@@ -84,6 +107,31 @@ func TestCheck(t *testing.T) {
 		{"198.51.100.1", "exists.example", Pass, "exists:ok.exists.example"}, // any A record will do
 		{"192.0.2.25", "noexists.example", Fail, "-all"},                     // ptr never matches here
 		{"192.0.2.25", "nowhere.example", PermError, ""},                     // redirect= to a domain without a record
+		{"192.0.2.25", "explained.example", Pass, "ip4:192.0.2.25"},          // exp= is not fetched, so its macros do not matter
+		{"192.0.2.10", "explained.example", Fail, "-all"},
+		{"192.0.2.25", "twoexp.example", PermError, ""},     // exp= at most once (§6)
+		{"192.0.2.25", "addr.example", PermError, ""},       // a:<address> is a syntax error, not a name to look up
+		{"192.0.2.25", "emptya.example", PermError, ""},     // "a:" needs a domain after its colon
+		{"192.0.2.25", "single.example", PermError, ""},     // a one-label name is no domain-spec
+		{"192.0.2.25", "redirall.example", Fail, "-all"},    // with all, redirect= is never followed (§6.1)
+		{"192.0.2.25", "macroredir.example", PermError, ""}, // macros in redirect= are not evaluated
+		{"192.0.2.25", "upper.example", Pass, "IP4:192.0.2.25"},
+		{"192.0.2.30", "upper.example", Pass, "mx"}, // Redirect= followed to example.com's mx
+		{"192.0.2.10", "upper.example", Fail, "-all"},
+		{"192.0.2.25", "spaces.example", Pass, "ip4:192.0.2.25"}, // spaces between and after terms
+		{"192.0.2.10", "spaces.example", Fail, "-all"},
+		{"192.0.2.25", "spf10.example", None, ""},                 // v=spf10 is no SPF record
+		{"192.0.2.25", "incbroken.example", PermError, ""},        // include of a broken record: permerror, not a match (§5.2)
+		{"192.0.2.10", "incfail.example", SoftFail, "~all"},       // an include that fails is only no match
+		{"192.0.2.10", "ten.example", Fail, "-all"},               // exactly ten lookups
+		{"192.0.2.10", "eleven.example", PermError, ""},           // the eleventh
+		{"192.0.2.99", "eleven.example", Pass, "a:h.ten.example"}, // a match before the limit decides
+		{"192.0.2.10", "twovoids.example", Fail, "-all"},          // two void lookups are allowed
+		{"2001:db8:aa:ffff::1", "v6.example", Pass, "ip6:2001:db8:aa::/48"},
+		{"2001:db8:ab::1", "v6.example", Fail, "-all"},
+		{"192.0.2.25", "v6.example", Fail, "-all"},                  // an IPv4 client never matches ip6:
+		{"192.0.2.77", "mxcidr.example", Pass, "mx:example.com/24"}, // mx.example.com's /24
+		{"192.0.3.1", "mxcidr.example", Fail, "-all"},
 	}
 	for _, c := range cases {
 		v := Check(netip.MustParseAddr(c.ip), c.domain, lookup)
@@ -98,9 +146,11 @@ func TestCheck(t *testing.T) {
 
 func TestSyntax(t *testing.T) {
 	good := []string{"all", "ip4:192.0.2.0/24", "ip6:2001:db8::1", "a", "a:mail.example", "a/24", "a:x.example/24//64",
-		"mx//64", "include:example.com", "exists:x.example", "ptr"}
+		"mx//64", "include:example.com", "exists:x.example", "ptr", "ptr:example.com", "include:_spf.example.com.",
+		"a:mail.example.co-op", "a:x.example.a1"}
 	bad := []string{"all:x", "ip4:2001:db8::1", "ip6:192.0.2.1", "ip4:192.0.2.0/33", "a/33", "mx//129", "a/", "a//",
-		"include", "include:", "exists", "mz", "ip4"}
+		"include", "include:", "exists", "mz", "ip4", "a:", "mx:/24", "a:192.0.2.1", "include:localhost", "exists:a..example",
+		"ptr/24", "a:example.-com", "mx:example.123"}
 	for _, m := range good {
 		if err := validate(m, "example.com"); err != nil {
 			t.Errorf("validate(%q) = %v", m, err)
