@@ -99,3 +99,62 @@ func TestDMARCDisposition(t *testing.T) {
 		t.Errorf("no note of the quarantine in the trace:\n%s", dump(n.Net.Log()))
 	}
 }
+
+// TestSPFOfABounce: the null sender of a bounce has no domain, so the MX
+// checks the EHLO name instead, as postmaster@ that name (RFC 7208 §2.4):
+// a HELO name whose record allows the client passes, one whose record does
+// not is refused like any envelope sender.
+func TestSPFOfABounce(t *testing.T) {
+	n := testNet(t, func(c *HostConfig) { c.CheckSPF = true }, nil)
+	for _, r := range []string{
+		`laptop.example.com. TXT "v=spf1 ip4:192.0.2.10 -all"`,
+		`other.example.com. TXT "v=spf1 -all"`,
+	} {
+		z, err := dns.ParseZone(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Resolver.Zone().Add(z.Records()[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	laptop, _ := n.Host("laptop.example.com")
+	mx, _ := n.Host("mx.example.org")
+	for _, c := range []struct {
+		helo string
+		code int
+		text string // in the reply, or in the stored message's Received-SPF
+	}{
+		{"laptop.example.com", 250, "Received-SPF: pass (mx.example.org: domain of postmaster@laptop.example.com designates 192.0.2.10 as permitted sender)\r\n\tclient-ip=192.0.2.10; envelope-from=postmaster@laptop.example.com;"},
+		{"other.example.com", 550, "<postmaster@other.example.com>: Sender address rejected: SPF validation failed, other.example.com does not allow 192.0.2.10"},
+	} {
+		env, err := client.ParseEnvelope("", "bob@example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out client.Outcome
+		n.Send(SendRequest{From: laptop, To: "mx.example.org", Port: 25, Config: client.Config{Hostname: c.helo},
+			Envelope: env, Data: []byte("From: mailer-daemon@" + c.helo + "\r\nSubject: bounce\r\n\r\nHello.\r\n"),
+			Done: func(o client.Outcome, err error) {
+				if err != nil {
+					t.Fatalf("connect: %v", err)
+				}
+				out = o
+			}})
+		n.Net.Settle()
+		if out.Reply.Code != c.code {
+			t.Errorf("EHLO %s, MAIL FROM:<>: got %d %s, want %d", c.helo, out.Reply.Code, out.Reply.Text(), c.code)
+			continue
+		}
+		if c.code != 250 {
+			if !strings.Contains(out.Reply.Text(), c.text) {
+				t.Errorf("EHLO %s: reply %q, want %q in it", c.helo, out.Reply.Text(), c.text)
+			}
+			continue
+		}
+		box := mx.Mailboxes.Messages("bob@example.org")
+		if len(box) == 0 || !strings.Contains(string(box[len(box)-1].Raw), c.text) {
+			t.Errorf("EHLO %s: the stored message lacks %q:\n%s", c.helo, c.text, dump(n.Net.Log()))
+		}
+	}
+}
