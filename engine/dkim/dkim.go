@@ -12,9 +12,9 @@
 // is short enough to read. Verify also accepts rsa-sha256, what most
 // domains sign with today, and simple canonicalization.
 //
-// Verify does not enforce x= (expiry): a lab world's clock starts in the
-// past. It checks what a learner can break: the body, the signed header
-// fields, the key record.
+// Verify checks what a learner can break: the body, the signed header
+// fields, the key record, and x= (expiry) against the time it is given,
+// which in a lab world is the world's clock, the one signers stamp t= with.
 package dkim
 
 import (
@@ -118,23 +118,23 @@ func (s Signer) Sign(msg []byte, now time.Time) (string, error) {
 // verifier stop). Real mail carries one or two.
 const MaxSignatures = 5
 
-// Verify checks the DKIM-Signature fields of msg, top one first and at
-// most MaxSignatures of them, fetching keys with lookup. A message with no
-// signature gives no results.
-func Verify(msg []byte, lookup Lookup) []Result {
+// Verify checks the DKIM-Signature fields of msg at time now, top one
+// first and at most MaxSignatures of them, fetching keys with lookup. A
+// message with no signature gives no results.
+func Verify(msg []byte, lookup Lookup, now time.Time) []Result {
 	header, body := split(msg)
 	fields := parseFields(header)
 	var out []Result
 	for _, f := range fields {
 		if strings.EqualFold(fieldName(f), "DKIM-Signature") && len(out) < MaxSignatures {
-			out = append(out, verify(f, fields, body, lookup))
+			out = append(out, verify(f, fields, body, lookup, now))
 		}
 	}
 	return out
 }
 
 // verify checks the signature in the field sig (§6.1).
-func verify(sig string, fields []string, body []byte, lookup Lookup) Result {
+func verify(sig string, fields []string, body []byte, lookup Lookup, now time.Time) Result {
 	tags, err := parseTags(sig[strings.IndexByte(sig, ':')+1:])
 	r := Result{Status: PermError, Domain: tags["d"], Selector: tags["s"]}
 	if err != nil {
@@ -175,6 +175,19 @@ func verify(sig string, fields []string, body []byte, lookup Lookup) Result {
 		r.Why = "the signature does not cover From:, as it must"
 		return r
 	}
+	if i, ok := tags["i"]; ok {
+		// The identity signed for must be in d= or below it (§3.5).
+		_, idDomain, _ := strings.Cut(i, "@")
+		idDomain, d := strings.ToLower(idDomain), strings.ToLower(r.Domain)
+		if idDomain != d && !strings.HasSuffix(idDomain, "."+d) {
+			r.Why = "the signature's i= (" + i + ") is not in its d= domain " + r.Domain
+			return r
+		}
+	}
+	if why := expired(tags, now); why != "" {
+		r.Why = why
+		return r
+	}
 	wantBH, err1 := base64.StdEncoding.DecodeString(stripSpace(tags["bh"]))
 	signature, err2 := base64.StdEncoding.DecodeString(stripSpace(tags["b"]))
 	if err1 != nil || err2 != nil {
@@ -184,8 +197,8 @@ func verify(sig string, fields []string, body []byte, lookup Lookup) Result {
 
 	canonical := canonicalBody(body, bodyCanon == "relaxed")
 	if l, ok := tags["l"]; ok {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 0 || n > len(canonical) {
+		n, err := strconv.ParseUint(l, 10, 63) // digits only, no sign (§3.5)
+		if err != nil || n > uint64(len(canonical)) {
 			r.Why = "the signature's l= (" + l + ") is not a length the body has"
 			return r
 		}
@@ -196,7 +209,7 @@ func verify(sig string, fields []string, body []byte, lookup Lookup) Result {
 		return r
 	}
 
-	key, status, why := fetchKey(KeyName(r.Selector, r.Domain), alg, lookup)
+	key, testing, status, why := fetchKey(KeyName(r.Selector, r.Domain), alg, lookup)
 	if key == nil {
 		r.Status, r.Why = status, why
 		return r
@@ -214,18 +227,42 @@ func verify(sig string, fields []string, body []byte, lookup Lookup) Result {
 		return r
 	}
 	r.Status, r.Why = Pass, fmt.Sprintf("signature by %s verified with the key at %s", r.Domain, KeyName(r.Selector, r.Domain))
+	if testing {
+		r.Why += ", whose record says the domain is only testing DKIM (t=y)"
+	}
 	return r
 }
 
+// expired says why a signature's x= (expiry, §3.5) makes it unusable at
+// now, or "" when it does not: unreadable, not after t=, or past.
+func expired(tags map[string]string, now time.Time) string {
+	x, ok := tags["x"]
+	if !ok {
+		return ""
+	}
+	expiry, err := strconv.ParseUint(x, 10, 64)
+	if err != nil {
+		return "the signature's x= (" + x + ") is not a time"
+	}
+	if t, err := strconv.ParseUint(tags["t"], 10, 64); err == nil && expiry <= t {
+		return "the signature's x= is not after its t=: it expired as it was made"
+	}
+	if expiry < uint64(max(now.Unix(), 0)) {
+		return "the signature expired at " + time.Unix(int64(min(expiry, 1<<62)), 0).UTC().Format(time.RFC1123) + " (x=)"
+	}
+	return ""
+}
+
 // fetchKey looks up and parses the key record at name for algorithm alg
-// (§3.6.2). On failure the key is nil and the status says why.
-func fetchKey(name, alg string, lookup Lookup) (crypto.PublicKey, Status, string) {
+// (§3.6.2), and whether it says the domain is only testing DKIM (t=y). On
+// failure the key is nil and the status says why.
+func fetchKey(name, alg string, lookup Lookup) (key crypto.PublicKey, testing bool, status Status, why string) {
 	records, err := lookup(name, dns.TXT)
 	switch {
 	case errors.Is(err, dns.ErrNXDomain):
-		return nil, PermError, "no key is published at " + name
+		return nil, false, PermError, "no key is published at " + name
 	case err != nil:
-		return nil, TempError, "looking up the key at " + name + " failed (" + err.Error() + "): try again later"
+		return nil, false, TempError, "looking up the key at " + name + " failed (" + err.Error() + "): try again later"
 	}
 	var txt []string
 	for _, rec := range records {
@@ -234,38 +271,65 @@ func fetchKey(name, alg string, lookup Lookup) (crypto.PublicKey, Status, string
 		}
 	}
 	if len(txt) != 1 {
-		return nil, PermError, fmt.Sprintf("%s has %d TXT records, not one key record", name, len(txt))
+		return nil, false, PermError, fmt.Sprintf("%s has %d TXT records, not one key record", name, len(txt))
 	}
 	tags, err := parseTags(txt[0])
 	if err != nil || (tags["v"] != "" && tags["v"] != "DKIM1") {
-		return nil, PermError, "the key record at " + name + " cannot be read"
+		return nil, false, PermError, "the key record at " + name + " cannot be read"
+	}
+	if h, ok := tags["h"]; ok && !hasItem(h, "sha256") {
+		return nil, false, PermError, "the key at " + name + " is not for sha256 (h=" + h + ")"
+	}
+	if s, ok := tags["s"]; ok && !hasItem(s, "email") && !hasItem(s, "*") {
+		return nil, false, PermError, "the key at " + name + " is not for email (s=" + s + ")"
 	}
 	p, ok := tags["p"]
 	if !ok {
-		return nil, PermError, "the key record at " + name + " has no p= tag"
+		return nil, false, PermError, "the key record at " + name + " has no p= tag"
 	}
 	if p == "" {
-		return nil, PermError, "the key at " + name + " is revoked (empty p=)"
+		return nil, false, PermError, "the key at " + name + " is revoked (empty p=)"
 	}
 	der, err := base64.StdEncoding.DecodeString(stripSpace(p))
 	if err != nil {
-		return nil, PermError, "the key at " + name + " is not base64"
+		return nil, false, PermError, "the key at " + name + " is not base64"
 	}
 	kind := tags["k"]
 	if kind == "" {
 		kind = "rsa"
 	}
+	testing = hasItem(tags["t"], "y")
 	switch {
 	case kind == "ed25519" && alg == "ed25519-sha256" && len(der) == ed25519.PublicKeySize:
-		return ed25519.PublicKey(der), "", ""
+		return ed25519.PublicKey(der), testing, "", ""
 	case kind == "rsa" && alg == "rsa-sha256":
-		if k, err := x509.ParsePKIXPublicKey(der); err == nil {
-			if rk, ok := k.(*rsa.PublicKey); ok {
-				return rk, "", ""
-			}
+		rk := rsaKey(der)
+		if rk != nil && rk.N.BitLen() < 1024 {
+			return nil, false, PermError, fmt.Sprintf("the key at %s has %d bits, too short to be trusted (RFC 8301: 1024 at least)", name, rk.N.BitLen())
+		}
+		if rk != nil {
+			return rk, testing, "", ""
 		}
 	}
-	return nil, PermError, "the key at " + name + " is not a " + alg + " key"
+	return nil, false, PermError, "the key at " + name + " is not a " + alg + " key"
+}
+
+// rsaKey reads an RSA public key as key records publish it: mostly as a
+// SubjectPublicKeyInfo, sometimes as the bare RSAPublicKey that RFC 6376
+// (§3.6.1) literally names. It returns nil for anything else.
+func rsaKey(der []byte) *rsa.PublicKey {
+	if k, err := x509.ParsePKIXPublicKey(der); err == nil {
+		rk, _ := k.(*rsa.PublicKey)
+		return rk
+	}
+	rk, _ := x509.ParsePKCS1PublicKey(der)
+	return rk
+}
+
+// hasItem reports whether a colon-separated list of a key record (h=, s=,
+// t=) holds item.
+func hasItem(list, item string) bool {
+	return slices.ContainsFunc(strings.Split(list, ":"), func(f string) bool { return strings.TrimSpace(f) == item })
 }
 
 // split cuts msg into its header (with the CRLF of its last field) and its

@@ -109,7 +109,7 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 	// DMARC counts DKIM signatures as well as SPF: verify them first.
 	ar := "Authentication-Results: " + h.cfg.Name + "; spf=" + string(tx.spf.Result) + " smtp.mailfrom=" + tx.spf.Domain + ";"
 	var passed []string
-	signatures := dkim.Verify(msg, lookup)
+	signatures := dkim.Verify(msg, lookup, h.net.Net.Date())
 	for _, r := range signatures {
 		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
 			Text: "DKIM signature by " + r.Domain + " (s=" + r.Selector + "): " + string(r.Status) + ". " + upperFirst(r.Why)})
