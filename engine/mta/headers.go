@@ -165,6 +165,11 @@ func headerValue(msg []byte, name string) string {
 			return strings.TrimSpace(value) // the next field, or the end of the header
 		case len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], []byte(name)):
 			value, found = string(line[len(name)+1:]), true
+		case len(line) > len(name) && (line[len(name)] == ' ' || line[len(name)] == '\t') &&
+			bytes.EqualFold(line[:len(name)], []byte(name)) && mimepart.FieldColon(line) > 0:
+			// "From : ..." is a From: field too (obs-optional, RFC 5322
+			// §4.5), as mimepart.FieldColon and a mail program read it.
+			value, found = string(line[mimepart.FieldColon(line)+1:]), true
 		case !folded && mimepart.FieldColon(line) < 0:
 			return "" // the first line of the text
 		}

@@ -154,8 +154,12 @@ func TestSubject(t *testing.T) {
 		"Subject: folded\r\n twice\r\n over\r\nTo: b\r\n\r\n":                               "folded twice over",
 		// Without the empty line the text starts at the first line that is
 		// no field (mimepart.HeaderEnd): what follows it is text.
-		"From: a\r\nHello Bob\r\nSubject: in the text\r\n":   "",
-		"Subject: first\r\nHello: a field after all\r\n":     "first",
+		"From: a\r\nHello Bob\r\nSubject: in the text\r\n": "",
+		"Subject: first\r\nHello: a field after all\r\n":   "first",
+		// Space before the colon is allowed (obs-optional, RFC 5322 §4.5),
+		// and a line with space after the name but no colon is text.
+		"Subject \t: spaced\r\n\r\n":                         "spaced",
+		"From: a\r\nSubject x\r\nSubject: in the text\r\n":   "",
 		" Subject: a first line cannot continue a field\r\n": "",
 		// A stray LF is part of its line, which only CRLF ends.
 		"Subject: a\nb\r\n\r\n":              "a\nb",

@@ -3,6 +3,7 @@ package mta
 import (
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,8 +99,8 @@ const junkField = "X-Spam-Flag: YES"
 // asks for a message that fails: p=reject refuses it; p=quarantine lets it
 // in with junkField on top, as real receivers file such mail as spam.
 func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp.Reply {
-	from := fromDomain(headerValue(msg, "From"))
-	if from == "" {
+	froms := fromDomains(headerValue(msg, "From"))
+	if len(froms) == 0 {
 		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
 			Text: "DMARC check: the message has no From: address, so there is no domain to check"})
 		return smtp.Reply{}
@@ -122,17 +123,27 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 		ar += "\r\n\tdkim=none;"
 	}
 	tx.results["dkim"] = dkimResult(signatures)
-	v := dmarc.Evaluate(from, tx.spf, passed, lookup)
+	// Each author's domain is checked, and the strictest disposition among
+	// those that fail decides (RFC 7489 §6.6.1): a second address must not
+	// carry the first past its domain's policy.
+	verdicts := make([]dmarc.Verdict, len(froms))
+	chosen := 0
+	for i, from := range froms {
+		verdicts[i] = dmarc.Evaluate(from, tx.spf, passed, lookup)
+		if strictness(verdicts[i]) > strictness(verdicts[chosen]) {
+			chosen = i
+		}
+	}
+	v := verdicts[chosen]
 	disposition := v.Disposition()
-	policy := ""
-	if v.Policy != "" {
-		policy = " (p=" + v.Policy + ")"
+	for i, vi := range verdicts {
+		note := "DMARC check of From: " + vi.Domain + ": " + string(vi.Result) + policyComment(vi) + ". " + upperFirst(vi.Why)
+		if i == chosen && disposition == dmarc.Quarantine {
+			note += ". Quarantined: the message is accepted, with " + junkField + " on top, so that the recipient's mail program files it as junk"
+		}
+		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Text: note})
 	}
-	note := "DMARC check of From: " + v.Domain + ": " + string(v.Result) + policy + ". " + upperFirst(v.Why)
-	if disposition == dmarc.Quarantine {
-		note += ". Quarantined: the message is accepted, with " + junkField + " on top, so that the recipient's mail program files it as junk"
-	}
-	c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name, Text: note})
+	policy := policyComment(v)
 	tx.results["dmarc"] = string(v.Result)
 	tx.results["disposition"] = string(disposition)
 	// A failure's comment also says what this receiver did about it, as
@@ -155,6 +166,30 @@ func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp
 	return smtp.Reply{}
 }
 
+// policyComment is " (p=reject)" for a verdict under a policy, else "".
+func policyComment(v dmarc.Verdict) string {
+	if v.Policy == "" {
+		return ""
+	}
+	return " (p=" + v.Policy + ")"
+}
+
+// strictness ranks a verdict for a From: field with several domains: a
+// failure over anything else, then by what its policy asks.
+func strictness(v dmarc.Verdict) int {
+	rank := 0
+	switch v.Disposition() {
+	case dmarc.Quarantine:
+		rank = 1
+	case dmarc.Reject:
+		rank = 2
+	}
+	if v.Result == dmarc.Fail {
+		rank += 10
+	}
+	return rank
+}
+
 // dkimResult sums up the message's signatures in one result, the way
 // DMARC reads them: pass when one of them verified, else the first one's
 // result, or none for a message that is not signed.
@@ -170,21 +205,56 @@ func dkimResult(signatures []dkim.Result) string {
 	return string(signatures[0].Status)
 }
 
-// fromDomain takes the domain out of a From: field's value: the address in
-// angle brackets if there is one, else the whole value. The lab's messages
-// need no more of RFC 5322's address grammar.
-func fromDomain(value string) string {
-	if i := strings.LastIndexByte(value, '<'); i >= 0 {
-		value = value[i+1:]
-		if j := strings.IndexByte(value, '>'); j >= 0 {
-			value = value[:j]
+// fromDomains returns the domains of the addresses in a From: field's
+// value, each once, in their order: of the address in angle brackets when
+// a mailbox has one, else of the bare address. Comments and quoted
+// display names are skipped first, so neither "(ceo@bank.example)" nor
+// "\"ceo@bank.example\" <eve@evil.example>" lends its domain, and a
+// comment after an address ("alice@example.com (Alice)") is not taken for
+// part of its domain. A field may name several authors ("a@x, b@y",
+// RFC 5322 §3.6.2), and DMARC then checks each (RFC 7489 §6.6.1). The
+// lab's messages need no more of RFC 5322's address grammar.
+func fromDomains(value string) []string {
+	var plain strings.Builder // value without its comments and quoted strings
+	depth, quoted := 0, false
+	for i := 0; i < len(value); i++ {
+		switch b := value[i]; {
+		case b == '\\' && (quoted || depth > 0):
+			i++ // an escaped character, whatever it is
+		case quoted:
+			quoted = b != '"'
+		case b == '(':
+			depth++
+		case b == ')' && depth > 0:
+			depth--
+		case depth > 0:
+		case b == '"':
+			quoted = true
+			plain.WriteByte(' ')
+		default:
+			plain.WriteByte(b)
 		}
 	}
-	at := strings.LastIndexByte(value, '@')
-	if at < 0 {
-		return ""
+	var domains []string
+	for mailbox := range strings.FieldsFuncSeq(plain.String(), func(r rune) bool { return r == ',' || r == ';' }) {
+		if i := strings.LastIndexByte(mailbox, ':'); i >= 0 && !strings.Contains(mailbox[i:], "<") {
+			mailbox = mailbox[i+1:] // after a group's name (RFC 5322 §3.4)
+		}
+		if i := strings.LastIndexByte(mailbox, '<'); i >= 0 {
+			mailbox = mailbox[i+1:]
+			if j := strings.IndexByte(mailbox, '>'); j >= 0 {
+				mailbox = mailbox[:j]
+			}
+		}
+		at := strings.LastIndexByte(mailbox, '@')
+		if at < 0 {
+			continue
+		}
+		if d := strings.ToLower(strings.TrimSpace(mailbox[at+1:])); d != "" && !slices.Contains(domains, d) {
+			domains = append(domains, d)
+		}
 	}
-	return strings.TrimSpace(value[at+1:])
+	return domains
 }
 
 // upperFirst starts a sentence with a capital letter, unless its first
@@ -243,7 +313,11 @@ func (h *Host) sign(c *server.ConnState, msg []byte) string {
 	if h.signers == nil || (c.AuthUser == "" && !h.relayAllowed(c)) {
 		return ""
 	}
-	s, ok := h.signers[lower(fromDomain(headerValue(msg, "From")))]
+	froms := fromDomains(headerValue(msg, "From"))
+	if len(froms) == 0 {
+		return ""
+	}
+	s, ok := h.signers[froms[0]]
 	if !ok {
 		return ""
 	}

@@ -52,6 +52,19 @@ func TestDMARCDisposition(t *testing.T) {
 			map[string]string{"spf": "pass", "dkim": "none", "dmarc": "pass", "disposition": "none"}},
 		{"ceo@strict.example", 550, "", nil},
 	}
+	// The same failure written the ways RFC 5322 also allows, which a mail
+	// program shows as From: ceo@strict.example: they must not slip past.
+	// A From: field starting with "From" is written out whole.
+	for _, from := range []string{"ceo@strict.example (The CEO)", "ceo@strict.example, news@monitor.example",
+		"news@monitor.example, ceo@strict.example", `"news@monitor.example" <ceo@strict.example>`,
+		"(news@monitor.example) ceo@strict.example", "From : ceo@strict.example", "From\t: Undisclosed: ceo@strict.example;"} {
+		cases = append(cases, struct {
+			from    string
+			code    int
+			top     string
+			results map[string]string
+		}{from, 550, "", nil})
+	}
 	for _, c := range cases {
 		before := len(mx.Mailboxes.Messages("bob@example.org"))
 		env, err := client.ParseEnvelope("alice@example.com", "bob@example.org")
@@ -59,8 +72,12 @@ func TestDMARCDisposition(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out client.Outcome
+		field := "From: " + c.from
+		if strings.HasPrefix(c.from, "From") {
+			field = c.from // the whole field, written oddly
+		}
 		n.Send(SendRequest{From: laptop, To: "mx.example.org", Port: 25, Config: client.Config{Hostname: "laptop.example.com"},
-			Envelope: env, Data: []byte("From: " + c.from + "\r\nSubject: " + c.from + "\r\n\r\nHello.\r\n"),
+			Envelope: env, Data: []byte(field + "\r\nSubject: " + c.from + "\r\n\r\nHello.\r\n"),
 			Done: func(o client.Outcome, err error) {
 				if err != nil {
 					t.Fatalf("connect: %v", err)
