@@ -10,6 +10,7 @@ import (
 	"smtplab/engine/dkim"
 	"smtplab/engine/dmarc"
 	"smtplab/engine/dns"
+	"smtplab/engine/mimepart"
 	"smtplab/engine/server"
 	"smtplab/engine/smtp"
 	"smtplab/engine/spf"
@@ -99,7 +100,17 @@ const junkField = "X-Spam-Flag: YES"
 // asks for a message that fails: p=reject refuses it; p=quarantine lets it
 // in with junkField on top, as real receivers file such mail as spam.
 func (h *Host) checkDMARC(c *server.ConnState, tx *transaction, msg []byte) smtp.Reply {
-	froms := fromDomains(headerValue(msg, "From"))
+	// Every From: field counts: RFC 5322 allows one, and mail programs
+	// differ on which of two they show.
+	var froms []string
+	hdr, _ := mimepart.Headers(msg)
+	for _, value := range hdr["From"] {
+		for _, d := range fromDomains(value) {
+			if !slices.Contains(froms, d) {
+				froms = append(froms, d)
+			}
+		}
+	}
 	if len(froms) == 0 {
 		c.Record(trace.Event{Kind: trace.Note, Host: h.cfg.Name,
 			Text: "DMARC check: the message has no From: address, so there is no domain to check"})

@@ -57,7 +57,8 @@ func TestDMARCDisposition(t *testing.T) {
 	// A From: field starting with "From" is written out whole.
 	for _, from := range []string{"ceo@strict.example (The CEO)", "ceo@strict.example, news@monitor.example",
 		"news@monitor.example, ceo@strict.example", `"news@monitor.example" <ceo@strict.example>`,
-		"(news@monitor.example) ceo@strict.example", "From : ceo@strict.example", "From\t: Undisclosed: ceo@strict.example;"} {
+		"(news@monitor.example) ceo@strict.example", "From : ceo@strict.example", "From\t: Undisclosed: ceo@strict.example;",
+		"From: news@monitor.example\r\nFrom: ceo@strict.example"} {
 		cases = append(cases, struct {
 			from    string
 			code    int
