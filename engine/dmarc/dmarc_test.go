@@ -3,6 +3,8 @@ package dmarc
 import (
 	"testing"
 
+	msgauth "github.com/emersion/go-msgauth/dmarc"
+
 	"smtplab/engine/dns"
 	"smtplab/engine/spf"
 )
@@ -83,5 +85,116 @@ func TestOrgDomainAndAlignment(t *testing.T) {
 	}
 	if !Aligned("Mail.Example.COM", "example.com", false) || Aligned("mail.example.com", "example.com", true) || Aligned("", "example.com", false) {
 		t.Error("alignment is wrong")
+	}
+}
+
+// TestParseWithGoMsgauth reads records with ours and go-msgauth's parser
+// and compares what both act on: p, sp and the two alignment modes. The
+// records where the two differ on purpose are listed apart, with why.
+func TestParseWithGoMsgauth(t *testing.T) {
+	agree := []string{
+		"v=DMARC1; p=reject",
+		"v=DMARC1;p=quarantine;sp=none;adkim=s;aspf=r;pct=50",
+		"v=DMARC1; p=none; rua=mailto:a@example.com,mailto:b@example.net; ruf=mailto:c@example.com; fo=1; ri=3600",
+		"v=DMARC1 ; p = reject ; sp = quarantine ; aspf = s ;",
+		"v=DMARC1; p=none; future=tag",
+		"v=DMARC1",
+		"v=DMARC1; p=maybe",
+		"v=DMARC1; p=none; sp=never",
+		"v=DMARC1; sp=reject",
+	}
+	for _, record := range agree {
+		ours, err := parse(record)
+		ref, refErr := msgauth.Parse(record)
+		if (err != nil) != (refErr != nil) {
+			t.Errorf("%q: ours %v, go-msgauth %v", record, err, refErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		refSP := string(ref.SubdomainPolicy)
+		if ours.p != string(ref.Policy) || ours.sp != refSP ||
+			ours.strictSPF != (ref.SPFAlignment == msgauth.AlignmentStrict) || ours.strictDKIM != (ref.DKIMAlignment == msgauth.AlignmentStrict) {
+			t.Errorf("%q: ours %+v, go-msgauth %+v", record, ours, ref)
+		}
+	}
+	// Where we differ from go-msgauth, and why we are right to.
+	for record, want := range map[string]policy{
+		// RFC 7489's grammar writes none/quarantine/reject as ABNF strings,
+		// which are case-insensitive; go-msgauth refuses capitals.
+		"v=DMARC1; p=REJECT": {p: "reject"},
+		// A bad pct= or alignment mode: the lab acts on neither and keeps
+		// the default (relaxed), where go-msgauth throws the record away.
+		"v=DMARC1; p=reject; pct=150": {p: "reject"},
+		"v=DMARC1; p=reject; adkim=x": {p: "reject"},
+	} {
+		if got, err := parse(record); err != nil || got != want {
+			t.Errorf("%q: %+v, %v, want %+v", record, got, err, want)
+		}
+	}
+	// v= must come first (RFC 7489 §6.4), which go-msgauth does not check.
+	if _, err := parse("p=reject; v=DMARC1"); err == nil {
+		t.Error("a record whose v= is not first was accepted")
+	}
+}
+
+// TestOrganizationalDomains shows the lab's simplification (see the
+// package doc): the organizational domain is the last two labels, which
+// is right for the lab's names and wrong under a multi-label public suffix
+// such as co.uk, where a real receiver, with the Public Suffix List,
+// takes three. In the lab, mail.bank.co.uk looks for its policy at
+// _dmarc.co.uk, not _dmarc.bank.co.uk, and evil.co.uk is aligned with
+// bank.co.uk. No lab world uses such names.
+func TestOrganizationalDomains(t *testing.T) {
+	for in, want := range map[string]string{
+		"mail.bank.co.uk": "co.uk", // a real receiver: bank.co.uk
+		"bank.co.uk":      "co.uk", // a real receiver: bank.co.uk
+		"a.b.c.example":   "c.example",
+		"EXAMPLE.com":     "example.com",
+	} {
+		if got := OrgDomain(in); got != want {
+			t.Errorf("OrgDomain(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if !Aligned("evil.co.uk", "bank.co.uk", false) {
+		t.Error("the two-label rule no longer aligns evil.co.uk with bank.co.uk: update this test and the package doc")
+	}
+}
+
+// TestPolicyDiscovery: where the policy comes from (RFC 7489 §6.6.3): the
+// From: domain's own record first, else its organizational domain's, whose
+// sp= (or p= without it) then applies; never a record in between.
+func TestPolicyDiscovery(t *testing.T) {
+	z, err := dns.ParseZone(`
+_dmarc.example.com.       TXT "v=DMARC1; p=reject; sp=none"
+_dmarc.own.example.com.   TXT "v=DMARC1; p=quarantine; sp=reject"
+_dmarc.b.example.com.     TXT "v=DMARC1; p=quarantine"
+_dmarc.example.net.       TXT "v=DMARC1; p=quarantine"
+_dmarc.example.org.       TXT "spf-like text, not a policy"
+_dmarc.lower.example.     TXT "v=dmarc1; p=reject"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookup := dns.NewResolver(z).Records(dns.Caller{})
+	fail := spf.Verdict{Result: spf.Fail, Domain: "elsewhere.example"}
+	for _, c := range []struct {
+		from   string
+		want   Result
+		policy string
+	}{
+		{"example.com", Fail, "reject"},          // p=
+		{"news.example.com", Fail, "none"},       // sp= of the organization's record
+		{"own.example.com", Fail, "quarantine"},  // its own record: its p=, not its sp=
+		{"a.b.example.com", Fail, "none"},        // _dmarc.b.example.com is not looked at
+		{"shop.example.net", Fail, "quarantine"}, // no sp=: p= applies to subdomains
+		{"example.org", None, ""},                // a TXT record that is no policy
+		{"lower.example", None, ""},              // v=DMARC1 is case-sensitive (§6.4: %x44 ...)
+	} {
+		v := Evaluate(c.from, fail, nil, lookup)
+		if v.Result != c.want || v.Policy != c.policy {
+			t.Errorf("%s: %+v, want %s under %q", c.from, v, c.want, c.policy)
+		}
 	}
 }
