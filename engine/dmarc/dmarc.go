@@ -95,22 +95,28 @@ func Evaluate(from string, sender spf.Verdict, dkimPassed []string, lookup spf.L
 	if from != OrgDomain(from) && policy.sp != "" && policy.fromOrg {
 		v.Policy = policy.sp // a subdomain under its organization's record (§6.3)
 	}
-	for _, d := range dkimPassed {
-		if Aligned(d, from, policy.strictDKIM) {
-			v.Result, v.Why = Pass, "a DKIM signature by "+d+" verified, and "+d+" is aligned with From: "+from
-			return v
-		}
-	}
-	aligned := Aligned(sender.Domain, from, policy.strictSPF)
-	switch {
-	case sender.Result == spf.Pass && aligned:
-		v.Result, v.Why = Pass, "SPF passed for "+sender.Domain+", which is aligned with From: "+from
-	case sender.Result == spf.Pass:
-		v.Result, v.Why = Fail, "SPF passed for "+sender.Domain+", but that is not aligned with From: "+from+", and no verified DKIM signature is"
-	default:
-		v.Result, v.Why = Fail, "SPF did not pass (it was "+string(sender.Result)+") and no verified DKIM signature is aligned with From: "+from
+	v.Result, v.Why = aligned(from, sender, dkimPassed, policy)
+	if policy.repaired != "" {
+		v.Why += " (the DMARC record: " + policy.repaired + ", RFC 7489 §6.6.3)"
 	}
 	return v
+}
+
+// aligned decides whether an authentication that passed is aligned with
+// the From: domain from (§4.2): a DKIM signature first, then SPF.
+func aligned(from string, sender spf.Verdict, dkimPassed []string, policy policy) (Result, string) {
+	for _, d := range dkimPassed {
+		if Aligned(d, from, policy.strictDKIM) {
+			return Pass, "a DKIM signature by " + d + " verified, and " + d + " is aligned with From: " + from
+		}
+	}
+	switch {
+	case sender.Result == spf.Pass && Aligned(sender.Domain, from, policy.strictSPF):
+		return Pass, "SPF passed for " + sender.Domain + ", which is aligned with From: " + from
+	case sender.Result == spf.Pass:
+		return Fail, "SPF passed for " + sender.Domain + ", but that is not aligned with From: " + from + ", and no verified DKIM signature is"
+	}
+	return Fail, "SPF did not pass (it was " + string(sender.Result) + ") and no verified DKIM signature is aligned with From: " + from
 }
 
 // policy is what a DMARC record asks.
@@ -119,6 +125,7 @@ type policy struct {
 	strictSPF  bool // aspf=s
 	strictDKIM bool // adkim=s
 	fromOrg    bool // the record is the organizational domain's
+	repaired   string // why a broken record counts as p=none, "" for a sound one
 }
 
 // find looks up the policy of from, then of its organizational domain
@@ -160,8 +167,13 @@ func find(from string, lookup spf.Lookup) (string, policy, Result, string) {
 // parse reads the tags of a record (§6.3) that the lab acts on: p, sp,
 // aspf and adkim. Other tags are skipped: pct, rua and ruf, which the lab
 // does not act on (see the package doc), and unknown ones, as the RFC asks.
+// A record whose p= is missing or whose p= or sp= is not valid is an
+// error, unless it asks for reports (rua=): it then counts as p=none, so
+// that its owner hears about the mail sent in its name (§6.6.3).
 func parse(record string) (policy, error) {
 	var p policy
+	var broken error
+	reports := false
 	for i, part := range strings.Split(record, ";") {
 		tag, value, ok := strings.Cut(strings.TrimSpace(part), "=")
 		tag, value = strings.TrimSpace(tag), strings.ToLower(strings.TrimSpace(value))
@@ -170,9 +182,8 @@ func parse(record string) (policy, error) {
 			return p, errors.New("it must start with v=DMARC1")
 		case tag == "p" || tag == "sp":
 			if value != "none" && value != "quarantine" && value != "reject" {
-				return p, errors.New(tag + "=" + value + " is not none, quarantine or reject")
-			}
-			if tag == "p" {
+				broken = errors.New(tag + "=" + value + " is not none, quarantine or reject")
+			} else if tag == "p" {
 				p.p = value
 			} else {
 				p.sp = value
@@ -181,10 +192,18 @@ func parse(record string) (policy, error) {
 			p.strictSPF = value == "s"
 		case tag == "adkim":
 			p.strictDKIM = value == "s"
+		case tag == "rua":
+			reports = strings.Contains(value, ":") // a URI, with its scheme
 		}
 	}
-	if p.p == "" {
-		return p, errors.New("it has no p= tag")
+	if broken == nil && p.p == "" {
+		broken = errors.New("it has no p= tag")
+	}
+	switch {
+	case broken != nil && reports:
+		return policy{p: "none", repaired: broken.Error() + ", but it asks for reports (rua=), so it counts as p=none"}, nil
+	case broken != nil:
+		return p, broken
 	}
 	return p, nil
 }

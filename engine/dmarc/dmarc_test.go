@@ -15,6 +15,9 @@ _dmarc.example.net.   TXT  "v=DMARC1; p=none; aspf=s; adkim=s"
 _dmarc.shop.example.  TXT  "v=DMARC1; p=quarantine; pct=100; rua=mailto:dmarc@shop.example"
 _dmarc.broken.example. TXT "v=DMARC1; p=maybe"
 _dmarc.nop.example.   TXT  "v=DMARC1; rua=mailto:x@nop.example"
+_dmarc.badrua.example. TXT "v=DMARC1; p=rejected; rua=mailto:d@badrua.example"
+_dmarc.badsp.example. TXT  "v=DMARC1; p=reject; sp=rejct; rua=mailto:d@badsp.example"
+_dmarc.badsp2.example. TXT "v=DMARC1; p=reject; sp=rejct"
 _dmarc.two.example.   TXT  "v=DMARC1; p=none"
 _dmarc.two.example.   TXT  "v=DMARC1; p=reject"
 _dmarc.flaky.example. TXT  "v=DMARC1; p=reject"
@@ -64,7 +67,10 @@ func TestEvaluate(t *testing.T) {
 		{"strict alignment, same name", "example.net", pass("example.net"), nil, Pass, "none", NoAction},
 		{"no policy", "example.org", pass("example.net"), nil, None, "", NoAction},
 		{"a bad p=", "broken.example", pass("example.net"), nil, PermError, "", NoAction},
-		{"no p=", "nop.example", pass("example.net"), nil, PermError, "", NoAction},
+		{"no p=, but rua=: read as p=none (§6.6.3)", "nop.example", pass("example.net"), nil, Fail, "none", NoAction},
+		{"a bad p= with rua=: p=none too", "badrua.example", pass("example.net"), nil, Fail, "none", NoAction},
+		{"a bad sp= with rua=, for a subdomain", "news.badsp.example", pass("example.net"), nil, Fail, "none", NoAction},
+		{"a bad sp= without rua=", "news.badsp2.example", pass("example.net"), nil, PermError, "", NoAction},
 		{"two records", "two.example", pass("example.net"), nil, PermError, "", NoAction},
 		{"DNS fails for now", "flaky.example", pass("example.net"), nil, TempError, "", NoAction},
 		{"no domain", "", pass("example.net"), nil, PermError, "", NoAction},
