@@ -585,3 +585,56 @@ func TestBodyLength(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoSignatures: a message signed by go-msgauth for example.net (over
+// From: only) and then by us for example.com. Each signature is verified
+// on its own, top one first, and both implementations agree on each.
+func TestTwoSignatures(t *testing.T) {
+	s := testSigner()
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := map[string]string{
+		KeyName(s.Selector, s.Domain): KeyRecord(s.Key.Public().(ed25519.PublicKey)),
+		KeyName("rsa", "example.net"): "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der),
+	}
+	inner := goMsgauthSign(t, message, msgauth.SignOptions{Domain: "example.net", Selector: "rsa", Signer: rsaKey,
+		HeaderCanonicalization: msgauth.CanonicalizationRelaxed, BodyCanonicalization: msgauth.CanonicalizationRelaxed,
+		HeaderKeys: []string{"From"}})
+	both := signed(t, s, inner)
+	lookup := func(name string, _ dns.Type) ([]dns.Record, error) {
+		if r, ok := records[name]; ok {
+			return []dns.Record{{Name: name, Type: dns.TXT, Text: r}}, nil
+		}
+		return nil, dns.ErrNXDomain
+	}
+	for _, c := range []struct {
+		name       string
+		change     func(string) string
+		ours, rsas Status // the top signature's status, then the other's
+	}{
+		{"as signed", func(m string) string { return m }, Pass, Pass},
+		{"the subject edited", func(m string) string { return strings.Replace(m, "Lunch", "Dinner", 1) }, Fail, Pass},
+		{"the body edited", func(m string) string { return strings.Replace(m, "Hello Bob", "Hello Eve", 1) }, Fail, Fail},
+	} {
+		m := c.change(both)
+		got := Verify([]byte(m), lookup, signedAt)
+		if len(got) != 2 || got[0].Status != c.ours || got[0].Domain != "example.com" || got[1].Status != c.rsas || got[1].Domain != "example.net" {
+			t.Errorf("%s: %+v, want %s then %s", c.name, got, c.ours, c.rsas)
+		}
+		ref, err := msgauth.VerifyWithOptions(strings.NewReader(m), &msgauth.VerifyOptions{LookupTXT: goMsgauthLookup(records)})
+		if err != nil || len(ref) != 2 {
+			t.Fatalf("%s: go-msgauth: %v %+v", c.name, err, ref)
+		}
+		for i, want := range []Status{c.ours, c.rsas} {
+			if (ref[i].Err == nil) != (want == Pass) {
+				t.Errorf("%s: go-msgauth on signature %d: %v, we want %s", c.name, i, ref[i].Err, want)
+			}
+		}
+	}
+}

@@ -216,14 +216,23 @@ func qualifier(term string) (Result, string) {
 	return Pass, term
 }
 
-// modifier reports whether term is a modifier (name=value, §6).
+// modifier reports whether term is a modifier (name=value, §6), whose
+// name starts with a letter and goes on with letters, digits, "-", "_" and
+// "." (§12). Any other term is a mechanism, which validate then checks.
 func modifier(term string) (name, value string, ok bool) {
 	name, value, ok = strings.Cut(term, "=")
-	if !ok || name == "" || strings.ContainsAny(name, ":/") {
+	if !ok || name == "" || !isLetter(name[0]) {
 		return "", "", false
+	}
+	for i := range len(name) {
+		if c := name[i]; !isLetter(c) && !(c >= '0' && c <= '9') && c != '-' && c != '_' && c != '.' {
+			return "", "", false
+		}
 	}
 	return strings.ToLower(name), value, true
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // resultError ends the evaluation with a result other than permerror: an
 // include whose domain failed temporarily, say.

@@ -57,6 +57,21 @@ ok.ten.example.     TXT  "v=spf1 ip4:192.0.2.99 -all"
 twovoids.example.   TXT  "v=spf1 a:n1.example a:n2.example -all"
 v6.example.         TXT  "v=spf1 ip6:2001:db8:aa::/48 -all"
 mxcidr.example.     TXT  "v=spf1 mx:example.com/24 -all"
+badmod.example.     TXT  "v=spf1 1x=y -all"
+unknownmod.example. TXT  "v=spf1 -all x-future.mod=anything"
+redir11.example.    TXT  "v=spf1 a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example a:h.ten.example redirect=example.com"
+manymx.example.     TXT  "v=spf1 mx -all"
+manymx.example.     MX   1 m1.example.
+manymx.example.     MX   2 m2.example.
+manymx.example.     MX   3 m3.example.
+manymx.example.     MX   4 m4.example.
+manymx.example.     MX   5 m5.example.
+manymx.example.     MX   6 m6.example.
+manymx.example.     MX   7 m7.example.
+manymx.example.     MX   8 m8.example.
+manymx.example.     MX   9 m9.example.
+manymx.example.     MX   10 m10.example.
+manymx.example.     MX   11 m11.example.
 `
 
 func testLookup(t *testing.T) Lookup {
@@ -132,6 +147,11 @@ func TestCheck(t *testing.T) {
 		{"192.0.2.25", "v6.example", Fail, "-all"},                  // an IPv4 client never matches ip6:
 		{"192.0.2.77", "mxcidr.example", Pass, "mx:example.com/24"}, // mx.example.com's /24
 		{"192.0.3.1", "mxcidr.example", Fail, "-all"},
+		{"192.0.2.25", "badmod.example", PermError, ""},    // a modifier's name starts with a letter
+		{"192.0.2.25", "unknownmod.example", Fail, "-all"}, // an unknown modifier is ignored
+		{"192.0.2.10", "redir11.example", PermError, ""},   // redirect= is the eleventh lookup
+		{"192.0.2.25", "redir11.example", PermError, ""},
+		{"192.0.2.10", "manymx.example", PermError, ""}, // eleven MX names to look up (§4.6.4)
 	}
 	for _, c := range cases {
 		v := Check(netip.MustParseAddr(c.ip), c.domain, lookup)
