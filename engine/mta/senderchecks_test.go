@@ -176,3 +176,23 @@ func TestSPFOfABounce(t *testing.T) {
 		}
 	}
 }
+
+func TestFromDomains(t *testing.T) {
+	for value, want := range map[string]string{
+		"alice@example.com":                               "example.com",
+		"Alice <alice@Example.COM>":                       "example.com",
+		"alice@example.com (Alice)":                       "example.com",
+		`"bob@bank.example" <eve@evil.example>`:           "evil.example",
+		`"Bob \"<bob@bank.example>\"" <eve@evil.example>`: "evil.example",
+		"(bob@bank.example (nested)) eve@evil.example":    "evil.example",
+		"a@one.example, B <b@two.example>, a@ONE.example": "one.example two.example",
+		"Team: a@one.example, b@two.example;":             "one.example two.example",
+		"Team: <a@one.example>":                           "one.example",
+		"<>":                                              "",
+		"no address at all":                               "",
+	} {
+		if got := strings.Join(fromDomains(value), " "); got != want {
+			t.Errorf("fromDomains(%q) = %q, want %q", value, got, want)
+		}
+	}
+}
