@@ -122,9 +122,9 @@ func aligned(from string, sender spf.Verdict, dkimPassed []string, policy policy
 // policy is what a DMARC record asks.
 type policy struct {
 	p, sp      string
-	strictSPF  bool // aspf=s
-	strictDKIM bool // adkim=s
-	fromOrg    bool // the record is the organizational domain's
+	strictSPF  bool   // aspf=s
+	strictDKIM bool   // adkim=s
+	fromOrg    bool   // the record is the organizational domain's
 	repaired   string // why a broken record counts as p=none, "" for a sound one
 }
 
