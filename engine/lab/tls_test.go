@@ -278,3 +278,56 @@ func TestImplicitTLSGreetsAfterHandshake(t *testing.T) {
 		t.Fatalf("EHLO on 465: %+v, want 250 inside TLS offering AUTH and not STARTTLS", r)
 	}
 }
+
+// TestPipelinedBehindSTARTTLSIsDiscarded: a learner who sends STARTTLS and
+// a command in one raw write, as a man in the middle injecting a command
+// would (CVE-2011-0411), sees the server say 220, drop what followed
+// unread, and the handshake run; the injected MAIL is never answered, and
+// the session inside TLS starts afresh (RFC 3207 §4.2).
+func TestPipelinedBehindSTARTTLSIsDiscarded(t *testing.T) {
+	w := newWorld(t, "starttls")
+	typeAll(t, w, "EHLO laptop.example.com")
+	r, err := w.TypeRaw(`STARTTLS\r\nMAIL FROM:<evil@example.com>\r\n`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(replies(r.Events), ", "); got != "STARTTLS 220" {
+		t.Errorf("replies to the pipelined write: %s, want only STARTTLS 220", got)
+	}
+	if len(find(r.Events, trace.Note, "discarded 30 bytes that were pipelined behind STARTTLS")) != 1 {
+		t.Errorf("no note of the discarded bytes; events:\n%s", dumpEvents(r.Events))
+	}
+	if got := steps(r.Events); len(got) == 0 || got[len(got)-1] != "finished" {
+		t.Fatalf("handshake steps %v, want a handshake that finishes; events:\n%s", got, dumpEvents(r.Events))
+	}
+	events := typeAll(t, w, "MAIL FROM:<alice@example.com>", "EHLO laptop.example.com", "MAIL FROM:<alice@example.com>")
+	if got := strings.Join(replies(events), ", "); got != "MAIL 503, EHLO 250, MAIL 250" {
+		t.Errorf("inside TLS: %s, want MAIL 503 (EHLO first), EHLO 250, MAIL 250", got)
+	}
+	for _, e := range events {
+		if e.Kind == trace.Reply && !e.TLS {
+			t.Errorf("reply %d %q not inside TLS", e.Code, e.Text)
+		}
+	}
+}
+
+// TestSTARTTLSRefusals: STARTTLS with an argument gets 501 and no
+// handshake; a second STARTTLS inside TLS gets Postfix's 554 5.5.1, and so
+// does STARTTLS on 465, where TLS came first.
+func TestSTARTTLSRefusals(t *testing.T) {
+	w := newWorld(t, "starttls")
+	events := typeAll(t, w, "EHLO laptop.example.com", "STARTTLS now")
+	if r := reply(events, "STARTTLS"); r.Code != 501 || len(steps(events)) != 0 {
+		t.Errorf("STARTTLS with an argument: %d %q, steps %v; want 501 and no handshake", r.Code, r.Text, steps(events))
+	}
+	typeAll(t, w, "STARTTLS", "EHLO laptop.example.com")
+	events = typeAll(t, w, "STARTTLS")
+	if r := reply(events, "STARTTLS"); r.Code != 554 || r.Enhanced != "5.5.1" || len(steps(events)) != 0 {
+		t.Errorf("a second STARTTLS: %d %s %q, steps %v; want 554 5.5.1 and no handshake", r.Code, r.Enhanced, r.Text, steps(events))
+	}
+	w = newWorld(t, "implicit-tls")
+	events = typeAll(t, w, "EHLO laptop.example.com", "STARTTLS")
+	if r := reply(events, "STARTTLS"); r.Code != 554 || r.Enhanced != "5.5.1" || len(steps(events)) != 0 {
+		t.Errorf("STARTTLS on 465: %d %s %q, steps %v; want 554 5.5.1 and no handshake", r.Code, r.Enhanced, r.Text, steps(events))
+	}
+}

@@ -661,7 +661,12 @@ type learner struct {
 	conn     *simnet.Conn
 	lines    smtp.LineReader
 	replies  smtp.ReplyReader
-	awaitTLS bool // STARTTLS was typed; a 220 starts the handshake
+	// awaitTLS: a STARTTLS was sent, so the next 220 starts the handshake.
+	// Only a greeting and STARTTLS are answered with 220, and a new
+	// connection clears it, so it waits for the 220 past the replies to
+	// whatever was pipelined before STARTTLS, and a refused STARTTLS
+	// leaves it set harmlessly.
+	awaitTLS bool
 	// dialError says why the last dial failed, until the next one.
 	dialError string
 }
@@ -716,10 +721,23 @@ func (l *learner) send(b []byte) {
 			Text: "not connected: the server cannot be reached, so the line was not sent"})
 		return
 	}
-	if strings.EqualFold(strings.TrimSpace(string(b)), "STARTTLS") {
+	if asksForTLS(b) {
 		l.awaitTLS = true
 	}
 	_ = l.conn.Write(b)
+}
+
+// asksForTLS reports whether a line of b is STARTTLS. A raw write may
+// pipeline commands behind it, as a man in the middle injecting one would
+// (CVE-2011-0411): the terminal must still run the handshake, so that the
+// learner sees the server drop them.
+func asksForTLS(b []byte) bool {
+	for line := range bytes.Lines(b) {
+		if bytes.EqualFold(bytes.TrimSpace(line), []byte("STARTTLS")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *learner) Open(c *simnet.Conn) {
@@ -739,13 +757,11 @@ func (l *learner) Data(c *simnet.Conn, p []byte) {
 		if err != nil || !done {
 			continue
 		}
-		if l.awaitTLS {
+		if l.awaitTLS && r.Code == 220 {
 			l.awaitTLS = false
-			if r.Code == 220 {
-				l.lines.Discard() // RFC 3207 §6: nothing read before the handshake counts after it
-				l.handshake()
-				return
-			}
+			l.lines.Discard() // RFC 3207 §6: nothing read before the handshake counts after it
+			l.handshake()
+			return
 		}
 	}
 }
