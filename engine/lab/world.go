@@ -656,11 +656,11 @@ type learner struct {
 	w *World
 	// server and port are where the terminal connects: the scenario's
 	// learner.connect and port until a Connect input moves it.
-	server   string
-	port     int
-	conn     *simnet.Conn
-	lines    smtp.LineReader
-	replies  smtp.ReplyReader
+	server  string
+	port    int
+	conn    *simnet.Conn
+	lines   smtp.LineReader
+	replies smtp.ReplyReader
 	// awaitTLS: a STARTTLS was sent, so the next 220 starts the handshake.
 	// Only a greeting and STARTTLS are answered with 220, and a new
 	// connection clears it, so it waits for the 220 past the replies to
