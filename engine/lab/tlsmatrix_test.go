@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,50 @@ func TestMailClientKeepsThePasswordFromBadCertificates(t *testing.T) {
 				t.Fatalf("AUTH sent %v, delivered %v, want %v; trace:\n%s", auth, delivered, want, dumpEvents(w.Trace()))
 			}
 		})
+	}
+}
+
+// TestCertificatesOutliveTheLongestWorld: a world's clock can move on by
+// MaxAdvance for each of MaxInputs inputs, until it reaches the end of a
+// time.Duration, 292 years after the start. However far it has gone, each certificate variant still fails only the check it is
+// made to fail: a good one verifies (its host renews it, as an ACME client
+// does), a wrong name stays a wrong name, a self-signed one stays
+// unknown, and only the expired one is expired, still on the day before
+// the world started. Nothing here depends on the machine's clock.
+func TestCertificatesOutliveTheLongestWorld(t *testing.T) {
+	longest := time.Duration(math.MaxInt64) - MaxAdvance // leaves room for Connect, EHLO and STARTTLS
+	for _, cert := range []string{mta.CertGood, mta.CertExpired, mta.CertWrongName, mta.CertSelfSigned} {
+		want := map[string]string{mta.CertGood: "ok", mta.CertExpired: "expired", mta.CertWrongName: "wrong-name", mta.CertSelfSigned: "unknown-authority"}[cert]
+		for _, after := range []time.Duration{59 * 24 * time.Hour, 61 * 24 * time.Hour, 91 * 24 * time.Hour, 400 * 24 * time.Hour, 11 * 365 * 24 * time.Hour, longest} {
+			t.Run(fmt.Sprintf("%s/%dd", cert, after/(24*time.Hour)), func(t *testing.T) {
+				sc, err := LoadScenario("bad-certificate")
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc.Hosts[2].Cert = cert
+				w, err := build(sc, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Move the clock without an input per step, as a replay
+				// of that many advances would.
+				w.net.Advance(after)
+				if _, err := w.Connect("mx.example.org:25"); err != nil {
+					t.Fatal(err)
+				}
+				var verify []trace.Event
+				for _, e := range typeAll(t, w, "EHLO laptop.example.com", "STARTTLS") {
+					if e.Kind == trace.TLSStep && e.Step == "verify" {
+						verify = append(verify, e)
+					}
+				}
+				if len(verify) != 1 || verify[0].Attrs["verify"] != want {
+					t.Fatalf("verify steps %+v, want one saying %s", verify, want)
+				}
+				if cert == mta.CertExpired && !strings.Contains(verify[0].Text, "expired on 2026-01-04") {
+					t.Errorf("the expired certificate's step says %q", verify[0].Text)
+				}
+			})
+		}
 	}
 }

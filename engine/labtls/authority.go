@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 )
 
@@ -18,19 +19,21 @@ type Variant string
 // The certificate variants. Each bad one breaks exactly one check, so a
 // failed handshake teaches one thing.
 const (
-	// Good is issued by the lab CA for the host's name and valid from
-	// 30 days before the world starts to 60 days after (a 90-day
-	// certificate, like most ACME ones): advancing the clock past that
-	// makes it expire.
+	// Good is issued by the lab CA for the host's name and valid for 90
+	// days, like most ACME certificates; the one presented when the world
+	// starts was issued 30 days before. Its host renews it every 60 days,
+	// 30 days before it would expire, as ACME clients do, so however far
+	// the clock is moved on it stays valid (see IssueAt).
 	Good Variant = "good"
 	// Expired is issued by the lab CA for the right name but stopped being
-	// valid a day before the world started.
+	// valid a day before the world started; its host never renews it.
 	Expired Variant = "expired"
-	// WrongName is issued by the lab CA and valid, but for WrongHostName,
-	// as when a server presents its hosting provider's default certificate.
+	// WrongName is issued by the lab CA and valid (renewed as Good is), but
+	// for WrongHostName, as when a server presents its hosting provider's
+	// default certificate.
 	WrongName Variant = "wrong-name"
-	// SelfSigned is valid and for the right name, but signed by the host's
-	// own key rather than by any CA the client trusts.
+	// SelfSigned is valid (renewed as Good is) and for the right name, but
+	// signed by the host's own key rather than by any CA the client trusts.
 	SelfSigned Variant = "self-signed"
 )
 
@@ -46,13 +49,19 @@ func ParseVariant(s string) (Variant, error) {
 	return "", fmt.Errorf("labtls: unknown certificate variant %q (want good, expired, wrong-name or self-signed)", s)
 }
 
-// Validity periods, relative to the world's start.
+// Validity periods, relative to the world's start (a host certificate's,
+// to the start of its renewal period; see IssueAt).
 const (
-	day            = 24 * time.Hour
-	caBefore       = 365 * day
-	caAfter        = 10 * 365 * day
+	day      = 24 * time.Hour
+	caBefore = 365 * day
+	// caYears outlasts every world: a virtual clock is a time.Duration
+	// since the start, which ends after 292 years, and the CA must not
+	// expire under a learner who keeps letting time pass, or every
+	// certificate would fail as expired on a date still to come.
+	caYears        = 300
 	goodBefore     = 30 * day
 	goodAfter      = 60 * day
+	renewEvery     = goodBefore + goodAfter - 30*day // renewed 30 days before it expires
 	expiredBefore  = 91 * day
 	expiredAfter   = -1 * day
 	caCommonName   = "SMTP Lab Root CA"
@@ -83,7 +92,7 @@ func NewAuthority(start time.Time) (*Authority, error) {
 		SerialNumber:          big.NewInt(1),
 		Subject:               name,
 		NotBefore:             start.Add(-caBefore),
-		NotAfter:              start.Add(caAfter),
+		NotAfter:              start.AddDate(caYears, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -111,21 +120,35 @@ func (a *Authority) Certificate() *x509.Certificate { return a.cert }
 // client in the world trusts.
 func (a *Authority) Pool() *x509.CertPool { return a.pool }
 
-// Issue makes the certificate host presents in variant v, with its private
-// key, ready for a server's tls.Config. Issuing the same host and variant
-// twice gives the same bytes.
+// Issue makes the certificate host presents in variant v when the world
+// starts, with its private key, ready for a server's tls.Config. Issuing
+// the same host and variant twice gives the same bytes.
 func (a *Authority) Issue(host string, v Variant) (tls.Certificate, error) {
+	return a.IssueAt(host, v, a.start)
+}
+
+// IssueAt makes the certificate host presents in variant v at time now on
+// the world's clock: for every variant but Expired, the one its host has
+// most recently renewed (every renewEvery from the world's start, so
+// until then the one Issue gives). It is a pure function of the
+// authority's start, host, v and the renewal period now falls in.
+func (a *Authority) IssueAt(host string, v Variant, now time.Time) (tls.Certificate, error) {
 	host = normalHost(host)
 	key, err := loadKey(hostKeyName(host))
 	if err != nil {
 		return tls.Certificate{}, err
 	}
+	var renewals int64
+	if v != Expired {
+		renewals = max(0, int64(now.Sub(a.start.Add(-goodBefore))/renewEvery))
+	}
+	issued := a.start.Add(time.Duration(renewals) * renewEvery)
 	tmpl := &x509.Certificate{
-		SerialNumber:          serial(host, v),
+		SerialNumber:          serial(host, v, renewals),
 		Subject:               pkix.Name{CommonName: host},
 		DNSNames:              []string{host},
-		NotBefore:             a.start.Add(-goodBefore),
-		NotAfter:              a.start.Add(goodAfter),
+		NotBefore:             issued.Add(-goodBefore),
+		NotAfter:              issued.Add(goodAfter),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -155,11 +178,16 @@ func (a *Authority) Issue(host string, v Variant) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// serial derives a certificate's serial number from what it certifies, so it
-// does not depend on the order certificates are issued in. RFC 5280 wants a
-// positive number of at most 20 bytes; this one has 8.
-func serial(host string, v Variant) *big.Int {
-	sum := sha256.Sum256([]byte("labtls serial\x00" + host + "\x00" + string(v)))
+// serial derives a certificate's serial number from what it certifies and
+// how many times it was renewed, so it does not depend on the order
+// certificates are issued in. RFC 5280 wants a positive number of at most
+// 20 bytes; this one has 8.
+func serial(host string, v Variant, renewals int64) *big.Int {
+	what := "labtls serial\x00" + host + "\x00" + string(v)
+	if renewals > 0 { // the first certificate keeps the serial it always had
+		what += "\x00" + strconv.FormatInt(renewals, 10)
+	}
+	sum := sha256.Sum256([]byte(what))
 	sum[0] &= 0x7f
 	sum[0] |= 0x01 // never zero, never a leading zero byte
 	return new(big.Int).SetBytes(sum[:8])

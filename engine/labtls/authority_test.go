@@ -3,6 +3,7 @@ package labtls
 import (
 	"bytes"
 	"crypto/ed25519"
+	"math"
 	"testing"
 	"time"
 )
@@ -82,7 +83,7 @@ func TestSerialsDiffer(t *testing.T) {
 	seen := map[string]string{}
 	for _, host := range []string{"mx.example.org", "mx.example.com", "relay.example.net"} {
 		for _, v := range []Variant{Good, Expired, WrongName, SelfSigned} {
-			s := serial(host, v)
+			s := serial(host, v, 0)
 			if s.Sign() <= 0 || len(s.Bytes()) != 8 {
 				t.Errorf("serial(%s, %s) = %v: want a positive 8-byte number", host, v, s)
 			}
@@ -120,5 +121,49 @@ func TestParseVariant(t *testing.T) {
 	}
 	if _, err := ParseVariant("none"); err == nil {
 		t.Error(`ParseVariant("none") succeeded: "no STARTTLS" is the server's business, not a certificate`)
+	}
+}
+
+// TestIssueAtRenews: the certificate a host presents later in a world is
+// the one it has most recently renewed, every 60 days, so a good one
+// always has at least 30 days left; an expired one is never renewed.
+func TestIssueAtRenews(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	ca, err := NewAuthority(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := ca.Issue("mx.example.org", Good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Duration{0, 29 * day, 31 * day, 89 * day, 91 * day, 3650 * day, 290 * 365 * day} {
+		now := start.Add(at)
+		for _, v := range []Variant{Good, Expired, WrongName, SelfSigned} {
+			c, err := ca.IssueAt("mx.example.org", v, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaf := c.Leaf
+			if v == Expired {
+				if !leaf.NotAfter.Equal(start.Add(expiredAfter)) {
+					t.Errorf("at +%v the expired certificate ends %v: it was renewed", at, leaf.NotAfter)
+				}
+				continue
+			}
+			if now.Before(leaf.NotBefore) || leaf.NotAfter.Sub(now) < 30*day || leaf.NotAfter.Sub(leaf.NotBefore) != 90*day {
+				t.Errorf("at +%v the %s certificate is valid %v to %v: want 90 days, with 30 or more left", at, v, leaf.NotBefore, leaf.NotAfter)
+			}
+		}
+		c, _ := ca.IssueAt("mx.example.org", Good, now)
+		if renewed := !bytes.Equal(c.Certificate[0], first.Certificate[0]); renewed != (at >= 30*day) {
+			t.Errorf("at +%v renewed = %v; the first renewal is 30 days after the start", at, renewed)
+		}
+		if at >= 30*day && c.Leaf.SerialNumber.Cmp(first.Leaf.SerialNumber) == 0 {
+			t.Errorf("at +%v the renewed certificate kept the serial %v", at, c.Leaf.SerialNumber)
+		}
+	}
+	if ca.Certificate().NotAfter.Before(start.Add(time.Duration(math.MaxInt64))) {
+		t.Errorf("the CA expires %v, before the longest a world's clock can run", ca.Certificate().NotAfter)
 	}
 }

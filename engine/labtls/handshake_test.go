@@ -113,8 +113,9 @@ func TestProtocolFailure(t *testing.T) {
 	}
 }
 
-// TestExpiryFollowsTheVirtualClock: a good certificate is valid 30 days
-// before the world starts to 60 days after, measured on the virtual clock.
+// TestExpiryFollowsTheVirtualClock: a good certificate as issued when the
+// world starts is valid 30 days before to 60 days after, measured on the
+// virtual clock (its host renews it in time; see IssueAt).
 func TestExpiryFollowsTheVirtualClock(t *testing.T) {
 	tests := []struct {
 		at    time.Duration
