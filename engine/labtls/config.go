@@ -78,9 +78,11 @@ type Client struct {
 	// ALPN lists application protocols to offer (SMTP normally offers none).
 	ALPN []string
 	// MaxVersion caps the TLS version (tls.VersionTLS12 or 0 for 1.3).
-	// TLS 1.3 picks AES-128-GCM on CPUs with AES instructions and
-	// ChaCha20-Poly1305 elsewhere (WebAssembly), and no setting changes
-	// that; TLS 1.2 uses ChaCha20-Poly1305 everywhere.
+	// Both versions use ChaCha20-Poly1305 everywhere: TLS 1.3's suites
+	// cannot be configured, but a Go server prefers AES-GCM only when the
+	// first suite the client lists is an AES-GCM one, and the lab's client
+	// lists its one TLS 1.2 suite first (TestFacts holds TLS 1.3 to
+	// TLS_CHACHA20_POLY1305_SHA256 on machines with AES instructions too).
 	MaxVersion uint16
 	// Now is the virtual clock (see Clock); Handshake requires it.
 	Now func() time.Time

@@ -88,7 +88,8 @@
 //     first where the CPU has AES instructions and ChaCha20-Poly1305
 //     first in WebAssembly, with no setting to change it, so the
 //     ClientHello and every key after it differ between the page and a
-//     native run, though the suite chosen and every size are the same
+//     native run, though the suite chosen (ChaCha20-Poly1305: see
+//     Client.MaxVersion) and every size are the same
 //     (engine/lab's TestTracesMatchGolden compares all the rest). Declare it once for
 //     the whole module with a `godebug cryptocustomrand=1` line in go.mod
 //     (SMTP Lab's has it), which covers every main package and test binary
