@@ -80,6 +80,43 @@ func TestBrowserStartTLS(t *testing.T) {
 	}
 }
 
+// TestBrowserTLSTabKeepsHandshakesApart: the TLS tab shows each handshake
+// with the certificate facts of that handshake only. It had merged the
+// attributes of every handshake in the world, so after the relay's DANE
+// handshake with mx.example.net, the learner's own STARTTLS to
+// smtp.example.com showed a TLSA record that handshake never used.
+func TestBrowserTLSTabKeepsHandshakesApart(t *testing.T) {
+	url := serve(t, realSite(t))
+	ctx := testTab(t, 60*time.Second)
+	openLab(t, ctx, url)
+	link := eval[string](t, ctx, `(async () => {
+		const { encodeSnapshot } = await import('/js/session.js');
+		return location.origin + '/#lab=' + encodeSnapshot({ scenario: 'starttls-downgrade', seed: 1, inputs: [
+			{ submit: { from: 'alice@example.com', to: ['dave@example.net'], subject: 'Secret', body: 'Hi Dave' } },
+			{ advance: '40m' }, { type: 'EHLO laptop.example.com' }, { type: 'STARTTLS' }] });
+	})()`)
+	openLab(t, ctx, link)
+	do(t, ctx, "TLS tab", chromedp.Click(chromedp.CSS(`[role=tab][id^="smtplab-tab-tls"]`)))
+	const sections = `[...document.querySelectorAll('.smtplab-panel-tls .smtplab-sub')].filter((s) => s.querySelector('.smtplab-tls-steps'))`
+	waitFor(t, ctx, "the learner's handshake", sections+`.some((s) => s.querySelector('h3').textContent.startsWith('laptop.example.com to '))`)
+	got := eval[[]string](t, ctx, sections+`.map((s) => s.innerText)`)
+	var dane, mine string
+	for _, s := range got {
+		switch {
+		case strings.HasPrefix(s, "smtp.example.com to mx.example.net"):
+			dane = s
+		case strings.HasPrefix(s, "laptop.example.com to smtp.example.com"):
+			mine = s
+		}
+	}
+	if !strings.Contains(dane, "DANE record (TLSA)") || !strings.Contains(dane, "CN=mx.example.net") {
+		t.Errorf("the relay's DANE handshake shows:\n%s", dane)
+	}
+	if mine == "" || strings.Contains(mine, "DANE record") || strings.Contains(mine, "mx.example.net") || !strings.Contains(mine, "CN=smtp.example.com") {
+		t.Errorf("the learner's handshake shows (no TLSA record, no other host's name):\n%s\nall:\n%s", mine, strings.Join(got, "\n---\n"))
+	}
+}
+
 // TestBrowserAuthAnswersShownOnce: the lines a learner types in answer to
 // the server's 334 challenges show once in the transcript (they reach the
 // page both as bytes and as the server's reading of them).

@@ -216,9 +216,9 @@ function describe(e) {
   return parts.join(' ');
 }
 
-// TLSPanel shows each handshake step, the certificate the server showed,
-// and the bytes after STARTTLS either as the peers read them or as they
-// crossed the wire.
+// TLSPanel shows each handshake, its steps and the certificate the server
+// showed in it, and the bytes after STARTTLS either as the peers read them
+// or as they crossed the wire.
 export class TLSPanel extends Panel {
   constructor(session) {
     super(session, 'tls', 'TLS');
@@ -235,25 +235,19 @@ export class TLSPanel extends Panel {
   }
 
   render() {
-    const ev = this.session.events;
-    const steps = ev.filter((e) => e.kind === 'tls.step');
-    this.after.hidden = steps.length === 0;
-    if (steps.length === 0) {
+    const all = handshakes(this.session.events);
+    this.after.hidden = all.length === 0;
+    if (all.length === 0) {
       clear(this.body).append(empty('No TLS yet. Send STARTTLS (after EHLO) on a server that offers it.'));
       return;
     }
-    // Each step's text says what it brings; the version and cipher are in
-    // the server hello's (and below, under Certificate), once.
-    const stepList = h('ol', { class: 'smtplab-tls-steps' }, steps.map((e) => h('li', { class: e.step === 'failed' ? 'smtplab-err' : '' },
-      h('strong', {}, e.step), e.text ? ` ${e.text}` : '')));
-    const certStep = [...steps].reverse().find((e) => e.attrs && (e.attrs.subject || e.attrs.issuer));
-    const facts = {};
-    for (const e of steps) Object.assign(facts, e.attrs || {});
-    const rows = [['Subject', facts.subject], ['Issuer', facts.issuer], ['Valid from', facts.not_before],
-      ['Valid until', facts.not_after], ['Server name (SNI)', facts.sni], ['Version', facts.version],
-      ['Cipher suite', facts.cipher], ['Verification', facts.verify], ['DANE record (TLSA)', facts.tlsa]].filter(([, v]) => v);
-    const cert = certStep || rows.length ? h('dl', { class: 'smtplab-cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
-    clear(this.body).append(section('Handshake', stepList), section('Certificate', cert));
+    // A relay that retries a failing handshake makes one every few
+    // minutes: the latest ones are the ones to read.
+    const shown = all.slice(-maxHandshakes);
+    const earlier = all.length - shown.length;
+    clear(this.body).append(
+      ...(earlier ? [h('p', { class: 'smtplab-empty' }, `${earlier} earlier handshake${earlier === 1 ? '' : 's'} not shown.`)] : []),
+      ...shown.map(handshakeView));
     this.renderBytes();
   }
 
@@ -268,6 +262,48 @@ export class TLSPanel extends Panel {
       : empty('No encrypted bytes yet.');
     clear(this.bytes).append(bytes);
   }
+}
+
+// maxHandshakes is how many handshakes the TLS tab shows, the latest.
+const maxHandshakes = 10;
+
+// handshakes splits the tls.step events into handshakes: each begins with
+// a client hello, on its own connection.
+function handshakes(events) {
+  const out = [];
+  const current = new Map(); // by connection
+  for (const e of events) {
+    if (e.kind !== 'tls.step') continue;
+    let hs = current.get(e.conn);
+    if (!hs || e.step === 'client-hello') {
+      hs = { conn: e.conn, client: '', server: '', steps: [] };
+      current.set(e.conn, hs);
+      out.push(hs);
+    }
+    if (e.step === 'client-hello') hs.client = e.host, hs.server = e.peer;
+    hs.steps.push(e);
+  }
+  return out;
+}
+
+// handshakeView shows one handshake: its steps, then what it showed of the
+// server's certificate and what came of it, from its own steps only, so a
+// fact of another handshake (a relay's DANE record, another host's name)
+// never shows under this one.
+function handshakeView(hs) {
+  // Each step's text says what it brings; the version and cipher are in
+  // the server hello's (and below, under the certificate), once.
+  const stepList = h('ol', { class: 'smtplab-tls-steps' }, hs.steps.map((e) => h('li', { class: e.step === 'failed' ? 'smtplab-err' : '' },
+    h('strong', {}, e.step), e.text ? ` ${e.text}` : '')));
+  const facts = {};
+  for (const e of hs.steps) Object.assign(facts, e.attrs || {});
+  const rows = [['Subject', facts.subject], ['Names in it', facts.names && facts.names.split(',').join(', ')], ['Issuer', facts.issuer],
+    ['Valid from', facts.not_before], ['Valid until', facts.not_after],
+    ['Server name asked for (SNI)', facts.sni || (hs.client ? 'none sent' : '')], ['Version', facts.version],
+    ['Cipher suite', facts.cipher], ['Verification', facts.verify], ['DANE record (TLSA)', facts.tlsa]].filter(([, v]) => v);
+  const cert = rows.length ? h('dl', { class: 'smtplab-cert' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])) : empty('No certificate seen.');
+  const who = hs.client ? `${hs.client} to ${hs.server}` : 'Handshake';
+  return section(`${who} (connection ${hs.conn})`, stepList, cert);
 }
 
 // Mailbox lists delivered messages per mailbox: the Received: chain (the
