@@ -70,6 +70,11 @@ func TestBrowserStartTLS(t *testing.T) {
 	if n := strings.Count(steps, "TLS_CHACHA20_POLY1305_SHA256"); n != 1 || strings.Count(steps, "TLS 1.3 with") != 1 {
 		t.Errorf("the handshake steps say the cipher %d times, want once, at the server hello:\n%s", n, steps)
 	}
+	// The handshake's flights are named as such in both views: the hellos
+	// cross in clear, so their hex is not ciphertext, nor text a peer reads.
+	if plain := eval[string](t, ctx, `document.querySelector('.smtplab-panel-tls .smtplab-tls-bytes').innerText`); !strings.Contains(plain, "TLS handshake, 256 bytes on the wire: 16030100fb") {
+		t.Errorf("the plaintext view does not name the client hello's flight:\n%s", plain)
+	}
 	if finished := eval[string](t, ctx, `[...document.querySelectorAll('.smtplab-panel-tls .smtplab-tls-steps li')].pop().innerText`); strings.Contains(finished, "TLS 1.3") {
 		t.Errorf("the finished step repeats the version: %q", finished)
 	}

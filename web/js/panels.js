@@ -255,10 +255,17 @@ export class TLSPanel extends Panel {
   // read them or as they crossed the wire.
   renderBytes() {
     const sealed = this.session.events.filter((e) => e.kind === 'bytes' && e.tls);
+    const line = (e) => {
+      const hex = (e.attrs && e.attrs.cipher_hex) || '';
+      // A flight of the handshake carries no text (no plain_size), and is
+      // not all ciphertext: the hellos cross in clear, so it is called
+      // what it is in both views.
+      if (!(e.attrs && e.attrs.plain_size)) return `TLS handshake, ${e.size} bytes on the wire: ${hex}…`;
+      return this.cipher ? `${hex}… (${e.size} bytes on the wire)` : e.text || '';
+    };
     const bytes = sealed.length
       ? h('ol', { class: `smtplab-tls-bytes smtplab-${this.cipher ? 'cipher' : 'plain'}` }, sealed.slice(-100).map((e) =>
-        h('li', {}, h('span', { class: 'smtplab-mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ',
-          h('code', {}, this.cipher ? `${(e.attrs && e.attrs.cipher_hex) || ''}… (${e.size} bytes on the wire)` : e.text || ''))))
+        h('li', {}, h('span', { class: 'smtplab-mark' }, e.dir === 'c2s' ? '~>' : '<~'), ' ', h('code', {}, line(e)))))
       : empty('No encrypted bytes yet.');
     clear(this.bytes).append(bytes);
   }
