@@ -2,8 +2,10 @@ package lab
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -329,5 +331,43 @@ func TestSTARTTLSRefusals(t *testing.T) {
 	events = typeAll(t, w, "EHLO laptop.example.com", "STARTTLS")
 	if r := reply(events, "STARTTLS"); r.Code != 554 || r.Enhanced != "5.5.1" || len(steps(events)) != 0 {
 		t.Errorf("STARTTLS on 465: %d %s %q, steps %v; want 554 5.5.1 and no handshake", r.Code, r.Enhanced, r.Text, steps(events))
+	}
+}
+
+// TestSealedBytesAreTLSRecords: after STARTTLS each write is traced with
+// its size on the wire and a hex preview that is the TLS record itself:
+// an application-data header (17 03 03) whose length is the rest of the
+// write, 22 bytes more than the plaintext (the 5-byte header, TLS 1.3's
+// content-type byte and its 16-byte tag), which does not show through in the preview.
+func TestSealedBytesAreTLSRecords(t *testing.T) {
+	w := newWorld(t, "starttls")
+	typeAll(t, w, "EHLO laptop.example.com", "STARTTLS")
+	events := typeAll(t, w, "EHLO laptop.example.com", "NOOP")
+	var n int
+	for _, e := range events {
+		if e.Kind != trace.Bytes {
+			continue
+		}
+		n++
+		hexs, plain := e.Attrs["cipher_hex"], e.Attrs["plain_size"]
+		if !e.TLS || hexs == "" || plain == "" {
+			t.Fatalf("bytes inside TLS traced without ciphertext: %+v", e)
+		}
+		wire, err := hex.DecodeString(hexs)
+		if err != nil || len(wire) < 5 {
+			t.Fatalf("preview %q: %v", hexs, err)
+		}
+		if wire[0] != 0x17 || wire[1] != 3 || wire[2] != 3 || int(wire[3])<<8|int(wire[4]) != e.Size-5 {
+			t.Errorf("preview %q is not one application-data record of %d bytes", hexs, e.Size)
+		}
+		if size, _ := strconv.Atoi(plain); size != len(e.Text) || e.Size != size+22 {
+			t.Errorf("%q: plain_size %s, %d bytes on the wire; want %d and %d", e.Text, plain, e.Size, len(e.Text), len(e.Text)+22)
+		}
+		if strings.Contains(hexs, hex.EncodeToString([]byte(e.Text[:4]))) {
+			t.Errorf("the preview %q shows the plaintext %q", hexs, e.Text)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d writes traced, want EHLO, its reply, NOOP and its reply", n)
 	}
 }
