@@ -108,3 +108,38 @@ func TestSubmitNeedsAFrom(t *testing.T) {
 		t.Errorf("%d inputs kept", n)
 	}
 }
+
+// TestClockStopsBeforeItWraps: a learner who keeps letting 30 days pass
+// reaches the end of the world's clock (MaxClock) before MaxInputs, and
+// is told so; the date never goes backwards, which it did when the
+// clock's time.Duration overflowed 292 years in, and a certificate still
+// verifies at the end.
+func TestClockStopsBeforeItWraps(t *testing.T) {
+	w := newWorld(t, "starttls")
+	last := w.net.Date()
+	var stopped error
+	for i := 0; i < MaxInputs-10 && stopped == nil; i++ {
+		_, stopped = w.Advance(MaxAdvance)
+		if now := w.net.Date(); now.Before(last) {
+			t.Fatalf("advance %d moved the date back from %v to %v", i+1, last, now)
+		} else {
+			last = now
+		}
+	}
+	if stopped == nil || !strings.Contains(stopped.Error(), "clock") {
+		t.Fatalf("advancing to %v was never refused (%v)", last, stopped)
+	}
+	if w.net.Now() > MaxClock {
+		t.Errorf("the clock went past MaxClock: %v", w.net.Now())
+	}
+	events := typeAll(t, w, "EHLO laptop.example.com", "STARTTLS")
+	var verify string
+	for _, e := range events {
+		if e.Step == "verify" {
+			verify = e.Attrs["verify"]
+		}
+	}
+	if verify != "ok" {
+		t.Errorf("STARTTLS at the clock's end: verify %q, want ok", verify)
+	}
+}

@@ -93,9 +93,15 @@ type Snapshot struct {
 // Limits on what a world accepts, so a page cannot make it grow without
 // bound.
 const (
-	MaxInputs      = 10000
-	MaxLineLength  = 64 << 10
-	MaxAdvance     = 30 * 24 * time.Hour
+	MaxInputs     = 10000
+	MaxLineLength = 64 << 10
+	MaxAdvance    = 30 * 24 * time.Hour
+	// MaxClock is how far from its start a world's clock can be moved:
+	// the clock is a time.Duration, which ends 292 years in, and would
+	// wrap round to a date before the start. MaxInputs advances of
+	// MaxAdvance would go 822 years.
+	MaxClock       = maxClockYears * 365 * 24 * time.Hour
+	maxClockYears  = 200
 	maxRecipients  = 100
 	maxMessageBody = 1 << 20
 )
@@ -597,6 +603,9 @@ func ParseTarget(target string) (host string, port int, err error) {
 func (w *World) Advance(d time.Duration) (Result, error) {
 	if d <= 0 || d > MaxAdvance {
 		return Result{}, fmt.Errorf("time can move forward by up to %s at once, not %s", MaxAdvance, d)
+	}
+	if w.net.Now() > MaxClock-d {
+		return Result{}, fmt.Errorf("the lab's clock stops %d years after the world started: start the lab again to go on", maxClockYears)
 	}
 	if err := w.roomForInput(); err != nil {
 		return Result{}, err
