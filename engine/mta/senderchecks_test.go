@@ -18,21 +18,13 @@ import (
 // so in its header, and its delivery event in its attrs.
 func TestDMARCDisposition(t *testing.T) {
 	n := testNet(t, func(c *HostConfig) { c.CheckSPF, c.CheckDMARC = true, true }, nil)
-	for _, r := range []string{
+	addRecords(t, n,
 		`example.com. TXT "v=spf1 ip4:192.0.2.0/24 -all"`,
 		`_dmarc.example.com. TXT "v=DMARC1; p=reject"`,
 		`_dmarc.shop.example. TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@shop.example"`,
 		`_dmarc.monitor.example. TXT "v=DMARC1; p=none"`,
 		`_dmarc.strict.example. TXT "v=DMARC1; p=reject"`,
-	} {
-		z, err := dns.ParseZone(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Resolver.Zone().Add(z.Records()[0]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	laptop, _ := n.Host("laptop.example.com")
 	mx, _ := n.Host("mx.example.org")
 	cases := []struct {
@@ -124,18 +116,10 @@ func TestDMARCDisposition(t *testing.T) {
 // not is refused like any envelope sender.
 func TestSPFOfABounce(t *testing.T) {
 	n := testNet(t, func(c *HostConfig) { c.CheckSPF = true }, nil)
-	for _, r := range []string{
+	addRecords(t, n,
 		`laptop.example.com. TXT "v=spf1 ip4:192.0.2.10 -all"`,
 		`other.example.com. TXT "v=spf1 -all"`,
-	} {
-		z, err := dns.ParseZone(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := n.Resolver.Zone().Add(z.Records()[0]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	laptop, _ := n.Host("laptop.example.com")
 	mx, _ := n.Host("mx.example.org")
 	for _, c := range []struct {
@@ -193,6 +177,20 @@ func TestFromDomains(t *testing.T) {
 	} {
 		if got := strings.Join(fromDomains(value), " "); got != want {
 			t.Errorf("fromDomains(%q) = %q, want %q", value, got, want)
+		}
+	}
+}
+
+// addRecords adds each record, one zone-file line, to n's zone.
+func addRecords(t *testing.T, n *Network, records ...string) {
+	t.Helper()
+	for _, r := range records {
+		z, err := dns.ParseZone(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Resolver.Zone().Add(z.Records()[0]); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
