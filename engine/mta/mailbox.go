@@ -98,6 +98,12 @@ func (m *Mailboxes) Full(addr string) bool {
 // stored and how many old messages it pushed out (see KeepBytes).
 func (m *Mailboxes) Deliver(msg StoredMessage) (stored StoredMessage, removed int) {
 	text, _ := withoutReturnPath(msg.Raw)
+	return m.deliverText(msg, text)
+}
+
+// deliverText is Deliver for msg whose text, without the Return-Path
+// fields it carried, is text: the caller has looked for them already.
+func (m *Mailboxes) deliverText(msg StoredMessage, text []byte) (stored StoredMessage, removed int) {
 	raw := returnPath(make([]byte, 0, len("Return-Path: <>\r\n")+len(msg.From)+len(text)), msg.From)
 	msg.Raw = append(raw, text...)
 	return m.store(msg)

@@ -387,12 +387,14 @@ func (h *Host) deliverLocal(id string, env envelope, rcpt string, text taken) {
 	msg := StoredMessage{ID: id, From: env.from, To: rcpt, DeliveredAt: h.net.Net.Date(), Raw: text.data}
 	var stored StoredMessage
 	var removed int
-	_, forged := withoutReturnPath(text.data[text.own:])
+	// The header is looked through once: its clean text, when it carried
+	// a Return-Path, is the one stored.
+	clean, forged := withoutReturnPath(text.data)
 	if text.delivered != nil && !forged {
 		msg.Raw = text.delivered
 		stored, removed = h.Mailboxes.store(msg)
 	} else {
-		stored, removed = h.Mailboxes.Deliver(msg)
+		stored, removed = h.Mailboxes.deliverText(msg, clean)
 	}
 	h.net.emit(&trace.Event{Kind: trace.Delivery, Host: h.cfg.Name, Msg: id, Rcpt: lower(rcpt),
 		Size: len(stored.Raw), Text: text.subjectOf(), Attrs: env.checks})
